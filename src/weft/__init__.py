@@ -1,0 +1,3 @@
+"""Weft: self-hostable private workflows, compatible with Refold's public API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""HTTP layer: routers, request/response models, the error envelope and auth dependencies."""

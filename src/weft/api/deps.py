@@ -1,0 +1,102 @@
+"""Dependencies shared by routers: the database, and the two ways to authenticate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from weft.errors import NotFound, Unauthorized
+from weft.settings import Settings
+from weft.store.db import Database
+from weft.store.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from weft.store.scope import OrgScope, Scope
+from weft.tenancy.accounts import account_scope, find_linked_account
+from weft.tenancy.orgs import authenticate_api_key
+from weft.tenancy.tokens import authenticate_session_token
+
+_api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="Org API key")
+_bearer = HTTPBearer(auto_error=False, description="Session token of a linked account")
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def org_scope(db: DbDep, api_key: Annotated[str | None, Security(_api_key)]) -> OrgScope:
+    """The org (and environment) whose API key signed the request."""
+    if not api_key:
+        raise Unauthorized()
+    async with db.transaction() as session:
+        scope = await authenticate_api_key(api_key, session=session)
+    if scope is None:
+        raise Unauthorized()
+    return scope
+
+
+async def account_scope_dep(
+    request: Request,
+    db: DbDep,
+    api_key: Annotated[str | None, Security(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    linked_account_id: Annotated[
+        str | None,
+        Header(
+            convert_underscores=False,
+            description="With x-api-key: the linked account to act for",
+        ),
+    ] = None,
+) -> Scope:
+    """The linked account a request acts for: a session token, or an org key naming one."""
+    async with db.transaction() as session:
+        if bearer is not None and not api_key:
+            scope = await authenticate_session_token(bearer.credentials, session=session)
+            if scope is None:
+                raise Unauthorized()
+            return scope
+        if api_key:
+            org = await authenticate_api_key(api_key, session=session)
+            if org is None:
+                raise Unauthorized()
+            # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
+            account_id = linked_account_id or request.headers.get("linked-account-id")
+            if not account_id:
+                raise Unauthorized("linked_account_id header is required with x-api-key")
+            account = await find_linked_account(org, account_id, session=session)
+            if account is None:
+                raise NotFound(
+                    f"Linked account {account_id} not found",
+                    error_code="LINKED_ACCOUNT_NOT_FOUND",
+                )
+            return account_scope(account)
+    raise Unauthorized()
+
+
+OrgScopeDep = Annotated[OrgScope, Depends(org_scope)]
+ScopeDep = Annotated[Scope, Depends(account_scope_dep)]
+
+
+class PageParams:
+    """`page` (from 1) and `limit` (1..100, default 10) query parameters."""
+
+    def __init__(
+        self,
+        page: Annotated[int, Query(ge=1, le=1_000_000, description="Page, from 1")] = 1,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Docs per page")] = (
+            DEFAULT_LIMIT
+        ),
+    ) -> None:
+        self.page = page
+        self.limit = limit
+
+
+PageDep = Annotated[PageParams, Depends()]

@@ -1,0 +1,169 @@
+"""Refold's error envelope, for every error Weft answers, the framework's own included."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from weft.errors import WeftError
+
+log = logging.getLogger("weft.api")
+
+_FRAMEWORK_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+
+
+def error_body(
+    status: int, error_code: str, message: str, request_id: str, **extra: Any
+) -> dict[str, Any]:
+    """The envelope: status, HTTP error type, stable code, message and the request's id."""
+    return {
+        "status_code": status,
+        "http_error_type": HTTPStatus(status).name,
+        "error_code": error_code,
+        "message": message,
+        "request_id": request_id,
+        **extra,
+    }
+
+
+def request_id_of(request: Request) -> str:
+    """The id the request-id middleware gave this request."""
+    return str(request.scope.get("state", {}).get("request_id") or uuid.uuid4())
+
+
+def _respond(request: Request, status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(error_body(status, code, message, request_id_of(request), **extra), status)
+
+
+async def _weft_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WeftError)
+    return _respond(request, exc.status_code, exc.error_code, exc.message, **exc.details)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+    if error.get("type") == "json_invalid":
+        return "Request body is not valid JSON"
+    field = ".".join(where) or "body"
+    return f"{field}: {error.get('msg', 'invalid')}"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    message = "; ".join(_describe(e) for e in errors[:10]) or "Invalid request"
+    details = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+        for e in errors
+    ]
+    return _respond(request, 400, "INVALID_INPUT", message, errors=details)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _FRAMEWORK_CODES.get(status, HTTPStatus(status).name)
+    if status == 404 and exc.detail == "Not Found":
+        message = f"No route {request.method} {request.url.path}"
+    else:
+        message = str(exc.detail)
+    response = _respond(request, status, code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _respond(request, 500, "SERVER_ERROR", "Internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every kind of error through the envelope."""
+    app.add_exception_handler(WeftError, _weft_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class RequestIdMiddleware:
+    """Gives every request a fresh UUID, kept in scope state and sent as `x-request-id`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for request bodies over the limit, declared or streamed, before any handler."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, send)
+            return
+        # Buffer the body (bounded by the limit) so a chunked upload cannot slip past it.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        request_id = scope.get("state", {}).get("request_id") or str(uuid.uuid4())
+        message = f"Request body larger than {self.max_bytes} bytes"
+        response = JSONResponse(error_body(413, "PAYLOAD_TOO_LARGE", message, request_id), 413)
+        await response(scope, _drain, send)
+
+
+async def _drain() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,150 @@
+"""Linked accounts and session tokens (org API key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
+from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.store.tables import LinkedAccount
+from weft.tenancy.accounts import (
+    create_linked_account,
+    delete_linked_account,
+    get_linked_account,
+    list_linked_accounts,
+    upsert_linked_account,
+)
+from weft.tenancy.tokens import issue_session_token, revoke_session_tokens
+
+router = APIRouter(tags=["linked accounts"], responses=ERROR_RESPONSES)
+
+
+class LinkedAccountIn(BaseModel):
+    linked_account_id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(None, max_length=200)
+    udf: Any = None
+
+
+class LinkedAccountOut(Out):
+    id: str = Field(alias="_id")
+    associated_org: str
+    account_id: str
+    linked_account_id: str
+    environment: str
+    name: str | None
+    udf: Any
+    created_at: datetime = Field(alias="createdAt")
+    updated_at: datetime = Field(alias="updatedAt")
+
+    @classmethod
+    def of(cls, account: LinkedAccount) -> LinkedAccountOut:
+        return cls(
+            id=account.id,
+            associated_org=account.org_id,
+            account_id=account.account_id,
+            linked_account_id=account.account_id,
+            environment=account.environment,
+            name=account.name,
+            udf=account.udf,
+            created_at=account.created_at,
+            updated_at=account.updated_at,
+        )
+
+
+@router.post("/linked-account", response_model=LinkedAccountOut, summary="Create linked account")
+async def create_account(body: LinkedAccountIn, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
+    async with db.transaction() as session:
+        account = await create_linked_account(
+            org, body.linked_account_id, name=body.name, udf=body.udf, session=session
+        )
+        return LinkedAccountOut.of(account)
+
+
+@router.put("/linked-account", response_model=LinkedAccountOut, summary="Create or update")
+async def upsert_account(body: LinkedAccountIn, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
+    async with db.transaction() as session:
+        account = await upsert_linked_account(
+            org, body.linked_account_id, name=body.name, udf=body.udf, session=session
+        )
+        return LinkedAccountOut.of(account)
+
+
+@router.get("/linked-account", response_model=PageOut[LinkedAccountOut], summary="List")
+async def list_accounts(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
+    async with db.transaction() as session:
+        page = await list_linked_accounts(
+            org, page=paging.page, limit=paging.limit, session=session
+        )
+        return PageOut.of(page, [LinkedAccountOut.of(a) for a in page.items])
+
+
+@router.get("/linked-account/{linked_account_id}", response_model=LinkedAccountOut)
+async def get_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
+    async with db.transaction() as session:
+        account = await get_linked_account(org, linked_account_id, session=session)
+        return LinkedAccountOut.of(account)
+
+
+class DeletedOut(BaseModel):
+    success: bool
+
+
+@router.delete("/linked-account/{linked_account_id}", response_model=DeletedOut)
+async def delete_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> DeletedOut:
+    async with db.transaction() as session:
+        await delete_linked_account(org, linked_account_id, session=session)
+    return DeletedOut(success=True)
+
+
+class SessionTokenIn(BaseModel):
+    linked_account_id: str = Field(min_length=1, max_length=200)
+    expires_in: int | None = Field(None, description="Seconds; default 24 h")
+    name: str | None = Field(None, description="Name for a linked account created on first use")
+
+
+class SessionTokenOut(Out):
+    token: str
+    expires_at: datetime = Field(alias="expiresAt")
+
+
+@router.post("/session-token", response_model=SessionTokenOut, tags=["session tokens"])
+async def create_token(
+    body: SessionTokenIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
+) -> SessionTokenOut:
+    """Issue a session token for a linked account (created on first use)."""
+    async with db.transaction() as session:
+        issued = await issue_session_token(
+            org,
+            body.linked_account_id,
+            expires_in=body.expires_in or settings.session_token_ttl_s,
+            max_expires_in=settings.session_token_max_ttl_s,
+            session=session,
+        )
+        if body.name:
+            await upsert_linked_account(
+                org, body.linked_account_id, name=body.name, session=session
+            )
+    return SessionTokenOut(token=issued.token, expires_at=issued.expires_at)
+
+
+class RevokeIn(BaseModel):
+    token: str | None = None
+    linked_account_id: str | None = None
+
+
+class RevokedOut(BaseModel):
+    revoked: int
+
+
+@router.post("/session-token/revoke", response_model=RevokedOut, tags=["session tokens"])
+async def revoke_tokens(body: RevokeIn, org: OrgScopeDep, db: DbDep) -> RevokedOut:
+    """Revoke one token, or every token of a linked account."""
+    async with db.transaction() as session:
+        count = await revoke_session_tokens(
+            org, token=body.token, account_id=body.linked_account_id, session=session
+        )
+    return RevokedOut(revoked=count)

@@ -1,0 +1,60 @@
+"""create_app(settings) -> FastAPI: routers, middleware, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from weft import __version__
+from weft.api import applications, linked_accounts, workflows
+from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
+from weft.apps.catalog import ensure_catalog
+from weft.settings import Settings
+from weft.store.db import Database
+
+API_PREFIX = "/api/v2/public"
+
+
+async def prepare_database(db: Database) -> None:
+    """Seed what every deployment needs (the app catalog); idempotent."""
+    async with db.transaction() as session:
+        await ensure_catalog(session=session)
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    """The Weft HTTP application for `settings` (the database must be migrated)."""
+    database = db or Database(
+        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await prepare_database(database)
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Weft",
+        version=__version__,
+        description="Private workflows for embedded iPaaS; compatible with Refold's public API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
+
+    public = APIRouter(prefix=API_PREFIX)
+    public.include_router(linked_accounts.router)
+    public.include_router(applications.router)
+    public.include_router(workflows.router)
+    app.include_router(public)
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,1 @@
+"""Applications (integrations): the declarative catalog, connections, credential crypto."""

@@ -1,0 +1,247 @@
+"""Command line: serve, migrate, org, linked-account, token, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.app import prepare_database
+from weft.clock import isoformat
+from weft.errors import WeftError
+from weft.settings import Settings
+from weft.store.db import Database
+from weft.store.migrate import upgrade_to_head
+from weft.store.scope import ENVIRONMENTS, OrgScope
+
+app = typer.Typer(help="Weft: private workflows you can host.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations and their API keys.", no_args_is_help=True)
+account_app = typer.Typer(help="Linked accounts of an organisation.", no_args_is_help=True)
+token_app = typer.Typer(help="Session tokens for linked accounts.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(account_app, name="linked-account")
+app.add_typer(token_app, name="token")
+
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="test or production")]
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _migrate(settings: Settings) -> None:
+    upgrade_to_head(settings.resolved_database_url)
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            await prepare_database(db)
+            async with db.transaction() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except WeftError as error:
+        typer.secho(f"error: {error.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+
+
+def _out(as_json: bool, data: dict[str, Any], human: str) -> None:
+    typer.echo(json.dumps(data, indent=2) if as_json else human)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database (WEFT_DATABASE_URL, default SQLite) to the newest schema."""
+    settings = _settings()
+    _migrate(settings)
+    typer.echo(f"database is at the newest schema ({_safe_url(settings)})")
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.resolved_database_url
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option(help="Create/print the demo org, account and token")
+    ] = False,
+    migrate_db: Annotated[
+        bool | None,
+        typer.Option("--migrate/--no-migrate", help="Migrate first (default: on SQLite)"),
+    ] = None,
+) -> None:
+    """Serve the API (WEFT_HOST:WEFT_PORT)."""
+    import uvicorn
+
+    from weft.app import create_app
+
+    settings = _settings()
+    is_sqlite = settings.resolved_database_url.startswith("sqlite")
+    if migrate_db if migrate_db is not None else is_sqlite:
+        _migrate(settings)
+    if demo:
+        _print_demo(settings)
+    typer.echo(f"Weft listening on {settings.base_url}  (API docs: {settings.base_url}/docs)")
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo org on first call and print its key, a fresh session token and URLs."""
+    settings = _settings()
+    _migrate(settings)
+    _print_demo(settings)
+
+
+def _print_demo(settings: Settings) -> None:
+    from weft.tenancy.demo import ensure_demo
+
+    creds = _in_transaction(
+        settings,
+        lambda s: ensure_demo(
+            settings.data_dir, token_ttl_s=settings.session_token_ttl_s, session=s
+        ),
+    )
+    base = settings.base_url
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "Weft demo organisation",
+                f"  base URL        {base}",
+                f"  API docs        {base}/docs",
+                f"  org id          {creds.org_id}",
+                f"  test API key    {creds.api_keys['test']}",
+                f"  linked account  {creds.linked_account_id}",
+                f"  session token   {creds.session.token}",
+                f"                  (expires {isoformat(creds.session.expires_at)})",
+                "",
+                "Try it:",
+                f"  curl -s {base}/api/v2/public/workflow -H 'Authorization: Bearer "
+                f"{creds.session.token}'",
+                "",
+            ]
+        )
+    )
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Option("--name", help="Organisation name")], as_json: JsonOpt = False
+) -> None:
+    """Create an organisation with a test and a production API key (shown once)."""
+    from weft.tenancy.orgs import create_org
+
+    settings = _settings()
+    _migrate(settings)
+    created = _in_transaction(settings, lambda s: create_org(name, session=s))
+    data = {"org_id": created.org.id, "name": created.org.name, "api_keys": created.api_keys}
+    human = (
+        f"created org {created.org.id} ({created.org.name})\n"
+        f"  test API key:       {created.api_keys['test']}\n"
+        f"  production API key: {created.api_keys['production']}\n"
+        "Keys are stored hashed: copy them now, they cannot be shown again."
+    )
+    _out(as_json, data, human)
+
+
+@org_app.command("rotate-key")
+def org_rotate_key(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    environment: EnvOpt = "test",
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke an org's API key for one environment and print a new one."""
+    from weft.tenancy.orgs import rotate_api_key
+
+    settings = _settings()
+    _migrate(settings)
+    key = _in_transaction(settings, lambda s: rotate_api_key(org, environment, session=s))
+    _out(as_json, {"org_id": org, "environment": environment, "api_key": key}, f"new key: {key}")
+
+
+def _org_scope(org: str, environment: str) -> OrgScope:
+    if environment not in ENVIRONMENTS:
+        typer.secho(f"error: environment must be one of {ENVIRONMENTS}", fg="red", err=True)
+        raise typer.Exit(2)
+    return OrgScope(org_id=org, environment=environment)
+
+
+@account_app.command("create")
+def linked_account_create(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    account_id: Annotated[str, typer.Option("--id", help="The org's id for the account")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    environment: EnvOpt = "test",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create (or update) a linked account."""
+    from weft.tenancy.accounts import upsert_linked_account
+
+    scope = _org_scope(org, environment)
+    settings = _settings()
+    _migrate(settings)
+    account = _in_transaction(
+        settings, lambda s: upsert_linked_account(scope, account_id, name=name, session=s)
+    )
+    data = {
+        "_id": account.id,
+        "linked_account_id": account.account_id,
+        "org_id": account.org_id,
+        "environment": account.environment,
+        "name": account.name,
+    }
+    _out(as_json, data, f"linked account {account.account_id} ready in {account.environment}")
+
+
+@token_app.command("create")
+def token_create(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    linked_account: Annotated[str, typer.Option("--linked-account", help="Linked account id")],
+    environment: EnvOpt = "test",
+    expires_in: Annotated[int | None, typer.Option(help="Seconds (default 24 h)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue a session token for a linked account (created on first use)."""
+    from weft.tenancy.tokens import issue_session_token
+
+    scope = _org_scope(org, environment)
+    settings = _settings()
+    _migrate(settings)
+    issued = _in_transaction(
+        settings,
+        lambda s: issue_session_token(
+            scope,
+            linked_account,
+            expires_in=expires_in or settings.session_token_ttl_s,
+            max_expires_in=settings.session_token_max_ttl_s,
+            session=s,
+        ),
+    )
+    data = {
+        "token": issued.token,
+        "expires_at": isoformat(issued.expires_at),
+        "linked_account_id": linked_account,
+        "environment": environment,
+    }
+    _out(as_json, data, f"{issued.token}\n(expires {isoformat(issued.expires_at)})")

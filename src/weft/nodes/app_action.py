@@ -1,0 +1,21 @@
+"""`app_action`: one of an app's declared actions, called with the linked account's connection."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from weft.nodes.base import NodeConfig
+
+NODE_TYPE = "app_action"
+
+
+class Config(NodeConfig):
+    """App action data: the app slug, the action's name and its (templated) parameters."""
+
+    template_fields: ClassVar[tuple[str, ...]] = ("params",)
+
+    app: str = Field(min_length=1, max_length=100)
+    action: str = Field(min_length=1, max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,18 @@
+"""`end`: stops the run with a status and an output."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from weft.nodes.base import NodeConfig
+
+NODE_TYPE = "end"
+
+
+class Config(NodeConfig):
+    """End data: how the run finishes, and its (templated) output."""
+
+    template_fields: ClassVar[tuple[str, ...]] = ("output",)
+
+    status: Literal["succeeded", "failed"] = "succeeded"
+    output: Any = None

@@ -1,0 +1,28 @@
+"""`loop`: runs its `body` branch once per item; the plain edge continues after the loop."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from weft.nodes.base import NodeConfig
+
+NODE_TYPE = "loop"
+
+BODY_HANDLE = "body"
+
+
+class Config(NodeConfig):
+    """Loop data: the expression giving the items, and how many run at once."""
+
+    expression_fields: ClassVar[tuple[str, ...]] = ("items",)
+
+    items: str = Field(min_length=1)
+    concurrency: int = Field(1, ge=1, le=50)
+
+    @classmethod
+    def allowed_handles(cls, data: Mapping[str, Any]) -> set[str | None]:
+        """The `body` branch, and the plain edge that continues after the loop."""
+        return super().allowed_handles(data) | {BODY_HANDLE}

@@ -1,0 +1,47 @@
+"""Every knob Weft has, read from the environment with the prefix WEFT_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings; each field maps to `WEFT_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="WEFT_", extra="ignore")
+
+    data_dir: Path = Field(Path(".weft"), description="Embedded database, secret key, demo file.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL; default: SQLite file in data_dir. "
+        "PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(None, description="Base URL printed and used in links.")
+    secret_key: str | None = Field(
+        None, description="AES key (urlsafe base64, 32 bytes); generated into data_dir if unset."
+    )
+    max_body_bytes: int = Field(1024 * 1024, description="Larger request bodies get 413.")
+    session_token_ttl_s: int = Field(24 * 3600, description="Default session-token lifetime.")
+    session_token_max_ttl_s: int = Field(30 * 24 * 3600)
+    outbound_allow: str = Field(
+        "", description="Comma-separated hosts/CIDRs outbound requests may reach despite the guard."
+    )
+    sqlite_busy_timeout_ms: int = 5000
+    log_level: str = "info"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the setting, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'weft.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach this server."""
+        return self.public_url or f"http://{self.host}:{self.port}"

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy engine and session setup, table definitions, dialect helpers."""

@@ -1,0 +1,150 @@
+"""Table definitions. Tenant tables carry the scope columns the store layer filters on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from weft.store.types import JSONType, UTCDateTime
+
+ID = String(24)
+
+naming = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=naming)
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    environment: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LinkedAccount(Base):
+    __tablename__ = "linked_accounts"
+    __table_args__ = (
+        UniqueConstraint("org_id", "environment", "account_id", name="uq_linked_accounts_scope"),
+        Index("ix_linked_accounts_list", "org_id", "environment", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    udf: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SessionToken(Base):
+    __tablename__ = "session_tokens"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class App(Base):
+    """An application. `org_id` NULL: the shared catalog; set: an org's own (its default app)."""
+
+    __tablename__ = "apps"
+    __table_args__ = (UniqueConstraint("org_id", "slug", name="uq_apps_org_slug"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("orgs.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    slug: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    icon: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    auth_type: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Workflow(Base):
+    __tablename__ = "workflows"
+    __table_args__ = (
+        Index(
+            "ix_workflows_list", "org_id", "environment", "linked_account_pk", "created_at", "id"
+        ),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE")
+    )
+    app_id: Mapped[str] = mapped_column(ID, ForeignKey("apps.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_version: Mapped[int] = mapped_column(Integer, default=0)
+    draft_id: Mapped[str | None] = mapped_column(ID, nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkflowVersion(Base):
+    """A snapshot of a workflow's graph: `version` NULL is the draft, 1..N are published."""
+
+    __tablename__ = "workflow_versions"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "version", name="uq_workflow_versions_number"),
+        Index("ix_workflow_versions_list", "workflow_id", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(ID, ForeignKey("workflows.id", ondelete="CASCADE"))
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE")
+    )
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    nodes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    edges: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,80 @@
+"""Organisations and their API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.apps.catalog import create_default_app
+from weft.clock import now
+from weft.errors import InvalidInput, NotFound
+from weft.ids import new_id
+from weft.store.scope import ENVIRONMENTS, OrgScope
+from weft.store.tables import ApiKey, Org
+from weft.tenancy.secrets import hash_secret, new_api_key, same_hash
+
+
+@dataclass(frozen=True)
+class CreatedOrg:
+    """A new org and its API keys in clear: the only time they are ever shown."""
+
+    org: Org
+    api_keys: dict[str, str]
+
+
+async def create_org(name: str, *, session: AsyncSession) -> CreatedOrg:
+    """Create an org with one API key per environment and its default custom application."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name must not be empty", error_code="INVALID_NAME")
+    moment = now()
+    org = Org(id=new_id(), name=name, settings={}, created_at=moment, updated_at=moment)
+    session.add(org)
+    await session.flush()
+    keys = {env: await _add_key(org.id, env, session=session) for env in ENVIRONMENTS}
+    await create_default_app(org.id, session=session)
+    return CreatedOrg(org=org, api_keys=keys)
+
+
+async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession) -> str:
+    """Revoke the org's live key for `environment` and return a new one."""
+    if environment not in ENVIRONMENTS:
+        raise InvalidInput(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+    if await session.get(Org, org_id) is None:
+        raise NotFound(f"Org {org_id} not found", error_code="ORG_NOT_FOUND")
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.org_id == org_id,
+            ApiKey.environment == environment,
+            ApiKey.revoked_at.is_(None),
+        )
+        .values(revoked_at=now())
+    )
+    return await _add_key(org_id, environment, session=session)
+
+
+async def _add_key(org_id: str, environment: str, *, session: AsyncSession) -> str:
+    raw = new_api_key(environment)
+    session.add(
+        ApiKey(
+            id=new_id(),
+            org_id=org_id,
+            environment=environment,
+            key_hash=hash_secret(raw),
+            prefix=raw[:14],
+            created_at=now(),
+        )
+    )
+    await session.flush()
+    return raw
+
+
+async def authenticate_api_key(raw: str, *, session: AsyncSession) -> OrgScope | None:
+    """The org and environment an API key acts for, or None when it is unknown or revoked."""
+    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(raw)))
+    if key is None or key.revoked_at is not None or not same_hash(key.key_hash, raw):
+        return None
+    return OrgScope(org_id=key.org_id, environment=key.environment)

