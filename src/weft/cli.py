@@ -17,6 +17,7 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
 from weft.store.scope import ENVIRONMENTS, OrgScope
+from weft.tenancy.orgs import get_org
 
 app = typer.Typer(help="Weft: private workflows you can host.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations and their API keys.", no_args_is_help=True)
@@ -201,9 +202,12 @@ def linked_account_create(
     scope = _org_scope(org, environment)
     settings = _settings()
     _migrate(settings)
-    account = _in_transaction(
-        settings, lambda s: upsert_linked_account(scope, account_id, name=name, session=s)
-    )
+
+    async def work(session: AsyncSession) -> Any:
+        await get_org(org, session=session)
+        return await upsert_linked_account(scope, account_id, name=name, session=session)
+
+    account = _in_transaction(settings, work)
     data = {
         "_id": account.id,
         "linked_account_id": account.account_id,
@@ -228,16 +232,18 @@ def token_create(
     scope = _org_scope(org, environment)
     settings = _settings()
     _migrate(settings)
-    issued = _in_transaction(
-        settings,
-        lambda s: issue_session_token(
+
+    async def work(session: AsyncSession) -> Any:
+        await get_org(org, session=session)
+        return await issue_session_token(
             scope,
             linked_account,
             expires_in=expires_in or settings.session_token_ttl_s,
             max_expires_in=settings.session_token_max_ttl_s,
-            session=s,
-        ),
-    )
+            session=session,
+        )
+
+    issued = _in_transaction(settings, work)
     data = {
         "token": issued.token,
         "expires_at": isoformat(issued.expires_at),

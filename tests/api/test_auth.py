@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from conftest import Tenant, TenantFactory, assert_envelope
 
+from conftest import Tenant, TenantFactory, assert_envelope
 from weft import clock
 
 # Every route that acts for a linked account, with a body where it needs one. `{wf}` is a
@@ -81,9 +81,7 @@ async def test_org_key_without_linked_account_header_is_rejected(
     assert_envelope(response, 401)
 
 
-async def test_expired_session_token_is_rejected(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
+async def test_expired_session_token_is_rejected(client: httpx.AsyncClient, tenant: Tenant) -> None:
     assert (await client.get("/api/v2/public/workflow", headers=tenant.bearer)).status_code == 200
     clock.freeze(clock.now() + timedelta(hours=2))  # tenant tokens live one hour
     try:
@@ -128,7 +126,9 @@ async def test_session_token_defaults_to_24_hours(
 ) -> None:
     before = clock.now()
     response = await client.post(
-        "/api/v2/public/session-token", json={"linked_account_id": "new-acct"}, headers=tenant.org_key
+        "/api/v2/public/session-token",
+        json={"linked_account_id": "new-acct"},
+        headers=tenant.org_key,
     )
     assert response.status_code == 200
     expires = response.json()["expiresAt"]

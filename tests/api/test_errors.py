@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from conftest import Tenant, assert_envelope
 
+from conftest import Tenant, assert_envelope
 from weft.settings import Settings
 
 

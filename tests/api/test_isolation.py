@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from conftest import Tenant, TenantFactory, assert_envelope
 from test_auth import published_workflow
+
+from conftest import Tenant, TenantFactory, assert_envelope
 
 
 def attempts(workflow_id: str, draft_id: str) -> list[tuple[str, str, dict | None]]:
@@ -29,7 +30,7 @@ async def assert_untouchable(
     client: httpx.AsyncClient, owner: Tenant, intruder_headers: dict[str, str]
 ) -> None:
     workflow_id = await published_workflow(client, owner.bearer)
-    draft = (await client.get(f"/api/v2/public/workflow/{workflow_id}/edit", headers=owner.bearer))
+    draft = await client.get(f"/api/v2/public/workflow/{workflow_id}/edit", headers=owner.bearer)
     draft_id = draft.json()["_id"]
     listed = await client.get("/api/v2/public/workflow", headers=intruder_headers)
     assert listed.status_code == 200

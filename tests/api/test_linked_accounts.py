@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from conftest import Tenant, assert_envelope
 
 BASE = "/api/v2/public/linked-account"
@@ -10,19 +11,28 @@ BASE = "/api/v2/public/linked-account"
 
 async def test_linked_account_lifecycle(client: httpx.AsyncClient, tenant: Tenant) -> None:
     created = await client.post(
-        BASE, json={"linked_account_id": "cust-1", "name": "Cust", "udf": {"tier": "gold"}},
+        BASE,
+        json={"linked_account_id": "cust-1", "name": "Cust", "udf": {"tier": "gold"}},
         headers=tenant.org_key,
     )
     assert created.status_code == 200, created.text
     body = created.json()
     assert set(body) >= {
-        "_id", "associated_org", "account_id", "environment", "name", "udf", "createdAt",
+        "_id",
+        "associated_org",
+        "account_id",
+        "environment",
+        "name",
+        "udf",
+        "createdAt",
         "updatedAt",
     }
     assert body["associated_org"] == tenant.org_id and body["account_id"] == "cust-1"
     assert body["udf"] == {"tier": "gold"} and body["environment"] == "test"
 
-    duplicate = await client.post(BASE, json={"linked_account_id": "cust-1"}, headers=tenant.org_key)
+    duplicate = await client.post(
+        BASE, json={"linked_account_id": "cust-1"}, headers=tenant.org_key
+    )
     assert_envelope(duplicate, 409, "LINKED_ACCOUNT_EXISTS")
 
     upserted = await client.put(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+
 from conftest import Tenant, assert_envelope
 
 BASE = "/api/v2/public/workflow"
@@ -104,10 +105,10 @@ async def test_list_shapes_docs_as_refold(client: httpx.AsyncClient, tenant: Ten
     assert doc["environment"] == "test"
 
 
-async def test_list_paginates_at_page_boundaries(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    created = [(await create(client, tenant, name=f"w{i}"))["associated_workflow"] for i in range(7)]
+async def test_list_paginates_at_page_boundaries(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    created = [
+        (await create(client, tenant, name=f"w{i}"))["associated_workflow"] for i in range(7)
+    ]
     newest_first = list(reversed(created))
     seen: list[str] = []
     for page in (1, 2, 3):
@@ -156,8 +157,12 @@ async def test_draft_edits_never_change_the_live_version_until_publish(
 ) -> None:
     workflow = await create(client, tenant)
     wf_id = workflow["associated_workflow"]
-    await client.put(f"{BASE}/{wf_id}/draft", json=http_graph("https://a.example"), headers=tenant.bearer)
-    first = await client.put(f"{BASE}/{wf_id}/publish", json={"published": True}, headers=tenant.bearer)
+    await client.put(
+        f"{BASE}/{wf_id}/draft", json=http_graph("https://a.example"), headers=tenant.bearer
+    )
+    first = await client.put(
+        f"{BASE}/{wf_id}/publish", json={"published": True}, headers=tenant.bearer
+    )
     assert first.json()["current_version"] == 1 and first.json()["published"] is True
     assert first.json()["_id"] == wf_id
 
@@ -190,9 +195,13 @@ async def test_discarding_the_draft_keeps_live_and_next_edit_starts_from_live(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     wf_id = (await create(client, tenant))["associated_workflow"]
-    await client.put(f"{BASE}/{wf_id}/draft", json=http_graph("https://a.example"), headers=tenant.bearer)
+    await client.put(
+        f"{BASE}/{wf_id}/draft", json=http_graph("https://a.example"), headers=tenant.bearer
+    )
     await client.put(f"{BASE}/{wf_id}/publish", json={"published": True}, headers=tenant.bearer)
-    await client.put(f"{BASE}/{wf_id}/draft", json=http_graph("https://b.example"), headers=tenant.bearer)
+    await client.put(
+        f"{BASE}/{wf_id}/draft", json=http_graph("https://b.example"), headers=tenant.bearer
+    )
     discarded = await client.delete(f"{BASE}/{wf_id}/draft", headers=tenant.bearer)
     assert discarded.status_code == 200 and discarded.json()["draft_id"] is None
     draft = (await client.get(f"{BASE}/{wf_id}/edit", headers=tenant.bearer)).json()
@@ -226,8 +235,8 @@ async def test_publish_rejects_an_invalid_graph_listing_every_problem(
     for problem in problems:
         by_node.setdefault(problem["node_id"], []).append(problem)
     assert set(by_node) >= {"2", "3", "4"}
-    assert {p["field"] for p in by_node["2"]} >= {"url", "method"}
-    assert {p["field"] for p in by_node["4"]} >= {"source", "timeout_ms"}
+    assert {p["field"] for p in by_node["2"]} >= {"data.url", "data.method"}
+    assert {p["field"] for p in by_node["4"]} >= {"data.source", "data.timeout_ms"}
     assert any("reach" in p["message"].lower() for p in by_node["3"])
     still = (await client.get(f"{BASE}/{wf_id}", headers=tenant.bearer)).json()
     assert still["current_version"] == 0 and still["published"] is False
@@ -289,7 +298,9 @@ async def test_unpublish_takes_the_workflow_offline_and_a_draft_id_cannot(
         f"{BASE}/{draft_id}/publish", json={"published": False}, headers=tenant.bearer
     )
     assert_envelope(refused, 400, "INVALID_WORKFLOW_ID")
-    off = await client.put(f"{BASE}/{wf_id}/publish", json={"published": False}, headers=tenant.bearer)
+    off = await client.put(
+        f"{BASE}/{wf_id}/publish", json={"published": False}, headers=tenant.bearer
+    )
     assert off.json()["published"] is False and off.json()["current_version"] == 1
     got = (await client.get(f"{BASE}/{wf_id}", headers=tenant.bearer)).json()
     assert got["published"] is False

@@ -120,7 +120,9 @@ async def create_token(
         issued = await issue_session_token(
             org,
             body.linked_account_id,
-            expires_in=body.expires_in or settings.session_token_ttl_s,
+            expires_in=(
+                body.expires_in if body.expires_in is not None else settings.session_token_ttl_s
+            ),
             max_expires_in=settings.session_token_max_ttl_s,
             session=session,
         )

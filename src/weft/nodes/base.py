@@ -12,6 +12,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from weft.expressions import TemplateExpression, TemplateSyntaxError, has_templates, parse_template
 
 ERROR_HANDLE = "error"
+CONFIG_ERROR_TYPE = "invalid_config"
 
 
 def config_error(message: str, field_name: str | None = None) -> PydanticCustomError:
@@ -19,7 +20,7 @@ def config_error(message: str, field_name: str | None = None) -> PydanticCustomE
     # Model validators report an empty `loc`; `error_field` reads the field from `ctx` instead.
     # The message is passed as context, not as the template, so braces in user input stay as-is.
     context = {"message": message} | ({"field": field_name} if field_name else {})
-    return PydanticCustomError("invalid_config", "{message}", context)
+    return PydanticCustomError(CONFIG_ERROR_TYPE, "{message}", context)
 
 
 class RetryPolicy(BaseModel):
@@ -136,7 +137,7 @@ def error_field(error: ErrorDetails) -> str:
             path += f"[{part}]"
         else:
             path += f".{part}" if path else str(part)
-    named = error.get("ctx", {}).get("field")
+    named = error.get("ctx", {}).get("field") if error["type"] == CONFIG_ERROR_TYPE else None
     if named:
         path = f"{path}.{named}" if path else str(named)
     return path or "data"

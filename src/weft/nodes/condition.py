@@ -60,5 +60,5 @@ class Config(NodeConfig):
         cases = data.get("cases")
         if not isinstance(cases, list):
             return handles | {TRUE_HANDLE, FALSE_HANDLE}
-        names = {case["name"] for case in cases if isinstance(case, dict) and "name" in case}
+        names = [case.get("name") for case in cases if isinstance(case, dict)]
         return handles | {name for name in names if isinstance(name, str)} | {DEFAULT_HANDLE}

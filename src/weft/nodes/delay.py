@@ -38,5 +38,5 @@ class Config(NodeConfig):
     @model_validator(mode="after")
     def _one_form(self) -> Config:
         if (self.seconds is None) == (self.until is None):
-            raise config_error("give exactly one of seconds or until")
+            raise config_error("give exactly one of seconds or until", "seconds")
         return self

@@ -42,8 +42,7 @@ async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession
     """Revoke the org's live key for `environment` and return a new one."""
     if environment not in ENVIRONMENTS:
         raise InvalidInput(f"environment must be one of {', '.join(ENVIRONMENTS)}")
-    if await session.get(Org, org_id) is None:
-        raise NotFound(f"Org {org_id} not found", error_code="ORG_NOT_FOUND")
+    await get_org(org_id, session=session)
     await session.execute(
         update(ApiKey)
         .where(
@@ -54,6 +53,14 @@ async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession
         .values(revoked_at=now())
     )
     return await _add_key(org_id, environment, session=session)
+
+
+async def get_org(org_id: str, *, session: AsyncSession) -> Org:
+    """The org, or 404."""
+    org = await session.get(Org, org_id)
+    if org is None:
+        raise NotFound(f"Org {org_id} not found", error_code="ORG_NOT_FOUND")
+    return org
 
 
 async def _add_key(org_id: str, environment: str, *, session: AsyncSession) -> str:

@@ -6,14 +6,22 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from weft.expressions import ExpressionSyntaxError, referenced_nodes
-from weft.nodes import NODE_TYPES, NodeConfigError, describe_errors, parse_node_config
+from weft.nodes import (
+    NODE_TYPES,
+    NodeConfigError,
+    UnknownNodeTypeError,
+    describe_errors,
+    parse_node_config,
+)
 from weft.nodes.base import ERROR_HANDLE
 from weft.nodes.loop import BODY_HANDLE
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 START_TYPE = "start"
 LOOP_TYPE = "loop"
@@ -126,20 +134,65 @@ def slugify_name(name: str) -> str:
     return re.sub(r"[\W_]+", "_", name.lower()).strip("_")
 
 
-def _validated(
-    model: type[BaseModel], raw: Any, label: str, problems: list[GraphProblem], code: str
-) -> Any:
-    node_id = raw.get("id") if isinstance(raw, Mapping) else None
-    node_id = node_id if isinstance(node_id, str) and code == "INVALID_NODE" else None
+def _validated(model: type[ModelT], raw: Any, label: str, code: str) -> ModelT | list[GraphProblem]:
+    """`raw` as `model`, or the problems that stop it being one."""
     if not isinstance(raw, Mapping):
-        problems.append(GraphProblem(None, None, code, f"{label} is not an object"))
-        return None
+        return [GraphProblem(None, None, code, f"{label} is not an object")]
+    # A node problem is tied to the node's id when it has a usable one.
+    node_id = raw.get("id") if code == "INVALID_NODE" else None
+    node_id = node_id if isinstance(node_id, str) and node_id else None
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        for field, message in describe_errors(error.errors()):
-            problems.append(GraphProblem(node_id, field, code, f"{label}: {field}: {message}"))
-        return None
+        return [
+            GraphProblem(node_id, field, code, f"{label}: {field}: {message}")
+            for field, message in describe_errors(error.errors())
+        ]
+
+
+def _endpoint_problems(edge: EdgeIn, ids: set[str]) -> list[GraphProblem]:
+    return [
+        GraphProblem(
+            None,
+            end,
+            "UNKNOWN_EDGE_ENDPOINT",
+            f'Edge "{edge.id}": {end} node "{node_id}" does not exist',
+        )
+        for end, node_id in (("source", edge.source), ("target", edge.target))
+        if node_id not in ids
+    ]
+
+
+def _parse_nodes(nodes: list[Any], problems: list[GraphProblem]) -> list[NodeIn]:
+    parsed: dict[str, NodeIn] = {}
+    for index, raw in enumerate(nodes):
+        node = _validated(NodeIn, raw, f"Node #{index + 1}", "INVALID_NODE")
+        if isinstance(node, list):
+            problems += node
+            continue
+        if node.type not in NODE_TYPES:
+            detail = f"unknown node type {node.type!r}"
+            problems.append(_problem(node, "type", "UNKNOWN_NODE_TYPE", detail))
+        if node.id in parsed:
+            problems.append(_problem(node, "id", "DUPLICATE_NODE_ID", "another node has this id"))
+            continue
+        parsed[node.id] = node
+    return list(parsed.values())
+
+
+def _parse_edges(edges: list[Any], ids: set[str], problems: list[GraphProblem]) -> list[EdgeIn]:
+    parsed: dict[str, EdgeIn] = {}
+    for index, raw in enumerate(edges):
+        edge = _validated(EdgeIn, raw, f"Edge #{index + 1}", "INVALID_EDGE")
+        if isinstance(edge, list):
+            problems += edge
+            continue
+        problems += _endpoint_problems(edge, ids)
+        if edge.id in parsed:
+            message = f'Edge "{edge.id}": another edge has this id'
+            problems.append(GraphProblem(None, "id", "DUPLICATE_EDGE_ID", message))
+        parsed[edge.id] = edge
+    return list(parsed.values())
 
 
 def _derived_edges(nodes: list[NodeIn]) -> list[dict[str, Any]]:
@@ -153,46 +206,21 @@ def _derived_edges(nodes: list[NodeIn]) -> list[dict[str, Any]]:
 
 
 def normalize_graph(nodes: list[Any], edges: list[Any] | None) -> Graph:
-    """Check a graph's shape and derive edges (if not sent) and every node's in/out lists."""
+    """Check a graph's shape, derive edges when not sent, and every node's in/out lists."""
     problems: list[GraphProblem] = []
-    parsed: list[NodeIn] = []
-    for index, raw in enumerate(nodes if isinstance(nodes, list) else []):
-        node = _validated(NodeIn, raw, f"Node #{index + 1}", problems, "INVALID_NODE")
-        if node is None:
-            continue
-        if node.type not in NODE_TYPES:
-            detail = f"unknown node type {node.type!r}"
-            problems.append(GraphProblem(node.id, "type", "UNKNOWN_NODE_TYPE", _say(node, detail)))
-        if any(other.id == node.id for other in parsed):
-            detail = "another node has the same id"
-            problems.append(GraphProblem(node.id, "id", "DUPLICATE_NODE_ID", _say(node, detail)))
-        parsed.append(node)
-    if not isinstance(nodes, list):
-        problems.append(GraphProblem(None, "nodes", "INVALID_NODES", "nodes must be a list"))
+    parsed = _parse_nodes(nodes, problems)
     raw_edges = _derived_edges(parsed) if edges is None else edges
-    ids = {node.id for node in parsed}
-    seen_edges: set[str] = set()
-    graph_edges: list[EdgeIn] = []
-    for index, raw in enumerate(raw_edges if isinstance(raw_edges, list) else []):
-        edge = _validated(EdgeIn, raw, f"Edge #{index + 1}", problems, "INVALID_EDGE")
-        if edge is None:
-            continue
-        for end in ("source", "target"):
-            if getattr(edge, end) not in ids:
-                message = f'Edge "{edge.id}": {end} node "{getattr(edge, end)}" does not exist'
-                problems.append(GraphProblem(None, end, "UNKNOWN_EDGE_ENDPOINT", message))
-        if edge.id in seen_edges:
-            message = f'Edge "{edge.id}": another edge has the same id'
-            problems.append(GraphProblem(None, "id", "DUPLICATE_EDGE_ID", message))
-        seen_edges.add(edge.id)
-        graph_edges.append(edge)
-    if not isinstance(raw_edges, list):
-        problems.append(GraphProblem(None, "edges", "INVALID_EDGES", "edges must be a list"))
+    graph_edges = _parse_edges(raw_edges, {node.id for node in parsed}, problems)
     if problems:
         raise GraphShapeError(problems)
+    incoming: dict[str, dict[str, None]] = defaultdict(dict)
+    outgoing: dict[str, dict[str, None]] = defaultdict(dict)
+    for edge in graph_edges:
+        incoming[edge.target][edge.source] = None
+        outgoing[edge.source][edge.target] = None
     for node in parsed:
-        node.incoming_nodes = list(dict.fromkeys(e.source for e in graph_edges if e.target == node.id))
-        node.outgoing_nodes = list(dict.fromkeys(e.target for e in graph_edges if e.source == node.id))
+        node.incoming_nodes = list(incoming[node.id])
+        node.outgoing_nodes = list(outgoing[node.id])
     return Graph(nodes=parsed, edges=graph_edges)
 
 
@@ -201,7 +229,9 @@ def branch_targets(graph: Graph, node_id: str, handle: str | None) -> list[str]:
     return [e.target for e in graph.edges if e.source == node_id and e.sourceHandle == handle]
 
 
-def _reachable(adjacency: Mapping[str, Iterable[str]], starts: Iterable[str], *, stop: str = "") -> set[str]:
+def _reachable(
+    adjacency: Mapping[str, Iterable[str]], starts: Iterable[str], *, stop: str = ""
+) -> set[str]:
     seen: set[str] = set()
     queue = deque(start for start in starts if start != stop)
     while queue:
@@ -244,3 +274,190 @@ def _forward_edges(graph: Graph) -> list[EdgeIn]:
 def upstream_nodes(graph: Graph, node_id: str) -> set[str]:
     """Ids of the nodes that run before `node_id` on some path (loop back edges ignored)."""
     return _reachable(_adjacency(_forward_edges(graph), reverse=True), [node_id]) - {node_id}
+
+
+def _say(node: NodeIn, detail: str) -> str:
+    return f'Node "{node.name}" ({node.id}): {detail}'
+
+
+def _problem(node: NodeIn, field: str | None, code: str, detail: str) -> GraphProblem:
+    return GraphProblem(node.id, field, code, _say(node, detail))
+
+
+def _data_problem(node: NodeIn, field: str, code: str, detail: str) -> GraphProblem:
+    """A problem inside the node's `data`; `field` is a path within it (`url`, `cases[0].name`)."""
+    return GraphProblem(node.id, field, code, _say(node, f"{field}: {detail}"))
+
+
+def _check_start(graph: Graph) -> list[GraphProblem]:
+    starts = [node for node in graph.nodes if node.type == START_TYPE]
+    if not starts:
+        return [GraphProblem(None, None, "NO_START_NODE", "The workflow has no start node")]
+    problems = []
+    by_id = {node.id: node for node in starts}
+    if len(starts) > 1:
+        ids = ", ".join(node.id for node in starts)
+        detail = f"a workflow has exactly one start node, this one has {len(starts)} ({ids})"
+        problems += [_problem(node, None, "MULTIPLE_START_NODES", detail) for node in starts]
+    for edge in graph.edges:
+        if edge.target in by_id:
+            detail = f'edge "{edge.id}" leads into the start node; nothing may run before it'
+            problems.append(_problem(by_id[edge.target], None, "START_NODE_HAS_INCOMING", detail))
+    return problems
+
+
+def _check_names(graph: Graph) -> list[GraphProblem]:
+    by_slug: dict[str, list[NodeIn]] = defaultdict(list)
+    problems = []
+    for node in graph.nodes:
+        slug = slugify_name(node.name)
+        if not slug:
+            detail = "the name needs a letter or digit so expressions can reference it"
+            problems.append(_problem(node, "name", "INVALID_NODE_NAME", detail))
+        else:
+            by_slug[slug].append(node)
+    for slug, nodes in by_slug.items():
+        if len(nodes) > 1:
+            ids = ", ".join(node.id for node in nodes)
+            detail = f'nodes {ids} share the name "nodes.{slug}" in expressions; rename all but one'
+            problems += [_problem(node, "name", "DUPLICATE_NODE_NAME", detail) for node in nodes]
+    return problems
+
+
+def _check_edges(graph: Graph) -> list[GraphProblem]:
+    ids = {node.id for node in graph.nodes}
+    problems = [problem for edge in graph.edges for problem in _endpoint_problems(edge, ids)]
+    for node in graph.nodes:
+        model, data = NODE_TYPES.get(node.type), node.data or {}
+        if model is None:
+            continue
+        allowed = model.allowed_handles(data)
+        outgoing = [edge for edge in graph.edges if edge.source == node.id]
+        for edge in outgoing:
+            if edge.sourceHandle not in allowed:
+                names = ", ".join(sorted("(none)" if h is None else h for h in allowed))
+                detail = (
+                    f'edge "{edge.id}" leaves by branch "{edge.sourceHandle or "(none)"}"; '
+                    f"this node's branches are: {names}"
+                )
+                problems.append(_problem(node, None, "INVALID_HANDLE", detail))
+        if data.get("on_error") == "error" and not any(
+            edge.sourceHandle == ERROR_HANDLE for edge in outgoing
+        ):
+            detail = 'is "error" but no edge leaves by the "error" branch'
+            problems.append(_data_problem(node, "on_error", "MISSING_ERROR_EDGE", detail))
+    return problems
+
+
+def _check_cycles(graph: Graph, forward: list[EdgeIn]) -> list[GraphProblem]:
+    adjacency, names = _adjacency(forward), {node.id: node for node in graph.nodes}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    problems = []
+    for root in names:
+        if root in state:
+            continue
+        path, stack = [root], [iter(adjacency.get(root, ()))]
+        state[root] = 1
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                loop = [*path[path.index(child) :], child]
+                shown = " -> ".join(f'"{names[n].name}"' for n in loop if n in names)
+                detail = f"cycle {shown}; only a loop's body may lead back to its loop node"
+                problems.append(_problem(names[path[-1]], None, "CYCLE", detail))
+            elif child not in state and child in names:
+                state[child] = 1
+                path.append(child)
+                stack.append(iter(adjacency.get(child, ())))
+    return problems
+
+
+def _check_reachable(graph: Graph) -> list[GraphProblem]:
+    starts = [node.id for node in graph.nodes if node.type == START_TYPE]
+    if not starts:
+        return []
+    reached = _reachable(_adjacency(graph.edges), starts)
+    detail = "not reachable from the start node"
+    return [
+        _problem(node, None, "UNREACHABLE_NODE", detail)
+        for node in graph.nodes
+        if node.id not in reached
+    ]
+
+
+def _check_configs(graph: Graph) -> list[GraphProblem]:
+    problems = []
+    for node in graph.nodes:
+        try:
+            parse_node_config(node.type, node.data)
+        except NodeConfigError as error:
+            for field, message in error.problems():
+                problems.append(_data_problem(node, field, "INVALID_CONFIG", message))
+        except UnknownNodeTypeError:
+            detail = f"unknown node type {node.type!r}"
+            problems.append(_problem(node, "type", "UNKNOWN_NODE_TYPE", detail))
+    return problems
+
+
+def _reference_problem(
+    node: NodeIn, name: str, targets: list[NodeIn], upstream: set[str], loops: dict[str, set[str]]
+) -> tuple[str, str] | None:
+    """(code, detail) when `node` may not read `nodes.<name>`, else None."""
+    if not targets:
+        return "UNKNOWN_NODE_REFERENCE", f'"nodes.{name}" names no node in this workflow'
+    if all(node.id in loops.get(target.id, ()) for target in targets):
+        return (
+            "REFERENCE_NOT_UPSTREAM",
+            f'"nodes.{name}" is the loop around this node; no output yet',
+        )
+    if not any(target.id in upstream for target in targets):
+        return "REFERENCE_NOT_UPSTREAM", f'"nodes.{name}" does not run before this node'
+    return None
+
+
+def _check_expressions(graph: Graph, forward: list[EdgeIn]) -> list[GraphProblem]:
+    by_slug: dict[str, list[NodeIn]] = defaultdict(list)
+    for node in graph.nodes:
+        by_slug[slugify_name(node.name)].append(node)
+    reverse = _adjacency(forward, reverse=True)
+    loops = {n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if n.type == LOOP_TYPE}
+    problems = []
+    for node in graph.nodes:
+        model = NODE_TYPES.get(node.type)
+        if model is None:
+            continue
+        scan = model.scan_expressions(node.data or {})
+        for field, message in scan.problems:
+            problems.append(_data_problem(node, field, "EXPRESSION_SYNTAX", message))
+        upstream = _reachable(reverse, [node.id]) - {node.id}
+        for field, source in scan.expressions:
+            try:
+                names = referenced_nodes(source)
+            except ExpressionSyntaxError as error:
+                problems.append(_data_problem(node, field, "EXPRESSION_SYNTAX", error.message))
+                continue
+            for name in sorted(names):
+                found = _reference_problem(node, name, by_slug.get(name, []), upstream, loops)
+                if found:
+                    problems.append(_data_problem(node, field, *found))
+    return problems
+
+
+def validate_for_publish(graph: Graph) -> list[GraphProblem]:
+    """Every reason the graph cannot be published, all at once, ordered by node."""
+    forward = _forward_edges(graph)
+    problems = [
+        *_check_start(graph),
+        *_check_edges(graph),
+        *_check_names(graph),
+        *_check_cycles(graph, forward),
+        *_check_reachable(graph),
+        *_check_configs(graph),
+        *_check_expressions(graph, forward),
+    ]
+    order = {node.id: index for index, node in enumerate(graph.nodes)}
+    # Graph-wide problems first, then each node's together, in the order the nodes are listed.
+    return sorted(problems, key=lambda problem: order.get(problem.node_id or "", -1))

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
 
 from weft.clock import now
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
@@ -15,6 +14,7 @@ from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
+from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
 from weft.workflows.records import locate_workflow, start_node
 
 

@@ -1,0 +1,5 @@
+"""`python -m weft` runs the command line."""
+
+from weft.cli import app
+
+app()

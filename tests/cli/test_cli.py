@@ -1,0 +1,63 @@
+"""The `weft` command as a user runs it: a real process on a real SQLite data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def weft(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WEFT_DATA_DIR": str(data_dir)}
+    env.pop("WEFT_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "weft", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+def test_org_create_json_then_token_create_json(data_dir: Path) -> None:
+    made = weft(data_dir, "org", "create", "--name", "Acme", "--json")
+    assert made.returncode == 0, made.stderr
+    org = json.loads(made.stdout)
+    assert set(org) >= {"org_id", "api_keys"}
+    assert org["api_keys"]["test"].startswith("weft_test_")
+    assert org["api_keys"]["production"].startswith("weft_live_")
+
+    account = weft(
+        data_dir, "linked-account", "create", "--org", org["org_id"], "--id", "c1", "--json"
+    )
+    assert account.returncode == 0, account.stderr
+    assert json.loads(account.stdout)["linked_account_id"] == "c1"
+
+    token = weft(
+        data_dir, "token", "create", "--org", org["org_id"], "--linked-account", "c1", "--json"
+    )
+    assert token.returncode == 0, token.stderr
+    assert json.loads(token.stdout)["token"].startswith("wst_")
+
+
+def test_demo_reuses_the_org_and_prints_fresh_tokens(data_dir: Path) -> None:
+    first, second = weft(data_dir, "demo"), weft(data_dir, "demo")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+
+    def field(output: str, name: str) -> str:
+        line = next(line for line in output.splitlines() if line.strip().startswith(name))
+        return line.split()[-1]
+
+    assert field(first.stdout, "test API key") == field(second.stdout, "test API key")
+    assert field(first.stdout, "session token") != field(second.stdout, "session token")
+    assert (data_dir / "demo.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_unknown_org_is_a_clear_error(data_dir: Path) -> None:
+    result = weft(data_dir, "org", "rotate-key", "--org", "0" * 24)
+    assert result.returncode == 1 and "not found" in result.stderr
