@@ -235,8 +235,8 @@ async def test_publish_rejects_an_invalid_graph_listing_every_problem(
     for problem in problems:
         by_node.setdefault(problem["node_id"], []).append(problem)
     assert set(by_node) >= {"2", "3", "4"}
-    assert {p["field"] for p in by_node["2"]} >= {"data.url", "data.method"}
-    assert {p["field"] for p in by_node["4"]} >= {"data.source", "data.timeout_ms"}
+    assert {p["field"] for p in by_node["2"]} >= {"url", "method"}
+    assert {p["field"] for p in by_node["4"]} >= {"source", "timeout_ms"}
     assert any("reach" in p["message"].lower() for p in by_node["3"])
     still = (await client.get(f"{BASE}/{wf_id}", headers=tenant.bearer)).json()
     assert still["current_version"] == 0 and still["published"] is False
