@@ -15,8 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from weft.app import create_app, prepare_database
+from weft.engine.host import Engine
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
@@ -72,15 +74,37 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, data_dir=tmp_path)
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        outbound_allow="127.0.0.1",
+        poll_s=0.05,
+        lease_s=5,
+        sync_timeout_s=10,
+    )
 
 
 @pytest.fixture
-async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, db=db)
+async def app(settings: Settings, db: Database) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, db=db)
+    yield application
+    await application.state.services.close()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://weft.test") as http:
         yield http
+
+
+@pytest.fixture
+async def engine(app: FastAPI) -> AsyncIterator[Engine]:
+    """An in-process worker and scheduler, as `weft serve` runs them."""
+    running = Engine(app.state.services)
+    await running.start(1)
+    yield running
+    await running.stop(grace_s=2)
 
 
 @dataclass

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from weft import __version__
-from weft.api import applications, linked_accounts, workflows
+from weft.api import applications, executions, hooks, linked_accounts, runs, workflows
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.apps.catalog import ensure_catalog
+from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
 
@@ -29,10 +30,15 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
 
+    services = build_services(database, settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await prepare_database(database)
+        engine = Engine(services)
+        await engine.start(settings.workers, schedule=settings.workers > 0)
         yield
+        await engine.stop()
         await database.dispose()
 
     app = FastAPI(
@@ -43,6 +49,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
@@ -51,7 +58,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(linked_accounts.router)
     public.include_router(applications.router)
     public.include_router(workflows.router)
+    public.include_router(runs.router)
+    public.include_router(executions.router)
     app.include_router(public)
+    app.include_router(hooks.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -32,6 +32,23 @@ class Settings(BaseSettings):
         "", description="Comma-separated hosts/CIDRs outbound requests may reach despite the guard."
     )
     sqlite_busy_timeout_ms: int = 5000
+
+    # Engine
+    workers: int = Field(1, description="In-process worker loops `weft serve` runs (0: none).")
+    worker_concurrency: int = Field(32, description="Executions one worker runs at once.")
+    account_concurrency: int = Field(
+        16, description="Running executions one linked account may have across all workers."
+    )
+    lease_s: float = Field(30.0, description="A claim's lease; renewed while the run goes on.")
+    poll_s: float = Field(0.5, description="How often idle workers look for due work.")
+    execution_timeout_s: float = Field(3600.0, description="Longest a run may take overall.")
+    node_timeout_s: float = Field(300.0, description="Default per-node time limit.")
+    sync_timeout_s: float = Field(30.0, description="How long sync callers wait for a respond.")
+    expression_timeout_ms: int = Field(250, description="Time limit of one expression.")
+    expression_max_depth: int = Field(200, description="Recursion limit of one expression.")
+    loop_max_items: int = Field(10_000, description="Most items one loop node runs over.")
+    code_workers: int = Field(2, description="Subprocesses that run code nodes.")
+    idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
     log_level: str = "info"
 
     @property

@@ -65,6 +65,8 @@ class WorkflowOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
     nodes: list[dict[str, Any]] | None = None
     edges: list[dict[str, Any]] | None = None
+    trigger: str | None = Field(None, description="The live start node's trigger")
+    webhook_path: str | None = Field(None, description="Inbound URL path of a webhook trigger")
 
     @classmethod
     def of(cls, scope: Scope, workflow: Workflow, app: App, **graph: Any) -> WorkflowOut:
@@ -82,6 +84,12 @@ class WorkflowOut(Out):
             draft_id=workflow.draft_id,
             created_at=workflow.created_at,
             updated_at=workflow.updated_at,
+            trigger=workflow.trigger,
+            webhook_path=(
+                f"/hooks/{workflow.webhook_secret}"
+                if workflow.trigger == "webhook" and workflow.webhook_secret
+                else None
+            ),
             **graph,
         )
 

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "ai"
 
@@ -21,3 +22,8 @@ class Config(NodeConfig):
     model: str | None = Field(None, min_length=1, max_length=200)
     # `json` in the data; renamed because a field called `json` shadows BaseModel.json().
     json_mode: bool = Field(False, alias="json")
+
+
+async def run(config: Config, ctx: NodeContext) -> NodeResult:
+    """Not runnable yet: it needs connections (app credentials), which Weft does not have yet."""
+    raise NodeFailure("ai nodes cannot run yet: connections are not available in this release")

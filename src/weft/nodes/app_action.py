@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "app_action"
 
@@ -19,3 +20,10 @@ class Config(NodeConfig):
     app: str = Field(min_length=1, max_length=100)
     action: str = Field(min_length=1, max_length=200)
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+async def run(config: Config, ctx: NodeContext) -> NodeResult:
+    """Not runnable yet: it needs connections (app credentials), which Weft does not have yet."""
+    raise NodeFailure(
+        "app_action nodes cannot run yet: connections are not available in this release"
+    )

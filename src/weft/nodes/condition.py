@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from weft.nodes.base import NodeConfig, config_error
+from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "condition"
 
@@ -62,3 +63,20 @@ class Config(NodeConfig):
             return handles | {TRUE_HANDLE, FALSE_HANDLE}
         names = [case.get("name") for case in cases if isinstance(case, dict)]
         return handles | {name for name in names if isinstance(name, str)} | {DEFAULT_HANDLE}
+
+
+def _truthy(value: Any) -> bool:
+    # JSONata's boolean casting: empty strings, arrays and objects, 0 and null are false.
+    return bool(value) if not isinstance(value, dict | list) else len(value) > 0
+
+
+async def run(config: Config, ctx: NodeContext) -> NodeResult:
+    """Pick the branch: `true`/`false`, or the first case whose expression holds (`default`)."""
+    if config.expression is not None:
+        value = ctx.evaluate(config.expression, "expression")
+        branch = TRUE_HANDLE if _truthy(value) else FALSE_HANDLE
+        return NodeResult(output={"result": _truthy(value)}, branch=branch)
+    for index, case in enumerate(config.cases or []):
+        if _truthy(ctx.evaluate(case.expression, f"cases[{index}].expression")):
+            return NodeResult(output={"case": case.name}, branch=case.name)
+    return NodeResult(output={"case": DEFAULT_HANDLE}, branch=DEFAULT_HANDLE)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "http"
 
@@ -30,3 +32,45 @@ class Config(NodeConfig):
     def _upper_case_method(cls, value: Any) -> Any:
         # Editors and hand-written JSON both say "post"; the wire wants "POST".
         return value.upper() if isinstance(value, str) else value
+
+
+def _as_text_map(values: dict[str, Any]) -> dict[str, str]:
+    return {
+        str(k): v if isinstance(v, str) else json.dumps(v)
+        for k, v in values.items()
+        if v is not None
+    }
+
+
+async def run(config: Config, ctx: NodeContext) -> NodeResult:
+    """Send the request; 4xx/5xx fail the node (429 and 5xx retryably), with the response."""
+    from weft.net import OutboundError  # imported here: nodes stay light for the validator
+
+    url = ctx.render(config.url, "url")
+    if not isinstance(url, str):
+        raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
+    headers = _as_text_map(ctx.render(config.headers, "headers") or {})
+    query = _as_text_map(ctx.render(config.query, "query") or {})
+    body = ctx.render(config.body, "body")
+    request = {"method": config.method, "url": url, "headers": headers, "query": query}
+    kwargs: dict[str, Any] = {"headers": headers, "params": query, "timeout_s": config.timeout_s}
+    if body is not None and config.method not in ("GET", "HEAD"):
+        request["body"] = body
+        if isinstance(body, str):
+            kwargs["content"] = body.encode()
+        else:
+            kwargs["json"] = body
+    try:
+        response = await ctx.outbound.request(config.method, url, **kwargs)
+    except OutboundError as error:
+        raise NodeFailure(
+            error.message, retryable=error.retryable, details={"request": request}
+        ) from error
+    output = {"status": response.status, "headers": response.headers, "body": response.body}
+    if response.status >= 400:
+        raise NodeFailure(
+            f"{config.method} {url} answered {response.status}",
+            retryable=response.status == 429 or response.status >= 500,
+            details={"response": output},
+        )
+    return NodeResult(output=output, input=request)

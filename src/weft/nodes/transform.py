@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "transform"
 
@@ -15,3 +16,8 @@ class Config(NodeConfig):
     template_fields: ClassVar[tuple[str, ...]] = ("value",)
 
     value: Any
+
+
+async def run(config: Config, ctx: NodeContext) -> NodeResult:
+    """Output the `value` template, evaluated."""
+    return NodeResult(output=ctx.render(config.value, "value"))

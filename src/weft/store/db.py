@@ -27,11 +27,23 @@ def _set_sqlite_pragmas(busy_timeout_ms: int) -> Any:
     return on_connect
 
 
+def _begin_immediate(connection: Any) -> None:
+    # SQLite: take the write lock when the transaction starts. A deferred transaction that reads
+    # and then writes fails at once with SQLITE_BUSY if another writer committed in between;
+    # an immediate one waits its turn (busy_timeout) instead. One writer at a time is SQLite's
+    # model anyway, and our transactions are short.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 5000) -> AsyncEngine:
     """An async engine for `url`, with SQLite tuned for concurrent readers and one writer."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "isolation_level": None},
+        )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas(sqlite_busy_timeout_ms))
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -123,6 +125,9 @@ class Workflow(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     current_version: Mapped[int] = mapped_column(Integer, default=0)
     draft_id: Mapped[str | None] = mapped_column(ID, nullable=True, unique=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    trigger: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    trigger_event: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -147,4 +152,101 @@ class WorkflowVersion(Base):
     edges: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Execution(Base):
+    """One run of one workflow version for one linked account.
+
+    `due_at` drives the queue: a queued run is due at once, a waiting one at its wake time, a
+    running one when its lease expires (so a crashed worker's run is reclaimed). Finished runs
+    have no `due_at` and drop out of the partial claim index.
+    """
+
+    __tablename__ = "executions"
+    __table_args__ = (
+        Index(
+            "ix_executions_due",
+            "due_at",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_executions_list", "org_id", "environment", "linked_account_pk", "created_at", "id"
+        ),
+        Index("ix_executions_workflow", "workflow_id", "created_at"),
+        Index("ix_executions_parent", "parent_execution_id"),
+        UniqueConstraint(
+            "org_id",
+            "environment",
+            "linked_account_pk",
+            "idempotency_key",
+            name="uq_executions_idempotency",
+        ),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE")
+    )
+    workflow_id: Mapped[str] = mapped_column(ID, ForeignKey("workflows.id", ondelete="CASCADE"))
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    test_graph: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    trigger: Mapped[str] = mapped_column(String(20))
+    input: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    status: Mapped[str] = mapped_column(String(12))
+    output: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    response: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    error: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    parent_execution_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Step(Base):
+    """One node's run inside an execution; `iteration` is the loop path ('' outside loops)."""
+
+    __tablename__ = "steps"
+    __table_args__ = (
+        UniqueConstraint("execution_id", "node_id", "iteration", name="uq_steps_key"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    execution_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("executions.id", ondelete="CASCADE"), index=True
+    )
+    node_id: Mapped[str] = mapped_column(String(100))
+    node_type: Mapped[str] = mapped_column(String(30))
+    node_name: Mapped[str] = mapped_column(String(200))
+    iteration: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12))
+    branch: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    input: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    output: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    error: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    logs: Mapped[Any] = mapped_column(JSONType, nullable=True)
+
+
+class Schedule(Base):
+    """A live workflow's cron trigger and the next tick it is due at."""
+
+    __tablename__ = "schedules"
+    workflow_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    cron: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    next_fire_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

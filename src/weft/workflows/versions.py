@@ -16,6 +16,7 @@ from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
 from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
 from weft.workflows.records import locate_workflow, start_node
+from weft.workflows.trigger_index import index_triggers
 
 
 def _graph_json(
@@ -132,6 +133,7 @@ async def set_published(
             )
         workflow.published = False
         workflow.updated_at = now()
+        await index_triggers(workflow, None, session=session)
         await session.flush()
         return workflow
     if workflow.draft_id is None:
@@ -140,6 +142,8 @@ async def set_published(
         # No pending edits: publishing again just puts the live version back online.
         workflow.published = True
         workflow.updated_at = now()
+        live = await live_version(scope, workflow, session=session)
+        await index_triggers(workflow, live.nodes if live else None, session=session)
         await session.flush()
         return workflow
     _, draft = await open_draft(scope, workflow.id, session=session)
@@ -176,6 +180,7 @@ async def set_published(
             "The workflow was published concurrently; retry", error_code="PUBLISH_CONFLICT"
         ) from error
     await session.execute(delete(WorkflowVersion).where(WorkflowVersion.id == draft.id))
+    await index_triggers(workflow, draft.nodes, session=session)
     return workflow
 
 

@@ -1,0 +1,204 @@
+"""Executions: list, read with per-step details, rerun, cancel, and a live event stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from weft.api.deps import DbDep, PageDep, ScopeDep
+from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.engine import history, states, triggers
+from weft.store.scope import Scope
+from weft.store.tables import Execution, Step
+
+router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
+
+StatusFilter = Literal[
+    "COMPLETED", "RUNNING", "QUEUED", "WAITING", "FAILED", "ERRORED", "CANCELLED", "All", "ALL"
+]
+
+
+class StepOut(Out):
+    node_id: str
+    node_name: str
+    node_type: str
+    node_status: str
+    iteration: str
+    branch: str | None
+    attempts_made: int
+    execution_time: float | None = Field(description="Milliseconds")
+    input: Any
+    latest_output: Any
+    error: Any
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, step: Step) -> StepOut:
+        return cls(
+            node_id=step.node_id,
+            node_name=step.node_name,
+            node_type=step.node_type,
+            node_status="COMPLETED" if step.status == "succeeded" else "FAILED",
+            iteration=step.iteration,
+            branch=step.branch,
+            attempts_made=step.attempt,
+            execution_time=step.duration_ms,
+            input=step.input,
+            latest_output=step.output,
+            error=step.error,
+            started_at=step.started_at,
+            finished_at=step.finished_at,
+        )
+
+
+class ExecutionOut(Out):
+    id: str = Field(alias="_id")
+    workflow_id: str
+    workflow_version: int | None
+    status: str
+    trigger: str
+    is_test: bool
+    linked_account_id: str
+    environment: str
+    payload: Any
+    output: Any
+    return_value: Any
+    response: Any
+    error: Any
+    attempt: int
+    execution_time: float | None = Field(description="Milliseconds from start to finish")
+    created_at: datetime = Field(alias="createdAt")
+    updated_at: datetime = Field(alias="updatedAt")
+    started_at: datetime | None
+    finished_at: datetime | None
+    nodes: list[StepOut] | None = None
+
+    @classmethod
+    def of(
+        cls, scope: Scope, execution: Execution, steps: list[Step] | None = None
+    ) -> ExecutionOut:
+        elapsed = None
+        if execution.started_at and execution.finished_at:
+            elapsed = (execution.finished_at - execution.started_at).total_seconds() * 1000
+        response = execution.response
+        return cls(
+            id=execution.id,
+            workflow_id=execution.workflow_id,
+            workflow_version=execution.version,
+            status=states.API_STATUS[execution.status],
+            trigger=execution.trigger,
+            is_test=execution.is_test,
+            linked_account_id=scope.account_id,
+            environment=execution.environment,
+            payload=execution.input,
+            output=execution.output,
+            return_value=response.get("body") if isinstance(response, dict) else None,
+            response=response,
+            error=execution.error,
+            attempt=execution.attempt,
+            execution_time=elapsed,
+            created_at=execution.created_at,
+            updated_at=execution.updated_at,
+            started_at=execution.started_at,
+            finished_at=execution.finished_at,
+            nodes=[StepOut.of(s) for s in steps] if steps is not None else None,
+        )
+
+
+@router.get("/execution", response_model=PageOut[ExecutionOut], summary="List executions")
+async def list_executions(
+    scope: ScopeDep,
+    db: DbDep,
+    paging: PageDep,
+    status: StatusFilter | None = Query(None),
+    workflow_id: str | None = Query(None),
+    start_date: datetime | None = Query(None, description="ISO 8601; created at or after"),
+    end_date: datetime | None = Query(None, description="ISO 8601; created at or before"),
+    include_tests: bool = Query(False, description="Also list workflow-test runs"),
+) -> PageOut[Any]:
+    async with db.transaction() as session:
+        page = await history.list_executions(
+            scope,
+            status=status,
+            workflow_id=workflow_id,
+            start_date=start_date,
+            end_date=end_date,
+            include_tests=include_tests,
+            page=paging.page,
+            limit=paging.limit,
+            session=session,
+        )
+        return PageOut.of(page, [ExecutionOut.of(scope, e) for e in page.items])
+
+
+@router.get("/execution/{execution_id}", response_model=ExecutionOut, summary="One execution")
+async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> ExecutionOut:
+    async with db.transaction() as session:
+        execution = await triggers.get_execution(scope, execution_id, session=session)
+        steps = await history.steps_of(execution.id, session=session)
+        return ExecutionOut.of(scope, execution, steps)
+
+
+@router.post("/execution/{execution_id}/rerun", response_model=ExecutionOut, summary="Rerun")
+async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
+    async with db.transaction() as session:
+        execution = await triggers.rerun_execution(scope, execution_id, session=session)
+        await _announce(session)
+    request.app.state.services.notifier.work_queued()
+    return ExecutionOut.of(scope, execution)
+
+
+@router.post("/execution/{execution_id}/cancel", response_model=ExecutionOut, summary="Cancel")
+async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
+    async with db.transaction() as session:
+        execution = await triggers.cancel_execution(scope, execution_id, session=session)
+    request.app.state.services.notifier.changed(execution_id)
+    return ExecutionOut.of(scope, execution)
+
+
+@router.get(
+    "/execution/{execution_id}/events",
+    summary="Server-Sent Events: each step as it commits, then the final status",
+    response_class=StreamingResponse,
+)
+async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> Any:
+    async with db.transaction() as session:
+        await triggers.get_execution(scope, execution_id, session=session)
+    notifier = request.app.state.services.notifier
+
+    async def events() -> AsyncIterator[bytes]:
+        last_step: str | None = None
+        while True:
+            async with db.transaction() as session:
+                execution = await triggers.get_execution(scope, execution_id, session=session)
+                steps = await history.steps_of(execution_id, session=session, after=last_step)
+            for step in steps:
+                last_step = step.id
+                yield _sse("step", StepOut.of(step).model_dump(mode="json"))
+            if execution.status in states.TERMINAL:
+                yield _sse("status", ExecutionOut.of(scope, execution).model_dump(mode="json"))
+                return
+            if await request.is_disconnected():
+                return
+            await notifier.wait_change(execution_id, 0.25)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+    )
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+async def _announce(session: Any) -> None:
+    from weft.engine.announce import notify_in_transaction
+
+    await notify_in_transaction(session)

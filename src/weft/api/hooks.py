@@ -1,0 +1,87 @@
+"""Inbound webhooks: `/hooks/{secret}` starts the workflow whose start node is a webhook."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from weft.api.schemas import ERROR_RESPONSES
+from weft.engine import states, triggers
+from weft.engine.announce import notify_in_transaction
+from weft.errors import NotFound
+from weft.workflows import versions
+from weft.workflows.trigger_index import start_config
+
+router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
+
+
+async def _payload(request: Request) -> Any:
+    raw = await request.body()
+    body: Any = None
+    if raw:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode(errors="replace")
+    return {
+        "body": body,
+        "query": dict(request.query_params),
+        "headers": {
+            k: v for k, v in request.headers.items() if k not in ("authorization", "cookie")
+        },
+        "method": request.method,
+    }
+
+
+async def inbound_webhook(secret: str, request: Request) -> Response:
+    """Async hooks answer 202 with the execution id; sync hooks answer with the respond node."""
+    app_state = request.app.state
+    db, settings, services = app_state.db, app_state.settings, app_state.services
+    async with db.transaction() as session:
+        found = await triggers.find_webhook(secret, session=session)
+        if found is None or not found[1].published or found[1].trigger != "webhook":
+            raise NotFound("No live webhook at this address", error_code="WEBHOOK_NOT_FOUND")
+        scope, workflow = found
+        live = await versions.live_version(scope, workflow, session=session)
+        sync = bool(start_config(live.nodes if live else []).get("sync"))
+        execution = await triggers.webhook_execution(
+            scope, workflow, await _payload(request), session=session
+        )
+        await notify_in_transaction(session)
+    services.notifier.work_queued()
+    accepted = JSONResponse(
+        {"message": "Workflow execution started", "execution_id": execution.id}, status_code=202
+    )
+    if not sync:
+        return accepted
+    done = await triggers.wait_for_run(
+        db,
+        services.notifier,
+        scope,
+        execution.id,
+        timeout_s=settings.sync_timeout_s,
+        until_response=True,
+    )
+    if done.response:
+        response = done.response
+        headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
+        headers["x-execution-id"] = execution.id
+        return JSONResponse(
+            response.get("body"), status_code=response.get("status", 200), headers=headers
+        )
+    if done.status == states.SUCCEEDED:
+        return JSONResponse(done.output, headers={"x-execution-id": execution.id})
+    return accepted
+
+
+for _method in ("POST", "GET", "PUT", "PATCH", "DELETE"):
+    router.add_api_route(
+        "/hooks/{secret}",
+        inbound_webhook,
+        methods=[_method],
+        operation_id=f"inbound_webhook_{_method.lower()}",
+        summary=f"Inbound webhook trigger ({_method})",
+    )

@@ -1,0 +1,232 @@
+"""Starting runs: execute a live workflow, test a draft, fire an event, read the trigger shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from weft.api.deps import DbDep, ScopeDep, SettingsDep
+from weft.api.executions import ExecutionOut
+from weft.api.schemas import ERROR_RESPONSES, ErrorOut
+from weft.engine import history, states, triggers
+from weft.engine.announce import notify_in_transaction
+from weft.errors import WeftError
+from weft.store.scope import Scope
+from weft.workflows import records, versions
+from weft.workflows.trigger_index import start_config
+
+router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
+
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", description="Same key within 24 h: same run")
+]
+
+
+class ExecuteIn(BaseModel):
+    payload: Any = Field(None, description="Stands in for the trigger's output")
+
+
+class StartedOut(BaseModel):
+    message: str
+    execution_id: str
+
+
+class EventIn(BaseModel):
+    event: str = Field(min_length=1, max_length=200)
+    payload: Any = None
+
+
+class EventStartedOut(BaseModel):
+    message: str
+    execution_ids: list[str]
+
+
+class TestIn(BaseModel):
+    payload: Any = Field(None, description="Default: the start node's sample_payload")
+
+
+class RequestStructureOut(BaseModel):
+    payload: Any
+    schema_: Any = Field(alias="schema")
+    schema_interpreted: Any
+    trigger: str
+
+
+class WorkflowFailed(WeftError):
+    status_code = 422
+    error_code = "WORKFLOW_FAILED"
+
+
+def _wants_sync(request: Request) -> bool:
+    value = request.headers.get("sync_execution") or request.headers.get("sync-execution") or ""
+    return value.strip().lower() in ("true", "1", "yes")
+
+
+@router.post(
+    "/workflow/{workflow_id}/execute",
+    response_model=StartedOut,
+    summary="Run the live version",
+    responses={
+        202: {"model": StartedOut, "description": "sync_execution: not done within the bound"},
+        422: {"model": ErrorOut, "description": "sync_execution: the run failed"},
+    },
+)
+async def execute(
+    workflow_id: str,
+    body: ExecuteIn,
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Queue a run; with header `sync_execution: true`, wait and answer its respond node."""
+    async with db.transaction() as session:
+        execution = await triggers.execute_workflow(
+            scope,
+            workflow_id,
+            body.payload,
+            key=idempotency_key,
+            window_s=settings.idempotency_window_s,
+            session=session,
+        )
+        await notify_in_transaction(session)
+    services = request.app.state.services
+    services.notifier.work_queued()
+    if not _wants_sync(request):
+        return StartedOut(message="Workflow execution started", execution_id=execution.id)
+    return await _sync_answer(request, scope, execution.id, settings.sync_timeout_s)
+
+
+async def _sync_answer(request: Request, scope: Scope, execution_id: str, timeout_s: float) -> Any:
+    services = request.app.state.services
+    done = await triggers.wait_for_run(
+        services.db,
+        services.notifier,
+        scope,
+        execution_id,
+        timeout_s=timeout_s,
+        until_response=True,
+    )
+    headers = {"x-execution-id": execution_id}
+    if done.response:
+        return JSONResponse(done.response.get("body"), headers=headers)
+    if done.status == states.SUCCEEDED:
+        return JSONResponse(done.output, headers=headers)
+    if done.status in states.TERMINAL:
+        message = (done.error or {}).get("message", "The workflow did not complete")
+        raise WorkflowFailed(message, details={"execution_id": execution_id})
+    started = StartedOut(message="Workflow execution started", execution_id=execution_id)
+    return JSONResponse(started.model_dump(), status_code=202, headers=headers)
+
+
+@router.post("/event/trigger", response_model=EventStartedOut, summary="Fire an event")
+@router.post("/event", response_model=EventStartedOut, include_in_schema=False)
+async def trigger_event(
+    body: EventIn,
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> EventStartedOut:
+    """Start every live workflow of this linked account listening to `event`."""
+    async with db.transaction() as session:
+        runs = await triggers.trigger_event(
+            scope,
+            body.event,
+            body.payload,
+            key=idempotency_key,
+            window_s=settings.idempotency_window_s,
+            session=session,
+        )
+        await notify_in_transaction(session)
+    request.app.state.services.notifier.work_queued()
+    return EventStartedOut(message="Event triggered", execution_ids=[r.id for r in runs])
+
+
+@router.post(
+    "/workflow/{workflow_id}/test",
+    response_model=ExecutionOut,
+    summary="Run the draft with a sample payload; every step's input and output",
+    responses={422: {"model": ErrorOut, "description": "The draft's graph is invalid"}},
+)
+async def test_workflow(
+    workflow_id: str,
+    body: TestIn,
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+) -> ExecutionOut:
+    async with db.transaction() as session:
+        execution = await triggers.start_test(scope, workflow_id, body.payload, session=session)
+        await notify_in_transaction(session)
+    services = request.app.state.services
+    services.notifier.work_queued()
+    done = await triggers.wait_for_run(
+        db,
+        services.notifier,
+        scope,
+        execution.id,
+        timeout_s=settings.sync_timeout_s,
+        until_response=False,
+    )
+    async with db.transaction() as session:
+        steps = await history.steps_of(done.id, session=session)
+    return ExecutionOut.of(scope, done, steps)
+
+
+@router.get(
+    "/workflow/request-structure/{workflow_id}",
+    response_model=RequestStructureOut,
+    summary="The start trigger's sample payload and its schema",
+)
+async def request_structure(workflow_id: str, scope: ScopeDep, db: DbDep) -> RequestStructureOut:
+    async with db.transaction() as session:
+        workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
+        live = await versions.live_version(scope, workflow, session=session)
+        if live is None:
+            _, draft = await versions.open_draft(scope, workflow.id, session=session)
+            nodes = draft.nodes
+        else:
+            nodes = live.nodes
+    data = start_config(nodes)
+    sample = data.get("sample_payload")
+    return RequestStructureOut(
+        payload=sample,
+        schema=json_schema_of(sample),
+        schema_interpreted=_interpreted(sample),
+        trigger=data.get("trigger", "manual"),
+    )
+
+
+def json_schema_of(value: Any) -> dict[str, Any]:
+    """A JSON Schema describing a sample value."""
+    if isinstance(value, dict):
+        return {"type": "object", "properties": {k: json_schema_of(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"type": "array", "items": json_schema_of(value[0]) if value else {}}
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, float):
+        return {"type": "number"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    return {"type": "null"} if value is None else {}
+
+
+def _interpreted(value: Any, prefix: str = "") -> list[dict[str, str]]:
+    """The sample flattened to `{path, type}` rows, as editors show fields to map."""
+    rows: list[dict[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else key
+            rows.append({"path": path, "type": json_schema_of(item).get("type", "any")})
+            rows += _interpreted(item, path)
+    return rows

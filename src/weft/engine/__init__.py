@@ -1,0 +1,1 @@
+"""Executions: the queue (claim, lease, heartbeat), the runner, triggers, scheduler, workers."""

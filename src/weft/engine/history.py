@@ -1,0 +1,67 @@
+"""Reading executions and their steps for the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.engine import states
+from weft.store.pagination import Page, paginate
+from weft.store.scope import Scope, scoped_select
+from weft.store.tables import Execution, Step
+
+# Refold's status filter values, as the statuses they mean.
+STATUS_FILTERS: dict[str, tuple[str, ...]] = {
+    "COMPLETED": (states.SUCCEEDED,),
+    "RUNNING": (states.RUNNING, states.QUEUED, states.WAITING),
+    "QUEUED": (states.QUEUED,),
+    "WAITING": (states.WAITING,),
+    "FAILED": (states.FAILED,),
+    "ERRORED": (states.ERRORED,),
+    "CANCELLED": (states.CANCELLED,),
+}
+
+
+async def list_executions(
+    scope: Scope,
+    *,
+    status: str | None,
+    workflow_id: str | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
+    include_tests: bool,
+    page: int,
+    limit: int,
+    session: AsyncSession,
+) -> Page[Execution]:
+    """The linked account's executions, newest first, filtered as Refold's list is."""
+    stmt = scoped_select(Execution, scope)
+    if status and status.upper() != "ALL":
+        stmt = stmt.where(Execution.status.in_(STATUS_FILTERS[status.upper()]))
+    if workflow_id:
+        stmt = stmt.where(Execution.workflow_id == workflow_id)
+    if start_date:
+        stmt = stmt.where(Execution.created_at >= start_date)
+    if end_date:
+        stmt = stmt.where(Execution.created_at <= end_date)
+    if not include_tests:
+        stmt = stmt.where(Execution.is_test.is_(False))
+    return await paginate(
+        stmt,
+        session=session,
+        page=page,
+        limit=limit,
+        order_by=(Execution.created_at.desc(), Execution.id.desc()),
+    )
+
+
+async def steps_of(
+    execution_id: str, *, session: AsyncSession, after: str | None = None
+) -> list[Step]:
+    """An execution's steps in the order they finished (optionally only those after a step id)."""
+    stmt = select(Step).where(Step.execution_id == execution_id)
+    if after:
+        stmt = stmt.where(Step.id > after)
+    return list(await session.scalars(stmt.order_by(Step.id)))

@@ -1,0 +1,107 @@
+"""Starting and stopping the engine inside a process: services, workers and the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from weft.engine.scheduler import Scheduler
+from weft.engine.services import Services
+from weft.engine.worker import Worker
+from weft.net import OutboundClient, OutboundPolicy
+from weft.settings import Settings
+from weft.store.db import Database
+
+log = logging.getLogger("weft.engine")
+
+
+class LazySandbox:
+    """Starts the code-node subprocess pool on first use: most workflows never need it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pool: Any = None
+        self._lock = asyncio.Lock()
+
+    async def run(self, source: str, input: Any, *, timeout_ms: int, memory_mb: int) -> Any:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    from weft.sandbox import SandboxPool
+
+                    self._pool = SandboxPool(size=self.size)
+        return await self._pool.run(source, input, timeout_ms=timeout_ms, memory_mb=memory_mb)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+
+def build_services(db: Database, settings: Settings) -> Services:
+    """The shared services of one process."""
+    policy = OutboundPolicy.parse(settings.outbound_allow)
+    return Services(
+        db=db,
+        settings=settings,
+        outbound=OutboundClient(policy),
+        sandbox=LazySandbox(settings.code_workers),
+    )
+
+
+@dataclass
+class Engine:
+    """The workers and scheduler one process runs."""
+
+    services: Services
+    workers: list[Worker] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    scheduler: Scheduler | None = None
+
+    async def start(self, workers: int, *, schedule: bool = True) -> None:
+        """Start `workers` claim loops (and the scheduler)."""
+        for _ in range(workers):
+            worker = Worker(self.services)
+            self.workers.append(worker)
+            self.tasks.append(asyncio.create_task(worker.run(), name=f"worker {worker.name}"))
+        if schedule:
+            self.scheduler = Scheduler(self.services)
+            self.tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        if self.services.db.dialect == "postgresql":
+            self.tasks.append(asyncio.create_task(self._listen(), name="listen"))
+
+    async def _listen(self) -> None:
+        """PostgreSQL: wake idle workers the moment another process queues work."""
+        import asyncpg
+
+        from weft.engine.notify import QUEUE_CHANNEL
+
+        url = self.services.db.engine.url.set(drivername="postgresql")
+        while True:
+            try:
+                connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+                closed = asyncio.Event()
+                connection.add_termination_listener(lambda *_, done=closed: done.set())
+                await connection.add_listener(
+                    QUEUE_CHANNEL, lambda *_: self.services.notifier.work_queued()
+                )
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("LISTEN connection failed; polling until it is back", exc_info=True)
+                await asyncio.sleep(2)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming, finish or release in-flight runs, close services."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        await asyncio.gather(*(w.stop(grace_s) for w in self.workers), return_exceptions=True)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.services.close()

@@ -1,0 +1,459 @@
+"""The graph interpreter: runs one claimed execution from its committed steps to the end.
+
+Resuming is replay: the walk starts at the start node every time and reuses each committed
+step's output instead of running it again, so completed steps never repeat and only the step
+that was in flight runs again. Steps without outside effects are buffered and committed with
+the next step that has them (or with the end of the run): recomputing them changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from weft.clock import now, parse_iso
+from weft.engine import queue, states
+from weft.engine.plan import ERROR, LOOP_BODY, Plan
+from weft.engine.services import Services
+from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.nodes import ai, app_action, code, condition, http, transform
+from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.workflows.graph import NodeIn
+
+log = logging.getLogger("weft.runner")
+
+RUNNABLE = {
+    "transform": transform.run,
+    "condition": condition.run,
+    "code": code.run,
+    "http": http.run,
+    "app_action": app_action.run,
+    "ai": ai.run,
+}
+# Nodes whose step is committed before the next starts: they touch the world outside.
+EFFECTFUL = {"http", "app_action", "ai", "workflow", "respond"}
+DONE, SKIPPED = "done", "skipped"
+
+
+class EndRun(Exception):
+    def __init__(self, status: str, output: Any) -> None:
+        self.status, self.output = status, output
+
+
+class ParkRun(Exception):
+    def __init__(self, wake_at: datetime) -> None:
+        self.wake_at = wake_at
+
+
+class RunFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        self.error = error
+
+
+@dataclass
+class RunState:
+    claimed: queue.Claimed
+    plan: Plan
+    done: dict[tuple[str, str], Any]
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    response: Any = None
+    flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Runner:
+    """Runs claimed executions for one worker (`owner`)."""
+
+    def __init__(self, services: Services, owner: str) -> None:
+        self.services = services
+        self.owner = owner
+        settings = services.settings
+        self.lease_s = settings.lease_s
+        self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
+
+    async def run(self, claimed: queue.Claimed) -> None:
+        """Run to the end, a park (delay) or a failure; never raises (the worker stays up)."""
+        try:
+            await self._run(claimed)
+        except queue.LeaseLost:
+            log.info("lease lost on %s; stopping", claimed.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("execution %s errored", claimed.id)
+            error = {"message": "Weft could not carry on this run (internal error)"}
+            with contextlib.suppress(queue.LeaseLost):
+                await self._finish(claimed, states.ERRORED, [], error=error)
+        finally:
+            self.services.notifier.changed(claimed.id)
+
+    async def _run(self, claimed: queue.Claimed) -> None:
+        plan = await self.services.plan_for(claimed)
+        done: dict[tuple[str, str], Any] = {}
+        if claimed.attempt > 1:  # a resumed run: reuse what was committed
+            for step in await queue.load_steps(self.services.db, claimed.id):
+                done[(step.node_id, step.iteration)] = step
+        state = RunState(claimed=claimed, plan=plan, done=done)
+        limit = self.services.settings.execution_timeout_s
+        remaining = limit - (now() - claimed.created_at).total_seconds()
+        try:
+            async with asyncio.timeout(max(remaining, 0.001)):
+                output = await self._walk(state, plan.main_order, "", {}, None, {})
+        except EndRun as end:
+            status = states.SUCCEEDED if end.status == "succeeded" else states.FAILED
+            error = None if status == states.SUCCEEDED else {"message": "Ended by an end node"}
+            await self._finish(
+                claimed,
+                status,
+                state.pending,
+                output=end.output,
+                error=error,
+                response=state.response,
+            )
+        except ParkRun as park:
+            await queue.finish_execution(
+                self.services.db,
+                execution_id=claimed.id,
+                owner=self.owner,
+                status=states.WAITING,
+                steps=state.pending,
+                wake_at=park.wake_at,
+                response=state.response,
+            )
+        except RunFailed as failed:
+            await self._finish(
+                claimed, states.FAILED, state.pending, error=failed.error, response=state.response
+            )
+        except TimeoutError:
+            error = {"message": f"The execution exceeded its time limit of {limit:g} s"}
+            await self._finish(
+                claimed, states.FAILED, state.pending, error=error, response=state.response
+            )
+        else:
+            await self._finish(
+                claimed, states.SUCCEEDED, state.pending, output=output, response=state.response
+            )
+
+    async def _finish(
+        self, claimed: queue.Claimed, status: str, steps: list[dict[str, Any]], **values: Any
+    ) -> None:
+        await queue.finish_execution(
+            self.services.db,
+            execution_id=claimed.id,
+            owner=self.owner,
+            status=status,
+            steps=steps,
+            **values,
+        )
+        await self.services.on_finished(claimed, status)
+
+    # -- the walk -------------------------------------------------------------------------
+
+    async def _walk(
+        self,
+        state: RunState,
+        order: list[str],
+        iteration: str,
+        outputs: dict[str, Any],
+        loop: dict[str, Any] | None,
+        settled: dict[str, tuple[str, str | None]],
+    ) -> Any:
+        """Run `order` (topological) once; returns the last output produced."""
+        plan = state.plan
+        last: Any = None
+        for node_id in order:
+            node = plan.nodes[node_id]
+            fired = node_id == plan.start_id or any(
+                settled.get(edge.source, (SKIPPED, None)) == (DONE, edge.sourceHandle)
+                for edge in plan.incoming[node_id]
+            )
+            if not fired:
+                settled[node_id] = (SKIPPED, None)
+                continue
+            output, branch = await self._step(state, node, iteration, outputs, loop)
+            settled[node_id] = (DONE, branch)
+            outputs[plan.slugs[node_id]] = output
+            last = output
+        return last
+
+    async def _step(
+        self,
+        state: RunState,
+        node: NodeIn,
+        iteration: str,
+        outputs: dict[str, Any],
+        loop: dict[str, Any] | None,
+    ) -> tuple[Any, str | None]:
+        prior = state.done.get((node.id, iteration))
+        if prior is not None:
+            if node.type == "respond" and state.response is None:
+                state.response = prior.output
+            if node.type == "end":
+                raise EndRun(prior.output.get("status", "succeeded"), prior.output.get("output"))
+            return prior.output, prior.branch
+        data = {"trigger": state.claimed.input, "nodes": outputs, "loop": loop, "env": {}}
+        started = now()
+        if node.type == "start":
+            self._record(state, node, iteration, started, output=state.claimed.input)
+            return state.claimed.input, None
+        if node.type == "loop":
+            return await self._loop(state, node, iteration, outputs, data, started)
+        if node.type == "delay":
+            return await self._delay(state, node, iteration, data, started)
+        if node.type == "workflow":
+            return await self._attempts(state, node, iteration, data, started, _no_subflows)
+        if node.type == "respond":
+            return await self._attempts(state, node, iteration, data, started, _respond)
+        if node.type == "end":
+            ended, branch = await self._attempts(state, node, iteration, data, started, _end)
+            if "error" in ended:  # rendering the output failed and on_error let the run go on
+                return ended, branch
+            raise EndRun(ended["status"], ended["output"])
+        return await self._attempts(state, node, iteration, data, started, RUNNABLE[node.type])
+
+    def _context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
+        label = f'Node "{node.name}" ({node.id})'
+
+        def do_render(value: Any, field_name: str) -> Any:
+            try:
+                return render(value, data, self.limits)
+            except ExpressionError as error:
+                raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+
+        def do_evaluate(source: str, field_name: str) -> Any:
+            try:
+                return evaluate(source, data, self.limits)
+            except ExpressionError as error:
+                raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+
+        return NodeContext(
+            data=data,
+            render=do_render,
+            evaluate=do_evaluate,
+            outbound=self.services.outbound,
+            sandbox=self.services.sandbox,
+        )
+
+    async def _attempts(
+        self,
+        state: RunState,
+        node: NodeIn,
+        iteration: str,
+        data: dict[str, Any],
+        started: datetime,
+        run: Any,
+    ) -> tuple[Any, str | None]:
+        """Run a node under its timeout and retry policy; apply `on_error` to a final failure."""
+        config = state.plan.configs[node.id]
+        policy = config.retry
+        max_attempts = policy.max_attempts if policy else 1
+        timeout_s = config.timeout_s or self.services.settings.node_timeout_s
+        ctx = self._context(node, data)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with asyncio.timeout(timeout_s):
+                    result: NodeResult = await run(state.plan.configs[node.id], ctx)
+                break
+            except NodeFailure as failure:
+                error = failure
+            except TimeoutError:
+                error = NodeFailure(f"timed out after {timeout_s:g} s", retryable=True)
+            if error.retryable and attempt < max_attempts and policy is not None:
+                delay = min(policy.max_s, policy.initial_s * 2 ** (attempt - 1))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0) if policy.jitter else delay)
+                continue
+            return await self._failed(state, node, iteration, started, error, attempt, config)
+        if node.type == "respond":
+            state.response = result.output
+        self._record(
+            state,
+            node,
+            iteration,
+            started,
+            input=result.input,
+            output=result.output,
+            branch=result.branch,
+            attempt=attempt,
+        )
+        if node.type in EFFECTFUL:
+            await self._flush(state)
+        return result.output, result.branch
+
+    async def _failed(
+        self,
+        state: RunState,
+        node: NodeIn,
+        iteration: str,
+        started: datetime,
+        error: NodeFailure,
+        attempt: int,
+        config: Any,
+    ) -> tuple[Any, str | None]:
+        details = {"node_id": node.id, "node_name": node.name, **error.to_json()}
+        if config.on_error == "fail":
+            self._record(
+                state, node, iteration, started, status="failed", error=details, attempt=attempt
+            )
+            raise RunFailed(details)
+        branch = ERROR if config.on_error == "error" else None
+        output = {"error": details}
+        self._record(
+            state,
+            node,
+            iteration,
+            started,
+            status="failed",
+            output=output,
+            error=details,
+            branch=branch,
+            attempt=attempt,
+        )
+        if node.type in EFFECTFUL:
+            await self._flush(state)
+        return output, branch
+
+    async def _loop(
+        self,
+        state: RunState,
+        node: NodeIn,
+        iteration: str,
+        outputs: dict[str, Any],
+        data: dict[str, Any],
+        started: datetime,
+    ) -> tuple[Any, str | None]:
+        config = state.plan.configs[node.id]
+        try:
+            items = self._context(node, data).evaluate(config.items, "items")
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                items = [items]
+            limit = self.services.settings.loop_max_items
+            if len(items) > limit:
+                raise NodeFailure(f"loop has {len(items)} items; the limit is {limit}")
+        except NodeFailure as failure:
+            return await self._failed(state, node, iteration, started, failure, 1, config)
+        order = state.plan.body_order[node.id]
+        results: list[Any] = [None] * len(items)
+
+        async def one(index: int, item: Any) -> None:
+            path = f"{iteration}/{index}" if iteration else str(index)
+            settled = {node.id: (DONE, LOOP_BODY)}
+            results[index] = await self._walk(
+                state, order, path, dict(outputs), {"item": item, "index": index}, settled
+            )
+
+        if config.concurrency == 1 or len(items) <= 1:
+            for index, item in enumerate(items):
+                await one(index, item)
+        else:
+            gate = asyncio.Semaphore(config.concurrency)
+
+            async def gated(index: int, item: Any) -> None:
+                async with gate:
+                    await one(index, item)
+
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for index, item in enumerate(items):
+                        group.create_task(gated(index, item))
+            except BaseExceptionGroup as group_error:
+                raise _most_important(group_error) from None
+        self._record(state, node, iteration, started, input={"items": len(items)}, output=results)
+        return results, None
+
+    async def _delay(
+        self,
+        state: RunState,
+        node: NodeIn,
+        iteration: str,
+        data: dict[str, Any],
+        started: datetime,
+    ) -> tuple[Any, str | None]:
+        config = state.plan.configs[node.id]
+        try:
+            if config.seconds is not None:
+                wake = started + timedelta(seconds=config.seconds)
+            else:
+                until = self._context(node, data).render(config.until, "until")
+                try:
+                    wake = parse_iso(str(until))
+                except ValueError:
+                    raise NodeFailure(
+                        f"until rendered to {until!r}, not an ISO 8601 time"
+                    ) from None
+        except NodeFailure as failure:
+            return await self._failed(state, node, iteration, started, failure, 1, config)
+        output = {"waited_until": wake.isoformat()}
+        self._record(state, node, iteration, started, output=output)
+        if wake > now():
+            # The step is committed with the park, so the resumed run continues after it.
+            raise ParkRun(wake)
+        return output, None
+
+    def _record(
+        self, state: RunState, node: NodeIn, iteration: str, started: datetime, **values: Any
+    ) -> None:
+        values.setdefault("status", "succeeded")
+        state.pending.append(
+            queue.new_step_row(
+                execution_id=state.claimed.id,
+                node=node,
+                iteration=iteration,
+                started_at=started,
+                **values,
+            )
+        )
+
+    async def _flush(self, state: RunState) -> None:
+        async with state.flush_lock:
+            rows, state.pending = state.pending, []
+            await queue.commit_steps(
+                self.services.db,
+                execution_id=state.claimed.id,
+                owner=self.owner,
+                steps=rows,
+                lease_s=self.lease_s,
+                response=state.response,
+            )
+        self.services.notifier.changed(state.claimed.id)
+
+
+async def _respond(config: Any, ctx: NodeContext) -> NodeResult:
+    headers = ctx.render(config.headers, "headers") or {}
+    body = ctx.render(config.body, "body")
+    return NodeResult(output={"status": config.status, "headers": headers, "body": body})
+
+
+async def _end(config: Any, ctx: NodeContext) -> NodeResult:
+    return NodeResult(
+        output={"status": config.status, "output": ctx.render(config.output, "output")}
+    )
+
+
+async def _no_subflows(config: Any, ctx: NodeContext) -> NodeResult:
+    raise NodeFailure("workflow (sub-workflow) nodes cannot run yet in this release")
+
+
+def _most_important(group: BaseExceptionGroup) -> BaseException:
+    flat: list[BaseException] = []
+
+    def collect(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                collect(inner)
+        else:
+            flat.append(error)
+
+    collect(group)
+    for kind in (queue.LeaseLost, RunFailed, ParkRun, EndRun):
+        for error in flat:
+            if isinstance(error, kind):
+                return error
+    return flat[0]

@@ -1,0 +1,89 @@
+"""Cron schedules: each due tick fires exactly once, however many workers run the scheduler.
+
+Missed ticks (the service was down) are coalesced: the schedule fires once for the latest
+missed tick, then continues from the next tick after now. Exactly-once holds twice over: the
+due rows are locked while one scheduler advances them (SKIP LOCKED on PostgreSQL; SQLite takes
+the write lock at BEGIN), and each tick's execution carries the idempotency key
+`schedule:<tick>`, which the database keeps unique per linked account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from weft.clock import isoformat, now
+from weft.engine.announce import notify_in_transaction
+from weft.engine.services import Services
+from weft.engine.triggers import new_execution
+from weft.store.tables import LinkedAccount, Schedule, Workflow
+from weft.tenancy.accounts import account_scope
+from weft.workflows.trigger_index import next_tick
+
+log = logging.getLogger("weft.scheduler")
+
+
+class Scheduler:
+    """Fires due schedules once a second."""
+
+    def __init__(self, services: Services, interval_s: float = 1.0) -> None:
+        self.services = services
+        self.interval_s = interval_s
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop after the current tick."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Fire due schedules until stopped."""
+        while not self._stop.is_set():
+            try:
+                if await fire_due_schedules(self.services):
+                    self.services.notifier.work_queued()
+            except IntegrityError:
+                pass  # another scheduler fired the same tick first
+            except Exception:
+                log.exception("scheduler tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.interval_s)
+
+
+async def fire_due_schedules(services: Services, limit: int = 100) -> int:
+    """Queue one execution per due schedule and advance it; returns how many fired."""
+    db = services.db
+    moment = now()
+    stmt = (
+        select(Schedule, Workflow, LinkedAccount)
+        .join(Workflow, Workflow.id == Schedule.workflow_id)
+        .join(LinkedAccount, LinkedAccount.id == Workflow.linked_account_pk)
+        .where(Schedule.next_fire_at <= moment)
+        .order_by(Schedule.next_fire_at)
+        .limit(limit)
+    )
+    if db.dialect == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Schedule)
+    fired = 0
+    async with db.transaction() as session:
+        for schedule, workflow, account in (await session.execute(stmt)).all():
+            tick = schedule.next_fire_at
+            if workflow.published:
+                session.add(
+                    new_execution(
+                        account_scope(account),
+                        workflow,
+                        trigger="schedule",
+                        payload={"scheduled_at": isoformat(tick)},
+                        key=f"schedule:{isoformat(tick)}",
+                    )
+                )
+                fired += 1
+            schedule.next_fire_at = next_tick(schedule.cron, schedule.timezone, max(tick, moment))
+            schedule.updated_at = moment
+        if fired:
+            await notify_in_transaction(session)
+    return fired

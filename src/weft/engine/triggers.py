@@ -1,0 +1,317 @@
+"""Starting runs: execute, events, webhooks, tests and reruns all write one queued execution."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.clock import now
+from weft.engine import states
+from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
+from weft.ids import new_id
+from weft.store.scope import Scope, scope_columns, scoped_select
+from weft.store.tables import Execution, Workflow
+from weft.workflows.graph import normalize_graph, validate_for_publish
+from weft.workflows.records import locate_workflow
+from weft.workflows.versions import open_draft
+
+MAX_KEY_LENGTH = 150
+
+
+def request_hash(payload: Any) -> str:
+    """A fingerprint of a trigger's body, to tell a retry from a different request."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def new_execution(
+    scope: Scope,
+    workflow: Workflow,
+    *,
+    trigger: str,
+    payload: Any,
+    key: str | None = None,
+    digest: str | None = None,
+    is_test: bool = False,
+    test_graph: dict[str, Any] | None = None,
+    parent: str | None = None,
+) -> Execution:
+    """A queued execution row of `workflow`'s live version (or of a test graph)."""
+    moment = now()
+    return Execution(
+        id=new_id(),
+        workflow_id=workflow.id,
+        version=None if is_test else workflow.current_version,
+        test_graph=test_graph,
+        is_test=is_test,
+        trigger=trigger,
+        input=payload,
+        status=states.QUEUED,
+        idempotency_key=key,
+        request_hash=digest,
+        parent_execution_id=parent,
+        due_at=moment,
+        attempt=0,
+        created_at=moment,
+        updated_at=moment,
+        **scope_columns(scope),
+    )
+
+
+async def _deduplicated(
+    scope: Scope, keys: list[str], digest: str, window_s: int, *, session: AsyncSession
+) -> list[Execution] | None:
+    """Executions an earlier request with the same key started, or None if there are none."""
+    rows = list(
+        await session.scalars(
+            scoped_select(Execution, scope).where(Execution.idempotency_key.in_(keys))
+        )
+    )
+    if not rows:
+        return None
+    fresh = [r for r in rows if r.created_at >= now() - timedelta(seconds=window_s)]
+    if not fresh:
+        # Past the window the key is free again: detach it from the old runs.
+        await session.execute(
+            update(Execution)
+            .where(Execution.id.in_([r.id for r in rows]))
+            .values(idempotency_key=None)
+        )
+        await session.flush()
+        return None
+    if any(r.request_hash != digest for r in fresh):
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request",
+            error_code="IDEMPOTENCY_KEY_REUSED",
+        )
+    return fresh
+
+
+def _check_key(key: str | None) -> str | None:
+    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+async def execute_workflow(
+    scope: Scope,
+    workflow_id: str,
+    payload: Any,
+    *,
+    key: str | None,
+    window_s: int,
+    session: AsyncSession,
+) -> Execution:
+    """Queue a run of the live version (whatever its trigger) with `payload` as trigger output."""
+    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    if not workflow.published or workflow.current_version == 0:
+        raise InvalidInput(
+            f"Workflow {workflow.id} is not published", error_code="WORKFLOW_NOT_PUBLISHED"
+        )
+    digest = request_hash(payload)
+    if _check_key(key):
+        existing = await _deduplicated(
+            scope, [f"{key}#{workflow.id}"], digest, window_s, session=session
+        )
+        if existing:
+            return existing[0]
+    execution = new_execution(
+        scope,
+        workflow,
+        trigger="execute",
+        payload=payload,
+        key=f"{key}#{workflow.id}" if key else None,
+        digest=digest,
+    )
+    session.add(execution)
+    await session.flush()
+    return execution
+
+
+async def trigger_event(
+    scope: Scope,
+    event: str,
+    payload: Any,
+    *,
+    key: str | None,
+    window_s: int,
+    session: AsyncSession,
+) -> list[Execution]:
+    """Queue a run of every live workflow of this linked account listening to `event`."""
+    listening = list(
+        await session.scalars(
+            scoped_select(Workflow, scope)
+            .where(
+                Workflow.published.is_(True),
+                Workflow.trigger == "event",
+                Workflow.trigger_event == event,
+            )
+            .order_by(Workflow.id)
+        )
+    )
+    if not listening:
+        raise NotFound(f"No live workflow listens to event {event!r}", error_code="INVALID_EVENT")
+    digest = request_hash({"event": event, "payload": payload})
+    if _check_key(key):
+        keys = [f"{key}#{w.id}" for w in listening]
+        existing = await _deduplicated(scope, keys, digest, window_s, session=session)
+        if existing:
+            return existing
+    runs = [
+        new_execution(
+            scope,
+            w,
+            trigger="event",
+            payload=payload,
+            key=f"{key}#{w.id}" if key else None,
+            digest=digest,
+        )
+        for w in listening
+    ]
+    session.add_all(runs)
+    await session.flush()
+    return runs
+
+
+async def start_test(
+    scope: Scope, workflow_id: str, payload: Any | None, *, session: AsyncSession
+) -> Execution:
+    """Queue a test run of the draft (kept apart from live history)."""
+    workflow, draft = await open_draft(scope, workflow_id, session=session)
+    graph = normalize_graph(draft.nodes, draft.edges)
+    problems = validate_for_publish(graph)
+    if problems:
+        raise GraphInvalid(
+            f"The draft cannot run: {len(problems)} problem(s) found",
+            error_code="INVALID_WORKFLOW_GRAPH",
+            details={"errors": [p.to_dict() for p in problems]},
+        )
+    if payload is None:
+        start = next(n for n in graph.nodes if n.type == "start")
+        payload = (start.data or {}).get("sample_payload")
+    execution = new_execution(
+        scope,
+        workflow,
+        trigger="test",
+        payload=payload,
+        is_test=True,
+        test_graph={"nodes": graph.nodes_json(), "edges": graph.edges_json()},
+    )
+    session.add(execution)
+    await session.flush()
+    return execution
+
+
+async def get_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
+    """One of the caller's executions, or 404."""
+    execution = await session.scalar(
+        scoped_select(Execution, scope).where(Execution.id == execution_id)
+    )
+    if execution is None:
+        raise NotFound(f"Execution {execution_id} not found", error_code="EXECUTION_NOT_FOUND")
+    return execution
+
+
+async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
+    """Queue a new run with the same input, on the live version (test runs: the same draft)."""
+    old = await get_execution(scope, execution_id, session=session)
+    workflow = (await locate_workflow(scope, old.workflow_id, session=session)).workflow
+    if not old.is_test and (not workflow.published or workflow.current_version == 0):
+        raise InvalidInput(
+            f"Workflow {workflow.id} is not published", error_code="WORKFLOW_NOT_PUBLISHED"
+        )
+    execution = new_execution(
+        scope,
+        workflow,
+        trigger="rerun",
+        payload=old.input,
+        is_test=old.is_test,
+        test_graph=old.test_graph,
+        parent=None,
+    )
+    session.add(execution)
+    await session.flush()
+    return execution
+
+
+async def cancel_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
+    """Stop a queued, running or waiting execution; its worker loses the lease and stops."""
+    execution = await get_execution(scope, execution_id, session=session)
+    if execution.status in states.TERMINAL:
+        raise Conflict(
+            f"Execution {execution_id} already finished ({execution.status})",
+            error_code="EXECUTION_FINISHED",
+        )
+    moment = now()
+    await session.execute(
+        update(Execution)
+        .where(Execution.id == execution.id, Execution.status.in_(states.ACTIVE))
+        .values(
+            status=states.CANCELLED,
+            due_at=None,
+            lease_owner=None,
+            finished_at=moment,
+            updated_at=moment,
+            error={"message": "Cancelled"},
+        )
+    )
+    await session.refresh(execution)
+    return execution
+
+
+async def find_webhook(secret: str, *, session: AsyncSession) -> tuple[Scope, Workflow] | None:
+    """The live webhook-triggered workflow behind a secret URL, with its owner's scope."""
+    from weft.store.tables import LinkedAccount
+    from weft.tenancy.accounts import account_scope
+
+    row = (
+        await session.execute(
+            select(Workflow, LinkedAccount)
+            .join(LinkedAccount, LinkedAccount.id == Workflow.linked_account_pk)
+            .where(Workflow.webhook_secret == secret)
+        )
+    ).first()
+    if row is None:
+        return None
+    return account_scope(row[1]), row[0]
+
+
+async def webhook_execution(
+    scope: Scope, workflow: Workflow, payload: Any, *, session: AsyncSession
+) -> Execution:
+    """Queue a run for an inbound webhook call."""
+    execution = new_execution(scope, workflow, trigger="webhook", payload=payload)
+    session.add(execution)
+    await session.flush()
+    return execution
+
+
+async def wait_for_run(
+    db: Any,
+    notifier: Any,
+    scope: Scope,
+    execution_id: str,
+    *,
+    timeout_s: float,
+    until_response: bool,
+) -> Execution:
+    """Poll (woken early in-process) until the run ends, or responds, or `timeout_s` passes."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    pause = 0.005
+    while True:
+        async with db.transaction() as session:
+            execution = await get_execution(scope, execution_id, session=session)
+        if execution.status in states.TERMINAL or (until_response and execution.response):
+            return execution
+        left = deadline - loop.time()
+        if left <= 0:
+            return execution
+        await notifier.wait_change(execution_id, min(pause, left))
+        pause = min(pause * 2, 0.1)

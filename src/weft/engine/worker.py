@@ -1,0 +1,118 @@
+"""A worker: claims due executions in batches, runs them, renews their leases, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+
+from weft.engine import queue
+from weft.engine.runner import Runner
+from weft.engine.services import Services
+from weft.ids import new_id
+
+log = logging.getLogger("weft.worker")
+
+
+def worker_name() -> str:
+    """A unique lease owner: host, process and a random part."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{new_id()[-8:]}"
+
+
+class Worker:
+    """One claim loop with up to `concurrency` executions in flight."""
+
+    def __init__(self, services: Services, *, name: str | None = None) -> None:
+        self.services = services
+        self.name = name or worker_name()
+        settings = services.settings
+        self.concurrency = settings.worker_concurrency
+        self.lease_s = settings.lease_s
+        self.runner = Runner(services, self.name)
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+
+    async def run(self) -> None:
+        """Claim and run until `stop()`."""
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while not self._stopping.is_set():
+                claimed = await self._claim()
+                if not claimed:
+                    await self._idle()
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _claim(self) -> list[queue.Claimed]:
+        free = self.concurrency - len(self.tasks)
+        if free <= 0:
+            return []
+        try:
+            claimed = await queue.claim_due_executions(
+                self.services.db,
+                owner=self.name,
+                limit=min(free, 64),
+                lease_s=self.lease_s,
+                per_account=self.services.settings.account_concurrency,
+            )
+        except Exception:  # a database hiccup must not kill the worker
+            log.exception("claim failed; retrying")
+            await asyncio.sleep(1)
+            return []
+        for item in claimed:
+            task = asyncio.create_task(self.runner.run(item), name=f"run {item.id}")
+            self.tasks[item.id] = task
+            task.add_done_callback(lambda _t, key=item.id: self._done(key))
+        return claimed
+
+    def _done(self, execution_id: str) -> None:
+        self.tasks.pop(execution_id, None)
+        self._slot_freed.set()
+
+    async def _idle(self) -> None:
+        work = self.services.notifier.work
+        waits = [asyncio.ensure_future(work.wait()), asyncio.ensure_future(self._stopping.wait())]
+        if len(self.tasks) >= self.concurrency:
+            self._slot_freed.clear()
+            waits.append(asyncio.ensure_future(self._slot_freed.wait()))
+        try:
+            await asyncio.wait(
+                waits, timeout=self.services.settings.poll_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+        work.clear()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            ids = list(self.tasks)
+            try:
+                kept = await queue.renew_leases(
+                    self.services.db, owner=self.name, ids=ids, lease_s=self.lease_s
+                )
+            except Exception:
+                log.exception("lease renewal failed")
+                continue
+            for lost in set(ids) - kept:  # cancelled by a user, or reclaimed after a stall
+                task = self.tasks.get(lost)
+                if task is not None:
+                    task.cancel()
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming, let running executions finish for `grace_s`, then release the rest."""
+        self._stopping.set()
+        pending = list(self.tasks.values())
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace_s)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.gather(*still, return_exceptions=True)
+        await queue.release_leases(self.services.db, owner=self.name)

@@ -1,0 +1,117 @@
+"""Evaluating expressions and rendering `{{ }}` templates, always within time and depth bounds.
+
+Expressions are user input: jsonata-python has no limit by default (a recursive lambda runs
+forever), so every evaluation gets a fresh frame with runtime bounds (see `syntax.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jsonata import Jsonata
+
+from weft.expressions.syntax import ExpressionSyntaxError, parse_expression
+from weft.expressions.templates import TemplateExpression, parse_template
+
+DEFAULT_TIMEOUT_MS = 250
+DEFAULT_MAX_DEPTH = 200
+
+
+class ExpressionError(Exception):
+    """An expression that failed to parse or evaluate; `field` says where it came from."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-evaluation bounds."""
+
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    max_depth: int = DEFAULT_MAX_DEPTH
+
+
+def to_json(value: Any) -> Any:
+    """jsonata-python's results (JList sequences, tuples) as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if callable(value) or type(value).__name__ in ("JLambda", "JFunction"):
+        return None  # a function is not data
+    return str(value)
+
+
+def evaluate(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
+    """The value of the JSONata expression `source` against `context`."""
+    try:
+        expression = parse_expression(source)
+    except ExpressionSyntaxError as error:
+        raise ExpressionError(error.message) from error
+    # The per-thread instance pointer decides which instance `$now()` and eval state use.
+    Jsonata.CURRENT.jsonata = expression
+    frame = expression.create_frame()
+    frame.set_runtime_bounds(limits.timeout_ms, limits.max_depth)
+    try:
+        result = expression.evaluate(context, frame)
+    except RecursionError as error:
+        raise ExpressionError(f"Expression {source!r} recursed too deeply") from error
+    except Exception as error:
+        raise ExpressionError(_describe(source, error)) from error
+    return to_json(result)
+
+
+def _describe(source: str, error: Exception) -> str:
+    code = getattr(error, "error", None)
+    if code == "D1012":
+        return f"Expression {source!r} took too long (time limit exceeded)"
+    if code == "D1011":
+        return f"Expression {source!r} recursed too deeply (depth limit exceeded)"
+    return f"Expression {source!r} failed: {error}"
+
+
+def render(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
+    """`value` with every `{{ }}` in its strings evaluated, recursively through dicts and lists.
+
+    A string that is exactly one template keeps the expression's JSON type; otherwise results are
+    interpolated as text (JSON for objects and arrays, empty for undefined).
+    """
+    if isinstance(value, str):
+        return _render_string(value, context, limits)
+    if isinstance(value, dict):
+        return {key: render(item, context, limits) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, context, limits) for item in value]
+    return value
+
+
+def _render_string(text: str, context: dict[str, Any], limits: Limits) -> Any:
+    if "{{" not in text:
+        return text
+    try:
+        parts = parse_template(text)
+    except ExpressionSyntaxError as error:
+        raise ExpressionError(error.message) from error
+    expressions = [p for p in parts if isinstance(p, TemplateExpression)]
+    literal = [p for p in parts if isinstance(p, str)]
+    if len(expressions) == 1 and not "".join(literal).strip():
+        return evaluate(expressions[0].source, context, limits)
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        result = evaluate(part.source, context, limits)
+        if result is None:
+            continue
+        out.append(result if isinstance(result, str) else json.dumps(result, separators=(",", ":")))
+    return "".join(out)

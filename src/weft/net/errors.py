@@ -1,0 +1,77 @@
+"""Typed outbound failures: each carries a user-facing message and whether a retry may help."""
+
+from __future__ import annotations
+
+from weft.errors import WeftError
+
+ALLOW_SETTING = "WEFT_OUTBOUND_ALLOW"
+
+
+class OutboundError(WeftError):
+    """An outbound request failed; `retryable` says whether trying again may succeed."""
+
+    status_code = 502
+    error_code = "OUTBOUND_ERROR"
+    retryable = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class BlockedDestination(OutboundError):
+    """The guard refused the destination: a loopback, link-local, private or reserved address."""
+
+    status_code = 400
+    error_code = "OUTBOUND_BLOCKED"
+
+    def __init__(self, host: str, address: str, reason: str) -> None:
+        self.host = host
+        self.address = address
+        self.reason = reason
+        target = host if host == address else f"{host} ({address})"
+        super().__init__(
+            f"Outbound request to {target} refused: {address} is {reason}. "
+            f"To allow it, add the host or its address range to the {ALLOW_SETTING} setting "
+            "or the organization's outbound policy."
+        )
+
+
+class OutboundTimeout(OutboundError):
+    """The destination did not answer within the time limit."""
+
+    status_code = 504
+    error_code = "OUTBOUND_TIMEOUT"
+    retryable = True
+
+
+class OutboundConnectionError(OutboundError):
+    """The destination could not be reached or dropped the connection."""
+
+    error_code = "OUTBOUND_UNREACHABLE"
+    retryable = True
+
+
+class ResponseTooLarge(OutboundError):
+    """The response body exceeded the configured size limit."""
+
+    error_code = "OUTBOUND_RESPONSE_TOO_LARGE"
+
+
+class InvalidUrl(OutboundError):
+    """The URL is malformed or uses a scheme other than http and https."""
+
+    status_code = 400
+    error_code = "INVALID_URL"
+
+
+class TooManyRedirects(OutboundError):
+    """The destination redirected more often than the policy allows."""
+
+    error_code = "OUTBOUND_TOO_MANY_REDIRECTS"
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an HTTP status is worth retrying: 429 and every 5xx."""
+    return status == 429 or 500 <= status <= 599

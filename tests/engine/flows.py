@@ -1,0 +1,92 @@
+"""Helpers to build, publish and run workflows through the public API, as a client would."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import httpx
+
+from conftest import Tenant
+
+BASE = "/api/v2/public"
+TERMINAL = {"COMPLETED", "FAILED", "ERRORED", "CANCELLED"}
+
+
+def node(node_id: str, node_type: str, name: str, **data: Any) -> dict[str, Any]:
+    return {"id": node_id, "type": node_type, "name": name, "data": data or None}
+
+
+def edge(source: str, target: str, handle: str | None = None) -> dict[str, Any]:
+    return {"source": source, "target": target, "sourceHandle": handle}
+
+
+def chain(*nodes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Edges linking `nodes` one after another."""
+    return [edge(a["id"], b["id"]) for a, b in itertools.pairwise(nodes)]
+
+
+async def publish(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]] | None = None,
+    name: str = "flow",
+) -> str:
+    created = await client.post(f"{BASE}/workflow", json={"name": name}, headers=tenant.bearer)
+    workflow_id = created.json()["workflow"]["associated_workflow"]
+    graph = {"nodes": nodes, "edges": edges if edges is not None else chain(*nodes)}
+    saved = await client.put(
+        f"{BASE}/workflow/{workflow_id}/draft", json=graph, headers=tenant.bearer
+    )
+    assert saved.status_code == 200, saved.text
+    published = await client.put(
+        f"{BASE}/workflow/{workflow_id}/publish", json={"published": True}, headers=tenant.bearer
+    )
+    assert published.status_code == 200, published.text
+    return str(workflow_id)
+
+
+async def execute(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    workflow_id: str,
+    payload: Any = None,
+    **headers: str,
+) -> httpx.Response:
+    return await client.post(
+        f"{BASE}/workflow/{workflow_id}/execute",
+        json={"payload": payload},
+        headers={**tenant.bearer, **headers},
+    )
+
+
+async def finished(
+    client: httpx.AsyncClient, tenant: Tenant, execution_id: str, timeout_s: float = 15
+) -> dict[str, Any]:
+    """Poll the execution API until the run ends."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        got = await client.get(f"{BASE}/execution/{execution_id}", headers=tenant.bearer)
+        body = got.json()
+        if body["status"] in TERMINAL or loop.time() > deadline:
+            return body
+        await asyncio.sleep(0.02)
+
+
+async def run(
+    client: httpx.AsyncClient, tenant: Tenant, workflow_id: str, payload: Any = None
+) -> dict[str, Any]:
+    started = await execute(client, tenant, workflow_id, payload)
+    assert started.status_code == 200, started.text
+    return await finished(client, tenant, started.json()["execution_id"])
+
+
+def step(execution: dict[str, Any], node_id: str, iteration: str = "") -> dict[str, Any]:
+    matches = [
+        n for n in execution["nodes"] if n["node_id"] == node_id and n["iteration"] == iteration
+    ]
+    assert len(matches) == 1, execution["nodes"]
+    return matches[0]
