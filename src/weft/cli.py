@@ -107,6 +107,49 @@ def serve(
 
 
 @app.command()
+def api(
+    migrate_db: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Migrate before serving")
+    ] = False,
+) -> None:
+    """Serve the API only (no workers); run `weft worker` processes beside it."""
+    import os
+
+    os.environ["WEFT_WORKERS"] = "0"
+    serve(demo=False, migrate_db=migrate_db)
+
+
+@app.command()
+def worker(
+    loops: Annotated[int, typer.Option("--loops", help="Claim loops in this process")] = 1,
+    schedule: Annotated[bool, typer.Option(help="Also fire cron schedules")] = True,
+) -> None:
+    """Run workers alone: claim and run executions until SIGTERM/SIGINT (then finish or release)."""
+    import signal
+
+    from weft.engine.host import Engine, build_services
+
+    settings = _settings()
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url)
+        await prepare_database(db)
+        engine = Engine(build_services(db, settings))
+        await engine.start(loops, schedule=schedule)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        typer.echo(f"weft worker: {loops} loop(s) on {_safe_url(settings)}")
+        await stop.wait()
+        typer.echo("weft worker: stopping (finishing or releasing runs in flight)")
+        await engine.stop()
+        await db.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
 def demo() -> None:
     """Create the demo org on first call and print its key, a fresh session token and URLs."""
     settings = _settings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -14,6 +15,7 @@ class Sink:
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self.log: list[tuple[str, float]] = []  # (path, time.time()) of every call
         self.bodies: list[Any] = []
         self.lock = threading.Lock()
         sink = self
@@ -28,14 +30,13 @@ class Sink:
                 path = self.path.split("?")[0]
                 with sink.lock:
                     sink.calls[path] += 1
+                    sink.log.append((path, time.time()))
                     sink.bodies.append(json.loads(raw) if raw else None)
                 status = 200
                 if path.startswith("/status/"):
                     status = int(path.rsplit("/", 1)[1])
-                if path.startswith("/slow/"):
-                    import time
-
-                    time.sleep(int(path.rsplit("/", 1)[1]) / 1000)
+                if path.startswith("/slow/"):  # /slow/<ms>[/...]: answer after <ms>
+                    time.sleep(int(path.split("/")[2]) / 1000)
                 if path.startswith("/flaky/"):  # /flaky/<n>/<tag>: 503 until called n times
                     status = 200 if sink.calls[path] >= int(path.split("/")[2]) else 503
                 payload = json.dumps(

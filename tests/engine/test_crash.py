@@ -1,0 +1,138 @@
+"""Crash test on PostgreSQL: `kill -9` workers mid-run; every run still finishes, no completed
+step is repeated, and in-flight steps run at least once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from flows import execute, node, publish
+from sink import Sink
+from sqlalchemy import select
+
+from conftest import Tenant
+from weft.store.db import Database
+from weft.store.tables import Execution, Step
+
+RUNS = 50
+KILLS = 4
+
+
+@pytest.fixture
+def db_url(postgres_url: str) -> str:  # this file runs on PostgreSQL only
+    return postgres_url
+
+
+@pytest.fixture
+def sink() -> AsyncIterator[Sink]:
+    server = Sink()
+    yield server
+    server.close()
+
+
+def start_worker(db_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "WEFT_DATABASE_URL": db_url,
+        "WEFT_DATA_DIR": str(data_dir),
+        "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
+        "WEFT_LEASE_S": "1.5",
+        "WEFT_POLL_S": "0.05",
+        "WEFT_WORKER_CONCURRENCY": "16",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "weft", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
+    client: httpx.AsyncClient, tenant: Tenant, sink: Sink, db_url: str, tmp_path: Path
+) -> None:
+    nodes = [node("1", "start", "Start", trigger="manual")]
+    for index, name in enumerate("abc", start=2):
+        nodes.append(
+            node(
+                str(index),
+                "http",
+                f"Call {name}",
+                method="POST",
+                url=sink.url + "/slow/250/{{ trigger.i }}/" + name,
+            )
+        )
+        nodes.append(node(f"t{name}", "transform", f"Note {name}", value="{{ trigger.i }}"))
+    workflow_id = await publish(client, tenant, nodes)
+    workers = [start_worker(db_url, tmp_path), start_worker(db_url, tmp_path)]
+    try:
+        ids = []
+        for i in range(RUNS):
+            started = await execute(client, tenant, workflow_id, {"i": i})
+            ids.append(started.json()["execution_id"])
+        for kill in range(KILLS):
+            await asyncio.sleep(0.5)
+            victim = workers[kill % 2]
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            workers[kill % 2] = start_worker(db_url, tmp_path)
+        db = Database(db_url)
+        try:
+            statuses = await wait_all_finished(db, ids, timeout_s=90)
+            async with db.transaction() as session:
+                attempts = list(
+                    await session.scalars(select(Execution.attempt).where(Execution.id.in_(ids)))
+                )
+                steps = list(
+                    await session.scalars(
+                        select(Step).where(Step.execution_id.in_(ids), Step.node_type == "http")
+                    )
+                )
+        finally:
+            await db.dispose()
+    finally:
+        for process in workers:
+            process.kill()
+            process.wait()
+
+    assert statuses == {"succeeded": RUNS}
+    assert sum(1 for a in attempts if a >= 2) >= 1, "no run was cut off: the test proved nothing"
+    assert len(steps) == RUNS * 3
+    calls: dict[str, list[float]] = {}
+    for path, moment in sink.log:
+        calls.setdefault(path, []).append(moment)
+    for item in steps:
+        execution_input = item.input["url"]
+        path = "/" + execution_input.split("/", 3)[3]
+        made = calls.get(path, [])
+        assert made, f"{path} was never called"
+        # Committed steps are never run again: every call happened before the commit.
+        assert max(made) <= item.finished_at.timestamp() + 0.001, (path, made)
+    repeated = sum(len(times) - 1 for times in calls.values())
+    # Only steps in flight when a worker died run twice: at most one batch per kill.
+    assert repeated <= KILLS * 16
+
+
+async def wait_all_finished(db: Database, ids: list[str], timeout_s: float) -> dict[str, int]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        async with db.transaction() as session:
+            rows = (
+                (await session.execute(select(Execution.status).where(Execution.id.in_(ids))))
+                .scalars()
+                .all()
+            )
+        counts: dict[str, int] = {}
+        for status in rows:
+            counts[status] = counts.get(status, 0) + 1
+        if set(counts) <= {"succeeded", "failed", "errored", "cancelled"} or loop.time() > deadline:
+            return counts
+        await asyncio.sleep(0.2)
