@@ -1,0 +1,235 @@
+"""Webhooks, schedules, workflow tests, request structure, live events, and tenant isolation."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from flows import BASE, execute, finished, node, publish, run, step
+from sink import Sink
+from sqlalchemy import func, select, update
+
+from conftest import Tenant, TenantFactory, assert_envelope
+from weft.clock import now
+from weft.engine.host import Engine
+from weft.engine.scheduler import fire_due_schedules
+from weft.store.db import Database
+from weft.store.tables import Execution, Schedule
+
+START = node("1", "start", "Start", trigger="manual")
+
+
+@pytest.fixture(scope="module")
+def sink() -> Sink:
+    server = Sink()
+    yield server
+    server.close()
+
+
+async def webhook_path(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
+    got = await client.get(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)
+    assert got.json()["trigger"] == "webhook"
+    return str(got.json()["webhook_path"])
+
+
+async def test_sync_webhook_answers_with_the_respond_node(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    hook = node("1", "start", "Start", trigger="webhook", sync=True)
+    reply = node(
+        "2",
+        "respond",
+        "Reply",
+        status=201,
+        headers={"x-order": "{{ trigger.body.id }}"},
+        body={"received": "{{ trigger.body.id }}", "q": "{{ trigger.query.src }}"},
+    )
+    wf = await publish(client, tenant, [hook, reply])
+    path = await webhook_path(client, tenant, wf)
+    answer = await client.post(f"{path}?src=crm", json={"id": "o-9"})  # no credentials: the secret
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"received": "o-9", "q": "crm"}
+    assert answer.headers["x-order"] == "o-9"
+
+
+async def test_async_webhook_answers_202_with_the_execution_id(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    hook = node("1", "start", "Start", trigger="webhook")
+    wf = await publish(
+        client, tenant, [hook, node("2", "transform", "T", value="{{ trigger.body.n }}")]
+    )
+    path = await webhook_path(client, tenant, wf)
+    answer = await client.post(path, json={"n": 5})
+    assert answer.status_code == 202
+    done = await finished(client, tenant, answer.json()["execution_id"])
+    assert done["output"] == 5 and done["trigger"] == "webhook"
+
+
+async def test_unknown_or_offline_webhooks_are_not_found(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    assert_envelope(await client.post("/hooks/not-a-secret", json={}), 404, "WEBHOOK_NOT_FOUND")
+    wf = await publish(client, tenant, [node("1", "start", "Start", trigger="webhook")])
+    path = await webhook_path(client, tenant, wf)
+    await client.put(
+        f"{BASE}/workflow/{wf}/publish", json={"published": False}, headers=tenant.bearer
+    )
+    assert_envelope(await client.post(path, json={}), 404, "WEBHOOK_NOT_FOUND")
+
+
+async def test_schedule_fires_exactly_once_per_tick_with_two_schedulers(
+    app, client: httpx.AsyncClient, tenant: Tenant, db: Database, settings
+) -> None:
+    cron = node("1", "start", "Start", trigger="schedule", cron="*/5 * * * *", timezone="UTC")
+    wf = await publish(client, tenant, [cron])
+    async with db.transaction() as session:
+        await session.execute(
+            update(Schedule)
+            .where(Schedule.workflow_id == wf)
+            .values(
+                next_fire_at=now() - timedelta(minutes=12)  # missed ticks coalesce into one firing
+            )
+        )
+    services = app.state.services
+    other = Database(db.url)
+    try:
+        from weft.engine.services import Services
+
+        second = Services(db=other, settings=settings, outbound=None, sandbox=None)
+        results = await asyncio.gather(
+            fire_due_schedules(services), fire_due_schedules(second), return_exceptions=True
+        )
+    finally:
+        await other.dispose()
+    fired = [r for r in results if isinstance(r, int)]
+    assert sum(fired) == 1, results
+    async with db.transaction() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Execution).where(Execution.workflow_id == wf)
+        )
+        schedule = await session.get(Schedule, wf)
+    assert count == 1
+    assert schedule.next_fire_at > now()
+    assert await fire_due_schedules(services) == 0  # the same tick never fires again
+
+
+async def test_workflow_test_runs_the_draft_and_returns_every_step(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    wf = await publish(client, tenant, [START, node("2", "transform", "Live", value="live")])
+    sample = node("1", "start", "Start", trigger="manual", sample_payload={"n": 4})
+    draft = {
+        "nodes": [sample, node("2", "transform", "Draft", value="{{ trigger.n + 1 }}")],
+        "edges": [{"source": "1", "target": "2"}],
+    }
+    await client.put(f"{BASE}/workflow/{wf}/draft", json=draft, headers=tenant.bearer)
+    tested = await client.post(f"{BASE}/workflow/{wf}/test", json={}, headers=tenant.bearer)
+    assert tested.status_code == 200, tested.text
+    body = tested.json()
+    assert body["status"] == "COMPLETED" and body["is_test"] is True and body["output"] == 5
+    assert step(body, "1")["latest_output"] == {"n": 4}
+    assert step(body, "2")["node_name"] == "Draft" and step(body, "2")["execution_time"] >= 0
+    explicit = await client.post(
+        f"{BASE}/workflow/{wf}/test", json={"payload": {"n": 10}}, headers=tenant.bearer
+    )
+    assert explicit.json()["output"] == 11
+    # Test runs stay out of live history; the live version is untouched.
+    history = (await client.get(f"{BASE}/execution", headers=tenant.bearer)).json()
+    assert history["totalDocs"] == 0
+    live = await run(client, tenant, wf)
+    assert live["output"] == "live"
+
+
+async def test_testing_an_invalid_draft_lists_its_problems(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    created = await client.post(f"{BASE}/workflow", json={"name": "t"}, headers=tenant.bearer)
+    wf = created.json()["workflow"]["associated_workflow"]
+    draft = {
+        "nodes": [START, node("2", "http", "No url", method="GET")],
+        "edges": [{"source": "1", "target": "2"}],
+    }
+    await client.put(f"{BASE}/workflow/{wf}/draft", json=draft, headers=tenant.bearer)
+    response = await client.post(f"{BASE}/workflow/{wf}/test", json={}, headers=tenant.bearer)
+    body = assert_envelope(response, 422, "INVALID_WORKFLOW_GRAPH")
+    assert body["errors"][0]["node_id"] == "2"
+
+
+async def test_request_structure_describes_the_sample_payload(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    sample = {"email": "a@b.c", "age": 3, "tags": ["x"], "address": {"city": "Oslo"}}
+    start = node("1", "start", "Start", trigger="event", event="signup", sample_payload=sample)
+    wf = await publish(client, tenant, [start])
+    got = await client.get(f"{BASE}/workflow/request-structure/{wf}", headers=tenant.bearer)
+    body = got.json()
+    assert body["payload"] == sample and body["trigger"] == "event"
+    assert body["schema"]["properties"]["age"] == {"type": "integer"}
+    assert body["schema"]["properties"]["tags"] == {"type": "array", "items": {"type": "string"}}
+    assert {"path": "address.city", "type": "string"} in body["schema_interpreted"]
+
+
+async def test_event_stream_follows_a_run_live(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    wf = await publish(
+        client,
+        tenant,
+        [START, node("2", "delay", "Pause", seconds=0.2), node("3", "transform", "Done", value=1)],
+    )
+    execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
+    events: list[str] = []
+    async with client.stream(
+        "GET", f"{BASE}/execution/{execution_id}/events", headers=tenant.bearer
+    ) as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("event: "):
+                events.append(line.removeprefix("event: "))
+    assert events.count("step") == 3 and events[-1] == "status"
+
+
+async def test_per_node_timeout_fails_a_slow_step(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, sink: Sink
+) -> None:
+    slow = node("2", "http", "Slow", url=sink.url + "/slow/2000/x", timeout_s=0.2)
+    done = await run(client, tenant, await publish(client, tenant, [START, slow]))
+    assert done["status"] == "FAILED" and "0.2" in done["error"]["message"]
+
+
+async def test_tenants_cannot_trigger_or_read_each_others_runs(
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: TenantFactory, engine: Engine
+) -> None:
+    neighbour = await make_tenant(account_id="acct-b", org_id=tenant.org_id)
+    stranger = await make_tenant(account_id=tenant.account_id)  # other org, same account id
+    listens = node("1", "start", "Start", trigger="event", event="ping")
+    wf = await publish(client, tenant, [listens])
+    mine = await run(client, tenant, wf)
+    for intruder in (neighbour, stranger):
+        assert_envelope(await execute(client, intruder, wf, {}), 404, "WORKFLOW_NOT_FOUND")
+        tested = await client.post(f"{BASE}/workflow/{wf}/test", json={}, headers=intruder.bearer)
+        assert_envelope(tested, 404, "WORKFLOW_NOT_FOUND")
+        event = await client.post(
+            f"{BASE}/event/trigger", json={"event": "ping"}, headers=intruder.bearer
+        )
+        assert_envelope(event, 404, "INVALID_EVENT")
+        for method, path in (
+            ("GET", f"/execution/{mine['_id']}"),
+            ("POST", f"/execution/{mine['_id']}/rerun"),
+            ("POST", f"/execution/{mine['_id']}/cancel"),
+            ("GET", f"/execution/{mine['_id']}/events"),
+        ):
+            response = await client.request(method, BASE + path, headers=intruder.bearer)
+            assert_envelope(response, 404, "EXECUTION_NOT_FOUND")
+        listed = (await client.get(f"{BASE}/execution", headers=intruder.bearer)).json()
+        assert listed["totalDocs"] == 0
+    # Webhook secrets of one tenant's workflow never start another tenant's workflow.
+    hook = await publish(client, neighbour, [node("1", "start", "Start", trigger="webhook")])
+    path = await webhook_path(client, neighbour, hook)
+    started = await client.post(path, json={})
+    other = await client.get(
+        f"{BASE}/execution/{started.json()['execution_id']}", headers=tenant.bearer
+    )
+    assert_envelope(other, 404, "EXECUTION_NOT_FOUND")
