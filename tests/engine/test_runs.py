@@ -361,3 +361,28 @@ async def test_rerun_starts_a_new_execution_with_the_same_input(
     second = await finished(client, tenant, rerun.json()["_id"])
     assert second["_id"] != first["_id"] and second["output"] == "again"
     assert second["trigger"] == "rerun"
+
+
+async def test_workflow_node_runs_a_sub_workflow_and_waits_for_it(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    child = await publish(
+        client, tenant, [START, node("2", "transform", "Triple", value="{{ trigger.x * 3 }}")]
+    )
+    broken = await publish(client, tenant, [START, node("2", "end", "Fail", status="failed")])
+    parent_nodes = [
+        START,
+        node("2", "workflow", "Child", workflow_id=child, payload={"x": "{{ trigger.n }}"}),
+        node("3", "transform", "Use", value="{{ nodes.child + 1 }}"),
+    ]
+    parent = await publish(client, tenant, parent_nodes)
+    done = await run(client, tenant, parent, {"n": 5})
+    assert done["status"] == "COMPLETED", done
+    assert done["output"] == 16
+    child_run = step(done, "2")["input"]["execution_id"]
+    child_done = await finished(client, tenant, child_run)
+    assert child_done["trigger"] == "workflow" and child_done["output"] == 15
+
+    failing = [START, node("2", "workflow", "Child", workflow_id=broken, payload={})]
+    failed = await run(client, tenant, await publish(client, tenant, failing))
+    assert failed["status"] == "FAILED" and "Sub-workflow" in failed["error"]["message"]

@@ -40,11 +40,12 @@ class Claimed:
     input: Any
     attempt: int
     created_at: datetime
+    parent_execution_id: str | None
 
 
 _CLAIM_COLUMNS = (
     "id, org_id, environment, linked_account_pk, workflow_id, version, is_test, trigger, "
-    "input, attempt, created_at"
+    "input, attempt, created_at, parent_execution_id"
 )
 
 # Candidates are due rows; each linked account gets slots up to its concurrency limit, counting

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from weft.clock import now, parse_iso
-from weft.engine import queue, states
+from weft.engine import queue, states, subflows
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
 from weft.engine.services import Services
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
@@ -46,8 +46,9 @@ class EndRun(Exception):
 
 
 class ParkRun(Exception):
-    def __init__(self, wake_at: datetime) -> None:
+    def __init__(self, wake_at: datetime, child_id: str | None = None) -> None:
         self.wake_at = wake_at
+        self.child_id = child_id
 
 
 class RunFailed(Exception):
@@ -124,6 +125,9 @@ class Runner:
                 wake_at=park.wake_at,
                 response=state.response,
             )
+            if park.child_id and await subflows.has_ended(self.services, park.child_id):
+                # The child ended before this run parked, so its wake-up found nothing to wake.
+                await subflows.wake_parent(self.services, claimed.id)
         except RunFailed as failed:
             await self._finish(
                 claimed, states.FAILED, state.pending, error=failed.error, response=state.response
@@ -205,7 +209,7 @@ class Runner:
         if node.type == "delay":
             return await self._delay(state, node, iteration, data, started)
         if node.type == "workflow":
-            return await self._attempts(state, node, iteration, data, started, _no_subflows)
+            return await self._subflow(state, node, iteration, data, started)
         if node.type == "respond":
             return await self._attempts(state, node, iteration, data, started, _respond)
         if node.type == "end":
@@ -397,6 +401,44 @@ class Runner:
             raise ParkRun(wake)
         return output, None
 
+    async def _subflow(
+        self,
+        state: RunState,
+        node: NodeIn,
+        iteration: str,
+        data: dict[str, Any],
+        started: datetime,
+    ) -> tuple[Any, str | None]:
+        """Start the child run once (keyed by parent, node and iteration), park until it ends."""
+        config = state.plan.configs[node.id]
+        try:
+            payload = self._context(node, data).render(config.payload, "payload")
+            child = await subflows.start_or_find_child(
+                self.services,
+                state.claimed,
+                node.id,
+                iteration,
+                config.workflow_id,
+                payload,
+                owner=self.owner,
+            )
+        except NodeFailure as failure:
+            return await self._failed(state, node, iteration, started, failure, 1, config)
+        if child.status == states.SUCCEEDED:
+            step_input = {"execution_id": child.id, "payload": payload}
+            self._record(state, node, iteration, started, input=step_input, output=child.output)
+            return child.output, None
+        if child.status in states.TERMINAL:
+            message = (child.error or {}).get("message", child.status)
+            failure = NodeFailure(
+                f"Sub-workflow run {child.id} {child.status}: {message}",
+                details={"execution_id": child.id},
+            )
+            return await self._failed(state, node, iteration, started, failure, 1, config)
+        # The child's end wakes this run (subflows.wake_parent); the far wake time is a backstop.
+        backstop = now() + timedelta(seconds=self.services.settings.execution_timeout_s)
+        raise ParkRun(backstop, child_id=child.id)
+
     def _record(
         self, state: RunState, node: NodeIn, iteration: str, started: datetime, **values: Any
     ) -> None:
@@ -435,10 +477,6 @@ async def _end(config: Any, ctx: NodeContext) -> NodeResult:
     return NodeResult(
         output={"status": config.status, "output": ctx.render(config.output, "output")}
     )
-
-
-async def _no_subflows(config: Any, ctx: NodeContext) -> NodeResult:
-    raise NodeFailure("workflow (sub-workflow) nodes cannot run yet in this release")
 
 
 def _most_important(group: BaseExceptionGroup) -> BaseException:

@@ -50,8 +50,12 @@ class Services:
         return plan
 
     async def on_finished(self, claimed: Any, status: str) -> None:
-        """Hook for what follows a finished run (notifications, waiting parents)."""
+        """What follows a finished run: wake waiters and a waiting parent run."""
         self.notifier.changed(claimed.id)
+        if claimed.parent_execution_id:
+            from weft.engine.subflows import wake_parent
+
+            await wake_parent(self, claimed.parent_execution_id)
 
     async def close(self) -> None:
         """Release the outbound client and the sandbox pool."""
