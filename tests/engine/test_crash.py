@@ -15,7 +15,7 @@ import httpx
 import pytest
 from flows import execute, node, publish
 from sink import Sink
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import Tenant
 from weft.store.db import Database
@@ -66,7 +66,7 @@ async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
                 "http",
                 f"Call {name}",
                 method="POST",
-                url=sink.url + "/slow/250/{{ trigger.i }}/" + name,
+                url=sink.url + "/slow/300/{{ trigger.i }}/" + name,
             )
         )
         nodes.append(node(f"t{name}", "transform", f"Note {name}", value="{{ trigger.i }}"))
@@ -77,12 +77,21 @@ async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
         for i in range(RUNS):
             started = await execute(client, tenant, workflow_id, {"i": i})
             ids.append(started.json()["execution_id"])
-        for kill in range(KILLS):
-            await asyncio.sleep(0.5)
-            victim = workers[kill % 2]
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            workers[kill % 2] = start_worker(db_url, tmp_path)
+        db = Database(db_url)
+        kills = 0
+        try:
+            for _ in range(KILLS):
+                # Kill a worker only while it holds runs, so every kill cuts work off.
+                victim_index = await wait_for_busy_worker(db, workers, ids, timeout_s=30)
+                if victim_index is None:
+                    break
+                workers[victim_index].send_signal(signal.SIGKILL)
+                workers[victim_index].wait()
+                kills += 1
+                workers[victim_index] = start_worker(db_url, tmp_path)
+                await asyncio.sleep(0.3)
+        finally:
+            await db.dispose()
         db = Database(db_url)
         try:
             statuses = await wait_all_finished(db, ids, timeout_s=90)
@@ -102,6 +111,7 @@ async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
             process.kill()
             process.wait()
 
+    assert kills >= 2, "workers were never caught holding runs"
     assert statuses == {"succeeded": RUNS}
     assert sum(1 for a in attempts if a >= 2) >= 1, "no run was cut off: the test proved nothing"
     assert len(steps) == RUNS * 3
@@ -118,6 +128,35 @@ async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
     repeated = sum(len(times) - 1 for times in calls.values())
     # Only steps in flight when a worker died run twice: at most one batch per kill.
     assert repeated <= KILLS * 16
+
+
+async def wait_for_busy_worker(
+    db: Database, workers: list[subprocess.Popen[bytes]], ids: list[str], timeout_s: float
+) -> int | None:
+    """Index of a worker that holds running executions now (None if the work ran out)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        async with db.transaction() as session:
+            owners = set(
+                await session.scalars(
+                    select(Execution.lease_owner).where(
+                        Execution.id.in_(ids), Execution.status == "running"
+                    )
+                )
+            )
+            left = await session.scalar(
+                select(func.count())
+                .select_from(Execution)
+                .where(Execution.id.in_(ids), Execution.due_at.is_not(None))
+            )
+        for index, process in enumerate(workers):
+            if any(owner and f":{process.pid}:" in owner for owner in owners):
+                return index
+        if not left:
+            return None
+        await asyncio.sleep(0.02)
+    return None
 
 
 async def wait_all_finished(db: Database, ids: list[str], timeout_s: float) -> dict[str, int]:
