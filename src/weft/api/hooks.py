@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from weft.api.runs import WorkflowFailed
 from weft.api.schemas import ERROR_RESPONSES
 from weft.engine import states, triggers
 from weft.engine.announce import notify_in_transaction
@@ -74,6 +75,9 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
         )
     if done.status == states.SUCCEEDED:
         return JSONResponse(done.output, headers={"x-execution-id": execution.id})
+    if done.status in states.TERMINAL:
+        message = (done.error or {}).get("message", "The workflow did not complete")
+        raise WorkflowFailed(message, details={"execution_id": execution.id})
     return accepted
 
 

@@ -99,10 +99,10 @@ class Runner:
             for step in await queue.load_steps(self.services.db, claimed.id):
                 done[(step.node_id, step.iteration)] = step
         state = RunState(claimed=claimed, plan=plan, done=done)
+        # The limit bounds each stretch of running, not time spent parked in delays.
         limit = self.services.settings.execution_timeout_s
-        remaining = limit - (now() - claimed.created_at).total_seconds()
         try:
-            async with asyncio.timeout(max(remaining, 0.001)):
+            async with asyncio.timeout(limit):
                 output = await self._walk(state, plan.main_order, "", {}, None, {})
         except EndRun as end:
             status = states.SUCCEEDED if end.status == "succeeded" else states.FAILED

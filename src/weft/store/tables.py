@@ -250,3 +250,65 @@ class Schedule(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     next_fire_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationSubscription(Base):
+    """An org's notification webhook: the URL, the events it wants, its sealed signing secret."""
+
+    __tablename__ = "notification_subscriptions"
+    __table_args__ = (
+        Index("ix_notification_subscriptions_list", "org_id", "environment", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSONType)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # AES-GCM ciphertext (weft.notifications.crypto): the secret must be recoverable to sign.
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationDelivery(Base):
+    """The outbox: one event for one subscription, sent and retried by the dispatcher.
+
+    `due_at` is set while the row is pending (the next attempt, or the lease of the attempt in
+    flight) and NULL once delivered or failed, so finished rows drop out of the claim index.
+    """
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        Index(
+            "ix_notification_deliveries_due",
+            "due_at",
+            postgresql_where=text("due_at IS NOT NULL"),
+            sqlite_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_notification_deliveries_finished",
+            "updated_at",
+            postgresql_where=text("due_at IS NULL"),
+            sqlite_where=text("due_at IS NULL"),
+        ),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(
+        ID,
+        # Named here: the conventional name would pass PostgreSQL's 63-character limit.
+        ForeignKey(
+            "notification_subscriptions.id",
+            ondelete="CASCADE",
+            name="fk_notification_deliveries_subscription",
+        ),
+        index=True,
+    )
+    event: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,41 @@
+"""The notification events an org may subscribe to, and which run outcome emits which."""
+
+from __future__ import annotations
+
+CONNECTION_CREATED = "Connection Created"
+CONNECTION_DELETED = "Connection Deleted"
+CONNECTION_EXPIRED = "Connection Expired"
+WORKFLOW_COMPLETED = "Workflow Completed"
+WORKFLOW_ERRORED = "Workflow Errored"
+
+# Refold's fixed list. Subscribing to any of them is accepted; only the workflow events are
+# emitted so far (connections are not Weft's yet).
+EVENTS = (
+    CONNECTION_CREATED,
+    CONNECTION_DELETED,
+    CONNECTION_EXPIRED,
+    WORKFLOW_COMPLETED,
+    WORKFLOW_ERRORED,
+)
+EMITTED = (WORKFLOW_COMPLETED, WORKFLOW_ERRORED)
+
+# Refold's older docs spell events as slugs (one of them misspelt); accept those too.
+_ALIASES = {
+    **{name.lower(): name for name in EVENTS},
+    **{name.lower().replace(" ", "-"): name for name in EVENTS},
+    "connected-created": CONNECTION_CREATED,
+}
+
+# Engine statuses (engine.states) of finished runs that notify, with the event and the name
+# the API shows for the status. Cancelled runs notify nobody.
+RUN_EVENTS = {
+    "succeeded": WORKFLOW_COMPLETED,
+    "failed": WORKFLOW_ERRORED,
+    "errored": WORKFLOW_ERRORED,
+}
+RUN_STATUS_NAMES = {"succeeded": "COMPLETED", "failed": "FAILED", "errored": "ERRORED"}
+
+
+def canonical_event(name: str) -> str | None:
+    """The event `name` means (`Workflow Completed` for `workflow-completed`), or None."""
+    return _ALIASES.get(name.strip().lower())
