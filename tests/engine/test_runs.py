@@ -386,3 +386,41 @@ async def test_workflow_node_runs_a_sub_workflow_and_waits_for_it(
     failing = [START, node("2", "workflow", "Child", workflow_id=broken, payload={})]
     failed = await run(client, tenant, await publish(client, tenant, failing))
     assert failed["status"] == "FAILED" and "Sub-workflow" in failed["error"]["message"]
+
+
+async def test_code_node_runs_javascript_on_the_step_input(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    code = node("2", "code", "Score", source="const n = input.trigger.n; return {sq: n * n}")
+    done = await run(client, tenant, await publish(client, tenant, [START, code]), {"n": 9})
+    assert done["status"] == "COMPLETED", done
+    assert done["output"] == {"sq": 81}
+
+
+async def test_code_errors_fail_the_step_with_the_js_message(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    code = node("2", "code", "Boom", source="throw new Error('bad input ' + input.trigger.n)")
+    done = await run(client, tenant, await publish(client, tenant, [START, code]), {"n": 1})
+    assert done["status"] == "FAILED" and "bad input 1" in done["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "while (true) {}",
+        "let a = []; while (true) a.push(new Array(1e6).fill(1))",
+        "new Array(3e8).fill(1)",
+    ],
+    ids=["infinite-loop", "gradual-memory-bomb", "huge-allocation"],
+)
+async def test_runaway_code_fails_within_its_limits_and_the_worker_stays_healthy(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, source: str
+) -> None:
+    bad = node("2", "code", "Runaway", source=source, timeout_ms=300, memory_mb=32)
+    done = await run(client, tenant, await publish(client, tenant, [START, bad]))
+    assert done["status"] == "FAILED", done
+    assert step(done, "2")["node_status"] == "FAILED"
+    good = node("2", "code", "Fine", source="input.trigger.v + 1")
+    after = await run(client, tenant, await publish(client, tenant, [START, good]), {"v": 1})
+    assert after["status"] == "COMPLETED" and after["output"] == 2

@@ -1,0 +1,241 @@
+"""A pool of sandbox worker processes shared by every `code` step of this process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any
+
+from weft.sandbox import protocol
+from weft.sandbox.errors import (
+    CodeError,
+    CodeMemoryExceeded,
+    CodeOutputInvalid,
+    CodeTimeout,
+    SandboxCrashed,
+    SandboxError,
+)
+from weft.sandbox.process import WorkerGone, WorkerProcess
+
+logger = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+DEFAULT_TIMEOUT_MS = 1000
+DEFAULT_MEMORY_MB = 64
+RESPAWN_BACKOFF_S = 1.0
+
+
+class SandboxPool:
+    """Runs JavaScript in `size` worker processes; calls beyond that wait for a free worker."""
+
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        max_input_bytes: int = 10 * MIB,
+        max_output_bytes: int = 10 * MIB,
+        deadline_margin_s: float = 0.5,
+        start_timeout_s: float = 30.0,
+    ) -> None:
+        if size < 1:
+            raise ValueError("a sandbox pool needs at least one worker")
+        self.size = size
+        self.max_input_bytes = max_input_bytes
+        self.max_output_bytes = max_output_bytes
+        self.deadline_margin_s = deadline_margin_s
+        self.start_timeout_s = start_timeout_s
+        # None is put once per waiting call when the pool closes, to wake it.
+        self._idle: asyncio.Queue[WorkerProcess | None] = asyncio.Queue()
+        self._waiting = 0
+        self._workers: set[WorkerProcess] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._start_lock = asyncio.Lock()
+        self._started = False
+        self._closed = False
+
+    async def __aenter__(self) -> SandboxPool:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Spawn the workers (run() does this on first use); fails if V8 cannot start."""
+        async with self._start_lock:
+            if self._started:
+                return
+            if self._closed:
+                raise SandboxError("The code sandbox is shut down")
+            spawns = [WorkerProcess.spawn(self.start_timeout_s) for _ in range(self.size)]
+            results = await asyncio.gather(*spawns, return_exceptions=True)
+            started = [result for result in results if isinstance(result, WorkerProcess)]
+            failures = [result for result in results if isinstance(result, BaseException)]
+            if failures:
+                await asyncio.gather(*(worker.kill() for worker in started))
+                raise failures[0]
+            for worker in started:
+                self._adopt(worker)
+            self._started = True
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for operators and tests)."""
+        return sorted(worker.pid for worker in self._workers)
+
+    async def run(
+        self,
+        source: str,
+        input: Any,
+        *,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+    ) -> Any:
+        """Run `source` with the global `input`; return its JSON output or raise a SandboxError."""
+        if timeout_ms < 1 or memory_mb < 1:
+            raise ValueError("timeout_ms and memory_mb must be positive")
+        body = self._encode_input(input)
+        header = {
+            "source": source,
+            "timeout_ms": timeout_ms,
+            "memory_mb": memory_mb,
+            "max_output_bytes": self.max_output_bytes,
+        }
+        await self.start()
+        worker = await self._take_worker()
+        keep = False
+        try:
+            reply, output = await worker.call(
+                header, body, timeout_ms / 1000 + self.deadline_margin_s
+            )
+            keep = not reply.get("retire")
+        except WorkerGone as gone:
+            raise self._gone_error(gone, timeout_ms, memory_mb) from None
+        finally:
+            # A worker is reused only after a complete exchange; if the caller was cancelled
+            # mid-call, its reply may still be in the pipe, so it is replaced like a dead one.
+            if keep and not self._closed:
+                self._idle.put_nowait(worker)
+            else:
+                self._discard(worker)
+        return _result(reply, output, timeout_ms, memory_mb)
+
+    async def _take_worker(self) -> WorkerProcess:
+        while True:
+            if self._closed:
+                raise SandboxError("The code sandbox is shut down")
+            self._waiting += 1
+            try:
+                worker = await self._idle.get()
+            finally:
+                self._waiting -= 1
+            if worker is not None and worker.process.returncode is None:
+                return worker
+            if worker is not None:  # died while idle, before its watcher noticed
+                self._discard(worker)
+
+    def _encode_input(self, value: Any) -> bytes:
+        try:
+            body = json.dumps(
+                value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode()
+        except (TypeError, ValueError) as error:
+            raise CodeError(f"The code's input is not JSON: {error}") from None
+        if len(body) > self.max_input_bytes:
+            raise CodeError(
+                f"The code's input is {len(body)} bytes, over the limit of {self.max_input_bytes}"
+            )
+        return body
+
+    def _gone_error(self, gone: WorkerGone, timeout_ms: int, memory_mb: int) -> SandboxError:
+        if self._closed:
+            return SandboxError("The code sandbox was shut down during the call")
+        if gone.deadline_missed:
+            return CodeTimeout(timeout_ms)
+        if gone.out_of_memory:
+            return CodeMemoryExceeded(memory_mb)
+        return SandboxCrashed(f"The code's sandbox process crashed ({gone.detail})")
+
+    def _adopt(self, worker: WorkerProcess) -> None:
+        self._workers.add(worker)
+        self._idle.put_nowait(worker)
+        self._track(self._watch(worker))
+
+    async def _watch(self, worker: WorkerProcess) -> None:
+        # A worker that dies while idle (OOM killer, an operator's kill) is replaced at once
+        # rather than failing the next call sent to it.
+        await worker.process.wait()
+        self._discard(worker)
+
+    def _discard(self, worker: WorkerProcess) -> None:
+        """Kill a worker that may be unfit for reuse and start its replacement."""
+        if worker not in self._workers:
+            return  # already replaced
+        self._workers.discard(worker)
+        self._track(worker.kill())
+        if not self._closed:
+            self._track(self._replace())
+
+    def _track(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _replace(self) -> None:
+        while not self._closed:
+            try:
+                worker = await WorkerProcess.spawn(self.start_timeout_s)
+            except Exception:
+                logger.exception("sandbox worker failed to start; retrying")
+                await asyncio.sleep(RESPAWN_BACKOFF_S)
+                continue
+            if self._closed:
+                await worker.kill()
+                return
+            self._adopt(worker)
+            return
+
+    async def close(self) -> None:
+        """Stop every worker; calls still running fail with a SandboxError."""
+        self._closed = True
+        for _ in range(self._waiting):
+            self._idle.put_nowait(None)
+        workers, self._workers = list(self._workers), set()
+        await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+        # Watchers end with their workers; replacements being spawned see `_closed` and kill
+        # what they started.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def kill_now(self) -> None:
+        """Kill every worker without awaiting (when this pool's event loop is gone)."""
+        self._closed = True
+        for worker in self._workers:
+            worker.kill_now()
+        self._workers = set()
+
+
+def _result(reply: dict[str, Any], output: bytes, timeout_ms: int, memory_mb: int) -> Any:
+    status = reply.get("status")
+    if status == protocol.OK:
+        try:
+            return json.loads(output)
+        except ValueError:
+            raise CodeOutputInvalid("The code's result is not valid JSON") from None
+    if status == protocol.TIMEOUT:
+        raise CodeTimeout(timeout_ms)
+    if status == protocol.MEMORY:
+        raise CodeMemoryExceeded(memory_mb)
+    if status == protocol.INVALID_OUTPUT:
+        raise CodeOutputInvalid(str(reply.get("message")))
+    if status == protocol.ERROR:
+        raise CodeError(str(reply.get("message")), reply.get("line"))
+    if status == protocol.INTERNAL:
+        raise SandboxCrashed(f"The code's sandbox failed: {reply.get('message')}")
+    raise SandboxCrashed(f"The code's sandbox sent an unknown reply: {status!r}")

@@ -1,0 +1,228 @@
+"""The worker process: runs one call at a time, each in a fresh V8 isolate, and answers on a pipe.
+
+Started by the pool as `python -m weft.sandbox.worker`; requests arrive on stdin and replies leave
+on the original stdout (fd 1 is pointed at stderr so that nothing else can corrupt the protocol).
+A fresh isolate per call is the isolation boundary: nothing a call does (globals, patched
+prototypes, RegExp statics) can be seen by the next. Creating one costs about 3 ms, so a small
+stock is prepared in a background thread and a call normally just takes one.
+
+Two memory limits apply during a call: mini-racer's heap limit (checked by V8 after each GC),
+and RLIMIT_DATA, lowered for the duration of the call, which catches what the GC check cannot:
+one huge allocation makes V8 abort the whole process, and the pool then reports the crash as a
+memory error. RLIMIT_AS is unusable because V8 reserves ~1.4 TB of address space at start (its
+sandbox and pointer-compression cages); RLIMIT_DATA only counts writable private memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from py_mini_racer import JSEvalException, JSOOMException
+
+from weft.sandbox import protocol
+from weft.sandbox.isolate import Isolate
+
+MIB = 1024 * 1024
+SPARE_ISOLATES = 2
+# RLIMIT_DATA during a call: what the process had, plus the heap limit times this factor (V8
+# overshoots its limit between GCs: a gradual bomb under a 64 MB limit grew writable memory by
+# ~75 MB before mini-racer stopped it), plus slack for code pages, the isolate being prepared in
+# the background (~18 MB) and the result copied into Python.
+DATA_HEADROOM_FACTOR = 2
+DATA_SLACK_BYTES = 96 * MIB
+# Heap the parsed input may take on top of `memory_mb`: a JSON document takes ~3x its text.
+INPUT_HEAP_FACTOR = 3
+# A worker whose writable memory grew this far past its start retires (fragmentation, leaks).
+RETIRE_GROWTH_BYTES = 512 * MIB
+# What V8 throws when RLIMIT_DATA refuses a typed array's backing store (which lives outside
+# the heap, so the heap limit never sees it).
+ARRAY_BUFFER_FAILED = "RangeError: Array buffer allocation failed"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _data_bytes() -> int:
+    """The process's writable private memory (what RLIMIT_DATA limits), from /proc/self/statm."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[5]) * PAGE_SIZE
+
+
+def _set_data_limit(limit: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+class Worker:
+    """Serves calls from a stream of frames; one at a time, each in its own isolate."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        # One thread: preparing isolates is CPU work that must not crowd the running call.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weft-isolate")
+        self._spares: deque[Isolate] = deque()
+        self._used: list[Isolate] = []
+        self._refill_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._start_data = 0
+        self._bloated = False
+
+    async def start(self) -> None:
+        """Prepare the first isolates and note the baseline memory."""
+        for _ in range(SPARE_ISOLATES):
+            self._spares.append(await self._new_isolate())
+        self._start_data = _data_bytes()
+
+    async def call(self, header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        """Run one request; the reply header says how it ended."""
+        # The memory limit is set relative to what the process holds now, so the previous
+        # call's isolate must be gone first or its memory would be this call's to take.
+        if self._tasks:
+            await asyncio.gather(*self._tasks)
+        isolate = self._spares.popleft() if self._spares else await self._new_isolate()
+        self._used.append(isolate)
+        reply = await self._run(isolate, header, body)
+        if self._bloated:
+            reply[0]["retire"] = True
+        return reply
+
+    def tidy(self) -> None:
+        """Dispose of used isolates and prepare new ones; called once the reply is sent."""
+        used, self._used = self._used, []
+        disposal = asyncio.ensure_future(self._dispose(used))
+        self._tasks.add(disposal)
+        disposal.add_done_callback(self._tasks.discard)
+        if self._refill_task is None or self._refill_task.done():
+            self._refill_task = asyncio.ensure_future(self._refill_spares())
+
+    async def _dispose(self, used: list[Isolate]) -> None:
+        for isolate in used:
+            await self._loop.run_in_executor(self._executor, isolate.close)
+        # Measured once the isolates are gone: a call that used much memory is no reason to
+        # retire, memory that stays after it is.
+        self._bloated = _data_bytes() - self._start_data > RETIRE_GROWTH_BYTES
+
+    async def _refill_spares(self) -> None:
+        while len(self._spares) < SPARE_ISOLATES:
+            self._spares.append(await self._new_isolate())
+
+    async def _new_isolate(self) -> Isolate:
+        # Always on the executor's one thread: mini-racer crashes if two threads create
+        # isolates at once, and the event loop must stay free to serve mini-racer's callbacks.
+        return await self._loop.run_in_executor(self._executor, Isolate.create, self._loop)
+
+    async def _run(
+        self, isolate: Isolate, header: dict[str, Any], body: bytes
+    ) -> tuple[dict[str, Any], bytes]:
+        source: str = header["source"]
+        input_text = body.decode()
+        heap_limit = header["memory_mb"] * MIB + INPUT_HEAP_FACTOR * len(body)
+        isolate.racer.set_hard_memory_limit(heap_limit)
+        _set_data_limit(_data_bytes() + DATA_HEADROOM_FACTOR * heap_limit + DATA_SLACK_BYTES)
+        try:
+            tagged = await asyncio.wait_for(
+                isolate.run(source, input_text), header["timeout_ms"] / 1000
+            )
+        except (TimeoutError, JSOOMException, MemoryError, JSEvalException) as error:
+            memory = isolate.racer.was_hard_memory_limit_reached() or isinstance(
+                error, JSOOMException | MemoryError
+            )
+            if isinstance(error, TimeoutError) or memory:
+                return await self._stopped(isolate, protocol.MEMORY if memory else protocol.TIMEOUT)
+            _set_data_limit(resource.RLIM_INFINITY)
+            return {"status": protocol.ERROR, "message": str(error), "line": None}, b""
+        _set_data_limit(resource.RLIM_INFINITY)
+        return await self._reply(isolate, source, tagged, header["max_output_bytes"])
+
+    async def _stopped(self, isolate: Isolate, status: str) -> tuple[dict[str, Any], bytes]:
+        # mini-racer has asked V8 to terminate the code, but some builtins never check for
+        # termination (Array.prototype.fill on a dictionary-mode array runs for seconds). An
+        # isolate that cannot answer a trivial eval is still running: the worker retires, and
+        # keeps its lowered RLIMIT_DATA so the runaway cannot take the host's memory meanwhile.
+        if not await isolate.is_idle():
+            return {"status": status, "retire": True}, b""
+        _set_data_limit(resource.RLIM_INFINITY)
+        return {"status": status}, b""
+
+    async def _reply(
+        self, isolate: Isolate, source: str, tagged: str, max_output: int
+    ) -> tuple[dict[str, Any], bytes]:
+        tag, payload = tagged[:1], tagged[1:]
+        if tag == "R":
+            output = payload.encode()
+            if len(output) > max_output:
+                message = (
+                    f"The code's result is {len(output)} bytes, over the limit of {max_output}"
+                )
+                return {"status": protocol.INVALID_OUTPUT, "message": message}, b""
+            return {"status": protocol.OK}, output
+        if tag == "I":
+            return {"status": protocol.INVALID_OUTPUT, "message": payload}, b""
+        line_text, _, message = payload.partition("\n")
+        if message == ARRAY_BUFFER_FAILED:
+            return {"status": protocol.MEMORY}, b""
+        if tag == "S":
+            line = await isolate.syntax_error_line(source)
+        else:
+            line = int(line_text) if line_text.isdigit() else None
+        return {"status": protocol.ERROR, "message": message, "line": line}, b""
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], bytes] | None:
+    try:
+        prefix = await reader.readexactly(protocol.PREFIX.size)
+    except asyncio.IncompleteReadError:
+        return None  # the pool closed our stdin: time to go
+    header_length, body_length = protocol.decode_prefix(prefix)
+    header = json.loads(await reader.readexactly(header_length))
+    return header, await reader.readexactly(body_length)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+async def serve(in_fd: int, out_fd: int) -> None:
+    """Announce readiness, then answer frames until stdin closes."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**31)
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(in_fd, "rb", buffering=0)
+    )
+    worker = Worker(loop)
+    await worker.start()
+    _write_all(out_fd, protocol.encode_frame({"status": protocol.READY, "pid": os.getpid()}))
+    while (frame := await _read_frame(reader)) is not None:
+        try:
+            reply_header, reply_body = await worker.call(*frame)
+        except Exception as error:  # a bug here must fail one call, not every call queued after
+            reply_header = {"status": protocol.INTERNAL, "message": repr(error), "retire": True}
+            reply_body = b""
+        _write_all(out_fd, protocol.encode_frame(reply_header, reply_body))
+        worker.tidy()
+
+
+def main() -> None:
+    """Entry point of the worker process."""
+    # An abort (V8 out of memory) must not spend seconds writing a multi-GB core file.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(0, out_fd))
+    # Skip interpreter teardown: finalising live isolates at exit can crash, and nothing is
+    # left to flush.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
