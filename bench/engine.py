@@ -81,6 +81,13 @@ def workflow(target: str) -> dict[str, Any]:
             "type": "code",
             "name": "Score",
             "data": {"source": "return input.nodes.shape.double + 1"},
+        }
+        if not os.environ.get("BENCH_NO_CODE")  # to see what the V8 sandbox costs
+        else {
+            "id": "4",
+            "type": "transform",
+            "name": "Score",
+            "data": {"value": "{{ nodes.shape.double + 1 }}"},
         },
         {
             "id": "5",
@@ -182,7 +189,7 @@ def bench(
         "WEFT_DATA_DIR": str(data),
         "WEFT_PORT": str(port),
         "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
-        "WEFT_LOG_LEVEL": "warning",
+        "WEFT_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
         "WEFT_ACCOUNT_CONCURRENCY": "256",
         "WEFT_WORKER_CONCURRENCY": "64",
     }
@@ -195,13 +202,9 @@ def bench(
     )
     org = weft(env, "org", "create", "--name", "bench")
     token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "bench")
+    log = (data / "processes.log").open("wb")  # every process's output, for a failed run
     processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "weft", "api"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        subprocess.Popen([sys.executable, "-m", "weft", "api"], env=env, stdout=log, stderr=log)
     ]
     base = f"http://127.0.0.1:{port}"
     try:
@@ -218,8 +221,8 @@ def bench(
                 subprocess.Popen(
                     [sys.executable, "-m", "weft", "worker", "--no-schedule"],
                     env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
                 )
             )
         time.sleep(1.5)  # workers boot (and warm their code sandbox on the first run)
@@ -232,6 +235,7 @@ def bench(
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+        log.close()
     latencies = sorted((done - created) * 1000 for _, created, done in rows)
     ok = sum(1 for status, _, _ in rows if status == "succeeded")
     result = {

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     outbound_allow: str = Field(
         "", description="Comma-separated hosts/CIDRs outbound requests may reach despite the guard."
     )
-    sqlite_busy_timeout_ms: int = 5000
+    sqlite_busy_timeout_ms: int = 30000
 
     # Engine
     workers: int = Field(1, description="In-process worker loops `weft serve` runs (0: none).")

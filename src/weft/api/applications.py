@@ -47,11 +47,11 @@ class ApplicationOut(Out):
 
 @router.get("/application", response_model=list[ApplicationOut], summary="List applications")
 async def list_applications(scope: ScopeDep, db: DbDep) -> list[ApplicationOut]:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         return [ApplicationOut.of(app) for app in await list_apps(scope.org_id, session=session)]
 
 
 @router.get("/application/{slug}", response_model=ApplicationOut, summary="One application")
 async def get_application(slug: str, scope: ScopeDep, db: DbDep) -> ApplicationOut:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         return ApplicationOut.of(await resolve_app(scope.org_id, slug=slug, session=session))

@@ -36,7 +36,7 @@ async def org_scope(db: DbDep, api_key: Annotated[str | None, Security(_api_key)
     """The org (and environment) whose API key signed the request."""
     if not api_key:
         raise Unauthorized()
-    async with db.transaction() as session:
+    async with db.reading() as session:
         scope = await authenticate_api_key(api_key, session=session)
     if scope is None:
         raise Unauthorized()
@@ -57,7 +57,7 @@ async def account_scope_dep(
     ] = None,
 ) -> Scope:
     """The linked account a request acts for: a session token, or an org key naming one."""
-    async with db.transaction() as session:
+    async with db.reading() as session:
         if bearer is not None and not api_key:
             scope = await authenticate_session_token(bearer.credentials, session=session)
             if scope is None:

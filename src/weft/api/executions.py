@@ -123,7 +123,7 @@ async def list_executions(
     end_date: datetime | None = Query(None, description="ISO 8601; created at or before"),
     include_tests: bool = Query(False, description="Also list workflow-test runs"),
 ) -> PageOut[Any]:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         page = await history.list_executions(
             scope,
             status=status,
@@ -140,7 +140,7 @@ async def list_executions(
 
 @router.get("/execution/{execution_id}", response_model=ExecutionOut, summary="One execution")
 async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> ExecutionOut:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         execution = await triggers.get_execution(scope, execution_id, session=session)
         steps = await history.steps_of(execution.id, session=session)
         return ExecutionOut.of(scope, execution, steps)
@@ -169,14 +169,14 @@ async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request
     response_class=StreamingResponse,
 )
 async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> Any:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         await triggers.get_execution(scope, execution_id, session=session)
     notifier = request.app.state.services.notifier
 
     async def events() -> AsyncIterator[bytes]:
         last_step: str | None = None
         while True:
-            async with db.transaction() as session:
+            async with db.reading() as session:
                 execution = await triggers.get_execution(scope, execution_id, session=session)
                 steps = await history.steps_of(execution_id, session=session, after=last_step)
             for step in steps:

@@ -175,7 +175,7 @@ async def test_workflow(
         timeout_s=settings.sync_timeout_s,
         until_response=False,
     )
-    async with db.transaction() as session:
+    async with db.reading() as session:
         steps = await history.steps_of(done.id, session=session)
     return ExecutionOut.of(scope, done, steps)
 

@@ -178,7 +178,7 @@ async def list_workflows(
     name: str | None = Query(None, description="Name contains (case-insensitive)"),
     published: bool | None = Query(None),
 ) -> PageOut[Any]:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         page = await records.list_workflows(
             scope,
             slug=slug,
@@ -201,7 +201,7 @@ async def list_workflows(
 async def list_versions(
     workflow_id: str, scope: ScopeDep, db: DbDep, paging: PageDep
 ) -> PageOut[Any]:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
         page = await versions.list_versions(
             scope, workflow.id, page=paging.page, limit=paging.limit, session=session
@@ -221,7 +221,7 @@ async def list_versions(
 @router.get("/workflow/{workflow_id}", response_model=WorkflowOut, summary="One workflow")
 async def get_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowOut:
     """The workflow with its live graph (the start node alone before the first publish)."""
-    async with db.transaction() as session:
+    async with db.reading() as session:
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
         live = await versions.live_version(scope, workflow, session=session)
         app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]

@@ -207,7 +207,7 @@ async def finish_execution(
 
 async def load_steps(db: Database, execution_id: str) -> list[Step]:
     """Committed steps of an execution, in the order they finished."""
-    async with db.transaction() as session:
+    async with db.reading() as session:
         stmt = select(Step).where(Step.execution_id == execution_id).order_by(Step.id)
         return list(await session.scalars(stmt))
 

@@ -28,7 +28,7 @@ class Services:
     async def plan_for(self, claimed: Any) -> Plan:
         """The runnable plan of the version (or test draft) an execution is pinned to."""
         if claimed.is_test:
-            async with self.db.transaction() as session:
+            async with self.db.reading() as session:
                 graph = await session.scalar(
                     select(Execution.test_graph).where(Execution.id == claimed.id)
                 )
@@ -36,7 +36,7 @@ class Services:
         key = (claimed.workflow_id, int(claimed.version))
         plan = self.plans.get(key)
         if plan is None:
-            async with self.db.transaction() as session:
+            async with self.db.reading() as session:
                 version = await session.scalar(
                     select(WorkflowVersion).where(
                         WorkflowVersion.workflow_id == claimed.workflow_id,

@@ -306,7 +306,7 @@ async def wait_for_run(
     deadline = loop.time() + timeout_s
     pause = 0.005
     while True:
-        async with db.transaction() as session:
+        async with db.reading() as session:
             execution = await get_execution(scope, execution_id, session=session)
         if execution.status in states.TERMINAL or (until_response and execution.response):
             return execution

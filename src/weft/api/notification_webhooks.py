@@ -1,0 +1,126 @@
+"""Notification webhooks of an org (org API key): Refold's `/webhook` routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import AliasChoices, BaseModel, Field
+
+from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
+from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.notifications.crypto import SecretBox
+from weft.notifications.events import EVENTS
+from weft.notifications.subscriptions import (
+    create_subscription,
+    delete_subscription,
+    list_subscriptions,
+)
+from weft.store.tables import NotificationSubscription
+
+router = APIRouter(tags=["notification webhooks"], responses=ERROR_RESPONSES)
+
+_EVENTS_HELP = f"Events to be told about: {', '.join(EVENTS)}. Only workflow events are sent yet."
+
+
+class WebhookIn(BaseModel):
+    """Refold's body (`webhook_url`, `webhook_events`); `url` and `events` are accepted too."""
+
+    webhook_url: str = Field(
+        validation_alias=AliasChoices("webhook_url", "url"),
+        max_length=2048,
+        description="Where Weft POSTs notifications (http or https).",
+    )
+    webhook_events: list[str] = Field(
+        validation_alias=AliasChoices("webhook_events", "events"),
+        max_length=len(EVENTS) * 3,
+        description=_EVENTS_HELP,
+    )
+    is_enabled: bool = Field(True, description="Disabled webhooks receive nothing.")
+    webhook_type: Literal["default"] = Field(
+        "default", description="Only `default` (JSON POST); Refold's `slack` is not supported."
+    )
+
+
+class WebhookOut(Out):
+    id: str = Field(alias="_id")
+    webhook_url: str
+    webhook_events: list[str]
+    url: str
+    events: list[str]
+    is_enabled: bool
+    webhook_type: str
+    environment: str
+    associated_org: str
+    created_at: datetime = Field(alias="createdAt")
+    updated_at: datetime = Field(alias="updatedAt")
+
+    @classmethod
+    def of(cls, subscription: NotificationSubscription) -> WebhookOut:
+        return cls(**_fields(subscription))
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(
+        description="Signing secret, shown only now: `x-cobalt-signature` is the hex "
+        "HMAC-SHA256 of the raw request body under it."
+    )
+
+
+def _fields(subscription: NotificationSubscription) -> dict[str, Any]:
+    return {
+        "id": subscription.id,
+        "webhook_url": subscription.url,
+        "webhook_events": subscription.events,
+        "url": subscription.url,
+        "events": subscription.events,
+        "is_enabled": subscription.is_enabled,
+        "webhook_type": "default",
+        "environment": subscription.environment,
+        "associated_org": subscription.org_id,
+        "created_at": subscription.created_at,
+        "updated_at": subscription.updated_at,
+    }
+
+
+class WebhookDeletedOut(Out):
+    success: bool
+    id: str = Field(alias="_id")
+
+
+@router.post("/webhook", response_model=WebhookCreatedOut, summary="Create notification webhook")
+async def create_webhook(
+    body: WebhookIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
+) -> WebhookCreatedOut:
+    """Register a URL for the org's events in this environment; answers its signing secret."""
+    async with db.transaction() as session:
+        created = await create_subscription(
+            org,
+            url=body.webhook_url,
+            events=body.webhook_events,
+            is_enabled=body.is_enabled,
+            box=SecretBox.from_settings(settings),
+            session=session,
+        )
+    return WebhookCreatedOut(**_fields(created.subscription), secret=created.secret)
+
+
+@router.get("/webhook", response_model=PageOut[WebhookOut], summary="List notification webhooks")
+async def list_webhooks(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
+    """The org's webhooks in this environment, newest first (secrets are never listed)."""
+    async with db.transaction() as session:
+        page = await list_subscriptions(org, page=paging.page, limit=paging.limit, session=session)
+        return PageOut.of(page, [WebhookOut.of(s) for s in page.items])
+
+
+@router.delete(
+    "/webhook/{webhook_id}",
+    response_model=WebhookDeletedOut,
+    summary="Delete notification webhook",
+)
+async def delete_webhook(webhook_id: str, org: OrgScopeDep, db: DbDep) -> WebhookDeletedOut:
+    """Delete a webhook and its undelivered notifications."""
+    async with db.transaction() as session:
+        await delete_subscription(org, webhook_id, session=session)
+    return WebhookDeletedOut(success=True, id=webhook_id)
