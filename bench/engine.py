@@ -145,9 +145,19 @@ async def drive(base: str, token: str, workflow_id: str, runs: int, concurrency:
 
         async def one(n: int) -> None:
             async with gate:
-                response = await http.post(
-                    f"{BASE}/workflow/{workflow_id}/execute", json={"payload": {"n": n}}
-                )
+                # A keep-alive connection the server just closed fails the send: retry, safely,
+                # since the Idempotency-Key makes a repeated request return the same run.
+                for attempt in range(5):
+                    try:
+                        response = await http.post(
+                            f"{BASE}/workflow/{workflow_id}/execute",
+                            json={"payload": {"n": n}},
+                            headers={"Idempotency-Key": f"bench-{n}"},
+                        )
+                        break
+                    except httpx.TransportError:
+                        if attempt == 4:
+                            raise
                 response.raise_for_status()
                 ids.append(response.json()["execution_id"])
 

@@ -151,34 +151,33 @@ def _fenced(execution_id: str, owner: str) -> Any:
     )
 
 
-async def _require(session: AsyncSession, stmt: Any) -> None:
-    result = await session.execute(stmt)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise LeaseLost()
+@dataclass(frozen=True)
+class FencedWrite:
+    """Column values for one execution plus steps to insert, valid only under its lease."""
+
+    execution_id: str
+    owner: str
+    values: dict[str, Any]
+    steps: list[dict[str, Any]]
 
 
-async def commit_steps(
-    db: Database,
+def step_commit(
     *,
     execution_id: str,
     owner: str,
     steps: list[dict[str, Any]],
     lease_s: float,
     response: Any = None,
-) -> None:
-    """Write finished steps (and a respond node's answer) under the lease, in one transaction."""
+) -> FencedWrite:
+    """Finished steps (and a respond node's answer), renewing the lease as they land."""
     moment = now()
     values: dict[str, Any] = {"due_at": moment + timedelta(seconds=lease_s), "updated_at": moment}
     if response is not None:
         values["response"] = response
-    async with db.transaction() as session:
-        await _require(session, _fenced(execution_id, owner).values(**values))
-        if steps:
-            await session.execute(insert(Step), steps)
+    return FencedWrite(execution_id, owner, values, steps)
 
 
-async def finish_execution(
-    db: Database,
+def finishing(
     *,
     execution_id: str,
     owner: str,
@@ -188,8 +187,8 @@ async def finish_execution(
     error: Any = None,
     response: Any = None,
     wake_at: datetime | None = None,
-) -> None:
-    """End (or park, status=waiting with `wake_at`) a run, writing its last steps with it."""
+) -> FencedWrite:
+    """The end of a run (or its park: status=waiting with `wake_at`), with its last steps."""
     states.check_transition(states.RUNNING, status)
     moment = now()
     values: dict[str, Any] = {"status": status, "lease_owner": None, "updated_at": moment}
@@ -199,10 +198,24 @@ async def finish_execution(
         values.update(due_at=None, finished_at=moment, output=output, error=error)
     if response is not None:
         values["response"] = response
-    async with db.transaction() as session:
-        await _require(session, _fenced(execution_id, owner).values(**values))
-        if steps:
-            await session.execute(insert(Step), steps)
+    return FencedWrite(execution_id, owner, values, steps)
+
+
+async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
+    """Apply each write whose lease still holds; which ones did. Steps go in one insert."""
+    applied: list[bool] = []
+    steps: list[dict[str, Any]] = []
+    for write in writes:
+        result = await session.execute(
+            _fenced(write.execution_id, write.owner).values(**write.values)
+        )
+        held = result.rowcount == 1  # type: ignore[attr-defined]
+        applied.append(held)
+        if held:
+            steps.extend(write.steps)
+    if steps:
+        await session.execute(insert(Step), steps)
+    return applied
 
 
 async def load_steps(db: Database, execution_id: str) -> list[Step]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from weft.clock import now, parse_iso
 from weft.engine import queue, states, subflows
+from weft.engine.commits import GroupCommit
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
 from weft.engine.services import Services
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
@@ -72,6 +73,7 @@ class Runner:
     def __init__(self, services: Services, owner: str) -> None:
         self.services = services
         self.owner = owner
+        self.commits = GroupCommit(services.db)
         settings = services.settings
         self.lease_s = settings.lease_s
         self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
@@ -116,14 +118,15 @@ class Runner:
                 response=state.response,
             )
         except ParkRun as park:
-            await queue.finish_execution(
-                self.services.db,
-                execution_id=claimed.id,
-                owner=self.owner,
-                status=states.WAITING,
-                steps=state.pending,
-                wake_at=park.wake_at,
-                response=state.response,
+            await self.commits.write(
+                queue.finishing(
+                    execution_id=claimed.id,
+                    owner=self.owner,
+                    status=states.WAITING,
+                    steps=state.pending,
+                    wake_at=park.wake_at,
+                    response=state.response,
+                )
             )
             if park.child_id and await subflows.has_ended(self.services, park.child_id):
                 # The child ended before this run parked, so its wake-up found nothing to wake.
@@ -145,13 +148,10 @@ class Runner:
     async def _finish(
         self, claimed: queue.Claimed, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
-        await queue.finish_execution(
-            self.services.db,
-            execution_id=claimed.id,
-            owner=self.owner,
-            status=status,
-            steps=steps,
-            **values,
+        await self.commits.write(
+            queue.finishing(
+                execution_id=claimed.id, owner=self.owner, status=status, steps=steps, **values
+            )
         )
         await self.services.on_finished(claimed, status)
 
@@ -456,13 +456,14 @@ class Runner:
     async def _flush(self, state: RunState) -> None:
         async with state.flush_lock:
             rows, state.pending = state.pending, []
-            await queue.commit_steps(
-                self.services.db,
-                execution_id=state.claimed.id,
-                owner=self.owner,
-                steps=rows,
-                lease_s=self.lease_s,
-                response=state.response,
+            await self.commits.write(
+                queue.step_commit(
+                    execution_id=state.claimed.id,
+                    owner=self.owner,
+                    steps=rows,
+                    lease_s=self.lease_s,
+                    response=state.response,
+                )
             )
         self.services.notifier.changed(state.claimed.id)
 

@@ -1,0 +1,67 @@
+"""Group commit: the fenced writes of many executions share one transaction.
+
+A worker's runs hand their step commits here. While one transaction is in flight, the writes
+that arrive queue up and go together in the next, so under load the cost of a commit is shared
+by many runs, and when idle a write waits for nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from weft.engine.queue import FencedWrite, LeaseLost, apply_writes
+from weft.store.db import Database
+
+log = logging.getLogger("weft.commits")
+
+MAX_BATCH = 256
+
+
+class GroupCommit:
+    """Batches `FencedWrite`s of one process into shared transactions."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: list[tuple[FencedWrite, asyncio.Future[None]]] = []
+        self._draining = False
+
+    async def write(self, write: FencedWrite) -> None:
+        """Commit `write`; raises LeaseLost when its execution is no longer this worker's."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((write, future))
+        if not self._draining:
+            self._draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        await asyncio.shield(future)  # a cancelled run must not abort the others' commit
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    applied = await self._commit([w for w, _ in batch])
+                except Exception:
+                    # One bad write must not sink its neighbours: retry each on its own.
+                    applied = []
+                    for write, future in batch:
+                        try:
+                            applied += await self._commit([write])
+                        except Exception as error:
+                            log.exception("commit of %s failed", write.execution_id)
+                            if not future.done():
+                                future.set_exception(error)
+                            applied.append(False)
+                for (_, future), held in zip(batch, applied, strict=True):
+                    if future.done():
+                        continue
+                    if held:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(LeaseLost())
+        finally:
+            self._draining = False
+
+    async def _commit(self, writes: list[FencedWrite]) -> list[bool]:
+        async with self.db.transaction() as session:
+            return await apply_writes(session, writes)
