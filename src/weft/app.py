@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from weft import __version__
-from weft.api import applications, executions, hooks, linked_accounts, runs, workflows
+from weft.api import (
+    applications,
+    executions,
+    hooks,
+    linked_accounts,
+    notification_webhooks,
+    runs,
+    workflows,
+)
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.apps.catalog import ensure_catalog
 from weft.engine.host import Engine, build_services
@@ -60,6 +68,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(workflows.router)
     public.include_router(runs.router)
     public.include_router(executions.router)
+    public.include_router(notification_webhooks.router)
     app.include_router(public)
     app.include_router(hooks.router)
 

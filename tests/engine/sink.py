@@ -16,6 +16,7 @@ class Sink:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, float]] = []  # (path, time.time()) of every call
+        self.requests: list[tuple[str, bytes, dict[str, str]]] = []  # path, body, headers
         self.bodies: list[Any] = []
         self.lock = threading.Lock()
         sink = self
@@ -31,6 +32,8 @@ class Sink:
                 with sink.lock:
                     sink.calls[path] += 1
                     sink.log.append((path, time.time()))
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    sink.requests.append((path, raw, headers))
                     sink.bodies.append(json.loads(raw) if raw else None)
                 status = 200
                 if path.startswith("/status/"):

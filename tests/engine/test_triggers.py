@@ -233,3 +233,32 @@ async def test_tenants_cannot_trigger_or_read_each_others_runs(
         f"{BASE}/execution/{started.json()['execution_id']}", headers=tenant.bearer
     )
     assert_envelope(other, 404, "EXECUTION_NOT_FOUND")
+
+
+async def test_finished_runs_notify_the_orgs_webhook_signed(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, sink: Sink
+) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    path = f"/notify/{tenant.org_id}"
+    created = await client.post(
+        f"{BASE}/webhook",
+        json={"webhook_url": sink.url + path, "webhook_events": ["Workflow Completed"]},
+        headers=tenant.org_key,
+    )
+    assert created.status_code == 200, created.text
+    secret = created.json()["secret"]
+    wf = await publish(client, tenant, [START])
+    done = await run(client, tenant, wf, {"x": 1})
+    for _ in range(200):
+        if sink.calls[path]:
+            break
+        await asyncio.sleep(0.05)
+    assert sink.calls[path] == 1
+    _, raw, headers = next(r for r in sink.requests if r[0] == path)
+    body = json.loads(raw)
+    assert body["event"] == "Workflow Completed" and body["execution_id"] == done["_id"]
+    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    assert headers["x-cobalt-signature"] == expected

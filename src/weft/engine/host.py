@@ -12,6 +12,7 @@ from weft.engine.scheduler import Scheduler
 from weft.engine.services import Services
 from weft.engine.worker import Worker
 from weft.net import OutboundClient, OutboundPolicy
+from weft.notifications import NotificationDispatcher
 from weft.settings import Settings
 from weft.store.db import Database
 
@@ -59,6 +60,7 @@ class Engine:
     workers: list[Worker] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     scheduler: Scheduler | None = None
+    dispatcher: NotificationDispatcher | None = None
 
     async def start(self, workers: int, *, schedule: bool = True) -> None:
         """Start `workers` claim loops (and the scheduler)."""
@@ -69,6 +71,12 @@ class Engine:
         if schedule:
             self.scheduler = Scheduler(self.services)
             self.tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        if workers > 0:  # deliveries go out from worker processes, not `weft api` ones
+            services = self.services
+            self.dispatcher = NotificationDispatcher(
+                services.db, services.outbound, services.settings
+            )
+            self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="notifications"))
         if self.services.db.dialect == "postgresql":
             self.tasks.append(asyncio.create_task(self._listen(), name="listen"))
 
@@ -99,6 +107,8 @@ class Engine:
         if self.scheduler is not None:
             self.scheduler.stop()
         await asyncio.gather(*(w.stop(grace_s) for w in self.workers), return_exceptions=True)
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

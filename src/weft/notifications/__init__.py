@@ -1,0 +1,19 @@
+"""Org notification webhooks: subscriptions, the delivery outbox and its dispatcher."""
+
+from weft.notifications.crypto import SecretBox, sign
+from weft.notifications.dispatcher import SIGNATURE_HEADER, NotificationDispatcher
+from weft.notifications.events import EMITTED, EVENTS, WORKFLOW_COMPLETED, WORKFLOW_ERRORED
+from weft.notifications.outbox import enqueue_run_notifications, notify_run_finished
+
+__all__ = [
+    "EMITTED",
+    "EVENTS",
+    "SIGNATURE_HEADER",
+    "WORKFLOW_COMPLETED",
+    "WORKFLOW_ERRORED",
+    "NotificationDispatcher",
+    "SecretBox",
+    "enqueue_run_notifications",
+    "notify_run_finished",
+    "sign",
+]

@@ -1,0 +1,272 @@
+"""The delivery outbox: enqueue one row per subscriber, claim due rows, record each attempt.
+
+A claim bumps `attempts` and pushes `due_at` out by a lease, so a process that dies mid-send
+leaves the row to be claimed again when the lease ends. Every later write is fenced by the
+attempt number it claimed: if the row was claimed again meanwhile, the stale write is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.clock import isoformat, now
+from weft.ids import new_id
+from weft.notifications.events import RUN_EVENTS, RUN_STATUS_NAMES
+from weft.notifications.subscriptions import subscribers_of
+from weft.store.db import Database
+from weft.store.tables import (
+    Execution,
+    LinkedAccount,
+    NotificationDelivery,
+    NotificationSubscription,
+)
+
+PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+MAX_ERROR_LENGTH = 1000
+
+_deliveries = NotificationDelivery.__table__
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """One claimed attempt: what to send, where, and the attempt number that fences it."""
+
+    id: str
+    subscription_id: str
+    event: str
+    payload: dict[str, Any]
+    attempts: int
+    url: str
+    secret_sealed: str
+
+
+async def enqueue_run_notifications(
+    session: AsyncSession,
+    *,
+    org_id: str,
+    environment: str,
+    linked_account_id: str,
+    workflow_id: str,
+    execution_id: str,
+    status: str,
+    extra: Mapping[str, Any] | None = None,
+) -> int:
+    """Queue a delivery per subscriber of the event a finished run's status emits; a count."""
+    event = RUN_EVENTS.get(status)
+    if event is None:
+        return 0
+    subscribers = await subscribers_of(org_id, environment, event, session=session)
+    moment = now()
+    for subscription in subscribers:
+        delivery_id = new_id()
+        payload = {
+            "event": event,
+            "delivery_id": delivery_id,
+            "org_id": org_id,
+            "environment": environment,
+            "linked_account_id": linked_account_id,
+            "workflow_id": workflow_id,
+            "execution_id": execution_id,
+            "status": RUN_STATUS_NAMES[status],
+            "timestamp": isoformat(moment),
+            **(extra or {}),
+        }
+        session.add(
+            NotificationDelivery(
+                id=delivery_id,
+                subscription_id=subscription.id,
+                event=event,
+                payload=payload,
+                status=PENDING,
+                attempts=0,
+                due_at=moment,
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+    await session.flush()
+    return len(subscribers)
+
+
+# (org, environment) -> (checked at, has subscriptions). Most orgs have none, and asking costs a
+# query per finished run; a new subscription is noticed within this many seconds.
+_SUBSCRIBED_TTL_S = 2.0
+_subscribed: dict[tuple[str, str], tuple[float, bool]] = {}
+
+
+async def _has_subscriptions(db: Database, org_id: str, environment: str) -> bool:
+    key = (org_id, environment)
+    cached = _subscribed.get(key)
+    moment = time.monotonic()
+    if cached is not None and moment - cached[0] < _SUBSCRIBED_TTL_S:
+        return cached[1]
+    async with db.reading() as session:
+        found = await session.scalar(
+            select(NotificationSubscription.id)
+            .where(
+                NotificationSubscription.org_id == org_id,
+                NotificationSubscription.environment == environment,
+            )
+            .limit(1)
+        )
+    if len(_subscribed) > 10_000:
+        _subscribed.clear()
+    _subscribed[key] = (moment, found is not None)
+    return found is not None
+
+
+async def notify_run_finished(db: Database, claimed: Any, status: str) -> int:
+    """For the engine: queue a finished run's notifications (none for test runs)."""
+    if claimed.is_test or status not in RUN_EVENTS:
+        return 0
+    if not await _has_subscriptions(db, claimed.org_id, claimed.environment):
+        return 0
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                select(LinkedAccount.account_id, Execution.error)
+                .join(Execution, Execution.linked_account_pk == LinkedAccount.id)
+                .where(Execution.id == claimed.id)
+            )
+        ).first()
+        if row is None:  # deleted with its linked account meanwhile
+            return 0
+        return await enqueue_run_notifications(
+            session,
+            org_id=claimed.org_id,
+            environment=claimed.environment,
+            linked_account_id=row.account_id,
+            workflow_id=claimed.workflow_id,
+            execution_id=claimed.id,
+            status=status,
+            extra={"error": row.error} if row.error is not None else None,
+        )
+
+
+async def claim_due_deliveries(
+    db: Database, *, limit: int, lease_s: float
+) -> list[ClaimedDelivery]:
+    """Claim up to `limit` due deliveries for one attempt each, oldest due first."""
+    if limit <= 0:
+        return []
+    moment = now()
+    due = (
+        select(_deliveries.c.id)
+        .where(_deliveries.c.due_at <= moment)
+        .order_by(_deliveries.c.due_at)
+        .limit(limit)
+    )
+    # PostgreSQL: concurrent dispatchers skip each other's rows. SQLite needs nothing: its
+    # transactions are BEGIN IMMEDIATE (store.db), so claims are serialised anyway.
+    if db.dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(_deliveries)
+        .where(_deliveries.c.id.in_(due.scalar_subquery()))
+        .values(
+            attempts=_deliveries.c.attempts + 1,
+            due_at=moment + timedelta(seconds=lease_s),
+            updated_at=moment,
+        )
+        .returning(
+            _deliveries.c.id,
+            _deliveries.c.subscription_id,
+            _deliveries.c.event,
+            _deliveries.c.payload,
+            _deliveries.c.attempts,
+        )
+    )
+    async with db.transaction() as session:
+        rows = (await session.execute(claim)).all()
+        if not rows:
+            return []
+        targets = {
+            sub.id: sub
+            for sub in await session.scalars(
+                select(NotificationSubscription).where(
+                    NotificationSubscription.id.in_({row.subscription_id for row in rows})
+                )
+            )
+        }
+    return [
+        ClaimedDelivery(
+            id=row.id,
+            subscription_id=row.subscription_id,
+            event=row.event,
+            payload=row.payload,
+            attempts=row.attempts,
+            url=targets[row.subscription_id].url,
+            secret_sealed=targets[row.subscription_id].secret_sealed,
+        )
+        for row in rows
+        if row.subscription_id in targets
+    ]
+
+
+def _fenced(delivery: ClaimedDelivery) -> Any:
+    return update(_deliveries).where(
+        _deliveries.c.id == delivery.id,
+        _deliveries.c.attempts == delivery.attempts,
+        _deliveries.c.status == PENDING,
+    )
+
+
+async def record_delivered(db: Database, delivery: ClaimedDelivery) -> bool:
+    """Mark the delivery delivered; False when the attempt was superseded."""
+    return await _write(
+        db,
+        _fenced(delivery).values(status=DELIVERED, due_at=None, last_error=None, updated_at=now()),
+    )
+
+
+async def record_failed_attempt(
+    db: Database, delivery: ClaimedDelivery, *, error: str, retry_at: datetime | None
+) -> bool:
+    """Schedule the next attempt at `retry_at`, or (None) give up: the delivery failed."""
+    values: dict[str, Any] = {"last_error": error[:MAX_ERROR_LENGTH], "updated_at": now()}
+    if retry_at is None:
+        values.update(status=FAILED, due_at=None)
+    else:
+        values["due_at"] = retry_at
+    return await _write(db, _fenced(delivery).values(**values))
+
+
+async def release_claims(db: Database, deliveries: list[ClaimedDelivery]) -> None:
+    """Hand back claimed attempts that never finished (shutdown), due at once, not counted."""
+    moment = now()
+    async with db.transaction() as session:
+        for delivery in deliveries:
+            await session.execute(
+                _fenced(delivery).values(
+                    attempts=_deliveries.c.attempts - 1, due_at=moment, updated_at=moment
+                )
+            )
+
+
+async def prune_finished_deliveries(db: Database, *, older_than: datetime, limit: int) -> int:
+    """Delete up to `limit` delivered or failed rows last touched before `older_than`."""
+    batch = (
+        select(_deliveries.c.id)
+        .where(_deliveries.c.due_at.is_(None), _deliveries.c.updated_at < older_than)
+        .limit(limit)
+    )
+    async with db.transaction() as session:
+        result = await session.execute(
+            delete(_deliveries).where(_deliveries.c.id.in_(batch.scalar_subquery()))
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def _write(db: Database, stmt: Any) -> bool:
+    async with db.transaction() as session:
+        result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
