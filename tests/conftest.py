@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from support import Tenant, TenantFactory
 from weft.app import create_app, prepare_database
 from weft.engine.host import Engine
 from weft.settings import Settings
@@ -107,30 +107,6 @@ async def engine(app: FastAPI) -> AsyncIterator[Engine]:
     await running.stop(grace_s=2)
 
 
-@dataclass
-class Tenant:
-    """An org with keys, and one linked account with a session token."""
-
-    org_id: str
-    keys: dict[str, str]
-    account_id: str
-    token: str
-
-    @property
-    def bearer(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    @property
-    def org_key(self) -> dict[str, str]:
-        return {"x-api-key": self.keys["test"]}
-
-    def as_org(self, account_id: str | None = None) -> dict[str, str]:
-        return {**self.org_key, "linked_account_id": account_id or self.account_id}
-
-
-TenantFactory = Callable[..., Coroutine[Any, Any, Tenant]]
-
-
 @pytest.fixture
 def make_tenant(db: Database) -> TenantFactory:
     """Build a fresh org (unique per test, so tests never see each other's rows)."""
@@ -157,15 +133,3 @@ def make_tenant(db: Database) -> TenantFactory:
 @pytest.fixture
 async def tenant(make_tenant: TenantFactory) -> Tenant:
     return await make_tenant()
-
-
-def assert_envelope(response: httpx.Response, status: int, error_code: str | None = None) -> dict:
-    """The response is Refold's error envelope with this status (and code)."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) >= {"status_code", "http_error_type", "error_code", "message", "request_id"}
-    assert body["status_code"] == status
-    assert body["request_id"] == response.headers["x-request-id"]
-    if error_code:
-        assert body["error_code"] == error_code, body
-    return body

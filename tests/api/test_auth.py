@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from conftest import Tenant, TenantFactory, assert_envelope
+from support import Tenant, TenantFactory, assert_envelope
 from weft import clock
 
 # Every route that acts for a linked account, with a body where it needs one. `{wf}` is a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from conftest import Tenant, assert_envelope
+from support import Tenant, assert_envelope
 from weft.settings import Settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from test_auth import published_workflow
 
-from conftest import Tenant, TenantFactory, assert_envelope
+from support import Tenant, TenantFactory, assert_envelope
 
 
 def attempts(workflow_id: str, draft_id: str) -> list[tuple[str, str, dict | None]]:

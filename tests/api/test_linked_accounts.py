@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from conftest import Tenant, assert_envelope
+from support import Tenant, assert_envelope
 
 BASE = "/api/v2/public/linked-account"
 

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from conftest import Tenant, assert_envelope
+from support import Tenant, assert_envelope
 
 BASE = "/api/v2/public/workflow"
 HEX24 = re.compile(r"^[0-9a-f]{24}$")

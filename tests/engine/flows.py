@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from conftest import Tenant
+from support import Tenant
 
 BASE = "/api/v2/public"
 TERMINAL = {"COMPLETED", "FAILED", "ERRORED", "CANCELLED"}

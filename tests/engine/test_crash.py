@@ -17,7 +17,7 @@ from flows import execute, node, publish
 from sink import Sink
 from sqlalchemy import func, select
 
-from conftest import Tenant
+from support import Tenant
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 

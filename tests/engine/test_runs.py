@@ -9,7 +9,7 @@ import pytest
 from flows import BASE, edge, execute, finished, node, publish, run, step
 from sink import Sink
 
-from conftest import Tenant, assert_envelope
+from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 
 

@@ -11,7 +11,7 @@ from flows import BASE, execute, finished, node, publish, run, step
 from sink import Sink
 from sqlalchemy import func, select, update
 
-from conftest import Tenant, TenantFactory, assert_envelope
+from support import Tenant, TenantFactory, assert_envelope
 from weft.clock import now
 from weft.engine.host import Engine
 from weft.engine.scheduler import fire_due_schedules

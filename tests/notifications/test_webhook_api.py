@@ -7,21 +7,16 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from webhook_support import BASE, Tenant, assert_envelope, include_webhook_routes
 
+from support import Tenant, assert_envelope
 from weft.notifications.crypto import SecretBox
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import NotificationSubscription
 
+BASE = "/api/v2/public"
 URL = "https://hooks.example.com/weft"
 UNAUTHORIZED = "SERVER_ERROR"  # Refold's code for bad credentials (weft.errors.Unauthorized)
-
-
-@pytest.fixture(autouse=True)
-def routes(app: FastAPI) -> None:
-    include_webhook_routes(app)
 
 
 async def create(

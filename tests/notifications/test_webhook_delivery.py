@@ -13,11 +13,10 @@ from typing import Any
 import httpcore
 import httpx
 import pytest
-from fastapi import FastAPI
 from notification_sink import NotificationSink
 from sqlalchemy import func, select
-from webhook_support import BASE, Tenant, include_webhook_routes
 
+from support import Tenant
 from weft.engine.host import Engine
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher, enqueue_run_notifications
@@ -28,10 +27,7 @@ from weft.store.tables import NotificationDelivery
 
 DispatcherFactory = Callable[..., NotificationDispatcher]
 
-
-@pytest.fixture(autouse=True)
-def routes(app: FastAPI) -> None:
-    include_webhook_routes(app)
+BASE = "/api/v2/public"
 
 
 @pytest.fixture(scope="module")

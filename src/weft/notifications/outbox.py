@@ -7,7 +7,6 @@ attempt number it claimed: if the row was claimed again meanwhile, the stale wri
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.clock import isoformat, now
 from weft.ids import new_id
 from weft.notifications.events import RUN_EVENTS, RUN_STATUS_NAMES
-from weft.notifications.subscriptions import subscribers_of
+from weft.notifications.subscriptions import has_subscriptions, subscribers_of
 from weft.store.db import Database
 from weft.store.tables import (
     Execution,
@@ -97,38 +96,11 @@ async def enqueue_run_notifications(
     return len(subscribers)
 
 
-# (org, environment) -> (checked at, has subscriptions). Most orgs have none, and asking costs a
-# query per finished run; a new subscription is noticed within this many seconds.
-_SUBSCRIBED_TTL_S = 2.0
-_subscribed: dict[tuple[str, str], tuple[float, bool]] = {}
-
-
-async def _has_subscriptions(db: Database, org_id: str, environment: str) -> bool:
-    key = (org_id, environment)
-    cached = _subscribed.get(key)
-    moment = time.monotonic()
-    if cached is not None and moment - cached[0] < _SUBSCRIBED_TTL_S:
-        return cached[1]
-    async with db.reading() as session:
-        found = await session.scalar(
-            select(NotificationSubscription.id)
-            .where(
-                NotificationSubscription.org_id == org_id,
-                NotificationSubscription.environment == environment,
-            )
-            .limit(1)
-        )
-    if len(_subscribed) > 10_000:
-        _subscribed.clear()
-    _subscribed[key] = (moment, found is not None)
-    return found is not None
-
-
 async def notify_run_finished(db: Database, claimed: Any, status: str) -> int:
     """For the engine: queue a finished run's notifications (none for test runs)."""
     if claimed.is_test or status not in RUN_EVENTS:
         return 0
-    if not await _has_subscriptions(db, claimed.org_id, claimed.environment):
+    if not await has_subscriptions(db, claimed.org_id, claimed.environment):
         return 0
     async with db.transaction() as session:
         row = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from weft.errors import InvalidInput, NotFound
 from weft.ids import new_id
 from weft.notifications.crypto import SecretBox, new_signing_secret
 from weft.notifications.events import EVENTS, canonical_event
+from weft.store.db import Database
 from weft.store.pagination import Page, paginate
 from weft.store.scope import OrgScope
 from weft.store.tables import NotificationSubscription
@@ -111,6 +113,7 @@ async def create_subscription(
     )
     session.add(subscription)
     await session.flush()
+    _subscribed.pop((scope.org_id, scope.environment), None)
     return CreatedSubscription(subscription=subscription, secret=secret)
 
 
@@ -162,3 +165,31 @@ async def subscribers_of(
     )
     # Filtered here, not in SQL: JSON containment differs by dialect, and an org has few rows.
     return [row for row in rows if event in row.events]
+
+
+# (org, environment) -> (checked at, has subscriptions). Most orgs have none, and asking costs a
+# query per finished run; a new subscription is noticed within this many seconds.
+_SUBSCRIBED_TTL_S = 2.0
+_subscribed: dict[tuple[str, str], tuple[float, bool]] = {}
+
+
+async def has_subscriptions(db: Database, org_id: str, environment: str) -> bool:
+    """Whether the org has any webhook in this environment (cached briefly)."""
+    key = (org_id, environment)
+    cached = _subscribed.get(key)
+    moment = time.monotonic()
+    if cached is not None and moment - cached[0] < _SUBSCRIBED_TTL_S:
+        return cached[1]
+    async with db.reading() as session:
+        found = await session.scalar(
+            select(NotificationSubscription.id)
+            .where(
+                NotificationSubscription.org_id == org_id,
+                NotificationSubscription.environment == environment,
+            )
+            .limit(1)
+        )
+    if len(_subscribed) > 10_000:
+        _subscribed.clear()
+    _subscribed[key] = (moment, found is not None)
+    return found is not None

@@ -1,0 +1,45 @@
+"""Test helpers shared across folders (import them from here, never from `conftest`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class Tenant:
+    """An org with keys, and one linked account with a session token."""
+
+    org_id: str
+    keys: dict[str, str]
+    account_id: str
+    token: str
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def org_key(self) -> dict[str, str]:
+        return {"x-api-key": self.keys["test"]}
+
+    def as_org(self, account_id: str | None = None) -> dict[str, str]:
+        return {**self.org_key, "linked_account_id": account_id or self.account_id}
+
+
+TenantFactory = Callable[..., Coroutine[Any, Any, Tenant]]
+
+
+def assert_envelope(response: httpx.Response, status: int, error_code: str | None = None) -> dict:
+    """The response is Refold's error envelope with this status (and code)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"status_code", "http_error_type", "error_code", "message", "request_id"}
+    assert body["status_code"] == status
+    assert body["request_id"] == response.headers["x-request-id"]
+    if error_code:
+        assert body["error_code"] == error_code, body
+    return body
