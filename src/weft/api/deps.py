@@ -20,11 +20,13 @@ _api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="Org API
 _bearer = HTTPBearer(auto_error=False, description="Session token of a linked account")
 
 
-def get_db(request: Request) -> Database:
+# Dependencies are `async def` even when they await nothing: FastAPI runs plain `def` ones in
+# a thread pool, a thread hop per request each.
+async def get_db(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -88,15 +90,16 @@ ScopeDep = Annotated[Scope, Depends(account_scope_dep)]
 class PageParams:
     """`page` (from 1) and `limit` (1..100, default 10) query parameters."""
 
-    def __init__(
-        self,
-        page: Annotated[int, Query(ge=1, le=1_000_000, description="Page, from 1")] = 1,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Docs per page")] = (
-            DEFAULT_LIMIT
-        ),
-    ) -> None:
+    def __init__(self, page: int, limit: int) -> None:
         self.page = page
         self.limit = limit
 
 
-PageDep = Annotated[PageParams, Depends()]
+async def page_params(
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page, from 1")] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Docs per page")] = DEFAULT_LIMIT,
+) -> PageParams:
+    return PageParams(page, limit)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

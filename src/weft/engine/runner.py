@@ -285,7 +285,9 @@ class Runner:
             branch=result.branch,
             attempt=attempt,
         )
-        if node.type in EFFECTFUL:
+        # A respond node with nothing after it is committed with the run's end, one write later.
+        last_respond = node.type == "respond" and not state.plan.outgoing[node.id]
+        if node.type in EFFECTFUL and not last_respond:
             await self._flush(state)
         return result.output, result.branch
 

@@ -1,0 +1,91 @@
+"""The queue itself: fair claims across linked accounts, the per-account limit, releases."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from flows import execute, finished, node, publish
+from sink import Sink
+from sqlalchemy import select, update
+
+from support import Tenant, TenantFactory
+from weft.engine import queue
+from weft.engine.host import Engine, build_services
+from weft.store.db import Database
+from weft.store.tables import Execution
+
+START = node("1", "start", "Start", trigger="manual")
+
+
+@pytest.fixture(autouse=True)
+async def empty_queue(db: Database) -> None:
+    """The database is shared by the suite: retire runs other tests left queued."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Execution)
+            .where(Execution.due_at.is_not(None))
+            .values(status="cancelled", due_at=None, lease_owner=None)
+        )
+
+
+async def test_claims_are_fair_across_accounts_and_respect_the_account_limit(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, make_tenant: TenantFactory
+) -> None:
+    busy, quiet = tenant, await make_tenant(account_id="quiet", org_id=tenant.org_id)
+    busy_wf = await publish(client, busy, [START])
+    quiet_wf = await publish(client, quiet, [START])
+    busy_runs = [(await execute(client, busy, busy_wf)).json()["execution_id"] for _ in range(6)]
+    quiet_runs = [(await execute(client, quiet, quiet_wf)).json()["execution_id"] for _ in range(2)]
+    claimed = await queue.claim_due_executions(db, owner="w1", limit=4, lease_s=30, per_account=2)
+    ids = {c.id for c in claimed}
+    # Round-robin: the quiet account is not starved by the busy one's earlier backlog.
+    assert len(ids & set(quiet_runs)) == 2 and len(ids & set(busy_runs)) == 2
+    more = await queue.claim_due_executions(db, owner="w2", limit=10, lease_s=30, per_account=2)
+    # Both accounts are at their limit of two running executions: nothing more is claimed.
+    assert more == []
+
+
+async def test_expired_leases_are_claimed_again(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    wf = await publish(client, tenant, [START])
+    execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
+    first = await queue.claim_due_executions(db, owner="w1", limit=1, lease_s=0.05, per_account=5)
+    assert [c.id for c in first] == [execution_id] and first[0].attempt == 1
+    await asyncio.sleep(0.1)
+    second = await queue.claim_due_executions(db, owner="w2", limit=1, lease_s=30, per_account=5)
+    assert [c.id for c in second] == [execution_id] and second[0].attempt == 2
+    renewed = await queue.renew_leases(db, owner="w1", ids=[execution_id], lease_s=30)
+    assert renewed == set()  # the old owner lost it and will write nothing more
+
+
+async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    sink = Sink()
+    try:
+        slow = node("2", "http", "Slow", url=sink.url + "/slow/1500/stop")
+        wf = await publish(client, tenant, [START, slow])
+        execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
+        first = Engine(build_services(db, app.state.settings))
+        await first.start(1, schedule=False)
+        for _ in range(100):
+            if sink.calls["/slow/1500/stop"]:
+                break
+            await asyncio.sleep(0.02)
+        await first.stop(grace_s=0.1)
+        async with db.reading() as session:
+            row = await session.scalar(select(Execution).where(Execution.id == execution_id))
+        assert row.status == "running" and row.lease_owner is None  # released, due now
+        second = Engine(build_services(db, app.state.settings))
+        await second.start(1, schedule=False)
+        try:
+            done = await finished(client, tenant, execution_id)
+        finally:
+            await second.stop()
+        assert done["status"] == "COMPLETED" and done["attempt"] == 2
+    finally:
+        sink.close()
