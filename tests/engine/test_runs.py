@@ -424,3 +424,35 @@ async def test_runaway_code_fails_within_its_limits_and_the_worker_stays_healthy
     good = node("2", "code", "Fine", source="input.trigger.v + 1")
     after = await run(client, tenant, await publish(client, tenant, [START, good]), {"v": 1})
     assert after["status"] == "COMPLETED" and after["output"] == 2
+
+
+async def test_condition_expression_errors_fail_the_run_naming_the_field(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    check = node("2", "condition", "Check", expression="$number(trigger.word) > 1")
+    done = await run(client, tenant, await publish(client, tenant, [START, check]), {"word": "x"})
+    assert done["status"] == "FAILED"
+    assert 'Node "Check" (2), field expression' in done["error"]["message"]
+
+
+async def test_loop_over_a_failing_expression_follows_on_error(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    nodes = [
+        START,
+        node("2", "loop", "Each", items="$error('no items')", on_error="continue"),
+        node("3", "transform", "Body", value="{{ loop.item }}"),
+        node("4", "transform", "After", value="{{ nodes.each.error.node_id }}"),
+    ]
+    edges = [edge("1", "2"), edge("2", "3", "body"), edge("2", "4")]
+    done = await run(client, tenant, await publish(client, tenant, nodes, edges))
+    assert done["status"] == "COMPLETED" and done["output"] == "2"
+    assert "no items" in step(done, "2")["error"]["message"]
+
+
+async def test_app_action_nodes_fail_clearly_until_connections_exist(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    action = node("2", "app_action", "Post", app="slack", action="post_message", params={})
+    done = await run(client, tenant, await publish(client, tenant, [START, action]))
+    assert done["status"] == "FAILED" and "connections" in done["error"]["message"]

@@ -262,3 +262,38 @@ async def test_finished_runs_notify_the_orgs_webhook_signed(
     assert body["event"] == "Workflow Completed" and body["execution_id"] == done["_id"]
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     assert headers["x-cobalt-signature"] == expected
+
+
+async def test_run_node_runs_one_draft_node_alone_with_given_inputs(
+    client: httpx.AsyncClient, tenant: Tenant, sink: Sink
+) -> None:
+    created = await client.post(f"{BASE}/workflow", json={"name": "r"}, headers=tenant.bearer)
+    wf = created.json()["workflow"]["associated_workflow"]
+    draft = {
+        "nodes": [
+            START,
+            node("2", "transform", "Shape", value={"sum": "{{ trigger.a + nodes.prev.b }}"}),
+            node("3", "condition", "Big", expression="nodes.shape.sum > 10"),
+            node(
+                "4", "http", "Call", url=f"{sink.url}/single/{tenant.org_id}/" + "{{ trigger.a }}"
+            ),
+            node("5", "transform", "Bad", value="{{ $number('x') }}"),
+        ],
+        "edges": [{"source": "1", "target": "2"}],
+    }
+    await client.put(f"{BASE}/workflow/{wf}/draft", json=draft, headers=tenant.bearer)
+    url = f"{BASE}/workflow/{wf}/nodes"
+    inputs = {"trigger": {"a": 4}, "nodes": {"prev": {"b": 9}, "shape": {"sum": 13}}}
+    shaped = (await client.post(f"{url}/2/run", json=inputs, headers=tenant.bearer)).json()
+    assert shaped["status"] == "COMPLETED" and shaped["output"] == {"sum": 13}
+    branch = (await client.post(f"{url}/3/run", json=inputs, headers=tenant.bearer)).json()
+    assert branch["branch"] == "true"
+    called = (await client.post(f"{url}/4/run", json=inputs, headers=tenant.bearer)).json()
+    assert called["output"]["status"] == 200 and sink.calls[f"/single/{tenant.org_id}/4"] == 1
+    failed = (await client.post(f"{url}/5/run", json=inputs, headers=tenant.bearer)).json()
+    assert failed["status"] == "FAILED" and 'Node "Bad" (5)' in failed["error"]["message"]
+    missing = await client.post(f"{url}/9/run", json=inputs, headers=tenant.bearer)
+    assert_envelope(missing, 404, "NODE_NOT_FOUND")
+    # Nothing is stored: run-node leaves no execution behind.
+    history = await client.get(f"{BASE}/execution?include_tests=true", headers=tenant.bearer)
+    assert history.json()["totalDocs"] == 0

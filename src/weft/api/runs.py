@@ -13,6 +13,7 @@ from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine import history, states, triggers
 from weft.engine.announce import notify_in_transaction
+from weft.engine.single_node import run_single_node
 from weft.errors import WeftError
 from weft.store.scope import Scope
 from weft.workflows import records, versions
@@ -230,3 +231,35 @@ def _interpreted(value: Any, prefix: str = "") -> list[dict[str, str]]:
             rows.append({"path": path, "type": json_schema_of(item).get("type", "any")})
             rows += _interpreted(item, path)
     return rows
+
+
+class RunNodeIn(BaseModel):
+    trigger: Any = Field(None, description="What the start node would output")
+    nodes: dict[str, Any] = Field(default_factory=dict, description="Earlier outputs by name")
+    loop: dict[str, Any] | None = Field(None, description="{item, index} inside a loop body")
+
+
+class RunNodeOut(BaseModel):
+    node_id: str
+    node_type: str
+    status: str
+    branch: str | None
+    output: Any
+    error: Any
+    execution_time: float = Field(description="Milliseconds")
+
+
+@router.post(
+    "/workflow/{workflow_id}/nodes/{node_id}/run",
+    response_model=RunNodeOut,
+    summary="Run one node of the draft alone with given inputs (nothing is stored)",
+)
+async def run_node(
+    workflow_id: str, node_id: str, body: RunNodeIn, scope: ScopeDep, db: DbDep, request: Request
+) -> RunNodeOut:
+    async with db.transaction() as session:
+        _, draft = await versions.open_draft(scope, workflow_id, session=session)
+    result = await run_single_node(
+        request.app.state.services, draft.nodes, draft.edges, node_id, body.model_dump()
+    )
+    return RunNodeOut(**result)

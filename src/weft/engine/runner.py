@@ -22,7 +22,7 @@ from weft.engine.commits import GroupCommit
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
 from weft.engine.services import Services
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
-from weft.nodes import ai, app_action, code, condition, http, transform
+from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.workflows.graph import NodeIn
 
@@ -35,6 +35,8 @@ RUNNABLE = {
     "http": http.run,
     "app_action": app_action.run,
     "ai": ai.run,
+    "respond": respond.run,
+    "end": end.run,
 }
 # Nodes whose step is committed before the next starts: they touch the world outside.
 EFFECTFUL = {"http", "app_action", "ai", "workflow", "respond"}
@@ -106,14 +108,14 @@ class Runner:
         try:
             async with asyncio.timeout(limit):
                 output = await self._walk(state, plan.main_order, "", {}, None, {})
-        except EndRun as end:
-            status = states.SUCCEEDED if end.status == "succeeded" else states.FAILED
+        except EndRun as stop:
+            status = states.SUCCEEDED if stop.status == "succeeded" else states.FAILED
             error = None if status == states.SUCCEEDED else {"message": "Ended by an end node"}
             await self._finish(
                 claimed,
                 status,
                 state.pending,
-                output=end.output,
+                output=stop.output,
                 error=error,
                 response=state.response,
             )
@@ -211,9 +213,9 @@ class Runner:
         if node.type == "workflow":
             return await self._subflow(state, node, iteration, data, started)
         if node.type == "respond":
-            return await self._attempts(state, node, iteration, data, started, _respond)
+            return await self._attempts(state, node, iteration, data, started, respond.run)
         if node.type == "end":
-            ended, branch = await self._attempts(state, node, iteration, data, started, _end)
+            ended, branch = await self._attempts(state, node, iteration, data, started, end.run)
             if "error" in ended:  # rendering the output failed and on_error let the run go on
                 return ended, branch
             raise EndRun(ended["status"], ended["output"])
@@ -468,18 +470,6 @@ class Runner:
                 )
             )
         self.services.notifier.changed(state.claimed.id)
-
-
-async def _respond(config: Any, ctx: NodeContext) -> NodeResult:
-    headers = ctx.render(config.headers, "headers") or {}
-    body = ctx.render(config.body, "body")
-    return NodeResult(output={"status": config.status, "headers": headers, "body": body})
-
-
-async def _end(config: Any, ctx: NodeContext) -> NodeResult:
-    return NodeResult(
-        output={"status": config.status, "output": ctx.render(config.output, "output")}
-    )
 
 
 def _most_important(group: BaseExceptionGroup) -> BaseException:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "end"
 
@@ -16,3 +17,10 @@ class Config(NodeConfig):
 
     status: Literal["succeeded", "failed"] = "succeeded"
     output: Any = None
+
+
+async def run(config: Config, ctx: NodeContext) -> NodeResult:
+    """How the run ends: its status and rendered output (the runner stops after this)."""
+    return NodeResult(
+        output={"status": config.status, "output": ctx.render(config.output, "output")}
+    )

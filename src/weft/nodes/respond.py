@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "respond"
 
@@ -19,3 +20,10 @@ class Config(NodeConfig):
     status: int = Field(200, ge=100, le=599)
     headers: dict[str, Any] = Field(default_factory=dict)
     body: Any = None
+
+
+async def run(config: Config, ctx: NodeContext) -> NodeResult:
+    """The answer a synchronous caller receives: status, headers and the rendered body."""
+    headers = ctx.render(config.headers, "headers") or {}
+    body = ctx.render(config.body, "body")
+    return NodeResult(output={"status": config.status, "headers": headers, "body": body})

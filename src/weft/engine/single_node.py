@@ -1,0 +1,92 @@
+"""Running one node alone with given inputs ("run node" in the editor): nothing is stored."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from weft.clock import now
+from weft.engine.runner import RUNNABLE
+from weft.engine.services import Services
+from weft.errors import InvalidInput, NotFound
+from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.nodes import NodeConfigError, parse_node_config
+from weft.nodes.runtime import NodeContext, NodeFailure
+from weft.workflows.graph import normalize_graph
+
+# Nodes that only make sense inside a run: they wait, or start other runs.
+_NOT_ALONE = {"start", "workflow"}
+
+
+async def run_single_node(
+    services: Services,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]],
+    node_id: str,
+    inputs: dict[str, Any],
+) -> dict[str, Any]:
+    """Run `node_id` of a draft graph against `inputs` ({trigger, nodes, loop})."""
+    graph = normalize_graph(nodes, edges)
+    node = graph.node(node_id)
+    if node is None:
+        raise NotFound(f"Node {node_id} not found in the draft", error_code="NODE_NOT_FOUND")
+    if node.type in _NOT_ALONE:
+        raise InvalidInput(f"A {node.type} node cannot run alone", error_code="NODE_NOT_RUNNABLE")
+    try:
+        config = parse_node_config(node.type, node.data)
+    except NodeConfigError as error:
+        problems = "; ".join(f"{field}: {message}" for field, message in error.problems())
+        raise InvalidInput(f"Node {node_id} is not valid: {problems}") from error
+    data = {
+        "trigger": inputs.get("trigger"),
+        "nodes": inputs.get("nodes") or {},
+        "loop": inputs.get("loop"),
+        "env": {},
+    }
+    limits = Limits(services.settings.expression_timeout_ms, services.settings.expression_max_depth)
+    label = f'Node "{node.name}" ({node.id})'
+
+    def do_render(value: Any, field_name: str) -> Any:
+        try:
+            return render(value, data, limits)
+        except ExpressionError as error:
+            raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+
+    def do_evaluate(source: str, field_name: str) -> Any:
+        try:
+            return evaluate(source, data, limits)
+        except ExpressionError as error:
+            raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+
+    ctx = NodeContext(
+        data=data,
+        render=do_render,
+        evaluate=do_evaluate,
+        outbound=services.outbound,
+        sandbox=services.sandbox,
+    )
+    started = time.perf_counter()
+    result: dict[str, Any] = {"node_id": node.id, "node_type": node.type, "branch": None}
+    try:
+        if node.type == "loop":
+            items = do_evaluate(config.items, "items")  # type: ignore[attr-defined]
+            output: Any = items if isinstance(items, list) else [items]
+        elif node.type == "delay":
+            seconds = config.seconds  # type: ignore[attr-defined]
+            until = (
+                (now() + timedelta(seconds=seconds)).isoformat()
+                if seconds is not None
+                else (
+                    do_render(config.until, "until")  # type: ignore[attr-defined]
+                )
+            )
+            output = {"would_wait_until": until}
+        else:
+            outcome = await RUNNABLE[node.type](config, ctx)
+            output, result["branch"] = outcome.output, outcome.branch
+        result.update(status="COMPLETED", output=output, error=None)
+    except NodeFailure as failure:
+        result.update(status="FAILED", output=None, error=failure.to_json())
+    result["execution_time"] = (time.perf_counter() - started) * 1000
+    return result
