@@ -19,9 +19,10 @@ from typing import Any
 from weft.clock import now, parse_iso
 from weft.engine import queue, states, subflows
 from weft.engine.commits import GroupCommit
+from weft.engine.context import node_context
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
 from weft.engine.services import Services
-from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.expressions.evaluator import Limits
 from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.workflows.graph import NodeIn
@@ -222,24 +223,10 @@ class Runner:
         return await self._attempts(state, node, iteration, data, started, RUNNABLE[node.type])
 
     def _context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
-        label = f'Node "{node.name}" ({node.id})'
-
-        def do_render(value: Any, field_name: str) -> Any:
-            try:
-                return render(value, data, self.limits)
-            except ExpressionError as error:
-                raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
-
-        def do_evaluate(source: str, field_name: str) -> Any:
-            try:
-                return evaluate(source, data, self.limits)
-            except ExpressionError as error:
-                raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
-
-        return NodeContext(
-            data=data,
-            render=do_render,
-            evaluate=do_evaluate,
+        return node_context(
+            node,
+            data,
+            self.limits,
             outbound=self.services.outbound,
             sandbox=self.services.sandbox,
         )

@@ -7,12 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 from weft.clock import now
+from weft.engine.context import node_context
 from weft.engine.runner import RUNNABLE
 from weft.engine.services import Services
 from weft.errors import InvalidInput, NotFound
-from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.expressions.evaluator import Limits
 from weft.nodes import NodeConfigError, parse_node_config
-from weft.nodes.runtime import NodeContext, NodeFailure
+from weft.nodes.runtime import NodeFailure
 from weft.workflows.graph import normalize_graph
 
 # Nodes that only make sense inside a run: they wait, or start other runs.
@@ -45,32 +46,12 @@ async def run_single_node(
         "env": {},
     }
     limits = Limits(services.settings.expression_timeout_ms, services.settings.expression_max_depth)
-    label = f'Node "{node.name}" ({node.id})'
-
-    def do_render(value: Any, field_name: str) -> Any:
-        try:
-            return render(value, data, limits)
-        except ExpressionError as error:
-            raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
-
-    def do_evaluate(source: str, field_name: str) -> Any:
-        try:
-            return evaluate(source, data, limits)
-        except ExpressionError as error:
-            raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
-
-    ctx = NodeContext(
-        data=data,
-        render=do_render,
-        evaluate=do_evaluate,
-        outbound=services.outbound,
-        sandbox=services.sandbox,
-    )
+    ctx = node_context(node, data, limits, outbound=services.outbound, sandbox=services.sandbox)
     started = time.perf_counter()
     result: dict[str, Any] = {"node_id": node.id, "node_type": node.type, "branch": None}
     try:
         if node.type == "loop":
-            items = do_evaluate(config.items, "items")  # type: ignore[attr-defined]
+            items = ctx.evaluate(config.items, "items")  # type: ignore[attr-defined]
             output: Any = items if isinstance(items, list) else [items]
         elif node.type == "delay":
             seconds = config.seconds  # type: ignore[attr-defined]
@@ -78,7 +59,7 @@ async def run_single_node(
                 (now() + timedelta(seconds=seconds)).isoformat()
                 if seconds is not None
                 else (
-                    do_render(config.until, "until")  # type: ignore[attr-defined]
+                    ctx.render(config.until, "until")  # type: ignore[attr-defined]
                 )
             )
             output = {"would_wait_until": until}

@@ -1,0 +1,32 @@
+"""The NodeContext a node runs with: its data, bounded expression helpers and services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.nodes.runtime import NodeContext, NodeFailure
+from weft.workflows.graph import NodeIn
+
+
+def node_context(
+    node: NodeIn, data: dict[str, Any], limits: Limits, *, outbound: Any, sandbox: Any
+) -> NodeContext:
+    """A context whose expression errors become NodeFailures naming the node and field."""
+    label = f'Node "{node.name}" ({node.id})'
+
+    def do_render(value: Any, field_name: str) -> Any:
+        try:
+            return render(value, data, limits)
+        except ExpressionError as error:
+            raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+
+    def do_evaluate(source: str, field_name: str) -> Any:
+        try:
+            return evaluate(source, data, limits)
+        except ExpressionError as error:
+            raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+
+    return NodeContext(
+        data=data, render=do_render, evaluate=do_evaluate, outbound=outbound, sandbox=sandbox
+    )
