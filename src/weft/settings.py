@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     loop_max_items: int = Field(10_000, description="Most items one loop node runs over.")
     code_workers: int = Field(2, description="Subprocesses that run code nodes.")
     idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
+    retention_days: float = Field(
+        30.0, description="Finished executions and their steps are kept this many days."
+    )
     log_level: str = "info"
 
     @property

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from flows import execute, finished, node, publish
 from sink import Sink
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from support import Tenant, TenantFactory
+from weft.clock import now
 from weft.engine import queue
 from weft.engine.host import Engine, build_services
+from weft.engine.retention import prune_finished_executions
 from weft.store.db import Database
-from weft.store.tables import Execution
+from weft.store.tables import Execution, Step
 
 START = node("1", "start", "Start", trigger="manual")
 
@@ -89,3 +92,30 @@ async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
         assert done["status"] == "COMPLETED" and done["attempt"] == 2
     finally:
         sink.close()
+
+
+async def test_retention_prunes_old_finished_runs_and_their_steps_only(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, engine: Engine
+) -> None:
+    wf = await publish(client, tenant, [START])
+    old = await finished(client, tenant, (await execute(client, tenant, wf)).json()["execution_id"])
+    recent = await finished(
+        client, tenant, (await execute(client, tenant, wf)).json()["execution_id"]
+    )
+    async with db.transaction() as session:
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == old["_id"])
+            .values(finished_at=now() - timedelta(days=40))
+        )
+    removed = await prune_finished_executions(db, keep_days=30)
+    assert removed >= 1
+    gone = await client.get(f"/api/v2/public/execution/{old['_id']}", headers=tenant.bearer)
+    assert gone.status_code == 404
+    kept = await client.get(f"/api/v2/public/execution/{recent['_id']}", headers=tenant.bearer)
+    assert kept.status_code == 200 and kept.json()["nodes"]
+    async with db.reading() as session:
+        orphans = await session.scalar(
+            select(func.count()).select_from(Step).where(Step.execution_id == old["_id"])
+        )
+    assert orphans == 0

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from weft.clock import isoformat, now
 from weft.engine.announce import notify_in_transaction
+from weft.engine.retention import prune_finished_executions
 from weft.engine.services import Services
 from weft.engine.triggers import new_execution
 from weft.store.tables import LinkedAccount, Schedule, Workflow
@@ -25,6 +26,8 @@ from weft.tenancy.accounts import account_scope
 from weft.workflows.trigger_index import next_tick
 
 log = logging.getLogger("weft.scheduler")
+
+PRUNE_EVERY_S = 300.0
 
 
 class Scheduler:
@@ -40,11 +43,18 @@ class Scheduler:
         self._stop.set()
 
     async def run(self) -> None:
-        """Fire due schedules until stopped."""
+        """Fire due schedules until stopped; prune old executions every few minutes."""
+        next_prune = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stop.is_set():
             try:
                 if await fire_due_schedules(self.services):
                     self.services.notifier.work_queued()
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + PRUNE_EVERY_S
+                    await prune_finished_executions(
+                        self.services.db, keep_days=self.services.settings.retention_days
+                    )
             except IntegrityError:
                 pass  # another scheduler fired the same tick first
             except Exception:

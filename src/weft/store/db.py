@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ except ImportError:  # Windows: SQLite's busy handler alone arbitrates
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,8 +41,10 @@ def _begin(connection: Any) -> None:
     # and then writes fails at once with SQLITE_BUSY if another writer committed in between;
     # an immediate one waits its turn (busy_timeout) instead. Read-only transactions begin
     # deferred: in WAL mode readers neither wait for nor block the writer.
-    readonly = connection.get_execution_options().get("weft_readonly", False)
-    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+    options = connection.get_execution_options()
+    if options.get("weft_no_transaction"):
+        return  # statements that must run outside a transaction (WAL checkpoints)
+    connection.exec_driver_sql("BEGIN" if options.get("weft_readonly") else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngine:
@@ -111,6 +115,17 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+async def checkpoint_sqlite(db: Database) -> None:
+    """Fold the WAL back into the database file and truncate it (best effort)."""
+    if db.dialect != "sqlite":
+        return
+    async with db.engine.connect() as connection:
+        connection = await connection.execution_options(weft_no_transaction=True)
+        # Readers still on old pages make it fail: the next checkpoint catches up.
+        with contextlib.suppress(OperationalError):
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class _WriterFileLock:
