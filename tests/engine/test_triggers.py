@@ -297,3 +297,13 @@ async def test_run_node_runs_one_draft_node_alone_with_given_inputs(
     # Nothing is stored: run-node leaves no execution behind.
     history = await client.get(f"{BASE}/execution?include_tests=true", headers=tenant.bearer)
     assert history.json()["totalDocs"] == 0
+
+
+async def test_deleting_a_live_webhook_workflow_deregisters_its_trigger(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    wf = await publish(client, tenant, [node("1", "start", "Start", trigger="webhook")])
+    path = await webhook_path(client, tenant, wf)
+    deleted = await client.delete(f"{BASE}/workflow/{wf}", headers=tenant.bearer)
+    assert deleted.json() == {"success": True, "triggers_deregistered": 1}
+    assert_envelope(await client.post(path, json={}), 404, "WEBHOOK_NOT_FOUND")

@@ -245,8 +245,8 @@ async def update_workflow(
 @router.delete("/workflow/{workflow_id}", response_model=DeletedOut, summary="Delete")
 async def delete_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> DeletedOut:
     async with db.transaction() as session:
-        await records.delete_workflow(scope, workflow_id, session=session)
-    return DeletedOut(success=True, triggers_deregistered=0)
+        deregistered = await records.delete_workflow(scope, workflow_id, session=session)
+    return DeletedOut(success=True, triggers_deregistered=deregistered)
 
 
 @router.get("/workflow/{workflow_id}/edit", response_model=DraftOut, summary="Open the draft")

@@ -171,8 +171,10 @@ async def rename_workflow(
     return workflow
 
 
-async def delete_workflow(scope: Scope, workflow_id: str, *, session: AsyncSession) -> None:
-    """Delete a workflow with its draft and versions."""
+async def delete_workflow(scope: Scope, workflow_id: str, *, session: AsyncSession) -> int:
+    """Delete a workflow with its draft, versions and runs; returns the triggers it had live."""
     workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    live_triggers = int(workflow.published and workflow.trigger in ("event", "webhook", "schedule"))
     await session.execute(delete(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id))
     await session.execute(delete(Workflow).where(Workflow.id == workflow.id))
+    return live_triggers
