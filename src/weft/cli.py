@@ -59,6 +59,15 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
         raise typer.Exit(1) from error
 
 
+def _run_fast(coroutine: Any) -> Any:
+    """Run on uvloop where it is installed (as uvicorn does for the API), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
 def _out(as_json: bool, data: dict[str, Any], human: str) -> None:
     typer.echo(json.dumps(data, indent=2) if as_json else human)
 
@@ -146,7 +155,7 @@ def worker(
         await engine.stop()
         await db.dispose()
 
-    asyncio.run(main())
+    _run_fast(main())
 
 
 @app.command()
