@@ -14,6 +14,7 @@ from pydantic import Field
 from weft.api.deps import DbDep, PageDep, ScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.engine import history, states, triggers
+from weft.engine.announce import notify_in_transaction
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
 
@@ -150,7 +151,7 @@ async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> Execut
 async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
     async with db.transaction() as session:
         execution = await triggers.rerun_execution(scope, execution_id, session=session)
-        await _announce(session)
+        await notify_in_transaction(session)
     request.app.state.services.notifier.work_queued()
     return ExecutionOut.of(scope, execution)
 
@@ -196,9 +197,3 @@ async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: 
 
 def _sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-async def _announce(session: Any) -> None:
-    from weft.engine.announce import notify_in_transaction
-
-    await notify_in_transaction(session)

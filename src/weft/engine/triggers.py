@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import timedelta
@@ -15,7 +16,8 @@ from weft.engine import states
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
-from weft.store.tables import Execution, Workflow
+from weft.store.tables import Execution, LinkedAccount, Workflow
+from weft.tenancy.accounts import account_scope
 from weft.workflows.graph import normalize_graph, validate_for_publish
 from weft.workflows.records import locate_workflow
 from weft.workflows.versions import open_draft
@@ -265,9 +267,6 @@ async def cancel_execution(scope: Scope, execution_id: str, *, session: AsyncSes
 
 async def find_webhook(secret: str, *, session: AsyncSession) -> tuple[Scope, Workflow] | None:
     """The live webhook-triggered workflow behind a secret URL, with its owner's scope."""
-    from weft.store.tables import LinkedAccount
-    from weft.tenancy.accounts import account_scope
-
     row = (
         await session.execute(
             select(Workflow, LinkedAccount)
@@ -300,8 +299,6 @@ async def wait_for_run(
     until_response: bool,
 ) -> Execution:
     """Poll (woken early in-process) until the run ends, or responds, or `timeout_s` passes."""
-    import asyncio
-
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     pause = 0.005
