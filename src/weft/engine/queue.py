@@ -7,6 +7,8 @@ lost (reclaimed after expiry, or cancelled) and the worker stops writing.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +21,8 @@ from weft.engine import states
 from weft.ids import new_id
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
+
+log = logging.getLogger("weft.queue")
 
 
 class LeaseLost(Exception):
@@ -159,6 +163,8 @@ class FencedWrite:
     owner: str
     values: dict[str, Any]
     steps: list[dict[str, Any]]
+    # More writes that must land with this one, and only if the lease held (notifications).
+    also: Callable[[AsyncSession], Awaitable[Any]] | None = None
 
 
 def step_commit(
@@ -187,6 +193,7 @@ def finishing(
     error: Any = None,
     response: Any = None,
     wake_at: datetime | None = None,
+    also: Callable[[AsyncSession], Awaitable[Any]] | None = None,
 ) -> FencedWrite:
     """The end of a run (or its park: status=waiting with `wake_at`), with its last steps."""
     states.check_transition(states.RUNNING, status)
@@ -198,7 +205,7 @@ def finishing(
         values.update(due_at=None, finished_at=moment, output=output, error=error)
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, values, steps)
+    return FencedWrite(execution_id, owner, values, steps, also)
 
 
 async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
@@ -213,6 +220,12 @@ async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list
         applied.append(held)
         if held:
             steps.extend(write.steps)
+            if write.also is not None:
+                try:  # in a savepoint: its failure must not undo the run's own end
+                    async with session.begin_nested():
+                        await write.also(session)
+                except Exception:
+                    log.exception("extra writes for %s failed", write.execution_id)
     if steps:
         await session.execute(insert(Step), steps)
     return applied

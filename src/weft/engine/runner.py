@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
 from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.notifications import enqueue_for_run, wants_run_notifications
 from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
@@ -151,9 +153,18 @@ class Runner:
     async def _finish(
         self, claimed: queue.Claimed, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
+        also = None
+        if await wants_run_notifications(self.services.db, claimed, status):
+            # Queued in the transaction that ends the run: a crash cannot lose them.
+            also = functools.partial(enqueue_for_run, claimed=claimed, status=status)
         await self.commits.write(
             queue.finishing(
-                execution_id=claimed.id, owner=self.owner, status=status, steps=steps, **values
+                execution_id=claimed.id,
+                owner=self.owner,
+                status=status,
+                steps=steps,
+                also=also,
+                **values,
             )
         )
         await self.services.on_finished(claimed, status)

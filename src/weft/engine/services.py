@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,12 +9,9 @@ from sqlalchemy import select
 
 from weft.engine.notify import Notifier
 from weft.engine.plan import Plan, PlanCache, build_plan
-from weft.notifications import notify_run_finished
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import Execution, WorkflowVersion
-
-log = logging.getLogger("weft.engine")
 
 
 @dataclass
@@ -56,10 +52,6 @@ class Services:
     async def on_finished(self, claimed: Any, status: str) -> None:
         """What follows a finished run: wake waiters and a waiting parent run."""
         self.notifier.changed(claimed.id)
-        try:
-            await notify_run_finished(self.db, claimed, status)
-        except Exception:  # a notification problem must not disturb the run or the worker
-            log.exception("queueing notifications of execution %s failed", claimed.id)
         if claimed.parent_execution_id:
             from weft.engine.subflows import wake_parent
 

@@ -3,7 +3,12 @@
 from weft.notifications.crypto import SecretBox, sign
 from weft.notifications.dispatcher import SIGNATURE_HEADER, NotificationDispatcher
 from weft.notifications.events import EMITTED, EVENTS, WORKFLOW_COMPLETED, WORKFLOW_ERRORED
-from weft.notifications.outbox import enqueue_run_notifications, notify_run_finished
+from weft.notifications.outbox import (
+    enqueue_for_run,
+    enqueue_run_notifications,
+    notify_run_finished,
+    wants_run_notifications,
+)
 
 __all__ = [
     "EMITTED",
@@ -13,7 +18,9 @@ __all__ = [
     "WORKFLOW_ERRORED",
     "NotificationDispatcher",
     "SecretBox",
+    "enqueue_for_run",
     "enqueue_run_notifications",
     "notify_run_finished",
     "sign",
+    "wants_run_notifications",
 ]

@@ -96,32 +96,42 @@ async def enqueue_run_notifications(
     return len(subscribers)
 
 
-async def notify_run_finished(db: Database, claimed: Any, status: str) -> int:
-    """For the engine: queue a finished run's notifications (none for test runs)."""
+async def wants_run_notifications(db: Database, claimed: Any, status: str) -> bool:
+    """Whether a finished run has anyone to notify (cheap: cached per org)."""
     if claimed.is_test or status not in RUN_EVENTS:
+        return False
+    return await has_subscriptions(db, claimed.org_id, claimed.environment)
+
+
+async def enqueue_for_run(session: AsyncSession, claimed: Any, status: str) -> int:
+    """Queue a finished run's notifications inside the transaction that records its end."""
+    row = (
+        await session.execute(
+            select(LinkedAccount.account_id, Execution.error)
+            .join(Execution, Execution.linked_account_pk == LinkedAccount.id)
+            .where(Execution.id == claimed.id)
+        )
+    ).first()
+    if row is None:  # deleted with its linked account meanwhile
         return 0
-    if not await has_subscriptions(db, claimed.org_id, claimed.environment):
+    return await enqueue_run_notifications(
+        session,
+        org_id=claimed.org_id,
+        environment=claimed.environment,
+        linked_account_id=row.account_id,
+        workflow_id=claimed.workflow_id,
+        execution_id=claimed.id,
+        status=status,
+        extra={"error": row.error} if row.error is not None else None,
+    )
+
+
+async def notify_run_finished(db: Database, claimed: Any, status: str) -> int:
+    """Queue a finished run's notifications in a transaction of their own."""
+    if not await wants_run_notifications(db, claimed, status):
         return 0
     async with db.transaction() as session:
-        row = (
-            await session.execute(
-                select(LinkedAccount.account_id, Execution.error)
-                .join(Execution, Execution.linked_account_pk == LinkedAccount.id)
-                .where(Execution.id == claimed.id)
-            )
-        ).first()
-        if row is None:  # deleted with its linked account meanwhile
-            return 0
-        return await enqueue_run_notifications(
-            session,
-            org_id=claimed.org_id,
-            environment=claimed.environment,
-            linked_account_id=row.account_id,
-            workflow_id=claimed.workflow_id,
-            execution_id=claimed.id,
-            status=status,
-            extra={"error": row.error} if row.error is not None else None,
-        )
+        return await enqueue_for_run(session, claimed, status)
 
 
 async def claim_due_deliveries(
