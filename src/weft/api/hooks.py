@@ -39,8 +39,7 @@ async def _payload(request: Request) -> Any:
 
 async def inbound_webhook(secret: str, request: Request) -> Response:
     """Async hooks answer 202 with the execution id; sync hooks answer with the respond node."""
-    app_state = request.app.state
-    db, settings, services = app_state.db, app_state.settings, app_state.services
+    db, services = request.app.state.db, request.app.state.services
     async with db.transaction() as session:
         found = await triggers.find_webhook(secret, session=session)
         if found is None or not found[1].published or found[1].trigger != "webhook":
@@ -58,14 +57,7 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
     )
     if not sync:
         return accepted
-    done = await triggers.wait_for_run(
-        db,
-        services.notifier,
-        scope,
-        execution.id,
-        timeout_s=settings.sync_timeout_s,
-        until_response=True,
-    )
+    done = await triggers.wait_for_run(services, scope, execution.id, until_response=True)
     if done.response:
         response = done.response
         headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}

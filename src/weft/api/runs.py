@@ -99,19 +99,12 @@ async def execute(
     services.notifier.work_queued()
     if not _wants_sync(request):
         return StartedOut(message="Workflow execution started", execution_id=execution.id)
-    return await _sync_answer(request, scope, execution.id, settings.sync_timeout_s)
+    return await _sync_answer(request, scope, execution.id)
 
 
-async def _sync_answer(request: Request, scope: Scope, execution_id: str, timeout_s: float) -> Any:
+async def _sync_answer(request: Request, scope: Scope, execution_id: str) -> Any:
     services = request.app.state.services
-    done = await triggers.wait_for_run(
-        services.db,
-        services.notifier,
-        scope,
-        execution_id,
-        timeout_s=timeout_s,
-        until_response=True,
-    )
+    done = await triggers.wait_for_run(services, scope, execution_id, until_response=True)
     headers = {"x-execution-id": execution_id}
     if done.response:
         return JSONResponse(done.response.get("body"), headers=headers)
@@ -160,7 +153,6 @@ async def test_workflow(
     body: TestIn,
     scope: ScopeDep,
     db: DbDep,
-    settings: SettingsDep,
     request: Request,
 ) -> ExecutionOut:
     async with db.transaction() as session:
@@ -168,14 +160,7 @@ async def test_workflow(
         await notify_in_transaction(session)
     services = request.app.state.services
     services.notifier.work_queued()
-    done = await triggers.wait_for_run(
-        db,
-        services.notifier,
-        scope,
-        execution.id,
-        timeout_s=settings.sync_timeout_s,
-        until_response=False,
-    )
+    done = await triggers.wait_for_run(services, scope, execution.id, until_response=False)
     async with db.reading() as session:
         steps = await history.steps_of(done.id, session=session)
     return ExecutionOut.of(scope, done, steps)

@@ -290,17 +290,16 @@ async def webhook_execution(
 
 
 async def wait_for_run(
-    db: Any,
-    notifier: Any,
+    services: Any,
     scope: Scope,
     execution_id: str,
     *,
-    timeout_s: float,
     until_response: bool,
 ) -> Execution:
-    """Poll (woken early in-process) until the run ends, or responds, or `timeout_s` passes."""
+    """Poll (woken early in-process) until the run ends, or responds, or the sync bound passes."""
+    db, notifier = services.db, services.notifier
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
+    deadline = loop.time() + services.settings.sync_timeout_s
     pause = 0.005
     while True:
         async with db.reading() as session:
