@@ -307,3 +307,17 @@ async def test_deleting_a_live_webhook_workflow_deregisters_its_trigger(
     deleted = await client.delete(f"{BASE}/workflow/{wf}", headers=tenant.bearer)
     assert deleted.json() == {"success": True, "triggers_deregistered": 1}
     assert_envelope(await client.post(path, json={}), 404, "WEBHOOK_NOT_FOUND")
+
+
+async def test_webhook_runs_never_see_the_callers_credentials(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    hook = node("1", "start", "Start", trigger="webhook")
+    keep = node("2", "transform", "Headers", value="{{ trigger.headers }}")
+    path = await webhook_path(client, tenant, await publish(client, tenant, [hook, keep]))
+    sent = {"authorization": "Bearer secret", "x-api-key": "k", "cookie": "c", "x-trace": "t"}
+    answer = await client.post(path, json={}, headers=sent)
+    done = await finished(client, tenant, answer.json()["execution_id"])
+    seen = done["output"]
+    assert seen["x-trace"] == "t"
+    assert not {"authorization", "x-api-key", "cookie"} & set(seen)

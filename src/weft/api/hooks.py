@@ -18,6 +18,9 @@ from weft.workflows.trigger_index import start_config
 
 router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
 
+# Credentials a caller may send along are never handed to the workflow (or stored in its input).
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
+
 
 async def _payload(request: Request) -> Any:
     raw = await request.body()
@@ -30,9 +33,7 @@ async def _payload(request: Request) -> Any:
     return {
         "body": body,
         "query": dict(request.query_params),
-        "headers": {
-            k: v for k, v in request.headers.items() if k not in ("authorization", "cookie")
-        },
+        "headers": {k: v for k, v in request.headers.items() if k not in _CREDENTIAL_HEADERS},
         "method": request.method,
     }
 
