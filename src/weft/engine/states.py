@@ -43,8 +43,3 @@ def check_transition(current: str, new: str) -> None:
     """Raise unless an execution may go from `current` to `new`."""
     if new not in _ALLOWED.get(current, set()):
         raise IllegalTransition(f"execution cannot go from {current} to {new}")
-
-
-def sources_of(new: str) -> tuple[str, ...]:
-    """Every status from which `new` may be reached (for guarded UPDATE ... WHERE status IN)."""
-    return tuple(s for s, targets in _ALLOWED.items() if new in targets)

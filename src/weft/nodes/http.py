@@ -44,7 +44,10 @@ def _as_text_map(values: dict[str, Any]) -> dict[str, str]:
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """Send the request; 4xx/5xx fail the node (429 and 5xx retryably), with the response."""
-    from weft.net import OutboundError  # imported here: nodes stay light for the validator
+    from weft.net import (  # imported here: nodes stay light for the validator
+        OutboundError,
+        is_retryable_status,
+    )
 
     url = ctx.render(config.url, "url")
     if not isinstance(url, str):
@@ -70,7 +73,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     if response.status >= 400:
         raise NodeFailure(
             f"{config.method} {url} answered {response.status}",
-            retryable=response.status == 429 or response.status >= 500,
+            retryable=is_retryable_status(response.status),
             details={"response": output},
         )
     return NodeResult(output=output, input=request)
