@@ -37,8 +37,16 @@ def assert_envelope(response: httpx.Response, status: int, error_code: str | Non
     """The response is Refold's error envelope with this status (and code)."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) >= {"status_code", "http_error_type", "error_code", "message", "request_id"}
+    assert set(body) >= {
+        "status_code",
+        "http_error_type",
+        "error_code",
+        "error",
+        "message",
+        "request_id",
+    }
     assert body["status_code"] == status
+    assert body["error"] == body["error_code"], "Refold's `error` key repeats error_code"
     assert body["request_id"] == response.headers["x-request-id"]
     if error_code:
         assert body["error_code"] == error_code, body

@@ -98,3 +98,11 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
     created = paths["/api/v2/public/workflow"]["post"]["responses"]["200"]
     assert "$ref" in str(created["content"]["application/json"]["schema"])
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_every_error_carries_refolds_error_key_beside_error_code(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/api/v2/public/workflow")
+    body = assert_envelope(response, 401, "SERVER_ERROR")
+    assert body["error"] == "SERVER_ERROR" and body["message"] == "Invalid Credentials"

@@ -53,6 +53,17 @@ async def test_create_answers_exactly_as_refold(client: httpx.AsyncClient, tenan
     assert start["data"] is None
 
 
+async def test_create_without_a_name_gives_a_default_name(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    for body in ({}, {"slug": "hubspot"}):
+        response = await client.post(BASE, json=body, headers=tenant.bearer)
+        assert response.status_code == 200, response.text
+        assert response.json()["workflow"]["name"] == "Untitled workflow"
+    bare = await client.post(BASE, headers=tenant.bearer)
+    assert bare.status_code == 200, bare.text
+
+
 async def test_create_without_slug_uses_the_default_custom_app(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
@@ -80,10 +91,10 @@ async def test_create_with_unknown_slug_is_app_not_found(
     assert "nope" in body["message"]
 
 
-async def test_create_without_name_names_the_field(
+async def test_create_with_a_blank_name_names_the_field(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    body = assert_envelope(await client.post(BASE, json={}, headers=tenant.bearer), 400)
+    body = assert_envelope(await client.post(BASE, json={"name": ""}, headers=tenant.bearer), 400)
     assert "name" in body["message"]
 
 

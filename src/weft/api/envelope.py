@@ -24,11 +24,15 @@ _FRAMEWORK_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_T
 def error_body(
     status: int, error_code: str, message: str, request_id: str, **extra: Any
 ) -> dict[str, Any]:
-    """The envelope: status, HTTP error type, stable code, message and the request's id."""
+    """The envelope: status, HTTP error type, stable code, message and the request's id.
+
+    The code is sent twice: Refold's older docs name it `error_code`, its newer ones `error`.
+    """
     return {
         "status_code": status,
         "http_error_type": HTTPStatus(status).name,
         "error_code": error_code,
+        "error": error_code,
         "message": message,
         "request_id": request_id,
         **extra,

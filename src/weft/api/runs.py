@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -28,6 +28,9 @@ IdempotencyKey = Annotated[
 
 class ExecuteIn(BaseModel):
     payload: Any = Field(None, description="Stands in for the trigger's output")
+    sync_execution: bool | None = Field(
+        None, description="Wait for the respond node (as the `sync_execution` header does)"
+    )
 
 
 class StartedOut(BaseModel):
@@ -61,7 +64,20 @@ class WorkflowFailed(WeftError):
     error_code = "WORKFLOW_FAILED"
 
 
-def _wants_sync(request: Request) -> bool:
+SyncHeader = Annotated[
+    str | None,
+    Header(
+        alias="sync_execution",
+        convert_underscores=False,
+        description="`true`: wait for the respond node and answer its body "
+        "(also accepted as `sync-execution`, or `sync_execution` in the JSON body)",
+    ),
+]
+
+
+def _wants_sync(request: Request, body_flag: bool | None) -> bool:
+    if body_flag is not None:
+        return body_flag
     value = request.headers.get("sync_execution") or request.headers.get("sync-execution") or ""
     return value.strip().lower() in ("true", "1", "yes")
 
@@ -77,14 +93,16 @@ def _wants_sync(request: Request) -> bool:
 )
 async def execute(
     workflow_id: str,
-    body: ExecuteIn,
     scope: ScopeDep,
     db: DbDep,
     settings: SettingsDep,
     request: Request,
+    body: Annotated[ExecuteIn | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
+    sync_execution: SyncHeader = None,
 ) -> Any:
-    """Queue a run; with header `sync_execution: true`, wait and answer its respond node."""
+    """Queue a run; with `sync_execution: true` (header or body), wait for its respond node."""
+    body = body or ExecuteIn()
     async with db.transaction() as session:
         execution = await triggers.execute_workflow(
             scope,
@@ -97,7 +115,7 @@ async def execute(
         await notify_in_transaction(session)
     services = request.app.state.services
     services.notifier.work_queued()
-    if not _wants_sync(request):
+    if not _wants_sync(request, body.sync_execution):
         return StartedOut(message="Workflow execution started", execution_id=execution.id)
     return await _sync_answer(request, scope, execution.id)
 
@@ -150,11 +168,12 @@ async def trigger_event(
 )
 async def test_workflow(
     workflow_id: str,
-    body: TestIn,
     scope: ScopeDep,
     db: DbDep,
     request: Request,
+    body: Annotated[TestIn | None, Body()] = None,
 ) -> ExecutionOut:
+    body = body or TestIn()
     async with db.transaction() as session:
         execution = await triggers.start_test(scope, workflow_id, body.payload, session=session)
         await notify_in_transaction(session)
@@ -240,8 +259,14 @@ class RunNodeOut(BaseModel):
     summary="Run one node of the draft alone with given inputs (nothing is stored)",
 )
 async def run_node(
-    workflow_id: str, node_id: str, body: RunNodeIn, scope: ScopeDep, db: DbDep, request: Request
+    workflow_id: str,
+    node_id: str,
+    scope: ScopeDep,
+    db: DbDep,
+    request: Request,
+    body: Annotated[RunNodeIn | None, Body()] = None,
 ) -> RunNodeOut:
+    body = body or RunNodeIn()
     async with db.transaction() as session:
         _, draft = await versions.open_draft(scope, workflow_id, session=session)
     result = await run_single_node(

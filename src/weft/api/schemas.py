@@ -29,6 +29,7 @@ class ErrorOut(BaseModel):
     status_code: int
     http_error_type: str
     error_code: str
+    error: str = Field(description="The same code as error_code (Refold's newer name for it)")
     message: str
     request_id: str
 

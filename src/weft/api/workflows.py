@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, PageDep, ScopeDep
@@ -17,8 +17,11 @@ from weft.workflows import records, versions
 router = APIRouter(tags=["workflows"], responses=ERROR_RESPONSES)
 
 
+DEFAULT_WORKFLOW_NAME = "Untitled workflow"
+
+
 class WorkflowCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(DEFAULT_WORKFLOW_NAME, min_length=1, max_length=200)
     slug: str | None = Field(None, description="App slug; default: the org's custom app")
     associated_application: str | None = Field(None, description="App id, instead of slug")
     description: str | None = Field(None, max_length=5000)
@@ -156,7 +159,11 @@ class VersionOut(Out):
 
 
 @router.post("/workflow", response_model=CreatedOut, summary="Create private workflow")
-async def create_workflow(body: WorkflowCreate, scope: ScopeDep, db: DbDep) -> CreatedOut:
+async def create_workflow(
+    scope: ScopeDep, db: DbDep, body: Annotated[WorkflowCreate | None, Body()] = None
+) -> CreatedOut:
+    """A new private workflow (default name when none is given) and its first draft."""
+    body = body or WorkflowCreate()
     async with db.transaction() as session:
         workflow, draft, _ = await records.create_workflow(
             scope,
@@ -232,8 +239,12 @@ async def get_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> Workflow
 
 @router.patch("/workflow/{workflow_id}", response_model=WorkflowOut, summary="Rename")
 async def update_workflow(
-    workflow_id: str, body: WorkflowUpdate, scope: ScopeDep, db: DbDep
+    workflow_id: str,
+    scope: ScopeDep,
+    db: DbDep,
+    body: Annotated[WorkflowUpdate | None, Body()] = None,
 ) -> WorkflowOut:
+    body = body or WorkflowUpdate()
     async with db.transaction() as session:
         workflow = await records.rename_workflow(
             scope, workflow_id, name=body.name, description=body.description, session=session
@@ -287,8 +298,12 @@ async def discard_draft(workflow_id: str, scope: ScopeDep, db: DbDep) -> Workflo
     responses={422: {"model": ErrorOut, "description": "Graph invalid: every problem listed"}},
 )
 async def publish_workflow(
-    workflow_id: str, body: PublishIn, scope: ScopeDep, db: DbDep
+    workflow_id: str,
+    scope: ScopeDep,
+    db: DbDep,
+    body: Annotated[PublishIn | None, Body()] = None,
 ) -> PublishedOut:
+    body = body or PublishIn()
     async with db.transaction() as session:
         workflow = await versions.set_published(scope, workflow_id, body.published, session=session)
         return PublishedOut(
