@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.api.deps import DbDep, PageDep, ScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
@@ -59,9 +60,17 @@ class StepOut(Out):
         )
 
 
+class WorkflowRef(Out):
+    id: str = Field(alias="_id")
+    name: str | None
+
+
 class ExecutionOut(Out):
     id: str = Field(alias="_id")
+    name: str | None = Field(description="The workflow's name")
+    org_id: str
     workflow_id: str
+    associated_workflow: WorkflowRef
     workflow_version: int | None
     status: str
     trigger: str
@@ -75,6 +84,8 @@ class ExecutionOut(Out):
     error: Any
     attempt: int
     execution_time: float | None = Field(description="Milliseconds from start to finish")
+    completion_percentage: int = Field(description="100 once completed; else nodes done / nodes")
+    config_id: str | None = Field(None, description="Refold's config id; Weft has none")
     created_at: datetime = Field(alias="createdAt")
     updated_at: datetime = Field(alias="updatedAt")
     started_at: datetime | None
@@ -83,7 +94,11 @@ class ExecutionOut(Out):
 
     @classmethod
     def of(
-        cls, scope: Scope, execution: Execution, steps: list[Step] | None = None
+        cls,
+        scope: Scope,
+        execution: Execution,
+        facts: history.RunFacts,
+        steps: list[Step] | None = None,
     ) -> ExecutionOut:
         elapsed = None
         if execution.started_at and execution.finished_at:
@@ -91,7 +106,11 @@ class ExecutionOut(Out):
         response = execution.response
         return cls(
             id=execution.id,
+            name=facts.name,
+            org_id=execution.org_id,
             workflow_id=execution.workflow_id,
+            associated_workflow=WorkflowRef(id=execution.workflow_id, name=facts.name),
+            completion_percentage=facts.completion_percentage,
             workflow_version=execution.version,
             status=states.API_STATUS[execution.status],
             trigger=execution.trigger,
@@ -136,32 +155,49 @@ async def list_executions(
             limit=paging.limit,
             session=session,
         )
-        return PageOut.of(page, [ExecutionOut.of(scope, e) for e in page.items])
+        facts = await history.run_facts(scope, page.items, session=session)
+        return PageOut.of(page, [ExecutionOut.of(scope, e, facts[e.id]) for e in page.items])
 
 
 @router.get("/execution/{execution_id}", response_model=ExecutionOut, summary="One execution")
 async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> ExecutionOut:
     async with db.reading() as session:
-        execution = await triggers.get_execution(scope, execution_id, session=session)
-        steps = await history.steps_of(execution.id, session=session)
-        return ExecutionOut.of(scope, execution, steps)
+        return await execution_out(scope, execution_id, session=session)
 
 
-@router.post("/execution/{execution_id}/rerun", response_model=ExecutionOut, summary="Rerun")
-async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
+async def execution_out(scope: Scope, execution_id: str, *, session: AsyncSession) -> ExecutionOut:
+    """One run as `GET /execution/{id}` answers it, every step included."""
+    execution = await triggers.get_execution(scope, execution_id, session=session)
+    steps = await history.steps_of(execution.id, session=session)
+    facts = await history.run_facts(scope, [execution], session=session)
+    return ExecutionOut.of(scope, execution, facts[execution.id], steps)
+
+
+class RerunOut(Out):
+    """Refold's rerun answer; `execution_id` and `_id` name the new run too."""
+
+    status: Literal["success"] = "success"
+    id: str
+    execution_id: str
+    underscore_id: str = Field(alias="_id")
+
+
+@router.post("/execution/{execution_id}/rerun", response_model=RerunOut, summary="Rerun")
+async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> RerunOut:
     async with db.transaction() as session:
         execution = await triggers.rerun_execution(scope, execution_id, session=session)
         await notify_in_transaction(session)
     request.app.state.services.notifier.work_queued()
-    return ExecutionOut.of(scope, execution)
+    return RerunOut(id=execution.id, execution_id=execution.id, underscore_id=execution.id)
 
 
 @router.post("/execution/{execution_id}/cancel", response_model=ExecutionOut, summary="Cancel")
 async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
     async with db.transaction() as session:
         execution = await triggers.cancel_execution(scope, execution_id, session=session)
+        facts = await history.run_facts(scope, [execution], session=session)
     request.app.state.services.notifier.changed(execution_id)
-    return ExecutionOut.of(scope, execution)
+    return ExecutionOut.of(scope, execution, facts[execution.id])
 
 
 @router.get(
@@ -184,7 +220,10 @@ async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: 
                 last_step = step.id
                 yield _sse("step", StepOut.of(step).model_dump(mode="json"))
             if execution.status in states.TERMINAL:
-                yield _sse("status", ExecutionOut.of(scope, execution).model_dump(mode="json"))
+                async with db.reading() as session:
+                    facts = await history.run_facts(scope, [execution], session=session)
+                final = ExecutionOut.of(scope, execution, facts[execution.id])
+                yield _sse("status", final.model_dump(mode="json"))
                 return
             if await request.is_disconnected():
                 return

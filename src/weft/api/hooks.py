@@ -12,6 +12,7 @@ from weft.api.runs import WorkflowFailed
 from weft.api.schemas import ERROR_RESPONSES
 from weft.engine import states, triggers
 from weft.engine.announce import notify_in_transaction
+from weft.engine.trigger_output import webhook_output
 from weft.errors import NotFound
 from weft.workflows import versions
 from weft.workflows.trigger_index import start_config
@@ -30,12 +31,12 @@ async def _payload(request: Request) -> Any:
             body = json.loads(raw)
         except ValueError:
             body = raw.decode(errors="replace")
-    return {
-        "body": body,
-        "query": dict(request.query_params),
-        "headers": {k: v for k, v in request.headers.items() if k not in _CREDENTIAL_HEADERS},
-        "method": request.method,
-    }
+    return webhook_output(
+        body,
+        query=dict(request.query_params),
+        headers={k: v for k, v in request.headers.items() if k not in _CREDENTIAL_HEADERS},
+        method=request.method,
+    )
 
 
 async def inbound_webhook(secret: str, request: Request) -> Response:

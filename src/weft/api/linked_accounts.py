@@ -90,14 +90,15 @@ async def get_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> Li
 
 
 class DeletedOut(BaseModel):
-    success: bool
+    message: str = "User deleted successfully"
+    success: bool = True
 
 
 @router.delete("/linked-account/{linked_account_id}", response_model=DeletedOut)
 async def delete_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> DeletedOut:
     async with db.transaction() as session:
         await delete_linked_account(org, linked_account_id, session=session)
-    return DeletedOut(success=True)
+    return DeletedOut()
 
 
 class SessionTokenIn(BaseModel):

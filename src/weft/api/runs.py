@@ -6,14 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
-from weft.api.executions import ExecutionOut
+from weft.api.executions import ExecutionOut, execution_out
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
-from weft.engine import history, states, triggers
+from weft.engine import states, triggers
 from weft.engine.announce import notify_in_transaction
 from weft.engine.single_node import run_single_node
+from weft.engine.trigger_output import sample_output
 from weft.errors import WeftError
 from weft.store.scope import Scope
 from weft.workflows import records, versions
@@ -39,8 +40,16 @@ class StartedOut(BaseModel):
 
 
 class EventIn(BaseModel):
-    event: str = Field(min_length=1, max_length=200)
+    event: str = Field(min_length=1, max_length=200, description="The event's name")
     payload: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trigger_alias(cls, value: Any) -> Any:
+        # Refold's docs name the field `trigger` as well as `event`.
+        if isinstance(value, dict) and "event" not in value and "trigger" in value:
+            return {**{k: v for k, v in value.items() if k != "trigger"}, "event": value["trigger"]}
+        return value
 
 
 class EventStartedOut(BaseModel):
@@ -53,10 +62,19 @@ class TestIn(BaseModel):
 
 
 class RequestStructureOut(BaseModel):
-    payload: Any
-    schema_: Any = Field(alias="schema")
-    schema_interpreted: Any
-    trigger: str
+    """What a caller sends (`payload`, its schema) and what the start node makes of it."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    payload: Any = Field(description="The start node's sample_payload: the body a caller sends")
+    schema_: Any = Field(alias="schema", description="JSON Schema of the payload")
+    schema_interpreted: Any = Field(description="The payload's fields as {path, type} rows")
+    trigger: str = Field(description="manual, event, webhook or schedule")
+    trigger_output: Any = Field(
+        description="What `trigger` holds in expressions for this payload: the payload itself "
+        "(manual, event), {body, query, headers, method} (webhook), {scheduled_at} (schedule)"
+    )
+    trigger_output_schema: Any = Field(description="JSON Schema of trigger_output")
 
 
 class WorkflowFailed(WeftError):
@@ -157,7 +175,7 @@ async def trigger_event(
         )
         await notify_in_transaction(session)
     request.app.state.services.notifier.work_queued()
-    return EventStartedOut(message="Event triggered", execution_ids=[r.id for r in runs])
+    return EventStartedOut(message="Webhook Fired Success", execution_ids=[r.id for r in runs])
 
 
 @router.post(
@@ -181,8 +199,7 @@ async def test_workflow(
     services.notifier.work_queued()
     done = await triggers.wait_for_run(services, scope, execution.id, until_response=False)
     async with db.reading() as session:
-        steps = await history.steps_of(done.id, session=session)
-    return ExecutionOut.of(scope, done, steps)
+        return await execution_out(scope, done.id, session=session)
 
 
 @router.get(
@@ -201,11 +218,15 @@ async def request_structure(workflow_id: str, scope: ScopeDep, db: DbDep) -> Req
             nodes = live.nodes
     data = start_config(nodes)
     sample = data.get("sample_payload")
+    trigger = data.get("trigger", "manual")
+    output = sample_output(trigger, sample)
     return RequestStructureOut(
         payload=sample,
-        schema=json_schema_of(sample),
+        schema_=json_schema_of(sample),
         schema_interpreted=_interpreted(sample),
-        trigger=data.get("trigger", "manual"),
+        trigger=trigger,
+        trigger_output=output,
+        trigger_output_schema=json_schema_of(output),
     )
 
 

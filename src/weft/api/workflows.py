@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.api.deps import DbDep, PageDep, ScopeDep
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
@@ -48,8 +49,8 @@ class AppRef(Out):
     slug: str
 
 
-class WorkflowOut(Out):
-    """A workflow record as Refold's list shows it, plus its live graph when read alone."""
+class WorkflowSummaryOut(Out):
+    """A workflow record as Refold's list shows it (no graph)."""
 
     id: str = Field(alias="_id")
     name: str
@@ -66,13 +67,11 @@ class WorkflowOut(Out):
     draft_id: str | None
     created_at: datetime = Field(alias="createdAt")
     updated_at: datetime = Field(alias="updatedAt")
-    nodes: list[dict[str, Any]] | None = None
-    edges: list[dict[str, Any]] | None = None
     trigger: str | None = Field(None, description="The live start node's trigger")
     webhook_path: str | None = Field(None, description="Inbound URL path of a webhook trigger")
 
     @classmethod
-    def of(cls, scope: Scope, workflow: Workflow, app: App, **graph: Any) -> WorkflowOut:
+    def of(cls, scope: Scope, workflow: Workflow, app: App, **graph: Any) -> Any:
         return cls(
             id=workflow.id,
             name=workflow.name,
@@ -95,6 +94,21 @@ class WorkflowOut(Out):
             ),
             **graph,
         )
+
+
+class WorkflowOut(WorkflowSummaryOut):
+    """One workflow with its live graph (the start node alone before the first publish)."""
+
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+
+
+async def _with_graph(scope: Scope, workflow: Workflow, *, session: AsyncSession) -> WorkflowOut:
+    live = await versions.live_version(scope, workflow, session=session)
+    app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
+    nodes = live.nodes if live else [records.start_node()]
+    edges = live.edges if live else []
+    return WorkflowOut.of(scope, workflow, app, nodes=nodes, edges=edges)  # type: ignore[no-any-return]
 
 
 class DraftOut(Out):
@@ -176,7 +190,9 @@ async def create_workflow(
         return CreatedOut(workflow=DraftOut.of(scope, workflow, draft))
 
 
-@router.get("/workflow", response_model=PageOut[WorkflowOut], summary="List private workflows")
+@router.get(
+    "/workflow", response_model=PageOut[WorkflowSummaryOut], summary="List private workflows"
+)
 async def list_workflows(
     scope: ScopeDep,
     db: DbDep,
@@ -196,7 +212,7 @@ async def list_workflows(
             session=session,
         )
         apps = await records.apps_by_id({w.app_id for w in page.items}, session=session)
-        docs = [WorkflowOut.of(scope, w, apps[w.app_id]) for w in page.items]
+        docs = [WorkflowSummaryOut.of(scope, w, apps[w.app_id]) for w in page.items]
         return PageOut.of(page, docs)
 
 
@@ -230,11 +246,7 @@ async def get_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> Workflow
     """The workflow with its live graph (the start node alone before the first publish)."""
     async with db.reading() as session:
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
-        live = await versions.live_version(scope, workflow, session=session)
-        app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
-        nodes = live.nodes if live else [records.start_node()]
-        edges = live.edges if live else []
-        return WorkflowOut.of(scope, workflow, app, nodes=nodes, edges=edges)
+        return await _with_graph(scope, workflow, session=session)
 
 
 @router.patch("/workflow/{workflow_id}", response_model=WorkflowOut, summary="Rename")
@@ -249,8 +261,7 @@ async def update_workflow(
         workflow = await records.rename_workflow(
             scope, workflow_id, name=body.name, description=body.description, session=session
         )
-        app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
-        return WorkflowOut.of(scope, workflow, app)
+        return await _with_graph(scope, workflow, session=session)
 
 
 @router.delete("/workflow/{workflow_id}", response_model=DeletedOut, summary="Delete")
@@ -287,8 +298,7 @@ async def save_draft(workflow_id: str, body: DraftSave, scope: ScopeDep, db: DbD
 async def discard_draft(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowOut:
     async with db.transaction() as session:
         workflow = await versions.discard_draft(scope, workflow_id, session=session)
-        app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
-        return WorkflowOut.of(scope, workflow, app)
+        return await _with_graph(scope, workflow, session=session)
 
 
 @router.put(

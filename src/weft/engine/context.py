@@ -14,19 +14,27 @@ def node_context(
 ) -> NodeContext:
     """A context whose expression errors become NodeFailures naming the node and field."""
     label = f'Node "{node.name}" ({node.id})'
+    resolved: dict[str, Any] = {}
 
     def do_render(value: Any, field_name: str) -> Any:
         try:
-            return render(value, data, limits)
+            resolved[field_name] = render(value, data, limits)
         except ExpressionError as error:
             raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+        return resolved[field_name]
 
     def do_evaluate(source: str, field_name: str) -> Any:
         try:
-            return evaluate(source, data, limits)
+            resolved[field_name] = evaluate(source, data, limits)
         except ExpressionError as error:
             raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
+        return resolved[field_name]
 
     return NodeContext(
-        data=data, render=do_render, evaluate=do_evaluate, outbound=outbound, sandbox=sandbox
+        data=data,
+        render=do_render,
+        evaluate=do_evaluate,
+        outbound=outbound,
+        sandbox=sandbox,
+        resolved=resolved,
     )

@@ -216,8 +216,9 @@ class Runner:
         data = {"trigger": state.claimed.input, "nodes": outputs, "loop": loop, "env": {}}
         started = now()
         if node.type == "start":
-            self._record(state, node, iteration, started, output=state.claimed.input)
-            return state.claimed.input, None
+            trigger = state.claimed.input
+            self._record(state, node, iteration, started, input=trigger, output=trigger)
+            return trigger, None
         if node.type == "loop":
             return await self._loop(state, node, iteration, outputs, data, started)
         if node.type == "delay":
@@ -272,7 +273,9 @@ class Runner:
                 delay = min(policy.max_s, policy.initial_s * 2 ** (attempt - 1))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0) if policy.jitter else delay)
                 continue
-            return await self._failed(state, node, iteration, started, error, attempt, config)
+            return await self._failed(
+                state, node, iteration, started, error, attempt, config, ctx.resolved or None
+            )
         if node.type == "respond":
             state.response = result.output
         self._record(
@@ -280,7 +283,9 @@ class Runner:
             node,
             iteration,
             started,
-            input=result.input,
+            # Nodes that know their input better (http: the request) say so; others get
+            # every field as it resolved.
+            input=result.input if result.input is not None else (ctx.resolved or None),
             output=result.output,
             branch=result.branch,
             attempt=attempt,
@@ -300,11 +305,19 @@ class Runner:
         error: NodeFailure,
         attempt: int,
         config: Any,
+        resolved: Any = None,
     ) -> tuple[Any, str | None]:
         details = {"node_id": node.id, "node_name": node.name, **error.to_json()}
         if config.on_error == "fail":
             self._record(
-                state, node, iteration, started, status="failed", error=details, attempt=attempt
+                state,
+                node,
+                iteration,
+                started,
+                status="failed",
+                input=resolved,
+                error=details,
+                attempt=attempt,
             )
             raise RunFailed(details)
         branch = ERROR if config.on_error == "error" else None
@@ -315,6 +328,7 @@ class Runner:
             iteration,
             started,
             status="failed",
+            input=resolved,
             output=output,
             error=details,
             branch=branch,
@@ -397,7 +411,8 @@ class Runner:
         except NodeFailure as failure:
             return await self._failed(state, node, iteration, started, failure, 1, config)
         output = {"waited_until": wake.isoformat()}
-        self._record(state, node, iteration, started, output=output)
+        step_input = {"seconds": config.seconds} if config.seconds is not None else {"until": until}
+        self._record(state, node, iteration, started, input=step_input, output=output)
         if wake > now():
             # The step is committed with the park, so the resumed run continues after it.
             raise ParkRun(wake)

@@ -20,6 +20,7 @@ from weft.clock import isoformat, now
 from weft.engine.announce import notify_in_transaction
 from weft.engine.retention import prune_finished_executions
 from weft.engine.services import Services
+from weft.engine.trigger_output import schedule_output
 from weft.engine.triggers import new_execution
 from weft.store.tables import LinkedAccount, Schedule, Workflow
 from weft.tenancy.accounts import account_scope
@@ -87,7 +88,7 @@ async def fire_due_schedules(services: Services, limit: int = 100) -> int:
                         account_scope(account),
                         workflow,
                         trigger="schedule",
-                        payload={"scheduled_at": isoformat(tick)},
+                        payload=schedule_output(tick),
                         key=f"schedule:{isoformat(tick)}",
                     )
                 )

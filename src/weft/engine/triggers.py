@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
+from weft.engine.trigger_output import sample_output
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
@@ -192,9 +193,11 @@ async def start_test(
             error_code="INVALID_WORKFLOW_GRAPH",
             details={"errors": [p.to_dict() for p in problems]},
         )
+    start = next(n for n in graph.nodes if n.type == "start")
     if payload is None:
-        start = next(n for n in graph.nodes if n.type == "start")
         payload = (start.data or {}).get("sample_payload")
+    # The payload stands in for what the trigger's caller sends, as in a live run.
+    payload = sample_output((start.data or {}).get("trigger", "manual"), payload)
     execution = new_execution(
         scope,
         workflow,

@@ -29,4 +29,4 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         )
     except SandboxError as error:
         raise NodeFailure(str(getattr(error, "message", error))) from error
-    return NodeResult(output=output)
+    return NodeResult(output=output, input=code_input)

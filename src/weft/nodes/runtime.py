@@ -49,3 +49,5 @@ class NodeContext:
     outbound: Outbound
     sandbox: Sandbox
     extras: dict[str, Any] = field(default_factory=dict)
+    # Each field's value after its templates/expression were evaluated: the step's input.
+    resolved: dict[str, Any] = field(default_factory=dict)

@@ -155,6 +155,22 @@ class WorkflowVersion(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class WorkflowDraftId(Base):
+    """Every draft id a workflow has handed out, so old ids resolve or explain themselves.
+
+    `origin` marks the id create answered: Refold clients keep it as the workflow's id for
+    good. Scoped through its workflow (every lookup joins `workflows`), so no scope columns.
+    """
+
+    __tablename__ = "workflow_draft_ids"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("workflows.id", ondelete="CASCADE"), index=True
+    )
+    origin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Execution(Base):
     """One run of one workflow version for one linked account.
 

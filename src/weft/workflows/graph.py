@@ -20,6 +20,7 @@ from weft.nodes import (
 )
 from weft.nodes.base import ERROR_HANDLE
 from weft.nodes.loop import BODY_HANDLE
+from weft.workflows.layout import layered_positions
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -218,9 +219,12 @@ def normalize_graph(nodes: list[Any], edges: list[Any] | None) -> Graph:
     for edge in graph_edges:
         incoming[edge.target][edge.source] = None
         outgoing[edge.source][edge.target] = None
+    placed = layered_positions(parsed, graph_edges)
     for node in parsed:
         node.incoming_nodes = list(incoming[node.id])
         node.outgoing_nodes = list(outgoing[node.id])
+        if node.id in placed:
+            node.position = Position(x=placed[node.id][0], y=placed[node.id][1])
     return Graph(nodes=parsed, edges=graph_edges)
 
 

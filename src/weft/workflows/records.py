@@ -14,7 +14,7 @@ from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
-from weft.store.tables import App, Workflow, WorkflowVersion
+from weft.store.tables import App, Workflow, WorkflowDraftId, WorkflowVersion
 
 MAX_NAME_LENGTH = 200
 
@@ -88,8 +88,20 @@ async def create_workflow(
     session.add(workflow)
     await session.flush()
     session.add(draft)
+    remember_draft_id(workflow, draft, origin=True, session=session)
     await session.flush()
     return workflow, draft, app
+
+
+def remember_draft_id(
+    workflow: Workflow, draft: WorkflowVersion, *, origin: bool, session: AsyncSession
+) -> None:
+    """Record a draft id handed out, so it resolves (create's) or explains itself later."""
+    session.add(
+        WorkflowDraftId(
+            id=draft.id, workflow_id=workflow.id, origin=origin, created_at=draft.created_at
+        )
+    )
 
 
 async def locate_workflow(
@@ -105,7 +117,38 @@ async def locate_workflow(
         workflow = await session.scalar(stmt)
         if workflow is not None:
             return Located(workflow, by_draft_id=workflow.id != workflow_or_draft_id)
+        former = await _former_draft(
+            scope, workflow_or_draft_id, session=session, for_update=for_update
+        )
+        if former is not None:
+            return former
     raise NotFound(f"Workflow {workflow_or_draft_id} not found", error_code="WORKFLOW_NOT_FOUND")
+
+
+async def _former_draft(
+    scope: Scope, draft_id: str, *, session: AsyncSession, for_update: bool
+) -> Located | None:
+    """Create's draft id names its workflow for good; a later, finished draft's id says so."""
+    stmt = (
+        scoped_select(Workflow, scope)
+        .add_columns(WorkflowDraftId.origin)
+        .join(WorkflowDraftId, WorkflowDraftId.workflow_id == Workflow.id)
+        .where(WorkflowDraftId.id == draft_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=Workflow)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return None
+    workflow, origin = row
+    if origin:
+        return Located(workflow, by_draft_id=False)
+    raise NotFound(
+        f"Draft {draft_id} no longer exists (it was published or discarded); "
+        f"its workflow is {workflow.id}: use that id",
+        error_code="DRAFT_NOT_FOUND",
+        details={"workflow_id": workflow.id},
+    )
 
 
 async def list_workflows(

@@ -15,7 +15,7 @@ from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
 from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
-from weft.workflows.records import locate_workflow, start_node
+from weft.workflows.records import locate_workflow, remember_draft_id, start_node
 from weft.workflows.trigger_index import index_triggers
 
 
@@ -78,6 +78,7 @@ async def open_draft(
         **scope_columns(scope),
     )
     session.add(draft)
+    remember_draft_id(workflow, draft, origin=False, session=session)
     await session.flush()
     workflow.draft_id = draft.id
     await session.flush()
