@@ -32,14 +32,62 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")
 EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="test or production")]
 
 
+# The one rule, shared with the server: WEFT_DATABASE_URL if set, else WEFT_DATA_DIR/weft.db
+# (WEFT_DATA_DIR defaults to ./.weft, relative to the directory the command runs in).
+DATABASE_RULE = (
+    "The server and every weft command use WEFT_DATABASE_URL if it is set, else "
+    "WEFT_DATA_DIR/weft.db (WEFT_DATA_DIR defaults to .weft in the current directory)."
+)
+SERVER_FILE = "server.json"
+
+
 def _settings() -> Settings:
+    """Settings for a command that may create the database (serve, migrate)."""
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings
 
 
+def _existing_database() -> Settings:
+    """Settings for a command that works on the server's data: its database must exist."""
+    settings = _require_database()
+    _migrate(settings)
+    return settings
+
+
+def _require_database() -> Settings:
+    """Settings whose database exists (a missing SQLite file is refused, never created)."""
+    settings = Settings()
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        typer.secho(
+            f"error: there is no Weft database at {path}.\n{DATABASE_RULE}\n"
+            "Run this where `make run` / `weft serve` runs, set WEFT_DATA_DIR (or "
+            "WEFT_DATABASE_URL) to the server's, or create a new database with `weft migrate`.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    _announce_database(settings)
+    return settings
+
+
+def _announce_database(settings: Settings) -> None:
+    # stderr, so `--json` output stays machine-readable.
+    typer.echo(f"database: {_safe_url(settings)}", err=True)
+
+
 def _migrate(settings: Settings) -> None:
     upgrade_to_head(settings.resolved_database_url)
+
+
+def _served_base_url(settings: Settings) -> str:
+    """The base URL the server on this data directory last announced, else the settings'."""
+    try:
+        recorded = json.loads((settings.data_dir / SERVER_FILE).read_text())
+        return str(recorded["base_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings.base_url
 
 
 def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -104,11 +152,13 @@ def serve(
     from weft.app import create_app
 
     settings = _settings()
+    _announce_database(settings)
     is_sqlite = settings.resolved_database_url.startswith("sqlite")
     if migrate_db if migrate_db is not None else is_sqlite:
         _migrate(settings)
+    (settings.data_dir / SERVER_FILE).write_text(json.dumps({"base_url": settings.base_url}))
     if demo:
-        _print_demo(settings)
+        _print_demo(settings, settings.base_url)
     typer.echo(f"Weft listening on {settings.base_url}  (API docs: {settings.base_url}/docs)")
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
@@ -138,7 +188,7 @@ def worker(
 
     from weft.engine.host import Engine, build_services
 
-    settings = _settings()
+    settings = _require_database()
 
     async def main() -> None:
         db = Database(settings.resolved_database_url)
@@ -161,12 +211,11 @@ def worker(
 @app.command()
 def demo() -> None:
     """Create the demo org on first call and print its key, a fresh session token and URLs."""
-    settings = _settings()
-    _migrate(settings)
-    _print_demo(settings)
+    settings = _existing_database()
+    _print_demo(settings, _served_base_url(settings))
 
 
-def _print_demo(settings: Settings) -> None:
+def _print_demo(settings: Settings, base: str) -> None:
     from weft.tenancy.demo import ensure_demo
 
     creds = _in_transaction(
@@ -175,13 +224,13 @@ def _print_demo(settings: Settings) -> None:
             settings.data_dir, token_ttl_s=settings.session_token_ttl_s, session=s
         ),
     )
-    base = settings.base_url
     typer.echo(
         "\n".join(
             [
                 "",
                 "Weft demo organisation",
                 f"  base URL        {base}",
+                f"  API base        {base}/api/v2/public",
                 f"  API docs        {base}/docs",
                 f"  org id          {creds.org_id}",
                 f"  test API key    {creds.api_keys['test']}",
@@ -205,8 +254,7 @@ def org_create(
     """Create an organisation with a test and a production API key (shown once)."""
     from weft.tenancy.orgs import create_org
 
-    settings = _settings()
-    _migrate(settings)
+    settings = _existing_database()
     created = _in_transaction(settings, lambda s: create_org(name, session=s))
     data = {"org_id": created.org.id, "name": created.org.name, "api_keys": created.api_keys}
     human = (
@@ -227,8 +275,7 @@ def org_rotate_key(
     """Revoke an org's API key for one environment and print a new one."""
     from weft.tenancy.orgs import rotate_api_key
 
-    settings = _settings()
-    _migrate(settings)
+    settings = _existing_database()
     key = _in_transaction(settings, lambda s: rotate_api_key(org, environment, session=s))
     _out(as_json, {"org_id": org, "environment": environment, "api_key": key}, f"new key: {key}")
 
@@ -252,8 +299,7 @@ def linked_account_create(
     from weft.tenancy.accounts import upsert_linked_account
 
     scope = _org_scope(org, environment)
-    settings = _settings()
-    _migrate(settings)
+    settings = _existing_database()
 
     async def work(session: AsyncSession) -> Any:
         await get_org(org, session=session)
@@ -282,8 +328,7 @@ def token_create(
     from weft.tenancy.tokens import issue_session_token
 
     scope = _org_scope(org, environment)
-    settings = _settings()
-    _migrate(settings)
+    settings = _existing_database()
 
     async def work(session: AsyncSession) -> Any:
         await get_org(org, session=session)

@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'weft.db').resolve()}"
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file in use, or None on PostgreSQL (or SQLite in memory)."""
+        url = self.resolved_database_url
+        if not url.startswith("sqlite") or ":///" not in url:
+            return None
+        path = url.split(":///", 1)[1].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+    @property
     def base_url(self) -> str:
-        """Where clients reach this server."""
-        return self.public_url or f"http://{self.host}:{self.port}"
+        """Where clients reach this server (a wildcard listen address is reached on loopback)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"

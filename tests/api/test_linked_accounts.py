@@ -47,7 +47,7 @@ async def test_linked_account_lifecycle(client: httpx.AsyncClient, tenant: Tenan
     assert listed["totalDocs"] == 2  # the fixture's account too
 
     deleted = await client.delete(f"{BASE}/cust-1", headers=tenant.org_key)
-    assert deleted.json() == {"success": True}
+    assert deleted.json() == {"message": "User deleted successfully", "success": True}
     assert_envelope(await client.get(f"{BASE}/cust-1", headers=tenant.org_key), 404)
 
 

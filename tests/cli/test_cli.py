@@ -21,7 +21,10 @@ def weft(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cli")
+    path = tmp_path_factory.mktemp("cli")
+    migrated = weft(path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    return path
 
 
 def test_org_create_json_then_token_create_json(data_dir: Path) -> None:
@@ -61,3 +64,45 @@ def test_demo_reuses_the_org_and_prints_fresh_tokens(data_dir: Path) -> None:
 def test_unknown_org_is_a_clear_error(data_dir: Path) -> None:
     result = weft(data_dir, "org", "rotate-key", "--org", "0" * 24)
     assert result.returncode == 1 and "not found" in result.stderr
+
+
+def test_commands_refuse_a_data_dir_without_a_database(tmp_path: Path) -> None:
+    empty = tmp_path / "elsewhere"
+    for args in (
+        ("org", "create", "--name", "Lost"),
+        ("demo",),
+        ("token", "create", "--org", "0" * 24, "--linked-account", "u"),
+    ):
+        result = weft(empty, *args)
+        assert result.returncode == 1, (args, result.stdout)
+        assert "no Weft database" in result.stderr and "weft.db" in result.stderr
+        assert "WEFT_DATA_DIR" in result.stderr, "the message states the rule"
+    assert not (empty / "weft.db").exists(), "nothing was created silently"
+
+
+def test_commands_say_which_database_they_used(data_dir: Path) -> None:
+    made = weft(data_dir, "org", "create", "--name", "Told", "--json")
+    assert made.returncode == 0, made.stderr
+    assert f"database: sqlite+aiosqlite:///{(data_dir / 'weft.db').resolve()}" in made.stderr
+    json.loads(made.stdout)  # the announcement stays off stdout
+
+
+def test_demo_prints_the_base_url_the_server_announced(data_dir: Path) -> None:
+    (data_dir / "server.json").write_text(json.dumps({"base_url": "http://127.0.0.1:9123"}))
+    try:
+        shown = weft(data_dir, "demo")
+    finally:
+        (data_dir / "server.json").unlink()
+    assert shown.returncode == 0, shown.stderr
+    assert "base URL        http://127.0.0.1:9123" in shown.stdout
+    assert "API base        http://127.0.0.1:9123/api/v2/public" in shown.stdout
+
+
+def test_demo_reaches_a_wildcard_listener_on_loopback(data_dir: Path) -> None:
+    env_host = {**os.environ, "WEFT_DATA_DIR": str(data_dir), "WEFT_HOST": "0.0.0.0"}
+    env_host.pop("WEFT_DATABASE_URL", None)
+    shown = subprocess.run(
+        [sys.executable, "-m", "weft", "demo"], env=env_host, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "base URL        http://127.0.0.1:8000" in shown.stdout

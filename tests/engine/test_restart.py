@@ -71,6 +71,7 @@ def status_of(http: httpx.Client, execution_id: str) -> dict:
 
 
 def test_a_waiting_delay_survives_a_killed_server(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
     org = weft(env, "org", "create", "--name", "Restart")
     token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
     server = serve(env)
