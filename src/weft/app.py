@@ -18,6 +18,8 @@ from weft.api import (
     workflows,
 )
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
+from weft.api.openapi import install_openapi
+from weft.api.pages import install_pages
 from weft.apps.catalog import ensure_catalog
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
@@ -54,6 +56,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         version=__version__,
         description="Private workflows for embedded iPaaS; compatible with Refold's public API.",
         lifespan=lifespan,
+        docs_url=None,  # served by install_pages from the package's own assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -71,6 +75,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(notification_webhooks.router)
     app.include_router(public)
     app.include_router(hooks.router)
+    install_pages(app)
+    install_openapi(app)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:

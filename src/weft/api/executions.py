@@ -13,7 +13,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.api.deps import DbDep, PageDep, ScopeDep
-from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.engine import history, states, triggers
 from weft.engine.announce import notify_in_transaction
 from weft.store.scope import Scope
@@ -58,6 +58,10 @@ class StepOut(Out):
             started_at=step.started_at,
             finished_at=step.finished_at,
         )
+
+
+class EventStreamResponse(StreamingResponse):
+    media_type = "text/event-stream"
 
 
 class WorkflowRef(Out):
@@ -191,7 +195,12 @@ async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request)
     return RerunOut(id=execution.id, execution_id=execution.id, underscore_id=execution.id)
 
 
-@router.post("/execution/{execution_id}/cancel", response_model=ExecutionOut, summary="Cancel")
+@router.post(
+    "/execution/{execution_id}/cancel",
+    response_model=ExecutionOut,
+    summary="Cancel",
+    responses={409: {"model": ErrorOut, "description": "The execution already finished"}},
+)
 async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
     async with db.transaction() as session:
         execution = await triggers.cancel_execution(scope, execution_id, session=session)
@@ -203,7 +212,14 @@ async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request
 @router.get(
     "/execution/{execution_id}/events",
     summary="Server-Sent Events: each step as it commits, then the final status",
-    response_class=StreamingResponse,
+    response_class=EventStreamResponse,
+    responses={
+        200: {
+            "description": "`event: step` with a step as `data` (JSON) per committed step, "
+            "then one `event: status` with the finished execution",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> Any:
     async with db.reading() as session:
@@ -229,9 +245,7 @@ async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: 
                 return
             await notifier.wait_change(execution_id, 0.25)
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
-    )
+    return EventStreamResponse(events(), headers={"cache-control": "no-cache"})
 
 
 def _sse(event: str, data: Any) -> bytes:

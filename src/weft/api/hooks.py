@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from weft.api.runs import WorkflowFailed
-from weft.api.schemas import ERROR_RESPONSES
+from weft.api.runs import StartedOut, WorkflowFailed
+from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine import states, triggers
 from weft.engine.announce import notify_in_transaction
 from weft.engine.trigger_output import webhook_output
@@ -75,6 +75,24 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
     return accepted
 
 
+_WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Sync webhook: the respond node's status, headers and body (any JSON)",
+        "content": {"application/json": {"schema": {"description": "Any JSON"}}},
+        "headers": {"x-execution-id": {"schema": {"type": "string"}}},
+    },
+    202: {"model": StartedOut, "description": "Async webhook (or sync past the bound)"},
+    422: {"model": ErrorOut, "description": "Sync webhook: the run failed"},
+}
+_ANY_BODY = {
+    "requestBody": {
+        "required": False,
+        "description": "Any body: JSON is parsed, anything else is kept as text; it becomes "
+        "`trigger.body`, beside `trigger.query`, `trigger.headers` and `trigger.method`",
+        "content": {"application/json": {"schema": {}}, "text/plain": {"schema": {}}},
+    }
+}
+
 for _method in ("POST", "GET", "PUT", "PATCH", "DELETE"):
     router.add_api_route(
         "/hooks/{secret}",
@@ -82,4 +100,7 @@ for _method in ("POST", "GET", "PUT", "PATCH", "DELETE"):
         methods=[_method],
         operation_id=f"inbound_webhook_{_method.lower()}",
         summary=f"Inbound webhook trigger ({_method})",
+        response_model=None,
+        responses=_WEBHOOK_RESPONSES,
+        openapi_extra=_ANY_BODY if _method != "GET" else None,
     )

@@ -89,16 +89,16 @@ async def get_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> Li
         return LinkedAccountOut.of(account)
 
 
-class DeletedOut(BaseModel):
+class AccountDeletedOut(BaseModel):
     message: str = "User deleted successfully"
     success: bool = True
 
 
-@router.delete("/linked-account/{linked_account_id}", response_model=DeletedOut)
-async def delete_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> DeletedOut:
+@router.delete("/linked-account/{linked_account_id}", response_model=AccountDeletedOut)
+async def delete_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> AccountDeletedOut:
     async with db.transaction() as session:
         await delete_linked_account(org, linked_account_id, session=session)
-    return DeletedOut()
+    return AccountDeletedOut()
 
 
 class SessionTokenIn(BaseModel):

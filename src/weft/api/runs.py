@@ -102,10 +102,26 @@ def _wants_sync(request: Request, body_flag: bool | None) -> bool:
 
 @router.post(
     "/workflow/{workflow_id}/execute",
-    response_model=StartedOut,
+    response_model=None,
     summary="Run the live version",
     responses={
+        200: {
+            "description": "Async: the run started. Sync (`sync_execution`): the respond "
+            "node's body, whatever JSON the workflow answers, with header x-execution-id",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/StartedOut"},
+                            {"description": "The respond node's body (any JSON)"},
+                        ]
+                    }
+                }
+            },
+            "headers": {"x-execution-id": {"schema": {"type": "string"}}},
+        },
         202: {"model": StartedOut, "description": "sync_execution: not done within the bound"},
+        409: {"model": ErrorOut, "description": "Idempotency-Key reused with another body"},
         422: {"model": ErrorOut, "description": "sync_execution: the run failed"},
     },
 )
@@ -153,8 +169,22 @@ async def _sync_answer(request: Request, scope: Scope, execution_id: str) -> Any
     return JSONResponse(started.model_dump(), status_code=202, headers=headers)
 
 
-@router.post("/event/trigger", response_model=EventStartedOut, summary="Fire an event")
-@router.post("/event", response_model=EventStartedOut, include_in_schema=False)
+_EVENT_CONFLICT = {409: {"model": ErrorOut, "description": "Idempotency-Key reused"}}
+
+
+@router.post(
+    "/event/trigger",
+    response_model=EventStartedOut,
+    summary="Fire an event",
+    responses=_EVENT_CONFLICT,
+)
+@router.post(
+    "/event",
+    response_model=EventStartedOut,
+    summary="Fire an event (Refold's older path)",
+    operation_id="trigger_event_legacy",
+    responses=_EVENT_CONFLICT,
+)
 async def trigger_event(
     body: EventIn,
     scope: ScopeDep,

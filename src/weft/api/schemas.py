@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from weft.clock import isoformat
 from weft.store.pagination import Page
@@ -18,20 +25,37 @@ class Out(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
-    @field_serializer("*", when_used="json")
-    def _dates(self, value: Any) -> Any:
-        return isoformat(value) if isinstance(value, datetime) else value
+    # A wrap serializer with no return type keeps every field's type in the OpenAPI schema (a
+    # `*` field serializer, or a return type, would document the whole model as "any").
+    @model_serializer(mode="wrap")
+    def _dates(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if not info.mode_is_json() or not isinstance(data, dict):
+            return data
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name, None)
+            if isinstance(value, datetime):
+                for key in (field.alias, name):
+                    if key in data:
+                        data[key] = isoformat(value)
+                        break
+        return data
 
 
 class ErrorOut(BaseModel):
-    """The error envelope (documented for OpenAPI)."""
+    """Refold's error envelope: every error Weft answers has this shape (and may add fields)."""
+
+    model_config = ConfigDict(extra="allow")
 
     status_code: int
     http_error_type: str
     error_code: str
     error: str = Field(description="The same code as error_code (Refold's newer name for it)")
     message: str
-    request_id: str
+    request_id: str = Field(description="Also sent as the x-request-id header")
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="400: each invalid field; 422: every problem of the graph, per node"
+    )
 
 
 class PageOut(Out, Generic[T]):
@@ -65,6 +89,7 @@ class PageOut(Out, Generic[T]):
         )
 
 
+# Kept for routers that pass it; weft.api.openapi declares each route's error statuses itself.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in [

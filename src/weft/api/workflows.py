@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.api.deps import DbDep, PageDep, ScopeDep
+from weft.api.openapi import NodeJson
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.store.scope import Scope
 from weft.store.tables import App, Workflow, WorkflowVersion
@@ -34,7 +35,7 @@ class WorkflowUpdate(BaseModel):
 
 
 class DraftSave(BaseModel):
-    nodes: list[dict[str, Any]] = Field(max_length=500)
+    nodes: list[NodeJson] = Field(max_length=500)
     edges: list[dict[str, Any]] | None = Field(None, max_length=2000)
     settings: dict[str, Any] | None = None
 
@@ -99,7 +100,7 @@ class WorkflowSummaryOut(Out):
 class WorkflowOut(WorkflowSummaryOut):
     """One workflow with its live graph (the start node alone before the first publish)."""
 
-    nodes: list[dict[str, Any]]
+    nodes: list[NodeJson]
     edges: list[dict[str, Any]]
 
 
@@ -119,7 +120,7 @@ class DraftOut(Out):
     name: str
     description: str | None
     published: bool = False
-    nodes: list[dict[str, Any]]
+    nodes: list[NodeJson]
     edges: list[dict[str, Any]]
     settings: dict[str, Any]
     linked_account_id: str
@@ -160,7 +161,7 @@ class PublishedOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
 
 
-class DeletedOut(BaseModel):
+class WorkflowDeletedOut(BaseModel):
     success: bool
     triggers_deregistered: int
 
@@ -264,11 +265,11 @@ async def update_workflow(
         return await _with_graph(scope, workflow, session=session)
 
 
-@router.delete("/workflow/{workflow_id}", response_model=DeletedOut, summary="Delete")
-async def delete_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> DeletedOut:
+@router.delete("/workflow/{workflow_id}", response_model=WorkflowDeletedOut, summary="Delete")
+async def delete_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowDeletedOut:
     async with db.transaction() as session:
         deregistered = await records.delete_workflow(scope, workflow_id, session=session)
-    return DeletedOut(success=True, triggers_deregistered=deregistered)
+    return WorkflowDeletedOut(success=True, triggers_deregistered=deregistered)
 
 
 @router.get("/workflow/{workflow_id}/edit", response_model=DraftOut, summary="Open the draft")

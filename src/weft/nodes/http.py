@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
@@ -26,6 +27,24 @@ class Config(NodeConfig):
     query: dict[str, Any] = Field(default_factory=dict)
     body: Any = None
     connection: str | None = Field(None, min_length=1, max_length=100)
+
+    @field_validator("url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        # Catch at publish what would certainly fail at run time; a URL that starts with a
+        # template (`{{ env.base }}/users`) or a path (`/users`, with a connection) is judged
+        # when it runs.
+        if value.startswith(("{{", "/")):
+            return value
+        literal = value.split("{{", 1)[0]
+        scheme = "https://" if literal.lower().startswith("https") else "http://"
+        if len(literal) < len(scheme) and scheme.startswith(literal.lower()):
+            return value
+        if not literal.lower().startswith(scheme):
+            raise ValueError(f"url must start with http:// or https:// (got {value[:80]!r})")
+        if literal == value and not urlsplit(value).hostname:
+            raise ValueError(f"url has no host (got {value[:80]!r})")
+        return value
 
     @field_validator("method", mode="before")
     @classmethod
