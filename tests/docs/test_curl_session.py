@@ -1,0 +1,151 @@
+"""docs/api.md cannot rot: its curl session runs as written against a live `weft serve`.
+
+Every ```sh block is run, in order, in one bash session whose current directory looks like a
+checkout after `make run` (a `.venv/bin/weft` and the server's `.weft` data directory). After
+each `# => <json>` line, the output of the commands since the previous one must match the JSON
+shown: `"..."` matches any value, objects may hold more keys, and each listed item must match
+an item of the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
+SHOWN = "# => "
+MARK = "@@weft-doc-segment@@"
+
+
+def segments(markdown: str) -> list[tuple[str, str]]:
+    """(commands, shown output) pairs, in order; the last may show nothing."""
+    pairs: list[tuple[str, str]] = []
+    commands: list[str] = []
+    for block in BLOCK.findall(markdown):
+        for line in block.splitlines():
+            if line.startswith(SHOWN):
+                pairs.append(("\n".join(commands), line[len(SHOWN) :]))
+                commands = []
+            else:
+                commands.append(line)
+    pairs.append(("\n".join(commands), ""))
+    return pairs
+
+
+def matches(shown: Any, actual: Any, where: str = "") -> list[str]:
+    """Where `actual` differs from what the doc shows (empty: it matches)."""
+    if shown == "...":
+        return []
+    if isinstance(shown, dict):
+        if not isinstance(actual, dict):
+            return [f"{where or 'answer'}: expected an object, got {actual!r}"]
+        problems = []
+        for key, value in shown.items():
+            if key not in actual:
+                problems.append(f"{where}.{key}: missing")
+            else:
+                problems += matches(value, actual[key], f"{where}.{key}")
+        return problems
+    if isinstance(shown, list) and shown and isinstance(shown[0], dict):
+        if not isinstance(actual, list):
+            return [f"{where}: expected a list, got {actual!r}"]
+        problems = []
+        for index, item in enumerate(shown):
+            if not any(not matches(item, candidate) for candidate in actual):
+                problems.append(f"{where}[{index}]: no item matches {item!r}")
+        return problems
+    return [] if shown == actual else [f"{where or 'answer'}: expected {shown!r}, got {actual!r}"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(
+    params=[d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d]
+)
+def checkout(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Path, dict[str, str], int]]:
+    """A directory like a fresh checkout running `make run`, with its server's port."""
+    port = free_port()
+    weft = tmp_path / ".venv" / "bin" / "weft"
+    weft.parent.mkdir(parents=True)
+    weft.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m weft "$@"\n')
+    weft.chmod(weft.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "WEFT_PORT": str(port), "WEFT_LOG_LEVEL": "warning"}
+    for name in ("WEFT_DATA_DIR", "WEFT_DATABASE_URL", "WEFT_HOST", "WEFT_PUBLIC_URL"):
+        env.pop(name, None)
+    if request.param == "postgres":
+        env["WEFT_DATABASE_URL"] = str(request.getfixturevalue("postgres_url"))
+    server = subprocess.Popen(
+        [str(weft), "serve", "--demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            assert time.monotonic() < deadline, "weft serve did not start"
+            time.sleep(0.1)
+        yield tmp_path, env, port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_curl_session_in_docs_api_md_runs_as_written(
+    checkout: tuple[Path, dict[str, str], int],
+) -> None:
+    directory, env, port = checkout
+    text = DOC.read_text().replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    pairs = segments(text)
+    assert len(pairs) >= 10, "the session shows its outputs"
+    script = "set -euo pipefail\n" + "".join(
+        f"{commands}\necho '{MARK}'\n" for commands, _ in pairs
+    )
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    outputs = done.stdout.split(MARK + "\n")
+    assert done.returncode == 0, (
+        f"a command failed after {len(outputs) - 1} shown outputs: {done.stderr[-2000:]}"
+    )
+    for (commands, shown), output in zip(pairs, outputs, strict=False):
+        if not shown:
+            continue
+        last_command = commands.strip().splitlines()[-1]
+        try:
+            actual = json.loads(output)
+        except ValueError:
+            pytest.fail(f"after `{last_command}` the output is not JSON: {output!r}")
+        problems = matches(json.loads(shown), actual)
+        assert not problems, f"after `{last_command}`: {problems}\n{output}"
