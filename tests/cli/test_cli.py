@@ -106,3 +106,25 @@ def test_demo_reaches_a_wildcard_listener_on_loopback(data_dir: Path) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert "base URL        http://127.0.0.1:8000" in shown.stdout
+
+
+def test_org_update_sets_allowed_origins(data_dir: Path) -> None:
+    org = json.loads(weft(data_dir, "org", "create", "--name", "Embedder", "--json").stdout)
+    args = ["org", "update", "--org", org["org_id"], "--json"]
+    updated = weft(
+        data_dir,
+        *args,
+        "--allowed-origin",
+        "https://app.example.com/",
+        "--allowed-origin",
+        "http://localhost:3000",
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert json.loads(updated.stdout) == {
+        "org_id": org["org_id"],
+        "allowed_origins": ["https://app.example.com", "http://localhost:3000"],
+    }
+    shown = weft(data_dir, *args)
+    assert json.loads(shown.stdout)["allowed_origins"][0] == "https://app.example.com"
+    bad = weft(data_dir, *args, "--allowed-origin", "https://app.example.com/embed")
+    assert bad.returncode == 1 and "not an origin" in bad.stderr
