@@ -39,6 +39,8 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
   const [tab, setTab] = useState<Tab>("node");
   const [view, setView] = useState<View>({ kind: "draft" });
   const [fitSignal, setFitSignal] = useState(0);
+  const [focusNode, setFocusNode] = useState<string | null>(null);
+  const [showTestData, setShowTestData] = useState(false);
   const [payloadText, setPayloadText] = useState("");
   const [publishProblems, setPublishProblems] = useState<Problem[] | null>(null);
   const [confirm, setConfirm] = useState<{ title: string; body: string; action: string; run(): Promise<void> } | null>(null);
@@ -87,9 +89,9 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       const from = graph.nodes.find((n) => n.id === insertTarget.source)?.name;
       return `Adding after ${from}${insertTarget.handle ? ` (${insertTarget.handle})` : ""}`;
     }
-    if (selectedNode) return `Adding after ${selectedNode.name}`;
+    if (selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0) return `Adding after ${selectedNode.name}`;
     return "Pick a step to add it";
-  }, [insertTarget, graph, selectedNode]);
+  }, [insertTarget, graph, selectedNode, types]);
 
   const chooseTarget = useCallback((target: InsertTarget) => {
     setInsertTarget(target);
@@ -101,7 +103,8 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       const g = graph;
       let target = insertTarget;
       if (!target) {
-        const from = selectedNode ?? [...g.nodes].reverse().find((n) => outputsOf(n, types[n.type]).some((o) => !g.edges.some((e) => e.source === n.id && (e.sourceHandle ?? null) === o)));
+        const selectedWithOutputs = selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0 ? selectedNode : undefined;
+        const from = selectedWithOutputs ?? [...g.nodes].reverse().find((n) => outputsOf(n, types[n.type]).some((o) => !g.edges.some((e) => e.source === n.id && (e.sourceHandle ?? null) === o)));
         if (from) {
           const outputs = outputsOf(from, types[from.type]);
           const open = outputs.find((o) => !g.edges.some((e) => e.source === from.id && (e.sourceHandle ?? null) === o));
@@ -142,6 +145,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       setSelection([node.id]);
       setInsertTarget(null);
       setTab("node");
+      setFocusNode(node.id);
     },
     [graph, insertTarget, selectedNode, types, editor],
   );
@@ -371,8 +375,10 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
               diff={diff?.nodes}
               readOnly={readOnly}
               fitSignal={fitSignal}
+              focusNode={focusNode}
               onSelect={(ids) => {
                 setSelection(ids);
+                setShowTestData(view.kind === "run");
                 if (ids.length === 1) setTab((t) => (t === "runs" || t === "versions" ? t : "node"));
               }}
               onMove={(positions) => editor.edit((g) => moveNodes(g, positions), "move")}
@@ -425,6 +431,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                   }
                   onStep={editor.setStep}
                   onRunForReal={runForReal}
+                  showTestData={showTestData}
                 />
               ) : (
                 <div className="panel-body empty-state">
@@ -449,6 +456,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                 onRun={(payload) => runTest(payload)}
                 onOpenStep={(id) => {
                   setSelection([id]);
+                  setShowTestData(true);
                   setTab("node");
                 }}
                 onRunForReal={runForReal}

@@ -1,6 +1,6 @@
 // The canvas: React Flow showing the draft (or a read-only run / diff), with labelled branch
 // handles, "+" on edges and open branch ends, badges, minimap, and keyboard shortcuts.
-import { memo, useCallback, useEffect, useMemo } from "react";
+import { memo, useCallback, useEffect, useMemo, useState } from "react";
 import {
   Background,
   BaseEdge,
@@ -177,6 +177,7 @@ interface Props {
   diff?: Record<string, DiffChange>;
   readOnly: boolean;
   fitSignal: number;
+  focusNode: string | null;
   onSelect(ids: string[]): void;
   onMove(positions: Record<string, XY>): void;
   onRemoveNodes(ids: string[]): void;
@@ -188,11 +189,34 @@ interface Props {
 export function Canvas(props: Props) {
   const { graph, types, selection, problems, steps, running, pins, diff, readOnly, fitSignal } = props;
   const flow = useReactFlow();
+  // Controlled nodes must carry their measured size, or the minimap and fitView see 0×0 boxes.
+  const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
 
   useEffect(() => {
     const frame = requestAnimationFrame(() => void flow.fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 }));
     return () => cancelAnimationFrame(frame);
   }, [fitSignal, flow]);
+
+  // Bring a newly added step into view (centred only when it is off screen).
+  useEffect(() => {
+    if (!props.focusNode) return;
+    const node = graph.nodes.find((n) => n.id === props.focusNode);
+    if (!node) return;
+    const frame = requestAnimationFrame(() => {
+      const { x, y, zoom } = flow.getViewport();
+      const dom = document.querySelector(".react-flow");
+      const width = dom?.clientWidth ?? 800;
+      const height = dom?.clientHeight ?? 600;
+      const sx = node.position.x * zoom + x;
+      const sy = node.position.y * zoom + y;
+      if (sx < 0 || sy < 0 || sx + 240 * zoom > width || sy + 120 * zoom > height) {
+        void flow.setCenter(node.position.x + 120, node.position.y + 60, { zoom: Math.max(zoom, 0.8), duration: 250 });
+      }
+    });
+    return () => cancelAnimationFrame(frame);
+    // Only when a new step is added, not on every graph change.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.focusNode]);
 
   const onAddAfter = useCallback((source: string, handle: string | null) => props.onInsertTarget({ kind: "end", source, handle }), [props]);
   const onInsert = useCallback((edgeId: string) => props.onInsertTarget({ kind: "edge", edgeId }), [props]);
@@ -214,6 +238,7 @@ export function Canvas(props: Props) {
         id: node.id,
         type: "weft",
         position: node.position,
+        measured: sizes[node.id],
         selected: selected.has(node.id),
         draggable: !readOnly,
         connectable: !readOnly,
@@ -236,7 +261,7 @@ export function Canvas(props: Props) {
         },
       };
     });
-  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter]);
+  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes]);
 
   const edges: Edge<EdgeViewData>[] = useMemo(
     () =>
@@ -261,7 +286,9 @@ export function Canvas(props: Props) {
       let selectionChanged = false;
       const nextSelection = new Set(selection);
       const removed: string[] = [];
+      const measured: Record<string, { width: number; height: number }> = {};
       for (const change of changes) {
+        if (change.type === "dimensions" && change.dimensions) measured[change.id] = change.dimensions;
         if (change.type === "position" && change.position) positions[change.id] = change.position;
         if (change.type === "select") {
           selectionChanged = true;
@@ -270,6 +297,7 @@ export function Canvas(props: Props) {
         }
         if (change.type === "remove") removed.push(change.id);
       }
+      if (Object.keys(measured).length) setSizes((old) => ({ ...old, ...measured }));
       if (Object.keys(positions).length && !readOnly) props.onMove(positions);
       if (removed.length && !readOnly) props.onRemoveNodes(removed);
       if (selectionChanged) props.onSelect([...nextSelection]);
@@ -315,7 +343,7 @@ export function Canvas(props: Props) {
       aria-label="Workflow canvas"
     >
       <Background gap={20} size={1.2} color="var(--grid)" />
-      <MiniMap pannable zoomable ariaLabel="Overview of the workflow" nodeColor={() => "var(--minimap-node)"} maskColor="var(--minimap-mask)" />
+      <MiniMap pannable zoomable ariaLabel="Overview of the workflow" nodeColor="#c7cdd8" nodeStrokeColor="#98a2b3" maskColor="rgba(240, 242, 245, 0.75)" />
       <Controls showInteractive={false} aria-label="Zoom controls" />
     </ReactFlow>
   );

@@ -24,6 +24,7 @@ interface Props {
   onPin(output: unknown | undefined): void;
   onStep(step: Step): void;
   onRunForReal(nodeId: string): void;
+  showTestData?: boolean;
 }
 
 export function NodePanel(props: Props) {
@@ -33,6 +34,10 @@ export function NodePanel(props: Props) {
   const [previewSource, setPreviewSource] = useState<{ mode: CodeMode; read: () => unknown } | null>(null);
   const [running, setRunning] = useState(false);
   const previewOff = useRef(false);
+  const testData = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (props.showTestData) testData.current?.scrollIntoView({ block: "start" });
+  }, [props.showTestData]);
   useEffect(() => setName(node.name), [node.id, node.name]);
 
   const upstream = useMemo(() => upstreamOf(graph, node.id), [graph, node.id]);
@@ -178,7 +183,9 @@ export function NodePanel(props: Props) {
         </>
       )}
 
-      <h3 className="section-title">Last test</h3>
+      <h3 className="section-title" ref={testData}>
+        Last test
+      </h3>
       {wouldSend ? (
         <div className="safe-box">
           <p>

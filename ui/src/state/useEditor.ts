@@ -181,7 +181,9 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
       runAbort.current = abort;
       setRun({ ...idleRun, status: "running" });
       try {
-        const started = await api.startTest({ payload, pinned: pins, run_for_real: runForReal });
+        const answer = await api.startTest({ payload, pinned: pins, run_for_real: runForReal });
+        // A server without `wait: false` answers the finished run itself.
+        const started = { execution_id: answer.execution_id ?? (answer as unknown as { _id: string })._id };
         setRun((r) => ({ ...r, executionId: started.execution_id }));
         const onStep = (step: Step) =>
           setRun((r) => ({
