@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format migrate clean ui ui-check e2e
+.PHONY: run test lint format migrate bench clean ui ui-check e2e
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
@@ -50,6 +50,12 @@ ui-check: ## Type-check and unit-test ui/, then fail if the committed bundle dif
 
 e2e: $(VENV)/.dev-installed ## The browser tests alone (Debian's chromium), on SQLite
 	WEFT_TEST_DATABASES=sqlite $(BIN)/pytest tests/e2e -q
+
+# Weft against n8n (wrk, n8n 2.41.1 and its Node are installed on first use; see BENCHMARKS.md).
+# BENCH_ARGS=--quick for short rounds, e.g. BENCH_ARGS="--quick --only weft-sqlite".
+bench: $(VENV)/.dev-installed
+	bash bench/install.sh
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
