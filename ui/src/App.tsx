@@ -1,20 +1,21 @@
 // The editor: top bar (save state, undo/redo, layout, publish), palette, canvas, side panel.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
 import type { Api } from "./lib/api";
 import type { HostChannel } from "./lib/embed";
 import type { Execution, Graph, NodeType, Problem, Step, WeftNode } from "./lib/types";
 import { appendAfter, copySelection, insertOnEdge, makeNode, moveNodes, outputsOf, pasteInto, removeNodes, renameNode, updateNode, connect, disconnect } from "./model/graph";
-import { autoLayout } from "./model/layout";
 import { diffGraphs } from "./model/diff";
 import { normalise, useEditor, type SaveState } from "./state/useEditor";
 import { Canvas, type InsertTarget } from "./components/Canvas";
 import { Palette } from "./components/Palette";
-import { NodePanel } from "./components/NodePanel";
-import { TestPanel } from "./components/TestPanel";
 import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
 import { Dialog } from "./components/Dialog";
 import { Icon } from "./components/Icons";
+
+// CodeMirror and the layout engine load after the canvas is up: they are not needed to show it.
+const NodePanel = lazy(() => import("./components/NodePanel").then((m) => ({ default: m.NodePanel })));
+const TestPanel = lazy(() => import("./components/TestPanel").then((m) => ({ default: m.TestPanel })));
 
 type Tab = "node" | "test" | "runs" | "versions";
 type View = { kind: "draft" } | { kind: "run"; run: Execution; graph: Graph; steps: Record<string, Step> } | { kind: "diff"; version: number; graph: Graph };
@@ -55,6 +56,8 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       readySent.current = true;
       host.send("ready", { workflowId: editor.draft.associated_workflow });
       setFitSignal((n) => n + 1);
+      // Warm the panels' chunk once the canvas is interactive, so the first click is instant.
+      window.setTimeout(() => void import("./components/NodePanel"), 300);
     }
   }, [editor.draft, host]);
 
@@ -298,7 +301,8 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
             type="button"
             className="icon-btn"
             disabled={readOnly}
-            onClick={() => {
+            onClick={async () => {
+              const { autoLayout } = await import("./model/layout");
               editor.edit((g) => moveNodes(g, autoLayout(g)));
               setFitSignal((n) => n + 1);
             }}
@@ -407,6 +411,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
             ))}
           </div>
           <div id="side-panel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="side-scroll">
+            <Suspense fallback={<div className="panel-body muted">Loading…</div>}>
             {tab === "node" &&
               (selectedNode ? (
                 <NodePanel
@@ -415,10 +420,12 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                   graph={shownGraph}
                   node={selectedNode}
                   nodeType={types[selectedNode.type]}
+                  types={types}
                   problems={view.kind === "draft" ? editor.problems : []}
                   steps={steps}
                   pinned={selectedNode.id in editor.pins}
                   readOnly={readOnly}
+                  saved={editor.saveState === "saved"}
                   onRename={(name) => editor.edit((g) => renameNode(g, selectedNode.id, name))}
                   onData={(data) => editor.edit((g) => updateNode(g, selectedNode.id, { data }), `data:${selectedNode.id}`)}
                   onPin={(output) =>
@@ -485,6 +492,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                 }
               />
             )}
+            </Suspense>
           </div>
         </aside>
       </main>

@@ -1,6 +1,6 @@
 // The canvas: React Flow showing the draft (or a read-only run / diff), with labelled branch
 // handles, "+" on edges and open branch ends, badges, minimap, and keyboard shortcuts.
-import { memo, useCallback, useEffect, useMemo, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   Background,
   BaseEdge,
@@ -218,8 +218,11 @@ export function Canvas(props: Props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.focusNode]);
 
-  const onAddAfter = useCallback((source: string, handle: string | null) => props.onInsertTarget({ kind: "end", source, handle }), [props]);
-  const onInsert = useCallback((edgeId: string) => props.onInsertTarget({ kind: "edge", edgeId }), [props]);
+  // Stable callbacks (through a ref) so node and edge objects need not change with the parent.
+  const insertTargetRef = useRef(props.onInsertTarget);
+  insertTargetRef.current = props.onInsertTarget;
+  const onAddAfter = useCallback((source: string, handle: string | null) => insertTargetRef.current({ kind: "end", source, handle }), []);
+  const onInsert = useCallback((edgeId: string) => insertTargetRef.current({ kind: "edge", edgeId }), []);
 
   const selected = useMemo(() => new Set(selection), [selection]);
   const problemCount = useMemo(() => {
@@ -228,17 +231,48 @@ export function Canvas(props: Props) {
     return counts;
   }, [problems]);
 
+  // Node objects are reused while nothing about them changed, so React Flow and the memoised
+  // node views skip them: a 150-step workflow re-renders only what moved.
+  const cache = useRef(new Map<string, { signature: string; step?: Step; node: Node<NodeViewData> }>());
   const nodes: Node<NodeViewData>[] = useMemo(() => {
-    return graph.nodes.map((node) => {
+    const outgoing = new Map<string, Set<string | null>>();
+    for (const e of graph.edges) {
+      if (!outgoing.has(e.source)) outgoing.set(e.source, new Set());
+      outgoing.get(e.source)!.add(e.sourceHandle ?? null);
+    }
+    // While a test runs, only the steps next in line pulse: those whose input step has finished
+    // along the branch it took.
+    const frontier = new Set<string>();
+    if (running) {
+      for (const node of graph.nodes) if (node.type === "start" && !steps[node.id]) frontier.add(node.id);
+      for (const e of graph.edges) {
+        const done = steps[e.source];
+        if (done && !steps[e.target] && done.node_status !== "FAILED" && (e.sourceHandle === null || e.sourceHandle === done.branch || e.sourceHandle === "body")) frontier.add(e.target);
+      }
+    }
+    const next = new Map<string, { signature: string; step?: Step; node: Node<NodeViewData> }>();
+    const result = graph.nodes.map((node) => {
       const nodeType = types[node.type];
       const outputs = outputsOf(node, nodeType);
-      const used = new Set(graph.edges.filter((e) => e.source === node.id).map((e) => e.sourceHandle ?? null));
+      const used = outgoing.get(node.id) ?? new Set();
+      const openOutputs = outputs.filter((o) => !used.has(o));
       const step = steps[node.id];
-      return {
+      const size = sizes[node.id];
+      const signature = JSON.stringify([
+        node.name, node.type, nodeType?.label, nodeType?.category, outputs, openOutputs,
+        problemCount[node.id] ?? 0, frontier.has(node.id), node.id in pins, diff?.[node.id], readOnly,
+        selected.has(node.id), node.position.x, node.position.y, size?.width, size?.height,
+      ]);
+      const cached = cache.current.get(node.id);
+      if (cached && cached.signature === signature && cached.step === step) {
+        next.set(node.id, cached);
+        return cached.node;
+      }
+      const built: Node<NodeViewData> = {
         id: node.id,
         type: "weft",
         position: node.position,
-        measured: sizes[node.id],
+        measured: size,
         selected: selected.has(node.id),
         draggable: !readOnly,
         connectable: !readOnly,
@@ -250,17 +284,21 @@ export function Canvas(props: Props) {
           type: node.type,
           category: nodeType?.category ?? "action",
           outputs,
-          openOutputs: outputs.filter((o) => !used.has(o)),
+          openOutputs,
           problems: problemCount[node.id] ?? 0,
           step,
-          running: running && !step,
+          running: frontier.has(node.id),
           pinned: node.id in pins,
           diff: diff?.[node.id],
           readOnly,
           onAddAfter,
         },
       };
+      next.set(node.id, { signature, step, node: built });
+      return built;
     });
+    cache.current = next;
+    return result;
   }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes]);
 
   const edges: Edge<EdgeViewData>[] = useMemo(

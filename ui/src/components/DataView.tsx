@@ -55,25 +55,27 @@ function TreeNode({ name, value, path, depth, onPick }: { name: string; value: u
   const [open, setOpen] = useState(depth < 1);
   const isObject = value !== null && typeof value === "object";
   if (!isObject) {
+    const shown = JSON.stringify(value)?.slice(0, 60) ?? "";
     return (
       <li>
-        <button type="button" className="tree-leaf" onClick={() => onPick(path)} title={`Insert ${path}`} aria-label={`Insert ${path}`}>
-          <span className="tree-key">{name}</span>
-          <span className="tree-value">{JSON.stringify(value)?.slice(0, 60)}</span>
+        <button type="button" className="tree-leaf" onClick={() => onPick(path)} title={`Insert ${path}`}>
+          <span className="tree-key">{name}</span> <span className="tree-value">{shown}</span>
+          <span className="sr-only">, insert {path}</span>
         </button>
       </li>
     );
   }
+  const summary = Array.isArray(value) ? `list · ${value.length}` : "object";
   const entries = Array.isArray(value) ? value.slice(0, MAX_KEYS).map((v, i) => [String(i), v] as const) : Object.entries(value as object).slice(0, MAX_KEYS);
   return (
     <li>
       <div className="tree-branch">
-        <button type="button" className="tree-toggle" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`${open ? "Collapse" : "Expand"} ${path}`}>
+        <button type="button" className="tree-toggle" aria-expanded={open} onClick={() => setOpen(!open)}>
           {open ? "▾" : "▸"}
         </button>
-        <button type="button" className="tree-leaf" onClick={() => onPick(path)} aria-label={`Insert ${path}`}>
-          <span className="tree-key">{name}</span>
-          <span className="tree-value muted">{Array.isArray(value) ? `list · ${value.length}` : "object"}</span>
+        <button type="button" className="tree-leaf" onClick={() => onPick(path)} title={`Insert ${path}`}>
+          <span className="tree-key">{name}</span> <span className="tree-value muted">{summary}</span>
+          <span className="sr-only">, insert {path}</span>
         </button>
       </div>
       {open && (
@@ -91,6 +93,7 @@ export interface PickerSource {
   label: string;
   path: string;
   value: unknown;
+  example?: boolean;
 }
 
 export function DataPicker({ sources, onPick }: { sources: PickerSource[]; onPick(path: string): void }) {
@@ -100,13 +103,13 @@ export function DataPicker({ sources, onPick }: { sources: PickerSource[]; onPic
       {sources.map((source) =>
         source.value === undefined ? (
           <li key={source.path}>
-            <button type="button" className="tree-leaf" onClick={() => onPick(source.path)} aria-label={`Insert ${source.path}`}>
-              <span className="tree-key">{source.label}</span>
-              <span className="tree-value muted">run a test to see its data</span>
+            <button type="button" className="tree-leaf" onClick={() => onPick(source.path)} title={`Insert ${source.path}`}>
+              <span className="tree-key">{source.label}</span> <span className="tree-value muted">run a test to see its data</span>
+              <span className="sr-only">, insert {source.path}</span>
             </button>
           </li>
         ) : (
-          <TreeNode key={source.path} name={source.label} value={source.value} path={source.path} depth={0} onPick={onPick} />
+          <TreeNode key={source.path} name={source.example ? `${source.label} (example)` : source.label} value={source.value} path={source.path} depth={0} onPick={onPick} />
         ),
       )}
     </ul>

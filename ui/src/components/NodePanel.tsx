@@ -15,10 +15,12 @@ interface Props {
   graph: Graph;
   node: WeftNode;
   nodeType: NodeType | undefined;
+  types: Record<string, NodeType>;
   problems: Problem[];
   steps: Record<string, Step>;
   pinned: boolean;
   readOnly: boolean;
+  saved: boolean;
   onRename(name: string): void;
   onData(data: Record<string, unknown>): void;
   onPin(output: unknown | undefined): void;
@@ -26,6 +28,9 @@ interface Props {
   onRunForReal(nodeId: string): void;
   showTestData?: boolean;
 }
+
+// Their run decides the route or the end of the run, so the server refuses to pin them.
+const UNPINNABLE = new Set(["start", "condition", "loop", "end", "respond"]);
 
 export function NodePanel(props: Props) {
   const { api, graph, node, nodeType, problems, steps, pinned, readOnly } = props;
@@ -46,11 +51,11 @@ export function NodePanel(props: Props) {
     for (const up of upstream) {
       const step = steps[up.id];
       if (up.type === "start") list.push({ label: "Trigger", path: "trigger", value: step ? step.latest_output : (up.data.sample_payload ?? undefined) });
-      else list.push({ label: up.name, path: `nodes.${slugifyName(up.name)}`, value: step?.latest_output });
+      else list.push({ label: up.name, path: `nodes.${slugifyName(up.name)}`, value: step?.latest_output ?? props.types[up.type]?.output_example ?? undefined, example: !step });
     }
     if (upstream.some((u) => u.type === "loop")) list.push({ label: "Loop item", path: "loop", value: { item: null, index: 0 } });
     return list;
-  }, [upstream, steps]);
+  }, [upstream, steps, props.types]);
 
   const paths = useMemo(() => {
     const all: string[] = [];
@@ -67,7 +72,8 @@ export function NodePanel(props: Props) {
   // Live preview: the backend evaluates the focused expression against the last test context.
   const previewText = previewSource ? JSON.stringify(previewSource.read() ?? null) : null;
   useEffect(() => {
-    if (!previewSource || previewOff.current || readOnly) return;
+    // Preview only what the server has: a step still waiting for autosave is unknown to it.
+    if (!previewSource || previewOff.current || readOnly || !props.saved) return;
     const value = previewSource.read();
     if (value === undefined || value === null || value === "") {
       setPreview(null);
@@ -80,13 +86,15 @@ export function NodePanel(props: Props) {
         const answer = await api.previewExpression(node.id, body);
         setPreview({ value: answer.value, error: answer.error });
       } catch (error) {
-        const status = (error as { status?: number }).status;
-        if (status === 404 || status === 405) previewOff.current = true;
+        const { status, code } = error as { status?: number; code?: string };
+        // A server without the preview route: stop asking. A step or run it does not know yet: skip.
+        const absent = status === 405 || (status === 404 && code !== "NODE_NOT_FOUND" && code !== "EXECUTION_NOT_FOUND");
+        if (absent) previewOff.current = true;
         setPreview(status === 404 || status === 405 ? null : { error: describeError(error) });
       }
     }, 450);
     return () => window.clearTimeout(handle);
-  }, [previewText, previewSource, api, node.id, readOnly]);
+  }, [previewText, previewSource, api, node.id, readOnly, props.saved]);
 
   const runAlone = async (forReal = false) => {
     setRunning(true);
@@ -209,7 +217,7 @@ export function NodePanel(props: Props) {
               <Icon name="play" size={14} /> {running ? "Running…" : "Run this step"}
             </button>
           )}
-          {step && !pinned && step.node_status === "COMPLETED" && (
+          {step && !pinned && step.node_status === "COMPLETED" && !UNPINNABLE.has(node.type) && (
             <button type="button" className="btn ghost" onClick={() => props.onPin(step.latest_output)}>
               <Icon name="pin" size={14} /> Pin this output
             </button>

@@ -5,7 +5,21 @@ import { useState } from "react";
 import type { JsonSchema, NodeType, Problem } from "../lib/types";
 import { CodeField, type CodeMode } from "./CodeField";
 
-const ADVANCED = new Set(["retry", "on_error", "timeout_s"]);
+const ADVANCED = ["retry", "on_error", "timeout_s"];
+
+/** `cases.0.expression` → `cases[].expression`, the form the API names field paths in. */
+function specOf(path: string): string {
+  return path.replace(/\.(\d+)(?=\.|$)/g, "[]");
+}
+
+/** How a string field is edited: a whole JSONata expression, a {{ }} template, or plain text. */
+function stringMode(nodeType: NodeType, path: string, name: string, value: unknown): "expression" | "template" | "text" {
+  const spec = specOf(path);
+  const top = spec.split(".")[0].replace("[]", "");
+  if (nodeType.bare_expression_fields ? nodeType.bare_expression_fields.includes(spec) : isBareExpression(name)) return "expression";
+  if ((nodeType.template_fields ?? nodeType.expression_fields).includes(top) || /{{/.test(String(value ?? ""))) return "template";
+  return "text";
+}
 
 function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
   let current = schema;
@@ -126,9 +140,9 @@ function Field(props: FieldProps) {
     );
   } else if (types.includes("string") && types.length === 1) {
     const code = nodeType.type === "code" && name === "source";
-    const bare = isBareExpression(name);
-    if (code || bare || nodeType.expression_fields.includes(name) || /{{/.test(String(value ?? ""))) {
-      const mode: CodeMode = code ? "javascript" : bare ? "expression" : "template";
+    const kind = stringMode(nodeType, path, name, value);
+    if (code || kind !== "text") {
+      const mode: CodeMode = code ? "javascript" : kind === "expression" ? "expression" : "template";
       control = (
         <CodeField
           id={id}
@@ -265,15 +279,16 @@ export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusF
         }}
       />
     ));
-  const main = props.filter(([key]) => !ADVANCED.has(key));
-  const advanced = props.filter(([key]) => ADVANCED.has(key));
+  const advancedKeys = new Set(nodeType.advanced_fields ?? ADVANCED);
+  const main = props.filter(([key]) => !advancedKeys.has(key));
+  const advanced = props.filter(([key]) => advancedKeys.has(key));
   return (
     <div className="schema-form">
       {main.length === 0 && <p className="muted">This step has nothing to configure.</p>}
       {render(main)}
       {advanced.length > 0 && (
         <details className="advanced">
-          <summary>Retries, errors and timeout</summary>
+          <summary>More options</summary>
           {render(advanced)}
         </details>
       )}

@@ -71,8 +71,13 @@ export interface NodeType {
   branches: string[] | "cases";
   effect: string;
   schema: JsonSchema;
-  defaults: Record<string, unknown>;
+  defaults: Record<string, unknown> | null;
   expression_fields: string[];
+  template_fields?: string[];
+  bare_expression_fields?: string[];
+  advanced_fields?: string[];
+  output_example?: unknown;
+  data_optional?: boolean;
 }
 
 export interface Step {

@@ -59,9 +59,9 @@ describe("graph model", () => {
 
   it("offers labelled branch outputs", () => {
     const cond = { id: "3", type: "condition", name: "c", position: { x: 0, y: 0 }, data: {} };
-    expect(outputsOf(cond, nodeType("condition", ["true", "false"]))).toEqual(["true", "false"]);
+    expect(outputsOf(cond, nodeType("condition", "cases"))).toEqual(["true", "false"]);
     const sw = { ...cond, data: { cases: [{ name: "big", expression: "1" }] } };
-    expect(outputsOf(sw, nodeType("condition", ["true", "false"]))).toEqual(["big", "default"]);
+    expect(outputsOf(sw, nodeType("condition", "cases"))).toEqual(["big", "default"]);
     const loop = { ...cond, type: "loop", data: { on_error: "error" } };
     expect(outputsOf(loop, nodeType("loop", ["body"]))).toEqual(["body", null, "error"]);
   });

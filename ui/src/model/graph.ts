@@ -41,13 +41,14 @@ export function outputsOf(node: WeftNode, nodeType?: NodeType): (string | null)[
   const data = node.data ?? {};
   const cases = data.cases;
   if (Array.isArray(cases) && cases.length > 0) {
+    // A switch: one branch per named case, then "default" for no match.
     for (const c of cases) {
       const name = (c as { name?: unknown }).name;
-      if (typeof name === "string" && name) outputs.push(name);
+      if (typeof name === "string" && name && !outputs.includes(name)) outputs.push(name);
     }
     outputs.push("default");
   } else if (nodeType?.branches === "cases") {
-    outputs.push("default");
+    outputs.push("true", "false");
   } else if (Array.isArray(nodeType?.branches) && nodeType.branches.length > 0) {
     outputs.push(...nodeType.branches);
     // A loop's body runs per item; its plain output continues after the loop.
@@ -69,7 +70,7 @@ export function makeNode(graph: Graph, nodeType: NodeType, position: XY): WeftNo
     type: nodeType.type,
     name: uniqueName(graph, nodeType.label),
     position,
-    data: structuredClone(nodeType.defaults ?? {}),
+    data: structuredClone(nodeType.defaults ?? {}) as Record<string, unknown>,
   };
 }
 
