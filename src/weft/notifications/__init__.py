@@ -1,6 +1,6 @@
 """Org notification webhooks: subscriptions, the delivery outbox and its dispatcher."""
 
-from weft.notifications.crypto import SecretBox, sign
+from weft.notifications.crypto import SecretBox, sign, signing_box
 from weft.notifications.dispatcher import SIGNATURE_HEADER, NotificationDispatcher
 from weft.notifications.events import EMITTED, EVENTS, WORKFLOW_COMPLETED, WORKFLOW_ERRORED
 from weft.notifications.outbox import (
@@ -18,6 +18,7 @@ __all__ = [
     "WORKFLOW_ERRORED",
     "NotificationDispatcher",
     "SecretBox",
+    "signing_box",
     "enqueue_for_run",
     "enqueue_run_notifications",
     "notify_run_finished",
