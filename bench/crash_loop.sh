@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 runs="${1:-50}"
 out="${OUT:-/tmp/weft-crash-loop}"
 rm -rf "$out" && mkdir -p "$out"
+pytest="${PYTEST:-.venv/bin/pytest}"  # another checkout may lend its virtualenv
 passed=0
 for k in $(seq 1 "$runs"); do
     start=$(date +%s)
-    if WEFT_TEST_DATABASES=postgres .venv/bin/pytest tests/engine/test_crash.py -q -x \
+    if WEFT_TEST_DATABASES=postgres "$pytest" tests/engine/test_crash.py -q -x \
         -p no:cacheprovider --basetemp="$out/run-$k" >"$out/run-$k.out" 2>&1; then
         passed=$((passed + 1))
         echo "run $k: passed in $(($(date +%s) - start)) s"
