@@ -18,10 +18,10 @@ __all__ = [
     "WORKFLOW_ERRORED",
     "NotificationDispatcher",
     "SecretBox",
-    "signing_box",
     "enqueue_for_run",
     "enqueue_run_notifications",
     "notify_run_finished",
     "sign",
+    "signing_box",
     "wants_run_notifications",
 ]

@@ -11,8 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from weft.clock import now
-from weft.net import OutboundClient, OutboundError
 from weft.crypto import SecretUnreadable
+from weft.net import OutboundClient, OutboundError
 from weft.notifications.crypto import sign, signing_box
 from weft.notifications.outbox import (
     ClaimedDelivery,
