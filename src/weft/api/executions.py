@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.api.deps import DbDep, PageDep, ScopeDep
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
-from weft.engine import history, states, triggers
+from weft.engine import history, lifecycle, states, triggers
 from weft.engine.announce import notify_in_transaction
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
@@ -202,10 +202,9 @@ async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request)
     responses={409: {"model": ErrorOut, "description": "The execution already finished"}},
 )
 async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
-    async with db.transaction() as session:
-        execution = await triggers.cancel_execution(scope, execution_id, session=session)
+    execution = await lifecycle.cancel_run(request.app.state.services, scope, execution_id)
+    async with db.reading() as session:
         facts = await history.run_facts(scope, [execution], session=session)
-    request.app.state.services.notifier.changed(execution_id)
     return ExecutionOut.of(scope, execution, facts[execution.id])
 
 
