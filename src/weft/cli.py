@@ -55,7 +55,7 @@ def _existing_database() -> Settings:
     return settings
 
 
-def _require_database() -> Settings:
+def _require_database(*, announce: bool = True) -> Settings:
     """Settings whose database exists (a missing SQLite file is refused, never created)."""
     settings = Settings()
     path = settings.sqlite_path
@@ -68,7 +68,8 @@ def _require_database() -> Settings:
             err=True,
         )
         raise typer.Exit(1)
-    _announce_database(settings)
+    if announce:
+        _announce_database(settings)
     return settings
 
 
@@ -188,7 +189,7 @@ def worker(
 
     from weft.engine.host import Engine, build_services
 
-    settings = _require_database()
+    settings = _require_database(announce=False)  # its banner names the database
 
     async def main() -> None:
         db = Database(settings.resolved_database_url)
