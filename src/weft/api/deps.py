@@ -34,7 +34,14 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def org_scope(db: DbDep, api_key: Annotated[str | None, Security(_api_key)]) -> OrgScope:
+def _remember_org(request: Request, org_id: str) -> None:
+    # The CORS middleware grants the response to the origins this org allows (weft.api.cors).
+    request.state.org_id = org_id
+
+
+async def org_scope(
+    request: Request, db: DbDep, api_key: Annotated[str | None, Security(_api_key)]
+) -> OrgScope:
     """The org (and environment) whose API key signed the request."""
     if not api_key:
         raise Unauthorized()
@@ -42,6 +49,7 @@ async def org_scope(db: DbDep, api_key: Annotated[str | None, Security(_api_key)
         scope = await authenticate_api_key(api_key, session=session)
     if scope is None:
         raise Unauthorized()
+    _remember_org(request, scope.org_id)
     return scope
 
 
@@ -67,11 +75,13 @@ async def account_scope_dep(
             scope = await authenticate_session_token(bearer.credentials, session=session)
             if scope is None:
                 raise Unauthorized()
+            _remember_org(request, scope.org_id)
             return scope
         if api_key:
             org = await authenticate_api_key(api_key, session=session)
             if org is None:
                 raise Unauthorized()
+            _remember_org(request, org.org_id)
             # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
             account_id = linked_account_id or request.headers.get("linked-account-id")
             if not account_id:
@@ -99,7 +109,7 @@ async def workflow_scope_dep(
         and bearer is None
         and not (linked_account_id or request.headers.get("linked-account-id"))
     ):
-        org = await org_scope(db, api_key)
+        org = await org_scope(request, db, api_key)
         return PublicScope(org.org_id, org.environment)
     return await account_scope_dep(request, db, api_key, bearer, linked_account_id)
 

@@ -96,9 +96,9 @@ async def save_draft(
 ) -> tuple[Workflow, WorkflowVersion]:
     """Replace the draft's graph (and settings when given); the live version is untouched."""
     node_json, edge_json = _graph_json(nodes, edges)
+    workflow, draft = await open_draft(scope, workflow_id, session=session)
     if settings is not None:
         check_draft_settings(scope, settings)
-    workflow, draft = await open_draft(scope, workflow_id, session=session)
     draft.nodes = node_json
     draft.edges = edge_json
     if settings is not None:
