@@ -24,8 +24,7 @@ from weft.apps.catalog import ensure_catalog
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
-from weft.tenancy.orgs import allowed_origins_of
-from weft.tenancy.origins import any_org_allows_origin
+from weft.tenancy.origins import allowed_origins_of, any_org_allows_origin
 
 API_PREFIX = "/api/v2/public"
 

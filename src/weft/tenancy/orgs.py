@@ -86,8 +86,3 @@ async def authenticate_api_key(raw: str, *, session: AsyncSession) -> OrgScope |
         return None
     return OrgScope(org_id=key.org_id, environment=key.environment)
 
-
-async def allowed_origins_of(org_id: str, *, session: AsyncSession) -> list[str]:
-    """TEMPORARY until editor-api lands the setting: the org's allowed_origins."""
-    org = await session.get(Org, org_id)
-    return list(((org.settings if org else None) or {}).get("allowed_origins") or [])
