@@ -15,6 +15,7 @@ from weft.api import (
     hooks,
     linked_accounts,
     notification_webhooks,
+    org_settings,
     runs,
     workflows,
 )
@@ -24,7 +25,8 @@ from weft.apps.catalog import ensure_catalog
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
-from weft.tenancy.origins import allowed_origins_of, any_org_allows_origin
+from weft.tenancy.orgs import allowed_origins_of
+from weft.tenancy.origins import any_org_allows_origin
 
 API_PREFIX = "/api/v2/public"
 
@@ -84,6 +86,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(runs.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
+    public.include_router(org_settings.router)
     app.include_router(public)
     app.include_router(frontend_sdk.router)
     app.include_router(hooks.router)

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import update
 
 from support import Tenant, TenantFactory, assert_envelope
-from weft.store.db import Database
-from weft.store.tables import Org
 
 APPS = "/api/v2/f-sdk/application"
 SAAS = "https://app.saas.example"
 
 
-async def allow(db: Database, tenant: Tenant, *origins: str) -> None:
-    async with db.transaction() as session:
-        await session.execute(
-            update(Org)
-            .where(Org.id == tenant.org_id)
-            .values(settings={"allowed_origins": list(origins)})
-        )
+async def allow(client: httpx.AsyncClient, tenant: Tenant, *origins: str) -> None:
+    response = await client.put(
+        "/api/v2/public/org/settings",
+        json={"allowed_origins": list(origins)},
+        headers=tenant.org_key,
+    )
+    assert response.status_code == 200, response.text
 
 
 def preflight_headers(origin: str) -> dict[str, str]:
@@ -31,9 +28,9 @@ def preflight_headers(origin: str) -> dict[str, str]:
 
 
 async def test_preflight_from_an_allowed_origin_is_granted(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database
+    client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    await allow(db, tenant, SAAS)
+    await allow(client, tenant, SAAS)
     response = await client.options("/api/v2/f-sdk/config", headers=preflight_headers(SAAS))
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == SAAS
@@ -45,9 +42,9 @@ async def test_preflight_from_an_allowed_origin_is_granted(
 
 
 async def test_preflight_from_an_origin_no_org_allows_gets_no_grant(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database
+    client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    await allow(db, tenant, SAAS)
+    await allow(client, tenant, SAAS)
     for origin in ("https://evil.example", "null", "https://app.saas.example.evil.example"):
         response = await client.options(APPS, headers=preflight_headers(origin))
         assert_envelope(response, 403, "CORS_ORIGIN_NOT_ALLOWED")
@@ -55,11 +52,11 @@ async def test_preflight_from_an_origin_no_org_allows_gets_no_grant(
 
 
 async def test_responses_carry_the_grant_only_for_the_callers_org(
-    client: httpx.AsyncClient, tenant: Tenant, make_tenant: TenantFactory, db: Database
+    client: httpx.AsyncClient, tenant: Tenant, make_tenant: TenantFactory
 ) -> None:
     other = await make_tenant()
-    await allow(db, tenant, SAAS)
-    await allow(db, other, "https://other.example")
+    await allow(client, tenant, SAAS)
+    await allow(client, other, "https://other.example")
     mine = await client.get(APPS, headers={**tenant.bearer, "Origin": SAAS})
     assert mine.status_code == 200
     assert mine.headers["access-control-allow-origin"] == SAAS
@@ -73,18 +70,18 @@ async def test_responses_carry_the_grant_only_for_the_callers_org(
 
 
 async def test_errors_of_an_authenticated_call_are_readable_by_an_allowed_origin(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database
+    client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    await allow(db, tenant, SAAS)
+    await allow(client, tenant, SAAS)
     response = await client.get(f"{APPS}/no-such-app", headers={**tenant.bearer, "Origin": SAAS})
     assert_envelope(response, 404, "APP_NOT_FOUND")
     assert response.headers["access-control-allow-origin"] == SAAS
 
 
 async def test_unauthenticated_calls_get_no_grant(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database
+    client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    await allow(db, tenant, SAAS)
+    await allow(client, tenant, SAAS)
     response = await client.get(APPS, headers={"Origin": SAAS})
     assert_envelope(response, 401)
     assert "access-control-allow-origin" not in response.headers

@@ -19,6 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from weft.api.envelope import error_body
+from weft.errors import InvalidInput
+from weft.tenancy.orgs import normalize_origin as stored_origin
 
 # Headers Refold's clients send: the SDK's, the org-key pair, and Refold's optional ones.
 ALLOWED_HEADERS = (
@@ -36,12 +38,11 @@ AllowedAnywhere = Callable[[str], Awaitable[bool]]
 
 
 def normalize_origin(origin: str) -> str | None:
-    """`scheme://host[:port]` in lower case, or None for `null` and anything malformed."""
-    origin = origin.strip().rstrip("/").lower()
-    scheme, sep, rest = origin.partition("://")
-    if not sep or scheme not in ("http", "https") or not rest or "/" in rest or "@" in rest:
+    """The origin as `allowed_origins` stores it, or None for `null` and anything malformed."""
+    try:
+        return stored_origin(origin)
+    except InvalidInput:
         return None
-    return origin
 
 
 class _TtlCache:

@@ -24,9 +24,3 @@ async def any_org_allows_origin(origin: str, *, session: AsyncSession) -> bool:
     else:
         condition = _SQLITE_ANY.bindparams(origin=origin)
     return bool(await session.scalar(select(exists().select_from(Org).where(condition))))
-
-
-async def allowed_origins_of(org_id: str, *, session: AsyncSession) -> list[str]:
-    """The org's allowed_origins (until weft.tenancy.orgs owns the setting)."""
-    org = await session.get(Org, org_id)
-    return list(((org.settings if org else None) or {}).get("allowed_origins") or [])
