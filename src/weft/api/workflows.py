@@ -9,10 +9,10 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.api.deps import DbDep, PageDep, ScopeDep
+from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
 from weft.api.openapi import NodeJson
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
-from weft.store.scope import Scope
+from weft.store.scope import OrgScope, Scope, account_id_of
 from weft.store.tables import App, Workflow, WorkflowVersion
 from weft.workflows import records, versions
 
@@ -61,7 +61,8 @@ class WorkflowSummaryOut(Out):
     associated_application: AppRef
     slug: str
     environment: str
-    linked_account_id: str
+    linked_account_id: str | None = Field(description="None: a public (org-level) workflow")
+    scope: str = Field(description="private (a linked account's) or public (the org's)")
     is_v2: bool = True
     public_access_workflow: bool = True
     current_version: int
@@ -72,7 +73,7 @@ class WorkflowSummaryOut(Out):
     webhook_path: str | None = Field(None, description="Inbound URL path of a webhook trigger")
 
     @classmethod
-    def of(cls, scope: Scope, workflow: Workflow, app: App, **graph: Any) -> Any:
+    def of(cls, scope: OrgScope, workflow: Workflow, app: App, **graph: Any) -> Any:
         return cls(
             id=workflow.id,
             name=workflow.name,
@@ -82,7 +83,8 @@ class WorkflowSummaryOut(Out):
             associated_application=AppRef(id=app.id, name=app.name, slug=app.slug),
             slug=app.slug,
             environment=workflow.environment,
-            linked_account_id=scope.account_id,
+            linked_account_id=account_id_of(scope),
+            scope=_scope_name(scope),
             current_version=workflow.current_version,
             draft_id=workflow.draft_id,
             created_at=workflow.created_at,
@@ -104,7 +106,7 @@ class WorkflowOut(WorkflowSummaryOut):
     edges: list[dict[str, Any]]
 
 
-async def _with_graph(scope: Scope, workflow: Workflow, *, session: AsyncSession) -> WorkflowOut:
+async def _with_graph(scope: OrgScope, workflow: Workflow, *, session: AsyncSession) -> WorkflowOut:
     live = await versions.live_version(scope, workflow, session=session)
     app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
     nodes = live.nodes if live else [records.start_node()]
@@ -123,7 +125,9 @@ class DraftOut(Out):
     nodes: list[NodeJson]
     edges: list[dict[str, Any]]
     settings: dict[str, Any]
-    linked_account_id: str
+    linked_account_id: str | None = Field(description="None: a public (org-level) workflow")
+    scope: str = Field(description="private (a linked account's) or public (the org's)")
+    data_slots: list[dict[str, Any]] = Field(description="Public workflows: settings.data_slots")
     environment: str
     public_access_workflow: bool = True
     org_id: str
@@ -132,7 +136,7 @@ class DraftOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
 
     @classmethod
-    def of(cls, scope: Scope, workflow: Workflow, draft: WorkflowVersion) -> DraftOut:
+    def of(cls, scope: OrgScope, workflow: Workflow, draft: WorkflowVersion) -> DraftOut:
         return cls(
             id=draft.id,
             associated_workflow=workflow.id,
@@ -141,13 +145,19 @@ class DraftOut(Out):
             nodes=draft.nodes,
             edges=draft.edges,
             settings=draft.settings,
-            linked_account_id=scope.account_id,
+            data_slots=list((draft.settings or {}).get("data_slots") or []),
+            linked_account_id=account_id_of(scope),
+            scope=_scope_name(scope),
             environment=workflow.environment,
             org_id=workflow.org_id,
             current_version=workflow.current_version,
             created_at=draft.created_at,
             updated_at=draft.updated_at,
         )
+
+
+def _scope_name(scope: OrgScope) -> str:
+    return "private" if isinstance(scope, Scope) else "public"
 
 
 class CreatedOut(BaseModel):
@@ -175,7 +185,7 @@ class VersionOut(Out):
 
 @router.post("/workflow", response_model=CreatedOut, summary="Create private workflow")
 async def create_workflow(
-    scope: ScopeDep, db: DbDep, body: Annotated[WorkflowCreate | None, Body()] = None
+    scope: WorkflowScopeDep, db: DbDep, body: Annotated[WorkflowCreate | None, Body()] = None
 ) -> CreatedOut:
     """A new private workflow (default name when none is given) and its first draft."""
     body = body or WorkflowCreate()
@@ -195,7 +205,7 @@ async def create_workflow(
     "/workflow", response_model=PageOut[WorkflowSummaryOut], summary="List private workflows"
 )
 async def list_workflows(
-    scope: ScopeDep,
+    scope: WorkflowScopeDep,
     db: DbDep,
     paging: PageDep,
     slug: str | None = Query(None, description="Only workflows of this app"),
@@ -223,7 +233,7 @@ async def list_workflows(
     summary="Published versions, newest first",
 )
 async def list_versions(
-    workflow_id: str, scope: ScopeDep, db: DbDep, paging: PageDep
+    workflow_id: str, scope: WorkflowScopeDep, db: DbDep, paging: PageDep
 ) -> PageOut[Any]:
     async with db.reading() as session:
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
@@ -243,7 +253,7 @@ async def list_versions(
 
 
 @router.get("/workflow/{workflow_id}", response_model=WorkflowOut, summary="One workflow")
-async def get_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowOut:
+async def get_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> WorkflowOut:
     """The workflow with its live graph (the start node alone before the first publish)."""
     async with db.reading() as session:
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
@@ -253,7 +263,7 @@ async def get_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> Workflow
 @router.patch("/workflow/{workflow_id}", response_model=WorkflowOut, summary="Rename")
 async def update_workflow(
     workflow_id: str,
-    scope: ScopeDep,
+    scope: WorkflowScopeDep,
     db: DbDep,
     body: Annotated[WorkflowUpdate | None, Body()] = None,
 ) -> WorkflowOut:
@@ -266,14 +276,16 @@ async def update_workflow(
 
 
 @router.delete("/workflow/{workflow_id}", response_model=WorkflowDeletedOut, summary="Delete")
-async def delete_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowDeletedOut:
+async def delete_workflow(
+    workflow_id: str, scope: WorkflowScopeDep, db: DbDep
+) -> WorkflowDeletedOut:
     async with db.transaction() as session:
         deregistered = await records.delete_workflow(scope, workflow_id, session=session)
     return WorkflowDeletedOut(success=True, triggers_deregistered=deregistered)
 
 
 @router.get("/workflow/{workflow_id}/edit", response_model=DraftOut, summary="Open the draft")
-async def edit_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> DraftOut:
+async def edit_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> DraftOut:
     """The draft, created from the live version on first call and the same one after."""
     async with db.transaction() as session:
         workflow, draft = await versions.open_draft(scope, workflow_id, session=session)
@@ -281,7 +293,9 @@ async def edit_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> DraftOu
 
 
 @router.put("/workflow/{workflow_id}/draft", response_model=DraftOut, summary="Save the draft")
-async def save_draft(workflow_id: str, body: DraftSave, scope: ScopeDep, db: DbDep) -> DraftOut:
+async def save_draft(
+    workflow_id: str, body: DraftSave, scope: WorkflowScopeDep, db: DbDep
+) -> DraftOut:
     """Replace the draft's nodes and edges; the live version is untouched until publish."""
     async with db.transaction() as session:
         workflow, draft = await versions.save_draft(
@@ -296,7 +310,7 @@ async def save_draft(workflow_id: str, body: DraftSave, scope: ScopeDep, db: DbD
 
 
 @router.delete("/workflow/{workflow_id}/draft", response_model=WorkflowOut, summary="Discard")
-async def discard_draft(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowOut:
+async def discard_draft(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> WorkflowOut:
     async with db.transaction() as session:
         workflow = await versions.discard_draft(scope, workflow_id, session=session)
         return await _with_graph(scope, workflow, session=session)
@@ -310,7 +324,7 @@ async def discard_draft(workflow_id: str, scope: ScopeDep, db: DbDep) -> Workflo
 )
 async def publish_workflow(
     workflow_id: str,
-    scope: ScopeDep,
+    scope: WorkflowScopeDep,
     db: DbDep,
     body: Annotated[PublishIn | None, Body()] = None,
 ) -> PublishedOut:
@@ -330,7 +344,9 @@ async def publish_workflow(
     response_model=DraftOut,
     summary="Copy an old version into the draft",
 )
-async def restore_version(workflow_id: str, version: int, scope: ScopeDep, db: DbDep) -> DraftOut:
+async def restore_version(
+    workflow_id: str, version: int, scope: WorkflowScopeDep, db: DbDep
+) -> DraftOut:
     async with db.transaction() as session:
         workflow, draft = await versions.restore_version(
             scope, workflow_id, version, session=session
