@@ -126,7 +126,9 @@ async def execute_workflow(
     """
     try:
         workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
-    except NotFound:
+    except NotFound as missing:
+        if missing.error_code == "DRAFT_NOT_FOUND":  # the account's own, gone draft: say so
+            raise
         workflow = await get_public_workflow(scope, workflow_id, session=session)
     if not workflow.published or workflow.current_version == 0:
         raise InvalidInput(
