@@ -23,6 +23,8 @@ from weft.apps.catalog import ensure_catalog
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.web import page as editor_page
+from weft.web.log_redaction import install_access_log_redaction
 
 API_PREFIX = "/api/v2/public"
 
@@ -73,6 +75,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(org_settings.router)
     app.include_router(public)
     app.include_router(hooks.router)
+    app.include_router(editor_page.router)
+    install_access_log_redaction()
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:
