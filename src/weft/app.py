@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from weft import __version__
 from weft.api import (
     applications,
+    editor,
     executions,
     hooks,
     linked_accounts,
@@ -73,6 +74,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
+    public.include_router(editor.router)
     app.include_router(public)
     app.include_router(hooks.router)
     app.include_router(editor_page.router)
