@@ -49,6 +49,7 @@ async def test_node_types_cover_every_engine_type_with_valid_defaults(
         parse_node_config(name, defaults)  # the engine accepts the starting data
         jsonschema.validate(defaults, schema)  # and so does the schema the form is built from
     assert types["http"]["effect"] == "depends"
+    assert types["http"]["write_when"] == {"method": ["POST", "PUT", "PATCH", "DELETE"]}
     assert set(types["http"]["expression_fields"]) == {"url", "headers", "query", "body"}
     assert types["condition"]["branches"] == "cases"
     assert types["condition"]["bare_expression_fields"] == ["expression", "cases[].expression"]

@@ -6,10 +6,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import BaseModel, Field, model_validator
 
-from weft.api.deps import DbDep, ScopeDep
+from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.api.truncation import capped
+from weft.engine.expression_preview import preview_context, preview_value
+from weft.expressions.evaluator import Limits
 from weft.nodes.catalog import describe_node_types
 from weft.workflows import versions
 
@@ -44,6 +47,9 @@ class NodeTypeOut(Out):
     )
     advanced_fields: list[str]
     output_example: Any = Field(None, description="The output's shape, before any run")
+    write_when: dict[str, list[str]] | None = Field(
+        None, description='effect "depends": `data` values that make the node write'
+    )
 
 
 class NodeTypesOut(Out):
@@ -88,3 +94,50 @@ async def get_version(
         settings=found.settings,
         created_at=found.created_at,
     )
+
+
+class PreviewIn(BaseModel):
+    expression: str | None = Field(None, max_length=20_000, description="A bare JSONata expression")
+    template: Any = Field(None, description="A JSON value whose strings may hold {{ }} templates")
+    node_id: str | None = Field(
+        None, max_length=100, description="Only steps upstream of this node are in scope"
+    )
+    execution_id: str | None = Field(
+        None, max_length=64, description="The run whose data is used; default: the latest test"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PreviewIn:
+        if self.expression is None and "template" not in self.model_fields_set:
+            raise ValueError("give expression or template")
+        return self
+
+
+class PreviewOut(Out):
+    value: Any = Field(description="The result (truncated beyond 64 KiB of JSON); null on error")
+    error: str | None = Field(description="Why it could not be evaluated")
+    execution_id: str | None = Field(description="The run whose data was used, if any")
+
+
+@router.post(
+    "/workflow/{workflow_id}/expression/preview",
+    response_model=PreviewOut,
+    summary="Evaluate an expression or template against a test run's data",
+)
+async def preview_expression(
+    workflow_id: str, body: PreviewIn, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> PreviewOut:
+    """200 either way: `{value, error: null}` or `{value: null, error}`."""
+    async with db.transaction() as session:
+        context, run_id = await preview_context(
+            scope,
+            workflow_id,
+            node_id=body.node_id,
+            execution_id=body.execution_id,
+            session=session,
+        )
+    limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
+    value, error = preview_value(
+        context, expression=body.expression, template=body.template, limits=limits
+    )
+    return PreviewOut(value=capped(value), error=error, execution_id=run_id)

@@ -154,6 +154,11 @@ _INFO = [
 ]
 NODE_TYPE_INFO: dict[str, NodeTypeInfo] = {info.type: info for info in _INFO}
 
+# For effect "depends": the `data` values that make a node write (safe test mode holds it).
+WRITE_WHEN: dict[str, dict[str, list[str]]] = {
+    "http": {"method": ["POST", "PUT", "PATCH", "DELETE"]},
+}
+
 
 def _top_level(paths: tuple[str, ...]) -> list[str]:
     """Top-level data keys of field paths (`cases[].expression` → `cases`), in order."""
@@ -240,6 +245,7 @@ def describe_node_type(node_type: str) -> dict[str, Any]:
         "bare_expression_fields": list(model.expression_fields),
         "advanced_fields": list(info.advanced_fields),
         "output_example": info.output_example,
+        "write_when": WRITE_WHEN.get(node_type),
     }
 
 
