@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
-from weft.api.deps import DbDep, ScopeDep, SettingsDep
+from weft.api.deps import DbDep, ScopeDep, SettingsDep, WorkflowScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
 from weft.engine.expression_preview import preview_context, preview_value
@@ -67,7 +67,7 @@ class VersionContentOut(Out):
 
 
 @router.get("/node-types", response_model=NodeTypesOut, summary="Node types for the editor")
-async def list_node_types(_scope: ScopeDep) -> NodeTypesOut:
+async def list_node_types(_scope: WorkflowScopeDep) -> NodeTypesOut:
     """Every node type with its form schema, defaults, branches and outside effect."""
     return NodeTypesOut(node_types=[NodeTypeOut(**t) for t in describe_node_types()])
 
@@ -78,7 +78,7 @@ async def list_node_types(_scope: ScopeDep) -> NodeTypesOut:
     summary="One published version's graph",
 )
 async def get_version(
-    workflow_id: str, version: int, scope: ScopeDep, db: DbDep
+    workflow_id: str, version: int, scope: WorkflowScopeDep, db: DbDep
 ) -> VersionContentOut:
     """The nodes, edges and settings of a published version (to diff it with the draft)."""
     async with db.reading() as session:

@@ -15,6 +15,7 @@ from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
 from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
+from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, start_node
 from weft.workflows.trigger_index import index_triggers
 
@@ -107,6 +108,8 @@ async def save_draft(
             error_code="DRAFT_CONFLICT",
             details={"revision": workflow.draft_revision},
         )
+    if settings is not None:
+        check_draft_settings(scope, settings)
     bump_draft_revision(workflow)
     draft.nodes = node_json
     draft.edges = edge_json
@@ -165,6 +168,7 @@ async def set_published(
         await session.flush()
         return workflow
     _, draft = await open_draft(scope, workflow.id, session=session)
+    check_publishable(scope, draft.nodes)
     problems = validate_for_publish(normalize_graph(draft.nodes, draft.edges))
     if problems:
         raise GraphInvalid(
