@@ -169,3 +169,28 @@ async def test_a_published_version_is_readable_whole(
     other = await make_tenant("acct-b", org_id=tenant.org_id)
     foreign = await client.get(f"{BASE}/workflow/{workflow_id}/versions/1", headers=other.bearer)
     assert_envelope(foreign, 404, "WORKFLOW_NOT_FOUND")
+
+
+async def test_the_org_reads_node_types_and_public_versions_with_its_key_alone(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    types = await client.get(f"{BASE}/node-types", headers=tenant.org_key)
+    assert types.status_code == 200 and types.json()["node_types"]
+    created = await client.post(f"{BASE}/workflow", json={"name": "p"}, headers=tenant.org_key)
+    assert created.status_code == 200, created.text
+    workflow_id = created.json()["workflow"]["associated_workflow"]
+    saved = await client.put(
+        f"{BASE}/workflow/{workflow_id}/draft",
+        json={"nodes": [START, NOTE], "edges": [EDGE]},
+        headers=tenant.org_key,
+    )
+    assert saved.status_code == 200, saved.text
+    await client.put(
+        f"{BASE}/workflow/{workflow_id}/publish", json={"published": True}, headers=tenant.org_key
+    )
+    got = await client.get(f"{BASE}/workflow/{workflow_id}/versions/1", headers=tenant.org_key)
+    assert got.status_code == 200, got.text
+    assert [n["id"] for n in got.json()["nodes"]] == ["1", "2"]
+    # A linked account cannot read the org's public workflow this way.
+    private = await client.get(f"{BASE}/workflow/{workflow_id}/versions/1", headers=tenant.bearer)
+    assert_envelope(private, 404, "WORKFLOW_NOT_FOUND")

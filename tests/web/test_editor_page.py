@@ -201,6 +201,8 @@ async def test_bundle_assets_are_served_and_cached_but_nothing_outside(
     assert asset.headers["content-type"].startswith("text/javascript")
     assert "immutable" in asset.headers["cache-control"]
     assert asset.headers["x-content-type-options"] == "nosniff"
+    head = await client.head("/editor/assets/app-1a2b.js")
+    assert head.status_code == 200 and head.content == b""
     for path in ("/editor/assets/../../secret.txt", "/editor/assets/%2e%2e/%2e%2e/secret.txt"):
         assert (await client.get(path)).status_code == 404
     assert (await client.get("/editor/assets/missing.js")).status_code == 404

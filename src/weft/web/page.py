@@ -165,7 +165,9 @@ async def editor_page(
     return HTMLResponse(html, headers=_page_headers(editor_csp(origins, nonce)))
 
 
-@router.get("/editor/assets/{asset_path:path}", include_in_schema=False)
+@router.api_route(
+    "/editor/assets/{asset_path:path}", methods=["GET", "HEAD"], include_in_schema=False
+)
 async def editor_asset(asset_path: str) -> Response:
     """A file of the built bundle (content-hashed names, cached for good)."""
     root = ASSETS_DIR.resolve()

@@ -1,7 +1,7 @@
 """draft revision: optimistic concurrency for the editor's draft saves
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0007
 Create Date: 2026-11-23 16:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0007"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
