@@ -225,6 +225,7 @@ def _print_demo(settings: Settings, base: str) -> None:
             settings.data_dir, token_ttl_s=settings.session_token_ttl_s, session=s
         ),
     )
+    editor_url = f"{base}/workflows/{creds.workflow_id}?token={creds.session.token}"
     typer.echo(
         "\n".join(
             [
@@ -238,6 +239,8 @@ def _print_demo(settings: Settings, base: str) -> None:
                 f"  linked account  {creds.linked_account_id}",
                 f"  session token   {creds.session.token}",
                 f"                  (expires {isoformat(creds.session.expires_at)})",
+                f"  demo workflow   {creds.workflow_id}",
+                f"  editor          {editor_url}",
                 "",
                 "Try it:",
                 f"  curl -s {base}/api/v2/public/workflow -H 'Authorization: Bearer "
