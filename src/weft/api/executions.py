@@ -14,7 +14,7 @@ from pydantic import Field
 from weft.api.deps import DbDep, PageDep, ScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.engine import history, lifecycle, states, triggers
-from weft.engine.announce import notify_in_transaction
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
 
@@ -151,8 +151,8 @@ async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> Execut
 async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
     async with db.transaction() as session:
         execution = await triggers.rerun_execution(scope, execution_id, session=session)
-        await notify_in_transaction(session)
-    request.app.state.services.notifier.work_queued()
+        await wake_workers_in_transaction(session)
+    request.app.state.services.wakeups.work_queued()
     return ExecutionOut.of(scope, execution)
 
 
@@ -170,7 +170,7 @@ async def cancel(execution_id: str, scope: ScopeDep, request: Request) -> Execut
 async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> Any:
     async with db.reading() as session:
         await triggers.get_execution(scope, execution_id, session=session)
-    notifier = request.app.state.services.notifier
+    wakeups = request.app.state.services.wakeups
 
     async def events() -> AsyncIterator[bytes]:
         last_step: str | None = None
@@ -186,7 +186,7 @@ async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: 
                 return
             if await request.is_disconnected():
                 return
-            await notifier.wait_change(execution_id, 0.25)
+            await wakeups.wait_for_change(execution_id, 0.25)
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}

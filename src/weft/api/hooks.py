@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from weft.api.runs import WorkflowFailed
 from weft.api.schemas import ERROR_RESPONSES
 from weft.engine import states, triggers
-from weft.engine.announce import notify_in_transaction
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import NotFound
 from weft.workflows import versions
 from weft.workflows.trigger_index import start_config
@@ -51,8 +51,8 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
         execution = await triggers.webhook_execution(
             scope, workflow, await _payload(request), session=session
         )
-        await notify_in_transaction(session)
-    services.notifier.work_queued()
+        await wake_workers_in_transaction(session)
+    services.wakeups.work_queued()
     accepted = JSONResponse(
         {"message": "Workflow execution started", "execution_id": execution.id}, status_code=202
     )

@@ -12,8 +12,8 @@ from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine import history, states, triggers
-from weft.engine.announce import notify_in_transaction
 from weft.engine.single_node import run_single_node
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import WeftError
 from weft.store.scope import Scope
 from weft.workflows import records, versions
@@ -94,9 +94,9 @@ async def execute(
             window_s=settings.idempotency_window_s,
             session=session,
         )
-        await notify_in_transaction(session)
+        await wake_workers_in_transaction(session)
     services = request.app.state.services
-    services.notifier.work_queued()
+    services.wakeups.work_queued()
     if not _wants_sync(request):
         return StartedOut(message="Workflow execution started", execution_id=execution.id)
     return await _sync_answer(request, scope, execution.id)
@@ -137,8 +137,8 @@ async def trigger_event(
             window_s=settings.idempotency_window_s,
             session=session,
         )
-        await notify_in_transaction(session)
-    request.app.state.services.notifier.work_queued()
+        await wake_workers_in_transaction(session)
+    request.app.state.services.wakeups.work_queued()
     return EventStartedOut(message="Event triggered", execution_ids=[r.id for r in runs])
 
 
@@ -157,9 +157,9 @@ async def test_workflow(
 ) -> ExecutionOut:
     async with db.transaction() as session:
         execution = await triggers.start_test(scope, workflow_id, body.payload, session=session)
-        await notify_in_transaction(session)
+        await wake_workers_in_transaction(session)
     services = request.app.state.services
-    services.notifier.work_queued()
+    services.wakeups.work_queued()
     done = await triggers.wait_for_run(services, scope, execution.id, until_response=False)
     async with db.reading() as session:
         steps = await history.steps_of(done.id, session=session)

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
-from weft.engine.announce import notify_in_transaction
 from weft.engine.triggers import get_execution
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import enqueue_for_run, wants_run_notifications
 from weft.store.scope import Scope
@@ -78,7 +78,7 @@ class WakeRunWaiters(RunEndedHook):
     """In-process callers waiting on the run (sync execute, tests, event streams) look again."""
 
     async def after_commit(self, services: Any, ended: RunEnded) -> None:
-        services.notifier.changed(ended.id)
+        services.wakeups.run_changed(ended.id)
 
 
 class WakeWaitingParent(RunEndedHook):
@@ -125,8 +125,8 @@ async def wake_waiting_run(services: Any, execution_id: str) -> None:
             .values(due_at=moment, updated_at=moment)
         )
         if result.rowcount:  # type: ignore[attr-defined]
-            await notify_in_transaction(session)
-    services.notifier.work_queued()
+            await wake_workers_in_transaction(session)
+    services.wakeups.work_queued()
 
 
 async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Execution:

@@ -95,7 +95,7 @@ class Runner:
             with contextlib.suppress(queue.LeaseLost):
                 await self._finish(claimed, states.ERRORED, [], error=error)
         finally:
-            self.services.notifier.changed(claimed.id)
+            self.services.wakeups.run_changed(claimed.id)
 
     async def _run(self, claimed: queue.Claimed) -> None:
         plan = await self.services.plan_for(claimed)
@@ -464,7 +464,7 @@ class Runner:
                     response=state.response,
                 )
             )
-        self.services.notifier.changed(state.claimed.id)
+        self.services.wakeups.run_changed(state.claimed.id)
 
 
 def _most_important(group: BaseExceptionGroup) -> BaseException:

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from weft.engine.notify import Notifier
 from weft.engine.plan import Plan, PlanCache, build_plan
+from weft.engine.wakeups import Wakeups
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import Execution, WorkflowVersion
@@ -16,13 +16,13 @@ from weft.store.tables import Execution, WorkflowVersion
 
 @dataclass
 class Services:
-    """Database, settings, outbound client, code sandbox, wake-ups and the plan cache."""
+    """Database, settings, outbound client, code sandbox, in-process wake-ups, plan cache."""
 
     db: Database
     settings: Settings
     outbound: Any
     sandbox: Any
-    notifier: Notifier = field(default_factory=Notifier)
+    wakeups: Wakeups = field(default_factory=Wakeups)
     plans: PlanCache = field(default_factory=PlanCache)
 
     async def plan_for(self, claimed: Any) -> Plan:
@@ -48,6 +48,11 @@ class Services:
             plan = build_plan(version.nodes, version.edges)
             self.plans.put(key, plan)
         return plan
+
+    @property
+    def notifier(self) -> Wakeups:
+        """The previous landing's name for `wakeups`, kept for one more landing."""
+        return self.wakeups
 
     async def close(self) -> None:
         """Release the outbound client and the sandbox pool."""

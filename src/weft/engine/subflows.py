@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from weft.clock import now
 from weft.engine import queue, states
-from weft.engine.announce import notify_in_transaction
 from weft.engine.triggers import new_execution
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import WeftError
 from weft.nodes.runtime import NodeFailure
 from weft.store.scope import Scope
@@ -61,8 +61,8 @@ async def start_or_find_child(
         )
         session.add(child)
         await session.flush()
-        await notify_in_transaction(session)
-    services.notifier.work_queued()
+        await wake_workers_in_transaction(session)
+    services.wakeups.work_queued()
     return child
 
 

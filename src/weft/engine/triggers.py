@@ -272,7 +272,7 @@ async def wait_for_run(
     until_response: bool,
 ) -> Execution:
     """Poll (woken early in-process) until the run ends, or responds, or the sync bound passes."""
-    db, notifier = services.db, services.notifier
+    db, wakeups = services.db, services.wakeups
     loop = asyncio.get_running_loop()
     deadline = loop.time() + services.settings.sync_timeout_s
     pause = 0.005
@@ -284,5 +284,5 @@ async def wait_for_run(
         left = deadline - loop.time()
         if left <= 0:
             return execution
-        await notifier.wait_change(execution_id, min(pause, left))
+        await wakeups.wait_for_change(execution_id, min(pause, left))
         pause = min(pause * 2, 0.1)

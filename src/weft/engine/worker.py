@@ -75,7 +75,7 @@ class Worker:
         self._slot_freed.set()
 
     async def _idle(self) -> None:
-        work = self.services.notifier.work
+        work = self.services.wakeups.work
         waits = [asyncio.ensure_future(work.wait()), asyncio.ensure_future(self._stopping.wait())]
         if len(self.tasks) >= self.concurrency:
             self._slot_freed.clear()
