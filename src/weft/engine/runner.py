@@ -121,19 +121,16 @@ class Runner:
                 response=state.response,
             )
         except ParkRun as park:
-            await self.commits.write(
-                queue.finishing(
-                    execution_id=claimed.id,
-                    owner=self.owner,
-                    status=states.WAITING,
-                    steps=state.pending,
-                    wake_at=park.wake_at,
-                    response=state.response,
-                )
+            await lifecycle.park_run(
+                self.services,
+                self.commits,
+                claimed,
+                owner=self.owner,
+                steps=state.pending,
+                wake_at=park.wake_at,
+                response=state.response,
+                child_id=park.child_id,
             )
-            if park.child_id and await subflows.has_ended(self.services, park.child_id):
-                # The child ended before this run parked, so its wake-up found nothing to wake.
-                await lifecycle.wake_waiting_run(self.services, claimed.id)
         except RunFailed as failed:
             await self._finish(
                 claimed, states.FAILED, state.pending, error=failed.error, response=state.response
@@ -151,20 +148,9 @@ class Runner:
     async def _finish(
         self, claimed: queue.Claimed, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
-        ended = lifecycle.RunEnded.of(claimed, status)
-        # The hooks' writes land in the transaction that ends the run: a crash cannot lose them.
-        also = await lifecycle.ending_writes(self.services, ended)
-        await self.commits.write(
-            queue.finishing(
-                execution_id=claimed.id,
-                owner=self.owner,
-                status=status,
-                steps=steps,
-                also=also,
-                **values,
-            )
+        await lifecycle.end_run(
+            self.services, self.commits, claimed, status, owner=self.owner, steps=steps, **values
         )
-        await lifecycle.after_run_ended(self.services, ended)
 
     # -- the walk -------------------------------------------------------------------------
 

@@ -51,7 +51,11 @@ async def start_or_find_child(
         # Fenced: a worker that lost the parent's lease must not start children.
         result = await session.execute(
             update(Execution)
-            .where(Execution.id == parent.id, Execution.lease_owner == owner)
+            .where(
+                Execution.id == parent.id,
+                Execution.lease_owner == owner,
+                Execution.status == states.RUNNING,
+            )
             .values(updated_at=now())
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -74,10 +78,3 @@ async def _depth(session: Any, parent_id: str | None) -> int:
         )
         depth += 1
     return depth
-
-
-async def has_ended(services: Any, execution_id: str) -> bool:
-    """Whether a run has reached a final status."""
-    async with services.db.transaction() as session:
-        status = await session.scalar(select(Execution.status).where(Execution.id == execution_id))
-    return status in states.TERMINAL

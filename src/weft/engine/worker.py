@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 
-from weft.engine import queue
+from weft.engine import lifecycle, queue
 from weft.engine.runner import Runner
 from weft.engine.services import Services
 from weft.ids import new_id
@@ -53,7 +53,7 @@ class Worker:
         if free <= 0:
             return []
         try:
-            claimed = await queue.claim_due_executions(
+            claimed = await lifecycle.claim_due_executions(
                 self.services.db,
                 owner=self.name,
                 limit=min(free, 64),
@@ -115,4 +115,4 @@ class Worker:
                 task.cancel()
             if still:
                 await asyncio.gather(*still, return_exceptions=True)
-        await queue.release_leases(self.services.db, owner=self.name)
+        await lifecycle.release_leases(self.services.db, owner=self.name)
