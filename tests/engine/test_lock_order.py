@@ -60,10 +60,10 @@ async def test_lease_renewal_and_group_commit_in_opposite_orders_do_not_deadlock
 
     writes = [
         dataclasses.replace(
-            queue.step_commit(execution_id=second, owner="w1", steps=[], lease_s=30),
+            queue.step_commit(execution_id=second, owner="w1", attempt=1, steps=[], lease_s=30),
             also=renew_meanwhile,
         ),
-        queue.step_commit(execution_id=first, owner="w1", steps=[], lease_s=30),
+        queue.step_commit(execution_id=first, owner="w1", attempt=1, steps=[], lease_s=30),
     ]
     async with db.transaction() as session:
         applied = await queue.apply_writes(session, writes)

@@ -71,6 +71,30 @@ async def test_expired_leases_are_claimed_again(
     assert renewed == set()  # the old owner lost it and will write nothing more
 
 
+async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    # A stalled worker's lease expires and the same worker claims the run again: the first
+    # claim's writes must not land, or both claims would run (and commit) the same steps.
+    wf = await publish(client, tenant, [START])
+    execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
+    first = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=1, lease_s=0.05, per_account=5
+    )
+    await asyncio.sleep(0.1)
+    again = await lifecycle.claim_due_executions(db, owner="w1", limit=1, lease_s=30, per_account=5)
+    assert [c.attempt for c in first + again] == [1, 2]
+
+    def commit(attempt: int) -> queue.FencedWrite:
+        return queue.step_commit(
+            execution_id=execution_id, owner="w1", attempt=attempt, steps=[], lease_s=30
+        )
+
+    async with db.transaction() as session:
+        applied = await queue.apply_writes(session, [commit(1), commit(2)])
+    assert applied == [False, True]
+
+
 async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
     app: FastAPI, client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:

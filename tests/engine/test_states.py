@@ -29,7 +29,9 @@ def test_the_claim_takes_only_statuses_the_table_lets_start_running() -> None:
 
 def test_a_worker_cannot_end_a_run_into_a_status_the_table_forbids() -> None:
     with pytest.raises(states.IllegalTransition):
-        lifecycle.finishing(execution_id="x", owner="w", status=states.QUEUED + "?", steps=[])
+        lifecycle.finishing(
+            execution_id="x", owner="w", attempt=1, status=states.QUEUED + "?", steps=[]
+        )
 
 
 def test_every_route_to_an_end_runs_the_same_hooks_in_order() -> None:

@@ -102,6 +102,7 @@ def finishing(
     *,
     execution_id: str,
     owner: str,
+    attempt: int,
     status: str,
     steps: list[dict[str, Any]],
     output: Any = None,
@@ -120,7 +121,7 @@ def finishing(
         values.update(due_at=None, finished_at=moment, output=output, error=error)
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, values, steps, also)
+    return FencedWrite(execution_id, owner, attempt, values, steps, also)
 
 
 async def park_run(
@@ -139,6 +140,7 @@ async def park_run(
         finishing(
             execution_id=claimed.id,
             owner=owner,
+            attempt=claimed.attempt,
             status=states.WAITING,
             steps=steps,
             wake_at=wake_at,
@@ -166,6 +168,7 @@ async def end_run(
         finishing(
             execution_id=claimed.id,
             owner=owner,
+            attempt=claimed.attempt,
             status=status,
             steps=steps,
             also=await ending_writes(services, ended),

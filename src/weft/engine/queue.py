@@ -81,10 +81,16 @@ async def lock_in_id_order(session: AsyncSession, *conditions: Any) -> list[str]
     return list(await session.scalars(stmt))
 
 
-def _fenced(execution_id: str, owner: str) -> Any:
+def fenced(execution_id: str, owner: str, attempt: int) -> Any:
+    """An UPDATE of one execution that matches only while this claim of it still holds.
+
+    The attempt number tells claims apart: a worker whose lease expired while it was stalled
+    may claim the same run again, and its first claim must then be fenced out too.
+    """
     return update(Execution).where(
         Execution.id == execution_id,
         Execution.lease_owner == owner,
+        Execution.attempt == attempt,
         Execution.status == states.RUNNING,
     )
 
@@ -95,6 +101,7 @@ class FencedWrite:
 
     execution_id: str
     owner: str
+    attempt: int
     values: dict[str, Any]
     steps: list[dict[str, Any]]
     # More writes that must land with this one, and only if the lease held (notifications).
@@ -105,6 +112,7 @@ def step_commit(
     *,
     execution_id: str,
     owner: str,
+    attempt: int,
     steps: list[dict[str, Any]],
     lease_s: float,
     response: Any = None,
@@ -114,7 +122,7 @@ def step_commit(
     values: dict[str, Any] = {"due_at": moment + timedelta(seconds=lease_s), "updated_at": moment}
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, values, steps)
+    return FencedWrite(execution_id, owner, attempt, values, steps)
 
 
 async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
@@ -125,7 +133,7 @@ async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list
     for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
         write = writes[index]
         result = await session.execute(
-            _fenced(write.execution_id, write.owner).values(**write.values)
+            fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
         )
         held = result.rowcount == 1  # type: ignore[attr-defined]
         applied[index] = held

@@ -445,6 +445,7 @@ class Runner:
                 queue.step_commit(
                     execution_id=state.claimed.id,
                     owner=self.owner,
+                    attempt=state.claimed.attempt,
                     steps=rows,
                     lease_s=self.lease_s,
                     response=state.response,

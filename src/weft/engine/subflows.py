@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from weft.clock import now
-from weft.engine import queue, states
+from weft.engine import queue
 from weft.engine.triggers import new_execution
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import WeftError
@@ -50,13 +50,7 @@ async def start_or_find_child(
             raise NodeFailure(f"Sub-workflow {workflow.id} is not published")
         # Fenced: a worker that lost the parent's lease must not start children.
         result = await session.execute(
-            update(Execution)
-            .where(
-                Execution.id == parent.id,
-                Execution.lease_owner == owner,
-                Execution.status == states.RUNNING,
-            )
-            .values(updated_at=now())
+            queue.fenced(parent.id, owner, parent.attempt).values(updated_at=now())
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise queue.LeaseLost()

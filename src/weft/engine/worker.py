@@ -65,13 +65,19 @@ class Worker:
             await asyncio.sleep(1)
             return []
         for item in claimed:
+            stale = self.tasks.get(item.id)
+            if stale is not None:
+                # This worker stalled past its own lease and claimed the run again: the first
+                # claim is fenced out (engine.queue.fenced), so its task stops here.
+                stale.cancel()
             task = asyncio.create_task(self.runner.run(item), name=f"run {item.id}")
             self.tasks[item.id] = task
-            task.add_done_callback(lambda _t, key=item.id: self._done(key))
+            task.add_done_callback(lambda done, key=item.id: self._done(key, done))
         return claimed
 
-    def _done(self, execution_id: str) -> None:
-        self.tasks.pop(execution_id, None)
+    def _done(self, execution_id: str, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(execution_id) is task:  # not a newer claim's task
+            del self.tasks[execution_id]
         self._slot_freed.set()
 
     async def _idle(self) -> None:
