@@ -13,7 +13,7 @@ from weft.engine import states
 
 CLAIM_COLUMNS = (
     "id, org_id, environment, linked_account_pk, workflow_id, version, is_test, trigger, "
-    "input, attempt, created_at, parent_execution_id"
+    "input, attempt, created_at, parent_execution_id, config"
 )
 
 # Queued and waiting runs when due; running ones when their lease expired (a dead worker's).

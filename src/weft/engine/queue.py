@@ -51,6 +51,7 @@ class Claimed:
     attempt: int
     created_at: datetime
     parent_execution_id: str | None
+    config: Any = None  # a public workflow's run: {config_id, fields, data_slots}
 
 
 async def renew_leases(db: Database, *, owner: str, ids: list[str], lease_s: float) -> set[str]:
