@@ -204,12 +204,11 @@ async def test_workflow(
     summary="The start trigger's sample payload and its schema",
 )
 async def request_structure(workflow_id: str, scope: ScopeDep, db: DbDep) -> RequestStructureOut:
-    async with db.transaction() as session:
+    async with db.reading() as session:  # a read: it never creates the draft
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
         live = await versions.live_version(scope, workflow, session=session)
         if live is None:
-            _, draft = await versions.open_draft(scope, workflow.id, session=session)
-            nodes = draft.nodes
+            nodes = await versions.draft_or_new_nodes(scope, workflow, session=session)
         else:
             nodes = live.nodes
     data = start_config(nodes)

@@ -52,6 +52,20 @@ async def _version(
     return await session.scalar(stmt)
 
 
+async def draft_or_new_nodes(
+    scope: Scope, workflow: Workflow, *, session: AsyncSession
+) -> list[dict[str, Any]]:
+    """The draft's nodes, or those a new draft would start from: reads only, creates nothing."""
+    if workflow.draft_id is not None:
+        draft = await session.scalar(
+            scoped_select(WorkflowVersion, scope).where(WorkflowVersion.id == workflow.draft_id)
+        )
+        if draft is not None:
+            return list(draft.nodes)
+    live = await live_version(scope, workflow, session=session)
+    return list(live.nodes) if live else [start_node()]
+
+
 async def open_draft(
     scope: Scope, workflow_id: str, *, session: AsyncSession
 ) -> tuple[Workflow, WorkflowVersion]:
