@@ -14,6 +14,7 @@ in a circle; PostgreSQL would abort one of them as a deadlock.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,42 @@ log = logging.getLogger("weft.queue")
 
 class LeaseLost(Exception):
     """This worker no longer owns the execution; it must stop without writing."""
+
+
+class LeaseDeadlines:
+    """When each claimed run's lease runs out, as this worker last made sure of it.
+
+    Fenced writes stop a worker that lost a lease from writing, but not from calling the world
+    outside: a worker that stalled past its lease (while another claimed the run) would still
+    make the call it was about to make. So a step with outside effects starts only while the
+    lease is known to hold. Deadlines are counted on the monotonic clock from *before* the
+    statement that set the lease, so they never run later than the database's.
+    """
+
+    def __init__(self, lease_s: float) -> None:
+        self.lease_s = lease_s
+        self._until: dict[str, tuple[int, float]] = {}  # id -> (attempt, deadline)
+
+    def claimed(self, run: Claimed, since: float) -> None:
+        """A claim made by a statement sent at `since` (time.monotonic())."""
+        self._until[run.id] = (run.attempt, since + self.lease_s)
+
+    def renewed(self, execution_id: str, since: float) -> None:
+        """The lease of the run's current claim was renewed by a statement sent at `since`."""
+        held = self._until.get(execution_id)
+        if held is not None:
+            self._until[execution_id] = (held[0], max(held[1], since + self.lease_s))
+
+    def check(self, execution_id: str, attempt: int) -> None:
+        """Raise LeaseLost unless this claim's lease is known to hold now."""
+        held = self._until.get(execution_id)
+        if held is None or held[0] != attempt or time.monotonic() >= held[1]:
+            raise LeaseLost()
+
+    def forget(self, execution_id: str, attempt: int) -> None:
+        """The claim's run stopped (a newer claim of the same run keeps its deadline)."""
+        if self._until.get(execution_id, (None,))[0] == attempt:
+            del self._until[execution_id]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,9 +74,10 @@ class RunState:
 class Runner:
     """Runs claimed executions for one worker (`owner`)."""
 
-    def __init__(self, services: Services, owner: str) -> None:
+    def __init__(self, services: Services, owner: str, leases: queue.LeaseDeadlines) -> None:
         self.services = services
         self.owner = owner
+        self.leases = leases
         self.commits = GroupCommit(services.db)
         settings = services.settings
         self.lease_s = settings.lease_s
@@ -95,6 +97,7 @@ class Runner:
             with contextlib.suppress(queue.LeaseLost):
                 await self._finish(claimed, states.ERRORED, [], error=error)
         finally:
+            self.leases.forget(claimed.id, claimed.attempt)
             self.services.wakeups.run_changed(claimed.id)
 
     async def _run(self, claimed: queue.Claimed) -> None:
@@ -249,6 +252,8 @@ class Runner:
         attempt = 0
         while True:
             attempt += 1
+            if node.type in EFFECTFUL:  # never start an outside effect on a lapsed lease
+                self.leases.check(state.claimed.id, state.claimed.attempt)
             try:
                 async with asyncio.timeout(timeout_s):
                     result: NodeResult = await run(state.plan.configs[node.id], ctx)
@@ -447,6 +452,7 @@ class Runner:
     async def _flush(self, state: RunState) -> None:
         async with state.flush_lock:
             rows, state.pending = state.pending, []
+            since = time.monotonic()
             await self.commits.write(
                 queue.step_commit(
                     execution_id=state.claimed.id,
@@ -457,6 +463,7 @@ class Runner:
                     response=state.response,
                 )
             )
+            self.leases.renewed(state.claimed.id, since)  # the commit renewed the lease
         self.services.wakeups.run_changed(state.claimed.id)
 
 

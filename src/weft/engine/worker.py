@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 
 from weft.engine import lifecycle, queue
 from weft.engine.runner import Runner
@@ -30,7 +31,8 @@ class Worker:
         settings = services.settings
         self.concurrency = settings.worker_concurrency
         self.lease_s = settings.lease_s
-        self.runner = Runner(services, self.name)
+        self.leases = queue.LeaseDeadlines(self.lease_s)
+        self.runner = Runner(services, self.name, self.leases)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -52,6 +54,7 @@ class Worker:
         free = self.concurrency - len(self.tasks)
         if free <= 0:
             return []
+        since = time.monotonic()
         try:
             claimed = await lifecycle.claim_due_executions(
                 self.services.db,
@@ -65,6 +68,7 @@ class Worker:
             await asyncio.sleep(1)
             return []
         for item in claimed:
+            self.leases.claimed(item, since)
             stale = self.tasks.get(item.id)
             if stale is not None:
                 # This worker stalled past its own lease and claimed the run again: the first
@@ -99,6 +103,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             ids = list(self.tasks)
+            since = time.monotonic()
             try:
                 kept = await queue.renew_leases(
                     self.services.db, owner=self.name, ids=ids, lease_s=self.lease_s
@@ -106,6 +111,8 @@ class Worker:
             except Exception:
                 log.exception("lease renewal failed")
                 continue
+            for held in kept:
+                self.leases.renewed(held, since)
             for lost in set(ids) - kept:  # cancelled by a user, or reclaimed after a stall
                 task = self.tasks.get(lost)
                 if task is not None:
