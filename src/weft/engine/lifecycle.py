@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
+from weft.engine.answers import RunAnswer
 from weft.engine.claim_sql import CLAIM_COLUMNS, CLAIM_SQL
 from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
 from weft.engine.triggers import get_execution
@@ -163,7 +164,8 @@ async def end_run(
     **values: Any,
 ) -> None:
     """Record a run's end with its last steps, then run the "run ended" hooks."""
-    ended = RunEnded.of(claimed, status)
+    ending = {key: values.get(key) for key in ("output", "error", "response")}
+    ended = RunEnded.of(claimed, status, **ending)
     await commits.write(
         finishing(
             execution_id=claimed.id,
@@ -205,7 +207,10 @@ async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Executio
     """Stop a queued, running or waiting run; its worker loses the lease and stops writing."""
     async with services.db.transaction() as session:
         execution = await get_execution(scope, execution_id, session=session)
-        ended = RunEnded.of(execution, states.CANCELLED)
+        cancelled = {"message": "Cancelled"}
+        ended = RunEnded.of(
+            execution, states.CANCELLED, error=cancelled, response=execution.response
+        )
         writes = await ending_writes(services, ended)
         moment = now()
         result = await session.execute(
@@ -217,7 +222,7 @@ async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Executio
                 lease_owner=None,
                 finished_at=moment,
                 updated_at=moment,
-                error={"message": "Cancelled"},
+                error=cancelled,
             )
         )
         await session.refresh(execution)
@@ -246,10 +251,13 @@ class RunEnded:
     is_test: bool
     parent_execution_id: str | None
     status: str
+    output: Any = None
+    error: Any = None
+    response: Any = None
 
     @classmethod
-    def of(cls, run: Any, status: str) -> RunEnded:
-        """From a claimed run or an execution row."""
+    def of(cls, run: Any, status: str, **ending: Any) -> RunEnded:
+        """From a claimed run or an execution row; `ending`: its output, error and response."""
         return cls(
             id=run.id,
             org_id=run.org_id,
@@ -258,6 +266,7 @@ class RunEnded:
             is_test=bool(run.is_test),
             parent_execution_id=run.parent_execution_id,
             status=status,
+            **ending,
         )
 
 
@@ -282,9 +291,13 @@ class QueueOrgNotifications(RunEndedHook):
 
 
 class WakeRunWaiters(RunEndedHook):
-    """In-process callers waiting on the run (sync execute, tests, event streams) look again."""
+    """In-process callers waiting on the run: sync callers get its answer (no read of the row),
+    tests and event streams look again."""
 
     async def after_commit(self, services: Any, ended: RunEnded) -> None:
+        services.answers.publish(
+            RunAnswer(ended.id, ended.status, ended.response, ended.output, ended.error)
+        )
         services.wakeups.run_changed(ended.id)
 
 

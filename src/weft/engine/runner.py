@@ -19,6 +19,7 @@ from typing import Any
 
 from weft.clock import now, parse_iso
 from weft.engine import lifecycle, queue, states, subflows
+from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
 from weft.engine.context import node_context
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
@@ -464,6 +465,10 @@ class Runner:
                 )
             )
             self.leases.renewed(state.claimed.id, since)  # the commit renewed the lease
+        if state.response is not None:  # committed: a sync caller can be answered now
+            self.services.answers.publish(
+                RunAnswer(state.claimed.id, states.RUNNING, state.response)
+            )
         self.services.wakeups.run_changed(state.claimed.id)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from weft.engine.answers import Answers
 from weft.engine.plan import Plan, PlanCache, build_plan
 from weft.engine.wakeups import Wakeups
 from weft.settings import Settings
@@ -16,13 +17,14 @@ from weft.store.tables import Execution, WorkflowVersion
 
 @dataclass
 class Services:
-    """Database, settings, outbound client, code sandbox, in-process wake-ups, plan cache."""
+    """Database, settings, outbound client, sandbox, wake-ups, sync answers, plan cache."""
 
     db: Database
     settings: Settings
     outbound: Any
     sandbox: Any
     wakeups: Wakeups = field(default_factory=Wakeups)
+    answers: Answers = field(default_factory=Answers)  # sync callers' futures
     plans: PlanCache = field(default_factory=PlanCache)
 
     async def plan_for(self, claimed: Any) -> Plan:
