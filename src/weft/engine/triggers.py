@@ -19,9 +19,10 @@ from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Execution, LinkedAccount, Workflow
 from weft.tenancy.accounts import account_scope
-from weft.workflows.graph import normalize_graph, validate_for_publish
+from weft.workflows.graph import normalize_graph
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
+from weft.workflows.validation import validate_for_publish
 from weft.workflows.versions import open_draft
 
 MAX_KEY_LENGTH = 150

@@ -14,10 +14,11 @@ from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
-from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
+from weft.workflows.graph import GraphShapeError, normalize_graph
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, start_node
 from weft.workflows.trigger_index import index_triggers
+from weft.workflows.validation import validate_for_publish
 
 
 def _graph_json(
