@@ -14,52 +14,33 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from weft.clock import now, parse_iso
-from weft.engine import lifecycle, queue, states, subflows
+from weft.clock import now
+from weft.engine import lifecycle, queue, states
 from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
 from weft.engine.context import node_context
-from weft.engine.plan import ERROR, LOOP_BODY, Plan
+from weft.engine.control_flow import (
+    DONE,
+    SKIPPED,
+    ControlFlowSteps,
+    EndRun,
+    ParkRun,
+    RunFailed,
+)
+from weft.engine.plan import ERROR, Plan
 from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
-from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
+from weft.nodes import EFFECTFUL, RUNNERS
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
 
-RUNNABLE = {
-    "transform": transform.run,
-    "condition": condition.run,
-    "code": code.run,
-    "http": http.run,
-    "app_action": app_action.run,
-    "ai": ai.run,
-    "respond": respond.run,
-    "end": end.run,
-}
-# Nodes whose step is committed before the next starts: they touch the world outside.
-EFFECTFUL = {"http", "app_action", "ai", "workflow", "respond"}
-DONE, SKIPPED = "done", "skipped"
-
-
-class EndRun(Exception):
-    def __init__(self, status: str, output: Any) -> None:
-        self.status, self.output = status, output
-
-
-class ParkRun(Exception):
-    def __init__(self, wake_at: datetime, child_id: str | None = None) -> None:
-        self.wake_at = wake_at
-        self.child_id = child_id
-
-
-class RunFailed(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        self.error = error
+# Kept for one landing: the node registry (weft.nodes.RUNNERS) is where behaviour is looked up.
+RUNNABLE = RUNNERS
 
 
 @dataclass
@@ -72,7 +53,7 @@ class RunState:
     flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class Runner:
+class Runner(ControlFlowSteps):
     """Runs claimed executions for one worker (`owner`)."""
 
     def __init__(self, services: Services, owner: str, leases: queue.LeaseDeadlines) -> None:
@@ -217,14 +198,13 @@ class Runner:
             return await self._delay(state, node, iteration, data, started)
         if node.type == "workflow":
             return await self._subflow(state, node, iteration, data, started)
-        if node.type == "respond":
-            return await self._attempts(state, node, iteration, data, started, respond.run)
+        run = RUNNERS[node.type]
         if node.type == "end":
-            ended, branch = await self._attempts(state, node, iteration, data, started, end.run)
+            ended, branch = await self._attempts(state, node, iteration, data, started, run)
             if "error" in ended:  # rendering the output failed and on_error let the run go on
                 return ended, branch
             raise EndRun(ended["status"], ended["output"])
-        return await self._attempts(state, node, iteration, data, started, RUNNABLE[node.type])
+        return await self._attempts(state, node, iteration, data, started, run)
 
     def _context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
         return node_context(
@@ -319,123 +299,6 @@ class Runner:
             await self._flush(state)
         return output, branch
 
-    async def _loop(
-        self,
-        state: RunState,
-        node: NodeIn,
-        iteration: str,
-        outputs: dict[str, Any],
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        config = state.plan.configs[node.id]
-        try:
-            items = self._context(node, data).evaluate(config.items, "items")
-            if items is None:
-                items = []
-            if not isinstance(items, list):
-                items = [items]
-            limit = self.services.settings.loop_max_items
-            if len(items) > limit:
-                raise NodeFailure(f"loop has {len(items)} items; the limit is {limit}")
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        order = state.plan.body_order[node.id]
-        results: list[Any] = [None] * len(items)
-
-        async def one(index: int, item: Any) -> None:
-            path = f"{iteration}/{index}" if iteration else str(index)
-            settled = {node.id: (DONE, LOOP_BODY)}
-            results[index] = await self._walk(
-                state, order, path, dict(outputs), {"item": item, "index": index}, settled
-            )
-
-        if config.concurrency == 1 or len(items) <= 1:
-            for index, item in enumerate(items):
-                await one(index, item)
-        else:
-            gate = asyncio.Semaphore(config.concurrency)
-
-            async def gated(index: int, item: Any) -> None:
-                async with gate:
-                    await one(index, item)
-
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for index, item in enumerate(items):
-                        group.create_task(gated(index, item))
-            except BaseExceptionGroup as group_error:
-                raise _most_important(group_error) from None
-        self._record(state, node, iteration, started, input={"items": len(items)}, output=results)
-        return results, None
-
-    async def _delay(
-        self,
-        state: RunState,
-        node: NodeIn,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        config = state.plan.configs[node.id]
-        try:
-            if config.seconds is not None:
-                wake = started + timedelta(seconds=config.seconds)
-            else:
-                until = self._context(node, data).render(config.until, "until")
-                try:
-                    wake = parse_iso(str(until))
-                except ValueError:
-                    raise NodeFailure(
-                        f"until rendered to {until!r}, not an ISO 8601 time"
-                    ) from None
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        output = {"waited_until": wake.isoformat()}
-        self._record(state, node, iteration, started, output=output)
-        if wake > now():
-            # The step is committed with the park, so the resumed run continues after it.
-            raise ParkRun(wake)
-        return output, None
-
-    async def _subflow(
-        self,
-        state: RunState,
-        node: NodeIn,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        """Start the child run once (keyed by parent, node and iteration), park until it ends."""
-        config = state.plan.configs[node.id]
-        try:
-            payload = self._context(node, data).render(config.payload, "payload")
-            child = await subflows.start_or_find_child(
-                self.services,
-                state.claimed,
-                node.id,
-                iteration,
-                config.workflow_id,
-                payload,
-                owner=self.owner,
-            )
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        if child.status == states.SUCCEEDED:
-            step_input = {"execution_id": child.id, "payload": payload}
-            self._record(state, node, iteration, started, input=step_input, output=child.output)
-            return child.output, None
-        if child.status in states.TERMINAL:
-            message = (child.error or {}).get("message", child.status)
-            failure = NodeFailure(
-                f"Sub-workflow run {child.id} {child.status}: {message}",
-                details={"execution_id": child.id},
-            )
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        # The child's end wakes this run (lifecycle.WakeWaitingParent); the far wake is a backstop.
-        backstop = now() + timedelta(seconds=self.services.settings.execution_timeout_s)
-        raise ParkRun(backstop, child_id=child.id)
-
     def _record(
         self, state: RunState, node: NodeIn, iteration: str, started: datetime, **values: Any
     ) -> None:
@@ -470,21 +333,3 @@ class Runner:
                 RunAnswer(state.claimed.id, states.RUNNING, state.response)
             )
         self.services.wakeups.run_changed(state.claimed.id)
-
-
-def _most_important(group: BaseExceptionGroup) -> BaseException:
-    flat: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            flat.append(error)
-
-    collect(group)
-    for kind in (queue.LeaseLost, RunFailed, ParkRun, EndRun):
-        for error in flat:
-            if isinstance(error, kind):
-                return error
-    return flat[0]
