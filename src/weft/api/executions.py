@@ -14,7 +14,6 @@ from pydantic import Field
 from weft.api.deps import DbDep, PageDep, ScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.engine import history, lifecycle, states, triggers
-from weft.engine.wakeups import wake_workers_in_transaction
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
 
@@ -150,11 +149,11 @@ async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> Execut
 
 
 @router.post("/execution/{execution_id}/rerun", response_model=ExecutionOut, summary="Rerun")
-async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
-    async with db.transaction() as session:
-        execution = await triggers.rerun_execution(scope, execution_id, session=session)
-        await wake_workers_in_transaction(session)
-    request.app.state.services.wakeups.work_queued()
+async def rerun(execution_id: str, scope: ScopeDep, request: Request) -> ExecutionOut:
+    execution = await lifecycle.queue_runs(
+        request.app.state.services,
+        lambda session: triggers.rerun_execution(scope, execution_id, session=session),
+    )
     return ExecutionOut.of(scope, execution)
 
 

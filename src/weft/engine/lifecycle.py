@@ -4,7 +4,7 @@ Each change checks the transition table (engine.states) and its SQL guard is gen
 
 | change  | from -> to                                 | function                         |
 | ------- | ------------------------------------------ | -------------------------------- |
-| queue   | (new) -> queued                            | engine.triggers.new_execution    |
+| queue   | (new) -> queued                            | `queue_runs` (rows: triggers)    |
 | claim   | queued, waiting, running (lease expired) -> running | `claim_due_executions`  |
 | park    | running -> waiting                         | `park_run`                       |
 | wake    | waiting, due later -> waiting, due now     | `wake_waiting_run`               |
@@ -333,3 +333,17 @@ async def after_run_ended(services: Any, ended: RunEnded) -> None:
     """Run every hook's after-commit part; call once the end is committed."""
     for hook in RUN_ENDED_HOOKS:
         await hook.after_commit(services, ended)
+
+
+# -- queue (a trigger's side) -----------------------------------------------------------------
+
+
+async def queue_runs(services: Any, start: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Queue run(s): `start` adds the queued rows (engine.triggers) in the one transaction of
+    the operation; other processes' workers are woken at its commit, this process's right after.
+    Returns what `start` returned."""
+    async with services.db.transaction() as session:
+        started = await start(session)
+        await wake_workers_in_transaction(session)
+    services.wakeups.work_queued()
+    return started
