@@ -161,7 +161,7 @@ async def list_executions(
 @router.get("/execution/{execution_id}", response_model=ExecutionOut, summary="One execution")
 async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> ExecutionOut:
     async with db.reading() as session:
-        execution = await triggers.get_execution(scope, execution_id, session=session)
+        execution = await history.get_execution(scope, execution_id, session=session)
         steps = await history.steps_of(execution.id, session=session)
         return ExecutionOut.of(scope, execution, steps)
 
@@ -194,14 +194,14 @@ async def stream_events(
     Browsers' EventSource cannot send headers: pass the session token as `?token=` instead.
     """
     async with db.reading() as session:
-        await triggers.get_execution(scope, execution_id, session=session)
+        await history.get_execution(scope, execution_id, session=session)
     wakeups = request.app.state.services.wakeups
 
     async def events() -> AsyncIterator[bytes]:
         last_step: str | None = None
         while True:
             async with db.reading() as session:
-                execution = await triggers.get_execution(scope, execution_id, session=session)
+                execution = await history.get_execution(scope, execution_id, session=session)
                 steps = await history.steps_of(execution_id, session=session, after=last_step)
             pinned = pinned_nodes(execution)
             for step in steps:

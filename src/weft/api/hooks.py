@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from weft.api.runs import sync_response
 from weft.api.schemas import ERROR_RESPONSES
-from weft.engine import lifecycle, triggers
+from weft.engine import lifecycle, triggers, waiting
 from weft.errors import NotFound
 from weft.workflows import versions
 from weft.workflows.trigger_index import start_config
@@ -57,7 +57,7 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
     )
     if not sync:
         return accepted
-    done = await triggers.wait_for_answer(services, scope, execution.id, until_response=True)
+    done = await waiting.wait_for_answer(services, scope, execution.id, until_response=True)
     return sync_response(done, execution.id, accepted=accepted, respond_as_sent=True)
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
-from weft.engine import history, lifecycle, states, triggers
+from weft.engine import history, lifecycle, states, triggers, waiting
 from weft.engine.answers import RunAnswer
 from weft.engine.safe_mode import EditorTestOptions
 from weft.engine.single_node import run_single_node
@@ -144,7 +144,7 @@ async def execute(
     )
     if not _wants_sync(request):
         return StartedOut(message="Workflow execution started", execution_id=execution.id)
-    done = await triggers.wait_for_answer(services, scope, execution.id, until_response=True)
+    done = await waiting.wait_for_answer(services, scope, execution.id, until_response=True)
     started = StartedOut(message="Workflow execution started", execution_id=execution.id)
     accepted = JSONResponse(started.model_dump(), status_code=202)
     return sync_response(done, execution.id, accepted=accepted, respond_as_sent=False)
@@ -232,7 +232,7 @@ async def test_workflow(
     if not body.wait:
         started = StartedOut(message="Workflow test started", execution_id=execution.id)
         return JSONResponse(started.model_dump(), status_code=202)
-    done = await triggers.wait_for_run(services, scope, execution.id, until_response=False)
+    done = await waiting.wait_for_run(services, scope, execution.id, until_response=False)
     async with db.reading() as session:
         steps = await history.steps_of(done.id, session=session)
     return ExecutionOut.of(scope, done, steps)

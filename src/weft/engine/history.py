@@ -1,4 +1,4 @@
-"""Reading executions and their steps for the API."""
+"""Reading executions and their steps: one run, the history list, the steps of a run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.engine import states
+from weft.errors import NotFound
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scoped_select
 from weft.store.tables import Execution, Step
@@ -65,3 +66,13 @@ async def steps_of(
     if after:
         stmt = stmt.where(Step.id > after)
     return list(await session.scalars(stmt.order_by(Step.id)))
+
+
+async def get_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
+    """One of the caller's executions, or 404."""
+    execution = await session.scalar(
+        scoped_select(Execution, scope).where(Execution.id == execution_id)
+    )
+    if execution is None:
+        raise NotFound(f"Execution {execution_id} not found", error_code="EXECUTION_NOT_FOUND")
+    return execution

@@ -32,8 +32,8 @@ from weft.clock import now
 from weft.engine import states
 from weft.engine.answers import RunAnswer
 from weft.engine.claim_sql import CLAIM_COLUMNS, CLAIM_SQL
+from weft.engine.history import get_execution
 from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
-from weft.engine.triggers import get_execution
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import enqueue_for_run, wants_run_notifications
