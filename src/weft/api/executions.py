@@ -16,7 +16,6 @@ from weft.api.deps import DbDep, PageDep, ScopeDep, StreamScopeDep
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.api.truncation import capped
 from weft.engine import history, lifecycle, states, triggers
-from weft.engine.announce import notify_in_transaction
 from weft.engine.safe_mode import SKIPPED, EditorTestOptions
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
@@ -191,7 +190,7 @@ async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> Execut
 
 async def execution_out(scope: Scope, execution_id: str, *, session: AsyncSession) -> ExecutionOut:
     """One run as `GET /execution/{id}` answers it, every step included."""
-    execution = await triggers.get_execution(scope, execution_id, session=session)
+    execution = await history.get_execution(scope, execution_id, session=session)
     steps = await history.steps_of(execution.id, session=session)
     facts = await history.run_facts(scope, [execution], session=session)
     return ExecutionOut.of(scope, execution, facts[execution.id], steps)
@@ -207,11 +206,11 @@ class RerunOut(Out):
 
 
 @router.post("/execution/{execution_id}/rerun", response_model=RerunOut, summary="Rerun")
-async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> RerunOut:
-    async with db.transaction() as session:
-        execution = await triggers.rerun_execution(scope, execution_id, session=session)
-        await notify_in_transaction(session)
-    request.app.state.services.notifier.work_queued()
+async def rerun(execution_id: str, scope: ScopeDep, request: Request) -> RerunOut:
+    execution = await lifecycle.queue_runs(
+        request.app.state.services,
+        lambda session: triggers.rerun_execution(scope, execution_id, session=session),
+    )
     return RerunOut(id=execution.id, execution_id=execution.id, underscore_id=execution.id)
 
 
@@ -248,14 +247,14 @@ async def stream_events(
     Browsers' EventSource cannot send headers: pass the session token as `?token=` instead.
     """
     async with db.reading() as session:
-        await triggers.get_execution(scope, execution_id, session=session)
-    notifier = request.app.state.services.notifier
+        await history.get_execution(scope, execution_id, session=session)
+    wakeups = request.app.state.services.wakeups
 
     async def events() -> AsyncIterator[bytes]:
         last_step: str | None = None
         while True:
             async with db.reading() as session:
-                execution = await triggers.get_execution(scope, execution_id, session=session)
+                execution = await history.get_execution(scope, execution_id, session=session)
                 steps = await history.steps_of(execution_id, session=session, after=last_step)
             pinned = pinned_nodes(execution)
             for step in steps:
@@ -269,7 +268,7 @@ async def stream_events(
                 return
             if await request.is_disconnected():
                 return
-            await notifier.wait_change(execution_id, 0.25)
+            await wakeups.wait_for_change(execution_id, 0.25)
 
     return EventStreamResponse(
         events(), headers={"cache-control": "no-cache", "x-accel-buffering": "no"}
