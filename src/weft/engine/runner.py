@@ -335,7 +335,7 @@ class Runner:
     ) -> tuple[Any, str | None]:
         config = state.plan.configs[node.id]
         try:
-            items = self._context(node, data).evaluate(config.items, "items")
+            items = await self._context(node, data).evaluate(config.items, "items")
             if items is None:
                 items = []
             if not isinstance(items, list):
@@ -387,7 +387,7 @@ class Runner:
             if config.seconds is not None:
                 wake = started + timedelta(seconds=config.seconds)
             else:
-                until = self._context(node, data).render(config.until, "until")
+                until = await self._context(node, data).render(config.until, "until")
                 try:
                     wake = parse_iso(str(until))
                 except ValueError:
@@ -414,7 +414,7 @@ class Runner:
         """Start the child run once (keyed by parent, node and iteration), park until it ends."""
         config = state.plan.configs[node.id]
         try:
-            payload = self._context(node, data).render(config.payload, "payload")
+            payload = await self._context(node, data).render(config.payload, "payload")
             child = await subflows.start_or_find_child(
                 self.services,
                 state.claimed,

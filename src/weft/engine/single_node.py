@@ -51,7 +51,7 @@ async def run_single_node(
     result: dict[str, Any] = {"node_id": node.id, "node_type": node.type, "branch": None}
     try:
         if node.type == "loop":
-            items = ctx.evaluate(config.items, "items")  # type: ignore[attr-defined]
+            items = await ctx.evaluate(config.items, "items")  # type: ignore[attr-defined]
             output: Any = items if isinstance(items, list) else [items]
         elif node.type == "delay":
             seconds = config.seconds  # type: ignore[attr-defined]
@@ -59,7 +59,7 @@ async def run_single_node(
                 (now() + timedelta(seconds=seconds)).isoformat()
                 if seconds is not None
                 else (
-                    ctx.render(config.until, "until")  # type: ignore[attr-defined]
+                    await ctx.render(config.until, "until")  # type: ignore[attr-defined]
                 )
             )
             output = {"would_wait_until": until}

@@ -49,12 +49,12 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         is_retryable_status,
     )
 
-    url = ctx.render(config.url, "url")
+    url = await ctx.render(config.url, "url")
     if not isinstance(url, str):
         raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
-    headers = _as_text_map(ctx.render(config.headers, "headers") or {})
-    query = _as_text_map(ctx.render(config.query, "query") or {})
-    body = ctx.render(config.body, "body")
+    headers = _as_text_map((await ctx.render(config.headers, "headers")) or {})
+    query = _as_text_map((await ctx.render(config.query, "query")) or {})
+    body = await ctx.render(config.body, "body")
     request = {"method": config.method, "url": url, "headers": headers, "query": query}
     kwargs: dict[str, Any] = {"headers": headers, "params": query, "timeout_s": config.timeout_s}
     if body is not None and config.method not in ("GET", "HEAD"):
