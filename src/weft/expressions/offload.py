@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render, split_template
+from weft.expressions.paths import plain_path
+from weft.expressions.templates import TemplateExpression
 
 THREADS = 4
 WATCH_INTERVAL_S = 0.01
@@ -153,23 +155,34 @@ def _hard_limit_s(limits: Limits) -> float:
     return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
 
 
-def _needs_evaluation(value: Any) -> bool:
+def _needs_thread(value: Any) -> bool:
+    """Whether rendering `value` runs JSONata: plain paths are dictionary lookups, done inline."""
     if isinstance(value, str):
-        return "{{" in value
+        if "{{" not in value:
+            return False
+        parts, _single = split_template(value)
+        if isinstance(parts, str):
+            return False  # a syntax error, reported inline
+        return any(
+            isinstance(part, TemplateExpression) and plain_path(part.source) is None
+            for part in parts
+        )
     if isinstance(value, dict):
-        return any(_needs_evaluation(item) for item in value.values())
+        return any(_needs_thread(item) for item in value.values())
     if isinstance(value, list):
-        return any(_needs_evaluation(item) for item in value)
+        return any(_needs_thread(item) for item in value)
     return False
 
 
 async def render_off_loop(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
-    """`render` on an evaluation thread (inline when `value` holds no template)."""
-    if not _needs_evaluation(value):
-        return value
+    """`render` on an evaluation thread (inline when its templates are all plain paths)."""
+    if not _needs_thread(value):
+        return render(value, context, limits)
     return await _threads.run(lambda: render(value, context, limits), _hard_limit_s(limits))
 
 
 async def evaluate_off_loop(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
-    """`evaluate` on an evaluation thread, within the hard time limit."""
+    """`evaluate` on an evaluation thread, within the hard time limit (plain paths inline)."""
+    if plain_path(source) is not None:
+        return evaluate(source, context, limits)
     return await _threads.run(lambda: evaluate(source, context, limits), _hard_limit_s(limits))
