@@ -60,7 +60,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.db = database
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
 
     public = APIRouter(prefix=API_PREFIX)

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         None, description="AES key (urlsafe base64, 32 bytes); generated into data_dir if unset."
     )
     max_body_bytes: int = Field(1024 * 1024, description="Larger request bodies get 413.")
+    max_json_depth: int = Field(64, description="Request bodies nested deeper get 400.")
     session_token_ttl_s: int = Field(24 * 3600, description="Default session-token lifetime.")
     session_token_max_ttl_s: int = Field(30 * 24 * 3600)
     outbound_allow: str = Field(
