@@ -2,13 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Refold's frontend SDK from the npm registry, for tests/sdk (the version package-lock.json pins).
+SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test lint format migrate bench clean ui ui-check e2e
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
 
-test: $(VENV)/.dev-installed ## Lint, then the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) ## Lint, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -38,6 +40,19 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+ui: ## Rebuild the editor bundle into src/weft/web/dist (needs Node.js 20 and npm)
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+ui-check: ## Type-check and unit-test ui/, then fail if the committed bundle differs from a fresh build
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test
+	rm -rf .ui-check
+	cd ui && WEFT_UI_OUT=../.ui-check npm run build
+	diff -r src/weft/web/dist .ui-check || { echo "src/weft/web/dist is stale: run 'make ui' and commit it"; exit 1; }
+	rm -rf .ui-check
+
+e2e: $(VENV)/.dev-installed ## The browser tests alone (Debian's chromium), on SQLite
+	WEFT_TEST_DATABASES=sqlite $(BIN)/pytest tests/e2e -q
+
 # Weft against n8n (wrk, n8n 2.41.1 and its Node are installed on first use; see BENCHMARKS.md).
 # BENCH_ARGS=--quick for short rounds, e.g. BENCH_ARGS="--quick --only weft-sqlite".
 bench: $(VENV)/.dev-installed
@@ -46,3 +61,6 @@ bench: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+$(SDK_TEST_DEPS): tests/sdk/package.json tests/sdk/package-lock.json
+	npm ci --prefix tests/sdk --no-audit --no-fund

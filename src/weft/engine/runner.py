@@ -210,7 +210,13 @@ class Runner:
             if node.type == "end":
                 raise EndRun(prior.output.get("status", "succeeded"), prior.output.get("output"))
             return prior.output, prior.branch
-        data = {"trigger": state.claimed.input, "nodes": outputs, "loop": loop, "env": {}}
+        data = {
+            "trigger": state.claimed.input,
+            "nodes": outputs,
+            "loop": loop,
+            "env": {},
+            "config": state.claimed.config or {},
+        }
         started = now()
         if node.type == "start":
             self._record(state, node, iteration, started, output=state.claimed.input)
