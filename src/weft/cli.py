@@ -224,13 +224,23 @@ def org_rotate_key(
     environment: EnvOpt = "test",
     as_json: JsonOpt = False,
 ) -> None:
-    """Revoke an org's API key for one environment and print a new one."""
+    """Revoke an org's API key for one environment (and its session tokens); print a new one."""
     from weft.tenancy.orgs import rotate_api_key
 
     settings = _settings()
     _migrate(settings)
-    key = _in_transaction(settings, lambda s: rotate_api_key(org, environment, session=s))
-    _out(as_json, {"org_id": org, "environment": environment, "api_key": key}, f"new key: {key}")
+    rotated = _in_transaction(settings, lambda s: rotate_api_key(org, environment, session=s))
+    data = {
+        "org_id": org,
+        "environment": environment,
+        "api_key": rotated.api_key,
+        "revoked_session_tokens": rotated.revoked_session_tokens,
+    }
+    human = (
+        f"new key: {rotated.api_key}\n"
+        f"session tokens minted under the old key, now revoked: {rotated.revoked_session_tokens}"
+    )
+    _out(as_json, data, human)
 
 
 @org_app.command("update")

@@ -96,6 +96,19 @@ async def account_scope_dep(
     raise Unauthorized()
 
 
+async def credential_still_valid(request: Request, db: Database) -> bool:
+    """Whether the credential that opened a long request (an event stream) still works."""
+    api_key = request.headers.get("x-api-key")
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    async with db.reading() as session:
+        if api_key:
+            return await authenticate_api_key(api_key, session=session) is not None
+        if scheme.lower() == "bearer" and token:
+            return await authenticate_session_token(token.strip(), session=session) is not None
+    return False
+
+
 async def workflow_scope_dep(
     request: Request,
     db: DbDep,
