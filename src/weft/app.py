@@ -12,6 +12,7 @@ from weft.api import (
     applications,
     executions,
     frontend_sdk,
+    health,
     hooks,
     linked_accounts,
     notification_webhooks,
@@ -19,6 +20,7 @@ from weft.api import (
     runs,
     workflows,
 )
+from weft.api.access_log import AccessLogMiddleware
 from weft.api.cors import CorsMiddleware
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.apps.catalog import ensure_catalog
@@ -81,6 +83,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(
         CorsMiddleware, origins_of_org=origins_of_org, allowed_anywhere=allowed_anywhere
     )
+    app.add_middleware(AccessLogMiddleware)  # route templates only: no hook secret, no query
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
 
     public = APIRouter(prefix=API_PREFIX)
@@ -95,8 +98,5 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(frontend_sdk.router)
     app.include_router(hooks.router)
 
-    @app.get("/healthz", tags=["meta"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
+    app.include_router(health.router)
     return app

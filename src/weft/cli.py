@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.app import prepare_database
 from weft.clock import isoformat
 from weft.errors import WeftError
+from weft.observability.logs import configure_logging
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
+from weft.store.permissions import secure_directory
 from weft.store.scope import ENVIRONMENTS, OrgScope
 from weft.tenancy.orgs import get_org
 
@@ -34,7 +36,7 @@ EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="test or produc
 
 def _settings() -> Settings:
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_directory(settings.data_dir)  # the database, the secret key and demo credentials
     return settings
 
 
@@ -110,8 +112,15 @@ def serve(
     if demo:
         _print_demo(settings)
     typer.echo(f"Weft listening on {settings.base_url}  (API docs: {settings.base_url}/docs)")
+    configure_logging(settings.log_level, as_json=settings.log_format == "json")
+    # Weft writes its own access log (route templates, never hook secrets or query strings).
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
     )
 
 

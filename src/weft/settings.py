@@ -54,6 +54,7 @@ class Settings(BaseSettings):
         30.0, description="Finished executions and their steps are kept this many days."
     )
     log_level: str = "info"
+    log_format: str = Field("json", description="json (one object per line) or text.")
 
     @property
     def resolved_database_url(self) -> str:

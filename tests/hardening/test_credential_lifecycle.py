@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import httpx
-from engine.flows import BASE, execute, node, publish
 
+from engine.flows import BASE, execute, node, publish
 from support import Tenant, assert_envelope
 from weft.store.db import Database
 from weft.tenancy.orgs import rotate_api_key

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from weft.api.inbound import DEFAULT_MAX_JSON_DEPTH, body_problem, target_problem
 from weft.errors import WeftError
+from weft.observability.logs import request_id_var
 
 log = logging.getLogger("weft.api")
 
@@ -135,6 +136,7 @@ class RequestIdMiddleware:
             return
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        logged_as = request_id_var.set(request_id)  # every log line of this request carries it
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -142,7 +144,10 @@ class RequestIdMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(logged_as)
 
 
 class BodyLimitMiddleware:

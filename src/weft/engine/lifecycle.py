@@ -22,6 +22,7 @@ from weft.engine.announce import notify_in_transaction
 from weft.engine.triggers import get_execution
 from weft.errors import Conflict
 from weft.notifications import enqueue_for_run, wants_run_notifications
+from weft.observability.metrics import observe_run_ended
 from weft.store.scope import Scope
 from weft.store.tables import Execution
 
@@ -89,8 +90,16 @@ class WakeWaitingParent(RunEndedHook):
             await wake_waiting_run(services, ended.parent_execution_id)
 
 
+class CountRunEnded(RunEndedHook):
+    """The `weft_runs_ended` metric, by status."""
+
+    async def after_commit(self, services: Any, ended: RunEnded) -> None:
+        observe_run_ended(ended.status)
+
+
 RUN_ENDED_HOOKS: tuple[RunEndedHook, ...] = (
     QueueOrgNotifications(),
+    CountRunEnded(),
     WakeRunWaiters(),
     WakeWaitingParent(),
 )

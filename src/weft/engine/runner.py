@@ -25,6 +25,7 @@ from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
 from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.observability.logs import execution_id_var
 from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
@@ -83,6 +84,7 @@ class Runner:
 
     async def run(self, claimed: queue.Claimed) -> None:
         """Run to the end, a park (delay) or a failure; never raises (the worker stays up)."""
+        execution_id_var.set(claimed.id)  # this task's log lines name the run
         try:
             await self._run(claimed)
         except queue.LeaseLost:

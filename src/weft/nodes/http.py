@@ -48,6 +48,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         OutboundError,
         is_retryable_status,
     )
+    from weft.net.redaction import redact_request, redact_url
 
     url = await ctx.render(config.url, "url")
     if not isinstance(url, str):
@@ -67,13 +68,16 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         response = await ctx.outbound.request(config.method, url, **kwargs)
     except OutboundError as error:
         raise NodeFailure(
-            error.message, retryable=error.retryable, details={"request": request}
+            error.message.replace(url, redact_url(url)),
+            retryable=error.retryable,
+            details={"request": redact_request(request)},
         ) from error
     output = {"status": response.status, "headers": response.headers, "body": response.body}
     if response.status >= 400:
         raise NodeFailure(
-            f"{config.method} {url} answered {response.status}",
+            f"{config.method} {redact_url(url)} answered {response.status}",
             retryable=is_retryable_status(response.status),
             details={"response": output},
         )
-    return NodeResult(output=output, input=request)
+    # The step records the request with credentials hidden; the wire got them as rendered.
+    return NodeResult(output=output, input=redact_request(request))
