@@ -128,7 +128,7 @@ async def execute(
 
 async def _sync_answer(request: Request, scope: Scope, execution_id: str) -> Any:
     services = request.app.state.services
-    done = await triggers.wait_for_run(services, scope, execution_id, until_response=True)
+    done = await triggers.wait_for_answer(services, scope, execution_id, until_response=True)
     headers = {"x-execution-id": execution_id}
     if done.response:
         return JSONResponse(done.response.get("body"), headers=headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from datetime import timedelta
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.apps.configs import config_for_run, enabled_for_event
 from weft.clock import now
 from weft.engine import states
+from weft.engine.answers import RunAnswer
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
@@ -306,6 +306,26 @@ async def webhook_execution(
     return execution
 
 
+async def wait_for_answer(
+    services: Any,
+    scope: Scope,
+    execution_id: str,
+    *,
+    until_response: bool,
+) -> RunAnswer:
+    """The run's answer once it ends (or responds); as it stands when the sync bound passes."""
+    answer = await services.answers.wait(
+        services.db,
+        execution_id,
+        until_response=until_response,
+        timeout_s=services.settings.sync_timeout_s,
+    )
+    if answer is not None:
+        return answer
+    async with services.db.reading() as session:
+        return RunAnswer.of(await get_execution(scope, execution_id, session=session))
+
+
 async def wait_for_run(
     services: Any,
     scope: Scope,
@@ -313,18 +333,7 @@ async def wait_for_run(
     *,
     until_response: bool,
 ) -> Execution:
-    """Poll (woken early in-process) until the run ends, or responds, or the sync bound passes."""
-    db, notifier = services.db, services.notifier
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + services.settings.sync_timeout_s
-    pause = 0.005
-    while True:
-        async with db.reading() as session:
-            execution = await get_execution(scope, execution_id, session=session)
-        if execution.status in states.TERMINAL or (until_response and execution.response):
-            return execution
-        left = deadline - loop.time()
-        if left <= 0:
-            return execution
-        await notifier.wait_change(execution_id, min(pause, left))
-        pause = min(pause * 2, 0.1)
+    """Like `wait_for_answer`, then the whole execution row (for callers that show it all)."""
+    await wait_for_answer(services, scope, execution_id, until_response=until_response)
+    async with services.db.reading() as session:
+        return await get_execution(scope, execution_id, session=session)
