@@ -29,6 +29,7 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.tenancy.orgs import allowed_origins_of
 from weft.tenancy.origins import any_org_allows_origin
+from weft.tenancy.rate_limits import RateLimiter
 
 API_PREFIX = "/api/v2/public"
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.services = services
+    app.state.rate_limiter = RateLimiter(database)
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
         "", description="Comma-separated hosts/CIDRs outbound requests may reach despite the guard."
     )
     sqlite_busy_timeout_ms: int = 30000
+    rate_limit_api_key: int = Field(
+        6000, description="Requests one org API key may make per minute (0: no limit)."
+    )
+    rate_limit_session_token: int = Field(
+        1200, description="Requests one session token may make per minute (0: no limit)."
+    )
+    rate_limit_failed_auth: int = Field(
+        600, description="Failed authentications one source address may make per minute."
+    )
 
     # Engine
     workers: int = Field(1, description="In-process worker loops `weft serve` runs (0: none).")

@@ -14,6 +14,7 @@ from weft.store.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from weft.store.scope import OrgScope, PublicScope, Scope
 from weft.tenancy.accounts import account_scope, find_linked_account
 from weft.tenancy.orgs import authenticate_api_key
+from weft.tenancy.rate_limits import Limit, RateLimiter
 from weft.tenancy.tokens import authenticate_session_token
 
 _api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="Org API key")
@@ -39,16 +40,51 @@ def _remember_org(request: Request, org_id: str) -> None:
     request.state.org_id = org_id
 
 
+def _limits(request: Request) -> tuple[RateLimiter, Settings]:
+    return request.app.state.rate_limiter, request.app.state.settings
+
+
+def _source_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _refuse_repeated_failures(request: Request) -> None:
+    """429 for a source address past its failed-authentication allowance, before any lookup."""
+    limiter, settings = _limits(request)
+    limit = Limit("source address", settings.rate_limit_failed_auth)
+    await limiter.check(limit, _source_address(request))
+
+
+async def _failed(request: Request) -> Unauthorized:
+    """Count a failed authentication against its source address (429 past the allowance)."""
+    limiter, settings = _limits(request)
+    limit = Limit("source address", settings.rate_limit_failed_auth)
+    await limiter.hit(limit, _source_address(request))
+    return Unauthorized()
+
+
+async def _count_key(request: Request, api_key: str) -> None:
+    limiter, settings = _limits(request)
+    await limiter.hit(Limit("API key", settings.rate_limit_api_key), api_key)
+
+
+async def _count_token(request: Request, token: str) -> None:
+    limiter, settings = _limits(request)
+    await limiter.hit(Limit("session token", settings.rate_limit_session_token), token)
+
+
 async def org_scope(
     request: Request, db: DbDep, api_key: Annotated[str | None, Security(_api_key)]
 ) -> OrgScope:
     """The org (and environment) whose API key signed the request."""
+    await _refuse_repeated_failures(request)
     if not api_key:
-        raise Unauthorized()
+        raise await _failed(request)
     async with db.reading() as session:
         scope = await authenticate_api_key(api_key, session=session)
     if scope is None:
-        raise Unauthorized()
+        raise await _failed(request)
+    await _count_key(request, api_key)
     _remember_org(request, scope.org_id)
     return scope
 
@@ -70,17 +106,20 @@ async def account_scope_dep(
     linked_account_id: LinkedAccountHeader = None,
 ) -> Scope:
     """The linked account a request acts for: a session token, or an org key naming one."""
+    await _refuse_repeated_failures(request)
     async with db.reading() as session:
         if bearer is not None and not api_key:
             scope = await authenticate_session_token(bearer.credentials, session=session)
             if scope is None:
-                raise Unauthorized()
+                raise await _failed(request)
+            await _count_token(request, bearer.credentials)
             _remember_org(request, scope.org_id)
             return scope
         if api_key:
             org = await authenticate_api_key(api_key, session=session)
             if org is None:
-                raise Unauthorized()
+                raise await _failed(request)
+            await _count_key(request, api_key)
             _remember_org(request, org.org_id)
             # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
             account_id = linked_account_id or request.headers.get("linked-account-id")
@@ -93,7 +132,7 @@ async def account_scope_dep(
                     error_code="LINKED_ACCOUNT_NOT_FOUND",
                 )
             return account_scope(account)
-    raise Unauthorized()
+    raise await _failed(request)
 
 
 async def credential_still_valid(request: Request, db: Database) -> bool:

@@ -48,7 +48,9 @@ def _respond(request: Request, status: int, code: str, message: str, **extra: An
 
 async def _weft_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WeftError)
-    return _respond(request, exc.status_code, exc.error_code, exc.message, **exc.details)
+    response = _respond(request, exc.status_code, exc.error_code, exc.message, **exc.details)
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response
 
 
 def _describe(error: dict[str, Any]) -> str:
