@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     expression_timeout_ms: int = Field(250, description="Time limit of one expression.")
     expression_max_depth: int = Field(200, description="Recursion limit of one expression.")
     loop_max_items: int = Field(10_000, description="Most items one loop node runs over.")
+    subworkflow_max_depth: int = Field(8, description="Deepest nesting of sub-workflow runs.")
+    runs_per_trigger: int = Field(
+        100, description="Most runs one trigger's run may start through sub-workflows, in all."
+    )
     code_workers: int = Field(2, description="Subprocesses that run code nodes.")
     idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
     retention_days: float = Field(
