@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from weft import __version__
 from weft.api import (
     applications,
+    audit,
     executions,
     frontend_sdk,
     health,
@@ -21,6 +22,7 @@ from weft.api import (
     workflows,
 )
 from weft.api.access_log import AccessLogMiddleware
+from weft.api.audit import AuditMiddleware
 from weft.api.cors import CorsMiddleware
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.apps.catalog import ensure_catalog
@@ -85,11 +87,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(
         CorsMiddleware, origins_of_org=origins_of_org, allowed_anywhere=allowed_anywhere
     )
+    app.add_middleware(AuditMiddleware)  # after a successful change: who did what
     app.add_middleware(AccessLogMiddleware)  # route templates only: no hook secret, no query
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
 
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(linked_accounts.router)
+    public.include_router(audit.router)
     public.include_router(applications.router)
     public.include_router(workflows.router)
     public.include_router(runs.router)

@@ -13,6 +13,7 @@ from weft.store.db import Database
 from weft.store.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from weft.store.scope import OrgScope, PublicScope, Scope
 from weft.tenancy.accounts import account_scope, find_linked_account
+from weft.tenancy.audit import Actor
 from weft.tenancy.orgs import authenticate_api_key
 from weft.tenancy.rate_limits import Limit, RateLimiter
 from weft.tenancy.tokens import authenticate_session_token
@@ -86,6 +87,7 @@ async def org_scope(
         raise await _failed(request)
     await _count_key(request, api_key)
     _remember_org(request, scope.org_id)
+    request.state.audit_actor = Actor(scope.org_id, scope.environment, "org_key")
     return scope
 
 
@@ -114,6 +116,9 @@ async def account_scope_dep(
                 raise await _failed(request)
             await _count_token(request, bearer.credentials)
             _remember_org(request, scope.org_id)
+            request.state.audit_actor = Actor(
+                scope.org_id, scope.environment, "session_token", scope.account_id
+            )
             return scope
         if api_key:
             org = await authenticate_api_key(api_key, session=session)
@@ -131,7 +136,11 @@ async def account_scope_dep(
                     f"Linked account {account_id} not found",
                     error_code="LINKED_ACCOUNT_NOT_FOUND",
                 )
-            return account_scope(account)
+            acting = account_scope(account)
+            request.state.audit_actor = Actor(
+                org.org_id, org.environment, "org_key", acting.account_id
+            )
+            return acting
     raise await _failed(request)
 
 

@@ -15,6 +15,7 @@ from weft.errors import InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import ENVIRONMENTS, OrgScope
 from weft.store.tables import ApiKey, Org, SessionToken
+from weft.tenancy.audit import Actor, record_event
 from weft.tenancy.secrets import hash_secret, new_api_key, same_hash
 
 
@@ -76,7 +77,16 @@ async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession
         .values(revoked_at=now())
     )
     api_key = await _add_key(org_id, environment, session=session)
-    return RotatedKey(api_key, int(revoked.rowcount or 0))  # type: ignore[attr-defined]
+    count = int(revoked.rowcount or 0)  # type: ignore[attr-defined]
+    record_event(
+        Actor(org_id, environment, "cli"),
+        "rotate API key",
+        target={"environment": environment, "revoked_session_tokens": str(count)},
+        status=200,
+        request_id=None,
+        session=session,
+    )
+    return RotatedKey(api_key, count)
 
 
 async def get_org(org_id: str, *, session: AsyncSession) -> Org:
