@@ -11,6 +11,7 @@ from weft import __version__
 from weft.api import (
     applications,
     audit,
+    editor,
     executions,
     frontend_sdk,
     health,
@@ -32,6 +33,8 @@ from weft.store.db import Database
 from weft.tenancy.orgs import allowed_origins_of
 from weft.tenancy.origins import any_org_allows_origin
 from weft.tenancy.rate_limits import RateLimiter
+from weft.web import page as editor_page
+from weft.web.log_redaction import install_access_log_redaction
 
 API_PREFIX = "/api/v2/public"
 
@@ -100,9 +103,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
+    public.include_router(editor.router)
     app.include_router(public)
     app.include_router(frontend_sdk.router)
     app.include_router(hooks.router)
+    app.include_router(editor_page.router)
+    install_access_log_redaction()
 
     app.include_router(health.router)
     return app

@@ -154,6 +154,9 @@ async def credential_still_valid(request: Request, db: Database) -> bool:
             return await authenticate_api_key(api_key, session=session) is not None
         if scheme.lower() == "bearer" and token:
             return await authenticate_session_token(token.strip(), session=session) is not None
+        query_token = request.query_params.get("token")  # EventSource streams (?token=)
+        if query_token:
+            return await authenticate_session_token(query_token, session=session) is not None
     return False
 
 
@@ -196,3 +199,32 @@ async def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+async def stream_scope_dep(
+    request: Request,
+    db: DbDep,
+    api_key: Annotated[str | None, Security(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="Session token, for browsers' EventSource (it cannot send headers)",
+        ),
+    ] = None,
+    linked_account_id: Annotated[str | None, Header(convert_underscores=False)] = None,
+) -> Scope:
+    """As `account_scope_dep`, also accepting the session token as `?token=` (event streams)."""
+    if token and bearer is None and not api_key:
+        await _refuse_repeated_failures(request)
+        async with db.reading() as session:
+            scope = await authenticate_session_token(token, session=session)
+        if scope is None:
+            raise await _failed(request)
+        await _count_token(request, token)
+        return scope
+    return await account_scope_dep(request, db, api_key, bearer, linked_account_id)
+
+
+StreamScopeDep = Annotated[Scope, Depends(stream_scope_dep)]
