@@ -1,7 +1,7 @@
 """rate-limit windows and the audit log
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0005
 Create Date: 2026-11-23 17:20:00
 
 Fixed-window hit counters shared by every API process on PostgreSQL (per API key, per session
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import weft.store.types
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0005"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
