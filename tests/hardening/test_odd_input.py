@@ -68,8 +68,9 @@ async def test_deeply_nested_bodies_are_refused_on_drafts_events_and_hooks(
         '{"payload": {"x": NaN}}',
         '{"payload": [Infinity]}',
         '{"payload": -Infinity}',
+        '{"payload": {"x": "a\\ud800b"}}',
     ],
-    ids=["nul-value", "nul-key", "nan", "infinity", "minus-infinity"],
+    ids=["nul-value", "nul-key", "nan", "infinity", "minus-infinity", "lone-surrogate"],
 )
 async def test_nul_and_non_finite_numbers_in_json_are_refused_on_execute(
     client: httpx.AsyncClient, tenant: Tenant, raw: str
@@ -99,10 +100,10 @@ async def test_nul_in_names_queries_paths_and_hooks_is_refused(
 async def test_text_that_merely_mentions_nan_is_accepted(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    answer = await client.post(
-        f"{BASE}/workflow", json={"name": "NaN and Infinity [x]"}, headers=tenant.bearer
-    )
+    raw = '{"name": "NaN and Infinity [x] \\ud83d\\ude00"}'  # an escaped surrogate pair
+    answer = await client.post(f"{BASE}/workflow", **_raw(raw, tenant))
     assert answer.status_code == 200, answer.text
+    assert answer.json()["workflow"]["name"].endswith("\U0001f600")  # a pair is fine
 
 
 @pytest.mark.parametrize(

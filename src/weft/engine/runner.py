@@ -264,7 +264,7 @@ class Runner:
         config = state.plan.configs[node.id]
         ctx = self._context(node, data)
         try:
-            found = stand_in(state.test_mode, node.id, node.type, config, ctx)
+            found = await stand_in(state.test_mode, node.id, node.type, config, ctx)
         except NodeFailure as failure:
             return await self._failed(state, node, iteration, started, failure, 1, config)
         if found is None:

@@ -53,7 +53,7 @@ async def run_single_node(
     try:
         if not inputs.get("run_for_real") and effect_of(node.type, config) == "write":
             # Safe mode, as in test runs: show what would be sent, send nothing.
-            would_send = preview_request(node.type, config, ctx)
+            would_send = await preview_request(node.type, config, ctx)
             result.update(status="SKIPPED", output={"safe_mode": True, "would_send": would_send})
             result.update(error=None, execution_time=(time.perf_counter() - started) * 1000)
             return result
