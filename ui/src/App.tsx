@@ -82,6 +82,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
   const selectedNode: WeftNode | undefined = selection.length === 1 ? shownGraph.nodes.find((n) => n.id === selection[0]) : undefined;
 
   const targetLabel = useMemo(() => {
+    if (view.kind !== "draft") return "Read-only: go back to the draft to edit";
     if (insertTarget?.kind === "edge") {
       const edge = graph.edges.find((e) => e.id === insertTarget.edgeId);
       const from = graph.nodes.find((n) => n.id === edge?.source)?.name;
@@ -94,7 +95,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
     }
     if (selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0) return `Adding after ${selectedNode.name}`;
     return "Pick a step to add it";
-  }, [insertTarget, graph, selectedNode, types]);
+  }, [insertTarget, graph, selectedNode, types, view.kind]);
 
   const chooseTarget = useCallback((target: InsertTarget) => {
     setInsertTarget(target);
@@ -351,7 +352,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
               {view.kind === "run" ? (
                 <>
                   <span>
-                    <strong>Viewing a run</strong> · {view.run.status.toLowerCase()} · {new Date(view.run.createdAt).toLocaleString()} · read-only
+                    <strong>Viewing a run</strong> · {view.run.status.toLowerCase()} · {new Date(view.run.createdAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} · read-only
                   </span>
                   <button type="button" className="btn small" onClick={() => replay(view.run)}>
                     Replay this payload against the draft
@@ -383,7 +384,8 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
               onSelect={(ids) => {
                 setSelection(ids);
                 setShowTestData(view.kind === "run");
-                if (ids.length === 1) setTab((t) => (t === "runs" || t === "versions" ? t : "node"));
+                // In a run, a click is to read that step's data; while comparing versions, stay put.
+                if (ids.length === 1) setTab((t) => (view.kind === "run" ? "node" : t === "runs" || t === "versions" ? t : "node"));
               }}
               onMove={(positions) => editor.edit((g) => moveNodes(g, positions), "move")}
               onRemoveNodes={(ids) => {

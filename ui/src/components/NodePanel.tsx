@@ -41,7 +41,10 @@ export function NodePanel(props: Props) {
   const previewOff = useRef(false);
   const testData = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    if (props.showTestData) testData.current?.scrollIntoView({ block: "start" });
+    // Scroll the panel only: scrollIntoView would also scroll the host page around the iframe.
+    const heading = testData.current;
+    const panel = heading?.closest(".side-scroll");
+    if (props.showTestData && heading && panel) panel.scrollTop = heading.offsetTop - 12;
   }, [props.showTestData]);
   useEffect(() => setName(node.name), [node.id, node.name]);
 
@@ -192,12 +195,15 @@ export function NodePanel(props: Props) {
       )}
 
       <h3 className="section-title" ref={testData}>
-        Last test
+        {readOnly ? "In this run" : "Last test"}
       </h3>
       {wouldSend ? (
         <div className="safe-box">
-          <p>
-            <Icon name="shield" /> <strong>Held back by safe test mode.</strong> This is the request it would send:
+          <p className="safe-title">
+            <Icon name="shield" />
+            <span>
+              <strong>Held back by safe test mode.</strong> This is the request it would send:
+            </span>
           </p>
           <JsonViewer value={wouldSend} label="Request it would send" />
           <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
