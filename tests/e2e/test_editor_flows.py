@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from e2e_servers import HostPage
+import httpx
+from e2e_servers import API, HostPage
 from editor_page import EditorSession, describe
 
 START = {
@@ -98,6 +99,12 @@ def test_builds_a_branching_workflow_with_the_data_picker_publishes_and_tests_it
     output = frame.get_by_role("region", name="Step HTTP request").get_by_label("Step output")
     assert '"received": "/users/42"' in output.inner_text()
     editor.screenshot(artefacts, "test-results")
+
+    # The condition's expression, previewed by the server against this test run.
+    editor.select("Condition")
+    frame.get_by_role("textbox", name="Expression").click()
+    preview = frame.get_by_label("Expression preview")
+    preview.filter(has_text="true").wait_for()
 
     assert editor.axe_violations() == [], describe(editor.axe_violations())
     assert editor.console_errors == []
@@ -323,3 +330,111 @@ def test_keyboard_alone_builds_and_publishes_a_three_step_workflow(
     live = editor_tenant.api("GET", f"/workflow/{workflow_id}").json()
     assert live["current_version"] == 1
     assert sorted(n["type"] for n in live["nodes"]) == ["end", "start", "transform"]
+
+
+def test_publish_lists_every_problem_and_marks_the_steps(
+    context, host_page, editor_tenant, artefacts
+):
+    broken = {
+        "id": "2",
+        "type": "condition",
+        "name": "Check",
+        "position": {"x": 0, "y": 140},
+        "data": {"expression": "nodes.nowhere.status = 200"},
+    }
+    edges = [
+        {"id": "e1-2", "source": "1", "target": "2", "sourceHandle": None, "targetHandle": None}
+    ]
+    workflow_id = editor_tenant.create_workflow("Broken", [START, broken], edges)
+    editor = EditorSession(context, host_page, editor_tenant, workflow_id)
+    frame = editor.frame
+
+    frame.get_by_role("button", name=re.compile(r"^Publish")).click()
+    dialog = frame.get_by_role("dialog", name="Publishing needs a few fixes")
+    dialog.wait_for()
+    assert "Check" in dialog.inner_text()
+    editor.screenshot(artefacts, "publish-problems")
+    dialog.get_by_role("button", name="Go to step").first.click()
+    frame.get_by_role("alert", name="Problems that stop publishing").wait_for()
+    assert "problem" in editor.node("Check").inner_text()
+    assert editor_tenant.api("GET", f"/workflow/{workflow_id}").json()["current_version"] == 0
+    # The refused publish is the only failed request the browser reports.
+    assert all("status of 422" in error for error in editor.console_errors), editor.console_errors
+
+
+def test_copy_paste_undo_and_redo_on_the_canvas(context, host_page, editor_tenant):
+    shape = {
+        "id": "2",
+        "type": "transform",
+        "name": "Shape",
+        "position": {"x": 0, "y": 140},
+        "data": {"value": {"a": 1}},
+    }
+    edges = [
+        {"id": "e1-2", "source": "1", "target": "2", "sourceHandle": None, "targetHandle": None}
+    ]
+    workflow_id = editor_tenant.create_workflow("Clipboard", [START, shape], edges)
+    editor = EditorSession(context, host_page, editor_tenant, workflow_id)
+    page = editor.page
+
+    editor.select("Shape")
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    editor.node("Shape 2").wait_for()
+    editor.saved()
+    names = [
+        n["name"] for n in editor_tenant.api("GET", f"/workflow/{workflow_id}/edit").json()["nodes"]
+    ]
+    assert sorted(names) == ["Shape", "Shape 2", "Start"]
+
+    editor.frame.get_by_role("button", name="Undo").click()
+    editor.node("Shape 2").wait_for(state="detached")
+    editor.frame.get_by_role("button", name="Redo").click()
+    editor.node("Shape 2").wait_for()
+    page.keyboard.press("Delete")
+    editor.node("Shape 2").wait_for(state="detached")
+    editor.saved()
+    names = [
+        n["name"] for n in editor_tenant.api("GET", f"/workflow/{workflow_id}/edit").json()["nodes"]
+    ]
+    assert sorted(names) == ["Shape", "Start"]
+
+
+def test_host_refreshes_the_token_and_sets_the_theme_over_post_message(
+    context, host_page, editor_tenant
+):
+    workflow_id = editor_tenant.create_workflow("Embedded", [START])
+    editor = EditorSession(context, host_page, editor_tenant, workflow_id)
+    assert editor.wait_for_message("ready")["payload"]["workflowId"] == workflow_id
+    assert "token=" not in editor.editor_frame.url, "the token left the address bar"
+
+    editor.page.evaluate("sendToEditor('setTheme', {colors: {'--accent': 'rgb(15, 118, 110)'}})")
+    accent = "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
+    wait_until(lambda: editor.editor_frame.evaluate(accent) == "rgb(15, 118, 110)", message="theme")
+
+    # A fresh token replaces the old one, which is then revoked: the editor keeps saving.
+    org = {"x-api-key": editor_tenant.org_key}
+    fresh = httpx.post(
+        editor_tenant.server_url + API + "/session-token",
+        headers=org,
+        json={"linked_account_id": "cust-1"},
+        timeout=30,
+    ).json()["token"]
+    editor.page.evaluate(f"sendToEditor('setToken', {{token: {fresh!r}}})")
+    revoked = httpx.post(
+        editor_tenant.server_url + API + "/session-token/revoke",
+        headers=org,
+        json={"token": editor_tenant.token},
+        timeout=30,
+    )
+    assert revoked.json()["revoked"] == 1
+    editor.add_step("end")
+    editor.saved()
+    draft = httpx.get(
+        editor_tenant.server_url + API + f"/workflow/{workflow_id}/edit",
+        headers={"Authorization": f"Bearer {fresh}"},
+        timeout=30,
+    ).json()
+    assert [n["type"] for n in draft["nodes"]] == ["start", "end"]
+    assert editor.wait_for_message("dirtyChanged")
+    assert editor.console_errors == []

@@ -12,6 +12,7 @@ import { Palette } from "./components/Palette";
 import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
 import { Dialog } from "./components/Dialog";
 import { Icon } from "./components/Icons";
+import { problemText } from "./lib/problems";
 
 // CodeMirror and the layout engine load after the canvas is up: they are not needed to show it.
 const NodePanel = lazy(() => import("./components/NodePanel").then((m) => ({ default: m.NodePanel })));
@@ -592,7 +593,7 @@ function ProblemList({ problems, graph, onGo }: { problems: Problem[]; graph: Gr
             <Icon name="alert" size={14} />
             <span>
               {node ? <strong>{node.name}</strong> : <strong>Workflow</strong>}
-              {p.field ? ` · ${p.field}` : ""}: {p.message}
+              {p.field ? ` · ${p.field}` : ""}: {problemText(p)}
             </span>
             {node && (
               <button type="button" className="btn small ghost" onClick={() => onGo(node.id)}>

@@ -9,6 +9,7 @@ import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
 import { Icon } from "./Icons";
 import { SchemaForm } from "./SchemaForm";
 import { describeError } from "../state/useEditor";
+import { problemText } from "../lib/problems";
 
 interface Props {
   api: Api;
@@ -149,7 +150,7 @@ export function NodePanel(props: Props) {
             {nodeProblems.map((p, i) => (
               <li key={i}>
                 {p.field ? <strong>{p.field}: </strong> : null}
-                {p.message}
+                {problemText(p)}
               </li>
             ))}
           </ul>

@@ -4,6 +4,7 @@
 import { useState } from "react";
 import type { JsonSchema, NodeType, Problem } from "../lib/types";
 import { CodeField, type CodeMode } from "./CodeField";
+import { problemText } from "../lib/problems";
 
 const ADVANCED = ["retry", "on_error", "timeout_s"];
 
@@ -207,7 +208,7 @@ function Field(props: FieldProps) {
       {schema.description && <p className="field-hint">{schema.description}</p>}
       {own.map((p, i) => (
         <p key={i} className="field-problem" role="alert">
-          {p.message}
+          {problemText(p)}
         </p>
       ))}
     </div>
