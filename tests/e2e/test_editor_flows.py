@@ -106,6 +106,14 @@ def test_builds_a_branching_workflow_with_the_data_picker_publishes_and_tests_it
     preview = frame.get_by_label("Expression preview")
     preview.filter(has_text="true").wait_for()
 
+    # Completion offers the upstream steps by the names expressions use.
+    expression = frame.get_by_role("textbox", name="Expression")
+    expression.press("End")
+    expression.press_sequentially(" and nodes.ht")
+    completions = frame.locator(".cm-tooltip-autocomplete")
+    completions.get_by_text("nodes.http_request.status", exact=True).wait_for()
+    assert "nodes.transform_data" not in completions.inner_text()
+
     assert editor.axe_violations() == [], describe(editor.axe_violations())
     assert editor.console_errors == []
 
