@@ -446,3 +446,40 @@ def test_host_refreshes_the_token_and_sets_the_theme_over_post_message(
     assert [n["type"] for n in draft["nodes"]] == ["start", "end"]
     assert editor.wait_for_message("dirtyChanged")
     assert editor.console_errors == []
+
+
+def test_a_pinned_output_replaces_its_step_and_one_step_runs_alone(
+    context, host_page, editor_tenant, sink
+):
+    fetch = {
+        "id": "2",
+        "type": "http",
+        "name": "Fetch user",
+        "position": {"x": 0, "y": 140},
+        "data": {"method": "GET", "url": sink.url + "/users/{{ trigger.user_id }}"},
+    }
+    edges = [
+        {"id": "e1-2", "source": "1", "target": "2", "sourceHandle": None, "targetHandle": None}
+    ]
+    workflow_id = editor_tenant.create_workflow("Pins", [START, fetch], edges)
+    editor = EditorSession(context, host_page, editor_tenant, workflow_id)
+    frame = editor.frame
+
+    frame.get_by_role("tab", name="Test").click()
+    frame.get_by_role("button", name="Run test").click()
+    frame.get_by_role("status").filter(has_text="Succeeded").wait_for(timeout=30000)
+    assert len(sink.requests) == 1
+
+    frame.get_by_role("button", name=re.compile(r"^Open step Fetch user")).click()
+    frame.get_by_role("button", name="Pin this output").click()
+    assert "Pinned" in editor.node("Fetch user").inner_text()
+    frame.get_by_role("tab", name="Test").click()
+    frame.get_by_role("button", name="Run test").click()
+    frame.get_by_text("pinned", exact=True).wait_for(timeout=30000)
+    assert len(sink.requests) == 1, "a pinned step must not run"
+
+    editor.select("Fetch user")
+    frame.get_by_role("button", name="Run this step").click()
+    wait_until(lambda: len(sink.requests) == 2, message="the step run alone")
+    assert sink.requests[-1][:2] == ("GET", "/users/42")
+    assert editor.console_errors == []

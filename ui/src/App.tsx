@@ -388,6 +388,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                 // In a run, a click is to read that step's data; while comparing versions, stay put.
                 if (ids.length === 1) setTab((t) => (view.kind === "run" ? "node" : t === "runs" || t === "versions" ? t : "node"));
               }}
+              onNodeClick={() => setTab((t) => (view.kind === "run" ? "node" : t === "runs" || t === "versions" ? t : "node"))}
               onMove={(positions) => editor.edit((g) => moveNodes(g, positions), "move")}
               onRemoveNodes={(ids) => {
                 const removable = ids.filter((id) => graph.nodes.find((n) => n.id === id)?.type !== "start");
