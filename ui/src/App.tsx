@@ -286,7 +286,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       <header className="topbar">
         <div className="title">
           <h1>{editor.draft.name}</h1>
-          <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state">
+          <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state" title={editor.saveState === "error" ? (editor.saveError ?? undefined) : undefined}>
             <span className="dot" aria-hidden="true" />
             {SAVE_LABEL[editor.saveState]}
           </span>
