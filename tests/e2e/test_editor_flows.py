@@ -159,7 +159,7 @@ def test_safe_test_mode_holds_back_writes_until_run_for_real(
 
 
 def test_a_second_tabs_save_makes_the_first_see_the_conflict_dialog(
-    context, host_page, editor_tenant
+    context, host_page, editor_tenant, artefacts
 ):
     workflow_id = editor_tenant.create_workflow("Shared", [START])
     first = EditorSession(context, host_page, editor_tenant, workflow_id)
@@ -171,6 +171,7 @@ def test_a_second_tabs_save_makes_the_first_see_the_conflict_dialog(
     first.add_step("transform")
     dialog = first.frame.get_by_role("dialog", name="This draft was changed elsewhere")
     dialog.wait_for(timeout=15000)
+    first.screenshot(artefacts, "conflict")
     dialog.get_by_role("button", name="Reload their version").click()
     first.node("End").wait_for()
     assert first.node("Transform data").count() == 0
