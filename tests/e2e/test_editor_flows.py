@@ -408,6 +408,16 @@ def test_copy_paste_undo_and_redo_on_the_canvas(context, host_page, editor_tenan
     ]
     assert sorted(names) == ["Shape", "Start"]
 
+    # "+" on a connection puts the new step in the middle of it.
+    editor.frame.get_by_role("button", name="Insert a step here").first.click()
+    editor.add_step("delay")
+    editor.node("Delay").wait_for()
+    editor.saved()
+    draft = editor_tenant.api("GET", f"/workflow/{workflow_id}/edit").json()
+    ids = {n["name"]: n["id"] for n in draft["nodes"]}
+    wiring = sorted((e["source"], e["target"]) for e in draft["edges"])
+    assert wiring == sorted([(ids["Start"], ids["Delay"]), (ids["Delay"], ids["Shape"])])
+
 
 def test_host_refreshes_the_token_and_sets_the_theme_over_post_message(
     context, host_page, editor_tenant
