@@ -15,6 +15,25 @@ AXE = Path(__file__).parents[2] / "ui" / "node_modules" / "axe-core" / "axe.min.
 BLOCKING_IMPACTS = {"serious", "critical"}
 
 
+START = {
+    "id": "1",
+    "type": "start",
+    "name": "Start",
+    "position": {"x": 0, "y": 0},
+    "data": {"trigger": "manual", "sample_payload": {"user_id": 42, "plan": "pro"}},
+}
+
+
+def wait_until(check: Any, timeout_s: float = 20, message: str = "condition") -> None:
+    """Poll `check` until it is true."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
 class EditorSession:
     """One browser page showing the host app with the editor framed in it."""
 
