@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from e2e_servers import API, HostPage
-from editor_page import START, EditorSession, wait_until
+from editor_page import START, EditorSession, describe, wait_until
 
 
 def test_a_bad_token_gets_the_error_page(context, editor_tenant, artefacts):
@@ -126,6 +126,7 @@ def test_an_old_version_is_restored_into_the_draft(context, host_page, editor_te
     ).click()
     frame.get_by_text("Draft compared with version 1").wait_for()
     editor.screenshot(artefacts, "versions")
+    assert editor.axe_violations() == [], describe(editor.axe_violations())
     frame.get_by_role("button", name="Back to the draft").click()
 
     frame.get_by_role("button", name="Restore version 1 into the draft").click()

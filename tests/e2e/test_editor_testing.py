@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from editor_page import START, EditorSession, wait_until
+from editor_page import START, EditorSession, describe, wait_until
 
 
 def test_safe_test_mode_holds_back_writes_until_run_for_real(
@@ -121,8 +121,36 @@ def test_runs_tab_opens_a_run_read_only_and_replays_its_payload(
     editor.node("Shape").click()
     assert '"id": 7' in frame.get_by_label("Step output").inner_text()
     editor.screenshot(artefacts, "runs")
+    assert editor.axe_violations() == [], describe(editor.axe_violations())
 
     frame.get_by_role("button", name="Replay this payload against the draft").click()
     frame.get_by_role("status").filter(has_text="Succeeded").wait_for(timeout=30000)
     assert '"user_id": 7' in frame.get_by_role("textbox", name="Sample payload").inner_text()
+    assert editor.console_errors == []
+
+
+ROWS_SOURCE = "return {rows: Array.from({length: 4000}, (_, i) => ({i, text: 'row ' + i}))};"
+
+
+def test_a_large_step_output_is_shown_truncated_and_says_so(context, host_page, editor_tenant):
+    big = {
+        "id": "2",
+        "type": "code",
+        "name": "Big",
+        "position": {"x": 0, "y": 140},
+        "data": {"source": ROWS_SOURCE},
+    }
+    edges = [{"id": "e", "source": "1", "target": "2", "sourceHandle": None, "targetHandle": None}]
+    workflow_id = editor_tenant.create_workflow("Large", [START, big], edges)
+    editor = EditorSession(context, host_page, editor_tenant, workflow_id)
+    frame = editor.frame
+
+    frame.get_by_role("tab", name="Test").click()
+    frame.get_by_role("button", name="Run test").click()
+    frame.get_by_role("status").filter(has_text="Succeeded").wait_for(timeout=30000)
+    frame.get_by_role("button", name=re.compile(r"^Open step Big")).click()
+    frame.get_by_role("note").filter(has_text="the server keeps the first 64 KiB").wait_for()
+    shown = frame.get_by_label("Step output").inner_text()
+    assert shown.startswith('{"rows":[{"i":0,')
+    assert len(shown) <= 21000, "the viewer renders a bounded slice"
     assert editor.console_errors == []
