@@ -15,6 +15,7 @@ from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
 from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
+from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, start_node
 from weft.workflows.trigger_index import index_triggers
 
@@ -96,6 +97,8 @@ async def save_draft(
     """Replace the draft's graph (and settings when given); the live version is untouched."""
     node_json, edge_json = _graph_json(nodes, edges)
     workflow, draft = await open_draft(scope, workflow_id, session=session)
+    if settings is not None:
+        check_draft_settings(scope, settings)
     draft.nodes = node_json
     draft.edges = edge_json
     if settings is not None:
@@ -147,6 +150,7 @@ async def set_published(
         await session.flush()
         return workflow
     _, draft = await open_draft(scope, workflow.id, session=session)
+    check_publishable(scope, draft.nodes)
     problems = validate_for_publish(normalize_graph(draft.nodes, draft.edges))
     if problems:
         raise GraphInvalid(
