@@ -223,3 +223,17 @@ def test_copy_paste_undo_and_redo_on_the_canvas(context, host_page, editor_tenan
     ids = {n["name"]: n["id"] for n in draft["nodes"]}
     wiring = sorted((e["source"], e["target"]) for e in draft["edges"])
     assert wiring == sorted([(ids["Start"], ids["Delay"]), (ids["Delay"], ids["Shape"])])
+
+
+def test_discard_throws_the_draft_away_after_a_confirmation(context, host_page, editor_tenant):
+    workflow_id = editor_tenant.create_workflow("Throwaway", [START])
+    editor = EditorSession(context, host_page, editor_tenant, workflow_id)
+    editor.add_step("end")
+    editor.saved()
+    editor.frame.get_by_role("button", name="Discard").click()
+    dialog = editor.frame.get_by_role("dialog", name="Discard the draft?")
+    dialog.get_by_role("button", name="Discard draft").click()
+    editor.node("End").wait_for(state="detached")
+    draft = editor_tenant.api("GET", f"/workflow/{workflow_id}/edit").json()
+    assert [n["type"] for n in draft["nodes"]] == ["start"]
+    assert editor.console_errors == []
