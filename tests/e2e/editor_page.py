@@ -42,6 +42,8 @@ class EditorSession:
     ) -> None:
         self.page = context.new_page()
         self.console_errors: list[str] = []
+        self.requested: list[str] = []
+        self.page.on("request", lambda request: self.requested.append(request.url))
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.console_errors.append(f"pageerror: {error}"))
         self.page.goto(host.url_for(tenant.editor_url(workflow_id)))

@@ -95,6 +95,9 @@ def test_builds_a_branching_workflow_with_the_data_picker_publishes_and_tests_it
 
     assert editor.axe_violations() == [], describe(editor.axe_violations())
     assert editor.console_errors == []
+    # Fonts, icons and scripts all come from the two local servers: nothing from elsewhere.
+    outside = [u for u in editor.requested if not u.startswith(("http://127.0.0.1:", "data:"))]
+    assert outside == []
 
 
 def test_keyboard_alone_builds_and_publishes_a_three_step_workflow(
