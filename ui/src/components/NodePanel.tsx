@@ -45,7 +45,7 @@ export function NodePanel(props: Props) {
     // Scroll the panel only: scrollIntoView would also scroll the host page around the iframe.
     const heading = testData.current;
     const panel = heading?.closest(".side-scroll");
-    if (props.showTestData && heading && panel) panel.scrollTop = heading.offsetTop - 12;
+    if (panel) panel.scrollTop = props.showTestData && heading ? heading.offsetTop - 12 : 0;
   }, [props.showTestData]);
   useEffect(() => setName(node.name), [node.id, node.name]);
 
