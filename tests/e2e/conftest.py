@@ -44,7 +44,9 @@ def databases_ready(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue(f"{name}_url")
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps its event loop marked running in this thread, which
+# would break every asyncio test collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser(databases_ready: None) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
