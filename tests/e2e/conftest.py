@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from e2e_servers import EditorTenant, HostPage, Sink, WeftServer, make_editor_tenant
+
+from weft.store.migrate import upgrade_to_head
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -38,16 +41,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def databases_ready(request: pytest.FixtureRequest) -> None:
-    """Migrate every test database before Playwright starts (its loop forbids asyncio.run)."""
+def e2e_database_urls(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """Databases of the browser tests' own: their server's worker must not claim other tests' runs.
+
+    Migrated before Playwright starts (its loop forbids asyncio.run in this thread).
+    """
+    urls: dict[str, str] = {}
     for name in DATABASES:
-        request.getfixturevalue(f"{name}_url")
+        if name == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('e2e-sqlite') / 'weft.db'}"
+        else:
+            server = request.getfixturevalue("postgres_server")
+            database = f"weft_e2e_{uuid.uuid4().hex[:8]}"
+            server.psql(f"CREATE DATABASE {database};")
+            uri = server.get_uri(database=database)
+            url = uri.replace("postgresql://", "postgresql+asyncpg://", 1)
+        upgrade_to_head(url)
+        urls[name] = url
+    return urls
 
 
 # Module scope: Playwright's sync API keeps its event loop marked running in this thread, which
 # would break every asyncio test collected after the browser tests.
 @pytest.fixture(scope="module")
-def browser(databases_ready: None) -> Iterator[Any]:
+def browser(e2e_database_urls: dict[str, str]) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
@@ -59,21 +78,19 @@ def browser(databases_ready: None) -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=DATABASES)
+def e2e_database(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+# Module scope: the server and its worker stop once a file's browser tests are done.
+@pytest.fixture(scope="module")
 def weft_server(
-    db_url_session: str, tmp_path_factory: pytest.TempPathFactory
+    e2e_database: str, e2e_database_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WeftServer]:
-    server = WeftServer(db_url_session, tmp_path_factory.mktemp("weft-e2e"))
+    server = WeftServer(e2e_database_urls[e2e_database], tmp_path_factory.mktemp("weft-e2e"))
     yield server
     server.close()
-
-
-@pytest.fixture(
-    scope="session",
-    params=[d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d],
-)
-def db_url_session(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture(scope="session")
