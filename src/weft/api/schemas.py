@@ -14,6 +14,7 @@ from pydantic import (
     model_serializer,
 )
 
+from weft.api.stored import bounded
 from weft.clock import isoformat
 from weft.store.pagination import Page
 
@@ -21,24 +22,28 @@ T = TypeVar("T")
 
 
 class Out(BaseModel):
-    """Base of response models: Refold's names by alias, dates as `...sssZ`."""
+    """Base of response models: Refold's names by alias, dates as `...sssZ`, stored JSON cut
+    where it nests deeper than a response can carry (see `stored.py`)."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     # A wrap serializer with no return type keeps every field's type in the OpenAPI schema (a
     # `*` field serializer, or a return type, would document the whole model as "any").
     @model_serializer(mode="wrap")
-    def _dates(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):  # type: ignore[no-untyped-def]
+    def _dates_and_depth(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):  # type: ignore[no-untyped-def]
         data = handler(self)
         if not info.mode_is_json() or not isinstance(data, dict):
             return data
         for name, field in type(self).model_fields.items():
             value = getattr(self, name, None)
-            if isinstance(value, datetime):
-                for key in (field.alias, name):
-                    if key in data:
-                        data[key] = isoformat(value)
-                        break
+            if not isinstance(value, datetime | dict | list):
+                continue
+            for key in (field.alias, name):
+                if key in data:
+                    data[key] = (
+                        isoformat(value) if isinstance(value, datetime) else bounded(data[key])
+                    )
+                    break
         return data
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.expressions.evaluator import ExpressionError, Limits
+from weft.expressions.offload import evaluate_off_loop, render_off_loop
 from weft.nodes.runtime import NodeContext, NodeFailure
 from weft.workflows.graph import NodeIn
 
@@ -16,16 +17,16 @@ def node_context(
     label = f'Node "{node.name}" ({node.id})'
     resolved: dict[str, Any] = {}
 
-    def do_render(value: Any, field_name: str) -> Any:
+    async def do_render(value: Any, field_name: str) -> Any:
         try:
-            resolved[field_name] = render(value, data, limits)
+            resolved[field_name] = await render_off_loop(value, data, limits)
         except ExpressionError as error:
             raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
         return resolved[field_name]
 
-    def do_evaluate(source: str, field_name: str) -> Any:
+    async def do_evaluate(source: str, field_name: str) -> Any:
         try:
-            resolved[field_name] = evaluate(source, data, limits)
+            resolved[field_name] = await evaluate_off_loop(source, data, limits)
         except ExpressionError as error:
             raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
         return resolved[field_name]
