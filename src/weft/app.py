@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from weft import __version__
 from weft.api import (
     applications,
+    connections,
     executions,
     hooks,
     linked_accounts,
@@ -65,12 +66,14 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(linked_accounts.router)
     public.include_router(applications.router)
+    public.include_router(connections.router)
     public.include_router(workflows.router)
     public.include_router(runs.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     app.include_router(public)
     app.include_router(hooks.router)
+    app.include_router(connections.browser_router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 
-from weft.store.tables import Execution, LinkedAccount, Workflow, WorkflowVersion
+from weft.store.tables import Connection, Execution, LinkedAccount, Workflow, WorkflowVersion
 
 ENVIRONMENTS = ("test", "production")
 
@@ -30,7 +30,7 @@ class Scope(OrgScope):
 
 # Tables whose rows belong to an org (and environment), and those that belong to a linked account.
 _ORG_TABLES: set[type[Any]] = {LinkedAccount}
-_ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution}
+_ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution, Connection}
 
 M = TypeVar("M")
 
