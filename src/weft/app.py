@@ -15,6 +15,7 @@ from weft.api import (
     hooks,
     linked_accounts,
     notification_webhooks,
+    org_settings,
     runs,
     workflows,
 )
@@ -71,6 +72,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(runs.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
+    public.include_router(org_settings.router)
     app.include_router(public)
     app.include_router(hooks.router)
     app.include_router(connections.browser_router)

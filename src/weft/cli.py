@@ -233,6 +233,37 @@ def org_rotate_key(
     _out(as_json, {"org_id": org, "environment": environment, "api_key": key}, f"new key: {key}")
 
 
+@org_app.command("update")
+def org_update(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-origin",
+            help="Origin (scheme://host[:port]) allowed to embed the editor; repeat for more. "
+            "Replaces the list; give --allowed-origin '' to clear it.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Update an organisation's settings (the origins allowed to embed the editor)."""
+    from weft.tenancy.orgs import allowed_origins_of, set_allowed_origins
+
+    settings = _settings()
+    _migrate(settings)
+
+    async def work(session: AsyncSession) -> list[str]:
+        await get_org(org, session=session)
+        if allowed_origin is not None:
+            wanted = [origin for origin in allowed_origin if origin.strip()]
+            return await set_allowed_origins(org, wanted, session=session)
+        return await allowed_origins_of(org, session=session)
+
+    origins = _in_transaction(settings, work)
+    human = f"org {org} allowed origins: " + (", ".join(origins) or "(none)")
+    _out(as_json, {"org_id": org, "allowed_origins": origins}, human)
+
+
 def _org_scope(org: str, environment: str) -> OrgScope:
     if environment not in ENVIRONMENTS:
         typer.secho(f"error: environment must be one of {ENVIRONMENTS}", fg="red", err=True)

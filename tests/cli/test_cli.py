@@ -61,3 +61,25 @@ def test_demo_reuses_the_org_and_prints_fresh_tokens(data_dir: Path) -> None:
 def test_unknown_org_is_a_clear_error(data_dir: Path) -> None:
     result = weft(data_dir, "org", "rotate-key", "--org", "0" * 24)
     assert result.returncode == 1 and "not found" in result.stderr
+
+
+def test_org_update_sets_allowed_origins(data_dir: Path) -> None:
+    org = json.loads(weft(data_dir, "org", "create", "--name", "Embedder", "--json").stdout)
+    args = ["org", "update", "--org", org["org_id"], "--json"]
+    updated = weft(
+        data_dir,
+        *args,
+        "--allowed-origin",
+        "https://app.example.com/",
+        "--allowed-origin",
+        "http://localhost:3000",
+    )
+    assert updated.returncode == 0, updated.stderr
+    assert json.loads(updated.stdout) == {
+        "org_id": org["org_id"],
+        "allowed_origins": ["https://app.example.com", "http://localhost:3000"],
+    }
+    shown = weft(data_dir, *args)
+    assert json.loads(shown.stdout)["allowed_origins"][0] == "https://app.example.com"
+    bad = weft(data_dir, *args, "--allowed-origin", "https://app.example.com/embed")
+    assert bad.returncode == 1 and "not an origin" in bad.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,3 +87,70 @@ async def authenticate_api_key(raw: str, *, session: AsyncSession) -> OrgScope |
     if key is None or key.revoked_at is not None or not same_hash(key.key_hash, raw):
         return None
     return OrgScope(org_id=key.org_id, environment=key.environment)
+
+
+MAX_ALLOWED_ORIGINS = 50
+_ORIGIN_SCHEMES = ("http", "https")
+
+
+def normalize_origin(raw: str) -> str:
+    """`scheme://host[:port]`, lower-cased; anything else (a path, query, user) is refused."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    # A trailing slash is how browsers' address bars show an origin: accept it, store without.
+    candidate = text[:-1] if text.endswith("/") and text.count("/") == 3 else text
+    try:
+        parts = urlsplit(candidate)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or parts.scheme.lower() not in _ORIGIN_SCHEMES
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or "?" in candidate
+        or "#" in candidate
+        or parts.username is not None
+        or parts.password is not None
+        or any(c.isspace() for c in candidate)
+        or "*" in candidate
+    ):
+        raise InvalidInput(
+            f"{text!r} is not an origin: give scheme://host[:port] (http or https), no path",
+            error_code="INVALID_ORIGIN",
+        )
+    host = parts.hostname.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+
+
+def allowed_origins_from(settings: dict[str, Any] | None) -> list[str]:
+    """The allowed origins held in an org's settings JSON (empty when unset)."""
+    origins = (settings or {}).get("allowed_origins") or []
+    return [o for o in origins if isinstance(o, str)]
+
+
+async def allowed_origins_of(org_id: str, *, session: AsyncSession) -> list[str]:
+    """Origins that may embed the editor and call the API from a browser for this org."""
+    settings = await session.scalar(select(Org.settings).where(Org.id == org_id))
+    return allowed_origins_from(settings)
+
+
+async def set_allowed_origins(
+    org_id: str, origins: list[str], *, session: AsyncSession
+) -> list[str]:
+    """Replace the org's allowed origins (validated, normalised, de-duplicated); returns them."""
+    if len(origins) > MAX_ALLOWED_ORIGINS:
+        raise InvalidInput(
+            f"at most {MAX_ALLOWED_ORIGINS} allowed origins", error_code="INVALID_ORIGIN"
+        )
+    cleaned = list(dict.fromkeys(normalize_origin(origin) for origin in origins))
+    org = await get_org(org_id, session=session)
+    # A new dict: SQLAlchemy does not see in-place changes to a JSON column.
+    org.settings = {**(org.settings or {}), "allowed_origins": cleaned}
+    org.updated_at = now()
+    await session.flush()
+    return cleaned
