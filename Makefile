@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format migrate clean
+.PHONY: run test lint format migrate bench clean
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
@@ -37,6 +37,12 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.created
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
+
+# Weft against n8n (wrk, n8n 2.41.1 and its Node are installed on first use; see BENCHMARKS.md).
+# BENCH_ARGS=--quick for short rounds, e.g. BENCH_ARGS="--quick --only weft-sqlite".
+bench: $(VENV)/.dev-installed
+	bash bench/install.sh
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

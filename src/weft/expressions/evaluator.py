@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jsonata import Jsonata
 
+from weft.expressions.paths import DECLINED, lookup, plain_path
 from weft.expressions.syntax import ExpressionSyntaxError, parse_expression
-from weft.expressions.templates import TemplateExpression, parse_template
+from weft.expressions.templates import TemplateExpression, TemplatePart, parse_template
 
 DEFAULT_TIMEOUT_MS = 250
 DEFAULT_MAX_DEPTH = 200
@@ -53,6 +55,16 @@ def to_json(value: Any) -> Any:
 
 def evaluate(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
     """The value of the JSONata expression `source` against `context`."""
+    names = plain_path(source)
+    if names is not None:
+        value = lookup(names, context)
+        if value is not DECLINED:
+            return to_json(value)
+    return evaluate_with_jsonata(source, context, limits)
+
+
+def evaluate_with_jsonata(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
+    """`evaluate` always through JSONata: the reference that plain-path lookups agree with."""
     try:
         expression = parse_expression(source)
     except ExpressionSyntaxError as error:
@@ -94,17 +106,34 @@ def render(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> An
     return value
 
 
-def _render_string(text: str, context: dict[str, Any], limits: Limits) -> Any:
-    if "{{" not in text:
-        return text
+_CACHED_TEXT_CHARS = 4096  # longer strings are parsed each time rather than kept in memory
+
+
+def _split(text: str) -> tuple[tuple[TemplatePart, ...] | str, str | None]:
+    """`text`'s parts (or the syntax error's message), and the source of its expression when it
+    is exactly one `{{ }}` with only whitespace around it (it then keeps the JSON type)."""
     try:
-        parts = parse_template(text)
+        parts = tuple(parse_template(text))
     except ExpressionSyntaxError as error:
-        raise ExpressionError(error.message) from error
+        return error.message, None
     expressions = [p for p in parts if isinstance(p, TemplateExpression)]
     literal = [p for p in parts if isinstance(p, str)]
     if len(expressions) == 1 and not "".join(literal).strip():
-        return evaluate(expressions[0].source, context, limits)
+        return parts, expressions[0].source
+    return parts, None
+
+
+_split_cached = lru_cache(maxsize=4096)(_split)
+
+
+def _render_string(text: str, context: dict[str, Any], limits: Limits) -> Any:
+    if "{{" not in text:
+        return text
+    parts, single = _split_cached(text) if len(text) <= _CACHED_TEXT_CHARS else _split(text)
+    if isinstance(parts, str):
+        raise ExpressionError(parts)
+    if single is not None:
+        return evaluate(single, context, limits)
     out: list[str] = []
     for part in parts:
         if isinstance(part, str):

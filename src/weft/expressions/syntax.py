@@ -47,13 +47,19 @@ def _compile(source: str) -> Jsonata | str:
     if not source.strip():
         return "the expression is empty"
     try:
-        return Jsonata(source)
+        compiled = Jsonata(source)
     except Exception as error:  # the parser raises JException, but also bare errors on odd input
         message = str(error) or type(error).__name__
         location = getattr(error, "location", None)
         if isinstance(location, int) and location >= 0:
             message = f"{message} (at position {location})"
         return message
+    # Left on, every evaluation walks the whole input to check it holds only JSON types: the
+    # context of a late step holds every earlier step's output, so each expression re-checked
+    # all of it. Contexts are JSON by construction (decoded payloads, node outputs that are
+    # stored as JSON), so the check is off; `to_json` still normalises what comes out.
+    compiled.set_validate_input(False)
+    return compiled
 
 
 def parse_expression(source: str) -> Jsonata:

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from weft.store.sql_counter import attach_if_enabled
+
 
 def _set_sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -56,8 +58,10 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
         )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas(sqlite_busy_timeout_ms))
         event.listen(engine.sync_engine, "begin", _begin)
-        return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    attach_if_enabled(engine.sync_engine)  # the benchmark's statement counter; off by default
+    return engine
 
 
 class Database:

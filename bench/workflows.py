@@ -1,0 +1,273 @@
+"""The benchmarked workflows, as Weft graphs and as n8n workflow files, meaning the same thing.
+
+- five-step: webhook (sync) -> transform -> condition -> code -> http POST to a local sink ->
+  respond with a value built from the sink's answer and the trigger;
+- trivial: webhook (sync) -> respond;
+- chain: webhook (sync) -> 50 transforms, each reading the previous one -> respond, to price
+  one step (CPU per execution minus the trivial workflow's, divided by 50).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+CHAIN_LENGTH = 50
+
+
+def _edges(ids: list[str]) -> list[dict[str, str]]:
+    return [{"source": a, "target": b} for a, b in itertools.pairwise(ids)]
+
+
+def _webhook_start() -> dict[str, Any]:
+    return {
+        "id": "1",
+        "type": "start",
+        "name": "Start",
+        "data": {"trigger": "webhook", "sync": True},
+    }
+
+
+def weft_five_step(sink_url: str) -> dict[str, Any]:
+    """Transform, condition, code, http, respond behind a sync webhook."""
+    nodes = [
+        _webhook_start(),
+        {
+            "id": "2",
+            "type": "transform",
+            "name": "Shape",
+            "data": {"value": {"n": "{{ trigger.body.n }}", "double": "{{ trigger.body.n * 2 }}"}},
+        },
+        {
+            "id": "3",
+            "type": "condition",
+            "name": "Even",
+            "data": {"expression": "nodes.shape.n % 2 = 0"},
+        },
+        {
+            "id": "4",
+            "type": "code",
+            "name": "Score",
+            "data": {"source": "return input.nodes.shape.double + 1"},
+        },
+        {
+            "id": "5",
+            "type": "http",
+            "name": "Call",
+            "data": {"method": "POST", "url": sink_url, "body": {"score": "{{ nodes.score }}"}},
+        },
+        {
+            "id": "6",
+            "type": "respond",
+            "name": "Reply",
+            "data": {"body": {"score": "{{ nodes.call.body.score }}", "n": "{{ nodes.shape.n }}"}},
+        },
+    ]
+    edges = [
+        {"source": "1", "target": "2"},
+        {"source": "2", "target": "3"},
+        {"source": "3", "target": "4", "sourceHandle": "true"},
+        {"source": "3", "target": "4", "sourceHandle": "false"},
+        {"source": "4", "target": "5"},
+        {"source": "5", "target": "6"},
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def weft_trivial() -> dict[str, Any]:
+    """A sync webhook answered at once by a respond node."""
+    nodes = [
+        _webhook_start(),
+        {"id": "2", "type": "respond", "name": "Reply", "data": {"body": {"ok": True}}},
+    ]
+    return {"nodes": nodes, "edges": _edges(["1", "2"])}
+
+
+def weft_chain() -> dict[str, Any]:
+    """CHAIN_LENGTH transforms in a row, each copying the previous one's value."""
+    nodes = [_webhook_start()]
+    previous = "trigger.body"
+    for index in range(1, CHAIN_LENGTH + 1):
+        nodes.append(
+            {
+                "id": str(index + 1),
+                "type": "transform",
+                "name": f"T{index}",
+                "data": {"value": {"n": f"{{{{ {previous}.n }}}}", "i": index}},
+            }
+        )
+        previous = f"nodes.t{index}"
+    last = str(CHAIN_LENGTH + 2)
+    nodes.append(
+        {
+            "id": last,
+            "type": "respond",
+            "name": "Reply",
+            "data": {"body": {"n": f"{{{{ {previous}.n }}}}"}},
+        }
+    )
+    return {"nodes": nodes, "edges": _edges([n["id"] for n in nodes])}
+
+
+# n8n ------------------------------------------------------------------------------------------
+
+
+def _n8n_node(
+    name: str, kind: str, version: float, parameters: dict[str, Any], x: int
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"weft-bench/{name}")),
+        "name": name,
+        "type": f"n8n-nodes-base.{kind}",
+        "typeVersion": version,
+        "position": [x, 0],
+        "parameters": parameters,
+    }
+
+
+def _n8n_webhook(path: str) -> dict[str, Any]:
+    node = _n8n_node(
+        "Webhook",
+        "webhook",
+        2,
+        {"httpMethod": "POST", "path": path, "responseMode": "responseNode", "options": {}},
+        0,
+    )
+    node["webhookId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"weft-bench/webhook/{path}"))
+    return node
+
+
+def _n8n_respond(body: str, x: int) -> dict[str, Any]:
+    return _n8n_node(
+        "Reply",
+        "respondToWebhook",
+        1.1,
+        {"respondWith": "json", "responseBody": body, "options": {}},
+        x,
+    )
+
+
+def _n8n_link(*names: str) -> dict[str, Any]:
+    return {
+        a: {"main": [[{"node": b, "type": "main", "index": 0}]]}
+        for a, b in itertools.pairwise(names)
+    }
+
+
+def _n8n_workflow(
+    workflow_id: str, name: str, nodes: list[dict[str, Any]], connections: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": workflow_id,
+        "name": name,
+        "active": False,
+        "nodes": nodes,
+        "connections": connections,
+        "settings": {"executionOrder": "v1"},
+    }
+
+
+def _n8n_set(name: str, fields: list[tuple[str, str]], x: int) -> dict[str, Any]:
+    assignments = [
+        {"id": f"{name}-{field}", "name": field, "value": value, "type": "number"}
+        for field, value in fields
+    ]
+    return _n8n_node(
+        name,
+        "set",
+        3.4,
+        {"mode": "manual", "assignments": {"assignments": assignments}, "options": {}},
+        x,
+    )
+
+
+def n8n_five_step(sink_url: str) -> dict[str, Any]:
+    """The five-step workflow in n8n's nodes: Set, If, Code, HTTP Request, Respond to Webhook."""
+    shape = _n8n_set(
+        "Shape", [("n", "={{ $json.body.n }}"), ("double", "={{ $json.body.n * 2 }}")], 200
+    )
+    even = _n8n_node(
+        "Even",
+        "if",
+        2.2,
+        {
+            "conditions": {
+                "options": {
+                    "caseSensitive": True,
+                    "leftValue": "",
+                    "typeValidation": "strict",
+                    "version": 2,
+                },
+                "conditions": [
+                    {
+                        "id": "even-0",
+                        "leftValue": "={{ $json.n % 2 }}",
+                        "rightValue": 0,
+                        "operator": {"type": "number", "operation": "equals"},
+                    }
+                ],
+                "combinator": "and",
+            },
+            "options": {},
+        },
+        400,
+    )
+    score = _n8n_node(
+        "Score",
+        "code",
+        2,
+        {"jsCode": "return [{ json: { score: $input.first().json.double + 1 } }];"},
+        600,
+    )
+    call = _n8n_node(
+        "Call",
+        "httpRequest",
+        4.2,
+        {
+            "method": "POST",
+            "url": sink_url,
+            "sendBody": True,
+            "specifyBody": "json",
+            "jsonBody": "={{ JSON.stringify({ score: $json.score }) }}",
+            "options": {},
+        },
+        800,
+    )
+    reply = _n8n_respond(
+        "={{ JSON.stringify({ score: $json.score, n: $('Shape').item.json.n }) }}", 1000
+    )
+    connections = _n8n_link("Webhook", "Shape", "Even")
+    connections.update(_n8n_link("Score", "Call", "Reply"))
+    to_score = [{"node": "Score", "type": "main", "index": 0}]
+    connections["Even"] = {"main": [to_score, to_score]}
+    nodes = [_n8n_webhook("five-step"), shape, even, score, call, reply]
+    return _n8n_workflow("BenchFiveStep001", "bench five-step", nodes, connections)
+
+
+def n8n_trivial() -> dict[str, Any]:
+    """Webhook -> Respond to Webhook."""
+    nodes = [_n8n_webhook("trivial"), _n8n_respond("={{ JSON.stringify({ ok: true }) }}", 200)]
+    return _n8n_workflow("BenchTrivial0001", "bench trivial", nodes, _n8n_link("Webhook", "Reply"))
+
+
+def n8n_chain() -> dict[str, Any]:
+    """CHAIN_LENGTH Set nodes in a row, each copying the previous one's value."""
+    nodes = [_n8n_webhook("chain")]
+    names = ["Webhook"]
+    previous = "$json.body.n"
+    for index in range(1, CHAIN_LENGTH + 1):
+        name = f"T{index}"
+        nodes.append(
+            _n8n_set(name, [("n", f"={{{{ {previous} }}}}"), ("i", str(index))], 200 * index)
+        )
+        names.append(name)
+        previous = "$json.n"
+    nodes.append(_n8n_respond("={{ JSON.stringify({ n: $json.n }) }}", 200 * (CHAIN_LENGTH + 1)))
+    names.append("Reply")
+    return _n8n_workflow("BenchChain000001", "bench chain", nodes, _n8n_link(*names))
+
+
+WEFT = {"five-step": weft_five_step, "trivial": weft_trivial, "chain": weft_chain}
+N8N = {"five-step": n8n_five_step, "trivial": n8n_trivial, "chain": n8n_chain}
+N8N_PATHS = {"five-step": "five-step", "trivial": "trivial", "chain": "chain"}
