@@ -124,3 +124,34 @@ async def test_save_keybased_connection_replaces_the_earlier_key(
         )
         assert info.identifier == "…2222"
         assert len(await list_connections(scope, session=session)) == 1
+
+
+async def test_connect_and_disconnect_notify_the_orgs_webhooks(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    from weft.store.tables import NotificationDelivery
+
+    subscribed = await client.post(
+        "/api/v2/public/webhook",
+        json={
+            "webhook_url": "https://hooks.example.com/weft",
+            "webhook_events": ["Connection Created", "Connection Deleted"],
+        },
+        headers=tenant.org_key,
+    )
+    assert subscribed.status_code == 200, subscribed.text
+    await _connect_stripe(client, tenant)
+    await client.delete("/api/v2/public/application/stripe/connection", headers=tenant.bearer)
+    async with db.reading() as session:
+        rows = (
+            await session.scalars(
+                select(NotificationDelivery).where(
+                    NotificationDelivery.payload["org_id"].as_string() == tenant.org_id
+                )
+            )
+        ).all()
+    events = sorted(row.event for row in rows)
+    assert events == ["Connection Created", "Connection Deleted"]
+    payload = next(row.payload for row in rows if row.event == "Connection Created")
+    assert payload["linked_account_id"] == tenant.account_id and payload["slug"] == "stripe"
+    assert all(STRIPE_KEY not in str(row.payload) for row in rows)

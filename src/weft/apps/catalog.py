@@ -111,9 +111,11 @@ def parse_definition(raw: Any) -> AppDefinition:
 
 
 async def save_org_app(org_id: str, definition: AppDefinition, *, session: AsyncSession) -> App:
-    """Create or replace one of the org's own apps (it wins over a shipped app of that slug)."""
-    if definition.slug == DEFAULT_APP_SLUG:
-        raise InvalidInput(f"slug {DEFAULT_APP_SLUG!r} is the org's default application")
+    """Create or replace one of the org's own apps (it wins over a shipped app of that slug).
+
+    The slug `custom` redefines the org's default application: the one account-level
+    workflows call (the SaaS's own API, with the key each linked account connects).
+    """
     moment = now()
     row = await session.scalar(select(App).where(App.org_id == org_id, App.slug == definition.slug))
     if row is None:
@@ -171,3 +173,22 @@ async def resolve_app(
 async def resolve_definition(org_id: str, slug: str, *, session: AsyncSession) -> AppDefinition:
     """The definition of the app `slug` as this org sees it; 404 APP_NOT_FOUND if unknown."""
     return definition_of(await resolve_app(org_id, slug=slug, session=session))
+
+
+def action_effect(app_slug: str, action: str) -> str:
+    """`read` or `write` for a shipped app's action (safe test mode); unknown counts as write."""
+    definition = shipped_definitions().get(app_slug)
+    found = definition.action(action) if definition else None
+    return found.effect if found else "write"
+
+
+async def action_effect_for(
+    org_id: str, app_slug: str, action: str, *, session: AsyncSession
+) -> str:
+    """`read` or `write` for any app the org sees (its own included); unknown counts as write."""
+    try:
+        definition = await resolve_definition(org_id, app_slug, session=session)
+    except NotFound:
+        return "write"
+    found = definition.action(action)
+    return found.effect if found else "write"

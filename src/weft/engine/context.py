@@ -10,7 +10,13 @@ from weft.workflows.graph import NodeIn
 
 
 def node_context(
-    node: NodeIn, data: dict[str, Any], limits: Limits, *, outbound: Any, sandbox: Any
+    node: NodeIn,
+    data: dict[str, Any],
+    limits: Limits,
+    *,
+    outbound: Any,
+    sandbox: Any,
+    extras: dict[str, Any] | None = None,
 ) -> NodeContext:
     """A context whose expression errors become NodeFailures naming the node and field."""
     label = f'Node "{node.name}" ({node.id})'
@@ -28,5 +34,10 @@ def node_context(
             raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
 
     return NodeContext(
-        data=data, render=do_render, evaluate=do_evaluate, outbound=outbound, sandbox=sandbox
+        data=data,
+        render=do_render,
+        evaluate=do_evaluate,
+        outbound=outbound,
+        sandbox=sandbox,
+        extras=extras or {},
     )

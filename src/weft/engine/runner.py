@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from weft.apps.gateway import AppGateway
 from weft.clock import now, parse_iso
 from weft.engine import queue, states, subflows
 from weft.engine.commits import GroupCommit
@@ -70,6 +71,7 @@ class RunState:
     pending: list[dict[str, Any]] = field(default_factory=list)
     response: Any = None
     flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    apps: AppGateway | None = None
 
 
 class Runner:
@@ -105,7 +107,14 @@ class Runner:
         if claimed.attempt > 1:  # a resumed run: reuse what was committed
             for step in await queue.load_steps(self.services.db, claimed.id):
                 done[(step.node_id, step.iteration)] = step
-        state = RunState(claimed=claimed, plan=plan, done=done)
+        apps = AppGateway(
+            self.services,
+            claimed.org_id,
+            claimed.environment,
+            claimed.linked_account_pk,
+            claimed.workflow_id,
+        )
+        state = RunState(claimed=claimed, plan=plan, done=done, apps=apps)
         # The limit bounds each stretch of running, not time spent parked in delays.
         limit = self.services.settings.execution_timeout_s
         try:
@@ -233,13 +242,17 @@ class Runner:
             raise EndRun(ended["status"], ended["output"])
         return await self._attempts(state, node, iteration, data, started, RUNNABLE[node.type])
 
-    def _context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
+    def _context(
+        self, node: NodeIn, data: dict[str, Any], state: RunState | None = None
+    ) -> NodeContext:
+        extras = {"apps": state.apps} if state is not None else None
         return node_context(
             node,
             data,
             self.limits,
             outbound=self.services.outbound,
             sandbox=self.services.sandbox,
+            extras=extras,
         )
 
     async def _attempts(
@@ -256,7 +269,7 @@ class Runner:
         policy = config.retry
         max_attempts = policy.max_attempts if policy else 1
         timeout_s = config.timeout_s or self.services.settings.node_timeout_s
-        ctx = self._context(node, data)
+        ctx = self._context(node, data, state)
         attempt = 0
         while True:
             attempt += 1

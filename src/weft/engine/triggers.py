@@ -20,7 +20,7 @@ from weft.store.tables import Execution, LinkedAccount, Workflow
 from weft.tenancy.accounts import account_scope
 from weft.workflows.graph import normalize_graph, validate_for_publish
 from weft.workflows.records import locate_workflow
-from weft.workflows.versions import open_draft
+from weft.workflows.versions import app_problems_of, open_draft
 
 MAX_KEY_LENGTH = 150
 
@@ -186,6 +186,7 @@ async def start_test(
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
     problems = validate_for_publish(graph)
+    problems += await app_problems_of(scope, workflow, graph, session=session)
     if problems:
         raise GraphInvalid(
             f"The draft cannot run: {len(problems)} problem(s) found",

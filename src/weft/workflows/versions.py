@@ -8,13 +8,21 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.apps.catalog import resolve_app
+from weft.apps.checks import app_problems, refuse_dataslot_settings
 from weft.clock import now
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
-from weft.workflows.graph import GraphShapeError, normalize_graph, validate_for_publish
+from weft.workflows.graph import (
+    Graph,
+    GraphProblem,
+    GraphShapeError,
+    normalize_graph,
+    validate_for_publish,
+)
 from weft.workflows.records import locate_workflow, start_node
 from weft.workflows.trigger_index import index_triggers
 
@@ -99,6 +107,7 @@ async def save_draft(
     draft.nodes = node_json
     draft.edges = edge_json
     if settings is not None:
+        refuse_dataslot_settings(settings)
         draft.settings = settings
     draft.updated_at = now()
     await session.flush()
@@ -147,7 +156,9 @@ async def set_published(
         await session.flush()
         return workflow
     _, draft = await open_draft(scope, workflow.id, session=session)
-    problems = validate_for_publish(normalize_graph(draft.nodes, draft.edges))
+    graph = normalize_graph(draft.nodes, draft.edges)
+    problems = validate_for_publish(graph)
+    problems += await app_problems_of(scope, workflow, graph, session=session)
     if problems:
         raise GraphInvalid(
             f"The workflow cannot be published: {len(problems)} problem(s) found",
@@ -218,3 +229,11 @@ async def restore_version(
     draft.updated_at = now()
     await session.flush()
     return workflow, draft
+
+
+async def app_problems_of(
+    scope: Scope, workflow: Workflow, graph: Graph, *, session: AsyncSession
+) -> list[GraphProblem]:
+    """Catalog problems of a workflow's graph (its app is the default for app_action nodes)."""
+    app = await resolve_app(scope.org_id, app_id=workflow.app_id, session=session)
+    return await app_problems(scope.org_id, graph, app.slug, session=session)
