@@ -6,7 +6,6 @@ suite errors (it is never skipped): CI must not go green on SQLite alone.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from support import Tenant, TenantFactory
+from support import DATABASES, Tenant, TenantFactory, asyncpg_url
 from weft.app import create_app, prepare_database
 from weft.engine.host import Engine
 from weft.settings import Settings
@@ -25,8 +24,6 @@ from weft.store.migrate import upgrade_to_head
 from weft.store.scope import OrgScope
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import issue_session_token
-
-DATABASES = [d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d]
 
 
 @pytest.fixture(scope="session")
@@ -45,16 +42,11 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     server.cleanup()
 
 
-def _asyncpg_url(server: Any, database: str) -> str:
-    # get_uri() gives postgresql://postgres:@/db?host=/socket/dir
-    return server.get_uri(database=database).replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: Any) -> str:
     name = f"weft_test_{uuid.uuid4().hex[:8]}"
     postgres_server.psql(f"CREATE DATABASE {name};")
-    url = _asyncpg_url(postgres_server, name)
+    url = asyncpg_url(postgres_server, name)
     upgrade_to_head(url)
     return url
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+# The databases every database test runs on (`WEFT_TEST_DATABASES=sqlite` while iterating).
+DATABASES = [d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d]
+
+
+def asyncpg_url(server: Any, database: str) -> str:
+    """The SQLAlchemy URL of `database` on an embedded PostgreSQL server."""
+    # get_uri() gives postgresql://postgres:@/db?host=/socket/dir
+    return server.get_uri(database=database).replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from support import Tenant, assert_envelope
-from weft.notifications.crypto import SecretBox
+from weft.notifications.crypto import signing_box
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import NotificationSubscription
@@ -142,5 +142,5 @@ async def test_signing_secret_is_stored_sealed_and_opens_with_the_deployment_key
     async with db.transaction() as session:
         row = await session.get(NotificationSubscription, hook["_id"])
     assert row is not None and hook["secret"] not in row.secret_sealed
-    box = SecretBox.from_settings(settings)
+    box = signing_box(settings)
     assert box.open(row.secret_sealed, context=row.id) == hook["secret"]

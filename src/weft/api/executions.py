@@ -13,7 +13,7 @@ from pydantic import Field
 
 from weft.api.deps import DbDep, PageDep, ScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
-from weft.engine import history, states, triggers
+from weft.engine import history, lifecycle, states, triggers
 from weft.engine.announce import notify_in_transaction
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
@@ -157,10 +157,8 @@ async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request)
 
 
 @router.post("/execution/{execution_id}/cancel", response_model=ExecutionOut, summary="Cancel")
-async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
-    async with db.transaction() as session:
-        execution = await triggers.cancel_execution(scope, execution_id, session=session)
-    request.app.state.services.notifier.changed(execution_id)
+async def cancel(execution_id: str, scope: ScopeDep, request: Request) -> ExecutionOut:
+    execution = await lifecycle.cancel_run(request.app.state.services, scope, execution_id)
     return ExecutionOut.of(scope, execution)
 
 

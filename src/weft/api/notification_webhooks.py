@@ -10,7 +10,7 @@ from pydantic import AliasChoices, BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
-from weft.notifications.crypto import SecretBox
+from weft.notifications.crypto import signing_box
 from weft.notifications.events import EVENTS
 from weft.notifications.subscriptions import (
     create_subscription,
@@ -100,7 +100,7 @@ async def create_webhook(
             url=body.webhook_url,
             events=body.webhook_events,
             is_enabled=body.is_enabled,
-            box=SecretBox.from_settings(settings),
+            box=signing_box(settings),
             session=session,
         )
     return WebhookCreatedOut(**_fields(created.subscription), secret=created.secret)

@@ -33,7 +33,13 @@ class GroupCommit:
         if not self._draining:
             self._draining = True
             asyncio.get_running_loop().create_task(self._drain())
-        await asyncio.shield(future)  # a cancelled run must not abort the others' commit
+        try:
+            await asyncio.shield(future)  # a cancelled run must not abort the others' commit
+        except asyncio.CancelledError:
+            # The commit goes on without its caller: its outcome (often LeaseLost, the reason
+            # the run was cancelled) is read here, or asyncio would log it as never retrieved.
+            future.add_done_callback(_outcome_read)
+            raise
 
     async def _drain(self) -> None:
         try:
@@ -65,3 +71,8 @@ class GroupCommit:
     async def _commit(self, writes: list[FencedWrite]) -> list[bool]:
         async with self.db.transaction() as session:
             return await apply_writes(session, writes)
+
+
+def _outcome_read(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -3,6 +3,10 @@
 Every write a worker makes for a claimed execution is fenced by its lease
 (`WHERE id = :id AND lease_owner = :me AND status = 'running'`): zero rows means the lease was
 lost (reclaimed after expiry, or cancelled) and the worker stops writing.
+
+Lock order: a transaction that writes several execution rows takes their locks in id order
+(lease renewal, release, group commit). Two such transactions can then never wait on each other
+in a circle; PostgreSQL would abort one of them as a deadlock.
 """
 
 from __future__ import annotations
@@ -133,18 +137,27 @@ async def renew_leases(db: Database, *, owner: str, ids: list[str], lease_s: flo
     if not ids:
         return set()
     moment = now()
+    held = (
+        Execution.id.in_(ids),
+        Execution.lease_owner == owner,
+        Execution.status == states.RUNNING,
+    )
     async with db.transaction() as session:
-        result = await session.execute(
+        locked = await _lock_in_id_order(session, *held)
+        if not locked:
+            return set()
+        await session.execute(
             update(Execution)
-            .where(
-                Execution.id.in_(ids),
-                Execution.lease_owner == owner,
-                Execution.status == states.RUNNING,
-            )
+            .where(Execution.id.in_(locked))
             .values(due_at=moment + timedelta(seconds=lease_s), updated_at=moment)
-            .returning(Execution.id)
         )
-        return set(result.scalars())
+        return set(locked)
+
+
+async def _lock_in_id_order(session: AsyncSession, *conditions: Any) -> list[str]:
+    """Lock the execution rows matching `conditions` one by one in id order; their ids."""
+    stmt = select(Execution.id).where(*conditions).order_by(Execution.id).with_for_update()
+    return list(await session.scalars(stmt))
 
 
 def _fenced(execution_id: str, owner: str) -> Any:
@@ -210,14 +223,16 @@ def finishing(
 
 async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
     """Apply each write whose lease still holds; which ones did. Steps go in one insert."""
-    applied: list[bool] = []
+    applied = [False] * len(writes)
     steps: list[dict[str, Any]] = []
-    for write in writes:
+    # In id order, as lease renewal locks them (see the module's note on lock order).
+    for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
+        write = writes[index]
         result = await session.execute(
             _fenced(write.execution_id, write.owner).values(**write.values)
         )
         held = result.rowcount == 1  # type: ignore[attr-defined]
-        applied.append(held)
+        applied[index] = held
         if held:
             steps.extend(write.steps)
             if write.also is not None:
@@ -277,9 +292,13 @@ async def release_leases(db: Database, *, owner: str) -> int:
     """Hand back every run this owner still holds, due at once for another worker."""
     moment = now()
     async with db.transaction() as session:
-        result = await session.execute(
-            update(Execution)
-            .where(Execution.lease_owner == owner, Execution.status == states.RUNNING)
-            .values(lease_owner=None, due_at=moment, updated_at=moment)
+        locked = await _lock_in_id_order(
+            session, Execution.lease_owner == owner, Execution.status == states.RUNNING
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if locked:
+            await session.execute(
+                update(Execution)
+                .where(Execution.id.in_(locked))
+                .values(lease_owner=None, due_at=moment, updated_at=moment)
+            )
+        return len(locked)

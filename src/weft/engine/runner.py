@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 
 from weft.apps.gateway import AppGateway
 from weft.clock import now, parse_iso
-from weft.engine import queue, states, subflows
+from weft.engine import lifecycle, queue, states, subflows
 from weft.engine.commits import GroupCommit
 from weft.engine.context import node_context
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
@@ -27,7 +26,6 @@ from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
 from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
-from weft.notifications import enqueue_for_run, wants_run_notifications
 from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
@@ -144,7 +142,7 @@ class Runner:
             )
             if park.child_id and await subflows.has_ended(self.services, park.child_id):
                 # The child ended before this run parked, so its wake-up found nothing to wake.
-                await subflows.wake_parent(self.services, claimed.id)
+                await lifecycle.wake_waiting_run(self.services, claimed.id)
         except RunFailed as failed:
             await self._finish(
                 claimed, states.FAILED, state.pending, error=failed.error, response=state.response
@@ -162,10 +160,9 @@ class Runner:
     async def _finish(
         self, claimed: queue.Claimed, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
-        also = None
-        if await wants_run_notifications(self.services.db, claimed, status):
-            # Queued in the transaction that ends the run: a crash cannot lose them.
-            also = functools.partial(enqueue_for_run, claimed=claimed, status=status)
+        ended = lifecycle.RunEnded.of(claimed, status)
+        # The hooks' writes land in the transaction that ends the run: a crash cannot lose them.
+        also = await lifecycle.ending_writes(self.services, ended)
         await self.commits.write(
             queue.finishing(
                 execution_id=claimed.id,
@@ -176,7 +173,7 @@ class Runner:
                 **values,
             )
         )
-        await self.services.on_finished(claimed, status)
+        await lifecycle.after_run_ended(self.services, ended)
 
     # -- the walk -------------------------------------------------------------------------
 
@@ -450,7 +447,7 @@ class Runner:
                 details={"execution_id": child.id},
             )
             return await self._failed(state, node, iteration, started, failure, 1, config)
-        # The child's end wakes this run (subflows.wake_parent); the far wake time is a backstop.
+        # The child's end wakes this run (lifecycle.WakeWaitingParent); the far wake is a backstop.
         backstop = now() + timedelta(seconds=self.services.settings.execution_timeout_s)
         raise ParkRun(backstop, child_id=child.id)
 

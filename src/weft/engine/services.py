@@ -49,14 +49,6 @@ class Services:
             self.plans.put(key, plan)
         return plan
 
-    async def on_finished(self, claimed: Any, status: str) -> None:
-        """What follows a finished run: wake waiters and a waiting parent run."""
-        self.notifier.changed(claimed.id)
-        if claimed.parent_execution_id:
-            from weft.engine.subflows import wake_parent
-
-            await wake_parent(self, claimed.parent_execution_id)
-
     async def close(self) -> None:
         """Release the outbound client and the sandbox pool."""
         if self.outbound is not None:

@@ -43,3 +43,8 @@ def check_transition(current: str, new: str) -> None:
     """Raise unless an execution may go from `current` to `new`."""
     if new not in _ALLOWED.get(current, set()):
         raise IllegalTransition(f"execution cannot go from {current} to {new}")
+
+
+def sources_of(new: str) -> tuple[str, ...]:
+    """Every status an execution may go to `new` from (what a SQL guard on `new` allows)."""
+    return tuple(current for current, allowed in _ALLOWED.items() if new in allowed)

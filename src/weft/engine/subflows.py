@@ -76,19 +76,6 @@ async def _depth(session: Any, parent_id: str | None) -> int:
     return depth
 
 
-async def wake_parent(services: Any, parent_id: str) -> None:
-    """A child ended: make its waiting parent due now."""
-    async with services.db.transaction() as session:
-        result = await session.execute(
-            update(Execution)
-            .where(Execution.id == parent_id, Execution.status == states.WAITING)
-            .values(due_at=now(), updated_at=now())
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            await notify_in_transaction(session)
-    services.notifier.work_queued()
-
-
 async def has_ended(services: Any, execution_id: str) -> bool:
     """Whether a run has reached a final status."""
     async with services.db.transaction() as session:

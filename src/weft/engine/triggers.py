@@ -241,31 +241,6 @@ async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSess
     return execution
 
 
-async def cancel_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
-    """Stop a queued, running or waiting execution; its worker loses the lease and stops."""
-    execution = await get_execution(scope, execution_id, session=session)
-    if execution.status in states.TERMINAL:
-        raise Conflict(
-            f"Execution {execution_id} already finished ({execution.status})",
-            error_code="EXECUTION_FINISHED",
-        )
-    moment = now()
-    await session.execute(
-        update(Execution)
-        .where(Execution.id == execution.id, Execution.status.in_(states.ACTIVE))
-        .values(
-            status=states.CANCELLED,
-            due_at=None,
-            lease_owner=None,
-            finished_at=moment,
-            updated_at=moment,
-            error={"message": "Cancelled"},
-        )
-    )
-    await session.refresh(execution)
-    return execution
-
-
 async def find_webhook(secret: str, *, session: AsyncSession) -> tuple[Scope, Workflow] | None:
     """The live webhook-triggered workflow behind a secret URL, with its owner's scope."""
     row = (

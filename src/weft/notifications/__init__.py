@@ -1,6 +1,6 @@
 """Org notification webhooks: subscriptions, the delivery outbox and its dispatcher."""
 
-from weft.notifications.crypto import SecretBox, sign
+from weft.notifications.crypto import SecretBox, sign, signing_box
 from weft.notifications.dispatcher import SIGNATURE_HEADER, NotificationDispatcher
 from weft.notifications.events import EMITTED, EVENTS, WORKFLOW_COMPLETED, WORKFLOW_ERRORED
 from weft.notifications.outbox import (
@@ -22,5 +22,6 @@ __all__ = [
     "enqueue_run_notifications",
     "notify_run_finished",
     "sign",
+    "signing_box",
     "wants_run_notifications",
 ]

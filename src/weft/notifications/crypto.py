@@ -1,40 +1,22 @@
-"""Signing secrets: generated per subscription, sealed with AES-GCM at rest, used for HMACs.
+"""Signing secrets: generated per subscription, sealed at rest (weft.crypto), used for HMACs.
 
-The secret must be recoverable to sign each delivery, so it is encrypted, not hashed. The
-AES-256 key is derived with HKDF-SHA256 from the deployment's `secret_key` setting
-(`WEFT_SECRET_KEY`) under a purpose label of its own, so it never equals the key other
-features derive from the same setting. Without the setting, a random key is generated once into
-`data_dir/secret_key` (file mode 0600); deployments with several hosts must set
-`WEFT_SECRET_KEY` so that every process can open what another sealed.
+The secret must be recoverable to sign each delivery, so it is sealed, not hashed, under a key
+of this feature's own purpose.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import functools
 import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
+from weft.crypto import SecretBox, SecretUnreadable
 from weft.settings import Settings
 
-KEY_FILE = "secret_key"
 SECRET_PREFIX = "whsec_"
-_PURPOSE = b"weft notification signing secrets v1"
-_SEALED_PREFIX = "v1."
-_NONCE_BYTES = 12
+SIGNING_PURPOSE = b"weft notification signing secrets v1"
 
-
-class SecretUnreadable(Exception):
-    """A sealed secret does not open with this key (the secret key changed, or the row did)."""
+__all__ = ["SecretBox", "SecretUnreadable", "new_signing_secret", "sign", "signing_box"]
 
 
 def new_signing_secret() -> str:
@@ -47,55 +29,6 @@ def sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class SecretBox:
-    """Seals and opens short strings with AES-GCM, bound to a context (the row's id)."""
-
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SecretBox:
-        """The box keyed from `settings.secret_key`, or the key file in `data_dir`."""
-        material = settings.secret_key or _read_or_create_key_file(settings.data_dir)
-        return cls(_derive(material))
-
-    def seal(self, plaintext: str, *, context: str) -> str:
-        """Encrypt `plaintext`; the result opens only with the same key and context."""
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), context.encode())
-        return _SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
-
-    def open(self, sealed: str, *, context: str) -> str:
-        """Decrypt what `seal` produced; raises SecretUnreadable on any mismatch."""
-        if not sealed.startswith(_SEALED_PREFIX):
-            raise SecretUnreadable("unknown sealed-secret format")
-        try:
-            raw = base64.urlsafe_b64decode(sealed[len(_SEALED_PREFIX) :])
-            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode())
-        except (InvalidTag, ValueError) as error:
-            raise SecretUnreadable("the signing secret cannot be decrypted") from error
-        return plain.decode()
-
-
-@functools.lru_cache(maxsize=8)
-def _derive(material: str) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_PURPOSE)
-    return hkdf.derive(material.encode())
-
-
-def _read_or_create_key_file(data_dir: Path) -> str:
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # Write aside, then link into place: link fails if another process won the race, and
-        # no reader ever sees a half-written key.
-        temp = data_dir / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode())
-        try:
-            with contextlib.suppress(FileExistsError):
-                os.link(temp, path)
-        finally:
-            temp.unlink()
-    return path.read_text().strip()
+def signing_box(settings: Settings) -> SecretBox:
+    """The box that seals and opens notification signing secrets."""
+    return SecretBox.from_settings(settings, purpose=SIGNING_PURPOSE)

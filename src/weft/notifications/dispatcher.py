@@ -11,8 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 from weft.clock import now
+from weft.crypto import SecretUnreadable
 from weft.net import OutboundClient, OutboundError
-from weft.notifications.crypto import SecretBox, SecretUnreadable, sign
+from weft.notifications.crypto import sign, signing_box
 from weft.notifications.outbox import (
     ClaimedDelivery,
     claim_due_deliveries,
@@ -54,7 +55,7 @@ class NotificationDispatcher:
     ) -> None:
         self.db = db
         self.client = outbound_client
-        self.box = SecretBox.from_settings(settings)
+        self.box = signing_box(settings)
         self.base_delay_s = base_delay_s
         self.max_delay_s = max_delay_s
         self.max_attempts = max_attempts

@@ -265,7 +265,7 @@ class NotificationSubscription(Base):
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSONType)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # AES-GCM ciphertext (weft.notifications.crypto): the secret must be recoverable to sign.
+    # AES-GCM ciphertext (weft.crypto, signing purpose): the secret must be recoverable to sign.
     secret_sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
