@@ -354,16 +354,14 @@ def secrets_rotate(
         reseal_everything,
         stage_key_file,
     )
-    from weft.notifications.crypto import SecretBox
 
     settings = _settings()
     material = new_key or new_key_material()
-    old_box = SecretBox.from_settings(settings)
-    new_box = SecretBox.from_settings(settings.model_copy(update={"secret_key": material}))
+    new_settings = settings.model_copy(update={"secret_key": material})
     path = key_file(settings)
     staged = stage_key_file(path, material) if path else None
     count = _in_transaction(
-        settings, lambda session: reseal_everything(old_box, new_box, session=session)
+        settings, lambda session: reseal_everything(settings, new_settings, session=session)
     )
     if path and staged:
         commit_key_file(staged, path)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from weft.apps.connections import open_credentials, save_keybased_connection
+from weft.apps.connections import open_credentials, save_keybased_connection, secret_box
 from weft.apps.org_settings import ai_settings, set_ai_settings
-from weft.notifications.crypto import KEY_FILE, SecretBox, SecretUnreadable
+from weft.crypto import KEY_FILE, SecretUnreadable
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import Connection, LinkedAccount
@@ -40,7 +40,7 @@ async def _seed(settings: Settings) -> None:
             await save_keybased_connection(
                 scope, "stripe", {"api_key": KEY}, session=session, settings=settings
             )
-            box = SecretBox.from_settings(settings)
+            box = secret_box(settings)
             await set_ai_settings(
                 scope.org_id,
                 {"base_url": "http://x", "model": "m", "api_key": "ai-key"},
@@ -59,9 +59,7 @@ async def _read(settings: Settings) -> tuple[str, str | None]:
             scope = account_scope(account)
             opened = await open_credentials(scope, "stripe", session=session, settings=settings)
             assert opened is not None
-            ai = await ai_settings(
-                scope.org_id, session=session, box=SecretBox.from_settings(settings)
-            )
+            ai = await ai_settings(scope.org_id, session=session, box=secret_box(settings))
             return opened[1]["fields"]["api_key"], ai.api_key if ai else None
     finally:
         await db.dispose()
@@ -89,7 +87,7 @@ async def test_secrets_rotate_reseals_under_a_new_key_file(tmp_path: Path) -> No
     new_key = (tmp_path / KEY_FILE).read_text()
     assert new_key != old_key and oct((tmp_path / KEY_FILE).stat().st_mode)[-3:] == "600"
     assert await _read(settings) == (KEY, "ai-key")
-    old_box = SecretBox.from_settings(Settings(data_dir=tmp_path, secret_key=old_key))
+    old_box = secret_box(Settings(data_dir=tmp_path, secret_key=old_key))
     db = Database(settings.resolved_database_url)
     async with db.reading() as session:
         row = (await session.scalars(select(Connection))).one()

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.apps.catalog import resolve_definition
 from weft.apps.model import AppDefinition, KeyAuth
 from weft.clock import isoformat, now
+from weft.crypto import SecretBox
 from weft.errors import InvalidInput
 from weft.ids import new_id
-from weft.notifications.crypto import SecretBox
 from weft.notifications.events import CONNECTION_CREATED, CONNECTION_DELETED, CONNECTION_EXPIRED
 from weft.notifications.outbox import enqueue_event_notifications
 from weft.settings import Settings
@@ -31,6 +31,8 @@ from weft.store.tables import Connection
 CONNECTED = "connected"
 REAUTH_REQUIRED = "reauth_required"
 MAX_FIELD_LENGTH = 8192
+# The HKDF label of connection secrets (and the org secrets apps use): a key of their own.
+CONNECTIONS_PURPOSE = b"weft app connection secrets v1"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def _info(row: Connection) -> ConnectionInfo:
 
 def secret_box(settings: Settings) -> SecretBox:
     """The box that seals connection secrets under `WEFT_SECRET_KEY` (or the data-dir key)."""
-    return SecretBox.from_settings(settings)
+    return SecretBox.from_settings(settings, purpose=CONNECTIONS_PURPOSE)
 
 
 def sealing_context(scope: Scope, slug: str) -> str:

@@ -17,8 +17,10 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.apps.connections import CONNECTIONS_PURPOSE
 from weft.apps.org_settings import sealed_org_values
-from weft.notifications.crypto import KEY_FILE, SecretBox
+from weft.crypto import KEY_FILE, SecretBox
+from weft.notifications.crypto import SIGNING_PURPOSE
 from weft.settings import Settings
 from weft.store.tables import Connection, NotificationSubscription, OAuthState, Org
 
@@ -42,9 +44,13 @@ def _connection_context(row: Connection) -> str:
 
 
 async def reseal_everything(
-    old: SecretBox, new: SecretBox, *, session: AsyncSession
+    old_settings: Settings, new_settings: Settings, *, session: AsyncSession
 ) -> RotationCount:
-    """Open every sealed value with `old` and seal it with `new` (raises if one will not open)."""
+    """Open every sealed value under the old deployment secret, seal it under the new one."""
+    old = SecretBox.from_settings(old_settings, purpose=CONNECTIONS_PURPOSE)
+    new = SecretBox.from_settings(new_settings, purpose=CONNECTIONS_PURPOSE)
+    old_signing = SecretBox.from_settings(old_settings, purpose=SIGNING_PURPOSE)
+    new_signing = SecretBox.from_settings(new_settings, purpose=SIGNING_PURPOSE)
     count = RotationCount()
     for row in await session.scalars(select(Connection)):
         context = _connection_context(row)
@@ -69,8 +75,8 @@ async def reseal_everything(
         org.settings = settings
     for subscription in await session.scalars(select(NotificationSubscription)):
         context = subscription.id
-        subscription.secret_sealed = new.seal(
-            old.open(subscription.secret_sealed, context=context), context=context
+        subscription.secret_sealed = new_signing.seal(
+            old_signing.open(subscription.secret_sealed, context=context), context=context
         )
         count.webhook_secrets += 1
     await session.execute(delete(OAuthState))

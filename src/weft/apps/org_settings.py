@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
+from weft.crypto import SecretBox
 from weft.errors import NotFound
-from weft.notifications.crypto import SecretBox
 from weft.store.tables import Org
 
 APP_URL_FIELDS = ("base_url", "authorize_url", "token_url", "revoke_url")
