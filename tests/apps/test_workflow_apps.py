@@ -154,3 +154,44 @@ async def test_http_node_signs_with_a_named_connection(
     assert execution["status"] == "COMPLETED", execution
     assert fake.requests[0].headers["authorization"] == f"Bearer {STRIPE_KEY}"
     assert STRIPE_KEY not in str(execution)
+
+
+async def test_run_node_alone_calls_the_app_with_the_connection(
+    client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi
+) -> None:
+    await client.put(
+        f"{BASE}/application/stripe/settings", json={"base_url": fake.url}, headers=tenant.org_key
+    )
+    await client.post(
+        f"{BASE}/application/stripe/connection",
+        json={"credentials": {"api_key": STRIPE_KEY}},
+        headers=tenant.bearer,
+    )
+    fake.answer("GET", "/v1/customers/cus_3", {"id": "cus_3"})
+    created = await client.post(f"{BASE}/workflow", json={"name": "w"}, headers=tenant.bearer)
+    workflow_id = created.json()["workflow"]["associated_workflow"]
+    nodes = [
+        _start(),
+        node(
+            "2",
+            "app_action",
+            "Customer",
+            app="stripe",
+            action="get_customer",
+            params={"customer": "{{ trigger.id }}"},
+        ),
+    ]
+    edges = [{"source": "1", "target": "2", "sourceHandle": None}]
+    await client.put(
+        f"{BASE}/workflow/{workflow_id}/draft",
+        json={"nodes": nodes, "edges": edges},
+        headers=tenant.bearer,
+    )
+    ran = await client.post(
+        f"{BASE}/workflow/{workflow_id}/nodes/2/run",
+        json={"trigger": {"id": "cus_3"}},
+        headers=tenant.bearer,
+    )
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["output"] == {"id": "cus_3"}
+    assert STRIPE_KEY not in ran.text

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
@@ -26,7 +26,17 @@ class ConnectIn(BaseModel):
     """Key-based: the form's fields under `credentials`. OAuth2: nothing (or a `return_url`)."""
 
     credentials: dict[str, Any] | None = None
-    return_url: str | None = Field(None, max_length=2048)
+    return_url: str | None = Field(
+        None, max_length=2048, description="OAuth2: where the browser goes after the callback"
+    )
+
+    @field_validator("return_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Only web pages: the callback redirects there, so no javascript: or data: URLs.
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("return_url must be an http(s) URL")
+        return value
 
 
 class ConnectionOut(Out):

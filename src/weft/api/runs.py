@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
+from weft.apps.gateway import AppGateway
 from weft.engine import history, states, triggers
 from weft.engine.announce import notify_in_transaction
 from weft.engine.single_node import run_single_node
@@ -244,7 +245,11 @@ async def run_node(
 ) -> RunNodeOut:
     async with db.transaction() as session:
         _, draft = await versions.open_draft(scope, workflow_id, session=session)
+    services = request.app.state.services
+    apps = AppGateway(
+        services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id
+    )
     result = await run_single_node(
-        request.app.state.services, draft.nodes, draft.edges, node_id, body.model_dump()
+        services, draft.nodes, draft.edges, node_id, body.model_dump(), apps=apps
     )
     return RunNodeOut(**result)

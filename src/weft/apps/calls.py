@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -139,6 +140,10 @@ def auth_parts(
     if isinstance(auth, KeyAuth):
         fields = (credentials or {}).get("fields", {})
         headers = {fill(k, fields): fill(v, fields) for k, v in auth.headers.items()}
+        if auth.basic is not None:
+            pair = f"{fill(auth.basic.get('username', ''), fields)}:"
+            pair += fill(auth.basic.get("password", ""), fields)
+            headers["authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         return headers, {k: fill(v, fields) for k, v in auth.query.items()}
     if isinstance(auth, OAuth2Auth) and credentials:
         return {"authorization": f"Bearer {credentials['access_token']}"}, {}

@@ -36,17 +36,22 @@ class NoAuth(_Strict):
 
 
 class KeyAuth(_Strict):
-    """Credentials typed by the user; `headers`/`query` say where they go (`{field}` fills in)."""
+    """Credentials typed by the user; `headers`/`query` say where they go (`{field}` fills in).
+
+    `basic: {username, password}` (templates too) sends HTTP Basic authentication.
+    """
 
     type: Literal["keybased"] = "keybased"
     fields: list[KeyField] = Field(min_length=1)
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str] = Field(default_factory=dict)
+    basic: dict[Literal["username", "password"], str] | None = None
 
     @model_validator(mode="after")
     def _templates_name_fields(self) -> KeyAuth:
         known = {field.name for field in self.fields}
-        for template in [*self.headers.keys(), *self.headers.values(), *self.query.values()]:
+        templates = [*self.headers.keys(), *self.headers.values(), *self.query.values()]
+        for template in [*templates, *(self.basic or {}).values()]:
             unknown = set(placeholders(template)) - known
             if unknown:
                 raise ValueError(f"template {template!r} names unknown fields {sorted(unknown)}")
