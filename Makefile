@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test lint format migrate bench clean ui ui-check e2e
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
@@ -37,6 +37,19 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.created
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
+
+ui: ## Rebuild the editor bundle into src/weft/web/dist (needs Node.js 20 and npm)
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+ui-check: ## Type-check and unit-test ui/, then fail if the committed bundle differs from a fresh build
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test
+	rm -rf .ui-check
+	cd ui && WEFT_UI_OUT=../.ui-check npm run build
+	diff -r src/weft/web/dist .ui-check || { echo "src/weft/web/dist is stale: run 'make ui' and commit it"; exit 1; }
+	rm -rf .ui-check
+
+e2e: $(VENV)/.dev-installed ## The browser tests alone (Debian's chromium), on SQLite
+	WEFT_TEST_DATABASES=sqlite $(BIN)/pytest tests/e2e -q
 
 # Weft against n8n (wrk, n8n 2.41.1 and its Node are installed on first use; see BENCHMARKS.md).
 # BENCH_ARGS=--quick for short rounds, e.g. BENCH_ARGS="--quick --only weft-sqlite".

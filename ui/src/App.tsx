@@ -1,0 +1,620 @@
+// The editor: top bar (save state, undo/redo, layout, publish), palette, canvas, side panel.
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { ReactFlowProvider } from "@xyflow/react";
+import type { Api } from "./lib/api";
+import type { HostChannel } from "./lib/embed";
+import type { Execution, Graph, NodeType, Problem, Step, WeftNode } from "./lib/types";
+import { appendAfter, copySelection, insertOnEdge, makeNode, moveNodes, outputsOf, pasteInto, removeNodes, renameNode, updateNode, connect, disconnect } from "./model/graph";
+import { diffGraphs } from "./model/diff";
+import { normalise, useEditor, type SaveState } from "./state/useEditor";
+import { Canvas, type InsertTarget } from "./components/Canvas";
+import { Palette } from "./components/Palette";
+import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
+import { Dialog } from "./components/Dialog";
+import { Icon } from "./components/Icons";
+
+// CodeMirror and the layout engine load after the canvas is up: they are not needed to show it.
+const NodePanel = lazy(() => import("./components/NodePanel").then((m) => ({ default: m.NodePanel })));
+const TestPanel = lazy(() => import("./components/TestPanel").then((m) => ({ default: m.TestPanel })));
+
+type Tab = "node" | "test" | "runs" | "versions";
+type View = { kind: "draft" } | { kind: "run"; run: Execution; graph: Graph; steps: Record<string, Step> } | { kind: "diff"; version: number; graph: Graph };
+
+const SAVE_LABEL: Record<SaveState, string> = {
+  saved: "All changes saved",
+  unsaved: "Unsaved changes",
+  saving: "Saving…",
+  error: "Could not save — retrying on your next change",
+  conflict: "Someone else changed this draft",
+};
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return Boolean(el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)));
+}
+
+export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; onAuthLost(): void }) {
+  const editor = useEditor(api, host, onAuthLost);
+  const [selection, setSelection] = useState<string[]>([]);
+  const [insertTarget, setInsertTarget] = useState<InsertTarget | null>(null);
+  const [tab, setTab] = useState<Tab>("node");
+  const [view, setView] = useState<View>({ kind: "draft" });
+  const [fitSignal, setFitSignal] = useState(0);
+  const [focusNode, setFocusNode] = useState<string | null>(null);
+  const [showTestData, setShowTestData] = useState(false);
+  const [payloadText, setPayloadText] = useState("");
+  const [publishProblems, setPublishProblems] = useState<Problem[] | null>(null);
+  const [confirm, setConfirm] = useState<{ title: string; body: string; action: string; run(): Promise<void> } | null>(null);
+  const [toast, setToast] = useState<{ text: string; tone: "success" | "danger" } | null>(null);
+  const [versionsKey, setVersionsKey] = useState(0);
+  const paletteRef = useRef<HTMLInputElement>(null);
+  const readySent = useRef(false);
+  const { graph, nodeTypesByName: types } = editor;
+
+  useEffect(() => {
+    if (editor.draft && !readySent.current) {
+      readySent.current = true;
+      host.send("ready", { workflowId: editor.draft.associated_workflow });
+      setFitSignal((n) => n + 1);
+      // Warm the panels' chunk once the canvas is interactive, so the first click is instant.
+      window.setTimeout(() => void import("./components/NodePanel"), 300);
+    }
+  }, [editor.draft, host]);
+
+  useEffect(() => {
+    if (!toast) return;
+    const handle = window.setTimeout(() => setToast(null), 4000);
+    return () => window.clearTimeout(handle);
+  }, [toast]);
+
+  const readOnly = view.kind !== "draft";
+  const shownGraph: Graph = useMemo(() => {
+    if (view.kind === "run") return view.graph;
+    if (view.kind === "diff") {
+      const present = new Set(graph.nodes.map((n) => n.id));
+      return { nodes: [...graph.nodes, ...view.graph.nodes.filter((n) => !present.has(n.id))], edges: graph.edges };
+    }
+    return graph;
+  }, [view, graph]);
+  const diff = useMemo(() => (view.kind === "diff" ? diffGraphs(view.graph, graph) : null), [view, graph]);
+  const steps = view.kind === "run" ? view.steps : editor.run.steps;
+
+  const selectedNode: WeftNode | undefined = selection.length === 1 ? shownGraph.nodes.find((n) => n.id === selection[0]) : undefined;
+
+  const targetLabel = useMemo(() => {
+    if (insertTarget?.kind === "edge") {
+      const edge = graph.edges.find((e) => e.id === insertTarget.edgeId);
+      const from = graph.nodes.find((n) => n.id === edge?.source)?.name;
+      const to = graph.nodes.find((n) => n.id === edge?.target)?.name;
+      return `Inserting between ${from} and ${to}`;
+    }
+    if (insertTarget?.kind === "end") {
+      const from = graph.nodes.find((n) => n.id === insertTarget.source)?.name;
+      return `Adding after ${from}${insertTarget.handle ? ` (${insertTarget.handle})` : ""}`;
+    }
+    if (selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0) return `Adding after ${selectedNode.name}`;
+    return "Pick a step to add it";
+  }, [insertTarget, graph, selectedNode, types]);
+
+  const chooseTarget = useCallback((target: InsertTarget) => {
+    setInsertTarget(target);
+    requestAnimationFrame(() => paletteRef.current?.focus());
+  }, []);
+
+  const insert = useCallback(
+    (nodeType: NodeType) => {
+      const g = graph;
+      let target = insertTarget;
+      if (!target) {
+        const selectedWithOutputs = selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0 ? selectedNode : undefined;
+        const from = selectedWithOutputs ?? [...g.nodes].reverse().find((n) => outputsOf(n, types[n.type]).some((o) => !g.edges.some((e) => e.source === n.id && (e.sourceHandle ?? null) === o)));
+        if (from) {
+          const outputs = outputsOf(from, types[from.type]);
+          const open = outputs.find((o) => !g.edges.some((e) => e.source === from.id && (e.sourceHandle ?? null) === o));
+          if (open !== undefined) target = { kind: "end", source: from.id, handle: open };
+          else if (outputs.length) {
+            const edge = g.edges.find((e) => e.source === from.id && (e.sourceHandle ?? null) === outputs[0]);
+            if (edge) target = { kind: "edge", edgeId: edge.id };
+          }
+        }
+      }
+      let next: Graph;
+      let node: WeftNode;
+      if (target?.kind === "edge") {
+        const edge = g.edges.find((e) => e.id === target.edgeId);
+        const source = g.nodes.find((n) => n.id === edge?.source);
+        const dest = g.nodes.find((n) => n.id === edge?.target);
+        if (!edge || !source || !dest) return;
+        node = makeNode(g, nodeType, { x: dest.position.x, y: dest.position.y });
+        const shifted = moveNodes(
+          g,
+          Object.fromEntries(g.nodes.filter((n) => n.position.y >= dest.position.y - 1).map((n) => [n.id, { x: n.position.x, y: n.position.y + 140 }])),
+        );
+        next = insertOnEdge(shifted, edge, node, nodeType);
+      } else if (target?.kind === "end") {
+        const source = g.nodes.find((n) => n.id === target.source);
+        if (!source) return;
+        const outputs = outputsOf(source, types[source.type]);
+        const index = outputs.indexOf(target.handle);
+        const spread = outputs.length > 1 ? (index - (outputs.length - 1) / 2) * 280 : 0;
+        node = makeNode(g, nodeType, { x: source.position.x + spread, y: source.position.y + 140 });
+        next = appendAfter(g, source.id, target.handle, node);
+      } else {
+        const lowest = Math.max(0, ...g.nodes.map((n) => n.position.y));
+        node = makeNode(g, nodeType, { x: 0, y: lowest + 140 });
+        next = { ...g, nodes: [...g.nodes, node] };
+      }
+      editor.edit(next);
+      setSelection([node.id]);
+      setInsertTarget(null);
+      setTab("node");
+      setFocusNode(node.id);
+    },
+    [graph, insertTarget, selectedNode, types, editor],
+  );
+
+  const runTest = useCallback(
+    (payload: unknown, runForReal: string[] = []) => {
+      setTab("test");
+      void editor.startTest(payload, runForReal);
+    },
+    [editor],
+  );
+
+  const runForReal = useCallback(
+    (nodeId: string) => {
+      let payload: unknown;
+      try {
+        payload = payloadText.trim() ? JSON.parse(payloadText) : undefined;
+      } catch {
+        payload = undefined;
+      }
+      runTest(payload, [nodeId]);
+    },
+    [payloadText, runTest],
+  );
+
+  const publish = useCallback(async () => {
+    const result = await editor.publish();
+    if (result.version) {
+      setToast({ text: `Published version ${result.version}`, tone: "success" });
+      setVersionsKey((k) => k + 1);
+    } else if (result.problems) setPublishProblems(result.problems);
+    else setToast({ text: result.error ?? "Could not publish", tone: "danger" });
+  }, [editor]);
+
+  const openRun = useCallback(
+    async (run: Execution) => {
+      try {
+        const full = await api.execution(run._id);
+        const version = full.workflow_version;
+        const snapshot = !full.is_test && version ? await api.version(version) : graph;
+        const runSteps: Record<string, Step> = {};
+        for (const step of full.nodes ?? []) runSteps[step.node_id] = step;
+        setView({ kind: "run", run: full, graph: normalise(snapshot), steps: runSteps });
+        setSelection([]);
+        setFitSignal((n) => n + 1);
+      } catch (error) {
+        setToast({ text: `Could not open the run: ${error instanceof Error ? error.message : error}`, tone: "danger" });
+      }
+    },
+    [api, graph],
+  );
+
+  const replay = useCallback(
+    (run: Execution) => {
+      setView({ kind: "draft" });
+      const text = JSON.stringify(run.payload ?? {}, null, 2);
+      setPayloadText(text);
+      runTest(run.payload ?? {});
+    },
+    [runTest],
+  );
+
+  const compare = useCallback(
+    async (version: number | null) => {
+      if (version === null) return setView({ kind: "draft" });
+      try {
+        const snapshot = await api.version(version);
+        setView({ kind: "diff", version, graph: normalise(snapshot) });
+        setFitSignal((n) => n + 1);
+      } catch (error) {
+        setToast({ text: `Could not load version ${version}: ${error instanceof Error ? error.message : error}`, tone: "danger" });
+      }
+    },
+    [api],
+  );
+
+  // Keyboard shortcuts and clipboard (native copy/paste events need no permission prompt).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const mod = event.metaKey || event.ctrlKey;
+      if (event.key === "Escape") setInsertTarget(null);
+      if (isTyping(event.target)) return;
+      if (event.key === "/" && !mod) {
+        event.preventDefault();
+        paletteRef.current?.focus();
+      } else if (mod && event.key.toLowerCase() === "z" && !readOnly) {
+        event.preventDefault();
+        if (event.shiftKey) editor.redo();
+        else editor.undo();
+      } else if (mod && event.key.toLowerCase() === "y" && !readOnly) {
+        event.preventDefault();
+        editor.redo();
+      }
+    };
+    const onCopy = (event: ClipboardEvent) => {
+      if (isTyping(event.target) || selection.length === 0) return;
+      event.clipboardData?.setData("text/plain", copySelection(shownGraph, selection));
+      event.preventDefault();
+      setToast({ text: `Copied ${selection.length} step${selection.length > 1 ? "s" : ""}`, tone: "success" });
+    };
+    const onPaste = (event: ClipboardEvent) => {
+      if (isTyping(event.target) || readOnly) return;
+      const pasted = pasteInto(graph, event.clipboardData?.getData("text/plain") ?? "");
+      if (!pasted) return;
+      event.preventDefault();
+      editor.edit(pasted.graph);
+      setSelection(pasted.pasted);
+    };
+    window.addEventListener("keydown", onKey);
+    document.addEventListener("copy", onCopy);
+    document.addEventListener("paste", onPaste);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      document.removeEventListener("copy", onCopy);
+      document.removeEventListener("paste", onPaste);
+    };
+  }, [editor, graph, shownGraph, selection, readOnly]);
+
+  if (editor.loadError) {
+    return <ErrorScreen title="This workflow could not be opened" detail={editor.loadError.message} />;
+  }
+  if (!editor.draft) {
+    return (
+      <div className="loading" role="status" aria-live="polite">
+        <div className="spinner" aria-hidden="true" /> Opening the editor…
+      </div>
+    );
+  }
+
+  const totalProblems = editor.problems.length;
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="title">
+          <h1>{editor.draft.name}</h1>
+          <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state">
+            <span className="dot" aria-hidden="true" />
+            {SAVE_LABEL[editor.saveState]}
+          </span>
+        </div>
+        <div className="toolbar" role="toolbar" aria-label="Canvas">
+          <button type="button" className="icon-btn" onClick={editor.undo} disabled={!editor.canUndo || readOnly} aria-label="Undo" title="Undo (Ctrl+Z)">
+            <Icon name="undo" />
+          </button>
+          <button type="button" className="icon-btn" onClick={editor.redo} disabled={!editor.canRedo || readOnly} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
+            <Icon name="redo" />
+          </button>
+          <span className="sep" />
+          <button
+            type="button"
+            className="icon-btn"
+            disabled={readOnly}
+            onClick={async () => {
+              const { autoLayout } = await import("./model/layout");
+              editor.edit((g) => moveNodes(g, autoLayout(g)));
+              setFitSignal((n) => n + 1);
+            }}
+            aria-label="Tidy up the layout"
+            title="Tidy up the layout"
+          >
+            <Icon name="layout" />
+          </button>
+          <button type="button" className="icon-btn" onClick={() => setFitSignal((n) => n + 1)} aria-label="Fit the workflow in view" title="Fit view">
+            <Icon name="fit" />
+          </button>
+        </div>
+        <div className="actions">
+          {editor.draft.current_version > 0 && <span className="muted live-version">Live: version {editor.draft.current_version}</span>}
+          <button
+            type="button"
+            className="btn ghost"
+            onClick={() =>
+              setConfirm({
+                title: "Discard the draft?",
+                body: "Your changes since the last publish are thrown away and the editor shows the live version again.",
+                action: "Discard draft",
+                run: async () => {
+                  await editor.discard();
+                  setToast({ text: "Draft discarded", tone: "success" });
+                },
+              })
+            }
+          >
+            Discard
+          </button>
+          <button type="button" className="btn" onClick={() => runTest(safeJson(payloadText))}>
+            <Icon name="play" size={14} /> Test
+          </button>
+          <button type="button" className="btn primary" onClick={() => void publish()}>
+            Publish{totalProblems > 0 ? ` · ${totalProblems} problem${totalProblems > 1 ? "s" : ""}` : ""}
+          </button>
+        </div>
+      </header>
+
+      <main className="workspace">
+        <Palette ref={paletteRef} nodeTypes={editor.nodeTypes} targetLabel={targetLabel} onPick={insert} disabled={readOnly} />
+        <div className="canvas-wrap">
+          {view.kind !== "draft" && (
+            <div className="banner" role="status">
+              {view.kind === "run" ? (
+                <>
+                  <span>
+                    <strong>Viewing a run</strong> · {view.run.status.toLowerCase()} · {new Date(view.run.createdAt).toLocaleString()} · read-only
+                  </span>
+                  <button type="button" className="btn small" onClick={() => replay(view.run)}>
+                    Replay this payload against the draft
+                  </button>
+                </>
+              ) : (
+                <span>
+                  <strong>Draft compared with version {view.version}</strong> · {diff?.added} added · {diff?.changed} changed · {diff?.removed} removed
+                </span>
+              )}
+              <button type="button" className="btn small ghost" onClick={() => setView({ kind: "draft" })}>
+                Back to the draft
+              </button>
+            </div>
+          )}
+          <ReactFlowProvider>
+            <Canvas
+              graph={shownGraph}
+              types={types}
+              selection={selection}
+              problems={view.kind === "draft" ? editor.problems : []}
+              steps={steps}
+              running={view.kind === "draft" && editor.run.status === "running"}
+              pins={editor.pins}
+              diff={diff?.nodes}
+              readOnly={readOnly}
+              fitSignal={fitSignal}
+              focusNode={focusNode}
+              onSelect={(ids) => {
+                setSelection(ids);
+                setShowTestData(view.kind === "run");
+                if (ids.length === 1) setTab((t) => (t === "runs" || t === "versions" ? t : "node"));
+              }}
+              onMove={(positions) => editor.edit((g) => moveNodes(g, positions), "move")}
+              onRemoveNodes={(ids) => {
+                const removable = ids.filter((id) => graph.nodes.find((n) => n.id === id)?.type !== "start");
+                editor.edit((g) => removeNodes(g, removable));
+                setSelection([]);
+              }}
+              onRemoveEdges={(ids) => editor.edit((g) => disconnect(g, ids))}
+              onConnect={(source, handle, target) => editor.edit((g) => connect(g, source, handle, target))}
+              onInsertTarget={chooseTarget}
+            />
+          </ReactFlowProvider>
+          {toast && (
+            <div className={`toast ${toast.tone}`} role="status">
+              {toast.text}
+            </div>
+          )}
+        </div>
+        <aside className="side" aria-label="Details">
+          <div className="tabs" role="tablist" aria-label="Panels">
+            {(["node", "test", "runs", "versions"] as const).map((t) => (
+              <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls="side-panel" className={tab === t ? "active" : ""} onClick={() => setTab(t)}>
+                {t === "node" ? "Step" : t === "test" ? "Test" : t === "runs" ? "Runs" : "Versions"}
+              </button>
+            ))}
+          </div>
+          <div id="side-panel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="side-scroll">
+            <Suspense fallback={<div className="panel-body muted">Loading…</div>}>
+            {tab === "node" &&
+              (selectedNode ? (
+                <NodePanel
+                  key={selectedNode.id}
+                  api={api}
+                  graph={shownGraph}
+                  node={selectedNode}
+                  nodeType={types[selectedNode.type]}
+                  types={types}
+                  problems={view.kind === "draft" ? editor.problems : []}
+                  steps={steps}
+                  pinned={selectedNode.id in editor.pins}
+                  readOnly={readOnly}
+                  saved={editor.saveState === "saved"}
+                  onRename={(name) => editor.edit((g) => renameNode(g, selectedNode.id, name))}
+                  onData={(data) => editor.edit((g) => updateNode(g, selectedNode.id, { data }), `data:${selectedNode.id}`)}
+                  onPin={(output) =>
+                    editor.setPins((p) => {
+                      const copy = { ...p };
+                      if (output === undefined) delete copy[selectedNode.id];
+                      else copy[selectedNode.id] = output;
+                      return copy;
+                    })
+                  }
+                  onStep={editor.setStep}
+                  onRunForReal={runForReal}
+                  showTestData={showTestData}
+                />
+              ) : (
+                <div className="panel-body empty-state">
+                  <p>
+                    <strong>{selection.length > 1 ? `${selection.length} steps selected` : "Select a step to configure it."}</strong>
+                  </p>
+                  <p className="muted">
+                    Add steps from the list on the left (press <kbd>/</kbd> to search), or with <span className="kbd-plus">+</span> on a connection or under a step. Copy and paste steps with{" "}
+                    <kbd>Ctrl</kbd>+<kbd>C</kbd> / <kbd>Ctrl</kbd>+<kbd>V</kbd>.
+                  </p>
+                  {totalProblems > 0 && <ProblemList problems={editor.problems} graph={graph} onGo={(id) => setSelection([id])} />}
+                </div>
+              ))}
+            {tab === "test" && (
+              <TestPanel
+                api={api}
+                graph={graph}
+                run={editor.run}
+                payloadText={payloadText}
+                setPayloadText={setPayloadText}
+                pins={editor.pins}
+                onRun={(payload) => runTest(payload)}
+                onOpenStep={(id) => {
+                  setSelection([id]);
+                  setShowTestData(true);
+                  setTab("node");
+                }}
+                onRunForReal={runForReal}
+              />
+            )}
+            {tab === "runs" && <RunsPanel api={api} onOpen={(run) => void openRun(run)} onReplay={replay} openId={view.kind === "run" ? view.run._id : null} />}
+            {tab === "versions" && (
+              <VersionsPanel
+                api={api}
+                currentVersion={editor.draft.current_version}
+                comparing={view.kind === "diff" ? view.version : null}
+                refreshKey={versionsKey}
+                onCompare={(v) => void compare(v)}
+                onRestore={(v) =>
+                  setConfirm({
+                    title: `Restore version ${v}?`,
+                    body: `The draft is replaced by version ${v}. The live workflow does not change until you publish.`,
+                    action: "Restore into draft",
+                    run: async () => {
+                      await editor.restore(v);
+                      setView({ kind: "draft" });
+                      setFitSignal((n) => n + 1);
+                      setToast({ text: `Version ${v} restored into the draft`, tone: "success" });
+                    },
+                  })
+                }
+              />
+            )}
+            </Suspense>
+          </div>
+        </aside>
+      </main>
+
+      <Dialog
+        title="This draft was changed elsewhere"
+        open={editor.saveState === "conflict"}
+        onClose={() => undefined}
+        tone="danger"
+        actions={
+          <>
+            <button type="button" className="btn" onClick={() => void editor.reloadTheirs()}>
+              Reload their version
+            </button>
+            <button type="button" className="btn danger" onClick={() => void editor.overwrite()}>
+              Keep mine and overwrite
+            </button>
+          </>
+        }
+      >
+        <p>Someone saved this draft in another tab or window after you opened it. Your latest change was not saved.</p>
+        <p className="muted">Reload to see their version (your unsaved change is dropped), or overwrite theirs with yours.</p>
+      </Dialog>
+
+      <Dialog
+        title="Publishing needs a few fixes"
+        open={publishProblems !== null}
+        onClose={() => setPublishProblems(null)}
+        actions={
+          <button type="button" className="btn primary" onClick={() => setPublishProblems(null)}>
+            Fix them
+          </button>
+        }
+      >
+        <p>Nothing was published. Every problem is listed here and marked on its step:</p>
+        <ProblemList
+          problems={publishProblems ?? []}
+          graph={graph}
+          onGo={(id) => {
+            setPublishProblems(null);
+            setSelection([id]);
+            setTab("node");
+          }}
+        />
+      </Dialog>
+
+      <Dialog
+        title={confirm?.title ?? ""}
+        open={confirm !== null}
+        onClose={() => setConfirm(null)}
+        actions={
+          <>
+            <button type="button" className="btn ghost" onClick={() => setConfirm(null)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="btn primary"
+              onClick={async () => {
+                const current = confirm;
+                setConfirm(null);
+                try {
+                  await current?.run();
+                } catch (error) {
+                  setToast({ text: error instanceof Error ? error.message : String(error), tone: "danger" });
+                }
+              }}
+            >
+              {confirm?.action}
+            </button>
+          </>
+        }
+      >
+        <p>{confirm?.body}</p>
+      </Dialog>
+    </div>
+  );
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return text.trim() ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ProblemList({ problems, graph, onGo }: { problems: Problem[]; graph: Graph; onGo(id: string): void }) {
+  return (
+    <ul className="problem-list" aria-label="Problems">
+      {problems.map((p, i) => {
+        const node = graph.nodes.find((n) => n.id === p.node_id);
+        return (
+          <li key={i}>
+            <Icon name="alert" size={14} />
+            <span>
+              {node ? <strong>{node.name}</strong> : <strong>Workflow</strong>}
+              {p.field ? ` · ${p.field}` : ""}: {p.message}
+            </span>
+            {node && (
+              <button type="button" className="btn small ghost" onClick={() => onGo(node.id)}>
+                Go to step
+              </button>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+export function ErrorScreen({ title, detail }: { title: string; detail: string }) {
+  return (
+    <div className="error-screen" role="alert">
+      <div className="error-card">
+        <div className="error-icon">
+          <Icon name="alert" size={28} />
+        </div>
+        <h1>{title}</h1>
+        <p>{detail}</p>
+        <p className="muted">Reopen the editor from your application. If this keeps happening, contact its support.</p>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,126 @@
+// Runs (execution history with filters, open read-only, replay) and versions (compare, restore).
+import { useCallback, useEffect, useState } from "react";
+import type { Api } from "../lib/api";
+import type { Execution, VersionDoc } from "../lib/types";
+
+const STATUSES = ["All", "COMPLETED", "FAILED", "RUNNING", "WAITING", "CANCELLED", "ERRORED"];
+
+function when(iso: string): string {
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(run: Execution): void; onReplay(run: Execution): void; openId: string | null }) {
+  const [status, setStatus] = useState("All");
+  const [tests, setTests] = useState(false);
+  const [page, setPage] = useState(1);
+  const [runs, setRuns] = useState<Execution[] | null>(null);
+  const [hasNext, setHasNext] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const answer = await api.executions({ status, page, tests });
+      setRuns(answer.docs);
+      setHasNext(answer.hasNextPage);
+      setError(null);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }, [api, status, page, tests]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  return (
+    <section className="panel-body" aria-label="Runs">
+      <div className="filters">
+        <label>
+          Status
+          <select value={status} onChange={(e) => (setStatus(e.target.value), setPage(1))}>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s === "All" ? "All statuses" : s.charAt(0) + s.slice(1).toLowerCase()}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={tests} onChange={(e) => (setTests(e.target.checked), setPage(1))} /> Include test runs
+        </label>
+        <button type="button" className="btn small ghost" onClick={() => void load()}>
+          Refresh
+        </button>
+      </div>
+      {error && <p className="field-problem">{error}</p>}
+      {runs && runs.length === 0 && <p className="muted empty">No runs yet{status !== "All" ? " with this status" : ""}.</p>}
+      <ul className="run-list" aria-label="Runs of this workflow">
+        {runs?.map((run) => (
+          <li key={run._id} className={openId === run._id ? "active" : ""}>
+            <button type="button" className="run-open" onClick={() => onOpen(run)} aria-label={`Open run of ${when(run.createdAt)}, ${run.status}`}>
+              <span className={`pill ${run.status === "COMPLETED" ? "success" : run.status === "RUNNING" || run.status === "QUEUED" || run.status === "WAITING" ? "running" : "danger"}`}>{run.status.toLowerCase()}</span>
+              <span className="run-when">{when(run.createdAt)}</span>
+              <span className="run-meta">
+                {run.is_test ? "test" : `v${run.workflow_version ?? "?"}`} · {run.execution_time !== null ? `${Math.round(run.execution_time)} ms` : "—"}
+              </span>
+            </button>
+            <button type="button" className="btn small ghost" onClick={() => onReplay(run)} aria-label={`Replay the payload of the run of ${when(run.createdAt)} against the draft`}>
+              Replay
+            </button>
+          </li>
+        ))}
+      </ul>
+      <div className="pager">
+        <button type="button" className="btn small ghost" disabled={page <= 1} onClick={() => setPage(page - 1)}>
+          Newer
+        </button>
+        <span className="muted">Page {page}</span>
+        <button type="button" className="btn small ghost" disabled={!hasNext} onClick={() => setPage(page + 1)}>
+          Older
+        </button>
+      </div>
+    </section>
+  );
+}
+
+export function VersionsPanel({ api, currentVersion, onCompare, onRestore, comparing, refreshKey }: { api: Api; currentVersion: number; onCompare(version: number | null): void; onRestore(version: number): void; comparing: number | null; refreshKey: number }) {
+  const [versions, setVersions] = useState<VersionDoc[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api
+      .versions()
+      .then((page) => setVersions(page.docs))
+      .catch((e) => setError(e instanceof Error ? e.message : String(e)));
+  }, [api, refreshKey]);
+
+  return (
+    <section className="panel-body" aria-label="Versions">
+      <p className="field-hint">Every publish makes a version. Compare one with your draft, or restore it into the draft.</p>
+      {error && <p className="field-problem">{error}</p>}
+      {versions && versions.length === 0 && <p className="muted empty">Nothing published yet.</p>}
+      <ul className="version-list" aria-label="Published versions">
+        {versions?.map((v) => {
+          const live = v.live ?? v.version === currentVersion;
+          return (
+            <li key={v.version} className={comparing === v.version ? "active" : ""}>
+              <div className="version-title">
+                <strong>Version {v.version}</strong>
+                {live && <span className="pill success">live</span>}
+                <span className="muted">{when(v.createdAt)}</span>
+              </div>
+              <div className="button-row">
+                <button type="button" className="btn small" aria-pressed={comparing === v.version} onClick={() => onCompare(comparing === v.version ? null : v.version)}>
+                  {comparing === v.version ? "Stop comparing" : "Compare with draft"}
+                </button>
+                <button type="button" className="btn small ghost" onClick={() => onRestore(v.version)} aria-label={`Restore version ${v.version} into the draft`}>
+                  Restore
+                </button>
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,260 @@
+// The panel of one selected step: name, its generated form, the data picker, a live expression
+// preview, its publish problems, and its last test data (with pin and "run this step").
+import { useEffect, useMemo, useRef, useState } from "react";
+import type { Api } from "../lib/api";
+import type { Graph, NodeType, Problem, Step, WeftNode } from "../lib/types";
+import { slugifyName, upstreamOf } from "../model/graph";
+import { focusedField, referenceFor, type CodeMode } from "./CodeField";
+import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
+import { Icon } from "./Icons";
+import { SchemaForm } from "./SchemaForm";
+import { describeError } from "../state/useEditor";
+
+interface Props {
+  api: Api;
+  graph: Graph;
+  node: WeftNode;
+  nodeType: NodeType | undefined;
+  types: Record<string, NodeType>;
+  problems: Problem[];
+  steps: Record<string, Step>;
+  pinned: boolean;
+  readOnly: boolean;
+  saved: boolean;
+  onRename(name: string): void;
+  onData(data: Record<string, unknown>): void;
+  onPin(output: unknown | undefined): void;
+  onStep(step: Step): void;
+  onRunForReal(nodeId: string): void;
+  showTestData?: boolean;
+}
+
+// Their run decides the route or the end of the run, so the server refuses to pin them.
+const UNPINNABLE = new Set(["start", "condition", "loop", "end", "respond"]);
+
+export function NodePanel(props: Props) {
+  const { api, graph, node, nodeType, problems, steps, pinned, readOnly } = props;
+  const [name, setName] = useState(node.name);
+  const [preview, setPreview] = useState<{ value?: unknown; error?: string | null; pending?: boolean } | null>(null);
+  const [previewSource, setPreviewSource] = useState<{ mode: CodeMode; read: () => unknown } | null>(null);
+  const [running, setRunning] = useState(false);
+  const previewOff = useRef(false);
+  const testData = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (props.showTestData) testData.current?.scrollIntoView({ block: "start" });
+  }, [props.showTestData]);
+  useEffect(() => setName(node.name), [node.id, node.name]);
+
+  const upstream = useMemo(() => upstreamOf(graph, node.id), [graph, node.id]);
+  const sources: PickerSource[] = useMemo(() => {
+    const list: PickerSource[] = [];
+    for (const up of upstream) {
+      const step = steps[up.id];
+      if (up.type === "start") list.push({ label: "Trigger", path: "trigger", value: step ? step.latest_output : (up.data.sample_payload ?? undefined) });
+      else list.push({ label: up.name, path: `nodes.${slugifyName(up.name)}`, value: step?.latest_output ?? props.types[up.type]?.output_example ?? undefined, example: !step });
+    }
+    if (upstream.some((u) => u.type === "loop")) list.push({ label: "Loop item", path: "loop", value: { item: null, index: 0 } });
+    return list;
+  }, [upstream, steps, props.types]);
+
+  const paths = useMemo(() => {
+    const all: string[] = [];
+    for (const source of sources) pathsOf(source.path, source.value, 0, all);
+    return all;
+  }, [sources]);
+  const pathsRef = useRef(paths);
+  pathsRef.current = paths;
+
+  const nodeProblems = problems.filter((p) => p.node_id === node.id);
+  const step = steps[node.id];
+  const wouldSend = (step?.latest_output as { safe_mode?: boolean; would_send?: unknown } | undefined)?.safe_mode ? (step!.latest_output as { would_send: unknown }).would_send : null;
+
+  // Live preview: the backend evaluates the focused expression against the last test context.
+  const previewText = previewSource ? JSON.stringify(previewSource.read() ?? null) : null;
+  useEffect(() => {
+    // Preview only what the server has: a step still waiting for autosave is unknown to it.
+    if (!previewSource || previewOff.current || readOnly || !props.saved) return;
+    const value = previewSource.read();
+    if (value === undefined || value === null || value === "") {
+      setPreview(null);
+      return;
+    }
+    setPreview((p) => ({ ...p, pending: true }));
+    const handle = window.setTimeout(async () => {
+      try {
+        const body = previewSource.mode === "expression" ? { expression: String(value) } : { template: value };
+        const answer = await api.previewExpression(node.id, body);
+        setPreview({ value: answer.value, error: answer.error });
+      } catch (error) {
+        const { status, code } = error as { status?: number; code?: string };
+        // A server without the preview route: stop asking. A step or run it does not know yet: skip.
+        const absent = status === 405 || (status === 404 && code !== "NODE_NOT_FOUND" && code !== "EXECUTION_NOT_FOUND");
+        if (absent) previewOff.current = true;
+        setPreview(status === 404 || status === 405 ? null : { error: describeError(error) });
+      }
+    }, 450);
+    return () => window.clearTimeout(handle);
+  }, [previewText, previewSource, api, node.id, readOnly, props.saved]);
+
+  const runAlone = async (forReal = false) => {
+    setRunning(true);
+    try {
+      const trigger = Object.values(steps).find((s) => s.node_type === "start")?.latest_output ?? graph.nodes.find((n) => n.type === "start")?.data.sample_payload ?? {};
+      const outputs: Record<string, unknown> = {};
+      for (const up of upstream) if (steps[up.id] && up.type !== "start") outputs[slugifyName(up.name)] = steps[up.id].latest_output;
+      const answer = await api.runNode(node.id, { trigger, nodes: outputs, run_for_real: forReal });
+      props.onStep({
+        node_id: node.id,
+        node_name: node.name,
+        node_type: node.type,
+        node_status: answer.status === "succeeded" || answer.status === "COMPLETED" ? "COMPLETED" : answer.status === "skipped" || answer.status === "SKIPPED" ? "SKIPPED" : "FAILED",
+        attempts_made: 1,
+        execution_time: answer.execution_time,
+        input: null,
+        latest_output: answer.output,
+        error: answer.error,
+      });
+    } catch (error) {
+      props.onStep({ node_id: node.id, node_name: node.name, node_type: node.type, node_status: "FAILED", attempts_made: 1, execution_time: null, input: null, latest_output: null, error: describeError(error) });
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  return (
+    <section className="panel-body" aria-label={`Step ${node.name}`}>
+      <div className="field">
+        <label htmlFor="node-name">Step name</label>
+        <input
+          id="node-name"
+          value={name}
+          disabled={readOnly || node.type === "start"}
+          onChange={(e) => setName(e.target.value)}
+          onBlur={() => name !== node.name && props.onRename(name)}
+          onKeyDown={(e) => e.key === "Enter" && (e.currentTarget as HTMLInputElement).blur()}
+        />
+        <p className="field-hint">
+          Referenced as <code>{node.type === "start" ? "trigger" : `nodes.${slugifyName(node.name)}`}</code>
+          {nodeType && ` · ${nodeType.description}`}
+        </p>
+      </div>
+
+      {nodeProblems.length > 0 && (
+        <div className="problems" role="alert" aria-label="Problems that stop publishing">
+          <Icon name="alert" />
+          <ul>
+            {nodeProblems.map((p, i) => (
+              <li key={i}>
+                {p.field ? <strong>{p.field}: </strong> : null}
+                {p.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      <h3 className="section-title">Settings</h3>
+      {nodeType ? (
+        <fieldset disabled={readOnly} className="plain">
+          <SchemaForm
+            key={node.id}
+            nodeType={nodeType}
+            data={node.data}
+            onChange={props.onData}
+            paths={() => pathsRef.current}
+            problems={nodeProblems}
+            onFocusField={(mode, read) => setPreviewSource({ mode, read })}
+          />
+        </fieldset>
+      ) : (
+        <p className="muted">Unknown step type “{node.type}”.</p>
+      )}
+
+      {preview && (
+        <div className={`preview${preview.error ? " error" : ""}`} aria-live="polite" aria-label="Expression preview">
+          <span className="preview-label">{preview.pending ? "Evaluating…" : preview.error ? "Cannot evaluate" : "Preview"}</span>
+          <code>{preview.error ? preview.error : JSON.stringify(preview.value)?.slice(0, 400)}</code>
+        </div>
+      )}
+
+      {node.type !== "start" && !readOnly && (
+        <>
+          <h3 className="section-title">Data from earlier steps</h3>
+          <p className="field-hint">Click a field to insert a reference where your cursor is.</p>
+          <DataPicker
+            sources={sources}
+            onPick={(path) => {
+              const field = focusedField();
+              if (field) field.insert(referenceFor(field.mode, path));
+            }}
+          />
+        </>
+      )}
+
+      <h3 className="section-title" ref={testData}>
+        Last test
+      </h3>
+      {wouldSend ? (
+        <div className="safe-box">
+          <p>
+            <Icon name="shield" /> <strong>Held back by safe test mode.</strong> This is the request it would send:
+          </p>
+          <JsonViewer value={wouldSend} label="Request it would send" />
+          <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
+            Run for real
+          </button>
+        </div>
+      ) : null}
+      {step ? (
+        <StepData step={step} />
+      ) : (
+        <p className="muted">Not run yet. Run a test, or run this step alone with the data above.</p>
+      )}
+      {!readOnly && (
+        <div className="button-row">
+          {node.type !== "start" && (
+            <button type="button" className="btn" disabled={running} onClick={() => void runAlone()}>
+              <Icon name="play" size={14} /> {running ? "Running…" : "Run this step"}
+            </button>
+          )}
+          {step && !pinned && step.node_status === "COMPLETED" && !UNPINNABLE.has(node.type) && (
+            <button type="button" className="btn ghost" onClick={() => props.onPin(step.latest_output)}>
+              <Icon name="pin" size={14} /> Pin this output
+            </button>
+          )}
+          {pinned && (
+            <button type="button" className="btn ghost" onClick={() => props.onPin(undefined)}>
+              <Icon name="pin" size={14} /> Unpin
+            </button>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function StepData({ step }: { step: Step }) {
+  const [tab, setTab] = useState<"output" | "input" | "error">(step.error ? "error" : "output");
+  return (
+    <div className="step-data">
+      <div className="tabs small" role="tablist" aria-label="Step data">
+        {(["output", "input", "error"] as const).map((t) => (
+          <button key={t} type="button" role="tab" aria-selected={tab === t} className={tab === t ? "active" : ""} onClick={() => setTab(t)}>
+            {t === "output" ? "Output" : t === "input" ? "Input" : "Error"}
+            {t === "error" && step.error ? " •" : ""}
+          </button>
+        ))}
+        <span className="step-meta">
+          {step.node_status} · {step.execution_time !== null ? `${Math.round(step.execution_time)} ms` : "—"}
+          {step.attempts_made > 1 ? ` · ${step.attempts_made} attempts` : ""}
+          {step.pinned ? " · pinned" : ""}
+        </span>
+      </div>
+      <div role="tabpanel">
+        {tab === "output" && <JsonViewer value={step.latest_output} label="Step output" />}
+        {tab === "input" && <JsonViewer value={step.input} label="Step input" />}
+        {tab === "error" && (step.error ? <JsonViewer value={step.error} label="Step error" /> : <p className="muted">No error.</p>)}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,170 @@
+// The editor's only way to the server: bearer token held in memory, Refold error envelopes
+// turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
+import type { Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly body: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  /** Per-node problems a 422 publish answer carries under `errors`. */
+  get problems(): Problem[] {
+    const errors = this.body.errors;
+    return Array.isArray(errors) ? (errors as Problem[]) : [];
+  }
+}
+
+export interface TestOptions {
+  payload?: unknown;
+  pinned?: Record<string, unknown>;
+  run_for_real?: string[];
+}
+
+export class Api {
+  private token: string;
+
+  constructor(
+    readonly base: string,
+    readonly workflowId: string,
+    token: string,
+  ) {
+    this.token = token;
+  }
+
+  setToken(token: string): void {
+    this.token = token;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(this.base + path, {
+      method,
+      headers: {
+        Authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = { message: text };
+    }
+    if (!response.ok) {
+      const envelope = (parsed ?? {}) as Record<string, unknown>;
+      throw new ApiError(
+        response.status,
+        String(envelope.error_code ?? "HTTP_" + response.status),
+        String(envelope.message ?? response.statusText),
+        envelope,
+      );
+    }
+    return parsed as T;
+  }
+
+  private get wf(): string {
+    return `/workflow/${encodeURIComponent(this.workflowId)}`;
+  }
+
+  nodeTypes(): Promise<{ node_types: NodeType[] }> {
+    return this.request("GET", "/node-types");
+  }
+
+  openDraft(): Promise<Draft> {
+    return this.request("GET", `${this.wf}/edit`);
+  }
+
+  saveDraft(nodes: WeftNode[], edges: WeftEdge[], revision?: number): Promise<Draft> {
+    return this.request("PUT", `${this.wf}/draft`, { nodes, edges, revision });
+  }
+
+  discardDraft(): Promise<unknown> {
+    return this.request("DELETE", `${this.wf}/draft`);
+  }
+
+  publish(): Promise<{ current_version: number }> {
+    return this.request("PUT", `${this.wf}/publish`, { published: true });
+  }
+
+  versions(): Promise<Page<VersionDoc>> {
+    return this.request("GET", `/workflow/versions/${encodeURIComponent(this.workflowId)}?limit=50`);
+  }
+
+  version(version: number): Promise<VersionSnapshot> {
+    return this.request("GET", `${this.wf}/versions/${version}`);
+  }
+
+  restore(version: number): Promise<Draft> {
+    return this.request("POST", `${this.wf}/versions/${version}/restore`);
+  }
+
+  requestStructure(): Promise<RequestStructure> {
+    return this.request("GET", `/workflow/request-structure/${encodeURIComponent(this.workflowId)}`);
+  }
+
+  startTest(options: TestOptions): Promise<{ execution_id: string }> {
+    return this.request("POST", `${this.wf}/test`, { ...options, wait: false });
+  }
+
+  execution(id: string): Promise<Execution> {
+    return this.request("GET", `/execution/${encodeURIComponent(id)}`);
+  }
+
+  executions(filters: { status?: string; page?: number; tests?: boolean }): Promise<Page<Execution>> {
+    const query = new URLSearchParams({ workflow_id: this.workflowId, limit: "25", page: String(filters.page ?? 1) });
+    if (filters.status && filters.status !== "All") query.set("status", filters.status);
+    if (filters.tests) query.set("include_tests", "true");
+    return this.request("GET", `/execution?${query}`);
+  }
+
+  runNode(nodeId: string, body: { trigger: unknown; nodes: Record<string, unknown>; run_for_real?: boolean }): Promise<{
+    status: string;
+    output: unknown;
+    error: unknown;
+    execution_time: number;
+  }> {
+    return this.request("POST", `${this.wf}/nodes/${encodeURIComponent(nodeId)}/run`, body);
+  }
+
+  previewExpression(nodeId: string, source: { expression?: string; template?: unknown }): Promise<{ value: unknown; error: string | null }> {
+    return this.request("POST", `${this.wf}/expression/preview`, { ...source, node_id: nodeId });
+  }
+
+  /** Follow a run's steps as they commit; resolves when the stream ends. */
+  async followExecution(id: string, onStep: (step: Step) => void, signal: AbortSignal): Promise<void> {
+    const response = await fetch(`${this.base}/execution/${encodeURIComponent(id)}/events`, {
+      headers: { Authorization: `Bearer ${this.token}`, Accept: "text/event-stream" },
+      signal,
+      cache: "no-store",
+    });
+    if (!response.ok || !response.body) throw new ApiError(response.status, "SSE_FAILED", "Live updates unavailable");
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = block
+          .split("\n")
+          .filter((line) => line.startsWith("data: "))
+          .map((line) => line.slice(6))
+          .join("\n");
+        if (event === "step" && data) onStep(JSON.parse(data) as Step);
+        if (event === "end" || event === "status") return;
+      }
+    }
+  }
+}

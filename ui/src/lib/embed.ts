@@ -1,0 +1,78 @@
+// The postMessage protocol with the host page (docs/embedding.md). Messages go only to the exact
+// host origin, and commands are accepted only from it: the origin of the page that framed us,
+// when the org lists it in allowed_origins.
+
+export const PROTOCOL = { source: "weft-editor", version: 1 } as const;
+
+export type HostEvent = "ready" | "draftSaved" | "published" | "runFinished" | "dirtyChanged" | "tokenExpiring";
+
+export interface ThemeCommand {
+  colors?: Record<string, string>;
+  radius?: string;
+  font?: string;
+}
+
+export interface HostHandlers {
+  setToken(token: string, expiresAt?: string): void;
+  setTheme(theme: ThemeCommand): void;
+}
+
+function originOf(url: string | undefined | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
+/** The framing page's origin, when it is one of the allowed origins; otherwise null. */
+export function resolveHostOrigin(allowed: string[], win: Window = window): string | null {
+  if (win.parent === win) return null;
+  const ancestors = (win.location as Location & { ancestorOrigins?: DOMStringList }).ancestorOrigins;
+  const candidate = (ancestors && ancestors.length > 0 ? ancestors[0] : null) ?? originOf(win.document.referrer);
+  const normalised = new Set(allowed.map(originOf).filter(Boolean));
+  return candidate && normalised.has(candidate) ? candidate : null;
+}
+
+export class HostChannel {
+  private listener: ((event: MessageEvent) => void) | null = null;
+
+  constructor(readonly hostOrigin: string | null) {}
+
+  send(type: HostEvent, payload: Record<string, unknown> = {}): void {
+    if (!this.hostOrigin) return;
+    window.parent.postMessage({ ...PROTOCOL, type, payload }, this.hostOrigin);
+  }
+
+  listen(handlers: HostHandlers): () => void {
+    this.listener = (event: MessageEvent) => {
+      if (!this.hostOrigin || event.origin !== this.hostOrigin || event.source !== window.parent) return;
+      const message = event.data as { source?: string; version?: number; type?: string; payload?: Record<string, unknown> };
+      if (!message || message.source !== PROTOCOL.source || message.version !== PROTOCOL.version) return;
+      const payload = message.payload ?? {};
+      if (message.type === "setToken" && typeof payload.token === "string" && payload.token) {
+        handlers.setToken(payload.token, typeof payload.expiresAt === "string" ? payload.expiresAt : undefined);
+      } else if (message.type === "setTheme") {
+        handlers.setTheme(payload as ThemeCommand);
+      }
+    };
+    window.addEventListener("message", this.listener);
+    return () => {
+      if (this.listener) window.removeEventListener("message", this.listener);
+    };
+  }
+}
+
+const SAFE_VAR = /^--[a-z0-9-]{1,40}$/;
+const SAFE_VALUE = /^[^;{}<>]{1,120}$/;
+
+/** Apply a host theme as CSS variables (names and values checked so a host cannot inject CSS). */
+export function applyTheme(theme: ThemeCommand, root: HTMLElement = document.documentElement): void {
+  for (const [name, value] of Object.entries(theme.colors ?? {})) {
+    const variable = name.startsWith("--") ? name : `--${name}`;
+    if (SAFE_VAR.test(variable) && typeof value === "string" && SAFE_VALUE.test(value)) root.style.setProperty(variable, value);
+  }
+  if (typeof theme.radius === "string" && SAFE_VALUE.test(theme.radius)) root.style.setProperty("--radius", theme.radius);
+  if (typeof theme.font === "string" && SAFE_VALUE.test(theme.font)) root.style.setProperty("--font", theme.font);
+}

@@ -1,0 +1,146 @@
+// Shapes of the editor API (docs/editor-api.md): Refold's node/edge shapes and Weft's additions.
+
+export interface XY {
+  x: number;
+  y: number;
+}
+
+export interface WeftNode {
+  id: string;
+  type: string;
+  name: string;
+  position: XY;
+  data: Record<string, unknown>;
+}
+
+export interface WeftEdge {
+  id: string;
+  source: string;
+  target: string;
+  sourceHandle: string | null;
+  targetHandle: string | null;
+}
+
+export interface Graph {
+  nodes: WeftNode[];
+  edges: WeftEdge[];
+}
+
+export interface Problem {
+  node_id: string | null;
+  field?: string | null;
+  message: string;
+}
+
+export interface Draft extends Graph {
+  _id: string;
+  associated_workflow: string;
+  name: string;
+  settings: Record<string, unknown>;
+  current_version: number;
+  revision?: number;
+  problems?: Problem[];
+  updatedAt: string;
+}
+
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  minimum?: number;
+  maximum?: number;
+  additionalProperties?: boolean | JsonSchema;
+}
+
+export interface NodeType {
+  type: string;
+  label: string;
+  category: string;
+  description: string;
+  branches: string[] | "cases";
+  effect: string;
+  schema: JsonSchema;
+  defaults: Record<string, unknown> | null;
+  expression_fields: string[];
+  template_fields?: string[];
+  bare_expression_fields?: string[];
+  advanced_fields?: string[];
+  output_example?: unknown;
+  data_optional?: boolean;
+}
+
+export interface Step {
+  node_id: string;
+  node_name: string;
+  node_type: string;
+  node_status: string;
+  iteration?: string;
+  branch?: string | null;
+  attempts_made: number;
+  execution_time: number | null;
+  input: unknown;
+  latest_output: unknown;
+  error: unknown;
+  pinned?: boolean;
+}
+
+export interface Execution {
+  _id: string;
+  workflow_id: string;
+  workflow_version: number | null;
+  status: string;
+  trigger: string;
+  is_test: boolean;
+  payload: unknown;
+  output: unknown;
+  error: unknown;
+  execution_time: number | null;
+  createdAt: string;
+  nodes?: Step[] | null;
+}
+
+export interface Page<T> {
+  docs: T[];
+  totalDocs: number;
+  page: number;
+  totalPages: number;
+  hasNextPage: boolean;
+  hasPrevPage: boolean;
+}
+
+export interface VersionDoc {
+  version: number;
+  _id: string;
+  live?: boolean;
+  createdAt: string;
+}
+
+export interface VersionSnapshot extends Graph {
+  version: number;
+  settings?: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface RequestStructure {
+  payload: unknown;
+  schema: unknown;
+  trigger?: string;
+}
+
+export interface BootConfig {
+  workflowId: string;
+  apiBase: string;
+  allowedOrigins: string[];
+  tokenExpiresAt?: string | null;
+}

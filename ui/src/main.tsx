@@ -1,0 +1,88 @@
+// Boot: the page config the server injected, the session token taken from the address bar into
+// memory (then removed from it), the host channel, then the editor.
+import { StrictMode, useEffect, useMemo, useState } from "react";
+import { createRoot } from "react-dom/client";
+import "@xyflow/react/dist/base.css";
+import "./styles.css";
+import { Api } from "./lib/api";
+import { HostChannel, applyTheme, resolveHostOrigin } from "./lib/embed";
+import type { BootConfig } from "./lib/types";
+import { App, ErrorScreen } from "./App";
+
+declare global {
+  interface Window {
+    __WEFT__?: BootConfig;
+  }
+}
+
+/** Take the token out of the URL: it must not stay in history, logs or the Referer. */
+function takeToken(): string | null {
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get("token");
+  if (token) {
+    url.searchParams.delete("token");
+    window.history.replaceState(window.history.state, "", url.pathname + (url.search ? url.search : "") + url.hash);
+  }
+  return token;
+}
+
+const TOKEN_WARNING_MS = 2 * 60 * 1000;
+
+function Root({ config, token }: { config: BootConfig; token: string }) {
+  const api = useMemo(() => new Api(config.apiBase, config.workflowId, token), [config, token]);
+  const host = useMemo(() => new HostChannel(resolveHostOrigin(config.allowedOrigins ?? [])), [config]);
+  const [expiresAt, setExpiresAt] = useState(config.tokenExpiresAt ?? null);
+  const [lost, setLost] = useState(false);
+
+  useEffect(
+    () =>
+      host.listen({
+        setToken(next, nextExpiry) {
+          api.setToken(next);
+          setExpiresAt(nextExpiry ?? null);
+          setLost(false);
+        },
+        setTheme: applyTheme,
+      }),
+    [api, host],
+  );
+
+  useEffect(() => {
+    if (!expiresAt) return;
+    const warnIn = new Date(expiresAt).getTime() - Date.now() - TOKEN_WARNING_MS;
+    const handle = window.setTimeout(() => host.send("tokenExpiring", { expiresAt }), Math.max(0, Math.min(warnIn, 2 ** 31 - 1)));
+    return () => window.clearTimeout(handle);
+  }, [expiresAt, host]);
+
+  // The editor stays mounted under the notice, so a host that answers with setToken loses nothing.
+  return (
+    <>
+      <App
+        api={api}
+        host={host}
+        onAuthLost={() => {
+          host.send("tokenExpiring", { expired: true });
+          setLost(true);
+        }}
+      />
+      {lost && (
+        <div className="overlay">
+          <ErrorScreen title="Your session has ended" detail="The editor's access token expired or was revoked." />
+        </div>
+      )}
+    </>
+  );
+}
+
+const config = window.__WEFT__;
+const token = takeToken();
+const root = createRoot(document.getElementById("root")!);
+root.render(
+  <StrictMode>
+    {config && token ? (
+      <Root config={config} token={token} />
+    ) : (
+      <ErrorScreen title="This editor link is incomplete" detail="Open the editor with a session token: /workflows/{id}?token=…" />
+    )}
+  </StrictMode>,
+);

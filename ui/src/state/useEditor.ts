@@ -1,0 +1,273 @@
+// The editor's state: the draft graph under an undo stack, debounced autosave with revisions
+// (409 → conflict), publish problems, and the current test run's steps.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Api, ApiError } from "../lib/api";
+import type { HostChannel } from "../lib/embed";
+import type { Draft, Graph, NodeType, Problem, Step } from "../lib/types";
+import { createHistory, push, redo as redoHistory, reset, undo as undoHistory, canRedo, canUndo, type History } from "../model/history";
+
+export type SaveState = "saved" | "unsaved" | "saving" | "error" | "conflict";
+export const AUTOSAVE_MS = 700;
+
+export interface RunState {
+  executionId: string | null;
+  status: "idle" | "running" | "finished" | "failed";
+  steps: Record<string, Step>;
+  order: string[];
+  error: string | null;
+}
+
+const idleRun: RunState = { executionId: null, status: "idle", steps: {}, order: [], error: null };
+
+export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
+  const [history, setHistory] = useState<History<Graph>>(() => createHistory({ nodes: [], edges: [] }));
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [nodeTypes, setNodeTypes] = useState<NodeType[]>([]);
+  const [saveState, setSaveState] = useState<SaveState>("saved");
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [run, setRun] = useState<RunState>(idleRun);
+  const [pins, setPins] = useState<Record<string, unknown>>({});
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const savedGraph = useRef<Graph | null>(null);
+  const revision = useRef<number | undefined>(undefined);
+  const saving = useRef<Promise<void> | null>(null);
+  const timer = useRef<number | null>(null);
+  const runAbort = useRef<AbortController | null>(null);
+  const graph = history.present;
+
+  const guard = useCallback(
+    (error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) onAuthLost();
+    },
+    [onAuthLost],
+  );
+
+  const adopt = useCallback((answer: Draft, keepHistory: boolean) => {
+    const next = normalise(answer);
+    savedGraph.current = next;
+    revision.current = answer.revision;
+    setDraft(answer);
+    setProblems(answer.problems ?? []);
+    setHistory((h) => reset(h, next, keepHistory));
+    setSaveState("saved");
+  }, []);
+
+  const load = useCallback(async () => {
+    try {
+      const [types, opened] = await Promise.all([api.nodeTypes(), api.openDraft()]);
+      setNodeTypes(types.node_types);
+      adopt(opened, false);
+    } catch (error) {
+      guard(error);
+      setLoadError(error instanceof ApiError ? error : new ApiError(0, "NETWORK", String(error)));
+    }
+  }, [api, adopt, guard]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const dirty = graph !== savedGraph.current && savedGraph.current !== null;
+
+  const save = useCallback(async (): Promise<void> => {
+    if (saving.current) await saving.current;
+    const current = historyRef.current.present;
+    if (current === savedGraph.current) return;
+    setSaveState("saving");
+    const attempt = (async () => {
+      try {
+        const answer = await api.saveDraft(current.nodes, current.edges, revision.current);
+        savedGraph.current = current;
+        revision.current = answer.revision;
+        setDraft(answer);
+        setProblems(answer.problems ?? []);
+        setSaveState(historyRef.current.present === current ? "saved" : "unsaved");
+        host.send("draftSaved", { revision: answer.revision ?? null });
+      } catch (error) {
+        guard(error);
+        setSaveState(error instanceof ApiError && error.status === 409 ? "conflict" : "error");
+      }
+    })();
+    saving.current = attempt;
+    await attempt;
+    saving.current = null;
+  }, [api, host, guard]);
+
+  const historyRef = useRef(history);
+  historyRef.current = history;
+
+  // Debounced autosave after every edit (but never over a conflict the user must settle).
+  useEffect(() => {
+    if (!dirty || saveState === "conflict") return;
+    setSaveState((s) => (s === "saving" ? s : "unsaved"));
+    if (timer.current) window.clearTimeout(timer.current);
+    timer.current = window.setTimeout(() => void save(), AUTOSAVE_MS);
+    return () => {
+      if (timer.current) window.clearTimeout(timer.current);
+    };
+  }, [graph, dirty, save, saveState]);
+
+  const wasDirty = useRef(false);
+  useEffect(() => {
+    const isDirty = saveState !== "saved";
+    if (isDirty !== wasDirty.current) {
+      wasDirty.current = isDirty;
+      host.send("dirtyChanged", { dirty: isDirty });
+    }
+  }, [saveState, host]);
+
+  const edit = useCallback((next: Graph | ((g: Graph) => Graph), key: string | null = null) => {
+    setHistory((h) => push(h, typeof next === "function" ? next(h.present) : next, key));
+  }, []);
+
+  const flush = useCallback(async () => {
+    if (timer.current) window.clearTimeout(timer.current);
+    await save();
+  }, [save]);
+
+  /** Conflict: take the stored draft, dropping ours. */
+  const reloadTheirs = useCallback(async () => {
+    const opened = await api.openDraft();
+    adopt(opened, false);
+  }, [api, adopt]);
+
+  /** Conflict: keep ours, saved over the newer revision. */
+  const overwrite = useCallback(async () => {
+    const theirs = await api.openDraft();
+    revision.current = theirs.revision;
+    setSaveState("unsaved");
+    await save();
+  }, [api, save]);
+
+  const publish = useCallback(async (): Promise<{ version?: number; problems?: Problem[]; error?: string }> => {
+    await flush();
+    if (saveState === "conflict") return { error: "Settle the conflict first." };
+    try {
+      const answer = await api.publish();
+      setProblems([]);
+      host.send("published", { version: answer.current_version });
+      const reopened = await api.openDraft();
+      adopt(reopened, true);
+      return { version: answer.current_version };
+    } catch (error) {
+      guard(error);
+      if (error instanceof ApiError && error.problems.length > 0) {
+        setProblems(error.problems);
+        return { problems: error.problems };
+      }
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
+  }, [api, flush, host, adopt, guard, saveState]);
+
+  const discard = useCallback(async () => {
+    await api.discardDraft();
+    await reloadTheirs();
+  }, [api, reloadTheirs]);
+
+  const restore = useCallback(
+    async (version: number) => {
+      await flush();
+      const answer = await api.restore(version);
+      adopt(answer, true);
+    },
+    [api, flush, adopt],
+  );
+
+  const startTest = useCallback(
+    async (payload: unknown, runForReal: string[] = []) => {
+      await flush();
+      runAbort.current?.abort();
+      const abort = new AbortController();
+      runAbort.current = abort;
+      setRun({ ...idleRun, status: "running" });
+      try {
+        const answer = await api.startTest({ payload, pinned: pins, run_for_real: runForReal });
+        // A server without `wait: false` answers the finished run itself.
+        const started = { execution_id: answer.execution_id ?? (answer as unknown as { _id: string })._id };
+        setRun((r) => ({ ...r, executionId: started.execution_id }));
+        const onStep = (step: Step) =>
+          setRun((r) => ({
+            ...r,
+            steps: { ...r.steps, [step.node_id]: step },
+            order: r.order.includes(step.node_id) ? r.order : [...r.order, step.node_id],
+          }));
+        try {
+          await api.followExecution(started.execution_id, onStep, abort.signal);
+        } catch (error) {
+          if (abort.signal.aborted) return;
+          // The stream is a nicety: the finished run below has every step either way.
+          console.warn("live updates stopped", error);
+        }
+        const finished = await api.execution(started.execution_id);
+        const steps: Record<string, Step> = {};
+        const order: string[] = [];
+        for (const step of finished.nodes ?? []) {
+          steps[step.node_id] = step;
+          if (!order.includes(step.node_id)) order.push(step.node_id);
+        }
+        const failed = finished.status !== "COMPLETED";
+        setRun({
+          executionId: finished._id,
+          status: failed ? "failed" : "finished",
+          steps,
+          order,
+          error: failed ? describeError(finished.error) : null,
+        });
+        host.send("runFinished", { executionId: finished._id, status: finished.status, test: true });
+      } catch (error) {
+        guard(error);
+        setRun({ ...idleRun, status: "failed", error: error instanceof Error ? error.message : String(error) });
+      }
+    },
+    [api, flush, pins, host, guard],
+  );
+
+  const setStep = useCallback((step: Step) => {
+    setRun((r) => ({ ...r, steps: { ...r.steps, [step.node_id]: step }, order: r.order.includes(step.node_id) ? r.order : [...r.order, step.node_id] }));
+  }, []);
+
+  const nodeTypesByName = useMemo(() => Object.fromEntries(nodeTypes.map((t) => [t.type, t])), [nodeTypes]);
+
+  return {
+    graph,
+    draft,
+    nodeTypes,
+    nodeTypesByName,
+    saveState,
+    problems,
+    run,
+    pins,
+    setPins,
+    loadError,
+    edit,
+    undo: () => setHistory(undoHistory),
+    redo: () => setHistory(redoHistory),
+    canUndo: canUndo(history),
+    canRedo: canRedo(history),
+    flush,
+    reloadTheirs,
+    overwrite,
+    publish,
+    discard,
+    restore,
+    startTest,
+    setStep,
+  };
+}
+
+export type Editor = ReturnType<typeof useEditor>;
+
+/** The draft's graph in the editor's shape: `data` always an object, edge handles null not absent. */
+export function normalise(graph: Graph): Graph {
+  return {
+    nodes: graph.nodes.map(({ id, type, name, position, data }) => ({ id, type, name: name ?? type, position: position ?? { x: 0, y: 0 }, data: data ?? {} })),
+    edges: graph.edges.map(({ id, source, target, sourceHandle, targetHandle }) => ({ id, source, target, sourceHandle: sourceHandle ?? null, targetHandle: targetHandle ?? null })),
+  };
+}
+
+export function describeError(error: unknown): string {
+  if (!error) return "";
+  if (typeof error === "string") return error;
+  if (typeof error === "object" && error && "message" in error) return String((error as { message: unknown }).message);
+  return JSON.stringify(error);
+}
