@@ -21,6 +21,7 @@ from weft.api import (
 )
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.apps.catalog import ensure_catalog
+from weft.crypto import deployment_secret
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
@@ -44,6 +45,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Without WEFT_SECRET_KEY, the first start generates the key file into the data dir.
+        deployment_secret(settings)
         await prepare_database(database)
         engine = Engine(services)
         await engine.start(settings.workers, schedule=settings.workers > 0)
