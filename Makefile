@@ -2,13 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Refold's frontend SDK from the npm registry, for tests/sdk (the version package-lock.json pins).
+SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 
 .PHONY: run test lint format migrate bench clean ui ui-check e2e
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
 
-test: $(VENV)/.dev-installed ## Lint, then the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) ## Lint, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -59,3 +61,6 @@ bench: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+$(SDK_TEST_DEPS): tests/sdk/package.json tests/sdk/package-lock.json
+	npm ci --prefix tests/sdk --no-audit --no-fund

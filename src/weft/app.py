@@ -12,6 +12,7 @@ from weft.api import (
     applications,
     connections,
     executions,
+    frontend_sdk,
     hooks,
     linked_accounts,
     notification_webhooks,
@@ -19,12 +20,15 @@ from weft.api import (
     runs,
     workflows,
 )
+from weft.api.cors import CorsMiddleware
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.apps.catalog import ensure_catalog
 from weft.crypto import deployment_secret
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.tenancy.orgs import allowed_origins_of
+from weft.tenancy.origins import any_org_allows_origin
 
 API_PREFIX = "/api/v2/public"
 
@@ -65,6 +69,18 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    async def origins_of_org(org_id: str) -> list[str]:
+        async with database.reading() as session:
+            return await allowed_origins_of(org_id, session=session)
+
+    async def allowed_anywhere(origin: str) -> bool:
+        async with database.reading() as session:
+            return await any_org_allows_origin(origin, session=session)
+
+    app.add_middleware(
+        CorsMiddleware, origins_of_org=origins_of_org, allowed_anywhere=allowed_anywhere
+    )
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
 
     public = APIRouter(prefix=API_PREFIX)
@@ -77,6 +93,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
     app.include_router(public)
+    app.include_router(frontend_sdk.router)
     app.include_router(hooks.router)
     app.include_router(connections.browser_router)
 

@@ -77,7 +77,9 @@ async def test_every_account_route_rejects_bad_credentials(
 async def test_org_key_without_linked_account_header_is_rejected(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    response = await client.get("/api/v2/public/workflow", headers=tenant.org_key)
+    # Runs always belong to a linked account (workflow routes with the org key alone act on
+    # the org's public workflows instead: tests/api/test_public_workflows.py).
+    response = await client.get("/api/v2/public/execution", headers=tenant.org_key)
     assert_envelope(response, 401)
 
 

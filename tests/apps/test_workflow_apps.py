@@ -52,7 +52,7 @@ async def test_private_workflows_refuse_dataslots_clearly(
     published = await publish_chain(client, tenant, nodes)
     body = assert_envelope(published, 422)
     (problem,) = body["errors"]
-    assert problem["code"] == "DATASLOTS_NOT_ALLOWED" and problem["node_id"] == "2"
+    assert problem["code"] == "DATA_SLOTS_NOT_ALLOWED" and problem["node_id"] == "2"
     assert "private workflows cannot use dataslots" in problem["message"]
     created = await client.post(f"{BASE}/workflow", json={"name": "w"}, headers=tenant.bearer)
     workflow_id = created.json()["workflow"]["associated_workflow"]
@@ -61,7 +61,7 @@ async def test_private_workflows_refuse_dataslots_clearly(
         json={"nodes": [_start()], "settings": {"data_slots": [{"name": "region"}]}},
         headers=tenant.bearer,
     )
-    assert "data_slots" in assert_envelope(saved, 400, "DATASLOTS_NOT_ALLOWED")["message"]
+    assert "dataslots" in assert_envelope(saved, 400, "DATA_SLOTS_NOT_ALLOWED")["message"]
 
 
 async def test_app_level_workflow_uses_its_apps_connection(

@@ -11,7 +11,7 @@ from weft.errors import NotFound, Unauthorized
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from weft.store.scope import OrgScope, Scope
+from weft.store.scope import OrgScope, PublicScope, Scope
 from weft.tenancy.accounts import account_scope, find_linked_account
 from weft.tenancy.orgs import authenticate_api_key
 from weft.tenancy.tokens import authenticate_session_token
@@ -34,7 +34,14 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def org_scope(db: DbDep, api_key: Annotated[str | None, Security(_api_key)]) -> OrgScope:
+def _remember_org(request: Request, org_id: str) -> None:
+    # The CORS middleware grants the response to the origins this org allows (weft.api.cors).
+    request.state.org_id = org_id
+
+
+async def org_scope(
+    request: Request, db: DbDep, api_key: Annotated[str | None, Security(_api_key)]
+) -> OrgScope:
     """The org (and environment) whose API key signed the request."""
     if not api_key:
         raise Unauthorized()
@@ -42,7 +49,17 @@ async def org_scope(db: DbDep, api_key: Annotated[str | None, Security(_api_key)
         scope = await authenticate_api_key(api_key, session=session)
     if scope is None:
         raise Unauthorized()
+    _remember_org(request, scope.org_id)
     return scope
+
+
+LinkedAccountHeader = Annotated[
+    str | None,
+    Header(
+        convert_underscores=False,
+        description="With x-api-key: the linked account to act for",
+    ),
+]
 
 
 async def account_scope_dep(
@@ -50,13 +67,7 @@ async def account_scope_dep(
     db: DbDep,
     api_key: Annotated[str | None, Security(_api_key)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    linked_account_id: Annotated[
-        str | None,
-        Header(
-            convert_underscores=False,
-            description="With x-api-key: the linked account to act for",
-        ),
-    ] = None,
+    linked_account_id: LinkedAccountHeader = None,
 ) -> Scope:
     """The linked account a request acts for: a session token, or an org key naming one."""
     async with db.reading() as session:
@@ -64,11 +75,13 @@ async def account_scope_dep(
             scope = await authenticate_session_token(bearer.credentials, session=session)
             if scope is None:
                 raise Unauthorized()
+            _remember_org(request, scope.org_id)
             return scope
         if api_key:
             org = await authenticate_api_key(api_key, session=session)
             if org is None:
                 raise Unauthorized()
+            _remember_org(request, org.org_id)
             # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
             account_id = linked_account_id or request.headers.get("linked-account-id")
             if not account_id:
@@ -83,8 +96,27 @@ async def account_scope_dep(
     raise Unauthorized()
 
 
+async def workflow_scope_dep(
+    request: Request,
+    db: DbDep,
+    api_key: Annotated[str | None, Security(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    linked_account_id: LinkedAccountHeader = None,
+) -> Scope | PublicScope:
+    """Whose workflows a call acts on: a linked account's, or (org key alone) the org's public."""
+    if (
+        api_key
+        and bearer is None
+        and not (linked_account_id or request.headers.get("linked-account-id"))
+    ):
+        org = await org_scope(request, db, api_key)
+        return PublicScope(org.org_id, org.environment)
+    return await account_scope_dep(request, db, api_key, bearer, linked_account_id)
+
+
 OrgScopeDep = Annotated[OrgScope, Depends(org_scope)]
 ScopeDep = Annotated[Scope, Depends(account_scope_dep)]
+WorkflowScopeDep = Annotated[Scope | PublicScope, Depends(workflow_scope_dep)]
 
 
 class PageParams:

@@ -67,6 +67,7 @@ class ExecutionOut(Out):
     trigger: str
     is_test: bool
     linked_account_id: str
+    config_id: str | None = Field(description="A public workflow's run: the config it used")
     environment: str
     payload: Any
     output: Any
@@ -97,6 +98,7 @@ class ExecutionOut(Out):
             trigger=execution.trigger,
             is_test=execution.is_test,
             linked_account_id=scope.account_id,
+            config_id=execution.config_id,
             environment=execution.environment,
             payload=execution.input,
             output=execution.output,

@@ -58,7 +58,7 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
     )
     if not sync:
         return accepted
-    done = await triggers.wait_for_run(services, scope, execution.id, until_response=True)
+    done = await triggers.wait_for_answer(services, scope, execution.id, until_response=True)
     if done.response:
         response = done.response
         headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}

@@ -25,6 +25,24 @@ router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", description="Same key within 24 h: same run")
 ]
+ConfigId = Annotated[
+    str | None,
+    Header(
+        alias="config_id",
+        convert_underscores=False,
+        max_length=200,
+        description="Public workflows: the linked account's config to run with",
+    ),
+]
+AppSlug = Annotated[
+    str | None,
+    Header(max_length=100, description="Events: only this app's configs run public workflows"),
+]
+
+
+def _header(request: Request, value: str | None, dashed: str) -> str | None:
+    # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
+    return value or request.headers.get(dashed) or None
 
 
 class ExecuteIn(BaseModel):
@@ -84,8 +102,13 @@ async def execute(
     settings: SettingsDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
+    config_id: ConfigId = None,
 ) -> Any:
-    """Queue a run; with header `sync_execution: true`, wait and answer its respond node."""
+    """Queue a run; with header `sync_execution: true`, wait and answer its respond node.
+
+    The id may name one of the org's public workflows: the run then uses the linked account's
+    config (header `config_id`, default the app's default config), which must enable it.
+    """
     async with db.transaction() as session:
         execution = await triggers.execute_workflow(
             scope,
@@ -94,6 +117,7 @@ async def execute(
             key=idempotency_key,
             window_s=settings.idempotency_window_s,
             session=session,
+            config_id=_header(request, config_id, "config-id"),
         )
         await notify_in_transaction(session)
     services = request.app.state.services
@@ -105,7 +129,7 @@ async def execute(
 
 async def _sync_answer(request: Request, scope: Scope, execution_id: str) -> Any:
     services = request.app.state.services
-    done = await triggers.wait_for_run(services, scope, execution_id, until_response=True)
+    done = await triggers.wait_for_answer(services, scope, execution_id, until_response=True)
     headers = {"x-execution-id": execution_id}
     if done.response:
         return JSONResponse(done.response.get("body"), headers=headers)
@@ -127,8 +151,14 @@ async def trigger_event(
     settings: SettingsDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
+    config_id: ConfigId = None,
+    slug: AppSlug = None,
 ) -> EventStartedOut:
-    """Start every live workflow of this linked account listening to `event`."""
+    """Start every live workflow of this linked account listening to `event`.
+
+    Public workflows run too, once per config of the account that enables them (only the
+    configs of app `slug`, or the one config `config_id`, when those headers are sent).
+    """
     async with db.transaction() as session:
         runs = await triggers.trigger_event(
             scope,
@@ -137,6 +167,8 @@ async def trigger_event(
             key=idempotency_key,
             window_s=settings.idempotency_window_s,
             session=session,
+            slug=slug,
+            config_id=_header(request, config_id, "config-id"),
         )
         await notify_in_transaction(session)
     request.app.state.services.notifier.work_queued()

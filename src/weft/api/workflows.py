@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from weft.api.deps import DbDep, PageDep, ScopeDep
+from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
-from weft.store.scope import Scope
+from weft.store.scope import OrgScope, Scope, account_id_of
 from weft.store.tables import App, Workflow, WorkflowVersion
 from weft.workflows import records, versions
 
@@ -56,7 +56,8 @@ class WorkflowOut(Out):
     associated_application: AppRef
     slug: str
     environment: str
-    linked_account_id: str
+    linked_account_id: str | None = Field(description="None: a public (org-level) workflow")
+    scope: str = Field(description="private (a linked account's) or public (the org's)")
     is_v2: bool = True
     public_access_workflow: bool = True
     current_version: int
@@ -69,7 +70,7 @@ class WorkflowOut(Out):
     webhook_path: str | None = Field(None, description="Inbound URL path of a webhook trigger")
 
     @classmethod
-    def of(cls, scope: Scope, workflow: Workflow, app: App, **graph: Any) -> WorkflowOut:
+    def of(cls, scope: OrgScope, workflow: Workflow, app: App, **graph: Any) -> WorkflowOut:
         return cls(
             id=workflow.id,
             name=workflow.name,
@@ -79,7 +80,8 @@ class WorkflowOut(Out):
             associated_application=AppRef(id=app.id, name=app.name, slug=app.slug),
             slug=app.slug,
             environment=workflow.environment,
-            linked_account_id=scope.account_id,
+            linked_account_id=account_id_of(scope),
+            scope=_scope_name(scope),
             current_version=workflow.current_version,
             draft_id=workflow.draft_id,
             created_at=workflow.created_at,
@@ -105,7 +107,9 @@ class DraftOut(Out):
     nodes: list[dict[str, Any]]
     edges: list[dict[str, Any]]
     settings: dict[str, Any]
-    linked_account_id: str
+    linked_account_id: str | None = Field(description="None: a public (org-level) workflow")
+    scope: str = Field(description="private (a linked account's) or public (the org's)")
+    data_slots: list[dict[str, Any]] = Field(description="Public workflows: settings.data_slots")
     environment: str
     public_access_workflow: bool = True
     org_id: str
@@ -114,7 +118,7 @@ class DraftOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
 
     @classmethod
-    def of(cls, scope: Scope, workflow: Workflow, draft: WorkflowVersion) -> DraftOut:
+    def of(cls, scope: OrgScope, workflow: Workflow, draft: WorkflowVersion) -> DraftOut:
         return cls(
             id=draft.id,
             associated_workflow=workflow.id,
@@ -123,13 +127,19 @@ class DraftOut(Out):
             nodes=draft.nodes,
             edges=draft.edges,
             settings=draft.settings,
-            linked_account_id=scope.account_id,
+            data_slots=list((draft.settings or {}).get("data_slots") or []),
+            linked_account_id=account_id_of(scope),
+            scope=_scope_name(scope),
             environment=workflow.environment,
             org_id=workflow.org_id,
             current_version=workflow.current_version,
             created_at=draft.created_at,
             updated_at=draft.updated_at,
         )
+
+
+def _scope_name(scope: OrgScope) -> str:
+    return "private" if isinstance(scope, Scope) else "public"
 
 
 class CreatedOut(BaseModel):
@@ -156,7 +166,7 @@ class VersionOut(Out):
 
 
 @router.post("/workflow", response_model=CreatedOut, summary="Create private workflow")
-async def create_workflow(body: WorkflowCreate, scope: ScopeDep, db: DbDep) -> CreatedOut:
+async def create_workflow(body: WorkflowCreate, scope: WorkflowScopeDep, db: DbDep) -> CreatedOut:
     async with db.transaction() as session:
         workflow, draft, _ = await records.create_workflow(
             scope,
@@ -171,7 +181,7 @@ async def create_workflow(body: WorkflowCreate, scope: ScopeDep, db: DbDep) -> C
 
 @router.get("/workflow", response_model=PageOut[WorkflowOut], summary="List private workflows")
 async def list_workflows(
-    scope: ScopeDep,
+    scope: WorkflowScopeDep,
     db: DbDep,
     paging: PageDep,
     slug: str | None = Query(None, description="Only workflows of this app"),
@@ -199,7 +209,7 @@ async def list_workflows(
     summary="Published versions, newest first",
 )
 async def list_versions(
-    workflow_id: str, scope: ScopeDep, db: DbDep, paging: PageDep
+    workflow_id: str, scope: WorkflowScopeDep, db: DbDep, paging: PageDep
 ) -> PageOut[Any]:
     async with db.reading() as session:
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
@@ -219,7 +229,7 @@ async def list_versions(
 
 
 @router.get("/workflow/{workflow_id}", response_model=WorkflowOut, summary="One workflow")
-async def get_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowOut:
+async def get_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> WorkflowOut:
     """The workflow with its live graph (the start node alone before the first publish)."""
     async with db.reading() as session:
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
@@ -232,7 +242,7 @@ async def get_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> Workflow
 
 @router.patch("/workflow/{workflow_id}", response_model=WorkflowOut, summary="Rename")
 async def update_workflow(
-    workflow_id: str, body: WorkflowUpdate, scope: ScopeDep, db: DbDep
+    workflow_id: str, body: WorkflowUpdate, scope: WorkflowScopeDep, db: DbDep
 ) -> WorkflowOut:
     async with db.transaction() as session:
         workflow = await records.rename_workflow(
@@ -243,14 +253,14 @@ async def update_workflow(
 
 
 @router.delete("/workflow/{workflow_id}", response_model=DeletedOut, summary="Delete")
-async def delete_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> DeletedOut:
+async def delete_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> DeletedOut:
     async with db.transaction() as session:
         deregistered = await records.delete_workflow(scope, workflow_id, session=session)
     return DeletedOut(success=True, triggers_deregistered=deregistered)
 
 
 @router.get("/workflow/{workflow_id}/edit", response_model=DraftOut, summary="Open the draft")
-async def edit_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> DraftOut:
+async def edit_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> DraftOut:
     """The draft, created from the live version on first call and the same one after."""
     async with db.transaction() as session:
         workflow, draft = await versions.open_draft(scope, workflow_id, session=session)
@@ -258,7 +268,9 @@ async def edit_workflow(workflow_id: str, scope: ScopeDep, db: DbDep) -> DraftOu
 
 
 @router.put("/workflow/{workflow_id}/draft", response_model=DraftOut, summary="Save the draft")
-async def save_draft(workflow_id: str, body: DraftSave, scope: ScopeDep, db: DbDep) -> DraftOut:
+async def save_draft(
+    workflow_id: str, body: DraftSave, scope: WorkflowScopeDep, db: DbDep
+) -> DraftOut:
     """Replace the draft's nodes and edges; the live version is untouched until publish."""
     async with db.transaction() as session:
         workflow, draft = await versions.save_draft(
@@ -273,7 +285,7 @@ async def save_draft(workflow_id: str, body: DraftSave, scope: ScopeDep, db: DbD
 
 
 @router.delete("/workflow/{workflow_id}/draft", response_model=WorkflowOut, summary="Discard")
-async def discard_draft(workflow_id: str, scope: ScopeDep, db: DbDep) -> WorkflowOut:
+async def discard_draft(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> WorkflowOut:
     async with db.transaction() as session:
         workflow = await versions.discard_draft(scope, workflow_id, session=session)
         app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
@@ -287,7 +299,7 @@ async def discard_draft(workflow_id: str, scope: ScopeDep, db: DbDep) -> Workflo
     responses={422: {"model": ErrorOut, "description": "Graph invalid: every problem listed"}},
 )
 async def publish_workflow(
-    workflow_id: str, body: PublishIn, scope: ScopeDep, db: DbDep
+    workflow_id: str, body: PublishIn, scope: WorkflowScopeDep, db: DbDep
 ) -> PublishedOut:
     async with db.transaction() as session:
         workflow = await versions.set_published(scope, workflow_id, body.published, session=session)
@@ -304,7 +316,9 @@ async def publish_workflow(
     response_model=DraftOut,
     summary="Copy an old version into the draft",
 )
-async def restore_version(workflow_id: str, version: int, scope: ScopeDep, db: DbDep) -> DraftOut:
+async def restore_version(
+    workflow_id: str, version: int, scope: WorkflowScopeDep, db: DbDep
+) -> DraftOut:
     async with db.transaction() as session:
         workflow, draft = await versions.restore_version(
             scope, workflow_id, version, session=session

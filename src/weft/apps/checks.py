@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.catalog import resolve_definition
 from weft.apps.model import AppDefinition
-from weft.errors import InvalidInput, NotFound
+from weft.errors import NotFound
 from weft.workflows.graph import Graph, GraphProblem, NodeIn
 
 DATASLOTS = re.compile(r"\b(data_?slots?|dataslots?)\b", re.IGNORECASE)
@@ -26,15 +26,6 @@ DATASLOTS_MESSAGE = (
 def _say(node: NodeIn, field: str | None, code: str, detail: str) -> GraphProblem:
     label = f"{field}: {detail}" if field else detail
     return GraphProblem(node.id, field, code, f'Node "{node.name}" ({node.id}): {label}')
-
-
-def refuse_dataslot_settings(settings: dict[str, Any] | None) -> None:
-    """400 when a private workflow's draft settings declare dataslots."""
-    if settings and settings.get("data_slots"):
-        raise InvalidInput(
-            "Private workflows cannot have data_slots: " + DATASLOTS_MESSAGE,
-            error_code="DATASLOTS_NOT_ALLOWED",
-        )
 
 
 def _strings(value: Any, path: str) -> list[tuple[str, str]]:
@@ -52,14 +43,19 @@ def _dataslot_problems(node: NodeIn) -> list[GraphProblem]:
     for field, text in _strings(node.data or {}, ""):
         # Only inside `{{ }}` or an expression-looking string: prose may say "dataslot".
         if "{{" in text and DATASLOTS.search(text.split("{{", 1)[1]):
-            problems.append(_say(node, field, "DATASLOTS_NOT_ALLOWED", DATASLOTS_MESSAGE))
+            problems.append(_say(node, field, "DATA_SLOTS_NOT_ALLOWED", DATASLOTS_MESSAGE))
     return problems
 
 
 async def app_problems(
-    org_id: str, graph: Graph, workflow_app: str, *, session: AsyncSession
+    org_id: str,
+    graph: Graph,
+    workflow_app: str,
+    *,
+    private: bool = True,
+    session: AsyncSession,
 ) -> list[GraphProblem]:
-    """Problems publishing would meet: unknown apps or actions, dataslots in expressions."""
+    """Problems publishing would meet: unknown apps or actions; dataslots in a private one."""
     cache: dict[str, AppDefinition | None] = {}
 
     async def definition(slug: str) -> AppDefinition | None:
@@ -72,7 +68,8 @@ async def app_problems(
 
     problems: list[GraphProblem] = []
     for node in graph.nodes:
-        problems += _dataslot_problems(node)
+        if private:
+            problems += _dataslot_problems(node)
         data = node.data or {}
         if node.type == "app_action" and isinstance(data.get("action"), str):
             slug = data.get("app") or workflow_app

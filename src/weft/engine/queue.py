@@ -49,11 +49,12 @@ class Claimed:
     attempt: int
     created_at: datetime
     parent_execution_id: str | None
+    config: Any = None  # a public workflow's run: {config_id, fields, data_slots}
 
 
 _CLAIM_COLUMNS = (
     "id, org_id, environment, linked_account_pk, workflow_id, version, is_test, trigger, "
-    "input, attempt, created_at, parent_execution_id"
+    "input, attempt, created_at, parent_execution_id, config"
 )
 
 # Candidates are due rows; each linked account gets slots up to its concurrency limit, counting

@@ -19,6 +19,7 @@ from typing import Any
 from weft.apps.gateway import AppGateway
 from weft.clock import now, parse_iso
 from weft.engine import lifecycle, queue, states, subflows
+from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
 from weft.engine.context import node_context
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
@@ -173,6 +174,16 @@ class Runner:
                 **values,
             )
         )
+        # Committed: hand sync callers in this process their answer (no read of the row).
+        self.services.answers.publish(
+            RunAnswer(
+                claimed.id,
+                status,
+                values.get("response"),
+                values.get("output"),
+                values.get("error"),
+            )
+        )
         await lifecycle.after_run_ended(self.services, ended)
 
     # -- the walk -------------------------------------------------------------------------
@@ -219,7 +230,13 @@ class Runner:
             if node.type == "end":
                 raise EndRun(prior.output.get("status", "succeeded"), prior.output.get("output"))
             return prior.output, prior.branch
-        data = {"trigger": state.claimed.input, "nodes": outputs, "loop": loop, "env": {}}
+        data = {
+            "trigger": state.claimed.input,
+            "nodes": outputs,
+            "loop": loop,
+            "env": {},
+            "config": state.claimed.config or {},
+        }
         started = now()
         if node.type == "start":
             self._record(state, node, iteration, started, output=state.claimed.input)
@@ -476,6 +493,10 @@ class Runner:
                     lease_s=self.lease_s,
                     response=state.response,
                 )
+            )
+        if state.response is not None:  # committed: a sync caller can be answered now
+            self.services.answers.publish(
+                RunAnswer(state.claimed.id, states.RUNNING, state.response)
             )
         self.services.notifier.changed(state.claimed.id)
 

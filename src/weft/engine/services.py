@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from weft.engine.answers import Answers
 from weft.engine.notify import Notifier
 from weft.engine.plan import Plan, PlanCache, build_plan
 from weft.settings import Settings
@@ -16,13 +17,14 @@ from weft.store.tables import Execution, WorkflowVersion
 
 @dataclass
 class Services:
-    """Database, settings, outbound client, code sandbox, wake-ups and the plan cache."""
+    """Database, settings, outbound client, code sandbox, wake-ups, answers and the plan cache."""
 
     db: Database
     settings: Settings
     outbound: Any
     sandbox: Any
     notifier: Notifier = field(default_factory=Notifier)
+    answers: Answers = field(default_factory=Answers)  # sync callers' futures
     plans: PlanCache = field(default_factory=PlanCache)
 
     async def plan_for(self, claimed: Any) -> Plan:

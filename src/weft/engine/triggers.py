@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from datetime import timedelta
@@ -11,14 +10,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.apps.configs import config_for_run, enabled_for_event
 from weft.clock import now
 from weft.engine import states
+from weft.engine.answers import RunAnswer
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Execution, LinkedAccount, Workflow
 from weft.tenancy.accounts import account_scope
 from weft.workflows.graph import normalize_graph, validate_for_publish
+from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
 from weft.workflows.versions import app_problems_of, open_draft
 
@@ -41,8 +43,13 @@ def new_execution(
     is_test: bool = False,
     test_graph: dict[str, Any] | None = None,
     parent: str | None = None,
+    config_id: str | None = None,
+    config: Any = None,
 ) -> Execution:
-    """A queued execution row of `workflow`'s live version (or of a test graph)."""
+    """A queued execution row of `workflow`'s live version (or of a test graph).
+
+    A public workflow's run carries the config it runs with and the values it reads then.
+    """
     moment = now()
     return Execution(
         id=new_id(),
@@ -56,6 +63,8 @@ def new_execution(
         idempotency_key=key,
         request_hash=digest,
         parent_execution_id=parent,
+        config_id=config_id,
+        config=config,
         due_at=moment,
         attempt=0,
         created_at=moment,
@@ -107,18 +116,28 @@ async def execute_workflow(
     key: str | None,
     window_s: int,
     session: AsyncSession,
+    config_id: str | None = None,
 ) -> Execution:
-    """Queue a run of the live version (whatever its trigger) with `payload` as trigger output."""
-    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    """Queue a run of the live version (whatever its trigger) with `payload` as trigger output.
+
+    The id may name one of the org's public workflows: it then runs with the linked account's
+    config (`config_id`, default the app's default config), which must enable it.
+    """
+    try:
+        workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    except NotFound:
+        workflow = await get_public_workflow(scope, workflow_id, session=session)
     if not workflow.published or workflow.current_version == 0:
         raise InvalidInput(
             f"Workflow {workflow.id} is not published", error_code="WORKFLOW_NOT_PUBLISHED"
         )
+    run_config: tuple[str | None, Any] = (None, None)
+    if workflow.linked_account_pk is None:
+        run_config = await config_for_run(scope, workflow, config_id, session=session)
+    run_key = f"{key}#{workflow.id}" + (f"#{run_config[0]}" if run_config[0] else "")
     digest = request_hash(payload)
     if _check_key(key):
-        existing = await _deduplicated(
-            scope, [f"{key}#{workflow.id}"], digest, window_s, session=session
-        )
+        existing = await _deduplicated(scope, [run_key], digest, window_s, session=session)
         if existing:
             return existing[0]
     execution = new_execution(
@@ -126,8 +145,10 @@ async def execute_workflow(
         workflow,
         trigger="execute",
         payload=payload,
-        key=f"{key}#{workflow.id}" if key else None,
+        key=run_key if key else None,
         digest=digest,
+        config_id=run_config[0],
+        config=run_config[1],
     )
     session.add(execution)
     await session.flush()
@@ -142,8 +163,14 @@ async def trigger_event(
     key: str | None,
     window_s: int,
     session: AsyncSession,
+    slug: str | None = None,
+    config_id: str | None = None,
 ) -> list[Execution]:
-    """Queue a run of every live workflow of this linked account listening to `event`."""
+    """Queue a run of every live workflow of this linked account listening to `event`.
+
+    Besides its private workflows, the public workflows its configs enable run too, once per
+    config (only those of app `slug` / config `config_id` when given), each with its values.
+    """
     listening = list(
         await session.scalars(
             scoped_select(Workflow, scope)
@@ -155,11 +182,19 @@ async def trigger_event(
             .order_by(Workflow.id)
         )
     )
-    if not listening:
+    targets: list[tuple[Workflow, str | None, Any]] = [(w, None, None) for w in listening]
+    targets += await enabled_for_event(
+        scope, event, slug=slug, config_id=config_id, session=session
+    )
+    if not targets:
         raise NotFound(f"No live workflow listens to event {event!r}", error_code="INVALID_EVENT")
     digest = request_hash({"event": event, "payload": payload})
+
+    def run_key(workflow: Workflow, config: str | None) -> str:
+        return f"{key}#{workflow.id}" + (f"#{config}" if config else "")
+
     if _check_key(key):
-        keys = [f"{key}#{w.id}" for w in listening]
+        keys = [run_key(w, c) for w, c, _ in targets]
         existing = await _deduplicated(scope, keys, digest, window_s, session=session)
         if existing:
             return existing
@@ -169,10 +204,12 @@ async def trigger_event(
             w,
             trigger="event",
             payload=payload,
-            key=f"{key}#{w.id}" if key else None,
+            key=run_key(w, c) if key else None,
             digest=digest,
+            config_id=c,
+            config=values,
         )
-        for w in listening
+        for w, c, values in targets
     ]
     session.add_all(runs)
     await session.flush()
@@ -222,7 +259,10 @@ async def get_execution(scope: Scope, execution_id: str, *, session: AsyncSessio
 async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
     """Queue a new run with the same input, on the live version (test runs: the same draft)."""
     old = await get_execution(scope, execution_id, session=session)
-    workflow = (await locate_workflow(scope, old.workflow_id, session=session)).workflow
+    if old.config_id is not None:
+        workflow = await get_public_workflow(scope, old.workflow_id, session=session)
+    else:
+        workflow = (await locate_workflow(scope, old.workflow_id, session=session)).workflow
     if not old.is_test and (not workflow.published or workflow.current_version == 0):
         raise InvalidInput(
             f"Workflow {workflow.id} is not published", error_code="WORKFLOW_NOT_PUBLISHED"
@@ -235,6 +275,8 @@ async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSess
         is_test=old.is_test,
         test_graph=old.test_graph,
         parent=None,
+        config_id=old.config_id,
+        config=old.config,
     )
     session.add(execution)
     await session.flush()
@@ -265,6 +307,26 @@ async def webhook_execution(
     return execution
 
 
+async def wait_for_answer(
+    services: Any,
+    scope: Scope,
+    execution_id: str,
+    *,
+    until_response: bool,
+) -> RunAnswer:
+    """The run's answer once it ends (or responds); as it stands when the sync bound passes."""
+    answer = await services.answers.wait(
+        services.db,
+        execution_id,
+        until_response=until_response,
+        timeout_s=services.settings.sync_timeout_s,
+    )
+    if answer is not None:
+        return answer
+    async with services.db.reading() as session:
+        return RunAnswer.of(await get_execution(scope, execution_id, session=session))
+
+
 async def wait_for_run(
     services: Any,
     scope: Scope,
@@ -272,18 +334,7 @@ async def wait_for_run(
     *,
     until_response: bool,
 ) -> Execution:
-    """Poll (woken early in-process) until the run ends, or responds, or the sync bound passes."""
-    db, notifier = services.db, services.notifier
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + services.settings.sync_timeout_s
-    pause = 0.005
-    while True:
-        async with db.reading() as session:
-            execution = await get_execution(scope, execution_id, session=session)
-        if execution.status in states.TERMINAL or (until_response and execution.response):
-            return execution
-        left = deadline - loop.time()
-        if left <= 0:
-            return execution
-        await notifier.wait_change(execution_id, min(pause, left))
-        pause = min(pause * 2, 0.1)
+    """Like `wait_for_answer`, then the whole execution row (for callers that show it all)."""
+    await wait_for_answer(services, scope, execution_id, until_response=until_response)
+    async with services.db.reading() as session:
+        return await get_execution(scope, execution_id, session=session)

@@ -7,7 +7,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 
-from weft.store.tables import Connection, Execution, LinkedAccount, Workflow, WorkflowVersion
+from weft.store.tables import (
+    Config,
+    Connection,
+    Execution,
+    LinkedAccount,
+    Workflow,
+    WorkflowVersion,
+)
 
 ENVIRONMENTS = ("test", "production")
 
@@ -28,9 +35,20 @@ class Scope(OrgScope):
     account_id: str
 
 
+@dataclass(frozen=True)
+class PublicScope(OrgScope):
+    """An org's public (org-level) workflows in one environment: rows with no linked account.
+
+    Public workflows live in the same tables as private ones with `linked_account_pk` NULL; this
+    scope reaches only those rows, so no call made with it can see a linked account's own work.
+    """
+
+
 # Tables whose rows belong to an org (and environment), and those that belong to a linked account.
 _ORG_TABLES: set[type[Any]] = {LinkedAccount}
-_ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution, Connection}
+_ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution, Config, Connection}
+# Account tables that also hold the org's public rows (linked_account_pk NULL).
+_PUBLIC_TABLES: set[type[Any]] = {Workflow, WorkflowVersion}
 
 M = TypeVar("M")
 
@@ -41,6 +59,12 @@ class ScopeMissing(RuntimeError):
 
 def scoped_select(model: type[M], scope: OrgScope | None) -> Select[tuple[M]]:
     """`SELECT model` restricted to `scope`; refuses tenant tables without a fitting scope."""
+    if model in _PUBLIC_TABLES and isinstance(scope, PublicScope):
+        return select(model).where(
+            model.org_id == scope.org_id,  # type: ignore[attr-defined]
+            model.environment == scope.environment,  # type: ignore[attr-defined]
+            model.linked_account_pk.is_(None),  # type: ignore[attr-defined]
+        )
     if model in _ACCOUNT_TABLES:
         if not isinstance(scope, Scope):
             raise ScopeMissing(f"{model.__name__} needs a linked-account Scope")
@@ -59,10 +83,15 @@ def scoped_select(model: type[M], scope: OrgScope | None) -> Select[tuple[M]]:
     return select(model)
 
 
-def scope_columns(scope: Scope) -> dict[str, str]:
-    """The column values a new row of a linked-account table must carry."""
+def scope_columns(scope: Scope | PublicScope) -> dict[str, str | None]:
+    """The column values a new row of a linked-account (or public) table must carry."""
     return {
         "org_id": scope.org_id,
         "environment": scope.environment,
-        "linked_account_pk": scope.linked_account_pk,
+        "linked_account_pk": scope.linked_account_pk if isinstance(scope, Scope) else None,
     }
+
+
+def account_id_of(scope: OrgScope) -> str | None:
+    """The linked account id a scope acts for; None for the org's public workflows."""
+    return scope.account_id if isinstance(scope, Scope) else None

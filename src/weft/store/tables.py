@@ -116,8 +116,9 @@ class Workflow(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
     environment: Mapped[str] = mapped_column(String(20))
-    linked_account_pk: Mapped[str] = mapped_column(
-        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE")
+    # NULL: a public (org-level) workflow; store.scope.PublicScope is the only way to reach it.
+    linked_account_pk: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), nullable=True
     )
     app_id: Mapped[str] = mapped_column(ID, ForeignKey("apps.id"))
     name: Mapped[str] = mapped_column(String(200))
@@ -144,8 +145,8 @@ class WorkflowVersion(Base):
     workflow_id: Mapped[str] = mapped_column(ID, ForeignKey("workflows.id", ondelete="CASCADE"))
     org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
     environment: Mapped[str] = mapped_column(String(20))
-    linked_account_pk: Mapped[str] = mapped_column(
-        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE")
+    linked_account_pk: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), nullable=True
     )
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     nodes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
@@ -203,6 +204,9 @@ class Execution(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     parent_execution_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    # A public workflow's run: the linked account's config it runs with, and its values then.
+    config_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    config: Mapped[Any] = mapped_column(JSONType, nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
@@ -237,6 +241,33 @@ class Step(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     logs: Mapped[Any] = mapped_column(JSONType, nullable=True)
+
+
+class Config(Base):
+    """A linked account's config of one app: which public workflows run, and its values.
+
+    `fields` holds the app-level values by name; `workflows` maps a public workflow's id to
+    `{"enabled": bool, "fields": {dataslot name: value}}`; `labels` are the SDK's label mappings.
+    """
+
+    __tablename__ = "configs"
+    __table_args__ = (
+        UniqueConstraint("linked_account_pk", "app_id", "config_id", name="uq_configs_key"),
+        Index("ix_configs_list", "org_id", "environment", "linked_account_pk", "created_at", "id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE")
+    )
+    app_id: Mapped[str] = mapped_column(ID, ForeignKey("apps.id", ondelete="CASCADE"))
+    config_id: Mapped[str] = mapped_column(String(200))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    workflows: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    labels: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Schedule(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.catalog import resolve_app
-from weft.apps.checks import app_problems, refuse_dataslot_settings
+from weft.apps.checks import app_problems
 from weft.clock import now
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
@@ -23,6 +23,7 @@ from weft.workflows.graph import (
     normalize_graph,
     validate_for_publish,
 )
+from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, start_node
 from weft.workflows.trigger_index import index_triggers
 
@@ -104,10 +105,11 @@ async def save_draft(
     """Replace the draft's graph (and settings when given); the live version is untouched."""
     node_json, edge_json = _graph_json(nodes, edges)
     workflow, draft = await open_draft(scope, workflow_id, session=session)
+    if settings is not None:
+        check_draft_settings(scope, settings)
     draft.nodes = node_json
     draft.edges = edge_json
     if settings is not None:
-        refuse_dataslot_settings(settings)
         draft.settings = settings
     draft.updated_at = now()
     await session.flush()
@@ -156,6 +158,7 @@ async def set_published(
         await session.flush()
         return workflow
     _, draft = await open_draft(scope, workflow.id, session=session)
+    check_publishable(scope, draft.nodes)
     graph = normalize_graph(draft.nodes, draft.edges)
     problems = validate_for_publish(graph)
     problems += await app_problems_of(scope, workflow, graph, session=session)
@@ -236,4 +239,5 @@ async def app_problems_of(
 ) -> list[GraphProblem]:
     """Catalog problems of a workflow's graph (its app is the default for app_action nodes)."""
     app = await resolve_app(scope.org_id, app_id=workflow.app_id, session=session)
-    return await app_problems(scope.org_id, graph, app.slug, session=session)
+    private = isinstance(scope, Scope)  # public workflows read dataslots through their config
+    return await app_problems(scope.org_id, graph, app.slug, private=private, session=session)

@@ -1,11 +1,14 @@
 """Where Weft's CPU goes: py-spy samples `weft serve` while wrk drives one workflow.
 
-    .venv/bin/python bench/profile.py [--workflow five-step] [--callers 8] [--seconds 20]
+    .venv/bin/python bench/cpu_profile.py [--workflow five-step] [--callers 8] [--seconds 20]
 
 Needs py-spy (`.venv/bin/pip install py-spy==0.4.3`) and the rights to trace a child process
-(root, or ptrace_scope 0). Prints the share of samples by the package of the innermost frame
-(self time) and by a few engine functions anywhere on the stack (inclusive time), and leaves
-the folded stacks in bench/.results/ for a flame graph.
+(root, or ptrace_scope 0). Samples only threads holding the GIL (`--gil`): py-spy's idle
+detection does not see aiosqlite's threads blocked on their queues, so without it they look
+busy. SQLite's own C work runs without the GIL, so the per-thread CPU from /proc is printed
+too. Prints the share of samples by the package of the innermost frame (self time) and of a
+few engine functions anywhere on the stack (inclusive), and leaves the folded stacks in
+bench/.results/ for a flame graph.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 
 import systems
-from measure import WRK_SCRIPT
+from measure import TICKS_PER_S, WRK_SCRIPT
 
 RESULTS = Path(__file__).resolve().parent / ".results"
 
@@ -53,18 +56,19 @@ PACKAGES = [
 ]
 # Inclusive time of these functions (anywhere on the stack).
 FUNCTIONS = [
-    "wait_for_run",
-    "inbound_webhook",
-    "claim",
-    "_step",
-    "_attempts",
-    "render",
+    "inbound_webhook",  # the API side of a sync webhook, waiting included
+    "wait_for_run",  # the sync caller waiting for the respond node
+    "get_execution",
+    "Runner._step",  # the worker running one step
+    "OutboundClient.request",
+    "SandboxPool.run",
     "evaluate",
-    "commit",
-    "flush",
-    "transaction",
-    "reading",
-    "_execute_request",
+    "render",
+    "GroupCommit._commit",
+    "claim_due_executions",
+    "find_webhook",
+    "webhook_execution",
+    "_connection_worker_thread",  # aiosqlite's per-connection threads (the driver's own work)
 ]
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:]*)(?::\d+)?\)$")
 
@@ -76,6 +80,18 @@ def _package(frame: str) -> str:
         if needle in path:
             return label
     return "other"
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each thread of `pid`, by thread id."""
+    seconds: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+    return seconds
 
 
 def summarise(folded: Path) -> None:
@@ -136,12 +152,14 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         time.sleep(2)  # warm
+        threads_before = thread_cpu(system.roots[0])
         record = ["record", "--pid", str(system.roots[0]), "--duration", str(args.seconds)]
         subprocess.run(
-            [py_spy, *record, "--rate", "200", "--format", "raw", "--output", str(folded)],
+            [py_spy, *record, "--gil", "--rate", "200", "--format", "raw", "--output", str(folded)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        threads_after = thread_cpu(system.roots[0])
         load.wait()
     finally:
         Path(handle.name).unlink(missing_ok=True)
@@ -150,6 +168,12 @@ def main() -> None:
             postgres.stop()
         sink.stop()
     print(f"folded stacks: {folded}")
+    main_thread = threads_after.pop(system.roots[0], 0) - threads_before.pop(system.roots[0], 0)
+    others = sum(threads_after.values()) - sum(threads_before.get(t, 0) for t in threads_after)
+    print(
+        f"\nCPU of weft serve while sampled: event-loop thread {main_thread:.1f} s, "
+        f"other threads (aiosqlite connections, sandbox I/O) {others:.1f} s"
+    )
     summarise(folded)
 
 

@@ -1,0 +1,259 @@
+"""The routes Refold's frontend SDK (`@cobaltio/cobalt-js`) calls, with its exact shapes.
+
+The SDK runs in the SaaS's browser page with a session token; CORS grants for it come from the
+org's `allowed_origins` (weft.api.cors). It throws on any 4xx/5xx and reads JSON from every
+answer it awaits, deleteConfig's included.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from weft.api import applications
+from weft.api.deps import DbDep, ScopeDep
+from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.apps.configs import (
+    ConfigView,
+    delete_config,
+    get_config,
+    update_config,
+    upsert_config,
+)
+from weft.store.scope import Scope
+from weft.store.tables import LinkedAccount
+from weft.tenancy.orgs import get_org
+
+router = APIRouter(tags=["frontend sdk"], responses=ERROR_RESPONSES)
+
+# The application routes answer exactly as GET /api/v2/public/application[/{slug}] does.
+router.add_api_route(
+    "/api/v2/f-sdk/application",
+    applications.list_applications,
+    methods=["GET"],
+    response_model=list[applications.ApplicationOut],
+    summary="SDK getApp(): every application, with this account's connection status",
+)
+router.add_api_route(
+    "/api/v2/f-sdk/application/{slug}",
+    applications.get_application,
+    methods=["GET"],
+    response_model=applications.ApplicationOut,
+    summary="SDK getApp(slug): one application, with this account's connection status",
+)
+
+
+class Label(BaseModel):
+    name: str = Field(max_length=200)
+    value: str | int | float | bool | None = None
+
+
+class ConfigIn(BaseModel):
+    """SDK config(): the app, an optional config id, and label mappings."""
+
+    slug: str = Field(min_length=1, max_length=100)
+    config_id: str | None = Field(None, max_length=200)
+    labels: list[Label] | None = Field(None, max_length=500)
+
+
+class ConfigWorkflowIn(BaseModel):
+    id: str = Field(max_length=100)
+    enabled: bool | None = None
+    fields: dict[str, Any] | None = None
+
+
+class ConfigUpdateIn(BaseModel):
+    """SDK updateConfig(): app-level values, and per public workflow on/off and dataslots."""
+
+    slug: str = Field(min_length=1, max_length=100)
+    config_id: str | None = Field(None, max_length=200)
+    fields: dict[str, Any] | None = None
+    workflows: list[ConfigWorkflowIn] | None = Field(None, max_length=500)
+
+
+class ConfigFieldOut(BaseModel):
+    id: str
+    name: str
+    field_type: str
+    required: bool = False
+    options: list[dict[str, Any]] | None = None
+    placeholder: str | None = None
+    help_text: str | None = None
+    value: Any = None
+
+
+class ConfigWorkflowOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    enabled: bool
+    fields: list[ConfigFieldOut]
+
+
+class ConfigOut(Out):
+    """Refold's Config: `{slug, config_id, fields, workflows, field_errors}` (plus ids, dates)."""
+
+    id: str = Field(alias="_id")
+    slug: str
+    config_id: str
+    linked_account_id: str
+    labels: list[dict[str, Any]]
+    fields: list[ConfigFieldOut]
+    workflows: list[ConfigWorkflowOut]
+    field_errors: list[dict[str, str]]
+    created_at: datetime = Field(alias="createdAt")
+    updated_at: datetime = Field(alias="updatedAt")
+
+    @classmethod
+    def of(cls, scope: Scope, view: ConfigView) -> ConfigOut:
+        config = view.config
+        return cls(
+            id=config.id,
+            slug=view.app.slug,
+            config_id=config.config_id,
+            linked_account_id=scope.account_id,
+            labels=list(config.labels or []),
+            fields=[
+                ConfigFieldOut(id=name, name=name, field_type=_type_of(value), value=value)
+                for name, value in (config.fields or {}).items()
+            ],
+            workflows=[
+                ConfigWorkflowOut(
+                    id=item.workflow.id,
+                    name=item.workflow.name,
+                    description=item.workflow.description,
+                    enabled=view.enabled(item.workflow.id),
+                    fields=[
+                        ConfigFieldOut(
+                            id=slot.name,
+                            name=slot.label or slot.name,
+                            field_type=slot.field_type,
+                            required=slot.required,
+                            options=slot.options,
+                            placeholder=slot.placeholder,
+                            help_text=slot.help_text,
+                            value=values.get(slot.name),
+                        )
+                        for slot in item.data_slots
+                        for values in [view.slot_values(item)]
+                    ],
+                )
+                for item in view.workflows
+            ],
+            field_errors=view.field_errors(),
+            created_at=config.created_at,
+            updated_at=config.updated_at,
+        )
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "text"
+
+
+class ConfigDeletedOut(BaseModel):
+    success: bool
+    message: str
+    config_id: str
+
+
+@router.post("/api/v2/f-sdk/config", response_model=ConfigOut, summary="SDK config(): upsert")
+async def sdk_config(body: ConfigIn, scope: ScopeDep, db: DbDep) -> ConfigOut:
+    """The config, created with every public workflow off when it does not exist yet."""
+    labels = [label.model_dump() for label in body.labels] if body.labels is not None else None
+    async with db.transaction() as session:
+        view = await upsert_config(
+            scope, body.slug, config_id=body.config_id, labels=labels, session=session
+        )
+        return ConfigOut.of(scope, view)
+
+
+@router.put("/api/v2/f-sdk/config", response_model=ConfigOut, summary="SDK updateConfig()")
+async def sdk_update_config(body: ConfigUpdateIn, scope: ScopeDep, db: DbDep) -> ConfigOut:
+    async with db.transaction() as session:
+        view = await update_config(
+            scope,
+            body.slug,
+            config_id=body.config_id,
+            fields=body.fields,
+            workflows=(
+                [w.model_dump(exclude_unset=True) for w in body.workflows]
+                if body.workflows is not None
+                else None
+            ),
+            session=session,
+        )
+        return ConfigOut.of(scope, view)
+
+
+@router.get(
+    "/api/v2/f-sdk/slug/{slug}/config",
+    response_model=ConfigOut,
+    summary="SDK getConfig(slug): the app's default config",
+)
+@router.get(
+    "/api/v2/f-sdk/slug/{slug}/config/{config_id}",
+    response_model=ConfigOut,
+    summary="SDK getConfig(slug, config_id)",
+)
+async def sdk_get_config(
+    slug: str, scope: ScopeDep, db: DbDep, config_id: str | None = None
+) -> ConfigOut:
+    async with db.reading() as session:
+        return ConfigOut.of(scope, await get_config(scope, slug, config_id, session=session))
+
+
+@router.delete(
+    "/api/v2/f-sdk/slug/{slug}/config",
+    response_model=ConfigDeletedOut,
+    summary="SDK deleteConfig(slug): the app's default config",
+)
+@router.delete(
+    "/api/v2/f-sdk/slug/{slug}/config/{config_id}",
+    response_model=ConfigDeletedOut,
+    summary="SDK deleteConfig(slug, config_id)",
+)
+async def sdk_delete_config(
+    slug: str, scope: ScopeDep, db: DbDep, config_id: str | None = None
+) -> ConfigDeletedOut:
+    async with db.transaction() as session:
+        deleted = await delete_config(scope, slug, config_id, session=session)
+    return ConfigDeletedOut(success=True, message="Config deleted", config_id=deleted)
+
+
+class OrgBasicsOut(Out):
+    """SDK getAccountDetails(): the org and the linked account the token acts for."""
+
+    id: str = Field(alias="_id")
+    name: str
+    environment: str
+    org: dict[str, Any]
+    linked_account: dict[str, Any]
+    linked_account_id: str
+
+
+@router.get("/api/v3/org/basics", response_model=OrgBasicsOut, summary="SDK getAccountDetails()")
+async def org_basics(scope: ScopeDep, db: DbDep) -> OrgBasicsOut:
+    async with db.reading() as session:
+        org = await get_org(scope.org_id, session=session)
+        account = await session.get(LinkedAccount, scope.linked_account_pk)
+    assert account is not None
+    return OrgBasicsOut(
+        id=org.id,
+        name=org.name,
+        environment=scope.environment,
+        org={"_id": org.id, "name": org.name},
+        linked_account={
+            "_id": account.id,
+            "linked_account_id": account.account_id,
+            "name": account.name,
+            "udf": account.udf,
+        },
+        linked_account_id=account.account_id,
+    )

@@ -1,0 +1,92 @@
+"""Sync callers are handed their run's answer: in-process by the runner, else by one shared read."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from flows import BASE, node, publish
+
+from support import Tenant
+from weft.engine import answers as answers_module
+from weft.engine import states
+from weft.engine.answers import Answers, RunAnswer
+from weft.engine.host import Engine, build_services
+from weft.settings import Settings
+from weft.store.db import Database
+
+
+async def webhook_path(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
+    got = await client.get(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)
+    return str(got.json()["webhook_path"])
+
+
+HOOK = node("1", "start", "Start", trigger="webhook", sync=True)
+REPLY = node("2", "respond", "Reply", body={"n": "{{ trigger.body.n }}"})
+
+
+async def test_a_published_answer_resolves_its_waiter_without_a_read() -> None:
+    answers = Answers(tick_s=60)  # the shared read would come far too late to matter
+    waiting = asyncio.create_task(answers.wait(None, "run-1", until_response=True, timeout_s=5))
+    await asyncio.sleep(0)
+    answers.publish(RunAnswer("run-1", states.RUNNING, {"body": {"ok": True}}))
+    answer = await asyncio.wait_for(waiting, 1)
+    assert answer == RunAnswer("run-1", states.RUNNING, {"body": {"ok": True}})
+
+
+async def test_a_response_does_not_settle_a_caller_waiting_for_the_end() -> None:
+    answers = Answers(tick_s=60)
+    waiting = asyncio.create_task(answers.wait(None, "run-2", until_response=False, timeout_s=5))
+    await asyncio.sleep(0)
+    answers.publish(RunAnswer("run-2", states.RUNNING, {"body": 1}))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    answers.publish(RunAnswer("run-2", states.SUCCEEDED, {"body": 1}, output=3))
+    assert (await asyncio.wait_for(waiting, 1)).output == 3
+
+
+async def test_a_waiter_gets_none_when_its_bound_passes() -> None:
+    answers = Answers(tick_s=60)
+    assert await answers.wait(None, "run-3", until_response=True, timeout_s=0.05) is None
+    assert not answers._waiting  # nothing left behind
+
+
+async def test_sync_webhook_is_answered_by_the_runner_in_process(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: list[list[str]] = []
+
+    async def counted(db: Database, ids: list[str]) -> list[RunAnswer]:
+        reads.append(ids)
+        return []
+
+    monkeypatch.setattr(answers_module, "_answered", counted)
+    app.state.services.answers.tick_s = 30  # the fallback never gets a turn
+    path = await webhook_path(client, tenant, await publish(client, tenant, [HOOK, REPLY]))
+    started = time.monotonic()
+    answer = await client.post(path, json={"n": 7})
+    assert answer.status_code == 200 and answer.json() == {"n": 7}
+    assert time.monotonic() - started < 10
+    assert reads == []
+
+
+async def test_a_run_answered_by_another_process_is_found_by_the_shared_read(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, db: Database, settings: Settings
+) -> None:
+    # No worker in the API's process: a worker with its own services stands for another process,
+    # so its runner's answers never reach the API's waiters directly.
+    elsewhere = Engine(build_services(db, settings))
+    await elsewhere.start(1, schedule=False)
+    try:
+        path = await webhook_path(client, tenant, await publish(client, tenant, [HOOK, REPLY]))
+        answers = await asyncio.gather(*(client.post(path, json={"n": n}) for n in range(3)))
+    finally:
+        await elsewhere.stop(grace_s=2)
+    assert [a.json() for a in answers] == [{"n": n} for n in range(3)]
