@@ -11,6 +11,7 @@ from weft import __version__
 from weft.api import (
     applications,
     connections,
+    editor,
     executions,
     frontend_sdk,
     hooks,
@@ -29,6 +30,8 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.tenancy.orgs import allowed_origins_of
 from weft.tenancy.origins import any_org_allows_origin
+from weft.web import page as editor_page
+from weft.web.log_redaction import install_access_log_redaction
 
 API_PREFIX = "/api/v2/public"
 
@@ -92,10 +95,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
+    public.include_router(editor.router)
     app.include_router(public)
     app.include_router(frontend_sdk.router)
     app.include_router(hooks.router)
     app.include_router(connections.browser_router)
+    app.include_router(editor_page.router)
+    install_access_log_redaction()
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -178,6 +178,7 @@ def _print_demo(settings: Settings) -> None:
         ),
     )
     base = settings.base_url
+    editor_url = f"{base}/workflows/{creds.workflow_id}?token={creds.session.token}"
     typer.echo(
         "\n".join(
             [
@@ -190,6 +191,8 @@ def _print_demo(settings: Settings) -> None:
                 f"  linked account  {creds.linked_account_id}",
                 f"  session token   {creds.session.token}",
                 f"                  (expires {isoformat(creds.session.expires_at)})",
+                f"  demo workflow   {creds.workflow_id}",
+                f"  editor          {editor_url}",
                 "",
                 "Try it:",
                 f"  curl -s {base}/api/v2/public/workflow -H 'Authorization: Bearer "

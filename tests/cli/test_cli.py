@@ -83,3 +83,15 @@ def test_org_update_sets_allowed_origins(data_dir: Path) -> None:
     assert json.loads(shown.stdout)["allowed_origins"][0] == "https://app.example.com"
     bad = weft(data_dir, *args, "--allowed-origin", "https://app.example.com/embed")
     assert bad.returncode == 1 and "not an origin" in bad.stderr
+
+
+def test_demo_prints_an_editor_url_for_one_lasting_demo_workflow(data_dir: Path) -> None:
+    first, second = weft(data_dir, "demo"), weft(data_dir, "demo")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+
+    def editor_url(output: str) -> str:
+        return next(line for line in output.splitlines() if "editor" in line).split()[-1]
+
+    first_url, second_url = editor_url(first.stdout), editor_url(second.stdout)
+    assert "/workflows/" in first_url and "?token=wst_" in first_url
+    assert first_url.split("?")[0] == second_url.split("?")[0]

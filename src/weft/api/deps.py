@@ -135,3 +135,30 @@ async def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+async def stream_scope_dep(
+    request: Request,
+    db: DbDep,
+    api_key: Annotated[str | None, Security(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="Session token, for browsers' EventSource (it cannot send headers)",
+        ),
+    ] = None,
+    linked_account_id: Annotated[str | None, Header(convert_underscores=False)] = None,
+) -> Scope:
+    """As `account_scope_dep`, also accepting the session token as `?token=` (event streams)."""
+    if token and bearer is None and not api_key:
+        async with db.reading() as session:
+            scope = await authenticate_session_token(token, session=session)
+        if scope is None:
+            raise Unauthorized()
+        return scope
+    return await account_scope_dep(request, db, api_key, bearer, linked_account_id)
+
+
+StreamScopeDep = Annotated[Scope, Depends(stream_scope_dep)]

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from weft.api.deps import DbDep, PageDep, ScopeDep
+from weft.api.deps import DbDep, PageDep, ScopeDep, StreamScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.api.truncation import capped
 from weft.engine import history, lifecycle, states, triggers
 from weft.engine.announce import notify_in_transaction
+from weft.engine.safe_mode import SKIPPED, EditorTestOptions
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
 
@@ -39,24 +41,38 @@ class StepOut(Out):
     error: Any
     started_at: datetime
     finished_at: datetime | None
+    pinned: bool = Field(False, description="Test runs: the output was given, not computed")
 
     @classmethod
-    def of(cls, step: Step) -> StepOut:
+    def of(cls, step: Step, pinned: frozenset[str] = frozenset()) -> StepOut:
+        """The step; input and output over 64 KiB of JSON come back truncated."""
         return cls(
             node_id=step.node_id,
             node_name=step.node_name,
             node_type=step.node_type,
-            node_status="COMPLETED" if step.status == "succeeded" else "FAILED",
+            node_status=_STEP_STATUS.get(step.status, "FAILED"),
             iteration=step.iteration,
             branch=step.branch,
             attempts_made=step.attempt,
             execution_time=step.duration_ms,
-            input=step.input,
-            latest_output=step.output,
+            input=capped(step.input),
+            latest_output=capped(step.output),
             error=step.error,
             started_at=step.started_at,
             finished_at=step.finished_at,
+            pinned=step.node_id in pinned and step.status == "succeeded",
         )
+
+
+# SKIPPED: held back by safe test mode (its output says what it would have sent).
+_STEP_STATUS = {"succeeded": "COMPLETED", "failed": "FAILED", SKIPPED: "SKIPPED"}
+
+
+def pinned_nodes(execution: Execution) -> frozenset[str]:
+    """Nodes whose output a test run was given instead of running them."""
+    if not execution.is_test or not execution.test_graph:
+        return frozenset()
+    return frozenset(EditorTestOptions.from_json(execution.test_graph.get("test_mode")).pinned)
 
 
 class ExecutionOut(Out):
@@ -111,7 +127,9 @@ class ExecutionOut(Out):
             updated_at=execution.updated_at,
             started_at=execution.started_at,
             finished_at=execution.finished_at,
-            nodes=[StepOut.of(s) for s in steps] if steps is not None else None,
+            nodes=[StepOut.of(s, pinned_nodes(execution)) for s in steps]
+            if steps is not None
+            else None,
         )
 
 
@@ -169,7 +187,13 @@ async def cancel(execution_id: str, scope: ScopeDep, request: Request) -> Execut
     summary="Server-Sent Events: each step as it commits, then the final status",
     response_class=StreamingResponse,
 )
-async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> Any:
+async def stream_events(
+    execution_id: str, scope: StreamScopeDep, db: DbDep, request: Request
+) -> Any:
+    """Events `step` (one per step as it commits), then `status` (the finished execution).
+
+    Browsers' EventSource cannot send headers: pass the session token as `?token=` instead.
+    """
     async with db.reading() as session:
         await triggers.get_execution(scope, execution_id, session=session)
     notifier = request.app.state.services.notifier
@@ -180,9 +204,10 @@ async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: 
             async with db.reading() as session:
                 execution = await triggers.get_execution(scope, execution_id, session=session)
                 steps = await history.steps_of(execution_id, session=session, after=last_step)
+            pinned = pinned_nodes(execution)
             for step in steps:
                 last_step = step.id
-                yield _sse("step", StepOut.of(step).model_dump(mode="json"))
+                yield _sse("step", StepOut.of(step, pinned).model_dump(mode="json"))
             if execution.status in states.TERMINAL:
                 yield _sse("status", ExecutionOut.of(scope, execution).model_dump(mode="json"))
                 return
@@ -191,7 +216,9 @@ async def stream_events(execution_id: str, scope: ScopeDep, db: DbDep, request: 
             await notifier.wait_change(execution_id, 0.25)
 
     return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+        events(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
 
 

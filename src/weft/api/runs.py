@@ -14,6 +14,7 @@ from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
 from weft.engine import history, states, triggers
 from weft.engine.announce import notify_in_transaction
+from weft.engine.safe_mode import EditorTestOptions
 from weft.engine.single_node import run_single_node
 from weft.errors import WeftError
 from weft.store.scope import Scope
@@ -66,6 +67,27 @@ class EventStartedOut(BaseModel):
 
 class TestIn(BaseModel):
     payload: Any = Field(None, description="Default: the start node's sample_payload")
+    pinned: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=500,
+        description="Node id → output: these steps do not run and answer this output instead",
+    )
+    run_for_real: list[str] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Write steps (http POST/PUT/PATCH/DELETE, app actions, sub-workflows) that "
+        "run for real; the others are held back and show the request they would send",
+    )
+    safe_mode: bool = Field(True, description="false: every write step runs for real")
+    wait: bool = Field(
+        True, description="false: answer 202 {execution_id} at once; follow its events"
+    )
+
+    def options(self) -> EditorTestOptions:
+        """The run's test options."""
+        return EditorTestOptions(
+            safe=self.safe_mode, pinned=self.pinned, run_for_real=frozenset(self.run_for_real)
+        )
 
 
 class RequestStructureOut(BaseModel):
@@ -179,7 +201,10 @@ async def trigger_event(
     "/workflow/{workflow_id}/test",
     response_model=ExecutionOut,
     summary="Run the draft with a sample payload; every step's input and output",
-    responses={422: {"model": ErrorOut, "description": "The draft's graph is invalid"}},
+    responses={
+        202: {"model": StartedOut, "description": "wait: false; follow /execution/{id}/events"},
+        422: {"model": ErrorOut, "description": "The draft's graph is invalid"},
+    },
 )
 async def test_workflow(
     workflow_id: str,
@@ -187,12 +212,18 @@ async def test_workflow(
     scope: ScopeDep,
     db: DbDep,
     request: Request,
-) -> ExecutionOut:
+) -> Any:
+    """Safe mode: write steps not in `run_for_real` are SKIPPED with the request they'd send."""
     async with db.transaction() as session:
-        execution = await triggers.start_test(scope, workflow_id, body.payload, session=session)
+        execution = await triggers.start_test(
+            scope, workflow_id, body.payload, options=body.options(), session=session
+        )
         await notify_in_transaction(session)
     services = request.app.state.services
     services.notifier.work_queued()
+    if not body.wait:
+        started = StartedOut(message="Workflow test started", execution_id=execution.id)
+        return JSONResponse(started.model_dump(), status_code=202)
     done = await triggers.wait_for_run(services, scope, execution.id, until_response=False)
     async with db.reading() as session:
         steps = await history.steps_of(done.id, session=session)
@@ -255,6 +286,9 @@ class RunNodeIn(BaseModel):
     trigger: Any = Field(None, description="What the start node would output")
     nodes: dict[str, Any] = Field(default_factory=dict, description="Earlier outputs by name")
     loop: dict[str, Any] | None = Field(None, description="{item, index} inside a loop body")
+    run_for_real: bool = Field(
+        False, description="A write node answers the request it would send unless this is true"
+    )
 
 
 class RunNodeOut(BaseModel):

@@ -33,6 +33,9 @@ class DraftSave(BaseModel):
     nodes: list[dict[str, Any]] = Field(max_length=500)
     edges: list[dict[str, Any]] | None = Field(None, max_length=2000)
     settings: dict[str, Any] | None = None
+    revision: int | None = Field(
+        None, ge=0, description="The draft revision this edit is based on; a stale one: 409"
+    )
 
 
 class PublishIn(BaseModel):
@@ -96,6 +99,13 @@ class WorkflowOut(Out):
         )
 
 
+class ProblemOut(Out):
+    node_id: str | None
+    field: str | None
+    code: str
+    message: str
+
+
 class DraftOut(Out):
     """A draft: its own `_id`, pointing at its workflow through `associated_workflow`."""
 
@@ -116,6 +126,8 @@ class DraftOut(Out):
     current_version: int
     created_at: datetime = Field(alias="createdAt")
     updated_at: datetime = Field(alias="updatedAt")
+    revision: int = Field(description="+1 on every change; send it back when saving")
+    problems: list[ProblemOut] = Field(description="What publishing this draft would refuse")
 
     @classmethod
     def of(cls, scope: OrgScope, workflow: Workflow, draft: WorkflowVersion) -> DraftOut:
@@ -135,6 +147,8 @@ class DraftOut(Out):
             current_version=workflow.current_version,
             created_at=draft.created_at,
             updated_at=draft.updated_at,
+            revision=workflow.draft_revision,
+            problems=[ProblemOut(**p) for p in versions.draft_problems(draft)],
         )
 
 
@@ -151,6 +165,7 @@ class PublishedOut(Out):
     published: bool
     current_version: int
     updated_at: datetime = Field(alias="updatedAt")
+    revision: int = Field(description="The draft revision after this change")
 
 
 class DeletedOut(BaseModel):
@@ -267,7 +282,12 @@ async def edit_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) ->
         return DraftOut.of(scope, workflow, draft)
 
 
-@router.put("/workflow/{workflow_id}/draft", response_model=DraftOut, summary="Save the draft")
+@router.put(
+    "/workflow/{workflow_id}/draft",
+    response_model=DraftOut,
+    summary="Save the draft",
+    responses={409: {"model": ErrorOut, "description": "DRAFT_CONFLICT: `revision` is stale"}},
+)
 async def save_draft(
     workflow_id: str, body: DraftSave, scope: WorkflowScopeDep, db: DbDep
 ) -> DraftOut:
@@ -279,6 +299,7 @@ async def save_draft(
             nodes=body.nodes,
             edges=body.edges,
             settings=body.settings,
+            revision=body.revision,
             session=session,
         )
         return DraftOut.of(scope, workflow, draft)
@@ -308,6 +329,7 @@ async def publish_workflow(
             published=workflow.published,
             current_version=workflow.current_version,
             updated_at=workflow.updated_at,
+            revision=workflow.draft_revision,
         )
 
 

@@ -23,6 +23,7 @@ from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
 from weft.engine.context import node_context
 from weft.engine.plan import ERROR, LOOP_BODY, Plan
+from weft.engine.safe_mode import EditorTestOptions, load_test_mode, stand_in
 from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
 from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
@@ -71,6 +72,7 @@ class RunState:
     response: Any = None
     flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     apps: AppGateway | None = None
+    test_mode: EditorTestOptions | None = None  # test runs only: pinned and safe-mode steps
 
 
 class Runner:
@@ -114,6 +116,8 @@ class Runner:
             claimed.workflow_id,
         )
         state = RunState(claimed=claimed, plan=plan, done=done, apps=apps)
+        if claimed.is_test:
+            state.test_mode = await load_test_mode(self.services.db, claimed.id)
         # The limit bounds each stretch of running, not time spent parked in delays.
         limit = self.services.settings.execution_timeout_s
         try:
@@ -241,6 +245,10 @@ class Runner:
         if node.type == "start":
             self._record(state, node, iteration, started, output=state.claimed.input)
             return state.claimed.input, None
+        if state.test_mode is not None:
+            stood_in = await self._stand_in(state, node, iteration, data, started)
+            if stood_in is not None:
+                return stood_in
         if node.type == "loop":
             return await self._loop(state, node, iteration, outputs, data, started)
         if node.type == "delay":
@@ -255,6 +263,29 @@ class Runner:
                 return ended, branch
             raise EndRun(ended["status"], ended["output"])
         return await self._attempts(state, node, iteration, data, started, RUNNABLE[node.type])
+
+    async def _stand_in(
+        self, state: RunState, node: NodeIn, iteration: str, data: dict[str, Any], started: datetime
+    ) -> tuple[Any, str | None] | None:
+        """A test run's pinned output or safe-mode preview for this step (None: run it)."""
+        config = state.plan.configs[node.id]
+        ctx = self._context(node, data, state)
+        try:
+            found = stand_in(state.test_mode, node.id, node.type, config, ctx)
+        except NodeFailure as failure:
+            return await self._failed(state, node, iteration, started, failure, 1, config)
+        if found is None:
+            return None
+        self._record(
+            state,
+            node,
+            iteration,
+            started,
+            status=found.status,
+            input=found.input,
+            output=found.output,
+        )
+        return found.output, None
 
     def _context(
         self, node: NodeIn, data: dict[str, Any], state: RunState | None = None

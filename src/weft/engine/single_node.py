@@ -9,6 +9,7 @@ from typing import Any
 from weft.clock import now
 from weft.engine.context import node_context
 from weft.engine.runner import RUNNABLE
+from weft.engine.safe_mode import effect_of, preview_request
 from weft.engine.services import Services
 from weft.errors import InvalidInput, NotFound
 from weft.expressions.evaluator import Limits
@@ -62,6 +63,12 @@ async def run_single_node(
     started = time.perf_counter()
     result: dict[str, Any] = {"node_id": node.id, "node_type": node.type, "branch": None}
     try:
+        if not inputs.get("run_for_real") and effect_of(node.type, config) == "write":
+            # Safe mode, as in test runs: show what would be sent, send nothing.
+            would_send = preview_request(node.type, config, ctx)
+            result.update(status="SKIPPED", output={"safe_mode": True, "would_send": would_send})
+            result.update(error=None, execution_time=(time.perf_counter() - started) * 1000)
+            return result
         if node.type == "loop":
             items = ctx.evaluate(config.items, "items")  # type: ignore[attr-defined]
             output: Any = items if isinstance(items, list) else [items]

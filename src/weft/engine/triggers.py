@@ -14,6 +14,7 @@ from weft.apps.configs import config_for_run, enabled_for_event
 from weft.clock import now
 from weft.engine import states
 from weft.engine.answers import RunAnswer
+from weft.engine.safe_mode import EditorTestOptions, check_options
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
@@ -217,9 +218,14 @@ async def trigger_event(
 
 
 async def start_test(
-    scope: Scope, workflow_id: str, payload: Any | None, *, session: AsyncSession
+    scope: Scope,
+    workflow_id: str,
+    payload: Any | None,
+    *,
+    session: AsyncSession,
+    options: EditorTestOptions | None = None,
 ) -> Execution:
-    """Queue a test run of the draft (kept apart from live history)."""
+    """Queue a test run of the draft (kept apart from live history), safe mode by default."""
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
     problems = validate_for_publish(graph)
@@ -230,6 +236,8 @@ async def start_test(
             error_code="INVALID_WORKFLOW_GRAPH",
             details={"errors": [p.to_dict() for p in problems]},
         )
+    options = options or EditorTestOptions()
+    check_options(graph, options)
     if payload is None:
         start = next(n for n in graph.nodes if n.type == "start")
         payload = (start.data or {}).get("sample_payload")
@@ -239,7 +247,11 @@ async def start_test(
         trigger="test",
         payload=payload,
         is_test=True,
-        test_graph={"nodes": graph.nodes_json(), "edges": graph.edges_json()},
+        test_graph={
+            "nodes": graph.nodes_json(),
+            "edges": graph.edges_json(),
+            "test_mode": options.to_json(),
+        },
     )
     session.add(execution)
     await session.flush()

@@ -126,6 +126,9 @@ class Workflow(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     current_version: Mapped[int] = mapped_column(Integer, default=0)
     draft_id: Mapped[str | None] = mapped_column(ID, nullable=True, unique=True)
+    # +1 on every change of the draft (save, restore, discard, publish): editors send the one
+    # they loaded, and a save against another answers 409 instead of overwriting.
+    draft_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     webhook_secret: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     trigger: Mapped[str | None] = mapped_column(String(20), nullable=True)
     trigger_event: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)

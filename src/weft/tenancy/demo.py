@@ -6,16 +6,20 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.store.scope import OrgScope
+from weft.errors import NotFound
+from weft.store.scope import OrgScope, Scope
 from weft.store.tables import Org
-from weft.tenancy.accounts import upsert_linked_account
+from weft.tenancy.accounts import account_scope, upsert_linked_account
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import IssuedToken, issue_session_token
+from weft.workflows import records, versions
 
 DEMO_ACCOUNT_ID = "demo-user"
+DEMO_WORKFLOW_NAME = "Welcome new customers"
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class DemoCredentials:
     api_keys: dict[str, str]
     linked_account_id: str
     session: IssuedToken
+    workflow_id: str
 
 
 async def ensure_demo(
@@ -44,7 +49,14 @@ async def ensure_demo(
         path.write_text(json.dumps(saved, indent=2))
         os.chmod(path, 0o600)
     scope = OrgScope(org_id=saved["org_id"], environment="test")
-    await upsert_linked_account(scope, DEMO_ACCOUNT_ID, name="Demo User", session=session)
+    account = await upsert_linked_account(scope, DEMO_ACCOUNT_ID, name="Demo User", session=session)
+    workflow_id = await _ensure_demo_workflow(
+        account_scope(account), saved.get("workflow_id"), session=session
+    )
+    if saved.get("workflow_id") != workflow_id:
+        saved["workflow_id"] = workflow_id
+        path.write_text(json.dumps(saved, indent=2))
+        os.chmod(path, 0o600)
     token = await issue_session_token(
         scope, DEMO_ACCOUNT_ID, expires_in=token_ttl_s, max_expires_in=token_ttl_s, session=session
     )
@@ -53,4 +65,72 @@ async def ensure_demo(
         api_keys=saved["api_keys"],
         linked_account_id=DEMO_ACCOUNT_ID,
         session=token,
+        workflow_id=workflow_id,
     )
+
+
+def demo_graph() -> dict[str, Any]:
+    """A small draft worth opening in the editor: trigger, a branch, and a step on each side."""
+    nodes = [
+        {
+            "id": "1",
+            "type": "start",
+            "name": "Start",
+            "position": {"x": 0, "y": 0},
+            "data": {
+                "trigger": "manual",
+                "sample_payload": {"name": "Ada", "email": "ada@example.com", "plan": "pro"},
+            },
+        },
+        {
+            "id": "2",
+            "type": "condition",
+            "name": "Is pro",
+            "position": {"x": 0, "y": 160},
+            "data": {"expression": 'trigger.plan = "pro"'},
+        },
+        {
+            "id": "3",
+            "type": "transform",
+            "name": "Pro welcome",
+            "position": {"x": -180, "y": 320},
+            "data": {"value": {"to": "{{ trigger.email }}", "text": "Welcome to Pro!"}},
+        },
+        {
+            "id": "4",
+            "type": "transform",
+            "name": "Standard welcome",
+            "position": {"x": 180, "y": 320},
+            "data": {"value": {"to": "{{ trigger.email }}", "text": "Welcome aboard!"}},
+        },
+    ]
+    edges = [
+        {"id": "e1-2", "source": "1", "target": "2", "sourceHandle": None},
+        {"id": "e2-3", "source": "2", "target": "3", "sourceHandle": "true"},
+        {"id": "e2-4", "source": "2", "target": "4", "sourceHandle": "false"},
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+async def _ensure_demo_workflow(
+    scope: Scope, workflow_id: str | None, *, session: AsyncSession
+) -> str:
+    """The demo account's demo workflow: the saved one while it exists, else a new draft."""
+    if workflow_id:
+        try:
+            return (await records.locate_workflow(scope, workflow_id, session=session)).workflow.id
+        except NotFound:
+            pass
+    workflow, _, _ = await records.create_workflow(
+        scope, name=DEMO_WORKFLOW_NAME, slug=None, app_id=None, description=None, session=session
+    )
+    graph = demo_graph()
+    await versions.save_draft(
+        scope,
+        workflow.id,
+        nodes=graph["nodes"],
+        edges=graph["edges"],
+        settings=None,
+        session=session,
+    )
+    return workflow.id

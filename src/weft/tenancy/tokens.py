@@ -100,3 +100,40 @@ async def authenticate_session_token(raw: str, *, session: AsyncSession) -> Scop
     if not same_hash(token.token_hash, raw):
         return None
     return account_scope(account)
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """Why a token does or does not work, for pages that explain it to a person."""
+
+    scope: Scope | None  # the linked account when the token works
+    org_id: str | None  # the token's org whenever the token is known
+    expires_at: datetime | None
+    problem: str | None  # "unknown", "expired" or "revoked"; None when it works
+
+
+async def check_session_token(raw: str, *, session: AsyncSession) -> TokenCheck:
+    """Like `authenticate_session_token`, but says why a known token stopped working."""
+    row = (
+        await session.execute(
+            select(SessionToken, LinkedAccount)
+            .join(LinkedAccount, LinkedAccount.id == SessionToken.linked_account_pk)
+            .where(SessionToken.token_hash == hash_secret(raw))
+        )
+    ).first()
+    if row is None or not same_hash(row[0].token_hash, raw):
+        return TokenCheck(scope=None, org_id=None, expires_at=None, problem="unknown")
+    token, account = row
+    problem = (
+        "revoked"
+        if token.revoked_at is not None
+        else "expired"
+        if token.expires_at <= now()
+        else None
+    )
+    return TokenCheck(
+        scope=None if problem else account_scope(account),
+        org_id=token.org_id,
+        expires_at=token.expires_at,
+        problem=problem,
+    )

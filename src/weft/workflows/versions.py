@@ -101,12 +101,24 @@ async def save_draft(
     edges: list[dict[str, Any]] | None,
     settings: dict[str, Any] | None,
     session: AsyncSession,
+    revision: int | None = None,
 ) -> tuple[Workflow, WorkflowVersion]:
-    """Replace the draft's graph (and settings when given); the live version is untouched."""
+    """Replace the draft's graph (and settings when given); the live version is untouched.
+
+    With `revision`, the save only happens if the draft is still at that revision (409 else).
+    """
     node_json, edge_json = _graph_json(nodes, edges)
     workflow, draft = await open_draft(scope, workflow_id, session=session)
+    if revision is not None and revision != workflow.draft_revision:
+        raise Conflict(
+            f"The draft changed since revision {revision} (now {workflow.draft_revision}): "
+            "reload it before saving",
+            error_code="DRAFT_CONFLICT",
+            details={"revision": workflow.draft_revision},
+        )
     if settings is not None:
         check_draft_settings(scope, settings)
+    bump_draft_revision(workflow)
     draft.nodes = node_json
     draft.edges = edge_json
     if settings is not None:
@@ -114,6 +126,11 @@ async def save_draft(
     draft.updated_at = now()
     await session.flush()
     return workflow, draft
+
+
+def bump_draft_revision(workflow: Workflow) -> None:
+    """Mark the draft as changed, so saves based on an older copy are refused."""
+    workflow.draft_revision = (workflow.draft_revision or 0) + 1
 
 
 async def discard_draft(scope: Scope, workflow_id: str, *, session: AsyncSession) -> Workflow:
@@ -125,6 +142,7 @@ async def discard_draft(scope: Scope, workflow_id: str, *, session: AsyncSession
         raise NotFound(f"Workflow {workflow.id} has no draft", error_code="DRAFT_NOT_FOUND")
     await session.execute(delete(WorkflowVersion).where(WorkflowVersion.id == workflow.draft_id))
     workflow.draft_id = None
+    bump_draft_revision(workflow)
     workflow.updated_at = now()
     await session.flush()
     return workflow
@@ -186,6 +204,7 @@ async def set_published(
     workflow.current_version = number
     workflow.published = True
     workflow.draft_id = None
+    bump_draft_revision(workflow)
     workflow.updated_at = moment
     try:
         await session.flush()
@@ -226,6 +245,7 @@ async def restore_version(
             f"Workflow {workflow.id} has no version {number}", error_code="VERSION_NOT_FOUND"
         )
     workflow, draft = await open_draft(scope, workflow.id, session=session)
+    bump_draft_revision(workflow)
     draft.nodes = old.nodes
     draft.edges = old.edges
     draft.settings = old.settings
@@ -241,3 +261,25 @@ async def app_problems_of(
     app = await resolve_app(scope.org_id, app_id=workflow.app_id, session=session)
     private = isinstance(scope, Scope)  # public workflows read dataslots through their config
     return await app_problems(scope.org_id, graph, app.slug, private=private, session=session)
+
+
+async def version_content(
+    scope: Scope, workflow_id: str, number: int, *, session: AsyncSession
+) -> tuple[Workflow, WorkflowVersion]:
+    """One published version of the caller's workflow, or 404."""
+    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
+    found = await _version(scope, workflow.id, number, session=session)
+    if found is None:
+        raise NotFound(
+            f"Workflow {workflow.id} has no version {number}", error_code="VERSION_NOT_FOUND"
+        )
+    return workflow, found
+
+
+def draft_problems(draft: WorkflowVersion) -> list[dict[str, Any]]:
+    """What publishing this draft would refuse, as `{node_id, field, code, message}`."""
+    try:
+        graph = normalize_graph(draft.nodes, draft.edges)
+    except GraphShapeError as error:  # saved before a rule tightened: report, do not fail
+        return [p.to_dict() for p in error.problems]
+    return [p.to_dict() for p in validate_for_publish(graph)]

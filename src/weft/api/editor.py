@@ -1,0 +1,143 @@
+"""Routes the visual editor needs beyond Refold's: node types and a version's content."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, model_validator
+
+from weft.api.deps import DbDep, ScopeDep, SettingsDep, WorkflowScopeDep
+from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.api.truncation import capped
+from weft.engine.expression_preview import preview_context, preview_value
+from weft.expressions.evaluator import Limits
+from weft.nodes.catalog import describe_node_types
+from weft.workflows import versions
+
+router = APIRouter(tags=["editor"], responses=ERROR_RESPONSES)
+
+
+class NodeTypeOut(Out):
+    type: str
+    label: str
+    category: Literal["trigger", "action", "logic", "flow", "ai"]
+    description: str
+    branches: list[str] | Literal["cases"] = Field(
+        description='Fixed branch handles, or "cases": true/false for an if/else condition, '
+        'its case names and "default" for a switch. Any node with on_error "error" also has '
+        'an "error" branch.'
+    )
+    effect: Literal["none", "read", "write", "depends"] = Field(
+        description="Outside effect; write steps are skipped in safe test runs. depends: http "
+        "by method (POST/PUT/PATCH/DELETE write), app actions by their declaration."
+    )
+    json_schema: dict[str, Any] = Field(
+        alias="schema", description="JSON Schema of the node's `data`, from the engine's model"
+    )
+    defaults: dict[str, Any] | None = Field(description="A valid starting `data`")
+    data_optional: bool
+    expression_fields: list[str] = Field(
+        description="Top-level `data` keys holding {{ }} templates or bare expressions"
+    )
+    template_fields: list[str]
+    bare_expression_fields: list[str] = Field(
+        description="Paths of bare JSONata fields (`cases[].expression`)"
+    )
+    advanced_fields: list[str]
+    output_example: Any = Field(None, description="The output's shape, before any run")
+    write_when: dict[str, list[str]] | None = Field(
+        None, description='effect "depends": `data` values that make the node write'
+    )
+
+
+class NodeTypesOut(Out):
+    node_types: list[NodeTypeOut]
+
+
+class VersionContentOut(Out):
+    version: int
+    id: str = Field(alias="_id")
+    live: bool
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    settings: dict[str, Any]
+    created_at: datetime = Field(alias="createdAt")
+
+
+@router.get("/node-types", response_model=NodeTypesOut, summary="Node types for the editor")
+async def list_node_types(_scope: WorkflowScopeDep) -> NodeTypesOut:
+    """Every node type with its form schema, defaults, branches and outside effect."""
+    return NodeTypesOut(node_types=[NodeTypeOut(**t) for t in describe_node_types()])
+
+
+@router.get(
+    "/workflow/{workflow_id}/versions/{version}",
+    response_model=VersionContentOut,
+    summary="One published version's graph",
+)
+async def get_version(
+    workflow_id: str, version: int, scope: WorkflowScopeDep, db: DbDep
+) -> VersionContentOut:
+    """The nodes, edges and settings of a published version (to diff it with the draft)."""
+    async with db.reading() as session:
+        workflow, found = await versions.version_content(
+            scope, workflow_id, version, session=session
+        )
+    return VersionContentOut(
+        version=found.version or version,
+        id=found.id,
+        live=workflow.published and found.version == workflow.current_version,
+        nodes=found.nodes,
+        edges=found.edges,
+        settings=found.settings,
+        created_at=found.created_at,
+    )
+
+
+class PreviewIn(BaseModel):
+    expression: str | None = Field(None, max_length=20_000, description="A bare JSONata expression")
+    template: Any = Field(None, description="A JSON value whose strings may hold {{ }} templates")
+    node_id: str | None = Field(
+        None, max_length=100, description="Only steps upstream of this node are in scope"
+    )
+    execution_id: str | None = Field(
+        None, max_length=64, description="The run whose data is used; default: the latest test"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PreviewIn:
+        if self.expression is None and "template" not in self.model_fields_set:
+            raise ValueError("give expression or template")
+        return self
+
+
+class PreviewOut(Out):
+    value: Any = Field(description="The result (truncated beyond 64 KiB of JSON); null on error")
+    error: str | None = Field(description="Why it could not be evaluated")
+    execution_id: str | None = Field(description="The run whose data was used, if any")
+
+
+@router.post(
+    "/workflow/{workflow_id}/expression/preview",
+    response_model=PreviewOut,
+    summary="Evaluate an expression or template against a test run's data",
+)
+async def preview_expression(
+    workflow_id: str, body: PreviewIn, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> PreviewOut:
+    """200 either way: `{value, error: null}` or `{value: null, error}`."""
+    async with db.transaction() as session:
+        context, run_id = await preview_context(
+            scope,
+            workflow_id,
+            node_id=body.node_id,
+            execution_id=body.execution_id,
+            session=session,
+        )
+    limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
+    value, error = preview_value(
+        context, expression=body.expression, template=body.template, limits=limits
+    )
+    return PreviewOut(value=capped(value), error=error, execution_id=run_id)

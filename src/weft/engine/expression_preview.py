@@ -1,0 +1,83 @@
+"""An expression's value against a test run's data, as the editor previews it while typing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.engine.history import steps_of
+from weft.engine.triggers import get_execution
+from weft.errors import NotFound
+from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.store.scope import Scope, scoped_select
+from weft.store.tables import Execution
+from weft.workflows.graph import Graph, normalize_graph, slugify_name, upstream_nodes
+from weft.workflows.versions import open_draft
+
+
+async def preview_context(
+    scope: Scope,
+    workflow_id: str,
+    *,
+    node_id: str | None,
+    execution_id: str | None,
+    session: AsyncSession,
+) -> tuple[dict[str, Any], str | None]:
+    """`{trigger, nodes, loop, env}` as `node_id` would see it in the chosen test run, and its id.
+
+    The run is `execution_id`, else this workflow's latest test run; before any run, the
+    trigger is the start node's sample payload and no step has output yet. Only steps upstream
+    of `node_id` in the draft are in scope (every step when no node is named).
+    """
+    workflow, draft = await open_draft(scope, workflow_id, session=session)
+    graph = normalize_graph(draft.nodes, draft.edges)
+    if node_id is not None and graph.node(node_id) is None:
+        raise NotFound(f"Node {node_id} not found in the draft", error_code="NODE_NOT_FOUND")
+    visible = upstream_nodes(graph, node_id) if node_id else {n.id for n in graph.nodes}
+    execution = await _chosen_run(scope, workflow.id, execution_id, session=session)
+    if execution is None:
+        return {"trigger": _sample_payload(graph), "nodes": {}, "loop": None, "env": {}}, None
+    outputs: dict[str, Any] = {}
+    names = {node.id: slugify_name(node.name) for node in graph.nodes}
+    for step in await steps_of(execution.id, session=session):
+        if step.node_id not in visible or step.node_id not in names:
+            continue
+        # Outside loops a step has iteration ""; inside one, the first iteration stands in.
+        if step.iteration == "" or names[step.node_id] not in outputs:
+            outputs[names[step.node_id]] = step.output
+    return {"trigger": execution.input, "nodes": outputs, "loop": None, "env": {}}, execution.id
+
+
+async def _chosen_run(
+    scope: Scope, workflow_id: str, execution_id: str | None, *, session: AsyncSession
+) -> Execution | None:
+    if execution_id is not None:
+        execution = await get_execution(scope, execution_id, session=session)
+        if execution.workflow_id != workflow_id:
+            raise NotFound(f"Execution {execution_id} not found", error_code="EXECUTION_NOT_FOUND")
+        return execution
+    stmt = (
+        scoped_select(Execution, scope)
+        .where(Execution.workflow_id == workflow_id, Execution.is_test.is_(True))
+        .order_by(Execution.created_at.desc(), Execution.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+def _sample_payload(graph: Graph) -> Any:
+    start = next((node for node in graph.nodes if node.type == "start"), None)
+    return (start.data or {}).get("sample_payload") if start else None
+
+
+def preview_value(
+    context: dict[str, Any], *, expression: str | None, template: Any, limits: Limits
+) -> tuple[Any, str | None]:
+    """(value, None), or (None, what went wrong): a bad expression is an answer, not an error."""
+    try:
+        if expression is not None:
+            return evaluate(expression, context, limits), None
+        return render(template, context, limits), None
+    except ExpressionError as error:
+        return None, error.message

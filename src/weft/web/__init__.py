@@ -1,0 +1,1 @@
+"""The embeddable editor: its page, its built bundle (`dist/`, from `ui/`), error pages."""
