@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Refold's frontend SDK from the npm registry, for tests/sdk (the version package-lock.json pins).
 SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 
-.PHONY: run test lint format migrate bench clean ui ui-check e2e
+.PHONY: run test test-fast lint format migrate bench clean ui ui-check e2e
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
@@ -14,6 +14,9 @@ test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) ## Lint, then the whole suite on S
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+test-fast: $(VENV)/.dev-installed ## The unit tier alone: no database, no app, no servers (seconds)
+	$(BIN)/pytest -m unit -q
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -25,6 +25,36 @@ from weft.store.scope import OrgScope
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import issue_session_token
 
+# A test that asks for none of these runs without a database, app or server: the unit tier.
+_INTEGRATION_FIXTURES = frozenset(
+    {
+        "db",
+        "db_url",
+        "sqlite_url",
+        "postgres_url",
+        "postgres_server",
+        "migrated_url",
+        "app",
+        "client",
+        "engine",
+    }
+)
+# Folders whose tests start real servers, subprocesses or V8 pools whatever fixtures they use.
+_INTEGRATION_FOLDERS = frozenset({"cli", "net", "sandbox", "sdk", "e2e"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the unit tier (`make test-fast`, `pytest -m unit`) from the fixtures a test uses."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        folder = item.path.parent.name
+        if (
+            not fixtures & _INTEGRATION_FIXTURES
+            and folder not in _INTEGRATION_FOLDERS
+            and item.get_closest_marker("slow") is None
+        ):
+            item.add_marker(pytest.mark.unit)
+
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:

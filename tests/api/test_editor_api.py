@@ -166,6 +166,11 @@ async def test_a_published_version_is_readable_whole(
 
     missing = await client.get(f"{BASE}/workflow/{workflow_id}/versions/2", headers=tenant.bearer)
     assert_envelope(missing, 404, "VERSION_NOT_FOUND")
+    for odd in ("0", "99999999999", "abc"):
+        bad = await client.get(
+            f"{BASE}/workflow/{workflow_id}/versions/{odd}", headers=tenant.bearer
+        )
+        assert_envelope(bad, 400)
     other = await make_tenant("acct-b", org_id=tenant.org_id)
     foreign = await client.get(f"{BASE}/workflow/{workflow_id}/versions/1", headers=other.bearer)
     assert_envelope(foreign, 404, "WORKFLOW_NOT_FOUND")

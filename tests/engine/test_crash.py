@@ -25,6 +25,8 @@ from support import Tenant
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 
+pytestmark = pytest.mark.slow
+
 RUNS = 50
 KILLS = 4
 

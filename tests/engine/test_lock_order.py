@@ -17,7 +17,7 @@ from flows import execute, node, publish
 from sqlalchemy import update
 
 from support import Tenant
-from weft.engine import queue
+from weft.engine import lifecycle, queue
 from weft.store.db import Database
 from weft.store.tables import Execution
 
@@ -44,7 +44,9 @@ async def test_lease_renewal_and_group_commit_in_opposite_orders_do_not_deadlock
     workflow_id = await publish(client, tenant, [node("1", "start", "Start", trigger="manual")])
     for _ in range(2):
         await execute(client, tenant, workflow_id)
-    claimed = await queue.claim_due_executions(db, owner="w1", limit=2, lease_s=30, per_account=5)
+    claimed = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=2, lease_s=30, per_account=5
+    )
     first, second = sorted(c.id for c in claimed)
     renewal: asyncio.Task[set[str]] | None = None
 
@@ -58,10 +60,10 @@ async def test_lease_renewal_and_group_commit_in_opposite_orders_do_not_deadlock
 
     writes = [
         dataclasses.replace(
-            queue.step_commit(execution_id=second, owner="w1", steps=[], lease_s=30),
+            queue.step_commit(execution_id=second, owner="w1", attempt=1, steps=[], lease_s=30),
             also=renew_meanwhile,
         ),
-        queue.step_commit(execution_id=first, owner="w1", steps=[], lease_s=30),
+        queue.step_commit(execution_id=first, owner="w1", attempt=1, steps=[], lease_s=30),
     ]
     async with db.transaction() as session:
         applied = await queue.apply_writes(session, writes)

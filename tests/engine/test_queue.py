@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from support import Tenant, TenantFactory
 from weft.clock import now
-from weft.engine import queue
+from weft.engine import lifecycle, queue
 from weft.engine.host import Engine, build_services
 from weft.engine.retention import prune_finished_executions
 from weft.store.db import Database
@@ -42,11 +42,13 @@ async def test_claims_are_fair_across_accounts_and_respect_the_account_limit(
     quiet_wf = await publish(client, quiet, [START])
     busy_runs = [(await execute(client, busy, busy_wf)).json()["execution_id"] for _ in range(6)]
     quiet_runs = [(await execute(client, quiet, quiet_wf)).json()["execution_id"] for _ in range(2)]
-    claimed = await queue.claim_due_executions(db, owner="w1", limit=4, lease_s=30, per_account=2)
+    claimed = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=4, lease_s=30, per_account=2
+    )
     ids = {c.id for c in claimed}
     # Round-robin: the quiet account is not starved by the busy one's earlier backlog.
     assert len(ids & set(quiet_runs)) == 2 and len(ids & set(busy_runs)) == 2
-    more = await queue.claim_due_executions(db, owner="w2", limit=10, lease_s=30, per_account=2)
+    more = await lifecycle.claim_due_executions(db, owner="w2", limit=10, lease_s=30, per_account=2)
     # Both accounts are at their limit of two running executions: nothing more is claimed.
     assert more == []
 
@@ -56,13 +58,41 @@ async def test_expired_leases_are_claimed_again(
 ) -> None:
     wf = await publish(client, tenant, [START])
     execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
-    first = await queue.claim_due_executions(db, owner="w1", limit=1, lease_s=0.05, per_account=5)
+    first = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=1, lease_s=0.05, per_account=5
+    )
     assert [c.id for c in first] == [execution_id] and first[0].attempt == 1
     await asyncio.sleep(0.1)
-    second = await queue.claim_due_executions(db, owner="w2", limit=1, lease_s=30, per_account=5)
+    second = await lifecycle.claim_due_executions(
+        db, owner="w2", limit=1, lease_s=30, per_account=5
+    )
     assert [c.id for c in second] == [execution_id] and second[0].attempt == 2
     renewed = await queue.renew_leases(db, owner="w1", ids=[execution_id], lease_s=30)
     assert renewed == set()  # the old owner lost it and will write nothing more
+
+
+async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    # A stalled worker's lease expires and the same worker claims the run again: the first
+    # claim's writes must not land, or both claims would run (and commit) the same steps.
+    wf = await publish(client, tenant, [START])
+    execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
+    first = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=1, lease_s=0.05, per_account=5
+    )
+    await asyncio.sleep(0.1)
+    again = await lifecycle.claim_due_executions(db, owner="w1", limit=1, lease_s=30, per_account=5)
+    assert [c.attempt for c in first + again] == [1, 2]
+
+    def commit(attempt: int) -> queue.FencedWrite:
+        return queue.step_commit(
+            execution_id=execution_id, owner="w1", attempt=attempt, steps=[], lease_s=30
+        )
+
+    async with db.transaction() as session:
+        applied = await queue.apply_writes(session, [commit(1), commit(2)])
+    assert applied == [False, True]
 
 
 async def test_graceful_stop_releases_runs_in_flight_to_another_worker(

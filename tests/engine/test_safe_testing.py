@@ -275,3 +275,24 @@ async def test_expression_preview_refuses_another_workflows_run(
     )
     assert_envelope(foreign, 404, "WORKFLOW_NOT_FOUND")
     await asyncio.sleep(0)
+
+
+async def test_expression_preview_inside_a_loop_sees_the_first_item(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    each = node("2", "loop", "Each", items="trigger.items")
+    double = node("3", "transform", "Double", value="{{ loop.item * 2 }}")
+    workflow_id = await draft(
+        client,
+        tenant,
+        [START, each, double],
+        [{"source": "1", "target": "2"}, {"source": "2", "target": "3", "sourceHandle": "body"}],
+    )
+    done = await test_run(client, tenant, workflow_id, payload={"items": [4, 5]})
+    assert done["status"] == "COMPLETED", done
+    response = await client.post(
+        f"{BASE}/workflow/{workflow_id}/expression/preview",
+        json={"expression": "loop.item + loop.index", "node_id": "3"},
+        headers=tenant.bearer,
+    )
+    assert response.json()["value"] == 4

@@ -16,7 +16,7 @@ from weft.clock import now
 from weft.engine.host import Engine
 from weft.engine.scheduler import fire_due_schedules
 from weft.store.db import Database
-from weft.store.tables import Execution, Schedule
+from weft.store.tables import Execution, Schedule, WorkflowVersion
 
 START = node("1", "start", "Start", trigger="manual")
 
@@ -170,6 +170,24 @@ async def test_request_structure_describes_the_sample_payload(
     assert body["schema"]["properties"]["age"] == {"type": "integer"}
     assert body["schema"]["properties"]["tags"] == {"type": "array", "items": {"type": "string"}}
     assert {"path": "address.city", "type": "string"} in body["schema_interpreted"]
+
+
+async def test_request_structure_of_a_workflow_without_a_draft_creates_none(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    created = await client.post(f"{BASE}/workflow", json={"name": "bare"}, headers=tenant.bearer)
+    wf = created.json()["workflow"]["associated_workflow"]
+    discarded = await client.delete(f"{BASE}/workflow/{wf}/draft", headers=tenant.bearer)
+    assert discarded.status_code == 200, discarded.text
+    got = await client.get(f"{BASE}/workflow/request-structure/{wf}", headers=tenant.bearer)
+    assert got.status_code == 200 and got.json()["trigger"] == "manual"
+    async with db.reading() as session:
+        versions = await session.scalar(
+            select(func.count())
+            .select_from(WorkflowVersion)
+            .where(WorkflowVersion.workflow_id == wf)
+        )
+    assert versions == 0  # a GET wrote nothing
 
 
 async def test_event_stream_follows_a_run_live(

@@ -7,8 +7,8 @@ from weft.workflows.graph import (
     normalize_graph,
     slugify_name,
     upstream_nodes,
-    validate_for_publish,
 )
+from weft.workflows.validation import validate_for_publish
 
 
 def node(node_id, node_type, name=None, data=None, **extra):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, model_validator
 
 from weft.api.deps import DbDep, ScopeDep, SettingsDep, WorkflowScopeDep
@@ -78,7 +78,10 @@ async def list_node_types(_scope: WorkflowScopeDep) -> NodeTypesOut:
     summary="One published version's graph",
 )
 async def get_version(
-    workflow_id: str, version: int, scope: WorkflowScopeDep, db: DbDep
+    workflow_id: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")],
+    scope: WorkflowScopeDep,
+    db: DbDep,
 ) -> VersionContentOut:
     """The nodes, edges and settings of a published version (to diff it with the draft)."""
     async with db.reading() as session:
@@ -128,15 +131,16 @@ async def preview_expression(
     workflow_id: str, body: PreviewIn, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> PreviewOut:
     """200 either way: `{value, error: null}` or `{value: null, error}`."""
+    limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
     async with db.transaction() as session:
         context, run_id = await preview_context(
             scope,
             workflow_id,
             node_id=body.node_id,
             execution_id=body.execution_id,
+            limits=limits,
             session=session,
         )
-    limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
     value, error = preview_value(
         context, expression=body.expression, template=body.template, limits=limits
     )

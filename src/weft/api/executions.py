@@ -15,7 +15,6 @@ from weft.api.deps import DbDep, PageDep, ScopeDep, StreamScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.api.truncation import capped
 from weft.engine import history, lifecycle, states, triggers
-from weft.engine.announce import notify_in_transaction
 from weft.engine.safe_mode import SKIPPED, EditorTestOptions
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
@@ -162,17 +161,17 @@ async def list_executions(
 @router.get("/execution/{execution_id}", response_model=ExecutionOut, summary="One execution")
 async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> ExecutionOut:
     async with db.reading() as session:
-        execution = await triggers.get_execution(scope, execution_id, session=session)
+        execution = await history.get_execution(scope, execution_id, session=session)
         steps = await history.steps_of(execution.id, session=session)
         return ExecutionOut.of(scope, execution, steps)
 
 
 @router.post("/execution/{execution_id}/rerun", response_model=ExecutionOut, summary="Rerun")
-async def rerun(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
-    async with db.transaction() as session:
-        execution = await triggers.rerun_execution(scope, execution_id, session=session)
-        await notify_in_transaction(session)
-    request.app.state.services.notifier.work_queued()
+async def rerun(execution_id: str, scope: ScopeDep, request: Request) -> ExecutionOut:
+    execution = await lifecycle.queue_runs(
+        request.app.state.services,
+        lambda session: triggers.rerun_execution(scope, execution_id, session=session),
+    )
     return ExecutionOut.of(scope, execution)
 
 
@@ -195,14 +194,14 @@ async def stream_events(
     Browsers' EventSource cannot send headers: pass the session token as `?token=` instead.
     """
     async with db.reading() as session:
-        await triggers.get_execution(scope, execution_id, session=session)
-    notifier = request.app.state.services.notifier
+        await history.get_execution(scope, execution_id, session=session)
+    wakeups = request.app.state.services.wakeups
 
     async def events() -> AsyncIterator[bytes]:
         last_step: str | None = None
         while True:
             async with db.reading() as session:
-                execution = await triggers.get_execution(scope, execution_id, session=session)
+                execution = await history.get_execution(scope, execution_id, session=session)
                 steps = await history.steps_of(execution_id, session=session, after=last_step)
             pinned = pinned_nodes(execution)
             for step in steps:
@@ -213,7 +212,7 @@ async def stream_events(
                 return
             if await request.is_disconnected():
                 return
-            await notifier.wait_change(execution_id, 0.25)
+            await wakeups.wait_for_change(execution_id, 0.25)
 
     return StreamingResponse(
         events(),

@@ -8,10 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from weft.api.runs import WorkflowFailed
+from weft.api.runs import sync_response
 from weft.api.schemas import ERROR_RESPONSES
-from weft.engine import states, triggers
-from weft.engine.announce import notify_in_transaction
+from weft.engine import lifecycle, triggers, waiting
 from weft.errors import NotFound
 from weft.workflows import versions
 from weft.workflows.trigger_index import start_config
@@ -41,37 +40,25 @@ async def _payload(request: Request) -> Any:
 async def inbound_webhook(secret: str, request: Request) -> Response:
     """Async hooks answer 202 with the execution id; sync hooks answer with the respond node."""
     db, services = request.app.state.db, request.app.state.services
-    async with db.transaction() as session:
+    async with db.reading() as session:
         found = await triggers.find_webhook(secret, session=session)
         if found is None or not found[1].published or found[1].trigger != "webhook":
             raise NotFound("No live webhook at this address", error_code="WEBHOOK_NOT_FOUND")
         scope, workflow = found
         live = await versions.live_version(scope, workflow, session=session)
         sync = bool(start_config(live.nodes if live else []).get("sync"))
-        execution = await triggers.webhook_execution(
-            scope, workflow, await _payload(request), session=session
-        )
-        await notify_in_transaction(session)
-    services.notifier.work_queued()
+    payload = await _payload(request)
+    execution = await lifecycle.queue_runs(
+        services,
+        lambda session: triggers.webhook_execution(scope, workflow, payload, session=session),
+    )
     accepted = JSONResponse(
         {"message": "Workflow execution started", "execution_id": execution.id}, status_code=202
     )
     if not sync:
         return accepted
-    done = await triggers.wait_for_answer(services, scope, execution.id, until_response=True)
-    if done.response:
-        response = done.response
-        headers = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
-        headers["x-execution-id"] = execution.id
-        return JSONResponse(
-            response.get("body"), status_code=response.get("status", 200), headers=headers
-        )
-    if done.status == states.SUCCEEDED:
-        return JSONResponse(done.output, headers={"x-execution-id": execution.id})
-    if done.status in states.TERMINAL:
-        message = (done.error or {}).get("message", "The workflow did not complete")
-        raise WorkflowFailed(message, details={"execution_id": execution.id})
-    return accepted
+    done = await waiting.wait_for_answer(services, scope, execution.id, until_response=True)
+    return sync_response(done, execution.id, accepted=accepted, respond_as_sent=True)
 
 
 for _method in ("POST", "GET", "PUT", "PATCH", "DELETE"):

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
-from weft.engine import history, states, triggers
-from weft.engine.announce import notify_in_transaction
+from weft.engine import history, lifecycle, states, triggers, waiting
+from weft.engine.answers import RunAnswer
 from weft.engine.safe_mode import EditorTestOptions
 from weft.engine.single_node import run_single_node
 from weft.errors import WeftError
-from weft.store.scope import Scope
 from weft.workflows import records, versions
 from weft.workflows.trigger_index import start_config
 
@@ -131,8 +130,10 @@ async def execute(
     The id may name one of the org's public workflows: the run then uses the linked account's
     config (header `config_id`, default the app's default config), which must enable it.
     """
-    async with db.transaction() as session:
-        execution = await triggers.execute_workflow(
+    services = request.app.state.services
+    execution = await lifecycle.queue_runs(
+        services,
+        lambda session: triggers.execute_workflow(
             scope,
             workflow_id,
             body.payload,
@@ -140,28 +141,36 @@ async def execute(
             window_s=settings.idempotency_window_s,
             session=session,
             config_id=_header(request, config_id, "config-id"),
-        )
-        await notify_in_transaction(session)
-    services = request.app.state.services
-    services.notifier.work_queued()
+        ),
+    )
     if not _wants_sync(request):
         return StartedOut(message="Workflow execution started", execution_id=execution.id)
-    return await _sync_answer(request, scope, execution.id)
+    done = await waiting.wait_for_answer(services, scope, execution.id, until_response=True)
+    started = StartedOut(message="Workflow execution started", execution_id=execution.id)
+    accepted = JSONResponse(started.model_dump(), status_code=202)
+    return sync_response(done, execution.id, accepted=accepted, respond_as_sent=False)
 
 
-async def _sync_answer(request: Request, scope: Scope, execution_id: str) -> Any:
-    services = request.app.state.services
-    done = await triggers.wait_for_answer(services, scope, execution_id, until_response=True)
+def sync_response(
+    done: RunAnswer, execution_id: str, *, accepted: Response, respond_as_sent: bool
+) -> Response:
+    """What a synchronous caller (execute or webhook) gets once it stopped waiting: the respond
+    node's body (with its status and headers when `respond_as_sent`), else the run's output, a
+    failure in the envelope, or `accepted` (202) while the run goes on."""
     headers = {"x-execution-id": execution_id}
     if done.response:
-        return JSONResponse(done.response.get("body"), headers=headers)
+        status = done.response.get("status", 200) if respond_as_sent else 200
+        if respond_as_sent:
+            sent = done.response.get("headers") or {}
+            headers = {**{str(k): str(v) for k, v in sent.items()}, **headers}
+        return JSONResponse(done.response.get("body"), status_code=status, headers=headers)
     if done.status == states.SUCCEEDED:
         return JSONResponse(done.output, headers=headers)
     if done.status in states.TERMINAL:
         message = (done.error or {}).get("message", "The workflow did not complete")
         raise WorkflowFailed(message, details={"execution_id": execution_id})
-    started = StartedOut(message="Workflow execution started", execution_id=execution_id)
-    return JSONResponse(started.model_dump(), status_code=202, headers=headers)
+    accepted.headers.update(headers)
+    return accepted
 
 
 @router.post("/event/trigger", response_model=EventStartedOut, summary="Fire an event")
@@ -181,8 +190,9 @@ async def trigger_event(
     Public workflows run too, once per config of the account that enables them (only the
     configs of app `slug`, or the one config `config_id`, when those headers are sent).
     """
-    async with db.transaction() as session:
-        runs = await triggers.trigger_event(
+    runs = await lifecycle.queue_runs(
+        request.app.state.services,
+        lambda session: triggers.trigger_event(
             scope,
             body.event,
             body.payload,
@@ -191,9 +201,8 @@ async def trigger_event(
             session=session,
             slug=slug,
             config_id=_header(request, config_id, "config-id"),
-        )
-        await notify_in_transaction(session)
-    request.app.state.services.notifier.work_queued()
+        ),
+    )
     return EventStartedOut(message="Event triggered", execution_ids=[r.id for r in runs])
 
 
@@ -214,17 +223,17 @@ async def test_workflow(
     request: Request,
 ) -> Any:
     """Safe mode: write steps not in `run_for_real` are SKIPPED with the request they'd send."""
-    async with db.transaction() as session:
-        execution = await triggers.start_test(
-            scope, workflow_id, body.payload, options=body.options(), session=session
-        )
-        await notify_in_transaction(session)
     services = request.app.state.services
-    services.notifier.work_queued()
+    execution = await lifecycle.queue_runs(
+        services,
+        lambda session: triggers.start_test(
+            scope, workflow_id, body.payload, options=body.options(), session=session
+        ),
+    )
     if not body.wait:
         started = StartedOut(message="Workflow test started", execution_id=execution.id)
         return JSONResponse(started.model_dump(), status_code=202)
-    done = await triggers.wait_for_run(services, scope, execution.id, until_response=False)
+    done = await waiting.wait_for_run(services, scope, execution.id, until_response=False)
     async with db.reading() as session:
         steps = await history.steps_of(done.id, session=session)
     return ExecutionOut.of(scope, done, steps)
@@ -236,12 +245,11 @@ async def test_workflow(
     summary="The start trigger's sample payload and its schema",
 )
 async def request_structure(workflow_id: str, scope: ScopeDep, db: DbDep) -> RequestStructureOut:
-    async with db.transaction() as session:
+    async with db.reading() as session:  # a read: it never creates the draft
         workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
         live = await versions.live_version(scope, workflow, session=session)
         if live is None:
-            _, draft = await versions.open_draft(scope, workflow.id, session=session)
-            nodes = draft.nodes
+            nodes = await versions.draft_or_new_nodes(scope, workflow, session=session)
         else:
             nodes = live.nodes
     data = start_config(nodes)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
@@ -339,7 +339,10 @@ async def publish_workflow(
     summary="Copy an old version into the draft",
 )
 async def restore_version(
-    workflow_id: str, version: int, scope: WorkflowScopeDep, db: DbDep
+    workflow_id: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")],
+    scope: WorkflowScopeDep,
+    db: DbDep,
 ) -> DraftOut:
     async with db.transaction() as session:
         workflow, draft = await versions.restore_version(

@@ -12,7 +12,14 @@ from weft.errors import NotFound
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
 from weft.store.scope import Scope, scoped_select
 from weft.store.tables import Execution
-from weft.workflows.graph import Graph, normalize_graph, slugify_name, upstream_nodes
+from weft.workflows.graph import (
+    LOOP_TYPE,
+    Graph,
+    loop_body_nodes,
+    normalize_graph,
+    slugify_name,
+    upstream_nodes,
+)
 from weft.workflows.versions import open_draft
 
 
@@ -23,12 +30,14 @@ async def preview_context(
     node_id: str | None,
     execution_id: str | None,
     session: AsyncSession,
+    limits: Limits = Limits(),
 ) -> tuple[dict[str, Any], str | None]:
     """`{trigger, nodes, loop, env}` as `node_id` would see it in the chosen test run, and its id.
 
     The run is `execution_id`, else this workflow's latest test run; before any run, the
     trigger is the start node's sample payload and no step has output yet. Only steps upstream
-    of `node_id` in the draft are in scope (every step when no node is named).
+    of `node_id` in the draft are in scope (every step when no node is named); inside a loop's
+    body, its first iteration's outputs and `loop = {item: <first item>, index: 0}`.
     """
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
@@ -46,7 +55,27 @@ async def preview_context(
         # Outside loops a step has iteration ""; inside one, the first iteration stands in.
         if step.iteration == "" or names[step.node_id] not in outputs:
             outputs[names[step.node_id]] = step.output
-    return {"trigger": execution.input, "nodes": outputs, "loop": None, "env": {}}, execution.id
+    context = {"trigger": execution.input, "nodes": outputs, "loop": None, "env": {}}
+    if node_id is not None:
+        context["loop"] = _first_item_of_enclosing_loop(graph, node_id, context, limits)
+    return context, execution.id
+
+
+def _first_item_of_enclosing_loop(
+    graph: Graph, node_id: str, context: dict[str, Any], limits: Limits
+) -> dict[str, Any] | None:
+    """`{item, index: 0}` when `node_id` is in a loop's body: its items, evaluated again."""
+    for loop in (n for n in graph.nodes if n.type == LOOP_TYPE):
+        if node_id not in loop_body_nodes(graph, loop.id):
+            continue
+        source = (loop.data or {}).get("items")
+        try:
+            items = evaluate(source, context, limits) if isinstance(source, str) else None
+        except ExpressionError:
+            return None
+        items = items if isinstance(items, list) else [] if items is None else [items]
+        return {"item": items[0], "index": 0} if items else None
+    return None
 
 
 async def _chosen_run(

@@ -1,16 +1,19 @@
-"""Reading executions and their steps for the API."""
+"""Reading executions and their steps: one run, the history list, the steps of a run."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.engine import states
+from weft.errors import NotFound
+from weft.store.db import Database
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scoped_select
-from weft.store.tables import Execution, Step
+from weft.store.tables import Execution, Step, WorkflowVersion
 
 # Refold's status filter values, as the statuses they mean.
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
@@ -65,3 +68,36 @@ async def steps_of(
     if after:
         stmt = stmt.where(Step.id > after)
     return list(await session.scalars(stmt.order_by(Step.id)))
+
+
+async def get_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
+    """One of the caller's executions, or 404."""
+    execution = await session.scalar(
+        scoped_select(Execution, scope).where(Execution.id == execution_id)
+    )
+    if execution is None:
+        raise NotFound(f"Execution {execution_id} not found", error_code="EXECUTION_NOT_FOUND")
+    return execution
+
+
+Graph = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+async def test_graph_of(db: Database, execution_id: str) -> Graph:
+    """The draft graph (nodes, edges) a test run was started with."""
+    async with db.reading() as session:
+        graph = await session.scalar(
+            select(Execution.test_graph).where(Execution.id == execution_id)
+        )
+    return graph["nodes"], graph["edges"]
+
+
+async def version_graph_of(db: Database, workflow_id: str, version: int) -> Graph | None:
+    """The (nodes, edges) of one published version, or None if there is no such version."""
+    async with db.reading() as session:
+        row = await session.scalar(
+            select(WorkflowVersion).where(
+                WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.version == version
+            )
+        )
+    return None if row is None else (row.nodes, row.edges)

@@ -84,7 +84,7 @@ class Engine:
         """PostgreSQL: wake idle workers the moment another process queues work."""
         import asyncpg
 
-        from weft.engine.notify import QUEUE_CHANNEL
+        from weft.engine.wakeups import QUEUE_CHANNEL
 
         url = self.services.db.engine.url.set(drivername="postgresql")
         while True:
@@ -93,7 +93,7 @@ class Engine:
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda *_, done=closed: done.set())
                 await connection.add_listener(
-                    QUEUE_CHANNEL, lambda *_: self.services.notifier.work_queued()
+                    QUEUE_CHANNEL, lambda *_: self.services.wakeups.work_queued()
                 )
                 await closed.wait()
             except asyncio.CancelledError:

@@ -1,7 +1,18 @@
-"""What follows a run's end, on every route into a terminal status.
+"""The life cycle of a run: every status change of an execution, and what follows its end.
 
-A run ends by finishing (succeeded, failed), by Weft giving up on it (errored) or by a user
-cancelling it. Whichever route it takes, the same "run ended" hooks run, in order: first the
+Each change checks the transition table (engine.states) and its SQL guard is generated from it:
+
+| change  | from -> to                                 | function                         |
+| ------- | ------------------------------------------ | -------------------------------- |
+| queue   | (new) -> queued                            | `queue_runs` (rows: triggers)    |
+| claim   | queued, waiting, running (lease expired) -> running | `claim_due_executions`  |
+| park    | running -> waiting                         | `park_run`                       |
+| wake    | waiting, due later -> waiting, due now     | `wake_waiting_run`               |
+| end     | running -> succeeded, failed, errored      | `end_run`                        |
+| cancel  | queued, running, waiting -> cancelled      | `cancel_run`                     |
+| release | running -> running, unleased and due now   | `release_leases`                 |
+
+Whichever route a run takes into a terminal status, the same "run ended" hooks run: first the
 writes that must land in the very transaction that records the end (so a crash cannot separate
 them from it), then, after the commit, the wake-ups of whoever waits on the run.
 """
@@ -11,21 +22,222 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
-from weft.engine.announce import notify_in_transaction
-from weft.engine.triggers import get_execution
+from weft.engine.answers import RunAnswer
+from weft.engine.claim_sql import CLAIM_COLUMNS, CLAIM_SQL
+from weft.engine.history import get_execution
+from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import enqueue_for_run, wants_run_notifications
+from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import Execution
 
 Writes = Callable[[AsyncSession], Awaitable[Any]]
+
+
+def may_become(new: str) -> Any:
+    """SQL guard: the row's status is one the table lets go to `new`."""
+    return Execution.status.in_(states.sources_of(new))
+
+
+# -- claim and release ----------------------------------------------------------------------
+
+
+async def claim_due_executions(
+    db: Database, *, owner: str, limit: int, lease_s: float, per_account: int
+) -> list[Claimed]:
+    """Claim up to `limit` due executions for `owner`, fairly across linked accounts."""
+    moment = now()
+    params = {
+        "now": moment,
+        "me": owner,
+        "lease_until": moment + timedelta(seconds=lease_s),
+        "n": limit,
+        "scan": limit * 4,
+        "per_account": per_account,
+    }
+    columns = Execution.__table__.c
+    # Typed bind parameters and result columns, so dates and JSON convert as through the ORM.
+    stmt = (
+        CLAIM_SQL[db.dialect]
+        .bindparams(
+            bindparam("now", type_=columns.due_at.type),
+            bindparam("lease_until", type_=columns.due_at.type),
+        )
+        .columns(*(columns[name.strip()] for name in CLAIM_COLUMNS.split(",")))
+    )
+    async with db.transaction() as session:
+        rows = (await session.execute(stmt, params)).mappings().all()
+    return [Claimed(**{**row, "is_test": bool(row["is_test"])}) for row in rows]
+
+
+async def release_leases(db: Database, *, owner: str) -> int:
+    """Hand back every run this owner still holds, due at once for another worker."""
+    moment = now()
+    async with db.transaction() as session:
+        held = await lock_in_id_order(
+            session, Execution.lease_owner == owner, Execution.status == states.RUNNING
+        )
+        if held:
+            await session.execute(
+                update(Execution)
+                .where(Execution.id.in_(held))
+                .values(lease_owner=None, due_at=moment, updated_at=moment)
+            )
+        return len(held)
+
+
+# -- park, wake and end (a worker's side, through its group commit) --------------------------
+
+
+def finishing(
+    *,
+    execution_id: str,
+    owner: str,
+    attempt: int,
+    status: str,
+    steps: list[dict[str, Any]],
+    output: Any = None,
+    error: Any = None,
+    response: Any = None,
+    wake_at: datetime | None = None,
+    also: Writes | None = None,
+) -> FencedWrite:
+    """The fenced write that ends a run (or parks it: status=waiting with `wake_at`)."""
+    states.check_transition(states.RUNNING, status)
+    moment = now()
+    values: dict[str, Any] = {"status": status, "lease_owner": None, "updated_at": moment}
+    if status == states.WAITING:
+        values["due_at"] = wake_at
+    else:
+        values.update(due_at=None, finished_at=moment, output=output, error=error)
+    if response is not None:
+        values["response"] = response
+    return FencedWrite(execution_id, owner, attempt, values, steps, also)
+
+
+async def park_run(
+    services: Any,
+    commits: Any,
+    claimed: Claimed,
+    *,
+    owner: str,
+    steps: list[dict[str, Any]],
+    wake_at: datetime,
+    response: Any = None,
+    child_id: str | None = None,
+) -> None:
+    """Release a run until `wake_at` (a delay) or until its sub-workflow run `child_id` ends."""
+    await commits.write(
+        finishing(
+            execution_id=claimed.id,
+            owner=owner,
+            attempt=claimed.attempt,
+            status=states.WAITING,
+            steps=steps,
+            wake_at=wake_at,
+            response=response,
+        )
+    )
+    if child_id and await _has_ended(services.db, child_id):
+        # The child ended before this run parked, so its wake-up found nothing to wake.
+        await wake_waiting_run(services, claimed.id)
+
+
+async def end_run(
+    services: Any,
+    commits: Any,
+    claimed: Claimed,
+    status: str,
+    *,
+    owner: str,
+    steps: list[dict[str, Any]],
+    **values: Any,
+) -> None:
+    """Record a run's end with its last steps, then run the "run ended" hooks."""
+    ending = {key: values.get(key) for key in ("output", "error", "response")}
+    ended = RunEnded.of(claimed, status, **ending)
+    await commits.write(
+        finishing(
+            execution_id=claimed.id,
+            owner=owner,
+            attempt=claimed.attempt,
+            status=status,
+            steps=steps,
+            also=await ending_writes(services, ended),
+            **values,
+        )
+    )
+    await after_run_ended(services, ended)
+
+
+async def wake_waiting_run(services: Any, execution_id: str) -> None:
+    """Make a waiting run due now (its child ended); nothing if it is not waiting."""
+    moment = now()
+    async with services.db.transaction() as session:
+        result = await session.execute(
+            update(Execution)
+            .where(Execution.id == execution_id, Execution.status == states.WAITING)
+            .values(due_at=moment, updated_at=moment)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            await wake_workers_in_transaction(session)
+    services.wakeups.work_queued()
+
+
+async def _has_ended(db: Database, execution_id: str) -> bool:
+    async with db.reading() as session:
+        status = await session.scalar(select(Execution.status).where(Execution.id == execution_id))
+    return status in states.TERMINAL
+
+
+# -- cancel (a user's side) -------------------------------------------------------------------
+
+
+async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Execution:
+    """Stop a queued, running or waiting run; its worker loses the lease and stops writing."""
+    async with services.db.transaction() as session:
+        execution = await get_execution(scope, execution_id, session=session)
+        cancelled = {"message": "Cancelled"}
+        ended = RunEnded.of(
+            execution, states.CANCELLED, error=cancelled, response=execution.response
+        )
+        writes = await ending_writes(services, ended)
+        moment = now()
+        result = await session.execute(
+            update(Execution)
+            .where(Execution.id == execution.id, may_become(states.CANCELLED))
+            .values(
+                status=states.CANCELLED,
+                due_at=None,
+                lease_owner=None,
+                finished_at=moment,
+                updated_at=moment,
+                error=cancelled,
+            )
+        )
+        await session.refresh(execution)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise Conflict(
+                f"Execution {execution_id} already finished ({execution.status})",
+                error_code="EXECUTION_FINISHED",
+            )
+        if writes is not None:
+            await writes(session)
+    await after_run_ended(services, ended)
+    return execution
+
+
+# -- "run ended" hooks ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -39,10 +251,13 @@ class RunEnded:
     is_test: bool
     parent_execution_id: str | None
     status: str
+    output: Any = None
+    error: Any = None
+    response: Any = None
 
     @classmethod
-    def of(cls, run: Any, status: str) -> RunEnded:
-        """From a claimed run or an execution row."""
+    def of(cls, run: Any, status: str, **ending: Any) -> RunEnded:
+        """From a claimed run or an execution row; `ending`: its output, error and response."""
         return cls(
             id=run.id,
             org_id=run.org_id,
@@ -51,6 +266,7 @@ class RunEnded:
             is_test=bool(run.is_test),
             parent_execution_id=run.parent_execution_id,
             status=status,
+            **ending,
         )
 
 
@@ -75,10 +291,14 @@ class QueueOrgNotifications(RunEndedHook):
 
 
 class WakeRunWaiters(RunEndedHook):
-    """In-process callers waiting on the run (sync execute, tests, event streams) look again."""
+    """In-process callers waiting on the run: sync callers get its answer (no read of the row),
+    tests and event streams look again."""
 
     async def after_commit(self, services: Any, ended: RunEnded) -> None:
-        services.notifier.changed(ended.id)
+        services.answers.publish(
+            RunAnswer(ended.id, ended.status, ended.response, ended.output, ended.error)
+        )
+        services.wakeups.run_changed(ended.id)
 
 
 class WakeWaitingParent(RunEndedHook):
@@ -115,49 +335,15 @@ async def after_run_ended(services: Any, ended: RunEnded) -> None:
         await hook.after_commit(services, ended)
 
 
-async def wake_waiting_run(services: Any, execution_id: str) -> None:
-    """Make a waiting run due now (its child ended); nothing if it is not waiting."""
-    moment = now()
-    async with services.db.transaction() as session:
-        result = await session.execute(
-            update(Execution)
-            .where(Execution.id == execution_id, Execution.status == states.WAITING)
-            .values(due_at=moment, updated_at=moment)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
-            await notify_in_transaction(session)
-    services.notifier.work_queued()
+# -- queue (a trigger's side) -----------------------------------------------------------------
 
 
-async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Execution:
-    """Stop a queued, running or waiting run; its worker loses the lease and stops writing."""
+async def queue_runs(services: Any, start: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Queue run(s): `start` adds the queued rows (engine.triggers) in the one transaction of
+    the operation; other processes' workers are woken at its commit, this process's right after.
+    Returns what `start` returned."""
     async with services.db.transaction() as session:
-        execution = await get_execution(scope, execution_id, session=session)
-        ended = RunEnded.of(execution, states.CANCELLED)
-        writes = await ending_writes(services, ended)
-        moment = now()
-        result = await session.execute(
-            update(Execution)
-            .where(
-                Execution.id == execution.id,
-                Execution.status.in_(states.sources_of(states.CANCELLED)),
-            )
-            .values(
-                status=states.CANCELLED,
-                due_at=None,
-                lease_owner=None,
-                finished_at=moment,
-                updated_at=moment,
-                error={"message": "Cancelled"},
-            )
-        )
-        await session.refresh(execution)
-        if not result.rowcount:  # type: ignore[attr-defined]
-            raise Conflict(
-                f"Execution {execution_id} already finished ({execution.status})",
-                error_code="EXECUTION_FINISHED",
-            )
-        if writes is not None:
-            await writes(session)
-    await after_run_ended(services, ended)
-    return execution
+        started = await start(session)
+        await wake_workers_in_transaction(session)
+    services.wakeups.work_queued()
+    return started

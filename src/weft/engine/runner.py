@@ -12,55 +12,37 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from weft.apps.gateway import AppGateway
-from weft.clock import now, parse_iso
-from weft.engine import lifecycle, queue, states, subflows
+from weft.clock import now
+from weft.engine import lifecycle, queue, states
 from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
 from weft.engine.context import node_context
-from weft.engine.plan import ERROR, LOOP_BODY, Plan
+from weft.engine.control_flow import (
+    DONE,
+    SKIPPED,
+    ControlFlowSteps,
+    EndRun,
+    ParkRun,
+    RunFailed,
+)
+from weft.engine.plan import ERROR, Plan
 from weft.engine.safe_mode import EditorTestOptions, load_test_mode, stand_in
 from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
-from weft.nodes import ai, app_action, code, condition, end, http, respond, transform
+from weft.nodes import EFFECTFUL, RUNNERS
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
 
-RUNNABLE = {
-    "transform": transform.run,
-    "condition": condition.run,
-    "code": code.run,
-    "http": http.run,
-    "app_action": app_action.run,
-    "ai": ai.run,
-    "respond": respond.run,
-    "end": end.run,
-}
-# Nodes whose step is committed before the next starts: they touch the world outside.
-EFFECTFUL = {"http", "app_action", "ai", "workflow", "respond"}
-DONE, SKIPPED = "done", "skipped"
-
-
-class EndRun(Exception):
-    def __init__(self, status: str, output: Any) -> None:
-        self.status, self.output = status, output
-
-
-class ParkRun(Exception):
-    def __init__(self, wake_at: datetime, child_id: str | None = None) -> None:
-        self.wake_at = wake_at
-        self.child_id = child_id
-
-
-class RunFailed(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        self.error = error
+# Kept for one landing: the node registry (weft.nodes.RUNNERS) is where behaviour is looked up.
+RUNNABLE = RUNNERS
 
 
 @dataclass
@@ -75,12 +57,13 @@ class RunState:
     test_mode: EditorTestOptions | None = None  # test runs only: pinned and safe-mode steps
 
 
-class Runner:
+class Runner(ControlFlowSteps):
     """Runs claimed executions for one worker (`owner`)."""
 
-    def __init__(self, services: Services, owner: str) -> None:
+    def __init__(self, services: Services, owner: str, leases: queue.LeaseDeadlines) -> None:
         self.services = services
         self.owner = owner
+        self.leases = leases
         self.commits = GroupCommit(services.db)
         settings = services.settings
         self.lease_s = settings.lease_s
@@ -100,7 +83,8 @@ class Runner:
             with contextlib.suppress(queue.LeaseLost):
                 await self._finish(claimed, states.ERRORED, [], error=error)
         finally:
-            self.services.notifier.changed(claimed.id)
+            self.leases.forget(claimed.id, claimed.attempt)
+            self.services.wakeups.run_changed(claimed.id)
 
     async def _run(self, claimed: queue.Claimed) -> None:
         plan = await self.services.plan_for(claimed)
@@ -135,19 +119,16 @@ class Runner:
                 response=state.response,
             )
         except ParkRun as park:
-            await self.commits.write(
-                queue.finishing(
-                    execution_id=claimed.id,
-                    owner=self.owner,
-                    status=states.WAITING,
-                    steps=state.pending,
-                    wake_at=park.wake_at,
-                    response=state.response,
-                )
+            await lifecycle.park_run(
+                self.services,
+                self.commits,
+                claimed,
+                owner=self.owner,
+                steps=state.pending,
+                wake_at=park.wake_at,
+                response=state.response,
+                child_id=park.child_id,
             )
-            if park.child_id and await subflows.has_ended(self.services, park.child_id):
-                # The child ended before this run parked, so its wake-up found nothing to wake.
-                await lifecycle.wake_waiting_run(self.services, claimed.id)
         except RunFailed as failed:
             await self._finish(
                 claimed, states.FAILED, state.pending, error=failed.error, response=state.response
@@ -165,30 +146,9 @@ class Runner:
     async def _finish(
         self, claimed: queue.Claimed, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
-        ended = lifecycle.RunEnded.of(claimed, status)
-        # The hooks' writes land in the transaction that ends the run: a crash cannot lose them.
-        also = await lifecycle.ending_writes(self.services, ended)
-        await self.commits.write(
-            queue.finishing(
-                execution_id=claimed.id,
-                owner=self.owner,
-                status=status,
-                steps=steps,
-                also=also,
-                **values,
-            )
+        await lifecycle.end_run(
+            self.services, self.commits, claimed, status, owner=self.owner, steps=steps, **values
         )
-        # Committed: hand sync callers in this process their answer (no read of the row).
-        self.services.answers.publish(
-            RunAnswer(
-                claimed.id,
-                status,
-                values.get("response"),
-                values.get("output"),
-                values.get("error"),
-            )
-        )
-        await lifecycle.after_run_ended(self.services, ended)
 
     # -- the walk -------------------------------------------------------------------------
 
@@ -255,14 +215,13 @@ class Runner:
             return await self._delay(state, node, iteration, data, started)
         if node.type == "workflow":
             return await self._subflow(state, node, iteration, data, started)
-        if node.type == "respond":
-            return await self._attempts(state, node, iteration, data, started, respond.run)
+        run = RUNNERS[node.type]
         if node.type == "end":
-            ended, branch = await self._attempts(state, node, iteration, data, started, end.run)
+            ended, branch = await self._attempts(state, node, iteration, data, started, run)
             if "error" in ended:  # rendering the output failed and on_error let the run go on
                 return ended, branch
             raise EndRun(ended["status"], ended["output"])
-        return await self._attempts(state, node, iteration, data, started, RUNNABLE[node.type])
+        return await self._attempts(state, node, iteration, data, started, run)
 
     async def _stand_in(
         self, state: RunState, node: NodeIn, iteration: str, data: dict[str, Any], started: datetime
@@ -318,6 +277,8 @@ class Runner:
         attempt = 0
         while True:
             attempt += 1
+            if node.type in EFFECTFUL:  # never start an outside effect on a lapsed lease
+                self.leases.check(state.claimed.id, state.claimed.attempt)
             try:
                 async with asyncio.timeout(timeout_s):
                     result: NodeResult = await run(state.plan.configs[node.id], ctx)
@@ -382,123 +343,6 @@ class Runner:
             await self._flush(state)
         return output, branch
 
-    async def _loop(
-        self,
-        state: RunState,
-        node: NodeIn,
-        iteration: str,
-        outputs: dict[str, Any],
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        config = state.plan.configs[node.id]
-        try:
-            items = self._context(node, data).evaluate(config.items, "items")
-            if items is None:
-                items = []
-            if not isinstance(items, list):
-                items = [items]
-            limit = self.services.settings.loop_max_items
-            if len(items) > limit:
-                raise NodeFailure(f"loop has {len(items)} items; the limit is {limit}")
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        order = state.plan.body_order[node.id]
-        results: list[Any] = [None] * len(items)
-
-        async def one(index: int, item: Any) -> None:
-            path = f"{iteration}/{index}" if iteration else str(index)
-            settled = {node.id: (DONE, LOOP_BODY)}
-            results[index] = await self._walk(
-                state, order, path, dict(outputs), {"item": item, "index": index}, settled
-            )
-
-        if config.concurrency == 1 or len(items) <= 1:
-            for index, item in enumerate(items):
-                await one(index, item)
-        else:
-            gate = asyncio.Semaphore(config.concurrency)
-
-            async def gated(index: int, item: Any) -> None:
-                async with gate:
-                    await one(index, item)
-
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for index, item in enumerate(items):
-                        group.create_task(gated(index, item))
-            except BaseExceptionGroup as group_error:
-                raise _most_important(group_error) from None
-        self._record(state, node, iteration, started, input={"items": len(items)}, output=results)
-        return results, None
-
-    async def _delay(
-        self,
-        state: RunState,
-        node: NodeIn,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        config = state.plan.configs[node.id]
-        try:
-            if config.seconds is not None:
-                wake = started + timedelta(seconds=config.seconds)
-            else:
-                until = self._context(node, data).render(config.until, "until")
-                try:
-                    wake = parse_iso(str(until))
-                except ValueError:
-                    raise NodeFailure(
-                        f"until rendered to {until!r}, not an ISO 8601 time"
-                    ) from None
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        output = {"waited_until": wake.isoformat()}
-        self._record(state, node, iteration, started, output=output)
-        if wake > now():
-            # The step is committed with the park, so the resumed run continues after it.
-            raise ParkRun(wake)
-        return output, None
-
-    async def _subflow(
-        self,
-        state: RunState,
-        node: NodeIn,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        """Start the child run once (keyed by parent, node and iteration), park until it ends."""
-        config = state.plan.configs[node.id]
-        try:
-            payload = self._context(node, data).render(config.payload, "payload")
-            child = await subflows.start_or_find_child(
-                self.services,
-                state.claimed,
-                node.id,
-                iteration,
-                config.workflow_id,
-                payload,
-                owner=self.owner,
-            )
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        if child.status == states.SUCCEEDED:
-            step_input = {"execution_id": child.id, "payload": payload}
-            self._record(state, node, iteration, started, input=step_input, output=child.output)
-            return child.output, None
-        if child.status in states.TERMINAL:
-            message = (child.error or {}).get("message", child.status)
-            failure = NodeFailure(
-                f"Sub-workflow run {child.id} {child.status}: {message}",
-                details={"execution_id": child.id},
-            )
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        # The child's end wakes this run (lifecycle.WakeWaitingParent); the far wake is a backstop.
-        backstop = now() + timedelta(seconds=self.services.settings.execution_timeout_s)
-        raise ParkRun(backstop, child_id=child.id)
-
     def _record(
         self, state: RunState, node: NodeIn, iteration: str, started: datetime, **values: Any
     ) -> None:
@@ -516,35 +360,20 @@ class Runner:
     async def _flush(self, state: RunState) -> None:
         async with state.flush_lock:
             rows, state.pending = state.pending, []
+            since = time.monotonic()
             await self.commits.write(
                 queue.step_commit(
                     execution_id=state.claimed.id,
                     owner=self.owner,
+                    attempt=state.claimed.attempt,
                     steps=rows,
                     lease_s=self.lease_s,
                     response=state.response,
                 )
             )
+            self.leases.renewed(state.claimed.id, since)  # the commit renewed the lease
         if state.response is not None:  # committed: a sync caller can be answered now
             self.services.answers.publish(
                 RunAnswer(state.claimed.id, states.RUNNING, state.response)
             )
-        self.services.notifier.changed(state.claimed.id)
-
-
-def _most_important(group: BaseExceptionGroup) -> BaseException:
-    flat: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            flat.append(error)
-
-    collect(group)
-    for kind in (queue.LeaseLost, RunFailed, ParkRun, EndRun):
-        for error in flat:
-            if isinstance(error, kind):
-                return error
-    return flat[0]
+        self.services.wakeups.run_changed(state.claimed.id)

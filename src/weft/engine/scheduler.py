@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from weft.clock import isoformat, now
-from weft.engine.announce import notify_in_transaction
 from weft.engine.retention import prune_finished_executions
 from weft.engine.services import Services
 from weft.engine.triggers import new_execution
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.store.tables import LinkedAccount, Schedule, Workflow
 from weft.tenancy.accounts import account_scope
 from weft.workflows.trigger_index import next_tick
@@ -49,7 +49,7 @@ class Scheduler:
         while not self._stop.is_set():
             try:
                 if await fire_due_schedules(self.services):
-                    self.services.notifier.work_queued()
+                    self.services.wakeups.work_queued()
                 if loop.time() >= next_prune:
                     next_prune = loop.time() + PRUNE_EVERY_S
                     await prune_finished_executions(
@@ -95,5 +95,5 @@ async def fire_due_schedules(services: Services, limit: int = 100) -> int:
             schedule.next_fire_at = next_tick(schedule.cron, schedule.timezone, max(tick, moment))
             schedule.updated_at = moment
         if fired:
-            await notify_in_transaction(session)
+            await wake_workers_in_transaction(session)
     return fired

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any
 
 from weft.clock import now
 from weft.engine.context import node_context
-from weft.engine.runner import RUNNABLE
+from weft.engine.control_flow import loop_items, wake_time
 from weft.engine.safe_mode import effect_of, preview_request
 from weft.engine.services import Services
 from weft.errors import InvalidInput, NotFound
 from weft.expressions.evaluator import Limits
-from weft.nodes import NodeConfigError, parse_node_config
+from weft.nodes import RUNNERS, NodeConfigError, parse_node_config
 from weft.nodes.runtime import NodeFailure
 from weft.workflows.graph import normalize_graph
 
@@ -69,21 +68,13 @@ async def run_single_node(
             result.update(status="SKIPPED", output={"safe_mode": True, "would_send": would_send})
             result.update(error=None, execution_time=(time.perf_counter() - started) * 1000)
             return result
+        # Loop and delay are evaluated as a run would (engine.control_flow), without running on.
         if node.type == "loop":
-            items = ctx.evaluate(config.items, "items")  # type: ignore[attr-defined]
-            output: Any = items if isinstance(items, list) else [items]
+            output: Any = loop_items(config, ctx, services.settings.loop_max_items)
         elif node.type == "delay":
-            seconds = config.seconds  # type: ignore[attr-defined]
-            until = (
-                (now() + timedelta(seconds=seconds)).isoformat()
-                if seconds is not None
-                else (
-                    ctx.render(config.until, "until")  # type: ignore[attr-defined]
-                )
-            )
-            output = {"would_wait_until": until}
+            output = {"would_wait_until": wake_time(config, ctx, now()).isoformat()}
         else:
-            outcome = await RUNNABLE[node.type](config, ctx)
+            outcome = await RUNNERS[node.type](config, ctx)
             output, result["branch"] = outcome.output, outcome.branch
         result.update(status="COMPLETED", output=output, error=None)
     except NodeFailure as failure:

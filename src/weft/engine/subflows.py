@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from weft.clock import now
-from weft.engine import queue, states
-from weft.engine.announce import notify_in_transaction
+from weft.engine import queue
 from weft.engine.triggers import new_execution
+from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import WeftError
 from weft.nodes.runtime import NodeFailure
 from weft.store.scope import Scope
@@ -50,9 +50,7 @@ async def start_or_find_child(
             raise NodeFailure(f"Sub-workflow {workflow.id} is not published")
         # Fenced: a worker that lost the parent's lease must not start children.
         result = await session.execute(
-            update(Execution)
-            .where(Execution.id == parent.id, Execution.lease_owner == owner)
-            .values(updated_at=now())
+            queue.fenced(parent.id, owner, parent.attempt).values(updated_at=now())
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise queue.LeaseLost()
@@ -61,8 +59,8 @@ async def start_or_find_child(
         )
         session.add(child)
         await session.flush()
-        await notify_in_transaction(session)
-    services.notifier.work_queued()
+        await wake_workers_in_transaction(session)
+    services.wakeups.work_queued()
     return child
 
 
@@ -74,10 +72,3 @@ async def _depth(session: Any, parent_id: str | None) -> int:
         )
         depth += 1
     return depth
-
-
-async def has_ended(services: Any, execution_id: str) -> bool:
-    """Whether a run has reached a final status."""
-    async with services.db.transaction() as session:
-        status = await session.scalar(select(Execution.status).where(Execution.id == execution_id))
-    return status in states.TERMINAL

@@ -12,17 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.configs import config_for_run, enabled_for_event
 from weft.clock import now
-from weft.engine import states
-from weft.engine.answers import RunAnswer
+from weft.engine import states, waiting
+from weft.engine.history import get_execution
 from weft.engine.safe_mode import EditorTestOptions, check_options
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Execution, LinkedAccount, Workflow
 from weft.tenancy.accounts import account_scope
-from weft.workflows.graph import normalize_graph, validate_for_publish
+from weft.workflows.graph import normalize_graph
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
+from weft.workflows.validation import validate_for_publish
 from weft.workflows.versions import app_problems_of, open_draft
 
 MAX_KEY_LENGTH = 150
@@ -258,16 +259,6 @@ async def start_test(
     return execution
 
 
-async def get_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
-    """One of the caller's executions, or 404."""
-    execution = await session.scalar(
-        scoped_select(Execution, scope).where(Execution.id == execution_id)
-    )
-    if execution is None:
-        raise NotFound(f"Execution {execution_id} not found", error_code="EXECUTION_NOT_FOUND")
-    return execution
-
-
 async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSession) -> Execution:
     """Queue a new run with the same input, on the live version (test runs: the same draft)."""
     old = await get_execution(scope, execution_id, session=session)
@@ -319,34 +310,6 @@ async def webhook_execution(
     return execution
 
 
-async def wait_for_answer(
-    services: Any,
-    scope: Scope,
-    execution_id: str,
-    *,
-    until_response: bool,
-) -> RunAnswer:
-    """The run's answer once it ends (or responds); as it stands when the sync bound passes."""
-    answer = await services.answers.wait(
-        services.db,
-        execution_id,
-        until_response=until_response,
-        timeout_s=services.settings.sync_timeout_s,
-    )
-    if answer is not None:
-        return answer
-    async with services.db.reading() as session:
-        return RunAnswer.of(await get_execution(scope, execution_id, session=session))
-
-
-async def wait_for_run(
-    services: Any,
-    scope: Scope,
-    execution_id: str,
-    *,
-    until_response: bool,
-) -> Execution:
-    """Like `wait_for_answer`, then the whole execution row (for callers that show it all)."""
-    await wait_for_answer(services, scope, execution_id, until_response=until_response)
-    async with services.db.reading() as session:
-        return await get_execution(scope, execution_id, session=session)
+# Reads and waits moved to engine.history and engine.waiting; reachable here for one landing.
+wait_for_answer = waiting.wait_for_answer
+wait_for_run = waiting.wait_for_run

@@ -7,8 +7,9 @@ import contextlib
 import logging
 import os
 import socket
+import time
 
-from weft.engine import queue
+from weft.engine import lifecycle, queue
 from weft.engine.runner import Runner
 from weft.engine.services import Services
 from weft.ids import new_id
@@ -30,7 +31,8 @@ class Worker:
         settings = services.settings
         self.concurrency = settings.worker_concurrency
         self.lease_s = settings.lease_s
-        self.runner = Runner(services, self.name)
+        self.leases = queue.LeaseDeadlines(self.lease_s)
+        self.runner = Runner(services, self.name, self.leases)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -52,8 +54,9 @@ class Worker:
         free = self.concurrency - len(self.tasks)
         if free <= 0:
             return []
+        since = time.monotonic()
         try:
-            claimed = await queue.claim_due_executions(
+            claimed = await lifecycle.claim_due_executions(
                 self.services.db,
                 owner=self.name,
                 limit=min(free, 64),
@@ -65,17 +68,24 @@ class Worker:
             await asyncio.sleep(1)
             return []
         for item in claimed:
+            self.leases.claimed(item, since)
+            stale = self.tasks.get(item.id)
+            if stale is not None:
+                # This worker stalled past its own lease and claimed the run again: the first
+                # claim is fenced out (engine.queue.fenced), so its task stops here.
+                stale.cancel()
             task = asyncio.create_task(self.runner.run(item), name=f"run {item.id}")
             self.tasks[item.id] = task
-            task.add_done_callback(lambda _t, key=item.id: self._done(key))
+            task.add_done_callback(lambda done, key=item.id: self._done(key, done))
         return claimed
 
-    def _done(self, execution_id: str) -> None:
-        self.tasks.pop(execution_id, None)
+    def _done(self, execution_id: str, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(execution_id) is task:  # not a newer claim's task
+            del self.tasks[execution_id]
         self._slot_freed.set()
 
     async def _idle(self) -> None:
-        work = self.services.notifier.work
+        work = self.services.wakeups.work
         waits = [asyncio.ensure_future(work.wait()), asyncio.ensure_future(self._stopping.wait())]
         if len(self.tasks) >= self.concurrency:
             self._slot_freed.clear()
@@ -93,6 +103,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             ids = list(self.tasks)
+            since = time.monotonic()
             try:
                 kept = await queue.renew_leases(
                     self.services.db, owner=self.name, ids=ids, lease_s=self.lease_s
@@ -100,6 +111,8 @@ class Worker:
             except Exception:
                 log.exception("lease renewal failed")
                 continue
+            for held in kept:
+                self.leases.renewed(held, since)
             for lost in set(ids) - kept:  # cancelled by a user, or reclaimed after a stall
                 task = self.tasks.get(lost)
                 if task is not None:
@@ -115,4 +128,4 @@ class Worker:
                 task.cancel()
             if still:
                 await asyncio.gather(*still, return_exceptions=True)
-        await queue.release_leases(self.services.db, owner=self.name)
+        await lifecycle.release_leases(self.services.db, owner=self.name)

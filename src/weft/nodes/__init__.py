@@ -1,11 +1,12 @@
-"""Node types: one module each, holding the type's `Config` model for a node's `data`.
+"""Node types: one module each, holding the type's `Config` model for a node's `data`, its
+`run()` and its traits (`EFFECTFUL`); registered once here.
 
 The engine's runner is the only caller of node behaviour; nodes never touch the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -47,7 +48,18 @@ _MODULES = (
     ai,
     end,
 )
+# The registry: every type once, with its config model, its behaviour and its traits.
 NODE_TYPES: dict[str, type[NodeConfig]] = {module.NODE_TYPE: module.Config for module in _MODULES}
+# `run(config, ctx) -> NodeResult` of each type that computes its own output (loop, delay and
+# workflow steer the run instead: engine.control_flow; start is the trigger's payload).
+RUNNERS: dict[str, Callable[..., Awaitable[Any]]] = {
+    module.NODE_TYPE: module.run for module in _MODULES if hasattr(module, "run")
+}
+# Types whose step touches the world outside: committed before the next step starts, and
+# started only while the worker's lease holds.
+EFFECTFUL: frozenset[str] = frozenset(
+    module.NODE_TYPE for module in _MODULES if getattr(module, "EFFECTFUL", False)
+)
 
 
 class UnknownNodeTypeError(ValueError):
@@ -88,7 +100,9 @@ def parse_node_config(node_type: str, data: Mapping[str, Any] | None) -> NodeCon
 
 
 __all__ = [
+    "EFFECTFUL",
     "NODE_TYPES",
+    "RUNNERS",
     "NodeConfig",
     "NodeConfigError",
     "RetryPolicy",

@@ -11,6 +11,8 @@ from weft.nodes.base import NodeConfig
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "ai"
+# It touches the world outside: committed before the next step, run only under a live lease.
+EFFECTFUL = True
 
 
 class Config(NodeConfig):

@@ -11,6 +11,8 @@ from weft.nodes.base import NodeConfig
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "http"
+# It touches the world outside: committed before the next step, run only under a live lease.
+EFFECTFUL = True
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 

@@ -10,6 +10,8 @@ from weft.nodes.base import NodeConfig
 from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "respond"
+# It touches the world outside: committed before the next step, run only under a live lease.
+EFFECTFUL = True
 
 
 class Config(NodeConfig):

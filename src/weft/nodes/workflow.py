@@ -10,6 +10,8 @@ from weft.ids import is_id
 from weft.nodes.base import NodeConfig, config_error
 
 NODE_TYPE = "workflow"
+# It touches the world outside: committed before the next step, run only under a live lease.
+EFFECTFUL = True
 
 
 class Config(NodeConfig):

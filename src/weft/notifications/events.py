@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from weft.engine import states
+
 CONNECTION_CREATED = "Connection Created"
 CONNECTION_DELETED = "Connection Deleted"
 CONNECTION_EXPIRED = "Connection Expired"
@@ -25,14 +27,14 @@ _ALIASES = {
     "connected-created": CONNECTION_CREATED,
 }
 
-# Engine statuses (engine.states) of finished runs that notify, with the event and the name
-# the API shows for the status. Cancelled runs notify nobody.
+# Statuses of finished runs that notify, with the event each emits. Cancelled runs notify nobody.
 RUN_EVENTS = {
-    "succeeded": WORKFLOW_COMPLETED,
-    "failed": WORKFLOW_ERRORED,
-    "errored": WORKFLOW_ERRORED,
+    states.SUCCEEDED: WORKFLOW_COMPLETED,
+    states.FAILED: WORKFLOW_ERRORED,
+    states.ERRORED: WORKFLOW_ERRORED,
 }
-RUN_STATUS_NAMES = {"succeeded": "COMPLETED", "failed": "FAILED", "errored": "ERRORED"}
+# The names the API shows for those statuses.
+RUN_STATUS_NAMES = {status: states.API_STATUS[status] for status in RUN_EVENTS}
 
 
 def canonical_event(name: str) -> str | None:

@@ -16,16 +16,11 @@ from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
-from weft.workflows.graph import (
-    Graph,
-    GraphProblem,
-    GraphShapeError,
-    normalize_graph,
-    validate_for_publish,
-)
+from weft.workflows.graph import Graph, GraphProblem, GraphShapeError, normalize_graph
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, start_node
 from weft.workflows.trigger_index import index_triggers
+from weft.workflows.validation import validate_for_publish
 
 
 def _graph_json(
@@ -58,6 +53,20 @@ async def _version(
         WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.version == number
     )
     return await session.scalar(stmt)
+
+
+async def draft_or_new_nodes(
+    scope: Scope, workflow: Workflow, *, session: AsyncSession
+) -> list[dict[str, Any]]:
+    """The draft's nodes, or those a new draft would start from: reads only, creates nothing."""
+    if workflow.draft_id is not None:
+        draft = await session.scalar(
+            scoped_select(WorkflowVersion, scope).where(WorkflowVersion.id == workflow.draft_id)
+        )
+        if draft is not None:
+            return list(draft.nodes)
+    live = await live_version(scope, workflow, session=session)
+    return list(live.nodes) if live else [start_node()]
 
 
 async def open_draft(

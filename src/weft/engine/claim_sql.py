@@ -1,0 +1,63 @@
+"""The claim statement, the one piece of queue SQL that differs by dialect.
+
+One statement claims a batch: it picks due rows a worker may start (their statuses come from
+the transition table), gives each linked account slots up to its concurrency limit counting what
+it already runs, and orders by slot so claims go round-robin across linked accounts.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import TextClause, text
+
+from weft.engine import states
+
+CLAIM_COLUMNS = (
+    "id, org_id, environment, linked_account_pk, workflow_id, version, is_test, trigger, "
+    "input, attempt, created_at, parent_execution_id, config"
+)
+
+# Queued and waiting runs when due; running ones when their lease expired (a dead worker's).
+_CLAIMABLE = ", ".join(f"'{status}'" for status in states.sources_of(states.RUNNING))
+
+_RANKED = f"""
+running AS (
+    SELECT linked_account_pk, count(*) AS n FROM executions
+    WHERE due_at > :now AND status = '{states.RUNNING}' GROUP BY linked_account_pk
+),
+ranked AS (
+    SELECT c.id, c.due_at,
+           row_number() OVER (PARTITION BY c.linked_account_pk ORDER BY c.due_at, c.id)
+             + coalesce(r.n, 0) AS slot
+    FROM candidates c LEFT JOIN running r ON r.linked_account_pk = c.linked_account_pk
+),
+chosen AS (
+    SELECT id FROM ranked WHERE slot <= :per_account ORDER BY slot, due_at LIMIT :n
+)
+"""
+
+_SET_CLAIMED = (
+    f"SET status = '{states.RUNNING}', lease_owner = :me, due_at = :lease_until, "
+    "attempt = attempt + 1, started_at = coalesce(started_at, :now), updated_at = :now"
+)
+
+_CANDIDATES = (
+    "SELECT id, linked_account_pk, due_at FROM executions "
+    f"WHERE due_at <= :now AND status IN ({_CLAIMABLE}) ORDER BY due_at LIMIT :scan"
+)
+
+
+def _claim(candidates: str) -> TextClause:
+    return text(
+        f"WITH candidates AS ({candidates}), "
+        + _RANKED
+        + f"UPDATE executions {_SET_CLAIMED} WHERE id IN (SELECT id FROM chosen) "
+        f"RETURNING {CLAIM_COLUMNS}"
+    )
+
+
+CLAIM_SQL = {
+    # Concurrent workers skip each other's candidates instead of waiting for them.
+    "postgresql": _claim(_CANDIDATES + " FOR UPDATE SKIP LOCKED"),
+    # SQLite: the transaction is BEGIN IMMEDIATE (store.db), so the claim is serialised.
+    "sqlite": _claim(_CANDIDATES),
+}

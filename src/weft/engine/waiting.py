@@ -1,0 +1,43 @@
+"""An API caller waiting on a run it started: until the run answers, ends, or the bound passes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from weft.engine.answers import RunAnswer
+from weft.engine.history import get_execution
+from weft.store.scope import Scope
+from weft.store.tables import Execution
+
+
+async def wait_for_answer(
+    services: Any,
+    scope: Scope,
+    execution_id: str,
+    *,
+    until_response: bool,
+) -> RunAnswer:
+    """The run's answer once it ends (or responds); as it stands when the sync bound passes."""
+    answer = await services.answers.wait(
+        services.db,
+        execution_id,
+        until_response=until_response,
+        timeout_s=services.settings.sync_timeout_s,
+    )
+    if answer is not None:
+        return answer
+    async with services.db.reading() as session:
+        return RunAnswer.of(await get_execution(scope, execution_id, session=session))
+
+
+async def wait_for_run(
+    services: Any,
+    scope: Scope,
+    execution_id: str,
+    *,
+    until_response: bool,
+) -> Execution:
+    """Like `wait_for_answer`, then the whole execution row (for callers that show it all)."""
+    await wait_for_answer(services, scope, execution_id, until_response=until_response)
+    async with services.db.reading() as session:
+        return await get_execution(scope, execution_id, session=session)
