@@ -12,6 +12,7 @@ import { Palette } from "./components/Palette";
 import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
 import { Dialog } from "./components/Dialog";
 import { Icon } from "./components/Icons";
+import { problemText } from "./lib/problems";
 
 // CodeMirror and the layout engine load after the canvas is up: they are not needed to show it.
 const NodePanel = lazy(() => import("./components/NodePanel").then((m) => ({ default: m.NodePanel })));
@@ -82,6 +83,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
   const selectedNode: WeftNode | undefined = selection.length === 1 ? shownGraph.nodes.find((n) => n.id === selection[0]) : undefined;
 
   const targetLabel = useMemo(() => {
+    if (view.kind !== "draft") return "Read-only: go back to the draft to edit";
     if (insertTarget?.kind === "edge") {
       const edge = graph.edges.find((e) => e.id === insertTarget.edgeId);
       const from = graph.nodes.find((n) => n.id === edge?.source)?.name;
@@ -94,7 +96,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
     }
     if (selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0) return `Adding after ${selectedNode.name}`;
     return "Pick a step to add it";
-  }, [insertTarget, graph, selectedNode, types]);
+  }, [insertTarget, graph, selectedNode, types, view.kind]);
 
   const chooseTarget = useCallback((target: InsertTarget) => {
     setInsertTarget(target);
@@ -284,7 +286,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       <header className="topbar">
         <div className="title">
           <h1>{editor.draft.name}</h1>
-          <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state">
+          <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state" title={editor.saveState === "error" ? (editor.saveError ?? undefined) : undefined}>
             <span className="dot" aria-hidden="true" />
             {SAVE_LABEL[editor.saveState]}
           </span>
@@ -351,7 +353,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
               {view.kind === "run" ? (
                 <>
                   <span>
-                    <strong>Viewing a run</strong> · {view.run.status.toLowerCase()} · {new Date(view.run.createdAt).toLocaleString()} · read-only
+                    <strong>Viewing a run</strong> · {view.run.status.toLowerCase()} · {new Date(view.run.createdAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} · read-only
                   </span>
                   <button type="button" className="btn small" onClick={() => replay(view.run)}>
                     Replay this payload against the draft
@@ -383,8 +385,10 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
               onSelect={(ids) => {
                 setSelection(ids);
                 setShowTestData(view.kind === "run");
-                if (ids.length === 1) setTab((t) => (t === "runs" || t === "versions" ? t : "node"));
+                // In a run, a click is to read that step's data; while comparing versions, stay put.
+                if (ids.length === 1) setTab((t) => (view.kind === "run" ? "node" : t === "runs" || t === "versions" ? t : "node"));
               }}
+              onNodeClick={() => setTab((t) => (view.kind === "run" ? "node" : t === "runs" || t === "versions" ? t : "node"))}
               onMove={(positions) => editor.edit((g) => moveNodes(g, positions), "move")}
               onRemoveNodes={(ids) => {
                 const removable = ids.filter((id) => graph.nodes.find((n) => n.id === id)?.type !== "start");
@@ -590,7 +594,7 @@ function ProblemList({ problems, graph, onGo }: { problems: Problem[]; graph: Gr
             <Icon name="alert" size={14} />
             <span>
               {node ? <strong>{node.name}</strong> : <strong>Workflow</strong>}
-              {p.field ? ` · ${p.field}` : ""}: {p.message}
+              {p.field ? ` · ${p.field}` : ""}: {problemText(p)}
             </span>
             {node && (
               <button type="button" className="btn small ghost" onClick={() => onGo(node.id)}>

@@ -179,6 +179,7 @@ interface Props {
   fitSignal: number;
   focusNode: string | null;
   onSelect(ids: string[]): void;
+  onNodeClick(id: string): void;
   onMove(positions: Record<string, XY>): void;
   onRemoveNodes(ids: string[]): void;
   onRemoveEdges(ids: string[]): void;
@@ -369,6 +370,7 @@ export function Canvas(props: Props) {
       onNodesChange={onNodesChange}
       onEdgesChange={onEdgesChange}
       onConnect={onConnect}
+      onNodeClick={(_, node) => props.onNodeClick(node.id)}
       deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
       multiSelectionKeyCode={["Meta", "Control", "Shift"]}
       selectionKeyCode="Shift"

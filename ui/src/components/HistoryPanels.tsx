@@ -7,7 +7,7 @@ const STATUSES = ["All", "COMPLETED", "FAILED", "RUNNING", "WAITING", "CANCELLED
 
 function when(iso: string): string {
   const date = new Date(iso);
-  return date.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return date.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
 
 export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(run: Execution): void; onReplay(run: Execution): void; openId: string | null }) {

@@ -9,6 +9,7 @@ import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
 import { Icon } from "./Icons";
 import { SchemaForm } from "./SchemaForm";
 import { describeError } from "../state/useEditor";
+import { problemText } from "../lib/problems";
 
 interface Props {
   api: Api;
@@ -41,7 +42,10 @@ export function NodePanel(props: Props) {
   const previewOff = useRef(false);
   const testData = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    if (props.showTestData) testData.current?.scrollIntoView({ block: "start" });
+    // Scroll the panel only: scrollIntoView would also scroll the host page around the iframe.
+    const heading = testData.current;
+    const panel = heading?.closest(".side-scroll");
+    if (panel) panel.scrollTop = props.showTestData && heading ? heading.offsetTop - 12 : 0;
   }, [props.showTestData]);
   useEffect(() => setName(node.name), [node.id, node.name]);
 
@@ -146,7 +150,7 @@ export function NodePanel(props: Props) {
             {nodeProblems.map((p, i) => (
               <li key={i}>
                 {p.field ? <strong>{p.field}: </strong> : null}
-                {p.message}
+                {problemText(p)}
               </li>
             ))}
           </ul>
@@ -192,12 +196,15 @@ export function NodePanel(props: Props) {
       )}
 
       <h3 className="section-title" ref={testData}>
-        Last test
+        {readOnly ? "In this run" : "Last test"}
       </h3>
       {wouldSend ? (
         <div className="safe-box">
-          <p>
-            <Icon name="shield" /> <strong>Held back by safe test mode.</strong> This is the request it would send:
+          <p className="safe-title">
+            <Icon name="shield" />
+            <span>
+              <strong>Held back by safe test mode.</strong> This is the request it would send:
+            </span>
           </p>
           <JsonViewer value={wouldSend} label="Request it would send" />
           <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>

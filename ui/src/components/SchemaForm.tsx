@@ -4,8 +4,22 @@
 import { useState } from "react";
 import type { JsonSchema, NodeType, Problem } from "../lib/types";
 import { CodeField, type CodeMode } from "./CodeField";
+import { problemText } from "../lib/problems";
 
 const ADVANCED = ["retry", "on_error", "timeout_s"];
+
+// Fields that only mean something for one choice of another field (the start node's trigger
+// kinds): hidden otherwise, unless they already hold a value.
+const SHOWN_WHEN: Record<string, Record<string, [string, string]>> = {
+  start: { event: ["trigger", "event"], sync: ["trigger", "webhook"], cron: ["trigger", "schedule"], timezone: ["trigger", "schedule"] },
+};
+
+function visible(nodeType: NodeType, data: Record<string, unknown>, key: string): boolean {
+  const rule = SHOWN_WHEN[nodeType.type]?.[key];
+  if (!rule) return true;
+  const [field, wanted] = rule;
+  return (data[field] ?? (nodeType.defaults ?? {})[field]) === wanted || (data[key] !== undefined && data[key] !== null);
+}
 
 /** `cases.0.expression` → `cases[].expression`, the form the API names field paths in. */
 function specOf(path: string): string {
@@ -207,7 +221,7 @@ function Field(props: FieldProps) {
       {schema.description && <p className="field-hint">{schema.description}</p>}
       {own.map((p, i) => (
         <p key={i} className="field-problem" role="alert">
-          {p.message}
+          {problemText(p)}
         </p>
       ))}
     </div>
@@ -257,7 +271,7 @@ interface FormProps {
 export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusField }: FormProps) {
   const root = nodeType.schema;
   const schema = resolve(root, root);
-  const props = Object.entries(schema.properties ?? {});
+  const props = Object.entries(schema.properties ?? {}).filter(([key]) => visible(nodeType, data, key));
   const render = (keys: [string, JsonSchema][]) =>
     keys.map(([key, child]) => (
       <Field

@@ -23,7 +23,17 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
   const [history, setHistory] = useState<History<Graph>>(() => createHistory({ nodes: [], edges: [] }));
   const [draft, setDraft] = useState<Draft | null>(null);
   const [nodeTypes, setNodeTypes] = useState<NodeType[]>([]);
-  const [saveState, setSaveState] = useState<SaveState>("saved");
+  const [saveState, setSaveStateRaw] = useState<SaveState>("saved");
+  const [saveError, setSaveError] = useState<string | null>(null);
+  // The latest state for callbacks that outlive a render (publish checks it after a flush).
+  const saveStateRef = useRef<SaveState>("saved");
+  const setSaveState = useCallback((next: SaveState | ((s: SaveState) => SaveState)) => {
+    setSaveStateRaw((old) => {
+      const value = typeof next === "function" ? next(old) : next;
+      saveStateRef.current = value;
+      return value;
+    });
+  }, []);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [run, setRun] = useState<RunState>(idleRun);
   const [pins, setPins] = useState<Record<string, unknown>>({});
@@ -83,8 +93,10 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
         setProblems(answer.problems ?? []);
         setSaveState(historyRef.current.present === current ? "saved" : "unsaved");
         host.send("draftSaved", { revision: answer.revision ?? null });
+        setSaveError(null);
       } catch (error) {
         guard(error);
+        setSaveError(error instanceof Error ? error.message : String(error));
         setSaveState(error instanceof ApiError && error.status === 409 ? "conflict" : "error");
       }
     })();
@@ -141,7 +153,8 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
 
   const publish = useCallback(async (): Promise<{ version?: number; problems?: Problem[]; error?: string }> => {
     await flush();
-    if (saveState === "conflict") return { error: "Settle the conflict first." };
+    if (saveStateRef.current === "conflict") return { error: "Settle the conflict first." };
+    if (saveStateRef.current === "error") return { error: "The draft could not be saved, so it was not published." };
     try {
       const answer = await api.publish();
       setProblems([]);
@@ -157,7 +170,7 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
       }
       return { error: error instanceof Error ? error.message : String(error) };
     }
-  }, [api, flush, host, adopt, guard, saveState]);
+  }, [api, flush, host, adopt, guard]);
 
   const discard = useCallback(async () => {
     await api.discardDraft();
@@ -234,6 +247,7 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
     nodeTypes,
     nodeTypesByName,
     saveState,
+    saveError,
     problems,
     run,
     pins,
