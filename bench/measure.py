@@ -80,7 +80,7 @@ def tree_cpu_s(roots: list[int]) -> float:
 
 @dataclass
 class Round:
-    """Figures of one wrk run."""
+    """Figures of one wrk run (`requests`: answered with a 2xx; `errors`: all the others)."""
 
     requests: int
     seconds: float
@@ -121,6 +121,16 @@ def _wrk(url: str, callers: int, seconds: float, script: Path) -> dict[str, int]
     return json.loads(found.group(1))
 
 
+def settle(roots: list[int], quiet_cpu_s: float = 0.05, limit_s: float = 30.0) -> None:
+    """Wait until the process trees use under 10 % of a core (0.05 s per 0.5 s), at most limit_s."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = tree_cpu_s(roots)
+        time.sleep(0.5)
+        if tree_cpu_s(roots) - before < quiet_cpu_s:
+            return
+
+
 def _sql(directory: Path | None) -> dict[str, int] | None:
     return None if directory is None else read_totals(directory)
 
@@ -135,7 +145,9 @@ def run_round(
     try:
         if warmup:
             _wrk(url, callers, warmup, script)
-        time.sleep(0.5)  # let stragglers finish and the counters flush
+        # Runs the warm-up's callers abandoned still finish: wait for quiet, so their CPU is not
+        # charged to the measured round (and the counters have flushed).
+        settle(roots)
         cpu_before, sql_before = tree_cpu_s(roots), _sql(sql_dir)
         figures = _wrk(url, callers, seconds, script)
         time.sleep(0.5)
@@ -143,6 +155,7 @@ def run_round(
     finally:
         script.unlink(missing_ok=True)
     errors = sum(figures[k] for k in ("connect", "read", "write", "status", "timeout"))
+    answered = figures["requests"] - figures["status"]  # wrk counts non-2xx answers as requests
 
     def delta(key: str) -> int | None:
         if sql_before is None or sql_after is None:
@@ -150,7 +163,7 @@ def run_round(
         return sql_after.get(key, 0) - sql_before.get(key, 0)
 
     return Round(
-        requests=figures["requests"],
+        requests=answered,
         seconds=figures["duration_us"] / 1e6,
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import signal
 import statistics
 import sys
 import time
@@ -150,6 +151,8 @@ def main() -> None:
     callers = [int(c) for c in args.callers.split(",")]
     chosen = [w for w in args.workflows.split(",") if w]
 
+    # Stopped with SIGTERM: still stop every server started below (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(
         f"machine: {platform.node()} {platform.machine()}, {_cores()} cores"
         " (a machine shared with other work makes noisy figures)",
@@ -171,12 +174,14 @@ def main() -> None:
                 order = names if rep % 2 == 0 else list(reversed(names))
                 for name in order:
                     system = started[name]
+                    # Many callers wait long for their first answers: give them a longer round.
+                    seconds = max(args.seconds, count * args.seconds / 64)
                     result = run_round(
                         system.url(workflow),
                         system.pids(),
                         system.sql_dir,
                         count,
-                        args.seconds,
+                        seconds,
                         args.warmup,
                     )
                     rounds[(workflow, count, name)].append(result)
@@ -210,7 +215,7 @@ def main() -> None:
     )
     print(
         f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {args.seconds:.0f} s rounds"
-        f" x {args.reps}, after {args.warmup:.0f} s warm-up"
+        f" x {args.reps} (longer at more than 64 callers), after {args.warmup:.0f} s warm-up"
     )
     print_tables(results, names)
 

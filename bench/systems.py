@@ -31,14 +31,17 @@ N8N_MAIN = N8N_HOME / "node_modules" / "n8n" / "bin" / "n8n"
 API = "/api/v2/public"
 
 SINK = r"""
-import asyncio, sys
+import asyncio, resource, sys
+# Many callers (n8n's HTTP node keeps sockets open) must not run the sink out of descriptors.
+_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 BODY = b'{"ok": true, "score": 7}'
 RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
             + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
 async def handle(reader, writer):
     try:
         while True:
-            head = await reader.readuntil(b"\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
             length = 0
             for line in head.split(b"\r\n"):
                 if line.lower().startswith(b"content-length:"):

@@ -10,10 +10,12 @@ from fastapi import APIRouter, FastAPI
 from weft import __version__
 from weft.api import (
     applications,
+    audit,
     connections,
     editor,
     executions,
     frontend_sdk,
+    health,
     hooks,
     linked_accounts,
     notification_webhooks,
@@ -21,6 +23,8 @@ from weft.api import (
     runs,
     workflows,
 )
+from weft.api.access_log import AccessLogMiddleware
+from weft.api.audit import AuditMiddleware
 from weft.api.cors import CorsMiddleware
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.apps.catalog import ensure_catalog
@@ -30,6 +34,7 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.tenancy.orgs import allowed_origins_of
 from weft.tenancy.origins import any_org_allows_origin
+from weft.tenancy.rate_limits import RateLimiter
 from weft.web import page as editor_page
 from weft.web.log_redaction import install_access_log_redaction
 
@@ -70,8 +75,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.services = services
+    app.state.rate_limiter = RateLimiter(database)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
 
     async def origins_of_org(org_id: str) -> list[str]:
         async with database.reading() as session:
@@ -84,10 +94,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(
         CorsMiddleware, origins_of_org=origins_of_org, allowed_anywhere=allowed_anywhere
     )
+    app.add_middleware(AuditMiddleware)  # after a successful change: who did what
+    app.add_middleware(AccessLogMiddleware)  # route templates only: no hook secret, no query
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
 
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(linked_accounts.router)
+    public.include_router(audit.router)
     public.include_router(applications.router)
     public.include_router(connections.router)
     public.include_router(workflows.router)
@@ -103,8 +116,5 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(editor_page.router)
     install_access_log_redaction()
 
-    @app.get("/healthz", tags=["meta"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
+    app.include_router(health.router)
     return app

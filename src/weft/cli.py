@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.app import prepare_database
 from weft.clock import isoformat
 from weft.errors import WeftError
+from weft.observability.logs import configure_logging
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
+from weft.store.permissions import secure_directory
 from weft.store.scope import ENVIRONMENTS, OrgScope
 from weft.tenancy.orgs import get_org
 
@@ -36,7 +38,7 @@ EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="test or produc
 
 def _settings() -> Settings:
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_directory(settings.data_dir)  # the database, the secret key and demo credentials
     return settings
 
 
@@ -112,8 +114,15 @@ def serve(
     if demo:
         _print_demo(settings)
     typer.echo(f"Weft listening on {settings.base_url}  (API docs: {settings.base_url}/docs)")
+    configure_logging(settings.log_level, as_json=settings.log_format == "json")
+    # Weft writes its own access log (route templates, never hook secrets or query strings).
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -229,13 +238,23 @@ def org_rotate_key(
     environment: EnvOpt = "test",
     as_json: JsonOpt = False,
 ) -> None:
-    """Revoke an org's API key for one environment and print a new one."""
+    """Revoke an org's API key for one environment (and its session tokens); print a new one."""
     from weft.tenancy.orgs import rotate_api_key
 
     settings = _settings()
     _migrate(settings)
-    key = _in_transaction(settings, lambda s: rotate_api_key(org, environment, session=s))
-    _out(as_json, {"org_id": org, "environment": environment, "api_key": key}, f"new key: {key}")
+    rotated = _in_transaction(settings, lambda s: rotate_api_key(org, environment, session=s))
+    data = {
+        "org_id": org,
+        "environment": environment,
+        "api_key": rotated.api_key,
+        "revoked_session_tokens": rotated.revoked_session_tokens,
+    }
+    human = (
+        f"new key: {rotated.api_key}\n"
+        f"session tokens minted under the old key, now revoked: {rotated.revoked_session_tokens}"
+    )
+    _out(as_json, data, human)
 
 
 @org_app.command("update")

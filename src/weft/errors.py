@@ -54,5 +54,11 @@ class GraphInvalid(WeftError):
 
 
 class RateLimited(WeftError):
+    """Too many requests: the answer carries `Retry-After` (seconds) as a header and a field."""
+
     status_code = 429
     error_code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.headers = {"retry-after": str(retry_after)}

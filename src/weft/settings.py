@@ -26,12 +26,22 @@ class Settings(BaseSettings):
         None, description="AES key (urlsafe base64, 32 bytes); generated into data_dir if unset."
     )
     max_body_bytes: int = Field(1024 * 1024, description="Larger request bodies get 413.")
+    max_json_depth: int = Field(64, description="Request bodies nested deeper get 400.")
     session_token_ttl_s: int = Field(24 * 3600, description="Default session-token lifetime.")
     session_token_max_ttl_s: int = Field(30 * 24 * 3600)
     outbound_allow: str = Field(
         "", description="Comma-separated hosts/CIDRs outbound requests may reach despite the guard."
     )
     sqlite_busy_timeout_ms: int = 30000
+    rate_limit_api_key: int = Field(
+        6000, description="Requests one org API key may make per minute (0: no limit)."
+    )
+    rate_limit_session_token: int = Field(
+        1200, description="Requests one session token may make per minute (0: no limit)."
+    )
+    rate_limit_failed_auth: int = Field(
+        600, description="Failed authentications one source address may make per minute."
+    )
 
     # Engine
     workers: int = Field(1, description="In-process worker loops `weft serve` runs (0: none).")
@@ -47,12 +57,17 @@ class Settings(BaseSettings):
     expression_timeout_ms: int = Field(250, description="Time limit of one expression.")
     expression_max_depth: int = Field(200, description="Recursion limit of one expression.")
     loop_max_items: int = Field(10_000, description="Most items one loop node runs over.")
+    subworkflow_max_depth: int = Field(8, description="Deepest nesting of sub-workflow runs.")
+    runs_per_trigger: int = Field(
+        100, description="Most runs one trigger's run may start through sub-workflows, in all."
+    )
     code_workers: int = Field(2, description="Subprocesses that run code nodes.")
     idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
     retention_days: float = Field(
         30.0, description="Finished executions and their steps are kept this many days."
     )
     log_level: str = "info"
+    log_format: str = Field("json", description="json (one object per line) or text.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -36,7 +36,12 @@ def test_a_worker_cannot_end_a_run_into_a_status_the_table_forbids() -> None:
 
 def test_every_route_to_an_end_runs_the_same_hooks_in_order() -> None:
     kinds = [type(hook).__name__ for hook in lifecycle.RUN_ENDED_HOOKS]
-    assert kinds == ["QueueOrgNotifications", "WakeRunWaiters", "WakeWaitingParent"]
+    assert kinds == [
+        "QueueOrgNotifications",
+        "CountRunEnded",
+        "WakeRunWaiters",
+        "WakeWaitingParent",
+    ]
 
 
 def test_every_status_has_an_api_name() -> None:

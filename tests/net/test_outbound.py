@@ -289,3 +289,16 @@ async def test_proxy_environment_is_ignored(
     response = await make_client("127.0.0.1").request("GET", server.url("/json"))
     assert response.status == 200
     assert other_server.requests == []
+
+
+async def test_allow_list_entry_with_a_port_opens_that_port_only(
+    server: TinyServer, other_server: TinyServer, make_client: MakeClient, dials: list[str]
+) -> None:
+    # Allowing `localhost` used to reach every local port, Weft's own API included.
+    client = make_client(f"127.0.0.1:{server.port},localhost:{server.port}")
+    assert (await client.request("GET", server.url("/json"))).status == 200
+    assert (await client.request("GET", server.url("/json", host="localhost"))).status == 200
+    for host in ("127.0.0.1", "localhost"):
+        with pytest.raises(BlockedDestination):
+            await client.request("GET", other_server.url("/json", host=host))
+    assert dials == ["127.0.0.1", "127.0.0.1"]

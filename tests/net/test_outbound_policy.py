@@ -80,3 +80,21 @@ def test_check_addresses_refuses_if_any_address_is_private() -> None:
     assert "mixed.example (10.9.9.9)" in caught.value.message
     assert "WEFT_OUTBOUND_ALLOW" in caught.value.message
     OutboundPolicy.parse("mixed.example").check_addresses("mixed.example", addresses)
+
+
+def test_parse_reads_ports_on_hosts_addresses_networks_and_bracketed_ipv6() -> None:
+    policy = OutboundPolicy.parse("db.internal:5432,127.0.0.1:8080,10.0.0.0/8:443,[::1]:9000,::2")
+    assert policy.allows_host("db.internal", 5432) and not policy.allows_host("db.internal", 80)
+    loopback, private, v6, v6_any = (
+        ipaddress.ip_address(a) for a in ("127.0.0.1", "10.1.1.1", "::1", "::2")
+    )
+    assert policy.allows_address(loopback, 8080) and not policy.allows_address(loopback, 8000)
+    assert policy.allows_address(private, 443) and not policy.allows_address(private, None)
+    assert policy.allows_address(v6, 9000) and not policy.allows_address(v6, 9001)
+    assert policy.allows_address(v6_any, 1) and policy.allows_address(v6_any, 65535)
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:0", "db:99999", "db:http", "[::1]x"])
+def test_parse_rejects_malformed_ports(text: str) -> None:
+    with pytest.raises(ValueError, match="outbound allow list"):
+        OutboundPolicy.parse(text)

@@ -13,7 +13,9 @@ from weft.store.db import Database
 from weft.store.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from weft.store.scope import OrgScope, PublicScope, Scope
 from weft.tenancy.accounts import account_scope, find_linked_account
+from weft.tenancy.audit import Actor
 from weft.tenancy.orgs import authenticate_api_key
+from weft.tenancy.rate_limits import Limit, RateLimiter
 from weft.tenancy.tokens import authenticate_session_token
 
 _api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="Org API key")
@@ -39,17 +41,53 @@ def _remember_org(request: Request, org_id: str) -> None:
     request.state.org_id = org_id
 
 
+def _limits(request: Request) -> tuple[RateLimiter, Settings]:
+    return request.app.state.rate_limiter, request.app.state.settings
+
+
+def _source_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _refuse_repeated_failures(request: Request) -> None:
+    """429 for a source address past its failed-authentication allowance, before any lookup."""
+    limiter, settings = _limits(request)
+    limit = Limit("source address", settings.rate_limit_failed_auth)
+    await limiter.check(limit, _source_address(request))
+
+
+async def _failed(request: Request) -> Unauthorized:
+    """Count a failed authentication against its source address (429 past the allowance)."""
+    limiter, settings = _limits(request)
+    limit = Limit("source address", settings.rate_limit_failed_auth)
+    await limiter.hit(limit, _source_address(request))
+    return Unauthorized()
+
+
+async def _count_key(request: Request, api_key: str) -> None:
+    limiter, settings = _limits(request)
+    await limiter.hit(Limit("API key", settings.rate_limit_api_key), api_key)
+
+
+async def _count_token(request: Request, token: str) -> None:
+    limiter, settings = _limits(request)
+    await limiter.hit(Limit("session token", settings.rate_limit_session_token), token)
+
+
 async def org_scope(
     request: Request, db: DbDep, api_key: Annotated[str | None, Security(_api_key)]
 ) -> OrgScope:
     """The org (and environment) whose API key signed the request."""
+    await _refuse_repeated_failures(request)
     if not api_key:
-        raise Unauthorized()
+        raise await _failed(request)
     async with db.reading() as session:
         scope = await authenticate_api_key(api_key, session=session)
     if scope is None:
-        raise Unauthorized()
+        raise await _failed(request)
+    await _count_key(request, api_key)
     _remember_org(request, scope.org_id)
+    request.state.audit_actor = Actor(scope.org_id, scope.environment, "org_key")
     return scope
 
 
@@ -70,17 +108,23 @@ async def account_scope_dep(
     linked_account_id: LinkedAccountHeader = None,
 ) -> Scope:
     """The linked account a request acts for: a session token, or an org key naming one."""
+    await _refuse_repeated_failures(request)
     async with db.reading() as session:
         if bearer is not None and not api_key:
             scope = await authenticate_session_token(bearer.credentials, session=session)
             if scope is None:
-                raise Unauthorized()
+                raise await _failed(request)
+            await _count_token(request, bearer.credentials)
             _remember_org(request, scope.org_id)
+            request.state.audit_actor = Actor(
+                scope.org_id, scope.environment, "session_token", scope.account_id
+            )
             return scope
         if api_key:
             org = await authenticate_api_key(api_key, session=session)
             if org is None:
-                raise Unauthorized()
+                raise await _failed(request)
+            await _count_key(request, api_key)
             _remember_org(request, org.org_id)
             # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
             account_id = linked_account_id or request.headers.get("linked-account-id")
@@ -92,8 +136,28 @@ async def account_scope_dep(
                     f"Linked account {account_id} not found",
                     error_code="LINKED_ACCOUNT_NOT_FOUND",
                 )
-            return account_scope(account)
-    raise Unauthorized()
+            acting = account_scope(account)
+            request.state.audit_actor = Actor(
+                org.org_id, org.environment, "org_key", acting.account_id
+            )
+            return acting
+    raise await _failed(request)
+
+
+async def credential_still_valid(request: Request, db: Database) -> bool:
+    """Whether the credential that opened a long request (an event stream) still works."""
+    api_key = request.headers.get("x-api-key")
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    async with db.reading() as session:
+        if api_key:
+            return await authenticate_api_key(api_key, session=session) is not None
+        if scheme.lower() == "bearer" and token:
+            return await authenticate_session_token(token.strip(), session=session) is not None
+        query_token = request.query_params.get("token")  # EventSource streams (?token=)
+        if query_token:
+            return await authenticate_session_token(query_token, session=session) is not None
+    return False
 
 
 async def workflow_scope_dep(
@@ -153,10 +217,12 @@ async def stream_scope_dep(
 ) -> Scope:
     """As `account_scope_dep`, also accepting the session token as `?token=` (event streams)."""
     if token and bearer is None and not api_key:
+        await _refuse_repeated_failures(request)
         async with db.reading() as session:
             scope = await authenticate_session_token(token, session=session)
         if scope is None:
-            raise Unauthorized()
+            raise await _failed(request)
+        await _count_token(request, token)
         return scope
     return await account_scope_dep(request, db, api_key, bearer, linked_account_id)
 

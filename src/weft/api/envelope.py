@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from weft.api.inbound import DEFAULT_MAX_JSON_DEPTH, body_problem, target_problem
 from weft.errors import WeftError
+from weft.observability.logs import request_id_var
 
 log = logging.getLogger("weft.api")
 
@@ -46,7 +48,9 @@ def _respond(request: Request, status: int, code: str, message: str, **extra: An
 
 async def _weft_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WeftError)
-    return _respond(request, exc.status_code, exc.error_code, exc.message, **exc.details)
+    response = _respond(request, exc.status_code, exc.error_code, exc.message, **exc.details)
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -91,6 +95,21 @@ async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def _is_number_out_of_range(exc: Exception) -> bool:
+    """An integer the database column cannot hold (SQLite: 64 bits; PostgreSQL: the column's)."""
+    if isinstance(exc, OverflowError):
+        return True
+    cause = getattr(exc, "orig", None)
+    text = str(cause or "")
+    return "out of range" in text or "out of int" in text or "too large" in text
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if _is_number_out_of_range(exc):
+        return _respond(request, 400, "INVALID_INPUT", "A number in the request is out of range")
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, 500, "SERVER_ERROR", "Internal server error")
@@ -102,6 +121,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(OverflowError, _database_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -117,6 +138,7 @@ class RequestIdMiddleware:
             return
         request_id = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
+        logged_as = request_id_var.set(request_id)  # every log line of this request carries it
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -124,23 +146,34 @@ class RequestIdMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(logged_as)
 
 
 class BodyLimitMiddleware:
-    """Answers 413 for request bodies over the limit, declared or streamed, before any handler."""
+    """Answers 413 for request bodies over the limit, declared or streamed, and 400 for what no
+    database can store (NUL, NaN, nesting past the limit: see `inbound.py`), before any handler."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_depth = max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        problem = target_problem(scope.get("path", ""), scope.get("query_string", b""))
+        if problem:
+            await self._reject(scope, send, 400, "INVALID_INPUT", problem)
+            return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, send)
+            await self._reject_too_large(scope, send)
             return
         # Buffer the body (bounded by the limit) so a chunked upload cannot slip past it.
         chunks: list[bytes] = []
@@ -152,12 +185,16 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._reject(scope, send)
+                await self._reject_too_large(scope, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        problem = body_problem(body, self.max_json_depth) if body else None
+        if problem:
+            await self._reject(scope, send, 400, "INVALID_INPUT", problem)
+            return
         sent = False
 
         async def replay() -> Message:
@@ -169,10 +206,13 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
-        request_id = scope.get("state", {}).get("request_id") or str(uuid.uuid4())
+    async def _reject_too_large(self, scope: Scope, send: Send) -> None:
         message = f"Request body larger than {self.max_bytes} bytes"
-        response = JSONResponse(error_body(413, "PAYLOAD_TOO_LARGE", message, request_id), 413)
+        await self._reject(scope, send, 413, "PAYLOAD_TOO_LARGE", message)
+
+    async def _reject(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+        request_id = scope.get("state", {}).get("request_id") or str(uuid.uuid4())
+        response = JSONResponse(error_body(status, code, message, request_id), status)
         await response(scope, _drain, send)
 
 

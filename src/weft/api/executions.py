@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from weft.api.deps import DbDep, PageDep, ScopeDep, StreamScopeDep
+from weft.api.deps import DbDep, PageDep, ScopeDep, StreamScopeDep, credential_still_valid
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.api.truncation import capped
 from weft.engine import history, lifecycle, states, triggers
@@ -199,7 +200,13 @@ async def stream_events(
 
     async def events() -> AsyncIterator[bytes]:
         last_step: str | None = None
+        checked_at = time.monotonic()
         while True:
+            if time.monotonic() - checked_at >= CREDENTIAL_RECHECK_S:
+                if not await credential_still_valid(request, db):
+                    yield _sse("error", {"message": "The credential was revoked or expired"})
+                    return
+                checked_at = time.monotonic()
             async with db.reading() as session:
                 execution = await history.get_execution(scope, execution_id, session=session)
                 steps = await history.steps_of(execution_id, session=session, after=last_step)
@@ -219,6 +226,10 @@ async def stream_events(
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+# A revoked token or rotated key ends the streams it opened within this many seconds.
+CREDENTIAL_RECHECK_S = 2.0
 
 
 def _sse(event: str, data: Any) -> bytes:

@@ -12,12 +12,14 @@ from weft.api.runs import sync_response
 from weft.api.schemas import ERROR_RESPONSES
 from weft.engine import lifecycle, triggers, waiting
 from weft.errors import NotFound
+from weft.net.redaction import redact_mapping
 from weft.workflows import versions
 from weft.workflows.trigger_index import start_config
 
 router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
 
-# Credentials a caller may send along are never handed to the workflow (or stored in its input).
+# Credentials a caller may send along are never handed to the workflow (or stored in its input):
+# these are dropped, and other credential-like headers and query values are redacted.
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
 
 
@@ -31,8 +33,10 @@ async def _payload(request: Request) -> Any:
             body = raw.decode(errors="replace")
     return {
         "body": body,
-        "query": dict(request.query_params),
-        "headers": {k: v for k, v in request.headers.items() if k not in _CREDENTIAL_HEADERS},
+        "query": redact_mapping(dict(request.query_params)),
+        "headers": redact_mapping(
+            {k: v for k, v in request.headers.items() if k not in _CREDENTIAL_HEADERS}
+        ),
         "method": request.method,
     }
 

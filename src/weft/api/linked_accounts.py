@@ -75,7 +75,7 @@ async def upsert_account(body: LinkedAccountIn, org: OrgScopeDep, db: DbDep) -> 
 
 @router.get("/linked-account", response_model=PageOut[LinkedAccountOut], summary="List")
 async def list_accounts(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         page = await list_linked_accounts(
             org, page=paging.page, limit=paging.limit, session=session
         )
@@ -84,7 +84,7 @@ async def list_accounts(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut
 
 @router.get("/linked-account/{linked_account_id}", response_model=LinkedAccountOut)
 async def get_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         account = await get_linked_account(org, linked_account_id, session=session)
         return LinkedAccountOut.of(account)
 

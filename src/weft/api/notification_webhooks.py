@@ -109,7 +109,7 @@ async def create_webhook(
 @router.get("/webhook", response_model=PageOut[WebhookOut], summary="List notification webhooks")
 async def list_webhooks(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
     """The org's webhooks in this environment, newest first (secrets are never listed)."""
-    async with db.transaction() as session:
+    async with db.reading() as session:
         page = await list_subscriptions(org, page=paging.page, limit=paging.limit, session=session)
         return PageOut.of(page, [WebhookOut.of(s) for s in page.items])
 

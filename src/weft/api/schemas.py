@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from weft.api.stored import bounded
 from weft.clock import isoformat
 from weft.store.pagination import Page
 
@@ -14,13 +15,18 @@ T = TypeVar("T")
 
 
 class Out(BaseModel):
-    """Base of response models: Refold's names by alias, dates as `...sssZ`."""
+    """Base of response models: Refold's names by alias, dates as `...sssZ`, stored JSON cut
+    where it nests deeper than a response can carry (see `stored.py`)."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     @field_serializer("*", when_used="json")
-    def _dates(self, value: Any) -> Any:
-        return isoformat(value) if isinstance(value, datetime) else value
+    def _dates_and_depth(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return isoformat(value)
+        if isinstance(value, dict | list):
+            return bounded(value)
+        return value
 
 
 class ErrorOut(BaseModel):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.expressions.evaluator import ExpressionError, Limits
+from weft.expressions.offload import evaluate_off_loop, render_off_loop
 from weft.nodes.runtime import NodeContext, NodeFailure
 from weft.workflows.graph import NodeIn
 
@@ -21,15 +22,15 @@ def node_context(
     """A context whose expression errors become NodeFailures naming the node and field."""
     label = f'Node "{node.name}" ({node.id})'
 
-    def do_render(value: Any, field_name: str) -> Any:
+    async def do_render(value: Any, field_name: str) -> Any:
         try:
-            return render(value, data, limits)
+            return await render_off_loop(value, data, limits)
         except ExpressionError as error:
             raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
 
-    def do_evaluate(source: str, field_name: str) -> Any:
+    async def do_evaluate(source: str, field_name: str) -> Any:
         try:
-            return evaluate(source, data, limits)
+            return await evaluate_off_loop(source, data, limits)
         except ExpressionError as error:
             raise NodeFailure(f"{label}, field {field_name}: {error.message}") from error
 

@@ -43,9 +43,9 @@ class RunFailed(Exception):
         self.error = error
 
 
-def loop_items(config: Any, ctx: NodeContext, limit: int) -> list[Any]:
+async def loop_items(config: Any, ctx: NodeContext, limit: int) -> list[Any]:
     """The items a loop node runs its body for (a single value is one item, null none)."""
-    items = ctx.evaluate(config.items, "items")
+    items = await ctx.evaluate(config.items, "items")
     if items is None:
         items = []
     if not isinstance(items, list):
@@ -55,11 +55,11 @@ def loop_items(config: Any, ctx: NodeContext, limit: int) -> list[Any]:
     return items
 
 
-def wake_time(config: Any, ctx: NodeContext, started: datetime) -> datetime:
+async def wake_time(config: Any, ctx: NodeContext, started: datetime) -> datetime:
     """When a delay node that started at `started` lets the run go on."""
     if config.seconds is not None:
         return started + timedelta(seconds=config.seconds)
-    until = ctx.render(config.until, "until")
+    until = await ctx.render(config.until, "until")
     try:
         return parse_iso(str(until))
     except ValueError:
@@ -84,7 +84,7 @@ class ControlFlowSteps:
         config = state.plan.configs[node.id]
         try:
             limit = self.services.settings.loop_max_items
-            items = loop_items(config, self._context(node, data), limit)
+            items = await loop_items(config, self._context(node, data), limit)
         except NodeFailure as failure:
             return await self._failed(state, node, iteration, started, failure, 1, config)
         order = state.plan.body_order[node.id]
@@ -126,7 +126,7 @@ class ControlFlowSteps:
     ) -> tuple[Any, str | None]:
         config = state.plan.configs[node.id]
         try:
-            wake = wake_time(config, self._context(node, data), started)
+            wake = await wake_time(config, self._context(node, data), started)
         except NodeFailure as failure:
             return await self._failed(state, node, iteration, started, failure, 1, config)
         output = {"waited_until": wake.isoformat()}
@@ -147,7 +147,7 @@ class ControlFlowSteps:
         """Start the child run once (keyed by parent, node and iteration), park until it ends."""
         config = state.plan.configs[node.id]
         try:
-            payload = self._context(node, data).render(config.payload, "payload")
+            payload = await self._context(node, data).render(config.payload, "payload")
             child = await subflows.start_or_find_child(
                 self.services,
                 state.claimed,

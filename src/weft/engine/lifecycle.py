@@ -37,6 +37,7 @@ from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import enqueue_for_run, wants_run_notifications
+from weft.observability.metrics import observe_run_ended
 from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import Execution
@@ -309,8 +310,16 @@ class WakeWaitingParent(RunEndedHook):
             await wake_waiting_run(services, ended.parent_execution_id)
 
 
+class CountRunEnded(RunEndedHook):
+    """The `weft_runs_ended` metric, by status."""
+
+    async def after_commit(self, services: Any, ended: RunEnded) -> None:
+        observe_run_ended(ended.status)
+
+
 RUN_ENDED_HOOKS: tuple[RunEndedHook, ...] = (
     QueueOrgNotifications(),
+    CountRunEnded(),
     WakeRunWaiters(),
     WakeWaitingParent(),
 )

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.clock import now
 from weft.engine import states
 from weft.ids import new_id
+from weft.observability.metrics import observe_step
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 
@@ -210,6 +211,7 @@ def new_step_row(
 ) -> dict[str, Any]:
     """A step row ready for a bulk insert."""
     finished = now()
+    observe_step(node.type, status, (finished - started_at).total_seconds())
     return {
         "id": new_id(),
         "execution_id": execution_id,

@@ -37,6 +37,7 @@ from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
 from weft.nodes import EFFECTFUL, RUNNERS
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.observability.logs import execution_id_var
 from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
@@ -71,6 +72,7 @@ class Runner(ControlFlowSteps):
 
     async def run(self, claimed: queue.Claimed) -> None:
         """Run to the end, a park (delay) or a failure; never raises (the worker stays up)."""
+        execution_id_var.set(claimed.id)  # this task's log lines name the run
         try:
             await self._run(claimed)
         except queue.LeaseLost:
@@ -230,7 +232,7 @@ class Runner(ControlFlowSteps):
         config = state.plan.configs[node.id]
         ctx = self._context(node, data, state)
         try:
-            found = stand_in(state.test_mode, node.id, node.type, config, ctx)
+            found = await stand_in(state.test_mode, node.id, node.type, config, ctx)
         except NodeFailure as failure:
             return await self._failed(state, node, iteration, started, failure, 1, config)
         if found is None:

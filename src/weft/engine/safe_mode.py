@@ -98,7 +98,7 @@ def _app_action_effect(config: Any) -> str:
     return declared if declared in ("none", "read", "write") else "write"
 
 
-def stand_in(
+async def stand_in(
     mode: EditorTestOptions, node_id: str, node_type: str, config: Any, ctx: NodeContext
 ) -> Any:
     """The stand-in for a step of a test run, or None to run the step as usual.
@@ -111,21 +111,21 @@ def stand_in(
         return None
     if effect_of(node_type, config) != "write":
         return None
-    would_send = preview_request(node_type, config, ctx)
+    would_send = await preview_request(node_type, config, ctx)
     return StandIn(
         status=SKIPPED, output={"safe_mode": True, "would_send": would_send}, input=would_send
     )
 
 
-def preview_request(node_type: str, config: Any, ctx: NodeContext) -> dict[str, Any]:
+async def preview_request(node_type: str, config: Any, ctx: NodeContext) -> dict[str, Any]:
     """What the node would send, rendered from the run's data, with credentials redacted."""
     if node_type == "http":
-        headers = ctx.render(config.headers, "headers") or {}
-        query = ctx.render(config.query, "query") or {}
-        url = ctx.render(config.url, "url")
+        headers = (await ctx.render(config.headers, "headers")) or {}
+        query = (await ctx.render(config.query, "query")) or {}
+        url = await ctx.render(config.url, "url")
         if not isinstance(url, str):
             raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
-        body = ctx.render(config.body, "body")
+        body = await ctx.render(config.body, "body")
         return {
             "method": config.method,
             "url": redact_url(url),
@@ -134,10 +134,10 @@ def preview_request(node_type: str, config: Any, ctx: NodeContext) -> dict[str, 
             "body": redact_value(body),
         }
     if node_type == "app_action":
-        params = ctx.render(config.params, "params") or {}
+        params = (await ctx.render(config.params, "params")) or {}
         return {"app": config.app, "action": config.action, "params": redact_value(params)}
     if node_type == "workflow":
-        payload = ctx.render(config.payload, "payload")
+        payload = await ctx.render(config.payload, "payload")
         return {"workflow_id": config.workflow_id, "payload": redact_value(payload)}
     return {"node_type": node_type}
 

@@ -64,15 +64,15 @@ async def run_single_node(
     try:
         if not inputs.get("run_for_real") and effect_of(node.type, config) == "write":
             # Safe mode, as in test runs: show what would be sent, send nothing.
-            would_send = preview_request(node.type, config, ctx)
+            would_send = await preview_request(node.type, config, ctx)
             result.update(status="SKIPPED", output={"safe_mode": True, "would_send": would_send})
             result.update(error=None, execution_time=(time.perf_counter() - started) * 1000)
             return result
         # Loop and delay are evaluated as a run would (engine.control_flow), without running on.
         if node.type == "loop":
-            output: Any = loop_items(config, ctx, services.settings.loop_max_items)
+            output: Any = await loop_items(config, ctx, services.settings.loop_max_items)
         elif node.type == "delay":
-            output = {"would_wait_until": wake_time(config, ctx, now()).isoformat()}
+            output = {"would_wait_until": (await wake_time(config, ctx, now())).isoformat()}
         else:
             outcome = await RUNNERS[node.type](config, ctx)
             output, result["branch"] = outcome.output, outcome.branch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from weft.clock import now
 from weft.engine import queue
@@ -15,8 +15,6 @@ from weft.nodes.runtime import NodeFailure
 from weft.store.scope import Scope
 from weft.store.tables import Execution
 from weft.workflows.records import locate_workflow
-
-MAX_DEPTH = 8
 
 
 async def start_or_find_child(
@@ -40,8 +38,7 @@ async def start_or_find_child(
         )
         if child is not None:
             return child
-        if await _depth(session, parent.parent_execution_id) >= MAX_DEPTH:
-            raise NodeFailure(f"Sub-workflows nest deeper than {MAX_DEPTH} levels")
+        await _check_limits(services.settings, session, parent)
         try:
             workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
         except WeftError as error:
@@ -64,11 +61,36 @@ async def start_or_find_child(
     return child
 
 
-async def _depth(session: Any, parent_id: str | None) -> int:
-    depth = 0
-    while parent_id is not None and depth <= MAX_DEPTH:
-        parent_id = await session.scalar(
-            select(Execution.parent_execution_id).where(Execution.id == parent_id)
+async def _check_limits(settings: Any, session: Any, parent: queue.Claimed) -> None:
+    """One trigger must not fan out without bound: the depth of nesting and the number of runs
+    under the run that a trigger started are both limited (settings)."""
+    max_depth = settings.subworkflow_max_depth
+    depth, root_id = await _lineage(session, parent, max_depth)
+    if depth >= max_depth:
+        raise NodeFailure(
+            f"Sub-workflows nest deeper than {max_depth} levels (WEFT_SUBWORKFLOW_MAX_DEPTH)"
+        )
+    limit = settings.runs_per_trigger
+    if await _runs_under(session, root_id) >= limit:
+        raise NodeFailure(
+            f"The trigger of this run has already started {limit} runs (WEFT_RUNS_PER_TRIGGER)"
+        )
+
+
+async def _lineage(session: Any, parent: queue.Claimed, max_depth: int) -> tuple[int, str]:
+    """How many ancestors `parent` has (counting stops past `max_depth`) and the root's id."""
+    depth, root_id, ancestor_id = 0, parent.id, parent.parent_execution_id
+    while ancestor_id is not None and depth <= max_depth:
+        root_id = ancestor_id
+        ancestor_id = await session.scalar(
+            select(Execution.parent_execution_id).where(Execution.id == ancestor_id)
         )
         depth += 1
-    return depth
+    return depth, root_id
+
+
+async def _runs_under(session: Any, root_id: str) -> int:
+    """How many runs descend from `root_id`, itself included."""
+    tree = select(Execution.id).where(Execution.id == root_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(Execution.id).where(Execution.parent_execution_id == tree.c.id))
+    return int(await session.scalar(select(func.count()).select_from(tree)) or 0)

@@ -126,10 +126,15 @@ def _split(text: str) -> tuple[tuple[TemplatePart, ...] | str, str | None]:
 _split_cached = lru_cache(maxsize=4096)(_split)
 
 
+def split_template(text: str) -> tuple[tuple[TemplatePart, ...] | str, str | None]:
+    """`text` split into parts (cached for short texts); see `_split`."""
+    return _split_cached(text) if len(text) <= _CACHED_TEXT_CHARS else _split(text)
+
+
 def _render_string(text: str, context: dict[str, Any], limits: Limits) -> Any:
     if "{{" not in text:
         return text
-    parts, single = _split_cached(text) if len(text) <= _CACHED_TEXT_CHARS else _split(text)
+    parts, single = split_template(text)
     if isinstance(parts, str):
         raise ExpressionError(parts)
     if single is not None:

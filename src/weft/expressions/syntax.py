@@ -23,6 +23,8 @@ from collections import OrderedDict
 
 from jsonata import Jsonata
 
+from weft.expressions.regex import re2_engine
+
 CACHE_SIZE = 512
 
 
@@ -47,7 +49,7 @@ def _compile(source: str) -> Jsonata | str:
     if not source.strip():
         return "the expression is empty"
     try:
-        compiled = Jsonata(source)
+        compiled = Jsonata(source, re2_engine)
     except Exception as error:  # the parser raises JException, but also bare errors on odd input
         message = str(error) or type(error).__name__
         location = getattr(error, "location", None)

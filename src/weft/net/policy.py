@@ -90,14 +90,18 @@ class OutboundPolicy:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     timeout_s: float = DEFAULT_TIMEOUT_S
-    _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
-    _hosts: frozenset[str] = field(init=False, repr=False, compare=False)
+    # (network, port) and (host, port); port None: every port.
+    _networks: tuple[tuple[IPNetwork, int | None], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    _hosts: frozenset[tuple[str, int | None]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        networks: list[IPNetwork] = []
-        hosts: set[str] = set()
+        networks: list[tuple[IPNetwork, int | None]] = []
+        hosts: set[tuple[str, int | None]] = set()
         for entry in self.allow:
-            text = _normalize_host(entry)
+            target, port = _split_port(entry)
+            text = _normalize_host(target)
             if not text:
                 continue
             if "/" in text or parse_ip(text) is not None:
@@ -105,9 +109,9 @@ class OutboundPolicy:
                     network = ipaddress.ip_network(text, strict=False)
                 except ValueError as error:
                     raise ValueError(f"invalid CIDR in outbound allow list: {entry!r}") from error
-                networks.append(network)
+                networks.append((network, port))
             elif _HOSTNAME.match(text):
-                hosts.add(text)
+                hosts.add((text, port))
             else:
                 raise ValueError(f"invalid host in outbound allow list: {entry!r}")
         if self.max_response_bytes <= 0 or self.max_redirects < 0 or self.timeout_s <= 0:
@@ -134,26 +138,57 @@ class OutboundPolicy:
             timeout_s=timeout_s,
         )
 
-    def allows_host(self, host: str) -> bool:
-        """Whether the host name itself is on the allow list (exact match, case-insensitive)."""
-        return _normalize_host(host) in self._hosts
+    def allows_host(self, host: str, port: int | None = None) -> bool:
+        """Whether the host name itself is on the allow list (exact match, case-insensitive),
+        for every port or for `port`."""
+        name = _normalize_host(host)
+        return (name, None) in self._hosts or (port is not None and (name, port) in self._hosts)
 
-    def allows_address(self, ip: IPAddress) -> bool:
-        """Whether the address (or the IPv4 address it maps to) is inside an allowed network."""
+    def allows_address(self, ip: IPAddress, port: int | None = None) -> bool:
+        """Whether the address (or the IPv4 address it maps to) is inside an allowed network,
+        for every port or for `port`."""
         candidates = {ip, normalize_ip(ip)}
         return any(
-            candidate.version == network.version and candidate in network
+            candidate.version == network.version
+            and candidate in network
+            and (allowed_port is None or allowed_port == port)
             for candidate in candidates
-            for network in self._networks
+            for network, allowed_port in self._networks
         )
 
-    def check_addresses(self, host: str, addresses: Iterable[IPAddress]) -> None:
-        """Raise BlockedDestination unless every address `host` resolved to may be reached."""
-        if self.allows_host(host):
+    def check_addresses(
+        self, host: str, addresses: Iterable[IPAddress], port: int | None = None
+    ) -> None:
+        """Raise BlockedDestination unless every address `host` resolved to may be reached
+        (on `port`: an allow-list entry with a port allows that port only)."""
+        if self.allows_host(host, port):
             return
         for ip in addresses:
-            if self.allows_address(ip):
+            if self.allows_address(ip, port):
                 continue
             reason = refusal_reason(ip)
             if reason is not None:
                 raise BlockedDestination(host, str(ip), reason)
+
+
+def _split_port(entry: str) -> tuple[str, int | None]:
+    """`host:port`, `1.2.3.4:port`, `10.0.0.0/8:port` or `[::1]:port` into host and port;
+    entries without a port (bare IPv6 addresses included) allow every port."""
+    text = entry.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise ValueError(f"invalid entry in outbound allow list: {entry!r}")
+        return host, _port(rest[1:], entry)
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, _port(port, entry)
+    return text, None
+
+
+def _port(text: str, entry: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"invalid port in outbound allow list: {entry!r}")
+    return int(text)

@@ -81,7 +81,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         literal = parse_ip(host)
         if literal is not None:
             # IP literals skip DNS entirely: the check is a few integer comparisons.
-            self._policy.check_addresses(host, [literal])
+            self._policy.check_addresses(host, [literal], port)
             return [literal]
         try:
             async with asyncio.timeout(timeout_s):
@@ -93,7 +93,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         addresses = [ip for ip in map(parse_ip, names) if ip is not None]
         if not addresses or len(addresses) != len(names):
             raise httpcore.ConnectError(f"could not resolve {host} to IP addresses")
-        self._policy.check_addresses(host, addresses)
+        self._policy.check_addresses(host, addresses, port)
         return addresses
 
     async def connect_unix_socket(

@@ -73,10 +73,10 @@ def _truthy(value: Any) -> bool:
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """Pick the branch: `true`/`false`, or the first case whose expression holds (`default`)."""
     if config.expression is not None:
-        value = ctx.evaluate(config.expression, "expression")
+        value = await ctx.evaluate(config.expression, "expression")
         branch = TRUE_HANDLE if _truthy(value) else FALSE_HANDLE
         return NodeResult(output={"result": _truthy(value)}, branch=branch)
     for index, case in enumerate(config.cases or []):
-        if _truthy(ctx.evaluate(case.expression, f"cases[{index}].expression")):
+        if _truthy(await ctx.evaluate(case.expression, f"cases[{index}].expression")):
             return NodeResult(output={"case": case.name}, branch=case.name)
     return NodeResult(output={"case": DEFAULT_HANDLE}, branch=DEFAULT_HANDLE)

@@ -22,5 +22,5 @@ class Config(NodeConfig):
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """How the run ends: its status and rendered output (the runner stops after this)."""
     return NodeResult(
-        output={"status": config.status, "output": ctx.render(config.output, "output")}
+        output={"status": config.status, "output": await ctx.render(config.output, "output")}
     )

@@ -50,13 +50,14 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         OutboundError,
         is_retryable_status,
     )
+    from weft.net.redaction import redact_request, redact_url
 
-    url = ctx.render(config.url, "url")
+    url = await ctx.render(config.url, "url")
     if not isinstance(url, str):
         raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
-    headers = _as_text_map(ctx.render(config.headers, "headers") or {})
-    query = _as_text_map(ctx.render(config.query, "query") or {})
-    body = ctx.render(config.body, "body")
+    headers = _as_text_map((await ctx.render(config.headers, "headers")) or {})
+    query = _as_text_map((await ctx.render(config.query, "query")) or {})
+    body = await ctx.render(config.body, "body")
     request = {"method": config.method, "url": url, "headers": headers, "query": query}
     kwargs: dict[str, Any] = {"headers": headers, "params": query, "timeout_s": config.timeout_s}
     if config.connection:
@@ -77,13 +78,16 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         response = await ctx.outbound.request(config.method, url, **kwargs)
     except OutboundError as error:
         raise NodeFailure(
-            error.message, retryable=error.retryable, details={"request": request}
+            error.message.replace(url, redact_url(url)),
+            retryable=error.retryable,
+            details={"request": redact_request(request)},
         ) from error
     output = {"status": response.status, "headers": response.headers, "body": response.body}
     if response.status >= 400:
         raise NodeFailure(
-            f"{config.method} {url} answered {response.status}",
+            f"{config.method} {redact_url(url)} answered {response.status}",
             retryable=is_retryable_status(response.status),
             details={"response": output},
         )
-    return NodeResult(output=output, input=request)
+    # The step records the request with credentials hidden; the wire got them as rendered.
+    return NodeResult(output=output, input=redact_request(request))

@@ -26,6 +26,6 @@ class Config(NodeConfig):
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """The answer a synchronous caller receives: status, headers and the rendered body."""
-    headers = ctx.render(config.headers, "headers") or {}
-    body = ctx.render(config.body, "body")
+    headers = (await ctx.render(config.headers, "headers")) or {}
+    body = await ctx.render(config.body, "body")
     return NodeResult(output={"status": config.status, "headers": headers, "body": body})

@@ -44,8 +44,8 @@ class NodeContext:
     """The data a node sees (`{trigger, nodes, loop, env}`) and the services it may use."""
 
     data: dict[str, Any]
-    render: Any  # (value) -> value with templates evaluated; raises NodeFailure
-    evaluate: Any  # (source) -> value of a bare expression; raises NodeFailure
+    render: Any  # async (value, field) -> value with templates evaluated; raises NodeFailure
+    evaluate: Any  # async (source, field) -> value of a bare expression; raises NodeFailure
     outbound: Outbound
     sandbox: Sandbox
     extras: dict[str, Any] = field(default_factory=dict)

@@ -20,4 +20,4 @@ class Config(NodeConfig):
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """Output the `value` template, evaluated."""
-    return NodeResult(output=ctx.render(config.value, "value"))
+    return NodeResult(output=await ctx.render(config.value, "value"))

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from weft.store.permissions import secure_sqlite_file
 from weft.store.sql_counter import attach_if_enabled
 
 
@@ -52,6 +53,7 @@ def _begin(connection: Any) -> None:
 def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngine:
     """An async engine for `url`, with SQLite tuned for concurrent readers and one writer."""
     if url.startswith("sqlite"):
+        secure_sqlite_file(url)
         engine = create_async_engine(
             url,
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "isolation_level": None},

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from weft.store.permissions import secure_sqlite_file
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -20,4 +22,5 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_to_head(url: str) -> None:
     """Bring the database at `url` to the newest schema. Call outside a running event loop."""
+    secure_sqlite_file(url)
     command.upgrade(alembic_config(url), "head")

@@ -14,7 +14,8 @@ from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import ENVIRONMENTS, OrgScope
-from weft.store.tables import ApiKey, Org
+from weft.store.tables import ApiKey, Org, SessionToken
+from weft.tenancy.audit import Actor, record_event
 from weft.tenancy.secrets import hash_secret, new_api_key, same_hash
 
 
@@ -40,8 +41,20 @@ async def create_org(name: str, *, session: AsyncSession) -> CreatedOrg:
     return CreatedOrg(org=org, api_keys=keys)
 
 
-async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession) -> str:
-    """Revoke the org's live key for `environment` and return a new one."""
+@dataclass(frozen=True)
+class RotatedKey:
+    """The new key in clear, and how many session tokens died with the old one."""
+
+    api_key: str
+    revoked_session_tokens: int
+
+
+async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession) -> RotatedKey:
+    """Revoke the org's live key for `environment` and every session token minted under it.
+
+    A rotation usually answers a leak; a token minted with the leaked key is as compromised as
+    the key, so it stops working too (linked accounts get new tokens from the new key).
+    """
     if environment not in ENVIRONMENTS:
         raise InvalidInput(f"environment must be one of {', '.join(ENVIRONMENTS)}")
     await get_org(org_id, session=session)
@@ -54,7 +67,26 @@ async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession
         )
         .values(revoked_at=now())
     )
-    return await _add_key(org_id, environment, session=session)
+    revoked = await session.execute(
+        update(SessionToken)
+        .where(
+            SessionToken.org_id == org_id,
+            SessionToken.environment == environment,
+            SessionToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now())
+    )
+    api_key = await _add_key(org_id, environment, session=session)
+    count = int(revoked.rowcount or 0)  # type: ignore[attr-defined]
+    record_event(
+        Actor(org_id, environment, "cli"),
+        "rotate API key",
+        target={"environment": environment, "revoked_session_tokens": str(count)},
+        status=200,
+        request_id=None,
+        session=session,
+    )
+    return RotatedKey(api_key, count)
 
 
 async def get_org(org_id: str, *, session: AsyncSession) -> Org:

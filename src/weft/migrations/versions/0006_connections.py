@@ -1,7 +1,7 @@
 """connections
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-23 16:12:56.887549
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import weft.store.types
 
 revision: str = "0006"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 

@@ -1,0 +1,70 @@
+"""The access log and HTTP latency metric, keyed by route template, never by the raw path.
+
+A raw path can hold a secret (`/hooks/{secret}`) and a query string credentials; logs travel to
+places the database never goes. So a request is logged as its method and route template
+(`/hooks/{secret}`), its status, duration and request id, and nothing of what the caller typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from weft.observability.metrics import HTTP_LATENCY
+
+log = logging.getLogger("weft.access")
+
+UNMATCHED = "(unmatched)"
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (`/hooks/{secret}`), or a fixed placeholder."""
+    # FastAPI keeps the matched route with its routers' prefixes in its own scope entry; the
+    # `route` entry alone is the route as its router declared it, without the prefix.
+    effective = scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(effective, "path", None)
+    if not path:
+        route = scope.get("route")
+        path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(path) if path else UNMATCHED
+
+
+class AccessLogMiddleware:
+    """Logs one line per request and observes its latency, after the response is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            elapsed = time.perf_counter() - began
+            route = route_template(scope)
+            HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(elapsed)
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )

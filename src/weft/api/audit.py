@@ -1,0 +1,102 @@
+"""The audit log: recorded after each successful change made through the API, read by org key."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from weft.api.access_log import route_template
+from weft.api.deps import DbDep, OrgScopeDep, PageDep
+from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.store.tables import AuditEvent
+from weft.tenancy.audit import Actor, list_events, record_event
+
+log = logging.getLogger("weft.audit")
+router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
+
+_CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Runs are recorded by the execution history itself; writing an audit row per run as well
+# would double the writes of the hottest routes.
+_RUN_ROUTES = ("/execute", "/test", "/event", "/hooks/", "/run", "/rerun")
+
+
+def _is_run(route: str) -> bool:
+    return any(part in route for part in _RUN_ROUTES)
+
+
+class AuditMiddleware:
+    """After a successful change (2xx to POST/PUT/PATCH/DELETE), one audit row."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _CHANGES:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, record_status)
+        state = scope.get("state", {})
+        actor = state.get("audit_actor")
+        route = route_template(scope)
+        if not isinstance(actor, Actor) or not 200 <= status < 300 or _is_run(route):
+            return
+        try:
+            async with scope["app"].state.db.transaction() as session:
+                record_event(
+                    actor,
+                    f"{scope['method']} {route}",
+                    target={k: str(v) for k, v in (scope.get("path_params") or {}).items()},
+                    status=status,
+                    request_id=state.get("request_id"),
+                    session=session,
+                )
+        except Exception:  # the change stands; a lost audit row is logged, never a 500
+            log.exception("could not record an audit event for %s %s", scope["method"], route)
+
+
+class AuditEventOut(Out):
+    id: str = Field(alias="_id")
+    actor: str
+    linked_account_id: str | None
+    action: str
+    target: dict[str, Any]
+    status: int
+    request_id: str | None
+    created_at: datetime = Field(alias="createdAt")
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventOut:
+        return cls(
+            id=event.id,
+            actor=event.actor,
+            linked_account_id=event.linked_account_id,
+            action=event.action,
+            target=event.target,
+            status=event.status,
+            request_id=event.request_id,
+            created_at=event.created_at,
+        )
+
+
+@router.get(
+    "/audit-log",
+    response_model=PageOut[AuditEventOut],
+    summary="The org's audit log (org key), newest first",
+)
+async def read_audit_log(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
+    async with db.reading() as session:
+        page = await list_events(org, page=paging.page, limit=paging.limit, session=session)
+        return PageOut.of(page, [AuditEventOut.of(event) for event in page.items])

@@ -1,0 +1,38 @@
+"""Liveness, readiness and metrics: the routes an orchestrator and Prometheus scrape."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import text
+
+from weft import __version__
+from weft.errors import WeftError
+from weft.observability.metrics import CONTENT_TYPE, exposition
+
+router = APIRouter(tags=["meta"])
+
+
+class NotReady(WeftError):
+    status_code = 503
+    error_code = "NOT_READY"
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz", summary="Readiness: the database answers too")
+async def readyz(request: Request) -> dict[str, str]:
+    try:
+        async with request.app.state.db.reading() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as error:
+        raise NotReady(f"The database does not answer: {type(error).__name__}") from error
+    return {"status": "ready", "version": __version__}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    return Response(await exposition(request.app.state.db), media_type=CONTENT_TYPE)

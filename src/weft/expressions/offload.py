@@ -1,0 +1,188 @@
+"""Evaluating expressions off the event loop, with a hard time limit.
+
+jsonata-python checks its time limit only between evaluation steps, so one builtin call
+(`$replace` on a long string, `$sort`, `$pad`) can run for many seconds; on the event loop that
+would freeze every request and every run of the process. Evaluations therefore run on a few
+daemon threads: the loop only awaits them, and the GIL hands it control every few milliseconds
+whatever the expression does. A watchdog raises `HardTimeLimit` inside an evaluation that outlives
+its hard limit (CPython delivers it at the next bytecode), so a runaway cannot keep a CPU either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render, split_template
+from weft.expressions.paths import plain_path
+from weft.expressions.templates import TemplateExpression
+
+THREADS = 4
+WATCH_INTERVAL_S = 0.01
+# The cooperative limit fires first; the hard one is for builtins that never yield to it.
+HARD_LIMIT_FACTOR = 2
+HARD_LIMIT_GRACE_S = 0.1
+TOO_LONG = "Expression took too long (time limit exceeded)"
+
+
+class HardTimeLimit(BaseException):
+    """Raised inside an evaluation thread whose expression ran past its hard limit."""
+
+
+@dataclass(eq=False)  # identity: jobs live in a set
+class _Job:
+    work: Callable[[], Any]
+    hard_limit_s: float
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    deadline: float = 0.0
+    thread_id: int | None = None
+    finished: bool = False
+    interrupted: bool = False
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class EvaluationThreads:
+    """A few evaluation threads and a watchdog that interrupts evaluations past their limit."""
+
+    def __init__(self, threads: int = THREADS) -> None:
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._running: set[_Job] = set()
+        self._running_lock = threading.Lock()
+        self._started = False
+        self._start_lock = threading.Lock()
+        self._threads = threads
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._started:
+                return
+            for index in range(self._threads):
+                threading.Thread(
+                    target=self._serve, name=f"weft-expressions-{index}", daemon=True
+                ).start()
+            threading.Thread(
+                target=self._watch, name="weft-expressions-watchdog", daemon=True
+            ).start()
+            self._started = True
+
+    async def run(self, work: Callable[[], Any], hard_limit_s: float) -> Any:
+        """`work()` on an evaluation thread; `ExpressionError` if it outlives `hard_limit_s`."""
+        if not self._started:
+            self._start()
+        loop = asyncio.get_running_loop()
+        job = _Job(work, hard_limit_s, loop, loop.create_future())
+        self._jobs.put(job)
+        return await job.future
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                self._serve_one(self._jobs.get())
+            except HardTimeLimit:  # an interrupt that landed late, after its job was settled
+                continue
+
+    def _serve_one(self, job: _Job) -> None:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            with job.lock:
+                job.thread_id = threading.get_ident()
+                job.deadline = time.monotonic() + job.hard_limit_s
+            with self._running_lock:
+                self._running.add(job)
+            try:
+                value = job.work()
+            except HardTimeLimit:
+                raise
+            except Exception as failure:
+                error = failure
+            with job.lock:
+                job.finished = True
+                pending = job.interrupted
+            if pending:
+                _let_pending_interrupt_land()
+        except HardTimeLimit:
+            value, error = None, ExpressionError(TOO_LONG)
+            with job.lock:
+                job.finished = True
+        with self._running_lock:
+            self._running.discard(job)
+        if not job.loop.is_closed():
+            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(WATCH_INTERVAL_S)
+            moment = time.monotonic()
+            with self._running_lock:
+                overdue = [job for job in self._running if job.deadline < moment]
+            for job in overdue:
+                with job.lock:
+                    if job.finished or job.interrupted or job.thread_id is None:
+                        continue
+                    job.interrupted = True
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(job.thread_id), ctypes.py_object(HardTimeLimit)
+                    )
+
+
+def _let_pending_interrupt_land() -> None:
+    """Give an interrupt raised just as the work ended a few bytecodes to arrive, here."""
+    for _ in range(1000):
+        time.sleep(0)
+
+
+_threads = EvaluationThreads()
+
+
+def _hard_limit_s(limits: Limits) -> float:
+    return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
+
+
+def _needs_thread(value: Any) -> bool:
+    """Whether rendering `value` runs JSONata: plain paths are dictionary lookups, done inline."""
+    if isinstance(value, str):
+        if "{{" not in value:
+            return False
+        parts, _single = split_template(value)
+        if isinstance(parts, str):
+            return False  # a syntax error, reported inline
+        return any(
+            isinstance(part, TemplateExpression) and plain_path(part.source) is None
+            for part in parts
+        )
+    if isinstance(value, dict):
+        return any(_needs_thread(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_needs_thread(item) for item in value)
+    return False
+
+
+async def render_off_loop(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
+    """`render` on an evaluation thread (inline when its templates are all plain paths)."""
+    if not _needs_thread(value):
+        return render(value, context, limits)
+    return await _threads.run(lambda: render(value, context, limits), _hard_limit_s(limits))
+
+
+async def evaluate_off_loop(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
+    """`evaluate` on an evaluation thread, within the hard time limit (plain paths inline)."""
+    if plain_path(source) is not None:
+        return evaluate(source, context, limits)
+    return await _threads.run(lambda: evaluate(source, context, limits), _hard_limit_s(limits))

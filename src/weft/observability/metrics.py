@@ -1,0 +1,107 @@
+"""Prometheus metrics: HTTP latencies, steps, ended runs, rate-limit hits, the queue's state.
+
+Counters and histograms count what this process did. The queue's depth and age and the number
+of active runs are read from the database at scrape time, so every process reports the same,
+whole-deployment figures for them however many API and worker processes run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func, select
+
+from weft.clock import now
+from weft.store.tables import Execution
+
+REGISTRY = CollectorRegistry()
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+HTTP_LATENCY = Histogram(
+    "weft_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template (never the raw path).",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+STEP_DURATION = Histogram(
+    "weft_step_duration_seconds",
+    "Time one workflow step took, by node type and outcome.",
+    ["node_type", "status"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
+)
+RUNS_ENDED = Counter(
+    "weft_runs_ended", "Runs that reached a terminal status.", ["status"], registry=REGISTRY
+)
+RATE_LIMITED = Counter(
+    "weft_rate_limited", "Requests refused with 429, by limit.", ["limit"], registry=REGISTRY
+)
+ACTIVE_RUNS = Gauge(
+    "weft_active_runs", "Runs queued, running or waiting (database).", ["status"], registry=REGISTRY
+)
+QUEUE_DEPTH = Gauge(
+    "weft_queue_depth", "Runs due now and not yet claimed (database).", registry=REGISTRY
+)
+QUEUE_AGE = Gauge(
+    "weft_queue_oldest_age_seconds",
+    "How long the oldest due, unclaimed run has been due (database).",
+    registry=REGISTRY,
+)
+
+
+def observe_step(node_type: str, status: str, seconds: float) -> None:
+    """Count one step's duration."""
+    STEP_DURATION.labels(node_type, status).observe(max(seconds, 0.0))
+
+
+def observe_run_ended(status: str) -> None:
+    """Count one run's end."""
+    RUNS_ENDED.labels(status).inc()
+
+
+def observe_rate_limited(limit: str) -> None:
+    """Count one 429."""
+    RATE_LIMITED.labels(limit).inc()
+
+
+async def _read_queue(db: Any) -> None:
+    moment = now()
+    async with db.reading() as session:
+        by_status = (
+            await session.execute(
+                select(Execution.status, func.count())
+                .where(Execution.due_at.is_not(None))
+                .group_by(Execution.status)
+            )
+        ).all()
+        depth, oldest = (
+            await session.execute(
+                select(func.count(), func.min(Execution.due_at)).where(
+                    Execution.due_at.is_not(None),
+                    Execution.due_at <= moment,
+                    Execution.status == "queued",
+                )
+            )
+        ).one()
+    for status in ("queued", "running", "waiting"):
+        ACTIVE_RUNS.labels(status).set(0)
+    for status, count in by_status:
+        ACTIVE_RUNS.labels(status).set(count)
+    QUEUE_DEPTH.set(depth or 0)
+    QUEUE_AGE.set(_age_s(oldest, moment))
+
+
+def _age_s(oldest: datetime | None, moment: datetime) -> float:
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=moment.tzinfo)
+    return max((moment - oldest).total_seconds(), 0.0)
+
+
+async def exposition(db: Any) -> bytes:
+    """The metrics page: the database-derived gauges refreshed, then every metric."""
+    await _read_queue(db)
+    return bytes(generate_latest(REGISTRY))

@@ -1,0 +1,59 @@
+"""Credentials die when they should: with the key that minted them, and mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from engine.flows import BASE, execute, node, publish
+from support import Tenant, assert_envelope
+from weft.store.db import Database
+from weft.tenancy.orgs import rotate_api_key
+
+START = node("1", "start", "Start", trigger="manual")
+
+
+async def test_rotating_the_org_key_revokes_session_tokens_minted_under_it(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    assert (await client.get(f"{BASE}/workflow", headers=tenant.bearer)).status_code == 200
+    async with db.transaction() as session:
+        rotated = await rotate_api_key(tenant.org_id, "test", session=session)
+    assert rotated.revoked_session_tokens == 1
+    refused = await client.get(f"{BASE}/workflow", headers=tenant.bearer)
+    assert_envelope(refused, 401)
+    old_key = await client.get(f"{BASE}/workflow", headers=tenant.org_key)
+    assert_envelope(old_key, 401)
+    minted = await client.post(
+        f"{BASE}/session-token",
+        json={"linked_account_id": tenant.account_id},
+        headers={"x-api-key": rotated.api_key},
+    )
+    fresh = {"Authorization": f"Bearer {minted.json()['token']}"}
+    assert (await client.get(f"{BASE}/workflow", headers=fresh)).status_code == 200
+
+
+async def test_event_stream_ends_within_seconds_of_token_revocation(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    workflow = await publish(client, tenant, [START])
+    # No engine runs here: the execution stays queued, so its stream would never end by itself.
+    execution_id = (await execute(client, tenant, workflow, {})).json()["execution_id"]
+
+    async def revoke_soon() -> None:
+        await asyncio.sleep(0.3)
+        answer = await client.post(
+            f"{BASE}/session-token/revoke", json={"token": tenant.token}, headers=tenant.org_key
+        )
+        assert answer.json() == {"revoked": 1}
+
+    began = time.monotonic()
+    revoker = asyncio.create_task(revoke_soon())
+    stream = await asyncio.wait_for(
+        client.get(f"{BASE}/execution/{execution_id}/events", headers=tenant.bearer), timeout=10
+    )
+    await revoker
+    assert time.monotonic() - began < 5
+    assert "event: error" in stream.text and "revoked" in stream.text
