@@ -47,8 +47,10 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     endpoint = await apps.ai()
     messages = []
     if config.system:
-        messages.append({"role": "system", "content": _text(ctx.render(config.system, "system"))})
-    messages.append({"role": "user", "content": _text(ctx.render(config.prompt, "prompt"))})
+        system = await ctx.render(config.system, "system")
+        messages.append({"role": "system", "content": _text(system)})
+    prompt = await ctx.render(config.prompt, "prompt")
+    messages.append({"role": "user", "content": _text(prompt)})
     body: dict[str, Any] = {"model": config.model or endpoint.model, "messages": messages}
     if config.json_mode:
         body["response_format"] = {"type": "json_object"}

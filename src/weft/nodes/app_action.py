@@ -32,7 +32,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     if apps is None:
         raise NodeFailure("app_action nodes need the engine's app gateway")
     slug = config.app or await apps.workflow_app()
-    params = ctx.render(config.params, "params") or {}
+    params = (await ctx.render(config.params, "params")) or {}
     if not isinstance(params, dict):
         raise NodeFailure("params must render to an object")
     definition = await apps.definition(slug)
