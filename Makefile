@@ -5,15 +5,22 @@ BIN := $(VENV)/bin
 # Refold's frontend SDK from the npm registry, for tests/sdk (the version package-lock.json pins).
 SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 
-.PHONY: run test test-fast lint format migrate bench clean ui ui-check e2e
+.PHONY: run test test-fast chromium lint format migrate bench clean ui ui-check e2e
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
 
-test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) ## Lint, then the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium ui-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+chromium: ## Debian's chromium for the browser tests (installed with apt-get when missing)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium is required by the browser tests"; exit 1; }
 
 test-fast: $(VENV)/.dev-installed ## The unit tier alone: no database, no app, no servers (seconds)
 	$(BIN)/pytest -m unit -q

@@ -11,6 +11,7 @@ from weft import __version__
 from weft.api import (
     applications,
     audit,
+    connections,
     editor,
     executions,
     frontend_sdk,
@@ -29,6 +30,7 @@ from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_
 from weft.api.openapi import install_openapi
 from weft.api.pages import install_pages
 from weft.apps.catalog import ensure_catalog
+from weft.crypto import deployment_secret
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
@@ -57,6 +59,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Without WEFT_SECRET_KEY, the first start generates the key file into the data dir.
+        deployment_secret(settings)
         await prepare_database(database)
         engine = Engine(services)
         await engine.start(settings.workers, schedule=settings.workers > 0)
@@ -102,6 +106,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(linked_accounts.router)
     public.include_router(audit.router)
     public.include_router(applications.router)
+    public.include_router(connections.router)
     public.include_router(workflows.router)
     public.include_router(runs.router)
     public.include_router(executions.router)
@@ -111,6 +116,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(public)
     app.include_router(frontend_sdk.router)
     app.include_router(hooks.router)
+    app.include_router(connections.browser_router)
     app.include_router(editor_page.router)
     install_access_log_redaction()
     install_pages(app)

@@ -25,9 +25,11 @@ app = typer.Typer(help="Weft: private workflows you can host.", no_args_is_help=
 org_app = typer.Typer(help="Organisations and their API keys.", no_args_is_help=True)
 account_app = typer.Typer(help="Linked accounts of an organisation.", no_args_is_help=True)
 token_app = typer.Typer(help="Session tokens for linked accounts.", no_args_is_help=True)
+secrets_app = typer.Typer(help="The key that seals connection secrets.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(account_app, name="linked-account")
 app.add_typer(token_app, name="token")
+app.add_typer(secrets_app, name="secrets")
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
@@ -401,3 +403,49 @@ def token_create(
         "environment": environment,
     }
     _out(as_json, data, f"{issued.token}\n(expires {isoformat(issued.expires_at)})")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    new_key: Annotated[
+        str | None,
+        typer.Option("--new-key", help="The new key (default: a fresh random one)"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-encrypt every stored secret under a new key (then restart every Weft process)."""
+    from weft.apps.key_rotation import (
+        commit_key_file,
+        key_file,
+        new_key_material,
+        reseal_everything,
+        stage_key_file,
+    )
+
+    settings = _settings()
+    material = new_key or new_key_material()
+    new_settings = settings.model_copy(update={"secret_key": material})
+    path = key_file(settings)
+    staged = stage_key_file(path, material) if path else None
+    count = _in_transaction(
+        settings, lambda session: reseal_everything(settings, new_settings, session=session)
+    )
+    if path and staged:
+        commit_key_file(staged, path)
+        where = f"the new key is in {path}"
+    else:
+        where = "set WEFT_SECRET_KEY to the new key below in every process's environment"
+    data = {
+        "connections": count.connections,
+        "org_secrets": count.org_secrets,
+        "webhook_secrets": count.webhook_secrets,
+        "key_file": str(path) if path else None,
+    }
+    if not path:
+        data["new_key"] = material
+    human = (
+        f"re-encrypted {count.connections} connection(s), {count.org_secrets} org secret(s), "
+        f"{count.webhook_secrets} webhook secret(s); {where}; restart every Weft process"
+        + ("" if path else f"\nWEFT_SECRET_KEY={material}")
+    )
+    _out(as_json, data, human)

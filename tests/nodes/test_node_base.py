@@ -66,7 +66,7 @@ def test_unknown_field_is_rejected():
 
 def test_missing_data_names_the_required_fields():
     assert problems("http", None) == {"url": "Field required"}
-    assert problems("app_action", None) == {"app": "Field required", "action": "Field required"}
+    assert problems("app_action", None) == {"action": "Field required"}
 
 
 def test_missing_data_is_a_problem_even_without_required_fields():

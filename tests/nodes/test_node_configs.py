@@ -81,10 +81,11 @@ def test_http_accepts_connection_and_templates():
 # app_action
 
 
-def test_app_action_needs_app_and_action():
+def test_app_action_needs_an_action_and_defaults_to_the_workflows_app():
     config = parse_node_config("app_action", {"app": "slack", "action": "send", "params": {}})
     assert (config.app, config.action) == ("slack", "send")
-    assert set(problems("app_action", {"params": {"a": 1}})) == {"app", "action"}
+    assert set(problems("app_action", {"params": {"a": 1}})) == {"action"}
+    assert parse_node_config("app_action", {"action": "send"}).app is None
 
 
 def test_app_action_params_are_templates():

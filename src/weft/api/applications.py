@@ -1,57 +1,208 @@
-"""The app catalog as a linked account sees it."""
+"""The app catalog as a linked account sees it (connected or not), and the org's own apps."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from pydantic import Field
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
-from weft.api.deps import DbDep, ScopeDep
+from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
-from weft.apps.catalog import list_apps, resolve_app
-from weft.store.tables import App
+from weft.apps.catalog import (
+    definition_of,
+    icon_url,
+    list_apps,
+    parse_definition,
+    resolve_app,
+    save_org_app,
+)
+from weft.apps.connections import ConnectionInfo, list_connections
+from weft.apps.events import list_events, save_event
+from weft.apps.model import KeyAuth
+from weft.settings import Settings
+from weft.store.db import Database
+from weft.store.scope import Scope
+from weft.store.tables import App, AppEvent
 
 router = APIRouter(tags=["applications"], responses=ERROR_RESPONSES)
 
 
 class ApplicationOut(Out):
+    """Refold's application shape, plus the declared actions (names, effects, parameters)."""
+
     id: str = Field(alias="_id")
+    app_id: str
     slug: str
     name: str
     icon: str | None
     description: str | None
+    tags: list[str]
+    type: str
+    ecosystem: str = "weft"
     auth_type: str
     auth_type_options: dict[str, Any]
+    auth_input_map: list[dict[str, Any]]
     connected: bool
     connected_accounts: list[dict[str, Any]]
     reauth_required: bool
     is_default: bool
+    actions: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, app: App) -> ApplicationOut:
+    def of(cls, app: App, connection: ConnectionInfo | None, base_url: str) -> ApplicationOut:
+        definition = definition_of(app)
+        fields = (
+            [f.model_dump(exclude={"secret"}) for f in definition.auth.fields]
+            if isinstance(definition.auth, KeyAuth)
+            else []
+        )
         return cls(
             id=app.id,
+            app_id=app.id,
             slug=app.slug,
             name=app.name,
-            icon=app.icon,
+            icon=icon_url(app.icon, base_url),
             description=app.description,
-            auth_type=app.auth_type,
-            auth_type_options={app.auth_type: []} if app.auth_type != "none" else {},
-            connected=False,
-            connected_accounts=[],
-            reauth_required=False,
+            tags=definition.tags,
+            type="custom" if app.org_id else "native",
+            auth_type=definition.auth_type,
+            auth_type_options={definition.auth_type: fields}
+            if definition.auth_type != "none"
+            else {},
+            auth_input_map=fields,
+            connected=connection is not None and not connection.reauth_required,
+            connected_accounts=[connection.as_connected_account()] if connection else [],
+            reauth_required=connection is not None and connection.reauth_required,
             is_default=app.is_default,
+            actions=[
+                action.model_dump(include={"name", "label", "description", "effect", "parameters"})
+                for action in definition.actions
+            ],
         )
 
 
-@router.get("/application", response_model=list[ApplicationOut], summary="List applications")
-async def list_applications(scope: ScopeDep, db: DbDep) -> list[ApplicationOut]:
+async def application_docs(
+    scope: Scope,
+    *,
+    db: Database,
+    settings: Settings,
+    slug: str | None = None,
+    tags: list[str] | None = None,
+    auth_type: str | None = None,
+) -> list[ApplicationOut]:
+    """The apps a linked account sees, each with its connection state (one with `slug`)."""
     async with db.reading() as session:
-        return [ApplicationOut.of(app) for app in await list_apps(scope.org_id, session=session)]
+        if slug:
+            apps = [await resolve_app(scope.org_id, slug=slug, session=session)]
+        else:
+            apps = await list_apps(scope.org_id, session=session)
+        connections = await list_connections(scope, session=session)
+    docs = [ApplicationOut.of(app, connections.get(app.slug), settings.base_url) for app in apps]
+    if tags:
+        docs = [doc for doc in docs if set(tags) & set(doc.tags)]
+    if auth_type:
+        docs = [doc for doc in docs if doc.auth_type == auth_type]
+    return docs
+
+
+@router.get("/application", response_model=list[ApplicationOut], summary="List applications")
+async def list_applications(
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+    slug: str | None = Query(None, max_length=100),
+    tags: list[str] | None = Query(None),
+    auth_type: str | None = Query(None, max_length=20),
+) -> list[ApplicationOut]:
+    return await application_docs(
+        scope, db=db, settings=settings, slug=slug, tags=tags, auth_type=auth_type
+    )
 
 
 @router.get("/application/{slug}", response_model=ApplicationOut, summary="One application")
-async def get_application(slug: str, scope: ScopeDep, db: DbDep) -> ApplicationOut:
+async def get_application(
+    slug: str, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> ApplicationOut:
+    return (await application_docs(scope, db=db, settings=settings, slug=slug))[0]
+
+
+class AppDefinitionOut(Out):
+    id: str = Field(alias="_id")
+    slug: str
+    name: str
+    auth_type: str
+    definition: dict[str, Any]
+
+
+@router.post(
+    "/application",
+    response_model=AppDefinitionOut,
+    summary="Add or replace one of the org's own apps (org key)",
+    description="Body: an app definition, the same shape as the YAML files Weft ships "
+    "(`slug`, `name`, `auth`, `base_url`, `actions`, ...). An org's app wins over a shipped "
+    "app with the same slug.",
+)
+async def save_application(body: dict[str, Any], org: OrgScopeDep, db: DbDep) -> AppDefinitionOut:
+    definition = parse_definition(body)
+    async with db.transaction() as session:
+        app = await save_org_app(org.org_id, definition, session=session)
+        return AppDefinitionOut(
+            id=app.id,
+            slug=app.slug,
+            name=app.name,
+            auth_type=app.auth_type,
+            definition=app.definition,
+        )
+
+
+class EventIn(BaseModel):
+    """Refold's event definition: a name and a sample payload (a JSON string or a value)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    response: Any = None
+    json_schema: Any = None
+    slug: str | None = Field(None, max_length=100, description="The app; default: the org's own")
+
+
+class EventOut(Out):
+    id: str = Field(alias="_id")
+    name: str
+    slug: str
+    response: Any
+    json_schema: Any
+    created_at: Any = Field(alias="createdAt")
+    updated_at: Any = Field(alias="updatedAt")
+
+    @classmethod
+    def of(cls, event: AppEvent) -> EventOut:
+        return cls(
+            id=event.id,
+            name=event.name,
+            slug=event.app_slug,
+            response=event.sample,
+            json_schema=event.json_schema,
+            created_at=event.created_at,
+            updated_at=event.updated_at,
+        )
+
+
+@router.post("/application/event", response_model=EventOut, summary="Define an event (org key)")
+async def define_event(body: EventIn, org: OrgScopeDep, db: DbDep) -> EventOut:
+    async with db.transaction() as session:
+        event = await save_event(
+            org.org_id,
+            body.name,
+            slug=body.slug,
+            sample=body.response,
+            json_schema=body.json_schema,
+            session=session,
+        )
+        return EventOut.of(event)
+
+
+@router.get("/application/{slug}/events", response_model=list[EventOut], summary="An app's events")
+async def app_events(slug: str, scope: ScopeDep, db: DbDep) -> list[EventOut]:
     async with db.reading() as session:
-        return ApplicationOut.of(await resolve_app(scope.org_id, slug=slug, session=session))
+        app = await resolve_app(scope.org_id, slug=slug, session=session)
+        return [EventOut.of(e) for e in await list_events(scope.org_id, app.slug, session=session)]

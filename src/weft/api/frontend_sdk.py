@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from weft.api import applications
-from weft.api.deps import DbDep, ScopeDep
+from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.apps.access import disconnect
 from weft.apps.configs import (
     ConfigView,
     delete_config,
@@ -23,6 +24,9 @@ from weft.apps.configs import (
     update_config,
     upsert_config,
 )
+from weft.apps.connections import save_keybased_connection
+from weft.apps.oauth import authorize_url
+from weft.errors import NotFound
 from weft.store.scope import Scope
 from weft.store.tables import LinkedAccount
 from weft.tenancy.orgs import get_org
@@ -44,6 +48,55 @@ router.add_api_route(
     response_model=applications.ApplicationOut,
     summary="SDK getApp(slug): one application, with this account's connection status",
 )
+
+
+class SavedOut(BaseModel):
+    success: bool
+
+
+class AuthUrlOut(BaseModel):
+    auth_url: str
+
+
+@router.post(
+    "/api/v2/app/{slug}/save",
+    response_model=SavedOut,
+    summary="SDK connect(slug, payload) for a key-based app: the body holds the form's fields",
+)
+async def sdk_save_keybased(
+    slug: str, body: dict[str, Any], scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> SavedOut:
+    """Connect a key-based app; the answer never holds the credentials."""
+    async with db.transaction() as session:
+        await save_keybased_connection(scope, slug, body, session=session, settings=settings)
+    return SavedOut(success=True)
+
+
+@router.get(
+    "/api/v1/{slug}/integrate",
+    response_model=AuthUrlOut,
+    summary="SDK connect(slug) for an OAuth2 app: where to send the user's browser",
+)
+async def sdk_integrate(slug: str, scope: ScopeDep, db: DbDep, settings: SettingsDep) -> AuthUrlOut:
+    async with db.transaction() as session:
+        url = await authorize_url(scope, slug, session=session, settings=settings, return_url=None)
+    return AuthUrlOut(auth_url=url)
+
+
+@router.delete(
+    "/api/v1/linked-acc/integration/{slug}",
+    response_model=SavedOut,
+    summary="SDK disconnect(slug): remove the connection (OAuth2 tokens are revoked)",
+)
+async def sdk_disconnect(
+    slug: str, request: Request, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> SavedOut:
+    revoked = await disconnect(
+        scope, slug, db=db, settings=settings, outbound=request.app.state.services.outbound
+    )
+    if revoked is None:
+        raise NotFound(f"No {slug} connection", error_code="CONNECTION_NOT_FOUND")
+    return SavedOut(success=True)
 
 
 class Label(BaseModel):

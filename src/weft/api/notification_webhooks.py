@@ -21,7 +21,7 @@ from weft.store.tables import NotificationSubscription
 
 router = APIRouter(tags=["notification webhooks"], responses=ERROR_RESPONSES)
 
-_EVENTS_HELP = f"Events to be told about: {', '.join(EVENTS)}. Only workflow events are sent yet."
+_EVENTS_HELP = f"Events to be told about: {', '.join(EVENTS)}."
 
 
 class WebhookIn(BaseModel):

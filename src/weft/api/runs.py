@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.executions import ExecutionOut, execution_out
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
+from weft.apps.gateway import AppGateway
 from weft.engine import lifecycle, states, triggers, waiting
 from weft.engine.answers import RunAnswer
 from weft.engine.safe_mode import EditorTestOptions
@@ -394,7 +395,11 @@ async def run_node(
     body = body or RunNodeIn()
     async with db.transaction() as session:
         _, draft = await versions.open_draft(scope, workflow_id, session=session)
+    services = request.app.state.services
+    apps = AppGateway(
+        services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id
+    )
     result = await run_single_node(
-        request.app.state.services, draft.nodes, draft.edges, node_id, body.model_dump()
+        services, draft.nodes, draft.edges, node_id, body.model_dump(), apps=apps
     )
     return RunNodeOut(**result)

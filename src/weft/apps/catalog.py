@@ -1,97 +1,140 @@
-"""The app catalog: shared declarative definitions plus each org's default custom app."""
+"""The app catalog: shipped YAML definitions, each org's own apps and its default custom app."""
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
 from typing import Any
 
+import yaml
+from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.apps.model import AppDefinition
 from weft.clock import now
-from weft.errors import NotFound
+from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
 from weft.store.tables import App
 
 DEFAULT_APP_SLUG = "custom"
+ICON_ROUTE = "/app-icons"
 
-# Declarative definitions: auth kind, base URL, actions. Connections and app_action nodes use them.
-CATALOG: list[dict[str, Any]] = [
-    {
-        "slug": "hubspot",
-        "name": "Hubspot",
-        "description": "CRM: contacts, companies, deals.",
-        "auth_type": "oauth2",
-        "definition": {
-            "base_url": "https://api.hubapi.com",
-            "actions": {
-                "create_contact": {"method": "POST", "path": "/crm/v3/objects/contacts"},
-                "get_contact": {"method": "GET", "path": "/crm/v3/objects/contacts/{id}"},
-            },
-        },
-    },
-    {
-        "slug": "salesforce",
-        "name": "Salesforce",
-        "description": "CRM: leads, accounts, opportunities.",
-        "auth_type": "oauth2",
-        "definition": {
-            "base_url": "https://login.salesforce.com",
-            "actions": {
-                "create_lead": {"method": "POST", "path": "/services/data/v60.0/sobjects/Lead"},
-                "query": {"method": "GET", "path": "/services/data/v60.0/query"},
-            },
-        },
-    },
-    {
-        "slug": "slack",
-        "name": "Slack",
-        "description": "Messaging: post messages to channels.",
-        "auth_type": "oauth2",
-        "definition": {
-            "base_url": "https://slack.com/api",
-            "actions": {"post_message": {"method": "POST", "path": "/chat.postMessage"}},
-        },
-    },
-    {
-        "slug": "http",
-        "name": "HTTP",
-        "description": "Any HTTP API, with an API key or no auth.",
-        "auth_type": "api_key",
-        "definition": {"base_url": "", "actions": {}},
-    },
-]
+
+@functools.cache
+def shipped_definitions() -> dict[str, AppDefinition]:
+    """Every app definition shipped in the package (`apps/definitions/*.yaml`), by slug."""
+    folder = resources.files("weft.apps") / "definitions"
+    found: dict[str, AppDefinition] = {}
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if entry.name.endswith(".yaml"):
+            definition = AppDefinition.model_validate(yaml.safe_load(entry.read_text()))
+            found[definition.slug] = definition
+    return found
+
+
+def shipped_icon(name: str) -> bytes | None:
+    """The bytes of a shipped SVG icon, or None for an unknown name."""
+    if "/" in name or not name.endswith(".svg"):
+        return None
+    icon = resources.files("weft.apps") / "icons" / name
+    return icon.read_bytes() if icon.is_file() else None
+
+
+def icon_url(icon: str | None, base_url: str) -> str | None:
+    """Where a client fetches an app's icon: shipped file names are served by Weft itself."""
+    if icon and "/" not in icon and icon.endswith(".svg"):
+        return f"{base_url}{ICON_ROUTE}/{icon}"
+    return icon
+
+
+def _row_fields(definition: AppDefinition) -> dict[str, Any]:
+    return {
+        "slug": definition.slug,
+        "name": definition.name,
+        "icon": definition.icon,
+        "description": definition.description,
+        "auth_type": definition.auth_type,
+        "definition": definition.model_dump(mode="json"),
+    }
 
 
 async def ensure_catalog(*, session: AsyncSession) -> None:
-    """Insert catalog apps the database does not have yet (idempotent; run at start)."""
-    existing = set(await session.scalars(select(App.slug).where(App.org_id.is_(None))))
+    """Bring the shared catalog rows in line with the shipped definitions (run at start)."""
+    rows = {app.slug: app for app in await session.scalars(select(App).where(App.org_id.is_(None)))}
     moment = now()
-    for entry in CATALOG:
-        if entry["slug"] not in existing:
+    for definition in shipped_definitions().values():
+        fields = _row_fields(definition)
+        row = rows.get(definition.slug)
+        if row is None:
             session.add(
-                App(id=new_id(), org_id=None, created_at=moment, updated_at=moment, **entry)
+                App(id=new_id(), org_id=None, created_at=moment, updated_at=moment, **fields)
             )
+        elif any(getattr(row, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = moment
     await session.flush()
 
 
 async def create_default_app(org_id: str, *, session: AsyncSession) -> App:
     """The org's default custom application, used by workflows created without a slug."""
+    definition = AppDefinition(
+        slug=DEFAULT_APP_SLUG,
+        name="Custom Application",
+        description="The organisation's default application for account-level workflows.",
+    )
     moment = now()
     app = App(
         id=new_id(),
         org_id=org_id,
-        slug=DEFAULT_APP_SLUG,
-        name="Custom Application",
-        description="The organisation's default application for account-level workflows.",
-        auth_type="none",
-        definition={"base_url": "", "actions": {}},
         is_default=True,
         created_at=moment,
         updated_at=moment,
+        **_row_fields(definition),
     )
     session.add(app)
     await session.flush()
     return app
+
+
+def parse_definition(raw: Any) -> AppDefinition:
+    """Validate an app definition an org sends; 400 naming every invalid field."""
+    try:
+        return AppDefinition.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            ".".join(str(part) for part in item["loc"]) + f": {item['msg']}"
+            for item in error.errors()
+        ]
+        raise InvalidInput("Invalid app definition: " + "; ".join(problems)) from None
+
+
+async def save_org_app(org_id: str, definition: AppDefinition, *, session: AsyncSession) -> App:
+    """Create or replace one of the org's own apps (it wins over a shipped app of that slug).
+
+    The slug `custom` redefines the org's default application: the one account-level
+    workflows call (the SaaS's own API, with the key each linked account connects).
+    """
+    moment = now()
+    row = await session.scalar(select(App).where(App.org_id == org_id, App.slug == definition.slug))
+    if row is None:
+        row = App(id=new_id(), org_id=org_id, created_at=moment, **_row_fields(definition))
+        session.add(row)
+    else:
+        for name, value in _row_fields(definition).items():
+            setattr(row, name, value)
+    row.updated_at = moment
+    await session.flush()
+    return row
+
+
+def definition_of(app: App) -> AppDefinition:
+    """The validated definition an app row holds."""
+    raw = dict(app.definition or {})
+    if "slug" not in raw:  # rows written before definitions were whole (the default app)
+        raw = {"slug": app.slug, "name": app.name, "description": app.description or ""}
+    return AppDefinition.model_validate(raw)
 
 
 def _visible_to(org_id: str) -> Any:
@@ -99,9 +142,11 @@ def _visible_to(org_id: str) -> Any:
 
 
 async def list_apps(org_id: str, *, session: AsyncSession) -> list[App]:
-    """Every app the org can use: the shared catalog and its own."""
+    """Every app the org can use: the shared catalog and its own (its own win on a slug)."""
     stmt = select(App).where(_visible_to(org_id)).order_by(App.is_default.desc(), App.name)
-    return list(await session.scalars(stmt))
+    apps = list(await session.scalars(stmt))
+    own = {app.slug for app in apps if app.org_id is not None}
+    return [app for app in apps if app.org_id is not None or app.slug not in own]
 
 
 async def resolve_app(
@@ -123,3 +168,27 @@ async def resolve_app(
         label = f"slug {slug}" if slug else f"id {app_id}" if app_id else "default"
         raise NotFound(f"Application with {label} not found", error_code="APP_NOT_FOUND")
     return app
+
+
+async def resolve_definition(org_id: str, slug: str, *, session: AsyncSession) -> AppDefinition:
+    """The definition of the app `slug` as this org sees it; 404 APP_NOT_FOUND if unknown."""
+    return definition_of(await resolve_app(org_id, slug=slug, session=session))
+
+
+def action_effect(app_slug: str, action: str) -> str:
+    """`read` or `write` for a shipped app's action (safe test mode); unknown counts as write."""
+    definition = shipped_definitions().get(app_slug)
+    found = definition.action(action) if definition else None
+    return found.effect if found else "write"
+
+
+async def action_effect_for(
+    org_id: str, app_slug: str, action: str, *, session: AsyncSession
+) -> str:
+    """`read` or `write` for any app the org sees (its own included); unknown counts as write."""
+    try:
+        definition = await resolve_definition(org_id, app_slug, session=session)
+    except NotFound:
+        return "write"
+    found = definition.action(action)
+    return found.effect if found else "write"

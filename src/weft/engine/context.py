@@ -11,7 +11,13 @@ from weft.workflows.graph import NodeIn
 
 
 def node_context(
-    node: NodeIn, data: dict[str, Any], limits: Limits, *, outbound: Any, sandbox: Any
+    node: NodeIn,
+    data: dict[str, Any],
+    limits: Limits,
+    *,
+    outbound: Any,
+    sandbox: Any,
+    extras: dict[str, Any] | None = None,
 ) -> NodeContext:
     """A context whose expression errors become NodeFailures naming the node and field."""
     label = f'Node "{node.name}" ({node.id})'
@@ -38,4 +44,5 @@ def node_context(
         outbound=outbound,
         sandbox=sandbox,
         resolved=resolved,
+        extras=extras or {},
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from weft.apps.gateway import AppGateway
 from weft.clock import now
 from weft.engine import lifecycle, queue, states
 from weft.engine.answers import RunAnswer
@@ -53,6 +54,7 @@ class RunState:
     pending: list[dict[str, Any]] = field(default_factory=list)
     response: Any = None
     flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    apps: AppGateway | None = None
     test_mode: EditorTestOptions | None = None  # test runs only: pinned and safe-mode steps
 
 
@@ -92,7 +94,14 @@ class Runner(ControlFlowSteps):
         if claimed.attempt > 1:  # a resumed run: reuse what was committed
             for step in await queue.load_steps(self.services.db, claimed.id):
                 done[(step.node_id, step.iteration)] = step
-        state = RunState(claimed=claimed, plan=plan, done=done)
+        apps = AppGateway(
+            self.services,
+            claimed.org_id,
+            claimed.environment,
+            claimed.linked_account_pk,
+            claimed.workflow_id,
+        )
+        state = RunState(claimed=claimed, plan=plan, done=done, apps=apps)
         if claimed.is_test:
             state.test_mode = await load_test_mode(self.services.db, claimed.id)
         # The limit bounds each stretch of running, not time spent parked in delays.
@@ -222,7 +231,7 @@ class Runner(ControlFlowSteps):
     ) -> tuple[Any, str | None] | None:
         """A test run's pinned output or safe-mode preview for this step (None: run it)."""
         config = state.plan.configs[node.id]
-        ctx = self._context(node, data)
+        ctx = self._context(node, data, state)
         try:
             found = await stand_in(state.test_mode, node.id, node.type, config, ctx)
         except NodeFailure as failure:
@@ -240,13 +249,17 @@ class Runner(ControlFlowSteps):
         )
         return found.output, None
 
-    def _context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
+    def _context(
+        self, node: NodeIn, data: dict[str, Any], state: RunState | None = None
+    ) -> NodeContext:
+        extras = {"apps": state.apps} if state is not None else None
         return node_context(
             node,
             data,
             self.limits,
             outbound=self.services.outbound,
             sandbox=self.services.sandbox,
+            extras=extras,
         )
 
     async def _attempts(
@@ -263,7 +276,7 @@ class Runner(ControlFlowSteps):
         policy = config.retry
         max_attempts = policy.max_attempts if policy else 1
         timeout_s = config.timeout_s or self.services.settings.node_timeout_s
-        ctx = self._context(node, data)
+        ctx = self._context(node, data, state)
         attempt = 0
         while True:
             attempt += 1

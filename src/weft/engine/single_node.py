@@ -26,8 +26,13 @@ async def run_single_node(
     edges: list[dict[str, Any]],
     node_id: str,
     inputs: dict[str, Any],
+    *,
+    apps: Any = None,
 ) -> dict[str, Any]:
-    """Run `node_id` of a draft graph against `inputs` ({trigger, nodes, loop})."""
+    """Run `node_id` of a draft graph against `inputs` ({trigger, nodes, loop}).
+
+    `apps` is the app gateway app_action, ai and signed http nodes call through.
+    """
     graph = normalize_graph(nodes, edges)
     node = graph.node(node_id)
     if node is None:
@@ -46,7 +51,14 @@ async def run_single_node(
         "env": {},
     }
     limits = Limits(services.settings.expression_timeout_ms, services.settings.expression_max_depth)
-    ctx = node_context(node, data, limits, outbound=services.outbound, sandbox=services.sandbox)
+    ctx = node_context(
+        node,
+        data,
+        limits,
+        outbound=services.outbound,
+        sandbox=services.sandbox,
+        extras={"apps": apps} if apps is not None else None,
+    )
     started = time.perf_counter()
     result: dict[str, Any] = {"node_id": node.id, "node_type": node.type, "branch": None}
     try:

@@ -25,7 +25,7 @@ from weft.workflows.graph import normalize_graph
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
 from weft.workflows.validation import validate_for_publish
-from weft.workflows.versions import open_draft
+from weft.workflows.versions import app_problems_of, open_draft
 
 MAX_KEY_LENGTH = 150
 
@@ -233,6 +233,7 @@ async def start_test(
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
     problems = validate_for_publish(graph)
+    problems += await app_problems_of(scope, workflow, graph, session=session)
     if problems:
         raise GraphInvalid(
             f"The draft cannot run: {len(problems)} problem(s) found",

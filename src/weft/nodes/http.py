@@ -79,6 +79,14 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     body = await ctx.render(config.body, "body")
     request = {"method": config.method, "url": url, "headers": headers, "query": query}
     kwargs: dict[str, Any] = {"headers": headers, "params": query, "timeout_s": config.timeout_s}
+    if config.connection:
+        # The connection's credentials join the request sent, never the one recorded.
+        apps = ctx.extras.get("apps")
+        if apps is None:
+            raise NodeFailure("http nodes with a connection need the engine's app gateway")
+        auth_headers, auth_query = await apps.auth_for(config.connection)
+        kwargs["headers"] = {**headers, **auth_headers}
+        kwargs["params"] = {**query, **auth_query}
     if body is not None and config.method not in ("GET", "HEAD"):
         request["body"] = body
         if isinstance(body, str):

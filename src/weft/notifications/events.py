@@ -10,8 +10,7 @@ CONNECTION_EXPIRED = "Connection Expired"
 WORKFLOW_COMPLETED = "Workflow Completed"
 WORKFLOW_ERRORED = "Workflow Errored"
 
-# Refold's fixed list. Subscribing to any of them is accepted; only the workflow events are
-# emitted so far (connections are not Weft's yet).
+# Refold's fixed list; Weft emits every one of them.
 EVENTS = (
     CONNECTION_CREATED,
     CONNECTION_DELETED,
@@ -19,7 +18,7 @@ EVENTS = (
     WORKFLOW_COMPLETED,
     WORKFLOW_ERRORED,
 )
-EMITTED = (WORKFLOW_COMPLETED, WORKFLOW_ERRORED)
+EMITTED = EVENTS
 
 # Refold's older docs spell events as slugs (one of them misspelt); accept those too.
 _ALIASES = {

@@ -96,6 +96,44 @@ async def enqueue_run_notifications(
     return len(subscribers)
 
 
+async def enqueue_event_notifications(
+    session: AsyncSession,
+    *,
+    org_id: str,
+    environment: str,
+    event: str,
+    payload: Mapping[str, Any],
+) -> int:
+    """Queue a delivery of `event` (e.g. `Connection Created`) per subscriber; a count."""
+    subscribers = await subscribers_of(org_id, environment, event, session=session)
+    moment = now()
+    for subscription in subscribers:
+        delivery_id = new_id()
+        body = {
+            "event": event,
+            "delivery_id": delivery_id,
+            "org_id": org_id,
+            "environment": environment,
+            **payload,
+            "timestamp": isoformat(moment),
+        }
+        session.add(
+            NotificationDelivery(
+                id=delivery_id,
+                subscription_id=subscription.id,
+                event=event,
+                payload=body,
+                status=PENDING,
+                attempts=0,
+                due_at=moment,
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+    await session.flush()
+    return len(subscribers)
+
+
 async def wants_run_notifications(db: Database, claimed: Any, status: str) -> bool:
     """Whether a finished run has anyone to notify (cheap: cached per org)."""
     if claimed.is_test or status not in RUN_EVENTS:

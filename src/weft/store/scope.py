@@ -7,7 +7,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 
-from weft.store.tables import Config, Execution, LinkedAccount, Workflow, WorkflowVersion
+from weft.store.tables import (
+    Config,
+    Connection,
+    Execution,
+    LinkedAccount,
+    Workflow,
+    WorkflowVersion,
+)
 
 ENVIRONMENTS = ("test", "production")
 
@@ -39,7 +46,7 @@ class PublicScope(OrgScope):
 
 # Tables whose rows belong to an org (and environment), and those that belong to a linked account.
 _ORG_TABLES: set[type[Any]] = {LinkedAccount}
-_ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution, Config}
+_ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution, Config, Connection}
 # Account tables that also hold the org's public rows (linked_account_pk NULL).
 _PUBLIC_TABLES: set[type[Any]] = {Workflow, WorkflowVersion}
 

@@ -365,6 +365,64 @@ class NotificationDelivery(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Connection(Base):
+    """A linked account's credentials for one app, sealed with AES-GCM (weft.apps.connections)."""
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        UniqueConstraint(
+            "org_id", "environment", "linked_account_pk", "app_slug", name="uq_connections_app"
+        ),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), index=True
+    )
+    app_slug: Mapped[str] = mapped_column(String(100))
+    auth_type: Mapped[str] = mapped_column(String(20))
+    # `connected`, or `reauth_required` once a refresh was refused (the user must connect again).
+    status: Mapped[str] = mapped_column(String(20))
+    # A label safe to show (the key's last characters, the OAuth scopes granted); never a secret.
+    identifier: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    credentials_sealed: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthState(Base):
+    """One OAuth2 authorization in flight: its state (hashed) and sealed PKCE verifier."""
+
+    __tablename__ = "oauth_states"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), index=True
+    )
+    app_slug: Mapped[str] = mapped_column(String(100))
+    verifier_sealed: Mapped[str] = mapped_column(Text)
+    return_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AppEvent(Base):
+    """An event an org defines for one of its apps: its name and a sample payload."""
+
+    __tablename__ = "app_events"
+    __table_args__ = (UniqueConstraint("org_id", "app_slug", "name", name="uq_app_events_name"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    app_slug: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    sample: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    json_schema: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class RateWindow(Base):
     """Hits counted against one rate limit (`bucket`) in one fixed window (PostgreSQL only:
     SQLite deployments serve the API from one process and count in memory)."""

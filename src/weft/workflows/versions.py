@@ -8,13 +8,15 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.apps.catalog import resolve_app
+from weft.apps.checks import app_problems
 from weft.clock import now
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
-from weft.workflows.graph import GraphShapeError, normalize_graph
+from weft.workflows.graph import Graph, GraphProblem, GraphShapeError, normalize_graph
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, remember_draft_id, start_node
 from weft.workflows.trigger_index import index_triggers
@@ -185,7 +187,9 @@ async def set_published(
         return workflow
     _, draft = await open_draft(scope, workflow.id, session=session)
     check_publishable(scope, draft.nodes)
-    problems = validate_for_publish(normalize_graph(draft.nodes, draft.edges))
+    graph = normalize_graph(draft.nodes, draft.edges)
+    problems = validate_for_publish(graph)
+    problems += await app_problems_of(scope, workflow, graph, session=session)
     if problems:
         raise GraphInvalid(
             f"The workflow cannot be published: {len(problems)} problem(s) found",
@@ -258,6 +262,15 @@ async def restore_version(
     draft.updated_at = now()
     await session.flush()
     return workflow, draft
+
+
+async def app_problems_of(
+    scope: Scope, workflow: Workflow, graph: Graph, *, session: AsyncSession
+) -> list[GraphProblem]:
+    """Catalog problems of a workflow's graph (its app is the default for app_action nodes)."""
+    app = await resolve_app(scope.org_id, app_id=workflow.app_id, session=session)
+    private = isinstance(scope, Scope)  # public workflows read dataslots through their config
+    return await app_problems(scope.org_id, graph, app.slug, private=private, session=session)
 
 
 async def version_content(

@@ -1,7 +1,7 @@
 """workflow draft ids: every draft id a workflow handed out (create's keeps resolving)
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0006
 Create Date: 2026-11-23 16:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import weft.store.types
 
 revision: str = "0009"
-down_revision: str | None = "0008"
+down_revision: str | None = "0006"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 

@@ -1,0 +1,195 @@
+"""Connecting apps: key-based forms, the OAuth2 start and callback, disconnect; org settings."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field, field_validator
+
+from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
+from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.apps.access import disconnect
+from weft.apps.catalog import ICON_ROUTE, resolve_definition, shipped_icon
+from weft.apps.connections import ConnectionInfo, save_keybased_connection, secret_box
+from weft.apps.oauth import CALLBACK_PATH, OAuthFailed, authorize_url, complete_authorization
+from weft.apps.org_settings import set_ai_settings, set_app_settings
+from weft.errors import NotFound
+
+router = APIRouter(tags=["connections"], responses=ERROR_RESPONSES)
+browser_router = APIRouter(tags=["connections"], include_in_schema=True)
+
+
+class ConnectIn(BaseModel):
+    """Key-based: the form's fields under `credentials`. OAuth2: nothing (or a `return_url`)."""
+
+    credentials: dict[str, Any] | None = None
+    return_url: str | None = Field(
+        None, max_length=2048, description="OAuth2: where the browser goes after the callback"
+    )
+
+    @field_validator("return_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Only web pages: the callback redirects there, so no javascript: or data: URLs.
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("return_url must be an http(s) URL")
+        return value
+
+
+class ConnectionOut(Out):
+    slug: str
+    auth_type: str
+    status: str
+    connected: bool
+    identifier: str | None
+    connected_at: Any = Field(alias="connectedAt")
+    expires_at: Any = None
+
+    @classmethod
+    def of(cls, info: ConnectionInfo) -> ConnectionOut:
+        return cls(
+            slug=info.app_slug,
+            auth_type=info.auth_type,
+            status=info.status,
+            connected=not info.reauth_required,
+            identifier=info.identifier,
+            connected_at=info.created_at,
+            expires_at=info.expires_at,
+        )
+
+
+class AuthUrlOut(BaseModel):
+    auth_url: str
+
+
+@router.post(
+    "/application/{slug}/connection",
+    response_model=ConnectionOut | AuthUrlOut,
+    summary="Connect an app for the linked account",
+    description="Key-based apps: send `{credentials: {field: value}}`; the answer never holds "
+    "them. OAuth2 apps: the answer is `{auth_url}` for the user's browser.",
+)
+async def connect(
+    slug: str, body: ConnectIn, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> ConnectionOut | AuthUrlOut:
+    async with db.transaction() as session:
+        definition = await resolve_definition(scope.org_id, slug, session=session)
+        if definition.auth_type == "oauth2":
+            url = await authorize_url(
+                scope, slug, session=session, settings=settings, return_url=body.return_url
+            )
+            return AuthUrlOut(auth_url=url)
+        info = await save_keybased_connection(
+            scope, slug, body.credentials or {}, session=session, settings=settings
+        )
+        return ConnectionOut.of(info)
+
+
+@router.delete("/application/{slug}/connection", summary="Disconnect (OAuth2 tokens are revoked)")
+async def remove_connection(
+    slug: str, request: Request, scope: ScopeDep, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
+    revoked = await disconnect(
+        scope, slug, db=db, settings=settings, outbound=request.app.state.services.outbound
+    )
+    if revoked is None:
+        raise NotFound(f"No {slug} connection", error_code="CONNECTION_NOT_FOUND")
+    return {"success": True, "revoked": revoked}
+
+
+@browser_router.get(CALLBACK_PATH, summary="OAuth2 redirect target (the provider sends the user)")
+async def oauth_callback(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+) -> Response:
+    if error or not state or not code:
+        return _page("Connection failed", f"The provider answered: {error or 'no code'}.", 400)
+    try:
+        done = await complete_authorization(
+            state, code, db=db, settings=settings, outbound=request.app.state.services.outbound
+        )
+    except OAuthFailed as failure:
+        return _page("Connection failed", failure.message, 400)
+    if done.return_url:
+        return RedirectResponse(done.return_url, status_code=303)
+    return _page(
+        "Connected", f"{done.connection.app_slug} is connected. You may close this window."
+    )
+
+
+def _page(title: str, message: str, status: int = 200) -> HTMLResponse:
+    body = (
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+    )
+    return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
+
+
+@browser_router.get(ICON_ROUTE + "/{name}", summary="A shipped app icon (SVG)")
+async def app_icon(name: str) -> Response:
+    icon = shipped_icon(name)
+    if icon is None:
+        raise NotFound(f"Icon {name} not found", error_code="ICON_NOT_FOUND")
+    return Response(
+        icon, media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"}
+    )
+
+
+class AppSettingsIn(BaseModel):
+    """An org's settings for one app: endpoint overrides and its OAuth2 client."""
+
+    base_url: str | None = Field(None, max_length=2048)
+    authorize_url: str | None = Field(None, max_length=2048)
+    token_url: str | None = Field(None, max_length=2048)
+    revoke_url: str | None = Field(None, max_length=2048)
+    client_id: str | None = Field(None, max_length=500)
+    client_secret: str | None = Field(None, max_length=2000)
+
+
+@router.put(
+    "/application/{slug}/settings",
+    summary="Set the org's base URL override and OAuth2 client for an app (org key)",
+)
+async def put_app_settings(
+    slug: str, body: AppSettingsIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
+    async with db.transaction() as session:
+        await resolve_definition(org.org_id, slug, session=session)
+        return await set_app_settings(
+            org.org_id,
+            slug,
+            body.model_dump(exclude_unset=True),
+            session=session,
+            box=secret_box(settings),
+        )
+
+
+class AiSettingsIn(BaseModel):
+    """The org's OpenAI-compatible endpoint for ai nodes."""
+
+    base_url: str | None = Field(
+        None, max_length=2048, description="e.g. https://api.openai.com/v1"
+    )
+    model: str | None = Field(None, max_length=200)
+    api_key: str | None = Field(None, max_length=2000)
+    timeout_s: float | None = Field(None, gt=0, le=600)
+
+
+@router.put("/settings/ai", summary="Set the ai node's endpoint (org key)")
+async def put_ai_settings(
+    body: AiSettingsIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
+) -> dict[str, Any]:
+    async with db.transaction() as session:
+        return await set_ai_settings(
+            org.org_id,
+            body.model_dump(exclude_unset=True),
+            session=session,
+            box=secret_box(settings),
+        )

@@ -1,0 +1,150 @@
+"""Turn an action's parameters and a connection into one HTTP request (pure: no I/O)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from weft.apps.model import Action, AppDefinition, KeyAuth, OAuth2Auth, fill
+
+_PLACEHOLDER = re.compile(r"\{(\+?)([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ActionInputError(ValueError):
+    """Parameters that cannot make the request (a required one missing, a bad type)."""
+
+
+@dataclass
+class PreparedRequest:
+    """One request ready to send; `shown` is what a step may record (no credentials)."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    content: bytes | None = None
+    shown: dict[str, Any] = field(default_factory=dict)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def form_pairs(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested values in the bracket form Stripe and Rails read (`metadata[plan]=pro`)."""
+    if isinstance(value, dict):
+        pairs: list[tuple[str, str]] = []
+        for key, item in value.items():
+            pairs += form_pairs(item, f"{prefix}[{key}]" if prefix else str(key))
+        return pairs
+    if isinstance(value, list):
+        pairs = []
+        for index, item in enumerate(value):
+            pairs += form_pairs(item, f"{prefix}[{index}]")
+        return pairs
+    if value is None:
+        return []
+    return [(prefix, _text(value))]
+
+
+def check_parameters(action: Action, params: dict[str, Any]) -> None:
+    """Required parameters present and top-level types right, per the action's schema."""
+    missing = [name for name in action.parameters.get("required", []) if params.get(name) is None]
+    if missing:
+        raise ActionInputError(f"{action.name}: missing required parameter(s) {missing}")
+    kinds = {"string": str, "object": dict, "array": list, "boolean": bool}
+    for name, schema in action.parameters.get("properties", {}).items():
+        value, kind = params.get(name), schema.get("type") if isinstance(schema, dict) else None
+        if value is None or kind is None:
+            continue
+        if kind in ("integer", "number"):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = kind not in kinds or isinstance(value, kinds[kind])
+        if not ok:
+            raise ActionInputError(f"{action.name}: parameter {name} must be a {kind}")
+
+
+def _fill_path(path: str, params: dict[str, Any]) -> str:
+    def one(match: re.Match[str]) -> str:
+        raw, name = match.group(1), match.group(2)
+        value = _text(params.get(name, ""))
+        # `{+name}`: a path the user gives keeps its slashes; anything else is one segment.
+        return quote(value.lstrip("/"), safe="/") if raw else quote(value, safe="")
+
+    return _PLACEHOLDER.sub(one, path)
+
+
+def build_request(
+    definition: AppDefinition,
+    action: Action,
+    params: dict[str, Any],
+    credentials: dict[str, Any] | None,
+    *,
+    base_url: str | None = None,
+) -> PreparedRequest:
+    """The request `action` makes with `params`, signed with `credentials`."""
+    check_parameters(action, params)
+    fields = (credentials or {}).get("fields", {})
+    root = base_url or (credentials or {}).get("base_url") or definition.base_url
+    root = fill(root, fields).rstrip("/")
+    if not root.startswith(("http://", "https://")):
+        raise ActionInputError(f"{definition.slug} has no base URL (connect it or set one)")
+    remaining = {k: v for k, v in params.items() if k not in action.path_params()}
+    query: dict[str, str] = {}
+    for name in action.query:
+        value = remaining.pop(name, None)
+        if isinstance(value, dict):
+            query.update({str(k): _text(v) for k, v in value.items() if v is not None})
+        elif value is not None:
+            query[name] = _text(value)
+    body: Any = None
+    if action.body_param is not None:
+        body = remaining.pop(action.body_param, None)
+    elif action.method not in ("GET", "DELETE"):
+        body, remaining = remaining, {}
+    if action.method in ("GET", "DELETE") or action.body_param is not None:
+        query.update({k: _text(v) for k, v in remaining.items() if v is not None})
+    url = root + _fill_path(action.path, params)
+    headers = {**definition.headers, **action.headers}
+    shown = {"app": definition.slug, "action": action.name, "method": action.method, "url": url}
+    shown |= {"query": dict(query)} if query else {}
+    shown |= {"body": body} if body is not None else {}
+    auth_headers, auth_query = auth_parts(definition, credentials)
+    headers |= auth_headers
+    query |= auth_query
+    request = PreparedRequest(action.method, url, headers, query, shown=shown)
+    if body is not None:
+        if action.body_format == "form":
+            request.content = urlencode(form_pairs(body)).encode()
+            request.headers.setdefault("content-type", "application/x-www-form-urlencoded")
+        else:
+            request.json = body
+    return request
+
+
+def auth_parts(
+    definition: AppDefinition, credentials: dict[str, Any] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(headers, query parameters) that carry a connection's credentials."""
+    auth = definition.auth
+    if isinstance(auth, KeyAuth):
+        fields = (credentials or {}).get("fields", {})
+        headers = {fill(k, fields): fill(v, fields) for k, v in auth.headers.items()}
+        if auth.basic is not None:
+            pair = f"{fill(auth.basic.get('username', ''), fields)}:"
+            pair += fill(auth.basic.get("password", ""), fields)
+            headers["authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        return headers, {k: fill(v, fields) for k, v in auth.query.items()}
+    if isinstance(auth, OAuth2Auth) and credentials:
+        return {"authorization": f"Bearer {credentials['access_token']}"}, {}
+    return {}, {}

@@ -1,0 +1,91 @@
+"""Publish-time checks that need the org's catalog: unknown apps and actions, dataslots.
+
+Private workflows have no user config, so dataslots cannot be used in them (Refold's rule);
+saying so at publish beats a run that fails on a missing value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.apps.catalog import resolve_definition
+from weft.apps.model import AppDefinition
+from weft.errors import NotFound
+from weft.workflows.graph import Graph, GraphProblem, NodeIn
+
+DATASLOTS = re.compile(r"\b(data_?slots?|dataslots?)\b", re.IGNORECASE)
+DATASLOTS_MESSAGE = (
+    "private workflows cannot use dataslots: user config exists only for public workflows; "
+    "pass the value in the trigger payload (or an earlier node's output) instead"
+)
+
+
+def _say(node: NodeIn, field: str | None, code: str, detail: str) -> GraphProblem:
+    label = f"{field}: {detail}" if field else detail
+    return GraphProblem(node.id, field, code, f'Node "{node.name}" ({node.id}): {label}')
+
+
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _strings(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [pair for i, v in enumerate(value) for pair in _strings(v, f"{path}[{i}]")]
+    return []
+
+
+def _dataslot_problems(node: NodeIn) -> list[GraphProblem]:
+    problems = []
+    for field, text in _strings(node.data or {}, ""):
+        # Only inside `{{ }}` or an expression-looking string: prose may say "dataslot".
+        if "{{" in text and DATASLOTS.search(text.split("{{", 1)[1]):
+            problems.append(_say(node, field, "DATA_SLOTS_NOT_ALLOWED", DATASLOTS_MESSAGE))
+    return problems
+
+
+async def app_problems(
+    org_id: str,
+    graph: Graph,
+    workflow_app: str,
+    *,
+    private: bool = True,
+    session: AsyncSession,
+) -> list[GraphProblem]:
+    """Problems publishing would meet: unknown apps or actions; dataslots in a private one."""
+    cache: dict[str, AppDefinition | None] = {}
+
+    async def definition(slug: str) -> AppDefinition | None:
+        if slug not in cache:
+            try:
+                cache[slug] = await resolve_definition(org_id, slug, session=session)
+            except NotFound:
+                cache[slug] = None
+        return cache[slug]
+
+    problems: list[GraphProblem] = []
+    for node in graph.nodes:
+        if private:
+            problems += _dataslot_problems(node)
+        data = node.data or {}
+        if node.type == "app_action" and isinstance(data.get("action"), str):
+            slug = data.get("app") or workflow_app
+            if not isinstance(slug, str):
+                continue
+            found = await definition(slug)
+            if found is None:
+                problems.append(
+                    _say(node, "app", "UNKNOWN_APP", f'app "{slug}" is not in the catalog')
+                )
+            elif found.action(data["action"]) is None:
+                known = ", ".join(action.name for action in found.actions) or "none"
+                detail = f'app "{slug}" has no action "{data["action"]}" (known: {known})'
+                problems.append(_say(node, "action", "UNKNOWN_ACTION", detail))
+        connection = data.get("connection") if node.type == "http" else None
+        if isinstance(connection, str) and await definition(connection) is None:
+            detail = f'app "{connection}" is not in the catalog'
+            problems.append(_say(node, "connection", "UNKNOWN_APP", detail))
+    return problems

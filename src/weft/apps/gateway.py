@@ -1,0 +1,131 @@
+"""What app_action, http (with `connection`) and ai nodes use to reach apps for one run.
+
+The runner builds one gateway per execution; it reads definitions, the org's settings and the
+linked account's connection through the database, so nodes themselves never open a session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from weft.apps.access import ConnectionMissing, Credentials, usable_credentials
+from weft.apps.calls import ActionInputError, PreparedRequest, auth_parts, build_request
+from weft.apps.catalog import resolve_definition
+from weft.apps.connections import secret_box
+from weft.apps.model import AppDefinition
+from weft.apps.org_settings import AiSettings, AppSettings, ai_settings, app_settings
+from weft.errors import WeftError
+from weft.nodes.runtime import NodeFailure
+from weft.store.scope import Scope
+from weft.store.tables import App, LinkedAccount, Workflow
+
+
+@dataclass
+class AppGateway:
+    """App access for one execution: (org, environment, linked account, workflow)."""
+
+    services: Any
+    org_id: str
+    environment: str
+    linked_account_pk: str
+    workflow_id: str
+    _scope: Scope | None = None
+    _workflow_app: str | None = None
+    _definitions: dict[str, AppDefinition] = field(default_factory=dict)
+
+    async def scope(self) -> Scope:
+        """The linked account's scope (its string id looked up once)."""
+        if self._scope is None:
+            async with self.services.db.reading() as session:
+                account_id = await session.scalar(
+                    select(LinkedAccount.account_id).where(
+                        LinkedAccount.id == self.linked_account_pk
+                    )
+                )
+            pk = self.linked_account_pk
+            self._scope = Scope(self.org_id, self.environment, pk, account_id or "")
+        return self._scope
+
+    async def workflow_app(self) -> str:
+        """The slug of the workflow's app: a connected app, or the org's default custom app."""
+        if self._workflow_app is None:
+            async with self.services.db.reading() as session:
+                slug = await session.scalar(
+                    select(App.slug)
+                    .join(Workflow, Workflow.app_id == App.id)
+                    .where(Workflow.id == self.workflow_id)
+                )
+            self._workflow_app = slug or "custom"
+        return self._workflow_app
+
+    async def definition(self, slug: str) -> AppDefinition:
+        """The app's definition as this org sees it; NodeFailure when unknown."""
+        if slug not in self._definitions:
+            try:
+                async with self.services.db.reading() as session:
+                    found = await resolve_definition(self.org_id, slug, session=session)
+            except WeftError as error:
+                raise NodeFailure(error.message) from error
+            self._definitions[slug] = found
+        return self._definitions[slug]
+
+    async def settings_for(self, slug: str) -> AppSettings:
+        """The org's overrides for one app."""
+        box = secret_box(self.services.settings)
+        async with self.services.db.reading() as session:
+            return await app_settings(self.org_id, slug, session=session, box=box)
+
+    async def credentials(self, slug: str, *, force_refresh: bool = False) -> Credentials:
+        """The linked account's usable credentials; NodeFailure when not connected."""
+        try:
+            return await usable_credentials(
+                await self.scope(),
+                slug,
+                db=self.services.db,
+                settings=self.services.settings,
+                outbound=self.services.outbound,
+                force_refresh=force_refresh,
+            )
+        except ConnectionMissing as error:
+            raise NodeFailure(error.message, details={"error_code": error.error_code}) from error
+        except WeftError as error:
+            raise NodeFailure(error.message, retryable=True) from error
+
+    async def prepare(
+        self, slug: str, action_name: str, params: dict[str, Any], *, force_refresh: bool = False
+    ) -> PreparedRequest:
+        """The signed request for one action call."""
+        definition = await self.definition(slug)
+        action = definition.action(action_name)
+        if action is None:
+            raise NodeFailure(f"App {slug} has no action {action_name!r}")
+        values = None
+        if definition.auth_type != "none":
+            values = (await self.credentials(slug, force_refresh=force_refresh)).values
+        overrides = await self.settings_for(slug)
+        try:
+            return build_request(definition, action, params, values, base_url=overrides.base_url)
+        except ActionInputError as error:
+            raise NodeFailure(str(error)) from error
+
+    async def auth_for(self, slug: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(headers, query) signing an http node's request with the account's `slug` connection."""
+        definition = await self.definition(slug)
+        if definition.auth_type == "none":
+            return {}, {}
+        return auth_parts(definition, (await self.credentials(slug)).values)
+
+    async def ai(self) -> AiSettings:
+        """The org's ai endpoint; NodeFailure when it has not set one."""
+        box = secret_box(self.services.settings)
+        async with self.services.db.reading() as session:
+            found = await ai_settings(self.org_id, session=session, box=box)
+        if found is None:
+            raise NodeFailure(
+                "The org has no ai endpoint: set base_url and model with PUT "
+                "/api/v2/public/settings/ai"
+            )
+        return found

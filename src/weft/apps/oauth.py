@@ -1,0 +1,272 @@
+"""OAuth2 authorization code with PKCE and state; token refresh and revocation.
+
+The state is random, stored only as a hash, single-use and short-lived; the PKCE verifier is
+sealed. Token endpoints are reached through the guarded outbound client like any node call.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.apps.catalog import resolve_definition
+from weft.apps.connections import ConnectionInfo, save_oauth_connection, secret_box
+from weft.apps.model import AppDefinition, OAuth2Auth
+from weft.apps.org_settings import AppSettings, app_settings
+from weft.clock import now
+from weft.errors import InvalidInput, WeftError
+from weft.settings import Settings
+from weft.store.db import Database
+from weft.store.scope import Scope
+from weft.store.tables import LinkedAccount, OAuthState
+from weft.tenancy.secrets import hash_secret
+
+CALLBACK_PATH = "/oauth/callback"
+STATE_TTL = timedelta(minutes=15)
+# Refresh this long before the provider's expiry, so a call never starts with a dying token.
+REFRESH_MARGIN = timedelta(seconds=60)
+
+
+class OAuthFailed(WeftError):
+    status_code = 400
+    error_code = "OAUTH_FAILED"
+
+
+class NotConfigured(WeftError):
+    status_code = 400
+    error_code = "APP_NOT_CONFIGURED"
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """Endpoints (with the org's overrides) and the org's client credentials for one app."""
+
+    auth: OAuth2Auth
+    authorize_url: str
+    token_url: str
+    revoke_url: str | None
+    client_id: str
+    client_secret: str | None
+
+
+def redirect_uri(settings: Settings) -> str:
+    """The callback URL registered with providers."""
+    return settings.base_url.rstrip("/") + CALLBACK_PATH
+
+
+def oauth_client(definition: AppDefinition, overrides: AppSettings) -> OAuthClient:
+    """The client for `definition`; 400 when it is not OAuth2 or the org set no client id."""
+    auth = definition.auth
+    if not isinstance(auth, OAuth2Auth):
+        raise InvalidInput(
+            f"App {definition.slug} connects with {definition.auth_type}, not oauth2",
+            error_code="INVALID_AUTH_TYPE",
+        )
+    if not overrides.client_id:
+        raise NotConfigured(
+            f"App {definition.slug} has no OAuth2 client: the org sets client_id and "
+            f"client_secret with PUT /api/v2/public/application/{definition.slug}/settings"
+        )
+    return OAuthClient(
+        auth=auth,
+        authorize_url=overrides.authorize_url or auth.authorize_url,
+        token_url=overrides.token_url or auth.token_url,
+        revoke_url=overrides.revoke_url or auth.revoke_url,
+        client_id=overrides.client_id,
+        client_secret=overrides.client_secret,
+    )
+
+
+async def load_client(
+    org_id: str, slug: str, *, session: AsyncSession, settings: Settings
+) -> OAuthClient:
+    """The OAuth2 client of app `slug` for this org."""
+    definition = await resolve_definition(org_id, slug, session=session)
+    overrides = await app_settings(org_id, slug, session=session, box=secret_box(settings))
+    return oauth_client(definition, overrides)
+
+
+def _challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+async def authorize_url(
+    scope: Scope,
+    slug: str,
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    return_url: str | None = None,
+) -> str:
+    """The provider URL a browser opens to connect `slug` (state and PKCE challenge inside)."""
+    client = await load_client(scope.org_id, slug, session=session, settings=settings)
+    state = secrets.token_urlsafe(32)
+    verifier = secrets.token_urlsafe(64)
+    moment = now()
+    await session.execute(delete(OAuthState).where(OAuthState.expires_at < moment))
+    session.add(
+        OAuthState(
+            state_hash=hash_secret(state),
+            org_id=scope.org_id,
+            environment=scope.environment,
+            linked_account_pk=scope.linked_account_pk,
+            app_slug=slug,
+            verifier_sealed=secret_box(settings).seal(verifier, context=f"oauth-state:{state}"),
+            return_url=return_url,
+            expires_at=moment + STATE_TTL,
+        )
+    )
+    await session.flush()
+    query = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri(settings),
+        "state": state,
+        **client.auth.authorize_params,
+    }
+    if client.auth.scopes:
+        query["scope"] = client.auth.scope_separator.join(client.auth.scopes)
+    if client.auth.pkce:
+        query["code_challenge"] = _challenge(verifier)
+        query["code_challenge_method"] = "S256"
+    separator = "&" if "?" in client.authorize_url else "?"
+    return client.authorize_url + separator + urlencode(query)
+
+
+async def token_request(client: OAuthClient, form: dict[str, str], outbound: Any) -> Any:
+    """POST to the token endpoint with the client's credentials; the parsed JSON answer."""
+    from weft.net import OutboundError  # the net package is heavy; only token calls need it
+
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "accept": "application/json",
+    }
+    body = dict(form)
+    if client.auth.token_auth == "client_secret_basic":
+        pair = f"{client.client_id}:{client.client_secret or ''}".encode()
+        headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
+    else:
+        body["client_id"] = client.client_id
+        if client.client_secret:
+            body["client_secret"] = client.client_secret
+    try:
+        response = await outbound.request(
+            "POST", client.token_url, headers=headers, content=urlencode(body)
+        )
+    except OutboundError as error:
+        raise OAuthFailed(f"Token endpoint unreachable: {error.message}") from error
+    if response.status >= 400 or not isinstance(response.body, dict):
+        # The provider's error code only: its description may echo what was sent.
+        code = response.body.get("error") if isinstance(response.body, dict) else None
+        raise OAuthFailed(f"Token endpoint answered {response.status} ({code or 'no error code'})")
+    if "access_token" not in response.body:
+        raise OAuthFailed("Token endpoint answered without an access_token")
+    return response.body
+
+
+def tokens_from(answer: dict[str, Any], auth: OAuth2Auth, previous: dict[str, Any] | None = None):
+    """(stored tokens, expiry) from a token answer; a refresh may omit the refresh token."""
+    tokens = {
+        "access_token": answer["access_token"],
+        "refresh_token": answer.get("refresh_token") or (previous or {}).get("refresh_token"),
+        "token_type": answer.get("token_type", "Bearer"),
+    }
+    if auth.base_url_from_token:
+        tokens["base_url"] = answer.get(auth.base_url_from_token) or (previous or {}).get(
+            "base_url"
+        )
+    expires_in = answer.get("expires_in")
+    expires_at: datetime | None = None
+    if isinstance(expires_in, int | float) or (
+        isinstance(expires_in, str) and expires_in.isdigit()
+    ):
+        expires_at = now() + timedelta(seconds=float(expires_in))
+    return tokens, expires_at
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished authorization: whose it was and where to send the browser."""
+
+    scope: Scope
+    connection: ConnectionInfo
+    return_url: str | None
+
+
+async def complete_authorization(
+    state: str, code: str, *, db: Database, settings: Settings, outbound: Any
+) -> Completed:
+    """Exchange the callback's code for tokens and store the connection (state used once)."""
+    async with db.transaction() as session:
+        row = await session.scalar(
+            select(OAuthState).where(OAuthState.state_hash == hash_secret(state))
+        )
+        if row is None or row.expires_at < now():
+            raise OAuthFailed("Unknown or expired OAuth state; start connecting again")
+        await session.delete(row)
+        account = await session.scalar(
+            select(LinkedAccount).where(LinkedAccount.id == row.linked_account_pk)
+        )
+        if account is None:
+            raise OAuthFailed("The linked account no longer exists")
+        scope = Scope(row.org_id, row.environment, row.linked_account_pk, account.account_id)
+        slug, return_url = row.app_slug, row.return_url
+        verifier = secret_box(settings).open(row.verifier_sealed, context=f"oauth-state:{state}")
+        client = await load_client(scope.org_id, slug, session=session, settings=settings)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri(settings),
+    }
+    if client.auth.pkce:
+        form["code_verifier"] = verifier
+    answer = await token_request(client, form, outbound)
+    tokens, expires_at = tokens_from(answer, client.auth)
+    granted = answer.get("scope")
+    async with db.transaction() as session:
+        info = await save_oauth_connection(
+            scope,
+            slug,
+            tokens,
+            expires_at=expires_at,
+            identifier=f"scope: {granted}" if isinstance(granted, str) and granted else None,
+            session=session,
+            settings=settings,
+        )
+    return Completed(scope=scope, connection=info, return_url=return_url)
+
+
+async def revoke(client: OAuthClient, credentials: dict[str, Any], outbound: Any) -> bool:
+    """RFC 7009 revocation of the refresh token (else the access token); best effort."""
+    from weft.net import OutboundError
+
+    if not client.revoke_url:
+        return False
+    token = credentials.get("refresh_token") or credentials.get("access_token")
+    if not token:
+        return False
+    hint = "refresh_token" if credentials.get("refresh_token") else "access_token"
+    form = {"token": token, "token_type_hint": hint, "client_id": client.client_id}
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    if client.client_secret:
+        if client.auth.token_auth == "client_secret_basic":
+            pair = f"{client.client_id}:{client.client_secret}".encode()
+            headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
+        else:
+            form["client_secret"] = client.client_secret
+    try:
+        response = await outbound.request(
+            "POST", client.revoke_url, headers=headers, content=urlencode(form)
+        )
+    except OutboundError:
+        return False
+    return response.status < 400

@@ -1,0 +1,145 @@
+"""Running one app action the way the runner does, against fake APIs on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from support import Tenant
+from weft.apps.connections import save_keybased_connection, save_oauth_connection
+from weft.apps.gateway import AppGateway
+from weft.engine.context import node_context
+from weft.expressions.evaluator import Limits
+from weft.nodes import app_action
+from weft.nodes.runtime import NodeResult
+from weft.store.scope import Scope
+from weft.store.tables import LinkedAccount
+from weft.tenancy.accounts import account_scope
+
+
+async def scope_of(app: FastAPI, org_id: str, account_id: str) -> Scope:
+    """The Scope of an existing linked account."""
+    async with app.state.db.reading() as session:
+        account = await session.scalar(
+            select(LinkedAccount).where(
+                LinkedAccount.org_id == org_id, LinkedAccount.account_id == account_id
+            )
+        )
+    return account_scope(account)
+
+
+async def connect_with_token(app: FastAPI, scope: Scope, slug: str, access_token: str) -> None:
+    """Store an OAuth2 connection directly (the OAuth flow has its own test)."""
+    async with app.state.db.transaction() as session:
+        await save_oauth_connection(
+            scope,
+            slug,
+            {"access_token": access_token, "refresh_token": None, "token_type": "Bearer"},
+            expires_at=None,
+            identifier=None,
+            session=session,
+            settings=app.state.settings,
+        )
+
+
+async def connect_with_key(app: FastAPI, scope: Scope, slug: str, fields: dict[str, str]) -> None:
+    """Store a key-based connection."""
+    async with app.state.db.transaction() as session:
+        await save_keybased_connection(
+            scope, slug, fields, session=session, settings=app.state.settings
+        )
+
+
+async def run_action(
+    app: FastAPI,
+    scope: Scope,
+    slug: str | None,
+    action: str,
+    params: dict[str, Any],
+    *,
+    workflow_id: str = "0" * 24,
+) -> NodeResult:
+    """Run an app_action node alone with the runner's context (raises NodeFailure)."""
+    services = app.state.services
+    gateway = AppGateway(
+        services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id
+    )
+    data = {"app": slug, "action": action, "params": params} if slug else {"action": action}
+    if not slug:
+        data["params"] = params
+    config = app_action.Config.model_validate(data)
+    node = app_action_node(data)
+    ctx = node_context(
+        node,
+        {"trigger": {}, "nodes": {}, "loop": None, "env": {}},
+        Limits(),
+        outbound=services.outbound,
+        sandbox=services.sandbox,
+        extras={"apps": gateway},
+    )
+    return await app_action.run(config, ctx)
+
+
+def app_action_node(data: dict[str, Any]) -> Any:
+    from weft.workflows.graph import NodeIn
+
+    return NodeIn(id="2", type="app_action", name="Call app", data=data)
+
+
+BASE = "/api/v2/public"
+
+
+async def publish_chain(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    nodes: list[dict[str, Any]],
+    *,
+    slug: str | None = None,
+) -> httpx.Response:
+    """Create a workflow (for app `slug`, or account-level), save `nodes` in a chain, publish."""
+    body = {"name": "apps flow", **({"slug": slug} if slug else {})}
+    created = await client.post(f"{BASE}/workflow", json=body, headers=tenant.bearer)
+    assert created.status_code == 200, created.text
+    workflow_id = created.json()["workflow"]["associated_workflow"]
+    edges = [
+        {"source": a["id"], "target": b["id"], "sourceHandle": None}
+        for a, b in itertools.pairwise(nodes)
+    ]
+    saved = await client.put(
+        f"{BASE}/workflow/{workflow_id}/draft",
+        json={"nodes": nodes, "edges": edges},
+        headers=tenant.bearer,
+    )
+    assert saved.status_code == 200, saved.text
+    published = await client.put(
+        f"{BASE}/workflow/{workflow_id}/publish", json={"published": True}, headers=tenant.bearer
+    )
+    published.workflow_id = workflow_id  # type: ignore[attr-defined]
+    return published
+
+
+async def run_to_end(
+    client: httpx.AsyncClient, tenant: Tenant, workflow_id: str, payload: Any = None
+) -> dict[str, Any]:
+    """Execute a live workflow and poll until it ends; the execution as the API shows it."""
+    started = await client.post(
+        f"{BASE}/workflow/{workflow_id}/execute", json={"payload": payload}, headers=tenant.bearer
+    )
+    assert started.status_code == 200, started.text
+    execution_id = started.json()["execution_id"]
+    for _ in range(750):
+        got = (await client.get(f"{BASE}/execution/{execution_id}", headers=tenant.bearer)).json()
+        if got["status"] in ("COMPLETED", "FAILED", "ERRORED", "CANCELLED"):
+            return got
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"execution {execution_id} did not end: {got}")
+
+
+def node(node_id: str, node_type: str, name: str, **data: Any) -> dict[str, Any]:
+    """A node as the API takes it."""
+    return {"id": node_id, "type": node_type, "name": name, "data": data or None}
