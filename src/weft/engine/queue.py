@@ -230,12 +230,3 @@ def new_step_row(
         "duration_ms": (finished - started_at).total_seconds() * 1000,
         "logs": None,
     }
-
-
-def __getattr__(name: str) -> Any:
-    # Moved to engine.lifecycle; reachable here for one more landing (others' branches).
-    if name in ("claim_due_executions", "release_leases", "finishing"):
-        from weft.engine import lifecycle
-
-        return getattr(lifecycle, name)
-    raise AttributeError(name)

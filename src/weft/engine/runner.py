@@ -42,9 +42,6 @@ from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
 
-# Kept for one landing: the node registry (weft.nodes.RUNNERS) is where behaviour is looked up.
-RUNNABLE = RUNNERS
-
 
 @dataclass
 class RunState:

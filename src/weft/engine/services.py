@@ -39,11 +39,6 @@ class Services:
             self.plans.put(key, plan)
         return plan
 
-    @property
-    def notifier(self) -> Wakeups:
-        """The previous landing's name for `wakeups`, kept for one more landing."""
-        return self.wakeups
-
     async def close(self) -> None:
         """Release the outbound client and the sandbox pool."""
         if self.outbound is not None:

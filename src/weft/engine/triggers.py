@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.configs import config_for_run, enabled_for_event
 from weft.clock import now
-from weft.engine import states, waiting
+from weft.engine import states
 from weft.engine.history import get_execution
 from weft.engine.safe_mode import EditorTestOptions, check_options
 from weft.engine.trigger_output import sample_output
@@ -313,8 +313,3 @@ async def webhook_execution(
     session.add(execution)
     await session.flush()
     return execution
-
-
-# Reads and waits moved to engine.history and engine.waiting; reachable here for one landing.
-wait_for_answer = waiting.wait_for_answer
-wait_for_run = waiting.wait_for_run

@@ -280,12 +280,3 @@ def forward_edges(graph: Graph) -> list[EdgeIn]:
 def upstream_nodes(graph: Graph, node_id: str) -> set[str]:
     """Ids of the nodes that run before `node_id` on some path (loop back edges ignored)."""
     return reachable(adjacency(forward_edges(graph), reverse=True), [node_id]) - {node_id}
-
-
-def __getattr__(name: str) -> object:
-    # validate_for_publish moved to workflows.validation; reachable here for one more landing.
-    if name == "validate_for_publish":
-        from weft.workflows.validation import validate_for_publish
-
-        return validate_for_publish
-    raise AttributeError(name)
