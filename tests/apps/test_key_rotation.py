@@ -66,6 +66,7 @@ async def _read(settings: Settings) -> tuple[str, str | None]:
 
 
 async def test_secrets_rotate_reseals_under_a_new_key_file(tmp_path: Path) -> None:
+    assert weft(tmp_path, "migrate").returncode == 0  # commands refuse a missing database
     made = weft(tmp_path, "org", "create", "--name", "Rotate", "--json")
     assert made.returncode == 0, made.stderr
     org = json.loads(made.stdout)["org_id"]
