@@ -31,19 +31,26 @@ class Out(BaseModel):
     # `*` field serializer, or a return type, would document the whole model as "any").
     @model_serializer(mode="wrap")
     def _dates_and_depth(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):  # type: ignore[no-untyped-def]
-        data = handler(self)
-        if not info.mode_is_json() or not isinstance(data, dict):
+        if not info.mode_is_json():
+            return handler(self)
+        # Cut deep JSON before the handler serialises it: its own depth limit would raise first.
+        fields = type(self).model_fields
+        cut = {
+            name: bounded(value)
+            for name in fields
+            if isinstance(value := getattr(self, name, None), dict | list)
+        }
+        changed = {name: value for name, value in cut.items() if value is not getattr(self, name)}
+        data = handler(self.model_copy(update=changed) if changed else self)
+        if not isinstance(data, dict):
             return data
-        for name, field in type(self).model_fields.items():
+        for name, field in fields.items():
             value = getattr(self, name, None)
-            if not isinstance(value, datetime | dict | list):
-                continue
-            for key in (field.alias, name):
-                if key in data:
-                    data[key] = (
-                        isoformat(value) if isinstance(value, datetime) else bounded(data[key])
-                    )
-                    break
+            if isinstance(value, datetime):
+                for key in (field.alias, name):
+                    if key in data:
+                        data[key] = isoformat(value)
+                        break
         return data
 
 
