@@ -100,7 +100,16 @@ async def remove_connection(
     return {"success": True, "revoked": revoked}
 
 
-@browser_router.get(CALLBACK_PATH, summary="OAuth2 redirect target (the provider sends the user)")
+@browser_router.get(
+    CALLBACK_PATH,
+    summary="OAuth2 redirect target (the provider sends the user)",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "A page: connected"},
+        303: {"description": "Connected: on to the `return_url` the connect call gave"},
+        400: {"content": {"text/html": {}}, "description": "A page: why it failed"},
+    },
+)
 async def oauth_callback(
     request: Request,
     db: DbDep,
@@ -132,7 +141,12 @@ def _page(title: str, message: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
 
-@browser_router.get(ICON_ROUTE + "/{name}", summary="A shipped app icon (SVG)")
+@browser_router.get(
+    ICON_ROUTE + "/{name}",
+    summary="A shipped app icon (SVG)",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "The icon"}},
+)
 async def app_icon(name: str) -> Response:
     icon = shipped_icon(name)
     if icon is None:

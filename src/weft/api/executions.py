@@ -65,6 +65,31 @@ class StepOut(Out):
         )
 
 
+# One event of the stream (OpenAPI 3.1 describes each event of text/event-stream by `schema`).
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["step", "status", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/StepOut"},
+                    {"$ref": "#/components/schemas/ExecutionOut"},
+                    {
+                        "type": "object",
+                        "required": ["message"],
+                        "properties": {"message": {"type": "string"}},
+                    },
+                ]
+            },
+        },
+    },
+}
+
+
 class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
 
@@ -236,7 +261,7 @@ async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request
         200: {
             "description": "`event: step` with a step as `data` (JSON) per committed step, "
             "then one `event: status` with the finished execution",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": _SSE_EVENT}},
         }
     },
 )

@@ -33,6 +33,11 @@ async def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready", "version": __version__}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus' text format"}},
+)
 async def metrics(request: Request) -> Response:
     return Response(await exposition(request.app.state.db), media_type=CONTENT_TYPE)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
-from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.store.tables import LinkedAccount
 from weft.tenancy.accounts import (
     create_linked_account,
@@ -55,7 +55,12 @@ class LinkedAccountOut(Out):
         )
 
 
-@router.post("/linked-account", response_model=LinkedAccountOut, summary="Create linked account")
+@router.post(
+    "/linked-account",
+    response_model=LinkedAccountOut,
+    summary="Create linked account",
+    responses={409: {"model": ErrorOut, "description": "This linked_account_id already exists"}},
+)
 async def create_account(body: LinkedAccountIn, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
     async with db.transaction() as session:
         account = await create_linked_account(

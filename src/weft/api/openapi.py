@@ -121,7 +121,9 @@ def truthful_schema(app: FastAPI) -> dict[str, Any]:
             for status in sorted(_errors_sent(path, operation)):
                 responses.setdefault(str(status), _envelope(_STATUS_TEXT[status]))
             for status, response in responses.items():
-                if status.startswith(("4", "5")):  # errors are JSON, whatever the route streams
+                # Errors are JSON whatever the route streams, except a browser page's own (the
+                # editor, the OAuth callback): those are pages a person reads.
+                if status.startswith(("4", "5")) and "text/html" not in response.get("content", {}):
                     response["content"] = {"application/json": {"schema": {"$ref": ENVELOPE_REF}}}
     return schema
 

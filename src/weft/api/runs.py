@@ -24,7 +24,13 @@ from weft.workflows.trigger_index import start_config
 router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="Same key within 24 h: same run")
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=triggers.MAX_KEY_LENGTH,
+        description="Same key within 24 h: same run",
+    ),
 ]
 ConfigId = Annotated[
     str | None,
