@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from flows import BASE, chain, finished, node, publish
 
+from flows import BASE, chain, finished, node, publish
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from flows import BASE, chain, finished, node
 
+from flows import BASE, chain, finished, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from flows import BASE, edge, finished, node, publish, run, step
 
+from flows import BASE, edge, finished, node, publish, run, step
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 

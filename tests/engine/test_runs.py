@@ -6,9 +6,9 @@ import uuid
 
 import httpx
 import pytest
+
 from flows import BASE, edge, execute, finished, node, publish, run, step
 from sink import Sink
-
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 

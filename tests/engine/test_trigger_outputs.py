@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from flows import BASE, chain, finished, node, publish, step
 
+from flows import BASE, chain, finished, node, publish, step
 from support import Tenant
 from weft.engine.host import Engine
 

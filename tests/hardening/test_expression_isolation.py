@@ -7,8 +7,8 @@ import time
 
 import httpx
 import pytest
-
 from engine.flows import BASE, execute, finished, node, publish
+
 from support import Tenant, TenantFactory
 from weft.engine.host import Engine
 from weft.expressions.evaluator import ExpressionError, Limits

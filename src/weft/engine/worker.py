@@ -13,6 +13,7 @@ from weft.engine import lifecycle, queue
 from weft.engine.runner import Runner
 from weft.engine.services import Services
 from weft.ids import new_id
+from weft.store.db import log_database_failure
 
 log = logging.getLogger("weft.worker")
 
@@ -63,8 +64,8 @@ class Worker:
                 lease_s=self.lease_s,
                 per_account=self.services.settings.account_concurrency,
             )
-        except Exception:  # a database hiccup must not kill the worker
-            log.exception("claim failed; retrying")
+        except Exception as error:  # a database hiccup must not kill the worker
+            log_database_failure(log, "claim failed; retrying", error)
             await asyncio.sleep(1)
             return []
         for item in claimed:
@@ -108,8 +109,8 @@ class Worker:
                 kept = await queue.renew_leases(
                     self.services.db, owner=self.name, ids=ids, lease_s=self.lease_s
                 )
-            except Exception:
-                log.exception("lease renewal failed")
+            except Exception as error:
+                log_database_failure(log, "lease renewal failed", error)
                 continue
             for held in kept:
                 self.leases.renewed(held, since)
