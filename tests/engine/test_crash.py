@@ -16,8 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from flows import execute, node, publish
-from sink import Sink
+from engine.flows import execute, publish
+from engine.sink import Sink
+from graphs import node
 from support import Tenant
 from weft.store.db import Database
 from weft.store.tables import Execution, Step

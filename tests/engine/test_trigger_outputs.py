@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from flows import BASE, chain, finished, node, publish, step
+from engine.flows import BASE, finished, publish, step
+from graphs import chain, node
 from support import Tenant
 from weft.engine.host import Engine
 

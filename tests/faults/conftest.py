@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fault_postgres import FaultPostgres
 
-from sink import Sink
+from engine.sink import Sink
 from worker_processes import WorkerForks
 
 

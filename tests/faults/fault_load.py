@@ -26,8 +26,9 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from flows import BASE, execute, node, publish
-from sink import Sink
+from engine.flows import BASE, execute, publish
+from engine.sink import Sink
+from graphs import node
 from support import Tenant
 from weft.store.db import Database
 from worker_processes import TERMINAL_STATUSES

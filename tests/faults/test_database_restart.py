@@ -18,7 +18,7 @@ from fault_load import (
 )
 from fault_postgres import FaultPostgres
 
-from sink import Sink
+from engine.sink import Sink
 from support import Tenant
 from weft.store.db import Database
 from worker_processes import WorkerForks, unexpected_log_lines

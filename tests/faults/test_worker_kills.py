@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fault_load import Triggers, check_invariants, publish_load, wait_settled
 
-from sink import Sink
+from engine.sink import Sink
 from support import Tenant
 from weft.store.db import Database
 from worker_processes import WorkerForks, busy_pids, unexpected_log_lines
