@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from support import asyncpg_url
 from weft.store.migrate import upgrade_to_head
 
@@ -93,7 +95,7 @@ class CuttableProxy:
 
     def url(self, database_url: str) -> str:
         """`database_url` (on the server's socket) rewritten to go through the proxy."""
-        database = database_url.rsplit("/", 1)[1].split("?", 1)[0]
+        database = make_url(database_url).database
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
     def cut(self) -> None:

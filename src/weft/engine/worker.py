@@ -10,6 +10,7 @@ import socket
 import time
 
 from weft.engine import lifecycle, queue
+from weft.engine.clock_jumps import BackwardJumps, redate_after_backward_jump
 from weft.engine.runner import Runner
 from weft.engine.services import Services
 from weft.ids import new_id
@@ -33,6 +34,7 @@ class Worker:
         self.concurrency = settings.worker_concurrency
         self.lease_s = settings.lease_s
         self.leases = queue.LeaseDeadlines(self.lease_s)
+        self.clock_jumps = BackwardJumps()
         self.runner = Runner(services, self.name, self.leases)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
@@ -52,6 +54,11 @@ class Worker:
                 await heartbeat
 
     async def _claim(self) -> list[queue.Claimed]:
+        try:
+            if self.clock_jumps.redate_due():
+                await redate_after_backward_jump(self.services.db, lease_s=self.lease_s)
+        except Exception as error:
+            log_database_failure(log, "re-dating runs after the clock went back failed", error)
         free = self.concurrency - len(self.tasks)
         if free <= 0:
             return []
