@@ -100,9 +100,12 @@ class CuttableProxy:
 
     def cut(self) -> None:
         """Close every connection through the proxy and refuse new ones."""
-        self.open = False
         self.cuts += 1
         self.connections_cut += len(self.connections) // 2  # each connection has two ends
+        self._drop_all()
+
+    def _drop_all(self) -> None:
+        self.open = False
         for writer in list(self.connections):
             writer.transport.abort()
         self.connections.clear()
@@ -112,8 +115,8 @@ class CuttableProxy:
         self.open = True
 
     async def close(self) -> None:
-        """Stop listening and cut what is left."""
-        self.cut()
+        """Stop listening and drop what is left."""
+        self._drop_all()
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
