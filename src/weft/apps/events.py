@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.catalog import resolve_app
-from weft.apps.event_schemas import parse_event_schema
+from weft.apps.json_schema import parse_event_schema
 from weft.clock import now
 from weft.errors import InvalidInput
 from weft.ids import new_id

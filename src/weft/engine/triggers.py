@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.configs import config_for_run, enabled_for_event
-from weft.apps.event_schemas import check_event_payload
+from weft.apps.json_schema import check_event_payload
 from weft.clock import now
 from weft.engine import states
 from weft.engine.history import get_execution

@@ -1,6 +1,6 @@
-"""The JSON Schema an org may give an event (`json_schema`): checked when defined, enforced on
-every payload the event trigger receives, so a malformed payload is refused at the door with the
-reasons instead of failing somewhere inside each workflow it would have started.
+"""JSON Schemas that orgs and app definitions give: event payloads (`json_schema`) and action
+parameters. Each schema is checked when it is given, and values are checked against it with the
+reasons a person can act on (`payload.email: 'nobody' does not match ...`).
 
 Regexes in a schema (`pattern`, `patternProperties`) run on RE2: Python's `re` backtracks and,
 being C code holding the GIL, one hostile pattern would freeze every request of the process.
@@ -45,9 +45,32 @@ def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any,
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-EventSchemaValidator = validators.extend(
+Re2Validator = validators.extend(
     Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties}
 )
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why `schema` is not a JSON Schema (2020-12) this module can run, or None."""
+    try:
+        Re2Validator.check_schema(schema)
+        _compile_patterns(schema)
+    except SchemaError as error:
+        return str(error.message)
+    except re2.error as error:
+        return f"a pattern RE2 cannot run ({error})"
+    except RecursionError:
+        return "it is nested too deeply"
+    return None
+
+
+def value_problems(schema: Any, value: Any, root: str) -> list[str]:
+    """The first few reasons `value` breaks `schema`, each naming where (`root.a[0].b`)."""
+    try:
+        errors = Re2Validator(schema).iter_errors(value)
+        return [_reason(error, root) for error in itertools.islice(errors, LISTED_ERRORS)]
+    except RecursionError:
+        return [f"{root}: nested too deeply to check"]
 
 
 def parse_event_schema(value: Any) -> Any:
@@ -61,15 +84,8 @@ def parse_event_schema(value: Any) -> Any:
             raise _invalid_schema("it is not JSON") from None
     if not isinstance(value, dict | bool):
         raise _invalid_schema("a schema is a JSON object (or true/false)")
-    try:
-        EventSchemaValidator.check_schema(value)
-        _compile_patterns(value)
-    except SchemaError as error:
-        raise _invalid_schema(error.message) from None
-    except re2.error as error:
-        raise _invalid_schema(f"a pattern RE2 cannot run ({error})") from None
-    except RecursionError:
-        raise _invalid_schema("it is nested too deeply") from None
+    if (problem := schema_problem(value)) is not None:
+        raise _invalid_schema(problem)
     return value
 
 
@@ -95,22 +111,15 @@ def _invalid_schema(reason: str) -> InvalidInput:
 
 def check_payload(event: str, schema: Any, payload: Any) -> None:
     """Raise 400 INVALID_PAYLOAD, with the first few reasons, if `payload` breaks `schema`."""
-    try:
-        errors = EventSchemaValidator(schema).iter_errors(payload)
-        found = list(itertools.islice(errors, LISTED_ERRORS))
-    except RecursionError:
-        message = f"payload of event {event!r} is nested too deeply to check"
-        raise InvalidInput(message, error_code="INVALID_PAYLOAD") from None
-    if found:
-        reasons = "; ".join(_reason(error) for error in found)
+    if problems := value_problems(schema, payload, "payload"):
         raise InvalidInput(
-            f"payload does not match the json_schema of event {event!r}: {reasons}",
+            f"payload does not match the json_schema of event {event!r}: {'; '.join(problems)}",
             error_code="INVALID_PAYLOAD",
         )
 
 
-def _reason(error: ValidationError) -> str:
-    where = "payload" + "".join(
+def _reason(error: ValidationError, root: str) -> str:
+    where = root + "".join(
         f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
     )
     message = error.message
