@@ -118,7 +118,7 @@ async def test_clock_jumps_repeat_nothing_and_leave_runs_ended_or_visibly_waitin
     assert {status for _, status in ticks} == {"succeeded"}
     assert unexpected_log_lines(tmp_path) == []
     print(
-        f"\nclock jumps {clock.jumps}: {back.waiting} runs waited across the jump back, {figures}"
+        f"\nclock jumps {clock.jumps}: {back.waiting} runs waited through the jump back, {figures}"
     )
 
 
