@@ -14,7 +14,8 @@ from weft.api.access_log import route_template
 from weft.api.deps import DbDep, OrgScopeDep, PageDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.store.tables import AuditEvent
-from weft.tenancy.audit import Actor, list_events, record_event
+from weft.tenancy import service
+from weft.tenancy.audit import Actor
 
 log = logging.getLogger("weft.audit")
 router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
@@ -54,15 +55,14 @@ class AuditMiddleware:
         if not isinstance(actor, Actor) or not 200 <= status < 300 or _is_run(route):
             return
         try:
-            async with scope["app"].state.db.transaction() as session:
-                record_event(
-                    actor,
-                    f"{scope['method']} {route}",
-                    target={k: str(v) for k, v in (scope.get("path_params") or {}).items()},
-                    status=status,
-                    request_id=state.get("request_id"),
-                    session=session,
-                )
+            await service.record_change(
+                scope["app"].state.db,
+                actor,
+                f"{scope['method']} {route}",
+                target={k: str(v) for k, v in (scope.get("path_params") or {}).items()},
+                status=status,
+                request_id=state.get("request_id"),
+            )
         except Exception:  # the change stands; a lost audit row is logged, never a 500
             log.exception("could not record an audit event for %s %s", scope["method"], route)
 
@@ -97,6 +97,5 @@ class AuditEventOut(Out):
     summary="The org's audit log (org key), newest first",
 )
 async def read_audit_log(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
-    async with db.reading() as session:
-        page = await list_events(org, page=paging.page, limit=paging.limit, session=session)
-        return PageOut.of(page, [AuditEventOut.of(event) for event in page.items])
+    page = await service.audit_events(db, org, page=paging.page, limit=paging.limit)
+    return PageOut.of(page, [AuditEventOut.of(event) for event in page.items])

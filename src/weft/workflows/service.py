@@ -9,13 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.errors import NotFound
 from weft.store.db import Database
 from weft.store.pagination import Page
 from weft.store.scope import Scope
-from weft.store.tables import App, Workflow, WorkflowVersion
+from weft.store.tables import App, LinkedAccount, Workflow, WorkflowVersion
+from weft.tenancy.accounts import account_scope
+from weft.tenancy.orgs import allowed_origins_of
+from weft.tenancy.tokens import TokenCheck, check_session_token
 from weft.workflows import records, versions
+from weft.workflows.trigger_index import start_config
 
 
 @dataclass(frozen=True)
@@ -61,25 +67,12 @@ async def create_workflow(
 
 
 async def list_workflows(
-    db: Database,
-    scope: Scope,
-    *,
-    slug: str | None,
-    name: str | None,
-    published: bool | None,
-    page: int,
-    limit: int,
+    db: Database, scope: Scope, filters: records.WorkflowFilter, *, page: int, limit: int
 ) -> WorkflowPage:
     """One page of the caller's workflows, filtered, with their apps."""
     async with db.reading() as session:
         found = await records.list_workflows(
-            scope,
-            slug=slug,
-            name=name,
-            published=published,
-            page=page,
-            limit=limit,
-            session=session,
+            scope, filters, page=page, limit=limit, session=session
         )
         apps = await records.apps_by_id({w.app_id for w in found.items}, session=session)
     return WorkflowPage(found, apps)
@@ -192,3 +185,53 @@ async def trigger_nodes(db: Database, scope: Scope, workflow_id: str) -> list[di
         if live is not None:
             return live.nodes
         return await versions.draft_or_new_nodes(scope, workflow, session=session)
+
+
+@dataclass(frozen=True)
+class EditorAccess:
+    """The editor page's view of a session token: its check, its org's origins, the workflow."""
+
+    token: TokenCheck
+    origins: list[str]
+    workflow: Workflow | None  # None: not a workflow of the token's linked account
+
+
+async def editor_access(db: Database, token: str, workflow_id: str) -> EditorAccess:
+    """Check a session token for the editor page, and find its workflow."""
+    async with db.reading() as session:
+        check = await check_session_token(token, session=session)
+        origins = await allowed_origins_of(check.org_id, session=session) if check.org_id else []
+        if check.scope is None:
+            return EditorAccess(check, origins, None)
+        try:
+            located = await records.locate_workflow(check.scope, workflow_id, session=session)
+        except NotFound:
+            return EditorAccess(check, origins, None)
+    return EditorAccess(check, origins, located.workflow)
+
+
+@dataclass(frozen=True)
+class LiveWebhook:
+    """The live workflow behind an inbound webhook URL, its owner, and whether callers wait."""
+
+    scope: Scope
+    workflow: Workflow
+    sync: bool
+
+
+async def live_webhook(db: Database, secret: str) -> LiveWebhook:
+    """The live webhook-triggered workflow behind a secret URL, or 404 `WEBHOOK_NOT_FOUND`."""
+    async with db.reading() as session:
+        row = (
+            await session.execute(
+                select(Workflow, LinkedAccount)
+                .join(LinkedAccount, LinkedAccount.id == Workflow.linked_account_pk)
+                .where(Workflow.webhook_secret == secret)
+            )
+        ).first()
+        if row is None or not row[0].published or row[0].trigger != "webhook":
+            raise NotFound("No live webhook at this address", error_code="WEBHOOK_NOT_FOUND")
+        workflow, scope = row[0], account_scope(row[1])
+        live = await versions.live_version(scope, workflow, session=session)
+    sync = bool(start_config(live.nodes if live else []).get("sync"))
+    return LiveWebhook(scope, workflow, sync)
