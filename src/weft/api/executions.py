@@ -172,17 +172,8 @@ async def list_executions(
     end_date: datetime | None = Query(None, description="ISO 8601; created at or before"),
     include_tests: bool = Query(False, description="Also list workflow-test runs"),
 ) -> PageOut[Any]:
-    found = await run_views.list_runs(
-        db,
-        scope,
-        status=status,
-        workflow_id=workflow_id,
-        start_date=start_date,
-        end_date=end_date,
-        include_tests=include_tests,
-        page=paging.page,
-        limit=paging.limit,
-    )
+    filters = history.RunFilter(status, workflow_id, start_date, end_date, include_tests)
+    found = await run_views.list_runs(db, scope, filters, page=paging.page, limit=paging.limit)
     docs = [ExecutionOut.of(scope, e, found.facts[e.id]) for e in found.page.items]
     return PageOut.of(found.page, docs)
 

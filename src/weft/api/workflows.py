@@ -14,6 +14,7 @@ from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.store.scope import OrgScope, Scope, account_id_of
 from weft.store.tables import App, Workflow, WorkflowVersion
 from weft.workflows import service, versions
+from weft.workflows.records import WorkflowFilter
 from weft.workflows.service import WorkflowGraph
 
 router = APIRouter(tags=["workflows"], responses=ERROR_RESPONSES)
@@ -224,15 +225,8 @@ async def list_workflows(
     name: str | None = Query(None, description="Name contains (case-insensitive)"),
     published: bool | None = Query(None),
 ) -> PageOut[Any]:
-    found = await service.list_workflows(
-        db,
-        scope,
-        slug=slug,
-        name=name,
-        published=published,
-        page=paging.page,
-        limit=paging.limit,
-    )
+    filters = WorkflowFilter(slug=slug, name=name, published=published)
+    found = await service.list_workflows(db, scope, filters, page=paging.page, limit=paging.limit)
     docs = [WorkflowSummaryOut.of(scope, w, found.apps[w.app_id]) for w in found.page.items]
     return PageOut.of(found.page, docs)
 

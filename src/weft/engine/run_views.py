@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from weft.engine import history, lifecycle
@@ -31,29 +30,12 @@ class RunPage:
 
 
 async def list_runs(
-    db: Database,
-    scope: Scope,
-    *,
-    status: str | None,
-    workflow_id: str | None,
-    start_date: datetime | None,
-    end_date: datetime | None,
-    include_tests: bool,
-    page: int,
-    limit: int,
+    db: Database, scope: Scope, filters: history.RunFilter, *, page: int, limit: int
 ) -> RunPage:
     """The linked account's runs, newest first, filtered as Refold's list is."""
     async with db.reading() as session:
         found = await history.list_executions(
-            scope,
-            status=status,
-            workflow_id=workflow_id,
-            start_date=start_date,
-            end_date=end_date,
-            include_tests=include_tests,
-            page=page,
-            limit=limit,
-            session=session,
+            scope, filters, page=page, limit=limit, session=session
         )
         return RunPage(found, await history.run_facts(scope, found.items, session=session))
 
