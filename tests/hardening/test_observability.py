@@ -8,18 +8,17 @@ import logging
 
 import httpx
 
-from engine.flows import node, publish, run
+from engine.flows import publish, run
+from graphs import MANUAL_START, node
 from support import Tenant
 from weft.engine.host import Engine
 from weft.observability.logs import JsonFormatter, execution_id_var
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 async def test_metrics_expose_runs_steps_queue_and_http_latency(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    workflow = await publish(client, tenant, [START, node("2", "transform", "T", value=1)])
+    workflow = await publish(client, tenant, [MANUAL_START, node("2", "transform", "T", value=1)])
     assert (await run(client, tenant, workflow, {}))["status"] == "COMPLETED"
     answer = await client.get("/metrics")
     assert answer.status_code == 200
