@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out
-from weft.tenancy.orgs import MAX_ALLOWED_ORIGINS, allowed_origins_of, set_allowed_origins
+from weft.tenancy import service
+from weft.tenancy.orgs import MAX_ALLOWED_ORIGINS
 
 router = APIRouter(tags=["org settings"], responses=ERROR_RESPONSES)
 
@@ -33,16 +34,12 @@ class OrgSettingsOut(Out):
 @router.get("/org/settings", response_model=OrgSettingsOut, summary="Get org settings")
 async def get_org_settings(org: OrgScopeDep, db: DbDep) -> OrgSettingsOut:
     """The org's settings (shared by its environments)."""
-    async with db.reading() as session:
-        origins = await allowed_origins_of(org.org_id, session=session)
+    origins = await service.allowed_origins(db, org.org_id)
     return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins)
 
 
 @router.put("/org/settings", response_model=OrgSettingsOut, summary="Update org settings")
 async def put_org_settings(body: OrgSettingsIn, org: OrgScopeDep, db: DbDep) -> OrgSettingsOut:
     """Replace the given settings; origins are normalised (lower case, no trailing slash)."""
-    async with db.transaction() as session:
-        if body.allowed_origins is not None:
-            await set_allowed_origins(org.org_id, body.allowed_origins, session=session)
-        origins = await allowed_origins_of(org.org_id, session=session)
+    origins = await service.update_allowed_origins(db, org.org_id, body.allowed_origins)
     return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins)
