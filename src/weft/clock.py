@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, datetime, timedelta
 
 _frozen: datetime | None = None
@@ -11,25 +10,22 @@ _frozen: datetime | None = None
 # The fault suite jumps this clock forward and back in running processes (an NTP step, a VM
 # resumed after hours) to prove schedules, delays and leases survive it. A process whose
 # environment names WEFT_CLOCK_OFFSET_FILE adds the seconds written in that file to the wall
-# clock, re-reading it at most every 0.1 s; unset, as in production, it costs one lookup.
+# clock, read at every call so that all processes jump together, as a real clock's readers
+# do; unset, as in production, it costs one lookup.
 OFFSET_FILE_VARIABLE = "WEFT_CLOCK_OFFSET_FILE"
 _offset = timedelta(0)
-_offset_read_at = float("-inf")  # time.monotonic() of the last read
 
 
 def _wall_clock_offset() -> timedelta:
-    global _offset, _offset_read_at
+    global _offset
     path = os.environ.get(OFFSET_FILE_VARIABLE)
     if not path:
         return timedelta(0)
-    moment = time.monotonic()
-    if moment - _offset_read_at >= 0.1:
-        _offset_read_at = moment
-        try:
-            with open(path) as offset_file:
-                _offset = timedelta(seconds=float(offset_file.read().strip() or 0))
-        except (OSError, ValueError):
-            pass  # being rewritten: keep the last offset read
+    try:
+        with open(path) as offset_file:
+            _offset = timedelta(seconds=float(offset_file.read().strip() or 0))
+    except (OSError, ValueError):
+        pass  # being replaced: keep the last offset read
     return _offset
 
 

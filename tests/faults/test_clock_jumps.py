@@ -11,6 +11,7 @@ Every process follows the offset written in one file (weft.clock, WEFT_CLOCK_OFF
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,6 @@ import pytest
 from fault_load import Triggers, check_invariants, publish_load, run_page, wait_settled
 from sqlalchemy import select
 
-import weft.clock
 from engine.flows import publish
 from engine.sink import Sink
 from graphs import node
@@ -49,9 +49,8 @@ class JumpingClock:
         self.jumps.append(offset_s)
 
     async def jump(self, offset_s: float) -> None:
-        """Move to `offset_s` and give every process time to read it (they do every 0.1 s)."""
+        """Move to `offset_s` (every process reads it at its next look at the clock)."""
         self.set(offset_s)
-        weft.clock._offset_read_at = float("-inf")  # this process (the API) reads it at once
         await asyncio.sleep(0.3)
 
 
@@ -109,8 +108,9 @@ async def test_clock_jumps_repeat_nothing_and_leave_runs_ended_or_visibly_waitin
     shown = [await run_page(client, tenant, execution_id) for execution_id in waiting]
     still = [run for run in shown if run["status"] == "WAITING"]  # one parked since may go on
     assert still, "no run waits visibly through the jump back"
-    for run in still:
-        assert parse_iso(run["resumes_at"]) > now(), "a waiting run is overdue yet not resumed"
+    for run in still:  # one parked after the jump back may just have come due, unclaimed yet
+        overdue = now() - parse_iso(run["resumes_at"])
+        assert overdue < timedelta(seconds=5), "a waiting run is overdue yet not resumed"
 
     await clock.jump(2 * FORWARD_S)  # past every wait again, and past the next tick
     statuses = await wait_settled(db, triggers.ids, timeout_s=60)
@@ -118,8 +118,9 @@ async def test_clock_jumps_repeat_nothing_and_leave_runs_ended_or_visibly_waitin
     ticks = await schedule_runs(db, schedule_id, at_least=2)
 
     assert statuses == {"succeeded": figures.runs}
-    # Each tick the clock passed fired once: one for each jump forward, none for the jump back.
-    assert len(ticks) == len({key for key, _ in ticks}) == 2, ticks
+    # Each tick fired once: at least one for each jump forward (missed ticks coalesce into one;
+    # the clock may pass another minute while the test waits), none again after the jump back.
+    assert len(ticks) == len({key for key, _ in ticks}) >= 2, ticks
     assert {status for _, status in ticks} == {"succeeded"}
     assert unexpected_log_lines(tmp_path) == []
     print(

@@ -4,16 +4,17 @@ Due times are wall-clock moments. Jumping forward only brings them sooner: lease
 worker's own check, queue.LeaseDeadlines, stops it from calling out on a lapsed lease) and delays
 end early by the size of the jump. Jumping back pushes every due time away: a delayed run then
 waits longer, visibly (status waiting, with its due time), but a queued run, due "now" by the old
-clock, would sit unclaimed for as long as the jump, and so would the runs of a worker that died
-(their leases). So a worker that sees its clock go back re-dates those to the new clock, on the
-tick it notices and for a few seconds after (a trigger that read the clock just before the jump
-may commit just after it).
+clock, would sit unclaimed for as long as the jump. So a worker that sees its clock go back
+re-dates queued runs to the new clock, on the tick it notices and for a few seconds after (a
+trigger that read the clock just before the jump may commit just after it). Leases are left
+alone: their owners renew them on the new clock within a third of a lease, and shortening them
+would let a worker still reading the old clock reclaim runs that are alive (a dead worker's
+runs are reclaimed once the clock is back where their leases end).
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 from sqlalchemy import update
 
@@ -44,19 +45,13 @@ class BackwardJumps:
         return mono < self._redate_until
 
 
-async def redate_after_backward_jump(db: Database, *, lease_s: float) -> int:
-    """Queued runs due later are due now; leases longer than `lease_s` end at `lease_s`."""
+async def redate_after_backward_jump(db: Database) -> int:
+    """Queued runs due later (by the old clock) are due now; how many."""
     moment = now()
-    lease_end = moment + timedelta(seconds=lease_s)
     async with db.transaction() as session:
         queued = await session.execute(
             update(Execution)
             .where(Execution.status == states.QUEUED, Execution.due_at > moment)
             .values(due_at=moment)
         )
-        leased = await session.execute(
-            update(Execution)
-            .where(Execution.status == states.RUNNING, Execution.due_at > lease_end)
-            .values(due_at=lease_end)
-        )
-    return int(queued.rowcount or 0) + int(leased.rowcount or 0)  # type: ignore[attr-defined]
+    return int(queued.rowcount or 0)  # type: ignore[attr-defined]

@@ -56,7 +56,7 @@ class Worker:
     async def _claim(self) -> list[queue.Claimed]:
         try:
             if self.clock_jumps.redate_due():
-                await redate_after_backward_jump(self.services.db, lease_s=self.lease_s)
+                await redate_after_backward_jump(self.services.db)
         except Exception as error:
             log_database_failure(log, "re-dating runs after the clock went back failed", error)
         free = self.concurrency - len(self.tasks)
