@@ -22,19 +22,25 @@ log = logging.getLogger("weft.engine")
 class LazySandbox:
     """Starts the code-node subprocess pool on first use: most workflows never need it."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, caller_share: int = 0) -> None:
         self.size = size
+        self.caller_share = caller_share
         self._pool: Any = None
         self._lock = asyncio.Lock()
 
-    async def run(self, source: str, input: Any, *, timeout_ms: int, memory_mb: int) -> Any:
+    async def run(
+        self, source: str, input: Any, *, timeout_ms: int, memory_mb: int, caller: str = ""
+    ) -> Any:
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
                     from weft.sandbox import SandboxPool
 
-                    self._pool = SandboxPool(size=self.size)
-        return await self._pool.run(source, input, timeout_ms=timeout_ms, memory_mb=memory_mb)
+                    share = self.caller_share or None
+                    self._pool = SandboxPool(size=self.size, caller_share=share)
+        return await self._pool.run(
+            source, input, timeout_ms=timeout_ms, memory_mb=memory_mb, caller=caller
+        )
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -48,7 +54,7 @@ def build_services(db: Database, settings: Settings) -> Services:
         db=db,
         settings=settings,
         outbound=OutboundClient(policy),
-        sandbox=LazySandbox(settings.code_workers),
+        sandbox=LazySandbox(settings.code_workers, settings.code_pool_account_share),
     )
 
 

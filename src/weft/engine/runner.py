@@ -22,7 +22,7 @@ from weft.clock import now
 from weft.engine import lifecycle, queue, states
 from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
-from weft.engine.context import node_context
+from weft.engine.context import caller_of, node_context
 from weft.engine.control_flow import (
     DONE,
     SKIPPED,
@@ -250,12 +250,14 @@ class Runner(ControlFlowSteps):
         self, node: NodeIn, data: dict[str, Any], state: RunState | None = None
     ) -> NodeContext:
         extras = {"apps": state.apps} if state is not None else None
+        claimed = state.claimed if state is not None else None
         return node_context(
             node,
             data,
             self.limits,
             outbound=self.services.outbound,
             sandbox=self.services.sandbox,
+            caller=caller_of(claimed.org_id, claimed.linked_account_pk) if claimed else "",
             extras=extras,
         )
 
