@@ -11,6 +11,7 @@ a cap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter, deque
 from typing import Generic, TypeVar
 
@@ -78,10 +79,8 @@ class FairTurns(Generic[Item]):
         queue = self._queues.get(caller)
         if queue is None:
             return
-        try:
+        with contextlib.suppress(ValueError):
             queue.remove(turn)
-        except ValueError:
-            pass
         if not queue:
             del self._queues[caller]
 
