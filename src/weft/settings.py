@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     outbound_allow: str = Field(
         "", description="Comma-separated hosts/CIDRs outbound requests may reach despite the guard."
     )
+    outbound_org_allow: str = Field(
+        "",
+        description="Hosts/CIDRs (same syntax) an org may open to its own workflows in its "
+        "outbound_allow setting; empty: orgs open nothing beyond outbound_allow.",
+    )
     sqlite_busy_timeout_ms: int = 30000
     rate_limit_api_key: int = Field(
         6000, description="Requests one org API key may make per minute (0: no limit)."

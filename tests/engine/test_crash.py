@@ -8,6 +8,7 @@ a deadlock or an unexpected error fails the test even when every run ended well.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -64,16 +65,25 @@ def start_worker(db_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
         )
 
 
-# What a worker may print: its banner. A killed worker's log just stops.
+# What a worker may print: its banner, and info lines of its JSON log (runs claimed, ended).
+# A killed worker's log just stops.
 EXPECTED_LOG_LINES = ("weft worker: ",)
 
 
+def _is_info(line: str) -> bool:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(entry, dict) and entry.get("level") in ("debug", "info")
+
+
 def unexpected_log_lines(data_dir: Path) -> list[str]:
-    """Every line of the workers' logs that is neither a banner nor blank, with its file."""
+    """Every line of the workers' logs that is neither a banner, an info line nor blank."""
     found = []
     for path in sorted(data_dir.glob("worker-*.log")):
         for line in path.read_text(errors="replace").splitlines():
-            if line.strip() and not line.startswith(EXPECTED_LOG_LINES):
+            if line.strip() and not line.startswith(EXPECTED_LOG_LINES) and not _is_info(line):
                 found.append(f"{path.name}: {line}")
     return found
 

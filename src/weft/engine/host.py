@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from weft.engine.outbound import OrgOutbound
 from weft.engine.scheduler import Scheduler
 from weft.engine.services import Services
 from weft.engine.worker import Worker
@@ -49,12 +50,15 @@ class LazySandbox:
 
 def build_services(db: Database, settings: Settings) -> Services:
     """The shared services of one process."""
-    policy = OutboundPolicy.parse(settings.outbound_allow)
+    outbound = OutboundClient(OutboundPolicy.parse(settings.outbound_allow))
     return Services(
         db=db,
         settings=settings,
-        outbound=OutboundClient(policy),
+        outbound=outbound,
         sandbox=LazySandbox(settings.code_workers, settings.code_pool_account_share),
+        org_outbound=OrgOutbound(
+            db, outbound, settings.outbound_allow, settings.outbound_org_allow
+        ),
     )
 
 
