@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from engine.flows import BASE, create_draft
 from support import Tenant
 from weft.apps.connections import save_keybased_connection, save_oauth_connection
 from weft.apps.gateway import AppGateway
@@ -91,9 +90,6 @@ def app_action_node(data: dict[str, Any]) -> Any:
     return NodeIn(id="2", type="app_action", name="Call app", data=data)
 
 
-BASE = "/api/v2/public"
-
-
 async def publish_chain(
     client: httpx.AsyncClient,
     tenant: Tenant,
@@ -102,44 +98,9 @@ async def publish_chain(
     slug: str | None = None,
 ) -> httpx.Response:
     """Create a workflow (for app `slug`, or account-level), save `nodes` in a chain, publish."""
-    body = {"name": "apps flow", **({"slug": slug} if slug else {})}
-    created = await client.post(f"{BASE}/workflow", json=body, headers=tenant.bearer)
-    assert created.status_code == 200, created.text
-    workflow_id = created.json()["workflow"]["associated_workflow"]
-    edges = [
-        {"source": a["id"], "target": b["id"], "sourceHandle": None}
-        for a, b in itertools.pairwise(nodes)
-    ]
-    saved = await client.put(
-        f"{BASE}/workflow/{workflow_id}/draft",
-        json={"nodes": nodes, "edges": edges},
-        headers=tenant.bearer,
-    )
-    assert saved.status_code == 200, saved.text
+    workflow_id = await create_draft(client, tenant, nodes, name="apps flow", slug=slug)
     published = await client.put(
         f"{BASE}/workflow/{workflow_id}/publish", json={"published": True}, headers=tenant.bearer
     )
     published.workflow_id = workflow_id  # type: ignore[attr-defined]
     return published
-
-
-async def run_to_end(
-    client: httpx.AsyncClient, tenant: Tenant, workflow_id: str, payload: Any = None
-) -> dict[str, Any]:
-    """Execute a live workflow and poll until it ends; the execution as the API shows it."""
-    started = await client.post(
-        f"{BASE}/workflow/{workflow_id}/execute", json={"payload": payload}, headers=tenant.bearer
-    )
-    assert started.status_code == 200, started.text
-    execution_id = started.json()["execution_id"]
-    for _ in range(750):
-        got = (await client.get(f"{BASE}/execution/{execution_id}", headers=tenant.bearer)).json()
-        if got["status"] in ("COMPLETED", "FAILED", "ERRORED", "CANCELLED"):
-            return got
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"execution {execution_id} did not end: {got}")
-
-
-def node(node_id: str, node_type: str, name: str, **data: Any) -> dict[str, Any]:
-    """A node as the API takes it."""
-    return {"id": node_id, "type": node_type, "name": name, "data": data or None}

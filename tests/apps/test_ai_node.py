@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from actions_support import node, publish_chain, run_to_end
+from actions_support import publish_chain
 from fake_api import FakeApi, Request
 
+from engine.flows import run
+from graphs import node
 from support import Tenant
 from weft.engine.host import Engine
 
@@ -75,7 +77,7 @@ async def test_ai_node_answers_json_and_records_token_usage(
     ]
     published = await publish_chain(client, tenant, nodes)
     assert published.status_code == 200, published.text
-    execution = await run_to_end(client, tenant, published.workflow_id, {"text": "I love it"})
+    execution = await run(client, tenant, published.workflow_id, {"text": "I love it"})
     assert execution["status"] == "COMPLETED", execution
     step = next(n for n in execution["nodes"] if n["node_id"] == "2")
     assert step["latest_output"]["content"] == {"sentiment": "positive"}
@@ -96,7 +98,7 @@ async def test_ai_node_without_an_endpoint_fails_with_what_to_set(
 ) -> None:
     nodes = [node("1", "start", "Start", trigger="manual"), node("2", "ai", "Ask", prompt="hi")]
     published = await publish_chain(client, tenant, nodes)
-    execution = await run_to_end(client, tenant, published.workflow_id)
+    execution = await run(client, tenant, published.workflow_id)
     assert execution["status"] == "FAILED"
     assert "settings/ai" in str(execution)
 
@@ -117,7 +119,7 @@ async def test_ai_node_times_out_as_configured(
             node("2", "ai", "Ask", prompt="hi", timeout_s=0.5),
         ]
         published = await publish_chain(client, tenant, nodes)
-        execution = await run_to_end(client, tenant, published.workflow_id)
+        execution = await run(client, tenant, published.workflow_id)
     finally:
         silent.close()
     assert execution["status"] == "FAILED"

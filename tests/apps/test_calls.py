@@ -58,10 +58,26 @@ def test_basic_auth_fields_become_an_authorization_header() -> None:
 
 def test_parameters_are_checked_against_the_schema_before_sending() -> None:
     definition = parse_definition(_app({"type": "none"}))
-    with pytest.raises(ActionInputError, match="missing required"):
-        build_request(definition, definition.actions[0], {}, None)
-    with pytest.raises(ActionInputError, match="must be a integer"):
+    with pytest.raises(ActionInputError, match="params: 'id' is a required property"):
+        build_request(definition, definition.actions[0], {"id": None}, None)
+    with pytest.raises(ActionInputError, match=r"params\.n: 'two' is not of type 'integer'"):
         build_request(definition, definition.actions[0], {"id": "1", "n": "two"}, None)
+    # Deeper than the top level too: every rule of the schema holds.
+    nested = _app({"type": "none"})
+    nested["actions"][0]["parameters"]["properties"]["tags"] = {
+        "type": "array",
+        "items": {"type": "string", "pattern": "^[a-z]+$"},
+    }
+    definition = parse_definition(nested)
+    with pytest.raises(ActionInputError, match=r"params.tags\[1\]: 'B!' does not match"):
+        build_request(definition, definition.actions[0], {"id": "1", "tags": ["a", "B!"]}, None)
+
+
+def test_action_schemas_regexes_must_be_ones_re2_runs() -> None:
+    broken = _app({"type": "none"})
+    broken["actions"][0]["parameters"]["properties"]["id"]["pattern"] = "(a)\\1"
+    with pytest.raises(InvalidInput, match="RE2"):
+        parse_definition(broken)
 
 
 def test_definitions_naming_unknown_fields_are_refused() -> None:

@@ -239,6 +239,10 @@ async def test_execute_runs_a_public_workflow_with_the_named_config(
     done = await finished(client, tenant, started.json()["execution_id"])
     assert done["status"] == "COMPLETED" and done["config_id"] == "eu"
     assert done["output"]["channel"] == "#eu" and done["output"]["lead"] == "Bo"
+    # The run is the account's, the workflow the org's: its name still shows in the history.
+    assert done["name"] == "Notify sales"
+    listed = await client.get("/api/v2/public/execution", headers=tenant.bearer)
+    assert [run["name"] for run in listed.json()["docs"]] == ["Notify sales"]
     rerun = await client.post(
         f"/api/v2/public/execution/{done['_id']}/rerun", headers=tenant.bearer
     )

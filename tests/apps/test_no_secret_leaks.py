@@ -8,10 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from actions_support import node, publish_chain, run_to_end
+from actions_support import publish_chain
 from fake_api import FakeApi
 from sqlalchemy.engine import make_url
 
+from engine.flows import run
+from graphs import node
 from support import Tenant
 from weft.engine.host import Engine
 
@@ -99,7 +101,7 @@ async def test_secrets_never_leave_in_clear(
     published = await publish_chain(client, tenant, nodes)
     answers.append(published)
     workflow_id = published.workflow_id  # type: ignore[attr-defined]
-    execution = await run_to_end(client, tenant, workflow_id)
+    execution = await run(client, tenant, workflow_id)
     assert execution["status"] == "COMPLETED", execution
     assert [r.headers.get("authorization") for r in fake.requests][:2] == [
         f"Bearer {SECRETS['stripe']}",

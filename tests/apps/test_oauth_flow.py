@@ -166,3 +166,38 @@ async def test_oauth_start_without_org_client_says_what_to_set(
     response = await client.post(f"{APP}/connection", json={}, headers=tenant.bearer)
     body = assert_envelope(response, 400, "APP_NOT_CONFIGURED")
     assert "client_id" in body["message"]
+
+
+async def test_return_url_must_be_on_an_allowed_origin_and_the_callback_goes_there(
+    client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTestServer
+) -> None:
+    await _configure(client, tenant, provider)
+
+    async def start(return_url: str) -> httpx.Response:
+        body = {"return_url": return_url}
+        return await client.post(f"{APP}/connection", json=body, headers=tenant.bearer)
+
+    # No allowed origin yet: the callback must not become an open redirect.
+    assert_envelope(await start("https://app.example/done"), 400, "RETURN_URL_NOT_ALLOWED")
+    settings = await client.put(
+        "/api/v2/public/org/settings",
+        json={"allowed_origins": ["https://app.example"]},
+        headers=tenant.org_key,
+    )
+    assert settings.status_code == 200, settings.text
+    for elsewhere in (
+        "https://evil.example/done",
+        "https://app.example@evil.example/done",
+        "https://app.example.evil.example/done",
+        "http://app.example/done",
+    ):
+        assert_envelope(await start(elsewhere), 400, "RETURN_URL_NOT_ALLOWED")
+
+    started = await start("https://app.example/done?tab=apps")
+    assert started.status_code == 200, started.text
+    async with httpx.AsyncClient() as browser:
+        approved = await browser.get(started.json()["auth_url"])
+    back = urlsplit(approved.headers["location"])
+    done = await client.get(f"{back.path}?{back.query}")
+    assert done.status_code == 303
+    assert done.headers["location"] == "https://app.example/done?tab=apps"

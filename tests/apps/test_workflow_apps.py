@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from actions_support import node, publish_chain, run_to_end
+from actions_support import publish_chain
 from fake_api import FakeApi
 
+from engine.flows import run
+from graphs import node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 
@@ -83,7 +85,7 @@ async def test_app_level_workflow_uses_its_apps_connection(
     ]
     published = await publish_chain(client, tenant, nodes, slug="stripe")
     assert published.status_code == 200, published.text
-    execution = await run_to_end(client, tenant, published.workflow_id)
+    execution = await run(client, tenant, published.workflow_id)
     assert execution["status"] == "COMPLETED", execution
     (seen,) = fake.requests
     assert seen.headers["authorization"] == f"Bearer {STRIPE_KEY}"
@@ -129,7 +131,7 @@ async def test_account_level_workflow_uses_the_orgs_default_app(
     ]
     published = await publish_chain(client, tenant, nodes)  # no slug: account-level
     assert published.status_code == 200, published.text
-    execution = await run_to_end(client, tenant, published.workflow_id)
+    execution = await run(client, tenant, published.workflow_id)
     assert execution["status"] == "COMPLETED", execution
     (seen,) = fake.requests
     assert seen.target == "/orders?status=open"
@@ -150,7 +152,7 @@ async def test_http_node_signs_with_a_named_connection(
         node("2", "http", "Balance", url=f"{fake.url}/v1/balance", connection="stripe"),
     ]
     published = await publish_chain(client, tenant, nodes)
-    execution = await run_to_end(client, tenant, published.workflow_id)
+    execution = await run(client, tenant, published.workflow_id)
     assert execution["status"] == "COMPLETED", execution
     assert fake.requests[0].headers["authorization"] == f"Bearer {STRIPE_KEY}"
     assert STRIPE_KEY not in str(execution)

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import uvicorn
 
+from servers import RecordingServer, Request
 from weft.app import create_app
 from weft.settings import Settings
 from weft.store.db import Database
@@ -154,65 +152,32 @@ HOST_PAGE = """<!doctype html>
 </script></body></html>"""
 
 
-class HostPage:
+class HostPage(RecordingServer):
     """The SaaS page embedding the editor: `/?src=<editor url>` on its own 127.0.0.1 origin."""
 
+    content_type = "text/html; charset=utf-8"
+
     def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
+        super().__init__()
+        self.origin = self.url
 
-            def do_GET(self) -> None:
-                src = parse_qs(urlparse(self.path).query).get("src", [""])[0]
-                body = HOST_PAGE.format(src=html.escape(src, quote=True)).encode()
-                self.send_response(200)
-                self.send_header("content-type", "text/html; charset=utf-8")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, request: Request) -> tuple[int, Any]:
+        src = request.query.get("src", "")
+        return 200, HOST_PAGE.format(src=html.escape(src, quote=True)).encode()
 
     def url_for(self, editor_url: str) -> str:
         return f"{self.origin}/?src={httpx.QueryParams({'x': editor_url})['x']}"
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
-
-class Sink:
+class Sink(RecordingServer):
     """An outside service on 127.0.0.1 that records every request it receives."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, str, Any]] = []
-        sink = self
+        self.requests: list[tuple[str, str, Any]] = []  # method, target, JSON body
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
+    def record(self, request: Request) -> None:
+        self.requests.append((request.method, request.target, request.json()))
 
-            def _answer(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                sink.requests.append((self.command, self.path, json.loads(raw) if raw else None))
-                body = json.dumps({"ok": True, "received": self.path}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: Request) -> tuple[int, Any]:
+        return 200, {"ok": True, "received": request.target}

@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from typing import Any
 
 import httpx
 
+from graphs import chain
 from support import Tenant
 
 BASE = "/api/v2/public"
 TERMINAL = {"COMPLETED", "FAILED", "ERRORED", "CANCELLED"}
 
 
-def node(node_id: str, node_type: str, name: str, **data: Any) -> dict[str, Any]:
-    return {"id": node_id, "type": node_type, "name": name, "data": data or None}
-
-
-def edge(source: str, target: str, handle: str | None = None) -> dict[str, Any]:
-    return {"source": source, "target": target, "sourceHandle": handle}
-
-
-def chain(*nodes: dict[str, Any]) -> list[dict[str, Any]]:
-    """Edges linking `nodes` one after another."""
-    return [edge(a["id"], b["id"]) for a, b in itertools.pairwise(nodes)]
+async def create_draft(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    nodes: list[dict[str, Any]],
+    edges: list[dict[str, Any]] | None = None,
+    name: str = "flow",
+    slug: str | None = None,
+) -> str:
+    """Create a workflow (of app `slug`, if given) and save `nodes` (chained by default)."""
+    body = {"name": name, **({"slug": slug} if slug else {})}
+    created = await client.post(f"{BASE}/workflow", json=body, headers=tenant.bearer)
+    assert created.status_code == 200, created.text
+    workflow_id = str(created.json()["workflow"]["associated_workflow"])
+    graph = {"nodes": nodes, "edges": edges if edges is not None else chain(*nodes)}
+    saved = await client.put(
+        f"{BASE}/workflow/{workflow_id}/draft", json=graph, headers=tenant.bearer
+    )
+    assert saved.status_code == 200, saved.text
+    return workflow_id
 
 
 async def publish(
@@ -34,18 +42,13 @@ async def publish(
     edges: list[dict[str, Any]] | None = None,
     name: str = "flow",
 ) -> str:
-    created = await client.post(f"{BASE}/workflow", json={"name": name}, headers=tenant.bearer)
-    workflow_id = created.json()["workflow"]["associated_workflow"]
-    graph = {"nodes": nodes, "edges": edges if edges is not None else chain(*nodes)}
-    saved = await client.put(
-        f"{BASE}/workflow/{workflow_id}/draft", json=graph, headers=tenant.bearer
-    )
-    assert saved.status_code == 200, saved.text
+    """Create, save and publish a workflow; its id."""
+    workflow_id = await create_draft(client, tenant, nodes, edges, name)
     published = await client.put(
         f"{BASE}/workflow/{workflow_id}/publish", json={"published": True}, headers=tenant.bearer
     )
     assert published.status_code == 200, published.text
-    return str(workflow_id)
+    return workflow_id
 
 
 async def execute(

@@ -1,16 +1,15 @@
-"""A real HTTP server on 127.0.0.1 standing in for the services workflows call."""
+"""The outside service workflows call in the engine tests: counts calls, can fail or be slow."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from servers import RecordingServer, Request
 
-class Sink:
+
+class Sink(RecordingServer):
     """Counts calls per path; `/status/<code>` answers that code, `/slow/<ms>` sleeps first."""
 
     def __init__(self) -> None:
@@ -18,51 +17,21 @@ class Sink:
         self.log: list[tuple[str, float]] = []  # (path, time.time()) of every call
         self.requests: list[tuple[str, bytes, dict[str, str]]] = []  # path, body, headers
         self.bodies: list[Any] = []
-        self.lock = threading.Lock()
-        sink = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
+    def record(self, request: Request) -> None:
+        self.calls[request.path] += 1
+        self.log.append((request.path, request.at))
+        self.requests.append((request.path, request.body, request.headers))
+        self.bodies.append(request.json())
 
-            def _answer(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                path = self.path.split("?")[0]
-                with sink.lock:
-                    sink.calls[path] += 1
-                    sink.log.append((path, time.time()))
-                    headers = {k.lower(): v for k, v in self.headers.items()}
-                    sink.requests.append((path, raw, headers))
-                    sink.bodies.append(json.loads(raw) if raw else None)
-                status = 200
-                if path.startswith("/status/"):
-                    status = int(path.rsplit("/", 1)[1])
-                if path.startswith("/slow/"):  # /slow/<ms>[/...]: answer after <ms>
-                    time.sleep(int(path.split("/")[2]) / 1000)
-                if path.startswith("/flaky/"):  # /flaky/<n>/<tag>: 503 until called n times
-                    status = 200 if sink.calls[path] >= int(path.split("/")[2]) else 503
-                payload = json.dumps(
-                    {
-                        "path": path,
-                        "query": self.path.partition("?")[2],
-                        "echo": json.loads(raw) if raw else None,
-                    }
-                ).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, request: Request) -> tuple[int, Any]:
+        path, status = request.path, 200
+        if path.startswith("/status/"):
+            status = int(path.rsplit("/", 1)[1])
+        if path.startswith("/slow/"):  # /slow/<ms>[/...]: answer after <ms>
+            time.sleep(int(path.split("/")[2]) / 1000)
+        if path.startswith("/flaky/"):  # /flaky/<n>/<tag>: 503 until called n times
+            status = 200 if self.calls[path] >= int(path.split("/")[2]) else 503
+        query = request.target.partition("?")[2]
+        return status, {"path": path, "query": query, "echo": request.json()}

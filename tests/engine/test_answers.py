@@ -8,8 +8,9 @@ import time
 import httpx
 import pytest
 from fastapi import FastAPI
-from flows import BASE, node, publish
 
+from engine.flows import BASE, publish
+from graphs import node
 from support import Tenant
 from weft.engine import answers as answers_module
 from weft.engine import states

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from flows import execute, node, publish
-from sink import Sink
 from sqlalchemy import func, select
 
+from engine.flows import execute, publish
+from engine.sink import Sink
+from graphs import node
 from support import Tenant
 from weft.store.db import Database
 from weft.store.tables import Execution, Step

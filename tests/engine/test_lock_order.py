@@ -13,9 +13,10 @@ import dataclasses
 
 import httpx
 import pytest
-from flows import execute, node, publish
 from sqlalchemy import update
 
+from engine.flows import execute, publish
+from graphs import node
 from support import Tenant
 from weft.engine import lifecycle, queue
 from weft.store.db import Database

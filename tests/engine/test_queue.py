@@ -8,10 +8,11 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from flows import execute, finished, node, publish
-from sink import Sink
 from sqlalchemy import func, select, update
 
+from engine.flows import execute, finished, publish
+from engine.sink import Sink
+from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory
 from weft.clock import now
 from weft.engine import lifecycle, queue
@@ -19,8 +20,6 @@ from weft.engine.host import Engine, build_services
 from weft.engine.retention import prune_finished_executions
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +37,8 @@ async def test_claims_are_fair_across_accounts_and_respect_the_account_limit(
     client: httpx.AsyncClient, db: Database, tenant: Tenant, make_tenant: TenantFactory
 ) -> None:
     busy, quiet = tenant, await make_tenant(account_id="quiet", org_id=tenant.org_id)
-    busy_wf = await publish(client, busy, [START])
-    quiet_wf = await publish(client, quiet, [START])
+    busy_wf = await publish(client, busy, [MANUAL_START])
+    quiet_wf = await publish(client, quiet, [MANUAL_START])
     busy_runs = [(await execute(client, busy, busy_wf)).json()["execution_id"] for _ in range(6)]
     quiet_runs = [(await execute(client, quiet, quiet_wf)).json()["execution_id"] for _ in range(2)]
     claimed = await lifecycle.claim_due_executions(
@@ -56,7 +55,7 @@ async def test_claims_are_fair_across_accounts_and_respect_the_account_limit(
 async def test_expired_leases_are_claimed_again(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
-    wf = await publish(client, tenant, [START])
+    wf = await publish(client, tenant, [MANUAL_START])
     execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
     first = await lifecycle.claim_due_executions(
         db, owner="w1", limit=1, lease_s=0.05, per_account=5
@@ -76,7 +75,7 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
 ) -> None:
     # A stalled worker's lease expires and the same worker claims the run again: the first
     # claim's writes must not land, or both claims would run (and commit) the same steps.
-    wf = await publish(client, tenant, [START])
+    wf = await publish(client, tenant, [MANUAL_START])
     execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
     first = await lifecycle.claim_due_executions(
         db, owner="w1", limit=1, lease_s=0.05, per_account=5
@@ -101,7 +100,7 @@ async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
     sink = Sink()
     try:
         slow = node("2", "http", "Slow", url=sink.url + "/slow/1500/stop")
-        wf = await publish(client, tenant, [START, slow])
+        wf = await publish(client, tenant, [MANUAL_START, slow])
         execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
         first = Engine(build_services(db, app.state.settings))
         await first.start(1, schedule=False)
@@ -127,7 +126,7 @@ async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
 async def test_retention_prunes_old_finished_runs_and_their_steps_only(
     client: httpx.AsyncClient, db: Database, tenant: Tenant, engine: Engine
 ) -> None:
-    wf = await publish(client, tenant, [START])
+    wf = await publish(client, tenant, [MANUAL_START])
     old = await finished(client, tenant, (await execute(client, tenant, wf)).json()["execution_id"])
     recent = await finished(
         client, tenant, (await execute(client, tenant, wf)).json()["execution_id"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from flows import BASE, chain, finished, node
 
+from engine.flows import BASE, finished
+from graphs import chain, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from flows import BASE, edge, finished, node, publish, run, step
 
+from engine.flows import BASE, finished, publish, run, step
+from graphs import MANUAL_START, edge, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 async def test_list_items_carry_no_null_graph_but_single_reads_carry_it(
@@ -32,7 +31,7 @@ async def test_nodes_saved_without_a_position_are_given_one(
 ) -> None:
     created = (await client.post(f"{BASE}/workflow", headers=tenant.bearer)).json()["workflow"]
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "condition", "Check", expression="true"),
         node("3", "transform", "Yes", value=1),
         {**node("4", "transform", "No", value=2), "position": {"x": 7, "y": 9}},
@@ -54,7 +53,7 @@ async def test_executions_carry_name_org_completion_and_config_id(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     shape = node("2", "transform", "Shape", value={"double": "{{ trigger.n * 2 }}"})
-    wf = await publish(client, tenant, [START, shape], name="Doubler")
+    wf = await publish(client, tenant, [MANUAL_START, shape], name="Doubler")
     done = await run(client, tenant, wf, {"n": 2})
     assert done["name"] == "Doubler" and done["org_id"] == tenant.org_id
     assert done["completion_percentage"] == 100 and "config_id" in done
@@ -67,7 +66,7 @@ async def test_a_failed_run_reports_the_share_of_nodes_done(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "transform", "Fine", value=1),
         node("3", "transform", "Broken", value="{{ $error('no') }}"),
         node("4", "transform", "Never", value=2),
@@ -82,7 +81,7 @@ async def test_every_step_records_its_resolved_input(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "condition", "Big", expression="trigger.n > 1"),
         node("3", "transform", "Shape", value={"n": "{{ trigger.n }}"}),
         node("4", "code", "Add", source="input.trigger.n + 1"),
@@ -102,7 +101,7 @@ async def test_every_step_records_its_resolved_input(
 async def test_rerun_answers_refolds_shape(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    wf = await publish(client, tenant, [START])
+    wf = await publish(client, tenant, [MANUAL_START])
     first = await run(client, tenant, wf, {"a": 1})
     rerun = await client.post(f"{BASE}/execution/{first['_id']}/rerun", headers=tenant.bearer)
     assert rerun.status_code == 200, rerun.text

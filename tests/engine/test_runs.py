@@ -6,9 +6,10 @@ import uuid
 
 import httpx
 import pytest
-from flows import BASE, edge, execute, finished, node, publish, run, step
-from sink import Sink
 
+from engine.flows import BASE, execute, finished, publish, run, step
+from engine.sink import Sink
+from graphs import MANUAL_START, edge, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 
@@ -20,9 +21,6 @@ def sink() -> Sink:
     server.close()
 
 
-START = node("1", "start", "Start", trigger="manual")
-
-
 async def test_transform_runs_with_expressions_and_history_shows_every_step(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
@@ -32,7 +30,7 @@ async def test_transform_runs_with_expressions_and_history_shows_every_step(
         "Shape",
         value={"double": "{{ trigger.n * 2 }}", "label": "n is {{ trigger.n }}"},
     )
-    wf = await publish(client, tenant, [START, shape])
+    wf = await publish(client, tenant, [MANUAL_START, shape])
     done = await run(client, tenant, wf, {"n": 21})
     assert done["status"] == "COMPLETED", done
     assert done["output"] == {"double": 42, "label": "n is 21"}
@@ -48,7 +46,7 @@ async def test_sync_execution_answers_the_respond_nodes_return_value(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     respond = node("2", "respond", "Reply", status=201, body={"hello": "{{ trigger.who }}"})
-    wf = await publish(client, tenant, [START, respond])
+    wf = await publish(client, tenant, [MANUAL_START, respond])
     answer = await execute(client, tenant, wf, {"who": "ada"}, sync_execution="true")
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"hello": "ada"}
@@ -60,7 +58,7 @@ async def test_condition_routes_to_the_matching_branch_only(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "condition", "Big", expression="trigger.n > 10"),
         node("3", "transform", "Yes", value="big"),
         node("4", "transform", "No", value="small"),
@@ -78,7 +76,7 @@ async def test_switch_picks_the_first_true_case_else_default(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     nodes = [
-        START,
+        MANUAL_START,
         node(
             "2",
             "condition",
@@ -118,7 +116,7 @@ async def test_http_node_calls_the_service_and_exposes_its_answer(
         body={"id": "{{ trigger.id }}"},
     )
     use = node("3", "transform", "Use", value="{{ nodes.call.body.echo.id }}")
-    wf = await publish(client, tenant, [START, call, use])
+    wf = await publish(client, tenant, [MANUAL_START, call, use])
     done = await run(client, tenant, wf, {"id": 7})
     assert done["status"] == "COMPLETED", done
     assert done["output"] == 7
@@ -137,7 +135,7 @@ async def test_http_5xx_is_retried_by_policy_then_succeeds(
         url=f"{sink.url}/flaky/3/{uuid.uuid4().hex}",
         retry={"max_attempts": 4, "initial_s": 0.01, "max_s": 0.02},
     )
-    wf = await publish(client, tenant, [START, call])
+    wf = await publish(client, tenant, [MANUAL_START, call])
     done = await run(client, tenant, wf)
     assert done["status"] == "COMPLETED", done
     assert step(done, "2")["attempts_made"] == 3
@@ -153,7 +151,7 @@ async def test_http_4xx_is_not_retried_and_fails_the_run_naming_the_node(
         url=sink.url + "/status/404",
         retry={"max_attempts": 3, "initial_s": 0.01},
     )
-    wf = await publish(client, tenant, [START, call])
+    wf = await publish(client, tenant, [MANUAL_START, call])
     done = await run(client, tenant, wf)
     assert done["status"] == "FAILED"
     assert done["error"]["node_id"] == "2" and "404" in done["error"]["message"]
@@ -164,7 +162,7 @@ async def test_on_error_continue_and_error_branch(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, sink: Sink
 ) -> None:
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "http", "Soft", url=sink.url + "/status/500", on_error="continue"),
         node("3", "http", "Hard", url=sink.url + "/status/400", on_error="error"),
         node("4", "transform", "Fine", value="not reached"),
@@ -183,7 +181,7 @@ async def test_blocked_private_address_fails_with_a_clear_error(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     call = node("2", "http", "Meta", url="http://169.254.169.254/latest/meta-data")
-    wf = await publish(client, tenant, [START, call])
+    wf = await publish(client, tenant, [MANUAL_START, call])
     done = await run(client, tenant, wf)
     assert done["status"] == "FAILED"
     assert "WEFT_OUTBOUND_ALLOW" in done["error"]["message"]
@@ -193,7 +191,7 @@ async def test_expression_errors_name_the_node_and_field(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     bad = node("2", "transform", "Broken", value={"x": "{{ $number('abc') }}"})
-    wf = await publish(client, tenant, [START, bad])
+    wf = await publish(client, tenant, [MANUAL_START, bad])
     done = await run(client, tenant, wf)
     assert done["status"] == "FAILED"
     message = done["error"]["message"]
@@ -204,10 +202,10 @@ async def test_runaway_expression_is_stopped_by_its_time_limit(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     spin = node("2", "transform", "Spin", value="{{ ($f := function($x){ $f($x) }; $f(1)) }}")
-    wf = await publish(client, tenant, [START, spin])
+    wf = await publish(client, tenant, [MANUAL_START, spin])
     done = await run(client, tenant, wf)
     assert done["status"] == "FAILED" and "too long" in done["error"]["message"]
-    again = await run(client, tenant, await publish(client, tenant, [START]))
+    again = await run(client, tenant, await publish(client, tenant, [MANUAL_START]))
     assert again["status"] == "COMPLETED"
 
 
@@ -215,7 +213,7 @@ async def test_loop_runs_the_body_per_item_and_collects_outputs(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, sink: Sink
 ) -> None:
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "loop", "Each", items="trigger.items", concurrency=3),
         node(
             "3",
@@ -242,7 +240,7 @@ async def test_end_node_stops_the_run_with_its_status(
 ) -> None:
     stop = node("2", "end", "Stop", status="failed", output={"why": "{{ trigger.why }}"})
     after = node("3", "transform", "Never", value=1)
-    wf = await publish(client, tenant, [START, stop, after])
+    wf = await publish(client, tenant, [MANUAL_START, stop, after])
     done = await run(client, tenant, wf, {"why": "nope"})
     assert done["status"] == "FAILED" and done["output"] == {"why": "nope"}
     assert {n["node_id"] for n in done["nodes"]} == {"1", "2"}
@@ -260,7 +258,7 @@ async def test_unpublished_workflow_cannot_be_executed(
 async def test_idempotency_key_returns_the_first_execution(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    wf = await publish(client, tenant, [START])
+    wf = await publish(client, tenant, [MANUAL_START])
     first = await execute(client, tenant, wf, {"a": 1}, **{"Idempotency-Key": "k-1"})
     again = await execute(client, tenant, wf, {"a": 1}, **{"Idempotency-Key": "k-1"})
     assert first.json()["execution_id"] == again.json()["execution_id"]
@@ -276,7 +274,7 @@ async def test_events_start_every_listening_workflow(
     listens = node("1", "start", "Start", trigger="event", event="lead.created")
     one = await publish(client, tenant, [listens, node("2", "transform", "A", value="a")])
     two = await publish(client, tenant, [listens, node("2", "transform", "B", value="b")])
-    await publish(client, tenant, [START])
+    await publish(client, tenant, [MANUAL_START])
     fired = await client.post(
         f"{BASE}/event/trigger",
         json={"event": "lead.created", "payload": {"x": 1}},
@@ -302,7 +300,9 @@ async def test_cancel_stops_a_waiting_run(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     wait = node("2", "delay", "Wait", seconds=3600)
-    wf = await publish(client, tenant, [START, wait, node("3", "transform", "After", value=1)])
+    wf = await publish(
+        client, tenant, [MANUAL_START, wait, node("3", "transform", "After", value=1)]
+    )
     started = await execute(client, tenant, wf)
     execution_id = started.json()["execution_id"]
     waiting = await finished(client, tenant, execution_id, timeout_s=0.5)
@@ -321,7 +321,9 @@ async def test_short_delay_resumes_and_completes(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     wait = node("2", "delay", "Wait", seconds=0.3)
-    wf = await publish(client, tenant, [START, wait, node("3", "transform", "After", value=1)])
+    wf = await publish(
+        client, tenant, [MANUAL_START, wait, node("3", "transform", "After", value=1)]
+    )
     done = await run(client, tenant, wf)
     assert done["status"] == "COMPLETED" and done["output"] == 1
     assert done["attempt"] == 2  # claimed, parked, claimed again
@@ -330,8 +332,8 @@ async def test_short_delay_resumes_and_completes(
 async def test_executions_list_filters_and_paginates(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    good = await publish(client, tenant, [START])
-    bad = await publish(client, tenant, [START, node("2", "end", "Fail", status="failed")])
+    good = await publish(client, tenant, [MANUAL_START])
+    bad = await publish(client, tenant, [MANUAL_START, node("2", "end", "Fail", status="failed")])
     for _ in range(3):
         await run(client, tenant, good)
     await run(client, tenant, bad)
@@ -353,7 +355,7 @@ async def test_rerun_starts_a_new_execution_with_the_same_input(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     wf = await publish(
-        client, tenant, [START, node("2", "transform", "T", value="{{ trigger.v }}")]
+        client, tenant, [MANUAL_START, node("2", "transform", "T", value="{{ trigger.v }}")]
     )
     first = await run(client, tenant, wf, {"v": "again"})
     rerun = await client.post(f"{BASE}/execution/{first['_id']}/rerun", headers=tenant.bearer)
@@ -367,11 +369,15 @@ async def test_workflow_node_runs_a_sub_workflow_and_waits_for_it(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     child = await publish(
-        client, tenant, [START, node("2", "transform", "Triple", value="{{ trigger.x * 3 }}")]
+        client,
+        tenant,
+        [MANUAL_START, node("2", "transform", "Triple", value="{{ trigger.x * 3 }}")],
     )
-    broken = await publish(client, tenant, [START, node("2", "end", "Fail", status="failed")])
+    broken = await publish(
+        client, tenant, [MANUAL_START, node("2", "end", "Fail", status="failed")]
+    )
     parent_nodes = [
-        START,
+        MANUAL_START,
         node("2", "workflow", "Child", workflow_id=child, payload={"x": "{{ trigger.n }}"}),
         node("3", "transform", "Use", value="{{ nodes.child + 1 }}"),
     ]
@@ -383,7 +389,7 @@ async def test_workflow_node_runs_a_sub_workflow_and_waits_for_it(
     child_done = await finished(client, tenant, child_run)
     assert child_done["trigger"] == "workflow" and child_done["output"] == 15
 
-    failing = [START, node("2", "workflow", "Child", workflow_id=broken, payload={})]
+    failing = [MANUAL_START, node("2", "workflow", "Child", workflow_id=broken, payload={})]
     failed = await run(client, tenant, await publish(client, tenant, failing))
     assert failed["status"] == "FAILED" and "Sub-workflow" in failed["error"]["message"]
 
@@ -392,7 +398,7 @@ async def test_code_node_runs_javascript_on_the_step_input(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     code = node("2", "code", "Score", source="const n = input.trigger.n; return {sq: n * n}")
-    done = await run(client, tenant, await publish(client, tenant, [START, code]), {"n": 9})
+    done = await run(client, tenant, await publish(client, tenant, [MANUAL_START, code]), {"n": 9})
     assert done["status"] == "COMPLETED", done
     assert done["output"] == {"sq": 81}
 
@@ -401,7 +407,7 @@ async def test_code_errors_fail_the_step_with_the_js_message(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     code = node("2", "code", "Boom", source="throw new Error('bad input ' + input.trigger.n)")
-    done = await run(client, tenant, await publish(client, tenant, [START, code]), {"n": 1})
+    done = await run(client, tenant, await publish(client, tenant, [MANUAL_START, code]), {"n": 1})
     assert done["status"] == "FAILED" and "bad input 1" in done["error"]["message"]
 
 
@@ -418,11 +424,11 @@ async def test_runaway_code_fails_within_its_limits_and_the_worker_stays_healthy
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, source: str
 ) -> None:
     bad = node("2", "code", "Runaway", source=source, timeout_ms=300, memory_mb=32)
-    done = await run(client, tenant, await publish(client, tenant, [START, bad]))
+    done = await run(client, tenant, await publish(client, tenant, [MANUAL_START, bad]))
     assert done["status"] == "FAILED", done
     assert step(done, "2")["node_status"] == "FAILED"
     good = node("2", "code", "Fine", source="input.trigger.v + 1")
-    after = await run(client, tenant, await publish(client, tenant, [START, good]), {"v": 1})
+    after = await run(client, tenant, await publish(client, tenant, [MANUAL_START, good]), {"v": 1})
     assert after["status"] == "COMPLETED" and after["output"] == 2
 
 
@@ -430,7 +436,9 @@ async def test_condition_expression_errors_fail_the_run_naming_the_field(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     check = node("2", "condition", "Check", expression="$number(trigger.word) > 1")
-    done = await run(client, tenant, await publish(client, tenant, [START, check]), {"word": "x"})
+    done = await run(
+        client, tenant, await publish(client, tenant, [MANUAL_START, check]), {"word": "x"}
+    )
     assert done["status"] == "FAILED"
     assert 'Node "Check" (2), field expression' in done["error"]["message"]
 
@@ -439,7 +447,7 @@ async def test_loop_over_a_failing_expression_follows_on_error(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "loop", "Each", items="$error('no items')", on_error="continue"),
         node("3", "transform", "Body", value="{{ loop.item }}"),
         node("4", "transform", "After", value="{{ nodes.each.error.node_id }}"),
@@ -454,6 +462,6 @@ async def test_app_action_node_fails_clearly_when_the_app_is_not_connected(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
     action = node("2", "app_action", "Post", app="slack", action="post_message", params={})
-    done = await run(client, tenant, await publish(client, tenant, [START, action]))
+    done = await run(client, tenant, await publish(client, tenant, [MANUAL_START, action]))
     assert done["status"] == "FAILED"
     assert done["error"]["message"] == "The linked account has not connected slack"

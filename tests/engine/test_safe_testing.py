@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from typing import Any
 
 import httpx
 import pytest
-from flows import BASE, finished, node, step
-from sink import Sink
 
+from engine.flows import BASE, create_draft, finished, step
+from engine.sink import Sink
+from graphs import node
 from support import Tenant, TenantFactory, assert_envelope
 from weft.engine.host import Engine
 
@@ -23,24 +23,6 @@ def sink() -> Sink:
     server = Sink()
     yield server
     server.close()
-
-
-async def draft(
-    client: httpx.AsyncClient,
-    tenant: Tenant,
-    nodes: list[dict[str, Any]],
-    edges: list[dict[str, Any]] | None = None,
-) -> str:
-    created = await client.post(f"{BASE}/workflow", json={"name": "t"}, headers=tenant.bearer)
-    workflow_id = str(created.json()["workflow"]["associated_workflow"])
-    chain = [{"source": a["id"], "target": b["id"]} for a, b in itertools.pairwise(nodes)]
-    saved = await client.put(
-        f"{BASE}/workflow/{workflow_id}/draft",
-        json={"nodes": nodes, "edges": edges if edges is not None else chain},
-        headers=tenant.bearer,
-    )
-    assert saved.status_code == 200, saved.text
-    return workflow_id
 
 
 async def test_run(
@@ -73,7 +55,7 @@ async def test_safe_mode_holds_a_write_back_and_shows_the_request(
 ) -> None:
     path = f"/safe/{tenant.org_id}"
     after = node("3", "transform", "After", value="{{ nodes.post.would_send.body.name }}")
-    workflow_id = await draft(client, tenant, [START, post_node(sink, path), after])
+    workflow_id = await create_draft(client, tenant, [START, post_node(sink, path), after])
 
     done = await test_run(client, tenant, workflow_id)
 
@@ -102,7 +84,7 @@ async def test_reads_run_in_safe_mode(
 ) -> None:
     path = f"/read/{tenant.org_id}"
     fetch = node("2", "http", "Fetch", url=f"{sink.url}{path}")
-    workflow_id = await draft(client, tenant, [START, fetch])
+    workflow_id = await create_draft(client, tenant, [START, fetch])
     done = await test_run(client, tenant, workflow_id)
     assert step(done, "2")["node_status"] == "COMPLETED" and sink.calls[path] == 1
 
@@ -113,7 +95,7 @@ async def test_a_pinned_step_does_not_run_and_later_steps_use_its_output(
     path = f"/pinned/{tenant.org_id}"
     fetch = node("2", "http", "Fetch", url=f"{sink.url}{path}")
     use = node("3", "transform", "Use", value="{{ nodes.fetch.body.id }}")
-    workflow_id = await draft(client, tenant, [START, fetch, use])
+    workflow_id = await create_draft(client, tenant, [START, fetch, use])
     pinned_output = {"status": 200, "headers": {}, "body": {"id": 42}}
 
     done = await test_run(client, tenant, workflow_id, pinned={"2": pinned_output})
@@ -130,7 +112,7 @@ async def test_pins_and_run_for_real_must_name_fitting_nodes(
 ) -> None:
     check = node("2", "condition", "Check", expression="true")
     end = node("3", "transform", "Yes", value=1)
-    workflow_id = await draft(
+    workflow_id = await create_draft(
         client,
         tenant,
         [START, check, end],
@@ -149,7 +131,7 @@ async def test_pins_and_run_for_real_must_name_fitting_nodes(
 async def test_wait_false_answers_202_and_the_stream_takes_the_token_in_the_query(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    workflow_id = await draft(client, tenant, [START, node("2", "transform", "T", value=1)])
+    workflow_id = await create_draft(client, tenant, [START, node("2", "transform", "T", value=1)])
     started = await client.post(
         f"{BASE}/workflow/{workflow_id}/test", json={"wait": False}, headers=tenant.bearer
     )
@@ -177,7 +159,7 @@ async def test_wait_false_answers_202_and_the_stream_takes_the_token_in_the_quer
 async def test_a_stream_token_of_another_account_sees_nothing(
     client: httpx.AsyncClient, tenant: Tenant, make_tenant: TenantFactory, engine: Engine
 ) -> None:
-    workflow_id = await draft(client, tenant, [START])
+    workflow_id = await create_draft(client, tenant, [START])
     started = await client.post(
         f"{BASE}/workflow/{workflow_id}/test", json={"wait": False}, headers=tenant.bearer
     )
@@ -193,7 +175,9 @@ async def test_a_stream_token_of_another_account_sees_nothing(
 async def test_step_data_over_64_kib_comes_back_truncated(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    workflow_id = await draft(client, tenant, [START, node("2", "transform", "T", value="ok")])
+    workflow_id = await create_draft(
+        client, tenant, [START, node("2", "transform", "T", value="ok")]
+    )
     big = {"blob": "é" * 40_000}  # 80 000 bytes of UTF-8
     done = await test_run(client, tenant, workflow_id, payload=big)
     output = step(done, "1")["latest_output"]
@@ -210,7 +194,7 @@ async def test_run_node_previews_a_write_unless_run_for_real(
     client: httpx.AsyncClient, tenant: Tenant, sink: Sink
 ) -> None:
     path = f"/single-safe/{tenant.org_id}"
-    workflow_id = await draft(client, tenant, [START, post_node(sink, path)])
+    workflow_id = await create_draft(client, tenant, [START, post_node(sink, path)])
     url = f"{BASE}/workflow/{workflow_id}/nodes/2/run"
     inputs = {"trigger": {"name": "Bo"}}
     held = (await client.post(url, json=inputs, headers=tenant.bearer)).json()
@@ -226,7 +210,7 @@ async def test_expression_preview_uses_the_latest_test_run_upstream_of_the_node(
 ) -> None:
     first = node("2", "transform", "First", value={"n": "{{ trigger.n * 2 }}"})
     second = node("3", "transform", "Second", value="{{ nodes.first.n + 1 }}")
-    workflow_id = await draft(client, tenant, [START, first, second])
+    workflow_id = await create_draft(client, tenant, [START, first, second])
     url = f"{BASE}/workflow/{workflow_id}/expression/preview"
 
     async def preview(**body: Any) -> dict[str, Any]:
@@ -258,8 +242,8 @@ async def test_expression_preview_uses_the_latest_test_run_upstream_of_the_node(
 async def test_expression_preview_refuses_another_workflows_run(
     client: httpx.AsyncClient, tenant: Tenant, make_tenant: TenantFactory, engine: Engine
 ) -> None:
-    mine = await draft(client, tenant, [START])
-    other = await draft(client, tenant, [START])
+    mine = await create_draft(client, tenant, [START])
+    other = await create_draft(client, tenant, [START])
     run_of_other = await test_run(client, tenant, other)
     response = await client.post(
         f"{BASE}/workflow/{mine}/expression/preview",
@@ -282,7 +266,7 @@ async def test_expression_preview_inside_a_loop_sees_the_first_item(
 ) -> None:
     each = node("2", "loop", "Each", items="trigger.items")
     double = node("3", "transform", "Double", value="{{ loop.item * 2 }}")
-    workflow_id = await draft(
+    workflow_id = await create_draft(
         client,
         tenant,
         [START, each, double],

@@ -6,15 +6,14 @@ import asyncio
 from typing import Any
 
 import httpx
-from flows import BASE, execute, finished, node, publish
 from sqlalchemy import update
 
+from engine.flows import BASE, execute, finished, publish
+from graphs import MANUAL_START, node
 from support import Tenant
 from weft.engine.host import Engine
 from weft.store.db import Database
 from weft.store.tables import Workflow
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 async def status_becomes(
@@ -47,7 +46,7 @@ async def start_parent(client: httpx.AsyncClient, tenant: Tenant, child_workflow
     parent = await publish(
         client,
         tenant,
-        [START, node("2", "workflow", "Child", workflow_id=child_workflow, payload={})],
+        [MANUAL_START, node("2", "workflow", "Child", workflow_id=child_workflow, payload={})],
     )
     return str((await execute(client, tenant, parent)).json()["execution_id"])
 
@@ -55,7 +54,7 @@ async def start_parent(client: httpx.AsyncClient, tenant: Tenant, child_workflow
 async def test_cancelling_the_child_wakes_its_waiting_parent(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    child = await publish(client, tenant, [START, node("2", "delay", "Wait", seconds=3600)])
+    child = await publish(client, tenant, [MANUAL_START, node("2", "delay", "Wait", seconds=3600)])
     parent_run = await start_parent(client, tenant, child)
     child_run = await child_run_of(client, tenant, child)
     assert (await status_becomes(client, tenant, parent_run, "WAITING"))["status"] == "WAITING"
@@ -72,7 +71,7 @@ async def test_cancelling_the_child_wakes_its_waiting_parent(
 async def test_a_child_weft_could_not_run_wakes_its_waiting_parent(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, db: Database
 ) -> None:
-    child = await publish(client, tenant, [START])
+    child = await publish(client, tenant, [MANUAL_START])
     # The child is pinned to a version that does not exist: Weft cannot run it (ERRORED).
     async with db.transaction() as session:
         await session.execute(

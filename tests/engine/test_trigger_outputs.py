@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from flows import BASE, chain, finished, node, publish, step
 
+from engine.flows import BASE, finished, publish, step
+from graphs import chain, node
 from support import Tenant
 from weft.engine.host import Engine
 

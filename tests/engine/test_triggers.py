@@ -7,18 +7,17 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from flows import BASE, execute, finished, node, publish, run, step
-from sink import Sink
 from sqlalchemy import func, select, update
 
+from engine.flows import BASE, execute, finished, publish, run, step
+from engine.sink import Sink
+from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory, assert_envelope
 from weft.clock import now
 from weft.engine.host import Engine
 from weft.engine.scheduler import fire_due_schedules
 from weft.store.db import Database
 from weft.store.tables import Execution, Schedule, WorkflowVersion
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +118,7 @@ async def test_schedule_fires_exactly_once_per_tick_with_two_schedulers(
 async def test_workflow_test_runs_the_draft_and_returns_every_step(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    wf = await publish(client, tenant, [START, node("2", "transform", "Live", value="live")])
+    wf = await publish(client, tenant, [MANUAL_START, node("2", "transform", "Live", value="live")])
     sample = node("1", "start", "Start", trigger="manual", sample_payload={"n": 4})
     draft = {
         "nodes": [sample, node("2", "transform", "Draft", value="{{ trigger.n + 1 }}")],
@@ -149,7 +148,7 @@ async def test_testing_an_invalid_draft_lists_its_problems(
     created = await client.post(f"{BASE}/workflow", json={"name": "t"}, headers=tenant.bearer)
     wf = created.json()["workflow"]["associated_workflow"]
     draft = {
-        "nodes": [START, node("2", "http", "No url", method="GET")],
+        "nodes": [MANUAL_START, node("2", "http", "No url", method="GET")],
         "edges": [{"source": "1", "target": "2"}],
     }
     await client.put(f"{BASE}/workflow/{wf}/draft", json=draft, headers=tenant.bearer)
@@ -196,7 +195,11 @@ async def test_event_stream_follows_a_run_live(
     wf = await publish(
         client,
         tenant,
-        [START, node("2", "delay", "Pause", seconds=0.2), node("3", "transform", "Done", value=1)],
+        [
+            MANUAL_START,
+            node("2", "delay", "Pause", seconds=0.2),
+            node("3", "transform", "Done", value=1),
+        ],
     )
     execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
     events: list[str] = []
@@ -213,7 +216,7 @@ async def test_per_node_timeout_fails_a_slow_step(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, sink: Sink
 ) -> None:
     slow = node("2", "http", "Slow", url=sink.url + "/slow/2000/x", timeout_s=0.2)
-    done = await run(client, tenant, await publish(client, tenant, [START, slow]))
+    done = await run(client, tenant, await publish(client, tenant, [MANUAL_START, slow]))
     assert done["status"] == "FAILED" and "0.2" in done["error"]["message"]
 
 
@@ -268,7 +271,7 @@ async def test_finished_runs_notify_the_orgs_webhook_signed(
     )
     assert created.status_code == 200, created.text
     secret = created.json()["secret"]
-    wf = await publish(client, tenant, [START])
+    wf = await publish(client, tenant, [MANUAL_START])
     done = await run(client, tenant, wf, {"x": 1})
     for _ in range(200):
         if sink.calls[path]:
@@ -289,7 +292,7 @@ async def test_run_node_runs_one_draft_node_alone_with_given_inputs(
     wf = created.json()["workflow"]["associated_workflow"]
     draft = {
         "nodes": [
-            START,
+            MANUAL_START,
             node("2", "transform", "Shape", value={"sum": "{{ trigger.a + nodes.prev.b }}"}),
             node("3", "condition", "Big", expression="nodes.shape.sum > 10"),
             node(

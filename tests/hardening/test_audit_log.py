@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from engine.flows import BASE, execute, node, publish
+from engine.flows import BASE, execute, publish
+from graphs import node
 from support import TenantFactory, assert_envelope
 from weft.store.db import Database
 from weft.tenancy.orgs import rotate_api_key

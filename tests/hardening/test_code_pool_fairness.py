@@ -7,7 +7,8 @@ import time
 
 import httpx
 
-from engine.flows import BASE, execute, finished, node, publish
+from engine.flows import BASE, execute, finished, publish
+from graphs import node
 from support import Tenant, TenantFactory
 from weft.engine.host import Engine
 

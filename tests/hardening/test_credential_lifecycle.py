@@ -7,12 +7,11 @@ import time
 
 import httpx
 
-from engine.flows import BASE, execute, node, publish
+from engine.flows import BASE, execute, publish
+from graphs import MANUAL_START
 from support import Tenant, assert_envelope
 from weft.store.db import Database
 from weft.tenancy.orgs import rotate_api_key
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 async def test_rotating_the_org_key_revokes_session_tokens_minted_under_it(
@@ -38,7 +37,7 @@ async def test_rotating_the_org_key_revokes_session_tokens_minted_under_it(
 async def test_event_stream_ends_within_seconds_of_token_revocation(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    workflow = await publish(client, tenant, [START])
+    workflow = await publish(client, tenant, [MANUAL_START])
     # No engine runs here: the execution stays queued, so its stream would never end by itself.
     execution_id = (await execute(client, tenant, workflow, {})).json()["execution_id"]
 

@@ -8,13 +8,13 @@ import time
 import httpx
 import pytest
 
-from engine.flows import BASE, execute, finished, node, publish
+from engine.flows import BASE, execute, finished, publish
+from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory
 from weft.engine.host import Engine
 from weft.expressions.evaluator import ExpressionError, Limits
 from weft.expressions.offload import evaluate_off_loop
 
-START = node("1", "start", "Start", trigger="manual")
 # Backtracking engines take ~2^n steps on this pattern; RE2 is linear.
 CATASTROPHIC_REGEX = '{{ $match("' + "a" * 23 + '!", /(a+)+$/) }}'
 # No regex at all: a quadratic builtin loop that never returns to jsonata's time check.
@@ -50,7 +50,7 @@ async def test_costly_expression_never_delays_health_or_other_tenants(
 ) -> None:
     attacker, other = await make_tenant(), await make_tenant()
     workflow = await publish(
-        client, attacker, [START, node("2", "transform", "Costly", value=expression)]
+        client, attacker, [MANUAL_START, node("2", "transform", "Costly", value=expression)]
     )
     await client.get("/healthz")  # warm up the routes before timing them
     await client.get(f"{BASE}/workflow", headers=other.bearer)

@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from engine.flows import BASE, execute, finished, node
+from engine.flows import BASE, execute, finished
+from graphs import MANUAL_START, node
 from support import Tenant
 from weft.app import create_app
 from weft.engine.host import Engine
 from weft.settings import Settings
 from weft.store.db import Database
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ async def test_self_calling_workflow_stops_at_the_runs_per_trigger_limit(
     workflow = created.json()["workflow"]["associated_workflow"]
     # Each run calls itself twice: unbounded, depth 8 alone would allow 511 runs.
     nodes = [
-        START,
+        MANUAL_START,
         node("2", "workflow", "Left", workflow_id=workflow, payload={}),
         node("3", "workflow", "Right", workflow_id=workflow, payload={}),
     ]

@@ -14,18 +14,17 @@ from pathlib import Path
 
 import httpx
 
-from engine.flows import execute, finished, node, publish, run
+from engine.flows import execute, finished, publish, run
+from graphs import MANUAL_START, node
 from support import Tenant
 from weft.engine.host import Engine
 from weft.observability.logs import JsonFormatter, execution_id_var
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 async def test_metrics_expose_runs_steps_queue_and_http_latency(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    workflow = await publish(client, tenant, [START, node("2", "transform", "T", value=1)])
+    workflow = await publish(client, tenant, [MANUAL_START, node("2", "transform", "T", value=1)])
     assert (await run(client, tenant, workflow, {}))["status"] == "COMPLETED"
     answer = await client.get("/metrics")
     assert answer.status_code == 200
@@ -41,7 +40,7 @@ async def test_metrics_expose_runs_steps_queue_and_http_latency(
 async def test_metrics_expose_the_claim_latency_of_runs(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    workflow = await publish(client, tenant, [START, node("2", "transform", "T", value=1)])
+    workflow = await publish(client, tenant, [MANUAL_START, node("2", "transform", "T", value=1)])
     assert (await run(client, tenant, workflow, {}))["status"] == "COMPLETED"
     lines = (await client.get("/metrics")).text.splitlines()
     count = next(line for line in lines if line.startswith("weft_claim_latency_seconds_count "))
@@ -52,7 +51,7 @@ async def test_metrics_expose_the_claim_latency_of_runs(
 async def test_weft_worker_logs_json_lines_carrying_the_execution_id(
     client: httpx.AsyncClient, tenant: Tenant, db_url: str, tmp_path: Path
 ) -> None:
-    workflow = await publish(client, tenant, [START, node("2", "transform", "T", value=1)])
+    workflow = await publish(client, tenant, [MANUAL_START, node("2", "transform", "T", value=1)])
     started = await execute(client, tenant, workflow, {})  # no worker in this process
     execution_id = started.json()["execution_id"]
     env = {**os.environ, "WEFT_DATABASE_URL": db_url, "WEFT_DATA_DIR": str(tmp_path)}

@@ -8,11 +8,10 @@ import json
 import httpx
 import pytest
 
-from engine.flows import BASE, execute, finished, node, publish
+from engine.flows import BASE, execute, finished, publish
+from graphs import MANUAL_START, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
-
-START = node("1", "start", "Start", trigger="manual")
 
 
 def nested(depth: int) -> object:
@@ -28,7 +27,7 @@ def _raw(payload: str, tenant: Tenant) -> dict[str, object]:
 
 
 async def _workflow(client: httpx.AsyncClient, tenant: Tenant, *extra: dict) -> str:
-    return await publish(client, tenant, [START, *extra])
+    return await publish(client, tenant, [MANUAL_START, *extra])
 
 
 async def test_deeply_nested_execute_payload_is_refused_with_an_envelope(
@@ -50,7 +49,7 @@ async def test_deeply_nested_bodies_are_refused_on_drafts_events_and_hooks(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     workflow = await _workflow(client, tenant)
-    deep = {"nodes": [START], "edges": [], "extra": nested(200)}
+    deep = {"nodes": [MANUAL_START], "edges": [], "extra": nested(200)}
     for method, path, headers in (
         ("PUT", f"{BASE}/workflow/{workflow}/draft", tenant.bearer),
         ("POST", f"{BASE}/event/trigger", tenant.bearer),

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from engine.flows import BASE, node, publish, run
+from engine.flows import BASE, publish, run
 from engine.sink import Sink
+from graphs import node
 from support import Tenant, TenantFactory, assert_envelope
 from weft.app import create_app
 from weft.engine.host import Engine

@@ -11,15 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.flows import BASE, finished, node, publish, run, step
+from engine.flows import BASE, finished, publish, run, step
 from engine.sink import Sink
+from graphs import MANUAL_START, node
 from support import Tenant
 from weft.app import prepare_database
 from weft.engine.host import Engine
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
 
-START = node("1", "start", "Start", trigger="manual")
 SECRET = "s3cr3t-value-never-stored"
 
 
@@ -67,7 +67,7 @@ async def test_http_node_credentials_are_sent_but_never_stored(
         query={"access_token": SECRET, "page": "2"},
         body={"hello": "world"},
     )
-    workflow = await publish(client, tenant, [START, call])
+    workflow = await publish(client, tenant, [MANUAL_START, call])
     done = await run(client, tenant, workflow, {})
     assert done["status"] == "COMPLETED", done
     sent = next(headers for path, _, headers in sink.requests if path == "/creds")

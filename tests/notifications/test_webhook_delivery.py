@@ -115,7 +115,7 @@ async def test_delivery_reaches_the_receiver_signed_with_the_secret(
     [row] = await settled(db, hook["_id"])
     assert (row.status, row.attempts, row.last_error, row.due_at) == ("delivered", 1, None, None)
 
-    [got] = sink.received(path)
+    [got] = sink.received_at(path)
     expected = hmac.new(hook["secret"].encode(), got.body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(got.headers["x-cobalt-signature"], expected)
     assert got.headers["content-type"] == "application/json"
@@ -169,7 +169,7 @@ async def test_receiver_failing_twice_is_retried_until_delivered(
     start_dispatcher()
     [row] = await settled(db, hook["_id"])
     assert (row.status, row.attempts) == ("delivered", 3)
-    calls = sink.received(path)
+    calls = sink.received_at(path)
     assert [c.headers["x-weft-attempt"] for c in calls] == ["1", "2", "3"]
     # Every attempt carries the same delivery id, body and signature: receivers can dedupe.
     assert len({(c.headers["x-weft-delivery-id"], c.body) for c in calls}) == 1
@@ -189,7 +189,7 @@ async def test_permanently_failing_receiver_ends_failed_after_max_attempts(
     [row] = await settled(db, hook["_id"])
     assert (row.status, row.attempts, row.due_at) == ("failed", 4, None)
     assert row.last_error is not None and row.last_error.startswith("HTTP 500")
-    assert len(sink.received(path)) == 4
+    assert len(sink.received_at(path)) == 4
 
 
 async def test_blocked_destination_fails_at_once_without_being_contacted(
@@ -232,7 +232,7 @@ async def test_concurrent_dispatchers_deliver_each_notification_once(
         start_dispatcher(concurrency=4)
     rows = await settled(db, hook["_id"], count=30)
     assert {(r.status, r.attempts) for r in rows} == {("delivered", 1)}
-    received = sorted(c.json()["execution_id"] for c in sink.received(path))
+    received = sorted(c.json()["execution_id"] for c in sink.received_at(path))
     assert received == sorted(f"ex-{n}" for n in range(30))
 
 
@@ -250,7 +250,7 @@ async def test_claim_abandoned_by_a_crashed_dispatcher_is_sent_after_its_lease(
     [abandoned] = await claim_due_deliveries(db, limit=10, lease_s=1.0)
     start_dispatcher()
     await asyncio.sleep(0.1)
-    assert sink.received(path) == []  # the lease still holds
+    assert sink.received_at(path) == []  # the lease still holds
     [row] = await settled(db, hook["_id"])
     assert (row.id, row.status, row.attempts) == (abandoned.id, "delivered", 2)
 
@@ -290,7 +290,7 @@ async def test_secret_sealed_under_another_key_fails_the_delivery_with_the_reaso
         await task
         await client_.aclose()
     assert row.status == "failed" and "WEFT_SECRET_KEY" in (row.last_error or "")
-    assert sink.received(path) == []
+    assert sink.received_at(path) == []
 
 
 async def test_backoff_doubles_with_jitter_up_to_the_cap(settings: Settings, db: Database) -> None:
@@ -346,7 +346,7 @@ async def test_finished_run_notifies_with_the_linked_account_and_error(
     start_dispatcher()
     [row] = await settled(db, hook["_id"])
     assert row.status == "delivered"
-    [got] = sink.received(path)
+    [got] = sink.received_at(path)
     payload = got.json()
     assert payload["linked_account_id"] == tenant.account_id
     assert (payload["event"], payload["status"], payload["workflow_id"]) == (

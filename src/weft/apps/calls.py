@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from weft.apps.json_schema import value_problems
 from weft.apps.model import Action, AppDefinition, KeyAuth, OAuth2Auth, fill
 
 _PLACEHOLDER = re.compile(r"\{(\+?)([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -57,21 +58,10 @@ def form_pairs(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def check_parameters(action: Action, params: dict[str, Any]) -> None:
-    """Required parameters present and top-level types right, per the action's schema."""
-    missing = [name for name in action.parameters.get("required", []) if params.get(name) is None]
-    if missing:
-        raise ActionInputError(f"{action.name}: missing required parameter(s) {missing}")
-    kinds = {"string": str, "object": dict, "array": list, "boolean": bool}
-    for name, schema in action.parameters.get("properties", {}).items():
-        value, kind = params.get(name), schema.get("type") if isinstance(schema, dict) else None
-        if value is None or kind is None:
-            continue
-        if kind in ("integer", "number"):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        else:
-            ok = kind not in kinds or isinstance(value, kinds[kind])
-        if not ok:
-            raise ActionInputError(f"{action.name}: parameter {name} must be a {kind}")
+    """`params` against the action's JSON schema (a null value counts as not given)."""
+    given = {name: value for name, value in params.items() if value is not None}
+    if problems := value_problems(action.parameters, given, "params"):
+        raise ActionInputError(f"{action.name}: {'; '.join(problems)}")
 
 
 def _fill_path(path: str, params: dict[str, Any]) -> str:

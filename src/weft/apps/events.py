@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.catalog import resolve_app
+from weft.apps.json_schema import parse_event_schema
 from weft.clock import now
 from weft.errors import InvalidInput
 from weft.ids import new_id
@@ -46,7 +47,7 @@ async def save_event(
         row = AppEvent(id=new_id(), org_id=org_id, app_slug=app.slug, name=name, created_at=moment)
         session.add(row)
     row.sample = parse_sample(sample)
-    row.json_schema = json_schema
+    row.json_schema = parse_event_schema(json_schema)
     row.updated_at = moment
     await session.flush()
     return row

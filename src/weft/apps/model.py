@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from weft.apps.json_schema import schema_problem
+
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 ACTION_NAME = r"^[a-z][a-z0-9_]{0,99}$"
 _PLACEHOLDER = re.compile(r"\{(\+?)([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -104,6 +106,8 @@ class Action(_Strict):
     def _object_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
         if value.get("type", "object") != "object":
             raise ValueError("parameters must be an object schema")
+        if (problem := schema_problem(value)) is not None:
+            raise ValueError(f"parameters is not a valid JSON Schema: {problem}")
         return value
 
     def path_params(self) -> list[str]:

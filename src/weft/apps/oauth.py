@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import LinkedAccount, OAuthState
+from weft.tenancy.orgs import allowed_origins_of, normalize_origin
 from weft.tenancy.secrets import hash_secret
 
 CALLBACK_PATH = "/oauth/callback"
@@ -99,6 +100,23 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+async def _check_return_url(org_id: str, return_url: str, *, session: AsyncSession) -> None:
+    """Refuse a return_url off the org's allowed origins: the callback would redirect anywhere."""
+    parts = urlsplit(return_url)
+    try:
+        if parts.username is not None or parts.password is not None:
+            raise InvalidInput("credentials in a URL")
+        origin = normalize_origin(f"{parts.scheme}://{parts.netloc}")
+    except (InvalidInput, ValueError):
+        origin = None
+    if origin is None or origin not in await allowed_origins_of(org_id, session=session):
+        raise InvalidInput(
+            "return_url must be a page on one of the org's allowed origins "
+            "(`weft org update --allowed-origin`, or PUT /api/v2/public/org/settings)",
+            error_code="RETURN_URL_NOT_ALLOWED",
+        )
+
+
 async def authorize_url(
     scope: Scope,
     slug: str,
@@ -108,6 +126,8 @@ async def authorize_url(
     return_url: str | None = None,
 ) -> str:
     """The provider URL a browser opens to connect `slug` (state and PKCE challenge inside)."""
+    if return_url is not None:
+        await _check_return_url(scope.org_id, return_url, session=session)
     client = await load_client(scope.org_id, slug, session=session, settings=settings)
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)

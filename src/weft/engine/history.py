@@ -13,7 +13,7 @@ from weft.engine import states
 from weft.errors import NotFound
 from weft.store.db import Database
 from weft.store.pagination import Page, paginate
-from weft.store.scope import Scope, scoped_select
+from weft.store.scope import OrgScope, PublicScope, Scope, scoped_select
 from weft.store.tables import Execution, Step, Workflow, WorkflowVersion
 from weft.workflows.records import locate_workflow
 
@@ -90,6 +90,17 @@ class RunFacts:
     completion_percentage: int
 
 
+async def _workflow_names(
+    scope: OrgScope, workflow_ids: set[str], *, session: AsyncSession
+) -> dict[str, str]:
+    statement = (
+        scoped_select(Workflow, scope)
+        .with_only_columns(Workflow.id, Workflow.name)
+        .where(Workflow.id.in_(workflow_ids))
+    )
+    return {workflow_id: name for workflow_id, name in await session.execute(statement)}
+
+
 async def run_facts(
     scope: Scope, executions: list[Execution], *, session: AsyncSession
 ) -> dict[str, RunFacts]:
@@ -97,15 +108,10 @@ async def run_facts(
     if not executions:
         return {}
     workflow_ids = {e.workflow_id for e in executions}
-    names = dict(
-        (
-            await session.execute(
-                scoped_select(Workflow, scope)
-                .with_only_columns(Workflow.id, Workflow.name)
-                .where(Workflow.id.in_(workflow_ids))
-            )
-        ).all()
-    )
+    names = await _workflow_names(scope, workflow_ids, session=session)
+    if public := workflow_ids - names.keys():  # runs of the org's public workflows
+        org = PublicScope(scope.org_id, scope.environment)
+        names.update(await _workflow_names(org, public, session=session))
     live = {(e.workflow_id, e.version) for e in executions if not e.is_test and e.version}
     sizes: dict[tuple[str, int | None], int] = {}
     if live:

@@ -22,6 +22,7 @@ from weft.engine.services import Services
 from weft.engine.trigger_output import schedule_output
 from weft.engine.triggers import new_execution
 from weft.engine.wakeups import wake_workers_in_transaction
+from weft.store.db import skipping_taken_rows
 from weft.store.tables import LinkedAccount, Schedule, Workflow
 from weft.tenancy.accounts import account_scope
 from weft.workflows.trigger_index import next_tick
@@ -76,8 +77,7 @@ async def fire_due_schedules(services: Services, limit: int = 100) -> int:
         .order_by(Schedule.next_fire_at)
         .limit(limit)
     )
-    if db.dialect == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=Schedule)
+    stmt = skipping_taken_rows(stmt, db, of=Schedule)
     fired = 0
     async with db.transaction() as session:
         for schedule, workflow, account in (await session.execute(stmt)).all():

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.configs import config_for_run, enabled_for_event
+from weft.apps.json_schema import check_event_payload
 from weft.clock import now
 from weft.engine import states
 from weft.engine.history import get_execution
@@ -193,6 +194,7 @@ async def trigger_event(
     )
     if not targets:
         raise NotFound(f"No live workflow listens to event {event!r}", error_code="INVALID_EVENT")
+    await check_event_payload(scope.org_id, event, payload, slug=slug, session=session)
     digest = request_hash({"event": event, "payload": payload})
 
     def run_key(workflow: Workflow, config: str | None) -> str:

@@ -48,10 +48,6 @@ class Wakeups:
                 if not waiters:
                     self._waiters.pop(execution_id, None)
 
-    # The names of the previous landing, kept for one more (others' branches call them).
-    changed = run_changed
-    wait_change = wait_for_change
-
 
 async def wake_workers_in_transaction(session: AsyncSession) -> None:
     """PostgreSQL delivers NOTIFY at commit, so workers in other processes wake when it lands."""

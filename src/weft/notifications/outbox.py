@@ -19,7 +19,7 @@ from weft.clock import isoformat, now
 from weft.ids import new_id
 from weft.notifications.events import RUN_EVENTS, RUN_STATUS_NAMES
 from weft.notifications.subscriptions import has_subscriptions, subscribers_of
-from weft.store.db import Database
+from weft.store.db import Database, skipping_taken_rows
 from weft.store.tables import (
     Execution,
     LinkedAccount,
@@ -185,10 +185,7 @@ async def claim_due_deliveries(
         .order_by(_deliveries.c.due_at)
         .limit(limit)
     )
-    # PostgreSQL: concurrent dispatchers skip each other's rows. SQLite needs nothing: its
-    # transactions are BEGIN IMMEDIATE (store.db), so claims are serialised anyway.
-    if db.dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    due = skipping_taken_rows(due, db)
     claim = (
         update(_deliveries)
         .where(_deliveries.c.id.in_(due.scalar_subquery()))

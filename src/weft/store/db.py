@@ -14,7 +14,7 @@ try:
 except ImportError:  # Windows: SQLite's busy handler alone arbitrates
     fcntl = None  # type: ignore[assignment]
 
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -121,6 +121,18 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+def skipping_taken_rows(statement: Select[Any], db: Database, **lock: Any) -> Select[Any]:
+    """`statement` made to claim rows next to other claimers without waiting on them.
+
+    PostgreSQL locks what it selects and skips rows another transaction holds (`FOR UPDATE SKIP
+    LOCKED`, `lock` passed on, e.g. `of=`); SQLite needs nothing, because every write
+    transaction there is BEGIN IMMEDIATE and claims are serialised anyway.
+    """
+    if db.dialect == "postgresql":
+        return statement.with_for_update(skip_locked=True, **lock)
+    return statement
 
 
 async def checkpoint_sqlite(db: Database) -> None:

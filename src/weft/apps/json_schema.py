@@ -1,0 +1,140 @@
+"""JSON Schemas that orgs and app definitions give: event payloads (`json_schema`) and action
+parameters. Each schema is checked when it is given, and values are checked against it with the
+reasons a person can act on (`payload.email: 'nobody' does not match ...`).
+
+Regexes in a schema (`pattern`, `patternProperties`) run on RE2: Python's `re` backtracks and,
+being C code holding the GIL, one hostile pattern would freeze every request of the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+from typing import Any
+
+import re2
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.exceptions import SchemaError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.errors import InvalidInput
+from weft.store.tables import AppEvent
+
+LISTED_ERRORS = 5  # reasons given in one refusal
+MESSAGE_CHARS = 200  # per reason: messages quote the offending value
+
+
+@functools.lru_cache(maxsize=512)
+def _regex(pattern: str) -> Any:
+    return re2.compile(pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and not _regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, _: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _regex(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+Re2Validator = validators.extend(
+    Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties}
+)
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why `schema` is not a JSON Schema (2020-12) this module can run, or None."""
+    try:
+        Re2Validator.check_schema(schema)
+        _compile_patterns(schema)
+    except SchemaError as error:
+        return str(error.message)
+    except re2.error as error:
+        return f"a pattern RE2 cannot run ({error})"
+    except RecursionError:
+        return "it is nested too deeply"
+    return None
+
+
+def value_problems(schema: Any, value: Any, root: str) -> list[str]:
+    """The first few reasons `value` breaks `schema`, each naming where (`root.a[0].b`)."""
+    try:
+        errors = Re2Validator(schema).iter_errors(value)
+        return [_reason(error, root) for error in itertools.islice(errors, LISTED_ERRORS)]
+    except RecursionError:
+        return [f"{root}: nested too deeply to check"]
+
+
+def parse_event_schema(value: Any) -> Any:
+    """The schema to store (a JSON string is parsed); 400 INVALID_SCHEMA when it is not one."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise _invalid_schema("it is not JSON") from None
+    if not isinstance(value, dict | bool):
+        raise _invalid_schema("a schema is a JSON object (or true/false)")
+    if (problem := schema_problem(value)) is not None:
+        raise _invalid_schema(problem)
+    return value
+
+
+def _compile_patterns(schema: Any) -> None:
+    """Compile every regex of `schema` now, so a payload can never meet a broken one."""
+    if isinstance(schema, list):
+        for item in schema:
+            _compile_patterns(item)
+    elif isinstance(schema, dict):
+        for keyword, value in schema.items():
+            if keyword == "pattern" and isinstance(value, str):
+                _regex(value)
+            elif keyword == "patternProperties" and isinstance(value, dict):
+                for pattern in value:
+                    _regex(pattern)
+            _compile_patterns(value)
+
+
+def _invalid_schema(reason: str) -> InvalidInput:
+    message = f"json_schema is not a valid JSON Schema: {reason}"
+    return InvalidInput(message, error_code="INVALID_SCHEMA")
+
+
+def check_payload(event: str, schema: Any, payload: Any) -> None:
+    """Raise 400 INVALID_PAYLOAD, with the first few reasons, if `payload` breaks `schema`."""
+    if problems := value_problems(schema, payload, "payload"):
+        raise InvalidInput(
+            f"payload does not match the json_schema of event {event!r}: {'; '.join(problems)}",
+            error_code="INVALID_PAYLOAD",
+        )
+
+
+def _reason(error: ValidationError, root: str) -> str:
+    where = root + "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
+    )
+    message = error.message
+    if len(message) > MESSAGE_CHARS:
+        message = message[: MESSAGE_CHARS - 1] + "…"
+    return f"{where}: {message}"
+
+
+async def check_event_payload(
+    org_id: str, event: str, payload: Any, *, slug: str | None, session: AsyncSession
+) -> None:
+    """Check `payload` against every schema the org gave event `event` (of app `slug`)."""
+    query = select(AppEvent.json_schema).where(AppEvent.org_id == org_id, AppEvent.name == event)
+    if slug is not None:
+        query = query.where(AppEvent.app_slug == slug)
+    for schema in await session.scalars(query):
+        if schema is not None:  # JSON null: the event has no schema
+            check_payload(event, schema, payload)
