@@ -8,17 +8,13 @@ a deadlock or an unexpected error fails the test even when every run ended well.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.flows import execute, publish
 from engine.sink import Sink
@@ -26,6 +22,12 @@ from graphs import node
 from support import Tenant
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
+from worker_processes import (
+    start_worker,
+    unexpected_log_lines,
+    wait_all_finished,
+    wait_for_busy_worker,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -43,50 +45,6 @@ def sink() -> AsyncIterator[Sink]:
     server = Sink()
     yield server
     server.close()
-
-
-def start_worker(db_url: str, data_dir: Path) -> subprocess.Popen[bytes]:
-    """A `weft worker` process whose output goes to a log file of its own in `data_dir`."""
-    log_path = data_dir / f"worker-{len(list(data_dir.glob('worker-*.log')))}.log"
-    env = {
-        **os.environ,
-        "WEFT_DATABASE_URL": db_url,
-        "WEFT_DATA_DIR": str(data_dir),
-        "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
-        "WEFT_LEASE_S": "1.5",
-        "WEFT_POLL_S": "0.05",
-        "WEFT_WORKER_CONCURRENCY": "16",
-    }
-    with log_path.open("wb") as log_file:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "weft", "worker"],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-
-# What a worker may print: its banner, and info lines of its JSON log (runs claimed, ended).
-# A killed worker's log just stops.
-EXPECTED_LOG_LINES = ("weft worker: ",)
-
-
-def _is_info(line: str) -> bool:
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(entry, dict) and entry.get("level") in ("debug", "info")
-
-
-def unexpected_log_lines(data_dir: Path) -> list[str]:
-    """Every line of the workers' logs that is neither a banner, an info line nor blank."""
-    found = []
-    for path in sorted(data_dir.glob("worker-*.log")):
-        for line in path.read_text(errors="replace").splitlines():
-            if line.strip() and not line.startswith(EXPECTED_LOG_LINES) and not _is_info(line):
-                found.append(f"{path.name}: {line}")
-    return found
 
 
 async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
@@ -165,50 +123,3 @@ async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
     repeated = sum(len(times) - 1 for times in calls.values())
     # Only steps in flight when a worker died run twice: at most one batch per kill.
     assert repeated <= KILLS * 16
-
-
-async def wait_for_busy_worker(
-    db: Database, workers: list[subprocess.Popen[bytes]], ids: list[str], timeout_s: float
-) -> int | None:
-    """Index of a worker that holds running executions now (None if the work ran out)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
-        async with db.transaction() as session:
-            owners = set(
-                await session.scalars(
-                    select(Execution.lease_owner).where(
-                        Execution.id.in_(ids), Execution.status == "running"
-                    )
-                )
-            )
-            left = await session.scalar(
-                select(func.count())
-                .select_from(Execution)
-                .where(Execution.id.in_(ids), Execution.due_at.is_not(None))
-            )
-        for index, process in enumerate(workers):
-            if any(owner and f":{process.pid}:" in owner for owner in owners):
-                return index
-        if not left:
-            return None
-        await asyncio.sleep(0.02)
-    return None
-
-
-async def wait_all_finished(db: Database, ids: list[str], timeout_s: float) -> dict[str, int]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        async with db.transaction() as session:
-            rows = (
-                (await session.execute(select(Execution.status).where(Execution.id.in_(ids))))
-                .scalars()
-                .all()
-            )
-        counts: dict[str, int] = {}
-        for status in rows:
-            counts[status] = counts.get(status, 0) + 1
-        if set(counts) <= {"succeeded", "failed", "errored", "cancelled"} or loop.time() > deadline:
-            return counts
-        await asyncio.sleep(0.2)

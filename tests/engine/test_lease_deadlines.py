@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from weft.clock import freeze, now
 from weft.engine.queue import Claimed, LeaseDeadlines, LeaseLost
 
 
@@ -47,3 +48,16 @@ def test_an_earlier_claim_of_the_same_run_is_not_the_current_one() -> None:
     leases.forget("run", 2)
     with pytest.raises(LeaseLost):
         leases.check("run", 2)
+
+
+def test_a_wall_clock_jump_past_the_lease_stops_the_next_outside_effect() -> None:
+    # Other workers compare the lease with the wall clock: once it jumps past, they may reclaim.
+    leases = LeaseDeadlines(lease_s=30)
+    leases.claimed(claim(1), since=time.monotonic())
+    leases.check("run", 1)
+    try:
+        freeze(now() + timedelta(seconds=31))
+        with pytest.raises(LeaseLost):
+            leases.check("run", 1)
+    finally:
+        freeze(None)

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from weft.api.access_log import route_template
 from weft.api.deps import DbDep, OrgScopeDep, PageDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.store.db import log_database_failure
 from weft.store.tables import AuditEvent
 from weft.tenancy.audit import Actor, list_events, record_event
 
@@ -63,8 +64,9 @@ class AuditMiddleware:
                     request_id=state.get("request_id"),
                     session=session,
                 )
-        except Exception:  # the change stands; a lost audit row is logged, never a 500
-            log.exception("could not record an audit event for %s %s", scope["method"], route)
+        except Exception as error:  # the change stands; a lost audit row is logged, never a 500
+            what = f"could not record an audit event for {scope['method']} {route}"
+            log_database_failure(log, what, error)
 
 
 class AuditEventOut(Out):

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from weft.api.inbound import DEFAULT_MAX_JSON_DEPTH, body_problem, target_problem
 from weft.errors import WeftError
 from weft.observability.logs import request_id_var
+from weft.store.db import is_database_unavailable, log_database_failure
 
 log = logging.getLogger("weft.api")
 
@@ -91,7 +92,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    log_database_failure(log, f"{request.method} {request.url.path} answered 503", exc)
     response = _respond(
         request, 503, "DATABASE_BUSY", "The database is busy or unreachable; retry shortly"
     )
@@ -109,12 +110,16 @@ def _is_number_out_of_range(exc: Exception) -> bool:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):
+        return await _database_busy(request, exc)
     if _is_number_out_of_range(exc):
         return _respond(request, 400, "INVALID_INPUT", "A number in the request is out of range")
     return await _unexpected(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):  # connecting failed: the driver raised a bare OSError
+        return await _database_busy(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(request, 500, "SERVER_ERROR", "Internal server error")
 

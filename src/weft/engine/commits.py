@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from weft.engine.queue import FencedWrite, LeaseLost, apply_writes
-from weft.store.db import Database
+from weft.store.db import Database, log_database_failure
 
 log = logging.getLogger("weft.commits")
 
@@ -54,7 +54,9 @@ class GroupCommit:
                         try:
                             applied += await self._commit([write])
                         except Exception as error:
-                            log.exception("commit of %s failed", write.execution_id)
+                            log_database_failure(
+                                log, f"commit of {write.execution_id} failed", error
+                            )
                             if not future.done():
                                 future.set_exception(error)
                             applied.append(False)

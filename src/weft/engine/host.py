@@ -15,7 +15,7 @@ from weft.engine.worker import Worker
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher
 from weft.settings import Settings
-from weft.store.db import Database
+from weft.store.db import Database, log_database_failure
 
 log = logging.getLogger("weft.engine")
 
@@ -108,8 +108,10 @@ class Engine:
                 await closed.wait()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("LISTEN connection failed; polling until it is back", exc_info=True)
+            except Exception as error:
+                log_database_failure(
+                    log, "LISTEN connection failed; polling until it is back", error
+                )
                 await asyncio.sleep(2)
 
     async def stop(self, grace_s: float = 10.0) -> None:

@@ -44,27 +44,38 @@ class LeaseDeadlines:
     outside: a worker that stalled past its lease (while another claimed the run) would still
     make the call it was about to make. So a step with outside effects starts only while the
     lease is known to hold. Deadlines are counted on the monotonic clock from *before* the
-    statement that set the lease, so they never run later than the database's.
+    statement that set the lease, so they never run later than the database's; and on the wall
+    clock too, which other workers compare the lease with: when it jumps forward past the
+    lease, they may reclaim the run at once, so this worker must stop calling out then as well.
     """
 
     def __init__(self, lease_s: float) -> None:
         self.lease_s = lease_s
-        self._until: dict[str, tuple[int, float]] = {}  # id -> (attempt, deadline)
+        # id -> (attempt, monotonic deadline, wall-clock deadline)
+        self._until: dict[str, tuple[int, float, datetime]] = {}
+
+    def _deadlines(self, since: float) -> tuple[float, datetime]:
+        # The wall clock as it read at `since` (the statement read it a little later).
+        wall_since = now() - timedelta(seconds=time.monotonic() - since)
+        return since + self.lease_s, wall_since + timedelta(seconds=self.lease_s)
 
     def claimed(self, run: Claimed, since: float) -> None:
         """A claim made by a statement sent at `since` (time.monotonic())."""
-        self._until[run.id] = (run.attempt, since + self.lease_s)
+        self._until[run.id] = (run.attempt, *self._deadlines(since))
 
     def renewed(self, execution_id: str, since: float) -> None:
         """The lease of the run's current claim was renewed by a statement sent at `since`."""
         held = self._until.get(execution_id)
         if held is not None:
-            self._until[execution_id] = (held[0], max(held[1], since + self.lease_s))
+            mono, wall = self._deadlines(since)
+            self._until[execution_id] = (held[0], max(held[1], mono), max(held[2], wall))
 
     def check(self, execution_id: str, attempt: int) -> None:
         """Raise LeaseLost unless this claim's lease is known to hold now."""
         held = self._until.get(execution_id)
-        if held is None or held[0] != attempt or time.monotonic() >= held[1]:
+        if held is None or held[0] != attempt:
+            raise LeaseLost()
+        if time.monotonic() >= held[1] or now() >= held[2]:
             raise LeaseLost()
 
     def forget(self, execution_id: str, attempt: int) -> None:

@@ -9,7 +9,6 @@ the next step that has them (or with the end of the run): recomputing them chang
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -39,6 +38,7 @@ from weft.expressions.evaluator import Limits
 from weft.nodes import EFFECTFUL, RUNNERS
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.observability.logs import execution_id_var
+from weft.store.db import is_database_unavailable, log_database_failure
 from weft.workflows.graph import NodeIn
 
 log = logging.getLogger("weft.runner")
@@ -82,11 +82,21 @@ class Runner(ControlFlowSteps):
             log.info("lease lost on %s; stopping", claimed.id)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as failure:
+            if is_database_unavailable(failure):
+                # Not the run's fault: marking it errored (on a connection that works again)
+                # would lose it. Its lease lapses and a worker resumes it from its last
+                # committed step once the database answers.
+                log_database_failure(log, f"execution {claimed.id} paused", failure)
+                return
             log.exception("execution %s errored", claimed.id)
             error = {"message": "Weft could not carry on this run (internal error)"}
-            with contextlib.suppress(queue.LeaseLost):
+            try:
                 await self._finish(claimed, states.ERRORED, [], error=error)
+            except queue.LeaseLost:
+                pass
+            except Exception as again:  # the run stays claimed; its lease lapses, it resumes
+                log_database_failure(log, f"marking {claimed.id} errored failed", again)
         finally:
             self.leases.forget(claimed.id, claimed.attempt)
             self.services.wakeups.run_changed(claimed.id)

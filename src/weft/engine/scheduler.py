@@ -22,7 +22,7 @@ from weft.engine.services import Services
 from weft.engine.trigger_output import schedule_output
 from weft.engine.triggers import new_execution
 from weft.engine.wakeups import wake_workers_in_transaction
-from weft.store.db import skipping_taken_rows
+from weft.store.db import log_database_failure, skipping_taken_rows
 from weft.store.tables import LinkedAccount, Schedule, Workflow
 from weft.tenancy.accounts import account_scope
 from weft.workflows.trigger_index import next_tick
@@ -59,8 +59,8 @@ class Scheduler:
                     )
             except IntegrityError:
                 pass  # another scheduler fired the same tick first
-            except Exception:
-                log.exception("scheduler tick failed")
+            except Exception as error:
+                log_database_failure(log, "scheduler tick failed", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.interval_s)
 

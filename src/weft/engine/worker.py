@@ -10,9 +10,11 @@ import socket
 import time
 
 from weft.engine import lifecycle, queue
+from weft.engine.clock_jumps import BackwardJumps, redate_after_backward_jump
 from weft.engine.runner import Runner
 from weft.engine.services import Services
 from weft.ids import new_id
+from weft.store.db import log_database_failure
 
 log = logging.getLogger("weft.worker")
 
@@ -32,6 +34,7 @@ class Worker:
         self.concurrency = settings.worker_concurrency
         self.lease_s = settings.lease_s
         self.leases = queue.LeaseDeadlines(self.lease_s)
+        self.clock_jumps = BackwardJumps()
         self.runner = Runner(services, self.name, self.leases)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
@@ -51,6 +54,11 @@ class Worker:
                 await heartbeat
 
     async def _claim(self) -> list[queue.Claimed]:
+        try:
+            if self.clock_jumps.redate_due():
+                await redate_after_backward_jump(self.services.db, lease_s=self.lease_s)
+        except Exception as error:
+            log_database_failure(log, "re-dating runs after the clock went back failed", error)
         free = self.concurrency - len(self.tasks)
         if free <= 0:
             return []
@@ -63,8 +71,8 @@ class Worker:
                 lease_s=self.lease_s,
                 per_account=self.services.settings.account_concurrency,
             )
-        except Exception:  # a database hiccup must not kill the worker
-            log.exception("claim failed; retrying")
+        except Exception as error:  # a database hiccup must not kill the worker
+            log_database_failure(log, "claim failed; retrying", error)
             await asyncio.sleep(1)
             return []
         for item in claimed:
@@ -108,8 +116,8 @@ class Worker:
                 kept = await queue.renew_leases(
                     self.services.db, owner=self.name, ids=ids, lease_s=self.lease_s
                 )
-            except Exception:
-                log.exception("lease renewal failed")
+            except Exception as error:
+                log_database_failure(log, "lease renewal failed", error)
                 continue
             for held in kept:
                 self.leases.renewed(held, since)

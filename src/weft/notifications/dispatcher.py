@@ -23,7 +23,7 @@ from weft.notifications.outbox import (
     release_claims,
 )
 from weft.settings import Settings
-from weft.store.db import Database
+from weft.store.db import Database, log_database_failure
 
 log = logging.getLogger("weft.notifications")
 
@@ -107,8 +107,8 @@ class NotificationDispatcher:
                 try:
                     claimed = await claim_due_deliveries(self.db, limit=free, lease_s=self.lease_s)
                     await self._prune_now_and_then()
-                except Exception:
-                    log.exception("claiming notification deliveries failed")
+                except Exception as error:
+                    log_database_failure(log, "claiming notification deliveries failed", error)
                 for delivery in claimed:
                     task = asyncio.create_task(
                         self._deliver(delivery), name=f"notify {delivery.id}"
@@ -138,9 +138,11 @@ class NotificationDispatcher:
             await record_failed_attempt(self.db, delivery, error=error, retry_at=retry_at)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
             # The claim's lease ends and another attempt follows: nothing is lost.
-            log.exception("recording notification delivery %s failed", delivery.id)
+            log_database_failure(
+                log, f"recording notification delivery {delivery.id} failed", error
+            )
 
     async def _send(self, delivery: ClaimedDelivery) -> tuple[str | None, bool]:
         """Post one delivery; (None, _) on 2xx, else (why it failed, whether to retry)."""

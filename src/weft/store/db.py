@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +17,7 @@ except ImportError:  # Windows: SQLite's busy handler alone arbitrates
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Select, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +27,88 @@ from sqlalchemy.ext.asyncio import (
 
 from weft.store.permissions import secure_sqlite_file
 from weft.store.sql_counter import attach_if_enabled
+
+# SQLSTATEs of a connection the server refused or dropped: connection exceptions (class 08) and
+# the server shutting down, crashed or still starting (57P01-57P03).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database was unreachable or dropped the connection (restart, cut network, a busy
+    SQLite file): nothing was wrong with the work, which may succeed once retried.
+
+    Callers treat it apart from real errors: the API answers 503 with Retry-After instead of
+    500, and a worker leaves its run for a later claim instead of marking it errored.
+    """
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig or error
+    cause = error.__cause__ or error
+    for candidate in (error, cause):
+        state = str(getattr(candidate, "sqlstate", None) or "")
+        if state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        module = type(candidate).__module__
+        name = type(candidate).__name__
+        if module.startswith("asyncpg") or "asyncpg" in name.lower() or "AsyncAdapt" in name:
+            # The driver's own view of a broken connection (closed mid-operation, or left
+            # between two operations by one that failed).
+            text = str(candidate)
+            if name in ("ConnectionDoesNotExistError", "InterfaceError", "CannotConnectNowError"):
+                return True
+            if "another operation" in text or "connection is closed" in text:
+                return True
+    # Connecting itself failed (refused, socket gone while the server restarts).
+    if isinstance(error, OSError):
+        frames = traceback.extract_tb(error.__traceback__)
+        return any(
+            "asyncpg" in frame.filename or "sqlalchemy" in frame.filename for frame in frames
+        )
+    return False
+
+
+def log_database_failure(logger: logging.Logger, what: str, error: BaseException) -> None:
+    """Log a failed database operation: one warning line when the database is unavailable (the
+    work is retried), the whole traceback otherwise."""
+    if is_database_unavailable(error):
+        # The first line only: SQLAlchemy appends the statement and its parameters.
+        reason = (str(error).splitlines() or [""])[0][:200]
+        logger.warning("%s: database unavailable (%s: %s)", what, type(error).__name__, reason)
+    else:
+        logger.error("%s", what, exc_info=error)
+
+
+class _DroppedConnectionClose(logging.Filter):
+    """SQLAlchemy's pool logs a whole traceback when it closes a connection the server already
+    dropped, as every pooled connection is after a database restart: one warning line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        closing = str(record.msg).startswith("Exception closing connection")
+        if closing and error is not None and is_database_unavailable(error):
+            record.msg = "closing a dropped connection: database unavailable (%s)"
+            record.args = (type(error).__name__,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_POOL_LOG = logging.getLogger("sqlalchemy.pool")
+
+
+@asynccontextmanager
+async def _connect_errors_as_operational() -> AsyncIterator[None]:
+    """The driver lets a failed connect through as a bare OSError (refused, socket gone while
+    the server restarts); raise it as the OperationalError every caller already handles."""
+    try:
+        yield
+    except OSError as error:
+        if is_database_unavailable(error):
+            raise OperationalError("connect", None, error) from error
+        raise
 
 
 def _set_sqlite_pragmas(busy_timeout_ms: int) -> Any:
@@ -62,6 +146,8 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
         event.listen(engine.sync_engine, "begin", _begin)
     else:
         engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if not any(isinstance(f, _DroppedConnectionClose) for f in _POOL_LOG.filters):
+            _POOL_LOG.addFilter(_DroppedConnectionClose())
     attach_if_enabled(engine.sync_engine)  # the benchmark's statement counter; off by default
     return engine
 
@@ -90,7 +176,11 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         if self.dialect != "sqlite":
-            async with self.sessions() as session, session.begin():
+            async with (
+                _connect_errors_as_operational(),
+                self.sessions() as session,
+                session.begin(),
+            ):
                 yield session
             return
         if self._sqlite_turn is None:
@@ -109,7 +199,11 @@ class Database:
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction: on SQLite it takes no write lock and waits for no writer."""
         if self.dialect != "sqlite":
-            async with self.sessions() as session, session.begin():
+            async with (
+                _connect_errors_as_operational(),
+                self.sessions() as session,
+                session.begin(),
+            ):
                 yield session
             return
         async with self.engine.connect() as connection:

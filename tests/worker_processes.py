@@ -1,0 +1,208 @@
+"""`weft worker` processes for the crash and fault tests: start them, kill them, read their logs.
+
+`start_worker` starts one with `python -m weft worker`. `WorkerForks` starts the same command
+by forking a process that imported Weft once: a cold start costs ~1.7 s of CPU, which a test
+that kills and restarts a hundred workers cannot afford on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from weft.store.db import Database
+from weft.store.tables import Execution
+
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "errored", "cancelled"})
+
+# What a worker may print: its banners, and info lines of its JSON log (each run claimed,
+# parked, ended). A killed worker's log just stops.
+EXPECTED_LOG_LINES = ("weft worker: ",)
+
+
+def worker_env(db_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a test worker: fast leases and polls, outbound calls to 127.0.0.1."""
+    return {
+        **os.environ,
+        "WEFT_DATABASE_URL": db_url,
+        "WEFT_DATA_DIR": str(data_dir),
+        "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
+        "WEFT_LEASE_S": "1.5",
+        "WEFT_POLL_S": "0.05",
+        "WEFT_WORKER_CONCURRENCY": "16",
+        **overrides,
+    }
+
+
+def next_log_path(data_dir: Path) -> Path:
+    """A log file of its own for the next worker started in `data_dir`."""
+    return data_dir / f"worker-{len(list(data_dir.glob('worker-*.log')))}.log"
+
+
+def start_worker(db_url: str, data_dir: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A `weft worker` process whose output goes to a log file of its own in `data_dir`."""
+    with next_log_path(data_dir).open("wb") as log_file:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "weft", "worker"],
+            env=worker_env(db_url, data_dir, **env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def unexpected_log_lines(data_dir: Path, allowed: Iterable[str] = ()) -> list[str]:
+    """Every line of the workers' logs that is neither a banner, an info line, blank nor
+    `allowed`, with its file.
+
+    `allowed` are substrings of lines a fault makes expected (a database restart's warnings);
+    the lines that follow a warning (its traceback) are allowed with it.
+    """
+    allowed = tuple(allowed)
+    found = []
+    for path in sorted(data_dir.glob("worker-*.log")):
+        in_allowed_record = False
+        for line in path.read_text(errors="replace").splitlines():
+            if not line.strip() or line.startswith(EXPECTED_LOG_LINES) or _is_info(line):
+                continue
+            if line.startswith("{") or not line.startswith((" ", "Traceback", "\t")):
+                in_allowed_record = any(text in line for text in allowed)
+            if not in_allowed_record:
+                found.append(f"{path.name}: {line}")
+    return found
+
+
+def _is_info(line: str) -> bool:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(entry, dict) and entry.get("level") in ("debug", "info")
+
+
+class WorkerForks:
+    """`weft worker` processes forked from one process that imported Weft already.
+
+    Each child is a real worker process: its own database pool, event loop and lease owner
+    name; `kill` sends it SIGKILL. The fork server ignores SIGCHLD, so dead children are reaped
+    by the kernel and a killed worker's pid disappears as soon as it is gone.
+    """
+
+    def __init__(self) -> None:
+        self.server = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("worker_fork_server.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.pids: list[int] = []
+
+    def start(self, db_url: str, data_dir: Path, **env: str) -> int:
+        """Fork a worker with this environment; its pid."""
+        assert self.server.stdin is not None and self.server.stdout is not None
+        order = {"log": str(next_log_path(data_dir)), "env": worker_env(db_url, data_dir, **env)}
+        self.server.stdin.write(json.dumps(order).encode() + b"\n")
+        self.server.stdin.flush()
+        pid = int(self.server.stdout.readline())
+        self.pids.append(pid)
+        return pid
+
+    def kill(self, pid: int, timeout_s: float = 10) -> None:
+        """SIGKILL the worker and wait until it is gone."""
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.pids.remove(pid)
+
+    def close(self) -> None:
+        """Kill every worker still running, then the fork server."""
+        for pid in list(self.pids):
+            if alive(pid):
+                self.kill(pid)
+        self.server.kill()
+        self.server.wait()
+
+
+def alive(pid: int) -> bool:
+    """The process exists (the fork server's children are reaped as soon as they die)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def owner_pid(owner: str | None) -> int | None:
+    """The pid in a lease owner name (`host:pid:random`)."""
+    if not owner or owner.count(":") < 2:
+        return None
+    return int(owner.rsplit(":", 2)[1])
+
+
+async def busy_pids(db: Database, ids: Iterable[str]) -> tuple[set[int], int]:
+    """Pids of the workers that hold running executions among `ids`, and how many are left."""
+    ids = list(ids)
+    async with db.reading() as session:
+        owners = set(
+            await session.scalars(
+                select(Execution.lease_owner).where(
+                    Execution.id.in_(ids), Execution.status == "running"
+                )
+            )
+        )
+        left = await session.scalar(
+            select(func.count())
+            .select_from(Execution)
+            .where(Execution.id.in_(ids), Execution.due_at.is_not(None))
+        )
+    return {pid for pid in map(owner_pid, owners) if pid is not None}, int(left or 0)
+
+
+async def wait_for_busy_worker(
+    db: Database, workers: list[subprocess.Popen[bytes]], ids: list[str], timeout_s: float
+) -> int | None:
+    """Index of a worker that holds running executions now (None if the work ran out)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        pids, left = await busy_pids(db, ids)
+        for index, process in enumerate(workers):
+            if process.pid in pids:
+                return index
+        if not left:
+            return None
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def execution_statuses(db: Database, ids: Iterable[str]) -> dict[str, int]:
+    """How many of these executions are in each status."""
+    async with db.reading() as session:
+        rows = (
+            (await session.execute(select(Execution.status).where(Execution.id.in_(list(ids)))))
+            .scalars()
+            .all()
+        )
+    counts: dict[str, int] = {}
+    for status in rows:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+async def wait_all_finished(db: Database, ids: list[str], timeout_s: float) -> dict[str, int]:
+    """Status counts once every execution ended (or as they stand when `timeout_s` passed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        counts = await execution_statuses(db, ids)
+        if set(counts) <= TERMINAL_STATUSES or loop.time() > deadline:
+            return counts
+        await asyncio.sleep(0.2)
