@@ -22,7 +22,7 @@ import weft.engine.host
 
 def run_worker(order: dict) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits for its own children
-    log = os.open(order["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    log = os.open(order["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)

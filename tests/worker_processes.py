@@ -107,7 +107,9 @@ class WorkerForks:
     def start(self, db_url: str, data_dir: Path, **env: str) -> int:
         """Fork a worker with this environment; its pid."""
         assert self.server.stdin is not None and self.server.stdout is not None
-        order = {"log": str(next_log_path(data_dir)), "env": worker_env(db_url, data_dir, **env)}
+        log_path = next_log_path(data_dir)
+        log_path.touch()  # now: the next worker, started before this one runs, needs its own
+        order = {"log": str(log_path), "env": worker_env(db_url, data_dir, **env)}
         self.server.stdin.write(json.dumps(order).encode() + b"\n")
         self.server.stdin.flush()
         pid = int(self.server.stdout.readline())

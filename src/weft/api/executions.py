@@ -111,6 +111,9 @@ class ExecutionOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
     started_at: datetime | None
     finished_at: datetime | None
+    resumes_at: datetime | None = Field(
+        None, description="A WAITING run: when it is due to go on (a delay's end); else null"
+    )
     nodes: list[StepOut] | None = None
 
     @classmethod
@@ -150,6 +153,7 @@ class ExecutionOut(Out):
             updated_at=execution.updated_at,
             started_at=execution.started_at,
             finished_at=execution.finished_at,
+            resumes_at=execution.due_at if execution.status == states.WAITING else None,
             nodes=[StepOut.of(s, pinned_nodes(execution)) for s in steps]
             if steps is not None
             else None,
