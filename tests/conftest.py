@@ -40,7 +40,7 @@ _INTEGRATION_FIXTURES = frozenset(
     }
 )
 # Folders whose tests start real servers, subprocesses or V8 pools whatever fixtures they use.
-_INTEGRATION_FOLDERS = frozenset({"cli", "net", "sandbox", "sdk", "e2e"})
+_INTEGRATION_FOLDERS = frozenset({"cli", "net", "sandbox", "sdk", "e2e", "fuzz"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,8 +35,7 @@ from weft.crypto import deployment_secret
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
-from weft.tenancy.orgs import allowed_origins_of
-from weft.tenancy.origins import any_org_allows_origin
+from weft.tenancy import service as tenancy_service
 from weft.tenancy.rate_limits import RateLimiter
 from weft.web import page as editor_page
 from weft.web.log_redaction import install_access_log_redaction
@@ -87,16 +87,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         max_json_depth=settings.max_json_depth,
     )
 
-    async def origins_of_org(org_id: str) -> list[str]:
-        async with database.reading() as session:
-            return await allowed_origins_of(org_id, session=session)
-
-    async def allowed_anywhere(origin: str) -> bool:
-        async with database.reading() as session:
-            return await any_org_allows_origin(origin, session=session)
-
     app.add_middleware(
-        CorsMiddleware, origins_of_org=origins_of_org, allowed_anywhere=allowed_anywhere
+        CorsMiddleware,
+        origins_of_org=functools.partial(tenancy_service.allowed_origins, database),
+        allowed_anywhere=functools.partial(tenancy_service.any_org_allows, database),
     )
     app.add_middleware(AuditMiddleware)  # after a successful change: who did what
     app.add_middleware(AccessLogMiddleware)  # route templates only: no hook secret, no query

@@ -55,6 +55,10 @@ async def test_no_route_is_hidden(app: FastAPI, schema: dict[str, Any]) -> None:
             )
 
 
+# Pages a person's browser opens: their own errors are pages too (the rest stays the envelope).
+BROWSER_PAGES = {"/workflows/{workflow_id}", "/oauth/callback"}
+
+
 async def test_errors_are_the_envelope_never_httpvalidationerror(schema: dict[str, Any]) -> None:
     assert "HTTPValidationError" not in str(schema), "FastAPI's 422 shape is never sent"
     envelope = schema["components"]["schemas"]["ErrorOut"]
@@ -71,6 +75,8 @@ async def test_errors_are_the_envelope_never_httpvalidationerror(schema: dict[st
         for status, response in operation["responses"].items():
             if status.startswith(("4", "5")):
                 seen.add(status)
+                if "text/html" in response["content"]:  # a browser page's own error page
+                    assert path in BROWSER_PAGES, f"{method} {path} {status} is a page"
                 ref = response["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorOut"), f"{method} {path} {status}: {ref}"
         if operation.get("requestBody") or operation.get("parameters"):

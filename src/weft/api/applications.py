@@ -9,16 +9,9 @@ from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
-from weft.apps.catalog import (
-    definition_of,
-    icon_url,
-    list_apps,
-    parse_definition,
-    resolve_app,
-    save_org_app,
-)
-from weft.apps.connections import ConnectionInfo, list_connections
-from weft.apps.events import list_events, save_event
+from weft.apps import service
+from weft.apps.catalog import definition_of, icon_url, parse_definition
+from weft.apps.connections import ConnectionInfo
 from weft.apps.model import KeyAuth
 from weft.settings import Settings
 from weft.store.db import Database
@@ -92,13 +85,11 @@ async def application_docs(
     auth_type: str | None = None,
 ) -> list[ApplicationOut]:
     """The apps a linked account sees, each with its connection state (one with `slug`)."""
-    async with db.reading() as session:
-        if slug:
-            apps = [await resolve_app(scope.org_id, slug=slug, session=session)]
-        else:
-            apps = await list_apps(scope.org_id, session=session)
-        connections = await list_connections(scope, session=session)
-    docs = [ApplicationOut.of(app, connections.get(app.slug), settings.base_url) for app in apps]
+    seen = await service.app_catalog(db, scope, slug=slug)
+    docs = [
+        ApplicationOut.of(app, seen.connections.get(app.slug), settings.base_url)
+        for app in seen.apps
+    ]
     if tags:
         docs = [doc for doc in docs if set(tags) & set(doc.tags)]
     if auth_type:
@@ -145,15 +136,14 @@ class AppDefinitionOut(Out):
 )
 async def save_application(body: dict[str, Any], org: OrgScopeDep, db: DbDep) -> AppDefinitionOut:
     definition = parse_definition(body)
-    async with db.transaction() as session:
-        app = await save_org_app(org.org_id, definition, session=session)
-        return AppDefinitionOut(
-            id=app.id,
-            slug=app.slug,
-            name=app.name,
-            auth_type=app.auth_type,
-            definition=app.definition,
-        )
+    app = await service.save_org_app(db, org.org_id, definition)
+    return AppDefinitionOut(
+        id=app.id,
+        slug=app.slug,
+        name=app.name,
+        auth_type=app.auth_type,
+        definition=app.definition,
+    )
 
 
 class EventIn(BaseModel):
@@ -189,20 +179,17 @@ class EventOut(Out):
 
 @router.post("/application/event", response_model=EventOut, summary="Define an event (org key)")
 async def define_event(body: EventIn, org: OrgScopeDep, db: DbDep) -> EventOut:
-    async with db.transaction() as session:
-        event = await save_event(
-            org.org_id,
-            body.name,
-            slug=body.slug,
-            sample=body.response,
-            json_schema=body.json_schema,
-            session=session,
-        )
-        return EventOut.of(event)
+    event = await service.save_event(
+        db,
+        org.org_id,
+        body.name,
+        slug=body.slug,
+        sample=body.response,
+        json_schema=body.json_schema,
+    )
+    return EventOut.of(event)
 
 
 @router.get("/application/{slug}/events", response_model=list[EventOut], summary="An app's events")
 async def app_events(slug: str, scope: ScopeDep, db: DbDep) -> list[EventOut]:
-    async with db.reading() as session:
-        app = await resolve_app(scope.org_id, slug=slug, session=session)
-        return [EventOut.of(e) for e in await list_events(scope.org_id, app.slug, session=session)]
+    return [EventOut.of(e) for e in await service.app_events(db, scope, slug)]

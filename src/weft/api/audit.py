@@ -15,7 +15,8 @@ from weft.api.deps import DbDep, OrgScopeDep, PageDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.store.db import log_database_failure
 from weft.store.tables import AuditEvent
-from weft.tenancy.audit import Actor, list_events, record_event
+from weft.tenancy import service
+from weft.tenancy.audit import Actor
 
 log = logging.getLogger("weft.audit")
 router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
@@ -55,15 +56,14 @@ class AuditMiddleware:
         if not isinstance(actor, Actor) or not 200 <= status < 300 or _is_run(route):
             return
         try:
-            async with scope["app"].state.db.transaction() as session:
-                record_event(
-                    actor,
-                    f"{scope['method']} {route}",
-                    target={k: str(v) for k, v in (scope.get("path_params") or {}).items()},
-                    status=status,
-                    request_id=state.get("request_id"),
-                    session=session,
-                )
+            await service.record_change(
+                scope["app"].state.db,
+                actor,
+                f"{scope['method']} {route}",
+                target={k: str(v) for k, v in (scope.get("path_params") or {}).items()},
+                status=status,
+                request_id=state.get("request_id"),
+            )
         except Exception as error:  # the change stands; a lost audit row is logged, never a 500
             what = f"could not record an audit event for {scope['method']} {route}"
             log_database_failure(log, what, error)
@@ -99,6 +99,5 @@ class AuditEventOut(Out):
     summary="The org's audit log (org key), newest first",
 )
 async def read_audit_log(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
-    async with db.reading() as session:
-        page = await list_events(org, page=paging.page, limit=paging.limit, session=session)
-        return PageOut.of(page, [AuditEventOut.of(event) for event in page.items])
+    page = await service.audit_events(db, org, page=paging.page, limit=paging.limit)
+    return PageOut.of(page, [AuditEventOut.of(event) for event in page.items])

@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field, field_validator
 
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.apps import service
 from weft.apps.access import disconnect
-from weft.apps.catalog import ICON_ROUTE, resolve_definition, shipped_icon
-from weft.apps.connections import ConnectionInfo, save_keybased_connection, secret_box
-from weft.apps.oauth import CALLBACK_PATH, OAuthFailed, authorize_url, complete_authorization
-from weft.apps.org_settings import set_ai_settings, set_app_settings
+from weft.apps.catalog import ICON_ROUTE, shipped_icon
+from weft.apps.connections import ConnectionInfo
+from weft.apps.oauth import CALLBACK_PATH, OAuthFailed, complete_authorization
+from weft.apps.service import AuthorizationStarted
 from weft.errors import NotFound
 
 router = APIRouter(tags=["connections"], responses=ERROR_RESPONSES)
@@ -75,17 +76,17 @@ class AuthUrlOut(BaseModel):
 async def connect(
     slug: str, body: ConnectIn, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> ConnectionOut | AuthUrlOut:
-    async with db.transaction() as session:
-        definition = await resolve_definition(scope.org_id, slug, session=session)
-        if definition.auth_type == "oauth2":
-            url = await authorize_url(
-                scope, slug, session=session, settings=settings, return_url=body.return_url
-            )
-            return AuthUrlOut(auth_url=url)
-        info = await save_keybased_connection(
-            scope, slug, body.credentials or {}, session=session, settings=settings
-        )
-        return ConnectionOut.of(info)
+    done = await service.connect(
+        db,
+        scope,
+        slug,
+        credentials=body.credentials or {},
+        return_url=body.return_url,
+        settings=settings,
+    )
+    if isinstance(done, AuthorizationStarted):
+        return AuthUrlOut(auth_url=done.auth_url)
+    return ConnectionOut.of(done)
 
 
 @router.delete("/application/{slug}/connection", summary="Disconnect (OAuth2 tokens are revoked)")
@@ -100,7 +101,16 @@ async def remove_connection(
     return {"success": True, "revoked": revoked}
 
 
-@browser_router.get(CALLBACK_PATH, summary="OAuth2 redirect target (the provider sends the user)")
+@browser_router.get(
+    CALLBACK_PATH,
+    summary="OAuth2 redirect target (the provider sends the user)",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "A page: connected"},
+        303: {"description": "Connected: on to the `return_url` the connect call gave"},
+        400: {"content": {"text/html": {}}, "description": "A page: why it failed"},
+    },
+)
 async def oauth_callback(
     request: Request,
     db: DbDep,
@@ -132,7 +142,12 @@ def _page(title: str, message: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
 
-@browser_router.get(ICON_ROUTE + "/{name}", summary="A shipped app icon (SVG)")
+@browser_router.get(
+    ICON_ROUTE + "/{name}",
+    summary="A shipped app icon (SVG)",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "The icon"}},
+)
 async def app_icon(name: str) -> Response:
     icon = shipped_icon(name)
     if icon is None:
@@ -160,15 +175,8 @@ class AppSettingsIn(BaseModel):
 async def put_app_settings(
     slug: str, body: AppSettingsIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        await resolve_definition(org.org_id, slug, session=session)
-        return await set_app_settings(
-            org.org_id,
-            slug,
-            body.model_dump(exclude_unset=True),
-            session=session,
-            box=secret_box(settings),
-        )
+    values = body.model_dump(exclude_unset=True)
+    return await service.set_app_settings(db, org.org_id, slug, values, settings=settings)
 
 
 class AiSettingsIn(BaseModel):
@@ -186,10 +194,5 @@ class AiSettingsIn(BaseModel):
 async def put_ai_settings(
     body: AiSettingsIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    async with db.transaction() as session:
-        return await set_ai_settings(
-            org.org_id,
-            body.model_dump(exclude_unset=True),
-            session=session,
-            box=secret_box(settings),
-        )
+    values = body.model_dump(exclude_unset=True)
+    return await service.set_ai_settings(db, org.org_id, values, settings=settings)

@@ -12,11 +12,9 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from weft.store.scope import OrgScope, PublicScope, Scope
-from weft.tenancy.accounts import account_scope, find_linked_account
+from weft.tenancy import authentication
 from weft.tenancy.audit import Actor
-from weft.tenancy.orgs import authenticate_api_key
 from weft.tenancy.rate_limits import Limit, RateLimiter
-from weft.tenancy.tokens import authenticate_session_token
 
 _api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="Org API key")
 _bearer = HTTPBearer(auto_error=False, description="Session token of a linked account")
@@ -81,8 +79,7 @@ async def org_scope(
     await _refuse_repeated_failures(request)
     if not api_key:
         raise await _failed(request)
-    async with db.reading() as session:
-        scope = await authenticate_api_key(api_key, session=session)
+    scope = await authentication.authenticate_key(db, api_key)
     if scope is None:
         raise await _failed(request)
     await _count_key(request, api_key)
@@ -109,38 +106,35 @@ async def account_scope_dep(
 ) -> Scope:
     """The linked account a request acts for: a session token, or an org key naming one."""
     await _refuse_repeated_failures(request)
-    async with db.reading() as session:
-        if bearer is not None and not api_key:
-            scope = await authenticate_session_token(bearer.credentials, session=session)
-            if scope is None:
-                raise await _failed(request)
-            await _count_token(request, bearer.credentials)
-            _remember_org(request, scope.org_id)
-            request.state.audit_actor = Actor(
-                scope.org_id, scope.environment, "session_token", scope.account_id
+    if bearer is not None and not api_key:
+        scope = await authentication.authenticate_token(db, bearer.credentials)
+        if scope is None:
+            raise await _failed(request)
+        await _count_token(request, bearer.credentials)
+        _remember_org(request, scope.org_id)
+        request.state.audit_actor = Actor(
+            scope.org_id, scope.environment, "session_token", scope.account_id
+        )
+        return scope
+    if api_key:
+        # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
+        account_id = linked_account_id or request.headers.get("linked-account-id")
+        found = await authentication.authenticate_key_for_account(db, api_key, account_id)
+        if found.org is None:
+            raise await _failed(request)
+        await _count_key(request, api_key)
+        _remember_org(request, found.org.org_id)
+        if not account_id:
+            raise Unauthorized("linked_account_id header is required with x-api-key")
+        if found.account is None:
+            raise NotFound(
+                f"Linked account {account_id} not found",
+                error_code="LINKED_ACCOUNT_NOT_FOUND",
             )
-            return scope
-        if api_key:
-            org = await authenticate_api_key(api_key, session=session)
-            if org is None:
-                raise await _failed(request)
-            await _count_key(request, api_key)
-            _remember_org(request, org.org_id)
-            # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
-            account_id = linked_account_id or request.headers.get("linked-account-id")
-            if not account_id:
-                raise Unauthorized("linked_account_id header is required with x-api-key")
-            account = await find_linked_account(org, account_id, session=session)
-            if account is None:
-                raise NotFound(
-                    f"Linked account {account_id} not found",
-                    error_code="LINKED_ACCOUNT_NOT_FOUND",
-                )
-            acting = account_scope(account)
-            request.state.audit_actor = Actor(
-                org.org_id, org.environment, "org_key", acting.account_id
-            )
-            return acting
+        request.state.audit_actor = Actor(
+            found.org.org_id, found.org.environment, "org_key", found.account.account_id
+        )
+        return found.account
     raise await _failed(request)
 
 
@@ -149,15 +143,12 @@ async def credential_still_valid(request: Request, db: Database) -> bool:
     api_key = request.headers.get("x-api-key")
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
-    async with db.reading() as session:
-        if api_key:
-            return await authenticate_api_key(api_key, session=session) is not None
-        if scheme.lower() == "bearer" and token:
-            return await authenticate_session_token(token.strip(), session=session) is not None
-        query_token = request.query_params.get("token")  # EventSource streams (?token=)
-        if query_token:
-            return await authenticate_session_token(query_token, session=session) is not None
-    return False
+    return await authentication.credential_works(
+        db,
+        api_key=api_key,
+        bearer=token.strip() if scheme.lower() == "bearer" and token else None,
+        query_token=request.query_params.get("token"),  # EventSource streams (?token=)
+    )
 
 
 async def workflow_scope_dep(
@@ -218,8 +209,7 @@ async def stream_scope_dep(
     """As `account_scope_dep`, also accepting the session token as `?token=` (event streams)."""
     if token and bearer is None and not api_key:
         await _refuse_repeated_failures(request)
-        async with db.reading() as session:
-            scope = await authenticate_session_token(token, session=session)
+        scope = await authentication.authenticate_token(db, token)
         if scope is None:
             raise await _failed(request)
         await _count_token(request, token)

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field, model_validator
 from weft.api.deps import DbDep, ScopeDep, SettingsDep, WorkflowScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
-from weft.engine.expression_preview import preview_context, preview_value
+from weft.engine import expression_preview
 from weft.expressions.evaluator import Limits
 from weft.nodes.catalog import describe_node_types
-from weft.workflows import versions
+from weft.workflows import service
 
 router = APIRouter(tags=["editor"], responses=ERROR_RESPONSES)
 
@@ -84,10 +84,7 @@ async def get_version(
     db: DbDep,
 ) -> VersionContentOut:
     """The nodes, edges and settings of a published version (to diff it with the draft)."""
-    async with db.reading() as session:
-        workflow, found = await versions.version_content(
-            scope, workflow_id, version, session=session
-        )
+    workflow, found = await service.version_content(db, scope, workflow_id, version)
     return VersionContentOut(
         version=found.version or version,
         id=found.id,
@@ -132,16 +129,14 @@ async def preview_expression(
 ) -> PreviewOut:
     """200 either way: `{value, error: null}` or `{value: null, error}`."""
     limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
-    async with db.transaction() as session:
-        context, run_id = await preview_context(
-            scope,
-            workflow_id,
-            node_id=body.node_id,
-            execution_id=body.execution_id,
-            limits=limits,
-            session=session,
-        )
-    value, error = preview_value(
-        context, expression=body.expression, template=body.template, limits=limits
+    value, error, run_id = await expression_preview.preview_expression(
+        db,
+        scope,
+        workflow_id,
+        expression=body.expression,
+        template=body.template,
+        node_id=body.node_id,
+        execution_id=body.execution_id,
+        limits=limits,
     )
     return PreviewOut(value=capped(value), error=error, execution_id=run_id)

@@ -11,12 +11,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.api.deps import DbDep, PageDep, ScopeDep, StreamScopeDep, credential_still_valid
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.api.truncation import capped
-from weft.engine import history, lifecycle, states, triggers
+from weft.engine import history, lifecycle, run_views, states, triggers
+from weft.engine.run_views import RunView
 from weft.engine.safe_mode import SKIPPED, EditorTestOptions
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
@@ -63,6 +63,31 @@ class StepOut(Out):
             finished_at=step.finished_at,
             pinned=step.node_id in pinned and step.status == "succeeded",
         )
+
+
+# One event of the stream (OpenAPI 3.1 describes each event of text/event-stream by `schema`).
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["step", "status", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/StepOut"},
+                    {"$ref": "#/components/schemas/ExecutionOut"},
+                    {
+                        "type": "object",
+                        "required": ["message"],
+                        "properties": {"message": {"type": "string"}},
+                    },
+                ]
+            },
+        },
+    },
+}
 
 
 class EventStreamResponse(StreamingResponse):
@@ -159,6 +184,11 @@ class ExecutionOut(Out):
             else None,
         )
 
+    @classmethod
+    def of_view(cls, scope: Scope, view: RunView) -> ExecutionOut:
+        """The run as `GET /execution/{id}` answers it (steps when the view holds them)."""
+        return cls.of(scope, view.execution, view.facts, view.steps)
+
 
 @router.get("/execution", response_model=PageOut[ExecutionOut], summary="List executions")
 async def list_executions(
@@ -171,34 +201,15 @@ async def list_executions(
     end_date: datetime | None = Query(None, description="ISO 8601; created at or before"),
     include_tests: bool = Query(False, description="Also list workflow-test runs"),
 ) -> PageOut[Any]:
-    async with db.reading() as session:
-        page = await history.list_executions(
-            scope,
-            status=status,
-            workflow_id=workflow_id,
-            start_date=start_date,
-            end_date=end_date,
-            include_tests=include_tests,
-            page=paging.page,
-            limit=paging.limit,
-            session=session,
-        )
-        facts = await history.run_facts(scope, page.items, session=session)
-        return PageOut.of(page, [ExecutionOut.of(scope, e, facts[e.id]) for e in page.items])
+    filters = history.RunFilter(status, workflow_id, start_date, end_date, include_tests)
+    found = await run_views.list_runs(db, scope, filters, page=paging.page, limit=paging.limit)
+    docs = [ExecutionOut.of(scope, e, found.facts[e.id]) for e in found.page.items]
+    return PageOut.of(found.page, docs)
 
 
 @router.get("/execution/{execution_id}", response_model=ExecutionOut, summary="One execution")
 async def get_execution(execution_id: str, scope: ScopeDep, db: DbDep) -> ExecutionOut:
-    async with db.reading() as session:
-        return await execution_out(scope, execution_id, session=session)
-
-
-async def execution_out(scope: Scope, execution_id: str, *, session: AsyncSession) -> ExecutionOut:
-    """One run as `GET /execution/{id}` answers it, every step included."""
-    execution = await history.get_execution(scope, execution_id, session=session)
-    steps = await history.steps_of(execution.id, session=session)
-    facts = await history.run_facts(scope, [execution], session=session)
-    return ExecutionOut.of(scope, execution, facts[execution.id], steps)
+    return ExecutionOut.of_view(scope, await run_views.read_run(db, scope, execution_id))
 
 
 class RerunOut(Out):
@@ -225,11 +236,9 @@ async def rerun(execution_id: str, scope: ScopeDep, request: Request) -> RerunOu
     summary="Cancel",
     responses={409: {"model": ErrorOut, "description": "The execution already finished"}},
 )
-async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request) -> ExecutionOut:
-    execution = await lifecycle.cancel_run(request.app.state.services, scope, execution_id)
-    async with db.reading() as session:
-        facts = await history.run_facts(scope, [execution], session=session)
-    return ExecutionOut.of(scope, execution, facts[execution.id])
+async def cancel(execution_id: str, scope: ScopeDep, request: Request) -> ExecutionOut:
+    cancelled = await run_views.cancel_run(request.app.state.services, scope, execution_id)
+    return ExecutionOut.of_view(scope, cancelled)
 
 
 @router.get(
@@ -240,7 +249,7 @@ async def cancel(execution_id: str, scope: ScopeDep, db: DbDep, request: Request
         200: {
             "description": "`event: step` with a step as `data` (JSON) per committed step, "
             "then one `event: status` with the finished execution",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": _SSE_EVENT}},
         }
     },
 )
@@ -251,8 +260,7 @@ async def stream_events(
 
     Browsers' EventSource cannot send headers: pass the session token as `?token=` instead.
     """
-    async with db.reading() as session:
-        await history.get_execution(scope, execution_id, session=session)
+    await run_views.check_run(db, scope, execution_id)
     wakeups = request.app.state.services.wakeups
 
     async def events() -> AsyncIterator[bytes]:
@@ -264,17 +272,17 @@ async def stream_events(
                     yield _sse("error", {"message": "The credential was revoked or expired"})
                     return
                 checked_at = time.monotonic()
-            async with db.reading() as session:
-                execution = await history.get_execution(scope, execution_id, session=session)
-                steps = await history.steps_of(execution_id, session=session, after=last_step)
+            execution, steps = await run_views.run_and_steps_after(
+                db, scope, execution_id, last_step
+            )
             pinned = pinned_nodes(execution)
             for step in steps:
                 last_step = step.id
                 yield _sse("step", StepOut.of(step, pinned).model_dump(mode="json"))
             if execution.status in states.TERMINAL:
-                async with db.reading() as session:
-                    facts = await history.run_facts(scope, [execution], session=session)
-                final = ExecutionOut.of(scope, execution, facts[execution.id])
+                final = ExecutionOut.of_view(
+                    scope, await run_views.describe_run(db, scope, execution)
+                )
                 yield _sse("status", final.model_dump(mode="json"))
                 return
             if await request.is_disconnected():

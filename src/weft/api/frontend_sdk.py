@@ -16,20 +16,12 @@ from pydantic import BaseModel, Field
 from weft.api import applications
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.apps import service as apps_service
 from weft.apps.access import disconnect
-from weft.apps.configs import (
-    ConfigView,
-    delete_config,
-    get_config,
-    update_config,
-    upsert_config,
-)
-from weft.apps.connections import save_keybased_connection
-from weft.apps.oauth import authorize_url
+from weft.apps.configs import ConfigView
 from weft.errors import NotFound
 from weft.store.scope import Scope
-from weft.store.tables import LinkedAccount
-from weft.tenancy.orgs import get_org
+from weft.tenancy import service as tenancy_service
 
 router = APIRouter(tags=["frontend sdk"], responses=ERROR_RESPONSES)
 
@@ -67,8 +59,7 @@ async def sdk_save_keybased(
     slug: str, body: dict[str, Any], scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> SavedOut:
     """Connect a key-based app; the answer never holds the credentials."""
-    async with db.transaction() as session:
-        await save_keybased_connection(scope, slug, body, session=session, settings=settings)
+    await apps_service.connect_keybased(db, scope, slug, body, settings=settings)
     return SavedOut(success=True)
 
 
@@ -78,9 +69,8 @@ async def sdk_save_keybased(
     summary="SDK connect(slug) for an OAuth2 app: where to send the user's browser",
 )
 async def sdk_integrate(slug: str, scope: ScopeDep, db: DbDep, settings: SettingsDep) -> AuthUrlOut:
-    async with db.transaction() as session:
-        url = await authorize_url(scope, slug, session=session, settings=settings, return_url=None)
-    return AuthUrlOut(auth_url=url)
+    started = await apps_service.start_authorization(db, scope, slug, settings=settings)
+    return AuthUrlOut(auth_url=started.auth_url)
 
 
 @router.delete(
@@ -220,29 +210,27 @@ class ConfigDeletedOut(BaseModel):
 async def sdk_config(body: ConfigIn, scope: ScopeDep, db: DbDep) -> ConfigOut:
     """The config, created with every public workflow off when it does not exist yet."""
     labels = [label.model_dump() for label in body.labels] if body.labels is not None else None
-    async with db.transaction() as session:
-        view = await upsert_config(
-            scope, body.slug, config_id=body.config_id, labels=labels, session=session
-        )
-        return ConfigOut.of(scope, view)
+    view = await apps_service.upsert_config(
+        db, scope, body.slug, config_id=body.config_id, labels=labels
+    )
+    return ConfigOut.of(scope, view)
 
 
 @router.put("/api/v2/f-sdk/config", response_model=ConfigOut, summary="SDK updateConfig()")
 async def sdk_update_config(body: ConfigUpdateIn, scope: ScopeDep, db: DbDep) -> ConfigOut:
-    async with db.transaction() as session:
-        view = await update_config(
-            scope,
-            body.slug,
-            config_id=body.config_id,
-            fields=body.fields,
-            workflows=(
-                [w.model_dump(exclude_unset=True) for w in body.workflows]
-                if body.workflows is not None
-                else None
-            ),
-            session=session,
-        )
-        return ConfigOut.of(scope, view)
+    view = await apps_service.update_config(
+        db,
+        scope,
+        body.slug,
+        config_id=body.config_id,
+        fields=body.fields,
+        workflows=(
+            [w.model_dump(exclude_unset=True) for w in body.workflows]
+            if body.workflows is not None
+            else None
+        ),
+    )
+    return ConfigOut.of(scope, view)
 
 
 @router.get(
@@ -258,8 +246,7 @@ async def sdk_update_config(body: ConfigUpdateIn, scope: ScopeDep, db: DbDep) ->
 async def sdk_get_config(
     slug: str, scope: ScopeDep, db: DbDep, config_id: str | None = None
 ) -> ConfigOut:
-    async with db.reading() as session:
-        return ConfigOut.of(scope, await get_config(scope, slug, config_id, session=session))
+    return ConfigOut.of(scope, await apps_service.get_config(db, scope, slug, config_id))
 
 
 @router.delete(
@@ -275,8 +262,7 @@ async def sdk_get_config(
 async def sdk_delete_config(
     slug: str, scope: ScopeDep, db: DbDep, config_id: str | None = None
 ) -> ConfigDeletedOut:
-    async with db.transaction() as session:
-        deleted = await delete_config(scope, slug, config_id, session=session)
+    deleted = await apps_service.delete_config(db, scope, slug, config_id)
     return ConfigDeletedOut(success=True, message="Config deleted", config_id=deleted)
 
 
@@ -293,10 +279,7 @@ class OrgBasicsOut(Out):
 
 @router.get("/api/v3/org/basics", response_model=OrgBasicsOut, summary="SDK getAccountDetails()")
 async def org_basics(scope: ScopeDep, db: DbDep) -> OrgBasicsOut:
-    async with db.reading() as session:
-        org = await get_org(scope.org_id, session=session)
-        account = await session.get(LinkedAccount, scope.linked_account_pk)
-    assert account is not None
+    org, account = await tenancy_service.org_and_account(db, scope)
     return OrgBasicsOut(
         id=org.id,
         name=org.name,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import text
 
 from weft import __version__
 from weft.errors import WeftError
@@ -26,13 +25,17 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="Readiness: the database answers too")
 async def readyz(request: Request) -> dict[str, str]:
     try:
-        async with request.app.state.db.reading() as session:
-            await session.execute(text("SELECT 1"))
+        await request.app.state.db.ping()
     except Exception as error:
         raise NotReady(f"The database does not answer: {type(error).__name__}") from error
     return {"status": "ready", "version": __version__}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus' text format"}},
+)
 async def metrics(request: Request) -> Response:
     return Response(await exposition(request.app.state.db), media_type=CONTENT_TYPE)

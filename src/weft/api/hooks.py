@@ -12,10 +12,8 @@ from weft.api.runs import StartedOut, sync_response
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine import lifecycle, triggers, waiting
 from weft.engine.trigger_output import webhook_output
-from weft.errors import NotFound
 from weft.net.redaction import redact_mapping
-from weft.workflows import versions
-from weft.workflows.trigger_index import start_config
+from weft.workflows import service
 
 router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
 
@@ -44,23 +42,17 @@ async def _payload(request: Request) -> Any:
 
 async def inbound_webhook(secret: str, request: Request) -> Response:
     """Async hooks answer 202 with the execution id; sync hooks answer with the respond node."""
-    db, services = request.app.state.db, request.app.state.services
-    async with db.reading() as session:
-        found = await triggers.find_webhook(secret, session=session)
-        if found is None or not found[1].published or found[1].trigger != "webhook":
-            raise NotFound("No live webhook at this address", error_code="WEBHOOK_NOT_FOUND")
-        scope, workflow = found
-        live = await versions.live_version(scope, workflow, session=session)
-        sync = bool(start_config(live.nodes if live else []).get("sync"))
+    hook = await service.live_webhook(request.app.state.db, secret)
+    scope, services = hook.scope, request.app.state.services
     payload = await _payload(request)
     execution = await lifecycle.queue_runs(
         services,
-        lambda session: triggers.webhook_execution(scope, workflow, payload, session=session),
+        lambda session: triggers.webhook_execution(scope, hook.workflow, payload, session=session),
     )
     accepted = JSONResponse(
         {"message": "Workflow execution started", "execution_id": execution.id}, status_code=202
     )
-    if not sync:
+    if not hook.sync:
         return accepted
     done = await waiting.wait_for_answer(services, scope, execution.id, until_response=True)
     return sync_response(done, execution.id, accepted=accepted, respond_as_sent=True)

@@ -9,16 +9,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
-from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.store.tables import LinkedAccount
-from weft.tenancy.accounts import (
-    create_linked_account,
-    delete_linked_account,
-    get_linked_account,
-    list_linked_accounts,
-    upsert_linked_account,
-)
-from weft.tenancy.tokens import issue_session_token, revoke_session_tokens
+from weft.tenancy import service
 
 router = APIRouter(tags=["linked accounts"], responses=ERROR_RESPONSES)
 
@@ -55,38 +48,36 @@ class LinkedAccountOut(Out):
         )
 
 
-@router.post("/linked-account", response_model=LinkedAccountOut, summary="Create linked account")
+@router.post(
+    "/linked-account",
+    response_model=LinkedAccountOut,
+    summary="Create linked account",
+    responses={409: {"model": ErrorOut, "description": "This linked_account_id already exists"}},
+)
 async def create_account(body: LinkedAccountIn, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
-    async with db.transaction() as session:
-        account = await create_linked_account(
-            org, body.linked_account_id, name=body.name, udf=body.udf, session=session
-        )
-        return LinkedAccountOut.of(account)
+    account = await service.save_linked_account(
+        db, org, body.linked_account_id, name=body.name, udf=body.udf, replace=False
+    )
+    return LinkedAccountOut.of(account)
 
 
 @router.put("/linked-account", response_model=LinkedAccountOut, summary="Create or update")
 async def upsert_account(body: LinkedAccountIn, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
-    async with db.transaction() as session:
-        account = await upsert_linked_account(
-            org, body.linked_account_id, name=body.name, udf=body.udf, session=session
-        )
-        return LinkedAccountOut.of(account)
+    account = await service.save_linked_account(
+        db, org, body.linked_account_id, name=body.name, udf=body.udf, replace=True
+    )
+    return LinkedAccountOut.of(account)
 
 
 @router.get("/linked-account", response_model=PageOut[LinkedAccountOut], summary="List")
 async def list_accounts(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
-    async with db.reading() as session:
-        page = await list_linked_accounts(
-            org, page=paging.page, limit=paging.limit, session=session
-        )
-        return PageOut.of(page, [LinkedAccountOut.of(a) for a in page.items])
+    page = await service.list_linked_accounts(db, org, page=paging.page, limit=paging.limit)
+    return PageOut.of(page, [LinkedAccountOut.of(a) for a in page.items])
 
 
 @router.get("/linked-account/{linked_account_id}", response_model=LinkedAccountOut)
 async def get_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> LinkedAccountOut:
-    async with db.reading() as session:
-        account = await get_linked_account(org, linked_account_id, session=session)
-        return LinkedAccountOut.of(account)
+    return LinkedAccountOut.of(await service.get_linked_account(db, org, linked_account_id))
 
 
 class AccountDeletedOut(BaseModel):
@@ -96,8 +87,7 @@ class AccountDeletedOut(BaseModel):
 
 @router.delete("/linked-account/{linked_account_id}", response_model=AccountDeletedOut)
 async def delete_account(linked_account_id: str, org: OrgScopeDep, db: DbDep) -> AccountDeletedOut:
-    async with db.transaction() as session:
-        await delete_linked_account(org, linked_account_id, session=session)
+    await service.delete_linked_account(db, org, linked_account_id)
     return AccountDeletedOut()
 
 
@@ -117,20 +107,14 @@ async def create_token(
     body: SessionTokenIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
 ) -> SessionTokenOut:
     """Issue a session token for a linked account (created on first use)."""
-    async with db.transaction() as session:
-        issued = await issue_session_token(
-            org,
-            body.linked_account_id,
-            expires_in=(
-                body.expires_in if body.expires_in is not None else settings.session_token_ttl_s
-            ),
-            max_expires_in=settings.session_token_max_ttl_s,
-            session=session,
-        )
-        if body.name:
-            await upsert_linked_account(
-                org, body.linked_account_id, name=body.name, session=session
-            )
+    issued = await service.issue_session_token(
+        db,
+        org,
+        body.linked_account_id,
+        expires_in=body.expires_in if body.expires_in is not None else settings.session_token_ttl_s,
+        max_expires_in=settings.session_token_max_ttl_s,
+        name=body.name,
+    )
     return SessionTokenOut(token=issued.token, expires_at=issued.expires_at)
 
 
@@ -146,8 +130,7 @@ class RevokedOut(BaseModel):
 @router.post("/session-token/revoke", response_model=RevokedOut, tags=["session tokens"])
 async def revoke_tokens(body: RevokeIn, org: OrgScopeDep, db: DbDep) -> RevokedOut:
     """Revoke one token, or every token of a linked account."""
-    async with db.transaction() as session:
-        count = await revoke_session_tokens(
-            org, token=body.token, account_id=body.linked_account_id, session=session
-        )
+    count = await service.revoke_session_tokens(
+        db, org, token=body.token, account_id=body.linked_account_id
+    )
     return RevokedOut(revoked=count)

@@ -10,13 +10,9 @@ from pydantic import AliasChoices, BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
+from weft.notifications import service
 from weft.notifications.crypto import signing_box
 from weft.notifications.events import EVENTS
-from weft.notifications.subscriptions import (
-    create_subscription,
-    delete_subscription,
-    list_subscriptions,
-)
 from weft.store.tables import NotificationSubscription
 
 router = APIRouter(tags=["notification webhooks"], responses=ERROR_RESPONSES)
@@ -94,24 +90,22 @@ async def create_webhook(
     body: WebhookIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
 ) -> WebhookCreatedOut:
     """Register a URL for the org's events in this environment; answers its signing secret."""
-    async with db.transaction() as session:
-        created = await create_subscription(
-            org,
-            url=body.webhook_url,
-            events=body.webhook_events,
-            is_enabled=body.is_enabled,
-            box=signing_box(settings),
-            session=session,
-        )
+    created = await service.create_subscription(
+        db,
+        org,
+        url=body.webhook_url,
+        events=body.webhook_events,
+        is_enabled=body.is_enabled,
+        box=signing_box(settings),
+    )
     return WebhookCreatedOut(**_fields(created.subscription), secret=created.secret)
 
 
 @router.get("/webhook", response_model=PageOut[WebhookOut], summary="List notification webhooks")
 async def list_webhooks(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut[Any]:
     """The org's webhooks in this environment, newest first (secrets are never listed)."""
-    async with db.reading() as session:
-        page = await list_subscriptions(org, page=paging.page, limit=paging.limit, session=session)
-        return PageOut.of(page, [WebhookOut.of(s) for s in page.items])
+    page = await service.list_subscriptions(db, org, page=paging.page, limit=paging.limit)
+    return PageOut.of(page, [WebhookOut.of(s) for s in page.items])
 
 
 @router.delete(
@@ -121,6 +115,5 @@ async def list_webhooks(org: OrgScopeDep, db: DbDep, paging: PageDep) -> PageOut
 )
 async def delete_webhook(webhook_id: str, org: OrgScopeDep, db: DbDep) -> WebhookDeletedOut:
     """Delete a webhook and its undelivered notifications."""
-    async with db.transaction() as session:
-        await delete_subscription(org, webhook_id, session=session)
+    await service.delete_subscription(db, org, webhook_id)
     return WebhookDeletedOut(success=True, id=webhook_id)

@@ -121,8 +121,14 @@ def truthful_schema(app: FastAPI) -> dict[str, Any]:
             for status in sorted(_errors_sent(path, operation)):
                 responses.setdefault(str(status), _envelope(_STATUS_TEXT[status]))
             for status, response in responses.items():
-                if status.startswith(("4", "5")):  # errors are JSON, whatever the route streams
+                # Errors are JSON whatever the route streams. A browser page's own errors (the
+                # editor, the OAuth callback) are pages a person reads; what the middleware
+                # refuses before the page (a NUL, a rate limit) is still the envelope.
+                if status.startswith(("4", "5")):
+                    page = response.get("content", {}).get("text/html")
                     response["content"] = {"application/json": {"schema": {"$ref": ENVELOPE_REF}}}
+                    if page is not None:
+                        response["content"]["text/html"] = page
     return schema
 
 

@@ -8,13 +8,14 @@ from pydantic import BaseModel, Field
 from weft.api.deps import DbDep, OrgScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.net import OutboundPolicy
+from weft.tenancy import service
 from weft.tenancy.org_outbound import (
     MAX_OUTBOUND_ENTRIES,
     checked_entries,
     read_outbound_allow,
     update_outbound_allow,
 )
-from weft.tenancy.orgs import MAX_ALLOWED_ORIGINS, allowed_origins_of, set_allowed_origins
+from weft.tenancy.orgs import MAX_ALLOWED_ORIGINS
 
 router = APIRouter(tags=["org settings"], responses=ERROR_RESPONSES)
 
@@ -50,8 +51,7 @@ class OrgSettingsOut(Out):
 @router.get("/org/settings", response_model=OrgSettingsOut, summary="Get org settings")
 async def get_org_settings(org: OrgScopeDep, db: DbDep) -> OrgSettingsOut:
     """The org's settings (shared by its environments)."""
-    async with db.reading() as session:
-        origins = await allowed_origins_of(org.org_id, session=session)
+    origins = await service.allowed_origins(db, org.org_id)
     outbound = await read_outbound_allow(db, org.org_id)
     return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins, outbound_allow=outbound)
 
@@ -64,9 +64,6 @@ async def put_org_settings(
     ceiling = OutboundPolicy.parse(settings.outbound_org_allow)
     if body.outbound_allow is not None:
         checked_entries(body.outbound_allow, ceiling)  # refused before anything changes
-    async with db.transaction() as session:
-        if body.allowed_origins is not None:
-            await set_allowed_origins(org.org_id, body.allowed_origins, session=session)
-        origins = await allowed_origins_of(org.org_id, session=session)
+    origins = await service.update_allowed_origins(db, org.org_id, body.allowed_origins)
     outbound = await update_outbound_allow(db, org.org_id, body.outbound_allow, ceiling)
     return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins, outbound_allow=outbound)

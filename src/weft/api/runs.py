@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
-from weft.api.executions import ExecutionOut, execution_out
+from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
 from weft.engine import lifecycle, states, triggers, waiting
@@ -18,13 +18,19 @@ from weft.engine.safe_mode import EditorTestOptions
 from weft.engine.single_node import run_single_node
 from weft.engine.trigger_output import sample_output
 from weft.errors import WeftError
-from weft.workflows import records, versions
+from weft.workflows import service
 from weft.workflows.trigger_index import start_config
 
 router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
 
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="Same key within 24 h: same run")
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=triggers.MAX_KEY_LENGTH,
+        description="Same key within 24 h: same run",
+    ),
 ]
 ConfigId = Annotated[
     str | None,
@@ -284,7 +290,6 @@ async def trigger_event(
 async def test_workflow(
     workflow_id: str,
     scope: ScopeDep,
-    db: DbDep,
     request: Request,
     body: Annotated[TestIn | None, Body()] = None,
 ) -> Any:
@@ -301,8 +306,7 @@ async def test_workflow(
         started = StartedOut(message="Workflow test started", execution_id=execution.id)
         return JSONResponse(started.model_dump(), status_code=202)
     done = await waiting.wait_for_run(services, scope, execution.id, until_response=False)
-    async with db.reading() as session:
-        return await execution_out(scope, done.id, session=session)
+    return ExecutionOut.of_view(scope, done)
 
 
 @router.get(
@@ -311,14 +315,7 @@ async def test_workflow(
     summary="The start trigger's sample payload and its schema",
 )
 async def request_structure(workflow_id: str, scope: ScopeDep, db: DbDep) -> RequestStructureOut:
-    async with db.reading() as session:  # a read: it never creates the draft
-        workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
-        live = await versions.live_version(scope, workflow, session=session)
-        if live is None:
-            nodes = await versions.draft_or_new_nodes(scope, workflow, session=session)
-        else:
-            nodes = live.nodes
-    data = start_config(nodes)
+    data = start_config(await service.trigger_nodes(db, scope, workflow_id))
     sample = data.get("sample_payload")
     trigger = data.get("trigger", "manual")
     output = sample_output(trigger, sample)
@@ -393,8 +390,7 @@ async def run_node(
     body: Annotated[RunNodeIn | None, Body()] = None,
 ) -> RunNodeOut:
     body = body or RunNodeIn()
-    async with db.transaction() as session:
-        _, draft = await versions.open_draft(scope, workflow_id, session=session)
+    _, draft = await service.open_draft(db, scope, workflow_id)
     services = request.app.state.services
     apps = AppGateway(
         services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
 from weft.api.openapi import NodeJson
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.store.scope import OrgScope, Scope, account_id_of
 from weft.store.tables import App, Workflow, WorkflowVersion
-from weft.workflows import records, versions
+from weft.workflows import service, versions
+from weft.workflows.records import WorkflowFilter
+from weft.workflows.service import WorkflowGraph
 
 router = APIRouter(tags=["workflows"], responses=ERROR_RESPONSES)
 
@@ -108,13 +109,11 @@ class WorkflowOut(WorkflowSummaryOut):
     nodes: list[NodeJson]
     edges: list[dict[str, Any]]
 
-
-async def _with_graph(scope: OrgScope, workflow: Workflow, *, session: AsyncSession) -> WorkflowOut:
-    live = await versions.live_version(scope, workflow, session=session)
-    app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
-    nodes = live.nodes if live else [records.start_node()]
-    edges = live.edges if live else []
-    return WorkflowOut.of(scope, workflow, app, nodes=nodes, edges=edges)  # type: ignore[no-any-return]
+    @classmethod
+    def with_graph(cls, scope: OrgScope, found: WorkflowGraph) -> WorkflowOut:
+        """The workflow as `GET /workflow/{id}` answers it."""
+        graph = {"nodes": found.nodes, "edges": found.edges}
+        return cls.of(scope, found.workflow, found.app, **graph)  # type: ignore[no-any-return]
 
 
 class ProblemOut(Out):
@@ -204,16 +203,15 @@ async def create_workflow(
 ) -> CreatedOut:
     """A new private workflow (default name when none is given) and its first draft."""
     body = body or WorkflowCreate()
-    async with db.transaction() as session:
-        workflow, draft, _ = await records.create_workflow(
-            scope,
-            name=body.name,
-            slug=body.slug,
-            app_id=body.associated_application,
-            description=body.description,
-            session=session,
-        )
-        return CreatedOut(workflow=DraftOut.of(scope, workflow, draft))
+    workflow, draft = await service.create_workflow(
+        db,
+        scope,
+        name=body.name,
+        slug=body.slug,
+        app_id=body.associated_application,
+        description=body.description,
+    )
+    return CreatedOut(workflow=DraftOut.of(scope, workflow, draft))
 
 
 @router.get(
@@ -227,19 +225,10 @@ async def list_workflows(
     name: str | None = Query(None, description="Name contains (case-insensitive)"),
     published: bool | None = Query(None),
 ) -> PageOut[Any]:
-    async with db.reading() as session:
-        page = await records.list_workflows(
-            scope,
-            slug=slug,
-            name=name,
-            published=published,
-            page=paging.page,
-            limit=paging.limit,
-            session=session,
-        )
-        apps = await records.apps_by_id({w.app_id for w in page.items}, session=session)
-        docs = [WorkflowSummaryOut.of(scope, w, apps[w.app_id]) for w in page.items]
-        return PageOut.of(page, docs)
+    filters = WorkflowFilter(slug=slug, name=name, published=published)
+    found = await service.list_workflows(db, scope, filters, page=paging.page, limit=paging.limit)
+    docs = [WorkflowSummaryOut.of(scope, w, found.apps[w.app_id]) for w in found.page.items]
+    return PageOut.of(found.page, docs)
 
 
 @router.get(
@@ -250,29 +239,25 @@ async def list_workflows(
 async def list_versions(
     workflow_id: str, scope: WorkflowScopeDep, db: DbDep, paging: PageDep
 ) -> PageOut[Any]:
-    async with db.reading() as session:
-        workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
-        page = await versions.list_versions(
-            scope, workflow.id, page=paging.page, limit=paging.limit, session=session
+    workflow, page = await service.list_versions(
+        db, scope, workflow_id, page=paging.page, limit=paging.limit
+    )
+    docs = [
+        VersionOut(
+            version=v.version or 0,
+            id=v.id,
+            live=workflow.published and v.version == workflow.current_version,
+            created_at=v.created_at,
         )
-        docs = [
-            VersionOut(
-                version=v.version or 0,
-                id=v.id,
-                live=workflow.published and v.version == workflow.current_version,
-                created_at=v.created_at,
-            )
-            for v in page.items
-        ]
-        return PageOut.of(page, docs)
+        for v in page.items
+    ]
+    return PageOut.of(page, docs)
 
 
 @router.get("/workflow/{workflow_id}", response_model=WorkflowOut, summary="One workflow")
 async def get_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> WorkflowOut:
     """The workflow with its live graph (the start node alone before the first publish)."""
-    async with db.reading() as session:
-        workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
-        return await _with_graph(scope, workflow, session=session)
+    return WorkflowOut.with_graph(scope, await service.get_workflow(db, scope, workflow_id))
 
 
 @router.patch("/workflow/{workflow_id}", response_model=WorkflowOut, summary="Rename")
@@ -283,28 +268,25 @@ async def update_workflow(
     body: Annotated[WorkflowUpdate | None, Body()] = None,
 ) -> WorkflowOut:
     body = body or WorkflowUpdate()
-    async with db.transaction() as session:
-        workflow = await records.rename_workflow(
-            scope, workflow_id, name=body.name, description=body.description, session=session
-        )
-        return await _with_graph(scope, workflow, session=session)
+    renamed = await service.rename_workflow(
+        db, scope, workflow_id, name=body.name, description=body.description
+    )
+    return WorkflowOut.with_graph(scope, renamed)
 
 
 @router.delete("/workflow/{workflow_id}", response_model=WorkflowDeletedOut, summary="Delete")
 async def delete_workflow(
     workflow_id: str, scope: WorkflowScopeDep, db: DbDep
 ) -> WorkflowDeletedOut:
-    async with db.transaction() as session:
-        deregistered = await records.delete_workflow(scope, workflow_id, session=session)
+    deregistered = await service.delete_workflow(db, scope, workflow_id)
     return WorkflowDeletedOut(success=True, triggers_deregistered=deregistered)
 
 
 @router.get("/workflow/{workflow_id}/edit", response_model=DraftOut, summary="Open the draft")
 async def edit_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> DraftOut:
     """The draft, created from the live version on first call and the same one after."""
-    async with db.transaction() as session:
-        workflow, draft = await versions.open_draft(scope, workflow_id, session=session)
-        return DraftOut.of(scope, workflow, draft)
+    workflow, draft = await service.open_draft(db, scope, workflow_id)
+    return DraftOut.of(scope, workflow, draft)
 
 
 @router.put(
@@ -317,24 +299,21 @@ async def save_draft(
     workflow_id: str, body: DraftSave, scope: WorkflowScopeDep, db: DbDep
 ) -> DraftOut:
     """Replace the draft's nodes and edges; the live version is untouched until publish."""
-    async with db.transaction() as session:
-        workflow, draft = await versions.save_draft(
-            scope,
-            workflow_id,
-            nodes=body.nodes,
-            edges=body.edges,
-            settings=body.settings,
-            revision=body.revision,
-            session=session,
-        )
-        return DraftOut.of(scope, workflow, draft)
+    workflow, draft = await service.save_draft(
+        db,
+        scope,
+        workflow_id,
+        nodes=body.nodes,
+        edges=body.edges,
+        settings=body.settings,
+        revision=body.revision,
+    )
+    return DraftOut.of(scope, workflow, draft)
 
 
 @router.delete("/workflow/{workflow_id}/draft", response_model=WorkflowOut, summary="Discard")
 async def discard_draft(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> WorkflowOut:
-    async with db.transaction() as session:
-        workflow = await versions.discard_draft(scope, workflow_id, session=session)
-        return await _with_graph(scope, workflow, session=session)
+    return WorkflowOut.with_graph(scope, await service.discard_draft(db, scope, workflow_id))
 
 
 @router.put(
@@ -350,15 +329,14 @@ async def publish_workflow(
     body: Annotated[PublishIn | None, Body()] = None,
 ) -> PublishedOut:
     body = body or PublishIn()
-    async with db.transaction() as session:
-        workflow = await versions.set_published(scope, workflow_id, body.published, session=session)
-        return PublishedOut(
-            id=workflow.id,
-            published=workflow.published,
-            current_version=workflow.current_version,
-            updated_at=workflow.updated_at,
-            revision=workflow.draft_revision,
-        )
+    workflow = await service.set_published(db, scope, workflow_id, body.published)
+    return PublishedOut(
+        id=workflow.id,
+        published=workflow.published,
+        current_version=workflow.current_version,
+        updated_at=workflow.updated_at,
+        revision=workflow.draft_revision,
+    )
 
 
 @router.post(
@@ -372,8 +350,5 @@ async def restore_version(
     scope: WorkflowScopeDep,
     db: DbDep,
 ) -> DraftOut:
-    async with db.transaction() as session:
-        workflow, draft = await versions.restore_version(
-            scope, workflow_id, version, session=session
-        )
-        return DraftOut.of(scope, workflow, draft)
+    workflow, draft = await service.restore_version(db, scope, workflow_id, version)
+    return DraftOut.of(scope, workflow, draft)

@@ -125,15 +125,18 @@ def check_keybased_credentials(
     return accepted, identifier
 
 
+@dataclass(frozen=True)
+class _Granted:
+    """What a connection holds: its kind, its secrets (sealed when stored) and how it shows."""
+
+    auth_type: str
+    secrets: dict[str, Any]
+    identifier: str | None
+    expires_at: datetime | None
+
+
 async def _upsert(
-    scope: Scope,
-    slug: str,
-    *,
-    auth_type: str,
-    sealed: str,
-    identifier: str | None,
-    expires_at: datetime | None,
-    session: AsyncSession,
+    scope: Scope, slug: str, granted: _Granted, *, session: AsyncSession, settings: Settings
 ) -> ConnectionInfo:
     row = (await session.scalars(_find(scope, slug))).first()
     moment = now()
@@ -142,15 +145,15 @@ async def _upsert(
         session.add(row)
     else:
         row.created_at = moment  # a reconnect is a new connection for Refold's `connectedAt`
-    row.auth_type = auth_type
+    row.auth_type = granted.auth_type
     row.status = CONNECTED
-    row.identifier = identifier
-    row.credentials_sealed = sealed
-    row.expires_at = expires_at
+    row.identifier = granted.identifier
+    row.credentials_sealed = seal_credentials(secret_box(settings), scope, slug, granted.secrets)
+    row.expires_at = granted.expires_at
     row.updated_at = moment
     await session.flush()
     # Every (re)connection notifies, as Refold's does.
-    await _notify(scope, slug, auth_type, CONNECTION_CREATED, session=session)
+    await _notify(scope, slug, granted.auth_type, CONNECTION_CREATED, session=session)
     return _info(row)
 
 
@@ -160,16 +163,8 @@ async def save_keybased_connection(
     """Connect `slug` with the typed credentials (replacing an earlier connection)."""
     definition = await resolve_definition(scope.org_id, slug, session=session)
     accepted, identifier = check_keybased_credentials(definition, credentials)
-    sealed = seal_credentials(secret_box(settings), scope, slug, {"fields": accepted})
-    return await _upsert(
-        scope,
-        slug,
-        auth_type="keybased",
-        sealed=sealed,
-        identifier=identifier,
-        expires_at=None,
-        session=session,
-    )
+    granted = _Granted("keybased", {"fields": accepted}, identifier, expires_at=None)
+    return await _upsert(scope, slug, granted, session=session, settings=settings)
 
 
 async def save_oauth_connection(
@@ -183,16 +178,8 @@ async def save_oauth_connection(
     settings: Settings,
 ) -> ConnectionInfo:
     """Store the tokens an authorization code bought (replacing an earlier connection)."""
-    sealed = seal_credentials(secret_box(settings), scope, slug, tokens)
-    return await _upsert(
-        scope,
-        slug,
-        auth_type="oauth2",
-        sealed=sealed,
-        identifier=identifier,
-        expires_at=expires_at,
-        session=session,
-    )
+    granted = _Granted("oauth2", tokens, identifier, expires_at)
+    return await _upsert(scope, slug, granted, session=session, settings=settings)
 
 
 async def update_oauth_tokens(

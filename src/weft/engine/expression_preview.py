@@ -10,6 +10,7 @@ from weft.engine.history import steps_of
 from weft.engine.triggers import get_execution
 from weft.errors import NotFound
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.store.db import Database
 from weft.store.scope import Scope, scoped_select
 from weft.store.tables import Execution
 from weft.workflows.graph import (
@@ -110,3 +111,31 @@ def preview_value(
         return render(template, context, limits), None
     except ExpressionError as error:
         return None, error.message
+
+
+async def preview_expression(
+    db: Database,
+    scope: Scope,
+    workflow_id: str,
+    *,
+    expression: str | None,
+    template: Any,
+    node_id: str | None,
+    execution_id: str | None,
+    limits: Limits,
+) -> tuple[Any, str | None, str | None]:
+    """(value, error, the run whose data was used): the editor's preview of one expression.
+
+    A write transaction: like every editor call, it opens the draft when there is none yet.
+    """
+    async with db.transaction() as session:
+        context, run_id = await preview_context(
+            scope,
+            workflow_id,
+            node_id=node_id,
+            execution_id=execution_id,
+            limits=limits,
+            session=session,
+        )
+    value, error = preview_value(context, expression=expression, template=template, limits=limits)
+    return value, error, run_id

@@ -29,31 +29,33 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class RunFilter:
+    """Refold's execution list filters (status as Refold names it), and whether tests show."""
+
+    status: str | None = None
+    workflow_id: str | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    include_tests: bool = False
+
+
 async def list_executions(
-    scope: Scope,
-    *,
-    status: str | None,
-    workflow_id: str | None,
-    start_date: datetime | None,
-    end_date: datetime | None,
-    include_tests: bool,
-    page: int,
-    limit: int,
-    session: AsyncSession,
+    scope: Scope, filters: RunFilter, *, page: int, limit: int, session: AsyncSession
 ) -> Page[Execution]:
     """The linked account's executions, newest first, filtered as Refold's list is."""
     stmt = scoped_select(Execution, scope)
+    status = filters.status
     if status and status.upper() != "ALL":
         stmt = stmt.where(Execution.status.in_(STATUS_FILTERS[status.upper()]))
-    if workflow_id:
-        stmt = stmt.where(
-            Execution.workflow_id == await _workflow_id(scope, workflow_id, session=session)
-        )
-    if start_date:
-        stmt = stmt.where(Execution.created_at >= start_date)
-    if end_date:
-        stmt = stmt.where(Execution.created_at <= end_date)
-    if not include_tests:
+    if filters.workflow_id:
+        workflow_id = await _workflow_id(scope, filters.workflow_id, session=session)
+        stmt = stmt.where(Execution.workflow_id == workflow_id)
+    if filters.start_date:
+        stmt = stmt.where(Execution.created_at >= filters.start_date)
+    if filters.end_date:
+        stmt = stmt.where(Execution.created_at <= filters.end_date)
+    if not filters.include_tests:
         stmt = stmt.where(Execution.is_test.is_(False))
     return await paginate(
         stmt,

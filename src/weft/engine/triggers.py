@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.configs import config_for_run, enabled_for_event
@@ -20,8 +20,7 @@ from weft.engine.trigger_output import sample_output
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
-from weft.store.tables import Execution, LinkedAccount, Workflow
-from weft.tenancy.accounts import account_scope
+from weft.store.tables import Execution, Workflow
 from weft.workflows.graph import normalize_graph
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
@@ -291,20 +290,6 @@ async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSess
     session.add(execution)
     await session.flush()
     return execution
-
-
-async def find_webhook(secret: str, *, session: AsyncSession) -> tuple[Scope, Workflow] | None:
-    """The live webhook-triggered workflow behind a secret URL, with its owner's scope."""
-    row = (
-        await session.execute(
-            select(Workflow, LinkedAccount)
-            .join(LinkedAccount, LinkedAccount.id == Workflow.linked_account_pk)
-            .where(Workflow.webhook_secret == secret)
-        )
-    ).first()
-    if row is None:
-        return None
-    return account_scope(row[1]), row[0]
 
 
 async def webhook_execution(

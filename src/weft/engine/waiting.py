@@ -6,8 +6,8 @@ from typing import Any
 
 from weft.engine.answers import RunAnswer
 from weft.engine.history import get_execution
+from weft.engine.run_views import RunView, read_run
 from weft.store.scope import Scope
-from weft.store.tables import Execution
 
 
 async def wait_for_answer(
@@ -36,8 +36,7 @@ async def wait_for_run(
     execution_id: str,
     *,
     until_response: bool,
-) -> Execution:
-    """Like `wait_for_answer`, then the whole execution row (for callers that show it all)."""
+) -> RunView:
+    """Like `wait_for_answer`, then the whole run with its steps (for callers that show it all)."""
     await wait_for_answer(services, scope, execution_id, until_response=until_response)
-    async with services.db.reading() as session:
-        return await get_execution(scope, execution_id, session=session)
+    return await read_run(services.db, scope, execution_id)

@@ -63,37 +63,15 @@ async def enqueue_run_notifications(
     event = RUN_EVENTS.get(status)
     if event is None:
         return 0
-    subscribers = await subscribers_of(org_id, environment, event, session=session)
-    moment = now()
-    for subscription in subscribers:
-        delivery_id = new_id()
-        payload = {
-            "event": event,
-            "delivery_id": delivery_id,
-            "org_id": org_id,
-            "environment": environment,
-            "linked_account_id": linked_account_id,
-            "workflow_id": workflow_id,
-            "execution_id": execution_id,
-            "status": RUN_STATUS_NAMES[status],
-            "timestamp": isoformat(moment),
-            **(extra or {}),
-        }
-        session.add(
-            NotificationDelivery(
-                id=delivery_id,
-                subscription_id=subscription.id,
-                event=event,
-                payload=payload,
-                status=PENDING,
-                attempts=0,
-                due_at=moment,
-                created_at=moment,
-                updated_at=moment,
-            )
-        )
-    await session.flush()
-    return len(subscribers)
+    fields = {
+        "linked_account_id": linked_account_id,
+        "workflow_id": workflow_id,
+        "execution_id": execution_id,
+        "status": RUN_STATUS_NAMES[status],
+    }
+    return await _queue_deliveries(
+        session, org_id, environment, event, fields=fields, after_timestamp=extra
+    )
 
 
 async def enqueue_event_notifications(
@@ -105,6 +83,19 @@ async def enqueue_event_notifications(
     payload: Mapping[str, Any],
 ) -> int:
     """Queue a delivery of `event` (e.g. `Connection Created`) per subscriber; a count."""
+    return await _queue_deliveries(session, org_id, environment, event, fields=payload)
+
+
+async def _queue_deliveries(
+    session: AsyncSession,
+    org_id: str,
+    environment: str,
+    event: str,
+    *,
+    fields: Mapping[str, Any],
+    after_timestamp: Mapping[str, Any] | None = None,
+) -> int:
+    """One pending delivery of `event` per subscriber, `fields` inside its envelope; a count."""
     subscribers = await subscribers_of(org_id, environment, event, session=session)
     moment = now()
     for subscription in subscribers:
@@ -114,8 +105,9 @@ async def enqueue_event_notifications(
             "delivery_id": delivery_id,
             "org_id": org_id,
             "environment": environment,
-            **payload,
+            **fields,
             "timestamp": isoformat(moment),
+            **(after_timestamp or {}),
         }
         session.add(
             NotificationDelivery(

@@ -16,7 +16,7 @@ try:
 except ImportError:  # Windows: SQLite's busy handler alone arbitrates
     fcntl = None  # type: ignore[assignment]
 
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -211,6 +211,11 @@ class Database:
             session = AsyncSession(bind=connection, expire_on_commit=False)
             async with session, session.begin():
                 yield session
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query."""
+        async with self.reading() as session:
+            await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

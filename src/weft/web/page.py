@@ -17,10 +17,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from weft.clock import isoformat
-from weft.errors import NotFound
-from weft.store.db import Database
-from weft.tenancy.orgs import allowed_origins_of
-from weft.tenancy.tokens import check_session_token
 from weft.web.error_pages import (
     MISSING_TOKEN,
     NO_ACCESS,
@@ -28,7 +24,7 @@ from weft.web.error_pages import (
     PageError,
     render_error_page,
 )
-from weft.workflows.records import locate_workflow
+from weft.workflows.service import editor_access
 
 DIST_DIR = Path(__file__).parent / "dist"
 ASSETS_DIR = DIST_DIR / "assets"
@@ -142,19 +138,15 @@ async def editor_page(
     """Embed with `<iframe src="/workflows/{id}?token={session token}">`; see docs/embedding.md."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return error_response(MISSING_TOKEN if not token else TOKEN_PROBLEMS["unknown"])
-    db: Database = request.app.state.db
-    async with db.reading() as session:
-        check = await check_session_token(token, session=session)
-        origins = await allowed_origins_of(check.org_id, session=session) if check.org_id else []
-        if check.scope is None:
-            return error_response(TOKEN_PROBLEMS[check.problem or "unknown"], origins)
-        try:
-            located = await locate_workflow(check.scope, workflow_id, session=session)
-        except NotFound:
-            return error_response(NO_ACCESS, origins)
+    access = await editor_access(request.app.state.db, token, workflow_id)
+    check, origins = access.token, access.origins
+    if check.scope is None:
+        return error_response(TOKEN_PROBLEMS[check.problem or "unknown"], origins)
+    if access.workflow is None:
+        return error_response(NO_ACCESS, origins)
     nonce = secrets.token_urlsafe(18)
     config = {
-        "workflowId": located.workflow.id,
+        "workflowId": access.workflow.id,
         "apiBase": API_BASE,
         "allowedOrigins": origins,
         "tokenExpiresAt": isoformat(check.expires_at) if check.expires_at else None,

@@ -151,17 +151,20 @@ async def _former_draft(
     )
 
 
+@dataclass(frozen=True)
+class WorkflowFilter:
+    """Refold's workflow list filters: app slug, name contains, published or not."""
+
+    slug: str | None = None
+    name: str | None = None
+    published: bool | None = None
+
+
 async def list_workflows(
-    scope: Scope,
-    *,
-    slug: str | None,
-    name: str | None,
-    published: bool | None,
-    page: int,
-    limit: int,
-    session: AsyncSession,
+    scope: Scope, filters: WorkflowFilter, *, page: int, limit: int, session: AsyncSession
 ) -> Page[Workflow]:
     """The linked account's private workflows, newest first, filtered as Refold's list is."""
+    slug, name, published = filters.slug, filters.name, filters.published
     stmt = scoped_select(Workflow, scope)
     if slug:
         stmt = stmt.where(

@@ -1,0 +1,263 @@
+"""Schemathesis against Weft's own `/openapi.json`: every route keeps its documented contract.
+
+Every operation of the schema is fuzzed (explicit examples, Schemathesis' coverage cases, then
+random positive and negative cases) on both databases, in-process through the ASGI app on a real
+migrated database, as a real org whose linked account calls with either credential form:
+the org key with the `linked_account_id` header, or a session token (`Authorization: Bearer`).
+Invariants, for every response:
+- no 5xx;
+- the status code is documented for the operation, and so is the content type;
+- the body and headers match the documented schema;
+- every error is Refold's envelope (status_code, http_error_type, error_code, message,
+  request_id), except the HTML error pages of the two browser pages (the editor, the OAuth
+  callback), which the schema documents as `text/html`.
+
+Nothing is excluded. Path parameters are either generated or, half the time, the ids of objects
+seeded for the tenant (a published workflow, a finished execution, a webhook...), so the fuzzer
+reaches past the 404. The engine does not run (`workers=0`): runs stay queued, so the event
+stream is only ever opened on a finished execution (it would otherwise stream until the run
+ends) and sync calls give up after `sync_timeout_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import Case
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from support import DATABASES, Tenant, assert_envelope
+from weft.app import create_app, prepare_database
+from weft.settings import Settings
+from weft.store.db import Database
+from weft.store.scope import OrgScope
+from weft.tenancy.orgs import create_org
+from weft.tenancy.tokens import issue_session_token
+
+BASE = "/api/v2/public"
+# Random cases per operation and database; Schemathesis adds its explicit examples and coverage
+# cases (boundaries, wrong types, missing fields) to these. Whole tier: about 2 minutes of CPU.
+EXAMPLES_PER_OPERATION = 15
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+# Cases tried per database and credential form, printed when the module ends (`pytest -s`).
+TRIED: Counter[tuple[str, str]] = Counter()
+
+
+def _schema_document() -> dict[str, Any]:
+    # The schema does not depend on the database: an app that never connects describes it.
+    data_dir = tempfile.mkdtemp(prefix="weft-openapi-")
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{data_dir}/unused.db", data_dir=data_dir)
+    return create_app(settings).openapi()
+
+
+schema = schemathesis.openapi.from_dict(
+    _schema_document(),
+    config=SchemathesisConfig.from_dict(
+        {
+            "generation": {"max-examples": EXAMPLES_PER_OPERATION, "database": "none"},
+            # Health checks judge the generator (slow to build a draft's node union on a busy
+            # CI machine), not the app: they must not fail the run.
+            "suppress-health-check": ["all"],
+        }
+    ),
+)
+
+# The seeded world of the database under test: path parameter -> a real id of the tenant.
+SEEDED: dict[str, str] = {}
+# DELETE of a seeded object would leave the operations after it nothing to reach: it gets a
+# spare object of its own.
+SPARE_FOR_DELETE: dict[str, str] = {}
+
+
+@schema.hook("flatmap_path_parameters")
+def _half_real_ids(context: Any, path_parameters: dict[str, Any]) -> st.SearchStrategy:
+    deleting = context.operation is not None and context.operation.method.upper() == "DELETE"
+
+    def real(use_seeded: bool) -> dict[str, Any] | None:
+        if not use_seeded or not path_parameters:
+            return path_parameters
+        seeded = {**SEEDED, **(SPARE_FOR_DELETE if deleting else {})}
+        return {name: seeded.get(name, value) for name, value in path_parameters.items()}
+
+    return st.booleans().map(real)
+
+
+def _auth_form(case: Case) -> str:
+    """`org_key` or `session_token`, whichever the operation accepts (both: half each)."""
+    forms = []
+    for requirement in case.operation.definition.raw.get("security") or []:
+        forms += [form for scheme, form in _SCHEMES.items() if scheme in requirement]
+    if not forms:
+        return "none"
+    # From the case itself, so a replayed (shrunk) case is sent the same way.
+    return forms[zlib.crc32(repr(case).encode()) % len(forms)]
+
+
+_SCHEMES = {"APIKeyHeader": "org_key", "HTTPBearer": "session_token"}
+
+
+@dataclass
+class World:
+    """One app on one database, driven from one event loop, with a tenant to act as."""
+
+    database: str
+    loop: asyncio.AbstractEventLoop
+    client: httpx.AsyncClient
+    tenant: Tenant
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        request = self.client.request(method, path, **kwargs)
+        # A hang is a finding too: fail it rather than stall CI.
+        return self.loop.run_until_complete(asyncio.wait_for(request, 30))
+
+    def send(self, case: Case) -> httpx.Response:
+        """The case as Schemathesis would send it, with the tenant's credentials."""
+        kwargs = case.as_transport_kwargs(base_url=str(self.client.base_url))
+        headers = dict(kwargs.pop("headers", None) or {})
+        form = _auth_form(case)
+        TRIED[(self.database, form)] += 1
+        if form == "org_key":
+            headers.update(self.tenant.as_org())
+        elif form == "session_token":
+            headers.update(self.tenant.bearer)
+        cookies = kwargs.get("cookies") or {}
+        if cookies:  # httpx deprecates per-request cookies: send the header they make
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        body: dict[str, Any] = {}
+        if "json" in kwargs:
+            body["json"] = kwargs.pop("json")
+        if "data" in kwargs:
+            data = kwargs.pop("data")
+            body["content" if isinstance(data, bytes | str) else "data"] = data
+        return self.call(
+            kwargs["method"],
+            kwargs["url"],
+            params=kwargs.get("params"),
+            headers=headers,
+            **body,
+        )
+
+
+async def _tenant(db: Database) -> Tenant:
+    async with db.transaction() as session:
+        created = await create_org("fuzzed org", session=session)
+        issued = await issue_session_token(
+            OrgScope(created.org.id, "test"),
+            "acct-fuzz",
+            expires_in=3600,
+            max_expires_in=3600,
+            session=session,
+        )
+    return Tenant(created.org.id, created.api_keys, "acct-fuzz", issued.token)
+
+
+def _seed(world: World) -> None:
+    """Real objects for the fuzzer to reach, made through the API as a client would."""
+    tenant = world.tenant
+
+    def api(method: str, path: str, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+        response = world.call(method, f"{BASE}{path}", headers=headers, json=body or None)
+        assert response.status_code in (200, 202), response.text
+        return dict(response.json())
+
+    def workflow(name: str) -> str:
+        created = api("POST", "/workflow", tenant.bearer, name=name)
+        return str(created["workflow"]["associated_workflow"])
+
+    main = workflow("fuzzed")
+    hook = {"id": "1", "type": "start", "name": "Start", "data": {"trigger": "webhook"}}
+    shape = {"id": "2", "type": "transform", "name": "Shape", "data": {"value": "{{ trigger }}"}}
+    graph = {"nodes": [hook, shape], "edges": [{"source": "1", "target": "2"}]}
+    api("PUT", f"/workflow/{main}/draft", tenant.bearer, **graph)
+    api("PUT", f"/workflow/{main}/publish", tenant.bearer, published=True)
+    hook_path = api("GET", f"/workflow/{main}", tenant.bearer)["webhook_path"]
+    execution = api("POST", f"/workflow/{main}/execute", tenant.bearer, payload={})["execution_id"]
+    api("POST", f"/execution/{execution}/cancel", tenant.bearer)  # finished: streams end
+    url, events = "https://hooks.example.com/weft", ["Connection Expired"]
+    webhook = api("POST", "/webhook", tenant.org_key, webhook_url=url, webhook_events=events)
+    api("PUT", "/linked-account", tenant.org_key, linked_account_id="acct-spare")
+    SEEDED.clear()
+    SEEDED.update(
+        workflow_id=main,
+        version="1",
+        node_id="2",
+        execution_id=str(execution),
+        secret=str(hook_path).rsplit("/", 1)[-1],
+        slug="http",
+        name="http.svg",
+        linked_account_id="acct-spare",
+        webhook_id=str(webhook.get("_id") or webhook.get("id")),
+    )
+    SPARE_FOR_DELETE.clear()
+    SPARE_FOR_DELETE.update(workflow_id=workflow("doomed"), slug="slack")
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def fuzz_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    db_url = str(request.getfixturevalue(f"{request.param}_url"))
+    loop = asyncio.new_event_loop()
+    config = Settings(
+        database_url=db_url,
+        data_dir=tmp_path_factory.mktemp("fuzz"),
+        workers=0,
+        sync_timeout_s=0.25,
+        # Thousands of calls by one tenant in a few seconds: the limits are tested elsewhere.
+        rate_limit_api_key=0,
+        rate_limit_session_token=0,
+        rate_limit_failed_auth=0,
+    )
+    db = Database(db_url)
+    app = create_app(config, db=db)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://weft.test")
+    try:
+        loop.run_until_complete(prepare_database(db))
+        world = World(request.param, loop, client, loop.run_until_complete(_tenant(db)))
+        _seed(world)
+        yield world
+        tried = {form: n for (database, form), n in TRIED.items() if database == request.param}
+        print(f"\nSchemathesis on {request.param}: {sum(tried.values())} cases {tried}")
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.run_until_complete(app.state.services.close())
+        loop.run_until_complete(db.dispose())
+        loop.close()
+
+
+def _documented_page(case: Case, response: httpx.Response) -> bool:
+    """An HTML error page the schema documents as such (the browser pages' own errors)."""
+    documented = case.operation.definition.raw["responses"].get(str(response.status_code), {})
+    is_html = response.headers.get("content-type", "").startswith("text/html")
+    return is_html and "text/html" in documented.get("content", {})
+
+
+@schema.parametrize()
+def test_every_route_keeps_its_documented_contract(case: Case, fuzz_world: World) -> None:
+    response = fuzz_world.send(case)
+    case.validate_response(response, checks=CHECKS)
+    if response.status_code >= 400 and not _documented_page(case, response):
+        assert_envelope(response, response.status_code)
