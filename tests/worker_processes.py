@@ -24,7 +24,8 @@ from weft.store.tables import Execution
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "errored", "cancelled"})
 
-# What a worker may print: its banners. A killed worker's log just stops.
+# What a worker may print: its banners, and info lines of its JSON log (each run claimed,
+# parked, ended). A killed worker's log just stops.
 EXPECTED_LOG_LINES = ("weft worker: ",)
 
 
@@ -59,7 +60,8 @@ def start_worker(db_url: str, data_dir: Path, **env: str) -> subprocess.Popen[by
 
 
 def unexpected_log_lines(data_dir: Path, allowed: Iterable[str] = ()) -> list[str]:
-    """Every line of the workers' logs that is neither a banner, blank nor `allowed`, with its file.
+    """Every line of the workers' logs that is neither a banner, an info line, blank nor
+    `allowed`, with its file.
 
     `allowed` are substrings of lines a fault makes expected (a database restart's warnings);
     the lines that follow a warning (its traceback) are allowed with it.
@@ -69,13 +71,21 @@ def unexpected_log_lines(data_dir: Path, allowed: Iterable[str] = ()) -> list[st
     for path in sorted(data_dir.glob("worker-*.log")):
         in_allowed_record = False
         for line in path.read_text(errors="replace").splitlines():
-            if not line.strip() or line.startswith(EXPECTED_LOG_LINES):
+            if not line.strip() or line.startswith(EXPECTED_LOG_LINES) or _is_info(line):
                 continue
             if line.startswith("{") or not line.startswith((" ", "Traceback", "\t")):
                 in_allowed_record = any(text in line for text in allowed)
             if not in_allowed_record:
                 found.append(f"{path.name}: {line}")
     return found
+
+
+def _is_info(line: str) -> bool:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(entry, dict) and entry.get("level") in ("debug", "info")
 
 
 class WorkerForks:

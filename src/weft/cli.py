@@ -201,6 +201,7 @@ def worker(
     from weft.engine.host import Engine, build_services
 
     settings = _require_database(announce=False)  # its banner names the database
+    configure_logging(settings.log_level, as_json=settings.log_format == "json")
 
     async def main() -> None:
         db = Database(settings.resolved_database_url)
@@ -316,23 +317,45 @@ def org_update(
             "Replaces the list; give --allowed-origin '' to clear it.",
         ),
     ] = None,
+    outbound_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--outbound-allow",
+            help="Private destination (host, host:port, CIDR[:port]) the org's workflows may "
+            "reach, within WEFT_OUTBOUND_ORG_ALLOW; repeat for more. Replaces the list; "
+            "give --outbound-allow '' to clear it.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Update an organisation's settings (the origins allowed to embed the editor)."""
+    """Update an organisation's settings (embedding origins, outbound policy)."""
+    from weft.net import OutboundPolicy
+    from weft.tenancy.org_outbound import outbound_allow_of, set_outbound_allow
     from weft.tenancy.orgs import allowed_origins_of, set_allowed_origins
 
     settings = _existing_database()
+    ceiling = OutboundPolicy.parse(settings.outbound_org_allow)
 
-    async def work(session: AsyncSession) -> list[str]:
+    async def work(session: AsyncSession) -> dict[str, Any]:
         await get_org(org, session=session)
         if allowed_origin is not None:
             wanted = [origin for origin in allowed_origin if origin.strip()]
-            return await set_allowed_origins(org, wanted, session=session)
-        return await allowed_origins_of(org, session=session)
+            await set_allowed_origins(org, wanted, session=session)
+        if outbound_allow is not None:
+            entries = [entry for entry in outbound_allow if entry.strip()]
+            await set_outbound_allow(org, entries, ceiling, session=session)
+        return {
+            "org_id": org,
+            "allowed_origins": await allowed_origins_of(org, session=session),
+            "outbound_allow": await outbound_allow_of(org, session=session),
+        }
 
-    origins = _in_transaction(settings, work)
-    human = f"org {org} allowed origins: " + (", ".join(origins) or "(none)")
-    _out(as_json, {"org_id": org, "allowed_origins": origins}, human)
+    shown = _in_transaction(settings, work)
+    human = (
+        f"org {org} allowed origins: " + (", ".join(shown["allowed_origins"]) or "(none)") + "\n"
+        "outbound allow: " + (", ".join(shown["outbound_allow"]) or "(none)")
+    )
+    _out(as_json, shown, human)
 
 
 def _org_scope(org: str, environment: str) -> OrgScope:

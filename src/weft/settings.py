@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     outbound_allow: str = Field(
         "", description="Comma-separated hosts/CIDRs outbound requests may reach despite the guard."
     )
+    outbound_org_allow: str = Field(
+        "",
+        description="Hosts/CIDRs (same syntax) an org may open to its own workflows in its "
+        "outbound_allow setting; empty: orgs open nothing beyond outbound_allow.",
+    )
     sqlite_busy_timeout_ms: int = 30000
     rate_limit_api_key: int = Field(
         6000, description="Requests one org API key may make per minute (0: no limit)."
@@ -62,6 +67,11 @@ class Settings(BaseSettings):
         100, description="Most runs one trigger's run may start through sub-workflows, in all."
     )
     code_workers: int = Field(2, description="Subprocesses that run code nodes.")
+    code_pool_account_share: int = Field(
+        0,
+        description="Most code workers one linked account may hold at once; waiting code steps "
+        "take turns across accounts (0: half of code_workers, at least 1).",
+    )
     idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
     retention_days: float = Field(
         30.0, description="Finished executions and their steps are kept this many days."

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 
-def weft(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WEFT_DATA_DIR": str(data_dir)}
+def weft(data_dir: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WEFT_DATA_DIR": str(data_dir), **extra_env}
     env.pop("WEFT_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "weft", *args], env=env, capture_output=True, text=True, timeout=60
@@ -123,11 +123,25 @@ def test_org_update_sets_allowed_origins(data_dir: Path) -> None:
     assert json.loads(updated.stdout) == {
         "org_id": org["org_id"],
         "allowed_origins": ["https://app.example.com", "http://localhost:3000"],
+        "outbound_allow": [],
     }
     shown = weft(data_dir, *args)
     assert json.loads(shown.stdout)["allowed_origins"][0] == "https://app.example.com"
     bad = weft(data_dir, *args, "--allowed-origin", "https://app.example.com/embed")
     assert bad.returncode == 1 and "not an origin" in bad.stderr
+
+
+def test_org_update_sets_the_outbound_policy_within_the_operators_ceiling(data_dir: Path) -> None:
+    org = json.loads(weft(data_dir, "org", "create", "--name", "Private", "--json").stdout)
+    args = ["org", "update", "--org", org["org_id"], "--json", "--outbound-allow"]
+    ceiling = {"WEFT_OUTBOUND_ORG_ALLOW": "10.0.0.0/8:443"}
+    updated = weft(data_dir, *args, "10.1.0.0/16:443", **ceiling)
+    assert updated.returncode == 0, updated.stderr
+    assert json.loads(updated.stdout)["outbound_allow"] == ["10.1.0.0/16:443"]
+    for outside in ("10.1.0.0/16", "127.0.0.1:8000", "169.254.169.254"):
+        refused = weft(data_dir, *args, outside, **ceiling)
+        assert refused.returncode == 1 and "WEFT_OUTBOUND_ORG_ALLOW" in refused.stderr
+    assert weft(data_dir, *args, "10.1.0.0/16:443").returncode == 1  # no ceiling: nothing
 
 
 def test_demo_prints_an_editor_url_for_one_lasting_demo_workflow(data_dir: Path) -> None:

@@ -23,7 +23,7 @@ def test_the_claim_takes_only_statuses_the_table_lets_start_running() -> None:
     claimable = set(states.sources_of(states.RUNNING))
     assert claimable == {states.QUEUED, states.WAITING, states.RUNNING}
     for statement in CLAIM_SQL.values():
-        candidates = str(statement).split("candidates AS (", 1)[1].split(")", 1)[0]
+        candidates = str(statement).split("candidates AS MATERIALIZED (", 1)[1].split(")", 1)[0]
         assert all(f"'{status}'" in candidates for status in claimable)
 
 

@@ -1,13 +1,20 @@
-"""Org settings (org API key): the origins allowed to embed the editor and call from browsers."""
+"""Org settings (org API key): origins allowed to embed the editor, the org's outbound policy."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from weft.api.deps import DbDep, OrgScopeDep
+from weft.api.deps import DbDep, OrgScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.net import OutboundPolicy
 from weft.tenancy import service
+from weft.tenancy.org_outbound import (
+    MAX_OUTBOUND_ENTRIES,
+    checked_entries,
+    read_outbound_allow,
+    update_outbound_allow,
+)
 from weft.tenancy.orgs import MAX_ALLOWED_ORIGINS
 
 router = APIRouter(tags=["org settings"], responses=ERROR_RESPONSES)
@@ -15,6 +22,12 @@ router = APIRouter(tags=["org settings"], responses=ERROR_RESPONSES)
 _ORIGINS_HELP = (
     "Origins (`scheme://host[:port]`, no path) allowed to frame the editor "
     "(`Content-Security-Policy: frame-ancestors`) and to call the API from a browser (CORS)."
+)
+_OUTBOUND_HELP = (
+    "Private destinations the org's workflows may reach beyond the server's allow-list: "
+    "`host`, `host:port`, `10.0.0.0/8`, `10.0.0.0/8:443`, `[fd00::1]:8080`. Each must lie within "
+    "what the server's operator lets orgs open (`WEFT_OUTBOUND_ORG_ALLOW`), else 400 "
+    "`OUTBOUND_NOT_PERMITTED`."
 )
 
 
@@ -24,22 +37,33 @@ class OrgSettingsIn(BaseModel):
     allowed_origins: list[str] | None = Field(
         None, max_length=MAX_ALLOWED_ORIGINS, description=_ORIGINS_HELP
     )
+    outbound_allow: list[str] | None = Field(
+        None, max_length=MAX_OUTBOUND_ENTRIES, description=_OUTBOUND_HELP
+    )
 
 
 class OrgSettingsOut(Out):
     org_id: str
     allowed_origins: list[str] = Field(description=_ORIGINS_HELP)
+    outbound_allow: list[str] = Field(description=_OUTBOUND_HELP)
 
 
 @router.get("/org/settings", response_model=OrgSettingsOut, summary="Get org settings")
 async def get_org_settings(org: OrgScopeDep, db: DbDep) -> OrgSettingsOut:
     """The org's settings (shared by its environments)."""
     origins = await service.allowed_origins(db, org.org_id)
-    return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins)
+    outbound = await read_outbound_allow(db, org.org_id)
+    return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins, outbound_allow=outbound)
 
 
 @router.put("/org/settings", response_model=OrgSettingsOut, summary="Update org settings")
-async def put_org_settings(body: OrgSettingsIn, org: OrgScopeDep, db: DbDep) -> OrgSettingsOut:
+async def put_org_settings(
+    body: OrgSettingsIn, org: OrgScopeDep, db: DbDep, settings: SettingsDep
+) -> OrgSettingsOut:
     """Replace the given settings; origins are normalised (lower case, no trailing slash)."""
+    ceiling = OutboundPolicy.parse(settings.outbound_org_allow)
+    if body.outbound_allow is not None:
+        checked_entries(body.outbound_allow, ceiling)  # refused before anything changes
     origins = await service.update_allowed_origins(db, org.org_id, body.allowed_origins)
-    return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins)
+    outbound = await update_outbound_allow(db, org.org_id, body.outbound_allow, ceiling)
+    return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins, outbound_allow=outbound)

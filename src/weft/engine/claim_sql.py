@@ -2,7 +2,9 @@
 
 One statement claims a batch: it picks due rows a worker may start (their statuses come from
 the transition table), gives each linked account slots up to its concurrency limit counting what
-it already runs, and orders by slot so claims go round-robin across linked accounts.
+it already runs, and orders by slot so claims go round-robin across linked accounts. It also
+returns when each claimed run was due (`was_due`, for the claim-latency metric): the candidates
+are materialised once, before the update moves `due_at` to the lease's end.
 """
 
 from __future__ import annotations
@@ -48,10 +50,11 @@ _CANDIDATES = (
 
 def _claim(candidates: str) -> TextClause:
     return text(
-        f"WITH candidates AS ({candidates}), "
+        f"WITH candidates AS MATERIALIZED ({candidates}), "
         + _RANKED
         + f"UPDATE executions {_SET_CLAIMED} WHERE id IN (SELECT id FROM chosen) "
-        f"RETURNING {CLAIM_COLUMNS}"
+        f"RETURNING {CLAIM_COLUMNS}, "
+        "(SELECT c.due_at FROM candidates c WHERE c.id = executions.id) AS was_due"
     )
 
 

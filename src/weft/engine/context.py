@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from weft.expressions.evaluator import ExpressionError, Limits
 from weft.expressions.offload import evaluate_off_loop, render_off_loop
 from weft.nodes.runtime import NodeContext, NodeFailure
 from weft.workflows.graph import NodeIn
+
+
+@dataclass(frozen=True)
+class CallerSandbox:
+    """The shared code pool as one caller uses it: its code steps wait that caller's turn."""
+
+    pool: Any
+    caller: str
+
+    async def run(self, source: str, input: Any, *, timeout_ms: int, memory_mb: int) -> Any:
+        """Run code on the pool in this caller's name."""
+        return await self.pool.run(
+            source, input, timeout_ms=timeout_ms, memory_mb=memory_mb, caller=self.caller
+        )
+
+
+def caller_of(org_id: str, linked_account_pk: str | None) -> str:
+    """The identity the code pool shares its workers by: an org's linked account."""
+    return f"{org_id}/{linked_account_pk or ''}"
 
 
 def node_context(
@@ -17,9 +37,13 @@ def node_context(
     *,
     outbound: Any,
     sandbox: Any,
+    caller: str = "",
     extras: dict[str, Any] | None = None,
 ) -> NodeContext:
-    """A context whose expression errors become NodeFailures naming the node and field."""
+    """A context whose expression errors become NodeFailures naming the node and field.
+
+    `caller` (see caller_of) is who the node's code runs for in the shared code pool.
+    """
     label = f'Node "{node.name}" ({node.id})'
     resolved: dict[str, Any] = {}
 
@@ -42,7 +66,7 @@ def node_context(
         render=do_render,
         evaluate=do_evaluate,
         outbound=outbound,
-        sandbox=sandbox,
+        sandbox=CallerSandbox(sandbox, caller) if sandbox is not None else None,
         resolved=resolved,
         extras=extras or {},
     )

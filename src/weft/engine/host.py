@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from weft.engine.outbound import OrgOutbound
 from weft.engine.scheduler import Scheduler
 from weft.engine.services import Services
 from weft.engine.worker import Worker
@@ -22,19 +23,25 @@ log = logging.getLogger("weft.engine")
 class LazySandbox:
     """Starts the code-node subprocess pool on first use: most workflows never need it."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, caller_share: int = 0) -> None:
         self.size = size
+        self.caller_share = caller_share
         self._pool: Any = None
         self._lock = asyncio.Lock()
 
-    async def run(self, source: str, input: Any, *, timeout_ms: int, memory_mb: int) -> Any:
+    async def run(
+        self, source: str, input: Any, *, timeout_ms: int, memory_mb: int, caller: str = ""
+    ) -> Any:
         if self._pool is None:
             async with self._lock:
                 if self._pool is None:
                     from weft.sandbox import SandboxPool
 
-                    self._pool = SandboxPool(size=self.size)
-        return await self._pool.run(source, input, timeout_ms=timeout_ms, memory_mb=memory_mb)
+                    share = self.caller_share or None
+                    self._pool = SandboxPool(size=self.size, caller_share=share)
+        return await self._pool.run(
+            source, input, timeout_ms=timeout_ms, memory_mb=memory_mb, caller=caller
+        )
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -43,12 +50,15 @@ class LazySandbox:
 
 def build_services(db: Database, settings: Settings) -> Services:
     """The shared services of one process."""
-    policy = OutboundPolicy.parse(settings.outbound_allow)
+    outbound = OutboundClient(OutboundPolicy.parse(settings.outbound_allow))
     return Services(
         db=db,
         settings=settings,
-        outbound=OutboundClient(policy),
-        sandbox=LazySandbox(settings.code_workers),
+        outbound=outbound,
+        sandbox=LazySandbox(settings.code_workers, settings.code_pool_account_share),
+        org_outbound=OrgOutbound(
+            db, outbound, settings.outbound_allow, settings.outbound_org_allow
+        ),
     )
 
 

@@ -37,7 +37,7 @@ from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import enqueue_for_run, wants_run_notifications
-from weft.observability.metrics import observe_run_ended
+from weft.observability.metrics import observe_claim_latency, observe_run_ended
 from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import Execution
@@ -74,11 +74,19 @@ async def claim_due_executions(
             bindparam("now", type_=columns.due_at.type),
             bindparam("lease_until", type_=columns.due_at.type),
         )
-        .columns(*(columns[name.strip()] for name in CLAIM_COLUMNS.split(",")))
+        .columns(
+            *(columns[name.strip()] for name in CLAIM_COLUMNS.split(",")),
+            was_due=columns.due_at.type,
+        )
     )
     async with db.transaction() as session:
         rows = (await session.execute(stmt, params)).mappings().all()
-    return [Claimed(**{**row, "is_test": bool(row["is_test"])}) for row in rows]
+    claimed = []
+    for row in rows:
+        values = dict(row)
+        observe_claim_latency(values.pop("was_due"), moment)
+        claimed.append(Claimed(**{**values, "is_test": bool(values["is_test"])}))
+    return claimed
 
 
 async def release_leases(db: Database, *, owner: str) -> int:

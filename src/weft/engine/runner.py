@@ -21,7 +21,7 @@ from weft.clock import now
 from weft.engine import lifecycle, queue, states
 from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
-from weft.engine.context import node_context
+from weft.engine.context import caller_of, node_context
 from weft.engine.control_flow import (
     DONE,
     SKIPPED,
@@ -30,6 +30,7 @@ from weft.engine.control_flow import (
     ParkRun,
     RunFailed,
 )
+from weft.engine.outbound import outbound_for
 from weft.engine.plan import ERROR, Plan
 from weft.engine.safe_mode import EditorTestOptions, load_test_mode, stand_in
 from weft.engine.services import Services
@@ -53,6 +54,7 @@ class RunState:
     flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     apps: AppGateway | None = None
     test_mode: EditorTestOptions | None = None  # test runs only: pinned and safe-mode steps
+    outbound: Any = None  # the org's outbound client (its own allow-list entries)
 
 
 class Runner(ControlFlowSteps):
@@ -70,6 +72,10 @@ class Runner(ControlFlowSteps):
     async def run(self, claimed: queue.Claimed) -> None:
         """Run to the end, a park (delay) or a failure; never raises (the worker stays up)."""
         execution_id_var.set(claimed.id)  # this task's log lines name the run
+        log.info(
+            "run claimed",
+            extra={"workflow_id": claimed.workflow_id, "attempt": claimed.attempt},
+        )
         try:
             await self._run(claimed)
         except queue.LeaseLost:
@@ -109,6 +115,7 @@ class Runner(ControlFlowSteps):
             claimed.workflow_id,
         )
         state = RunState(claimed=claimed, plan=plan, done=done, apps=apps)
+        state.outbound = await outbound_for(self.services, claimed.org_id)
         if claimed.is_test:
             state.test_mode = await load_test_mode(self.services.db, claimed.id)
         # The limit bounds each stretch of running, not time spent parked in delays.
@@ -138,6 +145,7 @@ class Runner(ControlFlowSteps):
                 response=state.response,
                 child_id=park.child_id,
             )
+            log.info("run parked", extra={"wake_at": park.wake_at})
         except RunFailed as failed:
             await self._finish(
                 claimed, states.FAILED, state.pending, error=failed.error, response=state.response
@@ -158,6 +166,7 @@ class Runner(ControlFlowSteps):
         await lifecycle.end_run(
             self.services, self.commits, claimed, status, owner=self.owner, steps=steps, **values
         )
+        log.info("run ended", extra={"status": status})
 
     # -- the walk -------------------------------------------------------------------------
 
@@ -260,12 +269,14 @@ class Runner(ControlFlowSteps):
         self, node: NodeIn, data: dict[str, Any], state: RunState | None = None
     ) -> NodeContext:
         extras = {"apps": state.apps} if state is not None else None
+        claimed = state.claimed if state is not None else None
         return node_context(
             node,
             data,
             self.limits,
-            outbound=self.services.outbound,
+            outbound=state.outbound if state and state.outbound else self.services.outbound,
             sandbox=self.services.sandbox,
+            caller=caller_of(claimed.org_id, claimed.linked_account_pk) if claimed else "",
             extras=extras,
         )
 

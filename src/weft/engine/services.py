@@ -24,6 +24,7 @@ class Services:
     wakeups: Wakeups = field(default_factory=Wakeups)
     answers: Answers = field(default_factory=Answers)  # sync callers' futures
     plans: PlanCache = field(default_factory=PlanCache)
+    org_outbound: Any = None  # engine.outbound.OrgOutbound: each org's outbound client
 
     async def plan_for(self, claimed: Any) -> Plan:
         """The runnable plan of the version (or test draft) an execution is pinned to."""
@@ -41,6 +42,8 @@ class Services:
 
     async def close(self) -> None:
         """Release the outbound client and the sandbox pool."""
+        if self.org_outbound is not None:
+            await self.org_outbound.aclose()
         if self.outbound is not None:
             await self.outbound.aclose()
         if self.sandbox is not None:

@@ -6,8 +6,9 @@ import time
 from typing import Any
 
 from weft.clock import now
-from weft.engine.context import node_context
+from weft.engine.context import caller_of, node_context
 from weft.engine.control_flow import loop_items, wake_time
+from weft.engine.outbound import outbound_for
 from weft.engine.safe_mode import effect_of, preview_request
 from weft.engine.services import Services
 from weft.errors import InvalidInput, NotFound
@@ -55,8 +56,10 @@ async def run_single_node(
         node,
         data,
         limits,
-        outbound=services.outbound,
+        outbound=await outbound_for(services, apps.org_id) if apps else services.outbound,
         sandbox=services.sandbox,
+        # The editor's "run node" waits its linked account's turn at the code pool too.
+        caller=caller_of(apps.org_id, apps.linked_account_pk) if apps is not None else "",
         extras={"apps": apps} if apps is not None else None,
     )
     started = time.perf_counter()

@@ -138,6 +138,22 @@ class OutboundPolicy:
             timeout_s=timeout_s,
         )
 
+    def covers(self, entry: str) -> bool:
+        """Whether every destination the allow-list `entry` opens is one this policy opens too:
+        a host name listed here (for that port or every port), or a network inside one listed
+        here whose port matches (an entry without a port needs a listed network without one)."""
+        target, port = _split_port(entry)
+        text = _normalize_host(target)
+        if "/" in text or parse_ip(text) is not None:
+            network = ipaddress.ip_network(text, strict=False)
+            return any(
+                network.version == allowed.version
+                and network.subnet_of(allowed)  # type: ignore[arg-type]
+                and (allowed_port is None or allowed_port == port)
+                for allowed, allowed_port in self._networks
+            )
+        return (text, None) in self._hosts or (port is not None and (text, port) in self._hosts)
+
     def allows_host(self, host: str, port: int | None = None) -> bool:
         """Whether the host name itself is on the allow list (exact match, case-insensitive),
         for every port or for `port`."""
@@ -169,6 +185,25 @@ class OutboundPolicy:
             reason = refusal_reason(ip)
             if reason is not None:
                 raise BlockedDestination(host, str(ip), reason)
+
+
+def normalize_allow_entry(entry: str) -> str:
+    """One allow-list entry in canonical form (`10.0.0.0/8:443`, `[::1]:8080`, `db.internal`);
+    raises ValueError when it is not a host name, address or CIDR with an optional port."""
+    target, port = _split_port(entry)
+    text = _normalize_host(target)
+    if "/" in text or parse_ip(text) is not None:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError as error:
+            raise ValueError(f"{entry!r} is not a valid address or CIDR") from error
+        whole = network.prefixlen == network.max_prefixlen
+        text = str(network.network_address) if whole else str(network)
+        if port is not None and network.version == 6:
+            return f"[{text}]:{port}"
+    elif not _HOSTNAME.match(text):
+        raise ValueError(f"{entry!r} is not a host name, address or CIDR")
+    return text if port is None else f"{text}:{port}"
 
 
 def _split_port(entry: str) -> tuple[str, int | None]:

@@ -32,6 +32,12 @@ STEP_DURATION = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
     registry=REGISTRY,
 )
+CLAIM_LATENCY = Histogram(
+    "weft_claim_latency_seconds",
+    "Time from a run being due (queued, woken, or its lease expired) to a worker claiming it.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
+)
 RUNS_ENDED = Counter(
     "weft_runs_ended", "Runs that reached a terminal status.", ["status"], registry=REGISTRY
 )
@@ -54,6 +60,12 @@ QUEUE_AGE = Gauge(
 def observe_step(node_type: str, status: str, seconds: float) -> None:
     """Count one step's duration."""
     STEP_DURATION.labels(node_type, status).observe(max(seconds, 0.0))
+
+
+def observe_claim_latency(due_at: datetime | None, claimed_at: datetime) -> None:
+    """Count one claim: how long the run had been due when a worker took it."""
+    if due_at is not None:
+        CLAIM_LATENCY.observe(_age_s(due_at, claimed_at))
 
 
 def observe_run_ended(status: str) -> None:

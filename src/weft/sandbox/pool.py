@@ -19,6 +19,7 @@ from weft.sandbox.errors import (
     SandboxError,
 )
 from weft.sandbox.process import WorkerGone, WorkerProcess
+from weft.sandbox.turns import FairTurns
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,11 @@ RESPAWN_BACKOFF_S = 1.0
 
 
 class SandboxPool:
-    """Runs JavaScript in `size` worker processes; calls beyond that wait for a free worker."""
+    """Runs JavaScript in `size` worker processes; calls beyond that wait for a free worker.
+
+    Waiting calls are served fairly by caller (see sandbox.turns): each caller, an org's linked
+    account, holds at most `caller_share` workers at once (default: half the pool, at least 1).
+    """
 
     def __init__(
         self,
@@ -39,17 +44,17 @@ class SandboxPool:
         max_output_bytes: int = 10 * MIB,
         deadline_margin_s: float = 0.5,
         start_timeout_s: float = 30.0,
+        caller_share: int | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a sandbox pool needs at least one worker")
         self.size = size
+        self.caller_share = min(max(caller_share or size // 2, 1), size)
         self.max_input_bytes = max_input_bytes
         self.max_output_bytes = max_output_bytes
         self.deadline_margin_s = deadline_margin_s
         self.start_timeout_s = start_timeout_s
-        # None is put once per waiting call when the pool closes, to wake it.
-        self._idle: asyncio.Queue[WorkerProcess | None] = asyncio.Queue()
-        self._waiting = 0
+        self._turns: FairTurns[WorkerProcess] = FairTurns(self.caller_share)
         self._workers: set[WorkerProcess] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._start_lock = asyncio.Lock()
@@ -97,8 +102,12 @@ class SandboxPool:
         *,
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
         memory_mb: int = DEFAULT_MEMORY_MB,
+        caller: str = "",
     ) -> Any:
-        """Run `source` with the global `input`; return its JSON output or raise a SandboxError."""
+        """Run `source` with the global `input`; return its JSON output or raise a SandboxError.
+
+        `caller` names who asks (an org's linked account): calls wait their caller's turn.
+        """
         if timeout_ms < 1 or memory_mb < 1:
             raise ValueError("timeout_ms and memory_mb must be positive")
         body = self._encode_input(input)
@@ -109,7 +118,7 @@ class SandboxPool:
             "max_output_bytes": self.max_output_bytes,
         }
         await self.start()
-        worker = await self._take_worker()
+        worker = await self._take_worker(caller)
         keep = False
         try:
             reply, output = await worker.call(
@@ -122,24 +131,22 @@ class SandboxPool:
             # A worker is reused only after a complete exchange; if the caller was cancelled
             # mid-call, its reply may still be in the pipe, so it is replaced like a dead one.
             if keep and not self._closed:
-                self._idle.put_nowait(worker)
+                self._turns.give_back(caller, worker)
             else:
                 self._discard(worker)
+                self._turns.give_back(caller, None)
         return _result(reply, output, timeout_ms, memory_mb)
 
-    async def _take_worker(self) -> WorkerProcess:
+    async def _take_worker(self, caller: str) -> WorkerProcess:
         while True:
             if self._closed:
                 raise SandboxError("The code sandbox is shut down")
-            self._waiting += 1
-            try:
-                worker = await self._idle.get()
-            finally:
-                self._waiting -= 1
-            if worker is not None and worker.process.returncode is None:
+            worker = await self._turns.take(caller)
+            if worker.process.returncode is None and worker in self._workers:
                 return worker
-            if worker is not None:  # died while idle, before its watcher noticed
-                self._discard(worker)
+            # Died while idle, before (or after) its watcher noticed.
+            self._discard(worker)
+            self._turns.give_back(caller, None)
 
     def _encode_input(self, value: Any) -> bytes:
         try:
@@ -165,7 +172,7 @@ class SandboxPool:
 
     def _adopt(self, worker: WorkerProcess) -> None:
         self._workers.add(worker)
-        self._idle.put_nowait(worker)
+        self._turns.put(worker)
         self._track(self._watch(worker))
 
     async def _watch(self, worker: WorkerProcess) -> None:
@@ -205,8 +212,7 @@ class SandboxPool:
     async def close(self) -> None:
         """Stop every worker; calls still running fail with a SandboxError."""
         self._closed = True
-        for _ in range(self._waiting):
-            self._idle.put_nowait(None)
+        self._turns.fail_all(SandboxError("The code sandbox is shut down"))
         workers, self._workers = list(self._workers), set()
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
         # Watchers end with their workers; replacements being spawned see `_closed` and kill

@@ -1,0 +1,105 @@
+"""Fair turns at a few shared workers: one FIFO per caller, callers served round-robin, each capped.
+
+One queue for everybody lets whoever asks most hold every worker: four 30-second code loops of
+one linked account made another org's trivial step wait 30 s. Here each caller (an org's linked
+account) waits in its own queue; a freed worker goes to the next caller in turn, and no caller
+may hold more than `share` workers at once, so the others always find one soon. Calls that
+name no caller ("", direct uses of the pool outside the engine) take turns as one caller without
+a cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter, deque
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+class FairTurns(Generic[Item]):
+    """Hands free items to waiting callers: per-caller FIFO, round-robin, at most `share` each."""
+
+    def __init__(self, share: int) -> None:
+        if share < 1:
+            raise ValueError("a caller's share must be at least one")
+        self.share = share
+        self._free: deque[Item] = deque()
+        # Insertion order is the order of turns: a caller just served moves to the back.
+        self._queues: dict[str, deque[asyncio.Future[Item]]] = {}
+        self._held: Counter[str] = Counter()
+
+    def held(self, caller: str) -> int:
+        """How many items `caller` holds now."""
+        return self._held[caller]
+
+    def waiting(self) -> int:
+        """How many calls wait for an item."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    def put(self, item: Item) -> None:
+        """A new (or newly free) item nobody holds."""
+        self._free.append(item)
+        self._dispatch()
+
+    async def take(self, caller: str) -> Item:
+        """Wait for `caller`'s turn and an item; the caller holds it until `give_back`."""
+        turn: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(caller, deque()).append(turn)
+        self._dispatch()
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                # Handed an item just as the caller was cancelled: it goes to the next in turn.
+                self.give_back(caller, turn.result())
+            else:
+                self._forget(caller, turn)
+            raise
+
+    def give_back(self, caller: str, item: Item | None) -> None:
+        """`caller` stops holding an item; `item` is free again unless None (it was discarded)."""
+        self._held[caller] -= 1
+        if self._held[caller] <= 0:
+            del self._held[caller]
+        if item is not None:
+            self._free.append(item)
+        self._dispatch()
+
+    def fail_all(self, error: BaseException) -> None:
+        """Wake every waiting call with `error` (the pool is closing)."""
+        queues, self._queues = self._queues, {}
+        for queue in queues.values():
+            for turn in queue:
+                if not turn.done():
+                    turn.set_exception(error)
+
+    def _forget(self, caller: str, turn: asyncio.Future[Item]) -> None:
+        queue = self._queues.get(caller)
+        if queue is None:
+            return
+        with contextlib.suppress(ValueError):
+            queue.remove(turn)
+        if not queue:
+            del self._queues[caller]
+
+    def _dispatch(self) -> None:
+        while self._free:
+            caller = self._next_caller()
+            if caller is None:
+                return
+            queue = self._queues.pop(caller)
+            turn = queue.popleft()
+            if queue:
+                self._queues[caller] = queue  # back of the line
+            if turn.done():  # cancelled, its caller not yet woken to forget it
+                continue
+            self._held[caller] += 1
+            turn.set_result(self._free.popleft())
+
+    def _next_caller(self) -> str | None:
+        for caller in self._queues:
+            if not caller or self._held[caller] < self.share:
+                return caller
+        return None

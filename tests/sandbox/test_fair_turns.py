@@ -1,0 +1,94 @@
+"""The code pool shares its workers fairly: per-caller queues taken in turn, a cap per caller."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from weft.sandbox import SandboxPool
+from weft.sandbox.turns import FairTurns
+
+BUSY_LOOP = "while (true) {}"
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_turns_go_round_robin_across_callers_not_first_come() -> None:
+    turns: FairTurns[str] = FairTurns(share=1)
+    served: list[str] = []
+
+    async def call(caller: str, tag: str) -> None:
+        item = await turns.take(caller)
+        served.append(tag)
+        await asyncio.sleep(0.01)
+        turns.give_back(caller, item)
+
+    # One worker; account a asks three times before b and c ask once each.
+    calls = [asyncio.create_task(call("a", f"a{i}")) for i in range(3)]
+    await _settle()
+    calls += [asyncio.create_task(call("b", "b0")), asyncio.create_task(call("c", "c0"))]
+    await _settle()
+    turns.put("worker")
+    await asyncio.gather(*calls)
+    assert served == ["a0", "b0", "c0", "a1", "a2"]
+
+
+async def test_a_caller_never_holds_more_than_its_share() -> None:
+    turns: FairTurns[int] = FairTurns(share=2)
+    for worker in range(4):
+        turns.put(worker)
+    held = [await turns.take("a"), await turns.take("a")]
+    third = asyncio.create_task(turns.take("a"))
+    await _settle()
+    assert not third.done() and turns.held("a") == 2  # two workers stay free for others
+    assert {await turns.take("b"), await turns.take("b")} | set(held) == {0, 1, 2, 3}
+    turns.give_back("a", held[0])
+    assert await asyncio.wait_for(third, 1) == held[0]
+
+
+async def test_a_cancelled_wait_gives_up_its_turn_and_any_worker_it_was_handed() -> None:
+    turns: FairTurns[str] = FairTurns(share=1)
+    waiting = asyncio.create_task(turns.take("a"))
+    await _settle()
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert turns.waiting() == 0
+    # Handed a worker in the same tick it was cancelled: the worker goes to the next caller.
+    handed = asyncio.create_task(turns.take("a"))
+    await _settle()
+    turns.put("worker")
+    handed.cancel()
+    await asyncio.gather(handed, return_exceptions=True)
+    assert turns.held("a") == 0
+    assert await asyncio.wait_for(turns.take("b"), 1) == "worker"
+
+
+def test_share_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        FairTurns(share=0)
+
+
+async def test_default_share_is_half_the_pool_and_at_least_one() -> None:
+    assert SandboxPool(4).caller_share == 2
+    assert SandboxPool(1).caller_share == 1
+    assert SandboxPool(3, caller_share=9).caller_share == 3
+
+
+async def test_one_callers_long_loops_leave_a_worker_for_another_caller() -> None:
+    async with SandboxPool(2) as pool:
+        loops = [
+            asyncio.create_task(pool.run(BUSY_LOOP, None, timeout_ms=4000, caller="org-a/acct"))
+            for _ in range(4)
+        ]
+        await asyncio.sleep(0.3)  # the loops hold or wait for the workers
+        started = time.monotonic()
+        assert await pool.run("input + 1", 1, timeout_ms=1000, caller="org-b/acct") == 2
+        assert time.monotonic() - started < 2.0
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
