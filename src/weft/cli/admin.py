@@ -1,0 +1,236 @@
+"""Commands that manage tenants: org, linked-account, token, secrets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    existing_database,
+    in_transaction,
+    load_settings,
+    output,
+)
+from weft.clock import isoformat
+from weft.store.scope import ENVIRONMENTS, OrgScope
+from weft.tenancy.orgs import get_org
+
+org_app = typer.Typer(help="Organisations and their API keys.", no_args_is_help=True)
+account_app = typer.Typer(help="Linked accounts of an organisation.", no_args_is_help=True)
+token_app = typer.Typer(help="Session tokens for linked accounts.", no_args_is_help=True)
+secrets_app = typer.Typer(help="The key that seals connection secrets.", no_args_is_help=True)
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Option("--name", help="Organisation name")], as_json: JsonOpt = False
+) -> None:
+    """Create an organisation with a test and a production API key (shown once)."""
+    from weft.tenancy.orgs import create_org
+
+    settings = existing_database()
+    created = in_transaction(settings, lambda s: create_org(name, session=s))
+    data = {"org_id": created.org.id, "name": created.org.name, "api_keys": created.api_keys}
+    human = (
+        f"created org {created.org.id} ({created.org.name})\n"
+        f"  test API key:       {created.api_keys['test']}\n"
+        f"  production API key: {created.api_keys['production']}\n"
+        "Keys are stored hashed: copy them now, they cannot be shown again."
+    )
+    output(as_json, data, human)
+
+
+@org_app.command("rotate-key")
+def org_rotate_key(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    environment: EnvOpt = "test",
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke an org's API key for one environment (and its session tokens); print a new one."""
+    from weft.tenancy.orgs import rotate_api_key
+
+    settings = existing_database()
+    rotated = in_transaction(settings, lambda s: rotate_api_key(org, environment, session=s))
+    data = {
+        "org_id": org,
+        "environment": environment,
+        "api_key": rotated.api_key,
+        "revoked_session_tokens": rotated.revoked_session_tokens,
+    }
+    human = (
+        f"new key: {rotated.api_key}\n"
+        f"session tokens minted under the old key, now revoked: {rotated.revoked_session_tokens}"
+    )
+    output(as_json, data, human)
+
+
+@org_app.command("update")
+def org_update(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-origin",
+            help="Origin (scheme://host[:port]) allowed to embed the editor; repeat for more. "
+            "Replaces the list; give --allowed-origin '' to clear it.",
+        ),
+    ] = None,
+    outbound_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--outbound-allow",
+            help="Private destination (host, host:port, CIDR[:port]) the org's workflows may "
+            "reach, within WEFT_OUTBOUND_ORG_ALLOW; repeat for more. Replaces the list; "
+            "give --outbound-allow '' to clear it.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Update an organisation's settings (embedding origins, outbound policy)."""
+    from weft.net import OutboundPolicy
+    from weft.tenancy.org_outbound import outbound_allow_of, set_outbound_allow
+    from weft.tenancy.orgs import allowed_origins_of, set_allowed_origins
+
+    settings = existing_database()
+    ceiling = OutboundPolicy.parse(settings.outbound_org_allow)
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        await get_org(org, session=session)
+        if allowed_origin is not None:
+            wanted = [origin for origin in allowed_origin if origin.strip()]
+            await set_allowed_origins(org, wanted, session=session)
+        if outbound_allow is not None:
+            entries = [entry for entry in outbound_allow if entry.strip()]
+            await set_outbound_allow(org, entries, ceiling, session=session)
+        return {
+            "org_id": org,
+            "allowed_origins": await allowed_origins_of(org, session=session),
+            "outbound_allow": await outbound_allow_of(org, session=session),
+        }
+
+    shown = in_transaction(settings, work)
+    human = (
+        f"org {org} allowed origins: " + (", ".join(shown["allowed_origins"]) or "(none)") + "\n"
+        "outbound allow: " + (", ".join(shown["outbound_allow"]) or "(none)")
+    )
+    output(as_json, shown, human)
+
+
+def _org_scope(org: str, environment: str) -> OrgScope:
+    if environment not in ENVIRONMENTS:
+        typer.secho(f"error: environment must be one of {ENVIRONMENTS}", fg="red", err=True)
+        raise typer.Exit(2)
+    return OrgScope(org_id=org, environment=environment)
+
+
+@account_app.command("create")
+def linked_account_create(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    account_id: Annotated[str, typer.Option("--id", help="The org's id for the account")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    environment: EnvOpt = "test",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create (or update) a linked account."""
+    from weft.tenancy.accounts import upsert_linked_account
+
+    scope = _org_scope(org, environment)
+    settings = existing_database()
+
+    async def work(session: AsyncSession) -> Any:
+        await get_org(org, session=session)
+        return await upsert_linked_account(scope, account_id, name=name, session=session)
+
+    account = in_transaction(settings, work)
+    data = {
+        "_id": account.id,
+        "linked_account_id": account.account_id,
+        "org_id": account.org_id,
+        "environment": account.environment,
+        "name": account.name,
+    }
+    output(as_json, data, f"linked account {account.account_id} ready in {account.environment}")
+
+
+@token_app.command("create")
+def token_create(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    linked_account: Annotated[str, typer.Option("--linked-account", help="Linked account id")],
+    environment: EnvOpt = "test",
+    expires_in: Annotated[int | None, typer.Option(help="Seconds (default 24 h)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue a session token for a linked account (created on first use)."""
+    from weft.tenancy.tokens import issue_session_token
+
+    scope = _org_scope(org, environment)
+    settings = existing_database()
+
+    async def work(session: AsyncSession) -> Any:
+        await get_org(org, session=session)
+        return await issue_session_token(
+            scope,
+            linked_account,
+            expires_in=expires_in or settings.session_token_ttl_s,
+            max_expires_in=settings.session_token_max_ttl_s,
+            session=session,
+        )
+
+    issued = in_transaction(settings, work)
+    data = {
+        "token": issued.token,
+        "expires_at": isoformat(issued.expires_at),
+        "linked_account_id": linked_account,
+        "environment": environment,
+    }
+    output(as_json, data, f"{issued.token}\n(expires {isoformat(issued.expires_at)})")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    new_key: Annotated[
+        str | None,
+        typer.Option("--new-key", help="The new key (default: a fresh random one)"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-encrypt every stored secret under a new key (then restart every Weft process)."""
+    from weft.apps.key_rotation import (
+        commit_key_file,
+        key_file,
+        new_key_material,
+        reseal_everything,
+        stage_key_file,
+    )
+
+    settings = load_settings()
+    material = new_key or new_key_material()
+    new_settings = settings.model_copy(update={"secret_key": material})
+    path = key_file(settings)
+    staged = stage_key_file(path, material) if path else None
+    count = in_transaction(
+        settings, lambda session: reseal_everything(settings, new_settings, session=session)
+    )
+    if path and staged:
+        commit_key_file(staged, path)
+        where = f"the new key is in {path}"
+    else:
+        where = "set WEFT_SECRET_KEY to the new key below in every process's environment"
+    data = {
+        "connections": count.connections,
+        "org_secrets": count.org_secrets,
+        "webhook_secrets": count.webhook_secrets,
+        "key_file": str(path) if path else None,
+    }
+    if not path:
+        data["new_key"] = material
+    human = (
+        f"re-encrypted {count.connections} connection(s), {count.org_secrets} org secret(s), "
+        f"{count.webhook_secrets} webhook secret(s); {where}; restart every Weft process"
+        + ("" if path else f"\nWEFT_SECRET_KEY={material}")
+    )
+    output(as_json, data, human)

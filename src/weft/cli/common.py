@@ -1,0 +1,119 @@
+"""What every command shares: the database rule, settings, one transaction, output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.app import prepare_database
+from weft.errors import WeftError
+from weft.settings import Settings
+from weft.store.db import Database
+from weft.store.migrate import upgrade_to_head
+from weft.store.permissions import secure_directory
+
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+EnvOpt = Annotated[str, typer.Option("--environment", "-e", help="test or production")]
+
+
+# The one rule, shared with the server: WEFT_DATABASE_URL if set, else WEFT_DATA_DIR/weft.db
+# (WEFT_DATA_DIR defaults to ./.weft, relative to the directory the command runs in).
+DATABASE_RULE = (
+    "The server and every weft command use WEFT_DATABASE_URL if it is set, else "
+    "WEFT_DATA_DIR/weft.db (WEFT_DATA_DIR defaults to .weft in the current directory)."
+)
+SERVER_FILE = "server.json"
+
+
+def load_settings() -> Settings:
+    """Settings for a command that may create the database (serve, migrate)."""
+    settings = Settings()
+    secure_directory(settings.data_dir)  # the database, the secret key and demo credentials
+    return settings
+
+
+def existing_database() -> Settings:
+    """Settings for a command that works on the server's data: its database must exist."""
+    settings = require_database()
+    migrate_database(settings)
+    return settings
+
+
+def require_database(*, announce: bool = True) -> Settings:
+    """Settings whose database exists (a missing SQLite file is refused, never created)."""
+    settings = Settings()
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        typer.secho(
+            f"error: there is no Weft database at {path}.\n{DATABASE_RULE}\n"
+            "Run this where `make run` / `weft serve` runs, set WEFT_DATA_DIR (or "
+            "WEFT_DATABASE_URL) to the server's, or create a new database with `weft migrate`.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    if announce:
+        announce_database(settings)
+    return settings
+
+
+def announce_database(settings: Settings) -> None:
+    # stderr, so `--json` output stays machine-readable.
+    typer.echo(f"database: {safe_url(settings)}", err=True)
+
+
+def migrate_database(settings: Settings) -> None:
+    upgrade_to_head(settings.resolved_database_url)
+
+
+def served_base_url(settings: Settings) -> str:
+    """The base URL the server on this data directory last announced, else the settings'."""
+    try:
+        recorded = json.loads((settings.data_dir / SERVER_FILE).read_text())
+        return str(recorded["base_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return settings.base_url
+
+
+def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            await prepare_database(db)
+            async with db.transaction() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except WeftError as error:
+        typer.secho(f"error: {error.message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+
+
+def run_fast(coroutine: Any) -> Any:
+    """Run on uvloop where it is installed (as uvicorn does for the API), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def output(as_json: bool, data: dict[str, Any], human: str) -> None:
+    typer.echo(json.dumps(data, indent=2) if as_json else human)
+
+
+def safe_url(settings: Settings) -> str:
+    url = settings.resolved_database_url
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,159 @@
+"""Commands that run Weft: migrate, serve, api, worker, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from weft.app import prepare_database
+from weft.cli.common import (
+    SERVER_FILE,
+    announce_database,
+    existing_database,
+    in_transaction,
+    load_settings,
+    migrate_database,
+    require_database,
+    run_fast,
+    safe_url,
+    served_base_url,
+)
+from weft.clock import isoformat
+from weft.observability.logs import configure_logging
+from weft.settings import Settings
+from weft.store.db import Database
+
+app = typer.Typer(help="Weft: private workflows you can host.", no_args_is_help=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database (WEFT_DATABASE_URL, default SQLite) to the newest schema."""
+    settings = load_settings()
+    migrate_database(settings)
+    typer.echo(f"database is at the newest schema ({safe_url(settings)})")
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option(help="Create/print the demo org, account and token")
+    ] = False,
+    migrate_db: Annotated[
+        bool | None,
+        typer.Option("--migrate/--no-migrate", help="Migrate first (default: on SQLite)"),
+    ] = None,
+) -> None:
+    """Serve the API (WEFT_HOST:WEFT_PORT)."""
+    import uvicorn
+
+    from weft.app import create_app
+
+    settings = load_settings()
+    announce_database(settings)
+    is_sqlite = settings.resolved_database_url.startswith("sqlite")
+    if migrate_db if migrate_db is not None else is_sqlite:
+        migrate_database(settings)
+    (settings.data_dir / SERVER_FILE).write_text(json.dumps({"base_url": settings.base_url}))
+    if demo:
+        _print_demo(settings, settings.base_url)
+    typer.echo(f"Weft listening on {settings.base_url}  (API docs: {settings.base_url}/docs)")
+    configure_logging(settings.log_level, as_json=settings.log_format == "json")
+    # Weft writes its own access log (route templates, never hook secrets or query strings).
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def api(
+    migrate_db: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Migrate before serving")
+    ] = False,
+) -> None:
+    """Serve the API only (no workers); run `weft worker` processes beside it."""
+    import os
+
+    os.environ["WEFT_WORKERS"] = "0"
+    serve(demo=False, migrate_db=migrate_db)
+
+
+@app.command()
+def worker(
+    loops: Annotated[int, typer.Option("--loops", help="Claim loops in this process")] = 1,
+    schedule: Annotated[bool, typer.Option(help="Also fire cron schedules")] = True,
+) -> None:
+    """Run workers alone: claim and run executions until SIGTERM/SIGINT (then finish or release)."""
+    import signal
+
+    from weft.engine.host import Engine, build_services
+
+    settings = require_database(announce=False)  # its banner names the database
+    configure_logging(settings.log_level, as_json=settings.log_format == "json")
+
+    async def main() -> None:
+        db = Database(settings.resolved_database_url)
+        await prepare_database(db)
+        engine = Engine(build_services(db, settings))
+        await engine.start(loops, schedule=schedule)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        typer.echo(f"weft worker: {loops} loop(s) on {safe_url(settings)}")
+        await stop.wait()
+        typer.echo("weft worker: stopping (finishing or releasing runs in flight)")
+        await engine.stop()
+        await db.dispose()
+
+    run_fast(main())
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo org on first call and print its key, a fresh session token and URLs."""
+    settings = existing_database()
+    _print_demo(settings, served_base_url(settings))
+
+
+def _print_demo(settings: Settings, base: str) -> None:
+    from weft.tenancy.demo import ensure_demo
+
+    creds = in_transaction(
+        settings,
+        lambda s: ensure_demo(
+            settings.data_dir, token_ttl_s=settings.session_token_ttl_s, session=s
+        ),
+    )
+    editor_url = f"{base}/workflows/{creds.workflow_id}?token={creds.session.token}"
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "Weft demo organisation",
+                f"  base URL        {base}",
+                f"  API base        {base}/api/v2/public",
+                f"  API docs        {base}/docs",
+                f"  org id          {creds.org_id}",
+                f"  test API key    {creds.api_keys['test']}",
+                f"  linked account  {creds.linked_account_id}",
+                f"  session token   {creds.session.token}",
+                f"                  (expires {isoformat(creds.session.expires_at)})",
+                f"  demo workflow   {creds.workflow_id}",
+                f"  editor          {editor_url}",
+                "",
+                "Try it:",
+                f"  curl -s {base}/api/v2/public/workflow -H 'Authorization: Bearer "
+                f"{creds.session.token}'",
+                "",
+            ]
+        )
+    )
