@@ -66,5 +66,9 @@ async def test_cut_database_connections_lose_no_run_and_heal_by_themselves(
 
     assert statuses == {"succeeded": figures.runs}
     assert proxy.connections_cut >= CUTS, "the cuts met no connection: the test proved little"
-    assert unexpected_log_lines(tmp_path, allowed=DATABASE_OUTAGE_WARNINGS) == []
+    # A cut during asyncpg's SSL negotiation fails a future of asyncpg's own that nobody awaits
+    # any more, and asyncio logs it ("Future exception was never retrieved"): the driver's
+    # leftover, not ours; the connect itself is retried like any other outage.
+    allowed = (*DATABASE_OUTAGE_WARNINGS, "unexpected connection_lost() call")
+    assert unexpected_log_lines(tmp_path, allowed=allowed) == []
     print(f"\ncut {proxy.cuts} times ({proxy.connections_cut} connections), {figures}")
