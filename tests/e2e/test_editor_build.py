@@ -121,7 +121,12 @@ def test_keyboard_alone_builds_and_publishes_a_three_step_workflow(
     page.keyboard.type("transform")
     page.keyboard.press("Enter")
 
-    # The new step is selected and its form open: Tab reaches its value field.
+    # The new step is selected and its form opens (a lazily loaded panel: wait for it to be
+    # there, as a keyboard user waits to see it, before tabbing): Tab reaches its value field.
+    frame.wait_for_function(
+        "() => [...document.querySelectorAll('[aria-label]')]"
+        ".some(el => el.getAttribute('aria-label') === 'Value')"
+    )
     for _ in range(60):
         page.keyboard.press("Tab")
         if focused_name() == "Value":
