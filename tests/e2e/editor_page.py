@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from e2e_servers import EditorTenant, HostPage
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 AXE = Path(__file__).parents[2] / "ui" / "node_modules" / "axe-core" / "axe.min.js"
 # Violations that make the editor unusable for someone; minor/moderate ones are reported only.
@@ -72,6 +73,23 @@ class EditorSession:
 
     def select(self, name: str) -> None:
         self.node(name).click()
+
+    def open_step(self, name: str, shows: str, attempts: int = 3) -> Any:
+        """Click step `name` until its panel shows the element labelled `shows`; that element.
+
+        A click that lands while the canvas is still fitting itself into view (its animation
+        after a load) misses the step, as it would a person's; the person clicks again.
+        """
+        shown = self.frame.get_by_label(shows)
+        for attempt in range(attempts):
+            self.node(name).click()
+            try:
+                shown.wait_for(timeout=10_000)
+                return shown
+            except PlaywrightTimeout:
+                if attempt == attempts - 1:
+                    raise
+        return shown
 
     def saved(self, timeout_s: float = 15) -> None:
         """Wait for autosave to settle."""

@@ -118,8 +118,7 @@ def test_runs_tab_opens_a_run_read_only_and_replays_its_payload(
     frame.get_by_role("tab", name="Runs").click()
     frame.get_by_role("button", name=re.compile(r"^Open run of .*COMPLETED")).click()
     frame.get_by_text("Viewing a run").wait_for()
-    editor.node("Shape").click()
-    assert '"id": 7' in frame.get_by_label("Step output").inner_text()
+    assert '"id": 7' in editor.open_step("Shape", shows="Step output").inner_text()
     editor.screenshot(artefacts, "runs")
     assert editor.axe_violations() == [], describe(editor.axe_violations())
 
