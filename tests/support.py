@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,3 +62,29 @@ def assert_envelope(response: httpx.Response, status: int, error_code: str | Non
     if error_code:
         assert body["error_code"] == error_code, body
     return body
+
+
+# Settings that turn every rate limit off, for tests that call far more often than a person.
+NO_RATE_LIMITS = {
+    "rate_limit_api_key": 0,
+    "rate_limit_session_token": 0,
+    "rate_limit_failed_auth": 0,
+}
+
+
+@asynccontextmanager
+async def running_app(settings: Any, db: Any, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app built from `settings` with `changes`, with an in-process engine."""
+    from weft.app import create_app
+    from weft.engine.host import Engine
+
+    app = create_app(settings.model_copy(update=changes), db=db)
+    engine = Engine(app.state.services)
+    await engine.start(1)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://weft.test") as http:
+            yield http
+    finally:
+        await engine.stop(grace_s=2)
+        await app.state.services.close()

@@ -9,6 +9,7 @@ import pytest
 from fault_postgres import FaultPostgres
 
 from engine.sink import Sink
+from support import NO_RATE_LIMITS
 from weft.settings import Settings
 from worker_processes import WorkerForks
 
@@ -30,9 +31,7 @@ def db_url(fault_postgres: FaultPostgres) -> str:
 def settings(settings: Settings) -> Settings:
     """The suite's settings without rate limits: the load here is one tenant polling hard on
     purpose (a quiet machine runs it fast enough to pass 1,200 calls a minute)."""
-    return settings.model_copy(
-        update={"rate_limit_api_key": 0, "rate_limit_session_token": 0, "rate_limit_failed_auth": 0}
-    )
+    return settings.model_copy(update=NO_RATE_LIMITS)
 
 
 @pytest.fixture

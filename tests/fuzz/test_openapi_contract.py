@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from support import DATABASES, Tenant, assert_envelope
+from support import DATABASES, NO_RATE_LIMITS, Tenant, assert_envelope
 from weft.app import create_app, prepare_database
 from weft.settings import Settings
 from weft.store.db import Database
@@ -227,9 +227,7 @@ def fuzz_world(
         workers=0,
         sync_timeout_s=0.25,
         # Thousands of calls by one tenant in a few seconds: the limits are tested elsewhere.
-        rate_limit_api_key=0,
-        rate_limit_session_token=0,
-        rate_limit_failed_auth=0,
+        **NO_RATE_LIMITS,
     )
     db = Database(db_url)
     app = create_app(config, db=db)

@@ -26,6 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from support import NO_RATE_LIMITS
 from weft.app import create_app, prepare_database
 from weft.settings import Settings
 from weft.store.db import Database
@@ -195,9 +196,7 @@ def test_no_sequence_of_calls_crosses_a_tenant_boundary(db_url: str, tmp_path: P
         database_url=db_url,
         data_dir=tmp_path,
         workers=0,
-        rate_limit_api_key=0,
-        rate_limit_session_token=0,
-        rate_limit_failed_auth=0,
+        **NO_RATE_LIMITS,
     )
     db = Database(db_url)
     app = create_app(config, db=db)

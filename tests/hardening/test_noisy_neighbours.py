@@ -9,25 +9,15 @@ import pytest
 
 from engine.flows import BASE, execute, finished
 from graphs import MANUAL_START, node
-from support import Tenant
-from weft.app import create_app
-from weft.engine.host import Engine
+from support import Tenant, running_app
 from weft.settings import Settings
 from weft.store.db import Database
 
 
 @pytest.fixture
 async def limited_app(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings.model_copy(update={"runs_per_trigger": 6}), db=db)
-    engine = Engine(app.state.services)
-    await engine.start(1)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://weft.test") as http:
-            yield http
-    finally:
-        await engine.stop(grace_s=2)
-        await app.state.services.close()
+    async with running_app(settings, db, runs_per_trigger=6) as http:
+        yield http
 
 
 async def test_self_calling_workflow_stops_at_the_runs_per_trigger_limit(

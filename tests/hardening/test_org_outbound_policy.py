@@ -11,9 +11,7 @@ import pytest
 from engine.flows import BASE, publish, run
 from engine.sink import Sink
 from graphs import node
-from support import Tenant, TenantFactory, assert_envelope
-from weft.app import create_app
-from weft.engine.host import Engine
+from support import Tenant, TenantFactory, assert_envelope, running_app
 from weft.engine.outbound import effective_entries
 from weft.errors import InvalidInput
 from weft.net import OutboundPolicy
@@ -53,16 +51,8 @@ async def policy_client(
         "outbound_allow": "",
         "outbound_org_allow": f"127.0.0.1:{servers.opened_port},10.20.0.0/16",
     }
-    app = create_app(settings.model_copy(update=operator), db=db)
-    engine = Engine(app.state.services)
-    await engine.start(1)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://weft.test") as http:
-            yield http
-    finally:
-        await engine.stop(grace_s=2)
-        await app.state.services.close()
+    async with running_app(settings, db, **operator) as http:
+        yield http
 
 
 async def _set(client: httpx.AsyncClient, tenant: Tenant, entries: list[str]) -> httpx.Response:
