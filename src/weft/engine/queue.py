@@ -103,6 +103,9 @@ class Claimed:
     config: Any = None  # a public workflow's run: {config_id, fields, data_slots}
 
 
+CLAIMED_FIELDS = tuple(Claimed.__dataclass_fields__)
+
+
 async def renew_leases(db: Database, *, owner: str, ids: list[str], lease_s: float) -> set[str]:
     """Extend the leases this owner holds on `ids`; returns the ids it still holds."""
     if not ids:
@@ -156,6 +159,14 @@ class FencedWrite:
     steps: list[dict[str, Any]]
     # More writes that must land with this one, and only if the lease held (notifications).
     also: Callable[[AsyncSession], Awaitable[Any]] | None = None
+    # A directly started run's first commit (engine.direct): its row, inserted with `values`
+    # instead of updated (nobody else can hold a row that did not exist).
+    insert: dict[str, Any] | None = None
+
+
+def insert_only(row: dict[str, Any]) -> FencedWrite:
+    """Write a directly started run's row on its own (its id is about to be handed out)."""
+    return FencedWrite(row["id"], row["lease_owner"], row["attempt"], {}, [], insert=row)
 
 
 def step_commit(
@@ -166,26 +177,34 @@ def step_commit(
     steps: list[dict[str, Any]],
     lease_s: float,
     response: Any = None,
+    insert: dict[str, Any] | None = None,
 ) -> FencedWrite:
     """Finished steps (and a respond node's answer), renewing the lease as they land."""
     moment = now()
     values: dict[str, Any] = {"due_at": moment + timedelta(seconds=lease_s), "updated_at": moment}
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, attempt, values, steps)
+    return FencedWrite(execution_id, owner, attempt, values, steps, insert=insert)
 
 
 async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
-    """Apply each write whose lease still holds; which ones did. Steps go in one insert."""
+    """Apply each write whose lease still holds; which ones did. New rows go in one insert,
+    steps in another."""
     applied = [False] * len(writes)
     steps: list[dict[str, Any]] = []
+    new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
+    if new_rows:
+        await session.execute(insert(Execution), new_rows)
     # In id order, as lease renewal locks them (see the module's note on lock order).
     for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
         write = writes[index]
-        result = await session.execute(
-            fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
-        )
-        held = result.rowcount == 1  # type: ignore[attr-defined]
+        if write.insert is not None:
+            held = True
+        else:
+            result = await session.execute(
+                fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
+            )
+            held = result.rowcount == 1  # type: ignore[attr-defined]
         applied[index] = held
         if held:
             steps.extend(write.steps)

@@ -35,7 +35,12 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def new_execution(
+def new_execution(*args: Any, **kwargs: Any) -> Execution:
+    """A queued execution row (ORM object) of `workflow`'s live version: see `execution_row`."""
+    return Execution(**execution_row(*args, **kwargs))
+
+
+def execution_row(
     scope: Scope,
     workflow: Workflow,
     *,
@@ -48,13 +53,12 @@ def new_execution(
     parent: str | None = None,
     config_id: str | None = None,
     config: Any = None,
-) -> Execution:
-    """A queued execution row of `workflow`'s live version (or of a test graph).
-
-    A public workflow's run carries the config it runs with and the values it reads then.
+) -> dict[str, Any]:
+    """A queued execution's column values: a run of `workflow`'s live version (or of a test
+    graph). A public workflow's run carries the config it runs with and the values it reads then.
     """
     moment = now()
-    return Execution(
+    return dict(
         id=new_id(),
         workflow_id=workflow.id,
         version=None if is_test else workflow.current_version,
@@ -72,6 +76,12 @@ def new_execution(
         attempt=0,
         created_at=moment,
         updated_at=moment,
+        output=None,
+        response=None,
+        error=None,
+        lease_owner=None,
+        started_at=None,
+        finished_at=None,
         **scope_columns(scope),
     )
 
@@ -292,11 +302,8 @@ async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSess
     return execution
 
 
-async def webhook_execution(
-    scope: Scope, workflow: Workflow, payload: Any, *, session: AsyncSession
-) -> Execution:
-    """Queue a run for an inbound webhook call."""
-    execution = new_execution(scope, workflow, trigger="webhook", payload=payload)
-    session.add(execution)
+async def queue_row(row: dict[str, Any], *, session: AsyncSession) -> dict[str, Any]:
+    """Queue the execution `row` (one a process could not start directly: engine.direct)."""
+    session.add(Execution(**row))
     await session.flush()
-    return execution
+    return row
