@@ -47,8 +47,7 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
     payload = await _payload(request)
     row = triggers.execution_row(scope, hook.workflow, trigger="webhook", payload=payload)
     execution_id = row["id"]
-    if not services.direct.start(row):
-        await lifecycle.queue_runs(services, lambda s: triggers.queue_row(row, session=s))
+    await lifecycle.start_run(services, row)
     accepted = JSONResponse(
         {"message": "Workflow execution started", "execution_id": execution_id}, status_code=202
     )

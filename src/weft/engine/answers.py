@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,9 @@ class Answers:
         self._waiting: dict[str, set[asyncio.Future[RunAnswer]]] = defaultdict(set)
         self._poller: asyncio.Task[None] | None = None
         self._poller_sleeping = False
+        # Whether a run is being run by this process right now: its runner publishes its
+        # answer, so the fallback does not read it (engine.direct.DirectStarts.running).
+        self.running_here: Callable[[str], bool] = lambda _execution_id: False
 
     def publish(self, answer: RunAnswer) -> None:
         """Hand `answer` (committed already) to everyone waiting on that run."""
@@ -99,9 +103,11 @@ class Answers:
                 await asyncio.sleep(self.tick_s)
             finally:
                 self._poller_sleeping = False
-            ids = list(self._waiting)
-            if not ids:
+            if not self._waiting:
                 break
+            ids = [i for i in self._waiting if not self.running_here(i)]
+            if not ids:
+                continue
             with contextlib.suppress(Exception):  # a failed read is retried next tick
                 for answer in await _answered(db, ids):
                     self.publish(answer)

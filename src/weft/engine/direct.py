@@ -56,6 +56,10 @@ class DirectStarts:
         ranked = sorted(self.workers, key=lambda w: len(w.tasks))
         return any(worker.adopt(row) for worker in ranked)
 
+    def running(self, execution_id: str) -> bool:
+        """Whether a worker of this process runs `execution_id` now (and will publish its end)."""
+        return any(execution_id in worker.tasks for worker in self.workers)
+
     async def persist(self, execution_id: str) -> None:
         """Make sure a run started here is written (before its id is handed out)."""
         for worker in self.workers:

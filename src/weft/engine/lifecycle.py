@@ -373,3 +373,13 @@ async def queue_runs(services: Any, start: Callable[[AsyncSession], Awaitable[An
         await wake_workers_in_transaction(session)
     services.wakeups.work_queued()
     return started
+
+
+async def start_run(services: Any, row: dict[str, Any]) -> None:
+    """Start the execution `row` (triggers.execution_row) in this process at once when one of
+    its workers has room (engine.direct), else queue it for any worker."""
+    if services.direct.start(row):
+        return
+    from weft.engine.triggers import queue_row  # triggers builds on this module
+
+    await queue_runs(services, lambda session: queue_row(row, session=session))

@@ -194,7 +194,7 @@ async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list
     steps: list[dict[str, Any]] = []
     new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
     if new_rows:
-        await session.execute(insert(Execution), new_rows)
+        await session.execute(insert(Execution.__table__), new_rows)
     # In id order, as lease renewal locks them (see the module's note on lock order).
     for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
         write = writes[index]
@@ -215,7 +215,8 @@ async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list
                 except Exception:
                     log.exception("extra writes for %s failed", write.execution_id)
     if steps:
-        await session.execute(insert(Step), steps)
+        # Core, one executemany: the ORM's bulk insert would split the rows by their NULLs.
+        await session.execute(insert(Step.__table__), steps)
     return applied
 
 

@@ -28,6 +28,9 @@ class Services:
     org_outbound: Any = None  # engine.outbound.OrgOutbound: each org's outbound client
     direct: DirectStarts = field(default_factory=DirectStarts)  # this process's workers
 
+    def __post_init__(self) -> None:
+        self.answers.running_here = self.direct.running
+
     async def plan_for(self, claimed: Any) -> Plan:
         """The runnable plan of the version (or test draft) an execution is pinned to."""
         if claimed.is_test:
