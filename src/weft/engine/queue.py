@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
@@ -189,35 +189,74 @@ def step_commit(
 
 async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
     """Apply each write whose lease still holds; which ones did. New rows go in one insert,
-    steps in another."""
-    applied = [False] * len(writes)
-    steps: list[dict[str, Any]] = []
+    steps in another, fenced updates of the same columns in one executemany where the driver
+    counts its rows (SQLite)."""
     new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
     if new_rows:
         await session.execute(insert(Execution.__table__), new_rows)
-    # In id order, as lease renewal locks them (see the module's note on lock order).
-    for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
-        write = writes[index]
-        if write.insert is not None:
-            held = True
-        else:
+    updates = [i for i, w in enumerate(writes) if w.insert is None]
+    held = dict.fromkeys(range(len(writes)), True)
+    if len(updates) > 1 and session.get_bind().dialect.supports_sane_multi_rowcount:
+        await _update_together(session, [writes[i] for i in updates])
+    else:
+        # In id order, as lease renewal locks them (see the module's note on lock order).
+        for index in sorted(updates, key=lambda i: writes[i].execution_id):
+            write = writes[index]
             result = await session.execute(
                 fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
             )
-            held = result.rowcount == 1  # type: ignore[attr-defined]
-        applied[index] = held
-        if held:
-            steps.extend(write.steps)
-            if write.also is not None:
-                try:  # in a savepoint: its failure must not undo the run's own end
-                    async with session.begin_nested():
-                        await write.also(session)
-                except Exception:
-                    log.exception("extra writes for %s failed", write.execution_id)
+            held[index] = result.rowcount == 1  # type: ignore[attr-defined]
+    steps: list[dict[str, Any]] = []
+    for index, write in enumerate(writes):
+        if not held[index]:
+            continue
+        steps.extend(write.steps)
+        if write.also is not None:
+            try:  # in a savepoint: its failure must not undo the run's own end
+                async with session.begin_nested():
+                    await write.also(session)
+            except Exception:
+                log.exception("extra writes for %s failed", write.execution_id)
     if steps:
         # Core, one executemany: the ORM's bulk insert would split the rows by their NULLs.
         await session.execute(insert(Step.__table__), steps)
-    return applied
+    return [held[i] for i in range(len(writes))]
+
+
+class PartlyFenced(Exception):
+    """A shared update missed some rows: a lease was lost; the writes go one by one instead."""
+
+
+async def _update_together(session: AsyncSession, writes: list[FencedWrite]) -> None:
+    """The fenced updates of `writes`, one executemany per set of columns; raises PartlyFenced
+    (the caller's group commit then retries each write alone) unless every row matched."""
+    groups: dict[tuple[str, ...], list[FencedWrite]] = {}
+    for write in sorted(writes, key=lambda w: w.execution_id):
+        groups.setdefault(tuple(sorted(write.values)), []).append(write)
+    table = Execution.__table__
+    for columns, members in groups.items():
+        stmt = (
+            update(table)
+            .where(
+                table.c.id == bindparam("fence_id"),
+                table.c.lease_owner == bindparam("fence_owner"),
+                table.c.attempt == bindparam("fence_attempt"),
+                table.c.status == states.RUNNING,
+            )
+            .values({column: bindparam(f"set_{column}") for column in columns})
+        )
+        params = [
+            {
+                **{f"set_{column}": value for column, value in w.values.items()},
+                "fence_id": w.execution_id,
+                "fence_owner": w.owner,
+                "fence_attempt": w.attempt,
+            }
+            for w in members
+        ]
+        result = await session.execute(stmt, params)
+        if result.rowcount != len(members):  # type: ignore[attr-defined]
+            raise PartlyFenced()
 
 
 async def load_steps(db: Database, execution_id: str) -> list[Step]:
