@@ -134,6 +134,10 @@ def _begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if options.get("weft_readonly") else "BEGIN IMMEDIATE")
 
 
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+
+
 def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngine:
     """An async engine for `url`, with SQLite tuned for concurrent readers and one writer."""
     if url.startswith("sqlite"):
@@ -141,11 +145,17 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
         engine = create_async_engine(
             url,
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "isolation_level": None},
+            # Connections (each with its thread) are kept, not opened per busy moment: the
+            # overflow above `POOL_SIZE` is for bursts only.
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas(sqlite_busy_timeout_ms))
         event.listen(engine.sync_engine, "begin", _begin)
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(
+            url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
+        )
         if not any(isinstance(f, _DroppedConnectionClose) for f in _POOL_LOG.filters):
             _POOL_LOG.addFilter(_DroppedConnectionClose())
     attach_if_enabled(engine.sync_engine)  # the benchmark's statement counter; off by default

@@ -225,11 +225,7 @@ async def live_webhook(db: Database, secret: str) -> LiveWebhook:
 
     Remembered for a moment (workflows.live_cache): a busy webhook is not looked up per call.
     """
-    found = LIVE_WEBHOOKS.get(secret)
-    if found is None:
-        found = await _find_live_webhook(db, secret)
-        LIVE_WEBHOOKS.put(secret, found)
-    return found
+    return await LIVE_WEBHOOKS.get_or_load(secret, lambda: _find_live_webhook(db, secret))
 
 
 async def _find_live_webhook(db: Database, secret: str) -> LiveWebhook:
