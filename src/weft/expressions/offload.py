@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import queue
 import threading
 import time
@@ -158,20 +159,22 @@ def _hard_limit_s(limits: Limits) -> float:
 def _needs_thread(value: Any) -> bool:
     """Whether rendering `value` runs JSONata: plain paths are dictionary lookups, done inline."""
     if isinstance(value, str):
-        if "{{" not in value:
-            return False
-        parts, _single = split_template(value)
-        if isinstance(parts, str):
-            return False  # a syntax error, reported inline
-        return any(
-            isinstance(part, TemplateExpression) and plain_path(part.source) is None
-            for part in parts
-        )
+        return "{{" in value and _template_needs_thread(value)
     if isinstance(value, dict):
         return any(_needs_thread(item) for item in value.values())
     if isinstance(value, list):
         return any(_needs_thread(item) for item in value)
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_needs_thread(text: str) -> bool:
+    parts, _single = split_template(text)
+    if isinstance(parts, str):
+        return False  # a syntax error, reported inline
+    return any(
+        isinstance(part, TemplateExpression) and plain_path(part.source) is None for part in parts
+    )
 
 
 async def render_off_loop(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
