@@ -36,7 +36,8 @@ from weft.engine.plan import ERROR, Plan
 from weft.engine.safe_mode import EditorTestOptions, load_test_mode, stand_in
 from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
-from weft.nodes import EFFECTFUL, RUNNERS
+from weft.expressions.offload import hard_limit_s
+from weft.nodes import EFFECTFUL, ONE_RENDER, RUNNERS
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.observability.logs import execution_id_var
 from weft.store.db import is_database_unavailable, log_database_failure
@@ -79,6 +80,7 @@ class Runner(ControlFlowSteps):
         settings = services.settings
         self.lease_s = settings.lease_s
         self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
+        self.render_limit_s = hard_limit_s(self.limits)
 
     async def run(self, claimed: queue.Claimed, unsaved: UnsavedRun | None = None) -> None:
         """Run to the end, a park (delay) or a failure; never raises (the worker stays up).
@@ -333,8 +335,12 @@ class Runner(ControlFlowSteps):
             if node.type in EFFECTFUL:  # never start an outside effect on a lapsed lease
                 self.leases.check(state.claimed.id, state.claimed.attempt)
             try:
-                async with asyncio.timeout(timeout_s):
+                if node.type in ONE_RENDER and timeout_s >= self.render_limit_s:
+                    # The render's own limit fires first: a timer per step would only cost.
                     result: NodeResult = await run(state.plan.configs[node.id], ctx)
+                else:
+                    async with asyncio.timeout(timeout_s):
+                        result = await run(state.plan.configs[node.id], ctx)
                 break
             except NodeFailure as failure:
                 error = failure

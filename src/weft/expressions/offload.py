@@ -152,7 +152,8 @@ def _let_pending_interrupt_land() -> None:
 _threads = EvaluationThreads()
 
 
-def _hard_limit_s(limits: Limits) -> float:
+def hard_limit_s(limits: Limits) -> float:
+    """The longest one render may take before it is abandoned."""
     return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
 
 
@@ -181,11 +182,11 @@ async def render_off_loop(value: Any, context: dict[str, Any], limits: Limits = 
     """`render` on an evaluation thread (inline when its templates are all plain paths)."""
     if not _needs_thread(value):
         return render(value, context, limits)
-    return await _threads.run(lambda: render(value, context, limits), _hard_limit_s(limits))
+    return await _threads.run(lambda: render(value, context, limits), hard_limit_s(limits))
 
 
 async def evaluate_off_loop(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
     """`evaluate` on an evaluation thread, within the hard time limit (plain paths inline)."""
     if plain_path(source) is not None:
         return evaluate(source, context, limits)
-    return await _threads.run(lambda: evaluate(source, context, limits), _hard_limit_s(limits))
+    return await _threads.run(lambda: evaluate(source, context, limits), hard_limit_s(limits))
