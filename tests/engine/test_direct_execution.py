@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine as SyncEngine
 from sqlalchemy import event, select
 
 from engine.flows import BASE, finished, publish
@@ -59,11 +60,12 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
         wf = await publish(client, tenant, [sync_hook(), twice, reply])
         path = await hook_path(client, tenant, wf)
         await client.post(path, json={"n": 1})  # warm: plan and webhook caches
-        event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+        # Every engine of the process: SQLite's writes go through a writer thread's own engine.
+        event.listen(SyncEngine, "before_cursor_execute", seen)
         try:
             answer = await client.post(path, json={"n": 21})
         finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+            event.remove(SyncEngine, "before_cursor_execute", seen)
     assert answer.status_code == 200 and answer.json() == {"doubled": 42}
     run_id = answer.headers["x-execution-id"]
     writes = [(sql, p) for sql, p in statements if not sql.lstrip().upper().startswith("SELECT")]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
@@ -188,46 +188,50 @@ def step_commit(
 
 
 async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
-    """Apply each write whose lease still holds; which ones did. New rows go in one insert,
-    steps in another, fenced updates of the same columns in one executemany where the driver
-    counts its rows (SQLite)."""
-    new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
-    if new_rows:
-        await session.execute(insert(Execution.__table__), new_rows)
-    updates = [i for i, w in enumerate(writes) if w.insert is None]
-    held = dict.fromkeys(range(len(writes)), True)
-    if len(updates) > 1 and session.get_bind().dialect.supports_sane_multi_rowcount:
-        await _update_together(session, [writes[i] for i in updates])
-    else:
-        # In id order, as lease renewal locks them (see the module's note on lock order).
-        for index in sorted(updates, key=lambda i: writes[i].execution_id):
-            write = writes[index]
-            result = await session.execute(
-                fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
-            )
-            held[index] = result.rowcount == 1  # type: ignore[attr-defined]
-    steps: list[dict[str, Any]] = []
-    for index, write in enumerate(writes):
-        if not held[index]:
-            continue
-        steps.extend(write.steps)
-        if write.also is not None:
+    """`apply_fenced` in `session`'s transaction, then each held write's `also` writes."""
+    held = await session.run_sync(lambda sync: apply_fenced(sync.connection(), writes))
+    for write, applied in zip(writes, held, strict=True):
+        if applied and write.also is not None:
             try:  # in a savepoint: its failure must not undo the run's own end
                 async with session.begin_nested():
                     await write.also(session)
             except Exception:
                 log.exception("extra writes for %s failed", write.execution_id)
+    return held
+
+
+def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool]:
+    """Apply each write whose lease still holds (not its `also`); which ones did.
+
+    New rows go in one insert, steps in another, fenced updates of the same columns in one
+    executemany where the driver counts its rows (SQLite). Core statements on a plain
+    connection, so a whole batch can run on SQLite's writer thread (Database.write_batch)."""
+    new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
+    if new_rows:
+        connection.execute(insert(Execution.__table__), new_rows)
+    updates = [i for i, w in enumerate(writes) if w.insert is None]
+    held = [True] * len(writes)
+    if len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
+        _update_together(connection, [writes[i] for i in updates])
+    else:
+        # In id order, as lease renewal locks them (see the module's note on lock order).
+        for index in sorted(updates, key=lambda i: writes[i].execution_id):
+            write = writes[index]
+            result = connection.execute(
+                fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
+            )
+            held[index] = result.rowcount == 1
+    steps = [step for write, ok in zip(writes, held, strict=True) if ok for step in write.steps]
     if steps:
-        # Core, one executemany: the ORM's bulk insert would split the rows by their NULLs.
-        await session.execute(insert(Step.__table__), steps)
-    return [held[i] for i in range(len(writes))]
+        connection.execute(insert(Step.__table__), steps)
+    return held
 
 
 class PartlyFenced(Exception):
     """A shared update missed some rows: a lease was lost; the writes go one by one instead."""
 
 
-async def _update_together(session: AsyncSession, writes: list[FencedWrite]) -> None:
+def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
     """The fenced updates of `writes`, one executemany per set of columns; raises PartlyFenced
     (the caller's group commit then retries each write alone) unless every row matched."""
     groups: dict[tuple[str, ...], list[FencedWrite]] = {}
@@ -254,8 +258,7 @@ async def _update_together(session: AsyncSession, writes: list[FencedWrite]) -> 
             }
             for w in members
         ]
-        result = await session.execute(stmt, params)
-        if result.rowcount != len(members):  # type: ignore[attr-defined]
+        if connection.execute(stmt, params).rowcount != len(members):
             raise PartlyFenced()
 
 
