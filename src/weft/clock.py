@@ -18,6 +18,13 @@ _offset = timedelta(0)
 offset_file: str | None = os.environ.get(OFFSET_FILE_VARIABLE) or None
 
 
+def read_offset_variable() -> None:
+    """Read WEFT_CLOCK_OFFSET_FILE again: for a process whose environment changed after it
+    imported Weft (the test suite's fork server sets each worker's environment after fork)."""
+    global offset_file
+    offset_file = os.environ.get(OFFSET_FILE_VARIABLE) or None
+
+
 def _wall_clock_offset() -> timedelta:
     global _offset
     path = offset_file
