@@ -67,6 +67,12 @@ async def test_a_sync_caller_is_answered_by_a_run_in_another_process(
         assert RUN_S <= slow_s < RUN_S + 1.0
 
 
+def runs_ended_per_worker(data_dir: Path) -> list[int]:
+    """How many runs each worker started in `data_dir` ended, by its log."""
+    logs = sorted(data_dir.glob("worker-*.log"))
+    return [log.read_text().count('"run ended"') for log in logs]
+
+
 async def _publish_call_and_respond(http: httpx.AsyncClient, url: str) -> str:
     nodes = [
         node("1", "start", "Start", trigger="manual"),
@@ -93,3 +99,37 @@ async def _sync_execute(http: httpx.AsyncClient, workflow: str, ms: str) -> floa
     elapsed = time.monotonic() - started
     assert answer.status_code == 200, answer.text
     return elapsed
+
+
+async def test_two_api_and_two_worker_processes_answer_every_sync_call(
+    db_url: str, make_tenant: TenantFactory, tmp_path: Path, sink: Sink
+) -> None:
+    tenant = await make_tenant("acct-many")
+    ports = [free_port(), free_port()]
+    apis = [start_server("api", db_url, tmp_path, port, WEFT_PROCESSES="1") for port in ports]
+    # Four runs at a time each: twenty slow runs need both workers.
+    workers = [start_worker(db_url, tmp_path, WEFT_WORKER_CONCURRENCY="4") for _ in range(2)]
+    try:
+        clients = [
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", headers=tenant.bearer, timeout=30)
+            for p in ports
+        ]
+        workflow = await _publish_call_and_respond(clients[0], sink.url + "/{{ trigger.ms }}")
+        calls = [
+            clients[n % 2].post(
+                f"{BASE}/workflow/{workflow}/execute",
+                json={"payload": {"ms": f"slow/300/{n}"}, "sync_execution": True},
+            )
+            for n in range(20)
+        ]
+        answers = await asyncio.gather(*calls)
+        for client in clients:
+            await client.aclose()
+    finally:
+        for process in [*workers, *apis]:
+            stop(process)
+    assert [a.status_code for a in answers] == [200] * 20
+    assert [a.json() for a in answers] == [{"ms": f"slow/300/{n}"} for n in range(20)]
+    ended = runs_ended_per_worker(tmp_path)
+    assert len(ended) == 2 and all(ended), ended  # both workers ran some
+    assert sum(ended) == 20
