@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
+from weft.engine.answers import announce_answers, answers_a_caller
 from weft.ids import new_id
 from weft.observability.metrics import observe_step
 from weft.store.db import Database
@@ -224,6 +225,10 @@ def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool
     steps = [step for write, ok in zip(writes, held, strict=True) if ok for step in write.steps]
     if steps:
         connection.execute(insert(Step.__table__), steps)
+    answered = zip(writes, held, strict=True)
+    announce_answers(
+        connection, (w.execution_id for w, ok in answered if ok and answers_a_caller(w.values))
+    )
     return held
 
 
