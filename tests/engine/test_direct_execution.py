@@ -18,6 +18,7 @@ from engine.flows import BASE, finished, publish
 from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, running_app
+from weft.engine.host import Engine, build_services
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 
@@ -186,3 +187,39 @@ async def test_direct_starts_keep_the_per_account_limit(
         assert sorted(r.status for r in await rows_of(db, wf)) == ["succeeded", "succeeded"]
     finally:
         sink.close()
+
+
+async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
+    app: Any, client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    first = Engine(app.state.services)
+    await first.start(1, schedule=False)
+    busy = node(
+        "2",
+        "code",
+        "Busy",
+        source="const until = Date.now() + 1500; while (Date.now() < until) {} return 7",
+        timeout_ms=5000,
+    )
+    reply = node("3", "respond", "Reply", body={"got": "{{ nodes.busy }}"})
+    wf = await publish(client, tenant, [sync_hook(), busy, reply])
+    path = await hook_path(client, tenant, wf)
+    for _ in range(200):  # until its first claim (of nothing) is done
+        if first.workers[0].adopting:
+            break
+        await asyncio.sleep(0.01)
+    answering = asyncio.ensure_future(client.post(path, json={}))
+    await asyncio.sleep(0.3)  # busy in its code step, nothing written yet
+    assert await rows_of(db, wf) == []
+    await first.stop(grace_s=0.1)
+    (row,) = await rows_of(db, wf)
+    assert row.status == "running" and row.lease_owner is None  # written, then released
+    second = Engine(build_services(db, app.state.settings))
+    await second.start(1, schedule=False)
+    try:
+        answer = await answering  # the caller still gets its answer, from the second worker
+    finally:
+        await second.stop()
+    assert answer.status_code == 200 and answer.json() == {"got": 7}, answer.text
+    (row,) = await rows_of(db, wf)
+    assert row.status == "succeeded" and row.attempt == 2

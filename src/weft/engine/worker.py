@@ -115,6 +115,11 @@ class Worker:
 
     # -- direct execution (engine.direct) ---------------------------------------------------
 
+    @property
+    def adopting(self) -> bool:
+        """Whether it takes directly started runs now: running, a slot free, no queue seen."""
+        return not (self._stopping.is_set() or self._backlog or len(self.tasks) >= self.concurrency)
+
     def adopt(self, row: dict[str, Any]) -> bool:
         """Run a just-triggered execution here at once, leased to this worker; False: no room.
 
@@ -123,9 +128,7 @@ class Worker:
         """
         account = row["linked_account_pk"]
         if (
-            self._stopping.is_set()
-            or self._backlog
-            or len(self.tasks) >= self.concurrency
+            not self.adopting
             or self._accounts.get(account, 0) >= self.services.settings.account_concurrency
         ):
             return False
@@ -205,6 +208,8 @@ class Worker:
         pending = list(self.tasks.values())
         if pending:
             _, still = await asyncio.wait(pending, timeout=grace_s)
+            # Adopted runs still going are written first, so releasing hands them on too.
+            await asyncio.gather(*(self.persist(i) for i in list(self.unsaved)))
             for task in still:
                 task.cancel()
             if still:
