@@ -146,6 +146,12 @@ class World:
         cookies = kwargs.get("cookies") or {}
         if cookies:  # httpx deprecates per-request cookies: send the header they make
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        # Generated values may be non-ASCII (`Bearer Ú`): send their UTF-8 bytes, as a raw client
+        # would, instead of letting httpx refuse to encode them.
+        headers = {
+            name: value.encode() if isinstance(value, str) and not value.isascii() else value
+            for name, value in headers.items()
+        }
         body: dict[str, Any] = {}
         if "json" in kwargs:
             body["json"] = kwargs.pop("json")
