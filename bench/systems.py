@@ -129,10 +129,17 @@ def _weft_cli(env: dict[str, str], *args: str) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
+def processes_of(name: str) -> str | None:
+    """The process count a system name asks for: `weft-sqlite-x2` -> "2"; None: the default."""
+    head, _, count = name.rpartition("-x")
+    return count if head and count.isdigit() else None
+
+
 def start_weft(
     name: str, sink_url: str, database_url: str | None, extra_roots: list[int]
 ) -> System:
-    """`weft serve` (API and worker in one process) on SQLite, or on `database_url`."""
+    """`weft serve` (API and worker in each process) on SQLite, or on `database_url`; as many
+    processes as the name's `-xN` says (else `weft serve`'s default, one per core)."""
     data = Path(tempfile.mkdtemp(prefix="weft-bench-"))
     port = free_port()
     env = {
@@ -146,6 +153,8 @@ def start_weft(
         "WEFT_SQL_COUNT_DIR": str(data / "sql-counts"),
     }
     env.pop("WEFT_DATABASE_URL", None)
+    if processes_of(name):
+        env["WEFT_PROCESSES"] = str(processes_of(name))
     if database_url:
         env["WEFT_DATABASE_URL"] = database_url
     subprocess.run(

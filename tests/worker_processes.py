@@ -208,3 +208,50 @@ async def wait_all_finished(db: Database, ids: list[str], timeout_s: float) -> d
         if set(counts) <= TERMINAL_STATUSES or loop.time() > deadline:
             return counts
         await asyncio.sleep(0.2)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(
+    command: str, db_url: str, data_dir: Path, port: int, *args: str, **env: str
+) -> subprocess.Popen[bytes]:
+    """`weft serve` or `weft api` on 127.0.0.1:`port`, logging to a file of its own; returns
+    once it answers /healthz."""
+    import httpx
+
+    log_path = data_dir / f"{command}-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "weft", command, *args],
+            env=worker_env(db_url, data_dir, WEFT_PORT=str(port), **env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"weft {command} did not start: {log_path.read_text()[-2000:]}")
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float = 20) -> int:
+    """SIGTERM the process and wait for it (SIGKILL if it does not stop in time); its code."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode

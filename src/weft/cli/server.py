@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,13 +46,31 @@ def serve(
         bool | None,
         typer.Option("--migrate/--no-migrate", help="Migrate first (default: on SQLite)"),
     ] = None,
+    processes: Annotated[
+        str | None,
+        typer.Option(
+            "--processes",
+            help="Processes sharing the port, each with API and worker: N or auto "
+            "(default WEFT_PROCESSES; auto: one per core on PostgreSQL, one on SQLite)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (WEFT_HOST:WEFT_PORT)."""
+    import os
+
     import uvicorn
 
     from weft.app import create_app
+    from weft.cli.processes import SUPERVISOR_ENV, resolve_processes
 
+    if processes is not None:
+        os.environ["WEFT_PROCESSES"] = processes  # the children read their settings from it
     settings = load_settings()
+    try:
+        count = resolve_processes(settings)
+    except ValueError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     announce_database(settings)
     is_sqlite = settings.resolved_database_url.startswith("sqlite")
     if migrate_db if migrate_db is not None else is_sqlite:
@@ -60,17 +78,24 @@ def serve(
     (settings.data_dir / SERVER_FILE).write_text(json.dumps({"base_url": settings.base_url}))
     if demo:
         _print_demo(settings, settings.base_url)
-    typer.echo(f"Weft listening on {settings.base_url}  (API docs: {settings.base_url}/docs)")
+    plural = f"{count} processes" if count > 1 else "1 process"
+    typer.echo(
+        f"Weft listening on {settings.base_url} with {plural}  (API docs: {settings.base_url}/docs)"
+    )
     configure_logging(settings.log_level, as_json=settings.log_format == "json")
     # Weft writes its own access log (route templates, never hook secrets or query strings).
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,
-        access_log=False,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "log_config": None,
+        "access_log": False,
+    }
+    if count == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    uvicorn.run("weft.cli.processes:child_app", factory=True, workers=count, **options)
 
 
 @app.command()
@@ -78,12 +103,16 @@ def api(
     migrate_db: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Migrate before serving")
     ] = False,
+    processes: Annotated[
+        str | None,
+        typer.Option("--processes", help="API processes sharing the port: N or auto"),
+    ] = None,
 ) -> None:
     """Serve the API only (no workers); run `weft worker` processes beside it."""
     import os
 
     os.environ["WEFT_WORKERS"] = "0"
-    serve(demo=False, migrate_db=migrate_db)
+    serve(demo=False, migrate_db=migrate_db, processes=processes)
 
 
 @app.command()

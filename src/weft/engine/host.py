@@ -98,21 +98,33 @@ class Engine:
             self.tasks.append(asyncio.create_task(self._listen(), name="listen"))
 
     async def _listen(self) -> None:
-        """PostgreSQL: wake idle workers the moment another process queues work."""
+        """PostgreSQL: wake idle workers the moment another process queues work, and hand sync
+        callers here the answers other processes announce (one connection, two channels)."""
         import asyncpg
 
+        from weft.engine.answers import ANSWERS_CHANNEL
         from weft.engine.wakeups import QUEUE_CHANNEL
 
         url = self.services.db.engine.url.set(drivername="postgresql")
+        answers = self.services.answers
         while True:
             try:
                 connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-                closed = asyncio.Event()
-                connection.add_termination_listener(lambda *_, done=closed: done.set())
-                await connection.add_listener(
-                    QUEUE_CHANNEL, lambda *_: self.services.wakeups.work_queued()
-                )
-                await closed.wait()
+                try:
+                    closed = asyncio.Event()
+                    connection.add_termination_listener(lambda *_, done=closed: done.set())
+                    await connection.add_listener(
+                        QUEUE_CHANNEL, lambda *_: self.services.wakeups.work_queued()
+                    )
+                    await connection.add_listener(
+                        ANSWERS_CHANNEL, lambda *args: answers.announced(args[-1])
+                    )
+                    answers.set_listening(True)
+                    await closed.wait()
+                finally:
+                    answers.set_listening(False)
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(connection.close(timeout=1))
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
-from weft.engine.answers import RunAnswer
+from weft.engine.answers import RunAnswer, announce_answers
 from weft.engine.claim_sql import CLAIM_COLUMNS, CLAIM_SQL
 from weft.engine.history import get_execution
 from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
@@ -242,6 +242,7 @@ async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Executio
             )
         if writes is not None:
             await writes(session)
+        await announce_answers(session, [execution.id])
     await after_run_ended(services, ended)
     return execution
 

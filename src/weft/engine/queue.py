@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
+from weft.engine.answers import announce_answers, answers_a_caller
 from weft.ids import new_id
 from weft.observability.metrics import observe_step
 from weft.store.db import Database
@@ -197,6 +198,10 @@ async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list
                     log.exception("extra writes for %s failed", write.execution_id)
     if steps:
         await session.execute(insert(Step), steps)
+    answered = zip(writes, applied, strict=True)
+    await announce_answers(
+        session, (w.execution_id for w, held in answered if held and answers_a_caller(w.values))
+    )
     return applied
 
 

@@ -3,8 +3,8 @@
 Fixed windows: each limit counts hits in the current window (`window_s` long) and refuses the
 ones past its allowance until the window ends. On PostgreSQL the counts live in the
 `rate_windows` table, one upsert per hit, so every API process shares them; SQLite deployments
-serve the API from one process, which counts in memory (a write per request would queue every
-request behind SQLite's single writer).
+count in memory (a write per request would queue every request behind SQLite's single writer),
+or, when `weft serve` runs several processes, in a file they all map (tenancy.shared_counts).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
@@ -21,6 +22,7 @@ from weft.errors import RateLimited
 from weft.observability.metrics import observe_rate_limited
 from weft.store.db import Database
 from weft.store.tables import RateWindow
+from weft.tenancy.shared_counts import SharedCounts
 
 PRUNE_CHANCE = 0.001  # now and then, a hit also deletes windows that ended long ago
 
@@ -37,9 +39,11 @@ class Limit:
 class RateLimiter:
     """Counts hits per bucket and window; raises `RateLimited` (with Retry-After) past a limit."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, shared_file: Path | None = None) -> None:
         self.db = db
         self._memory: dict[tuple[str, int], int] = {}
+        # SQLite with several serving processes: counts they share (None: this process's own).
+        self._shared = SharedCounts(shared_file) if shared_file is not None else None
 
     async def hit(self, limit: Limit, caller: str) -> None:
         """Count one hit of `caller` against `limit`; raise `RateLimited` if it is over."""
@@ -60,6 +64,10 @@ class RateLimiter:
 
     async def _increment(self, bucket: str, window: int, limit: Limit) -> int:
         if self.db.dialect == "sqlite":
+            if self._shared is not None:
+                shared = self._shared.increment(bucket, window, limit.window_s)
+                if shared is not None:
+                    return shared
             hits = self._memory.get((bucket, window), 0) + 1
             self._memory[(bucket, window)] = hits
             if random.random() < PRUNE_CHANCE:
@@ -83,7 +91,8 @@ class RateLimiter:
 
     async def _read(self, bucket: str, window: int) -> int:
         if self.db.dialect == "sqlite":
-            return self._memory.get((bucket, window), 0)
+            shared = self._shared.read(bucket, window) if self._shared is not None else 0
+            return max(shared, self._memory.get((bucket, window), 0))
         async with self.db.reading() as session:
             row = await session.get(RateWindow, (bucket, window))
             return row.hits if row is not None else 0

@@ -1,0 +1,86 @@
+"""How many processes `weft serve` runs, and what each of them does besides serving.
+
+One process runs the API, a worker, the scheduler and the notification dispatcher together.
+With `processes` above 1, uvicorn's supervisor binds the port once and starts that many such
+processes on the shared socket (the kernel hands each new connection to one of them); it
+restarts a child that dies and stops them all on SIGTERM/SIGINT. Everything they coordinate
+through is in the database: claims, leases, schedules (each tick fires once however many
+schedulers run) and notification deliveries; sync answers cross processes by NOTIFY on
+PostgreSQL and by the fallback read on SQLite; SQLite rate limits are counted in a file they
+share. A child whose supervisor vanished (kill -9) stops itself within a second.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from weft.settings import Settings
+from weft.tenancy.rate_limits import RateLimiter
+
+SUPERVISOR_ENV = "WEFT_SUPERVISOR_PID"  # set by the supervisor for its children
+RATE_FILE = "rate-windows.bin"
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_processes(settings: Settings) -> int:
+    """`settings.processes` as a number. `auto`: one per core on PostgreSQL; one on SQLite,
+    where a second process was measured slower, not faster (docs/architecture.md: both write
+    one file, and a run the other process claims reaches its sync caller by the fallback read)."""
+    value = str(settings.processes).strip().lower()
+    if value == "auto":
+        on_sqlite = settings.resolved_database_url.startswith("sqlite")
+        return 1 if on_sqlite else max(1, available_cores())
+    try:
+        count = int(value)
+    except ValueError:
+        raise ValueError(f"WEFT_PROCESSES must be a number or auto (got {value!r})") from None
+    if count < 1:
+        raise ValueError(f"WEFT_PROCESSES must be at least 1 (got {count})")
+    return count
+
+
+def child_app() -> Any:
+    """The app of one child process (uvicorn's factory): settings from the environment, the
+    supervisor's logging, and a watch that stops the child if its supervisor is gone."""
+    from weft.app import create_app
+    from weft.observability.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, as_json=settings.log_format == "json")
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if supervisor:
+        watch_supervisor(int(supervisor))
+    app = create_app(settings)
+    if settings.resolved_database_url.startswith("sqlite"):
+        # Each process would otherwise count in its own memory: N processes, N times the limit.
+        app.state.rate_limiter = RateLimiter(app.state.db, shared_file=shared_rate_file(settings))
+    return app
+
+
+def shared_rate_file(settings: Settings) -> Path:
+    """Where the processes of a SQLite server count rate-limit hits together."""
+    return settings.data_dir / RATE_FILE
+
+
+def watch_supervisor(supervisor_pid: int, every_s: float = 0.5) -> None:
+    """SIGTERM this process (a graceful stop: runs finish or are released) once its parent is no
+    longer `supervisor_pid`: a supervisor killed with SIGKILL cannot stop its children itself."""
+
+    def watch() -> None:
+        while os.getppid() == supervisor_pid:
+            time.sleep(every_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="weft-supervisor-watch", daemon=True).start()

@@ -1,0 +1,135 @@
+"""A sync caller whose run another process answers: on PostgreSQL a NOTIFY hands it over (no
+polling); on SQLite the fallback read finds it, once per tick."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.flows import BASE
+from engine.sink import Sink
+from graphs import chain, node
+from support import TenantFactory
+from weft.store.sql_counter import ENV_VAR, read_totals
+from worker_processes import free_port, start_server, start_worker, stop
+
+pytestmark = pytest.mark.slow
+
+RUN_S = 1.5  # the slow call: with a 100 ms poll, 15 reads while the caller waits
+
+
+@pytest.fixture
+def sink() -> Sink:
+    server = Sink()
+    yield server
+    server.close()
+
+
+async def statements_so_far(counts: Path) -> int:
+    await asyncio.sleep(0.5)  # the counter writes its totals a few times a second
+    return read_totals(counts).get("statements", 0)
+
+
+async def test_a_sync_caller_is_answered_by_a_run_in_another_process(
+    db_url: str, make_tenant: TenantFactory, tmp_path: Path, sink: Sink
+) -> None:
+    tenant = await make_tenant("acct-far")
+    counts = tmp_path / "api-sql"
+    port = free_port()
+    api = start_server("api", db_url, tmp_path, port, **{ENV_VAR: str(counts)})
+    worker = start_worker(db_url, tmp_path)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=tenant.bearer, timeout=30
+        ) as http:
+            workflow = await _publish_call_and_respond(http, sink.url + "/{{ trigger.ms }}")
+            await _sync_execute(http, workflow, "warm")  # the worker is up and has the plan
+            before = await statements_so_far(counts)
+            fast_s = await _sync_execute(http, workflow, "fast")
+            after_fast = await statements_so_far(counts)
+            slow_s = await _sync_execute(http, workflow, f"slow/{int(RUN_S * 1000)}")
+            after_slow = await statements_so_far(counts)
+    finally:
+        stop(worker)
+        stop(api)
+    assert fast_s < 1.0
+    # What the slow run cost the API's process beyond the fast one: its waiting.
+    waiting_reads = (after_slow - after_fast) - (after_fast - before)
+    if "postgresql" in db_url:
+        assert waiting_reads <= 1, (before, after_fast, after_slow)  # the once-read, no loop
+        assert RUN_S <= slow_s < RUN_S + 0.5  # the NOTIFY arrives as the run answers
+    else:
+        assert waiting_reads >= 5, (before, after_fast, after_slow)  # the fallback ticks
+        assert RUN_S <= slow_s < RUN_S + 1.0
+
+
+def runs_ended_per_worker(data_dir: Path) -> list[int]:
+    """How many runs each worker started in `data_dir` ended, by its log."""
+    logs = sorted(data_dir.glob("worker-*.log"))
+    return [log.read_text().count('"run ended"') for log in logs]
+
+
+async def _publish_call_and_respond(http: httpx.AsyncClient, url: str) -> str:
+    nodes = [
+        node("1", "start", "Start", trigger="manual"),
+        node("2", "http", "Call", url=url),
+        node("3", "respond", "Reply", body={"ms": "{{ trigger.ms }}"}),
+    ]
+    created = await http.post(f"{BASE}/workflow", json={"name": "far"})
+    workflow = str(created.json()["workflow"]["associated_workflow"])
+    saved = await http.put(
+        f"{BASE}/workflow/{workflow}/draft", json={"nodes": nodes, "edges": chain(*nodes)}
+    )
+    assert saved.status_code == 200, saved.text
+    published = await http.put(f"{BASE}/workflow/{workflow}/publish", json={"published": True})
+    assert published.status_code == 200, published.text
+    return workflow
+
+
+async def _sync_execute(http: httpx.AsyncClient, workflow: str, ms: str) -> float:
+    started = time.monotonic()
+    answer = await http.post(
+        f"{BASE}/workflow/{workflow}/execute",
+        json={"payload": {"ms": ms}, "sync_execution": True},
+    )
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 200, answer.text
+    return elapsed
+
+
+async def test_two_api_and_two_worker_processes_answer_every_sync_call(
+    db_url: str, make_tenant: TenantFactory, tmp_path: Path, sink: Sink
+) -> None:
+    tenant = await make_tenant("acct-many")
+    ports = [free_port(), free_port()]
+    apis = [start_server("api", db_url, tmp_path, port, WEFT_PROCESSES="1") for port in ports]
+    # Four runs at a time each: twenty slow runs need both workers.
+    workers = [start_worker(db_url, tmp_path, WEFT_WORKER_CONCURRENCY="4") for _ in range(2)]
+    try:
+        clients = [
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", headers=tenant.bearer, timeout=30)
+            for p in ports
+        ]
+        workflow = await _publish_call_and_respond(clients[0], sink.url + "/{{ trigger.ms }}")
+        calls = [
+            clients[n % 2].post(
+                f"{BASE}/workflow/{workflow}/execute",
+                json={"payload": {"ms": f"slow/300/{n}"}, "sync_execution": True},
+            )
+            for n in range(20)
+        ]
+        answers = await asyncio.gather(*calls)
+        for client in clients:
+            await client.aclose()
+    finally:
+        for process in [*workers, *apis]:
+            stop(process)
+    assert [a.status_code for a in answers] == [200] * 20
+    assert [a.json() for a in answers] == [{"ms": f"slow/300/{n}"} for n in range(20)]
+    ended = runs_ended_per_worker(tmp_path)
+    assert len(ended) == 2 and all(ended), ended  # both workers ran some
+    assert sum(ended) == 20
