@@ -34,6 +34,8 @@ from weft.sandbox.warm import WarmContext, WarmContexts, lockdown_may_have_cause
 
 MIB = 1024 * 1024
 SPARE_ISOLATES = 2
+# A warm context whose call grew writable memory by more than this is disposed of, not kept.
+WARM_KEEP_GROWTH_BYTES = 16 * MIB
 # Locked-down isolates kept ready for keys not seen yet (once a warm call has been seen).
 SPARE_WARM_ISOLATES = 1
 # RLIMIT_DATA during a call: what the process had, plus the heap limit times this factor (V8
@@ -78,6 +80,7 @@ class Worker:
         self._warm_spares: deque[Isolate] = deque()
         self._warm = WarmContexts()
         self._warm_wanted = False
+        self._last_growth = 0
         self._used: list[Isolate] = []
         self._refill_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Future[None]] = set()
@@ -123,7 +126,9 @@ class Worker:
                 isolate = await self._new_isolate(warm=True)
             context = WarmContext(isolate)
         reply = await self._run(context.isolate, header, body, warm=True)
-        if reply[0]["status"] == protocol.OK:
+        # A call that grew the heap much leaves garbage that would stay until the context's
+        # next call: such a context is not kept.
+        if reply[0]["status"] == protocol.OK and self._last_growth < WARM_KEEP_GROWTH_BYTES:
             self._used.extend(self._warm.keep(key, context))
             return reply
         # Whatever went wrong, this context serves no other call.
@@ -142,10 +147,14 @@ class Worker:
     def tidy(self) -> None:
         """Dispose of used isolates and prepare new ones; called once the reply is sent."""
         used, self._used = self._used, []
-        disposal = asyncio.ensure_future(self._dispose(used))
-        self._tasks.add(disposal)
-        disposal.add_done_callback(self._tasks.discard)
-        if self._refill_task is None or self._refill_task.done():
+        if used:  # nothing, after a warm call that kept its context
+            disposal = asyncio.ensure_future(self._dispose(used))
+            self._tasks.add(disposal)
+            disposal.add_done_callback(self._tasks.discard)
+        short = len(self._spares) < SPARE_ISOLATES or (
+            self._warm_wanted and len(self._warm_spares) < SPARE_WARM_ISOLATES
+        )
+        if short and (self._refill_task is None or self._refill_task.done()):
             self._refill_task = asyncio.ensure_future(self._refill_spares())
 
     async def _dispose(self, used: list[Isolate]) -> None:
@@ -179,11 +188,11 @@ class Worker:
         input_text = body.decode()
         heap_limit = header["memory_mb"] * MIB + INPUT_HEAP_FACTOR * len(body)
         isolate.racer.set_hard_memory_limit(heap_limit)
-        _set_data_limit(_data_bytes() + DATA_HEADROOM_FACTOR * heap_limit + DATA_SLACK_BYTES)
+        data_before = _data_bytes()
+        _set_data_limit(data_before + DATA_HEADROOM_FACTOR * heap_limit + DATA_SLACK_BYTES)
         try:
-            tagged = await asyncio.wait_for(
-                isolate.run(source, input_text), header["timeout_ms"] / 1000
-            )
+            async with asyncio.timeout(header["timeout_ms"] / 1000):
+                tagged = await isolate.run(source, input_text)
         except (TimeoutError, JSOOMException, MemoryError, JSEvalException) as error:
             memory = isolate.racer.was_hard_memory_limit_reached() or isinstance(
                 error, JSOOMException | MemoryError
@@ -193,6 +202,8 @@ class Worker:
             _set_data_limit(resource.RLIM_INFINITY)
             return {"status": protocol.ERROR, "message": str(error), "line": None}, b""
         _set_data_limit(resource.RLIM_INFINITY)
+        if warm:
+            self._last_growth = _data_bytes() - data_before
         if warm and lockdown_may_have_caused(tagged):
             return {"status": RETRY_FRESH, "message": tagged[1:].partition("\n")[2]}, b""
         return await self._reply(isolate, source, tagged, header["max_output_bytes"])
