@@ -35,6 +35,7 @@ if (({}).leak !== undefined) found.push("Object.prototype");
 if (RegExp.$1 || RegExp.lastMatch) found.push("RegExp statics");
 if (Object.getPrototypeOf(function* () {}).leak !== undefined) found.push("generator proto");
 if (JSON.leak !== undefined) found.push("JSON");
+if (typeof __TimerManager === "string") found.push("global lexical binding");
 if (String(new Error("x")) !== "Error: x") found.push("Error.prototype.toString");
 found
 """
@@ -72,6 +73,7 @@ async def test_warm_calls_run_in_a_locked_down_context(single: SandboxPool) -> N
         "/(s3\\w+)/.exec(input.secret); 1",
         "Object.getPrototypeOf(function* () {}).leak = input.secret; 1",
         "JSON.leak = input.secret; 1",
+        "__TimerManager = input.secret; 1",
         "Error.prototype.toString = () => input.secret; 1",
         "(0, eval)('var leak = ' + JSON.stringify(input.secret)); 1",
         "Function('leak = ' + JSON.stringify(input.secret))(); 1",
@@ -82,6 +84,15 @@ async def test_state_a_call_leaves_is_not_seen_by_the_next(single: SandboxPool, 
     # The leaking call still gives the output it gives in a fresh isolate.
     assert await warm(single, leak, SECRET) == await single.run(leak, SECRET)
     assert await warm(single, leak, SECRET) == 1
+    assert await warm(single, PROBE) == []
+
+
+async def test_a_body_that_closes_its_wrapper_early_gains_nothing(single: SandboxPool) -> None:
+    escape = "return 1 }); __TimerManager = input.secret; (function () {"
+    with pytest.raises(CodeError, match="SyntaxError"):
+        await single.run(escape, SECRET)
+    with pytest.raises(CodeError, match="SyntaxError"):
+        await warm(single, escape, SECRET)
     assert await warm(single, PROBE) == []
 
 

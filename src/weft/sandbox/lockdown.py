@@ -19,7 +19,9 @@ libraries:
    or removed, no builtin patched.
 
 What a call creates is only reachable from that call's own scope (weft.sandbox.prelude runs it
-in a fresh strict function), so once this has run nothing a call does is visible to the next.
+in a fresh strict function, in a scope that also shadows the global lexical bindings, which are
+no properties and cannot be frozen), so once this has run nothing a call does is visible to the
+next.
 """
 
 from __future__ import annotations

@@ -112,11 +112,17 @@ var __weft_run = ((WARM) => {
   }
 
   // Warm mode (weft.sandbox.lockdown freezes the realm after this runs): each call runs in a
-  // fresh strict function scope, so its declarations die with it. A script runs through a strict
-  // *direct* eval in a function made by the Function constructor, whose only outer scope is the
-  // frozen global one (not this closure); its completion value is the output, as for a script.
+  // fresh strict function scope, so its declarations die with it. The source runs through a
+  // strict *direct* eval inside `runScript`, whose completion value is the output, as for a
+  // script. `runScript` is made by an indirect eval, so its scope is not this closure but a
+  // scope of its own that shadows the global *lexical* bindings (mini-racer's `class
+  // __TimerManager`): those are no properties of the global object, freezing it cannot make
+  // them read-only, and a call could otherwise hand a value to the next through one.
   const apply = Reflect.apply;
-  const runScript = new Fn("input", '"use strict"; return eval(arguments[1]);');
+  const runScript = indirectEval(`(function () {
+    const __TimerManager = undefined;
+    return function (input) { "use strict"; return eval(arguments[1]); };
+  })()`);
   // Sources seen to need a function body (top-level `return`), so they are not parsed twice.
   const bodySources = new Set();
   const MAX_BODY_SOURCES = 64;
@@ -134,17 +140,14 @@ var __weft_run = ((WARM) => {
       if (bodySources.size >= MAX_BODY_SOURCES) bodySources.clear();
       bodySources.add(source);
     }
-    let body;
+    // The body starts on the wrapper's first line, so its lines are the source's. Should the
+    // source close the wrapper early, what follows still runs in runScript's strict scope.
+    const wrapped = '(function (input) { "use strict";' + source + "\n})" + SOURCE_URL;
     try {
-      // On the header's line, so line numbers are those of the cold body.
-      body = new Fn("input", '"use strict";' + source + SOURCE_URL);
-    } catch (bodyError) {
-      return report("S", bodyError, 0);
-    }
-    try {
+      const body = apply(runScript, globalThis, [input, wrapped]);
       value = apply(body, globalThis, [input]);
-    } catch (runError) {
-      return report("E", runError, LINE_OFFSET);
+    } catch (error) {
+      return report(isParseError(error) ? "S" : "E", error, 0);
     }
     return output(value);
   };
