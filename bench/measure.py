@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from weft.store.sql_counter import read_totals
+from weft.store.sql_counter import read_kinds, read_totals
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -91,6 +91,7 @@ class Round:
     statements: int | None
     transactions: int | None
     connections: int | None
+    kinds: dict[str, int] | None = None  # statements by kind (weft.store.sql_counter)
 
     @property
     def per_s(self) -> float:
@@ -149,9 +150,11 @@ def run_round(
         # charged to the measured round (and the counters have flushed).
         settle(roots)
         cpu_before, sql_before = tree_cpu_s(roots), _sql(sql_dir)
+        kinds_before = read_kinds(sql_dir) if sql_dir else None
         figures = _wrk(url, callers, seconds, script)
         time.sleep(0.5)
         cpu_after, sql_after = tree_cpu_s(roots), _sql(sql_dir)
+        kinds_after = read_kinds(sql_dir) if sql_dir else None
     finally:
         script.unlink(missing_ok=True)
     errors = sum(figures[k] for k in ("connect", "read", "write", "status", "timeout"))
@@ -172,4 +175,11 @@ def run_round(
         statements=delta("statements"),
         transactions=delta("transactions"),
         connections=delta("connections"),
+        kinds=None
+        if kinds_before is None or kinds_after is None
+        else {
+            k: v - kinds_before.get(k, 0)
+            for k, v in kinds_after.items()
+            if v > kinds_before.get(k, 0)
+        },
     )

@@ -73,9 +73,18 @@ def _combine(rounds: list[Round]) -> dict[str, float | None]:
         "statements": per_execution("statements"),
         "transactions": per_execution("transactions"),
         "connections": per_execution("connections"),
+        "kinds": _kinds_per_execution(rounds, requests),
         "errors": sum(r.errors for r in rounds),
         "requests": requests,
     }
+
+
+def _kinds_per_execution(rounds: list[Round], requests: int) -> dict[str, float]:
+    totals: dict[str, int] = defaultdict(int)
+    for r in rounds:
+        for kind, count in (r.kinds or {}).items():
+            totals[kind] += count
+    return {kind: count / requests for kind, count in totals.items()} if requests else {}
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -111,6 +120,16 @@ def print_tables(
                 f"{_fmt(row['transactions'])} | {_fmt(row['connections'], 3)} "
                 f"| {row['errors']:.0f} |"
             )
+    print("\n### SQL statements per execution, by kind (Weft)\n")
+    print("| workflow | callers | system | statements by kind |")
+    print("| --- | ---: | --- | --- |")
+    for workflow, callers in keys:
+        for name in names:
+            row = results.get((workflow, callers, name))
+            if row and row.get("kinds"):
+                kinds = sorted(row["kinds"].items(), key=lambda kv: -kv[1])  # type: ignore[union-attr]
+                cells = ", ".join(f"{kind} {count:.2f}" for kind, count in kinds if count >= 0.01)
+                print(f"| {workflow} | {callers} | {name} | {cells} |")
     chain = {n: results.get(("chain", 1, n)) for n in names}
     trivial = {n: results.get(("trivial", 1, n)) for n in names}
     if any(chain.values()):

@@ -17,6 +17,7 @@ import sqlalchemy.dialects.postgresql.asyncpg  # noqa: F401
 
 import weft.app
 import weft.cli
+import weft.clock
 import weft.engine.host
 
 
@@ -30,6 +31,7 @@ def run_worker(order: dict) -> None:
     os.dup2(devnull, 0)
     os.environ.clear()
     os.environ.update(order["env"])
+    weft.clock.read_offset_variable()  # read at import, before this environment was set
     code = 1
     try:
         weft.cli.app(["worker"], prog_name="weft")

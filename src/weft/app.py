@@ -96,20 +96,22 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)  # route templates only: no hook secret, no query
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, 413 included, has an id
 
+    # Routes are matched in order, one regular expression each: the hot trigger paths (inbound
+    # webhooks, execute) come first, so a busy webhook is not matched against a hundred others.
+    app.include_router(hooks.router)
     public = APIRouter(prefix=API_PREFIX)
+    public.include_router(runs.router)
     public.include_router(linked_accounts.router)
     public.include_router(audit.router)
     public.include_router(applications.router)
     public.include_router(connections.router)
     public.include_router(workflows.router)
-    public.include_router(runs.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
     public.include_router(editor.router)
     app.include_router(public)
     app.include_router(frontend_sdk.router)
-    app.include_router(hooks.router)
     app.include_router(connections.browser_router)
     app.include_router(editor_page.router)
     install_access_log_redaction()

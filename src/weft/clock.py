@@ -11,19 +11,28 @@ _frozen: datetime | None = None
 # resumed after hours) to prove schedules, delays and leases survive it. A process whose
 # environment names WEFT_CLOCK_OFFSET_FILE adds the seconds written in that file to the wall
 # clock, read at every call so that all processes jump together, as a real clock's readers
-# do; unset, as in production, it costs one lookup.
+# do. The variable itself is read once, at start (a lookup in os.environ costs more than the rest
+# of now()); unset, as in production, the offset costs nothing.
 OFFSET_FILE_VARIABLE = "WEFT_CLOCK_OFFSET_FILE"
 _offset = timedelta(0)
+offset_file: str | None = os.environ.get(OFFSET_FILE_VARIABLE) or None
+
+
+def read_offset_variable() -> None:
+    """Read WEFT_CLOCK_OFFSET_FILE again: for a process whose environment changed after it
+    imported Weft (the test suite's fork server sets each worker's environment after fork)."""
+    global offset_file
+    offset_file = os.environ.get(OFFSET_FILE_VARIABLE) or None
 
 
 def _wall_clock_offset() -> timedelta:
     global _offset
-    path = os.environ.get(OFFSET_FILE_VARIABLE)
+    path = offset_file
     if not path:
         return timedelta(0)
     try:
-        with open(path) as offset_file:
-            _offset = timedelta(seconds=float(offset_file.read().strip() or 0))
+        with open(path) as written:
+            _offset = timedelta(seconds=float(written.read().strip() or 0))
     except (OSError, ValueError):
         pass  # being replaced: keep the last offset read
     return _offset
@@ -31,7 +40,12 @@ def _wall_clock_offset() -> timedelta:
 
 def now() -> datetime:
     """Current time, timezone-aware UTC, millisecond precision (what JSON dates carry)."""
-    current = _frozen or datetime.now(UTC) + _wall_clock_offset()
+    if _frozen is not None:
+        current = _frozen
+    else:
+        current = datetime.now(UTC)
+        if offset_file:
+            current += _wall_clock_offset()
     return current.replace(microsecond=current.microsecond // 1000 * 1000)
 
 

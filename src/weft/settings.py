@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     account_concurrency: int = Field(
         16, description="Running executions one linked account may have across all workers."
     )
+    direct_execution: bool = Field(
+        True,
+        description="Run a triggered execution in the process that received the trigger when "
+        "one of its workers has a free slot (no queue round-trip); false: always queue.",
+    )
     lease_s: float = Field(30.0, description="A claim's lease; renewed while the run goes on.")
     poll_s: float = Field(0.5, description="How often idle workers look for due work.")
     execution_timeout_s: float = Field(3600.0, description="Longest a run may take overall.")

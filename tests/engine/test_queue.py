@@ -16,6 +16,7 @@ from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory
 from weft.clock import now
 from weft.engine import lifecycle, queue
+from weft.engine.commits import GroupCommit
 from weft.engine.host import Engine, build_services
 from weft.engine.retention import prune_finished_executions
 from weft.store.db import Database
@@ -89,9 +90,12 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
             execution_id=execution_id, owner="w1", attempt=attempt, steps=[], lease_s=30
         )
 
-    async with db.transaction() as session:
-        applied = await queue.apply_writes(session, [commit(1), commit(2)])
-    assert applied == [False, True]
+    # Both land in one group commit (one shared update, on SQLite), which must tell them apart.
+    commits = GroupCommit(db)
+    outcomes = await asyncio.gather(
+        commits.write(commit(1)), commits.write(commit(2)), return_exceptions=True
+    )
+    assert isinstance(outcomes[0], queue.LeaseLost) and outcomes[1] is None, outcomes
 
 
 async def test_graceful_stop_releases_runs_in_flight_to_another_worker(

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from servers import RecordingServer, Request
 
 pytestmark = pytest.mark.slow
 
@@ -117,3 +122,102 @@ def test_a_waiting_delay_survives_a_killed_server(env: dict[str, str]) -> None:
     finally:
         server.kill()
         server.wait()
+
+
+class HeldSink(RecordingServer):
+    """Holds the first call until `release` is set (the server dies meanwhile); answers later
+    calls at once."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        super().__init__()
+
+    def respond(self, request: Request) -> tuple[int, Any]:
+        if len(self.received) == 1:
+            self.release.wait(20)
+        return 200, {"calls": len(self.received)}
+
+
+def test_a_direct_run_killed_mid_call_is_resumed_by_the_next_server(env: dict[str, str]) -> None:
+    """A sync webhook's run starts in the receiving server (no queue); killed with SIGKILL
+    during its outside call, it is resumed by a new server once its lease expires: the steps
+    committed before the call do not run again, the call in flight does (at least once)."""
+    env = {**env, "WEFT_LEASE_S": "2"}
+    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
+    org = weft(env, "org", "create", "--name", "Direct")
+    token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
+    sink = HeldSink()
+    env = {**env, "WEFT_OUTBOUND_ALLOW": "127.0.0.1"}
+    server = serve(env)
+    base = f"http://127.0.0.1:{env['WEFT_PORT']}"
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+            wf = http.post(f"{BASE}/workflow", json={"name": "direct"}).json()["workflow"][
+                "associated_workflow"
+            ]
+            graph = {
+                "nodes": [
+                    {
+                        "id": "1",
+                        "type": "start",
+                        "name": "Start",
+                        "data": {"trigger": "webhook", "sync": True},
+                    },
+                    {
+                        "id": "2",
+                        "type": "transform",
+                        "name": "Shape",
+                        "data": {"value": "{{ trigger.body.n }}"},
+                    },
+                    {
+                        "id": "3",
+                        "type": "http",
+                        "name": "Call",
+                        "data": {"method": "POST", "url": sink.url + "/x", "body": {}},
+                    },
+                    {
+                        "id": "4",
+                        "type": "respond",
+                        "name": "Reply",
+                        "data": {"body": "{{ nodes.call.body }}"},
+                    },
+                ],
+                "edges": [
+                    {"source": a, "target": b} for a, b in (("1", "2"), ("2", "3"), ("3", "4"))
+                ],
+            }
+            assert http.put(f"{BASE}/workflow/{wf}/draft", json=graph).status_code == 200
+            http.put(f"{BASE}/workflow/{wf}/publish", json={"published": True})
+            path = http.get(f"{BASE}/workflow/{wf}").json()["webhook_path"]
+        caller = threading.Thread(target=_post_quietly, args=(base + path, {"n": 5}), daemon=True)
+        caller.start()
+        for _ in range(200):
+            if sink.received:
+                break
+            time.sleep(0.05)
+        assert sink.received, "the run never called out"
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        sink.release.set()
+        server = serve(env)
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+            # The row was written before the call: the run is there, though nobody got its id.
+            (run,) = http.get(f"{BASE}/execution", params={"workflow_id": wf}).json()["docs"]
+            for _ in range(200):
+                done = status_of(http, run["_id"])
+                if done["status"] == "COMPLETED":
+                    break
+                time.sleep(0.05)
+        assert done["status"] == "COMPLETED", done
+        assert [n["node_id"] for n in done["nodes"]] == ["1", "2", "3", "4"]
+        assert len(sink.received) == 2  # the call in flight ran again; nothing else repeated
+    finally:
+        server.kill()
+        server.wait()
+        sink.close()
+
+
+def _post_quietly(url: str, body: dict) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post(url, json=body, timeout=30)

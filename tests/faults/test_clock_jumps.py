@@ -19,6 +19,7 @@ import pytest
 from fault_load import Triggers, check_invariants, publish_load, run_page, wait_settled
 from sqlalchemy import select
 
+import weft.clock
 from engine.flows import publish
 from engine.sink import Sink
 from graphs import node
@@ -65,7 +66,8 @@ async def test_clock_jumps_repeat_nothing_and_leave_runs_ended_or_visibly_waitin
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = JumpingClock(tmp_path / "clock-offset")
-    monkeypatch.setenv(OFFSET_FILE_VARIABLE, str(clock.path))  # the API here and the workers
+    monkeypatch.setenv(OFFSET_FILE_VARIABLE, str(clock.path))  # the worker processes
+    monkeypatch.setattr(weft.clock, "offset_file", str(clock.path))  # the API here
     workflow_id = await publish_load(client, tenant, sink, call_ms=300, delay_s=1.0)
     schedule_id = await publish(
         client,

@@ -45,17 +45,17 @@ async def inbound_webhook(secret: str, request: Request) -> Response:
     hook = await service.live_webhook(request.app.state.db, secret)
     scope, services = hook.scope, request.app.state.services
     payload = await _payload(request)
-    execution = await lifecycle.queue_runs(
-        services,
-        lambda session: triggers.webhook_execution(scope, hook.workflow, payload, session=session),
-    )
+    row = triggers.execution_row(scope, hook.workflow, trigger="webhook", payload=payload)
+    execution_id = row["id"]
+    await lifecycle.start_run(services, row)
     accepted = JSONResponse(
-        {"message": "Workflow execution started", "execution_id": execution.id}, status_code=202
+        {"message": "Workflow execution started", "execution_id": execution_id}, status_code=202
     )
     if not hook.sync:
+        await services.direct.persist(execution_id)  # its id is about to be handed out
         return accepted
-    done = await waiting.wait_for_answer(services, scope, execution.id, until_response=True)
-    return sync_response(done, execution.id, accepted=accepted, respond_as_sent=True)
+    done = await waiting.wait_for_answer(services, scope, execution_id, until_response=True)
+    return sync_response(done, execution_id, accepted=accepted, respond_as_sent=True)
 
 
 _WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {

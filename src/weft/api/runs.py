@@ -189,24 +189,33 @@ async def execute(
     """
     body = body or ExecuteIn()
     services = request.app.state.services
-    execution = await lifecycle.queue_runs(
-        services,
-        lambda session: triggers.execute_workflow(
-            scope,
-            workflow_id,
-            body.payload,
-            key=idempotency_key,
-            window_s=settings.idempotency_window_s,
-            session=session,
-            config_id=_header(request, config_id, "config-id"),
-        ),
-    )
+    config = _header(request, config_id, "config-id")
+    if idempotency_key is None:  # no earlier request to look for: may start right here
+        execution_id = await triggers.start_execute(
+            services, scope, workflow_id, body.payload, config_id=config
+        )
+    else:
+        execution_id = (
+            await lifecycle.queue_runs(
+                services,
+                lambda session: triggers.execute_workflow(
+                    scope,
+                    workflow_id,
+                    body.payload,
+                    key=idempotency_key,
+                    window_s=settings.idempotency_window_s,
+                    session=session,
+                    config_id=config,
+                ),
+            )
+        ).id
+    started = StartedOut(message="Workflow execution started", execution_id=execution_id)
     if not _wants_sync(request, body.sync_execution):
-        return StartedOut(message="Workflow execution started", execution_id=execution.id)
-    done = await waiting.wait_for_answer(services, scope, execution.id, until_response=True)
-    started = StartedOut(message="Workflow execution started", execution_id=execution.id)
+        await services.direct.persist(execution_id)  # its id is about to be handed out
+        return started
+    done = await waiting.wait_for_answer(services, scope, execution_id, until_response=True)
     accepted = JSONResponse(started.model_dump(), status_code=202)
-    return sync_response(done, execution.id, accepted=accepted, respond_as_sent=False)
+    return sync_response(done, execution_id, accepted=accepted, respond_as_sent=False)
 
 
 def sync_response(

@@ -17,12 +17,11 @@ import asyncio
 import os
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, select, text
 
 from weft.engine import states
 from weft.store.tables import Execution
@@ -72,15 +71,16 @@ def sender_token() -> str:
     return _sender[1]
 
 
-async def announce_answers(session: AsyncSession, execution_ids: Iterable[str]) -> None:
+def announce_answers(connection: Connection, execution_ids: Iterable[str]) -> None:
     """PostgreSQL: tell the other processes' waiters, at this transaction's commit, that these
-    runs answered (one statement per 300 runs). This process's own waiters hear it directly."""
+    runs answered (one statement per 300 runs). This process's own waiters hear it directly.
+    Takes a sync connection (from an async session: `session.run_sync`)."""
     ids = list(execution_ids)
-    if not ids or session.bind.dialect.name != "postgresql":
+    if not ids or connection.dialect.name != "postgresql":
         return
     for start in range(0, len(ids), _IDS_PER_NOTIFY):
         payload = f"{sender_token()}:{','.join(ids[start : start + _IDS_PER_NOTIFY])}"
-        await session.execute(
+        connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": ANSWERS_CHANNEL, "payload": payload},
         )
@@ -99,6 +99,9 @@ class Answers:
         self._announced: set[str] = set()  # runs another process announced, to read
         self._poller: asyncio.Task[None] | None = None
         self._poller_sleeping = False
+        # Whether a run is being run by this process right now: its runner publishes its
+        # answer, so the fallback does not read it (engine.direct.DirectStarts.running).
+        self.running_here: Callable[[str], bool] = lambda _execution_id: False
         self._reader: asyncio.Task[None] | None = None
         self.reads = 0  # database reads made for waiters (the tests count them)
 
@@ -180,8 +183,10 @@ class Answers:
                 await asyncio.sleep(self.tick_s)
             finally:
                 self._poller_sleeping = False
-            # Listening, only runs nobody has read yet; else every waiter's, each tick.
-            ids = list(self._unread if self._listening else self._waiting)
+            # Listening, only runs nobody has read yet; else every waiter's, each tick. Runs
+            # this process runs are left out: their runner hands their answer over.
+            pending = self._unread if self._listening else self._waiting
+            ids = [i for i in pending if not self.running_here(i)]
             self._unread.clear()
             if ids:
                 await self._read_and_publish(db, ids)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from weft.engine.queue import FencedWrite, LeaseLost, apply_writes
+from weft.engine.queue import FencedWrite, LeaseLost, apply_fenced, apply_writes
 from weft.store.db import Database, log_database_failure
 
 log = logging.getLogger("weft.commits")
@@ -71,8 +71,10 @@ class GroupCommit:
             self._draining = False
 
     async def _commit(self, writes: list[FencedWrite]) -> list[bool]:
-        async with self.db.transaction() as session:
-            return await apply_writes(session, writes)
+        if any(write.also is not None for write in writes):  # ORM writes (notifications)
+            async with self.db.transaction() as session:
+                return await apply_writes(session, writes)
+        return await self.db.write_batch(lambda connection: apply_fenced(connection, writes))
 
 
 def _outcome_read(future: asyncio.Future[None]) -> None:

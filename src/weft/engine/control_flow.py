@@ -148,6 +148,8 @@ class ControlFlowSteps:
     ) -> tuple[Any, str | None]:
         """Start the child run once (keyed by parent, node and iteration), park until it ends."""
         config = state.plan.configs[node.id]
+        if self._unwritten(state):  # the child's start is fenced by this run's written lease
+            await self._flush(state)
         try:
             payload = await self._context(node, data).render(config.payload, "payload")
             child = await subflows.start_or_find_child(

@@ -84,6 +84,8 @@ class Engine:
         for _ in range(workers):
             worker = Worker(self.services)
             self.workers.append(worker)
+            if self.services.settings.direct_execution:
+                self.services.direct.workers.append(worker)
             self.tasks.append(asyncio.create_task(worker.run(), name=f"worker {worker.name}"))
         if schedule:
             self.scheduler = Scheduler(self.services)
@@ -135,6 +137,7 @@ class Engine:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop claiming, finish or release in-flight runs, close services."""
+        self.services.direct.workers.clear()
         if self.scheduler is not None:
             self.scheduler.stop()
         await asyncio.gather(*(w.stop(grace_s) for w in self.workers), return_exceptions=True)

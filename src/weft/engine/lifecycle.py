@@ -120,6 +120,7 @@ def finishing(
     response: Any = None,
     wake_at: datetime | None = None,
     also: Writes | None = None,
+    insert: dict[str, Any] | None = None,
 ) -> FencedWrite:
     """The fenced write that ends a run (or parks it: status=waiting with `wake_at`)."""
     states.check_transition(states.RUNNING, status)
@@ -131,7 +132,7 @@ def finishing(
         values.update(due_at=None, finished_at=moment, output=output, error=error)
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, attempt, values, steps, also)
+    return FencedWrite(execution_id, owner, attempt, values, steps, also, insert)
 
 
 async def park_run(
@@ -144,8 +145,11 @@ async def park_run(
     wake_at: datetime,
     response: Any = None,
     child_id: str | None = None,
+    insert: dict[str, Any] | None = None,
 ) -> None:
-    """Release a run until `wake_at` (a delay) or until its sub-workflow run `child_id` ends."""
+    """Release a run until `wake_at` (a delay) or until its sub-workflow run `child_id` ends.
+
+    `insert`: a directly started run's row, written by this commit (engine.direct)."""
     await commits.write(
         finishing(
             execution_id=claimed.id,
@@ -155,6 +159,7 @@ async def park_run(
             steps=steps,
             wake_at=wake_at,
             response=response,
+            insert=insert,
         )
     )
     if child_id and await _has_ended(services.db, child_id):
@@ -170,9 +175,12 @@ async def end_run(
     *,
     owner: str,
     steps: list[dict[str, Any]],
+    insert: dict[str, Any] | None = None,
     **values: Any,
 ) -> None:
-    """Record a run's end with its last steps, then run the "run ended" hooks."""
+    """Record a run's end with its last steps, then run the "run ended" hooks.
+
+    `insert`: a directly started run's row, written by this commit (engine.direct)."""
     ending = {key: values.get(key) for key in ("output", "error", "response")}
     ended = RunEnded.of(claimed, status, **ending)
     await commits.write(
@@ -183,6 +191,7 @@ async def end_run(
             status=status,
             steps=steps,
             also=await ending_writes(services, ended),
+            insert=insert,
             **values,
         )
     )
@@ -242,7 +251,7 @@ async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Executio
             )
         if writes is not None:
             await writes(session)
-        await announce_answers(session, [execution.id])
+        await session.run_sync(lambda sync: announce_answers(sync.connection(), [execution.id]))
     await after_run_ended(services, ended)
     return execution
 
@@ -365,3 +374,13 @@ async def queue_runs(services: Any, start: Callable[[AsyncSession], Awaitable[An
         await wake_workers_in_transaction(session)
     services.wakeups.work_queued()
     return started
+
+
+async def start_run(services: Any, row: dict[str, Any]) -> None:
+    """Start the execution `row` (triggers.execution_row) in this process at once when one of
+    its workers has room (engine.direct), else queue it for any worker."""
+    if services.direct.start(row):
+        return
+    from weft.engine.triggers import queue_row  # triggers builds on this module
+
+    await queue_runs(services, lambda session: queue_row(row, session=session))

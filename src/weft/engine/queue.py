@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
@@ -104,6 +104,9 @@ class Claimed:
     config: Any = None  # a public workflow's run: {config_id, fields, data_slots}
 
 
+CLAIMED_FIELDS = tuple(Claimed.__dataclass_fields__)
+
+
 async def renew_leases(db: Database, *, owner: str, ids: list[str], lease_s: float) -> set[str]:
     """Extend the leases this owner holds on `ids`; returns the ids it still holds."""
     if not ids:
@@ -157,6 +160,14 @@ class FencedWrite:
     steps: list[dict[str, Any]]
     # More writes that must land with this one, and only if the lease held (notifications).
     also: Callable[[AsyncSession], Awaitable[Any]] | None = None
+    # A directly started run's first commit (engine.direct): its row, inserted with `values`
+    # instead of updated (nobody else can hold a row that did not exist).
+    insert: dict[str, Any] | None = None
+
+
+def insert_only(row: dict[str, Any]) -> FencedWrite:
+    """Write a directly started run's row on its own (its id is about to be handed out)."""
+    return FencedWrite(row["id"], row["lease_owner"], row["attempt"], {}, [], insert=row)
 
 
 def step_commit(
@@ -167,42 +178,93 @@ def step_commit(
     steps: list[dict[str, Any]],
     lease_s: float,
     response: Any = None,
+    insert: dict[str, Any] | None = None,
 ) -> FencedWrite:
     """Finished steps (and a respond node's answer), renewing the lease as they land."""
     moment = now()
     values: dict[str, Any] = {"due_at": moment + timedelta(seconds=lease_s), "updated_at": moment}
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, attempt, values, steps)
+    return FencedWrite(execution_id, owner, attempt, values, steps, insert=insert)
 
 
 async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
-    """Apply each write whose lease still holds; which ones did. Steps go in one insert."""
-    applied = [False] * len(writes)
-    steps: list[dict[str, Any]] = []
-    # In id order, as lease renewal locks them (see the module's note on lock order).
-    for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
-        write = writes[index]
-        result = await session.execute(
-            fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
-        )
-        held = result.rowcount == 1  # type: ignore[attr-defined]
-        applied[index] = held
-        if held:
-            steps.extend(write.steps)
-            if write.also is not None:
-                try:  # in a savepoint: its failure must not undo the run's own end
-                    async with session.begin_nested():
-                        await write.also(session)
-                except Exception:
-                    log.exception("extra writes for %s failed", write.execution_id)
+    """`apply_fenced` in `session`'s transaction, then each held write's `also` writes."""
+    held = await session.run_sync(lambda sync: apply_fenced(sync.connection(), writes))
+    for write, applied in zip(writes, held, strict=True):
+        if applied and write.also is not None:
+            try:  # in a savepoint: its failure must not undo the run's own end
+                async with session.begin_nested():
+                    await write.also(session)
+            except Exception:
+                log.exception("extra writes for %s failed", write.execution_id)
+    return held
+
+
+def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool]:
+    """Apply each write whose lease still holds (not its `also`); which ones did.
+
+    New rows go in one insert, steps in another, fenced updates of the same columns in one
+    executemany where the driver counts its rows (SQLite). Core statements on a plain
+    connection, so a whole batch can run on SQLite's writer thread (Database.write_batch)."""
+    new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
+    if new_rows:
+        connection.execute(insert(Execution.__table__), new_rows)
+    updates = [i for i, w in enumerate(writes) if w.insert is None]
+    held = [True] * len(writes)
+    if len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
+        _update_together(connection, [writes[i] for i in updates])
+    else:
+        # In id order, as lease renewal locks them (see the module's note on lock order).
+        for index in sorted(updates, key=lambda i: writes[i].execution_id):
+            write = writes[index]
+            result = connection.execute(
+                fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
+            )
+            held[index] = result.rowcount == 1
+    steps = [step for write, ok in zip(writes, held, strict=True) if ok for step in write.steps]
     if steps:
-        await session.execute(insert(Step), steps)
-    answered = zip(writes, applied, strict=True)
-    await announce_answers(
-        session, (w.execution_id for w, held in answered if held and answers_a_caller(w.values))
+        connection.execute(insert(Step.__table__), steps)
+    answered = zip(writes, held, strict=True)
+    announce_answers(
+        connection, (w.execution_id for w, ok in answered if ok and answers_a_caller(w.values))
     )
-    return applied
+    return held
+
+
+class PartlyFenced(Exception):
+    """A shared update missed some rows: a lease was lost; the writes go one by one instead."""
+
+
+def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
+    """The fenced updates of `writes`, one executemany per set of columns; raises PartlyFenced
+    (the caller's group commit then retries each write alone) unless every row matched."""
+    groups: dict[tuple[str, ...], list[FencedWrite]] = {}
+    for write in sorted(writes, key=lambda w: w.execution_id):
+        groups.setdefault(tuple(sorted(write.values)), []).append(write)
+    table = Execution.__table__
+    for columns, members in groups.items():
+        stmt = (
+            update(table)
+            .where(
+                table.c.id == bindparam("fence_id"),
+                table.c.lease_owner == bindparam("fence_owner"),
+                table.c.attempt == bindparam("fence_attempt"),
+                table.c.status == states.RUNNING,
+            )
+            .values({column: bindparam(f"set_{column}") for column in columns})
+        )
+        params = [
+            {
+                **{f"set_{column}": value for column, value in w.values.items()},
+                "fence_id": w.execution_id,
+                "fence_owner": w.owner,
+                "fence_attempt": w.attempt,
+            }
+            for w in members
+        ]
+        if connection.execute(stmt, params).rowcount != len(members):
+            raise PartlyFenced()
 
 
 async def load_steps(db: Database, execution_id: str) -> list[Step]:

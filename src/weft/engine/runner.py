@@ -30,12 +30,14 @@ from weft.engine.control_flow import (
     ParkRun,
     RunFailed,
 )
+from weft.engine.direct import UnsavedRun
 from weft.engine.outbound import outbound_for
 from weft.engine.plan import ERROR, Plan
 from weft.engine.safe_mode import EditorTestOptions, load_test_mode, stand_in
 from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
-from weft.nodes import EFFECTFUL, RUNNERS
+from weft.expressions.offload import hard_limit_s
+from weft.nodes import EFFECTFUL, ONE_RENDER, RUNNERS
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.observability.logs import execution_id_var
 from weft.store.db import is_database_unavailable, log_database_failure
@@ -55,6 +57,16 @@ class RunState:
     apps: AppGateway | None = None
     test_mode: EditorTestOptions | None = None  # test runs only: pinned and safe-mode steps
     outbound: Any = None  # the org's outbound client (its own allow-list entries)
+    unsaved: UnsavedRun | None = None  # a direct run whose row its first commit writes
+
+    def take_row(self) -> dict[str, Any] | None:
+        """The row a direct run's commit must insert (once), else None."""
+        return self.unsaved.take() if self.unsaved is not None else None
+
+    def row_written(self) -> None:
+        """The commit that carried the row is over."""
+        if self.unsaved is not None:
+            self.unsaved.settle()
 
 
 class Runner(ControlFlowSteps):
@@ -68,16 +80,20 @@ class Runner(ControlFlowSteps):
         settings = services.settings
         self.lease_s = settings.lease_s
         self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
+        self.render_limit_s = hard_limit_s(self.limits)
 
-    async def run(self, claimed: queue.Claimed) -> None:
-        """Run to the end, a park (delay) or a failure; never raises (the worker stays up)."""
+    async def run(self, claimed: queue.Claimed, unsaved: UnsavedRun | None = None) -> None:
+        """Run to the end, a park (delay) or a failure; never raises (the worker stays up).
+
+        `unsaved`: a directly started run (engine.direct), whose row is not written yet."""
         execution_id_var.set(claimed.id)  # this task's log lines name the run
         log.info(
             "run claimed",
             extra={"workflow_id": claimed.workflow_id, "attempt": claimed.attempt},
         )
+        state = RunState(claimed=claimed, plan=None, done={}, unsaved=unsaved)  # type: ignore[arg-type]
         try:
-            await self._run(claimed)
+            await self._run(state)
         except queue.LeaseLost:
             log.info("lease lost on %s; stopping", claimed.id)
         except asyncio.CancelledError:
@@ -92,29 +108,30 @@ class Runner(ControlFlowSteps):
             log.exception("execution %s errored", claimed.id)
             error = {"message": "Weft could not carry on this run (internal error)"}
             try:
-                await self._finish(claimed, states.ERRORED, [], error=error)
+                await self._finish(state, states.ERRORED, [], error=error)
             except queue.LeaseLost:
                 pass
             except Exception as again:  # the run stays claimed; its lease lapses, it resumes
                 log_database_failure(log, f"marking {claimed.id} errored failed", again)
         finally:
+            state.row_written()  # never leave a waiter on a row that no commit will write
             self.leases.forget(claimed.id, claimed.attempt)
             self.services.wakeups.run_changed(claimed.id)
 
-    async def _run(self, claimed: queue.Claimed) -> None:
-        plan = await self.services.plan_for(claimed)
-        done: dict[tuple[str, str], Any] = {}
+    async def _run(self, state: RunState) -> None:
+        claimed = state.claimed
+        state.plan = await self.services.plan_for(claimed)
         if claimed.attempt > 1:  # a resumed run: reuse what was committed
             for step in await queue.load_steps(self.services.db, claimed.id):
-                done[(step.node_id, step.iteration)] = step
-        apps = AppGateway(
+                state.done[(step.node_id, step.iteration)] = step
+        state.apps = AppGateway(
             self.services,
             claimed.org_id,
             claimed.environment,
             claimed.linked_account_pk,
             claimed.workflow_id,
         )
-        state = RunState(claimed=claimed, plan=plan, done=done, apps=apps)
+        plan = state.plan
         state.outbound = await outbound_for(self.services, claimed.org_id)
         if claimed.is_test:
             state.test_mode = await load_test_mode(self.services.db, claimed.id)
@@ -127,7 +144,7 @@ class Runner(ControlFlowSteps):
             status = states.SUCCEEDED if stop.status == "succeeded" else states.FAILED
             error = None if status == states.SUCCEEDED else {"message": "Ended by an end node"}
             await self._finish(
-                claimed,
+                state,
                 status,
                 state.pending,
                 output=stop.output,
@@ -135,37 +152,51 @@ class Runner(ControlFlowSteps):
                 response=state.response,
             )
         except ParkRun as park:
-            await lifecycle.park_run(
-                self.services,
-                self.commits,
-                claimed,
-                owner=self.owner,
-                steps=state.pending,
-                wake_at=park.wake_at,
-                response=state.response,
-                child_id=park.child_id,
-            )
+            try:
+                await lifecycle.park_run(
+                    self.services,
+                    self.commits,
+                    claimed,
+                    owner=self.owner,
+                    steps=state.pending,
+                    wake_at=park.wake_at,
+                    response=state.response,
+                    child_id=park.child_id,
+                    insert=state.take_row(),
+                )
+            finally:
+                state.row_written()
             log.info("run parked", extra={"wake_at": park.wake_at})
         except RunFailed as failed:
             await self._finish(
-                claimed, states.FAILED, state.pending, error=failed.error, response=state.response
+                state, states.FAILED, state.pending, error=failed.error, response=state.response
             )
         except TimeoutError:
             error = {"message": f"The execution exceeded its time limit of {limit:g} s"}
             await self._finish(
-                claimed, states.FAILED, state.pending, error=error, response=state.response
+                state, states.FAILED, state.pending, error=error, response=state.response
             )
         else:
             await self._finish(
-                claimed, states.SUCCEEDED, state.pending, output=output, response=state.response
+                state, states.SUCCEEDED, state.pending, output=output, response=state.response
             )
 
     async def _finish(
-        self, claimed: queue.Claimed, status: str, steps: list[dict[str, Any]], **values: Any
+        self, state: RunState, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
-        await lifecycle.end_run(
-            self.services, self.commits, claimed, status, owner=self.owner, steps=steps, **values
-        )
+        try:
+            await lifecycle.end_run(
+                self.services,
+                self.commits,
+                state.claimed,
+                status,
+                owner=self.owner,
+                steps=steps,
+                insert=state.take_row(),
+                **values,
+            )
+        finally:
+            state.row_written()
         log.info("run ended", extra={"status": status})
 
     # -- the walk -------------------------------------------------------------------------
@@ -296,14 +327,21 @@ class Runner(ControlFlowSteps):
         max_attempts = policy.max_attempts if policy else 1
         timeout_s = config.timeout_s or self.services.settings.node_timeout_s
         ctx = self._context(node, data, state)
+        if node.type in EFFECTFUL and node.type != "respond" and self._unwritten(state):
+            # Every step so far (and a direct run's row) is committed before an outside effect.
+            await self._flush(state)
         attempt = 0
         while True:
             attempt += 1
             if node.type in EFFECTFUL:  # never start an outside effect on a lapsed lease
                 self.leases.check(state.claimed.id, state.claimed.attempt)
             try:
-                async with asyncio.timeout(timeout_s):
+                if node.type in ONE_RENDER and timeout_s >= self.render_limit_s:
+                    # The render's own limit fires first: a timer per step would only cost.
                     result: NodeResult = await run(state.plan.configs[node.id], ctx)
+                else:
+                    async with asyncio.timeout(timeout_s):
+                        result = await run(state.plan.configs[node.id], ctx)
                 break
             except NodeFailure as failure:
                 error = failure
@@ -330,11 +368,17 @@ class Runner(ControlFlowSteps):
             branch=result.branch,
             attempt=attempt,
         )
-        # A respond node with nothing after it is committed with the run's end, one write later.
-        last_respond = node.type == "respond" and not state.plan.outgoing[node.id]
-        if node.type in EFFECTFUL and not last_respond:
+        # A respond node's answer is committed (and handed to a sync caller) at once, unless
+        # nothing follows it: then the run's end carries it, one write later. Other steps with
+        # outside effects are committed with whatever commits next: the next such step's start,
+        # a park, or the end.
+        if node.type == "respond" and state.plan.outgoing[node.id]:
             await self._flush(state)
         return result.output, result.branch
+
+    @staticmethod
+    def _unwritten(state: RunState) -> bool:
+        return bool(state.pending) or (state.unsaved is not None and not state.unsaved.saved)
 
     async def _failed(
         self,
@@ -396,16 +440,20 @@ class Runner(ControlFlowSteps):
         async with state.flush_lock:
             rows, state.pending = state.pending, []
             since = time.monotonic()
-            await self.commits.write(
-                queue.step_commit(
-                    execution_id=state.claimed.id,
-                    owner=self.owner,
-                    attempt=state.claimed.attempt,
-                    steps=rows,
-                    lease_s=self.lease_s,
-                    response=state.response,
+            try:
+                await self.commits.write(
+                    queue.step_commit(
+                        execution_id=state.claimed.id,
+                        owner=self.owner,
+                        attempt=state.claimed.attempt,
+                        steps=rows,
+                        lease_s=self.lease_s,
+                        response=state.response,
+                        insert=state.take_row(),
+                    )
                 )
-            )
+            finally:
+                state.row_written()
             self.leases.renewed(state.claimed.id, since)  # the commit renewed the lease
         if state.response is not None:  # committed: a sync caller can be answered now
             self.services.answers.publish(

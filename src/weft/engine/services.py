@@ -7,6 +7,7 @@ from typing import Any
 
 from weft.engine import history
 from weft.engine.answers import Answers
+from weft.engine.direct import DirectStarts
 from weft.engine.plan import Plan, PlanCache, build_plan
 from weft.engine.wakeups import Wakeups
 from weft.settings import Settings
@@ -25,6 +26,10 @@ class Services:
     answers: Answers = field(default_factory=Answers)  # sync callers' futures
     plans: PlanCache = field(default_factory=PlanCache)
     org_outbound: Any = None  # engine.outbound.OrgOutbound: each org's outbound client
+    direct: DirectStarts = field(default_factory=DirectStarts)  # this process's workers
+
+    def __post_init__(self) -> None:
+        self.answers.running_here = self.direct.running
 
     async def plan_for(self, claimed: Any) -> Plan:
         """The runnable plan of the version (or test draft) an execution is pinned to."""

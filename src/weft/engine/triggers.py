@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.apps.configs import config_for_run, enabled_for_event
 from weft.apps.json_schema import check_event_payload
 from weft.clock import now
-from weft.engine import states
+from weft.engine import lifecycle, states
 from weft.engine.history import get_execution
 from weft.engine.safe_mode import EditorTestOptions, check_options
 from weft.engine.trigger_output import sample_output
@@ -35,7 +35,12 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def new_execution(
+def new_execution(*args: Any, **kwargs: Any) -> Execution:
+    """A queued execution row (ORM object) of `workflow`'s live version: see `execution_row`."""
+    return Execution(**execution_row(*args, **kwargs))
+
+
+def execution_row(
     scope: Scope,
     workflow: Workflow,
     *,
@@ -48,13 +53,12 @@ def new_execution(
     parent: str | None = None,
     config_id: str | None = None,
     config: Any = None,
-) -> Execution:
-    """A queued execution row of `workflow`'s live version (or of a test graph).
-
-    A public workflow's run carries the config it runs with and the values it reads then.
+) -> dict[str, Any]:
+    """A queued execution's column values: a run of `workflow`'s live version (or of a test
+    graph). A public workflow's run carries the config it runs with and the values it reads then.
     """
     moment = now()
-    return Execution(
+    return dict(
         id=new_id(),
         workflow_id=workflow.id,
         version=None if is_test else workflow.current_version,
@@ -72,6 +76,12 @@ def new_execution(
         attempt=0,
         created_at=moment,
         updated_at=moment,
+        output=None,
+        response=None,
+        error=None,
+        lease_owner=None,
+        started_at=None,
+        finished_at=None,
         **scope_columns(scope),
     )
 
@@ -111,17 +121,10 @@ def _check_key(key: str | None) -> str | None:
     return key
 
 
-async def execute_workflow(
-    scope: Scope,
-    workflow_id: str,
-    payload: Any,
-    *,
-    key: str | None,
-    window_s: int,
-    session: AsyncSession,
-    config_id: str | None = None,
-) -> Execution:
-    """Queue a run of the live version (whatever its trigger) with `payload` as trigger output.
+async def execute_target(
+    scope: Scope, workflow_id: str, config_id: str | None, *, session: AsyncSession
+) -> tuple[Workflow, tuple[str | None, Any]]:
+    """The live workflow an execute call names, and the config (id, values) it runs with.
 
     The id may name one of the org's public workflows: it then runs with the linked account's
     config (`config_id`, default the app's default config), which must enable it.
@@ -139,6 +142,45 @@ async def execute_workflow(
     run_config: tuple[str | None, Any] = (None, None)
     if workflow.linked_account_pk is None:
         run_config = await config_for_run(scope, workflow, config_id, session=session)
+    return workflow, run_config
+
+
+async def start_execute(
+    services: Any, scope: Scope, workflow_id: str, payload: Any, *, config_id: str | None
+) -> str:
+    """Start a run of the live version (no Idempotency-Key), here at once when a worker of this
+    process has room (engine.direct), else queued; its execution id."""
+    async with services.db.reading() as session:
+        workflow, run_config = await execute_target(scope, workflow_id, config_id, session=session)
+    row = execution_row(
+        scope,
+        workflow,
+        trigger="execute",
+        payload=payload,
+        digest=request_hash(payload),
+        config_id=run_config[0],
+        config=run_config[1],
+    )
+    await lifecycle.start_run(services, row)
+    return row["id"]
+
+
+async def execute_workflow(
+    scope: Scope,
+    workflow_id: str,
+    payload: Any,
+    *,
+    key: str | None,
+    window_s: int,
+    session: AsyncSession,
+    config_id: str | None = None,
+) -> Execution:
+    """Queue a run of the live version (whatever its trigger) with `payload` as trigger output.
+
+    The id may name one of the org's public workflows: it then runs with the linked account's
+    config (`config_id`, default the app's default config), which must enable it.
+    """
+    workflow, run_config = await execute_target(scope, workflow_id, config_id, session=session)
     run_key = f"{key}#{workflow.id}" + (f"#{run_config[0]}" if run_config[0] else "")
     digest = request_hash(payload)
     if _check_key(key):
@@ -292,11 +334,8 @@ async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSess
     return execution
 
 
-async def webhook_execution(
-    scope: Scope, workflow: Workflow, payload: Any, *, session: AsyncSession
-) -> Execution:
-    """Queue a run for an inbound webhook call."""
-    execution = new_execution(scope, workflow, trigger="webhook", payload=payload)
-    session.add(execution)
+async def queue_row(row: dict[str, Any], *, session: AsyncSession) -> dict[str, Any]:
+    """Queue the execution `row` (one a process could not start directly: engine.direct)."""
+    session.add(Execution(**row))
     await session.flush()
-    return execution
+    return row

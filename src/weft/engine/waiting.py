@@ -26,6 +26,7 @@ async def wait_for_answer(
     )
     if answer is not None:
         return answer
+    await services.direct.persist(execution_id)  # a direct run's id goes out with the 202
     async with services.db.reading() as session:
         return RunAnswer.of(await get_execution(scope, execution_id, session=session))
 

@@ -8,9 +8,13 @@ import logging
 import os
 import socket
 import time
+from datetime import timedelta
+from typing import Any
 
-from weft.engine import lifecycle, queue
+from weft.clock import now
+from weft.engine import lifecycle, queue, states
 from weft.engine.clock_jumps import BackwardJumps, redate_after_backward_jump
+from weft.engine.direct import UnsavedRun
 from weft.engine.runner import Runner
 from weft.engine.services import Services
 from weft.ids import new_id
@@ -37,6 +41,11 @@ class Worker:
         self.clock_jumps = BackwardJumps()
         self.runner = Runner(services, self.name, self.leases)
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.unsaved: dict[str, UnsavedRun] = {}  # adopted runs whose row is not written yet
+        self._writing: set[asyncio.Future[None]] = set()
+        self._accounts: dict[str, int] = {}  # running here, by linked account
+        # Whether the last claim found queued work: direct starts wait behind it then.
+        self._backlog = True
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
 
@@ -75,6 +84,7 @@ class Worker:
             log_database_failure(log, "claim failed; retrying", error)
             await asyncio.sleep(1)
             return []
+        self._backlog = bool(claimed)
         for item in claimed:
             self.leases.claimed(item, since)
             stale = self.tasks.get(item.id)
@@ -82,15 +92,75 @@ class Worker:
                 # This worker stalled past its own lease and claimed the run again: the first
                 # claim is fenced out (engine.queue.fenced), so its task stops here.
                 stale.cancel()
-            task = asyncio.create_task(self.runner.run(item), name=f"run {item.id}")
-            self.tasks[item.id] = task
-            task.add_done_callback(lambda done, key=item.id: self._done(key, done))
+            self._start(item)
         return claimed
 
-    def _done(self, execution_id: str, task: asyncio.Task[None]) -> None:
+    def _start(self, item: queue.Claimed, unsaved: UnsavedRun | None = None) -> None:
+        task = asyncio.create_task(self.runner.run(item, unsaved), name=f"run {item.id}")
+        self.tasks[item.id] = task
+        account = item.linked_account_pk
+        self._accounts[account] = self._accounts.get(account, 0) + 1
+        task.add_done_callback(lambda done, key=item.id: self._done(key, account, done))
+
+    def _done(self, execution_id: str, account: str, task: asyncio.Task[None]) -> None:
         if self.tasks.get(execution_id) is task:  # not a newer claim's task
             del self.tasks[execution_id]
+            self.unsaved.pop(execution_id, None)
+        left = self._accounts.get(account, 1) - 1
+        if left:
+            self._accounts[account] = left
+        else:
+            self._accounts.pop(account, None)
         self._slot_freed.set()
+
+    # -- direct execution (engine.direct) ---------------------------------------------------
+
+    @property
+    def adopting(self) -> bool:
+        """Whether it takes directly started runs now: running, a slot free, no queue seen."""
+        return not (self._stopping.is_set() or self._backlog or len(self.tasks) >= self.concurrency)
+
+    def adopt(self, row: dict[str, Any]) -> bool:
+        """Run a just-triggered execution here at once, leased to this worker; False: no room.
+
+        `row` holds a queued execution's column values; it becomes this worker's running,
+        leased run and is written with the run's first commit.
+        """
+        account = row["linked_account_pk"]
+        if (
+            not self.adopting
+            or self._accounts.get(account, 0) >= self.services.settings.account_concurrency
+        ):
+            return False
+        moment = now()
+        row.update(
+            status=states.RUNNING,
+            lease_owner=self.name,
+            attempt=1,
+            due_at=moment + timedelta(seconds=self.lease_s),
+            started_at=moment,
+            updated_at=moment,
+        )
+        item = queue.Claimed(**{name: row[name] for name in queue.CLAIMED_FIELDS})
+        self.leases.claimed(item, time.monotonic())
+        self.unsaved[item.id] = UnsavedRun(row)
+        self._start(item, self.unsaved[item.id])
+        return True
+
+    async def persist(self, execution_id: str) -> None:
+        """Write an adopted run's row now if no commit has yet; wait until it is written."""
+        unsaved = self.unsaved.get(execution_id)
+        if unsaved is None:
+            return
+        row = unsaved.take()
+        if row is not None:
+            try:
+                await self.runner.commits.write(queue.insert_only(row))
+            except Exception as error:  # the run's own commits report it too
+                log_database_failure(log, f"writing run {execution_id} failed", error)
+            finally:
+                unsaved.settle()
+        await asyncio.shield(unsaved.written)
 
     async def _idle(self) -> None:
         work = self.services.wakeups.work
@@ -110,7 +180,13 @@ class Worker:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            ids = list(self.tasks)
+            # Adopted runs not written yet have no lease to renew: write them now instead.
+            for execution_id, unsaved in list(self.unsaved.items()):
+                if not unsaved.saved:
+                    writing = asyncio.ensure_future(self.persist(execution_id))
+                    self._writing.add(writing)
+                    writing.add_done_callback(self._writing.discard)
+            ids = [i for i in self.tasks if i not in self.unsaved or self.unsaved[i].saved]
             since = time.monotonic()
             try:
                 kept = await queue.renew_leases(
@@ -132,6 +208,8 @@ class Worker:
         pending = list(self.tasks.values())
         if pending:
             _, still = await asyncio.wait(pending, timeout=grace_s)
+            # Adopted runs still going are written first, so releasing hands them on too.
+            await asyncio.gather(*(self.persist(i) for i in list(self.unsaved)))
             for task in still:
                 task.cancel()
             if still:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import queue
 import threading
 import time
@@ -151,22 +152,15 @@ def _let_pending_interrupt_land() -> None:
 _threads = EvaluationThreads()
 
 
-def _hard_limit_s(limits: Limits) -> float:
+def hard_limit_s(limits: Limits) -> float:
+    """The longest one render may take before it is abandoned."""
     return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
 
 
 def _needs_thread(value: Any) -> bool:
     """Whether rendering `value` runs JSONata: plain paths are dictionary lookups, done inline."""
     if isinstance(value, str):
-        if "{{" not in value:
-            return False
-        parts, _single = split_template(value)
-        if isinstance(parts, str):
-            return False  # a syntax error, reported inline
-        return any(
-            isinstance(part, TemplateExpression) and plain_path(part.source) is None
-            for part in parts
-        )
+        return "{{" in value and _template_needs_thread(value)
     if isinstance(value, dict):
         return any(_needs_thread(item) for item in value.values())
     if isinstance(value, list):
@@ -174,15 +168,25 @@ def _needs_thread(value: Any) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
+def _template_needs_thread(text: str) -> bool:
+    parts, _single = split_template(text)
+    if isinstance(parts, str):
+        return False  # a syntax error, reported inline
+    return any(
+        isinstance(part, TemplateExpression) and plain_path(part.source) is None for part in parts
+    )
+
+
 async def render_off_loop(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
     """`render` on an evaluation thread (inline when its templates are all plain paths)."""
     if not _needs_thread(value):
         return render(value, context, limits)
-    return await _threads.run(lambda: render(value, context, limits), _hard_limit_s(limits))
+    return await _threads.run(lambda: render(value, context, limits), hard_limit_s(limits))
 
 
 async def evaluate_off_loop(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
     """`evaluate` on an evaluation thread, within the hard time limit (plain paths inline)."""
     if plain_path(source) is not None:
         return evaluate(source, context, limits)
-    return await _threads.run(lambda: evaluate(source, context, limits), _hard_limit_s(limits))
+    return await _threads.run(lambda: evaluate(source, context, limits), hard_limit_s(limits))

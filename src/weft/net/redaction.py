@@ -8,6 +8,7 @@ negative leaks a secret.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,7 @@ _CREDENTIAL_WORDS = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=2048)  # the same few header names on every call
 def is_credential_name(name: str) -> bool:
     """Whether a header or query parameter called `name` probably carries a credential."""
     lowered = name.strip().lower()

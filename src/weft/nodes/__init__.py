@@ -55,6 +55,11 @@ NODE_TYPES: dict[str, type[NodeConfig]] = {module.NODE_TYPE: module.Config for m
 RUNNERS: dict[str, Callable[..., Awaitable[Any]]] = {
     module.NODE_TYPE: module.run for module in _MODULES if hasattr(module, "run")
 }
+# Types whose step is a single expression render, bounded by the expressions' hard time limit
+# (weft.expressions.offload): the runner needs no timer of its own for them.
+ONE_RENDER: frozenset[str] = frozenset(
+    module.NODE_TYPE for module in _MODULES if getattr(module, "ONE_RENDER", False)
+)
 # Types whose step touches the world outside: committed before the next step starts, and
 # started only while the worker's lease holds.
 EFFECTFUL: frozenset[str] = frozenset(
@@ -102,6 +107,7 @@ def parse_node_config(node_type: str, data: Mapping[str, Any] | None) -> NodeCon
 __all__ = [
     "EFFECTFUL",
     "NODE_TYPES",
+    "ONE_RENDER",
     "RUNNERS",
     "NodeConfig",
     "NodeConfigError",

@@ -8,6 +8,8 @@ from weft.nodes.base import NodeConfig
 from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "transform"
+# Its step is one render, bounded by the expressions' own hard time limit.
+ONE_RENDER = True
 
 
 class Config(NodeConfig):

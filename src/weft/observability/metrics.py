@@ -59,7 +59,14 @@ QUEUE_AGE = Gauge(
 
 def observe_step(node_type: str, status: str, seconds: float) -> None:
     """Count one step's duration."""
-    STEP_DURATION.labels(node_type, status).observe(max(seconds, 0.0))
+    key = (node_type, status)
+    child = _STEP_CHILDREN.get(key)
+    if child is None:  # labels() costs a lock and a lookup: done once per pair
+        child = _STEP_CHILDREN[key] = STEP_DURATION.labels(node_type, status)
+    child.observe(max(seconds, 0.0))
+
+
+_STEP_CHILDREN: dict[tuple[str, str], Any] = {}
 
 
 def observe_claim_latency(due_at: datetime | None, claimed_at: datetime) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -29,7 +30,8 @@ class SqlCounter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.counts = {"statements": 0, "executemany": 0, "transactions": 0, "connections": 0}
-        self._written: dict[str, int] = {}
+        self.kinds: dict[str, int] = {}  # statements by kind (statement_kind)
+        self._written: dict[str, Any] = {}
         threading.Thread(target=self._flush_forever, name="weft-sql-counter", daemon=True).start()
 
     def attach(self, engine: Engine) -> None:
@@ -44,6 +46,8 @@ class SqlCounter:
         if sql.startswith("BEGIN"):
             return  # SQLite's explicit BEGIN counts as a transaction, as PostgreSQL's implicit
         self.counts["statements"] += 1
+        kind = statement_kind(sql)
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
         if many:
             self.counts["executemany"] += 1
 
@@ -55,7 +59,7 @@ class SqlCounter:
 
     def flush(self) -> None:
         """Write the totals if they changed since the last write (atomically: write, rename)."""
-        snapshot = dict(self.counts)
+        snapshot: dict[str, Any] = {**self.counts, "kinds": dict(self.kinds)}
         if snapshot == self._written:
             return
         temporary = self.path.with_suffix(".tmp")
@@ -96,5 +100,29 @@ def read_totals(directory: Path) -> dict[str, int]:
         except (OSError, ValueError):
             continue
         for key, value in counts.items():
-            totals[key] = totals.get(key, 0) + int(value)
+            if isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
     return totals
+
+
+def read_kinds(directory: Path) -> dict[str, int]:
+    """Statements by kind (`statement_kind`), summed over every process under `directory`."""
+    kinds: dict[str, int] = {}
+    for file in directory.glob("*.json"):
+        try:
+            found = json.loads(file.read_text()).get("kinds", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        for key, value in found.items():
+            kinds[key] = kinds.get(key, 0) + int(value)
+    return kinds
+
+
+def statement_kind(sql: str) -> str:
+    """`INSERT executions`, `SELECT workflows`...: the verb and the first table named."""
+    verb = sql.split(None, 1)[0].upper() if sql.strip() else "?"
+    table = _TABLE.search(sql)
+    return f"{verb} {table.group(1)}" if table else verb
+
+
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+\"?(\w+)", re.IGNORECASE)

@@ -13,6 +13,7 @@ from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import OrgScope, Scope, scoped_select
 from weft.store.tables import LinkedAccount
+from weft.workflows.live_cache import LIVE_WEBHOOKS
 
 MAX_ACCOUNT_ID_LENGTH = 200
 
@@ -123,6 +124,7 @@ async def delete_linked_account(scope: OrgScope, account_id: str, *, session: As
     """Delete a linked account with its tokens and private workflows (cascade)."""
     account = await get_linked_account(scope, account_id, session=session)
     await session.execute(delete(LinkedAccount).where(LinkedAccount.id == account.id))
+    LIVE_WEBHOOKS.forget_all()
 
 
 def account_scope(account: LinkedAccount) -> Scope:

@@ -15,6 +15,7 @@ from weft.ids import is_id, new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import App, Workflow, WorkflowDraftId, WorkflowVersion
+from weft.workflows.live_cache import LIVE_WEBHOOKS
 
 MAX_NAME_LENGTH = 200
 
@@ -223,4 +224,5 @@ async def delete_workflow(scope: Scope, workflow_id: str, *, session: AsyncSessi
     live_triggers = int(workflow.published and workflow.trigger in ("event", "webhook", "schedule"))
     await session.execute(delete(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id))
     await session.execute(delete(Workflow).where(Workflow.id == workflow.id))
+    LIVE_WEBHOOKS.forget_all()
     return live_triggers

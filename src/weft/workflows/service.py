@@ -21,6 +21,7 @@ from weft.tenancy.accounts import account_scope
 from weft.tenancy.orgs import allowed_origins_of
 from weft.tenancy.tokens import TokenCheck, check_session_token
 from weft.workflows import records, versions
+from weft.workflows.live_cache import LIVE_WEBHOOKS
 from weft.workflows.trigger_index import start_config
 
 
@@ -220,7 +221,14 @@ class LiveWebhook:
 
 
 async def live_webhook(db: Database, secret: str) -> LiveWebhook:
-    """The live webhook-triggered workflow behind a secret URL, or 404 `WEBHOOK_NOT_FOUND`."""
+    """The live webhook-triggered workflow behind a secret URL, or 404 `WEBHOOK_NOT_FOUND`.
+
+    Remembered for a moment (workflows.live_cache): a busy webhook is not looked up per call.
+    """
+    return await LIVE_WEBHOOKS.get_or_load(secret, lambda: _find_live_webhook(db, secret))
+
+
+async def _find_live_webhook(db: Database, secret: str) -> LiveWebhook:
     async with db.reading() as session:
         row = (
             await session.execute(

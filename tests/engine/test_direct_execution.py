@@ -1,0 +1,225 @@
+"""Direct execution: a run triggered in a process with a free worker slot runs there at once.
+
+Its row is inserted already leased (no queue, no claim), with the steps done so far, before its
+first outside call; until then nobody has seen the run. Queued work and per-account limits still
+come first, and a long step without outside effects gets its row written within a lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine as SyncEngine
+from sqlalchemy import event, select
+
+from engine.flows import BASE, finished, publish
+from engine.sink import Sink
+from graphs import node
+from support import Tenant, TenantFactory, running_app
+from weft.engine.host import Engine, build_services
+from weft.store.db import Database
+from weft.store.tables import Execution, Step
+
+
+async def hook_path(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
+    got = await client.get(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)
+    return str(got.json()["webhook_path"])
+
+
+def sync_hook() -> dict[str, Any]:
+    return node("1", "start", "Start", trigger="webhook", sync=True)
+
+
+async def rows_of(db: Database, workflow_id: str) -> list[Execution]:
+    async with db.reading() as session:
+        found = await session.scalars(select(Execution).where(Execution.workflow_id == workflow_id))
+        return list(found)
+
+
+async def steps_of(db: Database, execution_id: str) -> list[str]:
+    async with db.reading() as session:
+        found = await session.scalars(
+            select(Step.node_id).where(Step.execution_id == execution_id).order_by(Step.id)
+        )
+        return list(found)
+
+
+async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_transaction(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_c: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        statements.append((sql, params))
+
+    async with running_app(settings, db, poll_s=30) as client:
+        reply = node("3", "respond", "Reply", body={"doubled": "{{ nodes.twice }}"})
+        twice = node("2", "transform", "Twice", value="{{ trigger.body.n * 2 }}")
+        wf = await publish(client, tenant, [sync_hook(), twice, reply])
+        path = await hook_path(client, tenant, wf)
+        await client.post(path, json={"n": 1})  # warm: plan and webhook caches
+        # Every engine of the process: SQLite's writes go through a writer thread's own engine.
+        event.listen(SyncEngine, "before_cursor_execute", seen)
+        try:
+            answer = await client.post(path, json={"n": 21})
+        finally:
+            event.remove(SyncEngine, "before_cursor_execute", seen)
+    assert answer.status_code == 200 and answer.json() == {"doubled": 42}
+    run_id = answer.headers["x-execution-id"]
+    writes = [(sql, p) for sql, p in statements if not sql.lstrip().upper().startswith("SELECT")]
+    inserted = [p for sql, p in writes if sql.startswith("INSERT INTO executions")]
+    assert len(inserted) == 1, writes  # no queued row first, no claim of it afterwards
+    assert not any("lease_owner = " in sql and "WITH" in sql for sql, _ in writes)  # no claim
+    # The whole run is two statements: its finished row, and its three steps in one executemany.
+    assert [sql.split("(")[0].strip() for sql, _ in writes if not sql.startswith("BEGIN")] == [
+        "INSERT INTO executions",
+        "INSERT INTO steps",
+    ]
+    rows = await rows_of(db, wf)
+    run = next(r for r in rows if r.id == run_id)
+    assert run.status == "succeeded" and run.attempt == 1 and run.lease_owner is None
+    assert await steps_of(db, run_id) == ["1", "2", "3"]
+
+
+async def test_a_direct_run_is_written_before_its_first_outside_call(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    sink = Sink()
+    try:
+        async with running_app(settings, db) as client:
+            shape = node("2", "transform", "Shape", value="{{ trigger.body.n }}")
+            call = node("3", "http", "Call", method="POST", url=f"{sink.url}/slow/1500", body={})
+            reply = node("4", "respond", "Reply", body={"ok": True})
+            wf = await publish(client, tenant, [sync_hook(), shape, call, reply])
+            path = await hook_path(client, tenant, wf)
+            answering = asyncio.ensure_future(client.post(path, json={"n": 3}))
+            for _ in range(100):  # wait until the outside call is in progress
+                if sink.calls:
+                    break
+                await asyncio.sleep(0.02)
+            assert sink.calls, "the http step never called out"
+            # While the call is in flight the run is committed: leased and running, with the
+            # steps before the call.
+            (run,) = await rows_of(db, wf)
+            assert run.status == "running" and run.lease_owner and run.attempt == 1
+            assert await steps_of(db, run.id) == ["1", "2"]
+            answer = await answering
+        assert answer.status_code == 200, answer.text
+        assert await steps_of(db, run.id) == ["1", "2", "3", "4"]
+    finally:
+        sink.close()
+
+
+async def test_an_async_webhook_run_is_readable_as_soon_as_its_id_is_answered(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    async with running_app(settings, db) as client:
+        busy = node(
+            "2",
+            "code",
+            "Busy",
+            source="const until = Date.now() + 800; while (Date.now() < until) {} return 1",
+        )
+        wf = await publish(client, tenant, [node("1", "start", "Start", trigger="webhook"), busy])
+        path = await hook_path(client, tenant, wf)
+        answer = await client.post(path, json={})
+        assert answer.status_code == 202
+        execution_id = answer.json()["execution_id"]
+        seen = await client.get(f"{BASE}/execution/{execution_id}", headers=tenant.bearer)
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["status"] in {"RUNNING", "COMPLETED"}
+        done = await finished(client, tenant, execution_id)
+        assert done["status"] == "COMPLETED"
+
+
+async def test_a_long_step_without_outside_effects_gets_its_run_written_within_a_lease(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    async with running_app(settings, db, lease_s=1.5) as client:
+        busy = node(
+            "2",
+            "code",
+            "Busy",
+            source="const until = Date.now() + 2500; while (Date.now() < until) {} return 7",
+            timeout_ms=5000,
+        )
+        reply = node("3", "respond", "Reply", body={"got": "{{ nodes.busy }}"})
+        wf = await publish(client, tenant, [sync_hook(), busy, reply])
+        path = await hook_path(client, tenant, wf)
+        answering = asyncio.ensure_future(client.post(path, json={}))
+        await asyncio.sleep(1.2)  # past a third of the lease, before the step ends
+        (run,) = await rows_of(db, wf)
+        assert run.status == "running"
+        answer = await answering
+    # Renewed, not lost: the run went on to the end in the same worker.
+    assert answer.status_code == 200 and answer.json() == {"got": 7}, answer.text
+    (run,) = await rows_of(db, wf)
+    assert run.status == "succeeded" and run.attempt == 1
+
+
+async def test_direct_starts_keep_the_per_account_limit(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    sink = Sink()
+    try:
+        async with running_app(settings, db, account_concurrency=1) as client:
+            call = node("2", "http", "Call", method="POST", url=f"{sink.url}/slow/800", body={})
+            wf = await publish(client, tenant, [sync_hook(), call])
+            path = await hook_path(client, tenant, wf)
+            first = asyncio.ensure_future(client.post(path, json={"n": 1}))
+            for _ in range(100):
+                if sink.calls:
+                    break
+                await asyncio.sleep(0.02)
+            second = asyncio.ensure_future(client.post(path, json={"n": 2}))
+            await asyncio.sleep(0.3)
+            statuses = sorted(r.status for r in await rows_of(db, wf))
+            assert statuses == ["queued", "running"]  # the second waits its turn in the queue
+            answers = await asyncio.gather(first, second)
+        assert [a.status_code for a in answers] == [200, 200]
+        assert sorted(r.status for r in await rows_of(db, wf)) == ["succeeded", "succeeded"]
+    finally:
+        sink.close()
+
+
+async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
+    app: Any, client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    first = Engine(app.state.services)
+    await first.start(1, schedule=False)
+    busy = node(
+        "2",
+        "code",
+        "Busy",
+        source="const until = Date.now() + 1500; while (Date.now() < until) {} return 7",
+        timeout_ms=5000,
+    )
+    reply = node("3", "respond", "Reply", body={"got": "{{ nodes.busy }}"})
+    wf = await publish(client, tenant, [sync_hook(), busy, reply])
+    path = await hook_path(client, tenant, wf)
+    for _ in range(200):  # until its first claim (of nothing) is done
+        if first.workers[0].adopting:
+            break
+        await asyncio.sleep(0.01)
+    answering = asyncio.ensure_future(client.post(path, json={}))
+    await asyncio.sleep(0.3)  # busy in its code step, nothing written yet
+    assert await rows_of(db, wf) == []
+    await first.stop(grace_s=0.1)
+    (row,) = await rows_of(db, wf)
+    assert row.status == "running" and row.lease_owner is None  # written, then released
+    second = Engine(build_services(db, app.state.settings))
+    await second.start(1, schedule=False)
+    try:
+        answer = await answering  # the caller still gets its answer, from the second worker
+    finally:
+        await second.stop()
+    assert answer.status_code == 200 and answer.json() == {"got": 7}, answer.text
+    (row,) = await rows_of(db, wf)
+    assert row.status == "succeeded" and row.attempt == 2
