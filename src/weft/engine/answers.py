@@ -65,7 +65,8 @@ _sender: tuple[int, str] = (0, "")
 
 
 def sender_token() -> str:
-    """This process's name in the notifications it sends (new after a fork)."""
+    """This process's name in the notifications it sends (new after a fork). Per process, not
+    per `Answers`: whatever commits an answer here also hands it to this process's waiters."""
     global _sender
     if _sender[0] != os.getpid():
         _sender = (os.getpid(), secrets.token_hex(6))
@@ -100,7 +101,6 @@ class Answers:
         self._poller: asyncio.Task[None] | None = None
         self._poller_sleeping = False
         self._reader: asyncio.Task[None] | None = None
-        self.reads = 0  # database reads made for waiters (the tests count them)
 
     @property
     def listening(self) -> bool:
@@ -195,7 +195,6 @@ class Answers:
                 await self._read_and_publish(self._db, ids)
 
     async def _read_and_publish(self, db: Any, ids: list[str]) -> None:
-        self.reads += 1
         try:
             answers = await _answered(db, ids)
         except Exception:
