@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -12,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from engine.flows import BASE
+from graphs import chain, node
+from support import TenantFactory
 from weft.cli.processes import resolve_processes
 from weft.settings import Settings
 from worker_processes import free_port, start_server, stop
@@ -147,3 +151,43 @@ def test_shared_counts_add_up_across_processes(tmp_path: Path) -> None:
     from weft.tenancy.shared_counts import SharedCounts
 
     assert SharedCounts(path).read("bucket", 4_000_000_000) == 1500
+
+
+async def test_two_serve_processes_answer_concurrent_sync_calls(
+    db_url: str, make_tenant: TenantFactory, tmp_path: Path
+) -> None:
+    tenant = await make_tenant("acct-serve")
+    port = free_port()
+    server = start_server("serve", db_url, tmp_path, port, "--processes", "2", "--no-migrate")
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers=tenant.bearer,
+            timeout=30,
+            limits=httpx.Limits(max_keepalive_connections=0),  # new connections: both children
+        ) as http:
+            nodes = [
+                node("1", "start", "Start", trigger="manual"),
+                node("2", "respond", "Reply", body={"n": "{{ trigger.n }}"}),
+            ]
+            created = await http.post(f"{BASE}/workflow", json={"name": "served"})
+            workflow = created.json()["workflow"]["associated_workflow"]
+            graph = {"nodes": nodes, "edges": chain(*nodes)}
+            assert (await http.put(f"{BASE}/workflow/{workflow}/draft", json=graph)).is_success
+            published = await http.put(
+                f"{BASE}/workflow/{workflow}/publish", json={"published": True}
+            )
+            assert published.is_success
+            answers = await asyncio.gather(
+                *(
+                    http.post(
+                        f"{BASE}/workflow/{workflow}/execute",
+                        json={"payload": {"n": n}, "sync_execution": True},
+                    )
+                    for n in range(16)
+                )
+            )
+    finally:
+        assert stop(server) == 0
+    assert [a.status_code for a in answers] == [200] * 16
+    assert [a.json() for a in answers] == [{"n": n} for n in range(16)]

@@ -64,7 +64,8 @@ _sender: tuple[int, str] = (0, "")
 
 
 def sender_token() -> str:
-    """This process's name in the notifications it sends (new after a fork)."""
+    """This process's name in the notifications it sends (new after a fork). Per process, not
+    per `Answers`: whatever commits an answer here also hands it to this process's waiters."""
     global _sender
     if _sender[0] != os.getpid():
         _sender = (os.getpid(), secrets.token_hex(6))
@@ -103,7 +104,6 @@ class Answers:
         # answer, so the fallback does not read it (engine.direct.DirectStarts.running).
         self.running_here: Callable[[str], bool] = lambda _execution_id: False
         self._reader: asyncio.Task[None] | None = None
-        self.reads = 0  # database reads made for waiters (the tests count them)
 
     @property
     def listening(self) -> bool:
@@ -200,7 +200,6 @@ class Answers:
                 await self._read_and_publish(self._db, ids)
 
     async def _read_and_publish(self, db: Any, ids: list[str]) -> None:
-        self.reads += 1
         try:
             answers = await _answered(db, ids)
         except Exception:

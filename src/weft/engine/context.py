@@ -17,17 +17,28 @@ class CallerSandbox:
 
     pool: Any
     caller: str
+    scope: str | None = None  # a workflow version: its code may reuse a warm context
 
     async def run(self, source: str, input: Any, *, timeout_ms: int, memory_mb: int) -> Any:
         """Run code on the pool in this caller's name."""
         return await self.pool.run(
-            source, input, timeout_ms=timeout_ms, memory_mb=memory_mb, caller=self.caller
+            source,
+            input,
+            timeout_ms=timeout_ms,
+            memory_mb=memory_mb,
+            caller=self.caller,
+            scope=self.scope,
         )
 
 
 def caller_of(org_id: str, linked_account_pk: str | None) -> str:
     """The identity the code pool shares its workers by: an org's linked account."""
     return f"{org_id}/{linked_account_pk or ''}"
+
+
+def code_scope_of(workflow_id: str, version: int | None) -> str:
+    """What a run's code steps share warm contexts within: one workflow version (or draft)."""
+    return f"{workflow_id}@{'draft' if version is None else version}"
 
 
 def node_context(
@@ -38,11 +49,13 @@ def node_context(
     outbound: Any,
     sandbox: Any,
     caller: str = "",
+    code_scope: str | None = None,
     extras: dict[str, Any] | None = None,
 ) -> NodeContext:
     """A context whose expression errors become NodeFailures naming the node and field.
 
-    `caller` (see caller_of) is who the node's code runs for in the shared code pool.
+    `caller` (see caller_of) is who the node's code runs for in the shared code pool;
+    `code_scope` (see code_scope_of), if given, lets its code reuse a warm V8 context.
     """
     label = f'Node "{node.name}" ({node.id})'
     resolved: dict[str, Any] = {}
@@ -66,7 +79,7 @@ def node_context(
         render=do_render,
         evaluate=do_evaluate,
         outbound=outbound,
-        sandbox=CallerSandbox(sandbox, caller) if sandbox is not None else None,
+        sandbox=CallerSandbox(sandbox, caller, code_scope) if sandbox is not None else None,
         resolved=resolved,
         extras=extras or {},
     )

@@ -30,7 +30,14 @@ class LazySandbox:
         self._lock = asyncio.Lock()
 
     async def run(
-        self, source: str, input: Any, *, timeout_ms: int, memory_mb: int, caller: str = ""
+        self,
+        source: str,
+        input: Any,
+        *,
+        timeout_ms: int,
+        memory_mb: int,
+        caller: str = "",
+        scope: str | None = None,
     ) -> Any:
         if self._pool is None:
             async with self._lock:
@@ -40,7 +47,7 @@ class LazySandbox:
                     share = self.caller_share or None
                     self._pool = SandboxPool(size=self.size, caller_share=share)
         return await self._pool.run(
-            source, input, timeout_ms=timeout_ms, memory_mb=memory_mb, caller=caller
+            source, input, timeout_ms=timeout_ms, memory_mb=memory_mb, caller=caller, scope=scope
         )
 
     async def close(self) -> None:

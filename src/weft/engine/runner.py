@@ -21,7 +21,7 @@ from weft.clock import now
 from weft.engine import lifecycle, queue, states
 from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
-from weft.engine.context import caller_of, node_context
+from weft.engine.context import caller_of, code_scope_of, node_context
 from weft.engine.control_flow import (
     DONE,
     SKIPPED,
@@ -308,6 +308,7 @@ class Runner(ControlFlowSteps):
             outbound=state.outbound if state and state.outbound else self.services.outbound,
             sandbox=self.services.sandbox,
             caller=caller_of(claimed.org_id, claimed.linked_account_pk) if claimed else "",
+            code_scope=code_scope_of(claimed.workflow_id, claimed.version) if claimed else None,
             extras=extras,
         )
 

@@ -12,7 +12,9 @@ How a source is run (the rule authors rely on):
   NaN -> null, nested functions dropped); a top-level function, symbol, BigInt or Promise, or a
   cycle, fails with CodeOutputInvalid.
 - There is no I/O: no require, fetch, or timers (setTimeout throws), and nothing survives a
-  call: each runs in a new V8 isolate.
+  call: each runs in a new V8 isolate, or, when the caller passes a `scope`, in a warm context
+  kept for that caller, scope and source, locked down so that no call can leave state for the
+  next (see weft.sandbox.warm and weft.sandbox.lockdown).
 
 Limits: `timeout_ms` bounds the run inside V8 (parsing the input included); the pool kills a
 worker that has not answered `deadline_margin_s` after that. `memory_mb` bounds the V8 heap, plus

@@ -1,4 +1,4 @@
-"""One fresh V8 isolate (a mini-racer context) with the prelude installed, good for one call."""
+"""A V8 isolate (a mini-racer context) with the prelude: fresh for one call, or warm for many."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import cast
 
 from py_mini_racer import JSFunction, JSParseException, MiniRacer, mini_racer
 
+from weft.sandbox.lockdown import LOCKDOWN_JS
 from weft.sandbox.prelude import (
     PRELUDE_JS,
     SYNTAX_PROBE_LINE_OFFSET,
     SYNTAX_PROBE_PREFIX,
     SYNTAX_PROBE_SUFFIX,
+    WARM_PRELUDE_JS,
 )
 
 # Inputs up to this size are passed to the prelude inside the eval'd text (see `run`).
@@ -35,9 +37,19 @@ class Isolate:
     @classmethod
     def create(cls, loop: asyncio.AbstractEventLoop) -> Isolate:
         """Build an isolate whose callbacks run on `loop` (blocking: ~3 ms of CPU)."""
+        return cls._build(loop, PRELUDE_JS)
+
+    @classmethod
+    def create_warm(cls, loop: asyncio.AbstractEventLoop) -> Isolate:
+        """Build a locked-down isolate that can serve many calls (see weft.sandbox.lockdown)."""
+        return cls._build(loop, WARM_PRELUDE_JS, LOCKDOWN_JS)
+
+    @classmethod
+    def _build(cls, loop: asyncio.AbstractEventLoop, *scripts: str) -> Isolate:
         manager = mini_racer(loop)
         racer = manager.__enter__()
-        racer.eval(PRELUDE_JS)
+        for script in scripts:
+            racer.eval(script)
         # A first run compiles the prelude's functions, halving the latency of the real call.
         racer.eval('__weft_run("0", "0")')
         return cls(manager, racer)

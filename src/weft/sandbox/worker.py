@@ -4,7 +4,9 @@ Started by the pool as `python -m weft.sandbox.worker`; requests arrive on stdin
 on the original stdout (fd 1 is pointed at stderr so that nothing else can corrupt the protocol).
 A fresh isolate per call is the isolation boundary: nothing a call does (globals, patched
 prototypes, RegExp statics) can be seen by the next. Creating one costs about 3 ms, so a small
-stock is prepared in a background thread and a call normally just takes one.
+stock is prepared in a background thread and a call normally just takes one. A request that
+carries a `warm_key` may instead run in a warm context kept for that key (weft.sandbox.warm):
+an isolate locked down so that a call can leave nothing behind, reused only after a success.
 
 Two memory limits apply during a call: mini-racer's heap limit (checked by V8 after each GC),
 and RLIMIT_DATA, lowered for the duration of the call, which catches what the GC check cannot:
@@ -28,9 +30,14 @@ from py_mini_racer import JSEvalException, JSOOMException
 
 from weft.sandbox import protocol
 from weft.sandbox.isolate import Isolate
+from weft.sandbox.warm import WarmContext, WarmContexts, lockdown_may_have_caused
 
 MIB = 1024 * 1024
 SPARE_ISOLATES = 2
+# A warm context whose call grew writable memory by more than this is disposed of, not kept.
+WARM_KEEP_GROWTH_BYTES = 16 * MIB
+# Locked-down isolates kept ready for keys not seen yet (once a warm call has been seen).
+SPARE_WARM_ISOLATES = 1
 # RLIMIT_DATA during a call: what the process had, plus the heap limit times this factor (V8
 # overshoots its limit between GCs: a gradual bomb under a 64 MB limit grew writable memory by
 # ~75 MB before mini-racer stopped it), plus slack for code pages, the isolate being prepared in
@@ -45,6 +52,8 @@ RETIRE_GROWTH_BYTES = 512 * MIB
 # the heap, so the heap limit never sees it).
 ARRAY_BUFFER_FAILED = "RangeError: Array buffer allocation failed"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+# Internal outcome of a warm call whose error the lockdown may have caused (never sent).
+RETRY_FRESH = "retry_fresh"
 
 
 def _data_bytes() -> int:
@@ -68,6 +77,10 @@ class Worker:
         # One thread: preparing isolates is CPU work that must not crowd the running call.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="weft-isolate")
         self._spares: deque[Isolate] = deque()
+        self._warm_spares: deque[Isolate] = deque()
+        self._warm = WarmContexts()
+        self._warm_wanted = False
+        self._last_growth = 0
         self._used: list[Isolate] = []
         self._refill_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Future[None]] = set()
@@ -86,20 +99,62 @@ class Worker:
         # call's isolate must be gone first or its memory would be this call's to take.
         if self._tasks:
             await asyncio.gather(*self._tasks)
-        isolate = self._spares.popleft() if self._spares else await self._new_isolate()
-        self._used.append(isolate)
-        reply = await self._run(isolate, header, body)
+        key = header.get("warm_key")
+        if key is not None and not self._warm.needs_fresh(key):
+            reply = await self._call_warm(key, header, body)
+        else:
+            reply = await self._run(await self._fresh_isolate(), header, body)
         if self._bloated:
             reply[0]["retire"] = True
         return reply
 
+    async def _fresh_isolate(self) -> Isolate:
+        isolate = self._spares.popleft() if self._spares else await self._new_isolate()
+        self._used.append(isolate)
+        return isolate
+
+    async def _call_warm(
+        self, key: str, header: dict[str, Any], body: bytes
+    ) -> tuple[dict[str, Any], bytes]:
+        self._warm_wanted = True
+        context, spent = self._warm.take(key)
+        self._used.extend(spent)
+        if context is None:
+            if self._warm_spares:
+                isolate = self._warm_spares.popleft()
+            else:
+                isolate = await self._new_isolate(warm=True)
+            context = WarmContext(isolate)
+        reply = await self._run(context.isolate, header, body, warm=True)
+        # A call that grew the heap much leaves garbage that would stay until the context's
+        # next call: such a context is not kept.
+        if reply[0]["status"] == protocol.OK and self._last_growth < WARM_KEEP_GROWTH_BYTES:
+            self._used.extend(self._warm.keep(key, context))
+            return reply
+        # Whatever went wrong, this context serves no other call.
+        self._used.append(context.isolate)
+        if reply[0]["status"] != RETRY_FRESH:
+            return reply
+        # The code may need what the lockdown forbids (a global, sloppy-mode syntax): run it as
+        # a cold call would, with its whole time limit (the pool allows two runs for a warm
+        # call). A different outcome shows the lockdown was the cause: that key's next calls
+        # go straight to fresh isolates.
+        fresh = await self._run(await self._fresh_isolate(), header, body)
+        if fresh[0]["status"] != protocol.ERROR or fresh[0].get("message") != reply[0]["message"]:
+            self._warm.mark_fresh_only(key)
+        return fresh
+
     def tidy(self) -> None:
         """Dispose of used isolates and prepare new ones; called once the reply is sent."""
         used, self._used = self._used, []
-        disposal = asyncio.ensure_future(self._dispose(used))
-        self._tasks.add(disposal)
-        disposal.add_done_callback(self._tasks.discard)
-        if self._refill_task is None or self._refill_task.done():
+        if used:  # nothing, after a warm call that kept its context
+            disposal = asyncio.ensure_future(self._dispose(used))
+            self._tasks.add(disposal)
+            disposal.add_done_callback(self._tasks.discard)
+        short = len(self._spares) < SPARE_ISOLATES or (
+            self._warm_wanted and len(self._warm_spares) < SPARE_WARM_ISOLATES
+        )
+        if short and (self._refill_task is None or self._refill_task.done()):
             self._refill_task = asyncio.ensure_future(self._refill_spares())
 
     async def _dispose(self, used: list[Isolate]) -> None:
@@ -112,24 +167,32 @@ class Worker:
     async def _refill_spares(self) -> None:
         while len(self._spares) < SPARE_ISOLATES:
             self._spares.append(await self._new_isolate())
+        while self._warm_wanted and len(self._warm_spares) < SPARE_WARM_ISOLATES:
+            self._warm_spares.append(await self._new_isolate(warm=True))
 
-    async def _new_isolate(self) -> Isolate:
+    async def _new_isolate(self, *, warm: bool = False) -> Isolate:
         # Always on the executor's one thread: mini-racer crashes if two threads create
         # isolates at once, and the event loop must stay free to serve mini-racer's callbacks.
-        return await self._loop.run_in_executor(self._executor, Isolate.create, self._loop)
+        create = Isolate.create_warm if warm else Isolate.create
+        return await self._loop.run_in_executor(self._executor, create, self._loop)
 
     async def _run(
-        self, isolate: Isolate, header: dict[str, Any], body: bytes
+        self,
+        isolate: Isolate,
+        header: dict[str, Any],
+        body: bytes,
+        *,
+        warm: bool = False,
     ) -> tuple[dict[str, Any], bytes]:
         source: str = header["source"]
         input_text = body.decode()
         heap_limit = header["memory_mb"] * MIB + INPUT_HEAP_FACTOR * len(body)
         isolate.racer.set_hard_memory_limit(heap_limit)
-        _set_data_limit(_data_bytes() + DATA_HEADROOM_FACTOR * heap_limit + DATA_SLACK_BYTES)
+        data_before = _data_bytes()
+        _set_data_limit(data_before + DATA_HEADROOM_FACTOR * heap_limit + DATA_SLACK_BYTES)
         try:
-            tagged = await asyncio.wait_for(
-                isolate.run(source, input_text), header["timeout_ms"] / 1000
-            )
+            async with asyncio.timeout(header["timeout_ms"] / 1000):
+                tagged = await isolate.run(source, input_text)
         except (TimeoutError, JSOOMException, MemoryError, JSEvalException) as error:
             memory = isolate.racer.was_hard_memory_limit_reached() or isinstance(
                 error, JSOOMException | MemoryError
@@ -139,6 +202,10 @@ class Worker:
             _set_data_limit(resource.RLIM_INFINITY)
             return {"status": protocol.ERROR, "message": str(error), "line": None}, b""
         _set_data_limit(resource.RLIM_INFINITY)
+        if warm:
+            self._last_growth = _data_bytes() - data_before
+        if warm and lockdown_may_have_caused(tagged):
+            return {"status": RETRY_FRESH, "message": tagged[1:].partition("\n")[2]}, b""
         return await self._reply(isolate, source, tagged, header["max_output_bytes"])
 
     async def _stopped(self, isolate: Isolate, status: str) -> tuple[dict[str, Any], bytes]:
