@@ -199,14 +199,19 @@ class Database:
             ):
                 yield session
             return
+        async with self._sqlite_write_turn(), self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def _sqlite_write_turn(self) -> AsyncIterator[None]:
+        # This process's writers queue on _sqlite_turn (see __init__), processes on the lock file.
         if self._sqlite_turn is None:
             self._sqlite_turn = asyncio.Lock()
         async with self._sqlite_turn:
             if self._writer_lock is not None:
                 await self._writer_lock.acquire()
             try:
-                async with self.sessions() as session, session.begin():
-                    yield session
+                yield
             finally:
                 if self._writer_lock is not None:
                     self._writer_lock.release()
@@ -220,18 +225,10 @@ class Database:
         if self.dialect != "sqlite":
             async with self.transaction() as session:
                 return await session.run_sync(lambda sync: work(sync.connection()))
-        if self._sqlite_turn is None:
-            self._sqlite_turn = asyncio.Lock()
-        async with self._sqlite_turn:
-            if self._writer_lock is not None:
-                await self._writer_lock.acquire()
-            try:
-                if self._writer is None:
-                    self._writer = _SqliteWriter(self.engine, self.sqlite_busy_timeout_ms)
-                return await self._writer.run(work)
-            finally:
-                if self._writer_lock is not None:
-                    self._writer_lock.release()
+        async with self._sqlite_write_turn():
+            if self._writer is None:
+                self._writer = _SqliteWriter(self.engine, self.sqlite_busy_timeout_ms)
+            return await self._writer.run(work)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
