@@ -94,6 +94,15 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return seconds
 
 
+def python_thread_names(py_spy: str, pid: int) -> dict[int, str]:
+    """Python's name of each thread of `pid` by native thread id, from one py-spy dump."""
+    dump = subprocess.run([py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True)
+    return {
+        int(native): name
+        for native, name in re.findall(r'^Thread (\d+) \(\w+\): "([^"]*)"', dump.stdout, re.M)
+    }
+
+
 def summarise(folded: Path) -> None:
     """Print self time by package and inclusive time of engine functions, as % of samples."""
     total = 0
@@ -127,6 +136,11 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="sample every thread with C frames (SQLite's own work) instead of the GIL holder",
+    )
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     sink = systems.Sink()
@@ -153,13 +167,15 @@ def main() -> None:
         )
         time.sleep(2)  # warm
         threads_before = thread_cpu(system.roots[0])
+        mode = ["--native", "--threads"] if args.native else ["--gil"]
         record = ["record", "--pid", str(system.roots[0]), "--duration", str(args.seconds)]
         subprocess.run(
-            [py_spy, *record, "--gil", "--rate", "200", "--format", "raw", "--output", str(folded)],
+            [py_spy, *record, *mode, "--rate", "200", "--format", "raw", "--output", str(folded)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
         threads_after = thread_cpu(system.roots[0])
+        thread_names = python_thread_names(py_spy, system.roots[0])
         load.wait()
     finally:
         Path(handle.name).unlink(missing_ok=True)
@@ -169,11 +185,17 @@ def main() -> None:
         sink.stop()
     print(f"folded stacks: {folded}")
     main_thread = threads_after.pop(system.roots[0], 0) - threads_before.pop(system.roots[0], 0)
-    others = sum(threads_after.values()) - sum(threads_before.get(t, 0) for t in threads_after)
+    used = {t: s - threads_before.get(t, 0) for t, s in threads_after.items()}
+    others = sum(used.values())
     print(
         f"\nCPU of weft serve while sampled: event-loop thread {main_thread:.1f} s, "
         f"other threads (aiosqlite connections, sandbox I/O) {others:.1f} s"
     )
+    by_name: collections.Counter[str] = collections.Counter()
+    for thread, seconds in used.items():
+        by_name[thread_names.get(thread, "?")] += seconds
+    for name, seconds in by_name.most_common(6):
+        print(f"  {name}: {seconds:.1f} s")
     summarise(folded)
 
 

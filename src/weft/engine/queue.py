@@ -13,6 +13,7 @@ in a circle; PostgreSQL would abort one of them as a deadlock.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
@@ -201,6 +202,11 @@ async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list
     return held
 
 
+# Built once, for the same reason as _fenced_update.
+_INSERT_EXECUTIONS = insert(Execution.__table__)
+_INSERT_STEPS = insert(Step.__table__)
+
+
 def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool]:
     """Apply each write whose lease still holds (not its `also`); which ones did.
 
@@ -209,7 +215,7 @@ def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool
     connection, so a whole batch can run on SQLite's writer thread (Database.write_batch)."""
     new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
     if new_rows:
-        connection.execute(insert(Execution.__table__), new_rows)
+        connection.execute(_INSERT_EXECUTIONS, new_rows)
     updates = [i for i, w in enumerate(writes) if w.insert is None]
     held = [True] * len(writes)
     if len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
@@ -218,13 +224,11 @@ def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool
         # In id order, as lease renewal locks them (see the module's note on lock order).
         for index in sorted(updates, key=lambda i: writes[i].execution_id):
             write = writes[index]
-            result = connection.execute(
-                fenced(write.execution_id, write.owner, write.attempt).values(**write.values)
-            )
+            result = connection.execute(_fenced_update(tuple(sorted(write.values))), _params(write))
             held[index] = result.rowcount == 1
     steps = [step for write, ok in zip(writes, held, strict=True) if ok for step in write.steps]
     if steps:
-        connection.execute(insert(Step.__table__), steps)
+        connection.execute(_INSERT_STEPS, steps)
     answered = zip(writes, held, strict=True)
     announce_answers(
         connection, (w.execution_id for w, ok in answered if ok and answers_a_caller(w.values))
@@ -242,29 +246,36 @@ def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
     groups: dict[tuple[str, ...], list[FencedWrite]] = {}
     for write in sorted(writes, key=lambda w: w.execution_id):
         groups.setdefault(tuple(sorted(write.values)), []).append(write)
-    table = Execution.__table__
     for columns, members in groups.items():
-        stmt = (
-            update(table)
-            .where(
-                table.c.id == bindparam("fence_id"),
-                table.c.lease_owner == bindparam("fence_owner"),
-                table.c.attempt == bindparam("fence_attempt"),
-                table.c.status == states.RUNNING,
-            )
-            .values({column: bindparam(f"set_{column}") for column in columns})
-        )
-        params = [
-            {
-                **{f"set_{column}": value for column, value in w.values.items()},
-                "fence_id": w.execution_id,
-                "fence_owner": w.owner,
-                "fence_attempt": w.attempt,
-            }
-            for w in members
-        ]
-        if connection.execute(stmt, params).rowcount != len(members):
+        params = [_params(w) for w in members]
+        if connection.execute(_fenced_update(columns), params).rowcount != len(members):
             raise PartlyFenced()
+
+
+def _params(write: FencedWrite) -> dict[str, Any]:
+    return {
+        **{f"set_{column}": value for column, value in write.values.items()},
+        "fence_id": write.execution_id,
+        "fence_owner": write.owner,
+        "fence_attempt": write.attempt,
+    }
+
+
+@functools.cache
+def _fenced_update(columns: tuple[str, ...]) -> Update:
+    """The fenced UPDATE setting `columns`, built once: SQLAlchemy memoises a statement's cache
+    key on the object, and a fresh statement per write cost more CPU than the write itself."""
+    table = Execution.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("fence_id"),
+            table.c.lease_owner == bindparam("fence_owner"),
+            table.c.attempt == bindparam("fence_attempt"),
+            table.c.status == states.RUNNING,
+        )
+        .values({column: bindparam(f"set_{column}") for column in columns})
+    )
 
 
 async def load_steps(db: Database, execution_id: str) -> list[Step]:
