@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     processes: str = Field(
         "auto",
         description="Processes `weft serve` runs on its port, each with API and worker: a "
-        "number, or auto (one per available core on PostgreSQL, one on SQLite).",
+        "number, or auto (one per available core; on SQLite at most 4).",
     )
     workers: int = Field(1, description="In-process worker loops `weft serve` runs (0: none).")
     worker_concurrency: int = Field(32, description="Executions one worker runs at once.")

@@ -16,7 +16,7 @@ import pytest
 from engine.flows import BASE
 from graphs import chain, node
 from support import TenantFactory
-from weft.cli.processes import resolve_processes
+from weft.cli.processes import SQLITE_MAX_AUTO, resolve_processes
 from weft.settings import Settings
 from worker_processes import free_port, start_server, stop
 
@@ -66,14 +66,15 @@ def sqlite_server(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[by
     return start_server("serve", url, tmp_path, free_port(), "--processes", "2", *args, **env)
 
 
-def test_auto_is_one_per_core_on_postgres_one_on_sqlite_and_a_number_as_given(
+def test_auto_is_one_per_core_capped_on_sqlite_and_a_number_as_given(
     tmp_path: Path,
 ) -> None:
     postgres = "postgresql+asyncpg://weft@127.0.0.1/weft"
     cores = len(os.sched_getaffinity(0))
     on_postgres = Settings(data_dir=tmp_path, database_url=postgres, processes="auto")
     assert resolve_processes(on_postgres) == cores
-    assert resolve_processes(Settings(data_dir=tmp_path, processes="auto")) == 1
+    on_sqlite = Settings(data_dir=tmp_path, processes="auto")
+    assert resolve_processes(on_sqlite) == min(cores, SQLITE_MAX_AUTO)
     assert resolve_processes(Settings(data_dir=tmp_path, processes="3")) == 3
     with pytest.raises(ValueError, match="at least 1"):
         resolve_processes(Settings(data_dir=tmp_path, processes="0"))

@@ -38,6 +38,9 @@ def env(tmp_path: Path) -> dict[str, str]:
         "WEFT_PORT": str(free_port()),
         "WEFT_POLL_S": "0.05",
         "WEFT_LOG_LEVEL": "warning",
+        # One process, so SIGKILL kills the one that runs the run (with more, the children of a
+        # killed supervisor stop gracefully and finish or release their runs themselves).
+        "WEFT_PROCESSES": "1",
     }
     values.pop("WEFT_DATABASE_URL", None)
     return values

@@ -34,14 +34,18 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+# Past a few processes SQLite's one writer, not the cores, bounds throughput.
+SQLITE_MAX_AUTO = 4
+
+
 def resolve_processes(settings: Settings) -> int:
-    """`settings.processes` as a number. `auto`: one per core on PostgreSQL; one on SQLite,
-    where a second process was measured slower, not faster (docs/architecture.md: both write
-    one file, and a run the other process claims reaches its sync caller by the fallback read)."""
+    """`settings.processes` as a number. `auto`: one per core, at most SQLITE_MAX_AUTO on SQLite,
+    whose writes all queue for one file (docs/architecture.md, "The process model")."""
     value = str(settings.processes).strip().lower()
     if value == "auto":
+        cores = max(1, available_cores())
         on_sqlite = settings.resolved_database_url.startswith("sqlite")
-        return 1 if on_sqlite else max(1, available_cores())
+        return min(cores, SQLITE_MAX_AUTO) if on_sqlite else cores
     try:
         count = int(value)
     except ValueError:
