@@ -18,7 +18,9 @@ from engine.flows import BASE, finished, publish
 from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, running_app
+from weft.engine.direct import UnsavedRun
 from weft.engine.host import Engine, build_services
+from weft.engine.runner import RunState
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 
@@ -223,3 +225,24 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     assert answer.status_code == 200 and answer.json() == {"got": 7}, answer.text
     (row,) = await rows_of(db, wf)
     assert row.status == "succeeded" and row.attempt == 2
+
+
+async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> None:
+    """Group commits overlap on PostgreSQL: a run's fenced update must not overtake the insert
+    of its row that another commit (Worker.persist, the heartbeat) carries."""
+    unsaved = UnsavedRun({"id": "e1"})
+    state = RunState(claimed=None, plan=None, done={}, unsaved=unsaved)  # type: ignore[arg-type]
+    assert unsaved.take() == {"id": "e1"}  # persist's commit took it and is in flight
+    waiting = asyncio.ensure_future(state.take_row())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    unsaved.settle()
+    assert await asyncio.wait_for(waiting, 1) is None
+    assert await state.take_row() is None  # written: later commits go straight on
+
+
+async def test_the_first_commit_takes_the_row_once() -> None:
+    state = RunState(claimed=None, plan=None, done={}, unsaved=UnsavedRun({"id": "e1"}))  # type: ignore[arg-type]
+    assert await state.take_row() == {"id": "e1"}
+    state.row_written()
+    assert await state.take_row() is None

@@ -16,6 +16,10 @@ from weft.store.db import Database, log_database_failure
 log = logging.getLogger("weft.commits")
 
 MAX_BATCH = 256
+# Transactions in flight at once: SQLite has one writer, so one; PostgreSQL locks rows, and the
+# runs of concurrent batches never share one, so a few overlap their round trips.
+IN_FLIGHT = {"sqlite": 1}
+IN_FLIGHT_DEFAULT = 4
 
 
 class GroupCommit:
@@ -24,14 +28,15 @@ class GroupCommit:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._queue: list[tuple[FencedWrite, asyncio.Future[None]]] = []
-        self._draining = False
+        self._draining = 0
+        self._max_draining = IN_FLIGHT.get(db.dialect, IN_FLIGHT_DEFAULT)
 
     async def write(self, write: FencedWrite) -> None:
         """Commit `write`; raises LeaseLost when its execution is no longer this worker's."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((write, future))
-        if not self._draining:
-            self._draining = True
+        if self._draining < self._max_draining:
+            self._draining += 1
             asyncio.get_running_loop().create_task(self._drain())
         try:
             await asyncio.shield(future)  # a cancelled run must not abort the others' commit
@@ -68,7 +73,7 @@ class GroupCommit:
                     else:
                         future.set_exception(LeaseLost())
         finally:
-            self._draining = False
+            self._draining -= 1
 
     async def _commit(self, writes: list[FencedWrite]) -> list[bool]:
         if any(write.also is not None for write in writes):  # ORM writes (notifications)

@@ -59,9 +59,16 @@ class RunState:
     outbound: Any = None  # the org's outbound client (its own allow-list entries)
     unsaved: UnsavedRun | None = None  # a direct run whose row its first commit writes
 
-    def take_row(self) -> dict[str, Any] | None:
-        """The row a direct run's commit must insert (once), else None."""
-        return self.unsaved.take() if self.unsaved is not None else None
+    async def take_row(self) -> dict[str, Any] | None:
+        """The row a direct run's commit must insert (once), else None; when another commit
+        took it (Worker.persist), waits until that one is over: on PostgreSQL group commits
+        overlap, and a fenced update that overtook the insert would find no row."""
+        if self.unsaved is None:
+            return None
+        row = self.unsaved.take()
+        if row is None:
+            await asyncio.shield(self.unsaved.written)
+        return row
 
     def row_written(self) -> None:
         """The commit that carried the row is over."""
@@ -162,7 +169,7 @@ class Runner(ControlFlowSteps):
                     wake_at=park.wake_at,
                     response=state.response,
                     child_id=park.child_id,
-                    insert=state.take_row(),
+                    insert=await state.take_row(),
                 )
             finally:
                 state.row_written()
@@ -192,7 +199,7 @@ class Runner(ControlFlowSteps):
                 status,
                 owner=self.owner,
                 steps=steps,
-                insert=state.take_row(),
+                insert=await state.take_row(),
                 **values,
             )
         finally:
@@ -449,7 +456,7 @@ class Runner(ControlFlowSteps):
                         steps=rows,
                         lease_s=self.lease_s,
                         response=state.response,
-                        insert=state.take_row(),
+                        insert=await state.take_row(),
                     )
                 )
             finally:
