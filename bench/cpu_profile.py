@@ -146,7 +146,7 @@ def main() -> None:
     sink = systems.Sink()
     postgres = systems.Postgres() if args.postgres else None
     url = postgres.database("profile") if postgres else None
-    system = systems.start_weft("weft", sink.url, url, [])
+    system = systems.start_weft("weft-x1", sink.url, url, [])  # one process: one loop to sample
     RESULTS.mkdir(exist_ok=True)
     folded = RESULTS / f"profile-{args.workflow}-{args.callers}-{time.strftime('%H%M%S')}.txt"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:

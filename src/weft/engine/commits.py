@@ -1,8 +1,10 @@
 """Group commit: the fenced writes of many executions share one transaction.
 
-A worker's runs hand their step commits here. While one transaction is in flight, the writes
-that arrive queue up and go together in the next, so under load the cost of a commit is shared
-by many runs, and when idle a write waits for nobody.
+A worker's runs hand their step commits here. While a transaction is in flight (one on SQLite,
+up to IN_FLIGHT_DEFAULT elsewhere), the writes that arrive queue up and go together in the
+next, so under load the cost of a commit is shared by many runs, and when idle a write waits
+for nobody. A run has at most one write queued or in flight, so overlapping transactions never
+update the same execution.
 """
 
 from __future__ import annotations
