@@ -159,6 +159,7 @@ class OutboundClient:
                     allow_redirects=False,  # each hop is checked here
                     timeout=phases,
                 )
+                data = b""
                 try:
                     location = response.headers.get("location")
                     redirected = response.status in REDIRECT_STATUSES and bool(location)

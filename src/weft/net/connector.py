@@ -14,6 +14,7 @@ connection is only ever one dialled to a checked address).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,8 +48,8 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
 def _dialled(host: str, ip: IPAddress, port: int) -> ResolveResult:
     # An IPv4-mapped address is the IPv4 host; dialling it as IPv4 works without IPv6.
-    if ip.version == 6 and ip.ipv4_mapped is not None:  # type: ignore[union-attr]
-        ip = ip.ipv4_mapped  # type: ignore[union-attr]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
     return {
         "hostname": host,
         "host": str(ip),
