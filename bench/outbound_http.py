@@ -1,13 +1,14 @@
-"""What one outbound call costs: CPU per call through Weft's guarded client, against plain httpx.
+"""What one outbound call costs: CPU per call through Weft's client, plain aiohttp and httpx.
 
     .venv/bin/python bench/outbound_http.py [--calls 3000] [--concurrency 1,32]
 
 A keep-alive HTTP server in another process (so its CPU is not counted) answers a small JSON
 body; this process sends POSTs with a JSON body, as the http node does, through
-`weft.net.OutboundClient` (private-network guard, size limit, redirects checked hop by hop)
-and through a plain `httpx.AsyncClient` for comparison. Prints µs of this process's CPU per
-call, calls/s, and how many connections the server accepted (keep-alive at work: a handful,
-not one per call).
+`weft.net.OutboundClient` (private-network guard, size limit, redirects checked hop by hop,
+on aiohttp), and for comparison through a plain `aiohttp.ClientSession` (what the guard and
+our checks add) and a plain `httpx.AsyncClient` (what weft.net ran on before). Prints µs of
+this process's CPU per call, calls/s, and how many connections the server accepted
+(keep-alive at work: a handful, not one per call).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import httpx
 
 from weft.net import OutboundClient, OutboundPolicy
@@ -75,11 +77,21 @@ async def _measure(
 
 async def run(url: str, calls: int, concurrencies: list[int], accepted: object) -> None:
     weft = OutboundClient(OutboundPolicy.parse("127.0.0.1"))
+    session = aiohttp.ClientSession()
     plain = httpx.AsyncClient()
     payload = {"n": 1, "tag": "bench"}
+
+    async def aiohttp_post() -> object:
+        async with session.post(url, json=payload) as response:
+            return await response.json()
+
+    async def httpx_post() -> object:
+        return (await plain.post(url, json=payload)).json()
+
     clients: dict[str, Callable[[], Awaitable[object]]] = {
         "weft OutboundClient": lambda: weft.request("POST", url, json=payload),
-        "plain httpx.AsyncClient": lambda: plain.post(url, json=payload),
+        "plain aiohttp.ClientSession": aiohttp_post,
+        "plain httpx.AsyncClient": httpx_post,
     }
     print("| client | concurrent callers | µs CPU per call | calls/s | server connections |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -92,6 +104,7 @@ async def run(url: str, calls: int, concurrencies: list[int], accepted: object) 
                 print(f"| {name} | {concurrency} | {cpu_us:.0f} | {per_s:.0f} | {opened} |")
     finally:
         await weft.aclose()
+        await session.close()
         await plain.aclose()
 
 

@@ -88,3 +88,19 @@ async def running_app(settings: Any, db: Any, **changes: Any) -> AsyncIterator[h
     finally:
         await engine.stop(grace_s=2)
         await app.state.services.close()
+
+
+def record_outbound_dials(monkeypatch: Any) -> list[str]:
+    """Every address weft.net's connector hands the socket layer to dial, recorded before it
+    connects (aiohttp dials through aiohappyeyeballs; nothing else in Weft uses it)."""
+    import aiohappyeyeballs
+
+    seen: list[str] = []
+    original = aiohappyeyeballs.start_connection
+
+    async def spy(addr_infos: Any, **kwargs: Any) -> Any:
+        seen.extend(str(info[4][0]) for info in addr_infos)
+        return await original(addr_infos, **kwargs)
+
+    monkeypatch.setattr(aiohappyeyeballs, "start_connection", spy)
+    return seen

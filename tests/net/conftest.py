@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpcore
 import pytest
 from outbound_servers import TinyServer
 
+from support import record_outbound_dials
 from weft.net import OutboundClient, OutboundPolicy
 
 
@@ -30,16 +30,8 @@ async def other_server() -> AsyncIterator[TinyServer]:
 
 @pytest.fixture
 def dials(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every host the socket layer was asked to connect to, recorded before connecting."""
-    seen: list[str] = []
-    original = httpcore.AnyIOBackend.connect_tcp
-
-    async def spy(self: httpcore.AnyIOBackend, host: str, port: int, **kwargs: Any) -> Any:
-        seen.append(host)
-        return await original(self, host, port, **kwargs)
-
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", spy)
-    return seen
+    """Every address the socket layer was asked to connect to, recorded before connecting."""
+    return record_outbound_dials(monkeypatch)
 
 
 @pytest.fixture

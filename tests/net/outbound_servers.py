@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import ssl
 from dataclasses import dataclass, field
@@ -80,13 +81,14 @@ class TinyServer:
             await _send(writer, 200, "héllo".encode(), "text/plain; charset=utf-8")
         elif path == "/badjson":
             await _send(writer, 200, b"not json {", "application/json")
-        elif path == "/echo":
+        elif path == "/echo" or path.startswith("/echo/"):
             echo = {
                 "method": seen.method,
                 "target": seen.target,
                 "host": seen.headers.get("host"),
                 "authorization": seen.headers.get("authorization"),
                 "content_type": seen.headers.get("content-type"),
+                "cookie": seen.headers.get("cookie"),
                 "body": seen.body.decode(),
             }
             await _send(writer, 200, json.dumps(echo).encode(), "application/json")
@@ -97,6 +99,19 @@ class TinyServer:
             await _send(writer, 302, b"", "text/plain", {"Location": "/loop"})
         elif path == "/slow":
             await asyncio.sleep(30)
+        elif path == "/pause":
+            await asyncio.sleep(0.2)
+            await _send(writer, 200, b"paused", "text/plain")
+        elif path == "/gzip":
+            # n bytes that compress to next to nothing: a decompression bomb when n is large.
+            packed = gzip.compress(b"a" * int(query["n"]), compresslevel=9)
+            await _send(writer, 200, packed, "text/plain", {"Content-Encoding": "gzip"})
+        elif path == "/encoded":
+            body = query["text"].encode(query.get("as", "utf-8"))
+            await _send(writer, 200, body, query["type"])
+        elif path == "/cookie":
+            extra = {"Set-Cookie": "session=abc; Path=/", "X-Twice": "one"}
+            await _send(writer, 200, b"set", "text/plain", extra, [("X-Twice", "two")])
         elif path == "/drip":
             # Each byte arrives well inside a read timeout; only a total deadline stops it.
             head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n"
@@ -106,7 +121,13 @@ class TinyServer:
                 await writer.drain()
                 await asyncio.sleep(0.05)
         elif path == "/sized":
-            await _send(writer, 200, b"x" * int(query["n"]), "text/plain")
+            body = b"x" * int(query["n"])
+            if seen.method == "HEAD":  # the headers a GET would get, without the body
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+                writer.write(head.encode())
+                await writer.drain()
+            else:
+                await _send(writer, 200, body, "text/plain")
         elif path == "/chunked":
             head = (
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -128,9 +149,11 @@ async def _send(
     body: bytes,
     content_type: str,
     extra: dict[str, str] | None = None,
+    repeated: list[tuple[str, str]] | None = None,
 ) -> None:
     headers = {"Content-Type": content_type, "Content-Length": str(len(body)), **(extra or {})}
     head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
-    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    lines = [*headers.items(), *(repeated or [])]
+    head += "".join(f"{name}: {value}\r\n" for name, value in lines)
     writer.write(head.encode() + b"\r\n" + body)
     await writer.drain()

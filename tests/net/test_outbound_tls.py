@@ -91,3 +91,10 @@ async def test_certificate_for_another_name_is_rejected_and_not_retryable(
     assert not caught.value.retryable
     assert "certificate" in caught.value.message
     assert tls_server.requests == []
+
+
+async def test_verification_can_be_turned_off(
+    tls_server: TinyServer, make_client: MakeClient
+) -> None:
+    client = make_client("127.0.0.1", verify=False)
+    assert (await client.request("GET", tls_server.url("/json"))).status == 200

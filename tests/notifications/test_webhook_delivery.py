@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 from notification_sink import NotificationSink
 from sqlalchemy import func, select
 
-from support import Tenant
+from support import Tenant, record_outbound_dials
 from weft.engine.host import Engine
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher, enqueue_run_notifications
@@ -199,14 +198,7 @@ async def test_blocked_destination_fails_at_once_without_being_contacted(
     start_dispatcher: DispatcherFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    dials: list[str] = []
-    original = httpcore.AnyIOBackend.connect_tcp
-
-    async def spy(self: httpcore.AnyIOBackend, host: str, port: int, **kwargs: Any) -> Any:
-        dials.append(host)
-        return await original(self, host, port, **kwargs)
-
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", spy)
+    dials = record_outbound_dials(monkeypatch)
     hook = await subscribe(client, tenant, "http://10.0.0.1:8080/hook")
     await enqueue(db, tenant)
     start_dispatcher()

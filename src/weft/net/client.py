@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json as jsonlib
+import re
 import ssl
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-import httpx
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
 
+from weft.net.connector import GuardedConnector, Resolver
 from weft.net.errors import (
     InvalidUrl,
     OutboundConnectionError,
@@ -20,15 +25,28 @@ from weft.net.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
+from weft.net.failures import translate_errors
 from weft.net.policy import OutboundPolicy
-from weft.net.transport import DEFAULT_LIMITS, GuardedTransport, Resolver
 
 SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Credentials meant for one origin must not follow a redirect to another.
 CROSS_ORIGIN_DROPPED = ("authorization", "proxy-authorization", "cookie", "host")
 BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
+# The body's framing is ours to declare: a caller's Content-Length that disagreed with the body
+# would leave bytes on a pooled connection, read as the answer to someone else's request.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 USER_AGENT = "Weft"
+# Response header lines up to this size (aiohttp's default, 8 KiB, refuses some real APIs'
+# long Link or Content-Security-Policy headers).
+MAX_HEADER_LINE = 64 * 1024
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+_HOST = re.compile(r"[A-Za-z0-9._~:%-]+")
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Characters a path or query may hold unescaped (RFC 3986); anything else gets escaped.
+_PATH_SAFE = "/:@!$&'()*+,;=%"
+_QUERY_SAFE = _PATH_SAFE + "?[]"
 
 
 @dataclass
@@ -43,33 +61,29 @@ class OutboundResponse:
 @dataclass
 class _Hop:
     method: str
-    url: httpx.URL
-    headers: httpx.Headers
-    json: Any
-    content: bytes | str | None
+    url: URL
+    headers: CIMultiDict[str]
+    body: bytes | None
 
 
 class OutboundClient:
-    """One pooled httpx client whose every connection passes the private-network guard."""
+    """One pooled aiohttp session whose every connection passes the private-network guard."""
 
     def __init__(
         self,
         policy: OutboundPolicy | None = None,
         *,
         verify: ssl.SSLContext | bool = True,
-        limits: httpx.Limits = DEFAULT_LIMITS,
         resolver: Resolver | None = None,
     ) -> None:
         self.policy = policy or OutboundPolicy()
-        transport = GuardedTransport(self.policy, verify=verify, limits=limits, resolver=resolver)
-        # follow_redirects=False: each hop is checked by us; trust_env=False: no env proxies.
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-            timeout=self.policy.timeout_s,
-            headers={"user-agent": USER_AGENT},
-        )
+        self._verify = verify
+        self._resolver = resolver
+        # Made on first use: aiohttp binds a session to the running event loop, and clients
+        # are built before one runs (create_app, build_services).
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
 
     async def __aenter__(self) -> OutboundClient:
         return self
@@ -78,8 +92,34 @@ class OutboundClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close pooled connections."""
-        await self._client.aclose()
+        """Close pooled connections; requests after this fail."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is not None and self._loop is loop:
+            return self._session
+        if self._closed:
+            raise OutboundConnectionError("The outbound client is closed")
+        # A session (first use, or one left behind by an event loop that has since ended).
+        self._session = aiohttp.ClientSession(
+            connector=GuardedConnector(self.policy, verify=self._verify, resolver=self._resolver),
+            # No proxies from the environment: a proxy would resolve and connect for us, out of
+            # the guard's sight.
+            trust_env=False,
+            # One client serves many workflows (and orgs): no cookie may carry over.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"User-Agent": USER_AGENT},
+            # A raw body goes out without a guessed content type, as the caller sent it.
+            skip_auto_headers=("Content-Type",),
+            max_line_size=MAX_HEADER_LINE,
+            max_field_size=MAX_HEADER_LINE,
+        )
+        self._loop = loop
+        return self._session
 
     async def request(
         self,
@@ -94,114 +134,221 @@ class OutboundClient:
     ) -> OutboundResponse:
         """Send one request, following up to `max_redirects` checked redirects."""
         timeout = self.policy.timeout_s if timeout_s is None else timeout_s
-        with _translate_errors(url):
-            first_url = httpx.URL(url)
-            if params:
-                first_url = first_url.copy_merge_params(params)
-        hop = _Hop(method.upper(), first_url, httpx.Headers(headers), json, content)
+        hop = _first_hop(method, url, headers, params, json, content)
         try:
-            # httpx timeouts bound each phase; this bounds the whole exchange, so a server that
-            # drips a byte just inside every read timeout cannot hold a worker forever.
+            # The session's timeouts bound each phase; this bounds the whole exchange, so a
+            # server that drips a byte just inside every read timeout cannot hold a worker.
             async with asyncio.timeout(timeout):
                 return await self._exchange(hop, timeout)
         except TimeoutError as error:
             raise OutboundTimeout(f"{hop.url.host} did not answer within {timeout:g} s") from error
 
     async def _exchange(self, hop: _Hop, timeout_s: float) -> OutboundResponse:
+        session = self._session_now()
+        phases = aiohttp.ClientTimeout(total=None, connect=timeout_s, sock_read=timeout_s)
         redirects = 0
         while True:
             _check_url(hop.url)
-            with _translate_errors(str(hop.url)):
-                request = self._client.build_request(
+            url, headers = _on_the_wire(hop)
+            with translate_errors(hop.url.host):
+                response = await session.request(
                     hop.method,
-                    hop.url,
-                    headers=hop.headers,
-                    json=hop.json,
-                    content=hop.content,
-                    timeout=timeout_s,
+                    url,
+                    headers=headers,
+                    data=hop.body,
+                    allow_redirects=False,  # each hop is checked here
+                    timeout=phases,
                 )
-                response = await self._client.send(request, stream=True)
+                data = b""
                 try:
                     location = response.headers.get("location")
-                    if response.status_code in REDIRECT_STATUSES and location:
-                        if redirects >= self.policy.max_redirects:
-                            raise TooManyRedirects(
-                                f"{hop.url.host} redirected more than "
-                                f"{self.policy.max_redirects} times"
-                            )
-                        redirects += 1
-                        hop = _next_hop(hop, response.status_code, location)
-                        continue
-                    data = await self._read_limited(response)
-                finally:
-                    await response.aclose()
-            return OutboundResponse(
-                status=response.status_code,
-                headers=dict(response.headers.items()),
-                body=_decode_body(response, data),
-            )
+                    redirected = response.status in REDIRECT_STATUSES and bool(location)
+                    if not redirected:
+                        data = await self._read_limited(response, hop)
+                except BaseException:
+                    response.close()  # never back into the pool half read
+                    raise
+                response.release()
+            if not redirected:
+                return OutboundResponse(
+                    status=response.status,
+                    headers=_header_dict(response),
+                    body=_decode_body(response, data),
+                )
+            if redirects >= self.policy.max_redirects:
+                raise TooManyRedirects(
+                    f"{hop.url.host} redirected more than {self.policy.max_redirects} times"
+                )
+            redirects += 1
+            hop = _next_hop(hop, response.status, location or "")
 
-    async def _read_limited(self, response: httpx.Response) -> bytes:
-        limit = self.policy.max_response_bytes
+    async def _read_limited(self, response: aiohttp.ClientResponse, hop: _Hop) -> bytes:
+        limit, url = self.policy.max_response_bytes, hop.url
         declared = response.headers.get("content-length", "")
-        # Without content-encoding the declared length is the body size: refuse before reading.
+        # Without content-encoding the declared length is the body size: refuse before reading
+        # (a HEAD answer declares the size of a body it does not send).
         if (
             declared.isdigit()
             and int(declared) > limit
             and "content-encoding" not in response.headers
+            and hop.method != "HEAD"
         ):
-            raise _too_large(response, limit)
+            raise _too_large(url, limit)
         data = bytearray()
-        # aiter_bytes yields decoded bytes, so the limit also stops decompression bombs.
-        async for chunk in response.aiter_bytes():
+        # aiohttp hands over decoded bytes (and inflates a bounded amount at a time), so the
+        # limit also stops decompression bombs.
+        while chunk := await response.content.readany():
             data += chunk
             if len(data) > limit:
-                raise _too_large(response, limit)
+                raise _too_large(url, limit)
         return bytes(data)
 
 
-def _too_large(response: httpx.Response, limit: int) -> ResponseTooLarge:
-    return ResponseTooLarge(
-        f"Response from {response.request.url.host} is larger than the {limit}-byte limit"
+def _too_large(url: URL, limit: int) -> ResponseTooLarge:
+    return ResponseTooLarge(f"Response from {url.host} is larger than the {limit}-byte limit")
+
+
+def _first_hop(
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None,
+    params: Mapping[str, Any] | None,
+    json: Any,
+    content: bytes | str | None,
+) -> _Hop:
+    try:
+        parsed = _parse_url(url)
+        if params:
+            parsed = parsed.update_query(_query_pairs(params))
+    except (ValueError, TypeError) as error:
+        # The URL itself stays out of messages: its query or userinfo may hold credentials.
+        detail = str(error)
+        if not detail or url in detail:
+            detail = "it cannot be parsed"
+        raise InvalidUrl(f"Invalid URL: {detail}") from error
+    checked = _checked_headers(headers)
+    body: bytes | None = None
+    if content is not None:
+        body = content.encode() if isinstance(content, str) else bytes(content)
+    elif json is not None:
+        try:
+            text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise OutboundError(f"The request body cannot be sent as JSON: {error}") from error
+        body = text.encode()
+        checked.setdefault("content-type", "application/json")
+    return _Hop(method.upper(), parsed, checked, body)
+
+
+def _parse_url(text: str) -> URL:
+    """`text` as a URL whose path and query go out as written, escapes included.
+
+    yarl would decode escapes of characters it deems safe (`%3A` to `:`), but a server need not
+    agree they are the same (a signature over the path does not); only what may not appear
+    unescaped (spaces, non-ASCII, a lone `%`) is escaped. The host is yarl's, normalized.
+    """
+    parsed = URL(text)
+    if "%" not in text:
+        return parsed  # nothing yarl would decode
+    raw = URL(text, encoded=True)
+    path = quote(_LONE_PERCENT.sub("%25", raw.raw_path), safe=_PATH_SAFE)
+    query = quote(_LONE_PERCENT.sub("%25", raw.raw_query_string), safe=_QUERY_SAFE)
+    if not parsed.absolute:
+        return URL.build(path=path, query_string=query, encoded=True)
+    return URL.build(
+        scheme=parsed.scheme,
+        authority=parsed.raw_authority,
+        path=path,
+        query_string=query,
+        encoded=True,
     )
 
 
-def _check_url(url: httpx.URL) -> None:
+def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for name, value in params.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        pairs.extend((str(name), _query_text(item)) for item in values)
+    return pairs
+
+
+def _query_text(value: Any) -> str:
+    # As httpx spelled them: JSON-like booleans, None as an empty value.
+    if value is True or value is False:
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _checked_headers(headers: Mapping[str, Any] | None) -> CIMultiDict[str]:
+    """The caller's headers, refusing what would break or split the request on the wire."""
+    checked: CIMultiDict[str] = CIMultiDict()
+    for name, value in (headers or {}).items():
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise OutboundError(f"Header name {str(name)[:60]!r} is not a valid HTTP header name")
+        if not _FIELD_VALUE.fullmatch(text):
+            # The value stays out of the message: it may be a credential.
+            raise OutboundError(
+                f"The value of header {name!r} cannot be sent: it holds a line break, a control "
+                "character or a non-ASCII character"
+            )
+        if name.lower() not in FRAMING_HEADERS:
+            checked.add(name, text)
+    return checked
+
+
+def _check_url(url: URL) -> None:
     # Messages leave the URL out: its query or userinfo may hold credentials that end up in logs.
     if url.scheme not in SCHEMES:
         shown = f"{url.scheme!r} is" if url.scheme else "a URL without a scheme is"
         raise InvalidUrl(f"Invalid URL: {shown} not supported, use http:// or https://")
-    if not url.host:
+    if not url.raw_host:
         raise InvalidUrl("Invalid URL: it has no host")
+    if not _HOST.fullmatch(url.raw_host):
+        raise InvalidUrl("Invalid URL: the host name holds characters a host name cannot")
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int]:
-    default_port = 443 if url.scheme == "https" else 80
-    return url.scheme, url.host, url.port or default_port
+def _on_the_wire(hop: _Hop) -> tuple[URL, CIMultiDict[str]]:
+    """The URL and headers sent: user info in the URL becomes basic auth (as httpx did)."""
+    if hop.url.raw_user is None and hop.url.raw_password is None:
+        return hop.url, hop.headers
+    pair = f"{hop.url.user or ''}:{hop.url.password or ''}".encode()
+    headers = hop.headers.copy()
+    headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
+    return hop.url.with_user(None), headers
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return url.scheme, url.host, url.port  # yarl gives the scheme's default port
 
 
 def _next_hop(hop: _Hop, status: int, location: str) -> _Hop:
     """The request a redirect asks for, with the browser rules for method and body."""
-    with _translate_errors(location):
-        url = hop.url.join(location)
+    try:
+        url = hop.url.join(_parse_url(location))
+    except (ValueError, TypeError) as error:
+        raise InvalidUrl(f"{hop.url.host} redirected to an invalid URL") from error
     method = hop.method
     if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
         method = "GET"
-    headers = httpx.Headers(hop.headers)
+    headers = hop.headers.copy()
     if _origin(url) != _origin(hop.url):
         for name in CROSS_ORIGIN_DROPPED:
-            headers.pop(name, None)
+            headers.popall(name, None)
     keep_body = method == hop.method
     if not keep_body:
         for name in BODY_HEADERS:
-            headers.pop(name, None)
-    return _Hop(
-        method,
-        url,
-        headers,
-        hop.json if keep_body else None,
-        hop.content if keep_body else None,
-    )
+            headers.popall(name, None)
+    return _Hop(method, url, headers, hop.body if keep_body else None)
+
+
+def _header_dict(response: aiohttp.ClientResponse) -> dict[str, str]:
+    # Lower-case names, repeated headers joined with ", " (the shape nodes have always seen).
+    headers: dict[str, str] = {}
+    for name, value in response.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
 
 
 def _is_json(content_type: str) -> bool:
@@ -209,9 +356,9 @@ def _is_json(content_type: str) -> bool:
     return media_type in ("application/json", "text/json") or media_type.endswith("+json")
 
 
-def _decode_body(response: httpx.Response, data: bytes) -> Any:
+def _decode_body(response: aiohttp.ClientResponse, data: bytes) -> Any:
     # utf-8-sig: same as utf-8 but drops a byte-order mark, which json.loads would reject.
-    encoding = response.charset_encoding or "utf-8-sig"
+    encoding = response.charset or "utf-8-sig"
     try:
         text = data.decode(encoding, errors="replace")
     except LookupError:  # an unknown charset name in the content-type
@@ -222,57 +369,3 @@ def _decode_body(response: httpx.Response, data: bytes) -> Any:
         except (ValueError, RecursionError):
             pass  # a server that says JSON but sends something else: hand over the text
     return text
-
-
-@contextmanager
-def _translate_errors(url: str) -> Iterator[None]:
-    """Turn httpx exceptions into OutboundError subclasses with a message naming the host."""
-    try:
-        yield
-    except OutboundError:
-        raise
-    except httpx.InvalidURL as error:
-        raise InvalidUrl(f"Invalid URL: {error}") from error
-    except httpx.UnsupportedProtocol as error:
-        raise InvalidUrl("Invalid URL: use http:// or https://") from error
-    except httpx.TimeoutException as error:
-        raise OutboundTimeout(f"Request to {_host(url)} timed out ({_describe(error)})") from error
-    except httpx.ConnectError as error:
-        if _caused_by(error, ssl.SSLCertVerificationError):
-            # A certificate that fails verification now will fail the same way on retry.
-            raise OutboundConnectionError(
-                f"TLS certificate of {_host(url)} could not be verified: {_describe(error)}",
-                retryable=False,
-            ) from error
-        raise OutboundConnectionError(
-            f"Could not reach {_host(url)}: {_describe(error)}"
-        ) from error
-    except (httpx.NetworkError, httpx.RemoteProtocolError) as error:
-        raise OutboundConnectionError(
-            f"Could not reach {_host(url)}: {_describe(error)}"
-        ) from error
-    except httpx.HTTPError as error:
-        # Local protocol errors (bad header values), undecodable content: retrying won't help.
-        raise OutboundError(f"Request to {_host(url)} failed: {_describe(error)}") from error
-
-
-def _host(url: str) -> str:
-    try:
-        return httpx.URL(url).host or url
-    except httpx.InvalidURL:
-        return url
-
-
-def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
-    cause: BaseException | None = error
-    for _ in range(10):  # bounded: exception chains can, rarely, form a cycle
-        if cause is None:
-            return False
-        if isinstance(cause, kind):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
-
-
-def _describe(error: Exception) -> str:
-    return str(error) or type(error).__name__

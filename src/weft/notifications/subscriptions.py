@@ -6,9 +6,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from yarl import URL
 
 from weft.clock import now
 from weft.errors import InvalidInput, NotFound
@@ -50,8 +50,8 @@ def check_url(url: str) -> str:
             error_code="INVALID_WEBHOOK_URL",
         )
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as error:
+        parsed = URL(url)
+    except ValueError as error:
         raise InvalidInput(
             f"webhook_url is not a valid URL: {error}", error_code="INVALID_WEBHOOK_URL"
         ) from error
