@@ -14,12 +14,14 @@ connection is only ever one dialled to a checked address).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
+import certifi
 from aiohttp import TCPConnector
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import is_ip_address
@@ -83,6 +85,15 @@ class GuardedResolver(AbstractResolver):
         """Nothing to release: lookups run on the event loop's resolver."""
 
 
+@functools.cache  # loading the CAs takes milliseconds; one context serves every connection
+def trust_store() -> ssl.SSLContext:
+    """Verification against the system's CAs (where operators add their own) and certifi's
+    bundle, so HTTPS works on images that ship no CA certificates."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.load_default_certs()
+    return context
+
+
 class GuardedConnector(TCPConnector):
     """aiohttp's TCP connector whose every dial goes to an address the guard passed."""
 
@@ -97,7 +108,7 @@ class GuardedConnector(TCPConnector):
         self._guard = GuardedResolver(policy, resolver)
         super().__init__(
             resolver=self._guard,
-            ssl=verify,  # True: the system's trust store; False: no verification
+            ssl=trust_store() if verify is True else verify,
             limit=MAX_CONNECTIONS,
             keepalive_timeout=KEEPALIVE_S,
             ttl_dns_cache=DNS_CACHE_S,
