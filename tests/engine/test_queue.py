@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -96,6 +97,64 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
         commits.write(commit(1)), commits.write(commit(2)), return_exceptions=True
     )
     assert isinstance(outcomes[0], queue.LeaseLost) and outcomes[1] is None, outcomes
+
+
+async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_holds(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    # One shared statement per group (SQLite: executemany counting rows; PostgreSQL:
+    # UPDATE … FROM (VALUES …) RETURNING), with runs of both kinds in one batch.
+    wf = await publish(client, tenant, [MANUAL_START])
+    for _ in range(4):
+        await execute(client, tenant, wf)
+    claimed = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=4, lease_s=30, per_account=5
+    )
+    assert len(claimed) == 4
+    lost = claimed[1]
+    async with db.transaction() as session:  # another worker took this one over
+        await session.execute(
+            update(Execution).where(Execution.id == lost.id).values(lease_owner="w2")
+        )
+    noted = SimpleNamespace(id="9", type="transform", name="Noted")
+
+    def commit(run: queue.Claimed, index: int) -> queue.FencedWrite:
+        step = queue.new_step_row(
+            execution_id=run.id,
+            node=noted,
+            iteration="",
+            status="succeeded",
+            started_at=now(),
+            output={"n": index},
+        )
+        return queue.step_commit(
+            execution_id=run.id,
+            owner="w1",
+            attempt=run.attempt,
+            steps=[step],
+            lease_s=30,
+            response={"n": index},
+        )
+
+    commits = GroupCommit(db)
+    outcomes = await asyncio.gather(
+        *(commits.write(commit(run, i)) for i, run in enumerate(claimed)), return_exceptions=True
+    )
+    assert [isinstance(o, queue.LeaseLost) for o in outcomes] == [False, True, False, False]
+    async with db.reading() as session:
+        rows = {
+            r.id: r
+            for r in await session.scalars(
+                select(Execution).where(Execution.id.in_([c.id for c in claimed]))
+            )
+        }
+        steps = set(
+            await session.scalars(
+                select(Step.execution_id).where(Step.execution_id.in_(list(rows)))
+            )
+        )
+    assert [rows[c.id].response for c in claimed] == [{"n": 0}, None, {"n": 2}, {"n": 3}]
+    assert steps == {claimed[0].id, claimed[2].id, claimed[3].id}  # the fenced-out run's: none
 
 
 async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
