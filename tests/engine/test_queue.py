@@ -102,8 +102,8 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
 async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_holds(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
-    # One shared statement per group (SQLite: executemany counting rows; PostgreSQL:
-    # UPDATE … FROM (VALUES …) RETURNING), with runs of both kinds in one batch.
+    # SQLite: one executemany counting rows, then one by one when a fence missed; PostgreSQL:
+    # one fenced UPDATE per run. Runs of both kinds in one batch.
     wf = await publish(client, tenant, [MANUAL_START])
     for _ in range(4):
         await execute(client, tenant, wf)

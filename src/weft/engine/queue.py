@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, column, insert, select, update, values
+from sqlalchemy import Connection, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
@@ -220,10 +220,6 @@ def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool
     held = [True] * len(writes)
     if len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
         _update_together(connection, [writes[i] for i in updates])
-    elif len(updates) > 1:
-        matched = _update_returning(connection, [writes[i] for i in updates])
-        for index in updates:
-            held[index] = _fence(writes[index]) in matched
     else:
         # In id order, as lease renewal locks them (see the module's note on lock order).
         for index in sorted(updates, key=lambda i: writes[i].execution_id):
@@ -254,51 +250,6 @@ def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
         params = [_params(w) for w in members]
         if connection.execute(_fenced_update(columns), params).rowcount != len(members):
             raise PartlyFenced()
-
-
-def _fence(write: FencedWrite) -> tuple[str, str, int]:
-    return write.execution_id, write.owner, write.attempt
-
-
-def _update_returning(
-    connection: Connection, writes: list[FencedWrite]
-) -> set[tuple[str, str, int]]:
-    """The fenced updates of `writes` in one statement per set of columns (`UPDATE … FROM
-    (VALUES …) RETURNING …`, for drivers whose executemany counts no rows: asyncpg); the fences
-    (id, owner, attempt) that held. The rows are locked in id order first (the module's note
-    on lock order): the join would lock them in whatever order its plan visits them."""
-    table = Execution.__table__
-    ids = sorted(w.execution_id for w in writes)
-    connection.execute(
-        select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
-    )
-    groups: dict[tuple[str, ...], list[FencedWrite]] = {}
-    for write in writes:
-        groups.setdefault(tuple(sorted(write.values)), []).append(write)
-    matched: set[tuple[str, str, int]] = set()
-    for columns, members in groups.items():
-        rows = values(
-            column("fence_id", table.c.id.type),
-            column("fence_owner", table.c.lease_owner.type),
-            column("fence_attempt", table.c.attempt.type),
-            *(column(f"set_{name}", table.c[name].type) for name in columns),
-            name="fenced",
-        ).data(
-            [(w.execution_id, w.owner, w.attempt, *(w.values[c] for c in columns)) for w in members]
-        )
-        stmt = (
-            update(table)
-            .where(
-                table.c.id == rows.c.fence_id,
-                table.c.lease_owner == rows.c.fence_owner,
-                table.c.attempt == rows.c.fence_attempt,
-                table.c.status == states.RUNNING,
-            )
-            .values({name: rows.c[f"set_{name}"] for name in columns})
-            .returning(table.c.id, table.c.lease_owner, table.c.attempt)
-        )
-        matched.update(tuple(row) for row in connection.execute(stmt))
-    return matched
 
 
 def _params(write: FencedWrite) -> dict[str, Any]:
