@@ -6,10 +6,22 @@ import asyncio
 import gzip
 import json
 import ssl
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+def rebinding_resolver(calls: list[str]) -> Callable[[str, int], Awaitable[Sequence[str]]]:
+    """A rebinding DNS server: the first answer (127.0.0.1) passes the guard, later ones
+    (127.0.0.2) point elsewhere; each lookup is recorded in `calls`."""
+
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        calls.append(host)
+        return ["127.0.0.1"] if len(calls) == 1 else ["127.0.0.2"]
+
+    return resolve
 
 
 @dataclass

@@ -6,7 +6,7 @@ import socket
 from collections.abc import Callable, Sequence
 
 import pytest
-from outbound_servers import TinyServer
+from outbound_servers import TinyServer, rebinding_resolver
 
 from weft.net import (
     BlockedDestination,
@@ -102,13 +102,8 @@ async def test_every_resolved_address_is_checked(
 async def test_connection_goes_to_the_checked_address_without_a_second_lookup(
     server: TinyServer, make_client: MakeClient, dials: list[str]
 ) -> None:
-    # A rebinding DNS server: the first answer passes the guard, later ones point elsewhere.
     calls: list[str] = []
-
-    async def rebinding(host: str, port: int) -> Sequence[str]:
-        calls.append(host)
-        return ["127.0.0.1"] if len(calls) == 1 else ["127.0.0.2"]
-
+    rebinding = rebinding_resolver(calls)
     client = make_client("127.0.0.1", resolver=rebinding)
     for _ in range(3):
         response = await client.request("GET", server.url("/echo?a=1", host="rebind.test"))

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
-from outbound_servers import TinyServer
+from outbound_servers import TinyServer, rebinding_resolver
 
 from weft.net import BlockedDestination, OutboundClient, OutboundConnectionError, OutboundPolicy
 
@@ -54,14 +54,8 @@ async def test_refused_answers_are_never_cached(
 async def test_new_connections_reuse_the_checked_answer(
     server: TinyServer, make_client: MakeClient, dials: list[str]
 ) -> None:
-    # A rebinding DNS server: only the first answer passes the guard.
     calls: list[str] = []
-
-    async def rebinding(host: str, port: int) -> Sequence[str]:
-        calls.append(host)
-        return ["127.0.0.1"] if len(calls) == 1 else ["127.0.0.2"]
-
-    client = make_client("127.0.0.1", resolver=rebinding)
+    client = make_client("127.0.0.1", resolver=rebinding_resolver(calls))
     url = server.url("/pause", host="rebind.test")
     responses = await asyncio.gather(*(client.request("GET", url) for _ in range(3)))
     assert [r.body for r in responses] == ["paused"] * 3
