@@ -1,7 +1,7 @@
 """Group commit: the fenced writes of many executions share one transaction.
 
 A worker's runs hand their step commits here. While a transaction is in flight (one on SQLite,
-up to IN_FLIGHT_DEFAULT elsewhere), the writes that arrive queue up and go together in the
+up to IN_FLIGHT_POSTGRES on PostgreSQL), the writes that arrive queue up and go together in the
 next, so under load the cost of a commit is shared by many runs, and when idle a write waits
 for nobody. A run has at most one write queued or in flight, so overlapping transactions never
 update the same execution.
@@ -18,10 +18,9 @@ from weft.store.db import Database, log_database_failure
 log = logging.getLogger("weft.commits")
 
 MAX_BATCH = 256
-# Transactions in flight at once: SQLite has one writer, so one; PostgreSQL locks rows, and the
-# runs of concurrent batches never share one, so a few overlap their round trips.
-IN_FLIGHT = {"sqlite": 1}
-IN_FLIGHT_DEFAULT = 4
+# Transactions in flight at once on PostgreSQL, which locks rows (the runs of concurrent batches
+# never share one), so a few overlap their round trips; SQLite has one writer, so one there.
+IN_FLIGHT_POSTGRES = 4
 
 
 class GroupCommit:
@@ -31,7 +30,7 @@ class GroupCommit:
         self.db = db
         self._queue: list[tuple[FencedWrite, asyncio.Future[None]]] = []
         self._draining = 0
-        self._max_draining = IN_FLIGHT.get(db.dialect, IN_FLIGHT_DEFAULT)
+        self._max_draining = 1 if db.dialect == "sqlite" else IN_FLIGHT_POSTGRES
 
     async def write(self, write: FencedWrite) -> None:
         """Commit `write`; raises LeaseLost when its execution is no longer this worker's."""
