@@ -21,6 +21,7 @@ from support import Tenant, TenantFactory, running_app
 from weft.engine.direct import UnsavedRun
 from weft.engine.host import Engine, build_services
 from weft.engine.runner import RunState
+from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 
@@ -57,6 +58,9 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
     def seen(_c: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
         statements.append((sql, params))
 
+    def seen_raw(sql: str, arguments: Any) -> None:  # PostgreSQL's batches (raw_postgres)
+        statements.append((sql.replace('"', ""), arguments))
+
     async with running_app(settings, db, poll_s=30) as client:
         reply = node("3", "respond", "Reply", body={"doubled": "{{ nodes.twice }}"})
         twice = node("2", "transform", "Twice", value="{{ trigger.body.n * 2 }}")
@@ -65,21 +69,28 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
         await client.post(path, json={"n": 1})  # warm: plan and webhook caches
         # Every engine of the process: SQLite's writes go through a writer thread's own engine.
         event.listen(SyncEngine, "before_cursor_execute", seen)
+        raw_postgres.statement_observers.append(seen_raw)
         try:
             answer = await client.post(path, json={"n": 21})
         finally:
             event.remove(SyncEngine, "before_cursor_execute", seen)
+            raw_postgres.statement_observers.remove(seen_raw)
     assert answer.status_code == 200 and answer.json() == {"doubled": 42}
     run_id = answer.headers["x-execution-id"]
     writes = [(sql, p) for sql, p in statements if not sql.lstrip().upper().startswith("SELECT")]
-    inserted = [p for sql, p in writes if sql.startswith("INSERT INTO executions")]
+    inserted = [p for sql, p in writes if "INSERT INTO executions" in sql]
     assert len(inserted) == 1, writes  # no queued row first, no claim of it afterwards
     assert not any("lease_owner = " in sql and "WITH" in sql for sql, _ in writes)  # no claim
-    # The whole run is two statements: its finished row, and its three steps in one executemany.
-    assert [sql.split("(")[0].strip() for sql, _ in writes if not sql.startswith("BEGIN")] == [
-        "INSERT INTO executions",
-        "INSERT INTO steps",
-    ]
+    if db.dialect == "sqlite":
+        # The whole run is two statements: its finished row, its three steps in one executemany.
+        assert [sql.split("(")[0].strip() for sql, _ in writes if not sql.startswith("BEGIN")] == [
+            "INSERT INTO executions",
+            "INSERT INTO steps",
+        ]
+    else:  # one statement (engine.fenced_postgres): the row and the steps, as arrays
+        (batch,) = [sql for sql, _ in statements if not sql.startswith(("BEGIN", "SELECT"))]
+        assert "INSERT INTO executions" in batch and "INSERT INTO steps" in batch, batch
+        assert "UPDATE" not in batch
     rows = await rows_of(db, wf)
     run = next(r for r in rows if r.id == run_id)
     assert run.status == "succeeded" and run.attempt == 1 and run.lease_owner is None

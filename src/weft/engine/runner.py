@@ -61,8 +61,8 @@ class RunState:
 
     async def take_row(self) -> dict[str, Any] | None:
         """The row a direct run's commit must insert (once), else None; when another commit
-        took it (Worker.persist), waits until that one is over: on PostgreSQL group commits
-        overlap, and a fenced update that overtook the insert would find no row."""
+        took it (Worker.persist), waits until that one is over: a fenced update that overtook
+        the insert would find no row."""
         if self.unsaved is None:
             return None
         row = self.unsaved.take()

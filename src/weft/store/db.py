@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from weft.store.permissions import secure_sqlite_file
+from weft.store.raw_postgres import RawPostgres
 from weft.store.sql_counter import attach_if_enabled
 
 T = TypeVar("T")
@@ -140,6 +141,9 @@ def _begin(connection: Any) -> None:
 
 POOL_SIZE = 20
 POOL_OVERFLOW = 10
+# PostgreSQL connections for batched writes besides the pool: each worker loop of a process
+# has one group commit in flight (engine.commits), and a process rarely runs more than one loop.
+BATCH_CONNECTIONS = 4
 
 
 def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngine:
@@ -179,6 +183,8 @@ class Database:
         self._sqlite_turn: asyncio.Lock | None = None
         self.sqlite_busy_timeout_ms = sqlite_busy_timeout_ms
         self._writer: _SqliteWriter | None = None  # write_batch's thread, made on first use
+        # PostgreSQL's batch connections (`raw`), made on first use.
+        self._raw: RawPostgres | None = None
         self._writer_lock = (
             _WriterFileLock.for_url(self.engine) if self.dialect == "sqlite" else None
         )
@@ -230,6 +236,14 @@ class Database:
                 self._writer = _SqliteWriter(self.engine, self.sqlite_busy_timeout_ms)
             return await self._writer.run(work)
 
+    @property
+    def raw(self) -> RawPostgres:
+        """PostgreSQL: asyncpg connections of their own for batched array writes
+        (store.raw_postgres); up to BATCH_CONNECTIONS of them at once."""
+        if self._raw is None:
+            self._raw = RawPostgres(self.engine, BATCH_CONNECTIONS)
+        return self._raw
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction: on SQLite it takes no write lock and waits for no writer."""
@@ -257,6 +271,9 @@ class Database:
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
+        if self._raw is not None:
+            await self._raw.close()
+            self._raw = None
         await self.engine.dispose()
 
 

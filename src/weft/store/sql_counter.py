@@ -45,16 +45,28 @@ class SqlCounter:
     ) -> None:
         if sql.startswith("BEGIN"):
             return  # SQLite's explicit BEGIN counts as a transaction, as PostgreSQL's implicit
+        self.count_statement(sql, many=many)
+
+    def count_statement(self, sql: str, *, many: bool = False) -> None:
+        """One statement run (by SQLAlchemy, or on a driver connection directly)."""
         self.counts["statements"] += 1
         kind = statement_kind(sql)
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
         if many:
             self.counts["executemany"] += 1
 
-    def _on_begin(self, _conn: Any) -> None:
+    def count_transaction(self) -> None:
+        """One transaction begun."""
         self.counts["transactions"] += 1
 
+    def _on_begin(self, _conn: Any) -> None:
+        self.count_transaction()
+
     def _on_connect(self, _dbapi_connection: Any, _record: Any) -> None:
+        self.count_connection()
+
+    def count_connection(self) -> None:
+        """One new database connection opened."""
         self.counts["connections"] += 1
 
     def flush(self) -> None:
@@ -89,6 +101,11 @@ def attach_if_enabled(engine: Engine) -> None:
             Path(directory).mkdir(parents=True, exist_ok=True)
             _counter = SqlCounter(Path(directory) / f"{os.getpid()}.json")
     _counter.attach(engine)
+
+
+def current() -> SqlCounter | None:
+    """This process's counter when counting is on (for statements run outside SQLAlchemy)."""
+    return _counter
 
 
 def read_totals(directory: Path) -> dict[str, int]:

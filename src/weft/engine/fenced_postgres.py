@@ -1,0 +1,161 @@
+"""The group commit's writes on PostgreSQL: a whole batch in one statement.
+
+Same effect as `queue.apply_fenced` (new rows inserted, updates fenced by lease, steps of only
+the writes whose lease held, answers announced at commit), but one statement with
+data-modifying CTEs, run as a transaction of its own: one round trip, no BEGIN or COMMIT.
+
+    WITH i0 AS (INSERT INTO executions ... FROM unnest(...)),     directly started runs
+         u0 AS (UPDATE executions ... FROM unnest(...)            one per set of columns,
+                WHERE <the lease fence> RETURNING v.ord),         the writes that held
+         held(ord) AS (the inserted writes, and every u's),
+         s0 AS (INSERT INTO steps ... FROM unnest(...) WHERE ord IN held)
+    SELECT array(held), pg_notify(the held writes that answer a caller)
+
+Every value is an array parameter (store.raw_postgres), so the statement's text depends only
+on which columns the batch writes, not on its size: asyncpg prepares a handful of texts once per
+connection. A write is known in the statement by its index in the batch (`ord`): a batch may
+hold two writes of one execution (two claims of it, one fenced out). All parts see one snapshot,
+and the steps' foreign keys are checked at the statement's end, when its new runs are there.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect
+
+from weft.engine import states
+from weft.engine.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
+from weft.engine.queue import FencedWrite
+from weft.store.raw_postgres import ArrayRows, Placeholders, RawPostgres, unnest_from
+from weft.store.tables import Execution, Step
+
+_FENCE = ("id", "lease_owner", "attempt")
+_ORD = ("ord", "int4[]")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a batch writes, which alone decides the statement's text."""
+
+    inserts: tuple[tuple[str, ...], ...]  # the columns of each group of new execution rows
+    updates: tuple[tuple[str, ...], ...]  # the columns each group of fenced updates sets
+    steps: tuple[tuple[str, ...], ...]  # the columns of each group of step rows
+    notify: bool  # some write answers a sync caller
+
+
+async def apply_fenced_postgres(
+    raw: RawPostgres, writes: Sequence[FencedWrite], dialect: Dialect
+) -> list[bool]:
+    """Apply each write whose lease still holds (not its `also`); which ones did."""
+    executions, steps = _rows(dialect)
+    arguments: list[Any] = []
+    inserted = [i for i, write in enumerate(writes) if write.insert is not None]
+    insert_groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for write in writes:
+        if write.insert is not None:
+            row = {**write.insert, **write.values}
+            insert_groups.setdefault(frozenset(row), []).append(row)
+    insert_columns = []
+    for rows in insert_groups.values():
+        columns = executions.columns_of(rows[0])
+        insert_columns.append(columns)
+        arguments += executions.arrays(columns, rows)
+
+    update_groups: dict[tuple[str, ...], list[int]] = {}
+    # In id order, as lease renewal locks them (see engine.queue on lock order).
+    for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
+        if writes[index].insert is None:
+            update_groups.setdefault(tuple(sorted(writes[index].values)), []).append(index)
+    for columns, members in update_groups.items():
+        arguments += [
+            [writes[i].execution_id for i in members],
+            [writes[i].owner for i in members],
+            [writes[i].attempt for i in members],
+        ]
+        arguments += [executions.array(c, (writes[i].values[c] for i in members)) for c in columns]
+        arguments.append(members)
+    arguments.append(inserted)
+
+    step_groups: dict[frozenset[str], tuple[list[dict[str, Any]], list[int]]] = {}
+    for index, write in enumerate(writes):
+        for step in write.steps:
+            rows, ords = step_groups.setdefault(frozenset(step), ([], []))
+            rows.append(step)
+            ords.append(index)
+    step_columns = []
+    for rows, ords in step_groups.values():
+        columns = steps.columns_of(rows[0])
+        step_columns.append(columns)
+        arguments += steps.arrays(columns, rows)
+        arguments.append(ords)
+
+    answering = [i for i, write in enumerate(writes) if answers_a_caller(write.values)]
+    if answering:
+        ids = [write.execution_id for write in writes]
+        arguments += [ANSWERS_CHANNEL, f"{sender_token()}:", ids, answering]
+
+    shape = _Shape(
+        tuple(insert_columns), tuple(update_groups), tuple(step_columns), bool(answering)
+    )
+    (row,) = await raw.fetch(_batch_sql(shape, dialect), arguments)
+    held = set(row[0])
+    return [i in held for i in range(len(writes))]
+
+
+@functools.cache
+def _rows(dialect: Dialect) -> tuple[ArrayRows, ArrayRows]:
+    return ArrayRows(Execution.__table__, dialect), ArrayRows(Step.__table__, dialect)
+
+
+@functools.cache
+def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
+    """The batch statement for `shape`; its parameters in the order apply_fenced_postgres
+    builds them."""
+    executions, steps = Execution.__table__, Step.__table__
+    placeholder = Placeholders()
+    parts = []
+    for number, columns in enumerate(shape.inserts):
+        source = unnest_from(executions, columns, dialect, placeholder)
+        parts.append(f"i{number} AS ({_insert(executions, columns, source)})")
+    for number, columns in enumerate(shape.updates):
+        fence = [f"fence_{column}" for column in _FENCE]
+        source = unnest_from(
+            executions,
+            [*_FENCE, *columns],
+            dialect,
+            placeholder,
+            aliases=[*fence, *columns],
+            extra=[_ORD],
+        )
+        # A write of no columns still checks its fence (a no-op assignment).
+        assignments = ", ".join(f'"{c}" = v."{c}"' for c in columns) or '"id" = e."id"'
+        fenced = " AND ".join(f'e."{column}" = v."fence_{column}"' for column in _FENCE)
+        parts.append(
+            f'u{number} AS (UPDATE "{executions.name}" AS e SET {assignments} FROM {source} '
+            f"WHERE {fenced} AND e.status = '{states.RUNNING}' RETURNING v.ord)"
+        )
+    held = [f"SELECT unnest({placeholder('int4[]')})"]
+    held += [f"SELECT ord FROM u{number}" for number in range(len(shape.updates))]
+    parts.append(f"held(ord) AS ({' UNION ALL '.join(held)})")
+    for number, columns in enumerate(shape.steps):
+        source = unnest_from(steps, columns, dialect, placeholder, extra=[_ORD])
+        insert = _insert(steps, columns, source, "WHERE v.ord IN (SELECT ord FROM held)")
+        parts.append(f"s{number} AS ({insert})")
+    answered = "NULL"
+    if shape.notify:
+        channel, prefix = placeholder("text"), placeholder("text")
+        ids, answering = placeholder("text[]"), placeholder("int4[]")
+        answered = (
+            f"(SELECT pg_notify({channel}, {prefix} || string_agg(({ids})[ord + 1], ',')) "
+            f"FROM held WHERE ord = ANY({answering}) HAVING count(*) > 0)"
+        )
+    return f"WITH {', '.join(parts)} SELECT array(SELECT ord FROM held), {answered}"
+
+
+def _insert(table: Any, columns: Sequence[str], source: str, where: str = "") -> str:
+    names = ", ".join(f'"{column}"' for column in columns)
+    return f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {source} {where}'.rstrip()

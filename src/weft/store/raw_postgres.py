@@ -1,0 +1,189 @@
+"""PostgreSQL's hottest writes on asyncpg directly, a whole batch in a few array statements.
+
+The group commit writes every run's steps and fenced updates. Through SQLAlchemy each statement
+cost more CPU in this process than PostgreSQL spent running it (compiling parameters, the
+greenlet bridge of `run_sync`, the pool's pre-ping), and a fenced update was one statement per
+run, since asyncpg's executemany returns no row counts. Here a batch of any size is one
+`INSERT ... SELECT FROM unnest(arrays)` per table and one `UPDATE ... FROM unnest(arrays)
+RETURNING id` per set of columns: the same statement text for every batch size, so asyncpg
+prepares it once per connection. Values are converted by the column types' own SQLAlchemy bind
+processors (JSON as SQLAlchemy serialises it, aware UTC datetimes), so a row written here reads
+back exactly as one written through the ORM.
+
+The connections are a small pool of their own (as many as group commits overlap), not
+SQLAlchemy's: they carry no codecs or state of SQLAlchemy's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Column, Dialect, Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from weft.store import sql_counter
+
+# The driver arguments SQLAlchemy's asyncpg dialect takes from the URL but asyncpg does not.
+_DIALECT_ONLY_ARGUMENTS = (
+    "prepared_statement_cache_size",
+    "prepared_statement_name_func",
+    "async_fallback",
+)
+
+
+class RawPostgres:
+    """A few asyncpg connections to the engine's database, for batched writes."""
+
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        self.dialect = engine.dialect
+        _args, options = engine.dialect.create_connect_args(engine.url)
+        self._options = {k: v for k, v in options.items() if k not in _DIALECT_ONLY_ARGUMENTS}
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+
+    async def _pool_here(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool_loop is not loop:
+            if self._pool is not None:
+                self._pool.terminate()  # made on a loop that is gone (a CLI command's earlier run)
+            self._pool_loop = loop
+            self._pool = asyncpg.create_pool(
+                min_size=0,
+                max_size=self._size,
+                init=_counted,
+                reset=_end_transaction,
+                server_settings={"plan_cache_mode": "force_generic_plan"},
+                **self._options,
+            )
+            await self._pool
+        return self._pool
+
+    async def fetch(self, sql: str, arguments: Sequence[Any]) -> list[asyncpg.Record]:
+        """Run one statement in a transaction of its own; the rows it returns.
+
+        One round trip: no BEGIN or COMMIT of their own. A connection the server dropped while
+        it sat in the pool is noticed by the event loop (the socket closes), and the pool
+        replaces it before handing it out."""
+        pool = await self._pool_here()
+        _observe(sql, arguments)
+        async with pool.acquire() as connection:
+            return await connection.fetch(sql, *arguments)
+
+    async def close(self) -> None:
+        """Close the pool's connections (when made on this loop; otherwise drop them)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if self._pool_loop is asyncio.get_running_loop():
+            await pool.close()
+        else:
+            pool.terminate()
+
+
+# Called with each statement's text and arguments before it runs here (tests watch them).
+statement_observers: list[Callable[[str, Sequence[Any]], None]] = []
+
+
+async def _end_transaction(connection: asyncpg.Connection) -> None:
+    # Instead of asyncpg's full reset (RESET ALL, UNLISTEN *, CLOSE ALL...: one more round trip
+    # per batch): these connections keep no session state, only a transaction a cancelled
+    # batch may have left open.
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+async def _counted(_connection: asyncpg.Connection) -> None:
+    counter = sql_counter.current()
+    if counter is not None:
+        counter.count_connection()
+
+
+def _observe(sql: str, arguments: Sequence[Any]) -> None:
+    counter = sql_counter.current()
+    if counter is not None:
+        counter.count_statement(sql)
+        counter.count_transaction()
+    for observer in statement_observers:
+        observer(sql, arguments)
+
+
+class ArrayRows:
+    """Rows of one table as one array per column, for `unnest` statements."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.table = table
+        self.dialect = dialect
+        self._processors = {
+            column.name: column.type.dialect_impl(dialect).bind_processor(dialect) or _unchanged
+            for column in table.columns
+        }
+        # What SQLAlchemy would write for a column an insert leaves out: its scalar default.
+        self._defaults = {
+            column.name: self._processors[column.name](column.default.arg)  # type: ignore[attr-defined]
+            for column in table.columns
+            if column.default is not None and getattr(column.default, "is_scalar", False)
+        }
+
+    def columns_of(self, row: dict[str, Any]) -> tuple[str, ...]:
+        """The columns an insert of `row` writes: those it gives, and those with a default."""
+        return tuple(
+            c.name for c in self.table.columns if c.name in row or c.name in self._defaults
+        )
+
+    def arrays(self, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+        """One array per column of `rows` (all giving the same columns), defaults filled in."""
+        return [
+            self.array(column, (row[column] for row in rows))
+            if column in rows[0]
+            else [self._defaults[column]] * len(rows)
+            for column in columns
+        ]
+
+    def array(self, column: str, values: Iterable[Any]) -> list[Any]:
+        """`values` of `column` converted for the driver as SQLAlchemy would convert them."""
+        process = self._processors[column]
+        return [process(value) for value in values]
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def array_type(column: Column[Any], dialect: Dialect) -> str:
+    """The SQL array type of `column` (`VARCHAR[]`, `JSONB[]`...), for casting a parameter."""
+    return re.sub(r"\(.*?\)", "", column.type.compile(dialect=dialect)) + "[]"
+
+
+class Placeholders:
+    """Numbers a statement's parameters in the order they are written into its text."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, sql_type: str) -> str:
+        """The next parameter, cast to `sql_type`."""
+        self.count += 1
+        return f"${self.count}::{sql_type}"
+
+
+def unnest_from(
+    table: Table,
+    columns: Sequence[str],
+    dialect: Dialect,
+    placeholder: Placeholders,
+    *,
+    aliases: Sequence[str] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> str:
+    """`unnest($n::T[], ...) AS v(column, ...)`: one array parameter per column of `table`
+    (aliased as `aliases` when given), then one per `extra` (alias, array type)."""
+    casts = [placeholder(array_type(table.c[column], dialect)) for column in columns]
+    casts += [placeholder(sql_type) for _name, sql_type in extra]
+    names = [*(aliases or columns), *(name for name, _type in extra)]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    return f"unnest({', '.join(casts)}) AS v({quoted})"
