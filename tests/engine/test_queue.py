@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
@@ -155,6 +156,73 @@ async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_h
         )
     assert [rows[c.id].response for c in claimed] == [{"n": 0}, None, {"n": 2}, {"n": 3}]
     assert steps == {claimed[0].id, claimed[2].id, claimed[3].id}  # the fenced-out run's: none
+
+
+async def test_a_group_commit_of_mixed_writes_reads_back_exactly_as_written(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    # Writes of different columns in one batch (on PostgreSQL one statement of array
+    # parameters, engine.fenced_postgres): JSON of every kind, numbers past 64 bits, text past
+    # ASCII and nulls read back as given, and only the steps of the writes that held land.
+    wf = await publish(client, tenant, [MANUAL_START])
+    for _ in range(3):
+        await execute(client, tenant, wf)
+    claimed = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=3, lease_s=30, per_account=5
+    )
+    answered, plain, lost = claimed
+    async with db.transaction() as session:
+        await session.execute(
+            update(Execution).where(Execution.id == lost.id).values(lease_owner="w2")
+        )
+    response = {"ünï": ["✓", None, 2**70, 1.5, True], "nested": {"": {}}, "n": -(2**63)}
+    noted = SimpleNamespace(id="9", type="transform", name="Nöted")
+
+    def commit(run: queue.Claimed, **values: Any) -> queue.FencedWrite:
+        steps = [
+            queue.new_step_row(
+                execution_id=run.id,
+                node=noted,
+                iteration=f"{index}",
+                status="succeeded",
+                started_at=now(),
+                input=None,
+                output=output,
+            )
+            for index, output in enumerate([None, [], "text", 2**70])
+        ]
+        return queue.step_commit(
+            execution_id=run.id, owner="w1", attempt=run.attempt, steps=steps, lease_s=30, **values
+        )
+
+    commits = GroupCommit(db)
+    outcomes = await asyncio.gather(
+        commits.write(commit(answered, response=response)),
+        commits.write(commit(plain)),
+        commits.write(commit(lost, response={"lost": True})),
+        return_exceptions=True,
+    )
+    assert outcomes[:2] == [None, None] and isinstance(outcomes[2], queue.LeaseLost), outcomes
+    async with db.reading() as session:
+        rows = {
+            r.id: r
+            for r in await session.scalars(
+                select(Execution).where(Execution.id.in_([c.id for c in claimed]))
+            )
+        }
+        steps = list(
+            await session.scalars(
+                select(Step)
+                .where(Step.execution_id.in_([c.id for c in claimed]))
+                .order_by(Step.execution_id, Step.iteration)
+            )
+        )
+    assert rows[answered.id].response == response
+    assert rows[plain.id].response is None and rows[lost.id].response is None
+    assert rows[answered.id].due_at is not None and rows[answered.id].due_at > now()
+    assert {s.execution_id for s in steps} == {answered.id, plain.id}
+    assert [s.output for s in steps if s.execution_id == plain.id] == [None, [], "text", 2**70]
+    assert all(s.node_name == "Nöted" and s.input is None for s in steps)
 
 
 async def test_graceful_stop_releases_runs_in_flight_to_another_worker(

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Column, Dialect, Table
+import orjson
+from sqlalchemy import JSON, Column, Dialect, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from weft.store import sql_counter
@@ -118,10 +119,7 @@ class ArrayRows:
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self.table = table
         self.dialect = dialect
-        self._processors = {
-            column.name: column.type.dialect_impl(dialect).bind_processor(dialect) or _unchanged
-            for column in table.columns
-        }
+        self._processors = {column.name: _processor(column, dialect) for column in table.columns}
         # What SQLAlchemy would write for a column an insert leaves out: its scalar default.
         self._defaults = {
             column.name: self._processors[column.name](column.default.arg)  # type: ignore[attr-defined]
@@ -152,6 +150,34 @@ class ArrayRows:
 
 def _unchanged(value: Any) -> Any:
     return value
+
+
+# What orjson writes as json.dumps would, or hands back (TypeError) to be written by it.
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """How a value of `column` goes to the driver: SQLAlchemy's bind processor, except that
+    JSON is written by orjson (a seventh of json.dumps' CPU, and a run writes dozens of JSON
+    values). JSONB keeps the parsed value, not the text, so only what orjson cannot write the
+    way json.dumps does (integers past 64 bits, datetimes, subclasses) goes to SQLAlchemy's."""
+    column_type = column.type.dialect_impl(dialect)
+    standard = column_type.bind_processor(dialect) or _unchanged
+    if not isinstance(column_type, JSON):
+        return standard
+
+    def write_json(value: Any) -> Any:
+        try:
+            return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+        except TypeError:
+            return standard(value)
+
+    return write_json
 
 
 def array_type(column: Column[Any], dialect: Dialect) -> str:
