@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from engine.flows import execute, finished, publish
 from engine.sink import Sink
@@ -21,6 +21,7 @@ from weft.engine import lifecycle, queue
 from weft.engine.commits import GroupCommit
 from weft.engine.host import Engine, build_services
 from weft.engine.retention import prune_finished_executions
+from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 
@@ -279,3 +280,40 @@ async def test_retention_prunes_old_finished_runs_and_their_steps_only(
             select(func.count()).select_from(Step).where(Step.execution_id == old["_id"])
         )
     assert orphans == 0
+
+
+async def test_a_group_commit_after_its_connection_was_dropped_lands_on_a_new_one(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    # A database restart drops every pooled connection while it sits idle: the next commit
+    # must not fail on a dead one (on PostgreSQL, batches have connections of their own).
+    wf = await publish(client, tenant, [MANUAL_START])
+    for _ in range(2):
+        await execute(client, tenant, wf)
+    first, second = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=2, lease_s=30, per_account=5
+    )
+    commits = GroupCommit(db)
+
+    def commit(run: queue.Claimed) -> queue.FencedWrite:
+        return queue.step_commit(
+            execution_id=run.id, owner="w1", attempt=run.attempt, steps=[], lease_s=30
+        )
+
+    await commits.write(commit(first))
+    if db.dialect == "postgresql":
+        async with db.transaction() as session:
+            dropped = await session.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": raw_postgres.BATCH_APPLICATION_NAME},
+            )
+        assert dropped == 1
+        await asyncio.sleep(0.2)  # the socket's end reaches the event loop
+    await commits.write(commit(second))
+    async with db.reading() as session:
+        assert await session.scalar(
+            select(Execution.due_at).where(Execution.id == second.id)
+        ) > now() + timedelta(seconds=20)

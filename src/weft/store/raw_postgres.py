@@ -36,6 +36,9 @@ _DIALECT_ONLY_ARGUMENTS = (
 )
 
 
+BATCH_APPLICATION_NAME = "weft-batch"
+
+
 class RawPostgres:
     """A few asyncpg connections to the engine's database, for batched writes."""
 
@@ -58,8 +61,14 @@ class RawPostgres:
                 max_size=self._size,
                 init=_counted,
                 reset=_end_transaction,
-                server_settings={"plan_cache_mode": "force_generic_plan"},
                 **self._options,
+                server_settings={
+                    **self._options.get("server_settings", {}),
+                    # Seen in pg_stat_activity for what they are.
+                    "application_name": BATCH_APPLICATION_NAME,
+                    # The batch statements' plans do not depend on their arrays' contents.
+                    "plan_cache_mode": "force_generic_plan",
+                },
             )
             await self._pool
         return self._pool
