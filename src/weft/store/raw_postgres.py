@@ -1,17 +1,17 @@
-"""PostgreSQL's hottest writes on asyncpg directly, a whole batch in a few array statements.
+"""PostgreSQL's hottest writes on asyncpg directly: a group commit's batch as one statement.
 
-The group commit writes every run's steps and fenced updates. Through SQLAlchemy each statement
-cost more CPU in this process than PostgreSQL spent running it (compiling parameters, the
-greenlet bridge of `run_sync`, the pool's pre-ping), and a fenced update was one statement per
-run, since asyncpg's executemany returns no row counts. Here a batch of any size is one
-`INSERT ... SELECT FROM unnest(arrays)` per table and one `UPDATE ... FROM unnest(arrays)
-RETURNING id` per set of columns: the same statement text for every batch size, so asyncpg
-prepares it once per connection. Values are converted by the column types' own SQLAlchemy bind
-processors (JSON as SQLAlchemy serialises it, aware UTC datetimes), so a row written here reads
-back exactly as one written through the ORM.
+Through SQLAlchemy each statement of a group commit cost more CPU in this process than
+PostgreSQL spent running it (compiling parameters, the greenlet bridge of `run_sync`, the
+pool's pre-ping), and a fenced update was one statement per run, since asyncpg's executemany
+returns no row counts. Here rows travel as one array parameter per column, unnested in the
+statement (engine.fenced_postgres builds it): the text is the same for every batch size, so
+asyncpg prepares it once per connection. Values are converted by the column types' own
+SQLAlchemy bind processors (aware UTC datetimes, JSON with `None` as JSON null), JSON written
+by orjson where it writes what json.dumps would, so a row written here reads back exactly as
+one written through the ORM.
 
-The connections are a small pool of their own (as many as group commits overlap), not
-SQLAlchemy's: they carry no codecs or state of SQLAlchemy's.
+The connections are a small pool of their own, not SQLAlchemy's: they carry none of its codecs
+or state, and skip asyncpg's reset round trip on every release.
 """
 
 from __future__ import annotations
@@ -43,16 +43,17 @@ class RawPostgres:
     """A few asyncpg connections to the engine's database, for batched writes."""
 
     def __init__(self, engine: AsyncEngine, size: int) -> None:
-        self.dialect = engine.dialect
         _args, options = engine.dialect.create_connect_args(engine.url)
         self._options = {k: v for k, v in options.items() if k not in _DIALECT_ONLY_ARGUMENTS}
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
+        # Its initialisation, awaited by every user: the first batches may arrive together.
+        self._pool_ready: asyncio.Future[Any] | None = None
 
     async def _pool_here(self) -> asyncpg.Pool:
         loop = asyncio.get_running_loop()
-        if self._pool is None or self._pool_loop is not loop:
+        if self._pool is None or self._pool_ready is None or self._pool_loop is not loop:
             if self._pool is not None:
                 self._pool.terminate()  # made on a loop that is gone (a CLI command's earlier run)
             self._pool_loop = loop
@@ -61,7 +62,7 @@ class RawPostgres:
                 max_size=self._size,
                 init=_counted,
                 reset=_end_transaction,
-                **self._options,
+                **{k: v for k, v in self._options.items() if k != "server_settings"},
                 server_settings={
                     **self._options.get("server_settings", {}),
                     # Seen in pg_stat_activity for what they are.
@@ -70,8 +71,15 @@ class RawPostgres:
                     "plan_cache_mode": "force_generic_plan",
                 },
             )
-            await self._pool
-        return self._pool
+            self._pool_ready = asyncio.ensure_future(_initialised(self._pool))
+        pool, ready = self._pool, self._pool_ready
+        try:
+            await asyncio.shield(ready)  # one caller's cancellation must not stop it for all
+        except Exception:
+            if ready.done() and self._pool is pool:
+                self._pool = None  # it failed: the next batch tries again
+            raise
+        return pool
 
     async def fetch(self, sql: str, arguments: Sequence[Any]) -> list[asyncpg.Record]:
         """Run one statement in a transaction of its own; the rows it returns.
@@ -93,6 +101,10 @@ class RawPostgres:
             await pool.close()
         else:
             pool.terminate()
+
+
+async def _initialised(pool: asyncpg.Pool) -> None:
+    await pool
 
 
 # Called with each statement's text and arguments before it runs here (tests watch them).
