@@ -101,23 +101,35 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
     assert isinstance(outcomes[0], queue.LeaseLost) and outcomes[1] is None, outcomes
 
 
+async def claimed_runs(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, count: int
+) -> list[queue.Claimed]:
+    """`count` runs of a one-node workflow, claimed by worker w1."""
+    wf = await publish(client, tenant, [MANUAL_START])
+    for _ in range(count):
+        await execute(client, tenant, wf)
+    claimed = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=count, lease_s=30, per_account=5
+    )
+    assert len(claimed) == count
+    return claimed
+
+
+async def take_over(db: Database, run: queue.Claimed) -> None:
+    """Worker w2 takes `run` over: w1's writes of it are fenced out."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Execution).where(Execution.id == run.id).values(lease_owner="w2")
+        )
+
+
 async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_holds(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
     # SQLite: one executemany counting rows, then one by one when a fence missed; PostgreSQL:
-    # one fenced UPDATE per run. Runs of both kinds in one batch.
-    wf = await publish(client, tenant, [MANUAL_START])
-    for _ in range(4):
-        await execute(client, tenant, wf)
-    claimed = await lifecycle.claim_due_executions(
-        db, owner="w1", limit=4, lease_s=30, per_account=5
-    )
-    assert len(claimed) == 4
-    lost = claimed[1]
-    async with db.transaction() as session:  # another worker took this one over
-        await session.execute(
-            update(Execution).where(Execution.id == lost.id).values(lease_owner="w2")
-        )
+    # one statement whose UPDATE returns the writes that held. Runs of both kinds in one batch.
+    claimed = await claimed_runs(client, db, tenant, 4)
+    await take_over(db, claimed[1])
     noted = SimpleNamespace(id="9", type="transform", name="Noted")
 
     def commit(run: queue.Claimed, index: int) -> queue.FencedWrite:
@@ -165,17 +177,9 @@ async def test_a_group_commit_of_mixed_writes_reads_back_exactly_as_written(
     # Writes of different columns in one batch (on PostgreSQL one statement of array
     # parameters, engine.fenced_postgres): JSON of every kind, numbers past 64 bits, text past
     # ASCII and nulls read back as given, and only the steps of the writes that held land.
-    wf = await publish(client, tenant, [MANUAL_START])
-    for _ in range(3):
-        await execute(client, tenant, wf)
-    claimed = await lifecycle.claim_due_executions(
-        db, owner="w1", limit=3, lease_s=30, per_account=5
-    )
+    claimed = await claimed_runs(client, db, tenant, 3)
     answered, plain, lost = claimed
-    async with db.transaction() as session:
-        await session.execute(
-            update(Execution).where(Execution.id == lost.id).values(lease_owner="w2")
-        )
+    await take_over(db, lost)
     response = {"ünï": ["✓", None, 2**70, 1.5, True], "nested": {"": {}}, "n": -(2**63)}
     noted = SimpleNamespace(id="9", type="transform", name="Nöted")
 
@@ -287,12 +291,7 @@ async def test_a_group_commit_after_its_connection_was_dropped_lands_on_a_new_on
 ) -> None:
     # A database restart drops every pooled connection while it sits idle: the next commit
     # must not fail on a dead one (on PostgreSQL, batches have connections of their own).
-    wf = await publish(client, tenant, [MANUAL_START])
-    for _ in range(2):
-        await execute(client, tenant, wf)
-    first, second = await lifecycle.claim_due_executions(
-        db, owner="w1", limit=2, lease_s=30, per_account=5
-    )
+    first, second = await claimed_runs(client, db, tenant, 2)
     commits = GroupCommit(db)
 
     def commit(run: queue.Claimed) -> queue.FencedWrite:
