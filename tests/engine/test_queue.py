@@ -123,6 +123,15 @@ async def take_over(db: Database, run: queue.Claimed) -> None:
         )
 
 
+async def executions_by_id(db: Database, runs: list[queue.Claimed]) -> dict[str, Execution]:
+    """The execution rows of `runs` as they are now."""
+    async with db.reading() as session:
+        found = await session.scalars(
+            select(Execution).where(Execution.id.in_([run.id for run in runs]))
+        )
+        return {row.id: row for row in found}
+
+
 async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_holds(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
@@ -155,13 +164,8 @@ async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_h
         *(commits.write(commit(run, i)) for i, run in enumerate(claimed)), return_exceptions=True
     )
     assert [isinstance(o, queue.LeaseLost) for o in outcomes] == [False, True, False, False]
+    rows = await executions_by_id(db, claimed)
     async with db.reading() as session:
-        rows = {
-            r.id: r
-            for r in await session.scalars(
-                select(Execution).where(Execution.id.in_([c.id for c in claimed]))
-            )
-        }
         steps = set(
             await session.scalars(
                 select(Step.execution_id).where(Step.execution_id.in_(list(rows)))
@@ -208,13 +212,8 @@ async def test_a_group_commit_of_mixed_writes_reads_back_exactly_as_written(
         return_exceptions=True,
     )
     assert outcomes[:2] == [None, None] and isinstance(outcomes[2], queue.LeaseLost), outcomes
+    rows = await executions_by_id(db, claimed)
     async with db.reading() as session:
-        rows = {
-            r.id: r
-            for r in await session.scalars(
-                select(Execution).where(Execution.id.in_([c.id for c in claimed]))
-            )
-        }
         steps = list(
             await session.scalars(
                 select(Step)
