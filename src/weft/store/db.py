@@ -227,7 +227,8 @@ class Database:
 
         On SQLite the whole transaction runs on one writer thread through a plain sqlite3
         connection: one thread hop for the batch instead of one per statement (aiosqlite), and
-        no greenlet bridge. Elsewhere it runs on the async engine as `transaction()` does."""
+        no greenlet bridge. Elsewhere it runs on the async engine as `transaction()` does
+        (PostgreSQL's group commits do not come here: they are one statement on `raw`)."""
         if self.dialect != "sqlite":
             async with self.transaction() as session:
                 return await session.run_sync(lambda sync: work(sync.connection()))

@@ -139,7 +139,6 @@ class ArrayRows:
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self.table = table
-        self.dialect = dialect
         self._processors = {column.name: _processor(column, dialect) for column in table.columns}
         # What SQLAlchemy would write for a column an insert leaves out: its scalar default.
         self._defaults = {
