@@ -6,6 +6,7 @@ would freeze every request and every run of the process. Evaluations therefore r
 daemon threads: the loop only awaits them, and the GIL hands it control every few milliseconds
 whatever the expression does. A watchdog raises `HardTimeLimit` inside an evaluation that outlives
 its hard limit (CPython delivers it at the next bytecode), so a runaway cannot keep a CPU either.
+Plain paths and expressions whose cost is bounded by their length (`bounded.py`) skip the hop.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from weft.expressions.bounded import evaluates_inline
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render, split_template
 from weft.expressions.paths import plain_path
 from weft.expressions.templates import TemplateExpression
@@ -157,36 +159,41 @@ def hard_limit_s(limits: Limits) -> float:
     return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
 
 
-def _needs_thread(value: Any) -> bool:
-    """Whether rendering `value` runs JSONata: plain paths are dictionary lookups, done inline."""
+def _needs_thread(value: Any, context: dict[str, Any]) -> bool:
+    """Whether rendering `value` may take long: plain paths and bounded expressions do not."""
     if isinstance(value, str):
-        return "{{" in value and _template_needs_thread(value)
+        return "{{" in value and any(
+            not evaluates_inline(source, context) for source in _template_expressions(value)
+        )
     if isinstance(value, dict):
-        return any(_needs_thread(item) for item in value.values())
+        return any(_needs_thread(item, context) for item in value.values())
     if isinstance(value, list):
-        return any(_needs_thread(item) for item in value)
+        return any(_needs_thread(item, context) for item in value)
     return False
 
 
 @functools.lru_cache(maxsize=4096)
-def _template_needs_thread(text: str) -> bool:
+def _template_expressions(text: str) -> tuple[str, ...]:
+    """The sources of `text`'s `{{ }}` expressions that are not plain paths."""
     parts, _single = split_template(text)
     if isinstance(parts, str):
-        return False  # a syntax error, reported inline
-    return any(
-        isinstance(part, TemplateExpression) and plain_path(part.source) is None for part in parts
+        return ()  # a syntax error, reported inline
+    return tuple(
+        part.source
+        for part in parts
+        if isinstance(part, TemplateExpression) and plain_path(part.source) is None
     )
 
 
 async def render_off_loop(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
-    """`render` on an evaluation thread (inline when its templates are all plain paths)."""
-    if not _needs_thread(value):
+    """`render` on an evaluation thread (inline when nothing in it can take long)."""
+    if not _needs_thread(value, context):
         return render(value, context, limits)
     return await _threads.run(lambda: render(value, context, limits), hard_limit_s(limits))
 
 
 async def evaluate_off_loop(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
-    """`evaluate` on an evaluation thread, within the hard time limit (plain paths inline)."""
-    if plain_path(source) is not None:
+    """`evaluate` on an evaluation thread, within the hard time limit (quick ones inline)."""
+    if plain_path(source) is not None or evaluates_inline(source, context):
         return evaluate(source, context, limits)
     return await _threads.run(lambda: evaluate(source, context, limits), hard_limit_s(limits))
