@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from weft.engine import fenced_postgres
 from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Step
@@ -34,6 +35,22 @@ async def test_batch_connections_name_themselves_and_plan_once(db: Database) -> 
         "SELECT current_setting('application_name'), current_setting('plan_cache_mode')", []
     )
     assert tuple(row) == (raw_postgres.BATCH_APPLICATION_NAME, "force_generic_plan")
+
+
+async def test_fenced_updates_reach_runs_by_key_even_when_planned_on_an_empty_table(
+    db: Database,
+) -> None:
+    """A generic plan made while executions is empty must not scan it: it is kept as it grows."""
+    shape = fenced_postgres._Shape(
+        inserts=(), updates=(("status", "updated_at"),), steps=(), notify=False
+    )
+    statement = fenced_postgres._batch_sql(shape, db.engine.dialect)
+    await db.raw.fetch("ANALYZE executions", [])  # what autovacuum records of a new table
+    plan = "\n".join(
+        row[0] for row in await db.raw.fetch(f"EXPLAIN (GENERIC_PLAN) {statement}", [None] * 7)
+    )
+    assert "Index Scan using pk_executions on executions" in plan, plan
+    assert "Seq Scan" not in plan, plan
 
 
 async def test_every_batch_statement_is_shown_to_observers(db: Database) -> None:

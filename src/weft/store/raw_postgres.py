@@ -67,8 +67,13 @@ class RawPostgres:
                     **self._options.get("server_settings", {}),
                     # Seen in pg_stat_activity for what they are.
                     "application_name": BATCH_APPLICATION_NAME,
-                    # The batch statements' plans do not depend on their arrays' contents.
+                    # The batch statements' plans do not depend on their arrays' contents…
                     "plan_cache_mode": "force_generic_plan",
+                    # …but a connection plans each text once, often while the tables are
+                    # nearly empty, when a sequential scan looks cheapest; the plan then stays
+                    # as the table grows, and every batch read all of executions. Here every
+                    # row is reached by its key, so a sequential scan is never the right plan.
+                    "enable_seqscan": "off",
                 },
             )
             self._pool_ready = asyncio.ensure_future(_initialised(self._pool))
