@@ -33,6 +33,7 @@ class Isolate:
 
     manager: AbstractContextManager[MiniRacer]
     racer: MiniRacer
+    heap_limit: int = 0  # bytes, as last set (0: mini-racer's default, none)
 
     @classmethod
     def create(cls, loop: asyncio.AbstractEventLoop) -> Isolate:
@@ -53,6 +54,12 @@ class Isolate:
         # A first run compiles the prelude's functions, halving the latency of the real call.
         racer.eval('__weft_run("0", "0")')
         return cls(manager, racer)
+
+    def set_heap_limit(self, limit: int) -> None:
+        """V8's hard heap limit for the next call (a warm context's calls mostly share one)."""
+        if limit != self.heap_limit:
+            self.racer.set_hard_memory_limit(limit)
+            self.heap_limit = limit
 
     def close(self) -> None:
         """Dispose of the isolate (terminating anything still running in it)."""

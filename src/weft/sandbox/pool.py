@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -235,6 +236,7 @@ class SandboxPool:
         self._workers = set()
 
 
+@functools.lru_cache(maxsize=1024)
 def warm_key(caller: str, scope: str, source: str) -> str:
     """The warm-context key of a call: a digest of who runs which code in which scope."""
     # JSON keeps the parts apart ("a/b" + "c" never reads as "a" + "b/c").
