@@ -154,3 +154,14 @@ def test_demo_prints_an_editor_url_for_one_lasting_demo_workflow(data_dir: Path)
     first_url, second_url = editor_url(first.stdout), editor_url(second.stdout)
     assert "/workflows/" in first_url and "?token=wst_" in first_url
     assert first_url.split("?")[0] == second_url.split("?")[0]
+
+
+def test_server_processes_collect_garbage_rarely_and_skip_what_start_up_built() -> None:
+    probe = (
+        "import gc; from weft.cli.common import GC_YOUNG_THRESHOLD, settle_garbage_collector; "
+        "before = gc.get_threshold(); settle_garbage_collector(); "
+        "print(before[0], gc.get_threshold()[0] == GC_YOUNG_THRESHOLD, "
+        "gc.get_freeze_count() > 1000)"
+    )
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert answer.stdout.split() == ["700", "True", "True"], answer.stderr

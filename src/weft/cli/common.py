@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -117,3 +118,19 @@ def safe_url(settings: Settings) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+# Young collections after this many net new container objects, not CPython's 700: a run makes
+# and frees thousands of dicts and lists, nearly all by reference count, so the default
+# collected ~20 times a second under load and every hundredth pass walked the whole heap.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_garbage_collector() -> None:
+    """For a long-lived server or worker process, once its app is built: what start-up made
+    (modules, tables, routes) leaves every later collection, and young ones come less often
+    (the GC took ~2 % of a busy process's CPU, ~0.3 s per process in a 16 s benchmark round)."""
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)

@@ -59,6 +59,7 @@ def child_app() -> Any:
     """The app of one child process (uvicorn's factory): settings from the environment, the
     supervisor's logging, and a watch that stops the child if its supervisor is gone."""
     from weft.app import create_app
+    from weft.cli.common import settle_garbage_collector
     from weft.observability.logs import configure_logging
 
     settings = Settings()
@@ -70,6 +71,7 @@ def child_app() -> Any:
     if settings.resolved_database_url.startswith("sqlite"):
         # Each process would otherwise count in its own memory: N processes, N times the limit.
         app.state.rate_limiter = RateLimiter(app.state.db, shared_file=shared_rate_file(settings))
+    settle_garbage_collector()
     return app
 
 

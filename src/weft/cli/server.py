@@ -20,6 +20,7 @@ from weft.cli.common import (
     run_fast,
     safe_url,
     served_base_url,
+    settle_garbage_collector,
 )
 from weft.clock import isoformat
 from weft.observability.logs import configure_logging
@@ -92,7 +93,9 @@ def serve(
         "access_log": False,
     }
     if count == 1:
-        uvicorn.run(create_app(settings), **options)
+        served = create_app(settings)
+        settle_garbage_collector()
+        uvicorn.run(served, **options)
         return
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
     uvicorn.run("weft.cli.processes:child_app", factory=True, workers=count, **options)
@@ -133,6 +136,7 @@ def worker(
         await prepare_database(db)
         engine = Engine(build_services(db, settings))
         await engine.start(loops, schedule=schedule)
+        settle_garbage_collector()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
