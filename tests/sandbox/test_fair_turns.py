@@ -18,6 +18,25 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+async def test_a_free_item_is_handed_over_at_once_only_when_nobody_waits_and_within_share() -> None:
+    turns: FairTurns[str] = FairTurns(share=1)
+    turns.put("w1")
+    turns.put("w2")
+    first = turns.take("a")
+    with pytest.raises(StopIteration) as taken:  # returned without suspending
+        first.send(None)
+    assert taken.value.value == "w1" and turns.held("a") == 1
+    over_share = asyncio.ensure_future(turns.take("a"))  # "a" holds its share: it waits
+    await _settle()
+    assert not over_share.done()
+    assert await turns.take("b") == "w2"  # "b" is within its share; w2 is free
+    turns.give_back("b", "w2")
+    await _settle()
+    assert not over_share.done()  # still over its share while it holds w1
+    turns.give_back("a", "w1")
+    assert await over_share in ("w1", "w2")
+
+
 async def test_turns_go_round_robin_across_callers_not_first_come() -> None:
     turns: FairTurns[str] = FairTurns(share=1)
     served: list[str] = []

@@ -45,6 +45,10 @@ class FairTurns(Generic[Item]):
 
     async def take(self, caller: str) -> Item:
         """Wait for `caller`'s turn and an item; the caller holds it until `give_back`."""
+        if self._free and not self._queues and (not caller or self._held[caller] < self.share):
+            # Nobody waits and the caller is within its share: its turn is now, no wake-up.
+            self._held[caller] += 1
+            return self._free.popleft()
         turn: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(caller, deque()).append(turn)
         self._dispatch()
