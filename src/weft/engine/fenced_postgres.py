@@ -4,18 +4,19 @@ Same effect as `queue.apply_fenced` (new rows inserted, updates fenced by lease,
 the writes whose lease held, answers announced at commit), but one statement with
 data-modifying CTEs, run as a transaction of its own: one round trip, no BEGIN or COMMIT.
 
-    WITH i0 AS (INSERT INTO executions ... FROM unnest(...)),     directly started runs
-         u0 AS (UPDATE executions ... FROM unnest(...)            one per set of columns,
-                WHERE <the lease fence> RETURNING v.ord),         the writes that held
+    WITH i0 AS (INSERT INTO executions ... FROM json_to_recordset($1)),   directly started runs
+         u0 AS (UPDATE executions ... FROM json_to_recordset($2)    one per set of columns,
+                WHERE <the lease fence> RETURNING v.ord),           the writes that held
          held(ord) AS (the inserted writes, and every u's),
-         s0 AS (INSERT INTO steps ... FROM unnest(...) WHERE ord IN held)
+         s0 AS (INSERT INTO steps ... FROM json_to_recordset($4) WHERE ord IN held)
     SELECT array(held), pg_notify(the held writes that answer a caller)
 
-Every value is an array parameter (store.raw_postgres), so the statement's text depends only
-on which columns the batch writes, not on its size: asyncpg prepares a handful of texts once per
-connection. A write is known in the statement by its index in the batch (`ord`): a batch may
-hold two writes of one execution (two claims of it, one fenced out). All parts see one snapshot,
-and the steps' foreign keys are checked at the statement's end, when its new runs are there.
+Each group of rows is one JSON document parameter (store.raw_postgres), so the statement's text
+depends only on which columns the batch writes, not on its size: asyncpg prepares a handful of
+texts once per connection. A write is known in the statement by its index in the batch
+(`ord`): a batch may hold two writes of one execution (two claims of it, one fenced out). All
+parts see one snapshot, and the steps' foreign keys are checked at the statement's end, when its
+new runs are there.
 """
 
 from __future__ import annotations
@@ -30,11 +31,23 @@ from sqlalchemy import Dialect
 from weft.engine import states
 from weft.engine.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
 from weft.engine.queue import FencedWrite
-from weft.store.raw_postgres import ArrayRows, Placeholders, RawPostgres, unnest_from
+from weft.store.raw_postgres import (
+    Placeholders,
+    RawPostgres,
+    RecordRows,
+    recordset_from,
+    value_of,
+)
 from weft.store.tables import Execution, Step
 
 _FENCE = ("id", "lease_owner", "attempt")
-_ORD = ("ord", "int4[]")
+_FENCE_FIELDS = [
+    ("fence_id", "varchar"),
+    ("fence_lease_owner", "varchar"),
+    ("fence_attempt", "int4"),
+]
+_ORD = ("ord", "int4")
+_FENCED_KEYS = (*(name for name, _type in _FENCE_FIELDS), _ORD[0])
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ async def apply_fenced_postgres(
     for rows in insert_groups.values():
         columns = executions.columns_of(rows[0])
         insert_columns.append(columns)
-        arguments += executions.arrays(columns, rows)
+        arguments.append(executions.document(columns, rows))
 
     update_groups: dict[tuple[str, ...], list[int]] = {}
     # In id order, as lease renewal locks them (see engine.queue on lock order).
@@ -71,27 +84,29 @@ async def apply_fenced_postgres(
         if writes[index].insert is None:
             update_groups.setdefault(tuple(sorted(writes[index].values)), []).append(index)
     for columns, members in update_groups.items():
-        arguments += [
-            [writes[i].execution_id for i in members],
-            [writes[i].owner for i in members],
-            [writes[i].attempt for i in members],
-        ]
-        arguments += [executions.array(c, (writes[i].values[c] for i in members)) for c in columns]
-        arguments.append(members)
+        fenced = (
+            {
+                **writes[i].values,
+                "fence_id": writes[i].execution_id,
+                "fence_lease_owner": writes[i].owner,
+                "fence_attempt": writes[i].attempt,
+                "ord": i,
+            }
+            for i in members
+        )
+        arguments.append(executions.document(columns, fenced, _FENCED_KEYS))
+        arguments.append([writes[i].execution_id for i in members])
     arguments.append(inserted)
 
-    step_groups: dict[frozenset[str], tuple[list[dict[str, Any]], list[int]]] = {}
+    step_groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for index, write in enumerate(writes):
         for step in write.steps:
-            rows, ords = step_groups.setdefault(frozenset(step), ([], []))
-            rows.append(step)
-            ords.append(index)
+            step_groups.setdefault(frozenset(step), []).append({**step, "ord": index})
     step_columns = []
-    for rows, ords in step_groups.values():
+    for rows in step_groups.values():
         columns = steps.columns_of(rows[0])
         step_columns.append(columns)
-        arguments += steps.arrays(columns, rows)
-        arguments.append(ords)
+        arguments.append(steps.document(columns, rows, ("ord",)))
 
     answering = [i for i, write in enumerate(writes) if answers_a_caller(write.values)]
     if answering:
@@ -107,8 +122,8 @@ async def apply_fenced_postgres(
 
 
 @functools.cache
-def _rows(dialect: Dialect) -> tuple[ArrayRows, ArrayRows]:
-    return ArrayRows(Execution.__table__, dialect), ArrayRows(Step.__table__, dialect)
+def _rows(dialect: Dialect) -> tuple[RecordRows, RecordRows]:
+    return RecordRows(Execution.__table__, dialect), RecordRows(Step.__table__, dialect)
 
 
 @functools.cache
@@ -119,32 +134,32 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
     placeholder = Placeholders()
     parts = []
     for number, columns in enumerate(shape.inserts):
-        source = unnest_from(executions, columns, dialect, placeholder)
-        parts.append(f"i{number} AS ({_insert(executions, columns, source)})")
+        source = recordset_from(executions, columns, dialect, placeholder)
+        parts.append(f"i{number} AS ({_insert(executions, columns, source, dialect)})")
     for number, columns in enumerate(shape.updates):
-        fence = [f"fence_{column}" for column in _FENCE]
-        source = unnest_from(
-            executions,
-            [*_FENCE, *columns],
-            dialect,
-            placeholder,
-            aliases=[*fence, *columns],
-            extra=[_ORD],
+        source = recordset_from(
+            executions, columns, dialect, placeholder, extra=[*_FENCE_FIELDS, _ORD]
         )
         # A write of no columns still checks its fence (a no-op assignment).
-        assignments = ", ".join(f'"{c}" = v."{c}"' for c in columns) or '"id" = e."id"'
+        assignments = (
+            ", ".join(f'"{c}" = {value_of(executions, c, dialect)}' for c in columns)
+            or '"id" = e."id"'
+        )
         fenced = " AND ".join(f'e."{column}" = v."fence_{column}"' for column in _FENCE)
+        # The ids again, as an array: the rows are then found through the primary key whatever
+        # the planner guesses of the document's size (100 rows) or of the table's.
+        keyed = f'e."id" = ANY({placeholder("varchar[]")})'
         parts.append(
             f'u{number} AS (UPDATE "{executions.name}" AS e SET {assignments} FROM {source} '
-            f"WHERE {fenced} AND e.status = '{states.RUNNING}' RETURNING v.ord)"
+            f"WHERE {keyed} AND {fenced} AND e.status = '{states.RUNNING}' RETURNING v.ord)"
         )
     held = [f"SELECT unnest({placeholder('int4[]')})"]
     held += [f"SELECT ord FROM u{number}" for number in range(len(shape.updates))]
     parts.append(f"held(ord) AS ({' UNION ALL '.join(held)})")
     for number, columns in enumerate(shape.steps):
-        source = unnest_from(steps, columns, dialect, placeholder, extra=[_ORD])
-        insert = _insert(steps, columns, source, "WHERE v.ord IN (SELECT ord FROM held)")
-        parts.append(f"s{number} AS ({insert})")
+        source = recordset_from(steps, columns, dialect, placeholder, extra=[_ORD])
+        where = "WHERE v.ord IN (SELECT ord FROM held)"
+        parts.append(f"s{number} AS ({_insert(steps, columns, source, dialect, where)})")
     answered = "NULL"
     if shape.notify:
         channel, prefix = placeholder("text"), placeholder("text")
@@ -156,6 +171,9 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
     return f"WITH {', '.join(parts)} SELECT array(SELECT ord FROM held), {answered}"
 
 
-def _insert(table: Any, columns: Sequence[str], source: str, where: str = "") -> str:
+def _insert(
+    table: Any, columns: Sequence[str], source: str, dialect: Dialect, where: str = ""
+) -> str:
     names = ", ".join(f'"{column}"' for column in columns)
-    return f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {source} {where}'.rstrip()
+    values = ", ".join(value_of(table, column, dialect) for column in columns)
+    return f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {source} {where}'.rstrip()
