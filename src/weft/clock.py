@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 _frozen: datetime | None = None
@@ -38,14 +39,27 @@ def _wall_clock_offset() -> timedelta:
     return _offset
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The last millisecond read and its datetime (one tuple: threads read it too): a busy process
+# asks many times per millisecond (every step's start and end), and building the datetime cost
+# more than reading the clock.
+_last: tuple[int, datetime] = (-1, _EPOCH)
+
+
 def now() -> datetime:
     """Current time, timezone-aware UTC, millisecond precision (what JSON dates carry)."""
+    global _last
     if _frozen is not None:
         current = _frozen
     else:
-        current = datetime.now(UTC)
-        if offset_file:
-            current += _wall_clock_offset()
+        millisecond, moment = _last
+        reading = time.time_ns() // 1_000_000
+        if reading != millisecond:
+            moment = _EPOCH + timedelta(milliseconds=reading)
+            _last = (reading, moment)
+        if not offset_file:
+            return moment
+        current = moment + _wall_clock_offset()
     return current.replace(microsecond=current.microsecond // 1000 * 1000)
 
 

@@ -84,7 +84,7 @@ async def apply_fenced_postgres(
         if writes[index].insert is None:
             update_groups.setdefault(tuple(sorted(writes[index].values)), []).append(index)
     for columns, members in update_groups.items():
-        fenced = (
+        fenced = [
             {
                 **writes[i].values,
                 "fence_id": writes[i].execution_id,
@@ -93,7 +93,7 @@ async def apply_fenced_postgres(
                 "ord": i,
             }
             for i in members
-        )
+        ]
         arguments.append(executions.document(columns, fenced, _FENCED_KEYS))
         arguments.append([writes[i].execution_id for i in members])
     arguments.append(inserted)

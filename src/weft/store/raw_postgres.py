@@ -19,7 +19,7 @@ or state, and skip asyncpg's reset round trip on every release.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -162,20 +162,27 @@ class RecordRows:
     def document(
         self,
         columns: Sequence[str],
-        rows: Iterable[dict[str, Any]],
+        rows: Sequence[dict[str, Any]],
         extra: Sequence[str] = (),
     ) -> str:
-        """`rows` as a JSON array of objects: `columns` converted as SQLAlchemy would convert
-        them (defaults filled in), then the `extra` keys (not columns: fences, ords) as given."""
-        converters = [(c, self._processors[c], self._defaults.get(c)) for c in columns]
+        """`rows` (all giving the same columns) as a JSON array of objects: `columns` converted
+        as SQLAlchemy would convert them, defaults filled in, then the `extra` keys (not
+        columns: fences, ords) as given."""
+        given = rows[0]
+        plain = [c for c in columns if c in given and self._processors[c] is _unchanged]
+        plain += extra
+        converted = [
+            (c, self._processors[c])
+            for c in columns
+            if c in given and self._processors[c] is not _unchanged
+        ]
+        defaults = {c: self._defaults[c] for c in columns if c not in given}
         records = []
         for row in rows:
-            record = {
-                column: (process(row[column]) if column in row else default)
-                for column, process, default in converters
-            }
-            for key in extra:
-                record[key] = row[key]
+            record = {c: row[c] for c in plain}
+            for column, process in converted:
+                record[column] = process(row[column])
+            record.update(defaults)
             records.append(record)
         return orjson.dumps(records).decode()
 
