@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     code_pool_account_share: int = Field(
         0,
         description="Most code workers one linked account may hold at once; waiting code steps "
-        "take turns across accounts (0: half of code_workers, at least 1).",
+        "take turns across accounts (0: half of code_workers, at least 1). Code whose recent "
+        "calls were quick may use idle workers past it while no other account waits.",
     )
     idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
     retention_days: float = Field(

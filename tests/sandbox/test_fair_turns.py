@@ -111,3 +111,58 @@ async def test_one_callers_long_loops_leave_a_worker_for_another_caller() -> Non
         for loop in loops:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
+
+
+async def test_a_quick_turn_borrows_past_the_share_only_while_nobody_else_waits() -> None:
+    turns: FairTurns[int] = FairTurns(share=1)
+    for worker in range(3):
+        turns.put(worker)
+    first = await turns.take("a")
+    # Alone, a borrowing turn takes a free worker past the share; a plain one would wait.
+    assert await asyncio.wait_for(turns.take("a", may_borrow=True), 1) != first
+    plain = asyncio.create_task(turns.take("a"))
+    await _settle()
+    assert not plain.done() and turns.held("a") == 2
+    plain.cancel()
+    await asyncio.gather(plain, return_exceptions=True)
+    # With another caller waiting, a freed worker goes to it, not to a borrowing turn.
+    assert await turns.take("c") == 2  # the last free worker
+    borrowing = asyncio.create_task(turns.take("a", may_borrow=True))
+    other = asyncio.create_task(turns.take("b"))
+    await _settle()
+    turns.give_back("a", first)
+    assert await asyncio.wait_for(other, 1) == first
+    await _settle()
+    assert not borrowing.done()
+    turns.give_back("c", 2)  # now only "a" waits: it may borrow
+    assert await asyncio.wait_for(borrowing, 1) == 2
+
+
+async def _most_held(pool: SandboxPool, caller: str, calls: list[asyncio.Task[object]]) -> int:
+    most = 0
+    while not all(call.done() for call in calls):
+        most = max(most, pool._turns.held(caller))
+        await asyncio.sleep(0)
+    await asyncio.gather(*calls)
+    return most
+
+
+async def test_quick_code_of_a_lone_account_uses_every_worker_slow_code_its_share() -> None:
+    caller = "org-a/acct"
+    async with SandboxPool(2) as pool:
+        assert pool.caller_share == 1
+
+        def calls(source: str, scope: str) -> list[asyncio.Task[object]]:
+            run = pool.run(source, 1, caller=caller, scope=scope, timeout_ms=2000)
+            return [asyncio.create_task(run)] + [
+                asyncio.create_task(pool.run(source, 1, caller=caller, scope=scope))
+                for _ in range(11)
+            ]
+
+        for _ in range(3):  # a streak of quick calls makes the code quick
+            await pool.run("return input + 1", 1, caller=caller, scope="v1")
+        assert await _most_held(pool, caller, calls("return input + 1", "v1")) == 2
+        slow = "const end = Date.now() + 80; while (Date.now() < end) {} return input"
+        for _ in range(3):
+            await pool.run(slow, 1, caller=caller, scope="v1", timeout_ms=2000)
+        assert await _most_held(pool, caller, calls(slow, "v1")) == 1

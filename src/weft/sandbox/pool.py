@@ -7,6 +7,8 @@ import functools
 import hashlib
 import json
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
@@ -29,13 +31,19 @@ MIB = 1024 * 1024
 DEFAULT_TIMEOUT_MS = 1000
 DEFAULT_MEMORY_MB = 64
 RESPAWN_BACKOFF_S = 1.0
+# A warm key whose last QUICK_STREAK calls each took under QUICK_CALL_S is quick: its calls may
+# borrow a worker past their caller's share while nobody else waits (see sandbox.turns).
+QUICK_CALL_S = 0.05
+QUICK_STREAK = 3
+QUICK_KEYS = 4096  # keys remembered, least recently used dropped first
 
 
 class SandboxPool:
     """Runs JavaScript in `size` worker processes; calls beyond that wait for a free worker.
 
     Waiting calls are served fairly by caller (see sandbox.turns): each caller, an org's linked
-    account, holds at most `caller_share` workers at once (default: half the pool, at least 1).
+    account, holds at most `caller_share` workers at once (default: half the pool, at least 1),
+    except that calls of code known to be quick may use idle workers while nobody else waits.
     """
 
     def __init__(
@@ -60,6 +68,8 @@ class SandboxPool:
         self._workers: set[WorkerProcess] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._start_lock = asyncio.Lock()
+        # Consecutive quick calls by warm key, the most recently used last.
+        self._quick_streaks: OrderedDict[str, int] = OrderedDict()
         self._started = False
         self._closed = False
 
@@ -123,20 +133,26 @@ class SandboxPool:
             "max_output_bytes": self.max_output_bytes,
         }
         runs = 1
+        key = None
         if scope is not None:
-            header["warm_key"] = warm_key(caller, scope, source)
+            key = header["warm_key"] = warm_key(caller, scope, source)
             runs = 2  # a warm run, then perhaps a fresh one (see weft.sandbox.warm)
-        await self.start()
-        worker = await self._take_worker(caller)
-        keep = False
+        if not self._started:
+            await self.start()
+        worker = await self._take_worker(caller, self._is_quick(key))
+        keep = succeeded = False
+        began = time.monotonic()
         try:
             reply, output = await worker.call(
                 header, body, runs * timeout_ms / 1000 + self.deadline_margin_s
             )
             keep = not reply.get("retire")
+            succeeded = reply.get("status") == protocol.OK
         except WorkerGone as gone:
             raise self._gone_error(gone, timeout_ms, memory_mb) from None
         finally:
+            if key is not None:  # a failure, whatever its cause, ends the key's quick streak
+                self._note_call(key, time.monotonic() - began if succeeded else None)
             # A worker is reused only after a complete exchange; if the caller was cancelled
             # mid-call, its reply may still be in the pipe, so it is replaced like a dead one.
             if keep and not self._closed:
@@ -146,11 +162,23 @@ class SandboxPool:
                 self._turns.give_back(caller, None)
         return _result(reply, output, timeout_ms, memory_mb)
 
-    async def _take_worker(self, caller: str) -> WorkerProcess:
+    def _is_quick(self, key: str | None) -> bool:
+        return key is not None and self._quick_streaks.get(key, 0) >= QUICK_STREAK
+
+    def _note_call(self, key: str, seconds: float | None) -> None:
+        """Count a call of `key` that took `seconds` (None: it failed) towards its quick streak,
+        or end the streak."""
+        streak = self._quick_streaks.pop(key, 0)
+        quick = seconds is not None and seconds < QUICK_CALL_S
+        self._quick_streaks[key] = streak + 1 if quick else 0
+        if len(self._quick_streaks) > QUICK_KEYS:
+            self._quick_streaks.popitem(last=False)
+
+    async def _take_worker(self, caller: str, may_borrow: bool) -> WorkerProcess:
         while True:
             if self._closed:
                 raise SandboxError("The code sandbox is shut down")
-            worker = await self._turns.take(caller)
+            worker = await self._turns.take(caller, may_borrow=may_borrow)
             if worker.process.returncode is None and worker in self._workers:
                 return worker
             # Died while idle, before (or after) its watcher noticed.
