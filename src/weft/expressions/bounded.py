@@ -20,6 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from weft.expressions.paths import lookup
 from weft.expressions.syntax import ExpressionSyntaxError, parse_expression
 
 MAX_INLINE_CHARS = 512
@@ -89,11 +90,7 @@ def bounded_paths(source: str) -> tuple[tuple[str, ...], ...] | None:
 
 
 def _lands_on_scalar(names: tuple[str, ...], context: Any) -> bool:
-    value = context
-    for name in names:
-        if not isinstance(value, dict):
-            return value is None or isinstance(value, _SCALAR)  # a field of a scalar: undefined
-        value = value.get(name)
+    value = lookup(names, context)  # DECLINED when the path would map over an array
     return value is None or isinstance(value, _SCALAR)
 
 
