@@ -76,22 +76,15 @@ def announce_answers(connection: Connection, execution_ids: Iterable[str]) -> No
     """PostgreSQL: tell the other processes' waiters, at this transaction's commit, that these
     runs answered (one statement per 300 runs). This process's own waiters hear it directly.
     Takes a sync connection (from an async session: `session.run_sync`)."""
-    if connection.dialect.name != "postgresql":
+    ids = list(execution_ids)
+    if not ids or connection.dialect.name != "postgresql":
         return
-    for payload in answer_payloads(execution_ids):
+    for start in range(0, len(ids), _IDS_PER_NOTIFY):
+        payload = f"{sender_token()}:{','.join(ids[start : start + _IDS_PER_NOTIFY])}"
         connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": ANSWERS_CHANNEL, "payload": payload},
         )
-
-
-def answer_payloads(execution_ids: Iterable[str]) -> list[str]:
-    """The NOTIFY payloads on ANSWERS_CHANNEL announcing that these runs answered."""
-    ids = list(execution_ids)
-    return [
-        f"{sender_token()}:{','.join(ids[start : start + _IDS_PER_NOTIFY])}"
-        for start in range(0, len(ids), _IDS_PER_NOTIFY)
-    ]
 
 
 class Answers:

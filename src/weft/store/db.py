@@ -239,8 +239,8 @@ class Database:
 
     @property
     def raw(self) -> RawPostgres:
-        """PostgreSQL: asyncpg connections of their own for batched array writes
-        (store.raw_postgres); up to BATCH_CONNECTIONS of them at once."""
+        """PostgreSQL: asyncpg connections of their own for batched writes (store.raw_postgres);
+        up to BATCH_CONNECTIONS of them at once."""
         if self._raw is None:
             self._raw = RawPostgres(self.engine, BATCH_CONNECTIONS)
         return self._raw

@@ -68,7 +68,7 @@ class RawPostgres:
                     **self._options.get("server_settings", {}),
                     # Seen in pg_stat_activity for what they are.
                     "application_name": BATCH_APPLICATION_NAME,
-                    # The batch statements' plans do not depend on their arrays' contents…
+                    # The batch statements' plans do not depend on their documents' contents…
                     "plan_cache_mode": "force_generic_plan",
                     # …but a connection plans each text once, often while the tables are
                     # nearly empty, when a sequential scan looks cheapest; the plan then stays
