@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from support import DATABASES, Tenant, TenantFactory, asyncpg_url
 from weft.app import create_app, prepare_database
+from weft.apps.catalog import create_default_app
 from weft.engine.host import Engine
 from weft.settings import Settings
 from weft.store.db import Database
@@ -145,7 +146,11 @@ def make_tenant(db: Database) -> TenantFactory:
     async def make(account_id: str = "acct-a", org_id: str | None = None) -> Tenant:
         async with db.transaction() as session:
             if org_id is None:
-                created = await create_org(f"org {uuid.uuid4().hex[:6]}", session=session)
+                created = await create_org(
+                    f"org {uuid.uuid4().hex[:6]}",
+                    add_default_app=create_default_app,
+                    session=session,
+                )
                 org_id, keys = created.org.id, created.api_keys
             else:
                 keys = {}

@@ -16,9 +16,8 @@ from weft.engine.context import node_context
 from weft.expressions.evaluator import Limits
 from weft.nodes import app_action
 from weft.nodes.runtime import NodeResult
-from weft.store.scope import Scope
+from weft.store.scope import Scope, account_scope
 from weft.store.tables import LinkedAccount
-from weft.tenancy.accounts import account_scope
 
 
 async def scope_of(app: FastAPI, org_id: str, account_id: str) -> Scope:

@@ -16,8 +16,8 @@ from weft.apps.org_settings import ai_settings, set_ai_settings
 from weft.crypto import KEY_FILE, SecretUnreadable
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.store.scope import account_scope
 from weft.store.tables import Connection, LinkedAccount
-from weft.tenancy.accounts import account_scope
 
 KEY = "sk_rotate_me_0123456789"
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from support import Tenant, assert_envelope
 from weft.apps.connections import connection_status, list_connections, save_keybased_connection
 from weft.store.db import Database
+from weft.store.scope import account_scope
 from weft.store.tables import Connection, LinkedAccount
-from weft.tenancy.accounts import account_scope
 
 STRIPE_KEY = "sk_test_51SuperSecretValue0001"
 

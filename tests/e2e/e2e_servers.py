@@ -17,6 +17,7 @@ import uvicorn
 
 from servers import RecordingServer, Request
 from weft.app import create_app
+from weft.apps.catalog import create_default_app
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import OrgScope
@@ -111,7 +112,11 @@ def make_editor_tenant(server: WeftServer) -> EditorTenant:
         database = Database(server.database_url)
         try:
             async with database.transaction() as session:
-                created = await create_org(f"e2e {uuid.uuid4().hex[:6]}", session=session)
+                created = await create_org(
+                    f"e2e {uuid.uuid4().hex[:6]}",
+                    add_default_app=create_default_app,
+                    session=session,
+                )
                 issued = await issue_session_token(
                     OrgScope(created.org.id, "test"),
                     "cust-1",

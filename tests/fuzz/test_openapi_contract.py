@@ -45,6 +45,7 @@ from schemathesis.specs.openapi.checks import (
 
 from support import DATABASES, NO_RATE_LIMITS, Tenant, assert_envelope
 from weft.app import create_app, prepare_database
+from weft.apps.catalog import create_default_app
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import OrgScope
@@ -169,7 +170,9 @@ class World:
 
 async def _tenant(db: Database) -> Tenant:
     async with db.transaction() as session:
-        created = await create_org("fuzzed org", session=session)
+        created = await create_org(
+            "fuzzed org", add_default_app=create_default_app, session=session
+        )
         issued = await issue_session_token(
             OrgScope(created.org.id, "test"),
             "acct-fuzz",

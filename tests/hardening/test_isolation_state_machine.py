@@ -28,6 +28,7 @@ from hypothesis.stateful import (
 
 from support import NO_RATE_LIMITS
 from weft.app import create_app, prepare_database
+from weft.apps.catalog import create_default_app
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import OrgScope
@@ -76,7 +77,9 @@ async def _tenants(db: Database) -> list[Caller]:
     callers: list[Caller] = []
     for org_index in range(2):
         async with db.transaction() as session:
-            created = await create_org(f"org {uuid.uuid4().hex[:6]}", session=session)
+            created = await create_org(
+                f"org {uuid.uuid4().hex[:6]}", add_default_app=create_default_app, session=session
+            )
         org = OrgScope(created.org.id, "test")
         for account in ("a", "b"):
             async with db.transaction() as session:

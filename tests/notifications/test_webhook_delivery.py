@@ -16,6 +16,7 @@ from notification_sink import NotificationSink
 from sqlalchemy import func, select
 
 from support import Tenant, record_outbound_dials
+from weft.engine import states
 from weft.engine.host import Engine
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher, enqueue_run_notifications
@@ -65,6 +66,10 @@ async def subscribe(
 
 
 async def enqueue(db: Database, tenant: Tenant, status: str = "succeeded", **ids: str) -> int:
+    """Queue what a run ending in `status` notifies, as the engine's end-of-run hook does."""
+    event = states.NOTIFIED_EVENTS.get(status)
+    if event is None:
+        return 0
     async with db.transaction() as session:
         return await enqueue_run_notifications(
             session,
@@ -73,7 +78,8 @@ async def enqueue(db: Database, tenant: Tenant, status: str = "succeeded", **ids
             linked_account_id=tenant.account_id,
             workflow_id=ids.get("workflow_id", "wf-1"),
             execution_id=ids.get("execution_id", "ex-1"),
-            status=status,
+            event=event,
+            status=states.API_STATUS[status],
         )
 
 
@@ -330,11 +336,11 @@ async def test_finished_run_notifies_with_the_linked_account_and_error(
     )
     assert (
         await notify_run_finished(
-            db, SimpleNamespace(**{**vars(claimed), "is_test": True}), "failed"
+            db, SimpleNamespace(**{**vars(claimed), "is_test": True}), "Workflow Errored", "FAILED"
         )
         == 0
     )
-    assert await notify_run_finished(db, claimed, "failed") == 1
+    assert await notify_run_finished(db, claimed, "Workflow Errored", "FAILED") == 1
     start_dispatcher()
     [row] = await settled(db, hook["_id"])
     assert row.status == "delivered"

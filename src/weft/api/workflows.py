@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
 from weft.api.openapi import NodeJson
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
+from weft.apps.catalog import resolve_app
+from weft.apps.checks import catalog_problems
 from weft.store.scope import OrgScope, Scope, account_id_of
 from weft.store.tables import App, Workflow, WorkflowVersion
 from weft.workflows import service, versions
@@ -210,6 +212,7 @@ async def create_workflow(
         slug=body.slug,
         app_id=body.associated_application,
         description=body.description,
+        resolve_app=resolve_app,
     )
     return CreatedOut(workflow=DraftOut.of(scope, workflow, draft))
 
@@ -329,7 +332,9 @@ async def publish_workflow(
     body: Annotated[PublishIn | None, Body()] = None,
 ) -> PublishedOut:
     body = body or PublishIn()
-    workflow = await service.set_published(db, scope, workflow_id, body.published)
+    workflow = await service.set_published(
+        db, scope, workflow_id, body.published, catalog_problems=catalog_problems
+    )
     return PublishedOut(
         id=workflow.id,
         published=workflow.published,

@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.apps.catalog import resolve_definition
+from weft.apps.catalog import resolve_app, resolve_definition
 from weft.apps.model import AppDefinition
 from weft.errors import NotFound
+from weft.store.scope import OrgScope, Scope
+from weft.store.tables import Workflow
 from weft.workflows.graph import Graph, GraphProblem, NodeIn
 
 DATASLOTS = re.compile(r"\b(data_?slots?|dataslots?)\b", re.IGNORECASE)
@@ -89,3 +91,12 @@ async def app_problems(
             detail = f'app "{connection}" is not in the catalog'
             problems.append(_say(node, "connection", "UNKNOWN_APP", detail))
     return problems
+
+
+async def catalog_problems(
+    scope: OrgScope, workflow: Workflow, graph: Graph, *, session: AsyncSession
+) -> list[GraphProblem]:
+    """Catalog problems of a workflow's graph (its app is the default for app_action nodes)."""
+    app = await resolve_app(scope.org_id, app_id=workflow.app_id, session=session)
+    private = isinstance(scope, Scope)  # public workflows read dataslots through their config
+    return await app_problems(scope.org_id, graph, app.slug, private=private, session=session)

@@ -30,10 +30,13 @@ def org_create(
     name: Annotated[str, typer.Option("--name", help="Organisation name")], as_json: JsonOpt = False
 ) -> None:
     """Create an organisation with a test and a production API key (shown once)."""
+    from weft.apps.catalog import create_default_app
     from weft.tenancy.orgs import create_org
 
     settings = existing_database()
-    created = in_transaction(settings, lambda s: create_org(name, session=s))
+    created = in_transaction(
+        settings, lambda s: create_org(name, add_default_app=create_default_app, session=s)
+    )
     data = {"org_id": created.org.id, "name": created.org.name, "api_keys": created.api_keys}
     human = (
         f"created org {created.org.id} ({created.org.name})\n"

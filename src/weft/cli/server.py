@@ -158,7 +158,7 @@ def demo() -> None:
 
 
 def _print_demo(settings: Settings, base: str) -> None:
-    from weft.tenancy.demo import ensure_demo
+    from weft.cli.demo import ensure_demo
 
     creds = in_transaction(
         settings,

@@ -304,9 +304,11 @@ class QueueOrgNotifications(RunEndedHook):
     """The org's `Workflow Completed` / `Workflow Errored` webhooks, queued with the end."""
 
     async def writes(self, services: Any, ended: RunEnded) -> Writes | None:
-        if not await wants_run_notifications(services.db, ended, ended.status):
+        event = states.NOTIFIED_EVENTS.get(ended.status)
+        if event is None or not await wants_run_notifications(services.db, ended):
             return None
-        return functools.partial(enqueue_for_run, claimed=ended, status=ended.status)
+        status = states.API_STATUS[ended.status]
+        return functools.partial(enqueue_for_run, claimed=ended, event=event, status=status)
 
 
 class WakeRunWaiters(RunEndedHook):
@@ -381,6 +383,9 @@ async def start_run(services: Any, row: dict[str, Any]) -> None:
     its workers has room (engine.direct), else queue it for any worker."""
     if services.direct.start(row):
         return
-    from weft.engine.triggers import queue_row  # triggers builds on this module
 
-    await queue_runs(services, lambda session: queue_row(row, session=session))
+    async def insert_queued(session: AsyncSession) -> None:
+        session.add(Execution(**row))
+        await session.flush()
+
+    await queue_runs(services, insert_queued)

@@ -23,8 +23,8 @@ from weft.engine.trigger_output import schedule_output
 from weft.engine.triggers import new_execution
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.store.db import log_database_failure, skipping_taken_rows
+from weft.store.scope import account_scope
 from weft.store.tables import LinkedAccount, Schedule, Workflow
-from weft.tenancy.accounts import account_scope
 from weft.workflows.trigger_index import next_tick
 
 log = logging.getLogger("weft.scheduler")

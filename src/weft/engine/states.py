@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from weft.notifications.events import WORKFLOW_COMPLETED, WORKFLOW_ERRORED
+
 QUEUED = "queued"
 RUNNING = "running"
 WAITING = "waiting"
@@ -22,6 +24,14 @@ API_STATUS = {
     FAILED: "FAILED",
     CANCELLED: "CANCELLED",
     ERRORED: "ERRORED",
+}
+
+# Statuses of finished runs that notify the org, with the event each emits. Cancelled runs
+# notify nobody.
+NOTIFIED_EVENTS = {
+    SUCCEEDED: WORKFLOW_COMPLETED,
+    FAILED: WORKFLOW_ERRORED,
+    ERRORED: WORKFLOW_ERRORED,
 }
 
 _ALLOWED: dict[str, set[str]] = {

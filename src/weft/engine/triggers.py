@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.apps.checks import catalog_problems
 from weft.apps.configs import config_for_run, enabled_for_event
 from weft.apps.json_schema import check_event_payload
 from weft.clock import now
@@ -25,7 +26,7 @@ from weft.workflows.graph import normalize_graph
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
 from weft.workflows.validation import validate_for_publish
-from weft.workflows.versions import app_problems_of, open_draft
+from weft.workflows.versions import open_draft
 
 MAX_KEY_LENGTH = 150
 
@@ -276,7 +277,7 @@ async def start_test(
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
     problems = validate_for_publish(graph)
-    problems += await app_problems_of(scope, workflow, graph, session=session)
+    problems += await catalog_problems(scope, workflow, graph, session=session)
     if problems:
         raise GraphInvalid(
             f"The draft cannot run: {len(problems)} problem(s) found",
@@ -332,10 +333,3 @@ async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSess
     session.add(execution)
     await session.flush()
     return execution
-
-
-async def queue_row(row: dict[str, Any], *, session: AsyncSession) -> dict[str, Any]:
-    """Queue the execution `row` (one a process could not start directly: engine.direct)."""
-    session.add(Execution(**row))
-    await session.flush()
-    return row

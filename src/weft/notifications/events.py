@@ -1,8 +1,10 @@
-"""The notification events an org may subscribe to, and which run outcome emits which."""
+"""The notification events an org may subscribe to.
+
+Which run outcome emits which event is the engine's to say (`engine.states.NOTIFIED_EVENTS`):
+this package sits below the engine and knows no run statuses.
+"""
 
 from __future__ import annotations
-
-from weft.engine import states
 
 CONNECTION_CREATED = "Connection Created"
 CONNECTION_DELETED = "Connection Deleted"
@@ -26,15 +28,6 @@ _ALIASES = {
     **{name.lower().replace(" ", "-"): name for name in EVENTS},
     "connected-created": CONNECTION_CREATED,
 }
-
-# Statuses of finished runs that notify, with the event each emits. Cancelled runs notify nobody.
-RUN_EVENTS = {
-    states.SUCCEEDED: WORKFLOW_COMPLETED,
-    states.FAILED: WORKFLOW_ERRORED,
-    states.ERRORED: WORKFLOW_ERRORED,
-}
-# The names the API shows for those statuses.
-RUN_STATUS_NAMES = {status: states.API_STATUS[status] for status in RUN_EVENTS}
 
 
 def canonical_event(name: str) -> str | None:

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import isoformat, now
 from weft.ids import new_id
-from weft.notifications.events import RUN_EVENTS, RUN_STATUS_NAMES
 from weft.notifications.subscriptions import has_subscriptions, subscribers_of
 from weft.store.db import Database, skipping_taken_rows
 from weft.store.tables import (
@@ -56,18 +55,17 @@ async def enqueue_run_notifications(
     linked_account_id: str,
     workflow_id: str,
     execution_id: str,
+    event: str,
     status: str,
     extra: Mapping[str, Any] | None = None,
 ) -> int:
-    """Queue a delivery per subscriber of the event a finished run's status emits; a count."""
-    event = RUN_EVENTS.get(status)
-    if event is None:
-        return 0
+    """Queue a delivery of a finished run's `event` per subscriber; a count. `status` is the
+    run's status as the API names it (`COMPLETED`)."""
     fields = {
         "linked_account_id": linked_account_id,
         "workflow_id": workflow_id,
         "execution_id": execution_id,
-        "status": RUN_STATUS_NAMES[status],
+        "status": status,
     }
     return await _queue_deliveries(
         session, org_id, environment, event, fields=fields, after_timestamp=extra
@@ -126,15 +124,16 @@ async def _queue_deliveries(
     return len(subscribers)
 
 
-async def wants_run_notifications(db: Database, claimed: Any, status: str) -> bool:
-    """Whether a finished run has anyone to notify (cheap: cached per org)."""
-    if claimed.is_test or status not in RUN_EVENTS:
+async def wants_run_notifications(db: Database, claimed: Any) -> bool:
+    """Whether a finished run that emits an event has anyone to notify (cheap: cached per org)."""
+    if claimed.is_test:
         return False
     return await has_subscriptions(db, claimed.org_id, claimed.environment)
 
 
-async def enqueue_for_run(session: AsyncSession, claimed: Any, status: str) -> int:
-    """Queue a finished run's notifications inside the transaction that records its end."""
+async def enqueue_for_run(session: AsyncSession, claimed: Any, event: str, status: str) -> int:
+    """Queue a finished run's `event` inside the transaction that records its end (`status`:
+    the run's status as the API names it)."""
     row = (
         await session.execute(
             select(LinkedAccount.account_id, Execution.error)
@@ -151,17 +150,18 @@ async def enqueue_for_run(session: AsyncSession, claimed: Any, status: str) -> i
         linked_account_id=row.account_id,
         workflow_id=claimed.workflow_id,
         execution_id=claimed.id,
+        event=event,
         status=status,
         extra={"error": row.error} if row.error is not None else None,
     )
 
 
-async def notify_run_finished(db: Database, claimed: Any, status: str) -> int:
-    """Queue a finished run's notifications in a transaction of their own."""
-    if not await wants_run_notifications(db, claimed, status):
+async def notify_run_finished(db: Database, claimed: Any, event: str, status: str) -> int:
+    """Queue a finished run's `event` in a transaction of its own."""
+    if not await wants_run_notifications(db, claimed):
         return 0
     async with db.transaction() as session:
-        return await enqueue_for_run(session, claimed, status)
+        return await enqueue_for_run(session, claimed, event, status)
 
 
 async def claim_due_deliveries(

@@ -35,6 +35,16 @@ class Scope(OrgScope):
     account_id: str
 
 
+def account_scope(account: LinkedAccount) -> Scope:
+    """The Scope that acts as `account`."""
+    return Scope(
+        org_id=account.org_id,
+        environment=account.environment,
+        linked_account_pk=account.id,
+        account_id=account.account_id,
+    )
+
+
 @dataclass(frozen=True)
 class PublicScope(OrgScope):
     """An org's public (org-level) workflows in one environment: rows with no linked account.

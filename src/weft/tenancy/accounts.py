@@ -11,7 +11,7 @@ from weft.clock import now
 from weft.errors import Conflict, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.pagination import Page, paginate
-from weft.store.scope import OrgScope, Scope, scoped_select
+from weft.store.scope import OrgScope, scoped_select
 from weft.store.tables import LinkedAccount
 from weft.workflows.live_cache import LIVE_WEBHOOKS
 
@@ -125,13 +125,3 @@ async def delete_linked_account(scope: OrgScope, account_id: str, *, session: As
     account = await get_linked_account(scope, account_id, session=session)
     await session.execute(delete(LinkedAccount).where(LinkedAccount.id == account.id))
     LIVE_WEBHOOKS.forget_all()
-
-
-def account_scope(account: LinkedAccount) -> Scope:
-    """The Scope that acts as `account`."""
-    return Scope(
-        org_id=account.org_id,
-        environment=account.environment,
-        linked_account_pk=account.id,
-        account_id=account.account_id,
-    )

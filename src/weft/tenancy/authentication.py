@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from weft.store.db import Database
-from weft.store.scope import OrgScope, Scope
-from weft.tenancy.accounts import account_scope, find_linked_account
+from weft.store.scope import OrgScope, Scope, account_scope
+from weft.tenancy.accounts import find_linked_account
 from weft.tenancy.orgs import authenticate_api_key
 from weft.tenancy.tokens import authenticate_session_token
 

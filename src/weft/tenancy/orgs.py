@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,7 +10,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.apps.catalog import create_default_app
 from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import new_id
@@ -27,7 +27,14 @@ class CreatedOrg:
     api_keys: dict[str, str]
 
 
-async def create_org(name: str, *, session: AsyncSession) -> CreatedOrg:
+# Adds a new org's default custom application (apps.catalog.create_default_app), called as
+# `(org_id, session=)`: the apps package sits above this one.
+AddDefaultApp = Callable[..., Awaitable[Any]]
+
+
+async def create_org(
+    name: str, *, add_default_app: AddDefaultApp, session: AsyncSession
+) -> CreatedOrg:
     """Create an org with one API key per environment and its default custom application."""
     name = name.strip()
     if not name:
@@ -37,7 +44,7 @@ async def create_org(name: str, *, session: AsyncSession) -> CreatedOrg:
     session.add(org)
     await session.flush()
     keys = {env: await _add_key(org.id, env, session=session) for env in ENVIRONMENTS}
-    await create_default_app(org.id, session=session)
+    await add_default_app(org.id, session=session)
     return CreatedOrg(org=org, api_keys=keys)
 
 

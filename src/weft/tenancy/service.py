@@ -6,13 +6,16 @@ usable after the commit (the sessions do not expire them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from weft.errors import NotFound
 from weft.store.db import Database
 from weft.store.pagination import Page
 from weft.store.scope import OrgScope, Scope
-from weft.store.tables import AuditEvent, LinkedAccount, Org
+from weft.store.tables import AuditEvent, LinkedAccount, Org, Workflow
 from weft.tenancy import accounts, audit, orgs, origins, tokens
+from weft.workflows.records import locate_workflow
 
 
 async def save_linked_account(
@@ -122,3 +125,28 @@ async def audit_events(db: Database, org: OrgScope, *, page: int, limit: int) ->
     """One page of the org's audit events in this environment, newest first."""
     async with db.reading() as session:
         return await audit.list_events(org, page=page, limit=limit, session=session)
+
+
+@dataclass(frozen=True)
+class EditorAccess:
+    """The editor page's view of a session token: its check, its org's origins, the workflow."""
+
+    token: tokens.TokenCheck
+    origins: list[str]
+    workflow: Workflow | None  # None: not a workflow of the token's linked account
+
+
+async def editor_access(db: Database, token: str, workflow_id: str) -> EditorAccess:
+    """Check a session token for the editor page, and find its workflow."""
+    async with db.reading() as session:
+        check = await tokens.check_session_token(token, session=session)
+        origins = (
+            await orgs.allowed_origins_of(check.org_id, session=session) if check.org_id else []
+        )
+        if check.scope is None:
+            return EditorAccess(check, origins, None)
+        try:
+            located = await locate_workflow(check.scope, workflow_id, session=session)
+        except NotFound:
+            return EditorAccess(check, origins, None)
+    return EditorAccess(check, origins, located.workflow)

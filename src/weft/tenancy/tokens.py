@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.clock import now
 from weft.errors import InvalidInput
 from weft.ids import new_id
-from weft.store.scope import OrgScope, Scope
+from weft.store.scope import OrgScope, Scope, account_scope
 from weft.store.tables import LinkedAccount, SessionToken
-from weft.tenancy.accounts import account_scope, get_linked_account, upsert_linked_account
+from weft.tenancy.accounts import get_linked_account, upsert_linked_account
 from weft.tenancy.secrets import hash_secret, new_session_token, same_hash
 
 

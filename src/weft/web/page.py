@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from weft.clock import isoformat
+from weft.tenancy.service import editor_access
 from weft.web.error_pages import (
     MISSING_TOKEN,
     NO_ACCESS,
@@ -24,7 +25,6 @@ from weft.web.error_pages import (
     PageError,
     render_error_page,
 )
-from weft.workflows.service import editor_access
 
 DIST_DIR = Path(__file__).parent / "dist"
 ASSETS_DIR = DIST_DIR / "assets"

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.apps.catalog import resolve_app
 from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
@@ -54,14 +53,12 @@ async def create_workflow(
     scope: Scope,
     *,
     name: str,
-    slug: str | None,
-    app_id: str | None,
+    app: App,
     description: str | None,
     session: AsyncSession,
-) -> tuple[Workflow, WorkflowVersion, App]:
-    """A new private workflow with a draft holding only the start node."""
+) -> tuple[Workflow, WorkflowVersion]:
+    """A new private workflow of `app` with a draft holding only the start node."""
     name = check_name(name)
-    app = await resolve_app(scope.org_id, slug=slug, app_id=app_id, session=session)
     moment = now()
     workflow = Workflow(
         id=new_id(),
@@ -91,7 +88,7 @@ async def create_workflow(
     session.add(draft)
     remember_draft_id(workflow, draft, origin=True, session=session)
     await session.flush()
-    return workflow, draft, app
+    return workflow, draft
 
 
 def remember_draft_id(

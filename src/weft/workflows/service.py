@@ -6,6 +6,7 @@ usable after the commit (the sessions do not expire them).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,14 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.errors import NotFound
 from weft.store.db import Database
 from weft.store.pagination import Page
-from weft.store.scope import Scope
+from weft.store.scope import Scope, account_scope
 from weft.store.tables import App, LinkedAccount, Workflow, WorkflowVersion
-from weft.tenancy.accounts import account_scope
-from weft.tenancy.orgs import allowed_origins_of
-from weft.tenancy.tokens import TokenCheck, check_session_token
 from weft.workflows import records, versions
 from weft.workflows.live_cache import LIVE_WEBHOOKS
 from weft.workflows.trigger_index import start_config
+
+# Finds the app a new workflow belongs to (apps.catalog.resolve_app), called as
+# `(org_id, slug=, app_id=, session=)`: the apps package sits above this one.
+ResolveApp = Callable[..., Awaitable[App]]
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,15 @@ async def create_workflow(
     slug: str | None,
     app_id: str | None,
     description: str | None,
+    resolve_app: ResolveApp,
 ) -> tuple[Workflow, WorkflowVersion]:
-    """A new workflow and its first draft."""
+    """A new workflow of the app `slug` or `app_id` names (neither: the org's default app) and
+    its first draft. `resolve_app` finds that app (apps.catalog.resolve_app)."""
     async with db.transaction() as session:
-        workflow, draft, _ = await records.create_workflow(
-            scope, name=name, slug=slug, app_id=app_id, description=description, session=session
+        app = await resolve_app(scope.org_id, slug=slug, app_id=app_id, session=session)
+        return await records.create_workflow(
+            scope, name=name, app=app, description=description, session=session
         )
-    return workflow, draft
 
 
 async def list_workflows(
@@ -153,10 +157,20 @@ async def discard_draft(db: Database, scope: Scope, workflow_id: str) -> Workflo
         return await _with_graph(scope, workflow, session=session)
 
 
-async def set_published(db: Database, scope: Scope, workflow_id: str, published: bool) -> Workflow:
-    """Publish the draft as the next version, or unpublish the live one."""
+async def set_published(
+    db: Database,
+    scope: Scope,
+    workflow_id: str,
+    published: bool,
+    *,
+    catalog_problems: versions.CatalogProblems,
+) -> Workflow:
+    """Publish the draft as the next version, or unpublish the live one. `catalog_problems`
+    checks the graph against the app catalog (apps.checks.catalog_problems)."""
     async with db.transaction() as session:
-        return await versions.set_published(scope, workflow_id, published, session=session)
+        return await versions.set_published(
+            scope, workflow_id, published, catalog_problems=catalog_problems, session=session
+        )
 
 
 async def restore_version(
@@ -186,29 +200,6 @@ async def trigger_nodes(db: Database, scope: Scope, workflow_id: str) -> list[di
         if live is not None:
             return live.nodes
         return await versions.draft_or_new_nodes(scope, workflow, session=session)
-
-
-@dataclass(frozen=True)
-class EditorAccess:
-    """The editor page's view of a session token: its check, its org's origins, the workflow."""
-
-    token: TokenCheck
-    origins: list[str]
-    workflow: Workflow | None  # None: not a workflow of the token's linked account
-
-
-async def editor_access(db: Database, token: str, workflow_id: str) -> EditorAccess:
-    """Check a session token for the editor page, and find its workflow."""
-    async with db.reading() as session:
-        check = await check_session_token(token, session=session)
-        origins = await allowed_origins_of(check.org_id, session=session) if check.org_id else []
-        if check.scope is None:
-            return EditorAccess(check, origins, None)
-        try:
-            located = await records.locate_workflow(check.scope, workflow_id, session=session)
-        except NotFound:
-            return EditorAccess(check, origins, None)
-    return EditorAccess(check, origins, located.workflow)
 
 
 @dataclass(frozen=True)

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.apps.catalog import resolve_app
-from weft.apps.checks import app_problems
 from weft.clock import now
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
-from weft.workflows.graph import Graph, GraphProblem, GraphShapeError, normalize_graph
+from weft.workflows.graph import GraphProblem, GraphShapeError, normalize_graph
 from weft.workflows.live_cache import LIVE_WEBHOOKS
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, remember_draft_id, start_node
 from weft.workflows.trigger_index import index_triggers
 from weft.workflows.validation import validate_for_publish
+
+# What the app catalog refuses in a workflow's graph (apps.checks.catalog_problems), called as
+# `(scope, workflow, graph, session=)`: the apps package sits above this one, so publishing is
+# handed the check by its caller.
+CatalogProblems = Callable[..., Awaitable[list[GraphProblem]]]
 
 
 def _graph_json(
@@ -160,9 +164,16 @@ async def discard_draft(scope: Scope, workflow_id: str, *, session: AsyncSession
 
 
 async def set_published(
-    scope: Scope, workflow_or_draft_id: str, published: bool, *, session: AsyncSession
+    scope: Scope,
+    workflow_or_draft_id: str,
+    published: bool,
+    *,
+    catalog_problems: CatalogProblems,
+    session: AsyncSession,
 ) -> Workflow:
-    """Publish the draft as version N+1, or (published=False) take the live workflow offline."""
+    """Publish the draft as version N+1, or (published=False) take the live workflow offline.
+
+    `catalog_problems` finds what the app catalog refuses in the graph (apps.checks)."""
     located = await locate_workflow(scope, workflow_or_draft_id, session=session, for_update=True)
     workflow = located.workflow
     if not published:
@@ -192,7 +203,7 @@ async def set_published(
     check_publishable(scope, draft.nodes)
     graph = normalize_graph(draft.nodes, draft.edges)
     problems = validate_for_publish(graph)
-    problems += await app_problems_of(scope, workflow, graph, session=session)
+    problems += await catalog_problems(scope, workflow, graph, session=session)
     if problems:
         raise GraphInvalid(
             f"The workflow cannot be published: {len(problems)} problem(s) found",
@@ -266,15 +277,6 @@ async def restore_version(
     draft.updated_at = now()
     await session.flush()
     return workflow, draft
-
-
-async def app_problems_of(
-    scope: Scope, workflow: Workflow, graph: Graph, *, session: AsyncSession
-) -> list[GraphProblem]:
-    """Catalog problems of a workflow's graph (its app is the default for app_action nodes)."""
-    app = await resolve_app(scope.org_id, app_id=workflow.app_id, session=session)
-    private = isinstance(scope, Scope)  # public workflows read dataslots through their config
-    return await app_problems(scope.org_id, graph, app.slug, private=private, session=session)
 
 
 async def version_content(

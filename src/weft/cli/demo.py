@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.apps.catalog import create_default_app, resolve_app
 from weft.errors import NotFound
-from weft.store.scope import OrgScope, Scope
+from weft.store.scope import OrgScope, Scope, account_scope
 from weft.store.tables import Org
-from weft.tenancy.accounts import account_scope, upsert_linked_account
+from weft.tenancy.accounts import upsert_linked_account
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import IssuedToken, issue_session_token
 from weft.workflows import records, versions
@@ -44,7 +45,7 @@ async def ensure_demo(
     path = data_dir / "demo.json"
     saved = json.loads(path.read_text()) if path.exists() else None
     if saved is None or await session.get(Org, saved["org_id"]) is None:
-        created = await create_org("Demo Org", session=session)
+        created = await create_org("Demo Org", add_default_app=create_default_app, session=session)
         saved = {"org_id": created.org.id, "api_keys": created.api_keys}
         path.write_text(json.dumps(saved, indent=2))
         os.chmod(path, 0o600)
@@ -121,8 +122,9 @@ async def _ensure_demo_workflow(
             return (await records.locate_workflow(scope, workflow_id, session=session)).workflow.id
         except NotFound:
             pass
-    workflow, _, _ = await records.create_workflow(
-        scope, name=DEMO_WORKFLOW_NAME, slug=None, app_id=None, description=None, session=session
+    app = await resolve_app(scope.org_id, session=session)
+    workflow, _ = await records.create_workflow(
+        scope, name=DEMO_WORKFLOW_NAME, app=app, description=None, session=session
     )
     graph = demo_graph()
     await versions.save_draft(
