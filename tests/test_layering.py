@@ -12,6 +12,7 @@ modules into sub-packages changes nothing here; cycles are found between modules
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,3 +274,12 @@ def test_the_checks_see_every_kind_of_import() -> None:
         if internal
     ]
     assert found == ["weft.engine.triggers", "weft.engine.states"]
+
+
+def test_the_documented_order_is_the_one_checked() -> None:
+    """docs/architecture.md's layer table names the packages of LAYERS, in the same order."""
+    docs = SOURCE.parents[1] / "docs" / "architecture.md"
+    table = docs.read_text().split("| layer | packages and modules |", 1)[1].split("\n\n", 1)[0]
+    named = [name for name in re.findall(r"`([^`]+)`", table) if (SOURCE / name).exists()]
+    named = [name.removesuffix("/").removesuffix(".py") for name in named]
+    assert named == [package for layer in LAYERS for package in layer if package != "weft"]
