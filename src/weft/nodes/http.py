@@ -69,7 +69,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         OutboundError,
         is_retryable_status,
     )
-    from weft.net.redaction import redact_request, redact_url
+    from weft.redaction import redact_request, redact_url
 
     url = await ctx.render(config.url, "url")
     if not isinstance(url, str):
