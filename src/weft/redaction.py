@@ -39,9 +39,11 @@ def is_credential_name(name: str) -> bool:
 
 def redact_value(value: Any) -> Any:
     """`value` with the values of credential-like keys replaced, at any depth."""
-    if isinstance(value, Mapping):
+    # Exact types, not Mapping: JSON is dicts and lists, and an ABC check per leaf costs.
+    kind = type(value)
+    if kind is dict:
         return redact_mapping(value)
-    if isinstance(value, list):
+    if kind is list:
         return [redact_value(item) for item in value]
     return value
 
