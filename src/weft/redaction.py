@@ -88,7 +88,9 @@ def redact_request(request: Mapping[str, Any]) -> dict[str, Any]:
     recorded = dict(request)
     if isinstance(recorded.get("url"), str):
         recorded["url"] = redact_url(recorded["url"])
-    for field in ("headers", "query", "body"):
-        if field in recorded:
-            recorded[field] = redact_value(recorded[field])
+    for field in ("headers", "query"):
+        if isinstance(recorded.get(field), Mapping):  # a client's header mapping, too
+            recorded[field] = redact_mapping(recorded[field])
+    if "body" in recorded:
+        recorded["body"] = redact_value(recorded["body"])
     return recorded
