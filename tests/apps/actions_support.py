@@ -12,7 +12,7 @@ from engine.flows import BASE, create_draft
 from support import Tenant
 from weft.apps.connections import save_keybased_connection, save_oauth_connection
 from weft.apps.gateway import AppGateway
-from weft.engine.context import node_context
+from weft.engine.context import expression_scope, node_context
 from weft.expressions.evaluator import Limits
 from weft.nodes import app_action
 from weft.nodes.runtime import NodeResult
@@ -74,7 +74,7 @@ async def run_action(
     node = app_action_node(data)
     ctx = node_context(
         node,
-        {"trigger": {}, "nodes": {}, "loop": None, "env": {}},
+        expression_scope(trigger={}, nodes={}, loop=None, config=None),
         Limits(),
         outbound=services.outbound,
         sandbox=services.sandbox,

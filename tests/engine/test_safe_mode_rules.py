@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from weft.engine.safe_mode import REDACTED, effect_of, redact_url, redact_value
+from weft.engine.safe_mode import effect_of
 from weft.nodes import parse_node_config
+from weft.redaction import REDACTED, redact_url, redact_value
 
 
 def test_http_writes_by_method_and_unknown_app_actions_count_as_writes() -> None:

@@ -75,7 +75,28 @@ async def test_http_node_credentials_are_sent_but_never_stored(
     recorded = step(done, "2")["input"]
     assert SECRET not in str(recorded)  # (the sink echoes the query back: that output is its own)
     assert recorded["headers"]["Accept"] == "a/b" and recorded["query"]["page"] == "2"
-    assert "user:" in recorded["url"] and "x=1" in recorded["url"]
+    assert recorded["url"].startswith("http://[redacted]@") and "x=1" in recorded["url"]
+
+
+async def test_a_failed_http_step_records_its_request_without_credentials(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, sink: Sink
+) -> None:
+    refused = sink.url.replace("http://", f"http://user:{SECRET}@") + f"/status/401?key={SECRET}"
+    failing = [
+        node("2", "http", "Refused", url=refused, on_error="continue"),
+        node("3", "http", "Unrendered", url="{{ $error( 'no' ) }}", on_error="continue"),
+    ]
+    for call in failing:
+        call["data"]["headers"] = {"Authorization": f"Bearer {SECRET}", "Accept": "a/b"}
+        call["data"]["query"] = {"access_token": SECRET}
+    workflow = await publish(client, tenant, [MANUAL_START, *failing])
+    done = await run(client, tenant, workflow, {})
+    assert done["status"] == "COMPLETED", done
+    for node_id in ("2", "3"):
+        recorded = step(done, node_id)
+        assert recorded["error"], recorded
+        assert SECRET not in str(recorded["input"]), recorded  # (the 401's echo is its own)
+    assert step(done, "2")["input"]["headers"]["Accept"] == "a/b"
 
 
 async def test_inbound_webhook_credentials_are_redacted_before_storage(

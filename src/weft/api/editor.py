@@ -105,6 +105,9 @@ class PreviewIn(BaseModel):
     execution_id: str | None = Field(
         None, max_length=64, description="The run whose data is used; default: the latest test"
     )
+    config: dict[str, Any] | None = Field(
+        None, description="What `config` holds; default: what the run read ({} before any run)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> PreviewIn:
@@ -138,5 +141,6 @@ async def preview_expression(
         node_id=body.node_id,
         execution_id=body.execution_id,
         limits=limits,
+        config=body.config,
     )
     return PreviewOut(value=capped(value), error=error, execution_id=run_id)

@@ -12,7 +12,7 @@ from weft.api.runs import StartedOut, sync_response
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine import lifecycle, triggers, waiting
 from weft.engine.trigger_output import webhook_output
-from weft.net.redaction import redact_mapping
+from weft.redaction import redact_mapping
 from weft.workflows import service
 
 router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)

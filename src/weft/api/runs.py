@@ -82,6 +82,10 @@ class EventStartedOut(BaseModel):
     execution_ids: list[str]
 
 
+# The editor's runs read `config` as a live run would: what the caller gives, else `{}`.
+CONFIG_DOC = "What expressions read as `config` (a public workflow's config values); default {}"
+
+
 class TestIn(BaseModel):
     payload: Any = Field(None, description="Default: the start node's sample_payload")
     pinned: dict[str, Any] = Field(
@@ -96,6 +100,7 @@ class TestIn(BaseModel):
         "run for real; the others are held back and show the request they would send",
     )
     safe_mode: bool = Field(True, description="false: every write step runs for real")
+    config: dict[str, Any] | None = Field(None, description=CONFIG_DOC)
     wait: bool = Field(
         True, description="false: answer 202 {execution_id} at once; follow its events"
     )
@@ -308,7 +313,12 @@ async def test_workflow(
     execution = await lifecycle.queue_runs(
         services,
         lambda session: triggers.start_test(
-            scope, workflow_id, body.payload, options=body.options(), session=session
+            scope,
+            workflow_id,
+            body.payload,
+            options=body.options(),
+            config=body.config,
+            session=session,
         ),
     )
     if not body.wait:
@@ -370,6 +380,7 @@ class RunNodeIn(BaseModel):
     trigger: Any = Field(None, description="What the start node would output")
     nodes: dict[str, Any] = Field(default_factory=dict, description="Earlier outputs by name")
     loop: dict[str, Any] | None = Field(None, description="{item, index} inside a loop body")
+    config: dict[str, Any] | None = Field(None, description=CONFIG_DOC)
     run_for_real: bool = Field(
         False, description="A write node answers the request it would send unless this is true"
     )

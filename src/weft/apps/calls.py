@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from weft.apps.json_schema import value_problems
 from weft.apps.model import Action, AppDefinition, KeyAuth, OAuth2Auth, fill
+from weft.redaction import redact_request
 
 _PLACEHOLDER = re.compile(r"\{(\+?)([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -109,6 +110,9 @@ def build_request(
     shown = {"app": definition.slug, "action": action.name, "method": action.method, "url": url}
     shown |= {"query": dict(query)} if query else {}
     shown |= {"body": body} if body is not None else {}
+    # The connection's credentials join below; a credential the user put in the parameters
+    # is hidden as an http step hides it.
+    shown = redact_request(shown)
     auth_headers, auth_query = auth_parts(definition, credentials)
     headers |= auth_headers
     query |= auth_query

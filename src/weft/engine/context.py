@@ -31,6 +31,19 @@ class CallerSandbox:
         )
 
 
+def expression_scope(
+    trigger: Any, nodes: dict[str, Any], loop: dict[str, Any] | None, config: Any
+) -> dict[str, Any]:
+    """What a node's expressions read: `{trigger, nodes, loop, env, config}`.
+
+    The one builder of live runs, test runs, run-node and the editor's preview, so an
+    expression means the same in each. `config` is a public workflow's run values
+    (`{config_id, fields, data_slots}`); None, as for a private workflow, reads as `{}`.
+    Called once per step: keep it a plain literal.
+    """
+    return {"trigger": trigger, "nodes": nodes, "loop": loop, "env": {}, "config": config or {}}
+
+
 def caller_of(org_id: str, linked_account_pk: str | None) -> str:
     """The identity the code pool shares its workers by: an org's linked account."""
     return f"{org_id}/{linked_account_pk or ''}"

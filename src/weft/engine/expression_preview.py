@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from weft.engine.context import expression_scope
 from weft.engine.history import steps_of
 from weft.engine.triggers import get_execution
 from weft.errors import NotFound
@@ -32,13 +33,16 @@ async def preview_context(
     execution_id: str | None,
     session: AsyncSession,
     limits: Limits = Limits(),
+    config: Any = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """`{trigger, nodes, loop, env}` as `node_id` would see it in the chosen test run, and its id.
+    """The expression scope `node_id` would see in the chosen test run, and the run's id.
 
     The run is `execution_id`, else this workflow's latest test run; before any run, the
     trigger is the start node's sample payload and no step has output yet. Only steps upstream
     of `node_id` in the draft are in scope (every step when no node is named); inside a loop's
-    body, its first iteration's outputs and `loop = {item: <first item>, index: 0}`.
+    body, its first iteration's outputs and `loop = {item: <first item>, index: 0}`. `config`
+    is the given values, else those the run read (`{}` before any run, as for a private
+    workflow's live run).
     """
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
@@ -47,7 +51,7 @@ async def preview_context(
     visible = upstream_nodes(graph, node_id) if node_id else {n.id for n in graph.nodes}
     execution = await _chosen_run(scope, workflow.id, execution_id, session=session)
     if execution is None:
-        return {"trigger": _sample_payload(graph), "nodes": {}, "loop": None, "env": {}}, None
+        return expression_scope(_sample_payload(graph), {}, None, config), None
     outputs: dict[str, Any] = {}
     names = {node.id: slugify_name(node.name) for node in graph.nodes}
     for step in await steps_of(execution.id, session=session):
@@ -56,7 +60,8 @@ async def preview_context(
         # Outside loops a step has iteration ""; inside one, the first iteration stands in.
         if step.iteration == "" or names[step.node_id] not in outputs:
             outputs[names[step.node_id]] = step.output
-    context = {"trigger": execution.input, "nodes": outputs, "loop": None, "env": {}}
+    run_config = execution.config if config is None else config
+    context = expression_scope(execution.input, outputs, None, run_config)
     if node_id is not None:
         context["loop"] = _first_item_of_enclosing_loop(graph, node_id, context, limits)
     return context, execution.id
@@ -123,6 +128,7 @@ async def preview_expression(
     node_id: str | None,
     execution_id: str | None,
     limits: Limits,
+    config: Any = None,
 ) -> tuple[Any, str | None, str | None]:
     """(value, error, the run whose data was used): the editor's preview of one expression.
 
@@ -135,6 +141,7 @@ async def preview_expression(
             node_id=node_id,
             execution_id=execution_id,
             limits=limits,
+            config=config,
             session=session,
         )
     value, error = preview_value(context, expression=expression, template=template, limits=limits)

@@ -21,7 +21,7 @@ from weft.clock import now
 from weft.engine import lifecycle, queue, states
 from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
-from weft.engine.context import caller_of, code_scope_of, node_context
+from weft.engine.context import caller_of, code_scope_of, expression_scope, node_context
 from weft.engine.control_flow import (
     DONE,
     SKIPPED,
@@ -250,13 +250,7 @@ class Runner(ControlFlowSteps):
             if node.type == "end":
                 raise EndRun(prior.output.get("status", "succeeded"), prior.output.get("output"))
             return prior.output, prior.branch
-        data = {
-            "trigger": state.claimed.input,
-            "nodes": outputs,
-            "loop": loop,
-            "env": {},
-            "config": state.claimed.config or {},
-        }
+        data = expression_scope(state.claimed.input, outputs, loop, state.claimed.config)
         started = now()
         if node.type == "start":
             trigger = state.claimed.input

@@ -9,30 +9,22 @@ that one for real. Later steps see these stand-in outputs as if the steps had ru
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
 
 from weft.errors import InvalidInput
 from weft.nodes.catalog import NODE_TYPE_INFO, WRITE_WHEN
 from weft.nodes.runtime import NodeContext, NodeFailure
+from weft.redaction import redact_request, redact_value
 from weft.store.db import Database
 from weft.store.tables import Execution
 
 SKIPPED = "skipped"  # a step's status when safe mode held it back
-REDACTED = "[redacted]"
 WRITE_METHODS = frozenset(WRITE_WHEN["http"]["method"])
 # Node types whose run decides the route or the end: a pinned output could not stand in.
 UNPINNABLE = frozenset({"start", "condition", "loop", "end", "respond"})
-
-_SECRET_NAME = re.compile(
-    r"(authorization|cookie|token|secret|password|passwd|api[-_]?key|apikey|signature|"
-    r"credential|private|session|^key$|^sig$|^auth)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -126,13 +118,10 @@ async def preview_request(node_type: str, config: Any, ctx: NodeContext) -> dict
         if not isinstance(url, str):
             raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
         body = await ctx.render(config.body, "body")
-        return {
-            "method": config.method,
-            "url": redact_url(url),
-            "headers": redact_mapping(headers),
-            "query": redact_mapping(query),
-            "body": redact_value(body),
-        }
+        # Recorded as the step would record the request it sent (nodes/http.py).
+        return redact_request(
+            {"method": config.method, "url": url, "headers": headers, "query": query, "body": body}
+        )
     if node_type == "app_action":
         params = (await ctx.render(config.params, "params")) or {}
         return {"app": config.app, "action": config.action, "params": redact_value(params)}
@@ -140,41 +129,6 @@ async def preview_request(node_type: str, config: Any, ctx: NodeContext) -> dict
         payload = await ctx.render(config.payload, "payload")
         return {"workflow_id": config.workflow_id, "payload": redact_value(payload)}
     return {"node_type": node_type}
-
-
-def redact_mapping(values: Any) -> Any:
-    """A mapping with the values of credential-looking keys replaced."""
-    if not isinstance(values, dict):
-        return values
-    return {
-        key: REDACTED if _SECRET_NAME.search(str(key)) else redact_value(value)
-        for key, value in values.items()
-    }
-
-
-def redact_value(value: Any) -> Any:
-    """`value` with credential-looking keys redacted at any depth."""
-    if isinstance(value, dict):
-        return redact_mapping(value)
-    if isinstance(value, list):
-        return [redact_value(item) for item in value]
-    return value
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password and with credential-looking query values redacted."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = urlencode([(k, REDACTED if _SECRET_NAME.search(k) else v) for k, v in pairs], safe="[]")
-    return urlunsplit(
-        (parts.scheme, netloc, parts.path, query if pairs else parts.query, parts.fragment)
-    )
 
 
 async def load_test_mode(db: Database, execution_id: str) -> EditorTestOptions:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from weft.clock import now
-from weft.engine.context import caller_of, node_context
+from weft.engine.context import caller_of, expression_scope, node_context
 from weft.engine.control_flow import loop_items, wake_time
 from weft.engine.outbound import outbound_for
 from weft.engine.safe_mode import effect_of, preview_request
@@ -30,7 +30,7 @@ async def run_single_node(
     *,
     apps: Any = None,
 ) -> dict[str, Any]:
-    """Run `node_id` of a draft graph against `inputs` ({trigger, nodes, loop}).
+    """Run `node_id` of a draft graph against `inputs` ({trigger, nodes, loop, config}).
 
     `apps` is the app gateway app_action, ai and signed http nodes call through.
     """
@@ -45,12 +45,12 @@ async def run_single_node(
     except NodeConfigError as error:
         problems = "; ".join(f"{field}: {message}" for field, message in error.problems())
         raise InvalidInput(f"Node {node_id} is not valid: {problems}") from error
-    data = {
-        "trigger": inputs.get("trigger"),
-        "nodes": inputs.get("nodes") or {},
-        "loop": inputs.get("loop"),
-        "env": {},
-    }
+    data = expression_scope(
+        trigger=inputs.get("trigger"),
+        nodes=inputs.get("nodes") or {},
+        loop=inputs.get("loop"),
+        config=inputs.get("config"),
+    )
     limits = Limits(services.settings.expression_timeout_ms, services.settings.expression_max_depth)
     ctx = node_context(
         node,

@@ -272,8 +272,14 @@ async def start_test(
     *,
     session: AsyncSession,
     options: EditorTestOptions | None = None,
+    config: dict[str, Any] | None = None,
 ) -> Execution:
-    """Queue a test run of the draft (kept apart from live history), safe mode by default."""
+    """Queue a test run of the draft (kept apart from live history), safe mode by default.
+
+    `config` stands in for the values a public workflow's run reads as `config`, as the
+    payload stands in for the trigger's; without it the run reads `{}`, as a private
+    workflow's live run does.
+    """
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
     problems = validate_for_publish(graph)
@@ -302,6 +308,7 @@ async def start_test(
             "edges": graph.edges_json(),
             "test_mode": options.to_json(),
         },
+        config=config,
     )
     session.add(execution)
     await session.flush()
