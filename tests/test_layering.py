@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("nodes",),
     ("expressions", "sandbox", "net", "observability", "crypto"),
     ("store",),
-    ("settings", "clock", "ids", "errors", "weft"),
+    ("settings", "clock", "ids", "errors", "redaction", "weft"),
 )
 HTTP_LAYER = LAYERS.index(("api", "web"))
 WEB_FRAMEWORKS = {"fastapi", "starlette"}
