@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from support import DATABASES, Tenant, TenantFactory, asyncpg_url
+from weft.api.deps import app_state
 from weft.app import create_app, prepare_database
 from weft.apps.catalog import create_default_app
 from weft.engine.host import Engine
@@ -120,7 +121,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 async def app(settings: Settings, db: Database) -> AsyncIterator[FastAPI]:
     application = create_app(settings, db=db)
     yield application
-    await application.state.services.close()
+    await app_state(application).services.close()
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def engine(app: FastAPI) -> AsyncIterator[Engine]:
     """An in-process worker and scheduler, as `weft serve` runs them."""
-    running = Engine(app.state.services)
+    running = Engine(app_state(app).services)
     await running.start(1)
     yield running
     await running.stop(grace_s=2)

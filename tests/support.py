@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from weft.api.deps import app_state
+
 # The databases every database test runs on (`WEFT_TEST_DATABASES=sqlite` while iterating).
 DATABASES = [d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d]
 
@@ -79,7 +81,7 @@ async def running_app(settings: Any, db: Any, **changes: Any) -> AsyncIterator[h
     from weft.engine.host import Engine
 
     app = create_app(settings.model_copy(update=changes), db=db)
-    engine = Engine(app.state.services)
+    engine = Engine(app_state(app).services)
     await engine.start(1)
     transport = httpx.ASGITransport(app=app)
     try:
@@ -87,7 +89,7 @@ async def running_app(settings: Any, db: Any, **changes: Any) -> AsyncIterator[h
             yield http
     finally:
         await engine.stop(grace_s=2)
-        await app.state.services.close()
+        await app_state(app).services.close()
 
 
 def record_outbound_dials(monkeypatch: Any) -> list[str]:

@@ -27,6 +27,7 @@ from weft.api import (
 from weft.api.access_log import AccessLogMiddleware
 from weft.api.audit import AuditMiddleware
 from weft.api.cors import CorsMiddleware
+from weft.api.deps import AppState, install_app_state
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.api.openapi import install_openapi
 from weft.api.pages import install_pages
@@ -76,10 +77,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         docs_url=None,  # served by install_pages from the package's own assets
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.db = database
-    app.state.services = services
-    app.state.rate_limiter = RateLimiter(database)
+    install_app_state(
+        app,
+        AppState(
+            settings=settings, db=database, services=services, rate_limiter=RateLimiter(database)
+        ),
+    )
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,

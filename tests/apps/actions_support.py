@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.flows import BASE, create_draft
 from support import Tenant
+from weft.api.deps import app_state
 from weft.apps.connections import save_keybased_connection, save_oauth_connection
 from weft.apps.gateway import AppGateway
 from weft.engine.context import expression_scope, node_context
@@ -22,7 +23,7 @@ from weft.store.tables import LinkedAccount
 
 async def scope_of(app: FastAPI, org_id: str, account_id: str) -> Scope:
     """The Scope of an existing linked account."""
-    async with app.state.db.reading() as session:
+    async with app_state(app).db.reading() as session:
         account = await session.scalar(
             select(LinkedAccount).where(
                 LinkedAccount.org_id == org_id, LinkedAccount.account_id == account_id
@@ -33,7 +34,7 @@ async def scope_of(app: FastAPI, org_id: str, account_id: str) -> Scope:
 
 async def connect_with_token(app: FastAPI, scope: Scope, slug: str, access_token: str) -> None:
     """Store an OAuth2 connection directly (the OAuth flow has its own test)."""
-    async with app.state.db.transaction() as session:
+    async with app_state(app).db.transaction() as session:
         await save_oauth_connection(
             scope,
             slug,
@@ -41,15 +42,15 @@ async def connect_with_token(app: FastAPI, scope: Scope, slug: str, access_token
             expires_at=None,
             identifier=None,
             session=session,
-            settings=app.state.settings,
+            settings=app_state(app).settings,
         )
 
 
 async def connect_with_key(app: FastAPI, scope: Scope, slug: str, fields: dict[str, str]) -> None:
     """Store a key-based connection."""
-    async with app.state.db.transaction() as session:
+    async with app_state(app).db.transaction() as session:
         await save_keybased_connection(
-            scope, slug, fields, session=session, settings=app.state.settings
+            scope, slug, fields, session=session, settings=app_state(app).settings
         )
 
 
@@ -63,7 +64,7 @@ async def run_action(
     workflow_id: str = "0" * 24,
 ) -> NodeResult:
     """Run an app_action node alone with the runner's context (raises NodeFailure)."""
-    services = app.state.services
+    services = app_state(app).services
     gateway = AppGateway(
         services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id
     )

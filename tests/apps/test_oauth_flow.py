@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from support import Tenant, assert_envelope
 from weft import clock
+from weft.api.deps import app_state
 from weft.apps.oauth import redirect_uri
 from weft.nodes.runtime import NodeFailure
 from weft.store.tables import NotificationDelivery
@@ -25,7 +26,7 @@ APP = "/api/v2/public/application/hubspot"
 @pytest.fixture
 def provider(app: FastAPI) -> Iterator[OAuthTestServer]:
     server = OAuthTestServer(expires_in=3600)
-    server.register(redirect_uri(app.state.settings))
+    server.register(redirect_uri(app_state(app).settings))
     yield server
     server.close()
     clock.freeze(None)
@@ -68,7 +69,7 @@ async def _connect(client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTes
 
 
 def client_settings(client: httpx.AsyncClient):  # the app behind the ASGI transport
-    return client._transport.app.state.settings  # type: ignore[attr-defined]
+    return app_state(client._transport.app).settings  # type: ignore[attr-defined]
 
 
 async def test_oauth_connect_call_refresh_and_revoke_end_to_end(
@@ -134,7 +135,7 @@ async def test_refused_refresh_marks_the_connection_reauth_required(
     shown = (await client.get(APP, headers=tenant.bearer)).json()
     assert shown["reauth_required"] is True and shown["connected"] is False
     assert shown["connected_accounts"][0]["status"] == "EXPIRED"
-    async with app.state.db.reading() as session:
+    async with app_state(app).db.reading() as session:
         events = (
             await session.scalars(
                 select(NotificationDelivery.event).where(

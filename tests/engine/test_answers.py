@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from engine.flows import BASE, publish
 from graphs import node
 from support import Tenant
+from weft.api.deps import app_state
 from weft.engine import answers as answers_module
 from weft.engine import states
 from weft.engine.answers import Answers, RunAnswer
@@ -69,7 +70,7 @@ async def test_sync_webhook_is_answered_by_the_runner_in_process(
         return []
 
     monkeypatch.setattr(answers_module, "_answered", counted)
-    app.state.services.answers.tick_s = 30  # the fallback never gets a turn
+    app_state(app).services.answers.tick_s = 30  # the fallback never gets a turn
     path = await webhook_path(client, tenant, await publish(client, tenant, [HOOK, REPLY]))
     started = time.monotonic()
     answer = await client.post(path, json={"n": 7})

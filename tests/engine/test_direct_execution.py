@@ -18,6 +18,7 @@ from engine.flows import BASE, finished, publish
 from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, running_app
+from weft.api.deps import app_state
 from weft.engine.direct import UnsavedRun
 from weft.engine.host import Engine, build_services
 from weft.engine.runner import RunState
@@ -205,7 +206,7 @@ async def test_direct_starts_keep_the_per_account_limit(
 async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     app: Any, client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
-    first = Engine(app.state.services)
+    first = Engine(app_state(app).services)
     await first.start(1, schedule=False)
     busy = node(
         "2",
@@ -227,7 +228,7 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     await first.stop(grace_s=0.1)
     (row,) = await rows_of(db, wf)
     assert row.status == "running" and row.lease_owner is None  # written, then released
-    second = Engine(build_services(db, app.state.settings))
+    second = Engine(build_services(db, app_state(app).settings))
     await second.start(1, schedule=False)
     try:
         answer = await answering  # the caller still gets its answer, from the second worker

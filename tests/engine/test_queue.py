@@ -16,6 +16,7 @@ from engine.flows import execute, finished, publish
 from engine.sink import Sink
 from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory
+from weft.api.deps import app_state
 from weft.clock import now
 from weft.engine import lifecycle, queue
 from weft.engine.commits import GroupCommit
@@ -237,7 +238,7 @@ async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
         slow = node("2", "http", "Slow", url=sink.url + "/slow/1500/stop")
         wf = await publish(client, tenant, [MANUAL_START, slow])
         execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
-        first = Engine(build_services(db, app.state.settings))
+        first = Engine(build_services(db, app_state(app).settings))
         await first.start(1, schedule=False)
         for _ in range(100):
             if sink.calls["/slow/1500/stop"]:
@@ -247,7 +248,7 @@ async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
         async with db.reading() as session:
             row = await session.scalar(select(Execution).where(Execution.id == execution_id))
         assert row.status == "running" and row.lease_owner is None  # released, due now
-        second = Engine(build_services(db, app.state.settings))
+        second = Engine(build_services(db, app_state(app).settings))
         await second.start(1, schedule=False)
         try:
             done = await finished(client, tenant, execution_id)

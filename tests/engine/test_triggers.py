@@ -13,6 +13,7 @@ from engine.flows import BASE, execute, finished, publish, run, step
 from engine.sink import Sink
 from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory, assert_envelope
+from weft.api.deps import app_state
 from weft.clock import now
 from weft.engine.host import Engine
 from weft.engine.scheduler import fire_due_schedules
@@ -92,7 +93,7 @@ async def test_schedule_fires_exactly_once_per_tick_with_two_schedulers(
                 next_fire_at=now() - timedelta(minutes=12)  # missed ticks coalesce into one firing
             )
         )
-    services = app.state.services
+    services = app_state(app).services
     other = Database(db.url)
     try:
         from weft.engine.services import Services

@@ -44,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from support import DATABASES, NO_RATE_LIMITS, Tenant, assert_envelope
+from weft.api.deps import app_state
 from weft.app import create_app, prepare_database
 from weft.apps.catalog import create_default_app
 from weft.settings import Settings
@@ -250,7 +251,7 @@ def fuzz_world(
         print(f"\nSchemathesis on {request.param}: {sum(tried.values())} cases {tried}")
     finally:
         loop.run_until_complete(client.aclose())
-        loop.run_until_complete(app.state.services.close())
+        loop.run_until_complete(app_state(app).services.close())
         loop.run_until_complete(db.dispose())
         loop.close()
 

@@ -27,6 +27,7 @@ from hypothesis.stateful import (
 )
 
 from support import NO_RATE_LIMITS
+from weft.api.deps import app_state
 from weft.app import create_app, prepare_database
 from weft.apps.catalog import create_default_app
 from weft.settings import Settings
@@ -219,6 +220,6 @@ def test_no_sequence_of_calls_crosses_a_tenant_boundary(db_url: str, tmp_path: P
         )
     finally:
         loop.run_until_complete(client.aclose())
-        loop.run_until_complete(app.state.services.close())
+        loop.run_until_complete(app_state(app).services.close())
         loop.run_until_complete(db.dispose())
         loop.close()

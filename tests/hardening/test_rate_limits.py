@@ -10,6 +10,7 @@ import pytest
 
 from engine.flows import BASE
 from support import Tenant, TenantFactory, assert_envelope
+from weft.api.deps import app_state
 from weft.app import create_app
 from weft.settings import Settings
 from weft.store.db import Database
@@ -30,7 +31,7 @@ def limited(settings: Settings, db: Database) -> ClientFactory:
             async with httpx.AsyncClient(transport=transport, base_url="http://weft.test") as http:
                 yield http
         finally:
-            await app.state.services.close()
+            await app_state(app).services.close()
 
     return make
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from weft.api.access_log import route_template
-from weft.api.deps import DbDep, OrgScopeDep, PageDep
+from weft.api.deps import DbDep, OrgScopeDep, PageDep, app_state
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.store.db import log_database_failure
 from weft.store.tables import AuditEvent
@@ -57,7 +57,7 @@ class AuditMiddleware:
             return
         try:
             await service.record_change(
-                scope["app"].state.db,
+                app_state(scope["app"]).db,
                 actor,
                 f"{scope['method']} {route}",
                 target={k: str(v) for k, v in (scope.get("path_params") or {}).items()},

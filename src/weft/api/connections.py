@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 
-from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
+from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, ServicesDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service
 from weft.apps.access import disconnect
@@ -91,11 +91,13 @@ async def connect(
 
 @router.delete("/application/{slug}/connection", summary="Disconnect (OAuth2 tokens are revoked)")
 async def remove_connection(
-    slug: str, request: Request, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    slug: str,
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+    services: ServicesDep,
 ) -> dict[str, Any]:
-    revoked = await disconnect(
-        scope, slug, db=db, settings=settings, outbound=request.app.state.services.outbound
-    )
+    revoked = await disconnect(scope, slug, db=db, settings=settings, outbound=services.outbound)
     if revoked is None:
         raise NotFound(f"No {slug} connection", error_code="CONNECTION_NOT_FOUND")
     return {"success": True, "revoked": revoked}
@@ -112,9 +114,9 @@ async def remove_connection(
     },
 )
 async def oauth_callback(
-    request: Request,
     db: DbDep,
     settings: SettingsDep,
+    services: ServicesDep,
     state: str = "",
     code: str = "",
     error: str = "",
@@ -123,7 +125,7 @@ async def oauth_callback(
         return _page("Connection failed", f"The provider answered: {error or 'no code'}.", 400)
     try:
         done = await complete_authorization(
-            state, code, db=db, settings=settings, outbound=request.app.state.services.outbound
+            state, code, db=db, settings=settings, outbound=services.outbound
         )
     except OAuthFailed as failure:
         return _page("Connection failed", failure.message, 400)

@@ -1,12 +1,16 @@
-"""Dependencies shared by routers: the database, and the two ways to authenticate."""
+"""Dependencies shared by routers: the app's state (database, settings, engine services), and
+the two ways to authenticate."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.applications import Starlette
 
+from weft.engine.services import Services
 from weft.errors import NotFound, Unauthorized
 from weft.settings import Settings
 from weft.store.db import Database
@@ -20,18 +24,44 @@ _api_key = APIKeyHeader(name="x-api-key", auto_error=False, description="Org API
 _bearer = HTTPBearer(auto_error=False, description="Session token of a linked account")
 
 
+@dataclass
+class AppState:
+    """What create_app keeps for its routes: the one object stored on `app.state`."""
+
+    settings: Settings
+    db: Database
+    services: Services
+    rate_limiter: RateLimiter
+
+
+def install_app_state(app: Starlette, state: AppState) -> None:
+    """Keep `state` on `app` for the dependencies below (create_app does this once)."""
+    app.state.weft = state
+
+
+def app_state(app: Starlette) -> AppState:
+    """The state create_app installed: the only read of `app.state` in Weft."""
+    return app.state.weft  # type: ignore[no-any-return]
+
+
 # Dependencies are `async def` even when they await nothing: FastAPI runs plain `def` ones in
-# a thread pool, a thread hop per request each.
+# a thread pool, a thread hop per request each. They take nothing but the request, so they
+# cost the hot routes (execute, webhooks) no more than the attribute read they stand for.
 async def get_db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return app_state(request.app).db
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return app_state(request.app).settings
+
+
+async def get_services(request: Request) -> Services:
+    return app_state(request.app).services
 
 
 DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _remember_org(request: Request, org_id: str) -> None:
@@ -40,7 +70,8 @@ def _remember_org(request: Request, org_id: str) -> None:
 
 
 def _limits(request: Request) -> tuple[RateLimiter, Settings]:
-    return request.app.state.rate_limiter, request.app.state.settings
+    state = app_state(request.app)
+    return state.rate_limiter, state.settings
 
 
 def _source_address(request: Request) -> str:

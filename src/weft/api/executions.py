@@ -12,7 +12,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from weft.api.deps import DbDep, PageDep, ScopeDep, StreamScopeDep, credential_still_valid
+from weft.api.deps import (
+    DbDep,
+    PageDep,
+    ScopeDep,
+    ServicesDep,
+    StreamScopeDep,
+    credential_still_valid,
+)
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.api.truncation import capped
 from weft.engine import history, lifecycle, run_views, states, triggers
@@ -222,9 +229,9 @@ class RerunOut(Out):
 
 
 @router.post("/execution/{execution_id}/rerun", response_model=RerunOut, summary="Rerun")
-async def rerun(execution_id: str, scope: ScopeDep, request: Request) -> RerunOut:
+async def rerun(execution_id: str, scope: ScopeDep, services: ServicesDep) -> RerunOut:
     execution = await lifecycle.queue_runs(
-        request.app.state.services,
+        services,
         lambda session: triggers.rerun_execution(scope, execution_id, session=session),
     )
     return RerunOut(id=execution.id, execution_id=execution.id, underscore_id=execution.id)
@@ -236,8 +243,8 @@ async def rerun(execution_id: str, scope: ScopeDep, request: Request) -> RerunOu
     summary="Cancel",
     responses={409: {"model": ErrorOut, "description": "The execution already finished"}},
 )
-async def cancel(execution_id: str, scope: ScopeDep, request: Request) -> ExecutionOut:
-    cancelled = await run_views.cancel_run(request.app.state.services, scope, execution_id)
+async def cancel(execution_id: str, scope: ScopeDep, services: ServicesDep) -> ExecutionOut:
+    cancelled = await run_views.cancel_run(services, scope, execution_id)
     return ExecutionOut.of_view(scope, cancelled)
 
 
@@ -254,14 +261,18 @@ async def cancel(execution_id: str, scope: ScopeDep, request: Request) -> Execut
     },
 )
 async def stream_events(
-    execution_id: str, scope: StreamScopeDep, db: DbDep, request: Request
+    execution_id: str,
+    scope: StreamScopeDep,
+    db: DbDep,
+    services: ServicesDep,
+    request: Request,
 ) -> Any:
     """Events `step` (one per step as it commits), then `status` (the finished execution).
 
     Browsers' EventSource cannot send headers: pass the session token as `?token=` instead.
     """
     await run_views.check_run(db, scope, execution_id)
-    wakeups = request.app.state.services.wakeups
+    wakeups = services.wakeups
 
     async def events() -> AsyncIterator[bytes]:
         last_step: str | None = None

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from weft.api import applications
-from weft.api.deps import DbDep, ScopeDep, SettingsDep
+from weft.api.deps import DbDep, ScopeDep, ServicesDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service as apps_service
 from weft.apps.access import disconnect
@@ -79,11 +79,13 @@ async def sdk_integrate(slug: str, scope: ScopeDep, db: DbDep, settings: Setting
     summary="SDK disconnect(slug): remove the connection (OAuth2 tokens are revoked)",
 )
 async def sdk_disconnect(
-    slug: str, request: Request, scope: ScopeDep, db: DbDep, settings: SettingsDep
+    slug: str,
+    scope: ScopeDep,
+    db: DbDep,
+    settings: SettingsDep,
+    services: ServicesDep,
 ) -> SavedOut:
-    revoked = await disconnect(
-        scope, slug, db=db, settings=settings, outbound=request.app.state.services.outbound
-    )
+    revoked = await disconnect(scope, slug, db=db, settings=settings, outbound=services.outbound)
     if revoked is None:
         raise NotFound(f"No {slug} connection", error_code="CONNECTION_NOT_FOUND")
     return SavedOut(success=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from weft import __version__
+from weft.api.deps import DbDep
 from weft.errors import WeftError
 from weft.observability.metrics import CONTENT_TYPE, exposition
 
@@ -23,9 +24,9 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Readiness: the database answers too")
-async def readyz(request: Request) -> dict[str, str]:
+async def readyz(db: DbDep) -> dict[str, str]:
     try:
-        await request.app.state.db.ping()
+        await db.ping()
     except Exception as error:
         raise NotReady(f"The database does not answer: {type(error).__name__}") from error
     return {"status": "ready", "version": __version__}
@@ -37,5 +38,5 @@ async def readyz(request: Request) -> dict[str, str]:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus' text format"}},
 )
-async def metrics(request: Request) -> Response:
-    return Response(await exposition(request.app.state.db), media_type=CONTENT_TYPE)
+async def metrics(db: DbDep) -> Response:
+    return Response(await exposition(db), media_type=CONTENT_TYPE)

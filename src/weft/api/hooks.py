@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from weft.api.deps import ServicesDep
 from weft.api.runs import StartedOut, sync_response
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine import lifecycle, triggers, waiting
@@ -40,10 +41,10 @@ async def _payload(request: Request) -> Any:
     )
 
 
-async def inbound_webhook(secret: str, request: Request) -> Response:
+async def inbound_webhook(secret: str, request: Request, services: ServicesDep) -> Response:
     """Async hooks answer 202 with the execution id; sync hooks answer with the respond node."""
-    hook = await service.live_webhook(request.app.state.db, secret)
-    scope, services = hook.scope, request.app.state.services
+    hook = await service.live_webhook(services.db, secret)
+    scope = hook.scope
     payload = await _payload(request)
     row = triggers.execution_row(scope, hook.workflow, trigger="webhook", payload=payload)
     execution_id = row["id"]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from weft.api.deps import DbDep, ScopeDep, SettingsDep
+from weft.api.deps import DbDep, ScopeDep, ServicesDep
 from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
@@ -179,8 +179,7 @@ def _wants_sync(request: Request, body_flag: bool | None) -> bool:
 async def execute(
     workflow_id: str,
     scope: ScopeDep,
-    db: DbDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     request: Request,
     body: Annotated[ExecuteIn | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
@@ -193,7 +192,6 @@ async def execute(
     config (header `config_id`, default the app's default config), which must enable it.
     """
     body = body or ExecuteIn()
-    services = request.app.state.services
     config = _header(request, config_id, "config-id")
     if idempotency_key is None:  # no earlier request to look for: may start right here
         execution_id = await triggers.start_execute(
@@ -208,7 +206,7 @@ async def execute(
                     workflow_id,
                     body.payload,
                     key=idempotency_key,
-                    window_s=settings.idempotency_window_s,
+                    window_s=services.settings.idempotency_window_s,
                     session=session,
                     config_id=config,
                 ),
@@ -264,8 +262,7 @@ _EVENT_CONFLICT = {409: {"model": ErrorOut, "description": "Idempotency-Key reus
 async def trigger_event(
     body: EventIn,
     scope: ScopeDep,
-    db: DbDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
     config_id: ConfigId = None,
@@ -277,13 +274,13 @@ async def trigger_event(
     configs of app `slug`, or the one config `config_id`, when those headers are sent).
     """
     runs = await lifecycle.queue_runs(
-        request.app.state.services,
+        services,
         lambda session: triggers.trigger_event(
             scope,
             body.event,
             body.payload,
             key=idempotency_key,
-            window_s=settings.idempotency_window_s,
+            window_s=services.settings.idempotency_window_s,
             session=session,
             slug=slug,
             config_id=_header(request, config_id, "config-id"),
@@ -304,12 +301,11 @@ async def trigger_event(
 async def test_workflow(
     workflow_id: str,
     scope: ScopeDep,
-    request: Request,
+    services: ServicesDep,
     body: Annotated[TestIn | None, Body()] = None,
 ) -> Any:
     """Safe mode: write steps not in `run_for_real` are SKIPPED with the request they'd send."""
     body = body or TestIn()
-    services = request.app.state.services
     execution = await lifecycle.queue_runs(
         services,
         lambda session: triggers.start_test(
@@ -406,12 +402,11 @@ async def run_node(
     node_id: str,
     scope: ScopeDep,
     db: DbDep,
-    request: Request,
+    services: ServicesDep,
     body: Annotated[RunNodeIn | None, Body()] = None,
 ) -> RunNodeOut:
     body = body or RunNodeIn()
     _, draft = await service.open_draft(db, scope, workflow_id)
-    services = request.app.state.services
     apps = AppGateway(
         services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id
     )

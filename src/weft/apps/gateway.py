@@ -7,7 +7,7 @@ linked account's connection through the database, so nodes themselves never open
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -18,16 +18,27 @@ from weft.apps.connections import secret_box
 from weft.apps.model import AppDefinition
 from weft.apps.org_settings import AiSettings, AppSettings, ai_settings, app_settings
 from weft.errors import WeftError
+from weft.net import OutboundClient
 from weft.nodes.runtime import NodeFailure
+from weft.settings import Settings
+from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import App, LinkedAccount, Workflow
+
+
+class GatewayServices(Protocol):
+    """What a gateway uses of the engine's services (apps/ sits below engine/, so not the class)."""
+
+    db: Database
+    settings: Settings
+    outbound: OutboundClient
 
 
 @dataclass
 class AppGateway:
     """App access for one execution: (org, environment, linked account, workflow)."""
 
-    services: Any
+    services: GatewayServices
     org_id: str
     environment: str
     linked_account_pk: str

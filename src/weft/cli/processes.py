@@ -58,6 +58,7 @@ def resolve_processes(settings: Settings) -> int:
 def child_app() -> Any:
     """The app of one child process (uvicorn's factory): settings from the environment, the
     supervisor's logging, and a watch that stops the child if its supervisor is gone."""
+    from weft.api.deps import app_state
     from weft.app import create_app
     from weft.cli.common import settle_garbage_collector
     from weft.observability.logs import configure_logging
@@ -70,7 +71,8 @@ def child_app() -> Any:
     app = create_app(settings)
     if settings.resolved_database_url.startswith("sqlite"):
         # Each process would otherwise count in its own memory: N processes, N times the limit.
-        app.state.rate_limiter = RateLimiter(app.state.db, shared_file=shared_rate_file(settings))
+        state = app_state(app)
+        state.rate_limiter = RateLimiter(state.db, shared_file=shared_rate_file(settings))
     settle_garbage_collector()
     return app
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weft.clock import now, parse_iso
 from weft.engine import queue, states, subflows
 from weft.engine.plan import LOOP_BODY
 from weft.nodes.runtime import NodeContext, NodeFailure
+
+if TYPE_CHECKING:
+    from weft.engine.services import Services
 
 DONE, SKIPPED = "done", "skipped"
 
@@ -69,7 +72,7 @@ async def wake_time(config: Any, ctx: NodeContext, started: datetime) -> datetim
 class ControlFlowSteps:
     """The runner's steps for loop, delay and sub-workflow nodes (a mixin of `Runner`)."""
 
-    services: Any
+    services: Services
     owner: str
 
     async def _loop(

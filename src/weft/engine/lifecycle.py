@@ -23,7 +23,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +41,9 @@ from weft.observability.metrics import observe_claim_latency, observe_run_ended
 from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import Execution
+
+if TYPE_CHECKING:
+    from weft.engine.services import Services
 
 Writes = Callable[[AsyncSession], Awaitable[Any]]
 
@@ -136,7 +139,7 @@ def finishing(
 
 
 async def park_run(
-    services: Any,
+    services: Services,
     commits: Any,
     claimed: Claimed,
     *,
@@ -168,7 +171,7 @@ async def park_run(
 
 
 async def end_run(
-    services: Any,
+    services: Services,
     commits: Any,
     claimed: Claimed,
     status: str,
@@ -198,7 +201,7 @@ async def end_run(
     await after_run_ended(services, ended)
 
 
-async def wake_waiting_run(services: Any, execution_id: str) -> None:
+async def wake_waiting_run(services: Services, execution_id: str) -> None:
     """Make a waiting run due now (its child ended); nothing if it is not waiting."""
     moment = now()
     async with services.db.transaction() as session:
@@ -221,7 +224,7 @@ async def _has_ended(db: Database, execution_id: str) -> bool:
 # -- cancel (a user's side) -------------------------------------------------------------------
 
 
-async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Execution:
+async def cancel_run(services: Services, scope: Scope, execution_id: str) -> Execution:
     """Stop a queued, running or waiting run; its worker loses the lease and stops writing."""
     async with services.db.transaction() as session:
         execution = await get_execution(scope, execution_id, session=session)
@@ -292,18 +295,18 @@ class RunEnded:
 class RunEndedHook:
     """One consequence of a run's end: writes in the ending transaction, wake-ups after it."""
 
-    async def writes(self, services: Any, ended: RunEnded) -> Writes | None:
+    async def writes(self, services: Services, ended: RunEnded) -> Writes | None:
         """Writes to land with the end (decided before the transaction), or None."""
         return None
 
-    async def after_commit(self, services: Any, ended: RunEnded) -> None:
+    async def after_commit(self, services: Services, ended: RunEnded) -> None:
         """What to do once the end is committed."""
 
 
 class QueueOrgNotifications(RunEndedHook):
     """The org's `Workflow Completed` / `Workflow Errored` webhooks, queued with the end."""
 
-    async def writes(self, services: Any, ended: RunEnded) -> Writes | None:
+    async def writes(self, services: Services, ended: RunEnded) -> Writes | None:
         event = states.NOTIFIED_EVENTS.get(ended.status)
         if event is None or not await wants_run_notifications(services.db, ended):
             return None
@@ -315,7 +318,7 @@ class WakeRunWaiters(RunEndedHook):
     """In-process callers waiting on the run: sync callers get its answer (no read of the row),
     tests and event streams look again."""
 
-    async def after_commit(self, services: Any, ended: RunEnded) -> None:
+    async def after_commit(self, services: Services, ended: RunEnded) -> None:
         services.answers.publish(
             RunAnswer(ended.id, ended.status, ended.response, ended.output, ended.error)
         )
@@ -325,7 +328,7 @@ class WakeRunWaiters(RunEndedHook):
 class WakeWaitingParent(RunEndedHook):
     """A parent run parked on this sub-workflow run is due again, to read how it ended."""
 
-    async def after_commit(self, services: Any, ended: RunEnded) -> None:
+    async def after_commit(self, services: Services, ended: RunEnded) -> None:
         if ended.parent_execution_id:
             await wake_waiting_run(services, ended.parent_execution_id)
 
@@ -333,7 +336,7 @@ class WakeWaitingParent(RunEndedHook):
 class CountRunEnded(RunEndedHook):
     """The `weft_runs_ended` metric, by status."""
 
-    async def after_commit(self, services: Any, ended: RunEnded) -> None:
+    async def after_commit(self, services: Services, ended: RunEnded) -> None:
         observe_run_ended(ended.status)
 
 
@@ -345,7 +348,7 @@ RUN_ENDED_HOOKS: tuple[RunEndedHook, ...] = (
 )
 
 
-async def ending_writes(services: Any, ended: RunEnded) -> Writes | None:
+async def ending_writes(services: Services, ended: RunEnded) -> Writes | None:
     """Everything the hooks must write in the transaction that ends the run (None: nothing)."""
     parts = [w for hook in RUN_ENDED_HOOKS if (w := await hook.writes(services, ended))]
     if not parts:
@@ -358,7 +361,7 @@ async def ending_writes(services: Any, ended: RunEnded) -> Writes | None:
     return write_all
 
 
-async def after_run_ended(services: Any, ended: RunEnded) -> None:
+async def after_run_ended(services: Services, ended: RunEnded) -> None:
     """Run every hook's after-commit part; call once the end is committed."""
     for hook in RUN_ENDED_HOOKS:
         await hook.after_commit(services, ended)
@@ -367,7 +370,7 @@ async def after_run_ended(services: Any, ended: RunEnded) -> None:
 # -- queue (a trigger's side) -----------------------------------------------------------------
 
 
-async def queue_runs(services: Any, start: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     """Queue run(s): `start` adds the queued rows (engine.triggers) in the one transaction of
     the operation; other processes' workers are woken at its commit, this process's right after.
     Returns what `start` returned."""
@@ -378,7 +381,7 @@ async def queue_runs(services: Any, start: Callable[[AsyncSession], Awaitable[An
     return started
 
 
-async def start_run(services: Any, row: dict[str, Any]) -> None:
+async def start_run(services: Services, row: dict[str, Any]) -> None:
     """Start the execution `row` (triggers.execution_row) in this process at once when one of
     its workers has room (engine.direct), else queue it for any worker."""
     if services.direct.start(row):

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING
 
 from weft.net import OutboundClient, OutboundPolicy
 from weft.store.db import Database
+
+if TYPE_CHECKING:
+    from weft.engine.services import Services
 
 MAX_CLIENTS = 256
 RETIRED_CLIENT_CLOSE_S = 600.0  # an evicted client may still carry requests in flight
@@ -95,9 +98,9 @@ class OrgOutbound:
         await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
 
 
-async def outbound_for(services: Any, org_id: str) -> Any:
+async def outbound_for(services: Services, org_id: str) -> OutboundClient:
     """The outbound client `org_id`'s nodes use (the shared one when no router is set up)."""
-    router = getattr(services, "org_outbound", None)
+    router = services.org_outbound
     if router is None:
         return services.outbound
     return await router.for_org(org_id)

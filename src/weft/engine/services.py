@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from weft.engine import history
 from weft.engine.answers import Answers
 from weft.engine.direct import DirectStarts
+from weft.engine.outbound import OrgOutbound
 from weft.engine.plan import Plan, PlanCache, build_plan
 from weft.engine.wakeups import Wakeups
+from weft.net import OutboundClient
 from weft.settings import Settings
 from weft.store.db import Database
+
+
+class CodePool(Protocol):
+    """Where code nodes run (engine.host.LazySandbox: the V8 pool, started on first use)."""
+
+    async def run(
+        self,
+        source: str,
+        input: Any,
+        *,
+        timeout_ms: int,
+        memory_mb: int,
+        caller: str = "",
+        scope: str | None = None,
+    ) -> Any: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -20,12 +39,12 @@ class Services:
 
     db: Database
     settings: Settings
-    outbound: Any
-    sandbox: Any
+    outbound: OutboundClient
+    sandbox: CodePool
     wakeups: Wakeups = field(default_factory=Wakeups)
     answers: Answers = field(default_factory=Answers)  # sync callers' futures
     plans: PlanCache = field(default_factory=PlanCache)
-    org_outbound: Any = None  # engine.outbound.OrgOutbound: each org's outbound client
+    org_outbound: OrgOutbound | None = None  # each org's outbound client
     direct: DirectStarts = field(default_factory=DirectStarts)  # this process's workers
 
     def __post_init__(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -16,9 +16,12 @@ from weft.store.scope import Scope
 from weft.store.tables import Execution
 from weft.workflows.records import locate_workflow
 
+if TYPE_CHECKING:
+    from weft.engine.services import Services
+
 
 async def start_or_find_child(
-    services: Any,
+    services: Services,
     parent: queue.Claimed,
     node_id: str,
     iteration: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,9 @@ from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
 from weft.workflows.validation import validate_for_publish
 from weft.workflows.versions import open_draft
+
+if TYPE_CHECKING:
+    from weft.engine.services import Services
 
 MAX_KEY_LENGTH = 150
 
@@ -147,7 +150,7 @@ async def execute_target(
 
 
 async def start_execute(
-    services: Any, scope: Scope, workflow_id: str, payload: Any, *, config_id: str | None
+    services: Services, scope: Scope, workflow_id: str, payload: Any, *, config_id: str | None
 ) -> str:
     """Start a run of the live version (no Idempotency-Key), here at once when a worker of this
     process has room (engine.direct), else queued; its execution id."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from weft.engine.answers import RunAnswer
 from weft.engine.history import get_execution
 from weft.engine.run_views import RunView, read_run
 from weft.store.scope import Scope
 
+if TYPE_CHECKING:
+    from weft.engine.services import Services
+
 
 async def wait_for_answer(
-    services: Any,
+    services: Services,
     scope: Scope,
     execution_id: str,
     *,
@@ -32,7 +35,7 @@ async def wait_for_answer(
 
 
 async def wait_for_run(
-    services: Any,
+    services: Services,
     scope: Scope,
     execution_id: str,
     *,

@@ -13,9 +13,10 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from weft.api.deps import DbDep
 from weft.clock import isoformat
 from weft.tenancy.service import editor_access
 from weft.web.error_pages import (
@@ -130,7 +131,7 @@ def read_index() -> str:
 )
 async def editor_page(
     workflow_id: str,
-    request: Request,
+    db: DbDep,
     token: Annotated[
         str | None, Query(description="Session token of the workflow's linked account")
     ] = None,
@@ -138,7 +139,7 @@ async def editor_page(
     """Embed with `<iframe src="/workflows/{id}?token={session token}">`; see docs/embedding.md."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return error_response(MISSING_TOKEN if not token else TOKEN_PROBLEMS["unknown"])
-    access = await editor_access(request.app.state.db, token, workflow_id)
+    access = await editor_access(db, token, workflow_id)
     check, origins = access.token, access.origins
     if check.scope is None:
         return error_response(TOKEN_PROBLEMS[check.problem or "unknown"], origins)
