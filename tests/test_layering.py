@@ -30,7 +30,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__", "migrations"),  # entry points: `python -m weft`, Alembic's revisions
     ("cli",),
     ("app",),
-    ("api", "web"),  # HTTP: the only packages (with those above) that may import FastAPI
+    ("web",),  # the editor page, served with api's dependencies
+    ("api",),  # HTTP: the only packages (with those above) that may import FastAPI
     ("engine",),
     ("apps",),
     ("tenancy",),
@@ -40,7 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("store",),
     ("settings", "clock", "ids", "errors", "redaction", "weft"),
 )
-HTTP_LAYER = LAYERS.index(("api", "web"))
+HTTP_LAYER = LAYERS.index(("api",))  # the lowest layer that may import FastAPI
 WEB_FRAMEWORKS = {"fastapi", "starlette"}
 
 # The engine's `direct → worker → runner → services → direct` circle, which helper "writer"
