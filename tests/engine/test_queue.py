@@ -18,7 +18,7 @@ from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory
 from weft.clock import now
 from weft.engine import lifecycle, queue
-from weft.engine.commits import GroupCommit
+from weft.engine.commits import GroupCommit, writer_for
 from weft.engine.host import Engine, build_services
 from weft.engine.retention import prune_finished_executions
 from weft.store import raw_postgres
@@ -94,7 +94,7 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
         )
 
     # Both land in one group commit (one shared update, on SQLite), which must tell them apart.
-    commits = GroupCommit(db)
+    commits = GroupCommit(writer_for(db))
     outcomes = await asyncio.gather(
         commits.write(commit(1)), commits.write(commit(2)), return_exceptions=True
     )
@@ -159,7 +159,7 @@ async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_h
             response={"n": index},
         )
 
-    commits = GroupCommit(db)
+    commits = GroupCommit(writer_for(db))
     outcomes = await asyncio.gather(
         *(commits.write(commit(run, i)) for i, run in enumerate(claimed)), return_exceptions=True
     )
@@ -204,7 +204,7 @@ async def test_a_group_commit_of_mixed_writes_reads_back_exactly_as_written(
             execution_id=run.id, owner="w1", attempt=run.attempt, steps=steps, lease_s=30, **values
         )
 
-    commits = GroupCommit(db)
+    commits = GroupCommit(writer_for(db))
     outcomes = await asyncio.gather(
         commits.write(commit(answered, response=response)),
         commits.write(commit(plain)),
@@ -291,7 +291,7 @@ async def test_a_group_commit_after_its_connection_was_dropped_lands_on_a_new_on
     # A database restart drops every pooled connection while it sits idle: the next commit
     # must not fail on a dead one (on PostgreSQL, batches have connections of their own).
     first, second = await claimed_runs(client, db, tenant, 2)
-    commits = GroupCommit(db)
+    commits = GroupCommit(writer_for(db))
 
     def commit(run: queue.Claimed) -> queue.FencedWrite:
         return queue.step_commit(

@@ -13,19 +13,19 @@ Each change checks the transition table (engine.states) and its SQL guard is gen
 | release | running -> running, unleased and due now   | `release_leases`                 |
 
 Whichever route a run takes into a terminal status, the same "run ended" hooks run: first the
-writes that must land in the very transaction that records the end (so a crash cannot separate
-them from it), then, after the commit, the wake-ups of whoever waits on the run.
+rows that must land in the very transaction that records the end (the org's notifications, so a
+crash cannot separate them from it; through the group commit's writer like the end itself), then,
+after the commit, the wake-ups of whoever waits on the run.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
@@ -36,13 +36,11 @@ from weft.engine.history import get_execution
 from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
-from weft.notifications import enqueue_for_run, wants_run_notifications
+from weft.notifications import run_deliveries
 from weft.observability.metrics import observe_claim_latency, observe_run_ended
 from weft.store.db import Database
 from weft.store.scope import Scope
-from weft.store.tables import Execution
-
-Writes = Callable[[AsyncSession], Awaitable[Any]]
+from weft.store.tables import Execution, NotificationDelivery
 
 
 def may_become(new: str) -> Any:
@@ -119,7 +117,7 @@ def finishing(
     error: Any = None,
     response: Any = None,
     wake_at: datetime | None = None,
-    also: Writes | None = None,
+    notifications: list[dict[str, Any]] | None = None,
     insert: dict[str, Any] | None = None,
 ) -> FencedWrite:
     """The fenced write that ends a run (or parks it: status=waiting with `wake_at`)."""
@@ -132,7 +130,7 @@ def finishing(
         values.update(due_at=None, finished_at=moment, output=output, error=error)
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, attempt, values, steps, also, insert)
+    return FencedWrite(execution_id, owner, attempt, values, steps, notifications or (), insert)
 
 
 async def park_run(
@@ -190,7 +188,7 @@ async def end_run(
             attempt=claimed.attempt,
             status=status,
             steps=steps,
-            also=await ending_writes(services, ended),
+            notifications=await ending_rows(services, ended),
             insert=insert,
             **values,
         )
@@ -229,7 +227,7 @@ async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Executio
         ended = RunEnded.of(
             execution, states.CANCELLED, error=cancelled, response=execution.response
         )
-        writes = await ending_writes(services, ended)
+        notifications = await ending_rows(services, ended)
         moment = now()
         result = await session.execute(
             update(Execution)
@@ -249,8 +247,8 @@ async def cancel_run(services: Any, scope: Scope, execution_id: str) -> Executio
                 f"Execution {execution_id} already finished ({execution.status})",
                 error_code="EXECUTION_FINISHED",
             )
-        if writes is not None:
-            await writes(session)
+        if notifications:
+            await session.execute(insert(NotificationDelivery.__table__), notifications)
         await session.run_sync(lambda sync: announce_answers(sync.connection(), [execution.id]))
     await after_run_ended(services, ended)
     return execution
@@ -267,6 +265,7 @@ class RunEnded:
     org_id: str
     environment: str
     workflow_id: str
+    linked_account_pk: str
     is_test: bool
     parent_execution_id: str | None
     status: str
@@ -282,6 +281,7 @@ class RunEnded:
             org_id=run.org_id,
             environment=run.environment,
             workflow_id=run.workflow_id,
+            linked_account_pk=run.linked_account_pk,
             is_test=bool(run.is_test),
             parent_execution_id=run.parent_execution_id,
             status=status,
@@ -290,11 +290,11 @@ class RunEnded:
 
 
 class RunEndedHook:
-    """One consequence of a run's end: writes in the ending transaction, wake-ups after it."""
+    """One consequence of a run's end: rows in the ending transaction, wake-ups after it."""
 
-    async def writes(self, services: Any, ended: RunEnded) -> Writes | None:
-        """Writes to land with the end (decided before the transaction), or None."""
-        return None
+    async def notifications(self, services: Any, ended: RunEnded) -> list[dict[str, Any]]:
+        """Notification deliveries to land with the end (read before the transaction)."""
+        return []
 
     async def after_commit(self, services: Any, ended: RunEnded) -> None:
         """What to do once the end is committed."""
@@ -303,10 +303,8 @@ class RunEndedHook:
 class QueueOrgNotifications(RunEndedHook):
     """The org's `Workflow Completed` / `Workflow Errored` webhooks, queued with the end."""
 
-    async def writes(self, services: Any, ended: RunEnded) -> Writes | None:
-        if not await wants_run_notifications(services.db, ended, ended.status):
-            return None
-        return functools.partial(enqueue_for_run, claimed=ended, status=ended.status)
+    async def notifications(self, services: Any, ended: RunEnded) -> list[dict[str, Any]]:
+        return await run_deliveries(services.db, ended, ended.status)
 
 
 class WakeRunWaiters(RunEndedHook):
@@ -343,17 +341,9 @@ RUN_ENDED_HOOKS: tuple[RunEndedHook, ...] = (
 )
 
 
-async def ending_writes(services: Any, ended: RunEnded) -> Writes | None:
-    """Everything the hooks must write in the transaction that ends the run (None: nothing)."""
-    parts = [w for hook in RUN_ENDED_HOOKS if (w := await hook.writes(services, ended))]
-    if not parts:
-        return None
-
-    async def write_all(session: AsyncSession) -> None:
-        for part in parts:
-            await part(session)
-
-    return write_all
+async def ending_rows(services: Any, ended: RunEnded) -> list[dict[str, Any]]:
+    """The notification deliveries the hooks queue in the transaction that ends the run."""
+    return [row for hook in RUN_ENDED_HOOKS for row in await hook.notifications(services, ended)]
 
 
 async def after_run_ended(services: Any, ended: RunEnded) -> None:

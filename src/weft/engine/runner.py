@@ -83,7 +83,7 @@ class Runner(ControlFlowSteps):
         self.services = services
         self.owner = owner
         self.leases = leases
-        self.commits = GroupCommit(services.db)
+        self.commits = GroupCommit(services.writer)
         settings = services.settings
         self.lease_s = settings.lease_s
         self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
