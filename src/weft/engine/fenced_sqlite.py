@@ -30,7 +30,12 @@ class SqliteWriter:
 
     async def apply(self, writes: Sequence[FencedWrite]) -> list[bool]:
         """Apply each write whose lease still holds, in one transaction; which ones did."""
-        return await self.db.write_batch(lambda connection: apply_fenced(connection, writes))
+        try:
+            return await self.db.write_batch(lambda connection: apply_fenced(connection, writes))
+        except PartlyFenced:  # a lease was lost: updates one by one tell which
+            return await self.db.write_batch(
+                lambda connection: apply_fenced(connection, writes, together=False)
+            )
 
 
 # Built once, for the same reason as _fenced_update.
@@ -38,15 +43,17 @@ _INSERT_EXECUTIONS = insert(Execution.__table__)
 _INSERT_STEPS = insert(Step.__table__)
 
 
-def apply_fenced(connection: Connection, writes: Sequence[FencedWrite]) -> list[bool]:
-    """Apply each write whose lease still holds; which ones did. Raises PartlyFenced when a
-    shared update missed a row (the group commit then retries each write alone)."""
+def apply_fenced(
+    connection: Connection, writes: Sequence[FencedWrite], *, together: bool = True
+) -> list[bool]:
+    """Apply each write whose lease still holds; which ones did. `together`: the updates of the
+    same columns share one executemany, which raises PartlyFenced when it missed a row."""
     new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
     if new_rows:
         connection.execute(_INSERT_EXECUTIONS, new_rows)
     updates = [i for i, w in enumerate(writes) if w.insert is None]
     held = [True] * len(writes)
-    if len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
+    if together and len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
         _update_together(connection, [writes[i] for i in updates])
     else:
         # In id order, as lease renewal locks them (see engine.queue on lock order).
@@ -67,7 +74,7 @@ def apply_fenced(connection: Connection, writes: Sequence[FencedWrite]) -> list[
 
 
 class PartlyFenced(Exception):
-    """A shared update missed some rows: a lease was lost; the writes go one by one instead."""
+    """A shared update missed some rows: a lease was lost; the updates go one by one instead."""
 
 
 def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
