@@ -5,6 +5,7 @@ Each change checks the transition table (engine.states) and its SQL guard is gen
 | change  | from -> to                                 | function                         |
 | ------- | ------------------------------------------ | -------------------------------- |
 | queue   | (new) -> queued                            | `queue_runs` (rows: triggers)    |
+| adopt   | (new) -> running, leased here (engine.direct) | `lease_new_run` (via `start_run`) |
 | claim   | queued, waiting, running (lease expired) -> running | `claim_due_executions`  |
 | park    | running -> waiting                         | `park_run`                       |
 | wake    | waiting, due later -> waiting, due now     | `wake_waiting_run`               |
@@ -32,8 +33,9 @@ from weft.clock import now
 from weft.engine import states
 from weft.engine.answers import RunAnswer, announce_answers
 from weft.engine.claim_sql import CLAIM_COLUMNS, CLAIM_SQL
+from weft.engine.direct import StartedRun
 from weft.engine.history import get_execution
-from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
+from weft.engine.queue import CLAIMED_FIELDS, Claimed, FencedWrite, lock_in_id_order
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import run_deliveries
@@ -366,11 +368,30 @@ async def queue_runs(services: Any, start: Callable[[AsyncSession], Awaitable[An
     return started
 
 
-async def start_run(services: Any, row: dict[str, Any]) -> None:
+async def start_run(services: Any, row: dict[str, Any]) -> StartedRun:
     """Start the execution `row` (triggers.execution_row) in this process at once when one of
-    its workers has room (engine.direct), else queue it for any worker."""
-    if services.direct.start(row):
-        return
+    its workers has room (engine.direct), else queue it for any worker. The run's id comes out
+    of the handle only once its row is written (StartedRun.durable_id)."""
+    started: StartedRun | None = services.direct.start(row)
+    if started is not None:
+        return started
     from weft.engine.triggers import queue_row  # triggers builds on this module
 
     await queue_runs(services, lambda session: queue_row(row, session=session))
+    return StartedRun.written(row["id"])
+
+
+def lease_new_run(row: dict[str, Any], *, owner: str, lease_s: float) -> Claimed:
+    """A run started in this process (engine.direct): the queued values `row` become a running
+    run leased to `owner`, which its first commit writes (`insert` of its fenced writes)."""
+    states.check_transition(row["status"], states.RUNNING)
+    moment = now()
+    row.update(
+        status=states.RUNNING,
+        lease_owner=owner,
+        attempt=1,
+        due_at=moment + timedelta(seconds=lease_s),
+        started_at=moment,
+        updated_at=moment,
+    )
+    return Claimed(**{name: row[name] for name in CLAIMED_FIELDS})
