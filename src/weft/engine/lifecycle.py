@@ -5,7 +5,7 @@ Each change checks the transition table (engine.states) and its SQL guard is gen
 | change  | from -> to                                 | function                         |
 | ------- | ------------------------------------------ | -------------------------------- |
 | queue   | (new) -> queued                            | `queue_runs` (rows: triggers)    |
-| adopt   | (new) -> running, leased here (engine.direct) | `lease_new_run` (via `start_run`) |
+| adopt   | (new) -> running, leased here (direct)     | `lease_new_run` (via `start_run`) |
 | claim   | queued, waiting, running (lease expired) -> running | `claim_due_executions`  |
 | park    | running -> waiting                         | `park_run`                       |
 | wake    | waiting, due later -> waiting, due now     | `wake_waiting_run`               |

@@ -61,7 +61,7 @@ class RunState:
 
     async def take_row(self) -> dict[str, Any] | None:
         """The row a direct run's commit must insert (once), else None; when another commit
-        took it (Worker.persist), waits until that one is over: a fenced update that overtook
+        took it (UnsavedRun.persist), waits until that one is over: a fenced update that overtook
         the insert would find no row."""
         if self.unsaved is None:
             return None
