@@ -64,7 +64,8 @@ FUNCTIONS = [
     "SandboxPool.run",
     "evaluate",
     "render",
-    "GroupCommit._commit",
+    "SqliteWriter.apply",  # a group commit's transaction (engine.commits.FencedWriter)
+    "PostgresWriter.apply",
     "claim_due_executions",
     "find_webhook",
     "webhook_execution",

@@ -44,13 +44,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 HTTP_LAYER = LAYERS.index(("api",))  # the lowest layer that may import FastAPI
 WEB_FRAMEWORKS = {"fastapi", "starlette"}
 
-# The engine's `direct → worker → runner → services → direct` circle, which helper "writer"
-# is breaking on its branch (issue 18). The integrator empties this set once that is merged;
-# nothing else may join it. Modules by their last name, so sub-packages do not matter.
-_BEING_FIXED: frozenset[frozenset[str]] = frozenset(
-    {frozenset({"engine.direct", "engine.worker", "engine.runner", "engine.services"})}
-)
-
 
 @dataclass(frozen=True)
 class Import:
@@ -216,21 +209,12 @@ def _path_round(component: list[str], edges: dict[str, set[str]]) -> list[str]:
     return component
 
 
-def _short(module: str) -> str:
-    """`engine.direct` for `weft.engine.queue.direct`: the package and the module's own name."""
-    return f"{package_of(module)}.{module.rsplit('.', 1)[-1]}"
-
-
 def test_no_module_imports_another_in_a_circle() -> None:
     edges: dict[str, set[str]] = {module: set() for module in MODULES}
     for item in IMPORTS:
         if item.internal:
             edges[item.source].add(item.target)
-    circles = [
-        " → ".join(_path_round(component, edges))
-        for component in _cycles(edges)
-        if frozenset(_short(module) for module in component) not in _BEING_FIXED
-    ]
+    circles = [" → ".join(_path_round(component, edges)) for component in _cycles(edges)]
     assert circles == [], "import circles:\n" + "\n".join(circles)
 
 

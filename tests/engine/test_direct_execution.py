@@ -19,7 +19,7 @@ from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, running_app
 from weft.api.deps import app_state
-from weft.engine.direct import UnsavedRun
+from weft.engine.direct import StartedRun, UnsavedRun
 from weft.engine.host import Engine, build_services
 from weft.engine.runner import RunState
 from weft.store import raw_postgres
@@ -241,8 +241,8 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
 
 async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> None:
     """Group commits overlap on PostgreSQL: a run's fenced update must not overtake the insert
-    of its row that another commit (Worker.persist, the heartbeat) carries."""
-    unsaved = UnsavedRun({"id": "e1"})
+    of its row that another commit (UnsavedRun.persist, the heartbeat) carries."""
+    unsaved = UnsavedRun({"id": "e1"}, written_nowhere)
     state = RunState(claimed=None, plan=None, done={}, unsaved=unsaved)  # type: ignore[arg-type]
     assert unsaved.take() == {"id": "e1"}  # persist's commit took it and is in flight
     waiting = asyncio.ensure_future(state.take_row())
@@ -254,7 +254,38 @@ async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> 
 
 
 async def test_the_first_commit_takes_the_row_once() -> None:
-    state = RunState(claimed=None, plan=None, done={}, unsaved=UnsavedRun({"id": "e1"}))  # type: ignore[arg-type]
+    unsaved = UnsavedRun({"id": "e1"}, written_nowhere)
+    state = RunState(claimed=None, plan=None, done={}, unsaved=unsaved)  # type: ignore[arg-type]
     assert await state.take_row() == {"id": "e1"}
     state.row_written()
     assert await state.take_row() is None
+
+
+async def written_nowhere(_write: Any) -> None:
+    """A group commit that writes nothing (UnsavedRun's tests have no database)."""
+
+
+async def test_an_async_start_writes_the_row_before_its_id_goes_out_and_only_once() -> None:
+    written: list[Any] = []
+
+    async def write(fenced: Any) -> None:
+        written.append(fenced)
+
+    run = StartedRun("e1", UnsavedRun({"id": "e1", "lease_owner": "w1", "attempt": 1}, write))
+    assert await run.durable_id() == "e1"
+    assert [w.insert["id"] for w in written] == ["e1"]
+    assert await run.durable_id() == "e1" and len(written) == 1
+
+
+async def test_a_sync_caller_answered_by_the_runs_own_commit_costs_no_extra_write() -> None:
+    written: list[Any] = []
+
+    async def write(fenced: Any) -> None:
+        written.append(fenced)
+
+    unsaved = UnsavedRun({"id": "e1", "lease_owner": "w1", "attempt": 1}, write)
+    state = RunState(claimed=None, plan=None, done={}, unsaved=unsaved)  # type: ignore[arg-type]
+    assert await state.take_row() is not None  # the commit that ends the run carries the row
+    state.row_written()
+    assert await StartedRun("e1", unsaved).durable_id() == "e1"
+    assert written == []

@@ -1,24 +1,25 @@
 """Lock order on PostgreSQL: lease renewal and group commit take execution rows in one order.
 
 A worker's heartbeat renews the leases of all its runs in one statement while its group commit
-writes the steps of several runs in one transaction. If the two lock the same rows in different
-orders, PostgreSQL aborts one of them as a deadlock (the crash test saw it in a third of its
-runs); both now lock rows in id order.
+writes the steps of several runs in one statement (engine.fenced_postgres). If the two lock the same
+rows in different orders, PostgreSQL aborts one of them as a deadlock (the crash test saw it in a
+third of its runs); both lock rows in id order.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from engine.flows import execute, publish
 from graphs import node
 from support import Tenant
 from weft.engine import lifecycle, queue
+from weft.engine.commits import writer_for
+from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution
 
@@ -49,26 +50,32 @@ async def test_lease_renewal_and_group_commit_in_opposite_orders_do_not_deadlock
         db, owner="w1", limit=2, lease_s=30, per_account=5
     )
     first, second = sorted(c.id for c in claimed)
-    renewal: asyncio.Task[set[str]] | None = None
 
-    async def renew_meanwhile(_session: object) -> None:
-        # The heartbeat fires while the commit holds one row and has yet to write the other.
-        nonlocal renewal
-        renewal = asyncio.create_task(
-            queue.renew_leases(db, owner="w1", ids=[first, second], lease_s=30)
+    def commit(execution_id: str) -> queue.FencedWrite:
+        return queue.step_commit(
+            execution_id=execution_id, owner="w1", attempt=1, steps=[], lease_s=30
         )
-        await asyncio.sleep(0.3)
 
-    writes = [
-        dataclasses.replace(
-            queue.step_commit(execution_id=second, owner="w1", attempt=1, steps=[], lease_s=30),
-            also=renew_meanwhile,
-        ),
-        queue.step_commit(execution_id=first, owner="w1", attempt=1, steps=[], lease_s=30),
-    ]
-    async with db.transaction() as session:
-        applied = await queue.apply_writes(session, writes)
-    assert renewal is not None
-    renewed = await asyncio.wait_for(renewal, 10)
-    assert applied == [True, True]
-    assert renewed == {first, second}
+    # A renewal holds the first run's row (renewals lock in id order) when the group commit of
+    # both runs, handed over in the other order, starts; then it goes on to the second row. Had
+    # the commit locked the second row first, each would wait on the other.
+    async with db.transaction() as renewal:
+        await queue.lock_in_id_order(renewal, Execution.id == first)
+        applying = asyncio.create_task(writer_for(db).apply([commit(second), commit(first)]))
+        await batch_waits_on_a_lock(db)
+        await queue.lock_in_id_order(renewal, Execution.id == second)
+    assert await asyncio.wait_for(applying, 10) == [True, True]
+
+
+async def batch_waits_on_a_lock(db: Database) -> None:
+    """Until the group commit's statement (on its own connection) waits on a row lock."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE application_name = :name AND wait_event_type = 'Lock'"
+    )
+    for _ in range(1000):
+        async with db.reading() as session:
+            if await session.scalar(waiting, {"name": raw_postgres.BATCH_APPLICATION_NAME}):
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the group commit never reached the locked row")

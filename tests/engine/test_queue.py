@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from types import SimpleNamespace
-from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +17,7 @@ from support import Tenant, TenantFactory
 from weft.api.deps import app_state
 from weft.clock import now
 from weft.engine import lifecycle, queue
-from weft.engine.commits import GroupCommit
+from weft.engine.commits import GroupCommit, writer_for
 from weft.engine.host import Engine, build_services
 from weft.engine.retention import prune_finished_executions
 from weft.store import raw_postgres
@@ -95,7 +93,7 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
         )
 
     # Both land in one group commit (one shared update, on SQLite), which must tell them apart.
-    commits = GroupCommit(db)
+    commits = GroupCommit(writer_for(db))
     outcomes = await asyncio.gather(
         commits.write(commit(1)), commits.write(commit(2)), return_exceptions=True
     )
@@ -114,120 +112,6 @@ async def claimed_runs(
     )
     assert len(claimed) == count
     return claimed
-
-
-async def take_over(db: Database, run: queue.Claimed) -> None:
-    """Worker w2 takes `run` over: w1's writes of it are fenced out."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(Execution).where(Execution.id == run.id).values(lease_owner="w2")
-        )
-
-
-async def executions_by_id(db: Database, runs: list[queue.Claimed]) -> dict[str, Execution]:
-    """The execution rows of `runs` as they are now."""
-    async with db.reading() as session:
-        found = await session.scalars(
-            select(Execution).where(Execution.id.in_([run.id for run in runs]))
-        )
-        return {row.id: row for row in found}
-
-
-async def test_a_group_commit_of_several_runs_writes_exactly_those_whose_fence_holds(
-    client: httpx.AsyncClient, db: Database, tenant: Tenant
-) -> None:
-    # SQLite: one executemany counting rows, then one by one when a fence missed; PostgreSQL:
-    # one statement whose UPDATE returns the writes that held. Runs of both kinds in one batch.
-    claimed = await claimed_runs(client, db, tenant, 4)
-    await take_over(db, claimed[1])
-    noted = SimpleNamespace(id="9", type="transform", name="Noted")
-
-    def commit(run: queue.Claimed, index: int) -> queue.FencedWrite:
-        step = queue.new_step_row(
-            execution_id=run.id,
-            node=noted,
-            iteration="",
-            status="succeeded",
-            started_at=now(),
-            output={"n": index},
-        )
-        return queue.step_commit(
-            execution_id=run.id,
-            owner="w1",
-            attempt=run.attempt,
-            steps=[step],
-            lease_s=30,
-            response={"n": index},
-        )
-
-    commits = GroupCommit(db)
-    outcomes = await asyncio.gather(
-        *(commits.write(commit(run, i)) for i, run in enumerate(claimed)), return_exceptions=True
-    )
-    assert [isinstance(o, queue.LeaseLost) for o in outcomes] == [False, True, False, False]
-    rows = await executions_by_id(db, claimed)
-    async with db.reading() as session:
-        steps = set(
-            await session.scalars(
-                select(Step.execution_id).where(Step.execution_id.in_(list(rows)))
-            )
-        )
-    assert [rows[c.id].response for c in claimed] == [{"n": 0}, None, {"n": 2}, {"n": 3}]
-    assert steps == {claimed[0].id, claimed[2].id, claimed[3].id}  # the fenced-out run's: none
-
-
-async def test_a_group_commit_of_mixed_writes_reads_back_exactly_as_written(
-    client: httpx.AsyncClient, db: Database, tenant: Tenant
-) -> None:
-    # Writes of different columns in one batch (on PostgreSQL one statement of array
-    # parameters, engine.fenced_postgres): JSON of every kind, numbers past 64 bits, text past
-    # ASCII and nulls read back as given, and only the steps of the writes that held land.
-    claimed = await claimed_runs(client, db, tenant, 3)
-    answered, plain, lost = claimed
-    await take_over(db, lost)
-    response = {"ünï": ["✓", None, 2**70, 1.5, True], "nested": {"": {}}, "n": -(2**63)}
-    noted = SimpleNamespace(id="9", type="transform", name="Nöted")
-
-    def commit(run: queue.Claimed, **values: Any) -> queue.FencedWrite:
-        steps = [
-            queue.new_step_row(
-                execution_id=run.id,
-                node=noted,
-                iteration=f"{index}",
-                status="succeeded",
-                started_at=now(),
-                input=None,
-                output=output,
-            )
-            for index, output in enumerate([None, [], "text", 2**70])
-        ]
-        return queue.step_commit(
-            execution_id=run.id, owner="w1", attempt=run.attempt, steps=steps, lease_s=30, **values
-        )
-
-    commits = GroupCommit(db)
-    outcomes = await asyncio.gather(
-        commits.write(commit(answered, response=response)),
-        commits.write(commit(plain)),
-        commits.write(commit(lost, response={"lost": True})),
-        return_exceptions=True,
-    )
-    assert outcomes[:2] == [None, None] and isinstance(outcomes[2], queue.LeaseLost), outcomes
-    rows = await executions_by_id(db, claimed)
-    async with db.reading() as session:
-        steps = list(
-            await session.scalars(
-                select(Step)
-                .where(Step.execution_id.in_([c.id for c in claimed]))
-                .order_by(Step.execution_id, Step.iteration)
-            )
-        )
-    assert rows[answered.id].response == response
-    assert rows[plain.id].response is None and rows[lost.id].response is None
-    assert rows[answered.id].due_at is not None and rows[answered.id].due_at > now()
-    assert {s.execution_id for s in steps} == {answered.id, plain.id}
-    assert [s.output for s in steps if s.execution_id == plain.id] == [None, [], "text", 2**70]
-    assert all(s.node_name == "Nöted" and s.input is None for s in steps)
 
 
 async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
@@ -292,7 +176,7 @@ async def test_a_group_commit_after_its_connection_was_dropped_lands_on_a_new_on
     # A database restart drops every pooled connection while it sits idle: the next commit
     # must not fail on a dead one (on PostgreSQL, batches have connections of their own).
     first, second = await claimed_runs(client, db, tenant, 2)
-    commits = GroupCommit(db)
+    commits = GroupCommit(writer_for(db))
 
     def commit(run: queue.Claimed) -> queue.FencedWrite:
         return queue.step_commit(

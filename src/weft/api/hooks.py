@@ -47,16 +47,17 @@ async def inbound_webhook(secret: str, request: Request, services: ServicesDep) 
     scope = hook.scope
     payload = await _payload(request)
     row = triggers.execution_row(scope, hook.workflow, trigger="webhook", payload=payload)
-    execution_id = row["id"]
-    await lifecycle.start_run(services, row)
-    accepted = JSONResponse(
+    run = await lifecycle.start_run(services, row)
+    if not hook.sync:
+        return _accepted(await run.durable_id())
+    done = await waiting.wait_for_answer(services, scope, run, until_response=True)
+    return sync_response(done, done.id, accepted=_accepted(done.id), respond_as_sent=True)
+
+
+def _accepted(execution_id: str) -> JSONResponse:
+    return JSONResponse(
         {"message": "Workflow execution started", "execution_id": execution_id}, status_code=202
     )
-    if not hook.sync:
-        await services.direct.persist(execution_id)  # its id is about to be handed out
-        return accepted
-    done = await waiting.wait_for_answer(services, scope, execution_id, until_response=True)
-    return sync_response(done, execution_id, accepted=accepted, respond_as_sent=True)
 
 
 _WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -14,6 +14,7 @@ from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
 from weft.engine import lifecycle, states, triggers, waiting
 from weft.engine.answers import RunAnswer
+from weft.engine.direct import StartedRun
 from weft.engine.safe_mode import EditorTestOptions
 from weft.engine.single_node import run_single_node
 from weft.engine.trigger_output import sample_output
@@ -194,11 +195,11 @@ async def execute(
     body = body or ExecuteIn()
     config = _header(request, config_id, "config-id")
     if idempotency_key is None:  # no earlier request to look for: may start right here
-        execution_id = await triggers.start_execute(
+        run = await triggers.start_execute(
             services, scope, workflow_id, body.payload, config_id=config
         )
     else:
-        execution_id = (
+        queued = (
             await lifecycle.queue_runs(
                 services,
                 lambda session: triggers.execute_workflow(
@@ -212,13 +213,14 @@ async def execute(
                 ),
             )
         ).id
-    started = StartedOut(message="Workflow execution started", execution_id=execution_id)
+        run = StartedRun.written(queued)
     if not _wants_sync(request, body.sync_execution):
-        await services.direct.persist(execution_id)  # its id is about to be handed out
-        return started
-    done = await waiting.wait_for_answer(services, scope, execution_id, until_response=True)
+        execution_id = await run.durable_id()
+        return StartedOut(message="Workflow execution started", execution_id=execution_id)
+    done = await waiting.wait_for_answer(services, scope, run, until_response=True)
+    started = StartedOut(message="Workflow execution started", execution_id=done.id)
     accepted = JSONResponse(started.model_dump(), status_code=202)
-    return sync_response(done, execution_id, accepted=accepted, respond_as_sent=False)
+    return sync_response(done, done.id, accepted=accepted, respond_as_sent=False)
 
 
 def sync_response(

@@ -28,8 +28,9 @@ from weft.store.tables import Execution
 
 FALLBACK_TICK_S = 0.1
 ANSWERS_CHANNEL = "weft_answers"
-# A NOTIFY payload holds under 8000 bytes: a 24-hex id and its comma take 25.
-_IDS_PER_NOTIFY = 300
+# The most run ids one NOTIFY names: a payload holds under 8000 bytes, a 24-hex id and its comma
+# take 25, and the sender's token 13. A group commit's batch is bounded by it (engine.commits).
+IDS_PER_NOTIFY = 256
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,13 @@ def sender_token() -> str:
 
 def announce_answers(connection: Connection, execution_ids: Iterable[str]) -> None:
     """PostgreSQL: tell the other processes' waiters, at this transaction's commit, that these
-    runs answered (one statement per 300 runs). This process's own waiters hear it directly.
-    Takes a sync connection (from an async session: `session.run_sync`)."""
+    runs answered (one statement per IDS_PER_NOTIFY runs). This process's own waiters hear it
+    directly. Takes a sync connection (from an async session: `session.run_sync`)."""
     ids = list(execution_ids)
     if not ids or connection.dialect.name != "postgresql":
         return
-    for start in range(0, len(ids), _IDS_PER_NOTIFY):
-        payload = f"{sender_token()}:{','.join(ids[start : start + _IDS_PER_NOTIFY])}"
+    for start in range(0, len(ids), IDS_PER_NOTIFY):
+        payload = f"{sender_token()}:{','.join(ids[start : start + IDS_PER_NOTIFY])}"
         connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": ANSWERS_CHANNEL, "payload": payload},

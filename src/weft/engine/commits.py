@@ -1,5 +1,10 @@
 """Group commit: the fenced writes of many executions share one transaction.
 
+The transaction itself is a `FencedWriter`'s: one implementation per database, with the same
+semantics (engine.fenced_sqlite, engine.fenced_postgres), picked once by `writer_for` from the
+database's dialect name. Everything a run writes under its lease goes this one way: steps, its
+row (a direct run's first commit), its end, and the org notifications its end queues.
+
 A worker's runs hand their step commits here. While a transaction is in flight, the writes
 that arrive queue up and go together in the next, so under load the cost of a commit is shared
 by many runs, and when idle a write waits for nobody. One transaction at a time, on both
@@ -12,23 +17,47 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from weft.engine.fenced_postgres import apply_fenced_postgres
-from weft.engine.queue import FencedWrite, LeaseLost, apply_fenced, apply_writes
+from weft.engine.answers import IDS_PER_NOTIFY
+from weft.engine.fenced_postgres import PostgresWriter
+from weft.engine.fenced_sqlite import SqliteWriter
+from weft.engine.queue import FencedWrite, LeaseLost
 from weft.store.db import Database, log_database_failure
 
 log = logging.getLogger("weft.commits")
 
-# At most 256 writes per transaction: the ids PostgreSQL's batch announces then fit in the
-# 8000 bytes of one NOTIFY payload (fenced_postgres).
-MAX_BATCH = 256
+# At most this many writes per transaction: the ids PostgreSQL's batch announces then fit in
+# one NOTIFY payload.
+MAX_BATCH = IDS_PER_NOTIFY
+
+
+class FencedWriter(Protocol):
+    """Applies a batch of fenced writes in one transaction of its database."""
+
+    async def apply(self, writes: Sequence[FencedWrite]) -> list[bool]:
+        """Apply each write whose lease still holds (with its steps and notifications), all
+        in one transaction; which ones did. Raises when the transaction failed."""
+        ...
+
+
+WRITERS: dict[str, Callable[[Database], FencedWriter]] = {
+    "sqlite": SqliteWriter,
+    "postgresql": PostgresWriter,
+}
+
+
+def writer_for(db: Database) -> FencedWriter:
+    """The fenced writer of `db`'s database (chosen once, when the engine's services start)."""
+    return WRITERS[db.dialect](db)
 
 
 class GroupCommit:
-    """Batches `FencedWrite`s of one process into shared transactions."""
+    """Batches `FencedWrite`s of one process into shared transactions of `writer`."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, writer: FencedWriter) -> None:
+        self.writer = writer
         self._queue: list[tuple[FencedWrite, asyncio.Future[None]]] = []
         self._draining = False
 
@@ -52,13 +81,13 @@ class GroupCommit:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 try:
-                    applied = await self._commit([w for w, _ in batch])
+                    applied = await self.writer.apply([w for w, _ in batch])
                 except Exception:
                     # One bad write must not sink its neighbours: retry each on its own.
                     applied = []
                     for write, future in batch:
                         try:
-                            applied += await self._commit([write])
+                            applied += await self.writer.apply([write])
                         except Exception as error:
                             log_database_failure(
                                 log, f"commit of {write.execution_id} failed", error
@@ -75,14 +104,6 @@ class GroupCommit:
                         future.set_exception(LeaseLost())
         finally:
             self._draining = False
-
-    async def _commit(self, writes: list[FencedWrite]) -> list[bool]:
-        if any(write.also is not None for write in writes):  # ORM writes (notifications)
-            async with self.db.transaction() as session:
-                return await apply_writes(session, writes)
-        if self.db.dialect == "postgresql":
-            return await apply_fenced_postgres(self.db.raw, writes, self.db.engine.dialect)
-        return await self.db.write_batch(lambda connection: apply_fenced(connection, writes))
 
 
 def _outcome_read(future: asyncio.Future[None]) -> None:

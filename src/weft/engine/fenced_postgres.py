@@ -1,14 +1,16 @@
 """The group commit's writes on PostgreSQL: a whole batch in one statement.
 
-Same effect as `queue.apply_fenced` (new rows inserted, updates fenced by lease, steps of only
-the writes whose lease held, answers announced at commit), but one statement with
-data-modifying CTEs, run as a transaction of its own: one round trip, no BEGIN or COMMIT.
+Same effect as `engine.fenced_sqlite` (new rows inserted, updates fenced by lease, steps and
+notifications of only the writes whose lease held), plus the answers announced at commit, but one
+statement with data-modifying CTEs, run as a transaction of its own: one round trip, no BEGIN
+or COMMIT.
 
     WITH i0 AS (INSERT INTO executions ... FROM json_to_recordset($1)),   directly started runs
          u0 AS (UPDATE executions ... FROM json_to_recordset($2)    one per set of columns,
                 WHERE <the lease fence> RETURNING v.ord),           the writes that held
          held(ord) AS (the inserted writes, and every u's),
-         s0 AS (INSERT INTO steps ... FROM json_to_recordset($4) WHERE ord IN held)
+         s0 AS (INSERT INTO steps ... FROM json_to_recordset($4) WHERE ord IN held),
+         n0 AS (INSERT INTO notification_deliveries ... WHERE ord IN held AND <subscribed>)
     SELECT array(held), pg_notify(the held writes that answer a caller)
 
 Each group of rows is one JSON document parameter (store.raw_postgres), so the statement's text
@@ -31,6 +33,7 @@ from sqlalchemy import Dialect
 from weft.engine import states
 from weft.engine.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
 from weft.engine.queue import FencedWrite
+from weft.store.db import Database
 from weft.store.raw_postgres import (
     Placeholders,
     RawPostgres,
@@ -38,7 +41,7 @@ from weft.store.raw_postgres import (
     recordset_from,
     value_of,
 )
-from weft.store.tables import Execution, Step
+from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
 
 _FENCE = ("id", "lease_owner", "attempt")
 _FENCE_FIELDS = [
@@ -58,13 +61,26 @@ class _Shape:
     updates: tuple[tuple[str, ...], ...]  # the columns each group of fenced updates sets
     steps: tuple[tuple[str, ...], ...]  # the columns of each group of step rows
     notify: bool  # some write answers a sync caller
+    notifications: tuple[tuple[str, ...], ...] = ()  # the columns of each group of deliveries
+
+
+class PostgresWriter:
+    """The fenced writer for PostgreSQL (engine.commits.FencedWriter)."""
+
+    def __init__(self, db: Database) -> None:
+        self.raw = db.raw
+        self.dialect = db.engine.dialect
+
+    async def apply(self, writes: Sequence[FencedWrite]) -> list[bool]:
+        """Apply each write whose lease still holds, in one statement; which ones did."""
+        return await apply_fenced_postgres(self.raw, writes, self.dialect)
 
 
 async def apply_fenced_postgres(
     raw: RawPostgres, writes: Sequence[FencedWrite], dialect: Dialect
 ) -> list[bool]:
-    """Apply each write whose lease still holds (not its `also`); which ones did."""
-    executions, steps = _rows(dialect)
+    """Apply each write whose lease still holds; which ones did."""
+    executions, steps, deliveries = _rows(dialect)
     arguments: list[Any] = []
     inserted = [i for i, write in enumerate(writes) if write.insert is not None]
     insert_groups: dict[frozenset[str], list[dict[str, Any]]] = {}
@@ -108,13 +124,27 @@ async def apply_fenced_postgres(
         step_columns.append(columns)
         arguments.append(steps.document(columns, rows, ("ord",)))
 
+    delivery_groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for index, write in enumerate(writes):
+        for delivery in write.notifications:
+            delivery_groups.setdefault(frozenset(delivery), []).append({**delivery, "ord": index})
+    delivery_columns = []
+    for rows in delivery_groups.values():
+        columns = deliveries.columns_of(rows[0])
+        delivery_columns.append(columns)
+        arguments.append(deliveries.document(columns, rows, ("ord",)))
+
     answering = [i for i, write in enumerate(writes) if answers_a_caller(write.values)]
     if answering:
         ids = [write.execution_id for write in writes]
         arguments += [ANSWERS_CHANNEL, f"{sender_token()}:", ids, answering]
 
     shape = _Shape(
-        tuple(insert_columns), tuple(update_groups), tuple(step_columns), bool(answering)
+        tuple(insert_columns),
+        tuple(update_groups),
+        tuple(step_columns),
+        bool(answering),
+        tuple(delivery_columns),
     )
     (row,) = await raw.fetch(_batch_sql(shape, dialect), arguments)
     held = set(row[0])
@@ -122,8 +152,12 @@ async def apply_fenced_postgres(
 
 
 @functools.cache
-def _rows(dialect: Dialect) -> tuple[RecordRows, RecordRows]:
-    return RecordRows(Execution.__table__, dialect), RecordRows(Step.__table__, dialect)
+def _rows(dialect: Dialect) -> tuple[RecordRows, RecordRows, RecordRows]:
+    return (
+        RecordRows(Execution.__table__, dialect),
+        RecordRows(Step.__table__, dialect),
+        RecordRows(NotificationDelivery.__table__, dialect),
+    )
 
 
 @functools.cache
@@ -160,6 +194,17 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
         source = recordset_from(steps, columns, dialect, placeholder, extra=[_ORD])
         where = "WHERE v.ord IN (SELECT ord FROM held)"
         parts.append(f"s{number} AS ({_insert(steps, columns, source, dialect, where)})")
+    deliveries = NotificationDelivery.__table__
+    subscriptions = NotificationSubscription.__table__.name
+    for number, columns in enumerate(shape.notifications):
+        source = recordset_from(deliveries, columns, dialect, placeholder, extra=[_ORD])
+        # Only while the subscription exists: it may have been deleted since the end's
+        # deliveries were read.
+        where = (
+            "WHERE v.ord IN (SELECT ord FROM held) AND EXISTS "
+            f'(SELECT 1 FROM "{subscriptions}" AS s WHERE s."id" = v."subscription_id")'
+        )
+        parts.append(f"n{number} AS ({_insert(deliveries, columns, source, dialect, where)})")
     answered = "NULL"
     if shape.notify:
         channel, prefix = placeholder("text"), placeholder("text")

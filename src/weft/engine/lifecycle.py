@@ -5,6 +5,7 @@ Each change checks the transition table (engine.states) and its SQL guard is gen
 | change  | from -> to                                 | function                         |
 | ------- | ------------------------------------------ | -------------------------------- |
 | queue   | (new) -> queued                            | `queue_runs` (rows: triggers)    |
+| adopt   | (new) -> running, leased here (direct)     | `lease_new_run` (via `start_run`) |
 | claim   | queued, waiting, running (lease expired) -> running | `claim_due_executions`  |
 | park    | running -> waiting                         | `park_run`                       |
 | wake    | waiting, due later -> waiting, due now     | `wake_waiting_run`               |
@@ -13,39 +14,38 @@ Each change checks the transition table (engine.states) and its SQL guard is gen
 | release | running -> running, unleased and due now   | `release_leases`                 |
 
 Whichever route a run takes into a terminal status, the same "run ended" hooks run: first the
-writes that must land in the very transaction that records the end (so a crash cannot separate
-them from it), then, after the commit, the wake-ups of whoever waits on the run.
+rows that must land in the very transaction that records the end (the org's notifications, so a
+crash cannot separate them from it; through the group commit's writer like the end itself), then,
+after the commit, the wake-ups of whoever waits on the run.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
 from weft.engine.answers import RunAnswer, announce_answers
 from weft.engine.claim_sql import CLAIM_COLUMNS, CLAIM_SQL
+from weft.engine.direct import StartedRun
 from weft.engine.history import get_execution
-from weft.engine.queue import Claimed, FencedWrite, lock_in_id_order
+from weft.engine.queue import CLAIMED_FIELDS, Claimed, FencedWrite, lock_in_id_order
 from weft.engine.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
-from weft.notifications import enqueue_for_run, wants_run_notifications
+from weft.notifications import run_deliveries
 from weft.observability.metrics import observe_claim_latency, observe_run_ended
 from weft.store.db import Database
 from weft.store.scope import Scope
-from weft.store.tables import Execution
+from weft.store.tables import Execution, NotificationDelivery
 
 if TYPE_CHECKING:
     from weft.engine.services import Services
-
-Writes = Callable[[AsyncSession], Awaitable[Any]]
 
 
 def may_become(new: str) -> Any:
@@ -122,7 +122,7 @@ def finishing(
     error: Any = None,
     response: Any = None,
     wake_at: datetime | None = None,
-    also: Writes | None = None,
+    notifications: list[dict[str, Any]] | None = None,
     insert: dict[str, Any] | None = None,
 ) -> FencedWrite:
     """The fenced write that ends a run (or parks it: status=waiting with `wake_at`)."""
@@ -135,7 +135,7 @@ def finishing(
         values.update(due_at=None, finished_at=moment, output=output, error=error)
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, attempt, values, steps, also, insert)
+    return FencedWrite(execution_id, owner, attempt, values, steps, notifications or (), insert)
 
 
 async def park_run(
@@ -193,7 +193,7 @@ async def end_run(
             attempt=claimed.attempt,
             status=status,
             steps=steps,
-            also=await ending_writes(services, ended),
+            notifications=await ending_rows(services, ended),
             insert=insert,
             **values,
         )
@@ -232,7 +232,7 @@ async def cancel_run(services: Services, scope: Scope, execution_id: str) -> Exe
         ended = RunEnded.of(
             execution, states.CANCELLED, error=cancelled, response=execution.response
         )
-        writes = await ending_writes(services, ended)
+        notifications = await ending_rows(services, ended)
         moment = now()
         result = await session.execute(
             update(Execution)
@@ -252,8 +252,8 @@ async def cancel_run(services: Services, scope: Scope, execution_id: str) -> Exe
                 f"Execution {execution_id} already finished ({execution.status})",
                 error_code="EXECUTION_FINISHED",
             )
-        if writes is not None:
-            await writes(session)
+        if notifications:
+            await session.execute(insert(NotificationDelivery.__table__), notifications)
         await session.run_sync(lambda sync: announce_answers(sync.connection(), [execution.id]))
     await after_run_ended(services, ended)
     return execution
@@ -270,6 +270,7 @@ class RunEnded:
     org_id: str
     environment: str
     workflow_id: str
+    linked_account_pk: str
     is_test: bool
     parent_execution_id: str | None
     status: str
@@ -285,6 +286,7 @@ class RunEnded:
             org_id=run.org_id,
             environment=run.environment,
             workflow_id=run.workflow_id,
+            linked_account_pk=run.linked_account_pk,
             is_test=bool(run.is_test),
             parent_execution_id=run.parent_execution_id,
             status=status,
@@ -293,11 +295,11 @@ class RunEnded:
 
 
 class RunEndedHook:
-    """One consequence of a run's end: writes in the ending transaction, wake-ups after it."""
+    """One consequence of a run's end: rows in the ending transaction, wake-ups after it."""
 
-    async def writes(self, services: Services, ended: RunEnded) -> Writes | None:
-        """Writes to land with the end (decided before the transaction), or None."""
-        return None
+    async def notifications(self, services: Services, ended: RunEnded) -> list[dict[str, Any]]:
+        """Notification deliveries to land with the end (read before the transaction)."""
+        return []
 
     async def after_commit(self, services: Services, ended: RunEnded) -> None:
         """What to do once the end is committed."""
@@ -306,12 +308,11 @@ class RunEndedHook:
 class QueueOrgNotifications(RunEndedHook):
     """The org's `Workflow Completed` / `Workflow Errored` webhooks, queued with the end."""
 
-    async def writes(self, services: Services, ended: RunEnded) -> Writes | None:
+    async def notifications(self, services: Services, ended: RunEnded) -> list[dict[str, Any]]:
         event = states.NOTIFIED_EVENTS.get(ended.status)
-        if event is None or not await wants_run_notifications(services.db, ended):
-            return None
-        status = states.API_STATUS[ended.status]
-        return functools.partial(enqueue_for_run, claimed=ended, event=event, status=status)
+        if event is None:
+            return []
+        return await run_deliveries(services.db, ended, event, states.API_STATUS[ended.status])
 
 
 class WakeRunWaiters(RunEndedHook):
@@ -348,17 +349,9 @@ RUN_ENDED_HOOKS: tuple[RunEndedHook, ...] = (
 )
 
 
-async def ending_writes(services: Services, ended: RunEnded) -> Writes | None:
-    """Everything the hooks must write in the transaction that ends the run (None: nothing)."""
-    parts = [w for hook in RUN_ENDED_HOOKS if (w := await hook.writes(services, ended))]
-    if not parts:
-        return None
-
-    async def write_all(session: AsyncSession) -> None:
-        for part in parts:
-            await part(session)
-
-    return write_all
+async def ending_rows(services: Services, ended: RunEnded) -> list[dict[str, Any]]:
+    """The notification deliveries the hooks queue in the transaction that ends the run."""
+    return [row for hook in RUN_ENDED_HOOKS for row in await hook.notifications(services, ended)]
 
 
 async def after_run_ended(services: Services, ended: RunEnded) -> None:
@@ -381,14 +374,33 @@ async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitab
     return started
 
 
-async def start_run(services: Services, row: dict[str, Any]) -> None:
+async def start_run(services: Services, row: dict[str, Any]) -> StartedRun:
     """Start the execution `row` (triggers.execution_row) in this process at once when one of
-    its workers has room (engine.direct), else queue it for any worker."""
-    if services.direct.start(row):
-        return
+    its workers has room (engine.direct), else queue it for any worker. The run's id comes out
+    of the handle only once its row is written (StartedRun.durable_id)."""
+    started: StartedRun | None = services.direct.start(row)
+    if started is not None:
+        return started
 
     async def insert_queued(session: AsyncSession) -> None:
         session.add(Execution(**row))
         await session.flush()
 
     await queue_runs(services, insert_queued)
+    return StartedRun.written(row["id"])
+
+
+def lease_new_run(row: dict[str, Any], *, owner: str, lease_s: float) -> Claimed:
+    """A run started in this process (engine.direct): the queued values `row` become a running
+    run leased to `owner`, which its first commit writes (`insert` of its fenced writes)."""
+    states.check_transition(row["status"], states.RUNNING)
+    moment = now()
+    row.update(
+        status=states.RUNNING,
+        lease_owner=owner,
+        attempt=1,
+        due_at=moment + timedelta(seconds=lease_s),
+        started_at=moment,
+        updated_at=moment,
+    )
+    return Claimed(**{name: row[name] for name in CLAIMED_FIELDS})

@@ -13,26 +13,21 @@ in a circle; PostgreSQL would abort one of them as a deadlock.
 
 from __future__ import annotations
 
-import functools
-import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
-from weft.engine.answers import announce_answers, answers_a_caller
 from weft.ids import new_id
 from weft.observability.metrics import observe_step
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
-
-log = logging.getLogger("weft.queue")
 
 
 class LeaseLost(Exception):
@@ -159,8 +154,9 @@ class FencedWrite:
     attempt: int
     values: dict[str, Any]
     steps: list[dict[str, Any]]
-    # More writes that must land with this one, and only if the lease held (notifications).
-    also: Callable[[AsyncSession], Awaitable[Any]] | None = None
+    # Org notification deliveries (notification_deliveries rows) that land with this write,
+    # and only if its lease held: a run's end queues its `Workflow Completed` webhooks so.
+    notifications: Sequence[dict[str, Any]] = ()
     # A directly started run's first commit (engine.direct): its row, inserted with `values`
     # instead of updated (nobody else can hold a row that did not exist).
     insert: dict[str, Any] | None = None
@@ -187,95 +183,6 @@ def step_commit(
     if response is not None:
         values["response"] = response
     return FencedWrite(execution_id, owner, attempt, values, steps, insert=insert)
-
-
-async def apply_writes(session: AsyncSession, writes: list[FencedWrite]) -> list[bool]:
-    """`apply_fenced` in `session`'s transaction, then each held write's `also` writes."""
-    held = await session.run_sync(lambda sync: apply_fenced(sync.connection(), writes))
-    for write, applied in zip(writes, held, strict=True):
-        if applied and write.also is not None:
-            try:  # in a savepoint: its failure must not undo the run's own end
-                async with session.begin_nested():
-                    await write.also(session)
-            except Exception:
-                log.exception("extra writes for %s failed", write.execution_id)
-    return held
-
-
-# Built once, for the same reason as _fenced_update.
-_INSERT_EXECUTIONS = insert(Execution.__table__)
-_INSERT_STEPS = insert(Step.__table__)
-
-
-def apply_fenced(connection: Connection, writes: list[FencedWrite]) -> list[bool]:
-    """Apply each write whose lease still holds (not its `also`); which ones did.
-
-    New rows go in one insert, steps in another, fenced updates of the same columns in one
-    executemany where the driver counts its rows (SQLite). Core statements on a plain
-    connection, so a whole batch can run on SQLite's writer thread (Database.write_batch)."""
-    new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
-    if new_rows:
-        connection.execute(_INSERT_EXECUTIONS, new_rows)
-    updates = [i for i, w in enumerate(writes) if w.insert is None]
-    held = [True] * len(writes)
-    if len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
-        _update_together(connection, [writes[i] for i in updates])
-    else:
-        # In id order, as lease renewal locks them (see the module's note on lock order).
-        for index in sorted(updates, key=lambda i: writes[i].execution_id):
-            write = writes[index]
-            result = connection.execute(_fenced_update(tuple(sorted(write.values))), _params(write))
-            held[index] = result.rowcount == 1
-    steps = [step for write, ok in zip(writes, held, strict=True) if ok for step in write.steps]
-    if steps:
-        connection.execute(_INSERT_STEPS, steps)
-    answered = zip(writes, held, strict=True)
-    announce_answers(
-        connection, (w.execution_id for w, ok in answered if ok and answers_a_caller(w.values))
-    )
-    return held
-
-
-class PartlyFenced(Exception):
-    """A shared update missed some rows: a lease was lost; the writes go one by one instead."""
-
-
-def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
-    """The fenced updates of `writes`, one executemany per set of columns; raises PartlyFenced
-    (the caller's group commit then retries each write alone) unless every row matched."""
-    groups: dict[tuple[str, ...], list[FencedWrite]] = {}
-    for write in sorted(writes, key=lambda w: w.execution_id):
-        groups.setdefault(tuple(sorted(write.values)), []).append(write)
-    for columns, members in groups.items():
-        params = [_params(w) for w in members]
-        if connection.execute(_fenced_update(columns), params).rowcount != len(members):
-            raise PartlyFenced()
-
-
-def _params(write: FencedWrite) -> dict[str, Any]:
-    return {
-        **{f"set_{column}": value for column, value in write.values.items()},
-        "fence_id": write.execution_id,
-        "fence_owner": write.owner,
-        "fence_attempt": write.attempt,
-    }
-
-
-@functools.cache
-def _fenced_update(columns: tuple[str, ...]) -> Update:
-    """The fenced UPDATE setting `columns`, built once: SQLAlchemy memoises a statement's cache
-    key on the object, and a fresh statement per write cost more CPU than the write itself."""
-    table = Execution.__table__
-    return (
-        update(table)
-        .where(
-            table.c.id == bindparam("fence_id"),
-            table.c.lease_owner == bindparam("fence_owner"),
-            table.c.attempt == bindparam("fence_attempt"),
-            table.c.status == states.RUNNING,
-        )
-        .values({column: bindparam(f"set_{column}") for column in columns})
-    )
 
 
 async def load_steps(db: Database, execution_id: str) -> list[Step]:

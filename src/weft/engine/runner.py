@@ -61,7 +61,7 @@ class RunState:
 
     async def take_row(self) -> dict[str, Any] | None:
         """The row a direct run's commit must insert (once), else None; when another commit
-        took it (Worker.persist), waits until that one is over: a fenced update that overtook
+        took it (UnsavedRun.persist), waits until that one is over: a fenced update that overtook
         the insert would find no row."""
         if self.unsaved is None:
             return None
@@ -83,7 +83,7 @@ class Runner(ControlFlowSteps):
         self.services = services
         self.owner = owner
         self.leases = leases
-        self.commits = GroupCommit(services.db)
+        self.commits = GroupCommit(services.writer)
         settings = services.settings
         self.lease_s = settings.lease_s
         self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)

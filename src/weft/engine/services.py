@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from weft.engine import history
 from weft.engine.answers import Answers
+from weft.engine.commits import FencedWriter, writer_for
 from weft.engine.direct import DirectStarts
 from weft.engine.outbound import OrgOutbound
 from weft.engine.plan import Plan, PlanCache, build_plan
@@ -35,7 +36,8 @@ class CodePool(Protocol):
 
 @dataclass
 class Services:
-    """Database, settings, outbound client, sandbox, wake-ups, sync answers, plan cache."""
+    """Database and its writer, settings, outbound client, sandbox, wake-ups, sync answers,
+    plan cache."""
 
     db: Database
     settings: Settings
@@ -46,9 +48,12 @@ class Services:
     plans: PlanCache = field(default_factory=PlanCache)
     org_outbound: OrgOutbound | None = None  # each org's outbound client
     direct: DirectStarts = field(default_factory=DirectStarts)  # this process's workers
+    # How runs' fenced writes reach this database (engine.commits), chosen once here.
+    writer: FencedWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.answers.running_here = self.direct.running
+        self.writer = writer_for(self.db)
 
     async def plan_for(self, claimed: Any) -> Plan:
         """The runnable plan of the version (or test draft) an execution is pinned to."""

@@ -15,6 +15,7 @@ from weft.apps.configs import config_for_run, enabled_for_event
 from weft.apps.json_schema import check_event_payload
 from weft.clock import now
 from weft.engine import lifecycle, states
+from weft.engine.direct import StartedRun
 from weft.engine.history import get_execution
 from weft.engine.safe_mode import EditorTestOptions, check_options
 from weft.engine.trigger_output import sample_output
@@ -151,9 +152,9 @@ async def execute_target(
 
 async def start_execute(
     services: Services, scope: Scope, workflow_id: str, payload: Any, *, config_id: str | None
-) -> str:
+) -> StartedRun:
     """Start a run of the live version (no Idempotency-Key), here at once when a worker of this
-    process has room (engine.direct), else queued; its execution id."""
+    process has room (engine.direct), else queued; the handle that gives out its id."""
     async with services.db.reading() as session:
         workflow, run_config = await execute_target(scope, workflow_id, config_id, session=session)
     row = execution_row(
@@ -165,8 +166,7 @@ async def start_execute(
         config_id=run_config[0],
         config=run_config[1],
     )
-    await lifecycle.start_run(services, row)
-    return row["id"]
+    return await lifecycle.start_run(services, row)
 
 
 async def execute_workflow(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from weft.engine.answers import RunAnswer
+from weft.engine.direct import StartedRun
 from weft.engine.history import get_execution
 from weft.engine.run_views import RunView, read_run
 from weft.store.scope import Scope
@@ -16,20 +17,21 @@ if TYPE_CHECKING:
 async def wait_for_answer(
     services: Services,
     scope: Scope,
-    execution_id: str,
+    run: StartedRun,
     *,
     until_response: bool,
 ) -> RunAnswer:
-    """The run's answer once it ends (or responds); as it stands when the sync bound passes."""
-    answer = await services.answers.wait(
+    """The run's answer once it ends (or responds); as it stands when the sync bound passes.
+    Either way its `id` may be handed out: the run's row is written."""
+    answer = await run.answer(
+        services.answers,
         services.db,
-        execution_id,
         until_response=until_response,
         timeout_s=services.settings.sync_timeout_s,
     )
     if answer is not None:
         return answer
-    await services.direct.persist(execution_id)  # a direct run's id goes out with the 202
+    execution_id = await run.durable_id()  # goes out with the 202
     async with services.db.reading() as session:
         return RunAnswer.of(await get_execution(scope, execution_id, session=session))
 
@@ -42,5 +44,6 @@ async def wait_for_run(
     until_response: bool,
 ) -> RunView:
     """Like `wait_for_answer`, then the whole run with its steps (for callers that show it all)."""
-    await wait_for_answer(services, scope, execution_id, until_response=until_response)
+    written = StartedRun.written(execution_id)
+    await wait_for_answer(services, scope, written, until_response=until_response)
     return await read_run(services.db, scope, execution_id)

@@ -8,11 +8,9 @@ import logging
 import os
 import socket
 import time
-from datetime import timedelta
 from typing import Any
 
-from weft.clock import now
-from weft.engine import lifecycle, queue, states
+from weft.engine import lifecycle, queue
 from weft.engine.clock_jumps import BackwardJumps, redate_after_backward_jump
 from weft.engine.direct import UnsavedRun
 from weft.engine.runner import Runner
@@ -120,47 +118,24 @@ class Worker:
         """Whether it takes directly started runs now: running, a slot free, no queue seen."""
         return not (self._stopping.is_set() or self._backlog or len(self.tasks) >= self.concurrency)
 
-    def adopt(self, row: dict[str, Any]) -> bool:
-        """Run a just-triggered execution here at once, leased to this worker; False: no room.
+    def adopt(self, row: dict[str, Any]) -> UnsavedRun | None:
+        """Run a just-triggered execution here at once, leased to this worker; None: no room.
 
         `row` holds a queued execution's column values; it becomes this worker's running,
-        leased run and is written with the run's first commit.
+        leased run (engine.lifecycle.lease_new_run) and is written with the run's first commit.
         """
         account = row["linked_account_pk"]
         if (
             not self.adopting
             or self._accounts.get(account, 0) >= self.services.settings.account_concurrency
         ):
-            return False
-        moment = now()
-        row.update(
-            status=states.RUNNING,
-            lease_owner=self.name,
-            attempt=1,
-            due_at=moment + timedelta(seconds=self.lease_s),
-            started_at=moment,
-            updated_at=moment,
-        )
-        item = queue.Claimed(**{name: row[name] for name in queue.CLAIMED_FIELDS})
-        self.leases.claimed(item, time.monotonic())
-        self.unsaved[item.id] = UnsavedRun(row)
-        self._start(item, self.unsaved[item.id])
-        return True
-
-    async def persist(self, execution_id: str) -> None:
-        """Write an adopted run's row now if no commit has yet; wait until it is written."""
-        unsaved = self.unsaved.get(execution_id)
-        if unsaved is None:
-            return
-        row = unsaved.take()
-        if row is not None:
-            try:
-                await self.runner.commits.write(queue.insert_only(row))
-            except Exception as error:  # the run's own commits report it too
-                log_database_failure(log, f"writing run {execution_id} failed", error)
-            finally:
-                unsaved.settle()
-        await asyncio.shield(unsaved.written)
+            return None
+        since = time.monotonic()
+        item = lifecycle.lease_new_run(row, owner=self.name, lease_s=self.lease_s)
+        self.leases.claimed(item, since)
+        unsaved = self.unsaved[item.id] = UnsavedRun(row, self.runner.commits.write)
+        self._start(item, unsaved)
+        return unsaved
 
     async def _idle(self) -> None:
         work = self.services.wakeups.work
@@ -181,9 +156,9 @@ class Worker:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             # Adopted runs not written yet have no lease to renew: write them now instead.
-            for execution_id, unsaved in list(self.unsaved.items()):
+            for unsaved in list(self.unsaved.values()):
                 if not unsaved.saved:
-                    writing = asyncio.ensure_future(self.persist(execution_id))
+                    writing = asyncio.ensure_future(unsaved.persist())
                     self._writing.add(writing)
                     writing.add_done_callback(self._writing.discard)
             ids = [i for i in self.tasks if i not in self.unsaved or self.unsaved[i].saved]
@@ -209,7 +184,7 @@ class Worker:
         if pending:
             _, still = await asyncio.wait(pending, timeout=grace_s)
             # Adopted runs still going are written first, so releasing hands them on too.
-            await asyncio.gather(*(self.persist(i) for i in list(self.unsaved)))
+            await asyncio.gather(*(unsaved.persist() for unsaved in list(self.unsaved.values())))
             for task in still:
                 task.cancel()
             if still:

@@ -4,9 +4,9 @@ from weft.notifications.crypto import SecretBox, sign, signing_box
 from weft.notifications.dispatcher import SIGNATURE_HEADER, NotificationDispatcher
 from weft.notifications.events import EMITTED, EVENTS, WORKFLOW_COMPLETED, WORKFLOW_ERRORED
 from weft.notifications.outbox import (
-    enqueue_for_run,
     enqueue_run_notifications,
     notify_run_finished,
+    run_deliveries,
     wants_run_notifications,
 )
 
@@ -18,9 +18,9 @@ __all__ = [
     "WORKFLOW_ERRORED",
     "NotificationDispatcher",
     "SecretBox",
-    "enqueue_for_run",
     "enqueue_run_notifications",
     "notify_run_finished",
+    "run_deliveries",
     "sign",
     "signing_box",
     "wants_run_notifications",

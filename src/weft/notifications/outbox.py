@@ -7,12 +7,12 @@ attempt number it claimed: if the row was claimed again meanwhile, the stale wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import isoformat, now
@@ -95,7 +95,23 @@ async def _queue_deliveries(
 ) -> int:
     """One pending delivery of `event` per subscriber, `fields` inside its envelope; a count."""
     subscribers = await subscribers_of(org_id, environment, event, session=session)
+    rows = _delivery_rows(subscribers, org_id, environment, event, fields, after_timestamp)
+    if rows:
+        await session.execute(insert(_deliveries), rows)
+    return len(rows)
+
+
+def _delivery_rows(
+    subscribers: Sequence[NotificationSubscription],
+    org_id: str,
+    environment: str,
+    event: str,
+    fields: Mapping[str, Any],
+    after_timestamp: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """A pending delivery row of `event` per subscriber, `fields` inside its envelope."""
     moment = now()
+    rows = []
     for subscription in subscribers:
         delivery_id = new_id()
         body = {
@@ -107,21 +123,20 @@ async def _queue_deliveries(
             "timestamp": isoformat(moment),
             **(after_timestamp or {}),
         }
-        session.add(
-            NotificationDelivery(
-                id=delivery_id,
-                subscription_id=subscription.id,
-                event=event,
-                payload=body,
-                status=PENDING,
-                attempts=0,
-                due_at=moment,
-                created_at=moment,
-                updated_at=moment,
-            )
+        rows.append(
+            {
+                "id": delivery_id,
+                "subscription_id": subscription.id,
+                "event": event,
+                "payload": body,
+                "status": PENDING,
+                "attempts": 0,
+                "due_at": moment,
+                "created_at": moment,
+                "updated_at": moment,
+            }
         )
-    await session.flush()
-    return len(subscribers)
+    return rows
 
 
 async def wants_run_notifications(db: Database, claimed: Any) -> bool:
@@ -131,37 +146,40 @@ async def wants_run_notifications(db: Database, claimed: Any) -> bool:
     return await has_subscriptions(db, claimed.org_id, claimed.environment)
 
 
-async def enqueue_for_run(session: AsyncSession, claimed: Any, event: str, status: str) -> int:
-    """Queue a finished run's `event` inside the transaction that records its end (`status`:
-    the run's status as the API names it)."""
-    row = (
-        await session.execute(
-            select(LinkedAccount.account_id, Execution.error)
-            .join(Execution, Execution.linked_account_pk == LinkedAccount.id)
-            .where(Execution.id == claimed.id)
+async def run_deliveries(db: Database, run: Any, event: str, status: str) -> list[dict[str, Any]]:
+    """The deliveries of a finished run's `event` (`status`: the run's status as the API names
+    it), as rows to write with its end (none when nobody subscribed: cheap, cached per org).
+    `run`: a claimed run or an execution row."""
+    if not await wants_run_notifications(db, run):
+        return []
+    async with db.reading() as session:
+        account_id = await session.scalar(
+            select(LinkedAccount.account_id).where(LinkedAccount.id == run.linked_account_pk)
         )
-    ).first()
-    if row is None:  # deleted with its linked account meanwhile
-        return 0
-    return await enqueue_run_notifications(
-        session,
-        org_id=claimed.org_id,
-        environment=claimed.environment,
-        linked_account_id=row.account_id,
-        workflow_id=claimed.workflow_id,
-        execution_id=claimed.id,
-        event=event,
-        status=status,
-        extra={"error": row.error} if row.error is not None else None,
-    )
+        if account_id is None:  # deleted with its linked account meanwhile
+            return []
+        subscribers = await subscribers_of(run.org_id, run.environment, event, session=session)
+    fields = {
+        "linked_account_id": account_id,
+        "workflow_id": run.workflow_id,
+        "execution_id": run.id,
+        "status": status,
+    }
+    extra = {"error": run.error} if run.error is not None else None
+    return _delivery_rows(subscribers, run.org_id, run.environment, event, fields, extra)
 
 
 async def notify_run_finished(db: Database, claimed: Any, event: str, status: str) -> int:
-    """Queue a finished run's `event` in a transaction of its own."""
+    """Queue a finished run's `event`, as its row stands, in a transaction of its own."""
     if not await wants_run_notifications(db, claimed):
         return 0
-    async with db.transaction() as session:
-        return await enqueue_for_run(session, claimed, event, status)
+    async with db.reading() as session:
+        execution = await session.get(Execution, claimed.id)
+    rows = [] if execution is None else await run_deliveries(db, execution, event, status)
+    if rows:
+        async with db.transaction() as session:
+            await session.execute(insert(_deliveries), rows)
+    return len(rows)
 
 
 async def claim_due_deliveries(

@@ -1,0 +1,127 @@
+"""The group commit's writes on SQLite: a whole batch in one transaction on the writer thread.
+
+Same effect as `engine.fenced_postgres` (new rows inserted, updates fenced by lease, steps and
+notifications of only the writes whose lease held), as Core statements on a plain connection,
+so the whole batch runs on SQLite's writer thread (Database.write_batch): new rows in one
+insert, fenced updates of the same columns in one executemany (SQLite counts its rows), steps in
+one insert, notifications in another. SQLite has no NOTIFY: other processes' sync callers find
+their answers by reading (engine.answers).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Update, bindparam, exists, insert, select, update
+
+from weft.engine import states
+from weft.engine.queue import FencedWrite
+from weft.store.db import Database
+from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
+
+
+class SqliteWriter:
+    """The fenced writer for SQLite (engine.commits.FencedWriter)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def apply(self, writes: Sequence[FencedWrite]) -> list[bool]:
+        """Apply each write whose lease still holds, in one transaction; which ones did."""
+        try:
+            return await self.db.write_batch(lambda connection: apply_fenced(connection, writes))
+        except PartlyFenced:  # a lease was lost: updates one by one tell which
+            return await self.db.write_batch(
+                lambda connection: apply_fenced(connection, writes, together=False)
+            )
+
+
+# Built once, for the same reason as _fenced_update.
+_INSERT_EXECUTIONS = insert(Execution.__table__)
+_INSERT_STEPS = insert(Step.__table__)
+
+
+def apply_fenced(
+    connection: Connection, writes: Sequence[FencedWrite], *, together: bool = True
+) -> list[bool]:
+    """Apply each write whose lease still holds; which ones did. `together`: the updates of the
+    same columns share one executemany, which raises PartlyFenced when it missed a row."""
+    new_rows = [{**w.insert, **w.values} for w in writes if w.insert is not None]
+    if new_rows:
+        connection.execute(_INSERT_EXECUTIONS, new_rows)
+    updates = [i for i, w in enumerate(writes) if w.insert is None]
+    held = [True] * len(writes)
+    if together and len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
+        _update_together(connection, [writes[i] for i in updates])
+    else:
+        # In id order, as lease renewal locks them (see engine.queue on lock order).
+        for index in sorted(updates, key=lambda i: writes[i].execution_id):
+            write = writes[index]
+            result = connection.execute(_fenced_update(tuple(sorted(write.values))), _params(write))
+            held[index] = result.rowcount == 1
+    landed = [write for write, ok in zip(writes, held, strict=True) if ok]
+    steps = [step for write in landed for step in write.steps]
+    if steps:
+        connection.execute(_INSERT_STEPS, steps)
+    deliveries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in (row for write in landed for row in write.notifications):
+        deliveries.setdefault(tuple(sorted(row)), []).append(row)
+    for columns, rows in deliveries.items():
+        connection.execute(_insert_deliveries(columns), rows)
+    return held
+
+
+class PartlyFenced(Exception):
+    """A shared update missed some rows: a lease was lost; the updates go one by one instead."""
+
+
+def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
+    """The fenced updates of `writes`, one executemany per set of columns, in id order (the lock
+    order of engine.queue); raises PartlyFenced unless every row matched."""
+    groups: dict[tuple[str, ...], list[FencedWrite]] = {}
+    for write in sorted(writes, key=lambda w: w.execution_id):
+        groups.setdefault(tuple(sorted(write.values)), []).append(write)
+    for columns, members in groups.items():
+        params = [_params(w) for w in members]
+        if connection.execute(_fenced_update(columns), params).rowcount != len(members):
+            raise PartlyFenced()
+
+
+def _params(write: FencedWrite) -> dict[str, Any]:
+    return {
+        **{f"set_{column}": value for column, value in write.values.items()},
+        "fence_id": write.execution_id,
+        "fence_owner": write.owner,
+        "fence_attempt": write.attempt,
+    }
+
+
+@functools.cache
+def _fenced_update(columns: tuple[str, ...]) -> Update:
+    """The fenced UPDATE setting `columns`, built once: SQLAlchemy memoises a statement's cache
+    key on the object, and a fresh statement per write cost more CPU than the write itself."""
+    table = Execution.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("fence_id"),
+            table.c.lease_owner == bindparam("fence_owner"),
+            table.c.attempt == bindparam("fence_attempt"),
+            table.c.status == states.RUNNING,
+        )
+        .values({column: bindparam(f"set_{column}") for column in columns})
+    )
+
+
+@functools.cache
+def _insert_deliveries(columns: tuple[str, ...]) -> Insert:
+    """Notification deliveries of `columns`, each only while its subscription still exists (it
+    may have been deleted since the end's deliveries were read)."""
+    table = NotificationDelivery.__table__
+    params = {c: bindparam(c, type_=table.c[c].type) for c in columns}
+    values = select(*params.values()).where(
+        exists().where(NotificationSubscription.id == params["subscription_id"])
+    )
+    return insert(table).from_select(list(columns), values)
