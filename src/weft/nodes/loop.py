@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.kind import NodeKind, Role
 
 NODE_TYPE = "loop"
 
@@ -26,3 +27,17 @@ class Config(NodeConfig):
     def allowed_handles(cls, data: Mapping[str, Any]) -> set[str | None]:
         """The `body` branch, and the plain edge that continues after the loop."""
         return super().allowed_handles(data) | {BODY_HANDLE}
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="Loop",
+    category="flow",
+    description="Run the 'body' branch once per item of a list; the plain edge continues after.",
+    defaults={"items": "trigger.items"},
+    role=Role.LOOP,
+    branches=(BODY_HANDLE,),
+    pinnable=False,
+    icon=NODE_TYPE,
+)

@@ -11,15 +11,15 @@ from collections import defaultdict
 
 from weft.expressions import ExpressionSyntaxError, referenced_nodes
 from weft.nodes import (
+    ERROR_HANDLE,
     NODE_TYPES,
     NodeConfigError,
+    Role,
     UnknownNodeTypeError,
+    has_role,
     parse_node_config,
 )
-from weft.nodes.base import ERROR_HANDLE
 from weft.workflows.graph import (
-    LOOP_TYPE,
-    START_TYPE,
     EdgeIn,
     Graph,
     GraphProblem,
@@ -40,7 +40,7 @@ def _data_problem(node: NodeIn, field: str, code: str, detail: str) -> GraphProb
 
 
 def _check_start(graph: Graph) -> list[GraphProblem]:
-    starts = [node for node in graph.nodes if node.type == START_TYPE]
+    starts = [node for node in graph.nodes if has_role(node.type, Role.START)]
     if not starts:
         return [GraphProblem(None, None, "NO_START_NODE", "The workflow has no start node")]
     problems = []
@@ -130,7 +130,7 @@ def _check_cycles(graph: Graph, forward: list[EdgeIn]) -> list[GraphProblem]:
 
 
 def _check_reachable(graph: Graph) -> list[GraphProblem]:
-    starts = [node.id for node in graph.nodes if node.type == START_TYPE]
+    starts = [node.id for node in graph.nodes if has_role(node.type, Role.START)]
     if not starts:
         return []
     reached = reachable(adjacency(graph.edges), starts)
@@ -177,7 +177,7 @@ def _check_expressions(graph: Graph, forward: list[EdgeIn]) -> list[GraphProblem
     for node in graph.nodes:
         by_slug[slugify_name(node.name)].append(node)
     reverse = adjacency(forward, reverse=True)
-    loops = {n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if n.type == LOOP_TYPE}
+    loops = {n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if has_role(n.type, Role.LOOP)}
     problems = []
     for node in graph.nodes:
         model = NODE_TYPES.get(node.type)
