@@ -4,6 +4,11 @@ Resuming is replay: the walk starts at the start node every time and reuses each
 step's output instead of running it again, so completed steps never repeat and only the step
 that was in flight runs again. Steps without outside effects are buffered and committed with
 the next step that has them (or with the end of the run): recomputing them changes nothing.
+
+Each step asks its node's kind (weft.nodes.KINDS): an ordinary kind's `run()` runs here under
+its timeout, retries and `on_error` (`_attempts`); a kind that steers the run (start, loop,
+delay, sub-workflow, respond, end) goes to its control step (engine.control_flow.CONTROL_STEPS,
+by the kind's role), which acts on the run through `RunWalkOf`.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ class RunState:
     test_mode: EditorTestOptions | None = None  # test runs only: pinned and safe-mode steps
     outbound: Any = None  # the org's outbound client (its own allow-list entries)
     unsaved: UnsavedRun | None = None  # a direct run whose row its first commit writes
-    walk: RunWalkOf | None = None  # what control steps may do in this run
+    walk: RunWalkOf = None  # type: ignore[assignment]  # set with the plan: for control steps
 
     async def take_row(self) -> dict[str, Any] | None:
         """The row a direct run's commit must insert (once), else None; when another commit
@@ -257,7 +262,7 @@ class Runner:
         control = self.control.get(node.type)
         if prior is not None:
             if control is not None and control.replay is not None:
-                control.replay(state.walk, prior)  # type: ignore[arg-type]
+                control.replay(state.walk, prior)
             return prior.output, prior.branch
         data = {
             "trigger": state.claimed.input,
@@ -273,7 +278,7 @@ class Runner:
                 return stood_in
         kind = KINDS[node.type]
         if control is not None:
-            return await control.step(state.walk, node, kind, iteration, outputs, data, started)  # type: ignore[arg-type]
+            return await control.step(state.walk, node, kind, iteration, outputs, data, started)
         return await self._attempts(
             state, node, kind, iteration, data, started, kind.effectful, False
         )
