@@ -83,7 +83,7 @@ class UnknownNodeTypeError(ValueError):
     """A node `type` that no module defines."""
 
     def __init__(self, node_type: str) -> None:
-        super().__init__(f"Unknown node type {node_type!r}; known: {', '.join(sorted(NODE_TYPES))}")
+        super().__init__(f"Unknown node type {node_type!r}; known: {', '.join(sorted(KINDS))}")
         self.node_type = node_type
 
 
@@ -102,9 +102,7 @@ class NodeConfigError(ValueError):
 
 def parse_node_config(node_type: str, data: Mapping[str, Any] | None) -> NodeConfig:
     """Validate a node's `data` for its type; raise `UnknownNodeTypeError` or `NodeConfigError`."""
-    model = NODE_TYPES.get(node_type)
-    if model is None:
-        raise UnknownNodeTypeError(node_type)
+    model = kind_of(node_type).config
     try:
         config = model.model_validate({} if data is None else data)
     except ValidationError as error:

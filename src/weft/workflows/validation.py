@@ -12,7 +12,7 @@ from collections import defaultdict
 from weft.expressions import ExpressionSyntaxError, referenced_nodes
 from weft.nodes import (
     ERROR_HANDLE,
-    NODE_TYPES,
+    KINDS,
     NodeConfigError,
     Role,
     UnknownNodeTypeError,
@@ -82,10 +82,10 @@ def _check_edges(graph: Graph) -> list[GraphProblem]:
     ids = {node.id for node in graph.nodes}
     problems = [problem for edge in graph.edges for problem in endpoint_problems(edge, ids)]
     for node in graph.nodes:
-        model, data = NODE_TYPES.get(node.type), node.data or {}
-        if model is None:
+        kind, data = KINDS.get(node.type), node.data or {}
+        if kind is None:
             continue
-        allowed = model.allowed_handles(data)
+        allowed = kind.config.allowed_handles(data)
         outgoing = [edge for edge in graph.edges if edge.source == node.id]
         for edge in outgoing:
             if edge.sourceHandle not in allowed:
@@ -180,10 +180,10 @@ def _check_expressions(graph: Graph, forward: list[EdgeIn]) -> list[GraphProblem
     loops = {n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if has_role(n.type, Role.LOOP)}
     problems = []
     for node in graph.nodes:
-        model = NODE_TYPES.get(node.type)
-        if model is None:
+        kind = KINDS.get(node.type)
+        if kind is None:
             continue
-        scan = model.scan_expressions(node.data or {})
+        scan = kind.config.scan_expressions(node.data or {})
         for field, message in scan.problems:
             problems.append(_data_problem(node, field, "EXPRESSION_SYNTAX", message))
         upstream = reachable(reverse, [node.id]) - {node.id}
