@@ -1,4 +1,8 @@
-"""`delay`: a durable wait, for some seconds or until a moment; survives restarts."""
+"""`delay`: a durable wait, for some seconds or until a moment; survives restarts.
+
+Its part in a run (parking the run until the wake time) is the interpreter's: engine.control_flow
+`delay_step`, reached through `Role.DELAY`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""`end`: stops the run with a status and an output."""
+"""`end`: stops the run with a status and an output.
+
+`run()` renders them; stopping the run is the interpreter's part: engine.control_flow
+`end_step`, reached through `Role.END`.
+"""
 
 from __future__ import annotations
 

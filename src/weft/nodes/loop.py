@@ -1,4 +1,8 @@
-"""`loop`: runs its `body` branch once per item; the plain edge continues after the loop."""
+"""`loop`: runs its `body` branch once per item; the plain edge continues after the loop.
+
+Its part in a run (walking the body per item, `concurrency` at once) needs the walk, so it is
+the interpreter's: engine.control_flow `loop_step`, reached through `Role.LOOP`.
+"""
 
 from __future__ import annotations
 

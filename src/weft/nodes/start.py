@@ -1,4 +1,4 @@
-"""`start`: the trigger. Its output is the trigger payload."""
+"""`start`: the trigger. Its output is the trigger payload (engine.control_flow `start_step`)."""
 
 from __future__ import annotations
 
