@@ -79,7 +79,7 @@ Outcome = tuple[Any, str | None]  # a step's output and the branch it leaves by
 class RunWalk(Protocol):
     """What a control step may do inside the run it belongs to (one per run, engine.runner)."""
 
-    claimed: Any  # queue.Claimed: the run (id, input, org, lease attempt)
+    claimed: queue.Claimed  # the run: id, input, org, lease attempt
     plan: Plan
     settings: Settings
     services: Any

@@ -50,13 +50,13 @@ KINDS: dict[str, NodeKind] = {
         app_action.KIND,
         transform.KIND,
         condition.KIND,
+        code.KIND,
         loop.KIND,
         delay.KIND,
-        code.KIND,
-        respond.KIND,
         workflow.KIND,
-        ai.KIND,
+        respond.KIND,
         end.KIND,
+        ai.KIND,
     )
 }
 # Each type's config model (the OpenAPI document and graph checks read it).
