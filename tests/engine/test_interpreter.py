@@ -469,3 +469,47 @@ async def test_an_end_node_stops_the_run_with_its_status_and_output(harness: Har
     assert run.output == {"why": "no stock"}
     assert run.error == {"message": "Ended by an end node"}
     assert "never" not in PROBES.calls
+
+
+async def test_a_resumed_run_keeps_the_response_its_committed_respond_step_gave(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nodes = [
+        node("1", "start", "Start"),
+        node("2", "respond", "Answer", body="early"),
+        node("3", "delay", "Wait", seconds=60),
+        node("4", "end", "Done", output="late"),
+    ]
+    execution_id = (await harness.run(nodes)).id
+    assert (await harness.execution(execution_id)).status == states.WAITING
+
+    clock.freeze(START + timedelta(seconds=61))
+    answers: list[Any] = []  # what sync callers waiting on the run are handed
+    monkeypatch.setattr(harness.services.answers, "publish", answers.append)
+    await harness.runner.run(await harness.claim())
+    run = await harness.execution(execution_id)
+    answer = {"status": 200, "headers": {}, "body": "early"}
+    assert run.status == states.SUCCEEDED
+    assert run.output == "late"
+    assert run.response == answer
+    assert answers[-1].status == states.SUCCEEDED
+    assert answers[-1].response == answer
+
+
+# -- outside effects ------------------------------------------------------------------------
+
+
+async def test_a_retry_with_outside_effects_never_starts_on_a_lapsed_lease(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def stall_past_the_lease(delay: float, *args: Any) -> None:
+        clock.freeze(START + timedelta(seconds=LEASE_S + 1))  # nothing renewed the lease since
+
+    fast_asyncio = SimpleNamespace(**{**vars(asyncio), "sleep": stall_past_the_lease})
+    monkeypatch.setattr(runner_module, "asyncio", fast_asyncio)
+    retry = {"max_attempts": 3, "initial_s": 1, "jitter": False}
+    nodes = [node("1", "start", "Start"), probe("2", "effect", failures=1, retry=retry)]
+    execution_id = await harness.start(nodes)
+    await harness.runner.run(await harness.claim())
+    assert PROBES.calls["effect"] == 1  # the first attempt only
+    assert (await harness.execution(execution_id)).status == states.RUNNING  # left to another
