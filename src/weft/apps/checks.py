@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.apps.catalog import resolve_app, resolve_definition
 from weft.apps.model import AppDefinition
 from weft.errors import NotFound
+from weft.nodes import KINDS
 from weft.store.scope import OrgScope, Scope
 from weft.store.tables import Workflow
 from weft.workflows.graph import Graph, GraphProblem, NodeIn
@@ -73,7 +74,9 @@ async def app_problems(
         if private:
             problems += _dataslot_problems(node)
         data = node.data or {}
-        if node.type == "app_action" and isinstance(data.get("action"), str):
+        kind = KINDS.get(node.type)
+        refers = kind.app_reference if kind is not None else None
+        if refers == "action" and isinstance(data.get("action"), str):
             slug = data.get("app") or workflow_app
             if not isinstance(slug, str):
                 continue
@@ -86,7 +89,7 @@ async def app_problems(
                 known = ", ".join(action.name for action in found.actions) or "none"
                 detail = f'app "{slug}" has no action "{data["action"]}" (known: {known})'
                 problems.append(_say(node, "action", "UNKNOWN_ACTION", detail))
-        connection = data.get("connection") if node.type == "http" else None
+        connection = data.get("connection") if refers == "connection" else None
         if isinstance(connection, str) and await definition(connection) is None:
             detail = f'app "{connection}" is not in the catalog'
             problems.append(_say(node, "connection", "UNKNOWN_APP", detail))

@@ -1,22 +1,29 @@
-"""What the nodes that steer a run do inside it: loop, delay and sub-workflow.
+"""The interpreter's part of the node kinds that steer a run: start, loop, delay, sub-workflow,
+respond and end, one step function each, in `CONTROL_STEPS` keyed by the kind's `Role`.
 
-Their configs live with every other node type (weft.nodes); their run-time part needs the walk,
-the queue and the database, which nodes never touch, so it lives here, once: the runner's steps
-(`ControlFlowSteps`, mixed into `Runner`) and the evaluation a single-node run shares with them
-(`loop_items`, `wake_time`). Respond and end are ordinary node modules whose output the runner
-reads; the start node is the trigger's payload.
+Their configs and traits live with every other node type (weft.nodes, `KIND` of each module);
+their run-time part needs the walk, the queue and the database, which nodes never touch, so it
+lives here. A step function gets the run's `RunWalk` (engine.runner implements it: what a step
+may do inside its run) and the step's node, iteration path, outputs so far, expression data
+and start time; it returns (output, branch) or raises `EndRun`, `ParkRun` or `RunFailed`.
+`loop_items` and `wake_time` are shared with single-node runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from weft.clock import now, parse_iso
 from weft.engine import queue, states, subflows
-from weft.engine.plan import LOOP_BODY
+from weft.engine.plan import Plan
+from weft.nodes import BODY_HANDLE, NodeKind, Role
 from weft.nodes.runtime import NodeContext, NodeFailure
+from weft.settings import Settings
+from weft.workflows.graph import NodeIn
 
 if TYPE_CHECKING:
     from weft.engine.services import Services
@@ -69,117 +76,247 @@ async def wake_time(config: Any, ctx: NodeContext, started: datetime) -> datetim
         raise NodeFailure(f"until rendered to {until!r}, not an ISO 8601 time") from None
 
 
-class ControlFlowSteps:
-    """The runner's steps for loop, delay and sub-workflow nodes (a mixin of `Runner`)."""
+Outcome = tuple[Any, str | None]  # a step's output and the branch it leaves by
 
+
+class RunWalk(Protocol):
+    """What a control step may do inside the run it belongs to (one per run, engine.runner)."""
+
+    claimed: queue.Claimed  # the run: id, input, org, lease attempt
+    plan: Plan
+    settings: Settings
     services: Services
     owner: str
+    response: Any  # the answer a synchronous caller receives, once a respond step gave it
 
-    async def _loop(
+    async def walk(
         self,
-        state: Any,
-        node: Any,
+        order: list[str],
         iteration: str,
         outputs: dict[str, Any],
+        loop: dict[str, Any] | None,
+        settled: dict[str, tuple[str, str | None]],
+    ) -> Any:
+        """Run `order` once (a loop body); returns the last output produced."""
+
+    def context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
+        """An expression context for `node` over `data`."""
+
+    def record(self, node: NodeIn, iteration: str, started: datetime, **values: Any) -> None:
+        """Buffer the step's row; it is committed with the next commit."""
+
+    async def attempts(
+        self,
+        node: NodeIn,
+        kind: NodeKind,
+        iteration: str,
         data: dict[str, Any],
         started: datetime,
-    ) -> tuple[Any, str | None]:
-        config = state.plan.configs[node.id]
-        try:
-            limit = self.services.settings.loop_max_items
-            items = await loop_items(config, self._context(node, data), limit)
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        order = state.plan.body_order[node.id]
-        results: list[Any] = [None] * len(items)
+        flush_first: bool,
+        answer: bool,
+    ) -> Outcome:
+        """Run the node's `run()` under its timeout, retries and `on_error`, and record it."""
 
-        async def one(index: int, item: Any) -> None:
-            path = f"{iteration}/{index}" if iteration else str(index)
-            settled = {node.id: (DONE, LOOP_BODY)}
-            results[index] = await self._walk(
-                state, order, path, dict(outputs), {"item": item, "index": index}, settled
-            )
+    async def failed(
+        self, node: NodeIn, iteration: str, started: datetime, failure: NodeFailure
+    ) -> Outcome:
+        """Apply `on_error` to a failure on the first attempt (raises RunFailed for `fail`)."""
 
-        if config.concurrency == 1 or len(items) <= 1:
-            for index, item in enumerate(items):
+    async def flush_unwritten(self) -> None:
+        """Commit what is buffered (and a direct run's row) before something that needs it."""
+
+
+Step = Callable[
+    [RunWalk, NodeIn, NodeKind, str, dict[str, Any], dict[str, Any], datetime],
+    Awaitable[Outcome],
+]
+Replay = Callable[[RunWalk, Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ControlStep:
+    """The interpreter's handling of one role: its step, and what replaying its row restores."""
+
+    step: Step
+    replay: Replay | None = None
+
+
+async def start_step(
+    walk: RunWalk,
+    node: NodeIn,
+    kind: NodeKind,
+    iteration: str,
+    outputs: dict[str, Any],
+    data: dict[str, Any],
+    started: datetime,
+) -> Outcome:
+    """The trigger: its output is the run's input."""
+    trigger = walk.claimed.input
+    walk.record(node, iteration, started, input=trigger, output=trigger)
+    return trigger, None
+
+
+async def loop_step(
+    walk: RunWalk,
+    node: NodeIn,
+    kind: NodeKind,
+    iteration: str,
+    outputs: dict[str, Any],
+    data: dict[str, Any],
+    started: datetime,
+) -> Outcome:
+    """Walk the body once per item (`concurrency` at once); output: each item's last output."""
+    config = walk.plan.configs[node.id]
+    try:
+        items = await loop_items(config, walk.context(node, data), walk.settings.loop_max_items)
+    except NodeFailure as failure:
+        return await walk.failed(node, iteration, started, failure)
+    order = walk.plan.body_order[node.id]
+    results: list[Any] = [None] * len(items)
+
+    async def one(index: int, item: Any) -> None:
+        path = f"{iteration}/{index}" if iteration else str(index)
+        settled = {node.id: (DONE, BODY_HANDLE)}
+        results[index] = await walk.walk(
+            order, path, dict(outputs), {"item": item, "index": index}, settled
+        )
+
+    if config.concurrency == 1 or len(items) <= 1:
+        for index, item in enumerate(items):
+            await one(index, item)
+    else:
+        gate = asyncio.Semaphore(config.concurrency)
+
+        async def gated(index: int, item: Any) -> None:
+            async with gate:
                 await one(index, item)
-        else:
-            gate = asyncio.Semaphore(config.concurrency)
 
-            async def gated(index: int, item: Any) -> None:
-                async with gate:
-                    await one(index, item)
-
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for index, item in enumerate(items):
-                        group.create_task(gated(index, item))
-            except BaseExceptionGroup as group_error:
-                raise _most_important(group_error) from None
-        self._record(state, node, iteration, started, input={"items": len(items)}, output=results)
-        return results, None
-
-    async def _delay(
-        self,
-        state: Any,
-        node: Any,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        config = state.plan.configs[node.id]
-        ctx = self._context(node, data)
         try:
-            wake = await wake_time(config, ctx, started)
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        output = {"waited_until": wake.isoformat()}
-        step_input = ctx.resolved or {"seconds": config.seconds}
-        self._record(state, node, iteration, started, input=step_input, output=output)
-        if wake > now():
-            # The step is committed with the park, so the resumed run continues after it.
-            raise ParkRun(wake)
-        return output, None
+            async with asyncio.TaskGroup() as group:
+                for index, item in enumerate(items):
+                    group.create_task(gated(index, item))
+        except BaseExceptionGroup as group_error:
+            raise _most_important(group_error) from None
+    walk.record(node, iteration, started, input={"items": len(items)}, output=results)
+    return results, None
 
-    async def _subflow(
-        self,
-        state: Any,
-        node: Any,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-    ) -> tuple[Any, str | None]:
-        """Start the child run once (keyed by parent, node and iteration), park until it ends."""
-        config = state.plan.configs[node.id]
-        if self._unwritten(state):  # the child's start is fenced by this run's written lease
-            await self._flush(state)
-        try:
-            payload = await self._context(node, data).render(config.payload, "payload")
-            child = await subflows.start_or_find_child(
-                self.services,
-                state.claimed,
-                node.id,
-                iteration,
-                config.workflow_id,
-                payload,
-                owner=self.owner,
-            )
-        except NodeFailure as failure:
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        if child.status == states.SUCCEEDED:
-            step_input = {"execution_id": child.id, "payload": payload}
-            self._record(state, node, iteration, started, input=step_input, output=child.output)
-            return child.output, None
-        if child.status in states.TERMINAL:
-            message = (child.error or {}).get("message", child.status)
-            failure = NodeFailure(
-                f"Sub-workflow run {child.id} {child.status}: {message}",
-                details={"execution_id": child.id},
-            )
-            return await self._failed(state, node, iteration, started, failure, 1, config)
-        # The child's end wakes this run (lifecycle.WakeWaitingParent); the far wake is a backstop.
-        backstop = now() + timedelta(seconds=self.services.settings.execution_timeout_s)
-        raise ParkRun(backstop, child_id=child.id)
+
+async def delay_step(
+    walk: RunWalk,
+    node: NodeIn,
+    kind: NodeKind,
+    iteration: str,
+    outputs: dict[str, Any],
+    data: dict[str, Any],
+    started: datetime,
+) -> Outcome:
+    """Park the run until the wake time (the step is committed with the park)."""
+    config = walk.plan.configs[node.id]
+    ctx = walk.context(node, data)
+    try:
+        wake = await wake_time(config, ctx, started)
+    except NodeFailure as failure:
+        return await walk.failed(node, iteration, started, failure)
+    output = {"waited_until": wake.isoformat()}
+    step_input = ctx.resolved or {"seconds": config.seconds}
+    walk.record(node, iteration, started, input=step_input, output=output)
+    if wake > now():
+        # The step is committed with the park, so the resumed run continues after it.
+        raise ParkRun(wake)
+    return output, None
+
+
+async def subflow_step(
+    walk: RunWalk,
+    node: NodeIn,
+    kind: NodeKind,
+    iteration: str,
+    outputs: dict[str, Any],
+    data: dict[str, Any],
+    started: datetime,
+) -> Outcome:
+    """Start the child run once (keyed by parent, node and iteration), park until it ends."""
+    config = walk.plan.configs[node.id]
+    await walk.flush_unwritten()  # the child's start is fenced by this run's written lease
+    try:
+        payload = await walk.context(node, data).render(config.payload, "payload")
+        child = await subflows.start_or_find_child(
+            walk.services,
+            walk.claimed,
+            node.id,
+            iteration,
+            config.workflow_id,
+            payload,
+            owner=walk.owner,
+        )
+    except NodeFailure as failure:
+        return await walk.failed(node, iteration, started, failure)
+    if child.status == states.SUCCEEDED:
+        step_input = {"execution_id": child.id, "payload": payload}
+        walk.record(node, iteration, started, input=step_input, output=child.output)
+        return child.output, None
+    if child.status in states.TERMINAL:
+        message = (child.error or {}).get("message", child.status)
+        failure = NodeFailure(
+            f"Sub-workflow run {child.id} {child.status}: {message}",
+            details={"execution_id": child.id},
+        )
+        return await walk.failed(node, iteration, started, failure)
+    # The child's end wakes this run (lifecycle.WakeWaitingParent); the far wake is a backstop.
+    backstop = now() + timedelta(seconds=walk.settings.execution_timeout_s)
+    raise ParkRun(backstop, child_id=child.id)
+
+
+async def respond_step(
+    walk: RunWalk,
+    node: NodeIn,
+    kind: NodeKind,
+    iteration: str,
+    outputs: dict[str, Any],
+    data: dict[str, Any],
+    started: datetime,
+) -> Outcome:
+    """Its output becomes the run's response, committed (and handed to a sync caller) at once
+    unless nothing follows it; nothing is flushed before it: its own commit carries that."""
+    return await walk.attempts(node, kind, iteration, data, started, False, True)
+
+
+def respond_replayed(walk: RunWalk, prior: Any) -> None:
+    """A resumed run answers with the response its committed respond step gave."""
+    if walk.response is None:
+        walk.response = prior.output
+
+
+async def end_step(
+    walk: RunWalk,
+    node: NodeIn,
+    kind: NodeKind,
+    iteration: str,
+    outputs: dict[str, Any],
+    data: dict[str, Any],
+    started: datetime,
+) -> Outcome:
+    """Stop the run with the rendered status and output."""
+    ended, branch = await walk.attempts(node, kind, iteration, data, started, kind.effectful, False)
+    if "error" in ended:  # rendering the output failed and on_error let the run go on
+        return ended, branch
+    raise EndRun(ended["status"], ended["output"])
+
+
+def end_replayed(walk: RunWalk, prior: Any) -> None:
+    """A resumed run that had reached its end node ends again, as committed."""
+    raise EndRun(prior.output.get("status", "succeeded"), prior.output.get("output"))
+
+
+# The interpreter's table: every role but ORDINARY (`run()` under retries, on the hot path).
+CONTROL_STEPS: dict[Role, ControlStep] = {
+    Role.START: ControlStep(start_step),
+    Role.LOOP: ControlStep(loop_step),
+    Role.DELAY: ControlStep(delay_step),
+    Role.SUBFLOW: ControlStep(subflow_step),
+    Role.RESPOND: ControlStep(respond_step, respond_replayed),
+    Role.END: ControlStep(end_step, end_replayed),
+}
 
 
 def _most_important(group: BaseExceptionGroup) -> BaseException:

@@ -11,11 +11,11 @@ from weft.engine.history import steps_of
 from weft.engine.triggers import get_execution
 from weft.errors import NotFound
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.nodes import Role, has_role
 from weft.store.db import Database
 from weft.store.scope import Scope, scoped_select
 from weft.store.tables import Execution
 from weft.workflows.graph import (
-    LOOP_TYPE,
     Graph,
     loop_body_nodes,
     normalize_graph,
@@ -71,7 +71,7 @@ def _first_item_of_enclosing_loop(
     graph: Graph, node_id: str, context: dict[str, Any], limits: Limits
 ) -> dict[str, Any] | None:
     """`{item, index: 0}` when `node_id` is in a loop's body: its items, evaluated again."""
-    for loop in (n for n in graph.nodes if n.type == LOOP_TYPE):
+    for loop in (n for n in graph.nodes if has_role(n.type, Role.LOOP)):
         if node_id not in loop_body_nodes(graph, loop.id):
             continue
         source = (loop.data or {}).get("items")
@@ -102,7 +102,7 @@ async def _chosen_run(
 
 
 def _sample_payload(graph: Graph) -> Any:
-    start = next((node for node in graph.nodes if node.type == "start"), None)
+    start = next((node for node in graph.nodes if has_role(node.type, Role.START)), None)
     return (start.data or {}).get("sample_payload") if start else None
 
 

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.nodes import NodeConfig, parse_node_config
+from weft.nodes import NodeConfig, Role, has_role, parse_node_config
 from weft.workflows.graph import (
     EdgeIn,
     Graph,
@@ -18,9 +18,6 @@ from weft.workflows.graph import (
     normalize_graph,
     slugify_name,
 )
-
-LOOP_BODY = "body"
-ERROR = "error"
 
 
 @dataclass
@@ -64,12 +61,8 @@ class Plan:
 
     def _is_back_edge(self, edge: EdgeIn) -> bool:
         # An edge from inside a loop body back to its loop node closes the body; not a cycle.
-        target = self.nodes.get(edge.target)
-        return (
-            target is not None
-            and target.type == "loop"
-            and edge.source in self.bodies.get(edge.target, set())
-        )
+        # (`bodies` has an entry for every loop node and for nothing else.)
+        return edge.source in self.bodies.get(edge.target, ())
 
 
 def build_plan(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Plan:
@@ -82,7 +75,7 @@ def build_plan(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Plan
         outgoing[edge.source].append(edge)
         incoming[edge.target].append(edge)
     configs = {n.id: parse_node_config(n.type, n.data) for n in graph.nodes}
-    start_id = next(n.id for n in graph.nodes if n.type == "start")
+    start_id = next(n.id for n in graph.nodes if has_role(n.type, Role.START))
     plan = Plan(
         graph=graph,
         nodes=by_id,
@@ -93,7 +86,9 @@ def build_plan(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Plan
         start_id=start_id,
         main_order=[],
     )
-    bodies = {n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if n.type == "loop"}
+    bodies = {
+        n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if has_role(n.type, Role.LOOP)
+    }
     plan.bodies = bodies
     in_some_body = set().union(*bodies.values()) if bodies else set()
     plan.main_order = plan.order_within(set(by_id) - in_some_body)

@@ -4,6 +4,11 @@ Resuming is replay: the walk starts at the start node every time and reuses each
 step's output instead of running it again, so completed steps never repeat and only the step
 that was in flight runs again. Steps without outside effects are buffered and committed with
 the next step that has them (or with the end of the run): recomputing them changes nothing.
+
+Each step asks its node's kind (weft.nodes.KINDS): an ordinary kind's `run()` runs here under
+its timeout, retries and `on_error` (`_attempts`); a kind that steers the run (start, loop,
+delay, sub-workflow, respond, end) goes to its control step (engine.control_flow.CONTROL_STEPS,
+by the kind's role), which acts on the run through `RunWalkOf`.
 """
 
 from __future__ import annotations
@@ -23,21 +28,23 @@ from weft.engine.answers import RunAnswer
 from weft.engine.commits import GroupCommit
 from weft.engine.context import caller_of, code_scope_of, expression_scope, node_context
 from weft.engine.control_flow import (
+    CONTROL_STEPS,
     DONE,
     SKIPPED,
-    ControlFlowSteps,
+    ControlStep,
     EndRun,
+    Outcome,
     ParkRun,
     RunFailed,
 )
 from weft.engine.direct import UnsavedRun
 from weft.engine.outbound import outbound_for
-from weft.engine.plan import ERROR, Plan
+from weft.engine.plan import Plan
 from weft.engine.safe_mode import EditorTestOptions, load_test_mode, stand_in
 from weft.engine.services import Services
 from weft.expressions.evaluator import Limits
 from weft.expressions.offload import hard_limit_s
-from weft.nodes import EFFECTFUL, ONE_RENDER, RUNNERS
+from weft.nodes import ERROR_HANDLE, KINDS, NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.observability.logs import execution_id_var
 from weft.store.db import is_database_unavailable, log_database_failure
@@ -58,6 +65,7 @@ class RunState:
     test_mode: EditorTestOptions | None = None  # test runs only: pinned and safe-mode steps
     outbound: Any = None  # the org's outbound client (its own allow-list entries)
     unsaved: UnsavedRun | None = None  # a direct run whose row its first commit writes
+    walk: RunWalkOf = None  # type: ignore[assignment]  # set with the plan: for control steps
 
     async def take_row(self) -> dict[str, Any] | None:
         """The row a direct run's commit must insert (once), else None; when another commit
@@ -76,7 +84,7 @@ class RunState:
             self.unsaved.settle()
 
 
-class Runner(ControlFlowSteps):
+class Runner:
     """Runs claimed executions for one worker (`owner`)."""
 
     def __init__(self, services: Services, owner: str, leases: queue.LeaseDeadlines) -> None:
@@ -88,6 +96,12 @@ class Runner(ControlFlowSteps):
         self.lease_s = settings.lease_s
         self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
         self.render_limit_s = hard_limit_s(self.limits)
+        # The control-step table by type name (one lookup per step): kinds that steer the run.
+        self.control: dict[str, ControlStep] = {
+            name: CONTROL_STEPS[kind.role]
+            for name, kind in KINDS.items()
+            if kind.role in CONTROL_STEPS
+        }
 
     async def run(self, claimed: queue.Claimed, unsaved: UnsavedRun | None = None) -> None:
         """Run to the end, a park (delay) or a failure; never raises (the worker stays up).
@@ -128,6 +142,7 @@ class Runner(ControlFlowSteps):
     async def _run(self, state: RunState) -> None:
         claimed = state.claimed
         state.plan = await self.services.plan_for(claimed)
+        state.walk = RunWalkOf(self, state)
         if claimed.attempt > 1:  # a resumed run: reuse what was committed
             for step in await queue.load_steps(self.services.db, claimed.id):
                 state.done[(step.node_id, step.iteration)] = step
@@ -244,35 +259,23 @@ class Runner(ControlFlowSteps):
         loop: dict[str, Any] | None,
     ) -> tuple[Any, str | None]:
         prior = state.done.get((node.id, iteration))
+        control = self.control.get(node.type)
         if prior is not None:
-            if node.type == "respond" and state.response is None:
-                state.response = prior.output
-            if node.type == "end":
-                raise EndRun(prior.output.get("status", "succeeded"), prior.output.get("output"))
+            if control is not None and control.replay is not None:
+                control.replay(state.walk, prior)
             return prior.output, prior.branch
         data = expression_scope(state.claimed.input, outputs, loop, state.claimed.config)
         started = now()
-        if node.type == "start":
-            trigger = state.claimed.input
-            self._record(state, node, iteration, started, input=trigger, output=trigger)
-            return trigger, None
         if state.test_mode is not None:
             stood_in = await self._stand_in(state, node, iteration, data, started)
             if stood_in is not None:
                 return stood_in
-        if node.type == "loop":
-            return await self._loop(state, node, iteration, outputs, data, started)
-        if node.type == "delay":
-            return await self._delay(state, node, iteration, data, started)
-        if node.type == "workflow":
-            return await self._subflow(state, node, iteration, data, started)
-        run = RUNNERS[node.type]
-        if node.type == "end":
-            ended, branch = await self._attempts(state, node, iteration, data, started, run)
-            if "error" in ended:  # rendering the output failed and on_error let the run go on
-                return ended, branch
-            raise EndRun(ended["status"], ended["output"])
-        return await self._attempts(state, node, iteration, data, started, run)
+        kind = KINDS[node.type]
+        if control is not None:
+            return await control.step(state.walk, node, kind, iteration, outputs, data, started)
+        return await self._attempts(
+            state, node, kind, iteration, data, started, kind.effectful, False
+        )
 
     async def _stand_in(
         self, state: RunState, node: NodeIn, iteration: str, data: dict[str, Any], started: datetime
@@ -317,32 +320,38 @@ class Runner(ControlFlowSteps):
         self,
         state: RunState,
         node: NodeIn,
+        kind: NodeKind,
         iteration: str,
         data: dict[str, Any],
         started: datetime,
-        run: Any,
+        flush_first: bool,
+        answer: bool,
     ) -> tuple[Any, str | None]:
-        """Run a node under its timeout and retry policy; apply `on_error` to a final failure."""
+        """Run a node under its timeout and retry policy; apply `on_error` to a final failure.
+
+        `flush_first`: commit what is buffered before the node starts (it has outside effects);
+        `answer`: its output is the run's response, committed at once when more steps follow."""
         config = state.plan.configs[node.id]
+        run = kind.run
         policy = config.retry
         max_attempts = policy.max_attempts if policy else 1
         timeout_s = config.timeout_s or self.services.settings.node_timeout_s
         ctx = self._context(node, data, state)
-        if node.type in EFFECTFUL and node.type != "respond" and self._unwritten(state):
+        if flush_first and self._unwritten(state):
             # Every step so far (and a direct run's row) is committed before an outside effect.
             await self._flush(state)
         attempt = 0
         while True:
             attempt += 1
-            if node.type in EFFECTFUL:  # never start an outside effect on a lapsed lease
+            if kind.effectful:  # never start an outside effect on a lapsed lease
                 self.leases.check(state.claimed.id, state.claimed.attempt)
             try:
-                if node.type in ONE_RENDER and timeout_s >= self.render_limit_s:
+                if kind.one_render and timeout_s >= self.render_limit_s:
                     # The render's own limit fires first: a timer per step would only cost.
-                    result: NodeResult = await run(state.plan.configs[node.id], ctx)
+                    result: NodeResult = await run(config, ctx)  # type: ignore[misc]
                 else:
                     async with asyncio.timeout(timeout_s):
-                        result = await run(state.plan.configs[node.id], ctx)
+                        result = await run(config, ctx)  # type: ignore[misc]
                 break
             except NodeFailure as failure:
                 error = failure
@@ -355,7 +364,7 @@ class Runner(ControlFlowSteps):
             return await self._failed(
                 state, node, iteration, started, error, attempt, config, ctx.resolved or None
             )
-        if node.type == "respond":
+        if answer:
             state.response = result.output
         self._record(
             state,
@@ -373,7 +382,7 @@ class Runner(ControlFlowSteps):
         # nothing follows it: then the run's end carries it, one write later. Other steps with
         # outside effects are committed with whatever commits next: the next such step's start,
         # a park, or the end.
-        if node.type == "respond" and state.plan.outgoing[node.id]:
+        if answer and state.plan.outgoing[node.id]:
             await self._flush(state)
         return result.output, result.branch
 
@@ -405,7 +414,7 @@ class Runner(ControlFlowSteps):
                 attempt=attempt,
             )
             raise RunFailed(details)
-        branch = ERROR if config.on_error == "error" else None
+        branch = ERROR_HANDLE if config.on_error == "error" else None
         output = {"error": details}
         self._record(
             state,
@@ -419,7 +428,7 @@ class Runner(ControlFlowSteps):
             branch=branch,
             attempt=attempt,
         )
-        if node.type in EFFECTFUL:
+        if KINDS[node.type].effectful:
             await self._flush(state)
         return output, branch
 
@@ -461,3 +470,70 @@ class Runner(ControlFlowSteps):
                 RunAnswer(state.claimed.id, states.RUNNING, state.response)
             )
         self.services.wakeups.run_changed(state.claimed.id)
+
+
+class RunWalkOf:
+    """The `RunWalk` of one run: what the control steps (engine.control_flow) may do in it."""
+
+    __slots__ = ("_runner", "_state", "claimed", "owner", "plan", "services", "settings")
+
+    def __init__(self, runner: Runner, state: RunState) -> None:
+        self._runner, self._state = runner, state
+        self.claimed, self.plan = state.claimed, state.plan
+        self.services, self.owner = runner.services, runner.owner
+        self.settings = runner.services.settings
+
+    @property
+    def response(self) -> Any:
+        """The answer a synchronous caller receives, once a respond step gave it."""
+        return self._state.response
+
+    @response.setter
+    def response(self, value: Any) -> None:
+        self._state.response = value
+
+    async def walk(
+        self,
+        order: list[str],
+        iteration: str,
+        outputs: dict[str, Any],
+        loop: dict[str, Any] | None,
+        settled: dict[str, tuple[str, str | None]],
+    ) -> Any:
+        """Run `order` once (a loop body); returns the last output produced."""
+        return await self._runner._walk(self._state, order, iteration, outputs, loop, settled)
+
+    def context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
+        """An expression context for `node` over `data`."""
+        return self._runner._context(node, data)
+
+    def record(self, node: NodeIn, iteration: str, started: datetime, **values: Any) -> None:
+        """Buffer the step's row; it is committed with the next commit."""
+        self._runner._record(self._state, node, iteration, started, **values)
+
+    async def attempts(
+        self,
+        node: NodeIn,
+        kind: NodeKind,
+        iteration: str,
+        data: dict[str, Any],
+        started: datetime,
+        flush_first: bool,
+        answer: bool,
+    ) -> Outcome:
+        """Run the node's `run()` under its timeout, retries and `on_error`, and record it."""
+        return await self._runner._attempts(
+            self._state, node, kind, iteration, data, started, flush_first, answer
+        )
+
+    async def failed(
+        self, node: NodeIn, iteration: str, started: datetime, failure: NodeFailure
+    ) -> Outcome:
+        """Apply `on_error` to a failure on the first attempt (raises RunFailed for `fail`)."""
+        config = self.plan.configs[node.id]
+        return await self._runner._failed(self._state, node, iteration, started, failure, 1, config)
+
+    async def flush_unwritten(self) -> None:
+        """Commit what is buffered (and a direct run's row) before something that needs it."""
+        if self._runner._unwritten(self._state):
+            await self._runner._flush(self._state)

@@ -15,16 +15,13 @@ from typing import Any
 from sqlalchemy import select
 
 from weft.errors import InvalidInput
-from weft.nodes.catalog import NODE_TYPE_INFO, WRITE_WHEN
-from weft.nodes.runtime import NodeContext, NodeFailure
-from weft.redaction import redact_request, redact_value
+from weft.nodes import KINDS
+from weft.nodes.runtime import NodeContext
+from weft.redaction import redact_url, redact_value
 from weft.store.db import Database
 from weft.store.tables import Execution
 
 SKIPPED = "skipped"  # a step's status when safe mode held it back
-WRITE_METHODS = frozenset(WRITE_WHEN["http"]["method"])
-# Node types whose run decides the route or the end: a pinned output could not stand in.
-UNPINNABLE = frozenset({"start", "condition", "loop", "end", "respond"})
 
 
 @dataclass(frozen=True)
@@ -68,26 +65,8 @@ class StandIn:
 
 def effect_of(node_type: str, config: Any) -> str:
     """`none`, `read` or `write`: what running this node does to the world outside."""
-    if node_type == "http":
-        return "write" if getattr(config, "method", "GET") in WRITE_METHODS else "read"
-    if node_type == "app_action":
-        return _app_action_effect(config)
-    if node_type == "workflow":
-        return "write"  # the child is a live run and may write anything
-    declared = NODE_TYPE_INFO.get(node_type)
-    effect = declared.effect if declared else "write"
-    return "write" if effect == "depends" else effect
-
-
-def _app_action_effect(config: Any) -> str:
-    """An app action's declared effect; undeclared ones count as writes (the safe guess)."""
-    try:
-        from weft.apps import catalog
-
-        declared = catalog.action_effect(config.app, config.action)  # type: ignore[attr-defined]
-    except (ImportError, AttributeError, LookupError):
-        return "write"
-    return declared if declared in ("none", "read", "write") else "write"
+    kind = KINDS.get(node_type)
+    return "write" if kind is None else kind.effect_on(config)
 
 
 async def stand_in(
@@ -97,7 +76,7 @@ async def stand_in(
 
     Raises NodeFailure when the would-send request cannot be rendered, as the real step would.
     """
-    if node_id in mode.pinned and node_type not in UNPINNABLE:
+    if node_id in mode.pinned and KINDS[node_type].pinnable:
         return StandIn(status="succeeded", output=mode.pinned[node_id])
     if not mode.safe or node_id in mode.run_for_real:
         return None
@@ -111,24 +90,14 @@ async def stand_in(
 
 async def preview_request(node_type: str, config: Any, ctx: NodeContext) -> dict[str, Any]:
     """What the node would send, rendered from the run's data, with credentials redacted."""
-    if node_type == "http":
-        headers = (await ctx.render(config.headers, "headers")) or {}
-        query = (await ctx.render(config.query, "query")) or {}
-        url = await ctx.render(config.url, "url")
-        if not isinstance(url, str):
-            raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
-        body = await ctx.render(config.body, "body")
-        # Recorded as the step would record the request it sent (nodes/http.py).
-        return redact_request(
-            {"method": config.method, "url": url, "headers": headers, "query": query, "body": body}
-        )
-    if node_type == "app_action":
-        params = (await ctx.render(config.params, "params")) or {}
-        return {"app": config.app, "action": config.action, "params": redact_value(params)}
-    if node_type == "workflow":
-        payload = await ctx.render(config.payload, "payload")
-        return {"workflow_id": config.workflow_id, "payload": redact_value(payload)}
-    return {"node_type": node_type}
+    would_send = KINDS[node_type].would_send
+    if would_send is None:
+        return {"node_type": node_type}
+    sent = await would_send(config, ctx)
+    return {
+        name: redact_url(value) if name == "url" and isinstance(value, str) else redact_value(value)
+        for name, value in sent.items()
+    }
 
 
 async def load_test_mode(db: Database, execution_id: str) -> EditorTestOptions:
@@ -147,7 +116,7 @@ def check_options(graph: Any, options: EditorTestOptions) -> None:
         if node_id not in types:
             raise InvalidInput(f"Node {node_id} is not in the draft", error_code="NODE_NOT_FOUND")
     for node_id in options.pinned:
-        if types[node_id] in UNPINNABLE:
+        if not KINDS[types[node_id]].pinnable:
             raise InvalidInput(
                 f"A {types[node_id]} node cannot be pinned: its run decides the route",
                 error_code="PIN_NOT_ALLOWED",

@@ -13,12 +13,9 @@ from weft.engine.safe_mode import effect_of, preview_request
 from weft.engine.services import Services
 from weft.errors import InvalidInput, NotFound
 from weft.expressions.evaluator import Limits
-from weft.nodes import RUNNERS, NodeConfigError, parse_node_config
+from weft.nodes import NodeConfigError, Role, kind_of, parse_node_config
 from weft.nodes.runtime import NodeFailure
 from weft.workflows.graph import normalize_graph
-
-# Nodes that only make sense inside a run: they wait, or start other runs.
-_NOT_ALONE = {"start", "workflow"}
 
 
 async def run_single_node(
@@ -38,7 +35,8 @@ async def run_single_node(
     node = graph.node(node_id)
     if node is None:
         raise NotFound(f"Node {node_id} not found in the draft", error_code="NODE_NOT_FOUND")
-    if node.type in _NOT_ALONE:
+    kind = kind_of(node.type)
+    if not kind.runs_alone:
         raise InvalidInput(f"A {node.type} node cannot run alone", error_code="NODE_NOT_RUNNABLE")
     try:
         config = parse_node_config(node.type, node.data)
@@ -72,12 +70,13 @@ async def run_single_node(
             result.update(error=None, execution_time=(time.perf_counter() - started) * 1000)
             return result
         # Loop and delay are evaluated as a run would (engine.control_flow), without running on.
-        if node.type == "loop":
+        if kind.role is Role.LOOP:
             output: Any = await loop_items(config, ctx, services.settings.loop_max_items)
-        elif node.type == "delay":
+        elif kind.role is Role.DELAY:
             output = {"would_wait_until": (await wake_time(config, ctx, now())).isoformat()}
         else:
-            outcome = await RUNNERS[node.type](config, ctx)
+            assert kind.run is not None  # every kind that runs alone has a run() or a role above
+            outcome = await kind.run(config, ctx)
             output, result["branch"] = outcome.output, outcome.branch
         result.update(status="COMPLETED", output=output, error=None)
     except NodeFailure as failure:

@@ -21,6 +21,7 @@ from weft.engine.safe_mode import EditorTestOptions, check_options
 from weft.engine.trigger_output import sample_output
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
+from weft.nodes import Role, has_role
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Execution, Workflow
 from weft.workflows.graph import normalize_graph
@@ -295,7 +296,7 @@ async def start_test(
         )
     options = options or EditorTestOptions()
     check_options(graph, options)
-    start = next(n for n in graph.nodes if n.type == "start")
+    start = next(n for n in graph.nodes if has_role(n.type, Role.START))
     if payload is None:
         payload = (start.data or {}).get("sample_payload")
     # The payload stands in for what the trigger's caller sends, as in a live run.

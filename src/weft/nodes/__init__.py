@@ -1,12 +1,15 @@
 """Node types: one module each, holding the type's `Config` model for a node's `data`, its
-`run()` and its traits (`EFFECTFUL`); registered once here.
+`run()` and its `KIND` (weft.nodes.kind.NodeKind: every trait other code asks about);
+registered once here, in `KINDS`.
 
-The engine's runner is the only caller of node behaviour; nodes never touch the database.
+The engine's runner is the only caller of node behaviour; nodes never touch the database. The
+interpreter's part for kinds that steer a run (loop, delay, sub-workflow, respond, end, start)
+is engine.control_flow, found from the kind's `role`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,51 +30,60 @@ from weft.nodes import (
     workflow,
 )
 from weft.nodes.base import (
+    ERROR_HANDLE,
     NodeConfig,
     RetryPolicy,
     describe_errors,
     error_field,
     format_errors,
 )
+from weft.nodes.kind import NodeKind, Role
+from weft.nodes.loop import BODY_HANDLE
 
-_MODULES = (
-    start,
-    http,
-    app_action,
-    transform,
-    condition,
-    loop,
-    delay,
-    code,
-    respond,
-    workflow,
-    ai,
-    end,
-)
-# The registry: every type once, with its config model, its behaviour and its traits.
-NODE_TYPES: dict[str, type[NodeConfig]] = {module.NODE_TYPE: module.Config for module in _MODULES}
-# `run(config, ctx) -> NodeResult` of each type that computes its own output (loop, delay and
-# workflow steer the run instead: engine.control_flow; start is the trigger's payload).
-RUNNERS: dict[str, Callable[..., Awaitable[Any]]] = {
-    module.NODE_TYPE: module.run for module in _MODULES if hasattr(module, "run")
+# The registry: every node type once, in palette order. A new type is one module with a `KIND`
+# and one line here.
+KINDS: dict[str, NodeKind] = {
+    kind.type: kind
+    for kind in (
+        start.KIND,
+        http.KIND,
+        app_action.KIND,
+        transform.KIND,
+        condition.KIND,
+        code.KIND,
+        loop.KIND,
+        delay.KIND,
+        workflow.KIND,
+        respond.KIND,
+        end.KIND,
+        ai.KIND,
+    )
 }
-# Types whose step is a single expression render, bounded by the expressions' hard time limit
-# (weft.expressions.offload): the runner needs no timer of its own for them.
-ONE_RENDER: frozenset[str] = frozenset(
-    module.NODE_TYPE for module in _MODULES if getattr(module, "ONE_RENDER", False)
-)
-# Types whose step touches the world outside: committed before the next step starts, and
-# started only while the worker's lease holds.
-EFFECTFUL: frozenset[str] = frozenset(
-    module.NODE_TYPE for module in _MODULES if getattr(module, "EFFECTFUL", False)
-)
+# Each type's config model (the OpenAPI document and graph checks read it).
+NODE_TYPES: dict[str, type[NodeConfig]] = {name: kind.config for name, kind in KINDS.items()}
+# The trigger's type: every graph has exactly one node of it, and new workflows start with it.
+START_TYPE: str = start.KIND.type
+
+
+def kind_of(node_type: str) -> NodeKind:
+    """The kind registered for `node_type`; raises `UnknownNodeTypeError`."""
+    kind = KINDS.get(node_type)
+    if kind is None:
+        raise UnknownNodeTypeError(node_type)
+    return kind
+
+
+def has_role(node_type: str, role: Role) -> bool:
+    """Whether `node_type` is a registered type that plays `role` in a run."""
+    kind = KINDS.get(node_type)
+    return kind is not None and kind.role is role
 
 
 class UnknownNodeTypeError(ValueError):
     """A node `type` that no module defines."""
 
     def __init__(self, node_type: str) -> None:
-        super().__init__(f"Unknown node type {node_type!r}; known: {', '.join(sorted(NODE_TYPES))}")
+        super().__init__(f"Unknown node type {node_type!r}; known: {', '.join(sorted(KINDS))}")
         self.node_type = node_type
 
 
@@ -90,9 +102,7 @@ class NodeConfigError(ValueError):
 
 def parse_node_config(node_type: str, data: Mapping[str, Any] | None) -> NodeConfig:
     """Validate a node's `data` for its type; raise `UnknownNodeTypeError` or `NodeConfigError`."""
-    model = NODE_TYPES.get(node_type)
-    if model is None:
-        raise UnknownNodeTypeError(node_type)
+    model = kind_of(node_type).config
     try:
         config = model.model_validate({} if data is None else data)
     except ValidationError as error:
@@ -105,16 +115,21 @@ def parse_node_config(node_type: str, data: Mapping[str, Any] | None) -> NodeCon
 
 
 __all__ = [
-    "EFFECTFUL",
+    "BODY_HANDLE",
+    "ERROR_HANDLE",
+    "KINDS",
     "NODE_TYPES",
-    "ONE_RENDER",
-    "RUNNERS",
+    "START_TYPE",
     "NodeConfig",
     "NodeConfigError",
+    "NodeKind",
     "RetryPolicy",
+    "Role",
     "UnknownNodeTypeError",
     "describe_errors",
     "error_field",
     "format_errors",
+    "has_role",
+    "kind_of",
     "parse_node_config",
 ]

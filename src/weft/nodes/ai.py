@@ -8,11 +8,10 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.kind import NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "ai"
-# It touches the world outside: committed before the next step, run only under a live lease.
-EFFECTFUL = True
 
 
 class Config(NodeConfig):
@@ -96,3 +95,17 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         "finish_reason": choice.get("finish_reason"),
     }
     return NodeResult(output=output, input=shown)
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="AI prompt",
+    category="ai",
+    description="Ask a language model; prompt and system message may use {{ }} references.",
+    defaults={"prompt": "Summarise: {{ trigger }}"},
+    run=run,
+    effect="read",
+    effectful=True,
+    icon=NODE_TYPE,
+)

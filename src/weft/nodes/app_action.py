@@ -7,11 +7,10 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.kind import NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "app_action"
-# It touches the world outside: committed before the next step, run only under a live lease.
-EFFECTFUL = True
 
 
 class Config(NodeConfig):
@@ -68,3 +67,36 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
             },
         )
     return NodeResult(output=response.body, input=request.shown)
+
+
+def declared_effect(config: Config) -> str:
+    """The action's declared effect; undeclared ones count as writes (the safe guess)."""
+    try:
+        from weft.apps import catalog
+
+        return catalog.action_effect(config.app, config.action)  # type: ignore[attr-defined]
+    except (ImportError, AttributeError, LookupError):
+        return "write"
+
+
+async def would_send(config: Config, ctx: NodeContext) -> dict[str, Any]:
+    """The call a held-back step would have made, rendered from the run's data."""
+    params = (await ctx.render(config.params, "params")) or {}
+    return {"app": config.app, "action": config.action, "params": params}
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="App action",
+    category="action",
+    description="Run an action of a connected app with the parameters you give.",
+    defaults={"app": "app-slug", "action": "action-name", "params": {}},
+    run=run,
+    effect="depends",
+    effect_from=declared_effect,
+    app_reference="action",
+    would_send=would_send,
+    effectful=True,
+    icon=NODE_TYPE,
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.kind import NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "code"
@@ -30,3 +31,16 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     except SandboxError as error:
         raise NodeFailure(str(getattr(error, "message", error))) from error
     return NodeResult(output=output, input=code_input)
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="Code",
+    category="logic",
+    description="Run JavaScript in a sandbox. `input` holds {trigger, nodes, loop}; return the "
+    "output.",
+    defaults={"source": "return input.trigger;"},
+    run=run,
+    icon=NODE_TYPE,
+)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from weft.nodes.base import NodeConfig, config_error
+from weft.nodes.kind import NodeKind
 from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "condition"
@@ -80,3 +81,19 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         if _truthy(await ctx.evaluate(case.expression, f"cases[{index}].expression")):
             return NodeResult(output={"case": case.name}, branch=case.name)
     return NodeResult(output={"case": DEFAULT_HANDLE}, branch=DEFAULT_HANDLE)
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="Condition",
+    category="logic",
+    description="Branch on an expression (true/false) or on switch cases; unmatched cases go "
+    "to 'default'.",
+    defaults={"expression": "true"},
+    run=run,
+    branches="cases",
+    pinnable=False,
+    icon=NODE_TYPE,
+    output_example={"result": True},
+)

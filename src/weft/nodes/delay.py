@@ -1,4 +1,8 @@
-"""`delay`: a durable wait, for some seconds or until a moment; survives restarts."""
+"""`delay`: a durable wait, for some seconds or until a moment; survives restarts.
+
+Its part in a run (parking the run until the wake time) is the interpreter's: engine.control_flow
+`delay_step`, reached through `Role.DELAY`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from weft.expressions import has_templates
 from weft.nodes.base import NodeConfig, config_error
+from weft.nodes.kind import NodeKind, Role
 
 NODE_TYPE = "delay"
 
@@ -40,3 +45,15 @@ class Config(NodeConfig):
         if (self.seconds is None) == (self.until is None):
             raise config_error("give exactly one of seconds or until", "seconds")
         return self
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="Delay",
+    category="flow",
+    description="Wait a number of seconds, or until a time.",
+    defaults={"seconds": 60},
+    role=Role.DELAY,
+    icon=NODE_TYPE,
+)

@@ -1,10 +1,15 @@
-"""`end`: stops the run with a status and an output."""
+"""`end`: stops the run with a status and an output.
+
+`run()` renders them; stopping the run is the interpreter's part: engine.control_flow
+`end_step`, reached through `Role.END`.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.kind import NodeKind, Role
 from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "end"
@@ -24,3 +29,17 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     return NodeResult(
         output={"status": config.status, "output": await ctx.render(config.output, "output")}
     )
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="End",
+    category="flow",
+    description="Finish the run here, as succeeded or failed, with an output.",
+    defaults={"status": "succeeded", "output": None},
+    run=run,
+    role=Role.END,
+    pinnable=False,
+    icon=NODE_TYPE,
+)

@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.kind import NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "http"
-# It touches the world outside: committed before the next step, run only under a live lease.
-EFFECTFUL = True
+# The methods that change something outside (safe test mode holds these steps back).
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -121,3 +122,32 @@ async def _send(config: Config, ctx: NodeContext) -> NodeResult:
         )
     # The step records the request with credentials hidden; the wire got them as rendered.
     return NodeResult(output=output, input=redact_request(request))
+
+
+async def would_send(config: Config, ctx: NodeContext) -> dict[str, Any]:
+    """The request a held-back step would have sent, rendered from the run's data."""
+    headers = (await ctx.render(config.headers, "headers")) or {}
+    query = (await ctx.render(config.query, "query")) or {}
+    url = await ctx.render(config.url, "url")
+    if not isinstance(url, str):
+        raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
+    body = await ctx.render(config.body, "body")
+    return {"method": config.method, "url": url, "headers": headers, "query": query, "body": body}
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="HTTP request",
+    category="action",
+    description="Call any web API. URL, headers, query and body may use {{ }} references.",
+    defaults={"method": "GET", "url": "https://api.example.com/items"},
+    run=run,
+    effect="depends",
+    write_when={"method": WRITE_METHODS},
+    app_reference="connection",
+    would_send=would_send,
+    effectful=True,
+    icon=NODE_TYPE,
+    output_example={"status": 200, "headers": {"content-type": "application/json"}, "body": {}},
+)

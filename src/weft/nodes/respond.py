@@ -1,4 +1,8 @@
-"""`respond`: the response a synchronous caller receives (`return_value`)."""
+"""`respond`: the response a synchronous caller receives (`return_value`).
+
+`run()` renders it; committing it at once, before the steps after it, is the interpreter's part:
+engine.control_flow `respond_step`, reached through `Role.RESPOND`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from weft.nodes.base import NodeConfig
+from weft.nodes.kind import NodeKind, Role
 from weft.nodes.runtime import NodeContext, NodeResult
 
 NODE_TYPE = "respond"
-# It touches the world outside: committed before the next step, run only under a live lease.
-EFFECTFUL = True
 
 
 class Config(NodeConfig):
@@ -29,3 +32,19 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     headers = (await ctx.render(config.headers, "headers")) or {}
     body = await ctx.render(config.body, "body")
     return NodeResult(output={"status": config.status, "headers": headers, "body": body})
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="Respond",
+    category="flow",
+    description="Answer a synchronous webhook caller with a status, headers and body.",
+    defaults={"status": 200, "body": {}},
+    run=run,
+    role=Role.RESPOND,
+    pinnable=False,
+    effectful=True,
+    icon=NODE_TYPE,
+    output_example={"status": 200, "headers": {}, "body": {}},
+)

@@ -1,4 +1,4 @@
-"""`start`: the trigger. Its output is the trigger payload."""
+"""`start`: the trigger. Its output is the trigger payload (engine.control_flow `start_step`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from weft.nodes.base import NodeConfig, config_error
+from weft.nodes.kind import NodeKind, Role
 
 try:
     from croniter import croniter
@@ -69,3 +70,19 @@ class Config(NodeConfig):
         if self.trigger == "schedule" and not self.cron:
             raise config_error("a schedule trigger needs a cron expression", "cron")
         return self
+
+
+KIND = NodeKind(
+    type=NODE_TYPE,
+    config=Config,
+    label="Trigger",
+    category="trigger",
+    description="How the workflow starts: by hand, on an event, from a webhook or on a "
+    "schedule. Its output is the payload it was started with.",
+    defaults={"trigger": "manual"},
+    role=Role.START,
+    pinnable=False,
+    runs_alone=False,
+    icon=NODE_TYPE,
+    output_example={"example": "the trigger payload"},
+)

@@ -10,17 +10,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from weft.nodes import (
-    NODE_TYPES,
-    describe_errors,
-)
-from weft.nodes.loop import BODY_HANDLE
+from weft.nodes import BODY_HANDLE, KINDS, START_TYPE, Role, describe_errors, has_role
 from weft.workflows.layout import layered_positions
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-START_TYPE = "start"
-LOOP_TYPE = "loop"
 
 
 class Position(BaseModel):
@@ -171,7 +164,7 @@ def _parse_nodes(nodes: list[Any], problems: list[GraphProblem]) -> list[NodeIn]
         if isinstance(node, list):
             problems += node
             continue
-        if node.type not in NODE_TYPES:
+        if node.type not in KINDS:
             detail = f"unknown node type {node.type!r}"
             problems.append(node_problem(node, "type", "UNKNOWN_NODE_TYPE", detail))
         if node.id in parsed:
@@ -266,7 +259,7 @@ def loop_body_nodes(graph: Graph, loop_id: str) -> set[str]:
 def _loop_back_edges(graph: Graph) -> set[str]:
     """Ids of edges that go from inside a loop's body back to that loop (allowed cycles)."""
     back: set[str] = set()
-    for loop in (node for node in graph.nodes if node.type == LOOP_TYPE):
+    for loop in (node for node in graph.nodes if has_role(node.type, Role.LOOP)):
         body = loop_body_nodes(graph, loop.id)
         back.update(e.id for e in graph.edges if e.target == loop.id and e.source in body)
     return back

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
+from weft.nodes import START_TYPE
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import App, Workflow, WorkflowDraftId, WorkflowVersion
@@ -23,7 +24,7 @@ def start_node() -> dict[str, Any]:
     """The single node a new workflow starts with, shaped as Refold's."""
     return {
         "id": "1",
-        "type": "start",
+        "type": START_TYPE,
         "name": "Start",
         "incoming_nodes": [],
         "outgoing_nodes": [],

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
+from weft.nodes import START_TYPE
 from weft.store.tables import Schedule, Workflow
 
 
@@ -23,7 +24,7 @@ def next_tick(cron: str, timezone: str, after: datetime) -> datetime:
 
 def start_config(nodes: list[dict[str, Any]]) -> dict[str, Any]:
     """The start node's data (manual trigger when it has none)."""
-    start = next((n for n in nodes if n.get("type") == "start"), None)
+    start = next((n for n in nodes if n.get("type") == START_TYPE), None)
     return dict((start or {}).get("data") or {"trigger": "manual"})
 
 

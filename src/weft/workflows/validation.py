@@ -11,15 +11,15 @@ from collections import defaultdict
 
 from weft.expressions import ExpressionSyntaxError, referenced_nodes
 from weft.nodes import (
-    NODE_TYPES,
+    ERROR_HANDLE,
+    KINDS,
     NodeConfigError,
+    Role,
     UnknownNodeTypeError,
+    has_role,
     parse_node_config,
 )
-from weft.nodes.base import ERROR_HANDLE
 from weft.workflows.graph import (
-    LOOP_TYPE,
-    START_TYPE,
     EdgeIn,
     Graph,
     GraphProblem,
@@ -40,7 +40,7 @@ def _data_problem(node: NodeIn, field: str, code: str, detail: str) -> GraphProb
 
 
 def _check_start(graph: Graph) -> list[GraphProblem]:
-    starts = [node for node in graph.nodes if node.type == START_TYPE]
+    starts = [node for node in graph.nodes if has_role(node.type, Role.START)]
     if not starts:
         return [GraphProblem(None, None, "NO_START_NODE", "The workflow has no start node")]
     problems = []
@@ -82,10 +82,10 @@ def _check_edges(graph: Graph) -> list[GraphProblem]:
     ids = {node.id for node in graph.nodes}
     problems = [problem for edge in graph.edges for problem in endpoint_problems(edge, ids)]
     for node in graph.nodes:
-        model, data = NODE_TYPES.get(node.type), node.data or {}
-        if model is None:
+        kind, data = KINDS.get(node.type), node.data or {}
+        if kind is None:
             continue
-        allowed = model.allowed_handles(data)
+        allowed = kind.config.allowed_handles(data)
         outgoing = [edge for edge in graph.edges if edge.source == node.id]
         for edge in outgoing:
             if edge.sourceHandle not in allowed:
@@ -130,7 +130,7 @@ def _check_cycles(graph: Graph, forward: list[EdgeIn]) -> list[GraphProblem]:
 
 
 def _check_reachable(graph: Graph) -> list[GraphProblem]:
-    starts = [node.id for node in graph.nodes if node.type == START_TYPE]
+    starts = [node.id for node in graph.nodes if has_role(node.type, Role.START)]
     if not starts:
         return []
     reached = reachable(adjacency(graph.edges), starts)
@@ -177,13 +177,13 @@ def _check_expressions(graph: Graph, forward: list[EdgeIn]) -> list[GraphProblem
     for node in graph.nodes:
         by_slug[slugify_name(node.name)].append(node)
     reverse = adjacency(forward, reverse=True)
-    loops = {n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if n.type == LOOP_TYPE}
+    loops = {n.id: loop_body_nodes(graph, n.id) for n in graph.nodes if has_role(n.type, Role.LOOP)}
     problems = []
     for node in graph.nodes:
-        model = NODE_TYPES.get(node.type)
-        if model is None:
+        kind = KINDS.get(node.type)
+        if kind is None:
             continue
-        scan = model.scan_expressions(node.data or {})
+        scan = kind.config.scan_expressions(node.data or {})
         for field, message in scan.problems:
             problems.append(_data_problem(node, field, "EXPRESSION_SYNTAX", message))
         upstream = reachable(reverse, [node.id]) - {node.id}
