@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from weft.apps.catalog import action_effect
 from weft.errors import InvalidInput
 from weft.nodes import KINDS
 from weft.nodes.runtime import NodeContext
@@ -66,7 +67,13 @@ class StandIn:
 def effect_of(node_type: str, config: Any) -> str:
     """`none`, `read` or `write`: what running this node does to the world outside."""
     kind = KINDS.get(node_type)
-    return "write" if kind is None else kind.effect_on(config)
+    if kind is None:
+        return "write"
+    if kind.app_reference == "action":
+        # An app action's effect is declared by its app's definition, which nodes/ sits below.
+        declared = action_effect(config.app, config.action)
+        return declared if declared in ("none", "read", "write") else "write"
+    return kind.effect_on(config)
 
 
 async def stand_in(

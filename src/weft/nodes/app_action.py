@@ -69,16 +69,6 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     return NodeResult(output=response.body, input=request.shown)
 
 
-def declared_effect(config: Config) -> str:
-    """The action's declared effect; undeclared ones count as writes (the safe guess)."""
-    try:
-        from weft.apps import catalog
-
-        return catalog.action_effect(config.app, config.action)  # type: ignore[attr-defined]
-    except (ImportError, AttributeError, LookupError):
-        return "write"
-
-
 async def would_send(config: Config, ctx: NodeContext) -> dict[str, Any]:
     """The call a held-back step would have made, rendered from the run's data."""
     params = (await ctx.render(config.params, "params")) or {}
@@ -94,7 +84,6 @@ KIND = NodeKind(
     defaults={"app": "app-slug", "action": "action-name", "params": {}},
     run=run,
     effect="depends",
-    effect_from=declared_effect,
     app_reference="action",
     would_send=would_send,
     effectful=True,

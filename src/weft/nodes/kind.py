@@ -56,8 +56,6 @@ class NodeKind:
     effect: Effect = "none"
     # For effect "depends": the `data` values that make a node write.
     write_when: Mapping[str, tuple[str, ...]] | None = None
-    # For effect "depends" without `write_when`: decides from the config ("none"/"read"/"write").
-    effect_from: Callable[[Any], str] | None = None
     # What a held-back write step would have sent (safe mode), rendered but not yet redacted.
     would_send: Callable[[Any, NodeContext], Awaitable[dict[str, Any]]] | None = None
     # False when its run decides the route or the end: a pinned output could not stand in.
@@ -69,7 +67,8 @@ class NodeKind:
     # It touches the world outside: committed before the next step, run only under a live lease.
     effectful: bool = False
     # How its data names an app of the catalog: "action" (an app and one of its actions) or
-    # "connection" (an app whose connection signs the request); publish checks both exist.
+    # "connection" (an app whose connection signs the request); publish checks both exist, and
+    # safe mode asks an action's app for its effect (engine.safe_mode.effect_of).
     app_reference: Literal["action", "connection"] | None = None
     icon: str = ""
     output_example: Any = None
@@ -84,7 +83,4 @@ class NodeKind:
             when = self.write_when.items()
             writes = any(getattr(config, name, None) in values for name, values in when)
             return "write" if writes else "read"
-        if self.effect_from is not None:
-            declared = self.effect_from(config)
-            return declared if declared in ("none", "read", "write") else "write"
-        return "write"  # undecided: the safe guess
+        return "write"  # undecided (an app action's is its app's to say: engine.safe_mode)
