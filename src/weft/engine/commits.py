@@ -80,7 +80,7 @@ class GroupCommit:
         if any(write.also is not None for write in writes):  # ORM writes (notifications)
             async with self.db.transaction() as session:
                 return await apply_writes(session, writes)
-        if self.db.dialect == "postgresql":
+        if not self.db.dialect.single_writer:  # PostgreSQL: one statement on asyncpg
             return await apply_fenced_postgres(self.db.raw, writes, self.db.engine.dialect)
         return await self.db.write_batch(lambda connection: apply_fenced(connection, writes))
 
