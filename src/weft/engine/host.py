@@ -17,7 +17,7 @@ from weft.engine.worker import Worker
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher
 from weft.settings import Settings
-from weft.store.db import Database
+from weft.store.db import Database, log_database_failure
 
 log = logging.getLogger("weft.engine")
 
@@ -98,17 +98,28 @@ class Engine:
                 services.db, services.outbound, services.settings
             )
             self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="notifications"))
-        db = self.services.db
-        if db.dialect.notifies:
-            # Wake idle workers the moment another process queues work, and hand sync callers
-            # here the answers other processes announce (one connection, two channels).
-            answers, wakeups = self.services.answers, self.services.wakeups
-            listeners = {
-                QUEUE_CHANNEL: lambda _payload: wakeups.work_queued(),
-                ANSWERS_CHANNEL: answers.announced,
-            }
-            listening = db.dialect.listen(db.engine, listeners, answers.set_listening)
-            self.tasks.append(asyncio.create_task(listening, name="listen"))
+        if self.services.db.dialect.notifies:
+            self.tasks.append(asyncio.create_task(self._listen(), name="listen"))
+
+    async def _listen(self) -> None:
+        """Wake idle workers the moment another process queues work, and hand sync callers here
+        the answers other processes announce (one connection, two channels): the dialect's
+        LISTEN connection, made again whenever it drops (until it is up, both poll)."""
+        db, answers, wakeups = self.services.db, self.services.answers, self.services.wakeups
+        listeners = {
+            QUEUE_CHANNEL: lambda _payload: wakeups.work_queued(),
+            ANSWERS_CHANNEL: answers.announced,
+        }
+        while True:
+            try:
+                await db.dialect.listen(db.engine, listeners, answers.set_listening)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log_database_failure(
+                    log, "LISTEN connection failed; polling until it is back", error
+                )
+                await asyncio.sleep(2)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop claiming, finish or release in-flight runs, close services."""

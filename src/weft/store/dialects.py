@@ -12,21 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, ClassVar
 
+import asyncpg
 from sqlalchemy import JSON, Connection, Select, TextClause, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeEngine
 
-log = logging.getLogger("weft.store")
-
-# How long the LISTEN connection waits before connecting again after it failed.
-LISTEN_RETRY_S = 2.0
+from weft.store.raw_postgres import asyncpg_connect_arguments
 
 
 class Dialect:
@@ -82,8 +79,9 @@ class Dialect:
         listeners: Mapping[str, Callable[[str], None]],
         connected: Callable[[bool], None],
     ) -> None:
-        """Call each channel's listener with the payloads other processes notify, until
-        cancelled; `connected(True)` while the listening connection is up, then False."""
+        """Call each channel's listener with the payloads other processes notify, on one
+        connection of its own, until it drops (return) or cannot be made (raise);
+        `connected(True)` once it is up, `connected(False)` when it is gone."""
         raise NotImplementedError
 
 
@@ -171,37 +169,22 @@ class PostgresDialect(Dialect):
         listeners: Mapping[str, Callable[[str], None]],
         connected: Callable[[bool], None],
     ) -> None:
-        # One asyncpg connection of its own (SQLAlchemy's pool would reset it), made again
-        # whenever it drops; meanwhile the callers' polls cover what it would have heard.
-        import asyncpg
-
-        from weft.store.db import log_database_failure
-        from weft.store.raw_postgres import asyncpg_connect_arguments
-
-        arguments = asyncpg_connect_arguments(engine)
-        while True:
-            try:
-                connection = await asyncpg.connect(**arguments)
-                try:
-                    closed = asyncio.Event()
-                    connection.add_termination_listener(lambda *_, done=closed: done.set())
-                    for channel, listener in listeners.items():
-                        await connection.add_listener(
-                            channel, lambda *args, heard=listener: heard(args[-1])
-                        )
-                    connected(True)
-                    await closed.wait()
-                finally:
-                    connected(False)
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(connection.close(timeout=1))
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log_database_failure(
-                    log, "LISTEN connection failed; polling until it is back", error
+        # An asyncpg connection, not one of SQLAlchemy's pool: a pooled one is reset (UNLISTEN)
+        # when handed back.
+        connection = await asyncpg.connect(**asyncpg_connect_arguments(engine))
+        try:
+            closed = asyncio.Event()
+            connection.add_termination_listener(lambda *_, done=closed: done.set())
+            for channel, listener in listeners.items():
+                await connection.add_listener(
+                    channel, lambda *args, heard=listener: heard(args[-1])
                 )
-                await asyncio.sleep(LISTEN_RETRY_S)
+            connected(True)
+            await closed.wait()
+        finally:
+            connected(False)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(connection.close(timeout=1))
 
 
 _PG_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
