@@ -35,7 +35,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# Each dialect's own JSON type (JSONB on PostgreSQL, JSON text on SQLite).
-JSONType: Any = JSON()
-for _name, _dialect in DIALECTS.items():
-    JSONType = JSONType.with_variant(_dialect.json_type, _name)
+def _json_type() -> Any:
+    json_type = JSON()
+    for name, dialect in DIALECTS.items():
+        json_type = json_type.with_variant(dialect.json_type, name)
+    return json_type
+
+
+# Each dialect's own JSON type (JSONB on PostgreSQL: indexable, compact; JSON text on SQLite).
+JSONType: Any = _json_type()
