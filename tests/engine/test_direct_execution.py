@@ -82,7 +82,7 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
     inserted = [p for sql, p in writes if "INSERT INTO executions" in sql]
     assert len(inserted) == 1, writes  # no queued row first, no claim of it afterwards
     assert not any("lease_owner = " in sql and "WITH" in sql for sql, _ in writes)  # no claim
-    if db.dialect == "sqlite":
+    if db.dialect.name == "sqlite":
         # The whole run is two statements: its finished row, its three steps in one executemany.
         assert [sql.split("(")[0].strip() for sql, _ in writes if not sql.startswith("BEGIN")] == [
             "INSERT INTO executions",

@@ -184,7 +184,7 @@ async def test_a_group_commit_after_its_connection_was_dropped_lands_on_a_new_on
         )
 
     await commits.write(commit(first))
-    if db.dialect == "postgresql":
+    if db.dialect.name == "postgresql":
         async with db.transaction() as session:
             dropped = await session.scalar(
                 text(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from weft.engine import lifecycle, states
-from weft.engine.claim_sql import CLAIM_SQL
+from weft.engine.claim_sql import claim_text
+from weft.store.dialects import DIALECTS
 
 
 def test_terminal_statuses_have_no_way_out() -> None:
@@ -22,8 +23,9 @@ def test_cancel_is_allowed_from_every_active_status_only() -> None:
 def test_the_claim_takes_only_statuses_the_table_lets_start_running() -> None:
     claimable = set(states.sources_of(states.RUNNING))
     assert claimable == {states.QUEUED, states.WAITING, states.RUNNING}
-    for statement in CLAIM_SQL.values():
-        candidates = str(statement).split("candidates AS MATERIALIZED (", 1)[1].split(")", 1)[0]
+    for dialect in DIALECTS.values():
+        claim = claim_text(dialect)
+        candidates = claim.split("candidates AS MATERIALIZED (", 1)[1].split(")", 1)[0]
         assert all(f"'{status}'" in candidates for status in claimable)
 
 

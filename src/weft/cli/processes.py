@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from weft.settings import Settings
+from weft.store.dialects import dialect_for_url
 from weft.tenancy.rate_limits import RateLimiter
 
 SUPERVISOR_ENV = "WEFT_SUPERVISOR_PID"  # set by the supervisor for its children
@@ -44,8 +45,8 @@ def resolve_processes(settings: Settings) -> int:
     value = str(settings.processes).strip().lower()
     if value == "auto":
         cores = max(1, available_cores())
-        on_sqlite = settings.resolved_database_url.startswith("sqlite")
-        return min(cores, SQLITE_MAX_AUTO) if on_sqlite else cores
+        one_writer = dialect_for_url(settings.resolved_database_url).single_writer
+        return min(cores, SQLITE_MAX_AUTO) if one_writer else cores
     try:
         count = int(value)
     except ValueError:
@@ -69,7 +70,7 @@ def child_app() -> Any:
     if supervisor:
         watch_supervisor(int(supervisor))
     app = create_app(settings)
-    if settings.resolved_database_url.startswith("sqlite"):
+    if not app.state.db.dialect.counts_rate_windows_in_database:
         # Each process would otherwise count in its own memory: N processes, N times the limit.
         state = app_state(app)
         state.rate_limiter = RateLimiter(state.db, shared_file=shared_rate_file(settings))

@@ -26,6 +26,7 @@ from weft.clock import isoformat
 from weft.observability.logs import configure_logging
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.store.dialects import dialect_for_url
 
 app = typer.Typer(help="Weft: private workflows you can host.", no_args_is_help=True)
 
@@ -73,8 +74,8 @@ def serve(
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     announce_database(settings)
-    is_sqlite = settings.resolved_database_url.startswith("sqlite")
-    if migrate_db if migrate_db is not None else is_sqlite:
+    embedded = dialect_for_url(settings.resolved_database_url).embedded
+    if migrate_db if migrate_db is not None else embedded:
         migrate_database(settings)
     (settings.data_dir / SERVER_FILE).write_text(json.dumps({"base_url": settings.base_url}))
     if demo:

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from weft.engine import states
+from weft.store.dialects import dialect_of
 from weft.store.tables import Execution
 
 FALLBACK_TICK_S = 0.1
@@ -78,14 +79,12 @@ def announce_answers(connection: Connection, execution_ids: Iterable[str]) -> No
     runs answered (one statement per IDS_PER_NOTIFY runs). This process's own waiters hear it
     directly. Takes a sync connection (from an async session: `session.run_sync`)."""
     ids = list(execution_ids)
-    if not ids or connection.dialect.name != "postgresql":
+    dialect = dialect_of(connection)
+    if not ids or not dialect.notifies:
         return
     for start in range(0, len(ids), IDS_PER_NOTIFY):
         payload = f"{sender_token()}:{','.join(ids[start : start + IDS_PER_NOTIFY])}"
-        connection.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": ANSWERS_CHANNEL, "payload": payload},
-        )
+        dialect.notify_sync(connection, ANSWERS_CHANNEL, payload)
 
 
 class Answers:

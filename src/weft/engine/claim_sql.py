@@ -1,4 +1,4 @@
-"""The claim statement, the one piece of queue SQL that differs by dialect.
+"""The claim statement; the one part of it that differs by database is the dialect's.
 
 One statement claims a batch: it picks due rows a worker may start (their statuses come from
 the transition table), gives each linked account slots up to its concurrency limit counting what
@@ -9,9 +9,13 @@ are materialised once, before the update moves `due_at` to the lease's end.
 
 from __future__ import annotations
 
-from sqlalchemy import TextClause, text
+from functools import cache
+
+from sqlalchemy import TextClause, bindparam, text
 
 from weft.engine import states
+from weft.store.dialects import Dialect
+from weft.store.tables import Execution
 
 CLAIM_COLUMNS = (
     "id, org_id, environment, linked_account_pk, workflow_id, version, is_test, trigger, "
@@ -48,9 +52,10 @@ _CANDIDATES = (
 )
 
 
-def _claim(candidates: str) -> TextClause:
-    return text(
-        f"WITH candidates AS MATERIALIZED ({candidates}), "
+def claim_text(dialect: Dialect) -> str:
+    """The claim statement's SQL on `dialect` (concurrent claimers skip each other's rows)."""
+    return (
+        f"WITH candidates AS MATERIALIZED ({dialect.skip_locked(_CANDIDATES)}), "
         + _RANKED
         + f"UPDATE executions {_SET_CLAIMED} WHERE id IN (SELECT id FROM chosen) "
         f"RETURNING {CLAIM_COLUMNS}, "
@@ -58,9 +63,19 @@ def _claim(candidates: str) -> TextClause:
     )
 
 
-CLAIM_SQL = {
-    # Concurrent workers skip each other's candidates instead of waiting for them.
-    "postgresql": _claim(_CANDIDATES + " FOR UPDATE SKIP LOCKED"),
-    # SQLite: the transaction is BEGIN IMMEDIATE (store.db), so the claim is serialised.
-    "sqlite": _claim(_CANDIDATES),
-}
+@cache
+def claim_statement(dialect: Dialect) -> TextClause:
+    """The claim statement on `dialect`, made once: typed bind parameters and result columns,
+    so dates and JSON convert as through the ORM."""
+    columns = Execution.__table__.c
+    return (
+        text(claim_text(dialect))
+        .bindparams(
+            bindparam("now", type_=columns.due_at.type),
+            bindparam("lease_until", type_=columns.due_at.type),
+        )
+        .columns(
+            *(columns[name.strip()] for name in CLAIM_COLUMNS.split(",")),
+            was_due=columns.due_at.type,
+        )
+    )

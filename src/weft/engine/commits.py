@@ -50,7 +50,7 @@ WRITERS: dict[str, Callable[[Database], FencedWriter]] = {
 
 def writer_for(db: Database) -> FencedWriter:
     """The fenced writer of `db`'s database (chosen once, when the engine's services start)."""
-    return WRITERS[db.dialect](db)
+    return WRITERS[db.dialect.name](db)
 
 
 class GroupCommit:

@@ -8,9 +8,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from weft.engine.answers import ANSWERS_CHANNEL
 from weft.engine.outbound import OrgOutbound
 from weft.engine.scheduler import Scheduler
 from weft.engine.services import Services
+from weft.engine.wakeups import QUEUE_CHANNEL
 from weft.engine.worker import Worker
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher
@@ -96,37 +98,21 @@ class Engine:
                 services.db, services.outbound, services.settings
             )
             self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="notifications"))
-        if self.services.db.dialect == "postgresql":
+        if self.services.db.dialect.notifies:
             self.tasks.append(asyncio.create_task(self._listen(), name="listen"))
 
     async def _listen(self) -> None:
-        """PostgreSQL: wake idle workers the moment another process queues work, and hand sync
-        callers here the answers other processes announce (one connection, two channels)."""
-        import asyncpg
-
-        from weft.engine.answers import ANSWERS_CHANNEL
-        from weft.engine.wakeups import QUEUE_CHANNEL
-
-        url = self.services.db.engine.url.set(drivername="postgresql")
-        answers = self.services.answers
+        """Wake idle workers the moment another process queues work, and hand sync callers here
+        the answers other processes announce (one connection, two channels): the dialect's
+        LISTEN connection, made again whenever it drops (until it is up, both poll)."""
+        db, answers, wakeups = self.services.db, self.services.answers, self.services.wakeups
+        listeners = {
+            QUEUE_CHANNEL: lambda _payload: wakeups.work_queued(),
+            ANSWERS_CHANNEL: answers.announced,
+        }
         while True:
             try:
-                connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-                try:
-                    closed = asyncio.Event()
-                    connection.add_termination_listener(lambda *_, done=closed: done.set())
-                    await connection.add_listener(
-                        QUEUE_CHANNEL, lambda *_: self.services.wakeups.work_queued()
-                    )
-                    await connection.add_listener(
-                        ANSWERS_CHANNEL, lambda *args: answers.announced(args[-1])
-                    )
-                    answers.set_listening(True)
-                    await closed.wait()
-                finally:
-                    answers.set_listening(False)
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(connection.close(timeout=1))
+                await db.dialect.listen(db.engine, listeners, answers.set_listening)
             except asyncio.CancelledError:
                 raise
             except Exception as error:

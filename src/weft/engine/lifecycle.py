@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine import states
 from weft.engine.answers import RunAnswer, announce_answers
-from weft.engine.claim_sql import CLAIM_COLUMNS, CLAIM_SQL
+from weft.engine.claim_sql import claim_statement
 from weft.engine.direct import StartedRun
 from weft.engine.history import get_execution
 from weft.engine.queue import CLAIMED_FIELDS, Claimed, FencedWrite, lock_in_id_order
@@ -69,19 +69,7 @@ async def claim_due_executions(
         "scan": limit * 4,
         "per_account": per_account,
     }
-    columns = Execution.__table__.c
-    # Typed bind parameters and result columns, so dates and JSON convert as through the ORM.
-    stmt = (
-        CLAIM_SQL[db.dialect]
-        .bindparams(
-            bindparam("now", type_=columns.due_at.type),
-            bindparam("lease_until", type_=columns.due_at.type),
-        )
-        .columns(
-            *(columns[name.strip()] for name in CLAIM_COLUMNS.split(",")),
-            was_due=columns.due_at.type,
-        )
-    )
+    stmt = claim_statement(db.dialect)
     async with db.transaction() as session:
         rows = (await session.execute(stmt, params)).mappings().all()
     claimed = []

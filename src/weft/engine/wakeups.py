@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from weft.store.dialects import dialect_of
 
 QUEUE_CHANNEL = "weft_queue"
 
@@ -50,6 +51,6 @@ class Wakeups:
 
 
 async def wake_workers_in_transaction(session: AsyncSession) -> None:
-    """PostgreSQL delivers NOTIFY at commit, so workers in other processes wake when it lands."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text(f"NOTIFY {QUEUE_CHANNEL}"))
+    """Wake workers in other processes when this transaction's work lands (PostgreSQL
+    delivers NOTIFY at commit; on SQLite they poll)."""
+    await dialect_of(session).notify(session, QUEUE_CHANNEL)

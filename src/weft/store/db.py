@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from weft.store.dialects import Dialect, dialect_named
 from weft.store.permissions import secure_sqlite_file
 from weft.store.raw_postgres import RawPostgres
 from weft.store.sql_counter import attach_if_enabled
@@ -176,6 +177,9 @@ class Database:
     def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30000) -> None:
         self.url = url
         self.engine = create_engine(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
+        # What differs between the databases, asked by everything above `store/` (its `name`
+        # for logs and for tables of implementations keyed by database).
+        self.dialect: Dialect = dialect_named(self.engine.dialect.name)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time and its busy handler is not fair: many connections of
         # one process polling for the lock starve each other. Queue them here instead (FIFO),
@@ -186,18 +190,13 @@ class Database:
         # PostgreSQL's batch connections (`raw`), made on first use.
         self._raw: RawPostgres | None = None
         self._writer_lock = (
-            _WriterFileLock.for_url(self.engine) if self.dialect == "sqlite" else None
+            _WriterFileLock.for_url(self.engine) if self.dialect.single_writer else None
         )
-
-    @property
-    def dialect(self) -> str:
-        """`sqlite` or `postgresql`."""
-        return self.engine.dialect.name
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        if self.dialect != "sqlite":
+        if not self.dialect.single_writer:
             async with (
                 _connect_errors_as_operational(),
                 self.sessions() as session,
@@ -229,7 +228,7 @@ class Database:
         connection: one thread hop for the batch instead of one per statement (aiosqlite), and
         no greenlet bridge. Elsewhere it runs on the async engine as `transaction()` does
         (PostgreSQL's group commits do not come here: they are one statement on `raw`)."""
-        if self.dialect != "sqlite":
+        if not self.dialect.single_writer:
             async with self.transaction() as session:
                 return await session.run_sync(lambda sync: work(sync.connection()))
         async with self._sqlite_write_turn():
@@ -248,7 +247,7 @@ class Database:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction: on SQLite it takes no write lock and waits for no writer."""
-        if self.dialect != "sqlite":
+        if not self.dialect.single_writer:
             async with (
                 _connect_errors_as_operational(),
                 self.sessions() as session,
@@ -318,15 +317,13 @@ def skipping_taken_rows(statement: Select[Any], db: Database, **lock: Any) -> Se
     LOCKED`, `lock` passed on, e.g. `of=`); SQLite needs nothing, because every write
     transaction there is BEGIN IMMEDIATE and claims are serialised anyway.
     """
-    if db.dialect == "postgresql":
-        return statement.with_for_update(skip_locked=True, **lock)
-    return statement
+    return db.dialect.skipping_taken_rows(statement, **lock)
 
 
 async def checkpoint_sqlite(db: Database) -> None:
     """Fold the WAL back into the database file and truncate it (best effort)."""
-    if db.dialect != "sqlite":
-        return
+    if not db.dialect.single_writer:
+        return  # PostgreSQL keeps no WAL file beside the database
     async with db.engine.connect() as connection:
         connection = await connection.execution_options(weft_no_transaction=True)
         # Readers still on old pages make it fail: the next checkpoint catches up.

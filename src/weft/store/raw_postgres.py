@@ -40,12 +40,20 @@ _DIALECT_ONLY_ARGUMENTS = (
 BATCH_APPLICATION_NAME = "weft-batch"
 
 
+def asyncpg_connect_arguments(engine: AsyncEngine) -> dict[str, Any]:
+    """The keyword arguments of `asyncpg.connect` for the engine's database: those SQLAlchemy
+    derives from its URL (host, port, user, password, database, ssl, server settings), less
+    the ones only SQLAlchemy's dialect understands. Every asyncpg connection of ours (batch
+    pool, LISTEN) is made from them."""
+    _args, options = engine.dialect.create_connect_args(engine.url)
+    return {k: v for k, v in options.items() if k not in _DIALECT_ONLY_ARGUMENTS}
+
+
 class RawPostgres:
     """A few asyncpg connections to the engine's database, for batched writes."""
 
     def __init__(self, engine: AsyncEngine, size: int) -> None:
-        _args, options = engine.dialect.create_connect_args(engine.url)
-        self._options = {k: v for k, v in options.items() if k not in _DIALECT_ONLY_ARGUMENTS}
+        self._options = asyncpg_connect_arguments(engine)
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None

@@ -6,8 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+from weft.store.dialects import DIALECTS
+
+# The dialects (by SQLAlchemy's name, which a column type is given) that keep no time zone.
+_ZONELESS = frozenset(name for name, d in DIALECTS.items() if not d.keeps_time_zones)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -23,7 +27,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to a UTCDateTime column")
         value = value.astimezone(UTC)
         # SQLite keeps no zone: store naive UTC so string comparison orders correctly.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if dialect.name in _ZONELESS else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -31,5 +35,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
+def _json_type() -> Any:
+    json_type = JSON()
+    for name, dialect in DIALECTS.items():
+        json_type = json_type.with_variant(dialect.json_type, name)
+    return json_type
+
+
+# Each dialect's own JSON type (JSONB on PostgreSQL: indexable, compact; JSON text on SQLite).
+JSONType: Any = _json_type()

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert
 
 from weft.errors import RateLimited
 from weft.observability.metrics import observe_rate_limited
@@ -41,6 +40,9 @@ class RateLimiter:
 
     def __init__(self, db: Database, shared_file: Path | None = None) -> None:
         self.db = db
+        # Counted in the database when every API process can share it cheaply (PostgreSQL),
+        # otherwise here (see the module's docstring).
+        self._in_database = db.dialect.counts_rate_windows_in_database
         self._memory: dict[tuple[str, int], int] = {}
         # SQLite with several serving processes: counts they share (None: this process's own).
         self._shared = SharedCounts(shared_file) if shared_file is not None else None
@@ -63,7 +65,7 @@ class RateLimiter:
             raise _refusal(limit, window)
 
     async def _increment(self, bucket: str, window: int, limit: Limit) -> int:
-        if self.db.dialect == "sqlite":
+        if not self._in_database:
             if self._shared is not None:
                 shared = self._shared.increment(bucket, window, limit.window_s)
                 if shared is not None:
@@ -74,7 +76,7 @@ class RateLimiter:
                 self._prune_memory(window - limit.window_s)
             return hits
         statement = (
-            insert(RateWindow)
+            self.db.dialect.insert(RateWindow)
             .values(bucket=bucket, window_start=window, hits=1)
             .on_conflict_do_update(
                 index_elements=[RateWindow.bucket, RateWindow.window_start],
@@ -90,7 +92,7 @@ class RateLimiter:
         return hits
 
     async def _read(self, bucket: str, window: int) -> int:
-        if self.db.dialect == "sqlite":
+        if not self._in_database:
             shared = self._shared.read(bucket, window) if self._shared is not None else 0
             return max(shared, self._memory.get((bucket, window), 0))
         async with self.db.reading() as session:
