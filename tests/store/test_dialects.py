@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import exists, make_url, select, update
 
+from weft.apps.catalog import create_default_app
 from weft.store.db import Database
 from weft.store.dialects import DIALECTS, PostgresDialect, dialect_for_url, dialect_of
 from weft.store.raw_postgres import asyncpg_connect_arguments
@@ -31,7 +32,11 @@ async def test_a_database_has_one_dialect_object_found_the_same_from_a_session(
 
 async def test_json_list_contains_matches_whole_entries_only(db: Database) -> None:
     async with db.transaction() as session:
-        org = (await create_org(f"org {uuid.uuid4().hex[:6]}", session=session)).org
+        org = (
+            await create_org(
+                f"org {uuid.uuid4().hex[:6]}", add_default_app=create_default_app, session=session
+            )
+        ).org
         allowed = ["https://a.example", "https://b.example"]
         await session.execute(
             update(Org).where(Org.id == org.id).values(settings={"allowed_origins": allowed})
@@ -119,7 +124,13 @@ async def test_a_claimed_row_is_skipped_by_another_claimer(postgres_db_url: str)
     try:
         async with database.transaction() as session:
             ids = [
-                (await create_org(f"org {uuid.uuid4().hex[:6]}", session=session)).org.id
+                (
+                    await create_org(
+                        f"org {uuid.uuid4().hex[:6]}",
+                        add_default_app=create_default_app,
+                        session=session,
+                    )
+                ).org.id
                 for _ in range(2)
             ]
         query = database.dialect.skipping_taken_rows(
