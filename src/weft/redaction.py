@@ -94,3 +94,12 @@ def redact_request(request: Mapping[str, Any]) -> dict[str, Any]:
     if "body" in recorded:
         recorded["body"] = redact_value(recorded["body"])
     return recorded
+
+
+def redact_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A node's fields as they resolved (what a failed step records, what safe mode shows it
+    would send): a `url` redacted as a URL, every other field at any depth."""
+    return {
+        name: redact_url(value) if name == "url" and isinstance(value, str) else redact_value(value)
+        for name, value in fields.items()
+    }

@@ -47,6 +47,7 @@ from weft.expressions.offload import hard_limit_s
 from weft.nodes import ERROR_HANDLE, KINDS, NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.observability.logs import execution_id_var
+from weft.redaction import redact_fields
 from weft.store.db import is_database_unavailable, log_database_failure
 from weft.workflows.graph import NodeIn
 
@@ -402,6 +403,8 @@ class Runner:
         resolved: Any = None,
     ) -> tuple[Any, str | None]:
         details = {"node_id": node.id, "node_name": node.name, **error.to_json()}
+        # The fields as they resolved, kept for days in the run's history: never a credential.
+        resolved = redact_fields(resolved) if resolved else None
         if config.on_error == "fail":
             self._record(
                 state,

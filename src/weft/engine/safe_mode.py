@@ -18,7 +18,7 @@ from weft.apps.catalog import action_effect
 from weft.errors import InvalidInput
 from weft.nodes import KINDS
 from weft.nodes.runtime import NodeContext
-from weft.redaction import redact_url, redact_value
+from weft.redaction import redact_fields
 from weft.store.db import Database
 from weft.store.tables import Execution
 
@@ -100,11 +100,7 @@ async def preview_request(node_type: str, config: Any, ctx: NodeContext) -> dict
     would_send = KINDS[node_type].would_send
     if would_send is None:
         return {"node_type": node_type}
-    sent = await would_send(config, ctx)
-    return {
-        name: redact_url(value) if name == "url" and isinstance(value, str) else redact_value(value)
-        for name, value in sent.items()
-    }
+    return redact_fields(await would_send(config, ctx))
 
 
 async def load_test_mode(db: Database, execution_id: str) -> EditorTestOptions:

@@ -66,17 +66,6 @@ def _as_text_map(values: dict[str, Any]) -> dict[str, str]:
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """Send the request; 4xx/5xx fail the node (429 and 5xx retryably), with the response."""
-    try:
-        return await _send(config, ctx)
-    except BaseException:
-        from weft.redaction import redact_request
-
-        # A failed step records its fields as they resolved: never the credentials in them.
-        ctx.resolved.update(redact_request(ctx.resolved))
-        raise
-
-
-async def _send(config: Config, ctx: NodeContext) -> NodeResult:
     from weft.net import (  # imported here: nodes stay light for the validator
         OutboundError,
         is_retryable_status,
