@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from weft import clock
+
+pytestmark = pytest.mark.unit
 
 
 def test_now_is_the_wall_clock_in_utc_to_the_millisecond() -> None:

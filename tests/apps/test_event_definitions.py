@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from engine.flows import BASE, finished, publish
 from graphs import node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
+
+pytestmark = pytest.mark.integration
 
 SIGNUP_SCHEMA = {
     "type": "object",

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine as SyncEngine
 from sqlalchemy import event, select
 
@@ -24,6 +25,8 @@ from weft.engine.runner import RunState
 from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
+
+pytestmark = pytest.mark.integration
 
 
 async def hook_path(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
@@ -238,6 +241,7 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     assert row.status == "succeeded" and row.attempt == 2
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> None:
     """Group commits overlap on PostgreSQL: a run's fenced update must not overtake the insert
     of its row that another commit (Worker.persist, the heartbeat) carries."""
@@ -252,6 +256,7 @@ async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> 
     assert await state.take_row() is None  # written: later commits go straight on
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 async def test_the_first_commit_takes_the_row_once() -> None:
     state = RunState(claimed=None, plan=None, done={}, unsaved=UnsavedRun({"id": "e1"}))  # type: ignore[arg-type]
     assert await state.take_row() == {"id": "e1"}

@@ -22,6 +22,8 @@ from weft.engine import lifecycle, queue
 from weft.store.db import Database
 from weft.store.tables import Execution
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def db_url(postgres_url: str) -> str:  # SQLite has one writer at a time: no lock order to get wrong

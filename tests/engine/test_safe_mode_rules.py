@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from weft.engine.safe_mode import REDACTED, effect_of, redact_url, redact_value
 from weft.nodes import parse_node_config
+
+pytestmark = pytest.mark.unit
 
 
 def test_http_writes_by_method_and_unknown_app_actions_count_as_writes() -> None:

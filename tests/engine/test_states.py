@@ -7,6 +7,8 @@ import pytest
 from weft.engine import lifecycle, states
 from weft.engine.claim_sql import CLAIM_SQL
 
+pytestmark = pytest.mark.unit
+
 
 def test_terminal_statuses_have_no_way_out() -> None:
     for ended in states.TERMINAL:

@@ -6,11 +6,14 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
 from engine.flows import BASE, execute, finished, publish
 from graphs import node
 from support import Tenant, TenantFactory
 from weft.engine.host import Engine
+
+pytestmark = pytest.mark.integration
 
 START = node("1", "start", "Start", trigger="manual")
 LOOP_LIMIT_MS = 10_000

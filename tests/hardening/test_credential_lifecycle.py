@@ -6,12 +6,15 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
 from engine.flows import BASE, execute, publish
 from graphs import MANUAL_START
 from support import Tenant, assert_envelope
 from weft.store.db import Database
 from weft.tenancy.orgs import rotate_api_key
+
+pytestmark = pytest.mark.integration
 
 
 async def test_rotating_the_org_key_revokes_session_tokens_minted_under_it(

@@ -15,6 +15,8 @@ from weft.engine.host import Engine
 from weft.expressions.evaluator import ExpressionError, Limits
 from weft.expressions.offload import evaluate_off_loop
 
+pytestmark = pytest.mark.integration
+
 # Backtracking engines take ~2^n steps on this pattern; RE2 is linear.
 CATASTROPHIC_REGEX = '{{ $match("' + "a" * 23 + '!", /(a+)+$/) }}'
 # No regex at all: a quadratic builtin loop that never returns to jsonata's time check.
@@ -73,6 +75,7 @@ async def test_costly_expression_never_delays_health_or_other_tenants(
     assert done["status"] in {"COMPLETED", "FAILED"}, done
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 async def test_regex_literals_run_on_re2_in_linear_time() -> None:
     began = time.perf_counter()
     assert await evaluate_off_loop('$match("' + "a" * 5000 + '!", /(a+)+$/)', {}) is None
@@ -81,6 +84,7 @@ async def test_regex_literals_run_on_re2_in_linear_time() -> None:
     assert await evaluate_off_loop('$contains("HeLLo", /ll/i)', {}) is True
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 async def test_builtin_that_ignores_the_time_check_is_stopped_by_the_hard_limit() -> None:
     began = time.perf_counter()
     with pytest.raises(ExpressionError, match="too long"):

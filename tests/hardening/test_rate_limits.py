@@ -15,6 +15,8 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.tenancy.rate_limits import Limit, RateLimiter
 
+pytestmark = pytest.mark.integration
+
 ClientFactory = Callable[..., "AsyncIterator[httpx.AsyncClient]"]
 
 

@@ -24,6 +24,8 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import NotificationDelivery
 
+pytestmark = pytest.mark.integration
+
 DispatcherFactory = Callable[..., NotificationDispatcher]
 
 BASE = "/api/v2/public"

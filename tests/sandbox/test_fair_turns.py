@@ -10,6 +10,8 @@ import pytest
 from weft.sandbox import SandboxPool
 from weft.sandbox.turns import FairTurns
 
+pytestmark = pytest.mark.integration
+
 BUSY_LOOP = "while (true) {}"
 
 

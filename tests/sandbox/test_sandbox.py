@@ -22,6 +22,8 @@ from weft.sandbox import (
     run_code,
 )
 
+pytestmark = pytest.mark.integration
+
 FAST = {"timeout_ms": 200}
 GRADUAL_BOMB = "let a = []; while (true) a.push(new Array(1e6).fill(1))"
 

@@ -18,6 +18,8 @@ from weft.sandbox import (
 )
 from weft.sandbox.pool import warm_key
 
+pytestmark = pytest.mark.integration
+
 ALICE = "org-1/alice"
 BOB = "org-1/bob"
 SCOPE = "wf-1@3"
