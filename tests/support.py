@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -62,6 +64,15 @@ def assert_envelope(response: httpx.Response, status: int, error_code: str | Non
     if error_code:
         assert body["error_code"] == error_code, body
     return body
+
+
+async def wait_until(holds: Callable[[], object], timeout_s: float = 30, what: str = "") -> None:
+    """Poll `holds()` until it is true; fail after `timeout_s`, generous for a loaded machine."""
+    deadline = time.monotonic() + timeout_s
+    while not holds():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what or 'the condition'} did not hold within {timeout_s} s")
+        await asyncio.sleep(0.01)
 
 
 # Settings that turn every rate limit off, for tests that call far more often than a person.
