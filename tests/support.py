@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -67,9 +68,15 @@ def assert_envelope(response: httpx.Response, status: int, error_code: str | Non
 
 
 async def wait_until(holds: Callable[[], object], timeout_s: float = 30, what: str = "") -> None:
-    """Poll `holds()` until it is true; fail after `timeout_s`, generous for a loaded machine."""
+    """Poll `holds()` (a value or an awaitable) until it is true; fail after `timeout_s`, which
+    is generous so that a loaded machine only makes the wait longer, never a failure."""
     deadline = time.monotonic() + timeout_s
-    while not holds():
+    while True:
+        held = holds()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
         if time.monotonic() > deadline:
             raise AssertionError(f"{what or 'the condition'} did not hold within {timeout_s} s")
         await asyncio.sleep(0.01)

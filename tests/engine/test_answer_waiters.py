@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from support import wait_until
 from weft.engine import answers as answers_module
 from weft.engine import states
 from weft.engine.answers import Answers, RunAnswer
@@ -27,7 +28,8 @@ async def test_a_response_does_not_settle_a_caller_waiting_for_the_end() -> None
     waiting = asyncio.create_task(answers.wait(None, "run-2", until_response=False, timeout_s=5))
     await asyncio.sleep(0)
     answers.publish(RunAnswer("run-2", states.RUNNING, {"body": 1}))
-    await asyncio.sleep(0.05)
+    # The response took the waiter's future; the caller waiting for the end waits again.
+    await wait_until(lambda: "run-2" in answers._waiting, what="the caller waiting again")
     assert not waiting.done()
     answers.publish(RunAnswer("run-2", states.SUCCEEDED, {"body": 1}, output=3))
     assert (await asyncio.wait_for(waiting, 1)).output == 3
@@ -59,7 +61,9 @@ async def test_while_listening_each_waiter_is_read_once_not_every_tick(
     answers = Answers(tick_s=0.01)
     answers.set_listening(True)
     waiting = asyncio.create_task(answers.wait("db", "run-4", until_response=True, timeout_s=5))
-    await asyncio.sleep(0.2)  # twenty ticks
+    # One read of the new waiter, then the fallback stops: nothing would read it again.
+    await wait_until(lambda: reads.reads and answers._poller is None, what="the fallback ending")
+    await asyncio.sleep(0.05)  # a few ticks (fewer on a busy machine, never a false failure)
     assert reads.reads == [["run-4"]]
     reads.ended["run-4"] = RunAnswer("run-4", states.SUCCEEDED, output=1)
     answers.announced("other-process:run-9,run-4")
@@ -78,8 +82,8 @@ async def test_own_announcements_and_unwaited_runs_cost_no_read(
     await asyncio.sleep(0)
     answers.announced(f"{answers_module.sender_token()}:run-5")  # published here directly
     answers.announced("other-process:run-6")  # nobody here waits on it
-    await asyncio.sleep(0.05)
-    assert reads.reads == []
+    await asyncio.sleep(0.01)  # a turn for a reader, had one been started (none must be)
+    assert answers._reader is None and reads.reads == []
     waiting.cancel()
 
 
@@ -90,11 +94,10 @@ async def test_without_a_listener_the_fallback_reads_every_tick(
     monkeypatch.setattr(answers_module, "_answered", reads)
     answers = Answers(tick_s=0.01)
     waiting = asyncio.create_task(answers.wait("db", "run-7", until_response=True, timeout_s=5))
-    await asyncio.sleep(0.2)
-    assert len(reads.reads) >= 5
+    await wait_until(lambda: len(reads.reads) >= 5, what="five fallback reads")
     answers.set_listening(True)  # the listener is back: one read makes up for the gap
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: answers._poller is None, what="the fallback ending")
     settled = len(reads.reads)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.05)  # a few ticks (fewer on a busy machine, never a false failure)
     assert len(reads.reads) == settled
     waiting.cancel()

@@ -59,6 +59,8 @@ async def test_lease_renewal_and_group_commit_in_opposite_orders_do_not_deadlock
         renewal = asyncio.create_task(
             queue.renew_leases(db, owner="w1", ids=[first, second], lease_s=30)
         )
+        # Time for the renewal to reach the rows the commit holds. On a busy machine it may come
+        # later, which only makes the test weaker, never a false failure.
         await asyncio.sleep(0.3)
 
     writes = [
