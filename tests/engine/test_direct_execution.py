@@ -219,6 +219,9 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     tenant: Tenant,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A third of a 5 s lease in, the heartbeat would write the run itself: a loaded machine can
+    # take that long to reach the check below. With 30 s only the graceful stop writes it.
+    app.state.settings.lease_s = 30
     first = Engine(app.state.services)
     await first.start(1, schedule=False)
     in_code_step = asyncio.Event()
