@@ -6,9 +6,10 @@ suite errors (it is never skipped): CI must not go green on SQLite alone.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(names[0])
 
 
+_TEST_FILE = re.compile(r"test_.*\.py")
+_NOT_COLLECTED = frozenset({"node_modules", "__pycache__"})
 _TIER_MARK = re.compile(r"\bmark\.(unit|integration|slow)\b")
+
+
+def _test_files(path: Path) -> Iterator[Path]:
+    """The test modules at `path` (a file or a folder), skipping what pytest never collects."""
+    if path.is_file():
+        yield path
+        return
+    for folder, subfolders, files in os.walk(path):
+        subfolders[:] = [d for d in subfolders if d not in _NOT_COLLECTED and d[0] != "."]
+        yield from (Path(folder, name) for name in files if _TEST_FILE.fullmatch(name))
 
 
 def _only_other_tiers(path: Path, wanted: str) -> bool:
@@ -71,8 +84,7 @@ def _only_other_tiers(path: Path, wanted: str) -> bool:
 
     Read as text, without importing: a file naming no tier is still collected, so it fails.
     """
-    files = sorted(path.rglob("test_*.py")) if path.is_dir() else [path]
-    for file in files:
+    for file in _test_files(path):
         named = set(_TIER_MARK.findall(file.read_text()))
         if not named or wanted in named:
             return False
