@@ -224,8 +224,11 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     app.state.settings.lease_s = 30
     first = Engine(app.state.services)
     await first.start(1, schedule=False)
-    in_code_step = asyncio.Event()
+    # The code pool up first (it starts on first use): stopped while V8 still starts, the run
+    # would not yet be in its step.
     code = app.state.services.sandbox.run
+    assert await code("1 + 1", None, timeout_ms=30_000, memory_mb=64) == 2
+    in_code_step = asyncio.Event()
 
     async def spied(*args: Any, **kwargs: Any) -> Any:
         in_code_step.set()
