@@ -22,7 +22,7 @@ chromium: ## Debian's chromium for the browser tests (installed with apt-get whe
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium is required by the browser tests"; exit 1; }
 
-test-fast: $(VENV)/.dev-installed ## The unit tier alone: no database, no app, no servers (seconds)
+test-fast: $(VENV)/.dev-installed ## The unit tier alone: no database, app, server or subprocess (seconds)
 	$(BIN)/pytest -m unit -q
 
 lint: $(VENV)/.dev-installed

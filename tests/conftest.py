@@ -6,8 +6,10 @@ suite errors (it is never skipped): CI must not go green on SQLite alone.
 
 from __future__ import annotations
 
+import os
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +29,81 @@ from weft.store.scope import OrgScope
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import issue_session_token
 
-# A test that asks for none of these runs without a database, app or server: the unit tier.
-_INTEGRATION_FIXTURES = frozenset(
-    {
-        "db",
-        "db_url",
-        "sqlite_url",
-        "postgres_url",
-        "postgres_server",
-        "migrated_url",
-        "app",
-        "client",
-        "engine",
-    }
-)
-# Folders whose tests start real servers, subprocesses or V8 pools whatever fixtures they use.
-_INTEGRATION_FOLDERS = frozenset({"cli", "net", "sandbox", "sdk", "e2e", "fuzz"})
+# Every test belongs to exactly one tier, declared by its module (`pytestmark = pytest.mark.unit`)
+# or, to differ from its module, by the test itself (or its class): the closest declaration wins.
+TIERS = ("unit", "integration", "slow")
 
 
+def _declared_tiers(item: pytest.Item) -> list[str]:
+    """The tier marks of the node closest to `item` (itself, its class, its module) that has any."""
+    for node in reversed(item.listchain()):
+        declared = [mark.name for mark in node.own_markers if mark.name in TIERS]
+        if declared:
+            return declared
+    return []
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects: it must see the one tier each test has
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the unit tier (`make test-fast`, `pytest -m unit`) from the fixtures a test uses."""
+    """Give each test its one declared tier; fail collection naming any test with none or two."""
+    tiers = {item: _declared_tiers(item) for item in items}
+    wrong = [
+        f"{item.nodeid}: {names or 'no tier'}" for item, names in tiers.items() if len(names) != 1
+    ]
+    if wrong:
+        raise pytest.UsageError(
+            "each test needs exactly one tier (module `pytestmark = pytest.mark.unit`, "
+            "`integration` or `slow`; a test or class may declare its own instead):\n  "
+            + "\n  ".join(wrong)
+        )
+    # A test's own tier replaces its module's: drop the module's (and class's) tier marks so `-m`
+    # sees one tier per test, then put each test's tier on the test itself.
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        folder = item.path.parent.name
-        if (
-            not fixtures & _INTEGRATION_FIXTURES
-            and folder not in _INTEGRATION_FOLDERS
-            and item.get_closest_marker("slow") is None
-        ):
-            item.add_marker(pytest.mark.unit)
+        for node in item.listchain()[:-1]:
+            node.own_markers[:] = [mark for mark in node.own_markers if mark.name not in TIERS]
+    for item, names in tiers.items():
+        item.own_markers[:] = [mark for mark in item.own_markers if mark.name not in TIERS]
+        item.add_marker(names[0])
+
+
+_TEST_FILE = re.compile(r"test_.*\.py")
+_NOT_COLLECTED = frozenset({"node_modules", "__pycache__"})
+_TIER_MARK = re.compile(r"\bmark\.(unit|integration|slow)\b")
+
+
+def _test_files(path: Path) -> Iterator[Path]:
+    """The test modules at `path` (a file or a folder), skipping what pytest never collects."""
+    if path.is_file():
+        yield path
+        return
+    for folder, subfolders, files in os.walk(path):
+        subfolders[:] = [d for d in subfolders if d not in _NOT_COLLECTED and d[0] != "."]
+        yield from (Path(folder, name) for name in files if _TEST_FILE.fullmatch(name))
+
+
+def _only_other_tiers(path: Path, wanted: str) -> bool:
+    """Whether every test file at `path` names a tier (`mark.unit`, ...) and none names `wanted`.
+
+    Read as text, without importing: a file naming no tier is still collected, so it fails.
+    """
+    for file in _test_files(path):
+        named = set(_TIER_MARK.findall(file.read_text()))
+        if not named or wanted in named:
+            return False
+    return True
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Under `-m <one tier>`, skip importing the files and folders that hold only other tiers.
+
+    Importing every module (Schemathesis, Playwright, the app) cost ten times the unit tests.
+    """
+    wanted = config.getoption("markexpr").strip()
+    if wanted not in TIERS:
+        return None
+    if collection_path.is_file() and not collection_path.name.startswith("test_"):
+        return None
+    return True if _only_other_tiers(collection_path, wanted) else None
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +161,9 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         outbound_allow="127.0.0.1",
         poll_s=0.05,
         lease_s=5,
-        sync_timeout_s=10,
+        # Sync callers get their answer as soon as it exists; only a loaded machine ever gets
+        # near this bound, and a test must not fail for that.
+        sync_timeout_s=30,
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -64,6 +67,21 @@ def assert_envelope(response: httpx.Response, status: int, error_code: str | Non
     if error_code:
         assert body["error_code"] == error_code, body
     return body
+
+
+async def wait_until(holds: Callable[[], object], timeout_s: float = 30, what: str = "") -> None:
+    """Poll `holds()` (a value or an awaitable) until it is true; fail after `timeout_s`, which
+    is generous so that a loaded machine only makes the wait longer, never a failure."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        held = holds()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what or 'the condition'} did not hold within {timeout_s} s")
+        await asyncio.sleep(0.01)
 
 
 # Settings that turn every rate limit off, for tests that call far more often than a person.

@@ -9,6 +9,8 @@ import pytest
 from weft.crypto import KEY_FILE, SecretBox, SecretUnreadable
 from weft.settings import Settings
 
+pytestmark = pytest.mark.unit
+
 
 def settings_in(tmp_path: Path, secret_key: str | None = None) -> Settings:
     return Settings(data_dir=tmp_path, secret_key=secret_key)

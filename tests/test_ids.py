@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from weft.ids import is_id, new_id
+
+pytestmark = pytest.mark.unit
 
 
 def test_ids_are_unique_and_sort_by_creation() -> None:

@@ -10,6 +10,8 @@ import pytest
 from support import Tenant, TenantFactory, assert_envelope
 from weft import clock
 
+pytestmark = pytest.mark.integration
+
 # Every route that acts for a linked account, with a body where it needs one. `{wf}` is a
 # published workflow of the caller.
 ACCOUNT_ROUTES: list[tuple[str, str, dict | None]] = [

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from support import Tenant, TenantFactory, assert_envelope
+
+pytestmark = pytest.mark.integration
 
 APPS = "/api/v2/f-sdk/application"
 SAAS = "https://app.saas.example"

@@ -11,6 +11,8 @@ import pytest
 from support import Tenant, TenantFactory, assert_envelope
 from weft.nodes import NODE_TYPES, parse_node_config
 
+pytestmark = pytest.mark.integration
+
 BASE = "/api/v2/public"
 START = {"id": "1", "type": "start", "name": "Start", "data": {"trigger": "manual"}}
 NOTE = {"id": "2", "type": "transform", "name": "Note", "data": {"value": "{{ trigger.x }}"}}

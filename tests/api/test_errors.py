@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from support import Tenant, assert_envelope
 from weft.settings import Settings
+
+pytestmark = pytest.mark.integration
 
 
 async def test_unknown_route_is_an_envelope(client: httpx.AsyncClient) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from test_auth import published_workflow
 
 from support import Tenant, TenantFactory, assert_envelope
+
+pytestmark = pytest.mark.integration
 
 
 def attempts(workflow_id: str, draft_id: str) -> list[tuple[str, str, dict | None]]:

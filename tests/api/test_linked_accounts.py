@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from support import Tenant, assert_envelope
+
+pytestmark = pytest.mark.integration
 
 BASE = "/api/v2/public/linked-account"
 

@@ -16,6 +16,8 @@ from openapi_spec_validator import validate
 
 from weft.nodes import NODE_TYPES
 
+pytestmark = pytest.mark.integration
+
 P = "/api/v2/public"
 METHODS = ("get", "put", "post", "patch", "delete")
 # Documentation infrastructure, not API: the pages that show the schema, and the schema itself.

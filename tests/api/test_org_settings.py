@@ -10,6 +10,8 @@ from weft.errors import InvalidInput
 from weft.store.db import Database
 from weft.tenancy.orgs import allowed_origins_of, normalize_origin
 
+pytestmark = pytest.mark.integration
+
 BASE = "/api/v2/public"
 
 
@@ -94,6 +96,7 @@ async def test_one_org_never_sees_anothers_origins(
     assert other.json() == {"org_id": second.org_id, "allowed_origins": [], "outbound_allow": []}
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_origin_normalisation_keeps_ports_and_ipv6() -> None:
     assert normalize_origin("HTTPS://Host.Example:8443") == "https://host.example:8443"
     assert normalize_origin("http://[::1]:3000/") == "http://[::1]:3000"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from support import Tenant, assert_envelope
+
+pytestmark = pytest.mark.integration
 
 EXTERNAL = re.compile(r"""(?:src|href)=["'](?:https?:)?//""", re.IGNORECASE)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from support import Tenant, assert_envelope
+
+pytestmark = pytest.mark.integration
 
 BASE = "/api/v2/public/workflow"
 HEX24 = re.compile(r"^[0-9a-f]{24}$")

@@ -15,6 +15,8 @@ from graphs import node
 from support import Tenant
 from weft.engine.host import Engine
 
+pytestmark = pytest.mark.integration
+
 AI_KEY = "sk-ai-endpoint-secret-0042"
 USAGE = {"prompt_tokens": 21, "completion_tokens": 5, "total_tokens": 26}
 

@@ -15,6 +15,8 @@ from support import Tenant
 from weft.apps.catalog import action_effect, shipped_definitions
 from weft.nodes.runtime import NodeFailure
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "oauth-access-token-7f3a"
 STRIPE_KEY = "sk_test_stripe_secret_42"
 HTTP_KEY = "Token http-secret-99"
@@ -91,6 +93,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, dict[str, str], str, Any]]
 ]  # fmt: skip
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_every_shipped_action_has_a_case() -> None:
     covered = {(slug, action) for slug, action, *_ in CASES}
     declared = {
@@ -102,6 +105,7 @@ def test_every_shipped_action_has_a_case() -> None:
     assert all(len(d.actions) >= 3 for d in shipped_definitions().values())
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_action_effect_tells_reads_from_writes() -> None:
     assert action_effect("hubspot", "get_contact") == "read"
     assert action_effect("hubspot", "create_contact") == "write"

@@ -10,6 +10,8 @@ from weft.apps.calls import ActionInputError, build_request, form_pairs
 from weft.apps.catalog import parse_definition
 from weft.errors import InvalidInput
 
+pytestmark = pytest.mark.unit
+
 
 def _app(auth: dict) -> dict:
     return {

@@ -6,9 +6,12 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from support import Tenant, TenantFactory, assert_envelope
 from weft.engine.host import Engine
+
+pytestmark = pytest.mark.integration
 
 WORKFLOWS = "/api/v2/public/workflow"
 CONFIG = "/api/v2/f-sdk/config"

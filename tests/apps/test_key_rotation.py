@@ -19,6 +19,8 @@ from weft.store.db import Database
 from weft.store.scope import account_scope
 from weft.store.tables import Connection, LinkedAccount
 
+pytestmark = pytest.mark.integration
+
 KEY = "sk_rotate_me_0123456789"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from support import Tenant, assert_envelope
@@ -10,6 +11,8 @@ from weft.apps.connections import connection_status, list_connections, save_keyb
 from weft.store.db import Database
 from weft.store.scope import account_scope
 from weft.store.tables import Connection, LinkedAccount
+
+pytestmark = pytest.mark.integration
 
 STRIPE_KEY = "sk_test_51SuperSecretValue0001"
 

@@ -17,6 +17,8 @@ from graphs import node
 from support import Tenant
 from weft.engine.host import Engine
 
+pytestmark = pytest.mark.integration
+
 BASE = "/api/v2/public"
 SECRETS = {
     "stripe": "sk_live_LEAKCANARY_stripe_5f2e9a",

@@ -20,6 +20,8 @@ from weft.apps.oauth import redirect_uri
 from weft.nodes.runtime import NodeFailure
 from weft.store.tables import NotificationDelivery
 
+pytestmark = pytest.mark.integration
+
 APP = "/api/v2/public/application/hubspot"
 
 

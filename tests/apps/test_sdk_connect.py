@@ -5,8 +5,11 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from support import Tenant, assert_envelope
+
+pytestmark = pytest.mark.integration
 
 KEYS = {"base_url": "https://api.example.com", "header_name": "x-api-key", "api_key": "sk-123"}
 

@@ -14,6 +14,8 @@ from graphs import node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 
+pytestmark = pytest.mark.integration
+
 BASE = "/api/v2/public"
 OWN_KEY = "own-app-key-31337"
 STRIPE_KEY = "sk_test_app_level_77"

@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 
+pytestmark = pytest.mark.integration
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
 SHOWN = "# => "

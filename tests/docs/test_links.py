@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 LINK = re.compile(r"\]\(([^)\s]+)\)|<(https?://[^>]+)>")
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -33,13 +33,6 @@ ARTEFACTS = Path(
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture(scope="session")
 def e2e_database_urls(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

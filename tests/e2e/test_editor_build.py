@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from editor_page import START, EditorSession, describe
+
+pytestmark = pytest.mark.slow
 
 FOCUSED_NAME = """() => {
   const el = document.activeElement;

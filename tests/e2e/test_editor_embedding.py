@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from e2e_servers import API, HostPage
 from editor_page import START, EditorSession, describe, wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_bad_token_gets_the_error_page(context, editor_tenant, artefacts):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from editor_page import START, EditorSession, describe, wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def test_safe_test_mode_holds_back_writes_until_run_for_real(

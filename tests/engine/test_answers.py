@@ -14,11 +14,12 @@ from graphs import node
 from support import Tenant
 from weft.api.deps import app_state
 from weft.engine import answers as answers_module
-from weft.engine import states
-from weft.engine.answers import Answers, RunAnswer
+from weft.engine.answers import RunAnswer
 from weft.engine.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
+
+pytestmark = pytest.mark.integration
 
 
 async def webhook_path(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
@@ -28,32 +29,6 @@ async def webhook_path(client: httpx.AsyncClient, tenant: Tenant, workflow_id: s
 
 HOOK = node("1", "start", "Start", trigger="webhook", sync=True)
 REPLY = node("2", "respond", "Reply", body={"n": "{{ trigger.body.n }}"})
-
-
-async def test_a_published_answer_resolves_its_waiter_without_a_read() -> None:
-    answers = Answers(tick_s=60)  # the shared read would come far too late to matter
-    waiting = asyncio.create_task(answers.wait(None, "run-1", until_response=True, timeout_s=5))
-    await asyncio.sleep(0)
-    answers.publish(RunAnswer("run-1", states.RUNNING, {"body": {"ok": True}}))
-    answer = await asyncio.wait_for(waiting, 1)
-    assert answer == RunAnswer("run-1", states.RUNNING, {"body": {"ok": True}})
-
-
-async def test_a_response_does_not_settle_a_caller_waiting_for_the_end() -> None:
-    answers = Answers(tick_s=60)
-    waiting = asyncio.create_task(answers.wait(None, "run-2", until_response=False, timeout_s=5))
-    await asyncio.sleep(0)
-    answers.publish(RunAnswer("run-2", states.RUNNING, {"body": 1}))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()
-    answers.publish(RunAnswer("run-2", states.SUCCEEDED, {"body": 1}, output=3))
-    assert (await asyncio.wait_for(waiting, 1)).output == 3
-
-
-async def test_a_waiter_gets_none_when_its_bound_passes() -> None:
-    answers = Answers(tick_s=60)
-    assert await answers.wait(None, "run-3", until_response=True, timeout_s=0.05) is None
-    assert not answers._waiting  # nothing left behind
 
 
 async def test_sync_webhook_is_answered_by_the_runner_in_process(
@@ -75,6 +50,9 @@ async def test_sync_webhook_is_answered_by_the_runner_in_process(
     started = time.monotonic()
     answer = await client.post(path, json={"n": 7})
     assert answer.status_code == 200 and answer.json() == {"n": 7}
+    # Left to the fallback (30 s ticks, reads stubbed to find nothing) the caller would get no
+    # answer at all, failing the line above; this bound, generous for a loaded machine, only
+    # keeps the test from passing on a timeout's late answer.
     assert time.monotonic() - started < 10
     assert reads == []
 
@@ -92,64 +70,3 @@ async def test_a_run_answered_by_another_process_is_found_by_the_shared_read(
     finally:
         await elsewhere.stop(grace_s=2)
     assert [a.json() for a in answers] == [{"n": n} for n in range(3)]
-
-
-class CountedReads:
-    """Stands in for `_answered`: records each read's ids, answers from `ended`."""
-
-    def __init__(self) -> None:
-        self.reads: list[list[str]] = []
-        self.ended: dict[str, RunAnswer] = {}
-
-    async def __call__(self, db: object, ids: list[str]) -> list[RunAnswer]:
-        self.reads.append(sorted(ids))
-        return [self.ended[i] for i in ids if i in self.ended]
-
-
-async def test_while_listening_each_waiter_is_read_once_not_every_tick(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    reads = CountedReads()
-    monkeypatch.setattr(answers_module, "_answered", reads)
-    answers = Answers(tick_s=0.01)
-    answers.set_listening(True)
-    waiting = asyncio.create_task(answers.wait("db", "run-4", until_response=True, timeout_s=5))
-    await asyncio.sleep(0.2)  # twenty ticks
-    assert reads.reads == [["run-4"]]
-    reads.ended["run-4"] = RunAnswer("run-4", states.SUCCEEDED, output=1)
-    answers.announced("other-process:run-9,run-4")
-    assert (await asyncio.wait_for(waiting, 1)).output == 1
-    assert reads.reads == [["run-4"], ["run-4"]]  # only the waited-on run of the payload
-
-
-async def test_own_announcements_and_unwaited_runs_cost_no_read(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    reads = CountedReads()
-    monkeypatch.setattr(answers_module, "_answered", reads)
-    answers = Answers(tick_s=60)
-    answers.set_listening(True)
-    waiting = asyncio.create_task(answers.wait("db", "run-5", until_response=True, timeout_s=5))
-    await asyncio.sleep(0)
-    answers.announced(f"{answers_module.sender_token()}:run-5")  # published here directly
-    answers.announced("other-process:run-6")  # nobody here waits on it
-    await asyncio.sleep(0.05)
-    assert reads.reads == []
-    waiting.cancel()
-
-
-async def test_without_a_listener_the_fallback_reads_every_tick(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    reads = CountedReads()
-    monkeypatch.setattr(answers_module, "_answered", reads)
-    answers = Answers(tick_s=0.01)
-    waiting = asyncio.create_task(answers.wait("db", "run-7", until_response=True, timeout_s=5))
-    await asyncio.sleep(0.2)
-    assert len(reads.reads) >= 5
-    answers.set_listening(True)  # the listener is back: one read makes up for the gap
-    await asyncio.sleep(0.05)
-    settled = len(reads.reads)
-    await asyncio.sleep(0.2)
-    assert len(reads.reads) == settled
-    waiting.cancel()

@@ -30,8 +30,15 @@ def sink() -> Sink:
 
 
 async def statements_so_far(counts: Path) -> int:
-    await asyncio.sleep(0.5)  # the counter writes its totals a few times a second
-    return read_totals(counts).get("statements", 0)
+    """The API's statement count once settled (its counter writes every 0.2 s, later if busy)."""
+    last = read_totals(counts).get("statements", 0)
+    for _ in range(20):
+        await asyncio.sleep(0.5)  # past a flush even on a loaded machine: equal reads, settled
+        current = read_totals(counts).get("statements", 0)
+        if current == last:
+            break
+        last = current
+    return last
 
 
 async def test_a_sync_caller_is_answered_by_a_run_in_another_process(
@@ -56,15 +63,18 @@ async def test_a_sync_caller_is_answered_by_a_run_in_another_process(
     finally:
         stop(worker)
         stop(api)
-    assert fast_s < 1.0
-    # What the slow run cost the API's process beyond the fast one: its waiting.
+    # What the slow run cost the API's process beyond the fast one: its waiting. The reads, not
+    # the wall clock, tell how the answer came (NOTIFY or the fallback's ticks).
     waiting_reads = (after_slow - after_fast) - (after_fast - before)
     if "postgresql" in db_url:
         assert waiting_reads <= 1, (before, after_fast, after_slow)  # the once-read, no loop
-        assert RUN_S <= slow_s < RUN_S + 0.5  # the NOTIFY arrives as the run answers
     else:
         assert waiting_reads >= 5, (before, after_fast, after_slow)  # the fallback ticks
-        assert RUN_S <= slow_s < RUN_S + 1.0
+    # An answer that never reaches its caller waits out the 30 s sync timeout; 5 s beyond the
+    # run (the fast call's time included, measured here under the same load) catches that and
+    # holds on a busy machine.
+    assert fast_s < 5
+    assert RUN_S <= slow_s < RUN_S + fast_s + 5
 
 
 def runs_ended_per_worker(data_dir: Path) -> list[int]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from engine.flows import publish, run
 from graphs import MANUAL_START, node
 from support import Tenant
 from weft.engine.host import Engine
+
+pytestmark = pytest.mark.integration
 
 SOURCE = """
 const locked = [globalThis, Object.prototype, Array.prototype].every(Object.isFrozen);

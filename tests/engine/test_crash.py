@@ -81,7 +81,7 @@ async def test_killed_workers_lose_no_run_and_repeat_no_completed_step(
                 workers[victim_index].wait()
                 kills += 1
                 workers[victim_index] = start_worker(db_url, tmp_path)
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(0.3)  # pacing: the new worker joins in before the next kill
         finally:
             await db.dispose()
         db = Database(db_url)

@@ -11,13 +11,14 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine as SyncEngine
 from sqlalchemy import event, select
 
 from engine.flows import BASE, finished, publish
 from engine.sink import Sink
 from graphs import node
-from support import Tenant, TenantFactory, running_app
+from support import Tenant, TenantFactory, running_app, wait_until
 from weft.api.deps import app_state
 from weft.engine.direct import StartedRun, UnsavedRun
 from weft.engine.host import Engine, build_services
@@ -25,6 +26,8 @@ from weft.engine.runner import RunState
 from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
+
+pytestmark = pytest.mark.integration
 
 
 async def hook_path(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
@@ -167,9 +170,12 @@ async def test_a_long_step_without_outside_effects_gets_its_run_written_within_a
         wf = await publish(client, tenant, [sync_hook(), busy, reply])
         path = await hook_path(client, tenant, wf)
         answering = asyncio.ensure_future(client.post(path, json={}))
-        await asyncio.sleep(1.2)  # past a third of the lease, before the step ends
-        (run,) = await rows_of(db, wf)
-        assert run.status == "running"
+
+        async def written_running() -> bool:
+            return [run.status for run in await rows_of(db, wf)] == ["running"]
+
+        # Written within a third of the lease, while the 2.5 s step still runs.
+        await wait_until(written_running, what="the run written while its step runs")
         answer = await answering
     # Renewed, not lost: the run went on to the end in the same worker.
     assert answer.status_code == 200 and answer.json() == {"got": 7}, answer.text
@@ -193,9 +199,13 @@ async def test_direct_starts_keep_the_per_account_limit(
                     break
                 await asyncio.sleep(0.02)
             second = asyncio.ensure_future(client.post(path, json={"n": 2}))
-            await asyncio.sleep(0.3)
-            statuses = sorted(r.status for r in await rows_of(db, wf))
-            assert statuses == ["queued", "running"]  # the second waits its turn in the queue
+
+            async def second_queued() -> bool:
+                statuses = sorted(r.status for r in await rows_of(db, wf))
+                return statuses == ["queued", "running"]
+
+            # The second waits its turn in the queue while the first's 800 ms call runs.
+            await wait_until(second_queued, what="the second run queued behind the first")
             answers = await asyncio.gather(first, second)
         assert [a.status_code for a in answers] == [200, 200]
         assert sorted(r.status for r in await rows_of(db, wf)) == ["succeeded", "succeeded"]
@@ -204,10 +214,28 @@ async def test_direct_starts_keep_the_per_account_limit(
 
 
 async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
-    app: Any, client: httpx.AsyncClient, db: Database, tenant: Tenant
+    app: Any,
+    client: httpx.AsyncClient,
+    db: Database,
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A third of a 5 s lease in, the heartbeat would write the run itself: a loaded machine can
+    # take that long to reach the check below. With 30 s only the graceful stop writes it.
+    app_state(app).settings.lease_s = 30
     first = Engine(app_state(app).services)
     await first.start(1, schedule=False)
+    # The code pool up first (it starts on first use): stopped while V8 still starts, the run
+    # would not yet be in its step.
+    code = app_state(app).services.sandbox.run
+    assert await code("1 + 1", None, timeout_ms=30_000, memory_mb=64) == 2
+    in_code_step = asyncio.Event()
+
+    async def spied(*args: Any, **kwargs: Any) -> Any:
+        in_code_step.set()
+        return await code(*args, **kwargs)
+
+    monkeypatch.setattr(app_state(app).services.sandbox, "run", spied)
     busy = node(
         "2",
         "code",
@@ -223,8 +251,8 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
             break
         await asyncio.sleep(0.01)
     answering = asyncio.ensure_future(client.post(path, json={}))
-    await asyncio.sleep(0.3)  # busy in its code step, nothing written yet
-    assert await rows_of(db, wf) == []
+    await asyncio.wait_for(in_code_step.wait(), 30)  # busy in its 1.5 s step
+    assert await rows_of(db, wf) == []  # nothing written yet
     await first.stop(grace_s=0.1)
     (row,) = await rows_of(db, wf)
     assert row.status == "running" and row.lease_owner is None  # written, then released
@@ -239,6 +267,7 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     assert row.status == "succeeded" and row.attempt == 2
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> None:
     """Group commits overlap on PostgreSQL: a run's fenced update must not overtake the insert
     of its row that another commit (UnsavedRun.persist, the heartbeat) carries."""
@@ -253,6 +282,7 @@ async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> 
     assert await state.take_row() is None  # written: later commits go straight on
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 async def test_the_first_commit_takes_the_row_once() -> None:
     unsaved = UnsavedRun({"id": "e1"}, written_nowhere)
     state = RunState(claimed=None, plan=None, done={}, unsaved=unsaved)  # type: ignore[arg-type]

@@ -10,6 +10,8 @@ import pytest
 from weft.clock import freeze, now
 from weft.engine.queue import Claimed, LeaseDeadlines, LeaseLost
 
+pytestmark = pytest.mark.unit
+
 
 def claim(attempt: int) -> Claimed:
     return Claimed(

@@ -23,6 +23,8 @@ from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def db_url(postgres_url: str) -> str:  # SQLite has one writer at a time: no lock order to get wrong

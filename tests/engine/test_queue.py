@@ -24,6 +24,8 @@ from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(autouse=True)
 async def empty_queue(db: Database) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from engine.flows import BASE, finished, publish
 from graphs import chain, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
+
+pytestmark = pytest.mark.integration
 
 START = node("1", "start", "Start", trigger="manual", sample_payload={"who": "sample"})
 REPLY = node("2", "respond", "Reply", body={"hello": "{{ trigger.who }}"})

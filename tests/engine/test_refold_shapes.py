@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from engine.flows import BASE, finished, publish, run, step
 from graphs import MANUAL_START, edge, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
+
+pytestmark = pytest.mark.integration
 
 
 async def test_list_items_carry_no_null_graph_but_single_reads_carry_it(

@@ -13,6 +13,8 @@ from graphs import MANUAL_START, edge, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def sink() -> Sink:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from weft.engine.safe_mode import effect_of
 from weft.nodes import parse_node_config
 from weft.redaction import REDACTED, redact_url, redact_value
+
+pytestmark = pytest.mark.unit
 
 
 def test_http_writes_by_method_and_unknown_app_actions_count_as_writes() -> None:

@@ -15,6 +15,8 @@ from graphs import node
 from support import Tenant, TenantFactory, assert_envelope
 from weft.engine.host import Engine
 
+pytestmark = pytest.mark.integration
+
 START = node("1", "start", "Start", trigger="manual", sample_payload={"name": "Ada"})
 
 

@@ -8,6 +8,8 @@ from weft.engine import lifecycle, states
 from weft.engine.claim_sql import claim_text
 from weft.store.dialects import DIALECTS
 
+pytestmark = pytest.mark.unit
+
 
 def test_terminal_statuses_have_no_way_out() -> None:
     for ended in states.TERMINAL:

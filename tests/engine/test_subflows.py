@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from engine.flows import BASE, execute, finished, publish
@@ -14,6 +15,8 @@ from support import Tenant
 from weft.engine.host import Engine
 from weft.store.db import Database
 from weft.store.tables import Workflow
+
+pytestmark = pytest.mark.integration
 
 
 async def status_becomes(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from engine.flows import BASE, finished, publish, step
 from graphs import chain, node
 from support import Tenant
 from weft.engine.host import Engine
+
+pytestmark = pytest.mark.integration
 
 SAMPLE = {"name": "Ada", "plan": "pro"}
 HOOK = node("1", "start", "Start", trigger="webhook", sync=True, sample_payload=SAMPLE)

@@ -20,6 +20,8 @@ from weft.engine.scheduler import fire_due_schedules
 from weft.store.db import Database
 from weft.store.tables import Execution, Schedule, WorkflowVersion
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def sink() -> Sink:

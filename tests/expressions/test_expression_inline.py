@@ -17,6 +17,8 @@ from weft.expressions.bounded import bounded_paths, evaluates_inline
 from weft.expressions.evaluator import ExpressionError, evaluate_with_jsonata, render
 from weft.expressions.offload import evaluate_off_loop, render_off_loop
 
+pytestmark = pytest.mark.unit
+
 CONTEXT: dict[str, Any] = {
     "trigger": {"body": {"n": 4, "name": "Ada", "items": [{"x": 1}, {"x": 2}], "flag": None}},
     "nodes": {"shape": {"n": 4, "double": 8.5, "ok": True}},

@@ -25,6 +25,8 @@ from weft.expressions.evaluator import (
 )
 from weft.expressions.paths import DECLINED, lookup, plain_path
 
+pytestmark = pytest.mark.unit
+
 KEYS = ["a", "b", "c", "n", "body", "nodes", "trigger", "_x", "B1", "true", "and", "in"]
 NOT_PATHS = [
     "a.b + 1",

@@ -2,6 +2,8 @@ import pytest
 
 from weft.expressions import ExpressionSyntaxError, referenced_nodes
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("source", "expected"),

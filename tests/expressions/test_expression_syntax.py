@@ -4,6 +4,8 @@ import pytest
 
 from weft.expressions import ExpressionSyntaxError, parse_expression
 
+pytestmark = pytest.mark.unit
+
 
 def test_valid_expression_compiles_and_evaluates():
     compiled = parse_expression("$sum(items.price)")

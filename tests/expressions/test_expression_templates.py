@@ -8,6 +8,8 @@ from weft.expressions import (
     parse_template,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def test_finds_every_template_in_a_string():
     text = "Hello {{ trigger.name }}, you owe {{nodes.invoice.body.total}} EUR"

@@ -53,6 +53,8 @@ from weft.store.scope import OrgScope
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import issue_session_token
 
+pytestmark = pytest.mark.integration
+
 BASE = "/api/v2/public"
 # Random cases per operation and database; Schemathesis adds its explicit examples and coverage
 # cases (boundaries, wrong types, missing fields) to these. Whole tier: about 2 minutes of CPU.

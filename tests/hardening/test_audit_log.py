@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from engine.flows import BASE, execute, publish
 from graphs import node
 from support import TenantFactory, assert_envelope
 from weft.store.db import Database
 from weft.tenancy.orgs import rotate_api_key
+
+pytestmark = pytest.mark.integration
 
 
 async def test_audit_log_records_changes_and_rotations_for_its_org_only(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -35,6 +36,8 @@ from weft.store.db import Database
 from weft.store.scope import OrgScope
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import issue_session_token, revoke_session_tokens
+
+pytestmark = pytest.mark.integration
 
 BASE = "/api/v2/public"
 ABSENT = "0" * 24

@@ -13,6 +13,8 @@ from support import Tenant, running_app
 from weft.settings import Settings
 from weft.store.db import Database
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 async def limited_app(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:

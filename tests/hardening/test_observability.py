@@ -13,12 +13,15 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from engine.flows import execute, finished, publish, run
 from graphs import MANUAL_START, node
 from support import Tenant
 from weft.engine.host import Engine
 from weft.observability.logs import JsonFormatter, execution_id_var
+
+pytestmark = pytest.mark.integration
 
 
 async def test_metrics_expose_runs_steps_queue_and_http_latency(
@@ -100,6 +103,7 @@ async def test_json_logs_carry_the_request_id(client: httpx.AsyncClient) -> None
     assert line["route"] == "/healthz" and line["status"] == 200 and line["level"] == "info"
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_json_logs_carry_the_execution_id_of_the_run_in_progress() -> None:
     record = logging.makeLogRecord({"name": "weft.runner", "msg": "step %s", "args": ("a",)})
     token = execution_id_var.set("0123456789abcdef01234567")

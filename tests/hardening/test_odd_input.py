@@ -13,6 +13,8 @@ from graphs import MANUAL_START, node
 from support import Tenant, assert_envelope
 from weft.engine.host import Engine
 
+pytestmark = pytest.mark.integration
+
 
 def nested(depth: int) -> object:
     value: object = "bottom"

@@ -19,6 +19,8 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.tenancy.org_outbound import checked_entries
 
+pytestmark = pytest.mark.integration
+
 START = node("1", "start", "Start", trigger="manual")
 
 
@@ -114,11 +116,13 @@ async def test_org_entries_are_normalised_and_malformed_ones_refused(
         assert body["error_code"] == "INVALID_OUTBOUND_ENTRY"
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_without_an_operator_ceiling_orgs_open_nothing() -> None:
     with pytest.raises(InvalidInput):
         checked_entries(["127.0.0.1:9000"], OutboundPolicy.parse(""))
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_a_narrowed_ceiling_drops_stored_org_entries_at_run_time() -> None:
     stored = ["127.0.0.1:9000", "10.0.0.0/8", "garbage entry"]
     assert effective_entries(stored, OutboundPolicy.parse("127.0.0.1:9000")) == ("127.0.0.1:9000",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -14,14 +15,24 @@ from weft.api.deps import app_state
 from weft.app import create_app
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.tenancy import rate_limits
 from weft.tenancy.rate_limits import Limit, RateLimiter
+
+pytestmark = pytest.mark.integration
 
 ClientFactory = Callable[..., "AsyncIterator[httpx.AsyncClient]"]
 
 
 @pytest.fixture
-def limited(settings: Settings, db: Database) -> ClientFactory:
-    """A client of an app with low limits, calling from `address`."""
+def limited(settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -> ClientFactory:
+    """A client of an app with low limits, calling from `address`, all in one window."""
+    # Windows are fixed minutes of the wall clock: a test that a loaded machine stretches across
+    # a minute's end would rightly start counting afresh and miss its 429. The window is frozen
+    # at the test's start instead, so what is checked is only the counting within a window.
+    frozen = time.time()
+    monkeypatch.setattr(
+        rate_limits, "_window", lambda limit: int(frozen // limit.window_s) * limit.window_s
+    )
 
     @asynccontextmanager
     async def make(address: str = "10.0.0.1", **limits: int) -> AsyncIterator[httpx.AsyncClient]:

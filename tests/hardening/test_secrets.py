@@ -20,6 +20,8 @@ from weft.engine.host import Engine
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
 
+pytestmark = pytest.mark.integration
+
 SECRET = "s3cr3t-value-never-stored"
 
 
@@ -34,6 +36,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_embedded_database_file_is_0600_and_its_directory_0700(tmp_path: Path) -> None:
     path = tmp_path / "fresh" / "weft.db"
     url = f"sqlite+aiosqlite:///{path}"

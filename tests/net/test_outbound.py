@@ -19,6 +19,8 @@ from weft.net import (
     is_retryable_status,
 )
 
+pytestmark = pytest.mark.integration
+
 MakeClient = Callable[..., OutboundClient]
 
 BLOCKED_URLS = [

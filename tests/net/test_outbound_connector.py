@@ -12,6 +12,8 @@ from outbound_servers import TinyServer, rebinding_resolver
 
 from weft.net import BlockedDestination, OutboundClient, OutboundConnectionError, OutboundPolicy
 
+pytestmark = pytest.mark.integration
+
 MakeClient = Callable[..., OutboundClient]
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from weft.net import BlockedDestination, OutboundPolicy, refusal_reason
 
+pytestmark = pytest.mark.unit
+
 REFUSED = {
     "0.0.0.0": "unspecified",
     "::": "unspecified",

@@ -16,6 +16,8 @@ from outbound_servers import TinyServer
 
 from weft.net import OutboundClient, OutboundConnectionError
 
+pytestmark = pytest.mark.integration
+
 MakeClient = Callable[..., OutboundClient]
 CERT_HOST = "weft.test"
 

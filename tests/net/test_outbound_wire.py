@@ -18,6 +18,8 @@ from weft.net import (
     ResponseTooLarge,
 )
 
+pytestmark = pytest.mark.integration
+
 MakeClient = Callable[..., OutboundClient]
 
 

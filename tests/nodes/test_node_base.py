@@ -9,6 +9,8 @@ from weft.nodes import (
     parse_node_config,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def problems(node_type, data):
     with pytest.raises(NodeConfigError) as error:

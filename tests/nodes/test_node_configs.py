@@ -2,6 +2,8 @@ import pytest
 
 from weft.nodes import NODE_TYPES, NodeConfigError, parse_node_config
 
+pytestmark = pytest.mark.unit
+
 
 def problems(node_type, data):
     with pytest.raises(NodeConfigError) as error:

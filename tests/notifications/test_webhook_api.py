@@ -14,6 +14,8 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import NotificationSubscription
 
+pytestmark = pytest.mark.integration
+
 BASE = "/api/v2/public"
 URL = "https://hooks.example.com/weft"
 UNAUTHORIZED = "SERVER_ERROR"  # Refold's code for bad credentials (weft.errors.Unauthorized)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from support import wait_until
 from weft.sandbox import (
     CodeError,
     CodeMemoryExceeded,
@@ -22,7 +23,11 @@ from weft.sandbox import (
     run_code,
 )
 
+pytestmark = pytest.mark.integration
+
 FAST = {"timeout_ms": 200}
+# Slack on a deadline for a loaded machine, still far below the hang each bound guards against.
+GENEROUS_S = 5
 GRADUAL_BOMB = "let a = []; while (true) a.push(new Array(1e6).fill(1))"
 
 
@@ -160,7 +165,9 @@ async def test_infinite_loop_times_out_and_next_call_succeeds(single: SandboxPoo
     started = time.monotonic()
     with pytest.raises(CodeTimeout, match="200 ms"):
         await single.run("while (true) {}", None, **FAST)
-    assert time.monotonic() - started < 0.2 + single.deadline_margin_s
+    # Unstopped, the loop never ends; whether V8 or the parent's deadline stopped it, the kept
+    # worker below tells, so the bound can be generous for a loaded machine.
+    assert time.monotonic() - started < 0.2 + single.deadline_margin_s + GENEROUS_S
     await assert_healthy(single)
     assert single.worker_pids() == pids  # V8 stopped the loop: the worker was kept
 
@@ -177,7 +184,8 @@ async def test_huge_array_fill_fails_and_next_call_succeeds(single: SandboxPool)
     started = time.monotonic()
     with pytest.raises((CodeTimeout, CodeMemoryExceeded)):
         await single.run("new Array(3e8).fill(1)", None, **FAST)
-    assert time.monotonic() - started < 0.2 + single.deadline_margin_s
+    # Without the parent's deadline a fill that ignores termination runs on unbounded.
+    assert time.monotonic() - started < 0.2 + single.deadline_margin_s + GENEROUS_S
     await assert_healthy(single)
     assert single.worker_pids() != pids
 
@@ -222,7 +230,8 @@ async def test_stuck_worker_is_killed_at_the_deadline(single: SandboxPool) -> No
     with pytest.raises(CodeTimeout):
         await single.run("1", None, **FAST)
     elapsed = time.monotonic() - started
-    assert 0.2 + single.deadline_margin_s <= elapsed < 0.2 + single.deadline_margin_s + 0.5
+    # Never before the deadline; after it, soon (a frozen worker would otherwise hang it forever).
+    assert 0.2 + single.deadline_margin_s <= elapsed < 0.2 + single.deadline_margin_s + GENEROUS_S
     await assert_healthy(single)
     assert single.worker_pids() != [pid]
 
@@ -237,7 +246,7 @@ async def test_worker_killed_while_idle_is_replaced(single: SandboxPool) -> None
 async def test_cancelled_call_replaces_its_worker(single: SandboxPool) -> None:
     [pid] = single.worker_pids()
     task = asyncio.create_task(single.run("while (true) {}", None, timeout_ms=10_000))
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: single._turns.held("") == 1, what="the call taking the worker")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -291,11 +300,12 @@ async def test_a_runaway_call_does_not_block_the_others(pool: SandboxPool) -> No
     async def quick(i: int) -> Any:
         return await pool.run("input.i + 1", {"i": i})
 
-    slow = asyncio.create_task(pool.run("while (true) {}", None, timeout_ms=1000))
-    started = time.monotonic()
+    slow = asyncio.create_task(pool.run("while (true) {}", None, timeout_ms=30_000))
     assert await asyncio.gather(*(quick(i) for i in range(20))) == list(range(1, 21))
-    assert time.monotonic() - started < 1.0
-    with pytest.raises(CodeTimeout):
+    # All answered while the runaway still runs: none waited for its end (no wall-clock bound).
+    assert not slow.done()
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
         await slow
 
 

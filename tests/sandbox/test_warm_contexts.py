@@ -18,6 +18,8 @@ from weft.sandbox import (
 )
 from weft.sandbox.pool import warm_key
 
+pytestmark = pytest.mark.integration
+
 ALICE = "org-1/alice"
 BOB = "org-1/bob"
 SCOPE = "wf-1@3"
@@ -182,7 +184,8 @@ async def test_warm_timeout_is_enforced_and_the_next_call_starts_clean(single: S
         await warm(single, "hidden = 1; while (true) {}", **FAST)
     with pytest.raises(CodeTimeout):
         await warm(single, "var hidden = input.secret; while (true) {}", SECRET, **FAST)
-    assert time.monotonic() - started < 3
+    # Two 300 ms limits; an unenforced one never ends, so a loaded machine gets generous slack.
+    assert time.monotonic() - started < 10
     assert await warm(single, PROBE) == []
 
 

@@ -20,6 +20,8 @@ from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
 from weft.store.tables import Base
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(params=DATABASES)
 async def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -15,6 +15,8 @@ from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Step
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def db_url(postgres_url: str) -> str:  # this file runs on PostgreSQL only

@@ -7,6 +7,8 @@ import pytest
 from weft.store.scope import OrgScope, PublicScope, Scope, ScopeMissing, scoped_select
 from weft.store.tables import Config, Execution, LinkedAccount, Workflow, WorkflowVersion
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("model", [Workflow, WorkflowVersion])
 def test_account_tables_need_a_linked_account_scope(model: type) -> None:

@@ -11,6 +11,8 @@ from weft.store import sql_counter
 from weft.store.db import Database
 from weft.store.sql_counter import SqlCounter, read_totals
 
+pytestmark = pytest.mark.integration
+
 
 async def test_sql_counter_counts_statements_and_transactions(db: Database, tmp_path: Path) -> None:
     counter = SqlCounter(tmp_path / "1.json")
@@ -36,6 +38,7 @@ def test_sql_counter_attaches_nothing_when_off(
     assert len(database.engine.sync_engine.dispatch.before_cursor_execute) == 0
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_read_totals_sums_every_process_file(tmp_path: Path) -> None:
     (tmp_path / "1.json").write_text('{"statements": 3, "transactions": 1}')
     (tmp_path / "2.json").write_text('{"statements": 4, "transactions": 2}')

@@ -20,6 +20,8 @@ from weft.tenancy.secrets import hash_secret
 from weft.tenancy.tokens import revoke_session_tokens
 from weft.web import page
 
+pytestmark = pytest.mark.integration
+
 BASE = "/api/v2/public"
 
 
@@ -208,6 +210,7 @@ async def test_bundle_assets_are_served_and_cached_but_nothing_outside(
     assert (await client.get("/editor/assets/missing.js")).status_code == 404
 
 
+@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_config_json_cannot_close_the_script_element() -> None:
     html = page.inject_config(
         "<html><head></head></html>", {"name": "</script><script>alert(1)</script>"}, "n"

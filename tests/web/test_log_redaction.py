@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from weft.web.log_redaction import RedactTokenFilter, redact_tokens
+
+pytestmark = pytest.mark.unit
 
 
 def test_access_log_arguments_lose_the_token_value() -> None:

@@ -10,6 +10,8 @@ from weft.workflows.graph import (
 )
 from weft.workflows.validation import validate_for_publish
 
+pytestmark = pytest.mark.unit
+
 
 def node(node_id, node_type, name=None, data=None, **extra):
     found = {"id": node_id, "type": node_type, "data": data, **extra}

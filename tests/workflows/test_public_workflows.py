@@ -7,8 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from support import Tenant, TenantFactory, assert_envelope
+
+pytestmark = pytest.mark.integration
 
 BASE = "/api/v2/public/workflow"
 
