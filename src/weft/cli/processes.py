@@ -70,9 +70,9 @@ def child_app() -> Any:
     if supervisor:
         watch_supervisor(int(supervisor))
     app = create_app(settings)
-    if not app.state.db.dialect.counts_rate_windows_in_database:
+    state = app_state(app)
+    if not state.db.dialect.counts_rate_windows_in_database:
         # Each process would otherwise count in its own memory: N processes, N times the limit.
-        state = app_state(app)
         state.rate_limiter = RateLimiter(state.db, shared_file=shared_rate_file(settings))
     settle_garbage_collector()
     return app
