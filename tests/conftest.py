@@ -21,7 +21,7 @@ from support import DATABASES, Tenant, TenantFactory, asyncpg_url
 from weft.api.deps import app_state
 from weft.app import create_app, prepare_database
 from weft.apps.catalog import create_default_app
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head

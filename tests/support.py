@@ -96,7 +96,7 @@ NO_RATE_LIMITS = {
 async def running_app(settings: Any, db: Any, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app built from `settings` with `changes`, with an in-process engine."""
     from weft.app import create_app
-    from weft.engine.host import Engine
+    from weft.engine.workers.host import Engine
 
     app = create_app(settings.model_copy(update=changes), db=db)
     engine = Engine(app_state(app).services)

@@ -249,16 +249,16 @@ def test_the_checks_see_every_kind_of_import() -> None:
         "if TYPE_CHECKING:\n"
         "    from weft.engine import runner\n"
         "def later():\n"
-        "    from weft.engine.triggers import execution_row\n"
+        "    from weft.engine.starts.triggers import execution_row\n"
         "    from . import states\n"
     )
     found = [
         target
         for node in _runtime_imports(tree)
-        for target, internal in _targets("weft.engine.lifecycle", node)
+        for target, internal in _targets("weft.engine.runs.lifecycle", node)
         if internal
     ]
-    assert found == ["weft.engine.triggers", "weft.engine.states"]
+    assert found == ["weft.engine.starts.triggers", "weft.engine.runs.states"]
 
 
 def test_the_documented_order_is_the_one_checked() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from weft.apps.calls import build_request
 from weft.apps.catalog import parse_definition
-from weft.engine.safe_mode import preview_request
+from weft.engine.interpreter.safe_mode import preview_request
 from weft.nodes import parse_node_config
 from weft.nodes.http import run as run_http
 from weft.nodes.runtime import NodeContext

@@ -18,7 +18,7 @@ import sqlalchemy.dialects.postgresql.asyncpg  # noqa: F401
 import weft.app
 import weft.cli
 import weft.clock
-import weft.engine.host
+import weft.engine.workers.host
 
 
 def run_worker(order: dict) -> None:

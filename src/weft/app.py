@@ -33,7 +33,7 @@ from weft.api.openapi import install_openapi
 from weft.api.pages import install_pages
 from weft.apps.catalog import ensure_catalog
 from weft.crypto import deployment_secret
-from weft.engine.host import Engine, build_services
+from weft.engine.workers.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.tenancy import service as tenancy_service

@@ -2,9 +2,10 @@
 
 Run records (step inputs, safe mode's would-send requests, errors, webhook payloads) are kept
 for days and returned by the API; a credential that a workflow sends or receives must be usable
-at run time and absent from them. Safe mode (`engine/safe_mode.py`), the requests http and app
-steps record (`nodes/http.py`, `apps/calls.py`) and inbound webhook payloads (`api/hooks.py`)
-all redact here, with one word list, so a key hidden in one is hidden in all.
+at run time and absent from them. Safe mode (`engine/interpreter/safe_mode.py`), the runner's
+record of a failed step, the requests http and app steps record (`nodes/http.py`,
+`apps/calls.py`) and inbound webhook payloads (`api/hooks.py`) all redact here, with one word
+list, so a key hidden in one is hidden in all.
 
 Names are matched loosely on purpose: a false positive hides one value from history, a false
 negative leaks a secret.

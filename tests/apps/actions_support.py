@@ -13,7 +13,7 @@ from support import Tenant
 from weft.api.deps import app_state
 from weft.apps.connections import save_keybased_connection, save_oauth_connection
 from weft.apps.gateway import AppGateway
-from weft.engine.context import expression_scope, node_context
+from weft.engine.interpreter.context import expression_scope, node_context
 from weft.expressions.evaluator import Limits
 from weft.nodes import app_action
 from weft.nodes.runtime import NodeResult

@@ -13,7 +13,7 @@ from fake_api import FakeApi, Request
 from engine.flows import run
 from graphs import node
 from support import Tenant
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from support import Tenant, TenantFactory, assert_envelope
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

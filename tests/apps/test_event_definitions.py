@@ -10,7 +10,7 @@ import pytest
 from engine.flows import BASE, finished, publish
 from graphs import node
 from support import Tenant, assert_envelope
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

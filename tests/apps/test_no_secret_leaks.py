@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from engine.flows import run
 from graphs import node
 from support import Tenant
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

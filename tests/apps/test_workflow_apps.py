@@ -12,7 +12,7 @@ from fake_api import FakeApi
 from engine.flows import run
 from graphs import node
 from support import Tenant, assert_envelope
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

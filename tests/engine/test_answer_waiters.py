@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from support import wait_until
-from weft.engine import answers as answers_module
-from weft.engine import states
-from weft.engine.answers import Answers, RunAnswer
+from weft.engine.runs import states
+from weft.engine.workers import answers as answers_module
+from weft.engine.workers.answers import Answers, RunAnswer
 
 pytestmark = pytest.mark.unit
 

@@ -13,9 +13,9 @@ from engine.flows import BASE, publish
 from graphs import node
 from support import Tenant
 from weft.api.deps import app_state
-from weft.engine import answers as answers_module
-from weft.engine.answers import RunAnswer
-from weft.engine.host import Engine, build_services
+from weft.engine.workers import answers as answers_module
+from weft.engine.workers.answers import RunAnswer
+from weft.engine.workers.host import Engine, build_services
 from weft.settings import Settings
 from weft.store.db import Database
 

@@ -20,9 +20,9 @@ from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, running_app, wait_until
 from weft.api.deps import app_state
-from weft.engine.direct import StartedRun, UnsavedRun
-from weft.engine.host import Engine, build_services
-from weft.engine.runner import RunState
+from weft.engine.interpreter.runner import RunState
+from weft.engine.starts.direct import StartedRun, UnsavedRun
+from weft.engine.workers.host import Engine, build_services
 from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution, Step
@@ -91,7 +91,7 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
             "INSERT INTO executions",
             "INSERT INTO steps",
         ]
-    else:  # one statement (engine.fenced_postgres): the row and the steps, as arrays
+    else:  # one statement (engine.writes.fenced_postgres): the row and the steps, as arrays
         (batch,) = [sql for sql, _ in statements if not sql.startswith(("BEGIN", "SELECT"))]
         assert "INSERT INTO executions" in batch and "INSERT INTO steps" in batch, batch
         assert "UPDATE" not in batch

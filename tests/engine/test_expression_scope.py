@@ -13,7 +13,7 @@ import weft.engine
 from engine.flows import BASE, create_draft, finished, step
 from graphs import node
 from support import Tenant
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 CONFIG = "/api/v2/f-sdk/config"
 TRIGGER = {"name": "Ada"}
@@ -125,7 +125,7 @@ async def test_without_a_config_every_path_reads_an_empty_one_as_a_private_live_
 
 @pytest.mark.unit
 def test_the_engine_builds_the_scope_in_one_place() -> None:
-    """No dict literal with the scope's keys outside engine.context.expression_scope."""
+    """No dict literal with the scope's keys outside engine.interpreter.context.expression_scope."""
     root = Path(weft.engine.__file__).parent
     builders = []
     for path in root.rglob("*.py"):

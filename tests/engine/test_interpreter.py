@@ -23,13 +23,13 @@ from sqlalchemy import select
 
 from graphs import chain, edge, node
 from weft import clock
-from weft.engine import runner as runner_module
-from weft.engine import states
-from weft.engine.lifecycle import claim_due_executions
-from weft.engine.plan import build_plan
-from weft.engine.queue import Claimed, LeaseDeadlines
-from weft.engine.runner import Runner
-from weft.engine.services import Services
+from weft.engine.interpreter import runner as runner_module
+from weft.engine.interpreter.plan import build_plan
+from weft.engine.interpreter.runner import Runner
+from weft.engine.runs import states
+from weft.engine.runs.lifecycle import claim_due_executions
+from weft.engine.runs.queue import Claimed, LeaseDeadlines
+from weft.engine.workers.services import Services
 from weft.ids import new_id
 from weft.nodes import KINDS, NodeConfig, NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult

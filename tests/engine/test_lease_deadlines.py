@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from weft.clock import freeze, now
-from weft.engine.queue import Claimed, LeaseDeadlines, LeaseLost
+from weft.engine.runs.queue import Claimed, LeaseDeadlines, LeaseLost
 
 pytestmark = pytest.mark.unit
 

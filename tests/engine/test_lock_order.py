@@ -1,9 +1,9 @@
 """Lock order on PostgreSQL: lease renewal and group commit take execution rows in one order.
 
 A worker's heartbeat renews the leases of all its runs in one statement while its group commit
-writes the steps of several runs in one statement (engine.fenced_postgres). If the two lock the same
-rows in different orders, PostgreSQL aborts one of them as a deadlock (the crash test saw it in a
-third of its runs); both lock rows in id order.
+writes the steps of several runs in one statement (engine.writes.fenced_postgres). If the two lock
+the same rows in different orders, PostgreSQL aborts one of them as a deadlock (the crash test saw
+it in a third of its runs); both lock rows in id order.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sqlalchemy import text, update
 from engine.flows import execute, publish
 from graphs import node
 from support import Tenant
-from weft.engine import lifecycle, queue
-from weft.engine.commits import writer_for
+from weft.engine.runs import lifecycle, queue
+from weft.engine.writes.commits import writer_for
 from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution

@@ -16,10 +16,10 @@ from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory
 from weft.api.deps import app_state
 from weft.clock import now
-from weft.engine import lifecycle, queue
-from weft.engine.commits import GroupCommit, writer_for
-from weft.engine.host import Engine, build_services
-from weft.engine.retention import prune_finished_executions
+from weft.engine.runs import lifecycle, queue
+from weft.engine.runs.retention import prune_finished_executions
+from weft.engine.workers.host import Engine, build_services
+from weft.engine.writes.commits import GroupCommit, writer_for
 from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Execution, Step

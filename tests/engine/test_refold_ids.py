@@ -8,7 +8,7 @@ import pytest
 from engine.flows import BASE, finished
 from graphs import chain, node
 from support import Tenant, assert_envelope
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

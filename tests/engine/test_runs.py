@@ -11,7 +11,7 @@ from engine.flows import BASE, execute, finished, publish, run, step
 from engine.sink import Sink
 from graphs import MANUAL_START, edge, node
 from support import Tenant, assert_envelope
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weft.engine.safe_mode import effect_of
+from weft.engine.interpreter.safe_mode import effect_of
 from weft.nodes import parse_node_config
 from weft.redaction import REDACTED, redact_url, redact_value
 

@@ -13,7 +13,7 @@ from engine.flows import BASE, create_draft, finished, step
 from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, assert_envelope
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from weft.engine import lifecycle, states
-from weft.engine.claim_sql import claim_text
+from weft.engine.runs import lifecycle, states
+from weft.engine.runs.claim_sql import claim_text
 from weft.store.dialects import DIALECTS
 
 pytestmark = pytest.mark.unit

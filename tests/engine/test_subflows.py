@@ -12,7 +12,7 @@ from sqlalchemy import update
 from engine.flows import BASE, execute, finished, publish
 from graphs import MANUAL_START, node
 from support import Tenant
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 from weft.store.db import Database
 from weft.store.tables import Workflow
 

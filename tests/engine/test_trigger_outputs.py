@@ -8,7 +8,7 @@ import pytest
 from engine.flows import BASE, finished, publish, step
 from graphs import chain, node
 from support import Tenant
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

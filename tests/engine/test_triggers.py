@@ -15,8 +15,8 @@ from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory, assert_envelope
 from weft.api.deps import app_state
 from weft.clock import now
-from weft.engine.host import Engine
-from weft.engine.scheduler import fire_due_schedules
+from weft.engine.starts.scheduler import fire_due_schedules
+from weft.engine.workers.host import Engine
 from weft.store.db import Database
 from weft.store.tables import Execution, Schedule, WorkflowVersion
 
@@ -98,7 +98,7 @@ async def test_schedule_fires_exactly_once_per_tick_with_two_schedulers(
     services = app_state(app).services
     other = Database(db.url)
     try:
-        from weft.engine.services import Services
+        from weft.engine.workers.services import Services
 
         second = Services(db=other, settings=settings, outbound=None, sandbox=None)
         results = await asyncio.gather(

@@ -1,8 +1,8 @@
-"""The group commit's writers (engine.commits.FencedWriter): one semantics on every database.
+"""The group commit's writers (engine.writes.commits.FencedWriter): one semantics on every database.
 
 Each test runs against the writer `writer_for` picks for each database of the suite (SQLite:
-engine.fenced_sqlite on the writer thread; PostgreSQL: engine.fenced_postgres, one statement),
-and each write goes through `apply` in one batch, as a group commit hands them over.
+engine.writes.fenced_sqlite on the writer thread; PostgreSQL: engine.writes.fenced_postgres, one
+statement), and each write goes through `apply` in one batch, as a group commit hands them over.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from engine.flows import execute, publish
 from graphs import MANUAL_START
 from support import DATABASES, Tenant
 from weft.clock import now
-from weft.engine import lifecycle, queue, states
-from weft.engine.answers import ANSWERS_CHANNEL, sender_token
-from weft.engine.commits import WRITERS, writer_for
+from weft.engine.runs import lifecycle, queue, states
+from weft.engine.workers.answers import ANSWERS_CHANNEL, sender_token
+from weft.engine.writes.commits import WRITERS, writer_for
 from weft.ids import new_id
 from weft.notifications import run_deliveries
 from weft.store.db import Database
@@ -145,7 +145,7 @@ async def test_a_write_whose_lease_was_lost_writes_nothing(
 async def test_a_new_run_is_inserted_with_its_steps_beside_fenced_updates(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
-    # A directly started run's first commit inserts its row (engine.direct) in the batch.
+    # A directly started run's first commit inserts its row (engine.starts.direct) in the batch.
     [template] = await claimed_runs(client, db, tenant, 1)
     async with db.reading() as session:
         source = await session.get(Execution, template.id)

@@ -13,7 +13,7 @@ from engine.flows import BASE, execute, finished, publish
 from graphs import node
 from support import Tenant, TenantFactory, wait_until
 from weft.api.deps import app_state
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from engine.flows import BASE, execute, finished, publish
 from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory, wait_until
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 from weft.expressions.evaluator import ExpressionError, Limits
 from weft.expressions.offload import evaluate_off_loop
 

@@ -18,7 +18,7 @@ import pytest
 from engine.flows import execute, finished, publish, run
 from graphs import MANUAL_START, node
 from support import Tenant
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 from weft.observability.logs import JsonFormatter, execution_id_var
 
 pytestmark = pytest.mark.integration

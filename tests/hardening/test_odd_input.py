@@ -11,7 +11,7 @@ import pytest
 from engine.flows import BASE, execute, finished, publish
 from graphs import MANUAL_START, node
 from support import Tenant, assert_envelope
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from engine.flows import BASE, publish, run
 from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, assert_envelope, running_app
-from weft.engine.outbound import effective_entries
+from weft.engine.interpreter.outbound import effective_entries
 from weft.errors import InvalidInput
 from weft.net import OutboundPolicy
 from weft.settings import Settings

@@ -16,7 +16,7 @@ from engine.sink import Sink
 from graphs import MANUAL_START, node
 from support import Tenant
 from weft.app import prepare_database
-from weft.engine.host import Engine
+from weft.engine.workers.host import Engine
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
 

@@ -17,8 +17,8 @@ from notification_sink import NotificationSink
 from sqlalchemy import func, select
 
 from support import Tenant, record_outbound_dials
-from weft.engine import states
-from weft.engine.host import Engine
+from weft.engine.runs import states
+from weft.engine.workers.host import Engine
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher, enqueue_run_notifications
 from weft.notifications.outbox import claim_due_deliveries, notify_run_finished

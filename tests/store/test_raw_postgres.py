@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from weft.engine import fenced_postgres
+from weft.engine.writes import fenced_postgres
 from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.tables import Step

@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
 
-from weft.engine.services import Services
+from weft.engine.workers.services import Services
 from weft.errors import NotFound, Unauthorized
 from weft.settings import Settings
 from weft.store.db import Database

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from weft.api.deps import DbDep, ScopeDep, SettingsDep, WorkflowScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
-from weft.engine import expression_preview
+from weft.engine.interpreter import expression_preview
 from weft.expressions.evaluator import Limits
 from weft.nodes.catalog import describe_node_types
 from weft.workflows import service

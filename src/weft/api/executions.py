@@ -22,9 +22,10 @@ from weft.api.deps import (
 )
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.api.truncation import capped
-from weft.engine import history, lifecycle, run_views, states, triggers
-from weft.engine.run_views import RunView
-from weft.engine.safe_mode import SKIPPED, EditorTestOptions
+from weft.engine.interpreter.safe_mode import SKIPPED, EditorTestOptions
+from weft.engine.runs import history, lifecycle, run_views, states
+from weft.engine.runs.run_views import RunView
+from weft.engine.starts import triggers
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
 

@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from weft.api.deps import ServicesDep
 from weft.api.runs import StartedOut, sync_response
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
-from weft.engine import lifecycle, triggers, waiting
-from weft.engine.trigger_output import webhook_output
+from weft.engine.runs import lifecycle
+from weft.engine.starts import triggers
+from weft.engine.starts.trigger_output import webhook_output
+from weft.engine.workers import waiting
 from weft.redaction import redact_mapping
 from weft.workflows import service
 

@@ -12,12 +12,14 @@ from weft.api.deps import DbDep, ScopeDep, ServicesDep
 from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
-from weft.engine import lifecycle, states, triggers, waiting
-from weft.engine.answers import RunAnswer
-from weft.engine.direct import StartedRun
-from weft.engine.safe_mode import EditorTestOptions
-from weft.engine.single_node import run_single_node
-from weft.engine.trigger_output import sample_output
+from weft.engine.interpreter.safe_mode import EditorTestOptions
+from weft.engine.interpreter.single_node import run_single_node
+from weft.engine.runs import lifecycle, states
+from weft.engine.starts import triggers
+from weft.engine.starts.direct import StartedRun
+from weft.engine.starts.trigger_output import sample_output
+from weft.engine.workers import waiting
+from weft.engine.workers.answers import RunAnswer
 from weft.errors import WeftError
 from weft.workflows import service
 from weft.workflows.trigger_index import start_config

@@ -127,7 +127,7 @@ def worker(
     """Run workers alone: claim and run executions until SIGTERM/SIGINT (then finish or release)."""
     import signal
 
-    from weft.engine.host import Engine, build_services
+    from weft.engine.workers.host import Engine, build_services
 
     settings = require_database(announce=False)  # its banner names the database
     configure_logging(settings.log_level, as_json=settings.log_format == "json")

@@ -4,7 +4,7 @@ registered once here, in `KINDS`.
 
 The engine's runner is the only caller of node behaviour; nodes never touch the database. The
 interpreter's part for kinds that steer a run (loop, delay, sub-workflow, respond, end, start)
-is engine.control_flow, found from the kind's `role`.
+is engine.interpreter.control_flow, found from the kind's `role`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`delay`: a durable wait, for some seconds or until a moment; survives restarts.
 
-Its part in a run (parking the run until the wake time) is the interpreter's: engine.control_flow
-`delay_step`, reached through `Role.DELAY`.
+Its part in a run (parking the run until the wake time) is the interpreter's:
+engine.interpreter.control_flow `delay_step`, reached through `Role.DELAY`.
 """
 
 from __future__ import annotations

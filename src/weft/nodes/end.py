@@ -1,6 +1,6 @@
 """`end`: stops the run with a status and an output.
 
-`run()` renders them; stopping the run is the interpreter's part: engine.control_flow
+`run()` renders them; stopping the run is the interpreter's part: engine.interpreter.control_flow
 `end_step`, reached through `Role.END`.
 """
 

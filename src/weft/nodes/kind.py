@@ -68,7 +68,7 @@ class NodeKind:
     effectful: bool = False
     # How its data names an app of the catalog: "action" (an app and one of its actions) or
     # "connection" (an app whose connection signs the request); publish checks both exist, and
-    # safe mode asks an action's app for its effect (engine.safe_mode.effect_of).
+    # safe mode asks an action's app for its effect (engine.interpreter.safe_mode.effect_of).
     app_reference: Literal["action", "connection"] | None = None
     icon: str = ""
     output_example: Any = None
@@ -83,4 +83,5 @@ class NodeKind:
             when = self.write_when.items()
             writes = any(getattr(config, name, None) in values for name, values in when)
             return "write" if writes else "read"
-        return "write"  # undecided (an app action's is its app's to say: engine.safe_mode)
+        # Undecided: the safe guess (an app action's is its app's to say: engine's safe_mode).
+        return "write"

@@ -1,7 +1,7 @@
 """`loop`: runs its `body` branch once per item; the plain edge continues after the loop.
 
 Its part in a run (walking the body per item, `concurrency` at once) needs the walk, so it is
-the interpreter's: engine.control_flow `loop_step`, reached through `Role.LOOP`.
+the interpreter's: engine.interpreter.control_flow `loop_step`, reached through `Role.LOOP`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`respond`: the response a synchronous caller receives (`return_value`).
 
 `run()` renders it; committing it at once, before the steps after it, is the interpreter's part:
-engine.control_flow `respond_step`, reached through `Role.RESPOND`.
+engine.interpreter.control_flow `respond_step`, reached through `Role.RESPOND`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`start`: the trigger. Its output is the trigger payload (engine.control_flow `start_step`)."""
+"""`start`: the trigger. Its output is the trigger payload (engine.interpreter.control_flow
+`start_step`)."""
 
 from __future__ import annotations
 

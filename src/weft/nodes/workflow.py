@@ -1,7 +1,7 @@
 """`workflow`: runs another workflow of the same linked account and waits for its output.
 
 Its part in a run (starting the child once, parking until it ends) is the interpreter's:
-engine.control_flow `subflow_step`, reached through `Role.SUBFLOW`.
+engine.interpreter.control_flow `subflow_step`, reached through `Role.SUBFLOW`.
 """
 
 from __future__ import annotations

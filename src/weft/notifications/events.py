@@ -1,6 +1,6 @@
 """The notification events an org may subscribe to.
 
-Which run outcome emits which event is the engine's to say (`engine.states.NOTIFIED_EVENTS`):
+Which run outcome emits which event is the engine's to say (`engine.runs.states.NOTIFIED_EVENTS`):
 this package sits below the engine and knows no run statuses.
 """
 

@@ -143,7 +143,8 @@ def _begin(connection: Any) -> None:
 POOL_SIZE = 20
 POOL_OVERFLOW = 10
 # PostgreSQL connections for batched writes besides the pool: each worker loop of a process
-# has one group commit in flight (engine.commits), and a process rarely runs more than one loop.
+# has one group commit in flight (engine.writes.commits), and a process rarely runs more than one
+# loop.
 BATCH_CONNECTIONS = 4
 
 

@@ -4,7 +4,7 @@ Through SQLAlchemy each statement of a group commit cost more CPU in this proces
 PostgreSQL spent running it (compiling parameters, the greenlet bridge of `run_sync`, the
 pool's pre-ping), and a fenced update was one statement per run, since asyncpg's executemany
 returns no row counts. Here a group of rows travels as one JSON document, read by
-`json_to_recordset` in the statement (engine.fenced_postgres builds it): the text is the same
+`json_to_recordset` in the statement (engine.writes.fenced_postgres builds it): the text is the same
 for every batch size, so asyncpg prepares it once per connection. (One array parameter per
 column came first: asyncpg encoded those element by element, at twice this process's CPU of
 one orjson document, while PostgreSQL parses the document for about the same.) Values are

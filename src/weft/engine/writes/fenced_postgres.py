@@ -1,6 +1,6 @@
 """The group commit's writes on PostgreSQL: a whole batch in one statement.
 
-Same effect as `engine.fenced_sqlite` (new rows inserted, updates fenced by lease, steps and
+Same effect as `engine.writes.fenced_sqlite` (new rows inserted, updates fenced by lease, steps and
 notifications of only the writes whose lease held), plus the answers announced at commit, but one
 statement with data-modifying CTEs, run as a transaction of its own: one round trip, no BEGIN
 or COMMIT.
@@ -30,9 +30,9 @@ from typing import Any
 
 from sqlalchemy import Dialect
 
-from weft.engine import states
-from weft.engine.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
-from weft.engine.queue import FencedWrite
+from weft.engine.runs import states
+from weft.engine.runs.queue import FencedWrite
+from weft.engine.workers.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
 from weft.store.db import Database
 from weft.store.raw_postgres import (
     Placeholders,
@@ -65,7 +65,7 @@ class _Shape:
 
 
 class PostgresWriter:
-    """The fenced writer for PostgreSQL (engine.commits.FencedWriter)."""
+    """The fenced writer for PostgreSQL (engine.writes.commits.FencedWriter)."""
 
     def __init__(self, db: Database) -> None:
         self.raw = db.raw
@@ -95,7 +95,7 @@ async def apply_fenced_postgres(
         arguments.append(executions.document(columns, rows))
 
     update_groups: dict[tuple[str, ...], list[int]] = {}
-    # In id order, as lease renewal locks them (see engine.queue on lock order).
+    # In id order, as lease renewal locks them (see engine.runs.queue on lock order).
     for index in sorted(range(len(writes)), key=lambda i: writes[i].execution_id):
         if writes[index].insert is None:
             update_groups.setdefault(tuple(sorted(writes[index].values)), []).append(index)

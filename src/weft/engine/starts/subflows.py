@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from weft.clock import now
-from weft.engine import queue
-from weft.engine.triggers import new_execution
-from weft.engine.wakeups import wake_workers_in_transaction
+from weft.engine.runs import queue
+from weft.engine.starts.triggers import new_execution
+from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.errors import WeftError
 from weft.nodes.runtime import NodeFailure
 from weft.store.scope import Scope
@@ -17,7 +17,7 @@ from weft.store.tables import Execution
 from weft.workflows.records import locate_workflow
 
 if TYPE_CHECKING:
-    from weft.engine.services import Services
+    from weft.engine.workers.services import Services
 
 
 async def start_or_find_child(

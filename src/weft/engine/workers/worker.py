@@ -10,11 +10,11 @@ import socket
 import time
 from typing import Any
 
-from weft.engine import lifecycle, queue
-from weft.engine.clock_jumps import BackwardJumps, redate_after_backward_jump
-from weft.engine.direct import UnsavedRun
-from weft.engine.runner import Runner
-from weft.engine.services import Services
+from weft.engine.interpreter.runner import Runner
+from weft.engine.runs import lifecycle, queue
+from weft.engine.runs.clock_jumps import BackwardJumps, redate_after_backward_jump
+from weft.engine.starts.direct import UnsavedRun
+from weft.engine.workers.services import Services
 from weft.ids import new_id
 from weft.store.db import log_database_failure
 
@@ -88,7 +88,7 @@ class Worker:
             stale = self.tasks.get(item.id)
             if stale is not None:
                 # This worker stalled past its own lease and claimed the run again: the first
-                # claim is fenced out (engine.queue.fenced), so its task stops here.
+                # claim is fenced out (engine.runs.queue.fenced), so its task stops here.
                 stale.cancel()
             self._start(item)
         return claimed
@@ -111,7 +111,7 @@ class Worker:
             self._accounts.pop(account, None)
         self._slot_freed.set()
 
-    # -- direct execution (engine.direct) ---------------------------------------------------
+    # -- direct execution (engine.starts.direct) ---------------------------------------------------
 
     @property
     def adopting(self) -> bool:
@@ -122,7 +122,7 @@ class Worker:
         """Run a just-triggered execution here at once, leased to this worker; None: no room.
 
         `row` holds a queued execution's column values; it becomes this worker's running,
-        leased run (engine.lifecycle.lease_new_run) and is written with the run's first commit.
+        leased run (engine.runs.lifecycle.lease_new_run) and is written with the run's first commit.
         """
         account = row["linked_account_pk"]
         if (

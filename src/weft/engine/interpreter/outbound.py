@@ -22,7 +22,7 @@ from weft.net import OutboundClient, OutboundPolicy
 from weft.store.db import Database
 
 if TYPE_CHECKING:
-    from weft.engine.services import Services
+    from weft.engine.workers.services import Services
 
 MAX_CLIENTS = 256
 RETIRED_CLIENT_CLOSE_S = 600.0  # an evicted client may still carry requests in flight

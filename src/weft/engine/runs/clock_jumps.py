@@ -19,7 +19,7 @@ import time
 from sqlalchemy import update
 
 from weft.clock import now
-from weft.engine import states
+from weft.engine.runs import states
 from weft.store.db import Database
 from weft.store.tables import Execution
 

@@ -8,12 +8,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.engine.answers import ANSWERS_CHANNEL
-from weft.engine.outbound import OrgOutbound
-from weft.engine.scheduler import Scheduler
-from weft.engine.services import Services
-from weft.engine.wakeups import QUEUE_CHANNEL
-from weft.engine.worker import Worker
+from weft.engine.interpreter.outbound import OrgOutbound
+from weft.engine.starts.scheduler import Scheduler
+from weft.engine.workers.answers import ANSWERS_CHANNEL
+from weft.engine.workers.services import Services
+from weft.engine.workers.wakeups import QUEUE_CHANNEL
+from weft.engine.workers.worker import Worker
 from weft.net import OutboundClient, OutboundPolicy
 from weft.notifications import NotificationDispatcher
 from weft.settings import Settings

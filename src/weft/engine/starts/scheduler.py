@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from weft.clock import isoformat, now
-from weft.engine.retention import prune_finished_executions
-from weft.engine.services import Services
-from weft.engine.trigger_output import schedule_output
-from weft.engine.triggers import new_execution
-from weft.engine.wakeups import wake_workers_in_transaction
+from weft.engine.runs.retention import prune_finished_executions
+from weft.engine.starts.trigger_output import schedule_output
+from weft.engine.starts.triggers import new_execution
+from weft.engine.workers.services import Services
+from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.store.db import log_database_failure, skipping_taken_rows
 from weft.store.scope import account_scope
 from weft.store.tables import LinkedAccount, Schedule, Workflow

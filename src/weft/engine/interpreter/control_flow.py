@@ -3,8 +3,8 @@ respond and end, one step function each, in `CONTROL_STEPS` keyed by the kind's 
 
 Their configs and traits live with every other node type (weft.nodes, `KIND` of each module);
 their run-time part needs the walk, the queue and the database, which nodes never touch, so it
-lives here. A step function gets the run's `RunWalk` (engine.runner implements it: what a step
-may do inside its run) and the step's node, iteration path, outputs so far, expression data
+lives here. A step function gets the run's `RunWalk` (engine.interpreter.runner implements it: what
+a step may do inside its run) and the step's node, iteration path, outputs so far, expression data
 and start time; it returns (output, branch) or raises `EndRun`, `ParkRun` or `RunFailed`.
 `loop_items` and `wake_time` are shared with single-node runs.
 """
@@ -18,15 +18,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from weft.clock import now, parse_iso
-from weft.engine import queue, states, subflows
-from weft.engine.plan import Plan
+from weft.engine.interpreter.plan import Plan
+from weft.engine.runs import queue, states
+from weft.engine.starts import subflows
 from weft.nodes import BODY_HANDLE, NodeKind, Role
 from weft.nodes.runtime import NodeContext, NodeFailure
 from weft.settings import Settings
 from weft.workflows.graph import NodeIn
 
 if TYPE_CHECKING:
-    from weft.engine.services import Services
+    from weft.engine.workers.services import Services
 
 DONE, SKIPPED = "done", "skipped"
 
@@ -80,7 +81,8 @@ Outcome = tuple[Any, str | None]  # a step's output and the branch it leaves by
 
 
 class RunWalk(Protocol):
-    """What a control step may do inside the run it belongs to (one per run, engine.runner)."""
+    """What a control step may do inside the run it belongs to (one per run,
+    engine.interpreter.runner)."""
 
     claimed: queue.Claimed  # the run: id, input, org, lease attempt
     plan: Plan

@@ -23,14 +23,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from weft.engine import states
+from weft.engine.runs import states
 from weft.store.dialects import dialect_of
 from weft.store.tables import Execution
 
 FALLBACK_TICK_S = 0.1
 ANSWERS_CHANNEL = "weft_answers"
 # The most run ids one NOTIFY names: a payload holds under 8000 bytes, a 24-hex id and its comma
-# take 25, and the sender's token 13. A group commit's batch is bounded by it (engine.commits).
+# take 25, and the sender's token 13. A group commit's batch is bounded by it
+# (engine.writes.commits).
 IDS_PER_NOTIFY = 256
 
 
@@ -94,14 +95,14 @@ class Answers:
         self.tick_s = tick_s
         self._waiting: dict[str, set[asyncio.Future[RunAnswer]]] = defaultdict(set)
         self._db: Any = None
-        # True while this process LISTENs on ANSWERS_CHANNEL (set by engine.host).
+        # True while this process LISTENs on ANSWERS_CHANNEL (set by engine.workers.host).
         self._listening = False
         self._unread: set[str] = set()  # waiters' runs no read has looked at since they began
         self._announced: set[str] = set()  # runs another process announced, to read
         self._poller: asyncio.Task[None] | None = None
         self._poller_sleeping = False
         # Whether a run is being run by this process right now: its runner publishes its
-        # answer, so the fallback does not read it (engine.direct.DirectStarts.running).
+        # answer, so the fallback does not read it (engine.starts.direct.DirectStarts.running).
         self.running_here: Callable[[str], bool] = lambda _execution_id: False
         self._reader: asyncio.Task[None] | None = None
 

@@ -13,7 +13,7 @@ from functools import cache
 
 from sqlalchemy import TextClause, bindparam, text
 
-from weft.engine import states
+from weft.engine.runs import states
 from weft.store.dialects import Dialect
 from weft.store.tables import Execution
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from weft.engine import history
-from weft.engine.answers import Answers
-from weft.engine.commits import FencedWriter, writer_for
-from weft.engine.direct import DirectStarts
-from weft.engine.outbound import OrgOutbound
-from weft.engine.plan import Plan, PlanCache, build_plan
-from weft.engine.wakeups import Wakeups
+from weft.engine.interpreter.outbound import OrgOutbound
+from weft.engine.interpreter.plan import Plan, PlanCache, build_plan
+from weft.engine.runs import history
+from weft.engine.starts.direct import DirectStarts
+from weft.engine.workers.answers import Answers
+from weft.engine.workers.wakeups import Wakeups
+from weft.engine.writes.commits import FencedWriter, writer_for
 from weft.net import OutboundClient
 from weft.settings import Settings
 from weft.store.db import Database
 
 
 class CodePool(Protocol):
-    """Where code nodes run (engine.host.LazySandbox: the V8 pool, started on first use)."""
+    """Where code nodes run (engine.workers.host.LazySandbox: the V8 pool, started on first use)."""
 
     async def run(
         self,
@@ -48,7 +48,7 @@ class Services:
     plans: PlanCache = field(default_factory=PlanCache)
     org_outbound: OrgOutbound | None = None  # each org's outbound client
     direct: DirectStarts = field(default_factory=DirectStarts)  # this process's workers
-    # How runs' fenced writes reach this database (engine.commits), chosen once here.
+    # How runs' fenced writes reach this database (engine.writes.commits), chosen once here.
     writer: FencedWriter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from weft.engine.answers import RunAnswer
-from weft.engine.direct import StartedRun
-from weft.engine.history import get_execution
-from weft.engine.run_views import RunView, read_run
+from weft.engine.runs.history import get_execution
+from weft.engine.runs.run_views import RunView, read_run
+from weft.engine.starts.direct import StartedRun
+from weft.engine.workers.answers import RunAnswer
 from weft.store.scope import Scope
 
 if TYPE_CHECKING:
-    from weft.engine.services import Services
+    from weft.engine.workers.services import Services
 
 
 async def wait_for_answer(

@@ -1,11 +1,11 @@
 """The group commit's writes on SQLite: a whole batch in one transaction on the writer thread.
 
-Same effect as `engine.fenced_postgres` (new rows inserted, updates fenced by lease, steps and
-notifications of only the writes whose lease held), as Core statements on a plain connection,
-so the whole batch runs on SQLite's writer thread (Database.write_batch): new rows in one
-insert, fenced updates of the same columns in one executemany (SQLite counts its rows), steps in
-one insert, notifications in another. SQLite has no NOTIFY: other processes' sync callers find
-their answers by reading (engine.answers).
+Same effect as `engine.writes.fenced_postgres` (new rows inserted, updates fenced by lease, steps
+and notifications of only the writes whose lease held), as Core statements on a plain connection, so
+the whole batch runs on SQLite's writer thread (Database.write_batch): new rows in one insert,
+fenced updates of the same columns in one executemany (SQLite counts its rows), steps in one insert,
+notifications in another. SQLite has no NOTIFY: other processes' sync callers find their answers by
+reading (engine.workers.answers).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, Update, bindparam, exists, insert, select, update
 
-from weft.engine import states
-from weft.engine.queue import FencedWrite
+from weft.engine.runs import states
+from weft.engine.runs.queue import FencedWrite
 from weft.store.db import Database
 from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
 
 
 class SqliteWriter:
-    """The fenced writer for SQLite (engine.commits.FencedWriter)."""
+    """The fenced writer for SQLite (engine.writes.commits.FencedWriter)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -56,7 +56,7 @@ def apply_fenced(
     if together and len(updates) > 1 and connection.dialect.supports_sane_multi_rowcount:
         _update_together(connection, [writes[i] for i in updates])
     else:
-        # In id order, as lease renewal locks them (see engine.queue on lock order).
+        # In id order, as lease renewal locks them (see engine.runs.queue on lock order).
         for index in sorted(updates, key=lambda i: writes[i].execution_id):
             write = writes[index]
             result = connection.execute(_fenced_update(tuple(sorted(write.values))), _params(write))
@@ -79,7 +79,7 @@ class PartlyFenced(Exception):
 
 def _update_together(connection: Connection, writes: list[FencedWrite]) -> None:
     """The fenced updates of `writes`, one executemany per set of columns, in id order (the lock
-    order of engine.queue); raises PartlyFenced unless every row matched."""
+    order of engine.runs.queue); raises PartlyFenced unless every row matched."""
     groups: dict[tuple[str, ...], list[FencedWrite]] = {}
     for write in sorted(writes, key=lambda w: w.execution_id):
         groups.setdefault(tuple(sorted(write.values)), []).append(write)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.engine import states
+from weft.engine.runs import states
 from weft.errors import NotFound
 from weft.store.db import Database
 from weft.store.pagination import Page, paginate

@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 from weft.clock import now
-from weft.engine.context import caller_of, expression_scope, node_context
-from weft.engine.control_flow import loop_items, wake_time
-from weft.engine.outbound import outbound_for
-from weft.engine.safe_mode import effect_of, preview_request
-from weft.engine.services import Services
+from weft.engine.interpreter.context import caller_of, expression_scope, node_context
+from weft.engine.interpreter.control_flow import loop_items, wake_time
+from weft.engine.interpreter.outbound import outbound_for
+from weft.engine.interpreter.safe_mode import effect_of, preview_request
+from weft.engine.workers.services import Services
 from weft.errors import InvalidInput, NotFound
 from weft.expressions.evaluator import Limits
 from weft.nodes import NodeConfigError, Role, kind_of, parse_node_config
@@ -69,7 +69,8 @@ async def run_single_node(
             result.update(status="SKIPPED", output={"safe_mode": True, "would_send": would_send})
             result.update(error=None, execution_time=(time.perf_counter() - started) * 1000)
             return result
-        # Loop and delay are evaluated as a run would (engine.control_flow), without running on.
+        # Loop and delay are evaluated as a run would (engine.interpreter.control_flow), without
+        # running on.
         if kind.role is Role.LOOP:
             output: Any = await loop_items(config, ctx, services.settings.loop_max_items)
         elif kind.role is Role.DELAY:

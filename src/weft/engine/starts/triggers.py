@@ -14,11 +14,11 @@ from weft.apps.checks import catalog_problems
 from weft.apps.configs import config_for_run, enabled_for_event
 from weft.apps.json_schema import check_event_payload
 from weft.clock import now
-from weft.engine import lifecycle, states
-from weft.engine.direct import StartedRun
-from weft.engine.history import get_execution
-from weft.engine.safe_mode import EditorTestOptions, check_options
-from weft.engine.trigger_output import sample_output
+from weft.engine.interpreter.safe_mode import EditorTestOptions, check_options
+from weft.engine.runs import lifecycle, states
+from weft.engine.runs.history import get_execution
+from weft.engine.starts.direct import StartedRun
+from weft.engine.starts.trigger_output import sample_output
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.nodes import Role, has_role
@@ -31,7 +31,7 @@ from weft.workflows.validation import validate_for_publish
 from weft.workflows.versions import open_draft
 
 if TYPE_CHECKING:
-    from weft.engine.services import Services
+    from weft.engine.workers.services import Services
 
 MAX_KEY_LENGTH = 150
 
@@ -155,7 +155,7 @@ async def start_execute(
     services: Services, scope: Scope, workflow_id: str, payload: Any, *, config_id: str | None
 ) -> StartedRun:
     """Start a run of the live version (no Idempotency-Key), here at once when a worker of this
-    process has room (engine.direct), else queued; the handle that gives out its id."""
+    process has room (engine.starts.direct), else queued; the handle that gives out its id."""
     async with services.db.reading() as session:
         workflow, run_config = await execute_target(scope, workflow_id, config_id, session=session)
     row = execution_row(

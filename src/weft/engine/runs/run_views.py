@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from weft.engine import history, lifecycle
+from weft.engine.runs import history, lifecycle
 from weft.store.db import Database
 from weft.store.pagination import Page
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
 
 if TYPE_CHECKING:
-    from weft.engine.services import Services
+    from weft.engine.workers.services import Services
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,6 @@ async def describe_run(db: Database, scope: Scope, execution: Execution) -> RunV
 
 
 async def cancel_run(services: Services, scope: Scope, execution_id: str) -> RunView:
-    """Cancel one of the caller's runs (engine.lifecycle); the cancelled run with its facts."""
+    """Cancel one of the caller's runs (engine.runs.lifecycle); the cancelled run with its facts."""
     execution = await lifecycle.cancel_run(services, scope, execution_id)
     return await describe_run(services.db, scope, execution)

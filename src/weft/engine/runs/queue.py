@@ -1,6 +1,6 @@
 """A claimed run's writes: lease renewal, fenced step commits, the steps it already committed.
 
-Claiming, parking, ending and releasing runs (every status change) are in engine.lifecycle.
+Claiming, parking, ending and releasing runs (every status change) are in engine.runs.lifecycle.
 
 Every write a worker makes for a claimed execution is fenced by its lease
 (`WHERE id = :id AND lease_owner = :me AND status = 'running'`): zero rows means the lease was
@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
-from weft.engine import states
+from weft.engine.runs import states
 from weft.ids import new_id
 from weft.observability.metrics import observe_step
 from weft.store.db import Database
@@ -157,7 +157,7 @@ class FencedWrite:
     # Org notification deliveries (notification_deliveries rows) that land with this write,
     # and only if its lease held: a run's end queues its `Workflow Completed` webhooks so.
     notifications: Sequence[dict[str, Any]] = ()
-    # A directly started run's first commit (engine.direct): its row, inserted with `values`
+    # A directly started run's first commit (engine.starts.direct): its row, inserted with `values`
     # instead of updated (nobody else can hold a row that did not exist).
     insert: dict[str, Any] | None = None
 

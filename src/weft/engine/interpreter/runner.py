@@ -7,8 +7,9 @@ the next step that has them (or with the end of the run): recomputing them chang
 
 Each step asks its node's kind (weft.nodes.KINDS): an ordinary kind's `run()` runs here under
 its timeout, retries and `on_error` (`_attempts`); a kind that steers the run (start, loop,
-delay, sub-workflow, respond, end) goes to its control step (engine.control_flow.CONTROL_STEPS,
-by the kind's role), which acts on the run through `RunWalkOf`.
+delay, sub-workflow, respond, end) goes to its control step
+(engine.interpreter.control_flow.CONTROL_STEPS, by the kind's role), which acts on the run through
+`RunWalkOf`.
 """
 
 from __future__ import annotations
@@ -23,11 +24,8 @@ from typing import Any
 
 from weft.apps.gateway import AppGateway
 from weft.clock import now
-from weft.engine import lifecycle, queue, states
-from weft.engine.answers import RunAnswer
-from weft.engine.commits import GroupCommit
-from weft.engine.context import caller_of, code_scope_of, expression_scope, node_context
-from weft.engine.control_flow import (
+from weft.engine.interpreter.context import caller_of, code_scope_of, expression_scope, node_context
+from weft.engine.interpreter.control_flow import (
     CONTROL_STEPS,
     DONE,
     SKIPPED,
@@ -37,11 +35,14 @@ from weft.engine.control_flow import (
     ParkRun,
     RunFailed,
 )
-from weft.engine.direct import UnsavedRun
-from weft.engine.outbound import outbound_for
-from weft.engine.plan import Plan
-from weft.engine.safe_mode import EditorTestOptions, load_test_mode, stand_in
-from weft.engine.services import Services
+from weft.engine.interpreter.outbound import outbound_for
+from weft.engine.interpreter.plan import Plan
+from weft.engine.interpreter.safe_mode import EditorTestOptions, load_test_mode, stand_in
+from weft.engine.runs import lifecycle, queue, states
+from weft.engine.starts.direct import UnsavedRun
+from weft.engine.workers.answers import RunAnswer
+from weft.engine.workers.services import Services
+from weft.engine.writes.commits import GroupCommit
 from weft.expressions.evaluator import Limits
 from weft.expressions.offload import hard_limit_s
 from weft.nodes import ERROR_HANDLE, KINDS, NodeKind
@@ -107,7 +108,7 @@ class Runner:
     async def run(self, claimed: queue.Claimed, unsaved: UnsavedRun | None = None) -> None:
         """Run to the end, a park (delay) or a failure; never raises (the worker stays up).
 
-        `unsaved`: a directly started run (engine.direct), whose row is not written yet."""
+        `unsaved`: a directly started run (engine.starts.direct), whose row is not written yet."""
         execution_id_var.set(claimed.id)  # this task's log lines name the run
         log.info(
             "run claimed",
@@ -476,7 +477,8 @@ class Runner:
 
 
 class RunWalkOf:
-    """The `RunWalk` of one run: what the control steps (engine.control_flow) may do in it."""
+    """The `RunWalk` of one run: what the control steps (engine.interpreter.control_flow) may do in
+    it."""
 
     __slots__ = ("_runner", "_state", "claimed", "owner", "plan", "services", "settings")
 

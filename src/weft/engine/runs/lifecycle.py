@@ -1,6 +1,6 @@
 """The life cycle of a run: every status change of an execution, and what follows its end.
 
-Each change checks the transition table (engine.states) and its SQL guard is generated from it:
+Each change checks the transition table (engine.runs.states) and its SQL guard is generated from it:
 
 | change  | from -> to                                 | function                         |
 | ------- | ------------------------------------------ | -------------------------------- |
@@ -30,13 +30,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
-from weft.engine import states
-from weft.engine.answers import RunAnswer, announce_answers
-from weft.engine.claim_sql import claim_statement
-from weft.engine.direct import StartedRun
-from weft.engine.history import get_execution
-from weft.engine.queue import CLAIMED_FIELDS, Claimed, FencedWrite, lock_in_id_order
-from weft.engine.wakeups import wake_workers_in_transaction
+from weft.engine.runs import states
+from weft.engine.runs.claim_sql import claim_statement
+from weft.engine.runs.history import get_execution
+from weft.engine.runs.queue import CLAIMED_FIELDS, Claimed, FencedWrite, lock_in_id_order
+from weft.engine.starts.direct import StartedRun
+from weft.engine.workers.answers import RunAnswer, announce_answers
+from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import run_deliveries
 from weft.observability.metrics import observe_claim_latency, observe_run_ended
@@ -45,7 +45,7 @@ from weft.store.scope import Scope
 from weft.store.tables import Execution, NotificationDelivery
 
 if TYPE_CHECKING:
-    from weft.engine.services import Services
+    from weft.engine.workers.services import Services
 
 
 def may_become(new: str) -> Any:
@@ -140,7 +140,7 @@ async def park_run(
 ) -> None:
     """Release a run until `wake_at` (a delay) or until its sub-workflow run `child_id` ends.
 
-    `insert`: a directly started run's row, written by this commit (engine.direct)."""
+    `insert`: a directly started run's row, written by this commit (engine.starts.direct)."""
     await commits.write(
         finishing(
             execution_id=claimed.id,
@@ -171,7 +171,7 @@ async def end_run(
 ) -> None:
     """Record a run's end with its last steps, then run the "run ended" hooks.
 
-    `insert`: a directly started run's row, written by this commit (engine.direct)."""
+    `insert`: a directly started run's row, written by this commit (engine.starts.direct)."""
     ending = {key: values.get(key) for key in ("output", "error", "response")}
     ended = RunEnded.of(claimed, status, **ending)
     await commits.write(
@@ -352,7 +352,7 @@ async def after_run_ended(services: Services, ended: RunEnded) -> None:
 
 
 async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-    """Queue run(s): `start` adds the queued rows (engine.triggers) in the one transaction of
+    """Queue run(s): `start` adds the queued rows (engine.starts.triggers) in the one transaction of
     the operation; other processes' workers are woken at its commit, this process's right after.
     Returns what `start` returned."""
     async with services.db.transaction() as session:
@@ -364,8 +364,8 @@ async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitab
 
 async def start_run(services: Services, row: dict[str, Any]) -> StartedRun:
     """Start the execution `row` (triggers.execution_row) in this process at once when one of
-    its workers has room (engine.direct), else queue it for any worker. The run's id comes out
-    of the handle only once its row is written (StartedRun.durable_id)."""
+    its workers has room (engine.starts.direct), else queue it for any worker. The run's id comes
+    out of the handle only once its row is written (StartedRun.durable_id)."""
     started: StartedRun | None = services.direct.start(row)
     if started is not None:
         return started
@@ -379,8 +379,8 @@ async def start_run(services: Services, row: dict[str, Any]) -> StartedRun:
 
 
 def lease_new_run(row: dict[str, Any], *, owner: str, lease_s: float) -> Claimed:
-    """A run started in this process (engine.direct): the queued values `row` become a running
-    run leased to `owner`, which its first commit writes (`insert` of its fenced writes)."""
+    """A run started in this process (engine.starts.direct): the queued values `row` become a
+    running run leased to `owner`, which its first commit writes (`insert` of its fenced writes)."""
     states.check_transition(row["status"], states.RUNNING)
     moment = now()
     row.update(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from weft.clock import now
-from weft.engine import states
+from weft.engine.runs import states
 from weft.store.db import Database, checkpoint_sqlite
 from weft.store.tables import Execution, Step
 

@@ -1,16 +1,16 @@
 """Group commit: the fenced writes of many executions share one transaction.
 
 The transaction itself is a `FencedWriter`'s: one implementation per database, with the same
-semantics (engine.fenced_sqlite, engine.fenced_postgres), picked once by `writer_for` from the
-database's dialect name. Everything a run writes under its lease goes this one way: steps, its
-row (a direct run's first commit), its end, and the org notifications its end queues.
+semantics (engine.writes.fenced_sqlite, engine.writes.fenced_postgres), picked once by `writer_for`
+from the database's dialect name. Everything a run writes under its lease goes this one way: steps,
+its row (a direct run's first commit), its end, and the org notifications its end queues.
 
 A worker's runs hand their step commits here. While a transaction is in flight, the writes
 that arrive queue up and go together in the next, so under load the cost of a commit is shared
 by many runs, and when idle a write waits for nobody. One transaction at a time, on both
 databases: SQLite has one writer, and on PostgreSQL, where a batch is one statement
-(engine.fenced_postgres), overlapping two or four cost more CPU in transactions than they saved
-in waiting (five-step runs at 32 callers: 600/s with one, 510/s with two).
+(engine.writes.fenced_postgres), overlapping two or four cost more CPU in transactions than they
+saved in waiting (five-step runs at 32 callers: 600/s with one, 510/s with two).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from weft.engine.answers import IDS_PER_NOTIFY
-from weft.engine.fenced_postgres import PostgresWriter
-from weft.engine.fenced_sqlite import SqliteWriter
-from weft.engine.queue import FencedWrite, LeaseLost
+from weft.engine.runs.queue import FencedWrite, LeaseLost
+from weft.engine.workers.answers import IDS_PER_NOTIFY
+from weft.engine.writes.fenced_postgres import PostgresWriter
+from weft.engine.writes.fenced_sqlite import SqliteWriter
 from weft.store.db import Database, log_database_failure
 
 log = logging.getLogger("weft.commits")

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.engine.context import expression_scope
-from weft.engine.history import steps_of
-from weft.engine.triggers import get_execution
+from weft.engine.interpreter.context import expression_scope
+from weft.engine.runs.history import steps_of
+from weft.engine.starts.triggers import get_execution
 from weft.errors import NotFound
 from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
 from weft.nodes import Role, has_role

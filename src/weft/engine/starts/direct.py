@@ -4,7 +4,7 @@ The claim round-trip is skipped: the worker adopts the run in memory, already le
 its execution row is written by the run's first commit (with the steps done so far), which
 always lands before the run's first step with outside effects starts, before it parks or ends,
 and within a third of a lease otherwise. Its id reaches callers only through the `StartedRun`
-that starting it returns (engine.lifecycle.start_run), and only once the row is written: a sync
+that starting it returns (engine.runs.lifecycle.start_run), and only once the row is written: a sync
 caller gets it with the answer, which the commit carrying the row published; an async one from
 `durable_id()`, which writes the row first if no commit has yet. Until then nothing
 outside Weft has seen the run: if the process dies, the caller's request fails and nothing is
@@ -23,8 +23,8 @@ import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
-from weft.engine.answers import Answers, RunAnswer
-from weft.engine.queue import FencedWrite, insert_only
+from weft.engine.runs.queue import FencedWrite, insert_only
+from weft.engine.workers.answers import Answers, RunAnswer
 from weft.store.db import log_database_failure
 
 log = logging.getLogger("weft.direct")
@@ -33,7 +33,7 @@ log = logging.getLogger("weft.direct")
 class UnsavedRun:
     """A direct run's execution row until a commit writes it; `written` resolves then.
 
-    `write`: the group commit of the worker that adopted the run (engine.commits)."""
+    `write`: the group commit of the worker that adopted the run (engine.writes.commits)."""
 
     def __init__(
         self, row: dict[str, Any], write: Callable[[FencedWrite], Awaitable[None]]
@@ -99,7 +99,7 @@ class StartedRun:
 
 
 class Adopter(Protocol):
-    """A worker as direct starts see it (engine.worker.Worker)."""
+    """A worker as direct starts see it (engine.workers.worker.Worker)."""
 
     @property
     def tasks(self) -> Collection[str]:

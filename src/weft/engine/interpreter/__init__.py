@@ -1,0 +1,1 @@
+"""The graph interpreter: one claimed run's walk, its control steps, plan, scope and safe mode."""

@@ -1,0 +1,1 @@
+"""How runs begin: triggers, direct execution, sub-workflows and cron schedules."""

@@ -1,0 +1,1 @@
+"""One process's engine: services, worker loops, the host, sync answers, wake-ups and waiting."""

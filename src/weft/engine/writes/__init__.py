@@ -1,0 +1,1 @@
+"""The group commit: the fenced writes of many runs in one transaction of the database's writer."""
