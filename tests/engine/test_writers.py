@@ -216,11 +216,11 @@ async def deliveries_of(db: Database, ids: list[str]) -> set[str]:
         return {payload["execution_id"] for payload in queued} & set(ids)
 
 
+# SQLite has no NOTIFY: other processes read their answers (engine.workers.answers).
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 async def test_answers_are_announced_at_commit_on_postgresql(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
-    if db.dialect.name != "postgresql":
-        pytest.skip("SQLite has no NOTIFY: other processes read their answers")
     answered, quiet, lost = await claimed_runs(client, db, tenant, 3)
     await take_over(db, lost)
     heard: asyncio.Queue[str] = asyncio.Queue()
