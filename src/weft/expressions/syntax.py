@@ -80,5 +80,6 @@ def parse_expression(source: str) -> Jsonata:
     return compiled
 
 
-# Evaluation (templates rendered against {trigger, nodes, loop, env}, with the time and depth
-# limits described above) belongs in `weft.expressions.evaluator`, built on `parse_expression`.
+# Evaluation (templates rendered against {trigger, nodes, loop, env, config}, with the time and
+# depth limits described above) belongs in `weft.expressions.evaluator`, built on
+# `parse_expression`.

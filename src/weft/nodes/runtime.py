@@ -41,7 +41,7 @@ class Sandbox(Protocol):
 
 @dataclass
 class NodeContext:
-    """The data a node sees (`{trigger, nodes, loop, env}`) and the services it may use."""
+    """The data a node sees (`{trigger, nodes, loop, env, config}`) and the services it may use."""
 
     data: dict[str, Any]
     render: Any  # async (value, field) -> value with templates evaluated; raises NodeFailure
