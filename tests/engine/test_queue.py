@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -13,7 +15,8 @@ from sqlalchemy import func, select, text, update
 from engine.flows import execute, finished, publish
 from engine.sink import Sink
 from graphs import MANUAL_START, node
-from support import Tenant, TenantFactory
+from support import Tenant, TenantFactory, wait_until
+from weft import clock
 from weft.api.deps import app_state
 from weft.clock import now
 from weft.engine.runs import lifecycle, queue
@@ -62,17 +65,25 @@ async def test_expired_leases_are_claimed_again(
 ) -> None:
     wf = await publish(client, tenant, [MANUAL_START])
     execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
-    first = await lifecycle.claim_due_executions(
-        db, owner="w1", limit=1, lease_s=0.05, per_account=5
-    )
+    first = await lifecycle.claim_due_executions(db, owner="w1", limit=1, lease_s=5, per_account=5)
     assert [c.id for c in first] == [execution_id] and first[0].attempt == 1
-    await asyncio.sleep(0.1)
-    second = await lifecycle.claim_due_executions(
-        db, owner="w2", limit=1, lease_s=30, per_account=5
-    )
-    assert [c.id for c in second] == [execution_id] and second[0].attempt == 2
-    renewed = await queue.renew_leases(db, owner="w1", ids=[execution_id], lease_s=30)
+    with lease_lapsed(5):
+        second = await lifecycle.claim_due_executions(
+            db, owner="w2", limit=1, lease_s=30, per_account=5
+        )
+        assert [c.id for c in second] == [execution_id] and second[0].attempt == 2
+        renewed = await queue.renew_leases(db, owner="w1", ids=[execution_id], lease_s=30)
     assert renewed == set()  # the old owner lost it and will write nothing more
+
+
+@contextlib.contextmanager
+def lease_lapsed(lease_s: float) -> Iterator[None]:
+    """The clock a moment past a lease of `lease_s` taken now (frozen there inside the block)."""
+    clock.freeze(now() + timedelta(seconds=lease_s + 1))
+    try:
+        yield
+    finally:
+        clock.freeze(None)
 
 
 async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim(
@@ -82,11 +93,11 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
     # claim's writes must not land, or both claims would run (and commit) the same steps.
     wf = await publish(client, tenant, [MANUAL_START])
     execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
-    first = await lifecycle.claim_due_executions(
-        db, owner="w1", limit=1, lease_s=0.05, per_account=5
-    )
-    await asyncio.sleep(0.1)
-    again = await lifecycle.claim_due_executions(db, owner="w1", limit=1, lease_s=30, per_account=5)
+    first = await lifecycle.claim_due_executions(db, owner="w1", limit=1, lease_s=5, per_account=5)
+    with lease_lapsed(5):
+        again = await lifecycle.claim_due_executions(
+            db, owner="w1", limit=1, lease_s=30, per_account=5
+        )
     assert [c.attempt for c in first + again] == [1, 2]
 
     def commit(attempt: int) -> queue.FencedWrite:
@@ -126,10 +137,7 @@ async def test_graceful_stop_releases_runs_in_flight_to_another_worker(
         execution_id = (await execute(client, tenant, wf)).json()["execution_id"]
         first = Engine(build_services(db, app_state(app).settings))
         await first.start(1, schedule=False)
-        for _ in range(100):
-            if sink.calls["/slow/1500/stop"]:
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: sink.calls["/slow/1500/stop"], what="the slow call")
         await first.stop(grace_s=0.1)
         async with db.reading() as session:
             row = await session.scalar(select(Execution).where(Execution.id == execution_id))
