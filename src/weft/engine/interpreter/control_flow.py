@@ -80,6 +80,19 @@ async def wake_time(config: Any, ctx: NodeContext, started: datetime) -> datetim
 Outcome = tuple[Any, str | None]  # a step's output and the branch it leaves by
 
 
+@dataclass(frozen=True, slots=True)
+class StepAt:
+    """One step of a run as a control step sees it: the node and its kind, where in the run
+    (iteration path), the outputs so far, the expression data and when it started."""
+
+    node: NodeIn
+    kind: NodeKind
+    iteration: str
+    outputs: dict[str, Any]
+    data: dict[str, Any]
+    started: datetime
+
+
 class RunWalk(Protocol):
     """What a control step may do inside the run it belongs to (one per run,
     engine.interpreter.runner)."""
@@ -104,34 +117,20 @@ class RunWalk(Protocol):
     def context(self, node: NodeIn, data: dict[str, Any]) -> NodeContext:
         """An expression context for `node` over `data`."""
 
-    def record(self, node: NodeIn, iteration: str, started: datetime, **values: Any) -> None:
+    def record(self, at: StepAt, **values: Any) -> None:
         """Buffer the step's row; it is committed with the next commit."""
 
-    async def attempts(
-        self,
-        node: NodeIn,
-        kind: NodeKind,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-        flush_first: bool,
-        answer: bool,
-    ) -> Outcome:
+    async def attempts(self, at: StepAt, *, flush_first: bool, answer: bool) -> Outcome:
         """Run the node's `run()` under its timeout, retries and `on_error`, and record it."""
 
-    async def failed(
-        self, node: NodeIn, iteration: str, started: datetime, failure: NodeFailure
-    ) -> Outcome:
+    async def failed(self, at: StepAt, failure: NodeFailure) -> Outcome:
         """Apply `on_error` to a failure on the first attempt (raises RunFailed for `fail`)."""
 
     async def flush_unwritten(self) -> None:
         """Commit what is buffered (and a direct run's row) before something that needs it."""
 
 
-Step = Callable[
-    [RunWalk, NodeIn, NodeKind, str, dict[str, Any], dict[str, Any], datetime],
-    Awaitable[Outcome],
-]
+Step = Callable[[RunWalk, StepAt], Awaitable[Outcome]]
 Replay = Callable[[RunWalk, Any], None]
 
 
@@ -145,34 +144,25 @@ class ControlStep:
 
 async def start_step(
     walk: RunWalk,
-    node: NodeIn,
-    kind: NodeKind,
-    iteration: str,
-    outputs: dict[str, Any],
-    data: dict[str, Any],
-    started: datetime,
+    at: StepAt,
 ) -> Outcome:
     """The trigger: its output is the run's input."""
     trigger = walk.claimed.input
-    walk.record(node, iteration, started, input=trigger, output=trigger)
+    walk.record(at, input=trigger, output=trigger)
     return trigger, None
 
 
 async def loop_step(
     walk: RunWalk,
-    node: NodeIn,
-    kind: NodeKind,
-    iteration: str,
-    outputs: dict[str, Any],
-    data: dict[str, Any],
-    started: datetime,
+    at: StepAt,
 ) -> Outcome:
     """Walk the body once per item (`concurrency` at once); output: each item's last output."""
+    node, iteration = at.node, at.iteration
     config = walk.plan.configs[node.id]
     try:
-        items = await loop_items(config, walk.context(node, data), walk.settings.loop_max_items)
+        items = await loop_items(config, walk.context(node, at.data), walk.settings.loop_max_items)
     except NodeFailure as failure:
-        return await walk.failed(node, iteration, started, failure)
+        return await walk.failed(at, failure)
     order = walk.plan.body_order[node.id]
     results: list[Any] = [None] * len(items)
 
@@ -180,7 +170,7 @@ async def loop_step(
         path = f"{iteration}/{index}" if iteration else str(index)
         settled = {node.id: (DONE, BODY_HANDLE)}
         results[index] = await walk.walk(
-            order, path, dict(outputs), {"item": item, "index": index}, settled
+            order, path, dict(at.outputs), {"item": item, "index": index}, settled
         )
 
     if config.concurrency == 1 or len(items) <= 1:
@@ -199,29 +189,24 @@ async def loop_step(
                     group.create_task(gated(index, item))
         except BaseExceptionGroup as group_error:
             raise _most_important(group_error) from None
-    walk.record(node, iteration, started, input={"items": len(items)}, output=results)
+    walk.record(at, input={"items": len(items)}, output=results)
     return results, None
 
 
 async def delay_step(
     walk: RunWalk,
-    node: NodeIn,
-    kind: NodeKind,
-    iteration: str,
-    outputs: dict[str, Any],
-    data: dict[str, Any],
-    started: datetime,
+    at: StepAt,
 ) -> Outcome:
     """Park the run until the wake time (the step is committed with the park)."""
-    config = walk.plan.configs[node.id]
-    ctx = walk.context(node, data)
+    config = walk.plan.configs[at.node.id]
+    ctx = walk.context(at.node, at.data)
     try:
-        wake = await wake_time(config, ctx, started)
+        wake = await wake_time(config, ctx, at.started)
     except NodeFailure as failure:
-        return await walk.failed(node, iteration, started, failure)
+        return await walk.failed(at, failure)
     output = {"waited_until": wake.isoformat()}
     step_input = ctx.resolved or {"seconds": config.seconds}
-    walk.record(node, iteration, started, input=step_input, output=output)
+    walk.record(at, input=step_input, output=output)
     if wake > now():
         # The step is committed with the park, so the resumed run continues after it.
         raise ParkRun(wake)
@@ -230,32 +215,27 @@ async def delay_step(
 
 async def subflow_step(
     walk: RunWalk,
-    node: NodeIn,
-    kind: NodeKind,
-    iteration: str,
-    outputs: dict[str, Any],
-    data: dict[str, Any],
-    started: datetime,
+    at: StepAt,
 ) -> Outcome:
     """Start the child run once (keyed by parent, node and iteration), park until it ends."""
-    config = walk.plan.configs[node.id]
+    config = walk.plan.configs[at.node.id]
     await walk.flush_unwritten()  # the child's start is fenced by this run's written lease
     try:
-        payload = await walk.context(node, data).render(config.payload, "payload")
+        payload = await walk.context(at.node, at.data).render(config.payload, "payload")
         child = await subflows.start_or_find_child(
             walk.services,
             walk.claimed,
-            node.id,
-            iteration,
+            at.node.id,
+            at.iteration,
             config.workflow_id,
             payload,
             owner=walk.owner,
         )
     except NodeFailure as failure:
-        return await walk.failed(node, iteration, started, failure)
+        return await walk.failed(at, failure)
     if child.status == states.SUCCEEDED:
         step_input = {"execution_id": child.id, "payload": payload}
-        walk.record(node, iteration, started, input=step_input, output=child.output)
+        walk.record(at, input=step_input, output=child.output)
         return child.output, None
     if child.status in states.TERMINAL:
         message = (child.error or {}).get("message", child.status)
@@ -263,7 +243,7 @@ async def subflow_step(
             f"Sub-workflow run {child.id} {child.status}: {message}",
             details={"execution_id": child.id},
         )
-        return await walk.failed(node, iteration, started, failure)
+        return await walk.failed(at, failure)
     # The child's end wakes this run (lifecycle.WakeWaitingParent); the far wake is a backstop.
     backstop = now() + timedelta(seconds=walk.settings.execution_timeout_s)
     raise ParkRun(backstop, child_id=child.id)
@@ -271,16 +251,11 @@ async def subflow_step(
 
 async def respond_step(
     walk: RunWalk,
-    node: NodeIn,
-    kind: NodeKind,
-    iteration: str,
-    outputs: dict[str, Any],
-    data: dict[str, Any],
-    started: datetime,
+    at: StepAt,
 ) -> Outcome:
     """Its output becomes the run's response, committed (and handed to a sync caller) at once
     unless nothing follows it; nothing is flushed before it: its own commit carries that."""
-    return await walk.attempts(node, kind, iteration, data, started, False, True)
+    return await walk.attempts(at, flush_first=False, answer=True)
 
 
 def respond_replayed(walk: RunWalk, prior: Any) -> None:
@@ -291,15 +266,10 @@ def respond_replayed(walk: RunWalk, prior: Any) -> None:
 
 async def end_step(
     walk: RunWalk,
-    node: NodeIn,
-    kind: NodeKind,
-    iteration: str,
-    outputs: dict[str, Any],
-    data: dict[str, Any],
-    started: datetime,
+    at: StepAt,
 ) -> Outcome:
     """Stop the run with the rendered status and output."""
-    ended, branch = await walk.attempts(node, kind, iteration, data, started, kind.effectful, False)
+    ended, branch = await walk.attempts(at, flush_first=at.kind.effectful, answer=False)
     if "error" in ended:  # rendering the output failed and on_error let the run go on
         return ended, branch
     raise EndRun(ended["status"], ended["output"])

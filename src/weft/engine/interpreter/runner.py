@@ -34,6 +34,7 @@ from weft.engine.interpreter.control_flow import (
     Outcome,
     ParkRun,
     RunFailed,
+    StepAt,
 )
 from weft.engine.interpreter.outbound import outbound_for
 from weft.engine.interpreter.plan import Plan
@@ -274,7 +275,9 @@ class Runner:
                 return stood_in
         kind = KINDS[node.type]
         if control is not None:
-            return await control.step(state.walk, node, kind, iteration, outputs, data, started)
+            return await control.step(
+                state.walk, StepAt(node, kind, iteration, outputs, data, started)
+            )
         return await self._attempts(
             state, node, kind, iteration, data, started, kind.effectful, False
         )
@@ -512,31 +515,22 @@ class RunWalkOf:
         """An expression context for `node` over `data`."""
         return self._runner._context(node, data)
 
-    def record(self, node: NodeIn, iteration: str, started: datetime, **values: Any) -> None:
+    def record(self, at: StepAt, **values: Any) -> None:
         """Buffer the step's row; it is committed with the next commit."""
-        self._runner._record(self._state, node, iteration, started, **values)
+        self._runner._record(self._state, at.node, at.iteration, at.started, **values)
 
-    async def attempts(
-        self,
-        node: NodeIn,
-        kind: NodeKind,
-        iteration: str,
-        data: dict[str, Any],
-        started: datetime,
-        flush_first: bool,
-        answer: bool,
-    ) -> Outcome:
+    async def attempts(self, at: StepAt, *, flush_first: bool, answer: bool) -> Outcome:
         """Run the node's `run()` under its timeout, retries and `on_error`, and record it."""
         return await self._runner._attempts(
-            self._state, node, kind, iteration, data, started, flush_first, answer
+            self._state, at.node, at.kind, at.iteration, at.data, at.started, flush_first, answer
         )
 
-    async def failed(
-        self, node: NodeIn, iteration: str, started: datetime, failure: NodeFailure
-    ) -> Outcome:
+    async def failed(self, at: StepAt, failure: NodeFailure) -> Outcome:
         """Apply `on_error` to a failure on the first attempt (raises RunFailed for `fail`)."""
-        config = self.plan.configs[node.id]
-        return await self._runner._failed(self._state, node, iteration, started, failure, 1, config)
+        config = self.plan.configs[at.node.id]
+        return await self._runner._failed(
+            self._state, at.node, at.iteration, at.started, failure, 1, config
+        )
 
     async def flush_unwritten(self) -> None:
         """Commit what is buffered (and a direct run's row) before something that needs it."""
