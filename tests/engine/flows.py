@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 
-from graphs import chain
+from graphs import MANUAL_START, chain
 from support import Tenant
+from weft.engine.runs import lifecycle, queue
+from weft.store.db import Database
 
 BASE = "/api/v2/public"
 TERMINAL = {"COMPLETED", "FAILED", "ERRORED", "CANCELLED"}
@@ -93,3 +95,17 @@ def step(execution: dict[str, Any], node_id: str, iteration: str = "") -> dict[s
     ]
     assert len(matches) == 1, execution["nodes"]
     return matches[0]
+
+
+async def claimed_runs(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, count: int
+) -> list[queue.Claimed]:
+    """`count` runs of a one-node workflow, claimed by worker w1."""
+    wf = await publish(client, tenant, [MANUAL_START])
+    for _ in range(count):
+        await execute(client, tenant, wf)
+    claimed = await lifecycle.claim_due_executions(
+        db, owner="w1", limit=count, lease_s=30, per_account=5
+    )
+    assert len(claimed) == count
+    return claimed

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text, update
 
-from engine.flows import execute, finished, publish
+from engine.flows import claimed_runs, execute, finished, publish
 from engine.sink import Sink
 from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory, wait_until
@@ -111,20 +111,6 @@ async def test_a_worker_that_claims_its_own_run_again_fences_out_its_first_claim
         commits.write(commit(1)), commits.write(commit(2)), return_exceptions=True
     )
     assert isinstance(outcomes[0], queue.LeaseLost) and outcomes[1] is None, outcomes
-
-
-async def claimed_runs(
-    client: httpx.AsyncClient, db: Database, tenant: Tenant, count: int
-) -> list[queue.Claimed]:
-    """`count` runs of a one-node workflow, claimed by worker w1."""
-    wf = await publish(client, tenant, [MANUAL_START])
-    for _ in range(count):
-        await execute(client, tenant, wf)
-    claimed = await lifecycle.claim_due_executions(
-        db, owner="w1", limit=count, lease_s=30, per_account=5
-    )
-    assert len(claimed) == count
-    return claimed
 
 
 async def test_graceful_stop_releases_runs_in_flight_to_another_worker(

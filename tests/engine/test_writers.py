@@ -15,8 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine.flows import execute, publish
-from graphs import MANUAL_START
+from engine.flows import claimed_runs
 from support import DATABASES, Tenant
 from weft.clock import now
 from weft.engine.runs import lifecycle, queue, states
@@ -47,20 +46,6 @@ async def empty_queue(db: Database) -> None:
 def test_every_database_of_the_suite_has_a_writer() -> None:
     names = {"sqlite": "sqlite", "postgres": "postgresql"}
     assert {names[database] for database in DATABASES} <= set(WRITERS)
-
-
-async def claimed_runs(
-    client: httpx.AsyncClient, db: Database, tenant: Tenant, count: int
-) -> list[queue.Claimed]:
-    """`count` runs of a one-node workflow, claimed by worker w1."""
-    wf = await publish(client, tenant, [MANUAL_START])
-    for _ in range(count):
-        await execute(client, tenant, wf)
-    claimed = await lifecycle.claim_due_executions(
-        db, owner="w1", limit=count, lease_s=30, per_account=5
-    )
-    assert len(claimed) == count
-    return claimed
 
 
 async def take_over(db: Database, run: queue.Claimed) -> None:
