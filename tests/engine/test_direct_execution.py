@@ -20,7 +20,7 @@ from engine.sink import Sink
 from graphs import node
 from support import Tenant, TenantFactory, running_app, wait_until
 from weft.api.deps import app_state
-from weft.engine.interpreter.runner import RunState
+from weft.engine.interpreter.run_state import RunState
 from weft.engine.starts.direct import StartedRun, UnsavedRun
 from weft.engine.workers.host import Engine, build_services
 from weft.store import raw_postgres
