@@ -376,20 +376,9 @@ class Runner:
         details = {"node_id": node.id, "node_name": node.name, **error.to_json()}
         # The fields as they resolved, kept for days in the run's history: never a credential.
         resolved = redact_fields(resolved) if resolved else None
-        if config.on_error == "fail":
-            self._record(
-                state,
-                node,
-                iteration,
-                started,
-                status="failed",
-                input=resolved,
-                error=details,
-                attempt=attempt,
-            )
-            raise RunFailed(details)
+        fails_run = config.on_error == "fail"
         branch = ERROR_HANDLE if config.on_error == "error" else None
-        output = {"error": details}
+        output = None if fails_run else {"error": details}
         self._record(
             state,
             node,
@@ -402,6 +391,8 @@ class Runner:
             branch=branch,
             attempt=attempt,
         )
+        if fails_run:
+            raise RunFailed(details)
         if KINDS[node.type].effectful:
             await self._flush(state)
         return output, branch
