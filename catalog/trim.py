@@ -49,7 +49,7 @@ def matches(selector: str, method: str, path: str, operation: dict[str, Any]) ->
 
 
 def refs_in(node: Any) -> set[str]:
-    """Every local `$ref` target (`#/components/...`) inside node."""
+    """Every local `$ref` target (`#/components/...`) inside node, discriminator mappings too."""
     found: set[str] = set()
     stack = [node]
     while stack:
@@ -58,6 +58,9 @@ def refs_in(node: Any) -> set[str]:
             ref = item.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/"):
                 found.add(ref)
+            mapping = (item.get("discriminator") or {}).get("mapping")
+            if isinstance(mapping, dict):
+                found |= {v for v in mapping.values() if isinstance(v, str) and v.startswith("#/")}
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
