@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from weft.apps.model import ACTION_NAME, AppDefinition, AppSource, KeyAuth, OAuth2Auth
+from weft.apps.model import ACTION_NAME, Action, AppDefinition, AppSource, KeyAuth, OAuth2Auth
 from weft.apps.openapi.actions import Operation, Skipped, derive_action
 from weft.apps.openapi.auth import choose_auth
 from weft.apps.openapi.loading import InvalidDocument, parse_document, validate_document
@@ -24,9 +24,12 @@ MAX_WARNINGS = 200
 
 
 class Pick(BaseModel):
-    """One operation to expose, with curated names (a catalogue manifest's `operations[]`)."""
+    """One operation to expose, with curated names (a catalogue manifest's `operations[]`).
 
-    model_config = ConfigDict(extra="forbid")
+    Other keys that are Action fields (a curated `pagination`, `effect`) are set on the action.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     operation: str = Field(min_length=1, description="An operationId, or `METHOD /path`")
     name: str | None = Field(None, pattern=ACTION_NAME)
@@ -122,6 +125,9 @@ def derive_app(
         except Skipped as why:
             warnings.append(f"{op.key} skipped: {why}")
             continue
+        curated = {k: v for k, v in (pick.model_extra or {}).items() if k in Action.model_fields}
+        if pick is not None and curated:
+            action = Action.model_validate(action.model_dump() | curated)
         actions.append(action)
     if not actions:
         raise InvalidDocument(
