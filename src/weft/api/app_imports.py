@@ -80,7 +80,7 @@ async def import_application(
         org.org_id,
         body.document,
         url=body.url,
-        outbound=services.outbound,
+        policy=services.outbound.policy,
         slug=body.slug,
         operations=body.operations,
         tags=body.tags,

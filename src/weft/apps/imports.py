@@ -47,13 +47,13 @@ class ImportOutcome:
         return dataclasses.asdict(self)
 
 
-async def fetch_document(url: str, outbound: Any) -> str | bytes | dict[str, Any]:
-    """The document at `url`, through the outbound guard (private addresses refused)."""
+async def fetch_document(url: str, policy: Any) -> str | bytes | dict[str, Any]:
+    """The document at `url`, through the outbound guard with `policy`'s allow list."""
     from weft.net import OutboundClient, OutboundError  # heavy: only URL imports need it
 
     if not url.startswith(("http://", "https://")):
         raise InvalidInput("url must be an http(s) URL", error_code="INVALID_OPENAPI")
-    policy = dataclasses.replace(outbound.policy, max_response_bytes=MAX_DOCUMENT_BYTES)
+    policy = dataclasses.replace(policy, max_response_bytes=MAX_DOCUMENT_BYTES)
     async with OutboundClient(policy) as client:
         try:
             response = await client.request("GET", url, headers={"accept": "*/*"})
@@ -166,7 +166,7 @@ async def import_app(
     raw: str | bytes | dict[str, Any] | None,
     *,
     url: str | None = None,
-    outbound: Any = None,
+    policy: Any = None,
     slug: str | None = None,
     operations: list[str] | None = None,
     tags: list[str] | None = None,
@@ -175,7 +175,7 @@ async def import_app(
     apps, in one transaction."""
     document_url = url
     if url is not None:
-        raw = await fetch_document(url, outbound)
+        raw = await fetch_document(url, policy)
     if raw is None or (isinstance(raw, str | bytes) and not raw.strip()):
         raise InvalidDocument("The document is empty")
     picks = [Pick(operation=name) for name in operations] if operations else None

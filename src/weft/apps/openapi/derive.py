@@ -125,8 +125,9 @@ def derive_app(
         except Skipped as why:
             warnings.append(f"{op.key} skipped: {why}")
             continue
-        curated = {k: v for k, v in (pick.model_extra or {}).items() if k in Action.model_fields}
-        if pick is not None and curated:
+        extra = (pick.model_extra if pick is not None else None) or {}
+        curated = {k: v for k, v in extra.items() if k in Action.model_fields}
+        if curated:
             action = Action.model_validate(action.model_dump() | curated)
         actions.append(action)
     if not actions:
