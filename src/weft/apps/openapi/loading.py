@@ -78,26 +78,35 @@ def parse_document(raw: str | bytes | dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    """A copy with string keys and JSON scalars, refused past MAX_VALUES values."""
-    budget = [MAX_VALUES]
+    """A copy with string keys and JSON scalars; refused past MAX_VALUES values expanded."""
+    if _expanded_size(value, {}, 0) > MAX_VALUES:
+        raise InvalidDocument(
+            f"The document expands to more than {MAX_VALUES} values (YAML aliases?)"
+        )
+    return _copy(value)
 
-    def copy(item: Any, depth: int) -> Any:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise InvalidDocument(
-                f"The document expands to more than {MAX_VALUES} values (YAML aliases?)"
-            )
-        if depth > 200:
-            raise InvalidDocument("The document is nested too deeply")
-        if isinstance(item, dict):
-            return {str(key): copy(inner, depth + 1) for key, inner in item.items()}
-        if isinstance(item, list | tuple):
-            return [copy(inner, depth + 1) for inner in item]
-        if item is None or isinstance(item, str | int | float | bool):
-            return item
-        return str(item)  # a YAML binary or set: text, never an object
 
-    return copy(value, 0)
+def _expanded_size(item: Any, known: dict[int, int], depth: int) -> int:
+    """How many values `item` holds once every alias is expanded (each shared part counted
+    once per use, measured once: linear in the document as written)."""
+    if depth > 200:
+        raise InvalidDocument("The document is nested too deeply")
+    if not isinstance(item, dict | list):
+        return 1
+    if id(item) not in known:
+        children = item.values() if isinstance(item, dict) else item
+        known[id(item)] = 1 + sum(_expanded_size(child, known, depth + 1) for child in children)
+    return known[id(item)]
+
+
+def _copy(item: Any) -> Any:
+    if isinstance(item, dict):
+        return {str(key): _copy(inner) for key, inner in item.items()}
+    if isinstance(item, list | tuple):
+        return [_copy(inner) for inner in item]
+    if item is None or isinstance(item, str | int | float | bool):
+        return item
+    return str(item)  # a YAML binary or set: text, never an object
 
 
 def openapi_version(document: dict[str, Any]) -> str:
