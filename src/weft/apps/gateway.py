@@ -14,6 +14,7 @@ from sqlalchemy import select
 from weft.apps.access import ConnectionMissing, Credentials, usable_credentials
 from weft.apps.calls import ActionInputError, PreparedRequest, auth_parts, build_request
 from weft.apps.catalog import resolve_definition
+from weft.apps.client_credentials import uses_client_credentials, with_token
 from weft.apps.connections import secret_box
 from weft.apps.model import AppDefinition
 from weft.apps.org_settings import AiSettings, AppSettings, ai_settings, app_settings
@@ -90,9 +91,13 @@ class AppGateway:
             return await app_settings(self.org_id, slug, session=session, box=box)
 
     async def credentials(self, slug: str, *, force_refresh: bool = False) -> Credentials:
-        """The linked account's usable credentials; NodeFailure when not connected."""
+        """The linked account's usable credentials; NodeFailure when not connected.
+
+        OAuth2 client-credentials apps get a token fetched with the connection's client id
+        and secret (kept in this process until it is due).
+        """
         try:
-            return await usable_credentials(
+            found = await usable_credentials(
                 await self.scope(),
                 slug,
                 db=self.services.db,
@@ -100,6 +105,14 @@ class AppGateway:
                 outbound=self.services.outbound,
                 force_refresh=force_refresh,
             )
+            definition = await self.definition(slug)
+            if not uses_client_credentials(definition):
+                return found
+            owner = (self.org_id, self.linked_account_pk)
+            values = await with_token(
+                owner, definition, found.values, self.services.outbound, force_refresh=force_refresh
+            )
+            return Credentials(found.connection, values)
         except ConnectionMissing as error:
             raise NodeFailure(error.message, details={"error_code": error.error_code}) from error
         except WeftError as error:

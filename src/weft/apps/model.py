@@ -29,6 +29,8 @@ class KeyField(_Strict):
     type: Literal["text", "password", "url"] = "password"
     # Secret fields are sealed and never shown; others (a base URL, a header name) may be.
     secret: bool = True
+    # Filled in when the user leaves the field empty (an OpenAPI server variable's default).
+    default: str | None = None
 
 
 class NoAuth(_Strict):
@@ -48,11 +50,14 @@ class KeyAuth(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str] = Field(default_factory=dict)
     basic: dict[Literal["username", "password"], str] | None = None
+    # Cookie name -> template (an OpenAPI apiKey `in: cookie`), sent in the `cookie` header.
+    cookies: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _templates_name_fields(self) -> KeyAuth:
         known = {field.name for field in self.fields}
         templates = [*self.headers.keys(), *self.headers.values(), *self.query.values()]
+        templates += list(self.cookies.values())
         for template in [*templates, *(self.basic or {}).values()]:
             unknown = set(placeholders(template)) - known
             if unknown:
@@ -61,10 +66,13 @@ class KeyAuth(_Strict):
 
 
 class OAuth2Auth(_Strict):
-    """Authorization code with PKCE; the org supplies the client id and secret in its settings."""
+    """OAuth2. `authorization_code` (with PKCE): the org supplies the client id and secret in
+    its settings and each user connects in a browser. `client_credentials`: each user types a
+    client id and secret (`fields`, a key-based form) and Weft fetches tokens with them."""
 
     type: Literal["oauth2"] = "oauth2"
-    authorize_url: str
+    grant: Literal["authorization_code", "client_credentials"] = "authorization_code"
+    authorize_url: str = ""
     token_url: str
     revoke_url: str | None = None
     scopes: list[str] = Field(default_factory=list)
@@ -75,9 +83,34 @@ class OAuth2Auth(_Strict):
     authorize_params: dict[str, str] = Field(default_factory=dict)
     # A token-response field that replaces the base URL (Salesforce's `instance_url`).
     base_url_from_token: str | None = None
+    # client_credentials: the form (client_id, client_secret, server variables...).
+    fields: list[KeyField] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _grant_needs(self) -> OAuth2Auth:
+        if self.grant == "authorization_code" and not self.authorize_url:
+            raise ValueError("the authorization_code grant needs an authorize_url")
+        if self.grant == "client_credentials":
+            names = {field.name for field in self.fields}
+            if not {"client_id", "client_secret"} <= names:
+                raise ValueError("client_credentials needs client_id and client_secret fields")
+        return self
 
 
 Auth = Annotated[NoAuth | KeyAuth | OAuth2Auth, Field(discriminator="type")]
+
+
+class AppSource(_Strict):
+    """Where an imported app's definition came from: the document, its version and licence."""
+
+    url: str | None = None
+    repository: str | None = None
+    commit: str | None = None
+    path: str | None = None
+    version: str | None = None
+    licence: str | None = None
+    openapi: str | None = None  # the document's OpenAPI version (3.0.3, 3.1.0)
+    sha256: str | None = None
 
 
 class Action(_Strict):
@@ -96,10 +129,23 @@ class Action(_Strict):
     # The parameter that is the whole body; unset: the remaining parameters form the body
     # (or the query, for GET and DELETE).
     body_param: str | None = None
-    body_format: Literal["json", "form"] = "json"
+    # `none`: the request has no body; parameters left over go to the query.
+    body_format: Literal["json", "form", "none"] = "json"
     headers: dict[str, str] = Field(default_factory=dict)
+    # Parameters sent as request headers (under their wire name).
+    header_params: list[str] = Field(default_factory=list)
+    # Parameter name -> name on the wire where they differ (`user_id` -> `user-id`): query,
+    # header and top-level body names.
+    wire_names: dict[str, str] = Field(default_factory=dict)
+    # How a query parameter's array or object is spelled, where not as repeated keys
+    # (OpenAPI `explode: false` and `deepObject`).
+    query_styles: dict[str, Literal["comma", "space", "pipe", "deep_object"]] = Field(
+        default_factory=dict
+    )
     output: dict[str, Any] = Field(default_factory=dict)
     effect: Literal["read", "write"]
+    # Kept only because a published workflow still calls it (the source document dropped it).
+    deprecated: bool = False
 
     @field_validator("parameters")
     @classmethod
@@ -127,6 +173,7 @@ class AppDefinition(_Strict):
     base_url: str = ""
     headers: dict[str, str] = Field(default_factory=dict)
     actions: list[Action] = Field(default_factory=list)
+    source: AppSource | None = None
 
     @model_validator(mode="after")
     def _unique_action_names(self) -> AppDefinition:
@@ -138,8 +185,20 @@ class AppDefinition(_Strict):
 
     @property
     def auth_type(self) -> str:
-        """Refold's `auth_type`: `oauth2`, `keybased` or `none`."""
+        """Refold's `auth_type`: `oauth2`, `keybased` or `none`.
+
+        OAuth2 client credentials count as key-based: the user types them into a form.
+        """
+        if isinstance(self.auth, OAuth2Auth) and self.auth.grant == "client_credentials":
+            return "keybased"
         return self.auth.type
+
+    @property
+    def form_fields(self) -> list[KeyField]:
+        """The connection form's fields (empty for a browser-connected or keyless app)."""
+        if isinstance(self.auth, KeyAuth | OAuth2Auth):
+            return list(self.auth.fields)
+        return []
 
     def action(self, name: str) -> Action | None:
         """The action called `name`, or None."""

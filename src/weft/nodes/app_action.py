@@ -53,7 +53,8 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
                 error.message, retryable=error.retryable, details={"request": request.shown}
             ) from error
         # An access token revoked or expired early: refresh once and try again.
-        if response.status == 401 and definition.auth_type == "oauth2" and not refreshed:
+        # (`auth.type`: OAuth2 client credentials count as key-based but have tokens too.)
+        if response.status == 401 and definition.auth.type == "oauth2" and not refreshed:
             refreshed = True
             continue
         break
