@@ -21,7 +21,7 @@ from weft.nodes.runtime import NodeFailure
 DEFAULT_MAX_ITEMS = 1000
 MAX_ITEMS = 10_000
 # One `<uri>; params` element of a Link header (RFC 8288); params may be quoted.
-_LINK = re.compile(r'<([^<>]*)>((?:\s*;\s*[^;,"]+(?:="[^"]*"|=[^;,]*)?)*)')
+_LINK = re.compile(r'<([^<>]*)>((?:\s*;\s*[^;,"=\s]+\s*(?:=\s*(?:"[^"]*"|[^;,"]*))?)*)')
 _REL = re.compile(r'(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^;,\s]*))', re.IGNORECASE)
 _MISSING = object()
 
@@ -131,7 +131,7 @@ async def walk_pages(
     url: str | None = None
     first_url: str | None = None
     previous: list[Any] | None = None
-    for fetched in range(1, cap + 1):
+    for _ in range(cap):
         answer, sent = await fetch(params, url)
         first_url = first_url or sent
         items = items_at(answer.body, items_path, label)
@@ -153,7 +153,7 @@ async def walk_pages(
         else:
             url = _next_url(paging, answer, sent, first_url, seen, label)
             more = url is not None
-        yield Page(items, answer, more and fetched < cap)
+        yield Page(items, answer, more)
         if not more:
             return
 
