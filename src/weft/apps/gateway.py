@@ -186,8 +186,7 @@ class AppGateway:
             return response
 
         deadline = self._deadline(step_timeout_s)
-        answer = await send_limited(send, limit, label=label, deadline=deadline)
-        return answer  # type: ignore[return-value]
+        return await send_limited(send, limit, label=label, deadline=deadline)
 
     async def _fetch_action(
         self,
@@ -247,7 +246,7 @@ class AppGateway:
                     "response": {"status": response.status, "body": response.body},
                 },
             )
-        return response, request  # type: ignore[return-value]
+        return response, request
 
     async def call_action(
         self,

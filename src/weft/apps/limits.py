@@ -13,7 +13,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from weft.apps.model import RateLimit
 from weft.clock import now
@@ -30,6 +30,9 @@ class Answer(Protocol):
     status: int
     headers: dict[str, str]
     body: Any
+
+
+AnswerT = TypeVar("AnswerT", bound=Answer)
 
 
 def _number(text: str | None) -> float | None:
@@ -101,12 +104,12 @@ def _moment(at: datetime, seconds: float) -> str:
 
 
 async def send_limited(
-    send: Callable[[], Awaitable[Answer]],
+    send: Callable[[], Awaitable[AnswerT]],
     limit: RateLimit | None,
     *,
     label: str,
     deadline: float | None = None,
-) -> Answer:
+) -> AnswerT:
     """`send()`, again after each rate-limited answer, as `limit` allows; NodeFailure past it.
 
     `deadline` (event-loop time) is when the step's time limit ends: a wait that would cross
