@@ -78,3 +78,14 @@ async def test_shipped_list_action_gathers_every_page(
     assert len(fake.requests) == 3
     # Every page is signed, the later ones (a Link or nextRecordsUrl) included.
     assert all(r.headers.get("authorization") for r in fake.requests)
+
+
+async def test_the_application_list_says_which_actions_page(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.get("/api/v2/public/application", headers=tenant.bearer)
+    assert response.status_code == 200, response.text
+    stripe = next(app for app in response.json() if app["slug"] == "stripe")
+    paged = {action["name"]: action["paginated"] for action in stripe["actions"]}
+    assert paged["list_charges"] is True
+    assert paged["get_customer"] is False
