@@ -67,6 +67,8 @@ class ApplicationOut(Out):
             is_default=app.is_default,
             actions=[
                 action.model_dump(include={"name", "label", "description", "effect", "parameters"})
+                # A list action the editor offers `all_pages` for.
+                | {"paginated": definition.pagination_of(action) is not None}
                 for action in definition.actions
             ],
         )

@@ -31,6 +31,9 @@ class PreparedRequest:
     json: Any = None
     content: bytes | None = None
     shown: dict[str, Any] = field(default_factory=dict)
+    # The query parameters that carry credentials (also in `query`): a next-page link keeps
+    # its own query and gets only these.
+    auth_query: dict[str, str] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str:
@@ -151,7 +154,9 @@ def build_request(
     auth_headers, auth_query = auth_parts(definition, credentials)
     headers |= auth_headers
     query |= auth_query
-    request = PreparedRequest(action.method, url, headers, query, shown=shown)
+    request = PreparedRequest(
+        action.method, url, headers, query, shown=shown, auth_query=dict(auth_query)
+    )
     if body is not None:
         if action.body_format == "form":
             request.content = urlencode(form_pairs(body)).encode()
