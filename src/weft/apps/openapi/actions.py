@@ -20,7 +20,7 @@ from weft.apps.openapi.refs import Refs
 from weft.apps.openapi.schemas import SchemaConverter, merged_object
 
 PARAMETER_DEPTH = 8
-OUTPUT_DEPTH = 5
+OUTPUT_DEPTH = 4
 DESCRIPTION_CHARS = 1000
 _PATH_VARIABLE = re.compile(r"\{([^{}]+)\}")
 _IGNORED_HEADERS = {"accept", "content-type", "authorization"}
@@ -209,7 +209,7 @@ def _body(
     flat = merged_object(schema) if op.method != "DELETE" else None
     names = _flat_names(flat, params.taken) if flat is not None else None
     if flat is not None and names is not None:
-        _flatten(flat, names, required, params)
+        _flatten(flat, names, params)
         return None, body_format
     name = param_name("body", params.taken)
     params.properties[name] = schema
@@ -227,14 +227,16 @@ def _flat_names(flat: dict[str, Any], taken: set[str]) -> dict[str, str] | None:
     return names
 
 
-def _flatten(flat: dict[str, Any], names: dict[str, str], required: bool, params: _Params) -> None:
+def _flatten(flat: dict[str, Any], names: dict[str, str], params: _Params) -> None:
     for wire, schema in flat["properties"].items():
         name = names[wire]
         params.taken.add(name)
         params.properties[name] = schema
         if name != wire:
             params.wire[name] = wire
-        if required and wire in flat["required"]:
+        # Required inside the body even when the body itself is optional: a flattened body is
+        # always sent (`{}` at least), and then its own `required` applies.
+        if wire in flat["required"]:
             params.required.append(name)
 
 

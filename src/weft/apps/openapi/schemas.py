@@ -27,6 +27,9 @@ _ONE = {"items", "additionalProperties", "not", "propertyNames", "contains"}
 _LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
 _MAPS = {"properties", "patternProperties"}
 DESCRIPTION_CHARS = 500
+# What an output schema keeps: the data picker shows names and types, and a catalogue of
+# hundreds of actions stays small (descriptions and bounds are for filling in parameters).
+_OUTPUT_KEPT = {"type", "format", "enum", "const", "title", "required"}
 
 
 class SchemaConverter:
@@ -75,10 +78,13 @@ class SchemaConverter:
                     out[key] = value
                 else:
                     self.warnings.append(f"pattern {value[:80]!r} dropped: RE2 cannot run it")
+            elif mode == "response" and key not in _OUTPUT_KEPT:
+                continue
             elif key == "description" and isinstance(value, str):
                 out[key] = _short(value)
             elif key in _KEPT:
                 out[key] = value
+        _pin_discriminator(node, out)
         if "required" in out and "properties" in out:
             out["required"] = [name for name in out["required"] if name in out["properties"]]
             if not out["required"]:
@@ -98,6 +104,32 @@ class SchemaConverter:
             if isinstance(out.get("enum"), list) and None not in out["enum"]:
                 out["enum"] = [*out["enum"], None]
         return out
+
+
+def _pin_discriminator(node: dict[str, Any], out: dict[str, Any]) -> None:
+    """Each `oneOf`/`anyOf` branch of a discriminated union says its tag as a `const`.
+
+    The discriminator itself is dropped, so without this a branch would accept any tag (and a
+    sample or a user's value could name a branch the API does not have).
+    """
+    discriminator = node.get("discriminator")
+    if not isinstance(discriminator, dict):
+        return
+    if not isinstance(discriminator.get("propertyName"), str):
+        return
+    tag = discriminator["propertyName"]
+    mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
+    by_ref = {ref: value for value, ref in mapping.items()}
+    for key in ("oneOf", "anyOf"):
+        for raw, branch in zip(node.get(key) or [], out.get(key) or [], strict=False):
+            ref = raw.get("$ref") if isinstance(raw, dict) else None
+            if not isinstance(ref, str) or not isinstance(branch, dict):
+                continue
+            properties = branch.setdefault("properties", {})
+            declared = properties.get(tag) if isinstance(properties.get(tag), dict) else {}
+            properties[tag] = {**declared, "const": by_ref.get(ref, ref_name(ref))}
+            if tag not in branch.setdefault("required", []):
+                branch["required"].append(tag)
 
 
 def _hidden(refs: Refs, schema: Any, mode: Mode) -> bool:
