@@ -4,40 +4,67 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import OrderedDict
+from datetime import datetime
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
-from weft.apps.model import AppDefinition
+from weft.apps.model import CHECKED, AppDefinition
 from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
 from weft.store.tables import App
+
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Validated definitions by (app row id, its updated_at): a row's definition is parsed once per
+# process, not per call (a generated app's definition is up to a megabyte of JSON).
+_CACHE_SIZE = 512
+_definitions: OrderedDict[tuple[str, datetime | None], AppDefinition] = OrderedDict()
+# Rows are read without their definition; `definition_for` fetches it only on a cache miss.
+_LIGHT = defer(App.definition, raiseload=True)
 
 DEFAULT_APP_SLUG = "custom"
 ICON_ROUTE = "/app-icons"
 
 
 @functools.cache
-def shipped_definitions() -> dict[str, AppDefinition]:
-    """Every app definition shipped in the package, by slug: the hand-written
-    `apps/definitions/*.yaml` and those generated from OpenAPI documents (`*.json`)."""
+def _shipped_files() -> dict[str, Traversable]:
+    """Each shipped definition file by slug (its name): the hand-written `*.yaml` and those
+    generated from OpenAPI documents (`*.json`). Nothing is read until an app is asked for."""
     folder = resources.files("weft.apps") / "definitions"
-    found: dict[str, AppDefinition] = {}
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".yaml"):
-            raw = yaml.safe_load(entry.read_text())
-        elif entry.name.endswith(".json"):
-            raw = json.loads(entry.read_text())
-        else:
-            continue
-        definition = AppDefinition.model_validate(raw)
-        found[definition.slug] = definition
-    return found
+    return {
+        entry.name.rsplit(".", 1)[0]: entry
+        for entry in sorted(folder.iterdir(), key=lambda item: item.name)
+        if entry.name.endswith((".yaml", ".json"))
+    }
+
+
+def shipped_slugs() -> list[str]:
+    """The slugs of every shipped app, sorted."""
+    return sorted(_shipped_files())
+
+
+@functools.cache
+def shipped_definition(slug: str) -> AppDefinition | None:
+    """One shipped app's definition (read and validated on first use), or None."""
+    entry = _shipped_files().get(slug)
+    if entry is None:
+        return None
+    text = entry.read_text(encoding="utf-8")
+    raw = json.loads(text) if entry.name.endswith(".json") else yaml.load(text, Loader=_YAML)
+    return AppDefinition.model_validate(raw, context={CHECKED: True})
+
+
+def shipped_definitions() -> dict[str, AppDefinition]:
+    """Every shipped app definition, by slug (reads them all: tools and tests)."""
+    return {slug: found for slug in shipped_slugs() if (found := shipped_definition(slug))}
 
 
 def shipped_icon(name: str) -> bytes | None:
@@ -68,11 +95,14 @@ def _row_fields(definition: AppDefinition) -> dict[str, Any]:
 
 async def ensure_catalog(*, session: AsyncSession) -> None:
     """Bring the shared catalog rows in line with the shipped definitions (run at start)."""
-    rows = {app.slug: app for app in await session.scalars(select(App).where(App.org_id.is_(None)))}
+    stmt = select(App).where(App.org_id.is_(None))
+    rows = {app.slug: app for app in await session.scalars(stmt)}
     moment = now()
-    for definition in shipped_definitions().values():
+    for slug in shipped_slugs():
+        definition = shipped_definition(slug)
+        assert definition is not None
         fields = _row_fields(definition)
-        row = rows.get(definition.slug)
+        row = rows.get(slug)
         if row is None:
             session.add(
                 App(id=new_id(), org_id=None, created_at=moment, updated_at=moment, **fields)
@@ -136,12 +166,34 @@ async def save_org_app(org_id: str, definition: AppDefinition, *, session: Async
     return row
 
 
-def definition_of(app: App) -> AppDefinition:
-    """The validated definition an app row holds."""
-    raw = dict(app.definition or {})
-    if "slug" not in raw:  # rows written before definitions were whole (the default app)
-        raw = {"slug": app.slug, "name": app.name, "description": app.description or ""}
-    return AppDefinition.model_validate(raw)
+async def definition_for(app: App, *, session: AsyncSession) -> AppDefinition:
+    """The validated definition an app row holds, parsed once per row version."""
+    return (await definitions_for([app], session=session))[app.id]
+
+
+async def definitions_for(apps: list[App], *, session: AsyncSession) -> dict[str, AppDefinition]:
+    """Each app's definition by row id: one query for those not parsed yet, none otherwise."""
+    missing = [app.id for app in apps if (app.id, app.updated_at) not in _definitions]
+    parsed: dict[tuple[str, datetime | None], AppDefinition] = {}
+    if missing:
+        columns = (App.id, App.updated_at, App.definition, App.slug, App.name, App.description)
+        for row in await session.execute(select(*columns).where(App.id.in_(missing))):
+            raw = dict(row.definition or {})
+            if "slug" not in raw:  # rows written before definitions were whole (default app)
+                raw = {"slug": row.slug, "name": row.name, "description": row.description or ""}
+            # Stored definitions were checked when written (parse_definition, the importer).
+            parsed[(row.id, row.updated_at)] = AppDefinition.model_validate(
+                raw, context={CHECKED: True}
+            )
+    found = {}
+    for app in apps:
+        key = (app.id, app.updated_at)
+        found[app.id] = parsed.get(key) or _definitions[key]
+        _definitions[key] = found[app.id]
+        _definitions.move_to_end(key)
+    while len(_definitions) > _CACHE_SIZE:
+        _definitions.popitem(last=False)
+    return found
 
 
 def _visible_to(org_id: str) -> Any:
@@ -150,7 +202,12 @@ def _visible_to(org_id: str) -> Any:
 
 async def list_apps(org_id: str, *, session: AsyncSession) -> list[App]:
     """Every app the org can use: the shared catalog and its own (its own win on a slug)."""
-    stmt = select(App).where(_visible_to(org_id)).order_by(App.is_default.desc(), App.name)
+    stmt = (
+        select(App)
+        .options(_LIGHT)
+        .where(_visible_to(org_id))
+        .order_by(App.is_default.desc(), App.name)
+    )
     apps = list(await session.scalars(stmt))
     own = {app.slug for app in apps if app.org_id is not None}
     return [app for app in apps if app.org_id is not None or app.slug not in own]
@@ -160,7 +217,7 @@ async def resolve_app(
     org_id: str, *, slug: str | None = None, app_id: str | None = None, session: AsyncSession
 ) -> App:
     """The app named by slug or id; neither given means the org's default app. 404 if unknown."""
-    stmt = select(App).where(_visible_to(org_id))
+    stmt = select(App).options(_LIGHT).where(_visible_to(org_id))
     if slug:
         # An org's own app with the same slug wins over the shared one.
         stmt = stmt.where(App.slug == slug).order_by(App.org_id.is_(None))
@@ -179,12 +236,13 @@ async def resolve_app(
 
 async def resolve_definition(org_id: str, slug: str, *, session: AsyncSession) -> AppDefinition:
     """The definition of the app `slug` as this org sees it; 404 APP_NOT_FOUND if unknown."""
-    return definition_of(await resolve_app(org_id, slug=slug, session=session))
+    app = await resolve_app(org_id, slug=slug, session=session)
+    return await definition_for(app, session=session)
 
 
 def action_effect(app_slug: str, action: str) -> str:
     """`read` or `write` for a shipped app's action (safe test mode); unknown counts as write."""
-    definition = shipped_definitions().get(app_slug)
+    definition = shipped_definition(app_slug)
     found = definition.action(action) if definition else None
     return found.effect if found else "write"
 
