@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections import OrderedDict
 from datetime import datetime
@@ -12,11 +13,11 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from weft.apps.model import CHECKED, AppDefinition
+from weft.apps.model import CHECKED, AppDefinition, refold_auth_type
 from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
@@ -51,15 +52,18 @@ def shipped_slugs() -> list[str]:
     return sorted(_shipped_files())
 
 
+def _read_raw(entry: Traversable, data: bytes | None = None) -> dict[str, Any]:
+    text = (entry.read_bytes() if data is None else data).decode("utf-8")
+    return json.loads(text) if entry.name.endswith(".json") else yaml.load(text, Loader=_YAML)
+
+
 @functools.cache
 def shipped_definition(slug: str) -> AppDefinition | None:
     """One shipped app's definition (read and validated on first use), or None."""
     entry = _shipped_files().get(slug)
     if entry is None:
         return None
-    text = entry.read_text(encoding="utf-8")
-    raw = json.loads(text) if entry.name.endswith(".json") else yaml.load(text, Loader=_YAML)
-    return AppDefinition.model_validate(raw, context={CHECKED: True})
+    return AppDefinition.model_validate(_read_raw(entry), context={CHECKED: True})
 
 
 def shipped_definitions() -> dict[str, AppDefinition]:
@@ -93,24 +97,45 @@ def _row_fields(definition: AppDefinition) -> dict[str, Any]:
     }
 
 
+def _shipped_row_fields(raw: dict[str, Any], digest: str) -> dict[str, Any]:
+    """A shared row made from a shipped file as it is (its checks run in the tests, and
+    `definition_for` fills defaults on use): no validation and no dump at start."""
+    auth = raw.get("auth") or {}
+    return {
+        "slug": raw["slug"],
+        "name": raw["name"],
+        "icon": raw.get("icon"),
+        "description": raw.get("description", ""),
+        "auth_type": refold_auth_type(auth.get("type", "none"), auth.get("grant")),
+        "definition": raw,
+        "digest": digest,
+    }
+
+
 async def ensure_catalog(*, session: AsyncSession) -> None:
-    """Bring the shared catalog rows in line with the shipped definitions (run at start)."""
-    stmt = select(App).where(App.org_id.is_(None))
-    rows = {app.slug: app for app in await session.scalars(stmt)}
+    """Bring the shared catalog rows in line with the shipped files (run at start).
+
+    Only files whose digest differs from their row's are parsed, so an unchanged catalogue
+    costs one hash of each file and one query.
+    """
+    stmt = select(App.id, App.slug, App.digest).where(App.org_id.is_(None))
+    rows = {row.slug: row for row in await session.execute(stmt)}
     moment = now()
-    for slug in shipped_slugs():
-        definition = shipped_definition(slug)
-        assert definition is not None
-        fields = _row_fields(definition)
+    for slug, entry in _shipped_files().items():
+        data = entry.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
         row = rows.get(slug)
+        if row is not None and row.digest == digest:
+            continue
+        fields = _shipped_row_fields(_read_raw(entry, data), digest)
         if row is None:
             session.add(
                 App(id=new_id(), org_id=None, created_at=moment, updated_at=moment, **fields)
             )
-        elif any(getattr(row, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(row, name, value)
-            row.updated_at = moment
+        else:
+            await session.execute(
+                update(App).where(App.id == row.id).values(**fields, updated_at=moment)
+            )
     await session.flush()
 
 

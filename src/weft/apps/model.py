@@ -316,9 +316,7 @@ class AppDefinition(_Strict):
 
         OAuth2 client credentials count as key-based: the user types them into a form.
         """
-        if isinstance(self.auth, OAuth2Auth) and self.auth.grant == "client_credentials":
-            return "keybased"
-        return self.auth.type
+        return refold_auth_type(self.auth.type, getattr(self.auth, "grant", None))
 
     @property
     def form_fields(self) -> list[KeyField]:
@@ -330,6 +328,11 @@ class AppDefinition(_Strict):
     def action(self, name: str) -> Action | None:
         """The action called `name`, or None."""
         return next((action for action in self.actions if action.name == name), None)
+
+
+def refold_auth_type(kind: str, grant: str | None = None) -> str:
+    """Refold's `auth_type` of an auth `type` (and OAuth2 grant): the form a user meets."""
+    return "keybased" if kind == "oauth2" and grant == "client_credentials" else kind
 
 
 def placeholders(template: str) -> list[str]:
