@@ -9,7 +9,14 @@ import pytest
 import yaml
 
 from weft.apps.catalog import shipped_definitions
-from weft.apps.openapi.manifest import build_app, build_catalog, catalogue_apps, render
+from weft.apps.openapi.manifest import (
+    build_app,
+    build_catalog,
+    catalogue_apps,
+    catalogue_table,
+    render,
+    with_table,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -93,3 +100,12 @@ def test_shipped_definitions_load_both_yaml_and_generated_json() -> None:
     slugs = set(shipped_definitions())
     assert {"stripe", "github"} <= slugs
     assert {path.stem for path in DEFINITIONS.glob("*.json")} <= slugs
+
+
+def test_the_docs_table_lists_every_generated_app_with_its_source_and_licence() -> None:
+    generated = [definition for definition in shipped_definitions().values() if definition.source]
+    docs = (ROOT / "docs" / "apps.md").read_text()
+    assert with_table(docs, catalogue_table(generated)) == docs, (
+        "docs/apps.md's catalogue table is stale: run `make catalog` and commit"
+    )
+    assert all(definition.source.licence for definition in generated)

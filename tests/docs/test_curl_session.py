@@ -1,5 +1,7 @@
-"""docs/api.md cannot rot: its curl session runs as written against a live `weft serve`.
+"""The docs cannot rot: their curl sessions run as written against a live `weft serve`.
 
+docs/api.md whole, and docs/apps.md's "Importing an OpenAPI document" (from a document to a
+running workflow, with a stand-in vendor API on 127.0.0.1:8100 that the operator allows).
 Every ```sh block is run, in order, in one bash session whose current directory looks like a
 checkout after `make run` (a `.venv/bin/weft` and the server's `.weft` data directory). After
 each `# => <json>` line, the output of the commands since the previous one must match the JSON
@@ -9,9 +11,11 @@ an item of the answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import stat
 import subprocess
@@ -26,7 +30,23 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+# (file, the heading its session starts at: None for the whole file); a session ends at the
+# next heading of the same level.
+SESSIONS = [("api.md", None), ("apps.md", "### Importing an OpenAPI document")]
+STAND_IN_API = "127.0.0.1:8100"
+
+
+def session_text(name: str, heading: str | None) -> str:
+    text = (DOCS / name).read_text()
+    if heading is None:
+        return text
+    start = text.index(heading)
+    level = heading.split(" ", 1)[0]
+    end = text.find(f"\n{level} ", start + len(heading))
+    return text[start : end if end != -1 else None]
+
+
 BLOCK = re.compile(r"```sh\n(.*?)```", re.DOTALL)
 SHOWN = "# => "
 MARK = "@@weft-doc-segment@@"
@@ -85,12 +105,14 @@ def checkout(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Path, dict[str, str], int]]:
     """A directory like a fresh checkout running `make run`, with its server's port."""
-    port = free_port()
+    port, api_port = free_port(), free_port()
     weft = tmp_path / ".venv" / "bin" / "weft"
     weft.parent.mkdir(parents=True)
     weft.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m weft "$@"\n')
     weft.chmod(weft.stat().st_mode | stat.S_IEXEC)
     env = {**os.environ, "WEFT_PORT": str(port), "WEFT_LOG_LEVEL": "warning"}
+    env["WEFT_OUTBOUND_ALLOW"] = f"127.0.0.1:{api_port}"
+    env["STAND_IN_API"] = f"127.0.0.1:{api_port}"
     for name in ("WEFT_DATA_DIR", "WEFT_DATABASE_URL", "WEFT_HOST", "WEFT_PUBLIC_URL"):
         env.pop(name, None)
     if request.param == "postgres":
@@ -119,24 +141,36 @@ def checkout(
         server.wait(timeout=30)
 
 
-def test_the_curl_session_in_docs_api_md_runs_as_written(
-    checkout: tuple[Path, dict[str, str], int],
+@pytest.mark.parametrize(("name", "heading"), SESSIONS, ids=[name for name, _ in SESSIONS])
+def test_the_curl_session_in_the_docs_runs_as_written(
+    checkout: tuple[Path, dict[str, str], int], name: str, heading: str | None
 ) -> None:
     directory, env, port = checkout
-    text = DOC.read_text().replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    text = session_text(name, heading).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    stand_in_port = env["STAND_IN_API"].rsplit(":", 1)[1]
+    text = text.replace(STAND_IN_API, env["STAND_IN_API"])
+    text = text.replace("http.server 8100", f"http.server {stand_in_port}")
     pairs = segments(text)
-    assert len(pairs) >= 10, "the session shows its outputs"
+    assert len(pairs) >= 6, "the session shows its outputs"
     script = "set -euo pipefail\n" + "".join(
         f"{commands}\necho '{MARK}'\n" for commands, _ in pairs
     )
-    done = subprocess.run(
+    # Its own process group: what the session leaves running (a stand-in API) is stopped.
+    session = subprocess.Popen(
         ["bash", "-c", script],
         cwd=directory,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = session.communicate(timeout=300)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(session.pid, signal.SIGKILL)
+    done = subprocess.CompletedProcess(session.args, session.returncode, stdout, stderr)
     outputs = done.stdout.split(MARK + "\n")
     assert done.returncode == 0, (
         f"a command failed after {len(outputs) - 1} shown outputs: {done.stderr[-2000:]}"

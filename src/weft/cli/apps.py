@@ -100,11 +100,21 @@ def app_import(
 def app_build_catalog(
     catalog: Annotated[Path, typer.Option(help="The catalogue folder")] = CATALOG,
     out: Annotated[Path, typer.Option(help="Where definitions go")] = DEFINITIONS,
+    docs: Annotated[Path, typer.Option(help="The page whose catalogue table is rewritten")] = (
+        Path("docs/apps.md")
+    ),
 ) -> None:
-    """Regenerate <out>/<slug>.json from every catalog/<slug>/ (app.yaml + openapi document)."""
-    from weft.apps.openapi.manifest import build_catalog
+    """Regenerate <out>/<slug>.json from every catalog/<slug>/ (app.yaml + openapi document),
+    and the table of generated apps in docs/apps.md."""
+    from weft.apps.model import AppDefinition
+    from weft.apps.openapi.manifest import build_catalog, catalogue_table, with_table
 
     built = build_catalog(catalog, out)
+    if docs.is_file():
+        made = [
+            AppDefinition.model_validate_json((out / f"{slug}.json").read_text()) for slug in built
+        ]
+        docs.write_text(with_table(docs.read_text(), catalogue_table(made)))
     for slug, warnings in built.items():
         typer.echo(f"{slug}: {len(warnings)} warnings" if warnings else slug)
         for warning in warnings:

@@ -92,3 +92,31 @@ def build_catalog(catalog: Path, out: Path) -> dict[str, list[str]]:
         (out / f"{slug}.json").write_text(render(derived.definition))
         warnings[slug] = derived.warnings
     return warnings
+
+
+TABLE_START = "<!-- catalogue table: weft app build-catalog writes it -->"
+TABLE_END = "<!-- end of catalogue table -->"
+
+
+def catalogue_table(definitions: list[AppDefinition]) -> str:
+    """The docs' table of generated apps: where each came from, its version and licence."""
+    lines = [
+        "| app | slug | tags | actions | connection | source document | version | licence |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for definition in sorted(definitions, key=lambda d: d.slug):
+        source = definition.source or AppSource()
+        where = f"[{source.repository}/{source.path}]({source.url})" if source.url else "-"
+        lines.append(
+            f"| {definition.name} | `{definition.slug}` | {', '.join(definition.tags)} | "
+            f"{len(definition.actions)} | {definition.auth_type} | {where} | "
+            f"{source.version or '-'} | {source.licence or '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def with_table(markdown: str, table: str) -> str:
+    """`markdown` with the text between the table markers replaced by `table`."""
+    start = markdown.index(TABLE_START) + len(TABLE_START)
+    end = markdown.index(TABLE_END)
+    return markdown[:start] + "\n" + table + "\n" + markdown[end:]
