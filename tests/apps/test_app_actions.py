@@ -96,13 +96,12 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, dict[str, str], str, Any]]
 @pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_every_shipped_action_has_a_case() -> None:
     covered = {(slug, action) for slug, action, *_ in CASES}
-    declared = {
-        (slug, action.name)
-        for slug, definition in shipped_definitions().items()
-        for action in definition.actions
-    }
+    # The hand-written apps; those generated from a document are checked against it instead
+    # (test_catalog_conformance.py).
+    written = [d for d in shipped_definitions().values() if d.source is None]
+    declared = {(d.slug, action.name) for d in written for action in d.actions}
     assert declared == covered
-    assert all(len(d.actions) >= 3 for d in shipped_definitions().values())
+    assert all(len(d.actions) >= 3 for d in written)
 
 
 @pytest.mark.unit  # no database, app or server, unlike the rest of this module
