@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from weft.apps.json_schema import schema_problem
+from weft.apps.trigger_model import AppTrigger, PollingTrigger, WebhookTrigger, trigger_problems
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 ACTION_NAME = r"^[a-z][a-z0-9_]{0,99}$"
@@ -127,6 +128,8 @@ class AppDefinition(_Strict):
     base_url: str = ""
     headers: dict[str, str] = Field(default_factory=dict)
     actions: list[Action] = Field(default_factory=list)
+    # Polling and webhook triggers (apps.trigger_model): "when a deal is created in HubSpot".
+    triggers: list[AppTrigger] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_action_names(self) -> AppDefinition:
@@ -134,6 +137,13 @@ class AppDefinition(_Strict):
         duplicates = {name for name in names if names.count(name) > 1}
         if duplicates:
             raise ValueError(f"duplicate action names {sorted(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _triggers_name_actions(self) -> AppDefinition:
+        problems = trigger_problems(self.triggers, {action.name for action in self.actions})
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -144,6 +154,10 @@ class AppDefinition(_Strict):
     def action(self, name: str) -> Action | None:
         """The action called `name`, or None."""
         return next((action for action in self.actions if action.name == name), None)
+
+    def trigger(self, name: str) -> PollingTrigger | WebhookTrigger | None:
+        """The trigger called `name`, or None."""
+        return next((trigger for trigger in self.triggers if trigger.name == name), None)
 
 
 def placeholders(template: str) -> list[str]:
