@@ -41,6 +41,8 @@ class ApplicationOut(Out):
     reauth_required: bool
     is_default: bool
     actions: list[dict[str, Any]]
+    # App triggers a start node may select (`trigger: app`): name, label, kind, output...
+    triggers: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
     def of(cls, app: App, connection: ConnectionInfo | None, base_url: str) -> ApplicationOut:
@@ -71,6 +73,12 @@ class ApplicationOut(Out):
             actions=[
                 action.model_dump(include={"name", "label", "description", "effect", "parameters"})
                 for action in definition.actions
+            ],
+            triggers=[
+                trigger.model_dump(
+                    include={"name", "label", "description", "kind", "output", "interval_s"}
+                )
+                for trigger in definition.triggers
             ],
         )
 

@@ -4,7 +4,8 @@ Every process that runs the scheduler runs an `AppTriggerPoller`. It claims due
 `app_triggers` rows as workers claim runs: one statement, rows another poller holds skipped,
 and a lease (`lease_owner`, `due_at` pushed out by `LEASE_S`) so a dead poller's row comes
 back. The app's API is called outside any transaction; what the call found is then written in
-one transaction fenced by the lease (`_fenced`): the new runs and the advanced poll state
+one transaction fenced by the lease (`_fenced`; the lease owner names host and pid, as a
+run's does): the new runs and the advanced poll state
 commit together or not at all. So a poller killed before its commit leaves the old state, and
 the next poll finds the same items again; one that lost its lease writes nothing. Each run
 also carries the idempotency key `poll:<workflow>:<item key>`, unique per linked account, and
@@ -38,8 +39,8 @@ from weft.engine.interpreter.outbound import outbound_for
 from weft.engine.starts.triggers import new_execution
 from weft.engine.workers.services import Services
 from weft.engine.workers.wakeups import wake_workers_in_transaction
+from weft.engine.workers.worker import worker_name
 from weft.errors import WeftError
-from weft.ids import new_id
 from weft.net import OutboundError
 from weft.nodes.runtime import NodeFailure
 from weft.store.db import log_database_failure, skipping_taken_rows
@@ -48,7 +49,9 @@ from weft.store.tables import AppTrigger, Execution, LinkedAccount, Workflow
 
 log = logging.getLogger("weft.app_triggers")
 
-LEASE_S = 120.0
+# A poll's lease, in run leases: long enough for a slow list call (a poller that overruns
+# it is fenced out and writes nothing, so a short one costs only a repeated call).
+LEASE_IN_RUN_LEASES = 4
 RETRY_S = 60.0  # after a failed subscribe or unsubscribe
 MAX_UNSUBSCRIBE_TRIES = 5
 MAX_KEY = 200
@@ -124,7 +127,8 @@ async def run_due_app_triggers(services: Services, limit: int = 20) -> int:
 
 async def claim_due_app_triggers(services: Services, limit: int) -> list[Claimed]:
     """Lease up to `limit` due rows to a fresh token (one statement's rows, others skipped)."""
-    db, moment, token = services.db, now(), f"poll-{new_id()}"
+    db, moment, token = services.db, now(), worker_name()
+    lease = timedelta(seconds=LEASE_IN_RUN_LEASES * services.settings.lease_s)
     stmt = (
         select(AppTrigger)
         .where(AppTrigger.due_at <= moment)
@@ -135,7 +139,7 @@ async def claim_due_app_triggers(services: Services, limit: int) -> list[Claimed
         rows = list(await session.scalars(skipping_taken_rows(stmt, db, of=AppTrigger)))
         for row in rows:
             row.lease_owner = token
-            row.due_at = moment + timedelta(seconds=LEASE_S)
+            row.due_at = moment + lease
         await session.flush()
         return [
             Claimed(
