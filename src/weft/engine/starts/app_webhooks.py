@@ -92,7 +92,11 @@ async def _signing_secret(services: Services, target: _Target) -> str | None:
         opened = await open_credentials(
             target.scope, target.row.app, session=session, settings=services.settings
         )
-    value = opened[1].get(source.connection_field or "") if opened else None
+    if opened is None:
+        return None
+    # A key-based connection keeps its form's values under `fields`; OAuth2 its token answer.
+    values = opened[1].get("fields", opened[1])
+    value = values.get(source.connection_field or "")
     return str(value) if value else None
 
 
