@@ -6,6 +6,7 @@ hand where a test would otherwise wait out the poll interval.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -291,3 +292,45 @@ async def test_slack_webhook_reads_the_orgs_signing_secret(
     assert accepted.status_code == 202, accepted.text
     not_json = await client.post(path, content=b"x", headers=headers)
     assert_envelope(not_json, 401, "INVALID_SIGNATURE")  # the signature is checked first
+
+
+async def test_an_orgs_app_webhook_reads_its_secret_from_the_connection(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    definition = {
+        "slug": "acme",
+        "name": "Acme",
+        "auth": {"type": "keybased", "headers": {"X-Key": "{api_key}"},
+                 "fields": [{"name": "api_key", "label": "Key"},
+                            {"name": "signing", "label": "Signing secret"}]},
+        "actions": [{"name": "ping", "label": "Ping", "method": "GET", "path": "/",
+                     "effect": "read"}],
+        "triggers": [{"kind": "webhook", "name": "event", "label": "Event",
+                      "signature": {"header": "X-Acme-Signature", "encoding": "base64",
+                                    "secret": {"connection_field": "signing"}},
+                      "event_id_path": "id"}],
+    }  # fmt: skip
+    defined = await client.post(f"{BASE}/application", json=definition, headers=tenant.org_key)
+    assert defined.status_code == 200, defined.text
+    listed = await client.get(f"{BASE}/application/acme", headers=tenant.bearer)
+    (shown,) = (
+        listed.json()["triggers"]
+        if isinstance(listed.json(), dict)
+        else listed.json()[0]["triggers"]
+    )
+    assert shown["name"] == "event" and shown["kind"] == "webhook"
+    await connect_with_key(app, await scope_of(app, tenant.org_id, tenant.account_id), "acme",
+                           {"api_key": "k", "signing": "conn-secret"})  # fmt: skip
+    published = await publish_chain(client, tenant, [_app_start("acme", "event")])
+    assert published.status_code == 200, published.text
+    workflow = await client.get(f"{BASE}/workflow/{published.workflow_id}", headers=tenant.bearer)
+    path = workflow.json()["webhook_path"]
+    body = b'{"id": "e-1", "total": 3}'
+    digest = hmac.new(b"conn-secret", body, hashlib.sha256).digest()
+    signed = {"x-acme-signature": base64.b64encode(digest).decode()}
+    first = await client.post(path, content=body, headers=signed)
+    assert first.status_code == 202, first.text
+    again = await client.post(path, content=body, headers=signed)
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert_envelope(await client.post(path, content=body, headers={"x-acme-signature": "x"}), 401)
+    assert_envelope(await client.post("/hooks/app/not-a-secret", content=body), 404)
