@@ -334,3 +334,44 @@ async def test_an_orgs_app_webhook_reads_its_secret_from_the_connection(
     assert again.json() == {**first.json(), "duplicate": True}
     assert_envelope(await client.post(path, content=body, headers={"x-acme-signature": "x"}), 401)
     assert_envelope(await client.post("/hooks/app/not-a-secret", content=body), 404)
+
+
+async def test_republishing_keeps_a_polls_state_unless_the_trigger_changed(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi, db: Database
+) -> None:
+    fake.answer("GET", "/v1/charges", _charges("ch_1"))
+    workflow_id = await _polling_workflow(app, client, tenant, fake)
+    await run_due_app_triggers(app_state(app).services)
+    kept = await _row(db, workflow_id)
+    assert kept is not None and kept.state["primed"]
+
+    async def republish(start: dict[str, Any]) -> None:
+        saved = await client.put(
+            f"{BASE}/workflow/{workflow_id}/draft", json={"nodes": [start]}, headers=tenant.bearer
+        )
+        assert saved.status_code == 200, saved.text
+        done = await client.put(
+            f"{BASE}/workflow/{workflow_id}/publish", json={"published": True},
+            headers=tenant.bearer,
+        )  # fmt: skip
+        assert done.status_code == 200, done.text
+
+    await republish(_app_start("stripe", "new_charge"))
+    same = await _row(db, workflow_id)
+    assert same is not None and same.id == kept.id and same.state == kept.state
+    await republish(_app_start("stripe", "new_charge", customer="cus_1"))
+    changed = await _row(db, workflow_id)
+    assert changed is not None and changed.id != kept.id and changed.status == "starting"
+    deleted = await client.delete(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)
+    assert deleted.status_code == 200 and deleted.json()["triggers_deregistered"] == 1
+    async with db.reading() as session:
+        rows = list(
+            await session.scalars(select(AppTrigger).where(AppTrigger.org_id == tenant.org_id))
+        )
+    assert {(r.status, r.workflow_id) for r in rows} == {("stopping", None)}
+    await run_due_app_triggers(app_state(app).services)
+    async with db.reading() as session:
+        assert (
+            await session.scalar(select(AppTrigger).where(AppTrigger.org_id == tenant.org_id))
+            is None
+        )

@@ -304,8 +304,12 @@ async def taken_keys(scope: Scope, keys: list[str], *, session: AsyncSession) ->
     """Which of these idempotency keys a run of this linked account already carries."""
     if not keys:
         return set()
-    stmt = scoped_select(Execution, scope).where(Execution.idempotency_key.in_(keys))
-    return {row.idempotency_key for row in await session.scalars(stmt) if row.idempotency_key}
+    stmt = (
+        scoped_select(Execution, scope)
+        .where(Execution.idempotency_key.in_(keys))
+        .with_only_columns(Execution.idempotency_key)
+    )
+    return {str(key) for key in await session.scalars(stmt)}
 
 
 async def _start_item_runs(row: AppTrigger, found: list[Any], *, session: AsyncSession) -> int:
