@@ -20,7 +20,7 @@ from fake_api import FakeApi
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from engine.flows import BASE, finished
+from engine.flows import BASE, finished, step
 from graphs import node
 from support import Tenant, assert_envelope
 from weft.api.deps import app_state
@@ -169,7 +169,8 @@ async def test_polled_item_runs_complete_with_the_item_as_trigger_output(
     (run,) = await _runs(db, workflow_id)
     done = await finished(client, tenant, run.id)
     assert done["status"] == "COMPLETED", done
-    assert done["output"] == 100 or done["nodes"][-1]["output"] == 100, done
+    assert step(done, "1")["latest_output"] == {"id": "ch_9", "amount": 100}
+    assert step(done, "2")["latest_output"] == 100
 
 
 async def test_unpublishing_a_polling_workflow_removes_its_state(
