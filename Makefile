@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Refold's frontend SDK from the npm registry, for tests/sdk (the version package-lock.json pins).
 SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 
-.PHONY: run test test-fast chromium lint format migrate bench clean ui ui-check e2e
+.PHONY: run test test-fast chromium lint format migrate bench clean ui ui-check e2e catalog
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
@@ -35,6 +35,9 @@ format: $(VENV)/.dev-installed
 
 migrate: $(VENV)/.installed
 	$(BIN)/weft migrate
+
+catalog: $(VENV)/.installed ## Regenerate src/weft/apps/definitions/<slug>.json from catalog/<slug>/
+	$(BIN)/weft app build-catalog
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Weft needs Python 3.11 or newer (set PYTHON=python3.x)")'

@@ -72,10 +72,12 @@ class RecordingServer:
                 with recorder.lock:
                     recorder.received.append(request)
                     recorder.record(request)
-                status, answer = recorder.respond(request)
+                status, answer, *more = recorder.respond(request)
                 raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("content-type", recorder.content_type)
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
@@ -91,8 +93,9 @@ class RecordingServer:
     def record(self, request: Request) -> None:
         """Remember more of `request` than `received` does (called under `lock`)."""
 
-    def respond(self, request: Request) -> tuple[int, Any]:
-        """The status and body (JSON-able, or bytes of `content_type`) to answer `request` with."""
+    def respond(self, request: Request) -> tuple[Any, ...]:
+        """The status and body (JSON-able, or bytes of `content_type`) to answer `request` with,
+        and optionally a dict of headers to add."""
         return 200, {"ok": True}
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from weft import __version__
 from weft.api import (
     app_hooks,
+    app_imports,
     applications,
     audit,
     connections,
@@ -89,6 +90,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
+        larger={f"{API_PREFIX}{app_imports.IMPORT_PATH}": settings.max_import_bytes},
     )
 
     app.add_middleware(
@@ -108,6 +110,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(runs.router)
     public.include_router(linked_accounts.router)
     public.include_router(audit.router)
+    public.include_router(app_imports.router)  # before `/application/{slug}` routes
     public.include_router(applications.router)
     public.include_router(connections.router)
     public.include_router(workflows.router)

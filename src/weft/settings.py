@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1024 * 1024, description="Larger request bodies get 413.")
     max_json_depth: int = Field(64, description="Request bodies nested deeper get 400.")
+    max_import_bytes: int = Field(
+        10 * 1024 * 1024,
+        description="Larger bodies of POST /application/import (an OpenAPI document) get 413.",
+    )
     session_token_ttl_s: int = Field(24 * 3600, description="Default session-token lifetime.")
     session_token_max_ttl_s: int = Field(30 * 24 * 3600)
     outbound_allow: str = Field(

@@ -62,8 +62,11 @@ async def run_action(
     params: dict[str, Any],
     *,
     workflow_id: str = "0" * 24,
+    options: dict[str, Any] | None = None,
 ) -> NodeResult:
-    """Run an app_action node alone with the runner's context (raises NodeFailure)."""
+    """Run an app_action node alone with the runner's context (raises NodeFailure).
+
+    `options`: more node data (`all_pages`, `max_items`, `timeout_s`)."""
     services = app_state(app).services
     gateway = AppGateway(
         services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id
@@ -71,6 +74,7 @@ async def run_action(
     data = {"app": slug, "action": action, "params": params} if slug else {"action": action}
     if not slug:
         data["params"] = params
+    data |= options or {}
     config = app_action.Config.model_validate(data)
     node = app_action_node(data)
     ctx = node_context(

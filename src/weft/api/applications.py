@@ -12,7 +12,6 @@ from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service
 from weft.apps.catalog import definition_of, icon_url, parse_definition
 from weft.apps.connections import ConnectionInfo
-from weft.apps.model import KeyAuth
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import Scope
@@ -47,11 +46,9 @@ class ApplicationOut(Out):
     @classmethod
     def of(cls, app: App, connection: ConnectionInfo | None, base_url: str) -> ApplicationOut:
         definition = definition_of(app)
-        fields = (
-            [f.model_dump(exclude={"secret"}) for f in definition.auth.fields]
-            if isinstance(definition.auth, KeyAuth)
-            else []
-        )
+        fields = [
+            f.model_dump(exclude={"secret"}, exclude_none=True) for f in definition.form_fields
+        ]
         return cls(
             id=app.id,
             app_id=app.id,
@@ -72,6 +69,8 @@ class ApplicationOut(Out):
             is_default=app.is_default,
             actions=[
                 action.model_dump(include={"name", "label", "description", "effect", "parameters"})
+                # A list action the editor offers `all_pages` for.
+                | {"paginated": definition.pagination_of(action) is not None}
                 for action in definition.actions
             ],
             triggers=[

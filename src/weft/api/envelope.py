@@ -166,11 +166,17 @@ class BodyLimitMiddleware:
     database can store (NUL, NaN, nesting past the limit: see `inbound.py`), before any handler."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        larger: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_json_depth = max_json_depth
+        # Paths that take bigger bodies (an OpenAPI document to import), each with its limit.
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,9 +186,10 @@ class BodyLimitMiddleware:
         if problem:
             await self._reject(scope, send, 400, "INVALID_INPUT", problem)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject_too_large(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject_too_large(scope, send, limit)
             return
         # Buffer the body (bounded by the limit) so a chunked upload cannot slip past it.
         chunks: list[bytes] = []
@@ -193,8 +200,8 @@ class BodyLimitMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject_too_large(scope, send)
+            if size > limit:
+                await self._reject_too_large(scope, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -215,8 +222,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject_too_large(self, scope: Scope, send: Send) -> None:
-        message = f"Request body larger than {self.max_bytes} bytes"
+    async def _reject_too_large(self, scope: Scope, send: Send, limit: int) -> None:
+        message = f"Request body larger than {limit} bytes"
         await self._reject(scope, send, 413, "PAYLOAD_TOO_LARGE", message)
 
     async def _reject(self, scope: Scope, send: Send, status: int, code: str, message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from importlib import resources
 from typing import Any
 
@@ -23,13 +24,19 @@ ICON_ROUTE = "/app-icons"
 
 @functools.cache
 def shipped_definitions() -> dict[str, AppDefinition]:
-    """Every app definition shipped in the package (`apps/definitions/*.yaml`), by slug."""
+    """Every app definition shipped in the package, by slug: the hand-written
+    `apps/definitions/*.yaml` and those generated from OpenAPI documents (`*.json`)."""
     folder = resources.files("weft.apps") / "definitions"
     found: dict[str, AppDefinition] = {}
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".yaml"):
-            definition = AppDefinition.model_validate(yaml.safe_load(entry.read_text()))
-            found[definition.slug] = definition
+            raw = yaml.safe_load(entry.read_text())
+        elif entry.name.endswith(".json"):
+            raw = json.loads(entry.read_text())
+        else:
+            continue
+        definition = AppDefinition.model_validate(raw)
+        found[definition.slug] = definition
     return found
 
 

@@ -85,10 +85,13 @@ async def app_problems(
                 problems.append(
                     _say(node, "app", "UNKNOWN_APP", f'app "{slug}" is not in the catalog')
                 )
-            elif found.action(data["action"]) is None:
+            elif (action := found.action(data["action"])) is None:
                 known = ", ".join(action.name for action in found.actions) or "none"
                 detail = f'app "{slug}" has no action "{data["action"]}" (known: {known})'
                 problems.append(_say(node, "action", "UNKNOWN_ACTION", detail))
+            elif data.get("all_pages") is True and found.pagination_of(action) is None:
+                detail = f"{slug}.{action.name} does not page: leave all_pages unset"
+                problems.append(_say(node, "all_pages", "ACTION_DOES_NOT_PAGE", detail))
         if has_role(node.type, Role.START) and data.get("trigger") == "app":
             problems += _app_trigger_problems(node, await definition(str(data.get("app"))))
         connection = data.get("connection") if refers == "connection" else None

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.catalog import resolve_definition
-from weft.apps.model import AppDefinition, KeyAuth
+from weft.apps.model import AppDefinition
 from weft.clock import isoformat, now
 from weft.crypto import SecretBox
 from weft.errors import InvalidInput
@@ -97,21 +97,22 @@ def check_keybased_credentials(
     definition: AppDefinition, credentials: Any
 ) -> tuple[dict[str, str], str | None]:
     """The credentials a key-based form accepts (400 naming a missing or unknown field)."""
-    auth = definition.auth
-    if not isinstance(auth, KeyAuth):
+    if definition.auth_type != "keybased":
         raise InvalidInput(
             f"App {definition.slug} connects with {definition.auth_type}, not keybased",
             error_code="INVALID_AUTH_TYPE",
         )
     if not isinstance(credentials, dict):
         raise InvalidInput("credentials must be an object of the app's fields")
-    known = {field.name: field for field in auth.fields}
+    known = {field.name: field for field in definition.form_fields}
     unknown = sorted(set(credentials) - set(known))
     if unknown:
         raise InvalidInput(f"Unknown credential fields for {definition.slug}: {unknown}")
     accepted: dict[str, str] = {}
     for name, field in known.items():
         value = credentials.get(name)
+        if (value is None or value == "") and field.default is not None:
+            value = field.default
         if value is None or value == "":
             if field.required:
                 raise InvalidInput(f"Credential field {name} is required")

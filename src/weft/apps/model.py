@@ -30,6 +30,8 @@ class KeyField(_Strict):
     type: Literal["text", "password", "url"] = "password"
     # Secret fields are sealed and never shown; others (a base URL, a header name) may be.
     secret: bool = True
+    # Filled in when the user leaves the field empty (an OpenAPI server variable's default).
+    default: str | None = None
 
 
 class NoAuth(_Strict):
@@ -49,11 +51,14 @@ class KeyAuth(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str] = Field(default_factory=dict)
     basic: dict[Literal["username", "password"], str] | None = None
+    # Cookie name -> template (an OpenAPI apiKey `in: cookie`), sent in the `cookie` header.
+    cookies: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _templates_name_fields(self) -> KeyAuth:
         known = {field.name for field in self.fields}
         templates = [*self.headers.keys(), *self.headers.values(), *self.query.values()]
+        templates += list(self.cookies.values())
         for template in [*templates, *(self.basic or {}).values()]:
             unknown = set(placeholders(template)) - known
             if unknown:
@@ -62,10 +67,13 @@ class KeyAuth(_Strict):
 
 
 class OAuth2Auth(_Strict):
-    """Authorization code with PKCE; the org supplies the client id and secret in its settings."""
+    """OAuth2. `authorization_code` (with PKCE): the org supplies the client id and secret in
+    its settings and each user connects in a browser. `client_credentials`: each user types a
+    client id and secret (`fields`, a key-based form) and Weft fetches tokens with them."""
 
     type: Literal["oauth2"] = "oauth2"
-    authorize_url: str
+    grant: Literal["authorization_code", "client_credentials"] = "authorization_code"
+    authorize_url: str = ""
     token_url: str
     revoke_url: str | None = None
     scopes: list[str] = Field(default_factory=list)
@@ -76,9 +84,116 @@ class OAuth2Auth(_Strict):
     authorize_params: dict[str, str] = Field(default_factory=dict)
     # A token-response field that replaces the base URL (Salesforce's `instance_url`).
     base_url_from_token: str | None = None
+    # client_credentials: the form (client_id, client_secret, server variables...).
+    fields: list[KeyField] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _grant_needs(self) -> OAuth2Auth:
+        if self.grant == "authorization_code" and not self.authorize_url:
+            raise ValueError("the authorization_code grant needs an authorize_url")
+        if self.grant == "client_credentials":
+            names = {field.name for field in self.fields}
+            if not {"client_id", "client_secret"} <= names:
+                raise ValueError("client_credentials needs client_id and client_secret fields")
+        return self
 
 
 Auth = Annotated[NoAuth | KeyAuth | OAuth2Auth, Field(discriminator="type")]
+
+# A dotted path into a response body (`data`, `paging.next.after`); `$` is the body itself.
+RESPONSE_PATH = r"^(\$|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)$"
+# The most pages one call fetches whatever a definition says: a runaway API stops here.
+MAX_PAGES_CEILING = 500
+
+
+class _Paging(_Strict):
+    # The parameter that sets the page size, and the size sent when the caller gives none.
+    size_param: str | None = None
+    page_size: int | None = Field(None, ge=1, le=1000)
+    max_pages: int = Field(50, ge=1, le=MAX_PAGES_CEILING)
+
+
+class CursorPagination(_Paging):
+    """The next page is asked for with a cursor the previous page gave.
+
+    `next` is where the cursor is in the body (Slack's `response_metadata.next_cursor`);
+    `last_item` instead takes it from the last item (Stripe's `id` for `starting_after`);
+    `has_more` (optional) is a boolean in the body that says whether to go on.
+    """
+
+    type: Literal["cursor"] = "cursor"
+    param: str
+    next: str | None = Field(None, pattern=RESPONSE_PATH)
+    last_item: str | None = Field(None, pattern=RESPONSE_PATH)
+    has_more: str | None = Field(None, pattern=RESPONSE_PATH)
+
+    @model_validator(mode="after")
+    def _one_cursor_source(self) -> CursorPagination:
+        if (self.next is None) == (self.last_item is None):
+            raise ValueError("cursor pagination takes exactly one of next and last_item")
+        return self
+
+
+class PagePagination(_Paging):
+    """Pages by number (`offset: false`, from `start`) or by item offset (`offset: true`).
+
+    Stops at an empty page, or one shorter than the page size.
+    """
+
+    type: Literal["page"] = "page"
+    param: str
+    offset: bool = False
+    # The first page's number or offset; unset: 1 for page numbers, 0 for offsets.
+    start: int | None = Field(None, ge=0)
+
+
+class LinkPagination(_Paging):
+    """The next page's URL: the RFC 8288 `Link: <...>; rel="next"` header, or `next_url` in
+    the body (Salesforce's `nextRecordsUrl`); it must stay on the first request's origin."""
+
+    type: Literal["link"] = "link"
+    next_url: str | None = Field(None, pattern=RESPONSE_PATH)
+
+
+Paging = CursorPagination | PagePagination | LinkPagination
+Pagination = Annotated[Paging, Field(discriminator="type")]
+
+
+class RateLimit(_Strict):
+    """Which answers mean "slow down", and how long to wait before asking again.
+
+    A wait comes from `Retry-After` (seconds or an HTTP date), `retry-after-ms`, or a reset
+    header (epoch seconds, epoch milliseconds or seconds from now); without one, exponential
+    backoff with jitter from `backoff_s`. A wait longer than `max_wait_s` fails the step at
+    once, saying when to try again.
+    """
+
+    statuses: list[int] = Field(default_factory=lambda: [429])
+    # Answers that mean "slow down" only when they say how long to wait (a 503 with
+    # Retry-After; GitHub's 403 with x-ratelimit-remaining: 0).
+    statuses_with_wait: list[int] = Field(default_factory=lambda: [503])
+    reset_headers: list[str] = Field(
+        default_factory=lambda: ["x-ratelimit-reset", "ratelimit-reset", "x-rate-limit-reset"]
+    )
+    # A header that reads 0 when the limit is used up, which makes a statuses_with_wait answer
+    # a rate limit even without Retry-After.
+    remaining_header: str | None = "x-ratelimit-remaining"
+    max_retries: int = Field(3, ge=0, le=10)
+    backoff_s: float = Field(1.0, ge=0, le=60)
+    max_wait_s: float = Field(60.0, ge=0, le=600)
+
+
+class AppSource(_Strict):
+    """Where an imported app's definition came from: the document, its version and licence."""
+
+    url: str | None = None
+    repository: str | None = None
+    commit: str | None = None
+    path: str | None = None
+    version: str | None = None
+    licence: str | None = None
+    openapi: str | None = None  # the document's OpenAPI version (3.0.3, 3.1.0)
+    sha256: str | None = None
 
 
 class Action(_Strict):
@@ -97,10 +212,29 @@ class Action(_Strict):
     # The parameter that is the whole body; unset: the remaining parameters form the body
     # (or the query, for GET and DELETE).
     body_param: str | None = None
-    body_format: Literal["json", "form"] = "json"
+    # `none`: the request has no body; parameters left over go to the query.
+    body_format: Literal["json", "form", "none"] = "json"
     headers: dict[str, str] = Field(default_factory=dict)
+    # Parameters sent as request headers (under their wire name).
+    header_params: list[str] = Field(default_factory=list)
+    # Parameter name -> name on the wire where they differ (`user_id` -> `user-id`): query,
+    # header and top-level body names.
+    wire_names: dict[str, str] = Field(default_factory=dict)
+    # How a query parameter's array or object is spelled, where not as repeated keys
+    # (OpenAPI `explode: false` and `deepObject`).
+    query_styles: dict[str, Literal["comma", "space", "pipe", "deep_object"]] = Field(
+        default_factory=dict
+    )
     output: dict[str, Any] = Field(default_factory=dict)
     effect: Literal["read", "write"]
+    # Kept only because a published workflow still calls it (the source document dropped it).
+    deprecated: bool = False
+    # Where the list is in the response (`data`, `results`, `$` for the body itself). An action
+    # with `items` is a list action: it pages as the app's `pagination` says, unless it sets
+    # its own `pagination` (`false`: it does not page). Not null: a stored definition is its
+    # dump, in which an unset field and a null one look the same.
+    items: str | None = Field(None, pattern=RESPONSE_PATH)
+    pagination: Pagination | Literal[False] | None = None
 
     @field_validator("parameters")
     @classmethod
@@ -130,6 +264,10 @@ class AppDefinition(_Strict):
     actions: list[Action] = Field(default_factory=list)
     # Polling and webhook triggers (apps.trigger_model): "when a deal is created in HubSpot".
     triggers: list[AppTrigger] = Field(default_factory=list)
+    source: AppSource | None = None
+    # How the app's list actions page (each may override) and how it says "slow down".
+    pagination: Pagination | None = None
+    rate_limit: RateLimit | None = None
 
     @model_validator(mode="after")
     def _unique_action_names(self) -> AppDefinition:
@@ -146,10 +284,44 @@ class AppDefinition(_Strict):
             raise ValueError("; ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _paged_actions_are_reads_with_items(self) -> AppDefinition:
+        for action in self.actions:
+            if self.pagination_of(action) is None:
+                continue
+            if action.items is None:
+                raise ValueError(f"action {action.name} pages but has no items path")
+            if action.effect != "read":
+                # Asking for the next page repeats the call: only reads may be repeated.
+                raise ValueError(f"action {action.name} pages but its effect is not read")
+        return self
+
+    def pagination_of(
+        self, action: Action
+    ) -> CursorPagination | PagePagination | LinkPagination | None:
+        """How `action` pages: its own `pagination`, else the app's for a list action."""
+        if action.pagination is False:
+            return None
+        if action.pagination is not None:
+            return action.pagination
+        return self.pagination if action.items is not None else None
+
     @property
     def auth_type(self) -> str:
-        """Refold's `auth_type`: `oauth2`, `keybased` or `none`."""
+        """Refold's `auth_type`: `oauth2`, `keybased` or `none`.
+
+        OAuth2 client credentials count as key-based: the user types them into a form.
+        """
+        if isinstance(self.auth, OAuth2Auth) and self.auth.grant == "client_credentials":
+            return "keybased"
         return self.auth.type
+
+    @property
+    def form_fields(self) -> list[KeyField]:
+        """The connection form's fields (empty for a browser-connected or keyless app)."""
+        if isinstance(self.auth, KeyAuth | OAuth2Auth):
+            return list(self.auth.fields)
+        return []
 
     def action(self, name: str) -> Action | None:
         """The action called `name`, or None."""

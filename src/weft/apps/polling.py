@@ -39,7 +39,7 @@ class NewItem:
 
 def dig(document: Any, path: str | None) -> Any:
     """The value at a dotted path (`data.items`, `properties.id`), or None where it stops."""
-    if not path:
+    if not path or path == "$":  # `$`: the document itself, as actions' `items` say it
         return document
     value = document
     for part in path.split("."):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TRIGGER_NAME = r"^[a-z][a-z0-9_]{0,99}$"
-# A dotted path into a JSON document: `data`, `results.items`; empty: the document itself.
+# A dotted path into a JSON document: `data`, `results.items`; empty or `$`: the document.
 DOTTED_PATH = r"^([A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*)?$"
 # Below this a poll per workflow would hammer the app's API (and its rate limit) for nothing.
 MIN_POLL_INTERVAL_S = 30

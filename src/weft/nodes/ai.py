@@ -61,9 +61,13 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     url = endpoint.base_url.rstrip("/") + "/chat/completions"
     shown = {"url": url, **body}
     try:
-        response = await ctx.outbound.request(
+        # Through the gateway: a 429 from the endpoint waits as Retry-After says.
+        response = await apps.request(
+            None,
+            ctx.outbound,
             "POST",
             url,
+            step_timeout_s=config.timeout_s,
             headers=headers,
             json=body,
             timeout_s=config.timeout_s or endpoint.timeout_s,

@@ -4,29 +4,42 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from weft.nodes.base import NodeConfig
+from weft.nodes.base import NodeConfig, config_error
 from weft.nodes.kind import NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "app_action"
+# The most items one all_pages call gathers (apps/paging.py's cap; nodes may not import apps).
+MAX_ITEMS = 10_000
 
 
 class Config(NodeConfig):
-    """App action data: the app slug (default: the workflow's app), action, parameters."""
+    """App action data: the app slug (default: the workflow's app), action, parameters.
+
+    `all_pages` (list actions only) fetches page after page and outputs
+    `{items, pages, more}`; `max_items` bounds it (default 1000, at most 10000). Unset, the
+    output is the first page's response body, as it always was.
+    """
 
     template_fields: ClassVar[tuple[str, ...]] = ("params",)
 
     app: str | None = Field(None, min_length=1, max_length=100)
     action: str = Field(min_length=1, max_length=200)
     params: dict[str, Any] = Field(default_factory=dict)
+    all_pages: bool = False
+    max_items: int | None = Field(None, ge=1, le=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _max_items_with_all_pages(self) -> Config:
+        if self.max_items is not None and not self.all_pages:
+            raise config_error("max_items applies only with all_pages: true", "max_items")
+        return self
 
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
-    """Call the action; output is the response body. A 401 refreshes OAuth2 tokens once."""
-    from weft.net import OutboundError, is_retryable_status
-
+    """Call the action through the gateway (rate limits, token refresh and pages are its job)."""
     apps = ctx.extras.get("apps")
     if apps is None:
         raise NodeFailure("app_action nodes need the engine's app gateway")
@@ -34,39 +47,16 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     params = (await ctx.render(config.params, "params")) or {}
     if not isinstance(params, dict):
         raise NodeFailure("params must render to an object")
-    definition = await apps.definition(slug)
-    refreshed = False
-    while True:
-        request = await apps.prepare(slug, config.action, params, force_refresh=refreshed)
-        try:
-            response = await ctx.outbound.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                params=request.query,
-                json=request.json,
-                content=request.content,
-                timeout_s=config.timeout_s,
-            )
-        except OutboundError as error:
-            raise NodeFailure(
-                error.message, retryable=error.retryable, details={"request": request.shown}
-            ) from error
-        # An access token revoked or expired early: refresh once and try again.
-        if response.status == 401 and definition.auth_type == "oauth2" and not refreshed:
-            refreshed = True
-            continue
-        break
-    if response.status >= 400:
-        raise NodeFailure(
-            f"{slug}.{config.action} answered {response.status}",
-            retryable=is_retryable_status(response.status),
-            details={
-                "request": request.shown,
-                "response": {"status": response.status, "body": response.body},
-            },
-        )
-    return NodeResult(output=response.body, input=request.shown)
+    call = await apps.call_action(
+        slug,
+        config.action,
+        params,
+        outbound=ctx.outbound,
+        timeout_s=config.timeout_s,
+        all_pages=config.all_pages,
+        max_items=config.max_items,
+    )
+    return NodeResult(output=call.output, input=call.shown)
 
 
 async def would_send(config: Config, ctx: NodeContext) -> dict[str, Any]:

@@ -80,9 +80,9 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     body = await ctx.render(config.body, "body")
     request = {"method": config.method, "url": url, "headers": headers, "query": query}
     kwargs: dict[str, Any] = {"headers": headers, "params": query, "timeout_s": config.timeout_s}
+    apps = ctx.extras.get("apps")
     if config.connection:
         # The connection's credentials join the request sent, never the one recorded.
-        apps = ctx.extras.get("apps")
         if apps is None:
             raise NodeFailure("http nodes with a connection need the engine's app gateway")
         auth_headers, auth_query = await apps.auth_for(config.connection)
@@ -95,7 +95,18 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         else:
             kwargs["json"] = body
     try:
-        response = await ctx.outbound.request(config.method, url, **kwargs)
+        if config.connection:
+            # Through the gateway: the app's rate limit (429, Retry-After) applies.
+            response = await apps.request(
+                config.connection,
+                ctx.outbound,
+                config.method,
+                url,
+                step_timeout_s=config.timeout_s,
+                **kwargs,
+            )
+        else:
+            response = await ctx.outbound.request(config.method, url, **kwargs)
     except OutboundError as error:
         raise NodeFailure(
             error.message.replace(url, redact_url(url)),
