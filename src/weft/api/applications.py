@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service
-from weft.apps.catalog import definition_of, icon_url, parse_definition
+from weft.apps.catalog import icon_url, parse_definition
 from weft.apps.connections import ConnectionInfo
+from weft.apps.model import AppDefinition
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import Scope
@@ -21,7 +22,12 @@ router = APIRouter(tags=["applications"], responses=ERROR_RESPONSES)
 
 
 class ApplicationOut(Out):
-    """Refold's application shape, plus the declared actions (names, effects, parameters)."""
+    """Refold's application shape, plus the declared actions.
+
+    A list names each action (label, description, effect, whether it pages); one app asked for
+    by slug also gives each action's `parameters` and `output` schemas, which for a catalogue of
+    hundreds of generated actions would make every list megabytes long.
+    """
 
     id: str = Field(alias="_id")
     app_id: str
@@ -44,8 +50,17 @@ class ApplicationOut(Out):
     triggers: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, app: App, connection: ConnectionInfo | None, base_url: str) -> ApplicationOut:
-        definition = definition_of(app)
+    def of(
+        cls,
+        app: App,
+        definition: AppDefinition,
+        connection: ConnectionInfo | None,
+        base_url: str,
+        *,
+        schemas: bool,
+    ) -> ApplicationOut:
+        shown = {"name", "label", "description", "effect", "deprecated"}
+        shown |= {"parameters", "output"} if schemas else set()
         fields = [
             f.model_dump(exclude={"secret"}, exclude_none=True) for f in definition.form_fields
         ]
@@ -68,7 +83,7 @@ class ApplicationOut(Out):
             reauth_required=connection is not None and connection.reauth_required,
             is_default=app.is_default,
             actions=[
-                action.model_dump(include={"name", "label", "description", "effect", "parameters"})
+                action.model_dump(include=shown)
                 # A list action the editor offers `all_pages` for.
                 | {"paginated": definition.pagination_of(action) is not None}
                 for action in definition.actions
@@ -94,7 +109,13 @@ async def application_docs(
     """The apps a linked account sees, each with its connection state (one with `slug`)."""
     seen = await service.app_catalog(db, scope, slug=slug)
     docs = [
-        ApplicationOut.of(app, seen.connections.get(app.slug), settings.base_url)
+        ApplicationOut.of(
+            app,
+            seen.definitions[app.id],
+            seen.connections.get(app.slug),
+            settings.base_url,
+            schemas=slug is not None,
+        )
         for app in seen.apps
     ]
     if tags:

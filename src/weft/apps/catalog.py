@@ -3,41 +3,72 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+from collections import OrderedDict
+from datetime import datetime
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
-from weft.apps.model import AppDefinition
+from weft.apps.model import CHECKED, AppDefinition, refold_auth_type
 from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
 from weft.store.tables import App
+
+_YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Validated definitions by (app row id, its updated_at): a row's definition is parsed once per
+# process, not per call (a generated app's definition is up to a megabyte of JSON).
+_CACHE_SIZE = 512
+_definitions: OrderedDict[tuple[str, datetime | None], AppDefinition] = OrderedDict()
+# Rows are read without their definition; `definition_for` fetches it only on a cache miss.
+_LIGHT = defer(App.definition, raiseload=True)
 
 DEFAULT_APP_SLUG = "custom"
 ICON_ROUTE = "/app-icons"
 
 
 @functools.cache
-def shipped_definitions() -> dict[str, AppDefinition]:
-    """Every app definition shipped in the package, by slug: the hand-written
-    `apps/definitions/*.yaml` and those generated from OpenAPI documents (`*.json`)."""
+def _shipped_files() -> dict[str, Traversable]:
+    """Each shipped definition file by slug (its name): the hand-written `*.yaml` and those
+    generated from OpenAPI documents (`*.json`). Nothing is read until an app is asked for."""
     folder = resources.files("weft.apps") / "definitions"
-    found: dict[str, AppDefinition] = {}
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".yaml"):
-            raw = yaml.safe_load(entry.read_text())
-        elif entry.name.endswith(".json"):
-            raw = json.loads(entry.read_text())
-        else:
-            continue
-        definition = AppDefinition.model_validate(raw)
-        found[definition.slug] = definition
-    return found
+    return {
+        entry.name.rsplit(".", 1)[0]: entry
+        for entry in sorted(folder.iterdir(), key=lambda item: item.name)
+        if entry.name.endswith((".yaml", ".json"))
+    }
+
+
+def shipped_slugs() -> list[str]:
+    """The slugs of every shipped app, sorted."""
+    return sorted(_shipped_files())
+
+
+def _read_raw(entry: Traversable, data: bytes | None = None) -> dict[str, Any]:
+    text = (entry.read_bytes() if data is None else data).decode("utf-8")
+    return json.loads(text) if entry.name.endswith(".json") else yaml.load(text, Loader=_YAML)
+
+
+@functools.cache
+def shipped_definition(slug: str) -> AppDefinition | None:
+    """One shipped app's definition (read and validated on first use), or None."""
+    entry = _shipped_files().get(slug)
+    if entry is None:
+        return None
+    return AppDefinition.model_validate(_read_raw(entry), context={CHECKED: True})
+
+
+def shipped_definitions() -> dict[str, AppDefinition]:
+    """Every shipped app definition, by slug (reads them all: tools and tests)."""
+    return {slug: found for slug in shipped_slugs() if (found := shipped_definition(slug))}
 
 
 def shipped_icon(name: str) -> bytes | None:
@@ -66,21 +97,45 @@ def _row_fields(definition: AppDefinition) -> dict[str, Any]:
     }
 
 
+def _shipped_row_fields(raw: dict[str, Any], digest: str) -> dict[str, Any]:
+    """A shared row made from a shipped file as it is (its checks run in the tests, and
+    `definition_for` fills defaults on use): no validation and no dump at start."""
+    auth = raw.get("auth") or {}
+    return {
+        "slug": raw["slug"],
+        "name": raw["name"],
+        "icon": raw.get("icon"),
+        "description": raw.get("description", ""),
+        "auth_type": refold_auth_type(auth.get("type", "none"), auth.get("grant")),
+        "definition": raw,
+        "digest": digest,
+    }
+
+
 async def ensure_catalog(*, session: AsyncSession) -> None:
-    """Bring the shared catalog rows in line with the shipped definitions (run at start)."""
-    rows = {app.slug: app for app in await session.scalars(select(App).where(App.org_id.is_(None)))}
+    """Bring the shared catalog rows in line with the shipped files (run at start).
+
+    Only files whose digest differs from their row's are parsed, so an unchanged catalogue
+    costs one hash of each file and one query.
+    """
+    stmt = select(App.id, App.slug, App.digest).where(App.org_id.is_(None))
+    rows = {row.slug: row for row in await session.execute(stmt)}
     moment = now()
-    for definition in shipped_definitions().values():
-        fields = _row_fields(definition)
-        row = rows.get(definition.slug)
+    for slug, entry in _shipped_files().items():
+        data = entry.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        row = rows.get(slug)
+        if row is not None and row.digest == digest:
+            continue
+        fields = _shipped_row_fields(_read_raw(entry, data), digest)
         if row is None:
             session.add(
                 App(id=new_id(), org_id=None, created_at=moment, updated_at=moment, **fields)
             )
-        elif any(getattr(row, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(row, name, value)
-            row.updated_at = moment
+        else:
+            await session.execute(
+                update(App).where(App.id == row.id).values(**fields, updated_at=moment)
+            )
     await session.flush()
 
 
@@ -136,12 +191,34 @@ async def save_org_app(org_id: str, definition: AppDefinition, *, session: Async
     return row
 
 
-def definition_of(app: App) -> AppDefinition:
-    """The validated definition an app row holds."""
-    raw = dict(app.definition or {})
-    if "slug" not in raw:  # rows written before definitions were whole (the default app)
-        raw = {"slug": app.slug, "name": app.name, "description": app.description or ""}
-    return AppDefinition.model_validate(raw)
+async def definition_for(app: App, *, session: AsyncSession) -> AppDefinition:
+    """The validated definition an app row holds, parsed once per row version."""
+    return (await definitions_for([app], session=session))[app.id]
+
+
+async def definitions_for(apps: list[App], *, session: AsyncSession) -> dict[str, AppDefinition]:
+    """Each app's definition by row id: one query for those not parsed yet, none otherwise."""
+    missing = [app.id for app in apps if (app.id, app.updated_at) not in _definitions]
+    parsed: dict[tuple[str, datetime | None], AppDefinition] = {}
+    if missing:
+        columns = (App.id, App.updated_at, App.definition, App.slug, App.name, App.description)
+        for row in await session.execute(select(*columns).where(App.id.in_(missing))):
+            raw = dict(row.definition or {})
+            if "slug" not in raw:  # rows written before definitions were whole (default app)
+                raw = {"slug": row.slug, "name": row.name, "description": row.description or ""}
+            # Stored definitions were checked when written (parse_definition, the importer).
+            parsed[(row.id, row.updated_at)] = AppDefinition.model_validate(
+                raw, context={CHECKED: True}
+            )
+    found = {}
+    for app in apps:
+        key = (app.id, app.updated_at)
+        found[app.id] = parsed.get(key) or _definitions[key]
+        _definitions[key] = found[app.id]
+        _definitions.move_to_end(key)
+    while len(_definitions) > _CACHE_SIZE:
+        _definitions.popitem(last=False)
+    return found
 
 
 def _visible_to(org_id: str) -> Any:
@@ -150,7 +227,12 @@ def _visible_to(org_id: str) -> Any:
 
 async def list_apps(org_id: str, *, session: AsyncSession) -> list[App]:
     """Every app the org can use: the shared catalog and its own (its own win on a slug)."""
-    stmt = select(App).where(_visible_to(org_id)).order_by(App.is_default.desc(), App.name)
+    stmt = (
+        select(App)
+        .options(_LIGHT)
+        .where(_visible_to(org_id))
+        .order_by(App.is_default.desc(), App.name)
+    )
     apps = list(await session.scalars(stmt))
     own = {app.slug for app in apps if app.org_id is not None}
     return [app for app in apps if app.org_id is not None or app.slug not in own]
@@ -160,7 +242,7 @@ async def resolve_app(
     org_id: str, *, slug: str | None = None, app_id: str | None = None, session: AsyncSession
 ) -> App:
     """The app named by slug or id; neither given means the org's default app. 404 if unknown."""
-    stmt = select(App).where(_visible_to(org_id))
+    stmt = select(App).options(_LIGHT).where(_visible_to(org_id))
     if slug:
         # An org's own app with the same slug wins over the shared one.
         stmt = stmt.where(App.slug == slug).order_by(App.org_id.is_(None))
@@ -179,12 +261,13 @@ async def resolve_app(
 
 async def resolve_definition(org_id: str, slug: str, *, session: AsyncSession) -> AppDefinition:
     """The definition of the app `slug` as this org sees it; 404 APP_NOT_FOUND if unknown."""
-    return definition_of(await resolve_app(org_id, slug=slug, session=session))
+    app = await resolve_app(org_id, slug=slug, session=session)
+    return await definition_for(app, session=session)
 
 
 def action_effect(app_slug: str, action: str) -> str:
     """`read` or `write` for a shipped app's action (safe test mode); unknown counts as write."""
-    definition = shipped_definitions().get(app_slug)
+    definition = shipped_definition(app_slug)
     found = definition.action(action) if definition else None
     return found.effect if found else "write"
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.apps.catalog import definition_of, resolve_app, save_org_app
+from weft.apps.catalog import resolve_definition, save_org_app
 from weft.apps.model import AppDefinition
 from weft.apps.openapi import MAX_DOCUMENT_BYTES, Derived, Pick, import_document
 from weft.apps.openapi.diff import diff_definitions, keep_deprecated
@@ -128,7 +128,7 @@ async def live_action_users(
 
 async def _current(org_id: str, slug: str, *, session: AsyncSession) -> AppDefinition | None:
     try:
-        return definition_of(await resolve_app(org_id, slug=slug, session=session))
+        return await resolve_definition(org_id, slug, session=session)
     except NotFound:
         return None
 

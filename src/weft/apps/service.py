@@ -25,9 +25,11 @@ from weft.store.tables import App, AppEvent
 
 @dataclass(frozen=True)
 class AppCatalog:
-    """The apps a linked account sees and its connections to them, by app slug."""
+    """The apps a linked account sees, their definitions (by app id) and its connections to
+    them (by app slug)."""
 
     apps: list[App]
+    definitions: dict[str, AppDefinition]
     connections: dict[str, ConnectionInfo]
 
 
@@ -45,7 +47,8 @@ async def app_catalog(db: Database, scope: Scope, *, slug: str | None = None) ->
             apps = [await catalog.resolve_app(scope.org_id, slug=slug, session=session)]
         else:
             apps = await catalog.list_apps(scope.org_id, session=session)
-        return AppCatalog(apps, await list_connections(scope, session=session))
+        definitions = await catalog.definitions_for(apps, session=session)
+        return AppCatalog(apps, definitions, await list_connections(scope, session=session))
 
 
 async def save_org_app(db: Database, org_id: str, definition: AppDefinition) -> App:

@@ -102,6 +102,9 @@ class App(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     auth_type: Mapped[str] = mapped_column(String(20))
     definition: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Shared rows: the sha256 of the shipped file they were made from, so a start reads only
+    # the files that changed (apps.catalog.ensure_catalog).
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
