@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from weft import __version__
 from weft.api import (
+    app_hooks,
     app_imports,
     applications,
     audit,
@@ -103,6 +104,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     # Routes are matched in order, one regular expression each: the hot trigger paths (inbound
     # webhooks, execute) come first, so a busy webhook is not matched against a hundred others.
+    app.include_router(app_hooks.router)  # before `/hooks/{secret}`: two segments, no clash
     app.include_router(hooks.router)
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(runs.router)

@@ -46,6 +46,8 @@ class ApplicationOut(Out):
     reauth_required: bool
     is_default: bool
     actions: list[dict[str, Any]]
+    # App triggers a start node may select (`trigger: app`): name, label, kind, output...
+    triggers: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
     def of(
@@ -85,6 +87,12 @@ class ApplicationOut(Out):
                 # A list action the editor offers `all_pages` for.
                 | {"paginated": definition.pagination_of(action) is not None}
                 for action in definition.actions
+            ],
+            triggers=[
+                trigger.model_dump(
+                    include={"name", "label", "description", "kind", "output", "interval_s"}
+                )
+                for trigger in definition.triggers
             ],
         )
 

@@ -168,6 +168,9 @@ class AppSettingsIn(BaseModel):
     revoke_url: str | None = Field(None, max_length=2048)
     client_id: str | None = Field(None, max_length=500)
     client_secret: str | None = Field(None, max_length=2000)
+    webhook_secret: str | None = Field(
+        None, max_length=2000, description="Signing secret of the app's webhooks (app triggers)"
+    )
 
 
 @router.put(

@@ -96,11 +96,7 @@ class WorkflowSummaryOut(Out):
             created_at=workflow.created_at,
             updated_at=workflow.updated_at,
             trigger=workflow.trigger,
-            webhook_path=(
-                f"/hooks/{workflow.webhook_secret}"
-                if workflow.trigger == "webhook" and workflow.webhook_secret
-                else None
-            ),
+            webhook_path=_webhook_path(workflow),
             **graph,
         )
 
@@ -169,6 +165,18 @@ class DraftOut(Out):
             revision=workflow.draft_revision,
             problems=[ProblemOut(**p) for p in versions.draft_problems(draft)],
         )
+
+
+def _webhook_path(workflow: Workflow) -> str | None:
+    """Where callers send a webhook trigger's requests; an app trigger's deliveries go to
+    `/hooks/app/...` (only a webhook-kind app trigger receives any)."""
+    if not workflow.webhook_secret:
+        return None
+    if workflow.trigger == "webhook":
+        return f"/hooks/{workflow.webhook_secret}"
+    if workflow.trigger == "app":
+        return f"/hooks/app/{workflow.webhook_secret}"
+    return None
 
 
 def _scope_name(scope: OrgScope) -> str:

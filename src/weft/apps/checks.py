@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.apps.catalog import resolve_app, resolve_definition
 from weft.apps.model import AppDefinition
 from weft.errors import NotFound
-from weft.nodes import KINDS
+from weft.nodes import KINDS, Role, has_role
 from weft.store.scope import OrgScope, Scope
 from weft.store.tables import Workflow
 from weft.workflows.graph import Graph, GraphProblem, NodeIn
@@ -92,11 +92,33 @@ async def app_problems(
             elif data.get("all_pages") is True and found.pagination_of(action) is None:
                 detail = f"{slug}.{action.name} does not page: leave all_pages unset"
                 problems.append(_say(node, "all_pages", "ACTION_DOES_NOT_PAGE", detail))
+        if has_role(node.type, Role.START) and data.get("trigger") == "app":
+            problems += _app_trigger_problems(node, await definition(str(data.get("app"))))
         connection = data.get("connection") if refers == "connection" else None
         if isinstance(connection, str) and await definition(connection) is None:
             detail = f'app "{connection}" is not in the catalog'
             problems.append(_say(node, "connection", "UNKNOWN_APP", detail))
     return problems
+
+
+def _app_trigger_problems(node: NodeIn, found: AppDefinition | None) -> list[GraphProblem]:
+    data = node.data or {}
+    if found is None:
+        return [_say(node, "app", "UNKNOWN_APP", f'app "{data.get("app")}" is not in the catalog')]
+    trigger = found.trigger(str(data.get("app_trigger")))
+    if trigger is None:
+        known = ", ".join(t.name for t in found.triggers) or "none"
+        detail = f'app "{found.slug}" has no trigger "{data.get("app_trigger")}" (known: {known})'
+        return [_say(node, "app_trigger", "UNKNOWN_TRIGGER", detail)]
+    needed = (
+        trigger.subscribe.user_params if trigger.kind == "webhook" and trigger.subscribe else []
+    )
+    params = data.get("params") or {}
+    return [
+        _say(node, f"params.{name}", "MISSING_TRIGGER_PARAM", f"the trigger needs {name!r}")
+        for name in needed
+        if name not in params
+    ]
 
 
 async def catalog_problems(

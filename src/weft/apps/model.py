@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from weft.apps.json_schema import schema_problem
+from weft.apps.trigger_model import AppTrigger, PollingTrigger, WebhookTrigger, trigger_problems
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 # Validation context key: the definition's schemas were checked when it was written.
@@ -275,6 +276,8 @@ class AppDefinition(_Strict):
     base_url: str = ""
     headers: dict[str, str] = Field(default_factory=dict)
     actions: list[Action] = Field(default_factory=list)
+    # Polling and webhook triggers (apps.trigger_model): "when a deal is created in HubSpot".
+    triggers: list[AppTrigger] = Field(default_factory=list)
     source: AppSource | None = None
     # How the app's list actions page (each may override) and how it says "slow down".
     pagination: Pagination | None = None
@@ -286,6 +289,13 @@ class AppDefinition(_Strict):
         duplicates = {name for name in names if names.count(name) > 1}
         if duplicates:
             raise ValueError(f"duplicate action names {sorted(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _triggers_name_actions(self) -> AppDefinition:
+        problems = trigger_problems(self.triggers, {action.name for action in self.actions})
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -328,6 +338,10 @@ class AppDefinition(_Strict):
     def action(self, name: str) -> Action | None:
         """The action called `name`, or None."""
         return next((action for action in self.actions if action.name == name), None)
+
+    def trigger(self, name: str) -> PollingTrigger | WebhookTrigger | None:
+        """The trigger called `name`, or None."""
+        return next((trigger for trigger in self.triggers if trigger.name == name), None)
 
 
 def refold_auth_type(kind: str, grant: str | None = None) -> str:

@@ -19,6 +19,9 @@ from weft.errors import NotFound
 from weft.store.tables import Org
 
 APP_URL_FIELDS = ("base_url", "authorize_url", "token_url", "revoke_url")
+# Secrets kept sealed: the OAuth2 client's, and the signing secret of app webhooks the org
+# registered with the provider itself (Slack's signing secret; apps.trigger_model).
+SEALED_APP_FIELDS = ("client_secret", "webhook_secret")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class AppSettings:
     revoke_url: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
+    webhook_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,11 @@ async def set_app_settings(
     for name in (*APP_URL_FIELDS, "client_id"):
         if name in values:
             current[name] = values[name]
-    if values.get("client_secret") is not None:
-        current["client_secret_sealed"] = box.seal(
-            values["client_secret"], context=_context(org_id, f"apps.{slug}.client_secret")
-        )
+    for name in SEALED_APP_FIELDS:
+        if values.get(name) is not None:
+            current[f"{name}_sealed"] = box.seal(
+                values[name], context=_context(org_id, f"apps.{slug}.{name}")
+            )
     settings = dict(org.settings or {})
     settings["apps"] = {**settings.get("apps", {}), slug: current}
     org.settings = settings  # a new dict: the JSON column sees the change
@@ -79,6 +84,8 @@ def public_app_settings(stored: dict[str, Any]) -> dict[str, Any]:
     """Stored app settings as an API may show them: the secret only as `client_secret_set`."""
     shown = {name: value for name, value in stored.items() if not name.endswith("_sealed")}
     shown["client_secret_set"] = "client_secret_sealed" in stored
+    if "webhook_secret_sealed" in stored:
+        shown["webhook_secret_set"] = True
     return shown
 
 
@@ -88,12 +95,13 @@ async def app_settings(
     """The org's settings for one app, secret opened (empty when none were set)."""
     org = await _org(org_id, session)
     stored = (org.settings or {}).get("apps", {}).get(slug, {})
-    secret = stored.get("client_secret_sealed")
+    opened = {
+        name: box.open(stored[f"{name}_sealed"], context=_context(org_id, f"apps.{slug}.{name}"))
+        for name in SEALED_APP_FIELDS
+        if stored.get(f"{name}_sealed")
+    }
     return AppSettings(
-        **{name: stored.get(name) for name in (*APP_URL_FIELDS, "client_id")},
-        client_secret=box.open(secret, context=_context(org_id, f"apps.{slug}.client_secret"))
-        if secret
-        else None,
+        **{name: stored.get(name) for name in (*APP_URL_FIELDS, "client_id")}, **opened
     )
 
 
@@ -140,8 +148,9 @@ def sealed_org_values(settings: dict[str, Any]) -> list[tuple[list[str], str]]:
     """(path, context suffix) of every sealed value in an org's settings (for key rotation)."""
     found: list[tuple[list[str], str]] = []
     for slug, stored in (settings or {}).get("apps", {}).items():
-        if "client_secret_sealed" in stored:
-            found.append((["apps", slug, "client_secret_sealed"], f"apps.{slug}.client_secret"))
+        for name in SEALED_APP_FIELDS:
+            if f"{name}_sealed" in stored:
+                found.append((["apps", slug, f"{name}_sealed"], f"apps.{slug}.{name}"))
     if "api_key_sealed" in (settings or {}).get("ai", {}):
         found.append((["ai", "api_key_sealed"], "ai"))
     return found

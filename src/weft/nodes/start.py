@@ -40,12 +40,17 @@ class Config(NodeConfig):
 
     data_optional: ClassVar[bool] = True
 
-    trigger: Literal["manual", "event", "webhook", "schedule"] = "manual"
+    trigger: Literal["manual", "event", "webhook", "schedule", "app"] = "manual"
     event: str | None = Field(None, min_length=1, max_length=200)
     sync: bool = False
     cron: str | None = None
     timezone: str = "UTC"
     sample_payload: Any = None
+    # trigger "app": one of an app's declared triggers (a poll or a webhook), with its
+    # parameters; it runs with the linked account's connection of that app.
+    app: str | None = Field(None, min_length=1, max_length=100)
+    app_trigger: str | None = Field(None, min_length=1, max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -70,6 +75,8 @@ class Config(NodeConfig):
             raise config_error("an event trigger needs the event name", "event")
         if self.trigger == "schedule" and not self.cron:
             raise config_error("a schedule trigger needs a cron expression", "cron")
+        if self.trigger == "app" and not (self.app and self.app_trigger):
+            raise config_error("an app trigger needs the app and its trigger", "app_trigger")
         return self
 
 
@@ -78,8 +85,9 @@ KIND = NodeKind(
     config=Config,
     label="Trigger",
     category="trigger",
-    description="How the workflow starts: by hand, on an event, from a webhook or on a "
-    "schedule. Its output is the payload it was started with.",
+    description="How the workflow starts: by hand, on an event, from a webhook, on a "
+    "schedule or on an app's trigger (a new item, a delivery). Its output is the payload it "
+    "was started with.",
     defaults={"trigger": "manual"},
     role=Role.START,
     pinnable=False,

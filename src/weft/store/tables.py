@@ -306,6 +306,39 @@ class Schedule(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AppTrigger(Base):
+    """A live workflow's app trigger (engine.starts.app_triggers): its poll state or webhook.
+
+    `status`: `starting` (published; the worker resolves the kind and subscribes), `live`,
+    `stopping` (unpublished or deleted: the worker unsubscribes, then deletes the row; the
+    row has let go of its workflow by then, so the workflow may go). `due_at` drives the
+    poller as it drives the run queue; `lease_owner` fences the poller that claimed it.
+    """
+
+    __tablename__ = "app_triggers"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    workflow_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("workflows.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), index=True
+    )
+    app: Mapped[str] = mapped_column(String(100))
+    trigger: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    kind: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))
+    # Polling: {primed, cursor, seen}. Webhook: {subscription_id, secret_sealed}.
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class NotificationSubscription(Base):
     """An org's notification webhook: the URL, the events it wants, its sealed signing secret."""
 

@@ -16,6 +16,7 @@ from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import App, Workflow, WorkflowDraftId, WorkflowVersion
 from weft.workflows.live_cache import LIVE_WEBHOOKS
+from weft.workflows.trigger_index import stop_workflow_app_trigger
 
 MAX_NAME_LENGTH = 200
 
@@ -219,7 +220,10 @@ async def rename_workflow(
 async def delete_workflow(scope: Scope, workflow_id: str, *, session: AsyncSession) -> int:
     """Delete a workflow with its draft, versions and runs; returns the triggers it had live."""
     workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
-    live_triggers = int(workflow.published and workflow.trigger in ("event", "webhook", "schedule"))
+    live_triggers = int(
+        workflow.published and workflow.trigger in ("event", "webhook", "schedule", "app")
+    )
+    await stop_workflow_app_trigger(workflow.id, session=session)
     await session.execute(delete(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id))
     await session.execute(delete(Workflow).where(Workflow.id == workflow.id))
     LIVE_WEBHOOKS.forget_all()

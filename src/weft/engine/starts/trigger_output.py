@@ -4,6 +4,7 @@ One place, so live runs and test runs of the same workflow see the same shape:
 - manual (execute API) and event: the payload as sent;
 - webhook: `{body, query, headers, method}` of the inbound request (credential headers removed);
 - schedule: `{scheduled_at}` (the tick, ISO 8601).
+- app (engine.starts.app_triggers): the polled item, or the app's delivery (its JSON body).
 """
 
 from __future__ import annotations

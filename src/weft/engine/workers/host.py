@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weft.engine.interpreter.outbound import OrgOutbound
+from weft.engine.starts.app_triggers import AppTriggerPoller
 from weft.engine.starts.scheduler import Scheduler
 from weft.engine.workers.answers import ANSWERS_CHANNEL
 from weft.engine.workers.services import Services
@@ -79,6 +80,7 @@ class Engine:
     workers: list[Worker] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     scheduler: Scheduler | None = None
+    app_triggers: AppTriggerPoller | None = None
     dispatcher: NotificationDispatcher | None = None
 
     async def start(self, workers: int, *, schedule: bool = True) -> None:
@@ -92,6 +94,9 @@ class Engine:
         if schedule:
             self.scheduler = Scheduler(self.services)
             self.tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+            # App triggers start runs as schedules do: wherever the scheduler runs.
+            self.app_triggers = AppTriggerPoller(self.services)
+            self.tasks.append(asyncio.create_task(self.app_triggers.run(), name="app triggers"))
         if workers > 0:  # deliveries go out from worker processes, not `weft api` ones
             services = self.services
             self.dispatcher = NotificationDispatcher(
@@ -126,6 +131,8 @@ class Engine:
         self.services.direct.workers.clear()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.app_triggers is not None:
+            self.app_triggers.stop()
         await asyncio.gather(*(w.stop(grace_s) for w in self.workers), return_exceptions=True)
         if self.dispatcher is not None:
             await self.dispatcher.stop()
