@@ -122,6 +122,28 @@ async def test_polling_starts_one_run_per_new_item_after_a_baseline(
     assert len(await _runs(db, workflow_id)) == 2
 
 
+async def test_a_poll_follows_pages_when_more_is_new_than_one_page_holds(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi, db: Database
+) -> None:
+    services = app_state(app).services
+    fake.answer("GET", "/v1/charges", _charges("ch_old"))
+    workflow_id = await _polling_workflow(app, client, tenant, fake)
+    await run_due_app_triggers(services)  # the baseline
+
+    def paged(request: Any) -> tuple[int, Any]:
+        # Newest first, two a page, as Stripe pages with `starting_after` and `has_more`.
+        if request.query.get("starting_after") == "ch_new2":
+            return 200, {"data": [{"id": "ch_new1"}, {"id": "ch_old"}], "has_more": False}
+        return 200, {"data": [{"id": "ch_new3"}, {"id": "ch_new2"}], "has_more": True}
+
+    fake.answer("GET", "/v1/charges", paged)
+    await _make_due(db, workflow_id)
+    await run_due_app_triggers(services)
+    runs = await _runs(db, workflow_id)
+    assert sorted(r.input["id"] for r in runs) == ["ch_new1", "ch_new2", "ch_new3"]
+    assert [r.query.get("starting_after") for r in fake.requests[-2:]] == [None, "ch_new2"]
+
+
 async def test_a_poller_that_lost_its_lease_starts_nothing_and_a_crash_refires_nothing(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi, db: Database
 ) -> None:
