@@ -316,6 +316,17 @@ async def test_slack_webhook_reads_the_orgs_signing_secret(
     not_json = await client.post(path, content=b"x", headers=headers)
     assert_envelope(not_json, 401, "INVALID_SIGNATURE")  # the signature is checked first
 
+    # Slack proves the URL with a signed url_verification: echoed, and no run starts.
+    proof = json.dumps({"type": "url_verification", "challenge": "c-42"}).encode()
+    signed = hmac.new(b"slack-signing", b"v0:" + stamp.encode() + b":" + proof, hashlib.sha256)
+    headers = {"x-slack-signature": "v0=" + signed.hexdigest(), "x-slack-request-timestamp": stamp}
+    answered = await client.post(path, content=proof, headers=headers)
+    assert (answered.status_code, answered.json()) == (200, {"challenge": "c-42"})
+    assert len(await _runs(db, published.workflow_id)) == 1
+    forged_headers = {**headers, "x-slack-signature": "v0=0"}
+    forged = await client.post(path, content=proof, headers=forged_headers)
+    assert_envelope(forged, 401, "INVALID_SIGNATURE")
+
 
 async def test_an_orgs_app_webhook_reads_its_secret_from_the_connection(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, db: Database
