@@ -15,6 +15,7 @@ from weft.api import (
     applications,
     audit,
     connections,
+    direct_actions,
     editor,
     executions,
     frontend_sdk,
@@ -120,6 +121,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(editor.router)
     app.include_router(public)
     app.include_router(frontend_sdk.router)
+    app.include_router(direct_actions.router)
     app.include_router(connections.browser_router)
     app.include_router(editor_page.router)
     install_access_log_redaction()
