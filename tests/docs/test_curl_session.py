@@ -1,7 +1,8 @@
 """The docs cannot rot: their curl sessions run as written against a live `weft serve`.
 
 docs/api.md whole, and docs/apps.md's "Importing an OpenAPI document" (from a document to a
-running workflow, with a stand-in vendor API on 127.0.0.1:8100 that the operator allows).
+running workflow, with a stand-in vendor API on 127.0.0.1:8100 that the operator allows) and
+"Apps for AI agents" (direct actions and MCP servers against the same kind of stand-in).
 Every ```sh block is run, in order, in one bash session whose current directory looks like a
 checkout after `make run` (a `.venv/bin/weft` and the server's `.weft` data directory). After
 each `# => <json>` line, the output of the commands since the previous one must match the JSON
@@ -33,7 +34,11 @@ pytestmark = pytest.mark.integration
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # (file, the heading its session starts at: None for the whole file); a session ends at the
 # next heading of the same level.
-SESSIONS = [("api.md", None), ("apps.md", "### Importing an OpenAPI document")]
+SESSIONS = [
+    ("api.md", None),
+    ("apps.md", "### Importing an OpenAPI document"),
+    ("apps.md", "## Apps for AI agents: direct actions and MCP servers"),
+]
 STAND_IN_API = "127.0.0.1:8100"
 
 

@@ -249,3 +249,8 @@ async def stream_scope_dep(
 
 
 StreamScopeDep = Annotated[Scope, Depends(stream_scope_dep)]
+
+
+# For endpoints that authenticate outside a dependency (the MCP protocol's URL token).
+refuse_repeated_failures = _refuse_repeated_failures
+failed_authentication = _failed
