@@ -447,6 +447,7 @@ function ParamField(props: ParamFieldProps) {
   return (
     <div className={`field param${invalid ? " has-problem" : ""}`}>
       <div className="param-label">
+        <span className="param-label-text">
         <label htmlFor={id} id={`${id}-label`}>
           {label}
           {required && (
@@ -455,8 +456,9 @@ function ParamField(props: ParamFieldProps) {
               *
             </span>
           )}
-          <span className="param-type">{schema.enum ? "choice" : types.join(" | ") || "any"}</span>
         </label>
+        <span className="param-type">{schema.enum ? "choice" : types.join(" | ") || "any"}</span>
+        </span>
         {canToggle && (
           <button
             type="button"

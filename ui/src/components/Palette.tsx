@@ -168,8 +168,8 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
             desc = entry.app.connected ? `Connected · ${entry.app.actions.length} actions` : `${entry.app.actions.length} actions`;
           } else {
             icon = <AppIcon slug={entry.app.slug} name={entry.app.name} icon={entry.app.icon} />;
-            label = openApp ? entry.action.label : `${entry.app.name}: ${entry.action.label}`;
-            desc = entry.action.description ?? entry.action.name;
+            label = entry.action.label;
+            desc = openApp ? (entry.action.description ?? entry.action.name) : `${entry.app.name} · ${entry.action.description ?? entry.action.name}`;
             writes = entry.action.effect !== "read";
             cls += " palette-action";
           }
