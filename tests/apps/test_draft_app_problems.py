@@ -4,6 +4,7 @@ list). Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ async def _draft(client: httpx.AsyncClient, tenant: Tenant, nodes: list[dict[str
     workflow_id = created.json()["workflow"]["associated_workflow"]
     edges = [
         {"id": f"e{i}", "source": a["id"], "target": b["id"]}
-        for i, (a, b) in enumerate(zip(nodes, nodes[1:], strict=False))
+        for i, (a, b) in enumerate(itertools.pairwise(nodes))
     ]
     saved = await client.put(
         f"{BASE}/workflow/{workflow_id}/draft",
