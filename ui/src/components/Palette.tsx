@@ -63,10 +63,11 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
         }
       }
     }
-    // A search naming an app and an action ("hubspot create contact") wants the action first.
-    const actionsFirst = actionEntries.length > 0 && q.split(/\s+/).length > 1;
+    // A search naming an app and an action ("hubspot create contact") wants the action before
+    // the app; built-in steps that match come first either way.
+    const actionsFirst = q.split(/\s+/).length > 1;
     const shownActions = actionEntries.slice(0, MAX_ACTION_MATCHES);
-    return actionsFirst ? [...shownActions, ...appEntries, ...nodes] : [...nodes, ...appEntries, ...shownActions];
+    return actionsFirst ? [...nodes, ...shownActions, ...appEntries] : [...nodes, ...appEntries, ...shownActions];
   }, [nodeTypes, apps, query, openApp]);
   const current = Math.min(active, Math.max(entries.length - 1, 0));
 
