@@ -145,10 +145,17 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(f"{request.param}_url"))
 
 
+# The databases whose shared app catalog is seeded already. Seeding compares every shipped app
+# with its row (~0.3 s); no test changes the shared rows, so once per database is enough.
+_CATALOG_SEEDED: set[str] = set()
+
+
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     database = Database(db_url)
-    await prepare_database(database)
+    if db_url not in _CATALOG_SEEDED:
+        await prepare_database(database)
+        _CATALOG_SEEDED.add(db_url)
     yield database
     await database.dispose()
 
