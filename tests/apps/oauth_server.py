@@ -243,7 +243,9 @@ class OAuthTestServer:
         self.state = STATE
         self.http = make_server("127.0.0.1", 0, build_app(expires_in), threaded=True)
         self.url = f"http://127.0.0.1:{self.http.server_port}"
-        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def register(self, redirect_uri: str) -> None:
