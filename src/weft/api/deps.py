@@ -10,6 +10,8 @@ from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
 
+from weft.apps.config_options import OptionLoader
+from weft.engine.interpreter.outbound import outbound_for
 from weft.engine.workers.services import Services
 from weft.errors import NotFound, Unauthorized
 from weft.settings import Settings
@@ -249,3 +251,12 @@ async def stream_scope_dep(
 
 
 StreamScopeDep = Annotated[Scope, Depends(stream_scope_dep)]
+
+
+async def option_loader_dep(scope: ScopeDep, services: ServicesDep) -> OptionLoader:
+    """Loads config fields' dynamic options for the caller's linked account, through the org's
+    outbound client (its outbound policy, as its runs have)."""
+    return OptionLoader(services, await outbound_for(services, scope.org_id), scope)
+
+
+OptionLoaderDep = Annotated[OptionLoader, Depends(option_loader_dep)]
