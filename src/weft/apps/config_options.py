@@ -3,8 +3,8 @@ account's connected app through the app gateway (the same path an app_action nod
 
 Loaded options are kept briefly per (linked account, app, workflow, field) so a page that shows
 a config does not call the app on every render; `refresh` skips the kept copy. A failure (not
-connected, the app refused, an answer without a list) is kept as an error the answer shows, so
-a config can still be read while its app is disconnected.
+connected, the app refused, an answer without a list) becomes an error the answer shows, so a
+config can still be read while its app is disconnected; failures are not kept.
 """
 
 from __future__ import annotations
@@ -96,8 +96,9 @@ class OptionLoader:
         try:
             found = await self._fetch(slug, workflow_id, slot)
         except NodeFailure as failure:
+            # Not kept: the next read asks again (the account may connect in between).
             code = failure.details.get("error_code") or "APP_REQUEST_FAILED"
-            found = FieldOptions(None, {"error_code": str(code), "message": failure.message})
+            return FieldOptions(None, {"error_code": str(code), "message": failure.message})
         _remember(key, found)
         return found
 
