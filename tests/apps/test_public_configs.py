@@ -356,3 +356,24 @@ async def test_config_answers_while_the_app_is_slow_to_list(
     )
     assert all(a.status_code == 200 for a in answers)
     assert len(fake.requests) == calls
+
+
+async def test_refold_routes_weft_lacks_answer_404_envelopes(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """The routes docs/apps.md lists as missing ("Differences from Refold") answer a clear 404."""
+    missing = [
+        ("POST", f"{BASE}/connect-url"),
+        ("PUT", f"{BASE}/linked-account/default-app/auth-credentials/api_key"),
+        ("DELETE", f"{BASE}/linked-account/default-app/auth-credentials/api_key"),
+        ("GET", f"{BASE}/execution/{'0' * 24}/nodes/2/batches"),
+        ("POST", f"/api/v1/workflow/{'0' * 24}/execute"),
+        ("GET", f"{BASE}/config/all"),
+        ("GET", f"{BASE}/config/eu/fields"),
+        ("GET", f"{BASE}/config/eu/rule-engine/options"),
+        ("GET", f"{BASE}/config/eu/field/mapping"),
+    ]
+    for method, url in missing:
+        response = await client.request(method, url, json={}, headers=tenant.as_org())
+        assert response.status_code == 404, (method, url, response.status_code)
+        assert_envelope(response, 404, "NOT_FOUND")
