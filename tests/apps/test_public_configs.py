@@ -342,11 +342,11 @@ async def test_auth_structure_is_the_apps_connection_form(
     )
 
 
-async def test_config_answers_while_the_app_is_slow_to_list(
+async def test_config_reads_use_the_kept_options(
     client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi
 ) -> None:
-    """Loading options for many readers at once neither fails nor repeats calls per reader
-    beyond the first round (the kept copy serves the rest)."""
+    """Readers at once within the minute are served the options kept by the first load: the
+    app is not called again per reader."""
     await publish(client, tenant, fake)
     await connect(client, tenant)
     await client.post(f"{BASE}/config", json={"slug": "crm"}, headers=tenant.bearer)
