@@ -294,6 +294,10 @@ async def test_config_field_errors_are_envelopes(
     )
     assert_envelope(theirs, 404, "CONFIG_NOT_FOUND")
     assert_envelope(await client.get(f"{BASE}/config/field/mapping"), 401)
+    not_connected = await client.post(f"{BASE}/config/field/mapping", json={}, headers=headers)
+    assert (
+        "not connected crm" in assert_envelope(not_connected, 400, "CONNECTION_REQUIRED")["message"]
+    )
 
     # The app refuses: the field says so, the config still answers.
     await connect(client, tenant)
@@ -301,10 +305,12 @@ async def test_config_field_errors_are_envelopes(
     refused = await client.post(
         f"{BASE}/config/field/mapping?refresh=true", json={}, headers=headers
     )
-    assert refused.status_code == 200, refused.text
-    assert refused.json()["options"] is None
-    assert refused.json()["options_error"]["error_code"] == "APP_REQUEST_FAILED"
-    assert "503" in refused.json()["options_error"]["message"]
+    assert "503" in assert_envelope(refused, 502, "APP_REQUEST_FAILED")["message"]
+    config = await client.get(f"{BASE}/slug/crm/config", headers=tenant.bearer)
+    assert config.status_code == 200, config.text
+    mapping = field(config.json(), "mapping")
+    assert mapping["options"] is None
+    assert mapping["options_error"]["error_code"] == "APP_REQUEST_FAILED"
 
 
 async def test_a_public_workflow_refuses_a_bad_dynamic_options_declaration(

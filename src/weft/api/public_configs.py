@@ -21,7 +21,7 @@ from weft.api.frontend_sdk import (
     ConfigOut,
     ConfigUpdateIn,
 )
-from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out
 from weft.apps import service as apps_service
 from weft.apps.configs import ConfigView, FieldRef
 from weft.errors import InvalidInput
@@ -161,12 +161,19 @@ class FieldOptionsIn(BaseModel):
     refresh: bool = Field(False, description="Reload dynamic options now (else kept up to 60 s)")
 
 
+OPTIONS_FAILED = {502: {"model": ErrorOut, "description": "The app failed to list options"}}
+
+
 @router.get(
-    "/config/field/{field_id}", response_model=FieldOut, summary="One config field, its options"
+    "/config/field/{field_id}",
+    response_model=FieldOut,
+    responses=OPTIONS_FAILED,
+    summary="One config field, its options",
 )
 @router.post(
     "/config/field/{field_id}",
     response_model=FieldOut,
+    responses=OPTIONS_FAILED,
     summary="One config field with its options, dynamic ones loaded from the connected app",
 )
 async def config_field(
@@ -181,8 +188,10 @@ async def config_field(
     refresh: Annotated[bool, Query(description="Reload dynamic options now")] = False,
     body: Annotated[FieldOptionsIn | None, Body()] = None,
 ) -> FieldOut:
-    """Dynamic options are loaded through the account's connection (a failure shows in
-    `options_error`: `CONNECTION_REQUIRED` when the app is not connected)."""
+    """Dynamic options are loaded through the account's connection: 400
+    `CONNECTION_REQUIRED` when the app is not connected (or expired), 502
+    `APP_REQUEST_FAILED` when it failed. (A whole config answers regardless, with the reason in
+    each such field's `options_error`.)"""
     view, ref = await apps_service.config_field(
         db,
         scope,

@@ -17,6 +17,7 @@ from typing import Any
 
 from weft.apps.gateway import AppGateway, GatewayServices, Outbound
 from weft.apps.paging import items_at, value_at
+from weft.errors import WeftError
 from weft.nodes.runtime import NodeFailure
 from weft.store.scope import Scope
 from weft.workflows.public import DataSlot
@@ -35,6 +36,25 @@ class FieldOptions:
     options: list[dict[str, Any]] | None
     error: dict[str, str] | None = None
     more: bool = False  # the app had more than MAX_OPTIONS (or MAX_PAGES pages of) items
+
+
+class OptionsUnavailable(WeftError):
+    """A field's options were asked for and could not be loaded: 400 `CONNECTION_REQUIRED`
+    (connect the app first), else 502 `APP_REQUEST_FAILED` (the app failed or refused)."""
+
+    status_code = 502
+    error_code = "APP_REQUEST_FAILED"
+
+    @classmethod
+    def of(cls, field_id: str, found: FieldOptions) -> OptionsUnavailable:
+        error = found.error or {}
+        code = error.get("error_code", cls.error_code)
+        raised = cls(
+            f"Options of {field_id}: {error.get('message', 'not loaded')}", error_code=code
+        )
+        if code == "CONNECTION_REQUIRED":
+            raised.status_code = 400
+        return raised
 
 
 CacheKey = tuple[str, str, str, str, str, str]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weft.apps import catalog, configs, events, oauth, org_settings
-from weft.apps.config_options import OptionLoader
+from weft.apps.config_options import OptionLoader, OptionsUnavailable
 from weft.apps.connections import (
     ConnectionInfo,
     list_connections,
@@ -218,7 +218,8 @@ async def config_field(
     loader: OptionLoader | None = None,
     refresh: bool = False,
 ) -> tuple[configs.ConfigView, configs.FieldRef]:
-    """One config field, its dynamic options loaded (`refresh`: not the briefly kept ones)."""
+    """One config field, its dynamic options loaded (`refresh`: not the briefly kept ones);
+    OptionsUnavailable when they cannot be."""
     async with db.reading() as session:
         view, ref = await configs.get_field(
             scope, slug, config_id, field_id, workflow_id, session=session
@@ -226,6 +227,9 @@ async def config_field(
     if ref.workflow is not None:
         only = (ref.workflow.workflow.id, field_id)
         await with_options(view, loader, refresh=refresh, only=only)
+        loaded = view.options.get(only)
+        if loaded is not None and loaded.error is not None:
+            raise OptionsUnavailable.of(field_id, loaded)
     return view, ref
 
 
