@@ -15,12 +15,15 @@ from weft.api import (
     applications,
     audit,
     connections,
+    direct_actions,
     editor,
     executions,
     frontend_sdk,
     health,
     hooks,
     linked_accounts,
+    mcp_protocol,
+    mcp_servers,
     notification_webhooks,
     org_settings,
     public_configs,
@@ -60,6 +63,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     )
 
     services = build_services(database, settings)
+    mcp_endpoint = mcp_protocol.McpEndpoint()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +73,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         engine = Engine(services)
         await engine.start(settings.workers, schedule=settings.workers > 0)
         yield
+        await mcp_endpoint.close()
         await engine.stop()
         await database.dispose()
 
@@ -120,8 +125,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
     public.include_router(editor.router)
+    public.include_router(mcp_servers.router)
     app.include_router(public)
     app.include_router(frontend_sdk.router)
+    app.include_router(direct_actions.router)
     app.include_router(connections.browser_router)
     app.include_router(editor_page.router)
     install_access_log_redaction()
@@ -129,4 +136,5 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     install_openapi(app)
 
     app.include_router(health.router)
+    app.mount(mcp_protocol.PREFIX, mcp_endpoint)
     return app

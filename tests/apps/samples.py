@@ -2,16 +2,21 @@
 
 Hand-made values for the common shapes (enums, formats, bounds, examples the vendor gave) and
 Hypothesis's regex strategy, derandomised, for a string `pattern`: the conformance test is
-deterministic, and every sample is checked against the schema it came from.
+deterministic, and every sample is checked against the schema it came from with the validator
+`build_request` uses (RE2 for patterns), so the request is really made.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jsonschema
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
+
+from weft.apps.json_schema import Re2Validator
 
 FORMATS = {
     "date-time": "2024-01-02T03:04:05Z",
@@ -32,17 +37,21 @@ _SEARCH = settings(
     database=None,
     derandomize=True,
     max_examples=200,
+    # The first match is enough: shrinking it to the smallest took most of the test's time.
+    phases=(Phase.generate,),
     suppress_health_check=list(HealthCheck),
     deadline=None,
 )
+_FORMATS = jsonschema.FormatChecker()
+MAX_DEPTH = 30  # action schemas are finite (cycles cut when imported): only a guard
+
+
+class NoSample(AssertionError):
+    """No value can be made for a schema (a pattern nothing matches, say)."""
 
 
 def _valid(schema: dict[str, Any], value: Any) -> bool:
-    try:
-        jsonschema.validate(value, schema, format_checker=jsonschema.FormatChecker())
-    except jsonschema.ValidationError:
-        return False
-    return True
+    return not any(True for _ in Re2Validator(schema, format_checker=_FORMATS).iter_errors(value))
 
 
 def _first_type(schema: dict[str, Any]) -> str | None:
@@ -55,7 +64,7 @@ def _first_type(schema: dict[str, Any]) -> str | None:
 
 
 def _handmade(schema: Any, depth: int, *, every_property: bool) -> Any:
-    if not isinstance(schema, dict) or depth > 6:
+    if not isinstance(schema, dict) or depth > MAX_DEPTH:
         return "sample"
     if "const" in schema:
         return schema["const"]
@@ -69,26 +78,50 @@ def _handmade(schema: Any, depth: int, *, every_property: bool) -> Any:
         return examples[0]
     for key in ("oneOf", "anyOf"):
         if schema.get(key):
-            options = [o for o in schema[key] if _first_type(o) != "null"] or schema[key]
-            return _handmade(options[0], depth + 1, every_property=every_property)
+            return _one_branch(schema, key, depth, every_property=every_property)
     if schema.get("allOf"):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            value = _handmade(part, depth + 1, every_property=every_property)
-            if isinstance(value, dict):
-                merged |= value
-            else:
-                return value
-        return merged
+        return _all_parts(schema, depth, every_property=every_property)
+    return _plain(schema, depth, every_property=every_property)
+
+
+def _one_branch(schema: dict[str, Any], key: str, depth: int, *, every_property: bool) -> Any:
+    """The first branch (non-null ones first) whose value the whole schema accepts."""
+    rest = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
+    base = _plain(rest, depth, every_property=every_property) if _first_type(rest) else None
+    options = sorted(schema[key], key=lambda option: _first_type(option) == "null")
+    made: list[Any] = []
+    # A branch's bare value may fit several branches of a oneOf ({} when none requires
+    # anything): its value with every property filled tells them apart.
+    for option, every in ((o, e) for o in options for e in dict.fromkeys([every_property, True])):
+        try:
+            value = _handmade(option, depth + 1, every_property=every)
+        except NoSample:
+            continue
+        if isinstance(base, dict) and isinstance(value, dict):
+            value = base | value
+        if _valid(schema, value):
+            return value
+        made.append(value)
+    if not made:
+        raise NoSample(f"no branch of {key} can be sampled")
+    return made[0]
+
+
+def _all_parts(schema: dict[str, Any], depth: int, *, every_property: bool) -> Any:
+    rest = {k: v for k, v in schema.items() if k != "allOf"}
+    merged = _plain(rest, depth, every_property=every_property) if _first_type(rest) else {}
+    for part in schema["allOf"]:
+        value = _handmade(part, depth + 1, every_property=every_property)
+        if not isinstance(value, dict) or not isinstance(merged, dict):
+            return value
+        merged |= value
+    return merged
+
+
+def _plain(schema: dict[str, Any], depth: int, *, every_property: bool) -> Any:
     kind = _first_type(schema)
     if kind == "object":
-        properties = schema.get("properties") or {}
-        wanted = list(properties) if every_property else schema.get("required", [])
-        return {
-            name: _handmade(properties.get(name, {}), depth + 1, every_property=False)
-            for name in wanted
-            if not (properties.get(name) or {}).get("readOnly")
-        }
+        return _object(schema, depth, every_property=every_property)
     if kind == "array":
         count = max(1, int(schema.get("minItems", 1)))
         return [_handmade(schema.get("items", {}), depth + 1, every_property=False)] * count
@@ -103,11 +136,35 @@ def _handmade(schema: Any, depth: int, *, every_property: bool) -> Any:
     if kind == "null":
         return None
     if isinstance(schema.get("pattern"), str):
-        return regex_sample(schema["pattern"], schema)
+        return regex_sample(
+            schema["pattern"], int(schema.get("minLength", 0)), schema.get("maxLength")
+        )
     text = FORMATS.get(schema.get("format", ""), "sample")
     minimum = int(schema.get("minLength", 0))
     text = text + "x" * max(0, minimum - len(text))
     return text[: schema["maxLength"]] if "maxLength" in schema else text
+
+
+def _object(schema: dict[str, Any], depth: int, *, every_property: bool) -> dict[str, Any]:
+    """Required properties (every one at the top), an optional one only when it can be made."""
+    properties = schema.get("properties") or {}
+    required = schema.get("required", [])
+    wanted = list(dict.fromkeys([*required, *properties])) if every_property else required
+    value: dict[str, Any] = {}
+    for name in wanted:
+        below = properties.get(name) or {}
+        if below.get("readOnly"):
+            continue
+        try:
+            item = _handmade(below, depth + 1, every_property=False)
+        except NoSample:
+            if name in required:
+                raise
+            continue
+        # An optional property whose hand-made value its own schema refuses is left out.
+        if name in required or _valid(below, item):
+            value[name] = item
+    return value
 
 
 def sample(schema: dict[str, Any]) -> Any:
@@ -115,20 +172,18 @@ def sample(schema: dict[str, Any]) -> Any:
     value = _handmade(schema, 0, every_property=True)
     if _valid(schema, value):
         return value
-    # Leave out the optional properties whose hand-made value their own schema refuses.
-    if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        value = {
-            name: item
-            for name, item in value.items()
-            if name in schema.get("required", []) or _valid(properties.get(name, {}), item)
-        }
-        if _valid(schema, value):
-            return value
     raise AssertionError(f"no valid sample for {schema} (made {value!r})")
 
 
-def regex_sample(pattern: str, schema: dict[str, Any]) -> str:
-    """A string matching `pattern` within the schema's length bounds."""
-    low, high = int(schema.get("minLength", 0)), int(schema.get("maxLength", 10_000))
-    return find(st.from_regex(pattern), lambda text: low <= len(text) <= high, settings=_SEARCH)
+@functools.lru_cache(maxsize=1024)
+def regex_sample(pattern: str, low: int = 0, high: int | None = None) -> str:
+    """A string that `pattern` matches whole (no stray trailing newline), within the bounds."""
+    top = 10_000 if high is None else high
+    try:
+        return find(
+            st.from_regex(pattern, fullmatch=True),
+            lambda text: low <= len(text) <= top and not text.endswith("\n"),
+            settings=_SEARCH,
+        )
+    except HypothesisException as error:
+        raise NoSample(f"nothing matches {pattern!r} in {low}..{top} characters") from error

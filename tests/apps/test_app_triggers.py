@@ -122,6 +122,28 @@ async def test_polling_starts_one_run_per_new_item_after_a_baseline(
     assert len(await _runs(db, workflow_id)) == 2
 
 
+async def test_a_poll_follows_pages_when_more_is_new_than_one_page_holds(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi, db: Database
+) -> None:
+    services = app_state(app).services
+    fake.answer("GET", "/v1/charges", _charges("ch_old"))
+    workflow_id = await _polling_workflow(app, client, tenant, fake)
+    await run_due_app_triggers(services)  # the baseline
+
+    def paged(request: Any) -> tuple[int, Any]:
+        # Newest first, two a page, as Stripe pages with `starting_after` and `has_more`.
+        if request.query.get("starting_after") == "ch_new2":
+            return 200, {"data": [{"id": "ch_new1"}, {"id": "ch_old"}], "has_more": False}
+        return 200, {"data": [{"id": "ch_new3"}, {"id": "ch_new2"}], "has_more": True}
+
+    fake.answer("GET", "/v1/charges", paged)
+    await _make_due(db, workflow_id)
+    await run_due_app_triggers(services)
+    runs = await _runs(db, workflow_id)
+    assert sorted(r.input["id"] for r in runs) == ["ch_new1", "ch_new2", "ch_new3"]
+    assert [r.query.get("starting_after") for r in fake.requests[-2:]] == [None, "ch_new2"]
+
+
 async def test_a_poller_that_lost_its_lease_starts_nothing_and_a_crash_refires_nothing(
     app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi, db: Database
 ) -> None:
@@ -293,6 +315,17 @@ async def test_slack_webhook_reads_the_orgs_signing_secret(
     assert accepted.status_code == 202, accepted.text
     not_json = await client.post(path, content=b"x", headers=headers)
     assert_envelope(not_json, 401, "INVALID_SIGNATURE")  # the signature is checked first
+
+    # Slack proves the URL with a signed url_verification: echoed, and no run starts.
+    proof = json.dumps({"type": "url_verification", "challenge": "c-42"}).encode()
+    signed = hmac.new(b"slack-signing", b"v0:" + stamp.encode() + b":" + proof, hashlib.sha256)
+    headers = {"x-slack-signature": "v0=" + signed.hexdigest(), "x-slack-request-timestamp": stamp}
+    answered = await client.post(path, content=proof, headers=headers)
+    assert (answered.status_code, answered.json()) == (200, {"challenge": "c-42"})
+    assert len(await _runs(db, published.workflow_id)) == 1
+    forged_headers = {**headers, "x-slack-signature": "v0=0"}
+    forged = await client.post(path, content=proof, headers=forged_headers)
+    assert_envelope(forged, 401, "INVALID_SIGNATURE")
 
 
 async def test_an_orgs_app_webhook_reads_its_secret_from_the_connection(

@@ -163,3 +163,15 @@ async def test_a_drifted_definition_fails(server: ValidatingApi) -> None:
     as_form = action.model_copy(update={"body_format": "form"})
     problems = await call_every_action(server, definition.slug, _with_actions(definition, as_form))
     assert problems
+
+    # A required query parameter sent under a name the document does not know.
+    definition, action, name = next(
+        (d, a, n)
+        for d in keyed
+        for a in d.actions
+        for n in a.query
+        if n in a.parameters.get("required", [])
+    )
+    renamed = action.model_copy(update={"wire_names": {**action.wire_names, name: "drifted"}})
+    problems = await call_every_action(server, definition.slug, _with_actions(definition, renamed))
+    assert problems and "MissingRequiredParameter" in problems[0]

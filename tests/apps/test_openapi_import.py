@@ -423,3 +423,112 @@ def test_diff_and_deprecation_keep_removed_actions_a_live_workflow_uses() -> Non
         ("list_pets", False),
         ("get_pet", True),
     ]
+
+
+API_KEY = {"type": "apiKey", "in": "header", "name": "DD-API-KEY"}
+APP_KEY = {"type": "apiKey", "in": "header", "name": "DD-APPLICATION-KEY"}
+CODE_FLOW = {
+    "type": "oauth2",
+    "flows": {"authorizationCode": {"authorizationUrl": "/a", "tokenUrl": "/t", "scopes": {}}},
+}
+
+
+def secured(security: list[dict[str, list[str]]]) -> dict[str, Any]:
+    return {"security": security, "responses": OK}
+
+
+def test_the_scheme_most_operations_accept_wins_and_two_keys_go_out_together() -> None:
+    # Datadog: OAuth2 ranks first, but one operation takes only the API key; the key pair
+    # (both headers sent) serves every operation, so it is chosen over OAuth2.
+    both = [{"api": [], "app": []}, {"oauth": ["read"]}]
+    document = doc(
+        {
+            "/events": {
+                "get": {"operationId": "listEvents", **secured(both)},
+                "post": {"operationId": "createEvent", **secured([{"api": []}])},
+            }
+        },
+        components={"securitySchemes": {"api": API_KEY, "app": APP_KEY, "oauth": CODE_FLOW}},
+    )
+    definition = import_document(document).definition
+    assert isinstance(definition.auth, KeyAuth)
+    assert [a.name for a in definition.actions] == ["list_events", "create_event"]
+    fields = {f.name: f"v-{f.name}" for f in definition.auth.fields}
+    request = build_request(definition, definition.actions[1], {}, {"fields": fields})
+    assert request.headers["DD-API-KEY"] == "v-api"
+    assert request.headers["DD-APPLICATION-KEY"] == "v-app"
+
+
+def test_an_operation_the_chosen_credentials_cannot_call_is_skipped() -> None:
+    # BambooHR: as many operations take OAuth2 as Basic; OAuth2 ranks first, and the one
+    # operation that takes only Basic would always be refused, so it is left out.
+    document = doc(
+        {
+            "/a": {"get": {"operationId": "onlyBasic", **secured([{"basic": []}])}},
+            "/b": {"get": {"operationId": "onlyOauth", **secured([{"oauth": []}])}},
+            "/c": {"get": {"operationId": "either", **secured([{"basic": []}, {"oauth": []}])}},
+        },
+        components={
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}, "oauth": CODE_FLOW}
+        },
+    )
+    derived = import_document(document)
+    assert isinstance(derived.definition.auth, OAuth2Auth)
+    assert [a.name for a in derived.definition.actions] == ["only_oauth", "either"]
+    assert any("GET /a skipped" in w and "security" in w for w in derived.warnings)
+
+
+def test_a_query_array_of_objects_is_not_sent_and_a_nullable_array_keeps_its_style() -> None:
+    # Box's `mdfilters`: OpenAPI defines no way to write an array of objects in a query.
+    objects = {"type": "array", "items": {"type": "object", "properties": {"a": {}}}}
+    nullable = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]}
+    parameters = [
+        {"name": "mdfilters", "in": "query", "schema": objects},
+        {"name": "sources", "in": "query", "explode": False, "schema": nullable},
+    ]
+    operation = {"operationId": "search", "parameters": parameters, **OK_}
+    derived = import_document(doc({"/s": {"get": operation}}, version="3.1.0"))
+    (action,) = derived.definition.actions
+    assert action.query == ["sources"] and action.query_styles == {"sources": "comma"}
+    assert any("'mdfilters'" in w and "not sent" in w for w in derived.warnings)
+    required = [{**parameters[0], "required": True}]
+    document = doc({"/s": {"get": {"operationId": "search", "parameters": required, **OK_}}})
+    with pytest.raises(InvalidDocument, match="array of non-primitives"):
+        import_document(document)
+
+
+def test_a_required_name_stays_required_unless_the_server_sets_it() -> None:
+    # Apideck's `id` is readOnly (behind a $ref) and required: not asked for in a request.
+    # Box's lock requires `type` it never declares: JSON Schema still requires it.
+    body = {
+        "type": "object",
+        "required": ["id", "lock"],
+        "properties": {
+            "id": {"$ref": "#/components/schemas/Id"},
+            "lock": {"type": "object", "required": ["type"], "properties": {"a": {}}},
+        },
+    }
+    content = {"content": {"application/json": {"schema": body}}}
+    operation = {"operationId": "make", "requestBody": content, **OK_}
+    document = doc(
+        {"/m": {"post": operation}},
+        components={"schemas": {"Id": {"type": "string", "readOnly": True}}},
+    )
+    (action,) = import_document(document).definition.actions
+    assert action.parameters["required"] == ["lock"]
+    assert "id" not in action.parameters["properties"]
+    assert action.parameters["properties"]["lock"]["required"] == ["type"]
+
+
+OK_ = {"responses": OK}
+
+
+def test_a_json_body_goes_out_under_the_media_type_the_document_names() -> None:
+    # Klaviyo (JSON:API) takes only `application/vnd.api+json`.
+    schema = {"type": "object", "properties": {"data": {"type": "object"}}}
+    content = {"content": {"application/vnd.api+json": {"schema": schema}}}
+    document = doc({"/p": {"post": {"operationId": "make", "requestBody": content, **OK_}}})
+    definition = import_document(document).definition
+    request = build_request(definition, definition.actions[0], {"data": {}}, None)
+    assert request.headers["content-type"] == "application/vnd.api+json"
+    assert request.json == {"data": {}}

@@ -305,12 +305,12 @@ async def test_config_field_errors_are_envelopes(
     refused = await client.post(
         f"{BASE}/config/field/mapping?refresh=true", json={}, headers=headers
     )
-    assert "503" in assert_envelope(refused, 502, "APP_REQUEST_FAILED")["message"]
+    assert "503" in assert_envelope(refused, 502, "APP_CALL_FAILED")["message"]
     config = await client.get(f"{BASE}/slug/crm/config", headers=tenant.bearer)
     assert config.status_code == 200, config.text
     mapping = field(config.json(), "mapping")
     assert mapping["options"] is None
-    assert mapping["options_error"]["error_code"] == "APP_REQUEST_FAILED"
+    assert mapping["options_error"]["error_code"] == "APP_CALL_FAILED"
 
 
 async def test_a_public_workflow_refuses_a_bad_dynamic_options_declaration(

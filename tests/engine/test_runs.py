@@ -463,7 +463,15 @@ async def test_loop_over_a_failing_expression_follows_on_error(
 async def test_app_action_node_fails_clearly_when_the_app_is_not_connected(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    action = node("2", "app_action", "Post", app="slack", action="post_message", params={})
-    done = await run(client, tenant, await publish(client, tenant, [MANUAL_START, action]))
+    # Publish refuses a step whose app is not connected; a connection removed afterwards
+    # fails the run with a clear message.
+    connection = f"{BASE}/application/stripe/connection"
+    key = {"credentials": {"api_key": "sk_test_removed_later"}}
+    assert (await client.post(connection, json=key, headers=tenant.bearer)).status_code == 200
+    params = {"customer": "cus_1"}
+    action = node("2", "app_action", "Get", app="stripe", action="get_customer", params=params)
+    workflow_id = await publish(client, tenant, [MANUAL_START, action])
+    assert (await client.delete(connection, headers=tenant.bearer)).status_code == 200
+    done = await run(client, tenant, workflow_id)
     assert done["status"] == "FAILED"
-    assert done["error"]["message"] == "The linked account has not connected slack"
+    assert done["error"]["message"] == "The linked account has not connected stripe"

@@ -3,7 +3,8 @@ import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } fro
 import { ReactFlowProvider } from "@xyflow/react";
 import type { Api } from "./lib/api";
 import type { HostChannel } from "./lib/embed";
-import type { Execution, Graph, NodeType, Problem, Step, WeftNode } from "./lib/types";
+import type { AppActionInfo, AppInfo, Execution, Graph, NodeType, Problem, Step, WeftNode } from "./lib/types";
+import { useApps } from "./state/apps";
 import { appendAfter, copySelection, insertOnEdge, makeNode, moveNodes, outputsOf, pasteInto, removeNodes, renameNode, updateNode, connect, disconnect } from "./model/graph";
 import { diffGraphs } from "./model/diff";
 import { normalise, useEditor, type SaveState } from "./state/useEditor";
@@ -51,6 +52,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
   const paletteRef = useRef<HTMLInputElement>(null);
   const readySent = useRef(false);
   const { graph, nodeTypesByName: types } = editor;
+  const appsStore = useApps(api);
 
   useEffect(() => {
     if (editor.draft && !readySent.current) {
@@ -104,7 +106,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
   }, []);
 
   const insert = useCallback(
-    (nodeType: NodeType) => {
+    (nodeType: NodeType, preset?: { name: string; data: Record<string, unknown> }) => {
       const g = graph;
       let target = insertTarget;
       if (!target) {
@@ -146,6 +148,10 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
         node = makeNode(g, nodeType, { x: 0, y: lowest + 140 });
         next = { ...g, nodes: [...g.nodes, node] };
       }
+      if (preset) {
+        const named = renameNode(next, node.id, preset.name);
+        next = updateNode(named, node.id, { data: preset.data });
+      }
       editor.edit(next);
       setSelection([node.id]);
       setInsertTarget(null);
@@ -153,6 +159,16 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       setFocusNode(node.id);
     },
     [graph, insertTarget, selectedNode, types, editor],
+  );
+
+  const insertAction = useCallback(
+    (app: AppInfo, action: AppActionInfo) => {
+      const nodeType = types["app_action"];
+      if (!nodeType) return;
+      void appsStore.loadDetail(app.slug).catch(() => undefined);
+      insert(nodeType, { name: action.label, data: { app: app.slug, action: action.name, params: {} } });
+    },
+    [insert, types],
   );
 
   const runTest = useCallback(
@@ -346,7 +362,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       </header>
 
       <main className="workspace">
-        <Palette ref={paletteRef} nodeTypes={editor.nodeTypes} targetLabel={targetLabel} onPick={insert} disabled={readOnly} />
+        <Palette ref={paletteRef} nodeTypes={editor.nodeTypes} apps={appsStore.apps()} targetLabel={targetLabel} onPick={(t) => insert(t)} onPickAction={insertAction} disabled={readOnly} />
         <div className="canvas-wrap">
           {view.kind !== "draft" && (
             <div className="banner" role="status">
@@ -373,6 +389,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
             <Canvas
               graph={shownGraph}
               types={types}
+              apps={appsStore}
               selection={selection}
               problems={view.kind === "draft" ? editor.problems : []}
               steps={steps}
@@ -441,6 +458,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                     })
                   }
                   onStep={editor.setStep}
+                  onConnected={() => void editor.refreshProblems()}
                   onRunForReal={runForReal}
                   showTestData={showTestData}
                 />

@@ -21,9 +21,12 @@ router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
     responses={401: {"description": "INVALID_SIGNATURE: the declared signature check failed"}},
 )
 async def app_webhook(secret: str, request: Request, services: ServicesDep) -> JSONResponse:
-    """Answers 202 once the run is queued; a redelivered event answers its first run's id."""
+    """Answers 202 once the run is queued; a redelivered event answers its first run's id; a
+    declared handshake (Slack's `url_verification`) answers 200 with what the app expects."""
     headers = {name.lower(): value for name, value in request.headers.items()}
     delivery = await receive_app_webhook(services, secret, await request.body(), headers)
+    if delivery.handshake is not None:  # the app checking the URL (Slack's url_verification)
+        return JSONResponse(delivery.handshake, status_code=200)
     return JSONResponse(
         {
             "message": "Workflow execution started",

@@ -260,3 +260,6 @@ async def option_loader_dep(scope: ScopeDep, services: ServicesDep) -> OptionLoa
 
 
 OptionLoaderDep = Annotated[OptionLoader, Depends(option_loader_dep)]
+# For endpoints that authenticate outside a dependency (the MCP protocol's URL token).
+refuse_repeated_failures = _refuse_repeated_failures
+failed_authentication = _failed

@@ -190,7 +190,7 @@ async def config_field(
 ) -> FieldOut:
     """Dynamic options are loaded through the account's connection: 400
     `CONNECTION_REQUIRED` when the app is not connected (or expired), 502
-    `APP_REQUEST_FAILED` when it failed. (A whole config answers regardless, with the reason in
+    `APP_CALL_FAILED` when it failed. (A whole config answers regardless, with the reason in
     each such field's `options_error`.)"""
     view, ref = await apps_service.config_field(
         db,

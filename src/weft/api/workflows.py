@@ -13,9 +13,10 @@ from weft.api.openapi import NodeJson
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.apps.catalog import resolve_app
 from weft.apps.checks import catalog_problems
+from weft.store.db import Database
 from weft.store.scope import OrgScope, Scope, account_id_of
 from weft.store.tables import App, Workflow, WorkflowVersion
-from weft.workflows import service, versions
+from weft.workflows import service
 from weft.workflows.records import WorkflowFilter
 from weft.workflows.service import WorkflowGraph
 
@@ -145,7 +146,12 @@ class DraftOut(Out):
     problems: list[ProblemOut] = Field(description="What publishing this draft would refuse")
 
     @classmethod
-    def of(cls, scope: OrgScope, workflow: Workflow, draft: WorkflowVersion) -> DraftOut:
+    async def of(
+        cls, db: Database, scope: OrgScope, workflow: Workflow, draft: WorkflowVersion
+    ) -> DraftOut:
+        problems = await service.draft_problems(
+            db, scope, workflow, draft, catalog_problems=catalog_problems
+        )
         return cls(
             id=draft.id,
             associated_workflow=workflow.id,
@@ -163,7 +169,7 @@ class DraftOut(Out):
             created_at=draft.created_at,
             updated_at=draft.updated_at,
             revision=workflow.draft_revision,
-            problems=[ProblemOut(**p) for p in versions.draft_problems(draft)],
+            problems=[ProblemOut(**p) for p in problems],
         )
 
 
@@ -222,7 +228,7 @@ async def create_workflow(
         description=body.description,
         resolve_app=resolve_app,
     )
-    return CreatedOut(workflow=DraftOut.of(scope, workflow, draft))
+    return CreatedOut(workflow=await DraftOut.of(db, scope, workflow, draft))
 
 
 @router.get(
@@ -297,7 +303,7 @@ async def delete_workflow(
 async def edit_workflow(workflow_id: str, scope: WorkflowScopeDep, db: DbDep) -> DraftOut:
     """The draft, created from the live version on first call and the same one after."""
     workflow, draft = await service.open_draft(db, scope, workflow_id)
-    return DraftOut.of(scope, workflow, draft)
+    return await DraftOut.of(db, scope, workflow, draft)
 
 
 @router.put(
@@ -319,7 +325,7 @@ async def save_draft(
         settings=body.settings,
         revision=body.revision,
     )
-    return DraftOut.of(scope, workflow, draft)
+    return await DraftOut.of(db, scope, workflow, draft)
 
 
 @router.delete("/workflow/{workflow_id}/draft", response_model=WorkflowOut, summary="Discard")
@@ -364,4 +370,4 @@ async def restore_version(
     db: DbDep,
 ) -> DraftOut:
     workflow, draft = await service.restore_version(db, scope, workflow_id, version)
-    return DraftOut.of(scope, workflow, draft)
+    return await DraftOut.of(db, scope, workflow, draft)

@@ -40,10 +40,10 @@ class FieldOptions:
 
 class OptionsUnavailable(WeftError):
     """A field's options were asked for and could not be loaded: 400 `CONNECTION_REQUIRED`
-    (connect the app first), else 502 `APP_REQUEST_FAILED` (the app failed or refused)."""
+    (connect the app first), else 502 `APP_CALL_FAILED` (the app failed or refused)."""
 
     status_code = 502
-    error_code = "APP_REQUEST_FAILED"
+    error_code = "APP_CALL_FAILED"
 
     @classmethod
     def of(cls, field_id: str, found: FieldOptions) -> OptionsUnavailable:
@@ -117,7 +117,7 @@ class OptionLoader:
             found = await self._fetch(slug, workflow_id, slot)
         except NodeFailure as failure:
             # Not kept: the next read asks again (the account may connect in between).
-            code = failure.details.get("error_code") or "APP_REQUEST_FAILED"
+            code = failure.details.get("error_code") or "APP_CALL_FAILED"
             return FieldOptions(None, {"error_code": str(code), "message": failure.message})
         _remember(key, found)
         return found

@@ -73,6 +73,25 @@ def value_problems(schema: Any, value: Any, root: str) -> list[str]:
         return [f"{root}: nested too deeply to check"]
 
 
+def schema_errors(
+    schema: Any, value: Any, root: str, limit: int = 20
+) -> list[tuple[str, str, Any]]:
+    """`(where, message, instance)` of the first `limit` errors of `value` against `schema`;
+    a missing required property is reported where it belongs (`root.email`)."""
+    found = []
+    try:
+        for error in itertools.islice(Re2Validator(schema).iter_errors(value), limit):
+            where, _, message = _reason(error, root).partition(": ")
+            if error.validator == "required" and isinstance(error.instance, dict):
+                missing = [n for n in error.validator_value if n not in error.instance]
+                if len(missing) == 1:
+                    where, message = f"{where}.{missing[0]}", "a value is required"
+            found.append((where, message, error.instance))
+    except RecursionError:
+        found.append((root, "nested too deeply to check", None))
+    return found
+
+
 def parse_event_schema(value: Any) -> Any:
     """The schema to store (a JSON string is parsed); 400 INVALID_SCHEMA when it is not one."""
     if value is None:

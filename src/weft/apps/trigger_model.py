@@ -117,6 +117,16 @@ class Subscription(_Strict):
     user_params: list[str] = Field(default_factory=list)
 
 
+class Handshake(_Strict):
+    """A delivery that proves the URL instead of reporting an event (Slack's
+    `url_verification`): it is checked like any delivery, then answered 200 with
+    `{<answer>: body[answer]}`, and starts no run."""
+
+    path: str = Field(pattern=DOTTED_PATH, min_length=1)  # where the delivery says its type
+    equals: str  # the type that marks the handshake
+    answer: str = Field(pattern=DOTTED_PATH, min_length=1)  # the body field echoed back
+
+
 class WebhookTrigger(_Strict):
     """Deliveries the app sends to a URL per workflow, checked by a declared signature."""
 
@@ -130,6 +140,7 @@ class WebhookTrigger(_Strict):
     event_id_header: str | None = None
     event_id_path: str | None = Field(None, pattern=DOTTED_PATH, min_length=1)
     subscribe: Subscription | None = None
+    handshake: Handshake | None = None
     output: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

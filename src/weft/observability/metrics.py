@@ -44,6 +44,14 @@ RUNS_ENDED = Counter(
 RATE_LIMITED = Counter(
     "weft_rate_limited", "Requests refused with 429, by limit.", ["limit"], registry=REGISTRY
 )
+DIRECT_ACTIONS = Histogram(
+    "weft_direct_action_duration_seconds",
+    "Time one direct app action took (the integration-schema API or an MCP tool), by source and "
+    "outcome (success, failed: the app answered an error, error: not called or not reached).",
+    ["source", "status"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
 ACTIVE_RUNS = Gauge(
     "weft_active_runs", "Runs queued, running or waiting (database).", ["status"], registry=REGISTRY
 )
@@ -78,6 +86,11 @@ def observe_claim_latency(due_at: datetime | None, claimed_at: datetime) -> None
 def observe_run_ended(status: str) -> None:
     """Count one run's end."""
     RUNS_ENDED.labels(status).inc()
+
+
+def observe_direct_action(source: str, status: str, seconds: float) -> None:
+    """Count one direct action call (`source`: api or mcp)."""
+    DIRECT_ACTIONS.labels(source, status).observe(max(seconds, 0.0))
 
 
 def observe_rate_limited(limit: str) -> None:

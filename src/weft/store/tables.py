@@ -484,3 +484,50 @@ class AuditEvent(Base):
     status: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class McpServer(Base):
+    """A linked account's MCP server (Refold's `mcp-servers`): which apps' actions and which
+    workflows it offers as tools, how (`mode`: `direct`, one tool each, or `agent`,
+    RESOLVE_ACTIONS + EXECUTE_ACTION), and whether write actions are withheld (`read_only`).
+    `token_hash`: the protocol URL's token (`/mcp/v1/{token}/{id}`), kept hashed like session
+    tokens; it acts for this account on this server only."""
+
+    __tablename__ = "mcp_servers"
+    __table_args__ = (Index("ix_mcp_servers_list", "org_id", "environment", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    mode: Mapped[str] = mapped_column(String(10), default="direct")
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    suggestions: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    chains: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    associated_apps: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class McpCall(Base):
+    """One tool call made on an MCP server (arguments redacted), for the org's call log."""
+
+    __tablename__ = "mcp_calls"
+    __table_args__ = (Index("ix_mcp_calls_list", "server_id", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    server_id: Mapped[str] = mapped_column(ID, ForeignKey("mcp_servers.id", ondelete="CASCADE"))
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    tool: Mapped[str] = mapped_column(String(300))
+    app: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    action: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    arguments: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    status: Mapped[str] = mapped_column(String(12))
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.errors import NotFound
 from weft.store.db import Database
 from weft.store.pagination import Page
-from weft.store.scope import Scope, account_scope
+from weft.store.scope import OrgScope, Scope, account_scope
 from weft.store.tables import App, LinkedAccount, Workflow, WorkflowVersion
 from weft.workflows import records, versions
 from weft.workflows.live_cache import LIVE_WEBHOOKS
@@ -147,6 +147,21 @@ async def save_draft(
             settings=settings,
             revision=revision,
             session=session,
+        )
+
+
+async def draft_problems(
+    db: Database,
+    scope: OrgScope,
+    workflow: Workflow,
+    draft: WorkflowVersion,
+    *,
+    catalog_problems: versions.CatalogProblems,
+) -> list[dict[str, Any]]:
+    """What publishing the draft would refuse (the list publish checks), in a read transaction."""
+    async with db.reading() as session:
+        return await versions.draft_problems(
+            scope, workflow, draft, catalog_problems=catalog_problems, session=session
         )
 
 

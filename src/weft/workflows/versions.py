@@ -13,7 +13,7 @@ from weft.clock import now
 from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.pagination import Page, paginate
-from weft.store.scope import Scope, scope_columns, scoped_select
+from weft.store.scope import OrgScope, Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
 from weft.workflows.graph import GraphProblem, GraphShapeError, normalize_graph
 from weft.workflows.live_cache import LIVE_WEBHOOKS
@@ -292,10 +292,20 @@ async def version_content(
     return workflow, found
 
 
-def draft_problems(draft: WorkflowVersion) -> list[dict[str, Any]]:
-    """What publishing this draft would refuse, as `{node_id, field, code, message}`."""
+async def draft_problems(
+    scope: OrgScope,
+    workflow: Workflow,
+    draft: WorkflowVersion,
+    *,
+    catalog_problems: CatalogProblems,
+    session: AsyncSession,
+) -> list[dict[str, Any]]:
+    """What publishing this draft would refuse, as `{node_id, field, code, message}`: the graph
+    checks and the catalog's (unknown apps or actions, bad parameters, missing connections)."""
     try:
         graph = normalize_graph(draft.nodes, draft.edges)
     except GraphShapeError as error:  # saved before a rule tightened: report, do not fail
         return [p.to_dict() for p in error.problems]
-    return [p.to_dict() for p in validate_for_publish(graph)]
+    problems = validate_for_publish(graph)
+    problems += await catalog_problems(scope, workflow, graph, session=session)
+    return [p.to_dict() for p in problems]

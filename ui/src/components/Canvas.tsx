@@ -24,6 +24,8 @@ import type { Graph, NodeType, Problem, Step, XY } from "../lib/types";
 import { outputsOf } from "../model/graph";
 import type { NodeChange as DiffChange } from "../model/diff";
 import { Icon } from "./Icons";
+import { AppIcon } from "./AppIcon";
+import type { AppStore } from "../state/apps";
 
 export const NEXT_HANDLE = "next";
 export type InsertTarget = { kind: "edge"; edgeId: string } | { kind: "end"; source: string; handle: string | null };
@@ -33,6 +35,7 @@ interface NodeViewData extends Record<string, unknown> {
   typeLabel: string;
   type: string;
   category: string;
+  app?: { slug: string; name: string; icon: string | null };
   outputs: (string | null)[];
   openOutputs: (string | null)[];
   problems: number;
@@ -68,9 +71,13 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
     >
       {data.type !== "start" && <Handle type="target" position={Position.Top} className="handle-in" />}
       <div className="wnode-head">
-        <span className="wnode-icon">
-          <Icon name={data.type} />
-        </span>
+        {data.app ? (
+          <AppIcon slug={data.app.slug} name={data.app.name} icon={data.app.icon} size={32} />
+        ) : (
+          <span className="wnode-icon">
+            <Icon name={data.type} />
+          </span>
+        )}
         <div className="wnode-titles">
           <div className="wnode-name">{data.name}</div>
           <div className="wnode-type">{data.typeLabel}</div>
@@ -169,6 +176,7 @@ const edgeTypes = { weft: WeftEdgeView };
 interface Props {
   graph: Graph;
   types: Record<string, NodeType>;
+  apps?: AppStore;
   selection: string[];
   problems: Problem[];
   steps: Record<string, Step>;
@@ -226,6 +234,7 @@ export function Canvas(props: Props) {
   const onInsert = useCallback((edgeId: string) => insertTargetRef.current({ kind: "edge", edgeId }), []);
 
   const selected = useMemo(() => new Set(selection), [selection]);
+  const appsVersion = props.apps?.snapshot() ?? 0;
   const problemCount = useMemo(() => {
     const counts: Record<string, number> = {};
     for (const p of problems) if (p.node_id) counts[p.node_id] = (counts[p.node_id] ?? 0) + 1;
@@ -259,8 +268,14 @@ export function Canvas(props: Props) {
       const openOutputs = outputs.filter((o) => !used.has(o));
       const step = steps[node.id];
       const size = sizes[node.id];
+      // An app step shows its app's icon and the action's label ("HubSpot · Create contact").
+      const appSlug = node.type === "app_action" && typeof node.data.app === "string" ? node.data.app : null;
+      const appInfo = appSlug ? props.apps?.summary(appSlug) : undefined;
+      const actionInfo = appInfo?.actions.find((a) => a.name === node.data.action);
+      const typeLabel = appSlug ? `${appInfo?.name ?? appSlug} · ${actionInfo?.label ?? String(node.data.action ?? "")}` : (nodeType?.label ?? node.type);
+      const app = appSlug ? { slug: appSlug, name: appInfo?.name ?? appSlug, icon: appInfo?.icon ?? null } : undefined;
       const signature = JSON.stringify([
-        node.name, node.type, nodeType?.label, nodeType?.category, outputs, openOutputs,
+        node.name, node.type, typeLabel, app, nodeType?.category, outputs, openOutputs,
         problemCount[node.id] ?? 0, frontier.has(node.id), node.id in pins, diff?.[node.id], readOnly,
         selected.has(node.id), node.position.x, node.position.y, size?.width, size?.height,
       ]);
@@ -278,10 +293,11 @@ export function Canvas(props: Props) {
         draggable: !readOnly,
         connectable: !readOnly,
         deletable: !readOnly && node.type !== "start",
-        ariaLabel: `${node.name}, ${nodeType?.label ?? node.type}`,
+        ariaLabel: `${node.name}, ${typeLabel}`,
         data: {
           name: node.name,
-          typeLabel: nodeType?.label ?? node.type,
+          typeLabel,
+          app,
           type: node.type,
           category: nodeType?.category ?? "action",
           outputs,
@@ -300,7 +316,9 @@ export function Canvas(props: Props) {
     });
     cache.current = next;
     return result;
-  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes]);
+    // appsVersion: the app list or a detail arrived (names, icons, labels).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes, appsVersion]);
 
   const edges: Edge<EdgeViewData>[] = useMemo(
     () =>

@@ -8,6 +8,8 @@ import { focusedField, referenceFor, type CodeMode } from "./CodeField";
 import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
 import { Icon } from "./Icons";
 import { SchemaForm } from "./SchemaForm";
+import { AppStep } from "./AppStep";
+import { exampleOf, findAction, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { problemText } from "../lib/problems";
 
@@ -27,6 +29,7 @@ interface Props {
   onPin(output: unknown | undefined): void;
   onStep(step: Step): void;
   onRunForReal(nodeId: string): void;
+  onConnected?(): void;
   showTestData?: boolean;
 }
 
@@ -50,16 +53,30 @@ export function NodePanel(props: Props) {
   useEffect(() => setName(node.name), [node.id, node.name]);
 
   const upstream = useMemo(() => upstreamOf(graph, node.id), [graph, node.id]);
+  // App steps upstream: their action's `output` schema stands in for their output before a run.
+  const apps = useApps(api);
+  const appsVersion = apps.snapshot();
+  const outputExample = useMemo(() => {
+    const examples: Record<string, unknown> = {};
+    for (const up of upstream) {
+      if (up.type !== "app_action" || typeof up.data.app !== "string") continue;
+      const action = findAction(apps.detail(up.data.app), up.data.action);
+      const example = action?.output && Object.keys(action.output).length ? exampleOf(action.output) : undefined;
+      if (example !== undefined) examples[up.id] = example;
+    }
+    return examples;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [upstream, apps, appsVersion]);
   const sources: PickerSource[] = useMemo(() => {
     const list: PickerSource[] = [];
     for (const up of upstream) {
       const step = steps[up.id];
       if (up.type === "start") list.push({ label: "Trigger", path: "trigger", value: step ? step.latest_output : (up.data.sample_payload ?? undefined) });
-      else list.push({ label: up.name, path: `nodes.${slugifyName(up.name)}`, value: step?.latest_output ?? props.types[up.type]?.output_example ?? undefined, example: !step });
+      else list.push({ label: up.name, path: `nodes.${slugifyName(up.name)}`, value: step?.latest_output ?? outputExample[up.id] ?? props.types[up.type]?.output_example ?? undefined, example: !step });
     }
     if (upstream.some((u) => u.type === "loop")) list.push({ label: "Loop item", path: "loop", value: { item: null, index: 0 } });
     return list;
-  }, [upstream, steps, props.types]);
+  }, [upstream, steps, props.types, outputExample]);
 
   const paths = useMemo(() => {
     const all: string[] = [];
@@ -158,11 +175,25 @@ export function NodePanel(props: Props) {
       )}
 
       <h3 className="section-title">Settings</h3>
+      {node.type === "app_action" && (
+        <fieldset disabled={readOnly} className="plain">
+          <AppStep
+            api={api}
+            data={node.data}
+            onChange={props.onData}
+            problems={nodeProblems}
+            paths={() => pathsRef.current}
+            onFocusField={(mode, read) => setPreviewSource({ mode, read })}
+            onConnected={() => props.onConnected?.()}
+            readOnly={readOnly}
+          />
+        </fieldset>
+      )}
       {nodeType ? (
         <fieldset disabled={readOnly} className="plain">
           <SchemaForm
             key={node.id}
-            nodeType={nodeType}
+            nodeType={node.type === "app_action" ? appStepOptions(nodeType, apps.detail(String(node.data.app ?? "")), node.data.action) : nodeType}
             data={node.data}
             onChange={props.onData}
             paths={() => pathsRef.current}
@@ -238,6 +269,14 @@ export function NodePanel(props: Props) {
       )}
     </section>
   );
+}
+
+/** The app step's own form covers app, action and params; the rest (paging, retries) stays. */
+function appStepOptions(nodeType: NodeType, app: Parameters<typeof findAction>[0], action: unknown): NodeType {
+  const paginated = findAction(app, action)?.paginated ?? false;
+  const hidden = new Set(["app", "action", "params", ...(paginated ? [] : ["all_pages", "max_items"])]);
+  const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
+  return { ...nodeType, schema: { ...nodeType.schema, properties } };
 }
 
 export function StepData({ step }: { step: Step }) {

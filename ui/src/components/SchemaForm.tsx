@@ -298,7 +298,7 @@ export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusF
   const advanced = props.filter(([key]) => advancedKeys.has(key));
   return (
     <div className="schema-form">
-      {main.length === 0 && <p className="muted">This step has nothing to configure.</p>}
+      {main.length === 0 && nodeType.type !== "app_action" && <p className="muted">This step has nothing to configure.</p>}
       {render(main)}
       {advanced.length > 0 && (
         <details className="advanced">

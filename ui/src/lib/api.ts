@@ -1,6 +1,6 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { AppInfo, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -135,6 +135,20 @@ export class Api {
 
   previewExpression(nodeId: string, source: { expression?: string; template?: unknown }): Promise<{ value: unknown; error: string | null }> {
     return this.request("POST", `${this.wf}/expression/preview`, { ...source, node_id: nodeId });
+  }
+
+  applications(): Promise<AppInfo[]> {
+    return this.request("GET", "/application");
+  }
+
+  /** One app with its actions' `parameters` and `output` schemas and the connection state. */
+  application(slug: string): Promise<AppInfo> {
+    return this.request("GET", `/application/${encodeURIComponent(slug)}`);
+  }
+
+  /** Key-based: the credentials; OAuth2: nothing, and the answer is `{auth_url}`. */
+  connectApp(slug: string, credentials?: Record<string, string>): Promise<{ connected?: boolean; auth_url?: string }> {
+    return this.request("POST", `/application/${encodeURIComponent(slug)}/connection`, credentials ? { credentials } : {});
   }
 
   /** Follow a run's steps as they commit; resolves when the stream ends. */

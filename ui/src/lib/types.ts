@@ -144,3 +144,37 @@ export interface BootConfig {
   allowedOrigins: string[];
   tokenExpiresAt?: string | null;
 }
+
+/** One action of an app (`GET /application`); `parameters`/`output` only from `GET /application/{slug}`. */
+export interface AppActionInfo {
+  name: string;
+  label: string;
+  description?: string | null;
+  effect?: string;
+  deprecated?: boolean;
+  paginated?: boolean;
+  parameters?: JsonSchema;
+  output?: JsonSchema;
+}
+
+export interface AuthField {
+  name: string;
+  label?: string;
+  placeholder?: string | null;
+  type?: string;
+  required?: boolean;
+  description?: string | null;
+}
+
+export interface AppInfo {
+  slug: string;
+  name: string;
+  icon: string | null;
+  description: string | null;
+  auth_type: string;
+  auth_input_map: AuthField[];
+  connected: boolean;
+  reauth_required: boolean;
+  connected_accounts: { identifier?: string | null; status?: string }[];
+  actions: AppActionInfo[];
+}

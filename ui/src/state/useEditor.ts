@@ -239,6 +239,17 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
     setRun((r) => ({ ...r, steps: { ...r.steps, [step.node_id]: step }, order: r.order.includes(step.node_id) ? r.order : [...r.order, step.node_id] }));
   }, []);
 
+  /** Ask the server again what publish would refuse (after a change it cannot see: a connection). */
+  const refreshProblems = useCallback(async () => {
+    try {
+      if (saving.current) await saving.current;
+      const answer = await api.openDraft();
+      if (answer.revision === revision.current) setProblems(answer.problems ?? []);
+    } catch (error) {
+      guard(error);
+    }
+  }, [api, guard]);
+
   const nodeTypesByName = useMemo(() => Object.fromEntries(nodeTypes.map((t) => [t.type, t])), [nodeTypes]);
 
   return {
@@ -266,6 +277,7 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
     restore,
     startTest,
     setStep,
+    refreshProblems,
   };
 }
 

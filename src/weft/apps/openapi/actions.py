@@ -71,7 +71,7 @@ def derive_action(
     params = _Params({}, [], [], [], {}, {}, set())
     path = _parameters(op, refs, converter, params, warnings)
     schema: dict[str, Any] = {"type": "object", "properties": params.properties}
-    body_param, body_format = _body(op, refs, converter, params, warnings)
+    body_param, body_format, media = _body(op, refs, converter, params, warnings)
     if params.required:
         schema["required"] = params.required
     if op.spec.get("callbacks"):
@@ -92,6 +92,9 @@ def derive_action(
             query_styles=params.styles,  # type: ignore[arg-type]
             body_param=body_param,
             body_format=body_format,  # type: ignore[arg-type]
+            # A JSON body under its own media type (JSON:API's `application/vnd.api+json`):
+            # servers that check it refuse plain `application/json`.
+            headers={"content-type": media} if media else {},
             output=_output(op, refs, converter),
             effect="read" if op.method == "GET" else "write",
         )
@@ -118,8 +121,19 @@ def _parameters(
                 raise Skipped(f"it needs the cookie {wire!r}")
             warnings.append(f"{op.key}: optional cookie parameter {wire!r} is not sent")
             continue
+        schema = _parameter_schema(spec, converter)
+        if place != "path" and "content" not in spec and _nested_items(schema):
+            # OAS gives no way to spell an array of objects or arrays in a query, header or
+            # cookie (style values, 4.8.12.4): no request could carry it as described.
+            if spec.get("required"):
+                raise Skipped(f"its {place} parameter {wire!r} is an array of non-primitives")
+            warnings.append(
+                f"{op.key}: {place} parameter {wire!r} (an array of non-primitives) "
+                "is not sent: OpenAPI defines no way to write it"
+            )
+            continue
         name = param_name(wire, params.taken)
-        params.properties[name] = _parameter_schema(spec, converter)
+        params.properties[name] = schema
         if spec.get("required") or place == "path":
             params.required.append(name)
         if name != wire:
@@ -157,6 +171,29 @@ def _parameter_schema(spec: dict[str, Any], converter: SchemaConverter) -> dict[
     return schema
 
 
+def _shape(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema a non-null value meets: the one non-null branch of a nullable anyOf/oneOf."""
+    for key in ("anyOf", "oneOf"):
+        branches = [b for b in schema.get(key) or [] if isinstance(b, dict)]
+        kept = [b for b in branches if b.get("type") != "null"]
+        if "type" not in schema and len(kept) == 1 and len(branches) == 2:
+            return kept[0]
+    return schema
+
+
+def _kind(schema: dict[str, Any]) -> str | None:
+    kind = _shape(schema).get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind if isinstance(kind, str) else None
+
+
+def _nested_items(schema: dict[str, Any]) -> bool:
+    shape = _shape(schema)
+    items = shape.get("items") if _kind(schema) == "array" else None
+    return isinstance(items, dict) and _kind(items) in ("object", "array")
+
+
 def _query_style(
     spec: dict[str, Any],
     schema: dict[str, Any],
@@ -167,7 +204,7 @@ def _query_style(
 ) -> None:
     style = spec.get("style", "form")
     explode = spec.get("explode", style == "form")
-    kind = schema.get("type")
+    kind = _kind(schema)
     if style in _STYLES:
         params.styles[name] = _STYLES[style]
     elif style == "form" and not explode and kind == "array":
@@ -177,28 +214,31 @@ def _query_style(
 
 
 _JSON = re.compile(r"^application/([\w.+-]+\+)?json\b|^\*/\*$")
+_OWN_JSON = re.compile(r"^application/[\w.+-]+\+json\b")
 
 
 def _body(
     op: Operation, refs: Refs, converter: SchemaConverter, params: _Params, warnings: list[str]
-) -> tuple[str | None, str]:
-    """Add the request body to `params`; (body_param, body_format)."""
+) -> tuple[str | None, str, str | None]:
+    """Add the request body to `params`; (body_param, body_format, a JSON media type to name)."""
     body = refs.deref(op.spec.get("requestBody"))
     content = body.get("content") if isinstance(body, dict) else None
     if not content:
-        return None, "json" if op.method in ("GET", "DELETE") else "none"
+        return None, "json" if op.method in ("GET", "DELETE") else "none", None
     required = bool(body.get("required"))
-    media = next((m for m in content if _JSON.match(m.lower())), None)
+    json_media = [m for m in content if _JSON.match(m.lower())]
+    plain = [m for m in json_media if m.lower().startswith("application/json")]
+    media = next(iter(plain or json_media), None)
     form = "application/x-www-form-urlencoded" in content
     if media is None and not form:
         kinds = ", ".join(sorted(content))
         if required:
             raise Skipped(f"its body is {kinds} (only JSON and form bodies are sent)")
         warnings.append(f"{op.key}: optional {kinds} body is not sent")
-        return None, "none"
+        return None, "none", None
     if op.method == "GET":
         warnings.append(f"{op.key}: a GET body is not sent")
-        return None, "json"
+        return None, "json", None
     chosen = refs.deref(
         content[media if media is not None else "application/x-www-form-urlencoded"]
     )
@@ -206,16 +246,17 @@ def _body(
         (chosen or {}).get("schema"), mode="request", max_depth=PARAMETER_DEPTH
     )
     body_format = "json" if media is not None else "form"
+    named = media if media is not None and _OWN_JSON.match(media.lower()) else None
     flat = merged_object(schema) if op.method != "DELETE" else None
     names = _flat_names(flat, params.taken) if flat is not None else None
     if flat is not None and names is not None:
         _flatten(flat, names, params)
-        return None, body_format
+        return None, body_format, named
     name = param_name("body", params.taken)
     params.properties[name] = schema
     if required:
         params.required.append(name)
-    return name, body_format
+    return name, body_format, named
 
 
 def _flat_names(flat: dict[str, Any], taken: set[str]) -> dict[str, str] | None:

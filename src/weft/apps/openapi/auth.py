@@ -1,8 +1,10 @@
 """The connection form from `securitySchemes`: which scheme, and where its values go.
 
 A document may offer several ways in. Weft keeps one, chosen the same way every time: among
-the security requirements the document (then its operations) lists, the one whose best scheme
-ranks first in RANK; ties go to the requirement listed first. The ranking prefers what an end
+the security requirements the document (then its operations) lists, the one that lets the most
+of the imported operations be called; among those, the one whose best scheme ranks first in
+RANK; ties go to the requirement listed first. An operation the chosen credentials cannot call
+is skipped with a warning. The ranking prefers what an end
 user can connect alone with the least to type: OAuth2 authorization code (a browser sign-in),
 then a bearer token, an API key (header, query, cookie), HTTP Basic, and last OAuth2 client
 credentials. Implicit and password flows and OpenID Connect are not supported (a warning says
@@ -46,18 +48,35 @@ def requirements(document: dict[str, Any], operations: list[dict[str, Any]]) -> 
     return found
 
 
+def callable_with(document: dict[str, Any], operation: dict[str, Any], schemes: set[str]) -> bool:
+    """Whether sending the credentials of `schemes` meets one of `operation`'s requirements.
+
+    An operation's own `security` replaces the document's; none, `[]` or an empty requirement
+    `{}` means it needs no credentials. Extra credentials do no harm (a Datadog operation that
+    wants only DD-API-KEY is met by DD-API-KEY with DD-APPLICATION-KEY).
+    """
+    listed = operation.get("security", document.get("security"))
+    if not listed:
+        return True
+    return any(isinstance(r, dict) and set(r) <= schemes for r in listed)
+
+
 def choose_auth(
     document: dict[str, Any],
     operations: list[dict[str, Any]],
     server_fields: list[KeyField],
     base_url: str,
     warnings: list[str],
-) -> Auth:
-    """The one auth the app connects with (see the module docstring for the choice)."""
+) -> tuple[Auth, set[str] | None]:
+    """The one auth the app connects with and the schemes it sends (see the module docstring).
+
+    The schemes are None when the document offers no supported way in: the operations are kept
+    as they are (the org may add credentials by hand).
+    """
     schemes = (document.get("components") or {}).get("securitySchemes") or {}
     schemes = {name: s for name, s in schemes.items() if isinstance(s, dict)}
     listed = requirements(document, operations) or [{name: []} for name in schemes]
-    best: tuple[int, dict[str, Any]] | None = None
+    best: tuple[int, int, dict[str, Any]] | None = None
     for requirement in listed:
         kinds = [_kind(schemes.get(name, {})) for name in requirement]
         if not requirement or None in kinds:
@@ -65,23 +84,26 @@ def choose_auth(
             if unsupported:
                 warnings.append(f"Security {', '.join(unsupported)} is not supported: skipped")
             continue
+        # The requirement that lets the most of the chosen operations be called wins.
+        served = sum(callable_with(document, op, set(requirement)) for op in operations)
         rank = min(RANK.index(kind) for kind in kinds if kind)
-        if best is None or rank < best[0]:
-            best = (rank, requirement)
+        if best is None or (-served, rank) < (-best[0], best[1]):
+            best = (served, rank, requirement)
     if best is None:
         if server_fields:
-            return KeyAuth(fields=server_fields)
-        return NoAuth()
-    requirement = best[1]
+            return KeyAuth(fields=server_fields), None
+        return NoAuth(), None
+    requirement = best[2]
     kinds = {name: _kind(schemes[name]) for name in requirement}
     oauth = next((name for name, kind in kinds.items() if kind and kind.startswith("oauth2")), None)
     if oauth is None:
-        return _keybased(requirement, schemes, server_fields)
+        return _keybased(requirement, schemes, server_fields), set(requirement)
     if len(kinds) > 1:
         warnings.append(f"Only {oauth} of the combined security {sorted(kinds)} is used")
     # Only the scopes the document's operations ask for: a flow may list hundreds.
     scopes = sorted({str(s) for listed_one in listed for s in listed_one.get(oauth) or []})
-    return _oauth2(schemes[oauth], kinds[oauth], scopes, server_fields, base_url, warnings)
+    auth = _oauth2(schemes[oauth], kinds[oauth], scopes, server_fields, base_url, warnings)
+    return auth, {oauth}
 
 
 def _keybased(

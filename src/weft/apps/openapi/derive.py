@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from weft.apps.model import ACTION_NAME, Action, AppDefinition, AppSource, KeyAuth, OAuth2Auth
 from weft.apps.openapi.actions import Operation, Skipped, derive_action
-from weft.apps.openapi.auth import choose_auth
+from weft.apps.openapi.auth import callable_with, choose_auth
 from weft.apps.openapi.loading import InvalidDocument, parse_document, validate_document
 from weft.apps.openapi.naming import action_name, snake
 from weft.apps.openapi.refs import Refs
@@ -104,7 +104,7 @@ def derive_app(
     server = server_of(document, warnings, document_url=document_url)
     chosen = _select(operations_of(document), picks, tags)
     taken: set[str] = set()
-    actions = []
+    made: list[tuple[Operation, Action]] = []
     for op, pick in chosen:
         if op.method not in CALLABLE:
             warnings.append(f"{op.key}: {op.method} operations are not imported")
@@ -129,15 +129,24 @@ def derive_app(
         curated = {k: v for k, v in extra.items() if k in Action.model_fields}
         if curated:
             action = Action.model_validate(action.model_dump() | curated)
-        actions.append(action)
+        made.append((op, action))
+    auth, sent = choose_auth(
+        document, [op.spec for op, _ in made], server.fields, server.filled(), warnings
+    )
+    actions = []
+    for op, action in made:
+        if sent is None or callable_with(document, op.spec, sent):
+            actions.append(action)
+        else:
+            warnings.append(
+                f"{op.key} skipped: the connection's credentials ({sorted(sent)}) "
+                "meet none of its security requirements"
+            )
     if not actions:
         raise InvalidDocument(
             "No operation of the document can be imported"
             + (f" ({'; '.join(warnings[:5])})" if warnings else "")
         )
-    auth = choose_auth(
-        document, [op.spec for op, _ in chosen], server.fields, server.filled(), warnings
-    )
     info = document.get("info") or {}
     title = str(info.get("title") or "Imported app")
     licence = info.get("license") or {}

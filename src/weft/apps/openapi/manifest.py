@@ -106,7 +106,8 @@ def catalogue_table(definitions: list[AppDefinition]) -> str:
     ]
     for definition in sorted(definitions, key=lambda d: d.slug):
         source = definition.source or AppSource()
-        where = f"[{source.repository}/{source.path}]({source.url})" if source.url else "-"
+        # The docs link inside the repository: the manifest records the document's URL.
+        where = f"[{source.repository}: {source.path}](../catalog/{definition.slug}/app.yaml)"
         lines.append(
             f"| {definition.name} | `{definition.slug}` | {', '.join(definition.tags)} | "
             f"{len(definition.actions)} | {definition.auth_type} | {where} | "

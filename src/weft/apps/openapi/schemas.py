@@ -62,7 +62,10 @@ class SchemaConverter:
         if depth <= 0:
             return _stub(node, "nested too deeply to describe here")
         out: dict[str, Any] = {}
+        hidden: set[str] = set()
         for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                hidden = {name for name, sub in value.items() if _hidden(self.refs, sub, mode)}
             if key in _MAPS and isinstance(value, dict):
                 out[key] = {
                     name: self._walk(sub, mode, seen, depth - 1)
@@ -85,8 +88,10 @@ class SchemaConverter:
             elif key in _KEPT:
                 out[key] = value
         _pin_discriminator(node, out)
-        if "required" in out and "properties" in out:
-            out["required"] = [name for name in out["required"] if name in out["properties"]]
+        # A property the other side sets is not required from this one; any other required
+        # name stays, declared or not (JSON Schema: it must be present, with any value).
+        if isinstance(out.get("required"), list):
+            out["required"] = [name for name in out["required"] if name not in hidden]
             if not out["required"]:
                 del out["required"]
         return self._dialect(node, out)
@@ -133,11 +138,21 @@ def _pin_discriminator(node: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def _hidden(refs: Refs, schema: Any, mode: Mode) -> bool:
-    """A property the other side sets: readOnly in requests, writeOnly in responses."""
+    """A property the other side sets: readOnly in requests, writeOnly in responses.
+
+    Said on the property or on what its `$ref` names: `{$ref: money, readOnly: true}` (PayPal)
+    is how 3.0 documents mark a shared schema read-only in one place, and validators honour it.
+    An array whose items are all the other side's (Apideck's `followers`) is too.
+    """
+    key = "readOnly" if mode == "request" else "writeOnly"
+    if isinstance(schema, dict) and schema.get(key) is True:
+        return True
     target = refs.deref(schema) if isinstance(schema, dict) else schema
     if not isinstance(target, dict):
         return False
-    return bool(target.get("readOnly" if mode == "request" else "writeOnly"))
+    if isinstance(target.get("items"), dict) and _hidden(refs, target["items"], mode):
+        return True
+    return bool(target.get(key))
 
 
 def _stub(target: Any, why: str) -> dict[str, Any]:

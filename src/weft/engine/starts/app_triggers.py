@@ -55,6 +55,8 @@ LEASE_IN_RUN_LEASES = 4
 RETRY_S = 60.0  # after a failed subscribe or unsubscribe
 MAX_UNSUBSCRIBE_TRIES = 5
 MAX_KEY = 200
+# Items one poll reads at most across pages (a runaway list stops here).
+POLL_MAX_ITEMS = 1000
 
 
 class TriggerCallFailed(Exception):
@@ -213,11 +215,18 @@ async def work_app_trigger(services: Services, claimed: Claimed) -> None:
 
 
 async def call_action(
-    services: Services, claimed: Claimed, action: str, params: dict[str, Any]
+    services: Services,
+    claimed: Claimed,
+    action: str,
+    params: dict[str, Any],
+    *,
+    all_pages: bool = False,
 ) -> Any:
-    """Call one of the app's actions with the linked account's connection; the answer's body.
+    """Call one of the app's actions with the linked account's connection; the answer's body
+    (with `all_pages`, `{items, pages, more}`).
 
-    The same path an app_action node takes (apps.gateway), OAuth2 tokens refreshed on a 401."""
+    The path an app_action node takes (apps.gateway): OAuth2 tokens refreshed on a 401, the
+    app's rate limits honoured, its pagination followed."""
     gateway = AppGateway(
         services,
         claimed.org_id,
@@ -226,26 +235,33 @@ async def call_action(
         claimed.workflow_id or "",
     )
     client = await outbound_for(services, claimed.org_id)
-    refreshed = False
-    while True:
-        try:
-            request = await gateway.prepare(claimed.app, action, params, force_refresh=refreshed)
-            response = await client.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                params=request.query,
-                json=request.json,
-                content=request.content,
-            )
-        except (NodeFailure, OutboundError) as error:
-            raise TriggerCallFailed(f"{claimed.app}.{action}: {error}") from error
-        if response.status == 401 and not refreshed:
-            refreshed = True
-            continue
-        if response.status >= 400:
-            raise TriggerCallFailed(f"{claimed.app}.{action} answered {response.status}")
-        return response.body
+    try:
+        call = await gateway.call_action(
+            claimed.app,
+            action,
+            params,
+            outbound=client,
+            all_pages=all_pages,
+            max_items=POLL_MAX_ITEMS if all_pages else None,
+        )
+    except (NodeFailure, OutboundError) as error:
+        raise TriggerCallFailed(f"{claimed.app}.{action}: {error}") from error
+    return call.output
+
+
+async def polled_items(
+    services: Services, claimed: Claimed, definition: AppDefinition, trigger: PollingTrigger
+) -> list[Any]:
+    """What one poll lists: every page of a paged list action (up to POLL_MAX_ITEMS), so more
+    new items than one page holds are not missed; a single answer's items otherwise."""
+    action = definition.action(trigger.action)
+    paged = action is not None and definition.pagination_of(action) is not None
+    params = {**copy.deepcopy(trigger.params), **claimed.params}
+    state = PollState(**claimed.state) if claimed.state else PollState()
+    if trigger.cursor_param and state.primed and state.cursor is not None:
+        params[trigger.cursor_param] = state.cursor
+    body = await call_action(services, claimed, trigger.action, params, all_pages=paged)
+    return body["items"] if paged else listed_items(trigger, body)
 
 
 async def poll(
@@ -253,14 +269,9 @@ async def poll(
 ) -> int:
     """Poll once; start one run per new item with the state advanced, in one transaction."""
     state = PollState(**claimed.state) if claimed.state else PollState()
-    params = {**copy.deepcopy(trigger.params), **claimed.params}
-    if trigger.cursor_param and state.primed and state.cursor is not None:
-        params[trigger.cursor_param] = state.cursor
     try:
         found, after = new_items(
-            trigger,
-            listed_items(trigger, await call_action(services, claimed, trigger.action, params)),
-            state,
+            trigger, await polled_items(services, claimed, definition, trigger), state
         )
     except (TriggerCallFailed, ValueError) as error:
         message = str(error)

@@ -40,10 +40,12 @@ class SignatureInvalid(WeftError):
 
 @dataclass(frozen=True)
 class Delivery:
-    """What a delivery started: the run's id, and whether an earlier delivery had."""
+    """What a delivery started: the run's id, and whether an earlier delivery had; or, for a
+    handshake, the answer the app expects (and no run)."""
 
     execution_id: str
     duplicate: bool
+    handshake: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,10 @@ async def receive_app_webhook(
         body = json.loads(raw) if raw else {}
     except ValueError:
         raise InvalidInput("The delivery is not JSON", error_code="INVALID_PAYLOAD") from None
+    shake = target.trigger.handshake
+    if shake is not None and dig(body, shake.path) == shake.equals:
+        echoed = dig(body, shake.answer)
+        return Delivery("", duplicate=False, handshake={shake.answer.rsplit(".", 1)[-1]: echoed})
     key = run_key("hook", target.workflow.id, _event_id(target.trigger, raw, body, headers))
     try:
         return await lifecycle.queue_runs(

@@ -1,0 +1,523 @@
+// An app step's panel section: the app and its action (with a picker), the connection state
+// with "Connect" in place (the key form, or the OAuth popup polled until connected), and the
+// parameters form generated from the action's `parameters` JSON schema. Every field takes a
+// fixed value or an expression ({{ }}), with the data picker.
+import { useEffect, useRef, useState } from "react";
+import type { Api } from "../lib/api";
+import type { AppActionInfo, AppInfo, JsonSchema, Problem } from "../lib/types";
+import { problemText } from "../lib/problems";
+import { appStore, findAction, useAppDetail } from "../state/apps";
+import { describeError } from "../state/useEditor";
+import { AppIcon } from "./AppIcon";
+import { CodeField, type CodeMode } from "./CodeField";
+import { humanise } from "./SchemaForm";
+import { Icon } from "./Icons";
+
+interface Props {
+  api: Api;
+  data: Record<string, unknown>;
+  onChange(data: Record<string, unknown>): void;
+  problems: Problem[];
+  paths: () => string[];
+  onFocusField(mode: CodeMode, source: () => unknown): void;
+  onConnected(): void;
+  readOnly: boolean;
+}
+
+export function AppStep(props: Props) {
+  const { api, data, onChange, problems, readOnly } = props;
+  const slug = typeof data.app === "string" ? data.app : null;
+  const { app, error } = useAppDetail(api, slug);
+  const action = findAction(app, data.action);
+  const params = (data.params && typeof data.params === "object" ? data.params : {}) as Record<string, unknown>;
+
+  if (!slug) return <p className="muted">This step runs an action of the workflow's own app: {String(data.action ?? "")}.</p>;
+  if (error && !app) return <p className="field-problem" role="alert">Could not load {slug}: {error}</p>;
+  if (!app) return <p className="muted">Loading {slug}…</p>;
+
+  return (
+    <div className="app-step">
+      <div className="app-step-head">
+        <AppIcon slug={app.slug} name={app.name} icon={app.icon} size={36} />
+        <div>
+          <div className="app-step-name">{app.name}</div>
+          {app.description && <div className="field-hint">{app.description}</div>}
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor="app-action">Action</label>
+        <select
+          id="app-action"
+          value={String(data.action ?? "")}
+          disabled={readOnly}
+          aria-invalid={problems.some((p) => p.field === "action")}
+          onChange={(e) => onChange({ ...data, action: e.target.value, params: {} })}
+        >
+          {!action && <option value={String(data.action ?? "")}>{String(data.action ?? "Pick an action")}</option>}
+          {app.actions.map((a) => (
+            <option key={a.name} value={a.name}>
+              {a.label}
+            </option>
+          ))}
+        </select>
+        {action?.description && <p className="field-hint">{action.description}</p>}
+        {action && action.effect !== "read" && <p className="field-hint">Sends data to {app.name}: test runs hold it back (safe mode) unless you run it for real.</p>}
+      </div>
+      <Connection app={app} api={api} problems={problems} onConnected={props.onConnected} readOnly={readOnly} />
+      {action ? (
+        <ParamsForm
+          action={action}
+          params={params}
+          onChange={(next) => onChange({ ...data, params: next })}
+          problems={problems}
+          paths={props.paths}
+          onFocusField={props.onFocusField}
+        />
+      ) : (
+        <p className="muted">Pick one of {app.name}’s actions above.</p>
+      )}
+    </div>
+  );
+}
+
+// ——— Connection ———
+
+const POLL_MS = 1500;
+const POLL_LIMIT_MS = 5 * 60 * 1000;
+
+function Connection({ app, api, problems, onConnected, readOnly }: { app: AppInfo; api: Api; problems: Problem[]; onConnected(): void; readOnly: boolean }) {
+  const [open, setOpen] = useState(false);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const poll = useRef<number | null>(null);
+  useEffect(() => () => void (poll.current && window.clearInterval(poll.current)), []);
+
+  if (app.auth_type === "none") return null;
+  const account = app.connected_accounts[0];
+  const state = app.reauth_required ? "expired" : app.connected ? "connected" : "missing";
+  const own = problems.filter((p) => p.field === "connection");
+
+  const done = async () => {
+    await appStore(api).loadDetail(app.slug, true);
+    setOpen(false);
+    setValues({});
+    setMessage(null);
+    onConnected();
+  };
+
+  const connectWithKey = async (event: React.FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setMessage(null);
+    try {
+      await api.connectApp(app.slug, values);
+      await done();
+    } catch (error) {
+      setMessage(describeError(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const connectWithOAuth = async () => {
+    // Open the window in the click itself (popup blockers), then point it at the provider.
+    const popup = window.open("", `weft-connect-${app.slug}`, "width=520,height=680");
+    setBusy(true);
+    setMessage(null);
+    try {
+      const answer = await api.connectApp(app.slug);
+      if (!answer.auth_url) throw new Error("The server gave no authorization URL");
+      if (popup) popup.location.href = answer.auth_url;
+      else window.open(answer.auth_url, "_blank");
+      setMessage(`Finish connecting ${app.name} in the window that opened…`);
+      const started = Date.now();
+      if (poll.current) window.clearInterval(poll.current);
+      poll.current = window.setInterval(async () => {
+        try {
+          const fresh = await api.application(app.slug);
+          if (fresh.connected) {
+            window.clearInterval(poll.current!);
+            poll.current = null;
+            setBusy(false);
+            popup?.close();
+            await done();
+          } else if (Date.now() - started > POLL_LIMIT_MS) {
+            window.clearInterval(poll.current!);
+            poll.current = null;
+            setBusy(false);
+            setMessage("Still not connected. Try again.");
+          }
+        } catch {
+          // keep polling: a blip should not end the flow
+        }
+      }, POLL_MS);
+    } catch (error) {
+      popup?.close();
+      setBusy(false);
+      setMessage(describeError(error));
+    }
+  };
+
+  const keyForm = app.auth_type !== "oauth2";
+  return (
+    <div className={`connection-box state-${state}`} role="group" aria-label={`${app.name} connection`}>
+      <div className="connection-row">
+        <span className={`badge ${state === "connected" ? "success" : state === "expired" ? "warning" : "danger"}`} data-testid="connection-status">
+          <Icon name={state === "connected" ? "check" : "alert"} size={12} />
+          {state === "connected" ? `Connected${account?.identifier ? ` · ${account.identifier}` : ""}` : state === "expired" ? "Connection expired" : "Not connected"}
+        </span>
+        {!readOnly && !open && (
+          <button type="button" className={`btn small${state === "connected" ? " ghost" : " primary"}`} disabled={busy} onClick={() => (keyForm ? setOpen(true) : void connectWithOAuth())}>
+            {state === "connected" ? "Reconnect" : state === "expired" ? "Reconnect" : `Connect ${app.name}`}
+          </button>
+        )}
+      </div>
+      {state !== "connected" && own.length > 0 && <p className="field-hint">This step cannot run until {app.name} is connected.</p>}
+      {open && keyForm && (
+        <form className="connect-form" onSubmit={connectWithKey} aria-label={`Connect ${app.name}`}>
+          {app.auth_input_map.map((f) => (
+            <div className="field" key={f.name}>
+              <label htmlFor={`connect-${f.name}`}>{f.label ?? humanise(f.name)}</label>
+              <input
+                id={`connect-${f.name}`}
+                type={f.type === "password" || f.type === undefined ? "password" : f.type === "url" ? "url" : "text"}
+                autoComplete="off"
+                placeholder={f.placeholder ?? ""}
+                required={f.required !== false}
+                value={values[f.name] ?? ""}
+                onChange={(e) => setValues((v) => ({ ...v, [f.name]: e.target.value }))}
+              />
+            </div>
+          ))}
+          <div className="button-row">
+            <button type="submit" className="btn primary small" disabled={busy}>
+              {busy ? "Connecting…" : "Save connection"}
+            </button>
+            <button type="button" className="btn ghost small" onClick={() => setOpen(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+      {message && (
+        <p className="field-hint" role="status">
+          {message}
+        </p>
+      )}
+    </div>
+  );
+}
+
+// ——— Parameters ———
+
+function typesOf(schema: JsonSchema): string[] {
+  const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  if (!types.length && schema.properties) return ["object"];
+  if (!types.length && schema.enum) return ["string"];
+  return types.filter((t) => t !== "null");
+}
+
+function unwrap(schema: JsonSchema): JsonSchema {
+  const options = schema.anyOf ?? schema.oneOf;
+  if (options) {
+    const real = options.filter((o) => o.type !== "null");
+    if (real.length === 1) return { ...real[0], title: schema.title ?? real[0].title, description: schema.description ?? real[0].description, default: schema.default ?? real[0].default };
+  }
+  return schema;
+}
+
+const isExpression = (value: unknown) => typeof value === "string" && value.includes("{{");
+
+interface ParamsProps {
+  action: AppActionInfo;
+  params: Record<string, unknown>;
+  onChange(params: Record<string, unknown>): void;
+  problems: Problem[];
+  paths: () => string[];
+  onFocusField(mode: CodeMode, source: () => unknown): void;
+}
+
+function ParamsForm({ action, params, onChange, problems, paths, onFocusField }: ParamsProps) {
+  const schema = action.parameters ?? { type: "object" };
+  const props = Object.entries(schema.properties ?? {});
+  const required = new Set(schema.required ?? []);
+  const first = props.filter(([k]) => required.has(k));
+  const rest = props.filter(([k]) => !required.has(k));
+  const extra = Object.keys(params).filter((k) => !(schema.properties ?? {})[k]);
+  const field = ([key, child]: [string, JsonSchema]) => (
+    <ParamField
+      key={key}
+      path={`params.${key}`}
+      name={key}
+      schema={child}
+      required={required.has(key)}
+      value={params[key]}
+      problems={problems}
+      paths={paths}
+      onFocusField={onFocusField}
+      onChange={(next) => {
+        const copy = { ...params };
+        if (next === undefined) delete copy[key];
+        else copy[key] = next;
+        onChange(copy);
+      }}
+    />
+  );
+  const generalProblems = problems.filter((p) => p.field === "params");
+  return (
+    <div className="schema-form params-form">
+      <h3 className="section-title">Parameters</h3>
+      {props.length === 0 && <p className="muted">This action takes no parameters.</p>}
+      {first.map(field)}
+      {rest.length > 0 && first.length > 0 && rest.length > 4 ? (
+        <details className="advanced" open={rest.some(([k]) => params[k] !== undefined)}>
+          <summary>Optional fields ({rest.length})</summary>
+          {rest.map(field)}
+        </details>
+      ) : (
+        rest.map(field)
+      )}
+      {extra.length > 0 && <p className="field-hint warn">Also set, not in this action’s schema: {extra.join(", ")}</p>}
+      {generalProblems.map((p, i) => (
+        <p key={i} className="field-problem" role="alert">
+          {problemText(p)}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+interface ParamFieldProps {
+  path: string;
+  name: string;
+  schema: JsonSchema;
+  required: boolean;
+  value: unknown;
+  onChange(value: unknown): void;
+  problems: Problem[];
+  paths: () => string[];
+  onFocusField(mode: CodeMode, source: () => unknown): void;
+}
+
+function ParamField(props: ParamFieldProps) {
+  const { path, name, required, value, onChange, problems, paths, onFocusField } = props;
+  const schema = unwrap(props.schema);
+  const types = typesOf(schema);
+  const label = schema.title && schema.title !== name ? schema.title : humanise(name);
+  const own = problems.filter((p) => p.field === path || (p.field ?? "").startsWith(`${path}.`) || (p.field ?? "").startsWith(`${path}[`));
+  const invalid = own.length > 0;
+  const id = `f-${path}`;
+  const plainString = types.length === 1 && types[0] === "string" && !schema.enum;
+  // Fields other than plain text switch between a typed control and an expression.
+  const [expr, setExpr] = useState(() => isExpression(value));
+  const canToggle = !plainString;
+  let control: React.ReactNode;
+
+  const template = (placeholder: string) => (
+    <CodeField
+      id={id}
+      label={label}
+      value={typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value)}
+      mode="template"
+      paths={paths}
+      invalid={invalid}
+      placeholder={placeholder}
+      onFocus={() => onFocusField("template", () => value)}
+      onChange={(next) => onChange(next === "" ? undefined : next)}
+    />
+  );
+
+  if (plainString || (canToggle && expr)) {
+    control = template(plainString ? (schema.default !== undefined ? `Default: ${String(schema.default)}` : "Text, or {{ expression }}") : "{{ expression }}");
+  } else if (schema.enum) {
+    control = (
+      <select id={id} aria-invalid={invalid} value={value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value === "" ? undefined : schema.enum!.find((o) => String(o) === e.target.value))}>
+        <option value="">{schema.default !== undefined ? `Default (${String(schema.default)})` : "—"}</option>
+        {schema.enum.map((o) => (
+          <option key={String(o)} value={String(o)}>
+            {String(o)}
+          </option>
+        ))}
+      </select>
+    );
+  } else if (types.includes("boolean")) {
+    control = (
+      <select id={id} aria-invalid={invalid} value={value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value === "true")}>
+        <option value="">{schema.default !== undefined ? `Default (${schema.default ? "yes" : "no"})` : "—"}</option>
+        <option value="true">Yes</option>
+        <option value="false">No</option>
+      </select>
+    );
+  } else if (types.includes("integer") || types.includes("number")) {
+    control = (
+      <input
+        id={id}
+        type="number"
+        aria-invalid={invalid}
+        step={types.includes("integer") ? 1 : "any"}
+        value={value === undefined || value === null ? "" : String(value)}
+        placeholder={schema.default !== undefined ? `Default: ${String(schema.default)}` : ""}
+        min={schema.minimum}
+        max={schema.maximum}
+        onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}
+      />
+    );
+  } else if (types.includes("object") && schema.properties && Object.keys(schema.properties).length > 0) {
+    const inner = (value && typeof value === "object" ? value : {}) as Record<string, unknown>;
+    const req = new Set(schema.required ?? []);
+    control = (
+      <fieldset className="nested" id={id}>
+        {Object.entries(schema.properties).map(([key, child]) => (
+          <ParamField
+            key={key}
+            {...props}
+            path={`${path}.${key}`}
+            name={key}
+            schema={child}
+            required={req.has(key)}
+            value={inner[key]}
+            onChange={(next) => {
+              const copy = { ...inner };
+              if (next === undefined) delete copy[key];
+              else copy[key] = next;
+              onChange(Object.keys(copy).length ? copy : undefined);
+            }}
+          />
+        ))}
+      </fieldset>
+    );
+  } else if (types.includes("array") && schema.items && ["string", "integer", "number"].includes(String(unwrap(schema.items).type)) && !unwrap(schema.items).enum) {
+    const items = Array.isArray(value) ? value : [];
+    const itemType = String(unwrap(schema.items).type);
+    control = (
+      <div className="repeat" id={id}>
+        {items.map((item, index) => (
+          <div key={index} className="repeat-row">
+            <input
+              type={itemType === "string" ? "text" : "number"}
+              aria-label={`${label} ${index + 1}`}
+              value={String(item ?? "")}
+              onChange={(e) => onChange(items.map((old, i) => (i === index ? (itemType === "string" ? e.target.value : Number(e.target.value)) : old)))}
+            />
+            <button type="button" className="icon-btn" aria-label={`Remove ${label} ${index + 1}`} onClick={() => onChange(items.length > 1 ? items.filter((_, i) => i !== index) : undefined)}>
+              <Icon name="x" size={12} />
+            </button>
+          </div>
+        ))}
+        <button type="button" className="btn small" onClick={() => onChange([...items, itemType === "string" ? "" : 0])}>
+          Add {label.toLowerCase()}
+        </button>
+      </div>
+    );
+  } else if (types.includes("array") && schema.items && unwrap(schema.items).properties) {
+    const items = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
+    const itemSchema = unwrap(schema.items);
+    control = (
+      <div className="repeat" id={id}>
+        {items.map((item, index) => (
+          <fieldset key={index} className="repeat-item">
+            <legend>
+              {label} {index + 1}
+            </legend>
+            <ParamField
+              {...props}
+              path={`${path}[${index}]`}
+              name={`${name} ${index + 1}`}
+              schema={{ ...itemSchema, title: `${label} ${index + 1}` }}
+              required={false}
+              value={item}
+              onChange={(next) => onChange(items.map((old, i) => (i === index ? next ?? {} : old)))}
+            />
+            <button type="button" className="btn ghost small" onClick={() => onChange(items.filter((_, i) => i !== index))}>
+              Remove
+            </button>
+          </fieldset>
+        ))}
+        <button type="button" className="btn small" onClick={() => onChange([...items, {}])}>
+          Add {label.toLowerCase()}
+        </button>
+      </div>
+    );
+  } else {
+    // Free-form objects and anything else: JSON, with {{ }} allowed inside strings.
+    control = <JsonParam id={id} label={label} value={value} onChange={onChange} paths={paths} invalid={invalid} onFocusField={onFocusField} />;
+  }
+
+  return (
+    <div className={`field param${invalid ? " has-problem" : ""}`}>
+      <div className="param-label">
+        <span className="param-label-text">
+        <label htmlFor={id} id={`${id}-label`}>
+          {label}
+          {required && (
+            <span className="required" aria-label="required">
+              {" "}
+              *
+            </span>
+          )}
+        </label>
+        <span className="param-type">{schema.enum ? "choice" : types.join(" | ") || "any"}</span>
+        </span>
+        {canToggle && (
+          <button
+            type="button"
+            className={`mode-toggle${expr ? " on" : ""}`}
+            aria-pressed={expr}
+            aria-label={`${label}: use an expression`}
+            title={expr ? "Use a fixed value" : "Use an expression ({{ }})"}
+            onClick={() => {
+              setExpr(!expr);
+              onChange(undefined);
+            }}
+          >
+            {"{ }"}
+          </button>
+        )}
+      </div>
+      {control}
+      {schema.description && <p className="field-hint">{schema.description}</p>}
+      {schema.default !== undefined && !schema.description?.includes("efault") && <p className="field-hint">Default: {JSON.stringify(schema.default)}</p>}
+      {own.map((p, i) => (
+        <p key={i} className="field-problem" role="alert">
+          {problemText(p)}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+function JsonParam({ id, label, value, onChange, paths, invalid, onFocusField }: { id: string; label: string; value: unknown; onChange(v: unknown): void; paths: () => string[]; invalid: boolean; onFocusField(mode: CodeMode, source: () => unknown): void }) {
+  const [text, setText] = useState(() => (value === undefined ? "" : JSON.stringify(value, null, 2)));
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      <CodeField
+        id={id}
+        label={label}
+        value={text}
+        mode="json"
+        minLines={3}
+        paths={paths}
+        invalid={invalid || Boolean(error)}
+        placeholder='{"key": "value or {{ expression }}"}'
+        onFocus={() => onFocusField("template", () => value)}
+        onChange={(next) => {
+          setText(next);
+          if (!next.trim()) {
+            setError(null);
+            onChange(undefined);
+            return;
+          }
+          try {
+            onChange(JSON.parse(next));
+            setError(null);
+          } catch {
+            setError("Not valid JSON yet: the last valid value is kept.");
+          }
+        }}
+      />
+      {error && <p className="field-hint warn">{error}</p>}
+    </>
+  );
+}
