@@ -26,6 +26,7 @@ from weft.api import (
     mcp_servers,
     notification_webhooks,
     org_settings,
+    public_configs,
     runs,
     workflows,
 )
@@ -112,6 +113,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(app_hooks.router)  # before `/hooks/{secret}`: two segments, no clash
     app.include_router(hooks.router)
     public = APIRouter(prefix=API_PREFIX)
+    public.include_router(public_configs.router)  # before `/workflow/{id}`: /workflow/enabled
     public.include_router(runs.router)
     public.include_router(linked_accounts.router)
     public.include_router(audit.router)

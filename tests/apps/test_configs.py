@@ -145,6 +145,9 @@ async def test_update_config_enables_workflows_and_reports_missing_required_slot
             "placeholder": None,
             "help_text": None,
             "value": "eu",
+            "labels": None,
+            "dynamic_options": False,
+            "options_error": None,
         }
     ]
     got = await client.get("/api/v2/f-sdk/slug/slack/config", headers=tenant.bearer)

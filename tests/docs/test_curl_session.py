@@ -1,8 +1,9 @@
 """The docs cannot rot: their curl sessions run as written against a live `weft serve`.
 
 docs/api.md whole, and docs/apps.md's "Importing an OpenAPI document" (from a document to a
-running workflow, with a stand-in vendor API on 127.0.0.1:8100 that the operator allows) and
-"Apps for AI agents" (direct actions and MCP servers against the same kind of stand-in).
+running workflow), "Apps for AI agents" (direct actions and MCP servers) and "Field mapping
+and the config API" (a map field whose options a connected app lists), each with a stand-in
+vendor API on 127.0.0.1:8100 that the operator allows.
 Every ```sh block is run, in order, in one bash session whose current directory looks like a
 checkout after `make run` (a `.venv/bin/weft` and the server's `.weft` data directory). After
 each `# => <json>` line, the output of the commands since the previous one must match the JSON
@@ -38,6 +39,7 @@ SESSIONS = [
     ("api.md", None),
     ("apps.md", "### Importing an OpenAPI document"),
     ("apps.md", "## Apps for AI agents: direct actions and MCP servers"),
+    ("apps.md", "### Field mapping and the config API"),
 ]
 STAND_IN_API = "127.0.0.1:8100"
 
@@ -146,7 +148,11 @@ def checkout(
         server.wait(timeout=30)
 
 
-@pytest.mark.parametrize(("name", "heading"), SESSIONS, ids=[name for name, _ in SESSIONS])
+@pytest.mark.parametrize(
+    ("name", "heading"),
+    SESSIONS,
+    ids=[name if heading is None else f"{name}{heading.lstrip('#')}" for name, heading in SESSIONS],
+)
 def test_the_curl_session_in_the_docs_runs_as_written(
     checkout: tuple[Path, dict[str, str], int], name: str, heading: str | None
 ) -> None:

@@ -10,6 +10,8 @@ from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
 
+from weft.apps.config_options import OptionLoader
+from weft.engine.interpreter.outbound import outbound_for
 from weft.engine.workers.services import Services
 from weft.errors import NotFound, Unauthorized
 from weft.settings import Settings
@@ -251,6 +253,13 @@ async def stream_scope_dep(
 StreamScopeDep = Annotated[Scope, Depends(stream_scope_dep)]
 
 
+async def option_loader_dep(scope: ScopeDep, services: ServicesDep) -> OptionLoader:
+    """Loads config fields' dynamic options for the caller's linked account, through the org's
+    outbound client (its outbound policy, as its runs have)."""
+    return OptionLoader(services, await outbound_for(services, scope.org_id), scope)
+
+
+OptionLoaderDep = Annotated[OptionLoader, Depends(option_loader_dep)]
 # For endpoints that authenticate outside a dependency (the MCP protocol's URL token).
 refuse_repeated_failures = _refuse_repeated_failures
 failed_authentication = _failed

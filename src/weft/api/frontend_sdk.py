@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from weft.api import applications
-from weft.api.deps import DbDep, ScopeDep, ServicesDep, SettingsDep
+from weft.api.deps import DbDep, OptionLoaderDep, ScopeDep, ServicesDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service as apps_service
 from weft.apps.access import disconnect
@@ -22,6 +22,7 @@ from weft.apps.configs import ConfigView
 from weft.errors import NotFound
 from weft.store.scope import Scope
 from weft.tenancy import service as tenancy_service
+from weft.workflows.public import DataSlot, LivePublicWorkflow
 
 router = APIRouter(tags=["frontend sdk"], responses=ERROR_RESPONSES)
 
@@ -120,6 +121,10 @@ class ConfigUpdateIn(BaseModel):
 
 
 class ConfigFieldOut(BaseModel):
+    """A config field. `map` fields map each of `labels` (the SaaS's fields) to one of
+    `options` (the app's fields); `dynamic_options` fields have their options loaded from the
+    connected app, or `options_error` saying why not (`CONNECTION_REQUIRED`...)."""
+
     id: str
     name: str
     field_type: str
@@ -128,6 +133,32 @@ class ConfigFieldOut(BaseModel):
     placeholder: str | None = None
     help_text: str | None = None
     value: Any = None
+    labels: list[dict[str, Any]] | None = None
+    dynamic_options: bool = False
+    options_error: dict[str, str] | None = None
+
+    @classmethod
+    def of_slot(cls, view: ConfigView, item: LivePublicWorkflow, slot: DataSlot) -> ConfigFieldOut:
+        loaded = view.options.get((item.workflow.id, slot.name))
+        dynamic = slot.dynamic_options is not None
+        return cls(
+            id=slot.name,
+            name=slot.label or slot.name,
+            field_type=slot.field_type,
+            required=slot.required,
+            options=(loaded.options if loaded else None) if dynamic else slot.options,
+            placeholder=slot.placeholder,
+            help_text=slot.help_text,
+            value=view.slot_values(item).get(slot.name),
+            labels=view.labels_of(slot) if slot.field_type == "map" else None,
+            dynamic_options=dynamic,
+            options_error=loaded.error if loaded else None,
+        )
+
+    @classmethod
+    def of_value(cls, name: str, value: Any) -> ConfigFieldOut:
+        """An app-level field: a value the config holds, typed by what it is."""
+        return cls(id=name, name=name, field_type=_type_of(value), value=value)
 
 
 class ConfigWorkflowOut(BaseModel):
@@ -162,7 +193,7 @@ class ConfigOut(Out):
             linked_account_id=scope.account_id,
             labels=list(config.labels or []),
             fields=[
-                ConfigFieldOut(id=name, name=name, field_type=_type_of(value), value=value)
+                ConfigFieldOut.of_value(name, value)
                 for name, value in (config.fields or {}).items()
             ],
             workflows=[
@@ -171,20 +202,7 @@ class ConfigOut(Out):
                     name=item.workflow.name,
                     description=item.workflow.description,
                     enabled=view.enabled(item.workflow.id),
-                    fields=[
-                        ConfigFieldOut(
-                            id=slot.name,
-                            name=slot.label or slot.name,
-                            field_type=slot.field_type,
-                            required=slot.required,
-                            options=slot.options,
-                            placeholder=slot.placeholder,
-                            help_text=slot.help_text,
-                            value=values.get(slot.name),
-                        )
-                        for slot in item.data_slots
-                        for values in [view.slot_values(item)]
-                    ],
+                    fields=[ConfigFieldOut.of_slot(view, item, slot) for slot in item.data_slots],
                 )
                 for item in view.workflows
             ],
@@ -209,17 +227,21 @@ class ConfigDeletedOut(BaseModel):
 
 
 @router.post("/api/v2/f-sdk/config", response_model=ConfigOut, summary="SDK config(): upsert")
-async def sdk_config(body: ConfigIn, scope: ScopeDep, db: DbDep) -> ConfigOut:
+async def sdk_config(
+    body: ConfigIn, scope: ScopeDep, db: DbDep, loader: OptionLoaderDep
+) -> ConfigOut:
     """The config, created with every public workflow off when it does not exist yet."""
     labels = [label.model_dump() for label in body.labels] if body.labels is not None else None
     view = await apps_service.upsert_config(
-        db, scope, body.slug, config_id=body.config_id, labels=labels
+        db, scope, body.slug, config_id=body.config_id, labels=labels, loader=loader
     )
     return ConfigOut.of(scope, view)
 
 
 @router.put("/api/v2/f-sdk/config", response_model=ConfigOut, summary="SDK updateConfig()")
-async def sdk_update_config(body: ConfigUpdateIn, scope: ScopeDep, db: DbDep) -> ConfigOut:
+async def sdk_update_config(
+    body: ConfigUpdateIn, scope: ScopeDep, db: DbDep, loader: OptionLoaderDep
+) -> ConfigOut:
     view = await apps_service.update_config(
         db,
         scope,
@@ -231,6 +253,7 @@ async def sdk_update_config(body: ConfigUpdateIn, scope: ScopeDep, db: DbDep) ->
             if body.workflows is not None
             else None
         ),
+        loader=loader,
     )
     return ConfigOut.of(scope, view)
 
@@ -246,9 +269,10 @@ async def sdk_update_config(body: ConfigUpdateIn, scope: ScopeDep, db: DbDep) ->
     summary="SDK getConfig(slug, config_id)",
 )
 async def sdk_get_config(
-    slug: str, scope: ScopeDep, db: DbDep, config_id: str | None = None
+    slug: str, scope: ScopeDep, db: DbDep, loader: OptionLoaderDep, config_id: str | None = None
 ) -> ConfigOut:
-    return ConfigOut.of(scope, await apps_service.get_config(db, scope, slug, config_id))
+    view = await apps_service.get_config(db, scope, slug, config_id, loader=loader)
+    return ConfigOut.of(scope, view)
 
 
 @router.delete(

@@ -7,7 +7,7 @@ workflow of its app: each is disabled until the linked account enables it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete
@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.catalog import resolve_app
+from weft.apps.config_options import FieldOptions, OptionLoader
 from weft.clock import now
 from weft.errors import Conflict, InvalidInput, NotFound
 from weft.ids import new_id
@@ -35,6 +36,14 @@ class ConfigView:
     config: Config
     app: App
     workflows: list[LivePublicWorkflow]
+    # Loaded dynamic options by (workflow id, slot name): see `load_options`.
+    options: dict[tuple[str, str], FieldOptions] = field(default_factory=dict)
+
+    def labels_of(self, slot: DataSlot) -> list[dict[str, Any]]:
+        """A map slot's labels (the SaaS's fields): its own, else the config's."""
+        if slot.field_type != "map":
+            return []
+        return list(slot.labels if slot.labels is not None else self.config.labels or [])
 
     def enabled(self, workflow_id: str) -> bool:
         """Whether the linked account turned this public workflow on."""
@@ -150,19 +159,45 @@ async def list_configs(scope: Scope, slug: str, *, session: AsyncSession) -> lis
     return list(await session.scalars(stmt.order_by(Config.created_at, Config.id)))
 
 
-def _check_value(value: Any, slot: DataSlot | None, where: str) -> Any:
+def _label_key(label: dict[str, Any]) -> Any:
+    return label.get("value", label.get("name"))
+
+
+def _check_map(value: Any, labels: list[dict[str, Any]], where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{where} must be an object mapping labels to options")
+    known = {str(_label_key(label)) for label in labels}
+    for key, mapped in value.items():
+        if key not in known:
+            raise InvalidInput(
+                f"{where}.{key}: not one of the field's labels ({', '.join(sorted(known))})",
+                error_code="INVALID_LABEL",
+            )
+        if mapped is not None and not isinstance(mapped, str | int | float | bool):
+            raise InvalidInput(f"{where}.{key} must be an option's value")
+        if isinstance(mapped, str) and len(mapped) > 1000:
+            raise InvalidInput(f"{where}.{key} is longer than 1000 characters")
+    return value
+
+
+def _check_value(
+    value: Any, slot: DataSlot | None, where: str, labels: list[dict[str, Any]] | None = None
+) -> Any:
     if value is None:
         return None
     kind = slot.field_type if slot else "text"
     if kind == "json":
         return value
+    if kind == "map":
+        return _check_map(value, labels or [], where)
     if isinstance(value, dict | list):
         raise InvalidInput(f"{where} must be a string, number or boolean")
     if kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise InvalidInput(f"{where} must be a number")
     if kind == "boolean" and not isinstance(value, bool):
         raise InvalidInput(f"{where} must be true or false")
-    if kind == "select" and slot and slot.options is not None:
+    # Dynamic options are the app's, loaded live: a value is not checked against them here.
+    if kind == "select" and slot and slot.options is not None and slot.dynamic_options is None:
         allowed = [o.get("value", o.get("name")) for o in slot.options]
         if value not in allowed:
             raise InvalidInput(f"{where} must be one of the slot's options")
@@ -219,7 +254,9 @@ async def update_config(
                         f"{where}.fields.{name}: the workflow has no such dataslot",
                         error_code="INVALID_DATA_SLOT",
                     )
-                values[name] = _check_value(value, slot, f"{where}.fields.{name}")
+                values[name] = _check_value(
+                    value, slot, f"{where}.fields.{name}", view.labels_of(slot)
+                )
             current["fields"] = values
             stored[item.workflow.id] = current
         config.workflows = stored
@@ -294,3 +331,163 @@ async def enabled_for_event(
             if view.enabled(wf.id) and wf.trigger == "event" and wf.trigger_event == event:
                 runs.append((wf, config.config_id, run_values(view, item)))
     return runs
+
+
+async def load_options(
+    view: ConfigView,
+    loader: OptionLoader,
+    *,
+    refresh: bool = False,
+    only: tuple[str, str] | None = None,
+) -> ConfigView:
+    """Fill `view.options` for its slots with dynamic options (calls the app; no session held).
+
+    `only` = (workflow id, slot name) loads just that one."""
+    for item in view.workflows:
+        for slot in item.data_slots:
+            key = (item.workflow.id, slot.name)
+            if slot.dynamic_options is None or (only is not None and key != only):
+                continue
+            found = await loader.load(view.app.slug, item.workflow.id, slot, refresh=refresh)
+            if found is not None:
+                view.options[key] = found
+    return view
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """One field of a config: a public workflow's dataslot, or an app-level value."""
+
+    field_id: str
+    workflow: LivePublicWorkflow | None
+    slot: DataSlot | None
+
+
+def _field_not_found(field_id: str) -> NotFound:
+    return NotFound(f"Config field {field_id} not found", error_code="FIELD_NOT_FOUND")
+
+
+def locate_field(view: ConfigView, field_id: str, workflow_id: str | None) -> FieldRef:
+    """The field `field_id` names: a dataslot of `workflow_id` (or of the one live workflow
+    declaring it), else an app-level field of the config."""
+    if workflow_id:
+        item = next((w for w in view.workflows if w.workflow.id == workflow_id), None)
+        if item is None:
+            raise NotFound(
+                f"No published public workflow {workflow_id} of {view.app.slug}",
+                error_code="WORKFLOW_NOT_FOUND",
+            )
+        slot = next((s for s in item.data_slots if s.name == field_id), None)
+        if slot is None:
+            raise _field_not_found(field_id)
+        return FieldRef(field_id, item, slot)
+    found = [
+        FieldRef(field_id, item, slot)
+        for item in view.workflows
+        for slot in item.data_slots
+        if slot.name == field_id
+    ]
+    if len(found) > 1:
+        raise InvalidInput(
+            f"Several public workflows have a field {field_id}: name one with workflow_id",
+            error_code="AMBIGUOUS_FIELD",
+        )
+    if found:
+        return found[0]
+    return FieldRef(field_id, None, None)
+
+
+async def get_field(
+    scope: Scope,
+    slug: str,
+    config_id: str | None,
+    field_id: str,
+    workflow_id: str | None,
+    *,
+    session: AsyncSession,
+) -> tuple[ConfigView, FieldRef]:
+    """One field of a config (404 for an unknown one)."""
+    view = await get_config(scope, slug, config_id, session=session)
+    ref = locate_field(view, field_id, workflow_id)
+    if ref.slot is None and field_id not in (view.config.fields or {}):
+        raise _field_not_found(field_id)
+    return view, ref
+
+
+async def set_field(
+    scope: Scope,
+    slug: str,
+    config_id: str | None,
+    field_id: str,
+    workflow_id: str | None,
+    value: Any,
+    *,
+    session: AsyncSession,
+) -> tuple[ConfigView, FieldRef]:
+    """Set one field's value: a dataslot's (checked against its type) or an app-level one."""
+    view = await get_config(scope, slug, config_id, session=session)
+    ref = locate_field(view, field_id, workflow_id)
+    config = view.config
+    if ref.workflow is None or ref.slot is None:
+        config.fields = {**(config.fields or {}), **_check_fields({field_id: value}, "fields")}
+    else:
+        checked = _check_value(value, ref.slot, "value", view.labels_of(ref.slot))
+        _store_slot_value(config, ref.workflow.workflow.id, field_id, checked, clear=False)
+    config.updated_at = now()
+    await session.flush()
+    return view, ref
+
+
+async def clear_field(
+    scope: Scope,
+    slug: str,
+    config_id: str | None,
+    field_id: str,
+    workflow_id: str | None,
+    *,
+    session: AsyncSession,
+) -> tuple[ConfigView, FieldRef]:
+    """Forget one field's value: a dataslot goes back to its default, an app-level field away."""
+    view, ref = await get_field(scope, slug, config_id, field_id, workflow_id, session=session)
+    config = view.config
+    if ref.workflow is None or ref.slot is None:
+        config.fields = {k: v for k, v in (config.fields or {}).items() if k != field_id}
+    else:
+        _store_slot_value(config, ref.workflow.workflow.id, field_id, None, clear=True)
+    config.updated_at = now()
+    await session.flush()
+    return view, ref
+
+
+def _store_slot_value(
+    config: Config, workflow_id: str, name: str, value: Any, *, clear: bool
+) -> None:
+    stored = dict(config.workflows or {})
+    current = dict(stored.get(workflow_id) or {"enabled": False, "fields": {}})
+    values = dict(current.get("fields") or {})
+    if clear:
+        values.pop(name, None)
+    else:
+        values[name] = value
+    current["fields"] = values
+    stored[workflow_id] = current
+    config.workflows = stored
+
+
+async def enabled_workflows(
+    scope: Scope, *, slug: str | None, config_id: str | None, session: AsyncSession
+) -> list[tuple[ConfigView, LivePublicWorkflow]]:
+    """The public workflows the linked account's configs enable (of `slug`, in `config_id`)."""
+    stmt = scoped_select(Config, scope)
+    if slug:
+        app = await resolve_app(scope.org_id, slug=slug, session=session)
+        stmt = stmt.where(Config.app_id == app.id)
+    if config_id:
+        stmt = stmt.where(Config.config_id == config_id)
+    found: list[tuple[ConfigView, LivePublicWorkflow]] = []
+    for config in await session.scalars(stmt.order_by(Config.created_at, Config.id)):
+        app = await session.get(App, config.app_id)
+        assert app is not None
+        view = await _view(scope, config, app, session=session)
+        found += [(view, item) for item in view.workflows if view.enabled(item.workflow.id)]
+    return found

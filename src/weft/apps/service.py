@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weft.apps import catalog, configs, events, oauth, org_settings
+from weft.apps.config_options import OptionLoader, OptionsUnavailable
 from weft.apps.connections import (
     ConnectionInfo,
     list_connections,
@@ -21,6 +22,7 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import App, AppEvent
+from weft.workflows.public import LivePublicWorkflow
 
 
 @dataclass(frozen=True)
@@ -143,12 +145,15 @@ async def upsert_config(
     *,
     config_id: str | None,
     labels: list[dict[str, Any]] | None,
+    loader: OptionLoader | None = None,
 ) -> configs.ConfigView:
-    """The config, created with every public workflow off when it does not exist yet."""
+    """The config, created with every public workflow off when it does not exist yet; with a
+    `loader`, its dynamic options loaded."""
     async with db.transaction() as session:
-        return await configs.upsert_config(
+        view = await configs.upsert_config(
             scope, slug, config_id=config_id, labels=labels, session=session
         )
+    return await with_options(view, loader)
 
 
 async def update_config(
@@ -159,23 +164,111 @@ async def update_config(
     config_id: str | None,
     fields: dict[str, Any] | None,
     workflows: list[dict[str, Any]] | None,
+    loader: OptionLoader | None = None,
 ) -> configs.ConfigView:
     """Change a config's values and its public workflows' switches and dataslots."""
     async with db.transaction() as session:
-        return await configs.update_config(
+        view = await configs.update_config(
             scope, slug, config_id=config_id, fields=fields, workflows=workflows, session=session
         )
+    return await with_options(view, loader)
 
 
 async def get_config(
-    db: Database, scope: Scope, slug: str, config_id: str | None
+    db: Database,
+    scope: Scope,
+    slug: str,
+    config_id: str | None,
+    *,
+    loader: OptionLoader | None = None,
 ) -> configs.ConfigView:
     """One config of the linked account (the app's default when `config_id` is None), or 404."""
     async with db.reading() as session:
-        return await configs.get_config(scope, slug, config_id, session=session)
+        view = await configs.get_config(scope, slug, config_id, session=session)
+    return await with_options(view, loader)
 
 
 async def delete_config(db: Database, scope: Scope, slug: str, config_id: str | None) -> str:
     """Delete one config; its config id."""
     async with db.transaction() as session:
         return await configs.delete_config(scope, slug, config_id, session=session)
+
+
+async def with_options(
+    view: configs.ConfigView,
+    loader: OptionLoader | None,
+    *,
+    refresh: bool = False,
+    only: tuple[str, str] | None = None,
+) -> configs.ConfigView:
+    """The view with its dynamic options loaded (after the transaction: this calls apps)."""
+    if loader is None:
+        return view
+    return await configs.load_options(view, loader, refresh=refresh, only=only)
+
+
+async def config_field(
+    db: Database,
+    scope: Scope,
+    slug: str,
+    config_id: str | None,
+    field_id: str,
+    workflow_id: str | None,
+    *,
+    loader: OptionLoader | None = None,
+    refresh: bool = False,
+) -> tuple[configs.ConfigView, configs.FieldRef]:
+    """One config field, its dynamic options loaded (`refresh`: not the briefly kept ones);
+    OptionsUnavailable when they cannot be."""
+    async with db.reading() as session:
+        view, ref = await configs.get_field(
+            scope, slug, config_id, field_id, workflow_id, session=session
+        )
+    if ref.workflow is not None:
+        only = (ref.workflow.workflow.id, field_id)
+        await with_options(view, loader, refresh=refresh, only=only)
+        loaded = view.options.get(only)
+        if loaded is not None and loaded.error is not None:
+            raise OptionsUnavailable.of(field_id, loaded)
+    return view, ref
+
+
+async def set_config_field(
+    db: Database,
+    scope: Scope,
+    slug: str,
+    config_id: str | None,
+    field_id: str,
+    workflow_id: str | None,
+    value: Any,
+) -> tuple[configs.ConfigView, configs.FieldRef]:
+    """Set one config field's value."""
+    async with db.transaction() as session:
+        return await configs.set_field(
+            scope, slug, config_id, field_id, workflow_id, value, session=session
+        )
+
+
+async def clear_config_field(
+    db: Database,
+    scope: Scope,
+    slug: str,
+    config_id: str | None,
+    field_id: str,
+    workflow_id: str | None,
+) -> tuple[configs.ConfigView, configs.FieldRef]:
+    """Clear one config field's value (a dataslot's default applies again)."""
+    async with db.transaction() as session:
+        return await configs.clear_field(
+            scope, slug, config_id, field_id, workflow_id, session=session
+        )
+
+
+async def enabled_workflows(
+    db: Database, scope: Scope, *, slug: str | None, config_id: str | None
+) -> list[tuple[configs.ConfigView, LivePublicWorkflow]]:
+    """The public workflows the linked account's configs enable."""
+    async with db.reading() as session:
+        return await configs.enabled_workflows(
+            scope, slug=slug, config_id=config_id, session=session
+        )

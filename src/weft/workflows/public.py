@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.errors import InvalidInput, NotFound
@@ -30,17 +30,62 @@ PUBLIC_TRIGGERS = ("manual", "event")
 MAX_DATA_SLOTS = 50
 
 
+# A dotted path into a JSON answer (`results`, `data.items`), or `$` for the answer itself.
+RESPONSE_PATH = r"^(\$|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)$"
+
+
+class DynamicOptions(BaseModel):
+    """Where a select or map slot's options come from: a list action of an app, called live
+    with the linked account's connection (Slack channels, HubSpot contact properties...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app: str | None = Field(
+        None, max_length=100, description="The app to ask; default: the config's app"
+    )
+    action: str = Field(min_length=1, max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict)
+    items: str | None = Field(
+        None,
+        pattern=RESPONSE_PATH,
+        description="Where the list is in the answer; default: the action's `items`, else `$`",
+    )
+    value: str = Field("id", pattern=RESPONSE_PATH, description="Each item's value")
+    label: str | None = Field(
+        None, pattern=RESPONSE_PATH, description="Each item's label; default: its value"
+    )
+
+
 class DataSlot(BaseModel):
-    """One value a linked account fills in for a public workflow."""
+    """One value a linked account fills in for a public workflow.
+
+    A `map` slot maps each of `labels` (the SaaS's own fields, `{name, value}`; default: the
+    labels the config was created with) to one of `options` (the app's fields): its value is
+    `{label value: option value}`. `dynamic_options` loads a select's or a map's options live
+    from the linked account's connected app.
+    """
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     label: str | None = Field(None, max_length=200)
-    field_type: Literal["text", "number", "boolean", "select", "json"] = "text"
+    field_type: Literal["text", "number", "boolean", "select", "json", "map"] = "text"
     required: bool = False
     options: list[dict[str, Any]] | None = Field(None, max_length=500)
+    labels: list[dict[str, Any]] | None = Field(None, max_length=500)
+    dynamic_options: DynamicOptions | None = None
     placeholder: str | None = Field(None, max_length=500)
     help_text: str | None = Field(None, max_length=2000)
     default: Any = None
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> DataSlot:
+        if self.dynamic_options is not None and self.field_type not in ("select", "map"):
+            raise ValueError("dynamic_options: only select and map slots load options")
+        if self.labels is not None and self.field_type != "map":
+            raise ValueError("labels: only map slots have labels")
+        for label in self.labels or []:
+            if not isinstance(label.get("name", label.get("value")), str):
+                raise ValueError("labels: each label is {name, value}")
+        return self
 
 
 def parse_data_slots(settings: dict[str, Any] | None) -> list[DataSlot]:
@@ -57,9 +102,9 @@ def parse_data_slots(settings: dict[str, Any] | None) -> list[DataSlot]:
             slots.append(DataSlot.model_validate(item))
         except ValidationError as error:
             first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
+            where = "".join(f".{p}" for p in first["loc"])
             raise InvalidInput(
-                f"settings.data_slots[{index}].{where}: {first['msg']}",
+                f"settings.data_slots[{index}]{where}: {first['msg']}",
                 error_code="INVALID_DATA_SLOTS",
             ) from error
     names = [s.name for s in slots]
