@@ -19,8 +19,9 @@ from fastapi import FastAPI
 
 from support import DATABASES, Tenant, TenantFactory, asyncpg_url
 from weft.api.deps import app_state
-from weft.app import create_app, prepare_database
+from weft.app import create_app
 from weft.apps.catalog import create_default_app
+from weft.apps.service import prepare_database
 from weft.engine.workers.host import Engine
 from weft.settings import Settings
 from weft.store.db import Database

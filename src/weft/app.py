@@ -37,7 +37,7 @@ from weft.api.deps import AppState, install_app_state
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
 from weft.api.openapi import install_openapi
 from weft.api.pages import install_pages
-from weft.apps.catalog import ensure_catalog
+from weft.apps.service import prepare_database
 from weft.crypto import deployment_secret
 from weft.engine.workers.host import Engine, build_services
 from weft.settings import Settings
@@ -48,12 +48,6 @@ from weft.web import page as editor_page
 from weft.web.log_redaction import install_access_log_redaction
 
 API_PREFIX = "/api/v2/public"
-
-
-async def prepare_database(db: Database) -> None:
-    """Seed what every deployment needs (the app catalog); idempotent."""
-    async with db.transaction() as session:
-        await ensure_catalog(session=session)
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:

@@ -45,8 +45,9 @@ from schemathesis.specs.openapi.checks import (
 
 from support import DATABASES, NO_RATE_LIMITS, Tenant, assert_envelope
 from weft.api.deps import app_state
-from weft.app import create_app, prepare_database
+from weft.app import create_app
 from weft.apps.catalog import create_default_app
+from weft.apps.service import prepare_database
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import OrgScope

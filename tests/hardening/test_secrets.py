@@ -15,7 +15,7 @@ from engine.flows import BASE, finished, publish, run, step
 from engine.sink import Sink
 from graphs import MANUAL_START, node
 from support import Tenant
-from weft.app import prepare_database
+from weft.apps.service import prepare_database
 from weft.engine.workers.host import Engine
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head

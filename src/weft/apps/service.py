@@ -42,6 +42,12 @@ class AuthorizationStarted:
     auth_url: str
 
 
+async def prepare_database(db: Database) -> None:
+    """Seed what every deployment needs (the app catalog); idempotent."""
+    async with db.transaction() as session:
+        await catalog.ensure_catalog(session=session)
+
+
 async def app_catalog(db: Database, scope: Scope, *, slug: str | None = None) -> AppCatalog:
     """Every app the linked account sees (only `slug`'s when given, 404 if unknown)."""
     async with db.reading() as session:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.app import prepare_database
+from weft.apps.service import prepare_database
 from weft.errors import WeftError
 from weft.settings import Settings
 from weft.store.db import Database

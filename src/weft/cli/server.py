@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from weft.app import prepare_database
+from weft.apps.service import prepare_database
 from weft.cli.common import (
     SERVER_FILE,
     announce_database,
