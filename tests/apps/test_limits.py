@@ -144,6 +144,11 @@ def test_every_shipped_list_action_pages() -> None:
         ("google-calendar", "list_events"),
         ("hubspot", "search_contacts"),
         ("hubspot", "search_deals"),
+        # Curated in catalog/<slug>/app.yaml for apps generated from a document.
+        ("intercom", "list_conversations"),
+        ("klaviyo", "list_profiles"),
+        ("paddle", "list_products"),
+        ("square", "list_customers"),
         ("notion", "query_database"),
         ("salesforce", "query"),
         ("slack", "list_channels"),

@@ -71,8 +71,14 @@ def build_app(folder: Path) -> Derived:
 def render(definition: AppDefinition) -> str:
     """The committed JSON: defaults left out, keys sorted, one trailing newline."""
     data = definition.model_dump(mode="json", exclude_defaults=True)
+    # Unions' tags stay, default or not: without them the file would not load back.
     if "auth" in data:
-        data["auth"]["type"] = definition.auth.type  # the union's tag, default or not
+        data["auth"]["type"] = definition.auth.type
+    if isinstance(data.get("pagination"), dict) and definition.pagination is not None:
+        data["pagination"]["type"] = definition.pagination.type
+    for dumped, action in zip(data.get("actions", []), definition.actions, strict=True):
+        if isinstance(dumped.get("pagination"), dict) and action.pagination:
+            dumped["pagination"]["type"] = action.pagination.type
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
