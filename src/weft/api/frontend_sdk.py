@@ -18,8 +18,10 @@ from weft.api.deps import DbDep, OptionLoaderDep, ScopeDep, ServicesDep, Setting
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service as apps_service
 from weft.apps.access import disconnect
+from weft.apps.config_options import OptionLoader
 from weft.apps.configs import ConfigView
 from weft.errors import NotFound
+from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.tenancy import service as tenancy_service
 from weft.workflows.public import DataSlot, LivePublicWorkflow
@@ -118,6 +120,25 @@ class ConfigUpdateIn(BaseModel):
     config_id: str | None = Field(None, max_length=200)
     fields: dict[str, Any] | None = None
     workflows: list[ConfigWorkflowIn] | None = Field(None, max_length=500)
+
+
+async def save_config(
+    body: ConfigUpdateIn, scope: Scope, db: Database, loader: OptionLoader
+) -> ConfigOut:
+    """Apply an update (the SDK's updateConfig() and `PUT /config` alike); the config after."""
+    workflows = body.workflows
+    view = await apps_service.update_config(
+        db,
+        scope,
+        body.slug,
+        config_id=body.config_id,
+        fields=body.fields,
+        workflows=(
+            None if workflows is None else [w.model_dump(exclude_unset=True) for w in workflows]
+        ),
+        loader=loader,
+    )
+    return ConfigOut.of(scope, view)
 
 
 class ConfigFieldOut(BaseModel):
@@ -242,20 +263,7 @@ async def sdk_config(
 async def sdk_update_config(
     body: ConfigUpdateIn, scope: ScopeDep, db: DbDep, loader: OptionLoaderDep
 ) -> ConfigOut:
-    view = await apps_service.update_config(
-        db,
-        scope,
-        body.slug,
-        config_id=body.config_id,
-        fields=body.fields,
-        workflows=(
-            [w.model_dump(exclude_unset=True) for w in body.workflows]
-            if body.workflows is not None
-            else None
-        ),
-        loader=loader,
-    )
-    return ConfigOut.of(scope, view)
+    return await save_config(body, scope, db, loader)
 
 
 @router.get(

@@ -20,6 +20,7 @@ from weft.api.frontend_sdk import (
     ConfigIn,
     ConfigOut,
     ConfigUpdateIn,
+    save_config,
 )
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out
 from weft.apps import service as apps_service
@@ -76,20 +77,7 @@ async def update_config(
 ) -> ConfigOut:
     """App-level `fields`, and per public workflow `{id, enabled, fields}` (map fields take
     `{label value: option value}`)."""
-    view = await apps_service.update_config(
-        db,
-        scope,
-        body.slug,
-        config_id=body.config_id,
-        fields=body.fields,
-        workflows=(
-            [w.model_dump(exclude_unset=True) for w in body.workflows]
-            if body.workflows is not None
-            else None
-        ),
-        loader=loader,
-    )
-    return ConfigOut.of(scope, view)
+    return await save_config(body, scope, db, loader)
 
 
 @router.get("/slug/{slug}/config", response_model=ConfigOut, summary="The app's default config")
