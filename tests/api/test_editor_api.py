@@ -201,3 +201,59 @@ async def test_the_org_reads_node_types_and_public_versions_with_its_key_alone(
     # A linked account cannot read the org's public workflow this way.
     private = await client.get(f"{BASE}/workflow/{workflow_id}/versions/1", headers=tenant.bearer)
     assert_envelope(private, 404, "WORKFLOW_NOT_FOUND")
+
+
+async def test_a_drafts_webhook_url_is_known_before_publish_and_live_after(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    workflow = await new_workflow(client, tenant)
+    assert workflow["webhook_path"] is None  # a manual start has no URL
+    hook = {**START, "data": {"trigger": "webhook"}}
+    saved = await save(client, tenant, workflow["_id"], nodes=[hook, NOTE])
+    assert saved.status_code == 200, saved.text
+    path = saved.json()["webhook_path"]
+    assert path.startswith("/hooks/") and saved.json()["webhook_live"] is False
+    reopened = await client.get(f"{BASE}/workflow/{workflow['_id']}/edit", headers=tenant.bearer)
+    assert reopened.json()["webhook_path"] == path  # the same URL on every read
+    # Not live yet: the URL answers 404 until a version with the webhook is published.
+    assert (await client.post(path, json={})).status_code == 404
+    published = await client.put(
+        f"{BASE}/workflow/{workflow['_id']}/publish", headers=tenant.bearer
+    )
+    assert published.status_code == 200, published.text
+    live = await client.get(f"{BASE}/workflow/{workflow['_id']}", headers=tenant.bearer)
+    assert live.json()["webhook_path"] == path  # publishing kept the draft's URL
+    after = await client.get(f"{BASE}/workflow/{workflow['_id']}/edit", headers=tenant.bearer)
+    assert after.json()["webhook_live"] is True
+    assert (await client.post(path, json={"x": 1})).status_code == 202
+
+
+async def test_app_triggers_list_the_parameters_a_start_node_gives(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    app = (await client.get(f"{BASE}/application/github", headers=tenant.bearer)).json()
+    (trigger,) = [t for t in app["triggers"] if t["name"] == "repository_event"]
+    assert trigger["parameters"]["required"] == ["owner", "repo"]
+    assert set(trigger["parameters"]["properties"]) == {"owner", "repo"}
+    stripe = (await client.get(f"{BASE}/application/stripe", headers=tenant.bearer)).json()
+    polled = next(t for t in stripe["triggers"] if t["name"] == "new_charge")
+    assert polled["parameters"] == {"type": "object", "properties": {}, "required": []}
+
+
+async def test_schedule_preview_lists_the_next_runs_in_the_schedules_timezone(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    from datetime import datetime
+
+    body = {"cron": "0 9 * * 1", "timezone": "Europe/Paris"}
+    shown = await client.post(f"{BASE}/schedule/preview", json=body, headers=tenant.bearer)
+    assert shown.status_code == 200, shown.text
+    runs = [datetime.fromisoformat(r) for r in shown.json()["next_runs"]]
+    assert len(runs) == 5 and runs == sorted(runs) and shown.json()["problem"] is None
+    assert all(r.hour == 9 and r.minute == 0 and r.weekday() == 0 for r in runs)
+    assert {r.utcoffset().total_seconds() for r in runs} <= {3600.0, 7200.0}  # type: ignore[union-attr]
+    bad = await client.post(
+        f"{BASE}/schedule/preview", json={"cron": "0 9 * *"}, headers=tenant.bearer
+    )
+    assert bad.json() == {"next_runs": [], "problem": bad.json()["problem"]}
+    assert "5 fields" in bad.json()["problem"]

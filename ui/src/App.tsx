@@ -447,6 +447,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                   pinned={selectedNode.id in editor.pins}
                   readOnly={readOnly}
                   saved={editor.saveState === "saved"}
+                  webhook={{ path: editor.draft?.webhook_path, live: editor.draft?.webhook_live }}
                   onRename={(name) => editor.edit((g) => renameNode(g, selectedNode.id, name))}
                   onData={(data) => editor.edit((g) => updateNode(g, selectedNode.id, { data }), `data:${selectedNode.id}`)}
                   onPin={(output) =>

@@ -92,9 +92,21 @@ class ApplicationOut(Out):
                 trigger.model_dump(
                     include={"name", "label", "description", "kind", "output", "interval_s"}
                 )
+                | {"parameters": trigger_parameters(definition, trigger)}
                 for trigger in definition.triggers
             ],
         )
+
+
+def trigger_parameters(definition: AppDefinition, trigger: Any) -> dict[str, Any]:
+    """The parameters a start node gives an app trigger (`params`), as an object schema: a
+    subscribing webhook's `user_params`, typed from its subscribe action (all required)."""
+    sub = getattr(trigger, "subscribe", None)
+    names: list[str] = list(sub.user_params) if sub is not None else []
+    action = definition.action(sub.action) if sub is not None else None
+    known = (action.parameters.get("properties") or {}) if action is not None else {}
+    properties = {name: known.get(name) or {"type": "string"} for name in names}
+    return {"type": "object", "properties": properties, "required": names}
 
 
 async def application_docs(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, model_validator
@@ -11,10 +12,13 @@ from pydantic import BaseModel, Field, model_validator
 from weft.api.deps import DbDep, ScopeDep, SettingsDep, WorkflowScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
+from weft.clock import now
 from weft.engine.interpreter import expression_preview
 from weft.expressions.evaluator import Limits
 from weft.nodes.catalog import describe_node_types
+from weft.nodes.start import cron_problem
 from weft.workflows import service
+from weft.workflows.trigger_index import next_tick
 
 router = APIRouter(tags=["editor"], responses=ERROR_RESPONSES)
 
@@ -144,3 +148,32 @@ async def preview_expression(
         config=body.config,
     )
     return PreviewOut(value=capped(value), error=error, execution_id=run_id)
+
+
+class ScheduleIn(BaseModel):
+    cron: str = Field(max_length=200, description="A 5-field cron expression")
+    timezone: str = Field("UTC", max_length=100, description="IANA timezone the cron reads in")
+    count: int = Field(5, ge=1, le=20)
+
+
+class ScheduleOut(Out):
+    next_runs: list[datetime] = Field(description="The next ticks, as aware times in `timezone`")
+    problem: str | None = Field(description="Why the cron or timezone is unusable; then no runs")
+
+
+@router.post("/schedule/preview", response_model=ScheduleOut, summary="A schedule's next runs")
+async def preview_schedule(body: ScheduleIn, _scope: WorkflowScopeDep) -> ScheduleOut:
+    """The next runs of a schedule trigger, computed as the scheduler computes them."""
+    problem = cron_problem(body.cron)
+    try:
+        zone = ZoneInfo(body.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem = problem or f"unknown IANA timezone {body.timezone!r}"
+    if problem:
+        return ScheduleOut(next_runs=[], problem=problem)
+    runs: list[datetime] = []
+    moment = now()
+    for _ in range(body.count):
+        moment = next_tick(body.cron, body.timezone, moment)
+        runs.append(moment.astimezone(zone))
+    return ScheduleOut(next_runs=runs, problem=None)

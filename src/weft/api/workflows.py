@@ -19,6 +19,7 @@ from weft.store.tables import App, Workflow, WorkflowVersion
 from weft.workflows import service
 from weft.workflows.records import WorkflowFilter
 from weft.workflows.service import WorkflowGraph
+from weft.workflows.trigger_index import start_config, webhook_path
 
 router = APIRouter(tags=["workflows"], responses=ERROR_RESPONSES)
 
@@ -144,6 +145,12 @@ class DraftOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
     revision: int = Field(description="+1 on every change; send it back when saving")
     problems: list[ProblemOut] = Field(description="What publishing this draft would refuse")
+    webhook_path: str | None = Field(
+        None,
+        description="Inbound URL path of the draft's webhook (or app) trigger, known before "
+        "publish; it starts runs once that trigger is live (`webhook_live`)",
+    )
+    webhook_live: bool = Field(False, description="The live version listens at webhook_path")
 
     @classmethod
     async def of(
@@ -152,6 +159,7 @@ class DraftOut(Out):
         problems = await service.draft_problems(
             db, scope, workflow, draft, catalog_problems=catalog_problems
         )
+        path = webhook_path(workflow, start_config(draft.nodes).get("trigger"))
         return cls(
             id=draft.id,
             associated_workflow=workflow.id,
@@ -170,19 +178,15 @@ class DraftOut(Out):
             updated_at=draft.updated_at,
             revision=workflow.draft_revision,
             problems=[ProblemOut(**p) for p in problems],
+            webhook_path=path,
+            webhook_live=bool(path and workflow.published and path == _webhook_path(workflow)),
         )
 
 
 def _webhook_path(workflow: Workflow) -> str | None:
-    """Where callers send a webhook trigger's requests; an app trigger's deliveries go to
-    `/hooks/app/...` (only a webhook-kind app trigger receives any)."""
-    if not workflow.webhook_secret:
-        return None
-    if workflow.trigger == "webhook":
-        return f"/hooks/{workflow.webhook_secret}"
-    if workflow.trigger == "app":
-        return f"/hooks/app/{workflow.webhook_secret}"
-    return None
+    """Where callers send the live webhook trigger's requests; an app trigger's deliveries go
+    to `/hooks/app/...` (only a webhook-kind app trigger receives any)."""
+    return webhook_path(workflow, workflow.trigger)
 
 
 def _scope_name(scope: OrgScope) -> str:

@@ -29,6 +29,28 @@ def start_config(nodes: list[dict[str, Any]]) -> dict[str, Any]:
     return dict((start or {}).get("data") or {"trigger": "manual"})
 
 
+def ensure_webhook_secret(workflow: Workflow, nodes: list[dict[str, Any]]) -> None:
+    """Give the workflow its webhook secret once a start node (live or draft) needs a URL.
+
+    A draft gets it too, so the editor shows the URL before the first publish; the URL only
+    starts runs once a version with that trigger is live (service.live_webhook checks).
+    """
+    if start_config(nodes).get("trigger") in ("webhook", "app") and not workflow.webhook_secret:
+        workflow.webhook_secret = secrets.token_urlsafe(24)
+
+
+def webhook_path(workflow: Workflow, trigger: str | None) -> str | None:
+    """Where `trigger`'s requests go for this workflow: `/hooks/{secret}` for a webhook,
+    `/hooks/app/{secret}` for an app trigger's deliveries; None without a URL."""
+    if not workflow.webhook_secret:
+        return None
+    if trigger == "webhook":
+        return f"/hooks/{workflow.webhook_secret}"
+    if trigger == "app":
+        return f"/hooks/app/{workflow.webhook_secret}"
+    return None
+
+
 async def index_triggers(
     workflow: Workflow, nodes: list[dict[str, Any]] | None, *, session: AsyncSession
 ) -> None:
@@ -46,8 +68,7 @@ async def index_triggers(
     workflow.trigger = data.get("trigger", "manual")
     workflow.trigger_event = data.get("event") if workflow.trigger == "event" else None
     # An app trigger's webhook URL carries the same secret (api.app_hooks).
-    if workflow.trigger in ("webhook", "app") and not workflow.webhook_secret:
-        workflow.webhook_secret = secrets.token_urlsafe(24)
+    ensure_webhook_secret(workflow, nodes)
     if workflow.trigger == "schedule":
         timezone = data.get("timezone") or "UTC"
         moment = now()

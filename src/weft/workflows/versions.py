@@ -19,7 +19,7 @@ from weft.workflows.graph import GraphProblem, GraphShapeError, normalize_graph
 from weft.workflows.live_cache import LIVE_WEBHOOKS
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, remember_draft_id, start_node
-from weft.workflows.trigger_index import index_triggers
+from weft.workflows.trigger_index import ensure_webhook_secret, index_triggers
 from weft.workflows.validation import validate_for_publish
 
 # What the app catalog refuses in a workflow's graph (apps.checks.catalog_problems), called as
@@ -86,6 +86,7 @@ async def open_draft(
             scoped_select(WorkflowVersion, scope).where(WorkflowVersion.id == workflow.draft_id)
         )
         if draft is not None:
+            ensure_webhook_secret(workflow, draft.nodes)
             return workflow, draft
     live = await live_version(scope, workflow, session=session)
     moment = now()
@@ -104,6 +105,7 @@ async def open_draft(
     remember_draft_id(workflow, draft, origin=False, session=session)
     await session.flush()
     workflow.draft_id = draft.id
+    ensure_webhook_secret(workflow, draft.nodes)
     await session.flush()
     return workflow, draft
 
@@ -139,6 +141,7 @@ async def save_draft(
     if settings is not None:
         draft.settings = settings
     draft.updated_at = now()
+    ensure_webhook_secret(workflow, node_json)
     await session.flush()
     return workflow, draft
 
@@ -275,6 +278,7 @@ async def restore_version(
     draft.edges = old.edges
     draft.settings = old.settings
     draft.updated_at = now()
+    ensure_webhook_secret(workflow, draft.nodes)
     await session.flush()
     return workflow, draft
 

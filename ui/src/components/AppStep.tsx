@@ -85,7 +85,7 @@ export function AppStep(props: Props) {
 const POLL_MS = 1500;
 const POLL_LIMIT_MS = 5 * 60 * 1000;
 
-function Connection({ app, api, problems, onConnected, readOnly }: { app: AppInfo; api: Api; problems: Problem[]; onConnected(): void; readOnly: boolean }) {
+export function Connection({ app, api, problems, onConnected, readOnly }: { app: AppInfo; api: Api; problems: Problem[]; onConnected(): void; readOnly: boolean }) {
   const [open, setOpen] = useState(false);
   const [values, setValues] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
@@ -238,7 +238,7 @@ interface ParamsProps {
   onFocusField(mode: CodeMode, source: () => unknown): void;
 }
 
-function ParamsForm({ action, params, onChange, problems, paths, onFocusField }: ParamsProps) {
+export function ParamsForm({ action, params, onChange, problems, paths, onFocusField }: ParamsProps) {
   const schema = action.parameters ?? { type: "object" };
   const props = Object.entries(schema.properties ?? {});
   const required = new Set(schema.required ?? []);

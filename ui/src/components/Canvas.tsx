@@ -22,6 +22,7 @@ import {
 } from "@xyflow/react";
 import type { Graph, NodeType, Problem, Step, XY } from "../lib/types";
 import { outputsOf } from "../model/graph";
+import { triggerLabel } from "../model/trigger";
 import type { NodeChange as DiffChange } from "../model/diff";
 import { Icon } from "./Icons";
 import { AppIcon } from "./AppIcon";
@@ -272,8 +273,18 @@ export function Canvas(props: Props) {
       const appSlug = node.type === "app_action" && typeof node.data.app === "string" ? node.data.app : null;
       const appInfo = appSlug ? props.apps?.summary(appSlug) : undefined;
       const actionInfo = appInfo?.actions.find((a) => a.name === node.data.action);
-      const typeLabel = appSlug ? `${appInfo?.name ?? appSlug} · ${actionInfo?.label ?? String(node.data.action ?? "")}` : (nodeType?.label ?? node.type);
-      const app = appSlug ? { slug: appSlug, name: appInfo?.name ?? appSlug, icon: appInfo?.icon ?? null } : undefined;
+      const startApp = node.type === "start" && node.data.trigger === "app" && typeof node.data.app === "string" ? props.apps?.summary(node.data.app) : undefined;
+      const typeLabel = appSlug
+        ? `${appInfo?.name ?? appSlug} · ${actionInfo?.label ?? String(node.data.action ?? "")}`
+        : node.type === "start"
+          ? triggerLabel(node.data, startApp)
+          : (nodeType?.label ?? node.type);
+      const startSlug = node.type === "start" && node.data.trigger === "app" && typeof node.data.app === "string" ? node.data.app : null;
+      const app = appSlug
+        ? { slug: appSlug, name: appInfo?.name ?? appSlug, icon: appInfo?.icon ?? null }
+        : startSlug
+          ? { slug: startSlug, name: startApp?.name ?? startSlug, icon: startApp?.icon ?? null }
+          : undefined;
       const signature = JSON.stringify([
         node.name, node.type, typeLabel, app, nodeType?.category, outputs, openOutputs,
         problemCount[node.id] ?? 0, frontier.has(node.id), node.id in pins, diff?.[node.id], readOnly,

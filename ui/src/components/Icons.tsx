@@ -24,6 +24,7 @@ const PATHS: Record<string, string> = {
   pin: "M9 4h6l-1 6 3 3H7l3-3zM12 13v7",
   shield: "M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z",
   search: "M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM20 20l-4-4",
+  copy: "M9 9h11v11H9zM5 15H4V4h11v1",
   clock: "M12 7v5l3 2M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z",
 };
 

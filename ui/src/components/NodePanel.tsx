@@ -9,6 +9,7 @@ import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
 import { Icon } from "./Icons";
 import { SchemaForm } from "./SchemaForm";
 import { AppStep } from "./AppStep";
+import { TriggerStep } from "./TriggerStep";
 import { exampleOf, findAction, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { problemText } from "../lib/problems";
@@ -31,6 +32,8 @@ interface Props {
   onRunForReal(nodeId: string): void;
   onConnected?(): void;
   showTestData?: boolean;
+  /** The draft's webhook URL path (the start node's webhook/app trigger), before publish too. */
+  webhook?: { path: string | null | undefined; live: boolean | undefined };
 }
 
 // Their run decides the route or the end of the run, so the server refuses to pin them.
@@ -189,11 +192,26 @@ export function NodePanel(props: Props) {
           />
         </fieldset>
       )}
+      {node.type === "start" && (
+        <fieldset disabled={readOnly} className="plain">
+          <TriggerStep
+            api={api}
+            data={node.data}
+            onChange={props.onData}
+            problems={nodeProblems}
+            paths={() => pathsRef.current}
+            onFocusField={(mode, read) => setPreviewSource({ mode, read })}
+            onConnected={() => props.onConnected?.()}
+            webhook={props.webhook ?? { path: null, live: false }}
+            readOnly={readOnly}
+          />
+        </fieldset>
+      )}
       {nodeType ? (
         <fieldset disabled={readOnly} className="plain">
           <SchemaForm
             key={node.id}
-            nodeType={node.type === "app_action" ? appStepOptions(nodeType, apps.detail(String(node.data.app ?? "")), node.data.action) : nodeType}
+            nodeType={node.type === "app_action" ? appStepOptions(nodeType, apps.detail(String(node.data.app ?? "")), node.data.action) : node.type === "start" ? startOptions(nodeType) : nodeType}
             data={node.data}
             onChange={props.onData}
             paths={() => pathsRef.current}
@@ -275,6 +293,13 @@ export function NodePanel(props: Props) {
 function appStepOptions(nodeType: NodeType, app: Parameters<typeof findAction>[0], action: unknown): NodeType {
   const paginated = findAction(app, action)?.paginated ?? false;
   const hidden = new Set(["app", "action", "params", ...(paginated ? [] : ["all_pages", "max_items"])]);
+  const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
+  return { ...nodeType, schema: { ...nodeType.schema, properties } };
+}
+
+/** The trigger section covers the kind and its fields; sync (webhooks) and the sample stay. */
+function startOptions(nodeType: NodeType): NodeType {
+  const hidden = new Set(["trigger", "event", "cron", "timezone", "app", "app_trigger", "params"]);
   const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
   return { ...nodeType, schema: { ...nodeType.schema, properties } };
 }

@@ -1,6 +1,6 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { AppInfo, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -149,6 +149,21 @@ export class Api {
   /** Key-based: the credentials; OAuth2: nothing, and the answer is `{auth_url}`. */
   connectApp(slug: string, credentials?: Record<string, string>): Promise<{ connected?: boolean; auth_url?: string }> {
     return this.request("POST", `/application/${encodeURIComponent(slug)}/connection`, credentials ? { credentials } : {});
+  }
+
+  /** The workflow record (its app's `slug`, the live trigger). */
+  workflow(): Promise<{ slug: string; trigger: string | null; webhook_path: string | null }> {
+    return this.request("GET", this.wf);
+  }
+
+  /** The events the org declared for app `slug` (`POST /application/event`). */
+  appEvents(slug: string): Promise<OrgEvent[]> {
+    return this.request("GET", `/application/${encodeURIComponent(slug)}/events`);
+  }
+
+  /** A schedule's next runs, as the scheduler computes them (ISO times in `timezone`). */
+  schedulePreview(cron: string, timezone: string): Promise<{ next_runs: string[]; problem: string | null }> {
+    return this.request("POST", "/schedule/preview", { cron, timezone, count: 5 });
   }
 
   /** Follow a run's steps as they commit; resolves when the stream ends. */

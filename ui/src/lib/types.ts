@@ -41,6 +41,9 @@ export interface Draft extends Graph {
   revision?: number;
   problems?: Problem[];
   updatedAt: string;
+  /** The webhook (or app trigger) URL path of the draft's start node, known before publish. */
+  webhook_path?: string | null;
+  webhook_live?: boolean;
 }
 
 export interface JsonSchema {
@@ -177,4 +180,24 @@ export interface AppInfo {
   reauth_required: boolean;
   connected_accounts: { identifier?: string | null; status?: string }[];
   actions: AppActionInfo[];
+  triggers?: AppTriggerInfo[];
+}
+
+/** One app trigger a start node may select (`trigger: "app"`). */
+export interface AppTriggerInfo {
+  name: string;
+  label: string;
+  description?: string | null;
+  kind: "polling" | "webhook";
+  output?: JsonSchema;
+  interval_s?: number;
+  parameters?: JsonSchema;
+}
+
+/** An event the org declared with `POST /application/event`. */
+export interface OrgEvent {
+  name: string;
+  slug: string;
+  response: unknown;
+  json_schema: JsonSchema | null;
 }
