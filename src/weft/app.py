@@ -14,6 +14,7 @@ from weft.api import (
     app_imports,
     applications,
     audit,
+    connect_portal,
     connections,
     direct_actions,
     editor,
@@ -45,6 +46,7 @@ from weft.store.db import Database
 from weft.tenancy import service as tenancy_service
 from weft.tenancy.rate_limits import RateLimiter
 from weft.web import page as editor_page
+from weft.web import portal as connect_page
 from weft.web.log_redaction import install_access_log_redaction
 
 API_PREFIX = "/api/v2/public"
@@ -120,11 +122,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(org_settings.router)
     public.include_router(editor.router)
     public.include_router(mcp_servers.router)
+    public.include_router(connect_portal.router)
     app.include_router(public)
     app.include_router(frontend_sdk.router)
     app.include_router(direct_actions.router)
     app.include_router(connections.browser_router)
     app.include_router(editor_page.router)
+    app.include_router(connect_page.router)
     install_access_log_redaction()
     install_pages(app)
     install_openapi(app)

@@ -369,7 +369,6 @@ async def test_refold_routes_weft_lacks_answer_404_envelopes(
 ) -> None:
     """The routes docs/apps.md lists as missing ("Differences from Refold") answer a clear 404."""
     missing = [
-        ("POST", f"{BASE}/connect-url"),
         ("PUT", f"{BASE}/linked-account/default-app/auth-credentials/api_key"),
         ("DELETE", f"{BASE}/linked-account/default-app/auth-credentials/api_key"),
         ("GET", f"{BASE}/execution/{'0' * 24}/nodes/2/batches"),

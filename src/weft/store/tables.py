@@ -87,6 +87,28 @@ class SessionToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ConnectLink(Base):
+    """A hosted Connect portal link (`POST /connect-url`): one linked account, single use.
+
+    Only the link's hash is kept; `used_at` is set when the link is exchanged for a page session.
+    `theme` holds the request's `color`, `bgColor` and `name`; `apps` the slugs shown (None: all).
+    """
+
+    __tablename__ = "connect_links"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE"), index=True
+    )
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    theme: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    apps: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class App(Base):
     """An application. `org_id` NULL: the shared catalog; set: an org's own (its default app)."""
 

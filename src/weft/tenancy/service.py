@@ -14,7 +14,7 @@ from weft.store.db import Database
 from weft.store.pagination import Page
 from weft.store.scope import OrgScope, Scope
 from weft.store.tables import AuditEvent, LinkedAccount, Org, Workflow
-from weft.tenancy import accounts, audit, orgs, origins, tokens
+from weft.tenancy import accounts, audit, connect_links, orgs, origins, tokens
 from weft.workflows.records import locate_workflow
 
 
@@ -150,3 +150,26 @@ async def editor_access(db: Database, token: str, workflow_id: str) -> EditorAcc
         except NotFound:
             return EditorAccess(check, origins, None)
     return EditorAccess(check, origins, located.workflow)
+
+
+async def mint_connect_link(
+    db: Database,
+    scope: Scope,
+    *,
+    theme: dict[str, Any],
+    apps: list[str] | None,
+    expires_in: int,
+) -> connect_links.MintedLink:
+    """A single-use link to the hosted Connect portal for the account `scope` acts as."""
+    async with db.transaction() as session:
+        return await connect_links.mint_link(
+            scope, theme=theme, apps=apps, expires_in=expires_in, session=session
+        )
+
+
+async def redeem_connect_link(
+    db: Database, raw: str, *, session_ttl_s: int
+) -> connect_links.Redeemed:
+    """Open a portal link: once, for a page session; afterwards, why it no longer works."""
+    async with db.transaction() as session:
+        return await connect_links.redeem_link(raw, session_ttl_s=session_ttl_s, session=session)

@@ -49,11 +49,41 @@ NO_ACCESS = PageError(
     "It may have been deleted, or it belongs to another account.",
 )
 
+MISSING_LINK = PageError(
+    401,
+    "missing_link",
+    "This connect link is incomplete",
+    "The link has no access code. Open the integrations page again from the app you came from.",
+)
+UNKNOWN_LINK = PageError(
+    401,
+    "invalid_link",
+    "This connect link is not valid",
+    "The link was not recognised. Open the integrations page again from the app you came from.",
+)
+EXPIRED_LINK = PageError(
+    410,
+    "expired_link",
+    "This connect link has expired",
+    "For your security, connect links work only for a few minutes. Open the integrations page "
+    "again from the app you came from to get a fresh one.",
+)
+USED_LINK = PageError(
+    410,
+    "used_link",
+    "This connect link was already used",
+    "Each connect link opens the page once. Open the integrations page again from the app you "
+    "came from to get a fresh one; your connections are kept.",
+)
+
+LINK_PROBLEMS = {"unknown": UNKNOWN_LINK, "expired": EXPIRED_LINK, "used": USED_LINK}
+
 TOKEN_PROBLEMS = {"unknown": UNKNOWN_TOKEN, "expired": EXPIRED_TOKEN, "revoked": REVOKED_TOKEN}
 
 _ICONS = {
     401: '<path d="M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z"/>',  # a padlock
     403: '<circle cx="12" cy="12" r="9"/><path d="M5.6 5.6l12.8 12.8"/>',  # no entry
+    410: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',  # a clock
 }
 
 _STYLE = """
