@@ -20,8 +20,11 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
+from engine.flows import publish
+from graphs import node
 from support import Tenant, TenantFactory, assert_envelope
 from weft.api.mcp_protocol import McpEndpoint
+from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 
@@ -168,6 +171,38 @@ async def test_mcp_client_lists_tools_and_calls_one_that_reaches_the_app(
     assert_envelope(
         await client.get(f"{SERVERS}/{created['_id']}/logs", headers=tenant.bearer), 401
     )
+
+
+async def test_mcp_client_lists_a_workflow_tool_and_calls_it_for_the_workflows_answer(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, live: str
+) -> None:
+    start = node("1", "start", "Start", trigger="manual")
+    reply = node("2", "respond", "Reply", body={"greeting": "Hello {{ trigger.name }}"})
+    workflow_id = await publish(client, tenant, [start, reply], name="Greeter")
+    workflow = {"id": workflow_id, "name": "Greeter"}
+    created = await _create(
+        client, tenant.bearer, associated_apps=[{"slug": "stripe", "workflows": [workflow]}]
+    )
+    tool_name = f"workflow__{workflow_id}"
+
+    async with mcp_session(f"{live}/mcp/v1/{created['token']}/{created['_id']}") as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert tool_name in tools
+        assert "Greeter" in tools[tool_name].description
+        assert tools[tool_name].input_schema["type"] == "object"
+        result = await session.call_tool(tool_name, {"name": "Ada"})
+        assert result.is_error is False, result.content
+        assert result.structured_content == {"greeting": "Hello Ada"}
+        unknown = await session.call_tool("workflow__wf_nope", {})
+        assert unknown.is_error is True
+
+    log = await client.get(f"{SERVERS}/{created['_id']}/logs", headers=tenant.org_key)
+    calls = log.json()["docs"]
+    assert [(c["tool"], c["status"]) for c in calls] == [
+        ("workflow__wf_nope", "error"),
+        (tool_name, "success"),
+    ]
+    assert calls[1]["arguments"] == {"name": "Ada"}
 
 
 async def test_read_only_server_withholds_write_actions(
