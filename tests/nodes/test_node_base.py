@@ -21,7 +21,7 @@ def problems(node_type, data):
 def test_registry_has_every_documented_type():
     assert set(NODE_TYPES) == {
         "start", "http", "app_action", "transform", "condition", "loop",
-        "delay", "code", "respond", "workflow", "ai", "end",
+        "delay", "code", "respond", "workflow", "ai", "end", "mcp",
     }  # fmt: skip
 
 

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, model_validator
 
-from weft.api.deps import DbDep, ScopeDep, SettingsDep, WorkflowScopeDep
+from weft.api.deps import DbDep, ScopeDep, ServicesDep, SettingsDep, WorkflowScopeDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
 from weft.clock import now
+from weft.engine.agents.remote_mcp import remote_tools
 from weft.engine.interpreter import expression_preview
 from weft.expressions.evaluator import Limits
 from weft.nodes.catalog import describe_node_types
@@ -177,3 +178,35 @@ async def preview_schedule(body: ScheduleIn, _scope: WorkflowScopeDep) -> Schedu
         moment = next_tick(body.cron, body.timezone, moment)
         runs.append(moment.astimezone(zone))
     return ScheduleOut(next_runs=runs, problem=None)
+
+
+class McpToolsIn(BaseModel):
+    url: str = Field(
+        min_length=1, max_length=2000, description="The MCP server's Streamable HTTP endpoint"
+    )
+    connection: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="An app whose connection of the linked account signs the requests",
+    )
+
+
+class McpToolOut(Out):
+    name: str
+    title: str | None
+    description: str
+    input_schema: dict[str, Any] = Field(description="JSON Schema of the tool's arguments")
+
+
+class McpToolsOut(Out):
+    tools: list[McpToolOut]
+
+
+@router.post("/mcp/tools", response_model=McpToolsOut, summary="A remote MCP server's tools")
+async def list_mcp_tools(body: McpToolsIn, scope: ScopeDep, services: ServicesDep) -> McpToolsOut:
+    """The tools an `mcp` node could call at `url`, with their input schemas, listed through
+    the org's outbound policy as the node would call them (400 OUTBOUND_BLOCKED for a private
+    address the policy does not open; 502 when the server cannot be reached or refuses)."""
+    tools = await remote_tools(services, scope, body.url, body.connection)
+    return McpToolsOut(tools=[McpToolOut(**tool.to_json()) for tool in tools])

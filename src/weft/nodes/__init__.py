@@ -24,6 +24,7 @@ from weft.nodes import (
     end,
     http,
     loop,
+    mcp,
     respond,
     start,
     transform,
@@ -57,6 +58,7 @@ KINDS: dict[str, NodeKind] = {
         respond.KIND,
         end.KIND,
         ai.KIND,
+        mcp.KIND,
     )
 }
 # Each type's config model (the OpenAPI document and graph checks read it).

@@ -1,0 +1,42 @@
+"""weft.net.mcp_client: the MCP SDK's HTTP goes through the private-network guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from remote_mcp import remote_mcp
+from weft.net import BlockedDestination, OutboundPolicy
+from weft.net.mcp_client import call_tool, list_tools
+
+pytestmark = pytest.mark.integration
+
+OPEN = OutboundPolicy.parse("127.0.0.1")
+
+
+async def test_lists_tools_with_their_input_schemas_and_calls_one() -> None:
+    async with remote_mcp() as remote:
+        tools = {tool.name: tool for tool in await list_tools(remote.url, policy=OPEN)}
+        assert set(tools) == {"add", "greet", "explode"}
+        assert tools["add"].description == "Add two whole numbers"
+        assert tools["add"].input_schema["required"] == ["a", "b"]
+        answer = await call_tool(remote.url, "add", {"a": 1, "b": 2}, policy=OPEN)
+        assert answer.is_error is False and answer.output == {"total": 3}
+        failed = await call_tool(remote.url, "explode", {}, policy=OPEN)
+        assert failed.is_error is True
+
+
+async def test_loopback_is_refused_by_default_before_any_request() -> None:
+    async with remote_mcp() as remote:
+        with pytest.raises(BlockedDestination, match="loopback"):
+            await list_tools(remote.url, policy=OutboundPolicy())
+        assert remote.headers == []
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused() -> None:
+    async def rebinding(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", "10.0.0.7"]  # one public, one private: refused as a whole
+
+    with pytest.raises(BlockedDestination, match="RFC 1918"):
+        await call_tool(
+            "http://mcp.example.test/mcp", "add", {}, policy=OPEN, resolver=rebinding, timeout_s=5
+        )
