@@ -236,9 +236,11 @@ interface ParamsProps {
   problems: Problem[];
   paths: () => string[];
   onFocusField(mode: CodeMode, source: () => unknown): void;
+  /** The data key the values live under (`params`; an mcp step's `arguments`). */
+  field?: string;
 }
 
-export function ParamsForm({ action, params, onChange, problems, paths, onFocusField }: ParamsProps) {
+export function ParamsForm({ action, params, onChange, problems, paths, onFocusField, field: under = "params" }: ParamsProps) {
   const schema = action.parameters ?? { type: "object" };
   const props = Object.entries(schema.properties ?? {});
   const required = new Set(schema.required ?? []);
@@ -248,7 +250,7 @@ export function ParamsForm({ action, params, onChange, problems, paths, onFocusF
   const field = ([key, child]: [string, JsonSchema]) => (
     <ParamField
       key={key}
-      path={`params.${key}`}
+      path={`${under}.${key}`}
       name={key}
       schema={child}
       required={required.has(key)}
@@ -264,7 +266,7 @@ export function ParamsForm({ action, params, onChange, problems, paths, onFocusF
       }}
     />
   );
-  const generalProblems = problems.filter((p) => p.field === "params");
+  const generalProblems = problems.filter((p) => p.field === under);
   return (
     <div className="schema-form params-form">
       <h3 className="section-title">Parameters</h3>

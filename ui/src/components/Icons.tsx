@@ -12,6 +12,7 @@ const PATHS: Record<string, string> = {
   workflow: "M3 5h7v5H3zM14 14h7v5h-7zM6.5 10v6.5H14",
   ai: "M12 3l1.8 4.7L18.5 9.5l-4.7 1.8L12 16l-1.8-4.7L5.5 9.5l4.7-1.8zM19 15l.8 2.2L22 18l-2.2.8L19 21l-.8-2.2L16 18l2.2-.8z",
   end: "M6 6h12v12H6z",
+  mcp: "M9 3v5M15 3v5M6 8h12v4a6 6 0 0 1-12 0zM12 18v3",
   plus: "M12 5v14M5 12h14",
   undo: "M9 14 4 9l5-5M4 9h10a6 6 0 0 1 0 12h-3",
   redo: "M15 14l5-5-5-5M20 9H10a6 6 0 0 0 0 12h3",

@@ -7,6 +7,7 @@ import { slugifyName, upstreamOf } from "../model/graph";
 import { focusedField, referenceFor, type CodeMode } from "./CodeField";
 import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
 import { Icon } from "./Icons";
+import { McpStep } from "./McpStep";
 import { SchemaForm } from "./SchemaForm";
 import { AppStep } from "./AppStep";
 import { TriggerStep } from "./TriggerStep";
@@ -192,6 +193,20 @@ export function NodePanel(props: Props) {
           />
         </fieldset>
       )}
+      {node.type === "mcp" && (
+        <fieldset disabled={readOnly} className="plain">
+          <McpStep
+            key={node.id}
+            api={api}
+            data={node.data}
+            onChange={props.onData}
+            problems={nodeProblems}
+            paths={() => pathsRef.current}
+            onFocusField={(mode, read) => setPreviewSource({ mode, read })}
+            readOnly={readOnly}
+          />
+        </fieldset>
+      )}
       {node.type === "start" && (
         <fieldset disabled={readOnly} className="plain">
           <TriggerStep
@@ -211,7 +226,7 @@ export function NodePanel(props: Props) {
         <fieldset disabled={readOnly} className="plain">
           <SchemaForm
             key={node.id}
-            nodeType={node.type === "app_action" ? appStepOptions(nodeType, apps.detail(String(node.data.app ?? "")), node.data.action) : node.type === "start" ? startOptions(nodeType) : nodeType}
+            nodeType={node.type === "app_action" ? appStepOptions(nodeType, apps.detail(String(node.data.app ?? "")), node.data.action) : node.type === "start" ? startOptions(nodeType) : node.type === "mcp" ? mcpOptions(nodeType) : nodeType}
             data={node.data}
             onChange={props.onData}
             paths={() => pathsRef.current}
@@ -293,6 +308,13 @@ export function NodePanel(props: Props) {
 function appStepOptions(nodeType: NodeType, app: Parameters<typeof findAction>[0], action: unknown): NodeType {
   const paginated = findAction(app, action)?.paginated ?? false;
   const hidden = new Set(["app", "action", "params", ...(paginated ? [] : ["all_pages", "max_items"])]);
+  const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
+  return { ...nodeType, schema: { ...nodeType.schema, properties } };
+}
+
+/** The mcp step's own section covers the tool and its arguments; URL and connection stay. */
+function mcpOptions(nodeType: NodeType): NodeType {
+  const hidden = new Set(["tool", "arguments"]);
   const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
   return { ...nodeType, schema: { ...nodeType.schema, properties } };
 }

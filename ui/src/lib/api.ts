@@ -1,6 +1,6 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { AppInfo, McpTool, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -164,6 +164,11 @@ export class Api {
   /** A schedule's next runs, as the scheduler computes them (ISO times in `timezone`). */
   schedulePreview(cron: string, timezone: string): Promise<{ next_runs: string[]; problem: string | null }> {
     return this.request("POST", "/schedule/preview", { cron, timezone, count: 5 });
+  }
+
+  /** A remote MCP server's tools, listed through the org's outbound policy (`mcp` steps). */
+  mcpTools(url: string, connection: string | null): Promise<{ tools: McpTool[] }> {
+    return this.request("POST", "/mcp/tools", { url, ...(connection ? { connection } : {}) });
   }
 
   /** Follow a run's steps as they commit; resolves when the stream ends. */

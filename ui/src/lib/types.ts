@@ -160,6 +160,13 @@ export interface AppActionInfo {
   output?: JsonSchema;
 }
 
+export interface McpTool {
+  name: string;
+  title: string | null;
+  description: string;
+  input_schema: JsonSchema;
+}
+
 export interface AuthField {
   name: string;
   label?: string;
