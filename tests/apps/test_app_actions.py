@@ -10,10 +10,14 @@ import pytest
 from actions_support import connect_with_key, connect_with_token, run_action, scope_of
 from fake_api import FakeApi
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from support import Tenant
+from weft.api.deps import app_state
 from weft.apps.catalog import action_effect, shipped_definitions
+from weft.crypto import SecretBox
 from weft.nodes.runtime import NodeFailure
+from weft.store.tables import Connection
 
 pytestmark = pytest.mark.integration
 
@@ -226,6 +230,29 @@ async def test_action_without_connection_fails_clearly(app: FastAPI, tenant: Ten
     scope = await scope_of(app, tenant.org_id, tenant.account_id)
     with pytest.raises(NodeFailure, match="has not connected hubspot"):
         await run_action(app, scope, "hubspot", "get_contact", {"contactId": "1"})
+
+
+async def test_credentials_another_key_sealed_fail_clearly_and_can_be_deleted(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """A connection the server's secret key no longer opens (the key was changed): the step
+    fails saying to reconnect, and the connection can still be removed."""
+    scope = await scope_of(app, tenant.org_id, tenant.account_id)
+    await connect_with_key(app, scope, "stripe", {"api_key": STRIPE_KEY})
+    other_key = SecretBox(b"k" * 32)
+    async with app_state(app).db.transaction() as session:
+        await session.execute(
+            update(Connection)
+            .where(Connection.app_slug == "stripe")
+            .values(credentials_sealed=other_key.seal('{"fields": {}}', context="elsewhere"))
+        )
+    with pytest.raises(NodeFailure, match="reconnect the app") as failed:
+        await run_action(app, scope, "stripe", "get_customer", {"customer": "cus_1"})
+    assert failed.value.details["error_code"] == "CONNECTION_UNREADABLE"
+    removed = await client.delete(
+        "/api/v2/public/application/stripe/connection", headers=tenant.bearer
+    )
+    assert removed.status_code == 200, removed.text
 
 
 async def test_action_missing_a_required_parameter_fails_before_sending(

@@ -14,6 +14,7 @@ from weft.api.mcp_protocol import PREFIX
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.apps import mcp_servers
 from weft.apps.mcp_servers import ServerFields
+from weft.settings import Settings
 from weft.store.tables import McpCall, McpServer
 
 router = APIRouter(tags=["mcp servers"], responses=ERROR_RESPONSES)
@@ -149,14 +150,14 @@ class McpCallOut(Out):
         )
 
 
-def _base(services: Any) -> str:
-    return str(services.settings.base_url).rstrip("/")
+def _base(settings: Settings) -> str:
+    return str(settings.base_url).rstrip("/")
 
 
 @router.post("/mcp-servers", response_model=ServerOut, summary="Create an MCP server")
 async def create_server(body: CreateServerIn, scope: ScopeDep, services: ServicesDep) -> ServerOut:
     server, token = await mcp_servers.create_server(services.db, scope, body.fields())
-    return ServerOut.of(server, token, _base(services))
+    return ServerOut.of(server, token, _base(services.settings))
 
 
 @router.get("/mcp-servers", response_model=PageOut[ServerOut], summary="The account's servers")
@@ -194,7 +195,7 @@ async def delete_server(
 async def rotate_token(mcp_server_id: str, scope: ScopeDep, services: ServicesDep) -> ServerOut:
     token = await mcp_servers.rotate_token(services.db, scope, mcp_server_id)
     server = await mcp_servers.get_server(services.db, scope, mcp_server_id)
-    return ServerOut.of(server, token, _base(services))
+    return ServerOut.of(server, token, _base(services.settings))
 
 
 @router.get(

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.apps.catalog import resolve_definition
 from weft.apps.model import AppDefinition
 from weft.clock import isoformat, now
-from weft.crypto import SecretBox
-from weft.errors import InvalidInput
+from weft.crypto import SecretBox, SecretUnreadable
+from weft.errors import InvalidInput, WeftError
 from weft.ids import new_id
 from weft.notifications.events import CONNECTION_CREATED, CONNECTION_DELETED, CONNECTION_EXPIRED
 from weft.notifications.outbox import enqueue_event_notifications
@@ -235,25 +235,48 @@ async def list_connections(scope: Scope, *, session: AsyncSession) -> dict[str, 
     return {row.app_slug: _info(row) for row in rows}
 
 
+class ConnectionUnreadable(WeftError):
+    """Stored credentials this server's secret key does not open (the key was changed)."""
+
+    status_code = 409
+    error_code = "CONNECTION_UNREADABLE"
+
+
 async def open_credentials(
     scope: Scope, slug: str, *, session: AsyncSession, settings: Settings
 ) -> tuple[ConnectionInfo, dict[str, Any]] | None:
-    """The connection and its opened credentials (for the node runtime only), or None."""
+    """The connection and its opened credentials (for the node runtime only), or None.
+
+    ConnectionUnreadable when the secret key no longer opens them: the account reconnects."""
     row = (await session.scalars(_find(scope, slug))).first()
     if row is None:
         return None
-    opened = secret_box(settings).open(row.credentials_sealed, context=sealing_context(scope, slug))
+    try:
+        opened = secret_box(settings).open(
+            row.credentials_sealed, context=sealing_context(scope, slug)
+        )
+    except SecretUnreadable:
+        raise ConnectionUnreadable(
+            f"The stored credentials for {slug} cannot be opened with this server's secret key "
+            "(was WEFT_SECRET_KEY changed?): reconnect the app"
+        ) from None
     return _info(row), json.loads(opened)
 
 
 async def delete_connection(
     scope: Scope, slug: str, *, session: AsyncSession, settings: Settings
 ) -> dict[str, Any] | None:
-    """Remove the connection; answers its opened credentials (to revoke after commit) or None."""
-    opened = await open_credentials(scope, slug, session=session, settings=settings)
-    if opened is None:
+    """Remove the connection; answers its opened credentials (to revoke after commit) or None.
+
+    Credentials the key no longer opens are deleted all the same, with nothing to revoke."""
+    row = (await session.scalars(_find(scope, slug))).first()
+    if row is None:
         return None
-    info, credentials = opened
+    try:
+        opened = await open_credentials(scope, slug, session=session, settings=settings)
+    except ConnectionUnreadable:
+        opened = None
+    info, credentials = opened if opened is not None else (_info(row), {})
     await session.execute(
         delete(Connection).where(
             Connection.org_id == scope.org_id,

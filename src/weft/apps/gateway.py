@@ -17,7 +17,7 @@ from weft.apps.access import ConnectionMissing, Credentials, usable_credentials
 from weft.apps.calls import ActionInputError, PreparedRequest, auth_parts, build_request
 from weft.apps.catalog import resolve_definition
 from weft.apps.client_credentials import uses_client_credentials, with_token
-from weft.apps.connections import secret_box
+from weft.apps.connections import ConnectionUnreadable, secret_box
 from weft.apps.limits import send_limited
 from weft.apps.model import AppDefinition
 from weft.apps.org_settings import AiSettings, AppSettings, ai_settings, app_settings
@@ -133,7 +133,7 @@ class AppGateway:
                 owner, definition, found.values, self.services.outbound, force_refresh=force_refresh
             )
             return Credentials(found.connection, values)
-        except ConnectionMissing as error:
+        except (ConnectionMissing, ConnectionUnreadable) as error:  # the account must act
             raise NodeFailure(error.message, details={"error_code": error.error_code}) from error
         except WeftError as error:
             raise NodeFailure(error.message, retryable=True) from error

@@ -35,6 +35,7 @@ from weft.apps.model import AppDefinition
 from weft.apps.polling import PollState, dig, listed_items, new_items
 from weft.apps.trigger_model import PollingTrigger, Subscription, WebhookTrigger
 from weft.clock import now
+from weft.crypto import SecretUnreadable
 from weft.engine.interpreter.outbound import outbound_for
 from weft.engine.starts.triggers import new_execution
 from weft.engine.workers.services import Services
@@ -404,7 +405,10 @@ def subscription_secret(services: Services, row: AppTrigger) -> str | None:
     sealed = (row.state or {}).get("secret_sealed")
     if not sealed:
         return None
-    return secret_box(services.settings).open(sealed, context=_sealing_context(row.id))
+    try:
+        return secret_box(services.settings).open(sealed, context=_sealing_context(row.id))
+    except SecretUnreadable:  # the key changed: as if none were set (deliveries are refused)
+        return None
 
 
 async def _stop(
