@@ -14,8 +14,6 @@ keys already taken are skipped: a new item starts exactly one run.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
 import hashlib
 import logging
@@ -37,6 +35,7 @@ from weft.apps.trigger_model import PollingTrigger, Subscription, WebhookTrigger
 from weft.clock import now
 from weft.crypto import SecretUnreadable
 from weft.engine.interpreter.outbound import outbound_for
+from weft.engine.starts.periodic import Periodic
 from weft.engine.starts.triggers import new_execution
 from weft.engine.workers.services import Services
 from weft.engine.workers.wakeups import wake_workers_in_transaction
@@ -94,27 +93,14 @@ def hook_url(services: Services, secret: str) -> str:
     return f"{services.settings.base_url}/hooks/app/{secret}"
 
 
-class AppTriggerPoller:
+class AppTriggerPoller(Periodic):
     """Polls due app triggers and (un)subscribes webhooks, once a second by default."""
 
-    def __init__(self, services: Services, interval_s: float = 1.0) -> None:
-        self.services = services
-        self.interval_s = interval_s
-        self._stop = asyncio.Event()
+    log = log
+    failure = "app trigger round failed"
 
-    def stop(self) -> None:
-        """Stop after the current round."""
-        self._stop.set()
-
-    async def run(self) -> None:
-        """Work due app triggers until stopped."""
-        while not self._stop.is_set():
-            try:
-                await run_due_app_triggers(self.services)
-            except Exception as error:
-                log_database_failure(log, "app trigger round failed", error)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval_s)
+    async def round(self) -> None:
+        await run_due_app_triggers(self.services)
 
 
 async def run_due_app_triggers(services: Services, limit: int = 20) -> int:

@@ -10,7 +10,6 @@ the write lock at BEGIN), and each tick's execution carries the idempotency key
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import select
@@ -18,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from weft.clock import isoformat, now
 from weft.engine.runs.retention import prune_finished_executions
+from weft.engine.starts.periodic import Periodic
 from weft.engine.starts.trigger_output import schedule_output
 from weft.engine.starts.triggers import new_execution
 from weft.engine.workers.services import Services
 from weft.engine.workers.wakeups import wake_workers_in_transaction
-from weft.store.db import log_database_failure, skipping_taken_rows
+from weft.store.db import skipping_taken_rows
 from weft.store.scope import account_scope
 from weft.store.tables import LinkedAccount, Schedule, Workflow
 from weft.workflows.trigger_index import next_tick
@@ -32,37 +32,28 @@ log = logging.getLogger("weft.scheduler")
 PRUNE_EVERY_S = 300.0
 
 
-class Scheduler:
-    """Fires due schedules once a second."""
+class Scheduler(Periodic):
+    """Fires due schedules once a second; prunes old executions every few minutes."""
+
+    log = log
+    failure = "scheduler tick failed"
 
     def __init__(self, services: Services, interval_s: float = 1.0) -> None:
-        self.services = services
-        self.interval_s = interval_s
-        self._stop = asyncio.Event()
+        super().__init__(services, interval_s)
+        self._next_prune = 0.0
 
-    def stop(self) -> None:
-        """Stop after the current tick."""
-        self._stop.set()
-
-    async def run(self) -> None:
-        """Fire due schedules until stopped; prune old executions every few minutes."""
-        next_prune = 0.0
+    async def round(self) -> None:
+        try:
+            if await fire_due_schedules(self.services):
+                self.services.wakeups.work_queued()
+        except IntegrityError:
+            pass  # another scheduler fired the same tick first
         loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
-            try:
-                if await fire_due_schedules(self.services):
-                    self.services.wakeups.work_queued()
-                if loop.time() >= next_prune:
-                    next_prune = loop.time() + PRUNE_EVERY_S
-                    await prune_finished_executions(
-                        self.services.db, keep_days=self.services.settings.retention_days
-                    )
-            except IntegrityError:
-                pass  # another scheduler fired the same tick first
-            except Exception as error:
-                log_database_failure(log, "scheduler tick failed", error)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval_s)
+        if loop.time() >= self._next_prune:
+            self._next_prune = loop.time() + PRUNE_EVERY_S
+            await prune_finished_executions(
+                self.services.db, keep_days=self.services.settings.retention_days
+            )
 
 
 async def fire_due_schedules(services: Services, limit: int = 100) -> int:
