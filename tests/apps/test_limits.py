@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from weft.apps.call_model import RateLimit
 from weft.apps.catalog import shipped_definitions
 from weft.apps.limits import backoff_s, is_rate_limited, wait_asked
-from weft.apps.model import AppDefinition, RateLimit
+from weft.apps.model import AppDefinition
 from weft.apps.paging import next_link
 from weft.net import OutboundResponse
 from weft.nodes import app_action

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 
-from weft.apps.model import RateLimit
+from weft.apps.call_model import RateLimit
 from weft.clock import now
 from weft.nodes.runtime import NodeFailure
 

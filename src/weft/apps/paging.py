@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from weft.apps.call_model import CursorPagination, LinkPagination, PagePagination, Paging
 from weft.apps.limits import Answer
-from weft.apps.model import CursorPagination, LinkPagination, PagePagination, Paging
 from weft.nodes.runtime import NodeFailure
 
 DEFAULT_MAX_ITEMS = 1000
