@@ -7,9 +7,10 @@ backend with its org key and `linked_account_id`, or with a session token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from weft.api.applications import application_docs
@@ -56,6 +57,31 @@ def _slug(slug: str | None) -> str:
     if not slug:
         raise InvalidInput("The `slug` header names the app whose config is meant")
     return slug
+
+
+@dataclass(frozen=True)
+class FieldAddress:
+    """Which field a config-field route means: its app, config, id and public workflow."""
+
+    slug: str
+    config_id: str | None
+    field_id: str
+    workflow_id: str | None
+
+
+def _field_address(
+    field_id: str,
+    request: Request,
+    slug: SlugHeader = None,
+    config_id: ConfigIdHeader = None,
+    workflow_id: WorkflowIdQuery = None,
+) -> FieldAddress:
+    return FieldAddress(
+        _slug(slug), _header(request, config_id, "config-id"), field_id, workflow_id
+    )
+
+
+FieldAddressDep = Annotated[FieldAddress, Depends(_field_address)]
 
 
 @router.post("/config", response_model=ConfigOut, summary="Create (or get) a config")
@@ -165,14 +191,10 @@ OPTIONS_FAILED = {502: {"model": ErrorOut, "description": "The app failed to lis
     summary="One config field with its options, dynamic ones loaded from the connected app",
 )
 async def config_field(
-    field_id: str,
-    request: Request,
-    scope: ScopeDep,
+    scope: ScopeDep,  # before the address: a caller without credentials gets 401 first
+    address: FieldAddressDep,
     db: DbDep,
     loader: OptionLoaderDep,
-    slug: SlugHeader = None,
-    config_id: ConfigIdHeader = None,
-    workflow_id: WorkflowIdQuery = None,
     refresh: Annotated[bool, Query(description="Reload dynamic options now")] = False,
     body: Annotated[FieldOptionsIn | None, Body()] = None,
 ) -> FieldOut:
@@ -183,10 +205,10 @@ async def config_field(
     view, ref = await apps_service.config_field(
         db,
         scope,
-        _slug(slug),
-        _header(request, config_id, "config-id"),
-        field_id,
-        workflow_id,
+        address.slug,
+        address.config_id,
+        address.field_id,
+        address.workflow_id,
         loader=loader,
         refresh=refresh or bool(body and body.refresh),
     )
@@ -195,22 +217,15 @@ async def config_field(
 
 @router.put("/config/field/{field_id}", response_model=FieldOut, summary="Set a field's value")
 async def set_config_field(
-    field_id: str,
-    body: FieldValueIn,
-    request: Request,
-    scope: ScopeDep,
-    db: DbDep,
-    slug: SlugHeader = None,
-    config_id: ConfigIdHeader = None,
-    workflow_id: WorkflowIdQuery = None,
+    body: FieldValueIn, scope: ScopeDep, address: FieldAddressDep, db: DbDep
 ) -> FieldOut:
     view, ref = await apps_service.set_config_field(
         db,
         scope,
-        _slug(slug),
-        _header(request, config_id, "config-id"),
-        field_id,
-        workflow_id,
+        address.slug,
+        address.config_id,
+        address.field_id,
+        address.workflow_id,
         body.value,
     )
     return FieldOut.of(view, ref)
@@ -221,17 +236,9 @@ async def set_config_field(
     response_model=FieldOut,
     summary="Clear a field's value (a dataslot's default applies again)",
 )
-async def clear_config_field(
-    field_id: str,
-    request: Request,
-    scope: ScopeDep,
-    db: DbDep,
-    slug: SlugHeader = None,
-    config_id: ConfigIdHeader = None,
-    workflow_id: WorkflowIdQuery = None,
-) -> FieldOut:
+async def clear_config_field(scope: ScopeDep, address: FieldAddressDep, db: DbDep) -> FieldOut:
     view, ref = await apps_service.clear_config_field(
-        db, scope, _slug(slug), _header(request, config_id, "config-id"), field_id, workflow_id
+        db, scope, address.slug, address.config_id, address.field_id, address.workflow_id
     )
     return FieldOut.of(view, ref)
 
