@@ -7,7 +7,6 @@ backend with its org key and `linked_account_id`, or with a session token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
@@ -25,7 +24,7 @@ from weft.api.frontend_sdk import (
 )
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out
 from weft.apps import service as apps_service
-from weft.apps.configs import ConfigView, FieldRef
+from weft.apps.configs import ConfigView, FieldAddress, FieldRef
 from weft.errors import InvalidInput
 
 router = APIRouter(tags=["configs"], responses=ERROR_RESPONSES)
@@ -57,16 +56,6 @@ def _slug(slug: str | None) -> str:
     if not slug:
         raise InvalidInput("The `slug` header names the app whose config is meant")
     return slug
-
-
-@dataclass(frozen=True)
-class FieldAddress:
-    """Which field a config-field route means: its app, config, id and public workflow."""
-
-    slug: str
-    config_id: str | None
-    field_id: str
-    workflow_id: str | None
 
 
 def _field_address(
@@ -205,10 +194,7 @@ async def config_field(
     view, ref = await apps_service.config_field(
         db,
         scope,
-        address.slug,
-        address.config_id,
-        address.field_id,
-        address.workflow_id,
+        address,
         loader=loader,
         refresh=refresh or bool(body and body.refresh),
     )
@@ -219,15 +205,7 @@ async def config_field(
 async def set_config_field(
     body: FieldValueIn, scope: ScopeDep, address: FieldAddressDep, db: DbDep
 ) -> FieldOut:
-    view, ref = await apps_service.set_config_field(
-        db,
-        scope,
-        address.slug,
-        address.config_id,
-        address.field_id,
-        address.workflow_id,
-        body.value,
-    )
+    view, ref = await apps_service.set_config_field(db, scope, address, body.value)
     return FieldOut.of(view, ref)
 
 
@@ -237,9 +215,7 @@ async def set_config_field(
     summary="Clear a field's value (a dataslot's default applies again)",
 )
 async def clear_config_field(scope: ScopeDep, address: FieldAddressDep, db: DbDep) -> FieldOut:
-    view, ref = await apps_service.clear_config_field(
-        db, scope, address.slug, address.config_id, address.field_id, address.workflow_id
-    )
+    view, ref = await apps_service.clear_config_field(db, scope, address)
     return FieldOut.of(view, ref)
 
 

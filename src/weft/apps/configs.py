@@ -355,6 +355,17 @@ async def load_options(
 
 
 @dataclass(frozen=True)
+class FieldAddress:
+    """Which config field a caller means: its app, config (None: the default one), id, and
+    the public workflow whose dataslot it is (None: whichever has it, or an app-level field)."""
+
+    slug: str
+    config_id: str | None
+    field_id: str
+    workflow_id: str | None
+
+
+@dataclass(frozen=True)
 class FieldRef:
     """One field of a config: a public workflow's dataslot, or an app-level value."""
 
@@ -398,35 +409,23 @@ def locate_field(view: ConfigView, field_id: str, workflow_id: str | None) -> Fi
 
 
 async def get_field(
-    scope: Scope,
-    slug: str,
-    config_id: str | None,
-    field_id: str,
-    workflow_id: str | None,
-    *,
-    session: AsyncSession,
+    scope: Scope, address: FieldAddress, *, session: AsyncSession
 ) -> tuple[ConfigView, FieldRef]:
     """One field of a config (404 for an unknown one)."""
-    view = await get_config(scope, slug, config_id, session=session)
-    ref = locate_field(view, field_id, workflow_id)
-    if ref.slot is None and field_id not in (view.config.fields or {}):
-        raise _field_not_found(field_id)
+    view = await get_config(scope, address.slug, address.config_id, session=session)
+    ref = locate_field(view, address.field_id, address.workflow_id)
+    if ref.slot is None and address.field_id not in (view.config.fields or {}):
+        raise _field_not_found(address.field_id)
     return view, ref
 
 
 async def set_field(
-    scope: Scope,
-    slug: str,
-    config_id: str | None,
-    field_id: str,
-    workflow_id: str | None,
-    value: Any,
-    *,
-    session: AsyncSession,
+    scope: Scope, address: FieldAddress, value: Any, *, session: AsyncSession
 ) -> tuple[ConfigView, FieldRef]:
     """Set one field's value: a dataslot's (checked against its type) or an app-level one."""
-    view = await get_config(scope, slug, config_id, session=session)
-    ref = locate_field(view, field_id, workflow_id)
+    view = await get_config(scope, address.slug, address.config_id, session=session)
+    field_id = address.field_id
+    ref = locate_field(view, field_id, address.workflow_id)
     config = view.config
     if ref.workflow is None or ref.slot is None:
         config.fields = {**(config.fields or {}), **_check_fields({field_id: value}, "fields")}
@@ -439,16 +438,11 @@ async def set_field(
 
 
 async def clear_field(
-    scope: Scope,
-    slug: str,
-    config_id: str | None,
-    field_id: str,
-    workflow_id: str | None,
-    *,
-    session: AsyncSession,
+    scope: Scope, address: FieldAddress, *, session: AsyncSession
 ) -> tuple[ConfigView, FieldRef]:
     """Forget one field's value: a dataslot goes back to its default, an app-level field away."""
-    view, ref = await get_field(scope, slug, config_id, field_id, workflow_id, session=session)
+    view, ref = await get_field(scope, address, session=session)
+    field_id = address.field_id
     config = view.config
     if ref.workflow is None or ref.slot is None:
         config.fields = {k: v for k, v in (config.fields or {}).items() if k != field_id}

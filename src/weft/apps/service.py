@@ -216,10 +216,7 @@ async def with_options(
 async def config_field(
     db: Database,
     scope: Scope,
-    slug: str,
-    config_id: str | None,
-    field_id: str,
-    workflow_id: str | None,
+    address: configs.FieldAddress,
     *,
     loader: OptionLoader | None = None,
     refresh: bool = False,
@@ -227,47 +224,30 @@ async def config_field(
     """One config field, its dynamic options loaded (`refresh`: not the briefly kept ones);
     OptionsUnavailable when they cannot be."""
     async with db.reading() as session:
-        view, ref = await configs.get_field(
-            scope, slug, config_id, field_id, workflow_id, session=session
-        )
+        view, ref = await configs.get_field(scope, address, session=session)
     if ref.workflow is not None:
-        only = (ref.workflow.workflow.id, field_id)
+        only = (ref.workflow.workflow.id, address.field_id)
         await with_options(view, loader, refresh=refresh, only=only)
         loaded = view.options.get(only)
         if loaded is not None and loaded.error is not None:
-            raise OptionsUnavailable.of(field_id, loaded)
+            raise OptionsUnavailable.of(address.field_id, loaded)
     return view, ref
 
 
 async def set_config_field(
-    db: Database,
-    scope: Scope,
-    slug: str,
-    config_id: str | None,
-    field_id: str,
-    workflow_id: str | None,
-    value: Any,
+    db: Database, scope: Scope, address: configs.FieldAddress, value: Any
 ) -> tuple[configs.ConfigView, configs.FieldRef]:
     """Set one config field's value."""
     async with db.transaction() as session:
-        return await configs.set_field(
-            scope, slug, config_id, field_id, workflow_id, value, session=session
-        )
+        return await configs.set_field(scope, address, value, session=session)
 
 
 async def clear_config_field(
-    db: Database,
-    scope: Scope,
-    slug: str,
-    config_id: str | None,
-    field_id: str,
-    workflow_id: str | None,
+    db: Database, scope: Scope, address: configs.FieldAddress
 ) -> tuple[configs.ConfigView, configs.FieldRef]:
     """Clear one config field's value (a dataslot's default applies again)."""
     async with db.transaction() as session:
-        return await configs.clear_field(
-            scope, slug, config_id, field_id, workflow_id, session=session
-        )
+        return await configs.clear_field(scope, address, session=session)
 
 
 async def enabled_workflows(

@@ -198,14 +198,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         if not self.dialect.single_writer:
-            async with (
-                _connect_errors_as_operational(),
-                self.sessions() as session,
-                session.begin(),
-            ):
+            async with self._server_transaction() as session:
                 yield session
             return
         async with self._sqlite_write_turn(), self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def _server_transaction(self) -> AsyncIterator[AsyncSession]:
+        # A database server (not SQLite) orders its own readers and writers.
+        async with _connect_errors_as_operational(), self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -249,11 +251,7 @@ class Database:
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction: on SQLite it takes no write lock and waits for no writer."""
         if not self.dialect.single_writer:
-            async with (
-                _connect_errors_as_operational(),
-                self.sessions() as session,
-                session.begin(),
-            ):
+            async with self._server_transaction() as session:
                 yield session
             return
         async with self.engine.connect() as connection:
