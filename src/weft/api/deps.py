@@ -263,3 +263,9 @@ OptionLoaderDep = Annotated[OptionLoader, Depends(option_loader_dep)]
 # For endpoints that authenticate outside a dependency (the MCP protocol's URL token).
 refuse_repeated_failures = _refuse_repeated_failures
 failed_authentication = _failed
+
+
+def config_id_of(request: Request, value: str | None) -> str | None:
+    """The `config_id` header's value, or `config-id`'s: proxies such as nginx drop headers
+    with underscores, so the dashed spelling is accepted too."""
+    return value or request.headers.get("config-id") or None

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from weft.api.applications import application_docs
-from weft.api.deps import DbDep, OptionLoaderDep, ScopeDep, SettingsDep
+from weft.api.deps import DbDep, OptionLoaderDep, ScopeDep, SettingsDep, config_id_of
 from weft.api.frontend_sdk import (
     ConfigDeletedOut,
     ConfigFieldOut,
@@ -47,11 +47,6 @@ WorkflowIdQuery = Annotated[
 ]
 
 
-def _header(request: Request, value: str | None, dashed: str) -> str | None:
-    # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
-    return value or request.headers.get(dashed) or None
-
-
 def _slug(slug: str | None) -> str:
     if not slug:
         raise InvalidInput("The `slug` header names the app whose config is meant")
@@ -65,9 +60,7 @@ def _field_address(
     config_id: ConfigIdHeader = None,
     workflow_id: WorkflowIdQuery = None,
 ) -> FieldAddress:
-    return FieldAddress(
-        _slug(slug), _header(request, config_id, "config-id"), field_id, workflow_id
-    )
+    return FieldAddress(_slug(slug), config_id_of(request, config_id), field_id, workflow_id)
 
 
 FieldAddressDep = Annotated[FieldAddress, Depends(_field_address)]
@@ -251,7 +244,7 @@ async def enabled_workflows(
         db,
         scope,
         slug=slug or request.query_params.get("slug"),
-        config_id=_header(request, config_id, "config-id") or request.query_params.get("config_id"),
+        config_id=config_id_of(request, config_id) or request.query_params.get("config_id"),
     )
     return [
         EnabledWorkflowOut(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from weft.api.deps import DbDep, ScopeDep, ServicesDep
+from weft.api.deps import DbDep, ScopeDep, ServicesDep, config_id_of
 from weft.api.executions import ExecutionOut
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
@@ -48,11 +48,6 @@ AppSlug = Annotated[
     str | None,
     Header(max_length=100, description="Events: only this app's configs run public workflows"),
 ]
-
-
-def _header(request: Request, value: str | None, dashed: str) -> str | None:
-    # Proxies such as nginx drop underscore headers; accept the dashed spelling too.
-    return value or request.headers.get(dashed) or None
 
 
 class ExecuteIn(BaseModel):
@@ -195,7 +190,7 @@ async def execute(
     config (header `config_id`, default the app's default config), which must enable it.
     """
     body = body or ExecuteIn()
-    config = _header(request, config_id, "config-id")
+    config = config_id_of(request, config_id)
     if idempotency_key is None:  # no earlier request to look for: may start right here
         run = await triggers.start_execute(
             services, scope, workflow_id, body.payload, config_id=config
@@ -287,7 +282,7 @@ async def trigger_event(
             window_s=services.settings.idempotency_window_s,
             session=session,
             slug=slug,
-            config_id=_header(request, config_id, "config-id"),
+            config_id=config_id_of(request, config_id),
         ),
     )
     return EventStartedOut(message="Webhook Fired Success", execution_ids=[r.id for r in runs])
