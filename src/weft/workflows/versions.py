@@ -266,12 +266,7 @@ async def restore_version(
     scope: Scope, workflow_id: str, number: int, *, session: AsyncSession
 ) -> tuple[Workflow, WorkflowVersion]:
     """Copy an old version into the draft; publishing it afterwards is a rollback."""
-    workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
-    old = await _version(scope, workflow.id, number, session=session)
-    if old is None:
-        raise NotFound(
-            f"Workflow {workflow.id} has no version {number}", error_code="VERSION_NOT_FOUND"
-        )
+    workflow, old = await version_content(scope, workflow_id, number, session=session)
     workflow, draft = await open_draft(scope, workflow.id, session=session)
     bump_draft_revision(workflow)
     draft.nodes = old.nodes
