@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Refold's frontend SDK from the npm registry, for tests/sdk (the version package-lock.json pins).
 SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
+# Most tests wait (on servers, subprocesses, PostgreSQL) rather than compute, so three processes
+# finish the suite sooner even on two cores. Each process has its own databases; a test file stays
+# on one process, so its module fixtures (browser, fake servers) start once.
+PYTEST_PARALLEL ?= -n 3 --dist loadfile
 
 .PHONY: run test test-fast chromium lint format migrate bench clean ui ui-check e2e catalog
 
@@ -13,7 +17,7 @@ run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a dem
 test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium ui-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 chromium: ## Debian's chromium for the browser tests (installed with apt-get when missing)
 	@command -v chromium >/dev/null 2>&1 || { \
