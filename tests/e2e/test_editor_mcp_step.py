@@ -1,7 +1,8 @@
 """The mcp step in the editor, by mouse and keyboard: add it from the palette, enter a local MCP
 server's URL, list its tools (POST /mcp/tools), pick one, fill the form generated from its input
 schema, let it save, test in safe mode (held back), then run it for real against the server and
-read its output; the form is still there after a reload. Screenshots of each step go to WEFT_MCP_SHOTS (default /tmp/mcp-step-shots)."""
+read its output; the form is still there after a reload. Screenshots of each step go to
+WEFT_MCP_SHOTS (default /tmp/mcp-step-shots)."""
 
 from __future__ import annotations
 
@@ -43,27 +44,19 @@ def remote() -> Iterator[RemoteMcp]:
     thread.join(timeout=15)
 
 
-def shot(editor: EditorSession, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    editor.page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
 def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_tenant, remote):
+    SHOTS.mkdir(parents=True, exist_ok=True)
     workflow_id = editor_tenant.create_workflow("Sums", [START])
     editor = EditorSession(context, host_page, editor_tenant, workflow_id)
     frame = editor.frame
 
     # 1. Add the step from the palette by keyboard.
-    search = editor.search()
-    search.click()
-    search.press_sequentially("mcp")
-    frame.get_by_role("option", name=re.compile("MCP tool")).wait_for()
-    search.press("Enter")
+    editor.find_in_palette("mcp", re.compile("MCP tool")).press("Enter")
     editor.node("MCP tool").wait_for()
     panel = frame.get_by_role("region", name="Step MCP tool")
     listing = panel.get_by_role("button", name=re.compile("List the server.s tools"))
     listing.wait_for()
-    shot(editor, "1-mcp-step-added")
+    editor.screenshot(SHOTS, "1-mcp-step-added")
 
     # 2. Replace the placeholder URL with the local server's.
     url = panel.locator("[data-field='f-url'] .cm-content")
@@ -71,14 +64,14 @@ def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_ten
     editor.page.keyboard.press("ControlOrMeta+a")
     editor.page.keyboard.type(remote.url)
     assert remote.url in url.inner_text()
-    shot(editor, "2-url-entered")
+    editor.screenshot(SHOTS, "2-url-entered")
 
     # 3. List the tools (mouse); pick one (keyboard); its input schema becomes a form.
     listing.click()
     tool = panel.get_by_label("Tool", exact=True)
     tool.locator("option", has_text="add").wait_for(state="attached")
     assert remote.headers, "the listing reached the server"
-    shot(editor, "3-tools-listed")
+    editor.screenshot(SHOTS, "3-tools-listed")
     tool.focus()
     tool.select_option("add")
     panel.get_by_text("Add two whole numbers").wait_for()
@@ -86,7 +79,7 @@ def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_ten
     second = panel.locator("[id='f-arguments.b']")
     first.wait_for()
     assert first.get_attribute("type") == "number" and second.get_attribute("type") == "number"
-    shot(editor, "4-schema-form")
+    editor.screenshot(SHOTS, "4-schema-form")
 
     # 4. Fill it by keyboard; autosave stores the step.
     first.click()
@@ -101,7 +94,7 @@ def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_ten
     step = next(n for n in saved["nodes"] if n["type"] == "mcp")
     assert step["data"]["url"] == remote.url and step["data"]["tool"] == "add"
     assert step["data"]["arguments"] == {"a": 40, "b": 2}
-    shot(editor, "5-form-filled")
+    editor.screenshot(SHOTS, "5-form-filled")
 
     # 5. Safe mode holds the call back; run for real, and the server's answer is the output.
     calls_before = len(remote.headers)
@@ -113,14 +106,14 @@ def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_ten
     frame.get_by_role("button", name=re.compile(r"^Open step MCP tool")).click()
     would_send = json.loads(frame.get_by_label("Request it would send").inner_text())
     assert would_send == {"url": remote.url, "tool": "add", "arguments": {"a": 40, "b": 2}}
-    shot(editor, "6-safe-mode")
+    editor.screenshot(SHOTS, "6-safe-mode")
     frame.get_by_role("button", name="Run for real").first.click()
     frame.get_by_role("status").filter(has_text="Succeeded").wait_for(timeout=30000)
     wait_until(lambda: len(remote.headers) > calls_before, message="the call to reach the server")
     frame.get_by_role("button", name=re.compile(r"^Open step MCP tool")).click()
     output = panel.get_by_label("Step output")
     output.filter(has_text='"total": 42').wait_for(timeout=30000)
-    shot(editor, "7-run-for-real")
+    editor.screenshot(SHOTS, "7-run-for-real")
 
     # 6. The form stays on reopening the step, and comes back after a reload (the step lists
     # its server's tools again by itself).
@@ -133,5 +126,5 @@ def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_ten
     assert first.input_value() == "40" and second.input_value() == "2"
     assert len(remote.headers) > listings
     assert panel.get_by_label("Tool", exact=True).input_value() == "add"
-    shot(editor, "8-reopened")
+    editor.screenshot(SHOTS, "8-reopened")
     assert editor.console_errors == []
