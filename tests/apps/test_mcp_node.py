@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from engine.flows import run
 from graphs import node
+from hostile_mcp import hostile_mcp
 from remote_mcp import RemoteMcp, remote_mcp
 from support import Tenant, assert_envelope
 from weft.engine.workers.host import Engine
@@ -106,6 +107,21 @@ async def test_an_unreachable_server_fails_the_node(
     execution = await _run_tool(client, tenant, url=f"http://127.0.0.1:{port}/mcp", tool="add")
     assert execution["status"] == "FAILED", execution
     assert "could not be reached" in str(execution)
+
+
+async def test_an_endless_json_answer_fails_the_step_and_the_worker_runs_on(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, remote: RemoteMcp
+) -> None:
+    async with hostile_mcp("endless") as hostile:
+        execution = await _run_tool(client, tenant, url=hostile.url, tool="add")
+        assert execution["status"] == "FAILED", execution
+        error = _step(execution)["error"]
+        assert "sent an answer over 4 MiB" in error["message"], error
+        assert error["retryable"] is False
+    # The same worker goes on to the next run.
+    after = await _run_tool(client, tenant, url=remote.url, tool="add", arguments={"a": 1, "b": 1})
+    assert after["status"] == "COMPLETED", after
+    assert _step(after)["latest_output"] == {"total": 2}
 
 
 async def test_a_private_address_is_refused_unless_the_outbound_policy_allows_it(

@@ -176,9 +176,16 @@ async def test_mcp_client_lists_tools_and_calls_one_that_reaches_the_app(
 async def test_mcp_client_lists_a_workflow_tool_and_calls_it_for_the_workflows_answer(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, live: str
 ) -> None:
-    start = node("1", "start", "Start", trigger="manual")
+    sample = {"name": "Grace", "visits": 3, "tags": ["vip"], "note": None}
+    start = node("1", "start", "Start", trigger="manual", sample_payload=sample)
     reply = node("2", "respond", "Reply", body={"greeting": "Hello {{ trigger.name }}"})
     workflow_id = await publish(client, tenant, [start, reply], name="Greeter")
+    described = await client.patch(
+        f"/api/v2/public/workflow/{workflow_id}",
+        json={"description": "Greets a customer by name."},
+        headers=tenant.bearer,
+    )
+    assert described.status_code == 200, described.text
     workflow = {"id": workflow_id, "name": "Greeter"}
     created = await _create(
         client, tenant.bearer, associated_apps=[{"slug": "stripe", "workflows": [workflow]}]
@@ -188,9 +195,29 @@ async def test_mcp_client_lists_a_workflow_tool_and_calls_it_for_the_workflows_a
     async with mcp_session(f"{live}/mcp/v1/{created['token']}/{created['_id']}") as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
         assert tool_name in tools
-        assert "Greeter" in tools[tool_name].description
-        assert tools[tool_name].input_schema["type"] == "object"
-        result = await session.call_tool(tool_name, {"name": "Ada"})
+        tool = tools[tool_name]
+        assert "Greeter" in tool.description and "Greets a customer by name" in tool.description
+        # The input schema is the request structure's: the sample's keys, types and required
+        # (in PostgreSQL's JSONB key order there).
+        schema = {**tool.input_schema, "required": sorted(tool.input_schema["required"])}
+        assert schema == {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "visits": {"type": "integer"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "note": {},
+            },
+            "required": ["name", "tags", "visits"],
+        }
+        wrong = await session.call_tool(tool_name, {"name": 7, "tags": ["vip"]})
+        assert wrong.is_error is True
+        reasons = wrong.content[0].text
+        assert "nothing was run" in reasons
+        assert "arguments.name: 7 is not of type 'string'" in reasons
+        assert "'visits' is a required property" in reasons
+        arguments = {"name": "Ada", "visits": 1, "tags": [], "note": "first"}
+        result = await session.call_tool(tool_name, arguments)
         assert result.is_error is False, result.content
         assert result.structured_content == {"greeting": "Hello Ada"}
         unknown = await session.call_tool("workflow__wf_nope", {})
@@ -201,8 +228,15 @@ async def test_mcp_client_lists_a_workflow_tool_and_calls_it_for_the_workflows_a
     assert [(c["tool"], c["status"]) for c in calls] == [
         ("workflow__wf_nope", "error"),
         (tool_name, "success"),
+        (tool_name, "error"),
     ]
-    assert calls[1]["arguments"] == {"name": "Ada"}
+    assert calls[1]["arguments"] == arguments
+    # The refused call ran nothing: one run, the valid call's.
+    runs = await client.get(
+        "/api/v2/public/execution", params={"workflow_id": workflow_id}, headers=tenant.bearer
+    )
+    assert runs.status_code == 200, runs.text
+    assert len(runs.json()["docs"]) == 1
 
 
 async def test_read_only_server_withholds_write_actions(

@@ -68,6 +68,15 @@ class EditorSession:
         self.search().fill(query)
         self.search().press("Enter")
 
+    def find_in_palette(self, query: str, option: Any) -> Any:
+        """Click the palette's search, type `query` key by key, and wait for the option named
+        `option` (a string or a pattern); Enter then adds the first match."""
+        search = self.search()
+        search.click()
+        search.press_sequentially(query)
+        self.frame.get_by_role("option", name=option).wait_for()
+        return search
+
     def node(self, name: str) -> Any:
         return self.frame.get_by_test_id(f"node-{name}")
 

@@ -99,10 +99,7 @@ def test_add_connect_fill_test_and_publish_an_app_action(context, host_page, edi
     frame = editor.frame
 
     # 1. Search the palette across apps and actions; Enter adds the first match.
-    search = editor.search()
-    search.click()
-    search.press_sequentially("acme create contact")
-    frame.get_by_role("option", name=re.compile("Create contact.*Acme CRM")).wait_for()
+    search = editor.find_in_palette("acme create contact", re.compile("Create contact.*Acme CRM"))
     shot(editor, "1-palette-search")
     search.press("Enter")
     step = editor.node("Create contact")

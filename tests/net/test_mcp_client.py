@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from hostile_mcp import hostile_mcp
 from remote_mcp import remote_mcp
-from weft.net import BlockedDestination, OutboundPolicy
-from weft.net.mcp_client import call_tool, list_tools
+from support import wait_until
+from weft.net import BlockedDestination, OutboundPolicy, ResponseTooLarge
+from weft.net.mcp_client import MAX_ANSWER_BYTES, call_tool, list_tools
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +42,25 @@ async def test_a_name_resolving_to_a_private_address_is_refused() -> None:
         await call_tool(
             "http://mcp.example.test/mcp", "add", {}, policy=OPEN, resolver=rebinding, timeout_s=5
         )
+
+
+@pytest.mark.parametrize("kind", ["huge", "endless"])
+async def test_a_json_answer_over_the_limit_fails_clearly_and_is_never_held_whole(
+    kind: str,
+) -> None:
+    async with hostile_mcp(kind) as hostile:
+        with pytest.raises(ResponseTooLarge, match=r"127\.0\.0\.1 sent an answer over 4 MiB"):
+            await call_tool(hostile.url, "add", {}, policy=OPEN, timeout_s=60)
+        with pytest.raises(ResponseTooLarge, match="over 4 MiB"):
+            await list_tools(hostile.url, policy=OPEN, timeout_s=60)
+        if kind == "endless":
+            # The reader hung up: the server's endless body stopped soon after the limit
+            # (what the kernel's socket buffers take on top).
+            await wait_until(lambda: hostile.hung_up, what="the reader hanging up")
+            assert hostile.sent < 2 * (MAX_ANSWER_BYTES + 16 * 1024 * 1024)
+
+
+async def test_a_compressed_json_answer_is_refused() -> None:
+    async with hostile_mcp("gzip") as hostile:
+        with pytest.raises(ResponseTooLarge, match="gzip-compressed answer"):
+            await call_tool(hostile.url, "add", {}, policy=OPEN, timeout_s=60)

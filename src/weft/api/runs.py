@@ -22,6 +22,7 @@ from weft.engine.workers import waiting
 from weft.engine.workers.answers import RunAnswer
 from weft.errors import WeftError
 from weft.workflows import service
+from weft.workflows.request_schema import json_schema_of
 from weft.workflows.trigger_index import start_config
 
 router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
@@ -341,23 +342,6 @@ async def request_structure(workflow_id: str, scope: ScopeDep, db: DbDep) -> Req
         trigger_output=output,
         trigger_output_schema=json_schema_of(output),
     )
-
-
-def json_schema_of(value: Any) -> dict[str, Any]:
-    """A JSON Schema describing a sample value."""
-    if isinstance(value, dict):
-        return {"type": "object", "properties": {k: json_schema_of(v) for k, v in value.items()}}
-    if isinstance(value, list):
-        return {"type": "array", "items": json_schema_of(value[0]) if value else {}}
-    if isinstance(value, bool):
-        return {"type": "boolean"}
-    if isinstance(value, int):
-        return {"type": "integer"}
-    if isinstance(value, float):
-        return {"type": "number"}
-    if isinstance(value, str):
-        return {"type": "string"}
-    return {"type": "null"} if value is None else {}
 
 
 def _interpreted(value: Any, prefix: str = "") -> list[dict[str, str]]:

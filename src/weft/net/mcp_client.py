@@ -7,16 +7,20 @@ the guard in front: it resolves the host once, refuses unless the policy passes 
 outbound request) and connects to a checked address. TLS, SNI and the Host header keep the host
 name. No proxy from the environment is used (it would resolve out of the guard's sight), and
 the SDK follows redirects only within the server's origin.
+
+What a server sends is bounded: one SSE event (the SDK's `max_sse_event_size`) and one plain
+JSON answer (`_CappedStream`, read as it streams in) at MAX_ANSWER_BYTES each. Compression is
+not asked for, and a JSON answer compressed anyway is refused (its size would say nothing).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpcore2
@@ -29,11 +33,14 @@ from weft.net.errors import (
     OutboundConnectionError,
     OutboundError,
     OutboundTimeout,
+    ResponseTooLarge,
 )
 from weft.net.policy import OutboundPolicy, normalize_ip, parse_ip
 
 # Tool lists and answers are small; a server that sends more is refused, not buffered.
-MAX_SSE_EVENT_BYTES = 4 * 1024 * 1024
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+T = TypeVar("T")
 
 
 class GuardedBackend(httpcore2.AsyncNetworkBackend):
@@ -92,8 +99,45 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _AnswerRefused(httpx2.StreamError):
+    """Raised into the SDK's read of an answer we refuse: it turns a StreamError into a JSON-RPC
+    error for the request waiting on it (anything else would leave that request hanging)."""
+
+
+class _CappedStream(httpx2.AsyncByteStream):
+    """A plain answer's body, read chunk by chunk and refused once past MAX_ANSWER_BYTES (or at
+    once, when the transport already knows it refuses it)."""
+
+    def __init__(
+        self,
+        inner: httpx2.AsyncByteStream,
+        transport: _GuardedTransport,
+        refusal: ResponseTooLarge | None,
+    ) -> None:
+        self._inner = inner
+        self._transport = transport
+        self._refusal = refusal
+
+    def _refused(self, error: ResponseTooLarge) -> _AnswerRefused:
+        self._transport.refused = self._transport.refused or error
+        return _AnswerRefused(error.message)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._refusal is not None:
+            raise self._refused(self._refusal)
+        seen = 0
+        async for chunk in self._inner:
+            seen += len(chunk)
+            if seen > MAX_ANSWER_BYTES:
+                raise self._refused(self._transport.too_large())
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class _GuardedTransport(httpx2.AsyncHTTPTransport):
-    def __init__(self, policy: OutboundPolicy, resolver: Resolver | None) -> None:
+    def __init__(self, policy: OutboundPolicy, resolver: Resolver | None, host: str) -> None:
         super().__init__(trust_env=False)
         # httpx2's transport takes no network backend: its pool is replaced by one that has ours
         # (tests/net/test_mcp_client.py proves private addresses are refused through it).
@@ -102,19 +146,41 @@ class _GuardedTransport(httpx2.AsyncHTTPTransport):
             network_backend=GuardedBackend(policy, resolver),
             max_connections=10,
         )
+        self._host = host
+        # The first answer refused: what the caller reports, not the SDK's parse error.
+        self.refused: ResponseTooLarge | None = None
+
+    def too_large(self) -> ResponseTooLarge:
+        limit = MAX_ANSWER_BYTES // (1024 * 1024)
+        return ResponseTooLarge(f"The MCP server {self._host} sent an answer over {limit} MiB")
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await super().handle_async_request(request)
+        if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
+            return response  # the SDK bounds each event
+        refusal = None
+        encoding = response.headers.get("content-encoding", "identity").lower()
+        declared = response.headers.get("content-length", "")
+        if encoding not in ("", "identity"):
+            refusal = ResponseTooLarge(
+                f"The MCP server {self._host} sent a {encoding}-compressed answer though none "
+                "was asked for (its size could not be bounded)"
+            )
+        elif declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            refusal = self.too_large()
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        response.stream = _CappedStream(response.stream, self, refusal)
+        return response
 
 
 def guarded_http_client(
-    policy: OutboundPolicy,
-    *,
-    headers: Mapping[str, str] | None = None,
-    timeout_s: float,
-    resolver: Resolver | None = None,
+    transport: _GuardedTransport, *, headers: Mapping[str, str] | None, timeout_s: float
 ) -> httpx2.AsyncClient:
     """An httpx2 client (for the MCP SDK) whose every connection passes the guard."""
     return httpx2.AsyncClient(
-        transport=_GuardedTransport(policy, resolver),
-        headers=dict(headers or {}),
+        transport=transport,
+        # Uncompressed, so that MAX_ANSWER_BYTES bounds what is held, not what is sent.
+        headers={**(headers or {}), "accept-encoding": "identity"},
         timeout=httpx2.Timeout(timeout_s),
         trust_env=False,
         follow_redirects=False,
@@ -194,19 +260,15 @@ def _translated(error: BaseException, host: str, timeout_s: float) -> OutboundEr
 
 @asynccontextmanager
 async def _session(
-    url: str,
-    policy: OutboundPolicy,
-    headers: Mapping[str, str] | None,
-    timeout_s: float,
-    resolver: Resolver | None,
+    url: str, transport: _GuardedTransport, headers: Mapping[str, str] | None, timeout_s: float
 ) -> AsyncIterator[Any]:
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    http = guarded_http_client(policy, headers=headers, timeout_s=timeout_s, resolver=resolver)
+    http = guarded_http_client(transport, headers=headers, timeout_s=timeout_s)
     async with (
         http,
-        streamable_http_client(url, http_client=http, max_sse_event_size=MAX_SSE_EVENT_BYTES) as (
+        streamable_http_client(url, http_client=http, max_sse_event_size=MAX_ANSWER_BYTES) as (
             read,
             write,
         ),
@@ -214,6 +276,26 @@ async def _session(
     ):
         await session.initialize()
         yield session
+
+
+async def _with_session(
+    url: str,
+    use: Callable[[Any], Awaitable[T]],
+    *,
+    policy: OutboundPolicy,
+    headers: Mapping[str, str] | None,
+    timeout_s: float,
+    resolver: Resolver | None,
+) -> T:
+    """What `use` makes of a session with the server at `url`; raises OutboundError."""
+    host = urlsplit(_checked_url(url)).hostname or ""
+    transport = _GuardedTransport(policy, resolver, host)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with _session(url, transport, headers, timeout_s) as session:
+                return await use(session)
+    except (Exception, BaseExceptionGroup) as error:
+        raise transport.refused or _translated(error, host, timeout_s) from None
 
 
 async def list_tools(
@@ -225,13 +307,13 @@ async def list_tools(
     resolver: Resolver | None = None,
 ) -> list[RemoteTool]:
     """The tools the MCP server at `url` lists; raises OutboundError."""
-    host = urlsplit(_checked_url(url)).hostname or ""
-    try:
-        async with asyncio.timeout(timeout_s):
-            async with _session(url, policy, headers, timeout_s, resolver) as session:
-                listed = await session.list_tools()
-    except (Exception, BaseExceptionGroup) as error:
-        raise _translated(error, host, timeout_s) from None
+
+    async def listing(session: Any) -> Any:
+        return await session.list_tools()
+
+    listed = await _with_session(
+        url, listing, policy=policy, headers=headers, timeout_s=timeout_s, resolver=resolver
+    )
     return [
         RemoteTool(
             name=tool.name,
@@ -254,13 +336,13 @@ async def call_tool(
     resolver: Resolver | None = None,
 ) -> ToolAnswer:
     """Call tool `name` of the MCP server at `url`; raises OutboundError when it cannot."""
-    host = urlsplit(_checked_url(url)).hostname or ""
-    try:
-        async with asyncio.timeout(timeout_s):
-            async with _session(url, policy, headers, timeout_s, resolver) as session:
-                result = await session.call_tool(name, arguments)
-    except (Exception, BaseExceptionGroup) as error:
-        raise _translated(error, host, timeout_s) from None
+
+    async def calling(session: Any) -> Any:
+        return await session.call_tool(name, arguments)
+
+    result = await _with_session(
+        url, calling, policy=policy, headers=headers, timeout_s=timeout_s, resolver=resolver
+    )
     texts = [item.text for item in result.content or [] if getattr(item, "type", "") == "text"]
     text = "\n".join(texts)
     output: Any = result.structured_content

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from weft.nodes.base import NodeConfig
 from weft.nodes.kind import NodeKind
-from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult, app_gateway
 
 NODE_TYPE = "ai"
 
@@ -40,9 +40,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """
     from weft.net import OutboundError, is_retryable_status
 
-    apps = ctx.extras.get("apps")
-    if apps is None:
-        raise NodeFailure("ai nodes need the engine's app gateway")
+    apps = app_gateway(ctx, "ai nodes")
     endpoint = await apps.ai()
     messages = []
     if config.system:

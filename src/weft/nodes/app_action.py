@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from weft.nodes.base import NodeConfig, config_error
 from weft.nodes.kind import NodeKind
-from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.nodes.runtime import NodeContext, NodeResult, app_gateway, render_object
 
 NODE_TYPE = "app_action"
 # The most items one all_pages call gathers (apps/paging.py's cap; nodes may not import apps).
@@ -40,13 +40,9 @@ class Config(NodeConfig):
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """Call the action through the gateway (rate limits, token refresh and pages are its job)."""
-    apps = ctx.extras.get("apps")
-    if apps is None:
-        raise NodeFailure("app_action nodes need the engine's app gateway")
+    apps = app_gateway(ctx, "app_action nodes")
     slug = config.app or await apps.workflow_app()
-    params = (await ctx.render(config.params, "params")) or {}
-    if not isinstance(params, dict):
-        raise NodeFailure("params must render to an object")
+    params = await render_object(ctx, config.params, "params")
     call = await apps.call_action(
         slug,
         config.action,

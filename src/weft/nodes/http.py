@@ -10,7 +10,13 @@ from pydantic import Field, field_validator
 
 from weft.nodes.base import NodeConfig
 from weft.nodes.kind import NodeKind
-from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.nodes.runtime import (
+    NodeContext,
+    NodeFailure,
+    NodeResult,
+    app_gateway,
+    outbound_failure,
+)
 
 NODE_TYPE = "http"
 # The methods that change something outside (safe test mode holds these steps back).
@@ -80,11 +86,9 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
     body = await ctx.render(config.body, "body")
     request = {"method": config.method, "url": url, "headers": headers, "query": query}
     kwargs: dict[str, Any] = {"headers": headers, "params": query, "timeout_s": config.timeout_s}
-    apps = ctx.extras.get("apps")
-    if config.connection:
+    apps = app_gateway(ctx, "http nodes with a connection") if config.connection else None
+    if apps is not None:
         # The connection's credentials join the request sent, never the one recorded.
-        if apps is None:
-            raise NodeFailure("http nodes with a connection need the engine's app gateway")
         auth_headers, auth_query = await apps.auth_for(config.connection)
         kwargs["headers"] = {**headers, **auth_headers}
         kwargs["params"] = {**query, **auth_query}
@@ -95,7 +99,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         else:
             kwargs["json"] = body
     try:
-        if config.connection:
+        if apps is not None:
             # Through the gateway: the app's rate limit (429, Retry-After) applies.
             response = await apps.request(
                 config.connection,
@@ -108,11 +112,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
         else:
             response = await ctx.outbound.request(config.method, url, **kwargs)
     except OutboundError as error:
-        raise NodeFailure(
-            error.message.replace(url, redact_url(url)),
-            retryable=error.retryable,
-            details={"request": redact_request(request)},
-        ) from error
+        raise outbound_failure(error, url, redact_request(request)) from error
     output = {"status": response.status, "headers": response.headers, "body": response.body}
     if response.status >= 400:
         raise NodeFailure(

@@ -9,7 +9,14 @@ from pydantic import Field, field_validator
 
 from weft.nodes.base import NodeConfig
 from weft.nodes.kind import NodeKind
-from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
+from weft.nodes.runtime import (
+    NodeContext,
+    NodeFailure,
+    NodeResult,
+    app_gateway,
+    outbound_failure,
+    render_object,
+)
 
 NODE_TYPE = "mcp"
 DEFAULT_TIMEOUT_S = 30.0
@@ -40,9 +47,7 @@ class Config(NodeConfig):
 async def _headers(config: Config, ctx: NodeContext) -> dict[str, str]:
     if not config.connection:
         return {}
-    apps = ctx.extras.get("apps")
-    if apps is None:
-        raise NodeFailure("mcp nodes with a connection need the engine's app gateway")
+    apps = app_gateway(ctx, "mcp nodes with a connection")
     headers, query = await apps.auth_for(config.connection)
     if query:
         raise NodeFailure(
@@ -56,10 +61,7 @@ async def _rendered(config: Config, ctx: NodeContext) -> tuple[str, dict[str, An
     url = await ctx.render(config.url, "url")
     if not isinstance(url, str):
         raise NodeFailure(f"url must render to a string, got {type(url).__name__}")
-    arguments = (await ctx.render(config.arguments, "arguments")) or {}
-    if not isinstance(arguments, dict):
-        raise NodeFailure("arguments must render to an object")
-    return url, arguments
+    return url, await render_object(ctx, config.arguments, "arguments")
 
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
@@ -84,11 +86,7 @@ async def run(config: Config, ctx: NodeContext) -> NodeResult:
             timeout_s=config.timeout_s or DEFAULT_TIMEOUT_S,
         )
     except OutboundError as error:
-        raise NodeFailure(
-            error.message.replace(url, redact_url(url)),
-            retryable=error.retryable,
-            details={"request": shown},
-        ) from error
+        raise outbound_failure(error, url, shown) from error
     if answer.is_error:
         raise NodeFailure(
             f"The MCP tool {config.tool} failed: {answer.text or 'no message'}",

@@ -51,3 +51,31 @@ class NodeContext:
     extras: dict[str, Any] = field(default_factory=dict)
     # Each field's value after its templates/expression were evaluated: the step's input.
     resolved: dict[str, Any] = field(default_factory=dict)
+
+
+def app_gateway(ctx: NodeContext, needed_by: str) -> Any:
+    """The engine's app gateway (connections, app calls), or a failure saying who needs it."""
+    apps = ctx.extras.get("apps")
+    if apps is None:
+        raise NodeFailure(f"{needed_by} need the engine's app gateway")
+    return apps
+
+
+async def render_object(ctx: NodeContext, value: Any, field_name: str) -> dict[str, Any]:
+    """`value` rendered, which must give an object (nothing: an empty one)."""
+    rendered = (await ctx.render(value, field_name)) or {}
+    if not isinstance(rendered, dict):
+        raise NodeFailure(f"{field_name} must render to an object")
+    return rendered
+
+
+def outbound_failure(error: Any, url: str, request: Any) -> NodeFailure:
+    """A request that never got an answer (weft.net's OutboundError) as the step's failure:
+    its message with the URL's secrets hidden, and the request as the step records it."""
+    from weft.redaction import redact_url
+
+    return NodeFailure(
+        error.message.replace(url, redact_url(url)),
+        retryable=error.retryable,
+        details={"request": request},
+    )

@@ -2,8 +2,9 @@
 // (POST /mcp/tools, through the org's outbound policy, signed with the step's connection), then
 // a tool picker and the arguments form generated from the tool's input schema. Without a list
 // (a templated URL, a server not reachable from here), the tool name and arguments are edited
-// by hand.
-import { useState } from "react";
+// by hand. Lists are kept per URL and connection for the page's life, and a step whose tool
+// was picked lists again by itself when its panel opens, so its form comes back.
+import { useEffect, useState } from "react";
 import type { Api } from "../lib/api";
 import type { McpTool, Problem } from "../lib/types";
 import { problemText } from "../lib/problems";
@@ -11,9 +12,13 @@ import { describeError } from "../state/useEditor";
 import { ParamsForm } from "./AppStep";
 import { CodeField, type CodeMode } from "./CodeField";
 
+const listed = new Map<string, McpTool[]>();
+
 interface Props {
   api: Api;
   data: Record<string, unknown>;
+  /** The node type's defaults: a step still holding them has no tool picked yet. */
+  defaults: Record<string, unknown> | null;
   onChange(data: Record<string, unknown>): void;
   problems: Problem[];
   paths: () => string[];
@@ -25,24 +30,34 @@ export function McpStep(props: Props) {
   const { api, data, onChange, problems, readOnly } = props;
   const url = typeof data.url === "string" ? data.url : "";
   const connection = typeof data.connection === "string" && data.connection ? data.connection : null;
-  const [tools, setTools] = useState<McpTool[] | null>(null);
+  const key = `${connection ?? ""} ${url}`;
+  const [, setListedKey] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  const tools = listed.get(key) ?? null;
   const args = (data.arguments && typeof data.arguments === "object" ? data.arguments : {}) as Record<string, unknown>;
   const tool = tools?.find((t) => t.name === data.tool) ?? null;
   const templated = url.includes("{{");
+  const picked = Boolean(data.tool) && data.tool !== props.defaults?.tool && url !== props.defaults?.url;
 
   async function load() {
     setLoading(true);
     setError(null);
     try {
-      setTools((await api.mcpTools(url, connection)).tools);
+      listed.set(key, (await api.mcpTools(url, connection)).tools);
+      setListedKey(key);
     } catch (e) {
       setError(describeError(e));
     } finally {
       setLoading(false);
     }
   }
+
+  useEffect(() => {
+    if (picked && url && !templated && !listed.has(key)) void load();
+    // Once per opened panel: typing a new URL lists only when asked.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   const toolProblems = problems.filter((p) => p.field === "tool");
   return (

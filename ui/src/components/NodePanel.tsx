@@ -193,20 +193,6 @@ export function NodePanel(props: Props) {
           />
         </fieldset>
       )}
-      {node.type === "mcp" && (
-        <fieldset disabled={readOnly} className="plain">
-          <McpStep
-            key={node.id}
-            api={api}
-            data={node.data}
-            onChange={props.onData}
-            problems={nodeProblems}
-            paths={() => pathsRef.current}
-            onFocusField={(mode, read) => setPreviewSource({ mode, read })}
-            readOnly={readOnly}
-          />
-        </fieldset>
-      )}
       {node.type === "start" && (
         <fieldset disabled={readOnly} className="plain">
           <TriggerStep
@@ -232,7 +218,21 @@ export function NodePanel(props: Props) {
             paths={() => pathsRef.current}
             problems={nodeProblems}
             onFocusField={(mode, read) => setPreviewSource({ mode, read })}
-          />
+          >
+            {/* After the URL and connection it lists tools with. */}
+            {node.type === "mcp" && (
+              <McpStep
+                api={api}
+                data={node.data}
+                defaults={nodeType.defaults}
+                onChange={props.onData}
+                problems={nodeProblems}
+                paths={() => pathsRef.current}
+                onFocusField={(mode, read) => setPreviewSource({ mode, read })}
+                readOnly={readOnly}
+              />
+            )}
+          </SchemaForm>
         </fieldset>
       ) : (
         <p className="muted">Unknown step type “{node.type}”.</p>

@@ -266,9 +266,11 @@ interface FormProps {
   paths: () => string[];
   problems: Problem[];
   onFocusField(mode: CodeMode, source: () => unknown): void;
+  /** A step's own section, shown after the fields it builds on and before "More options". */
+  children?: React.ReactNode;
 }
 
-export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusField }: FormProps) {
+export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusField, children }: FormProps) {
   const root = nodeType.schema;
   const schema = resolve(root, root);
   const props = Object.entries(schema.properties ?? {}).filter(([key]) => visible(nodeType, data, key));
@@ -300,6 +302,7 @@ export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusF
     <div className="schema-form">
       {main.length === 0 && nodeType.type !== "app_action" && <p className="muted">This step has nothing to configure.</p>}
       {render(main)}
+      {children}
       {advanced.length > 0 && (
         <details className="advanced">
           <summary>More options</summary>

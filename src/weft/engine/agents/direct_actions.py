@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from weft.apps.access import ConnectionMissing
@@ -95,18 +95,18 @@ def action_fields(action: Action) -> list[dict[str, Any]]:
     for name, prop in (schema.get("properties") or {}).items():
         prop = prop if isinstance(prop, dict) else {}
         kind = prop.get("type")
-        field: dict[str, Any] = {
+        entry: dict[str, Any] = {
             "name": name,
             "label": prop.get("title") or name,
             "required": name in required,
             "type": "select" if "enum" in prop else _FIELD_TYPES.get(str(kind), "json"),
         }
         if prop.get("description"):
-            field["description"] = prop["description"]
+            entry["description"] = prop["description"]
         if "enum" in prop:
-            field["options"] = list(prop["enum"])
-        field["schema"] = prop
-        fields.append(field)
+            entry["options"] = list(prop["enum"])
+        entry["schema"] = prop
+        fields.append(entry)
     return fields
 
 
@@ -145,6 +145,65 @@ def _bounded(value: Any) -> Any:
     return {"truncated": True, "chars": len(text), "start": text[:AUDIT_ANSWER_CHARS]}
 
 
+@dataclass
+class _Record:
+    """What one direct call's metric and audit row say; `shown` is the request as sent."""
+
+    services: Services
+    actor: Actor
+    slug: str
+    action_name: str
+    params: dict[str, Any]
+    request_id: str | None
+    source: str
+    extra: dict[str, Any] | None
+    started: float = field(default_factory=time.perf_counter)
+    shown: dict[str, Any] = field(default_factory=dict)
+
+    async def done(self, outcome: str, status: int, answer: dict[str, Any]) -> None:
+        """Count the call and add its audit row (parameters, request and answer redacted)."""
+        observe_direct_action(self.source, outcome, time.perf_counter() - self.started)
+        target = {
+            "slug": self.slug,
+            "action_id": self.action_name,
+            "params": _bounded(self.params),
+            "request": redact_value(self.shown),
+            "answer": _bounded(answer),
+            **(self.extra or {}),
+        }
+        await tenancy_service.record_change(
+            self.services.db,
+            self.actor,
+            f"EXECUTE {self.slug}.{self.action_name}",
+            target=target,
+            status=status,
+            request_id=self.request_id,
+        )
+
+
+async def _call(services: Services, scope: Scope, record: _Record) -> DirectCall:
+    gateway = AppGateway(
+        services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id=""
+    )
+    client = await outbound_for(services, scope.org_id)
+    try:
+        call = await gateway.call_action(
+            record.slug, record.action_name, record.params, outbound=client
+        )
+    except NodeFailure as failure:
+        record.shown = failure.details.get("request") or {}
+        response = failure.details.get("response")
+        if response is None:
+            if failure.details.get("error_code") == ConnectionMissing.error_code:
+                raise ConnectionMissing(failure.message) from failure
+            raise AppCallFailed(failure.message) from failure
+        return DirectCall(response.get("body"), "Failed", int(response.get("status", 502)))
+    except OutboundError as error:
+        raise AppCallFailed(error.message) from error
+    record.shown = call.shown
+    return DirectCall(call.output, "Success", 200)
+
+
 async def execute_action(
     services: Services,
     scope: Scope,
@@ -162,83 +221,13 @@ async def execute_action(
     reached is 502 APP_CALL_FAILED; no connection is 400 CONNECTION_REQUIRED."""
     action = await find_action(services, scope.org_id, slug, action_name)
     checked = check_params(action, params)
-    gateway = AppGateway(
-        services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id=""
-    )
-    client = await outbound_for(services, scope.org_id)
-    started = time.perf_counter()
-    shown: dict[str, Any] = {}
+    record = _Record(services, actor, slug, action_name, checked, request_id, source, audit_target)
     try:
-        try:
-            call = await gateway.call_action(slug, action_name, checked, outbound=client)
-            shown = call.shown
-            result = DirectCall(call.output, "Success", 200)
-        except NodeFailure as failure:
-            shown = failure.details.get("request") or {}
-            response = failure.details.get("response")
-            if response is None:
-                if failure.details.get("error_code") == ConnectionMissing.error_code:
-                    raise ConnectionMissing(failure.message) from failure
-                raise AppCallFailed(failure.message) from failure
-            result = DirectCall(response.get("body"), "Failed", int(response.get("status", 502)))
-        except OutboundError as error:
-            raise AppCallFailed(error.message) from error
+        result = await _call(services, scope, record)
     except WeftError as error:
-        observe_direct_action(source, "error", time.perf_counter() - started)
-        await _audit(
-            services,
-            actor,
-            slug,
-            action_name,
-            checked,
-            shown,
-            error.status_code,
-            {"error_code": error.error_code, "message": error.message},
-            request_id,
-            audit_target,
-        )
+        answer = {"error_code": error.error_code, "message": error.message}
+        await record.done("error", error.status_code, answer)
         raise
-    observe_direct_action(source, result.node_status.lower(), time.perf_counter() - started)
-    await _audit(
-        services,
-        actor,
-        slug,
-        action_name,
-        checked,
-        shown,
-        200,
-        {"node_status": result.node_status, "http_status": result.http_status, "data": result.data},
-        request_id,
-        audit_target,
-    )
+    answer = {"node_status": result.node_status, "http_status": result.http_status}
+    await record.done(result.node_status.lower(), 200, {**answer, "data": result.data})
     return result
-
-
-async def _audit(
-    services: Services,
-    actor: Actor,
-    slug: str,
-    action_name: str,
-    params: dict[str, Any],
-    shown: dict[str, Any],
-    status: int,
-    answer: dict[str, Any],
-    request_id: str | None,
-    extra: dict[str, Any] | None,
-) -> None:
-    target = {
-        "slug": slug,
-        "action_id": action_name,
-        "params": _bounded(params),
-        "request": redact_value(shown),
-        "answer": _bounded(answer),
-        **(extra or {}),
-    }
-    await tenancy_service.record_change(
-        services.db,
-        actor,
-        f"EXECUTE {slug}.{action_name}",
-        target=target,
-        status=status,
-        request_id=request_id,
-    )

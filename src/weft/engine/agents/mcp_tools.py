@@ -2,10 +2,12 @@
 
 Direct mode: one tool per offered action (`{slug}__{action}`: input schema = the action's
 parameters, description from its label, description and effect) and per offered workflow
-(`workflow__{id}`: runs the published workflow with the arguments as its payload and answers
-what it returns). Agent mode: two tools, `RESOLVE_ACTIONS` (find offered actions by words,
-with their input schemas) and `EXECUTE_ACTION` (run one by app and action id). A read-only
-server offers no write action in either mode.
+(`workflow__{id}`: input schema from the live version's request structure, description from the
+workflow's; runs the published workflow with the arguments as its payload and answers what it
+returns; arguments of the wrong shape are refused with the reasons, nothing run). Agent mode:
+two tools, `RESOLVE_ACTIONS` (find offered actions by words, with their input schemas) and
+`EXECUTE_ACTION` (run one by app and action id). A read-only server offers no write action in
+either mode.
 
 Every call goes through `direct_actions.execute_action` (the app_action node's path, audited)
 or the execute path of workflows, and is written to the server's call log.
@@ -18,19 +20,23 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from weft.apps import mcp_servers
+from weft.apps.json_schema import value_problems
 from weft.apps.mcp_servers import Authenticated
 from weft.apps.model import Action, AppDefinition
 from weft.engine.agents.direct_actions import app_definition, execute_action, tool_description
 from weft.engine.runs import states
 from weft.engine.starts import triggers
+from weft.engine.starts.trigger_output import sample_output
 from weft.engine.workers import waiting
 from weft.engine.workers.services import Services
 from weft.errors import WeftError
-from weft.store.tables import Workflow
+from weft.store.tables import Workflow, WorkflowVersion
 from weft.tenancy.audit import Actor
+from weft.workflows.request_schema import input_schema_of
+from weft.workflows.trigger_index import start_config
 
 RESOLVE = "RESOLVE_ACTIONS"
 EXECUTE = "EXECUTE_ACTION"
@@ -55,12 +61,26 @@ class Tool:
     workflow_id: str | None = None
 
 
+@dataclass(frozen=True)
+class OfferedWorkflow:
+    """A published workflow a server offers, and the arguments its live version takes."""
+
+    workflow: Workflow
+    input_schema: dict[str, Any]
+
+
 @dataclass
 class Offer:
     """What a server offers its account: actions by (slug, name) and published workflows."""
 
     actions: dict[tuple[str, str], tuple[AppDefinition, Action]] = field(default_factory=dict)
-    workflows: list[Workflow] = field(default_factory=list)
+    workflows: list[OfferedWorkflow] = field(default_factory=list)
+
+
+def _input_schema(nodes: list[dict[str, Any]] | None) -> dict[str, Any]:
+    # What the execute path's payload stands for: the trigger's output for its sample.
+    data = start_config(nodes or [])
+    return input_schema_of(sample_output(data.get("trigger", "manual"), data.get("sample_payload")))
 
 
 async def offer_of(services: Services, found: Authenticated) -> Offer:
@@ -83,8 +103,16 @@ async def offer_of(services: Services, found: Authenticated) -> Offer:
         workflow_ids += [str(item["id"]) for item in entry.get("workflows") or [] if "id" in item]
     if workflow_ids and not server.read_only:  # a workflow may write: withheld when read-only
         async with services.db.reading() as session:
-            rows = await session.scalars(
-                select(Workflow).where(
+            rows = await session.execute(
+                select(Workflow, WorkflowVersion.nodes)
+                .outerjoin(
+                    WorkflowVersion,
+                    and_(
+                        WorkflowVersion.workflow_id == Workflow.id,
+                        WorkflowVersion.version == Workflow.current_version,
+                    ),
+                )
+                .where(
                     Workflow.id.in_(workflow_ids),
                     Workflow.org_id == scope.org_id,
                     Workflow.environment == scope.environment,
@@ -93,7 +121,7 @@ async def offer_of(services: Services, found: Authenticated) -> Offer:
                     | Workflow.linked_account_pk.is_(None),
                 )
             )
-            offer.workflows = list(rows)
+            offer.workflows = [OfferedWorkflow(row, _input_schema(nodes)) for row, nodes in rows]
     return offer
 
 
@@ -108,15 +136,19 @@ def _action_tool(definition: AppDefinition, action: Action) -> Tool:
     )
 
 
-def _workflow_tool(workflow: Workflow) -> Tool:
+def _workflow_tool(offered: OfferedWorkflow) -> Tool:
+    workflow = offered.workflow
     description = f"Run the workflow {workflow.name!r}"
     if workflow.description:
-        description += f": {workflow.description.strip()}"
-    description += ". The arguments are its payload; the answer is what the workflow returns."
+        description += f": {workflow.description.strip().rstrip('.')}"
+    description += (
+        ". The arguments are its input (see the input schema); the answer is what the workflow "
+        "returns. It may change data in the user's apps."
+    )
     return Tool(
         name=f"{WORKFLOW_PREFIX}{workflow.id}",
         description=description,
-        input_schema={"type": "object", "additionalProperties": True},
+        input_schema=offered.input_schema,
         read_only=False,
         workflow_id=workflow.id,
     )
@@ -276,8 +308,15 @@ async def _run_workflow(
     services: Services, found: Authenticated, offer: Offer, name: str, arguments: dict[str, Any]
 ) -> Any:
     workflow_id = name.removeprefix(WORKFLOW_PREFIX)
-    if not any(workflow.id == workflow_id for workflow in offer.workflows):
+    offered = next((o for o in offer.workflows if o.workflow.id == workflow_id), None)
+    if offered is None:
         raise ToolError(f"No tool {name} on this server")
+    problems = value_problems(offered.input_schema, arguments, "arguments")
+    if problems:
+        raise ToolError(
+            "The arguments do not match the tool's input schema (nothing was run): "
+            + "; ".join(problems)
+        )
     run = await triggers.start_execute(
         services, found.scope, workflow_id, arguments, config_id=None
     )
