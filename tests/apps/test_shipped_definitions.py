@@ -12,7 +12,8 @@ import yaml
 from weft.apps.catalog import shipped_definition, shipped_slugs
 from weft.apps.model import AppDefinition
 
-pytestmark = pytest.mark.unit
+# Checking or regenerating all 58 apps takes tens of seconds: not the unit tier's milliseconds.
+pytestmark = pytest.mark.integration
 
 
 def test_every_shipped_definition_passes_every_check_under_its_file_name() -> None:
