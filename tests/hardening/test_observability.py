@@ -43,7 +43,10 @@ async def test_metrics_expose_runs_steps_queue_and_http_latency(
 async def test_metrics_expose_the_claim_latency_of_runs(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:
-    workflow = await publish(client, tenant, [MANUAL_START, node("2", "transform", "T", value=1)])
+    # A short delay parks the run until a due time; the engine's worker then claims it again,
+    # which is what the metric times (with no other test before it in this process).
+    nap = node("2", "delay", "Nap", seconds=0.2)
+    workflow = await publish(client, tenant, [MANUAL_START, nap])
     assert (await run(client, tenant, workflow, {}))["status"] == "COMPLETED"
     lines = (await client.get("/metrics")).text.splitlines()
     count = next(line for line in lines if line.startswith("weft_claim_latency_seconds_count "))

@@ -36,7 +36,6 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.unit  # no database, app or server, unlike the rest of this module
 def test_embedded_database_file_is_0600_and_its_directory_0700(tmp_path: Path) -> None:
     path = tmp_path / "fresh" / "weft.db"
     url = f"sqlite+aiosqlite:///{path}"
