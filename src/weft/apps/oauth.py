@@ -249,7 +249,12 @@ async def complete_authorization(
     }
     if client.auth.pkce:
         form["code_verifier"] = verifier
-    answer = await token_request(client, form, outbound)
+    try:
+        answer = await token_request(client, form, outbound)
+    except OAuthFailed as failure:
+        # The callback tells the window that started this, or sends the browser back.
+        failure.details.update(app_slug=slug, return_url=return_url)
+        raise
     tokens, expires_at = tokens_from(answer, client.auth)
     granted = answer.get("scope")
     async with db.transaction() as session:
@@ -263,6 +268,27 @@ async def complete_authorization(
             settings=settings,
         )
     return Completed(scope=scope, connection=info, return_url=return_url)
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """An authorization the provider ended without a code: its app and where it came from."""
+
+    app_slug: str
+    return_url: str | None
+
+
+async def abandon_authorization(state: str, *, db: Database) -> Abandoned | None:
+    """Forget the authorization of `state` (the user denied it, or the provider failed); None
+    when the state is unknown or expired."""
+    async with db.transaction() as session:
+        row = await session.scalar(
+            select(OAuthState).where(OAuthState.state_hash == hash_secret(state))
+        )
+        if row is None or row.expires_at < now():
+            return None
+        await session.delete(row)
+        return Abandoned(app_slug=row.app_slug, return_url=row.return_url)
 
 
 async def revoke(client: OAuthClient, credentials: dict[str, Any], outbound: Any) -> bool:
