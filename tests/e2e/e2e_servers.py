@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import socket
 import threading
 import time
 import uuid
@@ -32,28 +33,31 @@ class WeftServer:
 
     def __init__(self, database_url: str, data_dir: Path) -> None:
         self.database_url = database_url
+        # Bound before the app is made, so its public URL (OAuth callback, portal links) is
+        # the one the browser reaches.
+        listening = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
         settings = Settings(
             database_url=database_url,
             data_dir=data_dir,
+            public_url=self.url,
             outbound_allow="127.0.0.1",
             workers=1,
             poll_s=0.05,
             lease_s=5,
         )
         self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [listening]}, daemon=True
+        )
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the Weft server did not start")
             time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
 
     def close(self) -> None:
         self.server.should_exit = True

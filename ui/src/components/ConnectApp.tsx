@@ -59,23 +59,23 @@ export function Connection({ app, api, problems, onConnected, readOnly }: Props)
   };
 
   // The callback page's word on how the popup ended (only from the window this step opened).
+  const onOutcome = useRef<(data: unknown) => void>(() => undefined);
+  onOutcome.current = (data) => {
+    const outcome = oauthOutcome(data, app.slug);
+    if (!outcome) return;
+    if (outcome.ok) return void done();
+    stopWatching();
+    popup.current?.close();
+    popup.current = null;
+    giveUp(`${app.name} was not connected: ${outcome.reason}. Connect again when you are ready.`);
+  };
   useEffect(() => {
     const listen = (event: MessageEvent) => {
-      if (!popup.current || event.source !== popup.current) return;
-      const outcome = oauthOutcome(event.data, app.slug);
-      if (!outcome) return;
-      if (outcome.ok) void done();
-      else {
-        stopWatching();
-        popup.current.close();
-        popup.current = null;
-        giveUp(`${app.name} was not connected: ${outcome.reason}. Connect again when you are ready.`);
-      }
+      if (popup.current && event.source === popup.current) onOutcome.current(event.data);
     };
     window.addEventListener("message", listen);
     return () => window.removeEventListener("message", listen);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [app.slug, app.name]);
+  }, []);
 
   if (app.auth_type === "none") return null;
   const account = app.connected_accounts[0];
@@ -147,7 +147,7 @@ export function Connection({ app, api, problems, onConnected, readOnly }: Props)
       <div className="connection-row">
         <span className={`badge ${state === "connected" ? "success" : state === "expired" ? "warning" : "danger"}`} data-testid="connection-status">
           <Icon name={state === "connected" ? "check" : "alert"} size={12} />
-          {state === "connected" ? `Connected${account?.identifier ? ` · ${account.identifier}` : ""}` : state === "expired" ? "Connection expired" : "Not connected"}
+          {state === "connected" ? "Connected" : state === "expired" ? "Connection expired" : "Not connected"}
         </span>
         {!readOnly && !open && (
           <button ref={connectButton} type="button" className={`btn small${state === "connected" ? " ghost" : " primary"}`} disabled={busy} onClick={() => (keyForm ? setOpen(true) : void connectWithOAuth())}>
@@ -155,6 +155,7 @@ export function Connection({ app, api, problems, onConnected, readOnly }: Props)
           </button>
         )}
       </div>
+      {state === "connected" && account?.identifier && <p className="field-hint connection-identity">{account.identifier}</p>}
       {state !== "connected" && own.length > 0 && <p className="field-hint">This step cannot run until {app.name} is connected.</p>}
       {open && keyForm && (
         <form className="connect-form" onSubmit={connectWithKey} aria-label={`Connect ${app.name}`}>

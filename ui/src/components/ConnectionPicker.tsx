@@ -32,7 +32,7 @@ export function ConnectionPicker({ api, data, onChange, problems, onConnected, r
   const own = problems.filter((p) => p.field === "connection");
   return (
     <div className="field connection-picker">
-      <label htmlFor="step-connection">Connection</label>
+      <label htmlFor="step-connection">App connection</label>
       <select
         id="step-connection"
         value={chosen}
