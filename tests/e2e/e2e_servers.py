@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from apps.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthTestServer
 from servers import RecordingServer, Request
 from weft.app import create_app
 from weft.apps.catalog import create_default_app
@@ -104,6 +105,23 @@ class EditorTenant:
             )
             saved.raise_for_status()
         return workflow_id
+
+    def use_oauth_provider(self, provider: OAuthTestServer, slug: str = "hubspot") -> None:
+        """Point the org's OAuth2 app `slug` (HubSpot: PKCE, as the provider wants) at the
+        local provider, with its test client."""
+        answer = httpx.put(
+            f"{self.server_url}{API}/application/{slug}/settings",
+            json={
+                "base_url": provider.url,
+                "authorize_url": f"{provider.url}/authorize",
+                "token_url": f"{provider.url}/token",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+            },
+            headers={"x-api-key": self.org_key},
+            timeout=30,
+        )
+        answer.raise_for_status()
 
     def editor_url(self, workflow_id: str, token: str | None = None) -> str:
         return f"{self.server_url}/workflows/{workflow_id}?token={token or self.token}"

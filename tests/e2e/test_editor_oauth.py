@@ -9,47 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from e2e_servers import EditorTenant, WeftServer
+from e2e_servers import EditorTenant
 from editor_page import START, EditorSession, wait_until
-
-from apps.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthTestServer
 
 pytestmark = pytest.mark.slow
 
 SHOTS = Path(os.environ.get("WEFT_OAUTH_SHOTS", "/tmp/oauth-shots"))
 NOT_CONNECTED = re.compile(r"connect Hubspot")
-
-
-@pytest.fixture
-def provider(weft_server: WeftServer) -> Iterator[OAuthTestServer]:
-    server = OAuthTestServer()
-    server.register(f"{weft_server.url}/oauth/callback")
-    server.state.consent_page = True
-    yield server
-    server.close()
-
-
-def use_provider(tenant: EditorTenant, provider: OAuthTestServer) -> None:
-    """Point the org's HubSpot (an OAuth2 app of the catalogue) at the local provider."""
-    answer = httpx.put(
-        f"{tenant.server_url}/api/v2/public/application/hubspot/settings",
-        json={
-            "base_url": provider.url,
-            "authorize_url": f"{provider.url}/authorize",
-            "token_url": f"{provider.url}/token",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-        headers={"x-api-key": tenant.org_key},
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
 
 
 def step(node_id: str, kind: str, name: str, y: int, **data: Any) -> dict:
@@ -66,9 +36,9 @@ def connected(tenant: EditorTenant) -> bool:
 
 
 def test_an_app_step_connects_through_the_oauth_popup(
-    context, host_page, editor_tenant, provider
+    context, host_page, editor_tenant, oauth_provider
 ) -> None:
-    use_provider(editor_tenant, provider)
+    editor_tenant.use_oauth_provider(oauth_provider)
     get = step("2", "app_action", "Get contact", 160, app="hubspot", action="get_contact")
     get["data"]["params"] = {"contactId": "7"}
     edges = [{"id": "e1", "source": "1", "target": "2"}]
@@ -88,18 +58,18 @@ def test_an_app_step_connects_through_the_oauth_popup(
     popup = opening.value
     allow = popup.get_by_role("button", name="Allow")
     allow.wait_for()
-    assert popup.url.startswith(f"{provider.url}/authorize?")
+    assert popup.url.startswith(f"{oauth_provider.url}/authorize?")
     frame.get_by_role("status").filter(has_text="Finish connecting Hubspot").wait_for()
     shot(popup, "2-provider-consent")
     shot(editor.page, "3-editor-waiting")
-    allow.press("Enter")
+    with popup.expect_event("close"):  # the editor closes it once the callback is done
+        allow.press("Enter")
 
     # The callback closes the loop: the popup closes, the step shows connected, the problem goes.
-    popup.wait_for_event("close")
     status.filter(has_text="Connected").wait_for()
     problems.filter(has_text=NOT_CONNECTED).wait_for(state="detached")
     assert connected(editor_tenant)
-    assert provider.state.grants_seen == ["authorization_code"]
+    assert oauth_provider.state.grants_seen == ["authorization_code"]
     wait_until(
         lambda: frame.get_by_role("button", name="Publish").inner_text().strip() == "Publish",
         message="the draft's problems to vanish",
@@ -109,10 +79,10 @@ def test_an_app_step_connects_through_the_oauth_popup(
 
 
 def test_denied_or_closed_popups_say_so_and_the_http_picker_connects(
-    context, host_page, editor_tenant, provider
+    context, host_page, editor_tenant, oauth_provider
 ) -> None:
-    use_provider(editor_tenant, provider)
-    call = step("2", "http", "Call CRM", 160, url=f"{provider.url}/crm/v3/objects/contacts/7")
+    editor_tenant.use_oauth_provider(oauth_provider)
+    call = step("2", "http", "Call CRM", 160, url=f"{oauth_provider.url}/crm/v3/objects/contacts/7")
     edges = [{"id": "e1", "source": "1", "target": "2"}]
     workflow_id = editor_tenant.create_workflow("Signed call", [START, call], edges)
     editor = EditorSession(context, host_page, editor_tenant, workflow_id)
@@ -138,8 +108,8 @@ def test_denied_or_closed_popups_say_so_and_the_http_picker_connects(
         connect.focus()
         connect.press("Enter")
     popup = opening.value
-    popup.get_by_role("button", name="Deny").click()
-    popup.wait_for_event("close")
+    with popup.expect_event("close"):  # the page that opened it closes it
+        popup.get_by_role("button", name="Deny").click()
     said = frame.get_by_role("alert").filter(has_text="Hubspot was not connected")
     said.wait_for()
     assert "access was not allowed" in said.inner_text()
@@ -161,8 +131,8 @@ def test_denied_or_closed_popups_say_so_and_the_http_picker_connects(
     with page.expect_popup() as opening:
         connect.click()
     popup = opening.value
-    popup.get_by_role("button", name="Allow").click()
-    popup.wait_for_event("close")
+    with popup.expect_event("close"):  # the page that opened it closes it
+        popup.get_by_role("button", name="Allow").click()
     frame.get_by_test_id("connection-status").filter(has_text="Connected").wait_for()
     problems.filter(has_text=NOT_CONNECTED).wait_for(state="detached")
     wait_until(
