@@ -264,6 +264,17 @@ class OAuthTestServer:
         )
         self.thread.start()
 
+    def app_settings(self) -> dict[str, str]:
+        """An OAuth2 app's org settings (`PUT /application/{slug}/settings`) for this server."""
+        return {
+            "base_url": self.url,
+            "authorize_url": f"{self.url}/authorize",
+            "token_url": f"{self.url}/token",
+            "revoke_url": f"{self.url}/revoke",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }
+
     def register(self, redirect_uri: str) -> None:
         self.state.clients[CLIENT_ID] = Client(CLIENT_ID, CLIENT_SECRET, redirect_uri)
 

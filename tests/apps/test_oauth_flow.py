@@ -10,7 +10,7 @@ import httpx
 import pytest
 from actions_support import run_action, scope_of
 from fastapi import FastAPI
-from oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthTestServer
+from oauth_server import CLIENT_SECRET, OAuthTestServer
 from sqlalchemy import select
 
 from support import Tenant, assert_envelope
@@ -36,16 +36,7 @@ def provider(app: FastAPI) -> Iterator[OAuthTestServer]:
 
 async def _configure(client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTestServer) -> None:
     response = await client.put(
-        f"{APP}/settings",
-        json={
-            "base_url": provider.url,
-            "authorize_url": f"{provider.url}/authorize",
-            "token_url": f"{provider.url}/token",
-            "revoke_url": f"{provider.url}/revoke",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-        headers=tenant.org_key,
+        f"{APP}/settings", json=provider.app_settings(), headers=tenant.org_key
     )
     assert response.status_code == 200, response.text
     assert CLIENT_SECRET not in response.text

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from apps.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthTestServer
+from apps.oauth_server import OAuthTestServer
 from servers import RecordingServer, Request
 from weft.app import create_app
 from weft.apps.catalog import create_default_app
@@ -111,13 +111,7 @@ class EditorTenant:
         local provider, with its test client."""
         answer = httpx.put(
             f"{self.server_url}{API}/application/{slug}/settings",
-            json={
-                "base_url": provider.url,
-                "authorize_url": f"{provider.url}/authorize",
-                "token_url": f"{provider.url}/token",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-            },
+            json=provider.app_settings(),
             headers={"x-api-key": self.org_key},
             timeout=30,
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from e2e_servers import EditorTenant
+from editor_page import through_popup
 from test_connect_portal import PortalHost, mint
 
 pytestmark = pytest.mark.slow
@@ -101,21 +102,13 @@ def test_a_framed_portal_says_when_the_popup_was_denied(browser, editor_tenant, 
         portal = page.frame_locator("#portal")
         portal.get_by_role("button", name="Hubspot").click()
         connect = portal.get_by_role("button", name="Connect with Hubspot")
-        with page.expect_popup() as opening:
-            connect.click()
-        popup = opening.value
-        with popup.expect_event("close"):  # the page that opened it closes it
-            popup.get_by_role("button", name="Deny").click()
+        through_popup(page, connect.click, "Deny")
         said = portal.get_by_role("status").filter(has_text="Hubspot was not connected")
         said.wait_for()
         assert connect.is_enabled()
         shot(page, "6-framed-popup-denied")
 
-        with page.expect_popup() as opening:
-            connect.click()
-        popup = opening.value
-        with popup.expect_event("close"):  # the page that opened it closes it
-            popup.get_by_role("button", name="Allow").click()
+        through_popup(page, connect.click, "Allow")
         portal.get_by_text("Connected Hubspot.").wait_for()
         shot(page, "7-framed-popup-connected")
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from e2e_servers import EditorTenant
-from editor_page import START, EditorSession, wait_until
+from editor_page import START, EditorSession, click_until_shown, through_popup, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -104,12 +104,8 @@ def test_denied_or_closed_popups_say_so_and_the_http_picker_connects(
     connect = frame.get_by_role("button", name="Connect Hubspot")
 
     # 1. Deny on the consent page: the editor says why and offers Connect again.
-    with page.expect_popup() as opening:
-        connect.focus()
-        connect.press("Enter")
-    popup = opening.value
-    with popup.expect_event("close"):  # the page that opened it closes it
-        popup.get_by_role("button", name="Deny").click()
+    connect.focus()
+    through_popup(page, lambda: connect.press("Enter"), "Deny")
     said = frame.get_by_role("alert").filter(has_text="Hubspot was not connected")
     said.wait_for()
     assert "access was not allowed" in said.inner_text()
@@ -128,11 +124,7 @@ def test_denied_or_closed_popups_say_so_and_the_http_picker_connects(
     shot(page, "7-http-popup-closed")
 
     # 3. Allow: connected, and the picker's list says so.
-    with page.expect_popup() as opening:
-        connect.click()
-    popup = opening.value
-    with popup.expect_event("close"):  # the page that opened it closes it
-        popup.get_by_role("button", name="Allow").click()
+    through_popup(page, connect.click, "Allow")
     frame.get_by_test_id("connection-status").filter(has_text="Connected").wait_for()
     problems.filter(has_text=NOT_CONNECTED).wait_for(state="detached")
     wait_until(
@@ -163,13 +155,7 @@ def test_the_connection_picker_fits_a_narrow_frame(browser, weft_server, editor_
         page.goto(editor_tenant.editor_url(workflow_id))
         page.get_by_role("button", name="Publish").wait_for(timeout=20000)
         picker = page.get_by_label("App connection", exact=True)
-        for _ in range(3):  # the canvas may still be fitting itself into view
-            page.get_by_test_id("node-Call CRM").click()
-            try:
-                picker.wait_for(timeout=5000)
-                break
-            except Exception:
-                continue
+        click_until_shown(page.get_by_test_id("node-Call CRM"), picker, timeout_ms=5000)
         picker.scroll_into_view_if_needed()
         page.get_by_role("button", name="Connect Stripe").wait_for()
         assert picker.input_value() == "stripe"

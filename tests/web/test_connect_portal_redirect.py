@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from apps.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthTestServer
+from apps.oauth_server import OAuthTestServer
 from support import Tenant, assert_envelope
 from weft.api.deps import app_state
 from weft.apps.oauth import redirect_uri
@@ -52,15 +52,7 @@ def provider(app: FastAPI) -> Iterator[OAuthTestServer]:
 
 async def _use_provider(client: httpx.AsyncClient, tenant: Tenant, server: OAuthTestServer):
     answer = await client.put(
-        f"{HUBSPOT}/settings",
-        json={
-            "base_url": server.url,
-            "authorize_url": f"{server.url}/authorize",
-            "token_url": f"{server.url}/token",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-        headers=tenant.org_key,
+        f"{HUBSPOT}/settings", json=server.app_settings(), headers=tenant.org_key
     )
     assert answer.status_code == 200, answer.text
 
