@@ -1,7 +1,8 @@
 """A real OAuth2 authorization server (Authlib on Flask) with one protected API, on 127.0.0.1.
 
 Authorization code with PKCE (S256 required), refresh tokens rotated on use, RFC 7009
-revocation. The authorize endpoint approves at once for the one test user: the browser's part.
+revocation. The authorize endpoint approves at once for the one test user (the browser's
+part), or, with `consent_page`, shows an Allow/Deny page as a provider does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 CLIENT_ID = "weft-test-client"
@@ -112,6 +113,7 @@ class ServerState:
     grants_seen: list[str] = field(default_factory=list)
     revoked_seen: list[str] = field(default_factory=list)
     api_calls: list[str] = field(default_factory=list)
+    consent_page: bool = False  # ask the user (a page with Allow and Deny) instead of approving
 
     def token(self, value: str) -> Token | None:
         for token in self.tokens:
@@ -121,6 +123,13 @@ class ServerState:
 
 
 STATE = ServerState()
+
+# Posted back to /authorize with the same query (the form has no action), as providers do.
+CONSENT_PAGE = """<!doctype html><meta charset=utf-8><title>Allow access?</title>
+<meta name=viewport content="width=device-width">
+<h1>Weft wants to read your contacts</h1>
+<form method=post><button name=decision value=allow autofocus>Allow</button>
+<button name=decision value=deny>Deny</button></form>"""
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -211,11 +220,18 @@ def build_app(expires_in: int) -> Flask:
     protect = ResourceProtector()
     protect.register_token_validator(Validator())
 
-    @app.get("/authorize")
+    @app.route("/authorize", methods=["GET", "POST"])
     def authorize() -> Any:
-        # The user approves at once: this stands in for the provider's consent page.
         grant = server.get_consent_grant(end_user="user-1")
-        return server.create_authorization_response(grant=grant, grant_user="user-1")
+        if not STATE.consent_page:
+            # The user approves at once: this stands in for the provider's consent page.
+            return server.create_authorization_response(grant=grant, grant_user="user-1")
+        if request.method == "GET":
+            return CONSENT_PAGE
+        allowed = request.form.get("decision") == "allow"
+        return server.create_authorization_response(
+            grant=grant, grant_user="user-1" if allowed else None
+        )
 
     @app.post("/token")
     def issue_token() -> Any:
@@ -247,6 +263,17 @@ class OAuthTestServer:
             target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self.thread.start()
+
+    def app_settings(self) -> dict[str, str]:
+        """An OAuth2 app's org settings (`PUT /application/{slug}/settings`) for this server."""
+        return {
+            "base_url": self.url,
+            "authorize_url": f"{self.url}/authorize",
+            "token_url": f"{self.url}/token",
+            "revoke_url": f"{self.url}/revoke",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }
 
     def register(self, redirect_uri: str) -> None:
         self.state.clients[CLIENT_ID] = Client(CLIENT_ID, CLIENT_SECRET, redirect_uri)

@@ -141,3 +141,23 @@ async def _draft_save(
     )
     assert saved.status_code == 200, saved.text
     return workflow_id, saved.json()
+
+
+async def test_an_http_step_signed_by_an_unconnected_app_is_a_draft_problem(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    signed = node("2", "http", "Balance", url="https://api.stripe.com/v1/balance")
+    signed["data"]["connection"] = "stripe"
+    plain = node("3", "http", "Plain", url="https://example.com/items")
+    workflow_id, draft = await _draft(client, tenant, [_start(), signed, plain])
+    assert _codes(draft) == {("2", "connection", "CONNECTION_REQUIRED")}
+    assert "connect Stripe" in draft["problems"][0]["message"]
+
+    connected = await client.post(
+        f"{BASE}/application/stripe/connection",
+        json={"credentials": {"api_key": "sk_test_http_signed"}},
+        headers=tenant.bearer,
+    )
+    assert connected.status_code == 200, connected.text
+    opened = await client.get(f"{BASE}/workflow/{workflow_id}/edit", headers=tenant.bearer)
+    assert opened.json()["problems"] == []

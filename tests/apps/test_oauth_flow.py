@@ -10,7 +10,7 @@ import httpx
 import pytest
 from actions_support import run_action, scope_of
 from fastapi import FastAPI
-from oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthTestServer
+from oauth_server import CLIENT_SECRET, OAuthTestServer
 from sqlalchemy import select
 
 from support import Tenant, assert_envelope
@@ -18,7 +18,7 @@ from weft import clock
 from weft.api.deps import app_state
 from weft.apps.oauth import redirect_uri
 from weft.nodes.runtime import NodeFailure
-from weft.store.tables import NotificationDelivery
+from weft.store.tables import NotificationDelivery, OAuthState
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +36,7 @@ def provider(app: FastAPI) -> Iterator[OAuthTestServer]:
 
 async def _configure(client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTestServer) -> None:
     response = await client.put(
-        f"{APP}/settings",
-        json={
-            "base_url": provider.url,
-            "authorize_url": f"{provider.url}/authorize",
-            "token_url": f"{provider.url}/token",
-            "revoke_url": f"{provider.url}/revoke",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-        },
-        headers=tenant.org_key,
+        f"{APP}/settings", json=provider.app_settings(), headers=tenant.org_key
     )
     assert response.status_code == 200, response.text
     assert CLIENT_SECRET not in response.text
@@ -204,3 +195,55 @@ async def test_return_url_must_be_on_an_allowed_origin_and_the_callback_goes_the
     done = await client.get(f"{back.path}?{back.query}")
     assert done.status_code == 303
     assert done.headers["location"] == "https://app.example/done?tab=apps"
+
+
+async def _deny(client: httpx.AsyncClient, tenant: Tenant, body: dict) -> httpx.Response:
+    """Start connecting, deny on the provider's consent page, land on Weft's callback."""
+    started = await client.post(f"{APP}/connection", json=body, headers=tenant.bearer)
+    assert started.status_code == 200, started.text
+    async with httpx.AsyncClient() as browser:
+        denied = await browser.post(started.json()["auth_url"], data={"decision": "deny"})
+    assert denied.status_code == 302, denied.text
+    back = urlsplit(denied.headers["location"])
+    assert parse_qs(back.query)["error"] == ["access_denied"]
+    return await client.get(f"{back.path}?{back.query}")
+
+
+async def test_a_denied_consent_tells_the_opener_and_forgets_the_state(
+    client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTestServer
+) -> None:
+    await _configure(client, tenant, provider)
+    provider.state.consent_page = True
+    page = await _deny(client, tenant, {})
+    assert page.status_code == 400
+    assert "you did not allow access" in page.text
+    # The editor's window that opened the popup learns which app, and why.
+    assert '{"type": "weft-oauth", "app": "hubspot", "ok": false, "error": "access_denied"' in (
+        page.text
+    )
+    assert "script-src 'nonce-" in page.headers["content-security-policy"]
+    shown = (await client.get(APP, headers=tenant.bearer)).json()
+    assert shown["connected"] is False
+    async with app_state(client._transport.app).db.reading() as session:  # type: ignore[attr-defined]
+        mine = select(OAuthState).where(OAuthState.org_id == tenant.org_id)
+        assert (await session.scalars(mine)).all() == []
+
+    # A hostile error code is not echoed; an unknown state still gets a page, not a 500.
+    odd = await client.get("/oauth/callback?state=forged&error=%3Cscript%3Ealert(1)")
+    assert odd.status_code == 400 and "<script>alert" not in odd.text
+    assert '"app": null' in odd.text
+
+
+async def test_a_denied_consent_sends_the_browser_back_to_the_return_url(
+    client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTestServer
+) -> None:
+    await _configure(client, tenant, provider)
+    provider.state.consent_page = True
+    await client.put(
+        "/api/v2/public/org/settings",
+        json={"allowed_origins": ["https://app.example"]},
+        headers=tenant.org_key,
+    )
+    page = await _deny(client, tenant, {"return_url": "https://app.example/done?tab=apps"})
+    assert page.status_code == 303
+    assert page.headers["location"] == "https://app.example/done?tab=apps&error=access_denied"

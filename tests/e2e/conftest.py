@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from e2e_servers import EditorTenant, HostPage, Sink, WeftServer, make_editor_tenant
 
+from apps.oauth_server import OAuthTestServer
 from weft.store.migrate import upgrade_to_head
 
 CHROMIUM_FLAGS = [
@@ -96,6 +97,17 @@ def host_page() -> Iterator[HostPage]:
 @pytest.fixture
 def sink() -> Iterator[Sink]:
     server = Sink()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def oauth_provider(weft_server: WeftServer) -> Iterator[OAuthTestServer]:
+    """A local OAuth2 provider that asks the user (Allow/Deny), its client registered for the
+    live server's callback."""
+    server = OAuthTestServer()
+    server.register(f"{weft_server.url}/oauth/callback")
+    server.state.consent_page = True
     yield server
     server.close()
 

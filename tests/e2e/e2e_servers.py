@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import socket
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from apps.oauth_server import OAuthTestServer
 from servers import RecordingServer, Request
 from weft.app import create_app
 from weft.apps.catalog import create_default_app
@@ -32,28 +34,31 @@ class WeftServer:
 
     def __init__(self, database_url: str, data_dir: Path) -> None:
         self.database_url = database_url
+        # Bound before the app is made, so its public URL (OAuth callback, portal links) is
+        # the one the browser reaches.
+        listening = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
         settings = Settings(
             database_url=database_url,
             data_dir=data_dir,
+            public_url=self.url,
             outbound_allow="127.0.0.1",
             workers=1,
             poll_s=0.05,
             lease_s=5,
         )
         self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [listening]}, daemon=True
+        )
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the Weft server did not start")
             time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
 
     def close(self) -> None:
         self.server.should_exit = True
@@ -100,6 +105,17 @@ class EditorTenant:
             )
             saved.raise_for_status()
         return workflow_id
+
+    def use_oauth_provider(self, provider: OAuthTestServer, slug: str = "hubspot") -> None:
+        """Point the org's OAuth2 app `slug` (HubSpot: PKCE, as the provider wants) at the
+        local provider, with its test client."""
+        answer = httpx.put(
+            f"{self.server_url}{API}/application/{slug}/settings",
+            json=provider.app_settings(),
+            headers={"x-api-key": self.org_key},
+            timeout=30,
+        )
+        answer.raise_for_status()
 
     def editor_url(self, workflow_id: str, token: str | None = None) -> str:
         return f"{self.server_url}/workflows/{workflow_id}?token={token or self.token}"

@@ -35,6 +35,33 @@ def wait_until(check: Any, timeout_s: float = 20, message: str = "condition") ->
     raise AssertionError(f"timed out waiting for {message}")
 
 
+def click_until_shown(target: Any, shown: Any, attempts: int = 3, timeout_ms: int = 10_000) -> Any:
+    """Click `target` until `shown` appears; `shown`.
+
+    A click that lands while the canvas is still fitting itself into view (its animation after
+    a load) misses the step, as it would a person's; the person clicks again.
+    """
+    for attempt in range(attempts):
+        target.click()
+        try:
+            shown.wait_for(timeout=timeout_ms)
+            return shown
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+    return shown
+
+
+def through_popup(page: Any, open_it: Any, decision: str) -> None:
+    """Open the OAuth popup with `open_it()`, press the provider's `decision` button (Allow or
+    Deny) and wait until the page that opened the popup closes it."""
+    with page.expect_popup() as opening:
+        open_it()
+    popup = opening.value
+    with popup.expect_event("close"):
+        popup.get_by_role("button", name=decision).click()
+
+
 class EditorSession:
     """One browser page showing the host app with the editor framed in it."""
 
@@ -84,21 +111,8 @@ class EditorSession:
         self.node(name).click()
 
     def open_step(self, name: str, shows: str, attempts: int = 3) -> Any:
-        """Click step `name` until its panel shows the element labelled `shows`; that element.
-
-        A click that lands while the canvas is still fitting itself into view (its animation
-        after a load) misses the step, as it would a person's; the person clicks again.
-        """
-        shown = self.frame.get_by_label(shows)
-        for attempt in range(attempts):
-            self.node(name).click()
-            try:
-                shown.wait_for(timeout=10_000)
-                return shown
-            except PlaywrightTimeout:
-                if attempt == attempts - 1:
-                    raise
-        return shown
+        """Click step `name` until its panel shows the element labelled `shows`; that element."""
+        return click_until_shown(self.node(name), self.frame.get_by_label(shows), attempts)
 
     def saved(self, timeout_s: float = 15) -> None:
         """Wait for autosave to settle."""

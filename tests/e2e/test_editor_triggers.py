@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from editor_page import START, EditorSession, wait_until
+from editor_page import START, EditorSession, click_until_shown, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -117,13 +117,7 @@ def test_the_trigger_panel_fits_a_narrow_frame(browser, editor_tenant):
         page.goto(editor_tenant.editor_url(workflow_id))
         page.get_by_role("button", name="Publish").wait_for(timeout=20000)
         kinds = page.get_by_role("radiogroup", name="Starts on")
-        for _ in range(3):  # the canvas may still be fitting itself into view
-            page.get_by_test_id("node-Start").click()
-            try:
-                kinds.wait_for(timeout=5000)
-                break
-            except Exception:
-                continue
+        click_until_shown(page.get_by_test_id("node-Start"), kinds, timeout_ms=5000)
         kinds.get_by_role("radio", name="API call").focus()
         page.keyboard.press("ArrowRight")  # Webhook
         page.keyboard.press("ArrowRight")  # Schedule

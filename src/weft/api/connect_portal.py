@@ -11,11 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.tenancy import service
-from weft.tenancy.connect_links import MAX_TTL_S, MIN_TTL_S
+from weft.tenancy.connect_links import MAX_TTL_S, MIN_TTL_S, PORTAL_PATH
 
 router = APIRouter(tags=["connect portal"], responses=ERROR_RESPONSES)
 
-PORTAL_PATH = "/connect"
 DEFAULT_TTL_S = 900
 # `#rgb`, `#rgba`, `#rrggbb` or `#rrggbbaa`: nothing that could leave a CSS declaration.
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")

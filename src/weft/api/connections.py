@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import html
+import json
+import re
+import secrets
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,7 +19,12 @@ from weft.apps import service
 from weft.apps.access import disconnect
 from weft.apps.catalog import ICON_ROUTE, shipped_icon
 from weft.apps.connections import ConnectionInfo
-from weft.apps.oauth import CALLBACK_PATH, OAuthFailed, complete_authorization
+from weft.apps.oauth import (
+    CALLBACK_PATH,
+    OAuthFailed,
+    abandon_authorization,
+    complete_authorization,
+)
 from weft.apps.service import AuthorizationStarted
 from weft.errors import NotFound
 
@@ -122,26 +131,69 @@ async def oauth_callback(
     error: str = "",
 ) -> Response:
     if error or not state or not code:
-        return _page("Connection failed", f"The provider answered: {error or 'no code'}.", 400)
+        # The user denied access, or the provider failed: tell whoever started it.
+        reason = error if ERROR_CODE.fullmatch(error) else "no_code" if not error else "failed"
+        abandoned = await abandon_authorization(state, db=db) if state else None
+        if abandoned and abandoned.return_url:
+            return RedirectResponse(_with_error(abandoned.return_url, reason), status_code=303)
+        slug = abandoned.app_slug if abandoned else None
+        said = "you did not allow access" if reason == "access_denied" else reason
+        message = f"The provider answered: {said}. Close this window and connect again."
+        return _outcome_page("Connection failed", message, slug, reason, 400)
     try:
         done = await complete_authorization(
             state, code, db=db, settings=settings, outbound=services.outbound
         )
     except OAuthFailed as failure:
-        return _page("Connection failed", failure.message, 400)
+        back = failure.details.get("return_url")
+        if isinstance(back, str):
+            return RedirectResponse(_with_error(back, "connection_failed"), status_code=303)
+        slug = failure.details.get("app_slug")
+        return _outcome_page("Connection failed", failure.message, slug, "connection_failed", 400)
     if done.return_url:
         return RedirectResponse(done.return_url, status_code=303)
-    return _page(
-        "Connected", f"{done.connection.app_slug} is connected. You may close this window."
+    slug = done.connection.app_slug
+    return _outcome_page("Connected", f"{slug} is connected. You may close this window.", slug)
+
+
+# OAuth error codes are short snake_case words (RFC 6749 4.1.2.1); anything else is not echoed.
+ERROR_CODE = re.compile(r"[a-z_]{1,64}")
+
+
+def _with_error(url: str, reason: str) -> str:
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query), ("error", reason)])
+    return urlunsplit(parts._replace(query=query))
+
+
+def _outcome_page(
+    title: str, message: str, app_slug: str | None, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    """The popup's last page: says the outcome and posts it to the window that opened it (the
+    editor or the portal, which match the message to the window they opened)."""
+    nonce = secrets.token_urlsafe(18)
+    outcome = {"type": "weft-oauth", "app": app_slug, "ok": error is None, "error": error}
+    if error is not None:
+        outcome["message"] = message
+    data = json.dumps(outcome).replace("<", "\\u003c")
+    script = (
+        f"<script nonce={nonce}>if (window.opener) window.opener.postMessage({data}, '*');</script>"
     )
+    csp = f"default-src 'none'; script-src 'nonce-{nonce}'; base-uri 'none'"
+    return _page(title, message, status, script=script, csp=csp)
 
 
-def _page(title: str, message: str, status: int = 200) -> HTMLResponse:
+def _page(
+    title: str, message: str, status: int = 200, *, script: str = "", csp: str | None = None
+) -> HTMLResponse:
     body = (
         f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{script}"
     )
-    return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
+    headers = {"cache-control": "no-store"}
+    if csp:
+        headers["content-security-policy"] = csp
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
 @browser_router.get(

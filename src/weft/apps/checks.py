@@ -97,7 +97,8 @@ async def app_problems(
 ) -> list[GraphProblem]:
     """Problems publishing would meet: unknown apps or actions, parameters that break the
     action's schema, dataslots in a private workflow; with `connections` (the linked account's,
-    by app slug), app steps whose app is not connected or whose connection expired."""
+    by app slug), app steps (and http/mcp steps signed by an app) whose app is not connected or
+    whose connection expired."""
     cache: dict[str, AppDefinition | None] = {}
 
     async def definition(slug: str) -> AppDefinition | None:
@@ -138,9 +139,13 @@ async def app_problems(
         if has_role(node.type, Role.START) and data.get("trigger") == "app":
             problems += _app_trigger_problems(node, await definition(str(data.get("app"))))
         connection = data.get("connection") if refers == "connection" else None
-        if isinstance(connection, str) and await definition(connection) is None:
-            detail = f'app "{connection}" is not in the catalog'
-            problems.append(_say(node, "connection", "UNKNOWN_APP", detail))
+        if isinstance(connection, str):
+            # An http or mcp step signed by an app's connection needs it as an app step does.
+            if (signer := await definition(connection)) is None:
+                detail = f'app "{connection}" is not in the catalog'
+                problems.append(_say(node, "connection", "UNKNOWN_APP", detail))
+            elif missing := _connection_problem(node, connection, signer, connections):
+                problems.append(missing)
     return problems
 
 

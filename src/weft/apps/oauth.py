@@ -27,6 +27,7 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import LinkedAccount, OAuthState
+from weft.tenancy.connect_links import PORTAL_PATH
 from weft.tenancy.orgs import allowed_origins_of, normalize_origin
 from weft.tenancy.secrets import hash_secret
 
@@ -100,8 +101,20 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-async def _check_return_url(org_id: str, return_url: str, *, session: AsyncSession) -> None:
-    """Refuse a return_url off the org's allowed origins: the callback would redirect anywhere."""
+def _is_portal_page(return_url: str, settings: Settings) -> bool:
+    """Weft's own Connect portal page: where the portal's redirect flow comes back to."""
+    parts, own = urlsplit(return_url), urlsplit(settings.base_url)
+    same_origin = (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
+    return same_origin and parts.path == own.path.rstrip("/") + PORTAL_PATH and not parts.fragment
+
+
+async def _check_return_url(
+    org_id: str, return_url: str, *, session: AsyncSession, settings: Settings
+) -> None:
+    """Refuse a return_url off the org's allowed origins (and off Weft's own portal page): the
+    callback would redirect anywhere."""
+    if _is_portal_page(return_url, settings):
+        return
     parts = urlsplit(return_url)
     try:
         if parts.username is not None or parts.password is not None:
@@ -127,7 +140,7 @@ async def authorize_url(
 ) -> str:
     """The provider URL a browser opens to connect `slug` (state and PKCE challenge inside)."""
     if return_url is not None:
-        await _check_return_url(scope.org_id, return_url, session=session)
+        await _check_return_url(scope.org_id, return_url, session=session, settings=settings)
     client = await load_client(scope.org_id, slug, session=session, settings=settings)
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
@@ -249,7 +262,12 @@ async def complete_authorization(
     }
     if client.auth.pkce:
         form["code_verifier"] = verifier
-    answer = await token_request(client, form, outbound)
+    try:
+        answer = await token_request(client, form, outbound)
+    except OAuthFailed as failure:
+        # The callback tells the window that started this, or sends the browser back.
+        failure.details.update(app_slug=slug, return_url=return_url)
+        raise
     tokens, expires_at = tokens_from(answer, client.auth)
     granted = answer.get("scope")
     async with db.transaction() as session:
@@ -263,6 +281,27 @@ async def complete_authorization(
             settings=settings,
         )
     return Completed(scope=scope, connection=info, return_url=return_url)
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """An authorization the provider ended without a code: its app and where it came from."""
+
+    app_slug: str
+    return_url: str | None
+
+
+async def abandon_authorization(state: str, *, db: Database) -> Abandoned | None:
+    """Forget the authorization of `state` (the user denied it, or the provider failed); None
+    when the state is unknown or expired."""
+    async with db.transaction() as session:
+        row = await session.scalar(
+            select(OAuthState).where(OAuthState.state_hash == hash_secret(state))
+        )
+        if row is None or row.expires_at < now():
+            return None
+        await session.delete(row)
+        return Abandoned(app_slug=row.app_slug, return_url=row.return_url)
 
 
 async def revoke(client: OAuthClient, credentials: dict[str, Any], outbound: Any) -> bool:

@@ -24,6 +24,7 @@ from weft.tenancy import orgs, tokens
 from weft.tenancy.secrets import hash_secret, same_hash
 
 LINK_PREFIX = "wcl_"
+PORTAL_PATH = "/connect"  # the page a link opens (web/portal.py)
 MIN_TTL_S = 60
 MAX_TTL_S = 3600
 

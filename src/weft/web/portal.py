@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from weft.api.deps import DbDep
 from weft.clock import isoformat
+from weft.tenancy.connect_links import PORTAL_PATH
 from weft.tenancy.service import redeem_connect_link
 from weft.web.error_pages import LINK_PROBLEMS, MISSING_LINK
 from weft.web.page import API_BASE, MAX_TOKEN_LENGTH, error_response, script_json
@@ -63,7 +64,7 @@ def render_portal(config: dict[str, object], title: str, nonce: str) -> str:
 
 
 @router.get(
-    "/connect",
+    PORTAL_PATH,
     response_class=HTMLResponse,
     summary="The hosted Connect portal",
     responses={

@@ -1,15 +1,15 @@
 // An app step's panel section: the app and its action (with a picker), the connection state
-// with "Connect" in place (the key form, or the OAuth popup polled until connected), and the
+// with "Connect" in place (ConnectApp: the key form, or the OAuth popup), and the
 // parameters form generated from the action's `parameters` JSON schema. Every field takes a
 // fixed value or an expression ({{ }}), with the data picker.
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import type { Api } from "../lib/api";
-import type { AppActionInfo, AppInfo, JsonSchema, Problem } from "../lib/types";
+import type { AppActionInfo, JsonSchema, Problem } from "../lib/types";
 import { problemText } from "../lib/problems";
-import { appStore, findAction, useAppDetail } from "../state/apps";
-import { describeError } from "../state/useEditor";
+import { findAction, useAppDetail } from "../state/apps";
 import { AppIcon } from "./AppIcon";
 import { CodeField, type CodeMode } from "./CodeField";
+import { Connection } from "./ConnectApp";
 import { humanise } from "./SchemaForm";
 import { Icon } from "./Icons";
 
@@ -75,135 +75,6 @@ export function AppStep(props: Props) {
         />
       ) : (
         <p className="muted">Pick one of {app.name}’s actions above.</p>
-      )}
-    </div>
-  );
-}
-
-// ——— Connection ———
-
-const POLL_MS = 1500;
-const POLL_LIMIT_MS = 5 * 60 * 1000;
-
-export function Connection({ app, api, problems, onConnected, readOnly }: { app: AppInfo; api: Api; problems: Problem[]; onConnected(): void; readOnly: boolean }) {
-  const [open, setOpen] = useState(false);
-  const [values, setValues] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const poll = useRef<number | null>(null);
-  useEffect(() => () => void (poll.current && window.clearInterval(poll.current)), []);
-
-  if (app.auth_type === "none") return null;
-  const account = app.connected_accounts[0];
-  const state = app.reauth_required ? "expired" : app.connected ? "connected" : "missing";
-  const own = problems.filter((p) => p.field === "connection");
-
-  const done = async () => {
-    await appStore(api).loadDetail(app.slug, true);
-    setOpen(false);
-    setValues({});
-    setMessage(null);
-    onConnected();
-  };
-
-  const connectWithKey = async (event: React.FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setMessage(null);
-    try {
-      await api.connectApp(app.slug, values);
-      await done();
-    } catch (error) {
-      setMessage(describeError(error));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const connectWithOAuth = async () => {
-    // Open the window in the click itself (popup blockers), then point it at the provider.
-    const popup = window.open("", `weft-connect-${app.slug}`, "width=520,height=680");
-    setBusy(true);
-    setMessage(null);
-    try {
-      const answer = await api.connectApp(app.slug);
-      if (!answer.auth_url) throw new Error("The server gave no authorization URL");
-      if (popup) popup.location.href = answer.auth_url;
-      else window.open(answer.auth_url, "_blank");
-      setMessage(`Finish connecting ${app.name} in the window that opened…`);
-      const started = Date.now();
-      if (poll.current) window.clearInterval(poll.current);
-      poll.current = window.setInterval(async () => {
-        try {
-          const fresh = await api.application(app.slug);
-          if (fresh.connected) {
-            window.clearInterval(poll.current!);
-            poll.current = null;
-            setBusy(false);
-            popup?.close();
-            await done();
-          } else if (Date.now() - started > POLL_LIMIT_MS) {
-            window.clearInterval(poll.current!);
-            poll.current = null;
-            setBusy(false);
-            setMessage("Still not connected. Try again.");
-          }
-        } catch {
-          // keep polling: a blip should not end the flow
-        }
-      }, POLL_MS);
-    } catch (error) {
-      popup?.close();
-      setBusy(false);
-      setMessage(describeError(error));
-    }
-  };
-
-  const keyForm = app.auth_type !== "oauth2";
-  return (
-    <div className={`connection-box state-${state}`} role="group" aria-label={`${app.name} connection`}>
-      <div className="connection-row">
-        <span className={`badge ${state === "connected" ? "success" : state === "expired" ? "warning" : "danger"}`} data-testid="connection-status">
-          <Icon name={state === "connected" ? "check" : "alert"} size={12} />
-          {state === "connected" ? `Connected${account?.identifier ? ` · ${account.identifier}` : ""}` : state === "expired" ? "Connection expired" : "Not connected"}
-        </span>
-        {!readOnly && !open && (
-          <button type="button" className={`btn small${state === "connected" ? " ghost" : " primary"}`} disabled={busy} onClick={() => (keyForm ? setOpen(true) : void connectWithOAuth())}>
-            {state === "connected" ? "Reconnect" : state === "expired" ? "Reconnect" : `Connect ${app.name}`}
-          </button>
-        )}
-      </div>
-      {state !== "connected" && own.length > 0 && <p className="field-hint">This step cannot run until {app.name} is connected.</p>}
-      {open && keyForm && (
-        <form className="connect-form" onSubmit={connectWithKey} aria-label={`Connect ${app.name}`}>
-          {app.auth_input_map.map((f) => (
-            <div className="field" key={f.name}>
-              <label htmlFor={`connect-${f.name}`}>{f.label ?? humanise(f.name)}</label>
-              <input
-                id={`connect-${f.name}`}
-                type={f.type === "password" || f.type === undefined ? "password" : f.type === "url" ? "url" : "text"}
-                autoComplete="off"
-                placeholder={f.placeholder ?? ""}
-                required={f.required !== false}
-                value={values[f.name] ?? ""}
-                onChange={(e) => setValues((v) => ({ ...v, [f.name]: e.target.value }))}
-              />
-            </div>
-          ))}
-          <div className="button-row">
-            <button type="submit" className="btn primary small" disabled={busy}>
-              {busy ? "Connecting…" : "Save connection"}
-            </button>
-            <button type="button" className="btn ghost small" onClick={() => setOpen(false)}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      )}
-      {message && (
-        <p className="field-hint" role="status">
-          {message}
-        </p>
       )}
     </div>
   );

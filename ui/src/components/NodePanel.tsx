@@ -10,6 +10,7 @@ import { Icon } from "./Icons";
 import { McpStep } from "./McpStep";
 import { SchemaForm } from "./SchemaForm";
 import { AppStep } from "./AppStep";
+import { ConnectionPicker } from "./ConnectionPicker";
 import { TriggerStep } from "./TriggerStep";
 import { exampleOf, findAction, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
@@ -36,6 +37,9 @@ interface Props {
   /** The draft's webhook URL path (the start node's webhook/app trigger), before publish too. */
   webhook?: { path: string | null | undefined; live: boolean | undefined };
 }
+
+// Steps whose `connection` names the app whose credentials sign their requests.
+const SIGNED_BY_APP = new Set(["http", "mcp"]);
 
 // Their run decides the route or the end of the run, so the server refuses to pin them.
 const UNPINNABLE = new Set(["start", "condition", "loop", "end", "respond"]);
@@ -193,6 +197,11 @@ export function NodePanel(props: Props) {
           />
         </fieldset>
       )}
+      {SIGNED_BY_APP.has(node.type) && (
+        <fieldset disabled={readOnly} className="plain">
+          <ConnectionPicker api={api} data={node.data} onChange={props.onData} problems={nodeProblems} onConnected={() => props.onConnected?.()} readOnly={readOnly} />
+        </fieldset>
+      )}
       {node.type === "start" && (
         <fieldset disabled={readOnly} className="plain">
           <TriggerStep
@@ -212,14 +221,14 @@ export function NodePanel(props: Props) {
         <fieldset disabled={readOnly} className="plain">
           <SchemaForm
             key={node.id}
-            nodeType={node.type === "app_action" ? appStepOptions(nodeType, apps.detail(String(node.data.app ?? "")), node.data.action) : node.type === "start" ? startOptions(nodeType) : node.type === "mcp" ? mcpOptions(nodeType) : nodeType}
+            nodeType={node.type === "app_action" ? appStepOptions(nodeType, apps.detail(String(node.data.app ?? "")), node.data.action) : node.type === "start" ? startOptions(nodeType) : node.type === "mcp" ? mcpOptions(nodeType) : node.type === "http" ? without(nodeType, ["connection"]) : nodeType}
             data={node.data}
             onChange={props.onData}
             paths={() => pathsRef.current}
             problems={nodeProblems}
             onFocusField={(mode, read) => setPreviewSource({ mode, read })}
           >
-            {/* After the URL and connection it lists tools with. */}
+            {/* After the URL it lists tools from. */}
             {node.type === "mcp" && (
               <McpStep
                 api={api}
@@ -307,23 +316,24 @@ export function NodePanel(props: Props) {
 /** The app step's own form covers app, action and params; the rest (paging, retries) stays. */
 function appStepOptions(nodeType: NodeType, app: Parameters<typeof findAction>[0], action: unknown): NodeType {
   const paginated = findAction(app, action)?.paginated ?? false;
-  const hidden = new Set(["app", "action", "params", ...(paginated ? [] : ["all_pages", "max_items"])]);
+  return without(nodeType, ["app", "action", "params", ...(paginated ? [] : ["all_pages", "max_items"])]);
+}
+
+/** The form of `nodeType` less the fields a section of its own covers. */
+function without(nodeType: NodeType, fields: string[]): NodeType {
+  const hidden = new Set(fields);
   const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
   return { ...nodeType, schema: { ...nodeType.schema, properties } };
 }
 
-/** The mcp step's own section covers the tool and its arguments; URL and connection stay. */
+/** The connection picker and the mcp step's own section (tools, arguments) cover the rest. */
 function mcpOptions(nodeType: NodeType): NodeType {
-  const hidden = new Set(["tool", "arguments"]);
-  const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
-  return { ...nodeType, schema: { ...nodeType.schema, properties } };
+  return without(nodeType, ["tool", "arguments", "connection"]);
 }
 
 /** The trigger section covers the kind and its fields; sync (webhooks) and the sample stay. */
 function startOptions(nodeType: NodeType): NodeType {
-  const hidden = new Set(["trigger", "event", "cron", "timezone", "app", "app_trigger", "params"]);
-  const properties = Object.fromEntries(Object.entries(nodeType.schema.properties ?? {}).filter(([key]) => !hidden.has(key)));
-  return { ...nodeType, schema: { ...nodeType.schema, properties } };
+  return without(nodeType, ["trigger", "event", "cron", "timezone", "app", "app_trigger", "params"]);
 }
 
 export function StepData({ step }: { step: Step }) {

@@ -10,7 +10,8 @@ import { exampleOf, useAppDetail, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { AppIcon } from "./AppIcon";
 import type { CodeMode } from "./CodeField";
-import { Connection, ParamsForm } from "./AppStep";
+import { ParamsForm } from "./AppStep";
+import { Connection } from "./ConnectApp";
 import { Icon } from "./Icons";
 
 interface Props {

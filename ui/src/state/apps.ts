@@ -141,6 +141,38 @@ export function exampleOf(schema: JsonSchema | undefined, depth = 0): unknown {
   return undefined;
 }
 
+export type ConnectionState = "connected" | "expired" | "missing";
+
+/** How the linked account stands with `app`: connected, expired (reconnect) or not connected. */
+export function connectionState(app: Pick<AppInfo, "connected" | "reauth_required">): ConnectionState {
+  return app.reauth_required ? "expired" : app.connected ? "connected" : "missing";
+}
+
+/** The apps a step may be signed with (those that take credentials), grouped by state. */
+export function connectableApps(apps: AppInfo[]): Record<ConnectionState, AppInfo[]> {
+  const groups: Record<ConnectionState, AppInfo[]> = { connected: [], expired: [], missing: [] };
+  for (const app of apps) if (app.auth_type !== "none") groups[connectionState(app)].push(app);
+  for (const list of Object.values(groups)) list.sort((a, b) => a.name.localeCompare(b.name));
+  return groups;
+}
+
+const OAUTH_REASONS: Record<string, string> = {
+  access_denied: "access was not allowed",
+  invalid_scope: "the app refused the permissions asked for",
+  temporarily_unavailable: "the app could not answer just now",
+};
+
+/** What the OAuth callback page posted about `slug`, or null for any other message. */
+export function oauthOutcome(data: unknown, slug: string): { ok: true } | { ok: false; reason: string } | null {
+  if (!data || typeof data !== "object") return null;
+  const message = data as { type?: unknown; app?: unknown; ok?: unknown; error?: unknown; message?: unknown };
+  if (message.type !== "weft-oauth" || message.app !== slug) return null;
+  if (message.ok === true) return { ok: true };
+  const code = typeof message.error === "string" ? message.error : "";
+  const said = typeof message.message === "string" && message.message ? message.message : "the sign-in did not finish";
+  return { ok: false, reason: OAUTH_REASONS[code] ?? said };
+}
+
 /** Words of a search ("hubspot create contact") all found in `text`. */
 export function matchesAll(query: string, text: string): boolean {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);

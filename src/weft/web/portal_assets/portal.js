@@ -99,6 +99,7 @@
       apps = wanted ? all.filter((a) => wanted.includes(a.slug)) : all;
       apps.sort((a, b) => (b.connected - a.connected) || a.name.localeCompare(b.name));
       renderList();
+      if (resume.app && apps.some((a) => a.slug === resume.app)) await reopen(resume.app, resume.error);
     } catch (error) {
       say("list-status", error.message, "error");
     }
@@ -152,6 +153,18 @@
     $("detail-description").textContent = app.description || "";
     $("detail-title").focus();
     await renderDetail();
+  }
+
+  // Back from the provider by redirect: the app's page, saying how it went.
+  async function reopen(slug, error) {
+    await openApp(slug);
+    if (!current || current.slug !== slug) return;
+    if (error) {
+      say("detail-status", current.name + " was not connected: " + (REASONS[error] ||
+        "the sign-in did not finish") + ". Connect again when you are ready.", "error");
+    } else if (current.connected && !current.reauth_required) {
+      say("detail-status", "Connected " + current.name + ".", "ok");
+    }
   }
 
   async function renderDetail(message) {
@@ -212,28 +225,37 @@
     return form;
   }
 
+  // OAuth: a popup where it can open; else (a phone, a blocked popup) the whole page goes to
+  // the provider and comes back through a fresh single-use link of this account, because the
+  // link that opened this page is spent. Framed, the page cannot leave: a link opens a tab.
+  const framed = window.top !== window.self;
+  const narrow = window.matchMedia("(max-width: 640px), (pointer: coarse)").matches;
+
   function oauthForm(app) {
+    const inPlace = !framed && narrow;
     const button = el("button", { type: "button", class: "primary", text: "Connect with " + app.name });
     const card = el("div", { class: "card" },
-      el("p", { class: "muted", text: "A window opens where you sign in to " + app.name +
-        " and allow access. Come back here when it is done." }),
+      el("p", { class: "muted", text: inPlace
+        ? "You go to " + app.name + " to sign in and allow access, then come back here."
+        : "A window opens where you sign in to " + app.name + " and allow access. Come back here when it is done." }),
       el("div", { class: "actions" }, button));
     button.addEventListener("click", async () => {
       // Open the window now, inside the click, so popup blockers allow it.
-      const popup = window.open("", "weft-connect", "popup,width=560,height=720");
+      const popup = inPlace ? null : window.open("", "weft-connect", "popup,width=560,height=720");
       button.disabled = true;
       try {
+        if (!popup && !framed) return await connectByRedirect(app);
         const { auth_url: authUrl } = await api(
           "POST", "/application/" + encodeURIComponent(app.slug) + "/connection", {});
         if (popup && !popup.closed) {
           popup.location.href = authUrl;
           say("detail-status", "Finish signing in in the other window…", "muted");
         } else {
-          card.append(el("p", {}, el("a", { href: authUrl, target: "_blank", rel: "noopener",
+          card.append(el("p", {}, el("a", { href: authUrl, target: "_blank", rel: "opener",
             text: "Open the " + app.name + " sign-in page" })));
           say("detail-status", "Your browser blocked the window: use the link below.", "muted");
         }
-        startPolling(app.slug, popup);
+        startPolling(app.slug, popup, button);
       } catch (error) {
         if (popup) popup.close();
         button.disabled = false;
@@ -243,11 +265,44 @@
     return card;
   }
 
-  function startPolling(slug, popup) {
+  async function connectByRedirect(app) {
+    say("detail-status", "Taking you to " + app.name + "…", "muted");
+    const link = await api("POST", "/connect-url", Object.assign({}, theme,
+      CONFIG.apps ? { apps: CONFIG.apps } : {}, { expires_in: RESUME_S }));
+    const back = new URL(link.hosted_url);
+    back.searchParams.set("app", app.slug);
+    const { auth_url: authUrl } = await api("POST",
+      "/application/" + encodeURIComponent(app.slug) + "/connection", { return_url: back.href });
+    window.location.assign(authUrl);
+  }
+  const RESUME_S = 900; // as long as the provider's part may take (Weft's OAuth state lives 15 min)
+
+  // Back from the provider: which app, and whether the user allowed access. The link in the
+  // address is spent now; it leaves the address bar and the history.
+  const returned = new URLSearchParams(window.location.search);
+  const resume = { app: returned.get("app"), error: returned.get("error") };
+  if (returned.has("token")) window.history.replaceState(null, "", window.location.pathname);
+  const REASONS = { access_denied: "access was not allowed" };
+
+  function startPolling(slug, popup, button) {
     stopPolling();
     const started = Date.now();
+    let closedSaid = false;
+    // The callback page posts how it ended (a denied consent, say) to the window that opened it.
+    popupListener = (event) => {
+      const said = event.data || {};
+      if (!popup || event.source !== popup || said.type !== "weft-oauth" || said.app !== slug) return;
+      if (said.ok) return;
+      stopPolling();
+      popup.close();
+      button.disabled = false;
+      say("detail-status", current.name + " was not connected: " + (REASONS[said.error] ||
+        said.message || "the sign-in did not finish") + ". Connect again when you are ready.", "error");
+      button.focus();
+    };
+    window.addEventListener("message", popupListener);
     poll = setInterval(async () => {
-      if (Date.now() - started > 10 * 60 * 1000) { stopPolling(); return; }
+      if (Date.now() - started > 10 * 60 * 1000) { stopPolling(); button.disabled = false; return; }
       try {
         const app = await api("GET", "/application/" + encodeURIComponent(slug));
         if (app.connected && !app.reauth_required && current && current.slug === slug) {
@@ -256,11 +311,25 @@
           current = app;
           await renderDetail("Connected " + app.name + ".");
           $("detail-title").focus();
+          return;
         }
       } catch (_) { /* keep waiting */ }
+      if (popup && popup.closed && !closedSaid) {
+        // Polling goes on: a provider that cuts the window's link to this page looks closed.
+        closedSaid = true;
+        button.disabled = false;
+        say("detail-status", "The sign-in window was closed before " + current.name +
+          " was connected. Connect again when you are ready.", "error");
+      }
     }, 1500);
   }
-  function stopPolling() { if (poll) clearInterval(poll); poll = null; }
+  let popupListener = null;
+  function stopPolling() {
+    if (poll) clearInterval(poll);
+    poll = null;
+    if (popupListener) window.removeEventListener("message", popupListener);
+    popupListener = null;
+  }
 
   async function refreshCurrent(message) {
     current = await api("GET", "/application/" + encodeURIComponent(current.slug));
