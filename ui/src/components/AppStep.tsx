@@ -76,7 +76,8 @@ export function AppStep(props: Props) {
             load: (param, values, refresh) => api.paramOptions(app.slug, action.name, param, values, refresh),
             reloadKey: `${app.connected}-${app.reauth_required}-${app.connected_accounts[0]?.identifier ?? ""}`,
             onConnect: () => {
-              connectButton.current?.scrollIntoView({ block: "center" });
+              // "nearest": only the panel scrolls, never the framed page.
+              connectButton.current?.scrollIntoView({ block: "nearest" });
               connectButton.current?.click();
             },
           }}
@@ -188,11 +189,12 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
       {state !== "connected" && own.length > 0 && <p className="field-hint">This step cannot run until {app.name} is connected.</p>}
       {open && keyForm && (
         <form className="connect-form" onSubmit={connectWithKey} aria-label={`Connect ${app.name}`}>
-          {app.auth_input_map.map((f) => (
+          {app.auth_input_map.map((f, index) => (
             <div className="field" key={f.name}>
               <label htmlFor={`connect-${f.name}`}>{f.label ?? humanise(f.name)}</label>
               <input
                 id={`connect-${f.name}`}
+                autoFocus={index === 0}
                 type={f.type === "password" || f.type === undefined ? "password" : f.type === "url" ? "url" : "text"}
                 autoComplete="off"
                 placeholder={f.placeholder ?? ""}
