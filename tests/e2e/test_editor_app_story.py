@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from editor_page import START, EditorSession, wait_until
+from editor_page import START, EditorSession, describe, wait_until
 
 from apps.fake_api import FakeApi
 
@@ -170,6 +170,9 @@ def test_an_end_customer_adds_connects_picks_maps_tests_publishes_and_runs_an_ap
         message="the draft's problems to vanish",
     )
     assert problems.count() == 0
+    # The preview evaluates the mapping against the sample trigger.
+    frame.get_by_label("Expression preview").filter(has_text="New signup on plan pro").wait_for()
+    assert editor.axe_violations() == [], describe(editor.axe_violations())
     shot("5-form-filled")
 
     # 6. Test in safe mode: the message is held back, nothing is posted.

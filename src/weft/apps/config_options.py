@@ -107,9 +107,8 @@ class OptionLoader:
         if source is None:
             return None
         slug = source.app or app_slug
-        return await self._load(
-            slug, source, workflow_id, (workflow_id, slot.name), refresh=refresh
-        )
+        gateway = self._gateway(workflow_id)
+        return await self._load(slug, source, gateway, (workflow_id, slot.name), refresh=refresh)
 
     async def load_param(
         self,
@@ -141,13 +140,13 @@ class OptionLoader:
             return FieldOptions(None, {"error_code": "OPTIONS_NEED_VALUE", "message": params})
         source = source.model_copy(update={"params": params})
         tail = (f"{action_name}.{path}", json.dumps(params, sort_keys=True, default=str))
-        return await self._load(app_slug, source, "", tail, refresh=refresh)
+        return await self._load(app_slug, source, gateway, tail, refresh=refresh)
 
     async def _load(
         self,
         slug: str,
         source: DynamicOptions,
-        workflow_id: str,
+        gateway: AppGateway,
         tail: tuple[str, str],
         *,
         refresh: bool,
@@ -157,7 +156,7 @@ class OptionLoader:
         if not refresh and (kept := _kept(key)) is not None:
             return kept
         try:
-            found = await self._fetch(slug, source, self._gateway(workflow_id))
+            found = await self._fetch(slug, source, gateway)
         except NodeFailure as failure:
             # Not kept: the next read asks again (the account may connect in between).
             code = failure.details.get("error_code") or "APP_CALL_FAILED"

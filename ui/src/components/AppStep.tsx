@@ -267,7 +267,9 @@ export function ParamsForm({ action, params, onChange, problems, paths, onFocusF
   const schema = action.parameters ?? { type: "object" };
   const props = Object.entries(schema.properties ?? {});
   const required = new Set(schema.required ?? []);
-  const first = props.filter(([k]) => required.has(k));
+  // Required fields in the order `required` lists them: an array keeps its order where a
+  // stored schema's keys may not (PostgreSQL's JSONB sorts them).
+  const first = [...required].flatMap((k) => props.filter(([name]) => name === k));
   const rest = props.filter(([k]) => !required.has(k));
   const extra = Object.keys(params).filter((k) => !(schema.properties ?? {})[k]);
   const field = ([key, child]: [string, JsonSchema]) => (

@@ -92,7 +92,7 @@ export function OptionsPicker({ id, label, value, onChange, load, reloadKey, inv
           autoComplete="off"
           aria-invalid={invalid}
           aria-expanded={open}
-          aria-controls={listId}
+          aria-controls={open && entries.length > 0 ? listId : undefined}
           aria-autocomplete="list"
           aria-activedescendant={open && entries[active] ? `${listId}-${active}` : undefined}
           placeholder={state.loading && !options.length ? "Loading choices…" : options.length ? "Search or pick…" : "Type a value"}
