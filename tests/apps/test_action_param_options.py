@@ -163,7 +163,7 @@ async def test_options_that_depend_on_another_parameter_wait_for_its_value(
         json={"credentials": {"api_key": "k"}},
         headers=tenant.bearer,
     )
-    for values in ({}, {"project": ""}, {"project": "{{ start.project }}"}):
+    for values in ({}, {"project": ""}, {"project": "{{ x }}"}, {"project": {"id": "p1"}}):
         waiting = await ask(client, tenant.bearer, "where.section", values=values)
         assert waiting.status_code == 200, waiting.text
         assert waiting.json()["error"] == {

@@ -134,7 +134,10 @@ class OptionLoader:
         raw = (schema_at(action.parameters, path) or {}).get(OPTIONS_KEY)
         if raw is None:
             return None
-        source = parse_source(raw)  # checked when the definition was loaded
+        try:
+            source = parse_source(raw)
+        except ValueError as error:  # checked when written; a row from before the check
+            return FieldOptions(None, {"error_code": "INVALID_OPTIONS", "message": str(error)})
         params = filled_params(source, values)
         if isinstance(params, str):
             return FieldOptions(None, {"error_code": "OPTIONS_NEED_VALUE", "message": params})

@@ -300,7 +300,9 @@ class AppDefinition(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _options_name_read_actions(self) -> AppDefinition:
+    def _options_name_read_actions(self, info: ValidationInfo) -> AppDefinition:
+        if (info.context or {}).get(CHECKED):
+            return self  # checked when written, as the parameters' schemas
         effects = {action.name: action.effect for action in self.actions}
         problems = [
             problem

@@ -122,7 +122,8 @@ def filled_params(source: DynamicOptions, values: dict[str, Any]) -> dict[str, A
         found: Any = values
         for step in match.group(1).split("."):
             found = found.get(step) if isinstance(found, dict) else None
-        if found is None or found == "" or (isinstance(found, str) and "{{" in found):
+        plain = isinstance(found, str | int | float)  # bool included
+        if not plain or found == "" or (isinstance(found, str) and "{{" in found):
             return f"Choose {match.group(1)} first (a fixed value)"
         filled[key] = found
     return filled
