@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from actions_support import connect_with_token, scope_of
 from fake_api import FakeApi, Request
+from fastapi import FastAPI
 
 from support import Tenant, assert_envelope
 from weft.apps.catalog import shipped_definition
@@ -280,3 +282,46 @@ def test_shipped_apps_declare_their_lists(
     found = definition.action(action)
     assert found is not None
     assert declared_options(found.parameters)[param]["action"] == lists_with
+
+
+async def test_shipped_slack_channels_and_hubspot_stages_load_from_the_vendor(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi
+) -> None:
+    """The shipped declarations work against each vendor's answer shape: Slack's paged
+    conversations.list, HubSpot's stages of the pipeline the form chose."""
+    scope = await scope_of(app, tenant.org_id, tenant.account_id)
+    for slug in ("slack", "hubspot"):
+        await connect_with_token(app, scope, slug, f"{slug}-token")
+        pointed = await client.put(
+            f"{BASE}/application/{slug}/settings",
+            json={"base_url": fake.url},
+            headers=tenant.org_key,
+        )
+        assert pointed.status_code == 200, pointed.text
+
+    def channels(request: Request) -> tuple[int, Any]:
+        if request.query.get("cursor") == "next":
+            return 200, {"ok": True, "channels": [{"id": "C2", "name": "sales"}]}
+        page = {"ok": True, "channels": [{"id": "C1", "name": "general"}]}
+        return 200, page | {"response_metadata": {"next_cursor": "next"}}
+
+    fake.answer("GET", "/conversations.list", channels)
+    url = f"{BASE}/application/slack/action/post_message/options"
+    listed = await client.post(url, json={"param": "channel"}, headers=tenant.bearer)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["options"] == [
+        {"label": "general", "value": "C1"},
+        {"label": "sales", "value": "C2"},
+    ]
+    assert fake.requests[0].query["types"] == "public_channel,private_channel"
+    assert fake.requests[0].headers["authorization"] == "Bearer slack-token"
+
+    stages = {"results": [{"id": "appointmentscheduled", "label": "Appointment scheduled"}]}
+    fake.answer("GET", "/crm/v3/pipelines/deals/default/stages", stages)
+    url = f"{BASE}/application/hubspot/action/create_deal/options"
+    body = {"param": "properties.dealstage", "values": {"properties": {"pipeline": "default"}}}
+    found = await client.post(url, json=body, headers=tenant.bearer)
+    assert found.status_code == 200, found.text
+    assert found.json()["options"] == [
+        {"label": "Appointment scheduled", "value": "appointmentscheduled"}
+    ]
