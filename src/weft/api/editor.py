@@ -1,4 +1,5 @@
-"""Routes the visual editor needs beyond Refold's: node types and a version's content."""
+"""Routes the visual editor needs beyond Refold's: node types, a version's content, previews,
+an MCP server's tools and an app action parameter's dynamic options."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field, model_validator
 
-from weft.api.deps import DbDep, ScopeDep, ServicesDep, SettingsDep, WorkflowScopeDep
+from weft.api.deps import (
+    DbDep,
+    OptionLoaderDep,
+    ScopeDep,
+    ServicesDep,
+    SettingsDep,
+    WorkflowScopeDep,
+)
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
 from weft.clock import now
 from weft.engine.agents.remote_mcp import remote_tools
 from weft.engine.interpreter import expression_preview
+from weft.errors import InvalidInput
 from weft.expressions.evaluator import Limits
 from weft.nodes.catalog import describe_node_types
 from weft.nodes.start import cron_problem
@@ -210,3 +219,57 @@ async def list_mcp_tools(body: McpToolsIn, scope: ScopeDep, services: ServicesDe
     address the policy does not open; 502 when the server cannot be reached or refuses)."""
     tools = await remote_tools(services, scope, body.url, body.connection)
     return McpToolsOut(tools=[McpToolOut(**tool.to_json()) for tool in tools])
+
+
+class ParamOptionsIn(BaseModel):
+    param: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="The parameter's dotted path (`channel`, `properties.pipeline`)",
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The step's parameters as the form holds them (for options that depend on "
+        "another parameter)",
+    )
+    refresh: bool = Field(False, description="Ask the app now (else kept up to 60 s)")
+
+
+class ParamOptionOut(Out):
+    label: str
+    value: Any
+
+
+class ParamOptionsOut(Out):
+    options: list[ParamOptionOut] = Field(description="Empty when `error` says why")
+    more: bool = Field(description="The app listed more than Weft loads (1000)")
+    error: dict[str, str] | None = Field(
+        description="`{error_code, message}`: CONNECTION_REQUIRED (connect the app), "
+        "APP_CALL_FAILED (the app failed or refused), OPTIONS_NEED_VALUE (fill another "
+        "parameter first)..."
+    )
+
+
+@router.post(
+    "/application/{slug}/action/{action}/options",
+    response_model=ParamOptionsOut,
+    summary="An app action parameter's options, from the linked account's connected app",
+)
+async def param_options(
+    slug: str, action: str, body: ParamOptionsIn, loader: OptionLoaderDep
+) -> ParamOptionsOut:
+    """The choices a parameter declaring `x-weft-options` offers, listed by the app's list
+    action with the account's connection. A failure of the app is in `error` (200); an unknown
+    app or action is 404, a parameter without options 400 NO_OPTIONS."""
+    found = await loader.load_param(slug, action, body.param, body.values, refresh=body.refresh)
+    if found is None:
+        raise InvalidInput(
+            f"Parameter {body.param} of {slug}.{action} declares no options",
+            error_code="NO_OPTIONS",
+        )
+    return ParamOptionsOut(
+        options=[ParamOptionOut(label=o["name"], value=o["value"]) for o in found.options or []],
+        more=found.more,
+        error=found.error,
+    )

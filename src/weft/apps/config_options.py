@@ -1,14 +1,17 @@
-"""Dynamic options of config fields: a select's or map's choices, loaded live from the linked
-account's connected app through the app gateway (the same path an app_action node takes).
+"""Dynamic options: a config field's (a select's or map's) or an app action parameter's
+(`x-weft-options`, weft.apps.param_options) choices, loaded live from the linked account's
+connected app through the app gateway (the same path an app_action node takes).
 
-Loaded options are kept briefly per (linked account, app, workflow, field) so a page that shows
-a config does not call the app on every render; `refresh` skips the kept copy. A failure (not
-connected, the app refused, an answer without a list) becomes an error the answer shows, so a
-config can still be read while its app is disconnected; failures are not kept.
+Loaded options are kept briefly per (linked account, app, workflow or action, field) so a page
+that shows a config or a step does not call the app on every render; `refresh` skips the kept
+copy. A failure (not connected, the app refused, an answer without a list) becomes an error the
+answer shows, so a config can still be read while its app is disconnected; failures are not
+kept.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from contextlib import aclosing
@@ -17,10 +20,11 @@ from typing import Any
 
 from weft.apps.gateway import AppGateway, GatewayServices, Outbound
 from weft.apps.paging import items_at, value_at
-from weft.errors import WeftError
+from weft.apps.param_options import OPTIONS_KEY, filled_params, parse_source, schema_at
+from weft.errors import NotFound, WeftError
 from weft.nodes.runtime import NodeFailure
 from weft.store.scope import Scope
-from weft.workflows.public import DataSlot
+from weft.workflows.public import DataSlot, DynamicOptions
 
 CACHE_TTL_S = 60.0
 CACHE_ENTRIES = 2_000
@@ -103,18 +107,59 @@ class OptionLoader:
         if source is None:
             return None
         slug = source.app or app_slug
-        key = (
-            self.scope.org_id,
-            self.scope.environment,
-            self.scope.linked_account_pk,
-            slug,
-            workflow_id,
-            slot.name,
-        )
+        gateway = self._gateway(workflow_id)
+        return await self._load(slug, source, gateway, (workflow_id, slot.name), refresh=refresh)
+
+    async def load_param(
+        self,
+        app_slug: str,
+        action_name: str,
+        path: str,
+        values: dict[str, Any],
+        *,
+        refresh: bool = False,
+    ) -> FieldOptions | None:
+        """The options of parameter `path` of an action, given the form's other `values`
+        (None when the parameter declares none; NotFound for an unknown app or action)."""
+        gateway = self._gateway("")
+        try:
+            definition = await gateway.definition(app_slug)
+        except NodeFailure as failure:
+            raise NotFound(failure.message, error_code="APP_NOT_FOUND") from None
+        action = definition.action(action_name)
+        if action is None:
+            raise NotFound(
+                f"App {app_slug} has no action {action_name!r}", error_code="ACTION_NOT_FOUND"
+            )
+        raw = (schema_at(action.parameters, path) or {}).get(OPTIONS_KEY)
+        if raw is None:
+            return None
+        try:
+            source = parse_source(raw)
+        except ValueError as error:  # checked when written; a row from before the check
+            return FieldOptions(None, {"error_code": "INVALID_OPTIONS", "message": str(error)})
+        params = filled_params(source, values)
+        if isinstance(params, str):
+            return FieldOptions(None, {"error_code": "OPTIONS_NEED_VALUE", "message": params})
+        source = source.model_copy(update={"params": params})
+        tail = (f"{action_name}.{path}", json.dumps(params, sort_keys=True, default=str))
+        return await self._load(app_slug, source, gateway, tail, refresh=refresh)
+
+    async def _load(
+        self,
+        slug: str,
+        source: DynamicOptions,
+        gateway: AppGateway,
+        tail: tuple[str, str],
+        *,
+        refresh: bool,
+    ) -> FieldOptions:
+        scope = self.scope
+        key = (scope.org_id, scope.environment, scope.linked_account_pk, slug, *tail)
         if not refresh and (kept := _kept(key)) is not None:
             return kept
         try:
-            found = await self._fetch(slug, workflow_id, slot)
+            found = await self._fetch(slug, source, gateway)
         except NodeFailure as failure:
             # Not kept: the next read asks again (the account may connect in between).
             code = failure.details.get("error_code") or "APP_CALL_FAILED"
@@ -122,13 +167,13 @@ class OptionLoader:
         _remember(key, found)
         return found
 
-    async def _fetch(self, slug: str, workflow_id: str, slot: DataSlot) -> FieldOptions:
-        source = slot.dynamic_options
-        assert source is not None
+    def _gateway(self, workflow_id: str) -> AppGateway:
         scope = self.scope
-        gateway = AppGateway(
+        return AppGateway(
             self.services, scope.org_id, scope.environment, scope.linked_account_pk, workflow_id
         )
+
+    async def _fetch(self, slug: str, source: DynamicOptions, gateway: AppGateway) -> FieldOptions:
         definition = await gateway.definition(slug)
         action = definition.action(source.action)
         if action is None:

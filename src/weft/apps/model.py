@@ -24,6 +24,7 @@ from weft.apps.call_model import (
     RateLimit,
 )
 from weft.apps.json_schema import schema_problem
+from weft.apps.param_options import option_problems
 from weft.apps.trigger_model import AppTrigger, PollingTrigger, WebhookTrigger, trigger_problems
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,99}$"
@@ -220,6 +221,20 @@ class AppDefinition(_Strict):
     @model_validator(mode="after")
     def _triggers_name_actions(self) -> AppDefinition:
         problems = trigger_problems(self.triggers, {action.name for action in self.actions})
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _options_name_read_actions(self, info: ValidationInfo) -> AppDefinition:
+        if (info.context or {}).get(CHECKED):
+            return self  # checked when written, as the parameters' schemas
+        effects = {action.name: action.effect for action in self.actions}
+        problems = [
+            problem
+            for action in self.actions
+            for problem in option_problems(action.name, action.parameters, effects)
+        ]
         if problems:
             raise ValueError("; ".join(problems))
         return self

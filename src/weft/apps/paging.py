@@ -43,9 +43,12 @@ def value_at(body: Any, path: str) -> Any:
     if path == "$":
         return body
     for step in path.split("."):
-        if not isinstance(body, dict) or step not in body:
+        if isinstance(body, list) and step.isdigit() and int(step) < len(body):
+            body = body[int(step)]  # `title.0.plain_text`: an item of a list
+        elif not isinstance(body, dict) or step not in body:
             return _MISSING
-        body = body[step]
+        else:
+            body = body[step]
     return body
 
 

@@ -1,10 +1,12 @@
 // An app step's panel section: the app and its action (with a picker), the connection state
 // with "Connect" in place (ConnectApp: the key form, or the OAuth popup), and the
 // parameters form generated from the action's `parameters` JSON schema. Every field takes a
-// fixed value or an expression ({{ }}), with the data picker.
-import { useState } from "react";
+// fixed value or an expression ({{ }}), with the data picker; a field declaring
+// `x-weft-options` picks from the list the connected app gives (OptionsPicker).
+import { useRef, useState } from "react";
 import type { Api } from "../lib/api";
-import type { AppActionInfo, JsonSchema, Problem } from "../lib/types";
+import type { AppActionInfo, JsonSchema, ParamOptions, Problem } from "../lib/types";
+import { dependencyKey } from "../model/options";
 import { problemText } from "../lib/problems";
 import { findAction, useAppDetail } from "../state/apps";
 import { AppIcon } from "./AppIcon";
@@ -12,6 +14,7 @@ import { CodeField, type CodeMode } from "./CodeField";
 import { Connection } from "./ConnectApp";
 import { humanise } from "./SchemaForm";
 import { Icon } from "./Icons";
+import { OptionsPicker } from "./OptionsPicker";
 
 interface Props {
   api: Api;
@@ -30,6 +33,7 @@ export function AppStep(props: Props) {
   const { app, error } = useAppDetail(api, slug);
   const action = findAction(app, data.action);
   const params = (data.params && typeof data.params === "object" ? data.params : {}) as Record<string, unknown>;
+  const connectButton = useRef<HTMLButtonElement | null>(null);
 
   if (!slug) return <p className="muted">This step runs an action of the workflow's own app: {String(data.action ?? "")}.</p>;
   if (error && !app) return <p className="field-problem" role="alert">Could not load {slug}: {error}</p>;
@@ -63,11 +67,20 @@ export function AppStep(props: Props) {
         {action?.description && <p className="field-hint">{action.description}</p>}
         {action && action.effect !== "read" && <p className="field-hint">Sends data to {app.name}: test runs hold it back (safe mode) unless you run it for real.</p>}
       </div>
-      <Connection app={app} api={api} problems={problems} onConnected={props.onConnected} readOnly={readOnly} />
+      <Connection app={app} api={api} problems={problems} onConnected={props.onConnected} readOnly={readOnly} buttonRef={connectButton} />
       {action ? (
         <ParamsForm
           action={action}
           params={params}
+          options={{
+            load: (param, values, refresh) => api.paramOptions(app.slug, action.name, param, values, refresh),
+            reloadKey: `${app.connected}-${app.reauth_required}-${app.connected_accounts[0]?.identifier ?? ""}`,
+            onConnect: () => {
+              // "nearest": only the panel scrolls, never the framed page.
+              connectButton.current?.scrollIntoView({ block: "nearest" });
+              connectButton.current?.click();
+            },
+          }}
           onChange={(next) => onChange({ ...data, params: next })}
           problems={problems}
           paths={props.paths}
@@ -109,13 +122,24 @@ interface ParamsProps {
   onFocusField(mode: CodeMode, source: () => unknown): void;
   /** The data key the values live under (`params`; an mcp step's `arguments`). */
   field?: string;
+  /** Loads the choices of parameters declaring `x-weft-options` (app steps only). */
+  options?: OptionsLoader;
 }
 
-export function ParamsForm({ action, params, onChange, problems, paths, onFocusField, field: under = "params" }: ParamsProps) {
+interface OptionsLoader {
+  load(param: string, values: Record<string, unknown>, refresh: boolean): Promise<ParamOptions>;
+  /** Changes when every list must be loaded again (the app was connected). */
+  reloadKey: string;
+  onConnect?: () => void;
+}
+
+export function ParamsForm({ action, params, onChange, problems, paths, onFocusField, field: under = "params", options }: ParamsProps) {
   const schema = action.parameters ?? { type: "object" };
   const props = Object.entries(schema.properties ?? {});
   const required = new Set(schema.required ?? []);
-  const first = props.filter(([k]) => required.has(k));
+  // Required fields in the order `required` lists them: an array keeps its order where a
+  // stored schema's keys may not (PostgreSQL's JSONB sorts them).
+  const first = [...required].flatMap((k) => props.filter(([name]) => name === k));
   const rest = props.filter(([k]) => !required.has(k));
   const extra = Object.keys(params).filter((k) => !(schema.properties ?? {})[k]);
   const field = ([key, child]: [string, JsonSchema]) => (
@@ -129,6 +153,9 @@ export function ParamsForm({ action, params, onChange, problems, paths, onFocusF
       problems={problems}
       paths={paths}
       onFocusField={onFocusField}
+      all={params}
+      under={under}
+      options={options}
       onChange={(next) => {
         const copy = { ...params };
         if (next === undefined) delete copy[key];
@@ -171,17 +198,22 @@ interface ParamFieldProps {
   problems: Problem[];
   paths: () => string[];
   onFocusField(mode: CodeMode, source: () => unknown): void;
+  /** Every parameter's value (a list may depend on another parameter). */
+  all: Record<string, unknown>;
+  under: string;
+  options?: OptionsLoader;
 }
 
 function ParamField(props: ParamFieldProps) {
-  const { path, name, required, value, onChange, problems, paths, onFocusField } = props;
+  const { path, name, required, value, onChange, problems, paths, onFocusField, all, under, options } = props;
   const schema = unwrap(props.schema);
   const types = typesOf(schema);
   const label = schema.title && schema.title !== name ? schema.title : humanise(name);
   const own = problems.filter((p) => p.field === path || (p.field ?? "").startsWith(`${path}.`) || (p.field ?? "").startsWith(`${path}[`));
   const invalid = own.length > 0;
   const id = `f-${path}`;
-  const plainString = types.length === 1 && types[0] === "string" && !schema.enum;
+  const source = options ? schema["x-weft-options"] : undefined;
+  const plainString = types.length === 1 && types[0] === "string" && !schema.enum && !source;
   // Fields other than plain text switch between a typed control and an expression.
   const [expr, setExpr] = useState(() => isExpression(value));
   const canToggle = !plainString;
@@ -203,6 +235,20 @@ function ParamField(props: ParamFieldProps) {
 
   if (plainString || (canToggle && expr)) {
     control = template(plainString ? (schema.default !== undefined ? `Default: ${String(schema.default)}` : "Text, or {{ expression }}") : "{{ expression }}");
+  } else if (source && options) {
+    const param = path.slice(under.length + 1);
+    control = (
+      <OptionsPicker
+        id={id}
+        label={label}
+        value={value}
+        invalid={invalid}
+        onChange={(next) => onChange(typeof next === "string" && !types.includes("string") && next.trim() !== "" && Number.isFinite(Number(next)) ? Number(next) : next)}
+        load={(refresh) => options.load(param, all, refresh)}
+        reloadKey={`${options.reloadKey}|${dependencyKey(source, all)}`}
+        onConnect={options.onConnect}
+      />
+    );
   } else if (schema.enum) {
     control = (
       <select id={id} aria-invalid={invalid} value={value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value === "" ? undefined : schema.enum!.find((o) => String(o) === e.target.value))}>

@@ -19,9 +19,11 @@ interface Props {
   problems: Problem[];
   onConnected(): void;
   readOnly: boolean;
+  /** The Connect button, for a caller that offers "Connect" elsewhere (an options picker). */
+  buttonRef?: React.MutableRefObject<HTMLButtonElement | null>;
 }
 
-export function Connection({ app, api, problems, onConnected, readOnly }: Props) {
+export function Connection({ app, api, problems, onConnected, readOnly, buttonRef }: Props) {
   const [open, setOpen] = useState(false);
   const [values, setValues] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
@@ -150,7 +152,12 @@ export function Connection({ app, api, problems, onConnected, readOnly }: Props)
           {state === "connected" ? "Connected" : state === "expired" ? "Connection expired" : "Not connected"}
         </span>
         {!readOnly && !open && (
-          <button ref={connectButton} type="button" className={`btn small${state === "connected" ? " ghost" : " primary"}`} disabled={busy} onClick={() => (keyForm ? setOpen(true) : void connectWithOAuth())}>
+          <button
+            ref={(element) => {
+              connectButton.current = element;
+              if (buttonRef) buttonRef.current = element;
+            }}
+            type="button" className={`btn small${state === "connected" ? " ghost" : " primary"}`} disabled={busy} onClick={() => (keyForm ? setOpen(true) : void connectWithOAuth())}>
             {busy ? "Connecting…" : state === "missing" ? `Connect ${app.name}` : "Reconnect"}
           </button>
         )}
@@ -159,11 +166,12 @@ export function Connection({ app, api, problems, onConnected, readOnly }: Props)
       {state !== "connected" && own.length > 0 && <p className="field-hint">This step cannot run until {app.name} is connected.</p>}
       {open && keyForm && (
         <form className="connect-form" onSubmit={connectWithKey} aria-label={`Connect ${app.name}`}>
-          {app.auth_input_map.map((f) => (
+          {app.auth_input_map.map((f, index) => (
             <div className="field" key={f.name}>
               <label htmlFor={`connect-${app.slug}-${f.name}`}>{f.label ?? humanise(f.name)}</label>
               <input
                 id={`connect-${app.slug}-${f.name}`}
+                autoFocus={index === 0}
                 type={f.type === "password" || f.type === undefined ? "password" : f.type === "url" ? "url" : "text"}
                 autoComplete="off"
                 placeholder={f.placeholder ?? ""}

@@ -27,6 +27,7 @@ const PATHS: Record<string, string> = {
   search: "M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM20 20l-4-4",
   copy: "M9 9h11v11H9zM5 15H4V4h11v1",
   clock: "M12 7v5l3 2M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z",
+  refresh: "M20 11a8 8 0 0 0-14.9-3M4 4v4h4M4 13a8 8 0 0 0 14.9 3M20 20v-4h-4",
 };
 
 export function Icon({ name, size = 16, label }: { name: string; size?: number; label?: string }) {

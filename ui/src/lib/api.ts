@@ -1,6 +1,6 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, McpTool, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { AppInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -147,6 +147,11 @@ export class Api {
   }
 
   /** Key-based: the credentials; OAuth2: nothing, and the answer is `{auth_url}`. */
+  /** One action parameter's choices, listed by the app with the account's connection. */
+  paramOptions(slug: string, action: string, param: string, values: Record<string, unknown>, refresh = false): Promise<ParamOptions> {
+    return this.request("POST", `/application/${encodeURIComponent(slug)}/action/${encodeURIComponent(action)}/options`, { param, values, refresh });
+  }
+
   connectApp(slug: string, credentials?: Record<string, string>): Promise<{ connected?: boolean; auth_url?: string }> {
     return this.request("POST", `/application/${encodeURIComponent(slug)}/connection`, credentials ? { credentials } : {});
   }

@@ -64,6 +64,28 @@ export interface JsonSchema {
   minimum?: number;
   maximum?: number;
   additionalProperties?: boolean | JsonSchema;
+  /** An app action parameter whose choices a list action of the app gives. */
+  "x-weft-options"?: OptionsSource;
+}
+
+export interface OptionsSource {
+  action: string;
+  params?: Record<string, unknown>;
+  items?: string;
+  value?: string;
+  label?: string;
+}
+
+export interface ParamOption {
+  label: string;
+  value: string | number | boolean;
+}
+
+/** `POST /application/{slug}/action/{action}/options`: the choices, or why there are none. */
+export interface ParamOptions {
+  options: ParamOption[];
+  more: boolean;
+  error: { error_code: string; message: string } | null;
 }
 
 export interface NodeType {

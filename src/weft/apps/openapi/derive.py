@@ -16,6 +16,7 @@ from weft.apps.openapi.naming import action_name, snake
 from weft.apps.openapi.refs import Refs
 from weft.apps.openapi.schemas import SchemaConverter
 from weft.apps.openapi.servers import server_of
+from weft.apps.param_options import with_options
 from weft.errors import InvalidInput
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -35,6 +36,9 @@ class Pick(BaseModel):
     name: str | None = Field(None, pattern=ACTION_NAME)
     label: str | None = None
     description: str | None = None
+    options: dict[str, dict[str, Any]] | None = Field(
+        None, description="Parameter path -> its `x-weft-options` (weft.apps.param_options)"
+    )
 
 
 @dataclass
@@ -127,6 +131,11 @@ def derive_app(
             continue
         extra = (pick.model_extra if pick is not None else None) or {}
         curated = {k: v for k, v in extra.items() if k in Action.model_fields}
+        if pick is not None and pick.options:
+            try:
+                curated["parameters"] = with_options(action.parameters, pick.options)
+            except ValueError as error:
+                raise InvalidInput(f"{op.key}: {error}", error_code="INVALID_OPTIONS") from None
         if curated:
             action = Action.model_validate(action.model_dump() | curated)
         made.append((op, action))
