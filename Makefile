@@ -9,12 +9,12 @@ SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 # on one process, so its module fixtures (browser, fake servers) start once.
 PYTEST_PARALLEL ?= -n 3 --dist loadfile
 
-.PHONY: run test test-fast chromium lint format migrate bench clean ui ui-check e2e catalog
+.PHONY: run test test-fast chromium nginx lint format migrate bench clean ui ui-check e2e catalog
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
 
-test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium ui-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium nginx ui-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_PARALLEL)
@@ -25,6 +25,14 @@ chromium: ## Debian's chromium for the browser tests (installed with apt-get whe
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium is required by the browser tests"; exit 1; }
+
+NGINX_FOUND = PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1
+nginx: ## Debian's nginx, the real reverse proxy of tests/hardening/test_reverse_proxy.py (apt-get when missing)
+	@$(NGINX_FOUND) || { \
+	  echo "installing Debian's nginx-light for the reverse-proxy test"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+	@$(NGINX_FOUND) || { echo "nginx is required by the reverse-proxy test"; exit 1; }
 
 test-fast: $(VENV)/.dev-installed ## The unit tier alone: no database, app, server or subprocess (seconds)
 	$(BIN)/pytest -m unit -q

@@ -33,6 +33,7 @@ from weft.api import (
 )
 from weft.api.access_log import AccessLogMiddleware
 from weft.api.audit import AuditMiddleware
+from weft.api.client_address import ClientAddresses
 from weft.api.cors import CorsMiddleware
 from weft.api.deps import AppState, install_app_state
 from weft.api.envelope import BodyLimitMiddleware, RequestIdMiddleware, install_error_handlers
@@ -84,7 +85,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     install_app_state(
         app,
         AppState(
-            settings=settings, db=database, services=services, rate_limiter=RateLimiter(database)
+            settings=settings,
+            db=database,
+            services=services,
+            rate_limiter=RateLimiter(database),
+            client_addresses=ClientAddresses(settings.trusted_proxy_networks),
         ),
     )
     install_error_handlers(app)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     rate_limit_failed_auth: int = Field(
         600, description="Failed authentications one source address may make per minute."
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For "
+        "names the client; empty: the TCP peer is the client and the header is ignored.",
+    )
 
     # Engine
     processes: str = Field(
@@ -94,6 +100,17 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: str = Field("json", description="json (one object per line) or text.")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        _networks(value)  # a typo here would silently trust nothing, or the wrong hosts
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """WEFT_TRUSTED_PROXIES as networks (a bare address is a network of one)."""
+        return _networks(self.trusted_proxies)
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL in use: the setting, or the embedded SQLite file."""
@@ -117,3 +134,11 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    try:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+    except ValueError as error:
+        raise ValueError(f"WEFT_TRUSTED_PROXIES: {error}") from None

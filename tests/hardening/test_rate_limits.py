@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +13,7 @@ import pytest
 
 from engine.flows import BASE
 from support import Tenant, TenantFactory, assert_envelope
+from weft.api import mcp_protocol
 from weft.api.deps import app_state
 from weft.app import create_app
 from weft.settings import Settings
@@ -35,7 +38,7 @@ def limited(settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -
     )
 
     @asynccontextmanager
-    async def make(address: str = "10.0.0.1", **limits: int) -> AsyncIterator[httpx.AsyncClient]:
+    async def make(address: str = "10.0.0.1", **limits: object) -> AsyncIterator[httpx.AsyncClient]:
         app = create_app(settings.model_copy(update=limits), db=db)
         transport = httpx.ASGITransport(app=app, client=(address, 40000))
         try:
@@ -45,6 +48,11 @@ def limited(settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -
             await app_state(app).services.close()
 
     return make
+
+
+def unique_address() -> str:
+    """An address no other test counts against (PostgreSQL keeps one session's windows)."""
+    return str(ipaddress.IPv4Address(0x0A000000 + secrets.randbelow(1 << 24)))
 
 
 def assert_limited(answer: httpx.Response) -> None:
@@ -80,14 +88,68 @@ async def test_repeated_failed_authentication_blocks_that_source_address_only(
     limited: ClientFactory, tenant: Tenant
 ) -> None:
     wrong = {"Authorization": "Bearer not-a-token"}
-    async with limited("10.0.0.9", rate_limit_failed_auth=3) as attacker:
+    async with limited(unique_address(), rate_limit_failed_auth=3) as attacker:
         for _ in range(3):
             assert_envelope(await attacker.get(f"{BASE}/workflow", headers=wrong), 401)
         assert_limited(await attacker.get(f"{BASE}/workflow", headers=wrong))
-        # Past the allowance even a valid credential from that address waits for the window.
-        assert_limited(await attacker.get(f"{BASE}/workflow", headers=tenant.bearer))
-    async with limited("10.0.0.10", rate_limit_failed_auth=3) as neighbour:
-        assert (await neighbour.get(f"{BASE}/workflow", headers=tenant.bearer)).status_code == 200
+    async with limited(unique_address(), rate_limit_failed_auth=3) as neighbour:
+        assert_envelope(await neighbour.get(f"{BASE}/workflow", headers=wrong), 401)
+
+
+async def test_failed_sign_ins_never_refuse_valid_credentials_from_the_same_address(
+    limited: ClientFactory, make_tenant: TenantFactory
+) -> None:
+    # Everyone behind one NAT, proxy or load balancer shares its address: one of them guessing
+    # keys must not lock the others out (before: their valid keys got 429 for the minute).
+    first, second = await make_tenant(), await make_tenant()
+    wrong_key, wrong_token = {"x-api-key": "weft_test_wrong"}, {"Authorization": "Bearer bad"}
+    async with limited(unique_address(), rate_limit_failed_auth=3) as shared:
+        answers = [
+            (await shared.get(f"{BASE}/workflow", headers=headers)).status_code
+            for headers in [wrong_key, wrong_token] * 4
+        ]
+        assert answers == [401] * 3 + [429] * 5
+        for tenant in (first, second):
+            listed = await shared.get(f"{BASE}/linked-account", headers=tenant.org_key)
+            assert listed.status_code == 200, listed.text
+            mine = await shared.get(f"{BASE}/workflow", headers=tenant.bearer)
+            assert mine.status_code == 200, mine.text
+        assert_limited(await shared.get(f"{BASE}/workflow", headers=wrong_key))
+        assert_limited(await shared.post(f"{mcp_protocol.PREFIX}/bad-token/bad-server", json={}))
+
+
+async def test_forwarded_for_from_an_untrusted_peer_never_changes_the_address(
+    limited: ClientFactory,
+) -> None:
+    wrong = {"x-api-key": "weft_test_wrong"}
+    # The default trusts no proxy; a list without this peer trusts it no more.
+    for trusted in ("", "10.0.0.1,192.168.0.0/16"):
+        peer = unique_address()
+        async with limited(peer, rate_limit_failed_auth=3, trusted_proxies=trusted) as http:
+            answers = []
+            for _ in range(6):
+                forged = {**wrong, "x-forwarded-for": f"{unique_address()}, {unique_address()}"}
+                answers.append((await http.get(f"{BASE}/workflow", headers=forged)).status_code)
+            assert answers == [401] * 3 + [429] * 3
+
+
+async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
+    limited: ClientFactory,
+) -> None:
+    wrong = {"x-api-key": "weft_test_wrong"}
+    proxy, client = "172.16.0.1", unique_address()
+    async with limited(proxy, rate_limit_failed_auth=3, trusted_proxies="172.16.0.0/24") as http:
+        answers = []
+        for _ in range(5):
+            # What the client wrote is left of the hop its proxy appended: never believed.
+            hops = f"{unique_address()}, {client}, 172.16.0.2"
+            forwarded = {**wrong, "x-forwarded-for": hops}
+            answers.append((await http.get(f"{BASE}/workflow", headers=forwarded)).status_code)
+        assert answers == [401] * 3 + [429] * 2
+        other = {**wrong, "x-forwarded-for": unique_address()}
+        assert_envelope(await http.get(f"{BASE}/workflow", headers=other), 401)
+        # Without the header the proxy itself is the client.
+        assert_envelope(await http.get(f"{BASE}/workflow", headers=wrong), 401)
 
 
 async def test_default_limits_leave_ordinary_use_alone(

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
 
+from weft.api.client_address import ClientAddresses
 from weft.apps.config_options import OptionLoader
 from weft.engine.interpreter.outbound import outbound_for
 from weft.engine.workers.services import Services
@@ -34,6 +35,7 @@ class AppState:
     db: Database
     services: Services
     rate_limiter: RateLimiter
+    client_addresses: ClientAddresses
 
 
 def install_app_state(app: Starlette, state: AppState) -> None:
@@ -76,22 +78,20 @@ def _limits(request: Request) -> tuple[RateLimiter, Settings]:
     return state.rate_limiter, state.settings
 
 
-def _source_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def source_address(request: Request) -> str:
+    """The client address of `request` (forwarded only by WEFT_TRUSTED_PROXIES)."""
+    return app_state(request.app).client_addresses.of(request)
 
 
-async def _refuse_repeated_failures(request: Request) -> None:
-    """429 for a source address past its failed-authentication allowance, before any lookup."""
-    limiter, settings = _limits(request)
-    limit = Limit("source address", settings.rate_limit_failed_auth)
-    await limiter.check(limit, _source_address(request))
-
-
+# Only failures are counted and refused: an address is shared by everyone behind a proxy, a NAT
+# or a load balancer, so a valid credential is served whatever that address's neighbours tried
+# (it meets its own key's or token's limit instead). A credential is checked with one indexed
+# read of its hash, so checking before refusing costs a refused guesser no more than a 401 did.
 async def _failed(request: Request) -> Unauthorized:
-    """Count a failed authentication against its source address (429 past the allowance)."""
+    """Count a failed authentication against its source address; 429 past the allowance."""
     limiter, settings = _limits(request)
     limit = Limit("source address", settings.rate_limit_failed_auth)
-    await limiter.hit(limit, _source_address(request))
+    await limiter.hit(limit, source_address(request))
     return Unauthorized()
 
 
@@ -109,7 +109,6 @@ async def org_scope(
     request: Request, db: DbDep, api_key: Annotated[str | None, Security(_api_key)]
 ) -> OrgScope:
     """The org (and environment) whose API key signed the request."""
-    await _refuse_repeated_failures(request)
     if not api_key:
         raise await _failed(request)
     scope = await authentication.authenticate_key(db, api_key)
@@ -138,7 +137,6 @@ async def account_scope_dep(
     linked_account_id: LinkedAccountHeader = None,
 ) -> Scope:
     """The linked account a request acts for: a session token, or an org key naming one."""
-    await _refuse_repeated_failures(request)
     if bearer is not None and not api_key:
         scope = await authentication.authenticate_token(db, bearer.credentials)
         if scope is None:
@@ -241,7 +239,6 @@ async def stream_scope_dep(
 ) -> Scope:
     """As `account_scope_dep`, also accepting the session token as `?token=` (event streams)."""
     if token and bearer is None and not api_key:
-        await _refuse_repeated_failures(request)
         scope = await authentication.authenticate_token(db, token)
         if scope is None:
             raise await _failed(request)
@@ -261,7 +258,6 @@ async def option_loader_dep(scope: ScopeDep, services: ServicesDep) -> OptionLoa
 
 OptionLoaderDep = Annotated[OptionLoader, Depends(option_loader_dep)]
 # For endpoints that authenticate outside a dependency (the MCP protocol's URL token).
-refuse_repeated_failures = _refuse_repeated_failures
 failed_authentication = _failed
 
 

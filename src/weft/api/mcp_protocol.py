@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from weft import __version__
-from weft.api.deps import app_state, failed_authentication, refuse_repeated_failures
+from weft.api.deps import app_state, failed_authentication
 from weft.api.envelope import error_body, request_id_of
 from weft.apps import mcp_servers
 from weft.apps.mcp_servers import Authenticated
@@ -127,7 +127,6 @@ class McpEndpoint:
         parts = path.strip("/").split("/")
         request = Request(scope, receive)
         try:
-            await refuse_repeated_failures(request)
             found = None
             if len(parts) == 2:
                 found = await mcp_servers.authenticate(
@@ -137,7 +136,11 @@ class McpEndpoint:
                 raise await failed_authentication(request)
         except WeftError as error:
             body = error_body(
-                error.status_code, error.error_code, error.message, request_id_of(request)
+                error.status_code,
+                error.error_code,
+                error.message,
+                request_id_of(request),
+                **error.details,
             )
             response = JSONResponse(
                 body, error.status_code, headers=getattr(error, "headers", None)

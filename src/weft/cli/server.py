@@ -92,6 +92,9 @@ def serve(
         "log_level": settings.log_level,
         "log_config": None,
         "access_log": False,
+        # uvicorn would believe X-Forwarded-For from loopback peers (its default); Weft reads
+        # it itself, from WEFT_TRUSTED_PROXIES only (weft.api.client_address).
+        "proxy_headers": False,
     }
     if count == 1:
         served = create_app(settings)

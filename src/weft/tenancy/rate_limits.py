@@ -56,14 +56,6 @@ class RateLimiter:
         if hits > limit.allowed:
             raise _refusal(limit, window)
 
-    async def check(self, limit: Limit, caller: str) -> None:
-        """Raise `RateLimited` if `caller` is already over `limit`, without counting a hit."""
-        if limit.allowed <= 0:
-            return
-        bucket, window = _bucket(limit, caller), _window(limit)
-        if await self._read(bucket, window) >= limit.allowed:
-            raise _refusal(limit, window)
-
     async def _increment(self, bucket: str, window: int, limit: Limit) -> int:
         if not self._in_database:
             if self._shared is not None:
@@ -90,14 +82,6 @@ class RateLimiter:
                 older = window - 10 * limit.window_s
                 await session.execute(delete(RateWindow).where(RateWindow.window_start < older))
         return hits
-
-    async def _read(self, bucket: str, window: int) -> int:
-        if not self._in_database:
-            shared = self._shared.read(bucket, window) if self._shared is not None else 0
-            return max(shared, self._memory.get((bucket, window), 0))
-        async with self.db.reading() as session:
-            row = await session.get(RateWindow, (bucket, window))
-            return row.hits if row is not None else 0
 
     def _prune_memory(self, before: int) -> None:
         for key in [key for key in self._memory if key[1] < before]:

@@ -1,0 +1,150 @@
+"""The failed-sign-in limit behind a real reverse proxy (Debian's nginx) and in front of none.
+
+`weft serve` runs as operators run it; nginx forwards with `$proxy_add_x_forwarded_for`, from an
+upstream address of its own (`proxy_bind`) that WEFT_TRUSTED_PROXIES names. Clients call from
+addresses of their own on the loopback network (127.0.0.0/8), so each is a different client.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.flows import BASE
+from support import TenantFactory
+from worker_processes import free_port, start_server, stop
+
+pytestmark = pytest.mark.slow
+
+FAILED_AUTH_LIMIT = 3
+WRONG_KEY = {"x-api-key": "weft_test_wrong"}
+
+
+def loopback_address() -> str:
+    """An address on the loopback network no other test uses (PostgreSQL keeps the counts)."""
+    return str(ipaddress.IPv4Address(0x7F010000 + secrets.randbelow(1 << 16)))
+
+
+def nginx_conf(folder: Path, port: int, upstream: int, bind: str) -> Path:
+    conf = folder / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+master_process off;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_bind {bind};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+}}
+"""
+    )
+    return conf
+
+
+# `make test` installs it when missing (the Makefile's nginx target); sbin is not always on PATH.
+NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
+
+
+def start_nginx(folder: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
+    if NGINX is None:
+        pytest.fail("Debian's nginx is not installed (apt-get install -y nginx-light)")
+    process = subprocess.Popen(
+        [NGINX, "-p", str(folder), "-e", str(folder / "nginx-error.log"), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    log = (folder / "nginx-error.log").read_text() if (folder / "nginx-error.log").exists() else ""
+    raise AssertionError(f"nginx did not start: {log[-2000:]}")
+
+
+def client_from(address: str, base: str) -> httpx.Client:
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=base, transport=transport, timeout=30)
+
+
+def attempts_until_refused(http: httpx.Client, forged: bool) -> list[int]:
+    """Wrong keys until one is refused with 429. Windows are the wall clock's minutes: one may
+    end during the attempts (counting afresh), never twice, so twice the limit plus one suffice."""
+    answers: list[int] = []
+    while len(answers) < 2 * FAILED_AUTH_LIMIT + 1 and 429 not in answers:
+        headers = dict(WRONG_KEY)
+        if forged:
+            headers["x-forwarded-for"] = f"{loopback_address()}, {loopback_address()}"
+        answers.append(http.get(f"{BASE}/workflow", headers=headers).status_code)
+    return answers
+
+
+async def test_behind_nginx_only_the_guesser_is_refused_and_forged_hops_change_nothing(
+    db_url: str, make_tenant: TenantFactory, tmp_path: Path
+) -> None:
+    first, second = await make_tenant(), await make_tenant()
+    folder, proxy_port = tmp_path / "nginx", free_port()
+    folder.mkdir()
+    proxy_address, guesser, neighbour = loopback_address(), loopback_address(), loopback_address()
+    weft_port = free_port()
+    server = start_server(
+        "serve",
+        db_url,
+        tmp_path,
+        weft_port,
+        "--processes",
+        "1",
+        "--no-migrate",
+        WEFT_TRUSTED_PROXIES=proxy_address,
+        WEFT_RATE_LIMIT_FAILED_AUTH=str(FAILED_AUTH_LIMIT),
+        WEFT_WORKERS="0",
+    )
+    proxy = start_nginx(
+        folder, nginx_conf(folder, proxy_port, weft_port, proxy_address), proxy_port
+    )
+    try:
+        # Straight to Weft from 127.0.0.1, which uvicorn's default would trust: forged hops are
+        # ignored, so the limit still applies (before: every forged hop was a fresh address).
+        with client_from("127.0.0.1", f"http://127.0.0.1:{weft_port}") as direct:
+            answers = attempts_until_refused(direct, forged=True)
+            assert answers[-1] == 429 and set(answers[:-1]) <= {401}, answers
+        proxied = f"http://127.0.0.1:{proxy_port}"
+        with client_from(guesser, proxied) as guessing:
+            answers = attempts_until_refused(guessing, forged=True)
+            assert answers[-1] == 429 and set(answers[:-1]) <= {401}, answers
+            # Valid keys and tokens of other orgs from the guesser's own address are served.
+            for tenant in (first, second):
+                listed = guessing.get(f"{BASE}/linked-account", headers=tenant.org_key)
+                assert listed.status_code == 200, listed.text
+                mine = guessing.get(f"{BASE}/workflow", headers=tenant.bearer)
+                assert mine.status_code == 200, mine.text
+        # Another client behind the same proxy is its own address, not the proxy's.
+        with client_from(neighbour, proxied) as other:
+            assert other.get(f"{BASE}/workflow", headers=WRONG_KEY).status_code == 401
+    finally:
+        proxy.terminate()
+        proxy.wait(20)
+        stop(server)
