@@ -147,6 +147,7 @@ def start_weft(
         "WEFT_DATA_DIR": str(data),
         "WEFT_PORT": str(port),
         "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
+        "WEFT_RATE_LIMIT_WEBHOOK": "0",  # wrk drives one hook far past a person's rate
         "WEFT_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
         "WEFT_ACCOUNT_CONCURRENCY": "256",
         "WEFT_WORKER_CONCURRENCY": "256",

@@ -89,6 +89,7 @@ NO_RATE_LIMITS = {
     "rate_limit_api_key": 0,
     "rate_limit_session_token": 0,
     "rate_limit_failed_auth": 0,
+    "rate_limit_webhook": 0,
 }
 
 

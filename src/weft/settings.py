@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     rate_limit_failed_auth: int = Field(
         600, description="Failed authentications one source address may make per minute."
     )
+    rate_limit_webhook: int = Field(
+        1200, description="Calls one webhook URL may take per minute (0: no limit)."
+    )
     trusted_proxies: str = Field(
         "",
         description="Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For "

@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from engine.flows import BASE
+from engine.flows import BASE, publish
+from graphs import node
 from support import Tenant, TenantFactory, assert_envelope
 from weft.api import mcp_protocol
 from weft.api.deps import app_state
 from weft.app import create_app
+from weft.apps.oauth import CALLBACK_PATH
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.tenancy import rate_limits
@@ -171,3 +173,65 @@ async def test_postgres_windows_are_shared_by_every_process(postgres_url: str) -
     finally:
         await first.dispose()
         await second.dispose()
+
+
+async def live_hook(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    workflow_id = await publish(client, tenant, [node("1", "start", "Start", trigger="webhook")])
+    got = await client.get(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)
+    return str(got.json()["webhook_path"])
+
+
+async def test_each_webhook_has_its_own_allowance(
+    limited: ClientFactory, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    async with limited(unique_address(), rate_limit_webhook=2) as client:
+        busy, quiet = await live_hook(client, tenant), await live_hook(client, tenant)
+        assert [(await client.post(busy, json={})).status_code for _ in range(2)] == [202, 202]
+        assert_limited(await client.post(busy, json={}))
+        assert (await client.post(quiet, json={})).status_code == 202
+
+
+async def test_wrong_hook_secrets_are_throttled_per_address_and_live_hooks_still_answer(
+    limited: ClientFactory, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    async with limited(unique_address(), rate_limit_failed_auth=3) as client:
+        hook = await live_hook(client, tenant)
+        guesses = [
+            (await client.post(f"/hooks/{secrets.token_urlsafe(24)}", json={})).status_code
+            for _ in range(5)
+        ]
+        assert guesses == [404] * 3 + [429] * 2
+        assert (await client.post(hook, json={})).status_code == 202
+
+
+async def test_editor_page_with_bad_tokens_is_throttled_and_valid_tokens_still_open(
+    limited: ClientFactory, tenant: Tenant
+) -> None:
+    async with limited(unique_address(), rate_limit_failed_auth=3) as client:
+        workflow_id = await publish(client, tenant, [node("1", "start", "Start")])
+        pages = [
+            await client.get(f"/workflows/{workflow_id}", params={"token": f"bad-{n}"})
+            for n in range(4)
+        ]
+        assert [page.status_code for page in pages] == [401, 401, 401, 429]
+        refused = pages[-1]
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "Too many failed attempts" in refused.text
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        page = await client.get(f"/workflows/{workflow_id}", params={"token": tenant.token})
+        assert page.status_code == 200
+
+
+async def test_oauth_callback_with_unknown_states_is_throttled(limited: ClientFactory) -> None:
+    async with limited(unique_address(), rate_limit_failed_auth=3) as client:
+        answers = [
+            (await client.get(CALLBACK_PATH, params=query)).status_code
+            for query in [{"state": "forged", "code": "c"}, {"state": "x", "error": "denied"}] * 2
+        ]
+        assert answers == [400, 400, 400, 429]
+        assert (
+            "too_many_attempts"
+            in (await client.get(CALLBACK_PATH, params={"state": "forged", "code": "c"})).text
+        )

@@ -9,11 +9,18 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 
-from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, ServicesDep, SettingsDep
+from weft.api.deps import (
+    DbDep,
+    OrgScopeDep,
+    ScopeDep,
+    ServicesDep,
+    SettingsDep,
+    failed_attempt_refusal,
+)
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service
 from weft.apps.access import disconnect
@@ -22,6 +29,7 @@ from weft.apps.connections import ConnectionInfo
 from weft.apps.oauth import (
     CALLBACK_PATH,
     OAuthFailed,
+    UnknownState,
     abandon_authorization,
     complete_authorization,
 )
@@ -120,9 +128,11 @@ async def remove_connection(
         200: {"content": {"text/html": {}}, "description": "A page: connected"},
         303: {"description": "Connected: on to the `return_url` the connect call gave"},
         400: {"content": {"text/html": {}}, "description": "A page: why it failed"},
+        429: {"content": {"text/html": {}}, "description": "Too many unknown states from there"},
     },
 )
 async def oauth_callback(
+    request: Request,
     db: DbDep,
     settings: SettingsDep,
     services: ServicesDep,
@@ -134,6 +144,8 @@ async def oauth_callback(
         # The user denied access, or the provider failed: tell whoever started it.
         reason = error if ERROR_CODE.fullmatch(error) else "no_code" if not error else "failed"
         abandoned = await abandon_authorization(state, db=db) if state else None
+        if state and abandoned is None and (refused := await _refused(request)):
+            return refused
         if abandoned and abandoned.return_url:
             return RedirectResponse(_with_error(abandoned.return_url, reason), status_code=303)
         slug = abandoned.app_slug if abandoned else None
@@ -145,6 +157,8 @@ async def oauth_callback(
             state, code, db=db, settings=settings, outbound=services.outbound
         )
     except OAuthFailed as failure:
+        if isinstance(failure, UnknownState) and (refused := await _refused(request)):
+            return refused
         back = failure.details.get("return_url")
         if isinstance(back, str):
             return RedirectResponse(_with_error(back, "connection_failed"), status_code=303)
@@ -154,6 +168,18 @@ async def oauth_callback(
         return RedirectResponse(done.return_url, status_code=303)
     slug = done.connection.app_slug
     return _outcome_page("Connected", f"{slug} is connected. You may close this window.", slug)
+
+
+async def _refused(request: Request) -> Response | None:
+    """A state Weft never issued counts as a failed credential of the caller's address (a
+    guesser's, or a forger's); past that address's allowance, the 429 page."""
+    refusal = await failed_attempt_refusal(request)
+    if refusal is None:
+        return None
+    message = "Too many connection attempts that did not work came from your network."
+    page = _outcome_page("Too many attempts", message, None, "too_many_attempts", 429)
+    page.headers.update(refusal.headers)
+    return page
 
 
 # OAuth error codes are short snake_case words (RFC 6749 4.1.2.1); anything else is not echoed.

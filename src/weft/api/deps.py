@@ -14,7 +14,7 @@ from weft.api.client_address import ClientAddresses
 from weft.apps.config_options import OptionLoader
 from weft.engine.interpreter.outbound import outbound_for
 from weft.engine.workers.services import Services
-from weft.errors import NotFound, Unauthorized
+from weft.errors import NotFound, RateLimited, Unauthorized
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -87,12 +87,33 @@ def source_address(request: Request) -> str:
 # or a load balancer, so a valid credential is served whatever that address's neighbours tried
 # (it meets its own key's or token's limit instead). A credential is checked with one indexed
 # read of its hash, so checking before refusing costs a refused guesser no more than a 401 did.
-async def _failed(request: Request) -> Unauthorized:
-    """Count a failed authentication against its source address; 429 past the allowance."""
+async def count_failed_attempt(request: Request) -> None:
+    """Count a failed credential (key, token, hook secret, OAuth state) against the request's
+    source address; raise `RateLimited` past the allowance."""
     limiter, settings = _limits(request)
     limit = Limit("source address", settings.rate_limit_failed_auth)
     await limiter.hit(limit, source_address(request))
+
+
+async def failed_attempt_refusal(request: Request) -> RateLimited | None:
+    """As `count_failed_attempt`, for pages that answer a person: the refusal, or None."""
+    try:
+        await count_failed_attempt(request)
+    except RateLimited as refusal:
+        return refusal
+    return None
+
+
+async def _failed(request: Request) -> Unauthorized:
+    """Count a failed authentication against its source address; 429 past the allowance."""
+    await count_failed_attempt(request)
     return Unauthorized()
+
+
+async def count_webhook_call(request: Request, secret: str) -> None:
+    """Count a call of a live webhook against that hook's own allowance (429 past it)."""
+    limiter, settings = _limits(request)
+    await limiter.hit(Limit("webhook", settings.rate_limit_webhook), secret)
 
 
 async def _count_key(request: Request, api_key: str) -> None:

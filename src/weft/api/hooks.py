@@ -8,13 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from weft.api.deps import ServicesDep
+from weft.api.deps import ServicesDep, count_failed_attempt, count_webhook_call
 from weft.api.runs import StartedOut, sync_response
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine.runs import lifecycle
 from weft.engine.starts import triggers
 from weft.engine.starts.trigger_output import webhook_output
 from weft.engine.workers import waiting
+from weft.errors import NotFound
 from weft.redaction import redact_mapping
 from weft.workflows import service
 
@@ -45,7 +46,15 @@ async def _payload(request: Request) -> Any:
 
 async def inbound_webhook(secret: str, request: Request, services: ServicesDep) -> Response:
     """Async hooks answer 202 with the execution id; sync hooks answer with the respond node."""
-    hook = await service.live_webhook(services.db, secret)
+    try:
+        hook = await service.live_webhook(services.db, secret)
+    except NotFound:
+        # A wrong secret is a failed credential: guessing is throttled per source address, as
+        # for keys (429 past the allowance), while live hooks keep being served from there.
+        await count_failed_attempt(request)
+        raise
+    # Each live hook has its own allowance, so one leaked URL cannot start runs without bound.
+    await count_webhook_call(request, secret)
     scope = hook.scope
     payload = await _payload(request)
     row = triggers.execution_row(scope, hook.workflow, trigger="webhook", payload=payload)

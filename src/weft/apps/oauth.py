@@ -42,6 +42,10 @@ class OAuthFailed(WeftError):
     error_code = "OAUTH_FAILED"
 
 
+class UnknownState(OAuthFailed):
+    """The callback's state is not one Weft issued (or it expired, or was used)."""
+
+
 class NotConfigured(WeftError):
     status_code = 400
     error_code = "APP_NOT_CONFIGURED"
@@ -244,7 +248,7 @@ async def complete_authorization(
             select(OAuthState).where(OAuthState.state_hash == hash_secret(state))
         )
         if row is None or row.expires_at < now():
-            raise OAuthFailed("Unknown or expired OAuth state; start connecting again")
+            raise UnknownState("Unknown or expired OAuth state; start connecting again")
         await session.delete(row)
         account = await session.scalar(
             select(LinkedAccount).where(LinkedAccount.id == row.linked_account_pk)

@@ -78,12 +78,21 @@ USED_LINK = PageError(
 
 LINK_PROBLEMS = {"unknown": UNKNOWN_LINK, "expired": EXPIRED_LINK, "used": USED_LINK}
 
+TOO_MANY_ATTEMPTS = PageError(
+    429,
+    "too_many_attempts",
+    "Too many failed attempts",
+    "Too many links that did not work were opened from your network. Wait a minute, then open "
+    "the editor again from the app you came from.",
+)
+
 TOKEN_PROBLEMS = {"unknown": UNKNOWN_TOKEN, "expired": EXPIRED_TOKEN, "revoked": REVOKED_TOKEN}
 
 _ICONS = {
     401: '<path d="M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z"/>',  # a padlock
     403: '<circle cx="12" cy="12" r="9"/><path d="M5.6 5.6l12.8 12.8"/>',  # no entry
     410: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',  # a clock
+    429: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
 }
 
 _STYLE = """

@@ -13,16 +13,17 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from weft.api.deps import DbDep
+from weft.api.deps import DbDep, failed_attempt_refusal
 from weft.clock import isoformat
 from weft.tenancy.service import editor_access
 from weft.web.error_pages import (
     MISSING_TOKEN,
     NO_ACCESS,
     TOKEN_PROBLEMS,
+    TOO_MANY_ATTEMPTS,
     PageError,
     render_error_page,
 )
@@ -127,9 +128,11 @@ def read_index() -> str:
         200: {"content": {"text/html": {}}, "description": "The editor app"},
         401: {"content": {"text/html": {}}, "description": "Missing, bad, expired or revoked"},
         403: {"content": {"text/html": {}}, "description": "Absent or another account's"},
+        429: {"content": {"text/html": {}}, "description": "Too many bad tokens from there"},
     },
 )
 async def editor_page(
+    request: Request,
     workflow_id: str,
     db: DbDep,
     token: Annotated[
@@ -137,12 +140,15 @@ async def editor_page(
     ] = None,
 ) -> Response:
     """Embed with `<iframe src="/workflows/{id}?token={session token}">`; see docs/embedding.md."""
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        return error_response(MISSING_TOKEN if not token else TOKEN_PROBLEMS["unknown"])
+    if not token:
+        return error_response(MISSING_TOKEN)
+    if len(token) > MAX_TOKEN_LENGTH:
+        return await _failed_token(request, error_response(TOKEN_PROBLEMS["unknown"]))
     access = await editor_access(db, token, workflow_id)
     check, origins = access.token, access.origins
     if check.scope is None:
-        return error_response(TOKEN_PROBLEMS[check.problem or "unknown"], origins)
+        problem = TOKEN_PROBLEMS[check.problem or "unknown"]
+        return await _failed_token(request, error_response(problem, origins), origins)
     if access.workflow is None:
         return error_response(NO_ACCESS, origins)
     nonce = secrets.token_urlsafe(18)
@@ -156,6 +162,19 @@ async def editor_page(
     }
     html = inject_config(read_index(), config, nonce)
     return HTMLResponse(html, headers=_page_headers(editor_csp(origins, nonce)))
+
+
+async def _failed_token(
+    request: Request, page: Response, origins: list[str] | None = None
+) -> Response:
+    """`page` for a token that does not work, counted as the API counts a failed credential:
+    past the source address's allowance, a 429 page instead."""
+    refusal = await failed_attempt_refusal(request)
+    if refusal is None:
+        return page
+    refused = error_response(TOO_MANY_ATTEMPTS, origins)
+    refused.headers.update(refusal.headers)
+    return refused
 
 
 @router.api_route(
