@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from engine.flows import BASE, publish
 from graphs import node
@@ -20,6 +21,7 @@ from weft.app import create_app
 from weft.apps.oauth import CALLBACK_PATH
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.store.tables import RateWindow
 from weft.tenancy import rate_limits
 from weft.tenancy.rate_limits import Limit, RateLimiter
 
@@ -235,3 +237,23 @@ async def test_oauth_callback_with_unknown_states_is_throttled(limited: ClientFa
             "too_many_attempts"
             in (await client.get(CALLBACK_PATH, params={"state": "forged", "code": "c"})).text
         )
+
+
+async def test_refused_hits_cost_postgres_no_more_writes(postgres_url: str) -> None:
+    db = Database(postgres_url)
+    try:
+        limiter, limit, caller = RateLimiter(db), Limit("source address", 2), unique_address()
+        for _ in range(2):
+            await limiter.hit(limit, caller)
+        for _ in range(20):  # a flood of refused guesses
+            with pytest.raises(Exception, match="Too many requests"):
+                await limiter.hit(limit, caller)
+        async with db.reading() as session:
+            stored = await session.scalar(
+                select(RateWindow.hits).where(
+                    RateWindow.bucket == rate_limits._bucket(limit, caller)
+                )
+            )
+        assert stored == 3  # the first refusal's count; none of the rest was written
+    finally:
+        await db.dispose()

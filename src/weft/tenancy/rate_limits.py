@@ -24,6 +24,7 @@ from weft.store.tables import RateWindow
 from weft.tenancy.shared_counts import SharedCounts
 
 PRUNE_CHANCE = 0.001  # now and then, a hit also deletes windows that ended long ago
+MAX_REMEMBERED_OVER = 10_000  # then the ended windows' entries are dropped
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,23 @@ class RateLimiter:
         self._memory: dict[tuple[str, int], int] = {}
         # SQLite with several serving processes: counts they share (None: this process's own).
         self._shared = SharedCounts(shared_file) if shared_file is not None else None
+        # Buckets this process saw over their limit, with that window: counts only grow within
+        # a window, so their next hits are refused without a write (a flood of refused guesses
+        # would otherwise cost PostgreSQL one upsert each).
+        self._over: dict[str, int] = {}
 
     async def hit(self, limit: Limit, caller: str) -> None:
         """Count one hit of `caller` against `limit`; raise `RateLimited` if it is over."""
         if limit.allowed <= 0:
             return  # 0 turns the limit off
         bucket, window = _bucket(limit, caller), _window(limit)
+        if self._over.get(bucket) == window:
+            raise _refusal(limit, window)
         hits = await self._increment(bucket, window, limit)
         if hits > limit.allowed:
+            if len(self._over) >= MAX_REMEMBERED_OVER:
+                self._over = {b: w for b, w in self._over.items() if w >= window}
+            self._over[bucket] = window
             raise _refusal(limit, window)
 
     async def _increment(self, bucket: str, window: int, limit: Limit) -> int:
