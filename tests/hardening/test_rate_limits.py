@@ -23,6 +23,7 @@ from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.tables import RateWindow
 from weft.tenancy import rate_limits
+from weft.tenancy.connect_links import PORTAL_PATH
 from weft.tenancy.rate_limits import Limit, RateLimiter
 
 pytestmark = pytest.mark.integration
@@ -257,3 +258,10 @@ async def test_refused_hits_cost_postgres_no_more_writes(postgres_url: str) -> N
         assert stored == 3  # the first refusal's count; none of the rest was written
     finally:
         await db.dispose()
+
+
+async def test_connect_portal_with_bad_links_is_throttled(limited: ClientFactory) -> None:
+    async with limited(unique_address(), rate_limit_failed_auth=3) as client:
+        pages = [await client.get(PORTAL_PATH, params={"token": f"bad-{n}"}) for n in range(4)]
+        assert [page.status_code for page in pages] == [401, 401, 401, 429]
+        assert "Too many failed attempts" in pages[-1].text

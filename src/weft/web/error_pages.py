@@ -83,7 +83,7 @@ TOO_MANY_ATTEMPTS = PageError(
     "too_many_attempts",
     "Too many failed attempts",
     "Too many links that did not work were opened from your network. Wait a minute, then open "
-    "the editor again from the app you came from.",
+    "it again from the app you came from.",
 )
 
 TOKEN_PROBLEMS = {"unknown": UNKNOWN_TOKEN, "expired": EXPIRED_TOKEN, "revoked": REVOKED_TOKEN}

@@ -143,12 +143,12 @@ async def editor_page(
     if not token:
         return error_response(MISSING_TOKEN)
     if len(token) > MAX_TOKEN_LENGTH:
-        return await _failed_token(request, error_response(TOKEN_PROBLEMS["unknown"]))
+        return await counted_failure(request, error_response(TOKEN_PROBLEMS["unknown"]))
     access = await editor_access(db, token, workflow_id)
     check, origins = access.token, access.origins
     if check.scope is None:
         problem = TOKEN_PROBLEMS[check.problem or "unknown"]
-        return await _failed_token(request, error_response(problem, origins), origins)
+        return await counted_failure(request, error_response(problem, origins), origins)
     if access.workflow is None:
         return error_response(NO_ACCESS, origins)
     nonce = secrets.token_urlsafe(18)
@@ -164,11 +164,11 @@ async def editor_page(
     return HTMLResponse(html, headers=_page_headers(editor_csp(origins, nonce)))
 
 
-async def _failed_token(
+async def counted_failure(
     request: Request, page: Response, origins: list[str] | None = None
 ) -> Response:
-    """`page` for a token that does not work, counted as the API counts a failed credential:
-    past the source address's allowance, a 429 page instead."""
+    """`page` for a token or link that does not work, counted as the API counts a failed
+    credential: past the source address's allowance, a 429 page instead."""
     refusal = await failed_attempt_refusal(request)
     if refusal is None:
         return page

@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from weft.api.deps import DbDep
@@ -22,7 +22,13 @@ from weft.clock import isoformat
 from weft.tenancy.connect_links import PORTAL_PATH
 from weft.tenancy.service import redeem_connect_link
 from weft.web.error_pages import LINK_PROBLEMS, MISSING_LINK
-from weft.web.page import API_BASE, MAX_TOKEN_LENGTH, error_response, script_json
+from weft.web.page import (
+    API_BASE,
+    MAX_TOKEN_LENGTH,
+    counted_failure,
+    error_response,
+    script_json,
+)
 
 ASSETS = Path(__file__).parent / "portal_assets"
 PAGE_SESSION_S = 3600  # how long the page may act for the account once opened
@@ -71,18 +77,24 @@ def render_portal(config: dict[str, object], title: str, nonce: str) -> str:
         200: {"content": {"text/html": {}}, "description": "The portal page"},
         401: {"content": {"text/html": {}}, "description": "Missing or unknown link"},
         410: {"content": {"text/html": {}}, "description": "Expired or already used link"},
+        429: {"content": {"text/html": {}}, "description": "Too many bad links from there"},
     },
 )
 async def connect_portal(
+    request: Request,
     db: DbDep,
     token: Annotated[str | None, Query(description="The link's code from `hosted_url`")] = None,
 ) -> Response:
     """Open a `POST /connect-url` link (once); see docs/apps.md, "The hosted Connect portal"."""
-    if not token or len(token) > MAX_TOKEN_LENGTH:
-        return error_response(MISSING_LINK if not token else LINK_PROBLEMS["unknown"])
+    if not token:
+        return error_response(MISSING_LINK)
+    if len(token) > MAX_TOKEN_LENGTH:
+        return await counted_failure(request, error_response(LINK_PROBLEMS["unknown"]))
     redeemed = await redeem_connect_link(db, token, session_ttl_s=PAGE_SESSION_S)
     if redeemed.problem or redeemed.token is None or redeemed.scope is None:
-        return error_response(LINK_PROBLEMS[redeemed.problem or "unknown"], redeemed.origins)
+        problem = LINK_PROBLEMS[redeemed.problem or "unknown"]
+        page = error_response(problem, redeemed.origins)
+        return await counted_failure(request, page, redeemed.origins)
     theme = redeemed.theme or {}
     nonce = secrets.token_urlsafe(18)
     config = {
