@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 from e2e_servers import API, EditorTenant
-from editor_page import START, EditorSession, wait_until
+from editor_page import START, EditorSession, click_until_shown, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -263,3 +263,33 @@ def test_one_undo_brings_a_deleted_step_back_with_its_connections(
         if any(n["id"] == "2" for n in body["nodes"]):
             assert len(body["edges"]) == 2, body
     assert editor.console_errors == []
+
+
+def test_the_preview_follows_the_text_as_typed(context, host_page, editor_tenant, artefacts):
+    check = {
+        "id": "2",
+        "type": "condition",
+        "name": "Check",
+        "position": {"x": 0, "y": 140},
+        "data": {"expression": "trigger.user_id"},
+    }
+    workflow_id = editor_tenant.create_workflow("Preview", [START, check], [edge("1", "2")])
+    editor = EditorSession(context, host_page, editor_tenant, workflow_id)
+    frame = editor.frame
+    frame.get_by_role("tab", name="Test").click()
+    frame.get_by_role("button", name="Run test").click()
+    frame.get_by_role("status").filter(has_text="Succeeded").wait_for(timeout=30_000)
+
+    expression = click_until_shown(
+        editor.node("Check"), frame.get_by_role("textbox", name="Expression")
+    )
+    expression.click()
+    preview = frame.get_by_label("Expression preview")
+    preview.filter(has_text="42").wait_for()
+    for typed, shown in ((" * 2", "84"), (" + 1", "85"), ("0", "94")):
+        expression.press("End")
+        expression.press_sequentially(typed)
+        editor.saved()
+        # The answer for the text as it is now, never the one before the last keystroke.
+        preview.filter(has_text=re.compile(rf"^Preview\s*{shown}$")).wait_for()
+    editor.screenshot(artefacts, "trust-preview")
