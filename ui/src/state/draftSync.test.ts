@@ -74,6 +74,20 @@ describe("autosave keeps every edit until the server has it", () => {
     expect(states).not.toContain("conflict");
   });
 
+  it("an offline edit undone back to the server's copy leaves nothing pending", async () => {
+    const { server, sync } = setUp();
+    const original = g("v1");
+    sync.adopt(original, 1);
+    server.failures.push(new ApiError(0, "NETWORK", "cut"));
+    sync.edited(g("gone"));
+    await vi.advanceTimersByTimeAsync(AUTOSAVE_MS + 10);
+    expect(sync.state).toBe("offline");
+    sync.edited(original);
+    expect(sync.state).toBe("saved");
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(server.calls).toBe(1);
+  });
+
   it("a server error retries; a conflict waits for the user", async () => {
     const { server, sync } = setUp();
     server.failures.push(new ApiError(503, "UNAVAILABLE", "busy"), new ApiError(409, "CONFLICT", "changed"));

@@ -56,8 +56,11 @@ export class DraftSync {
     if (this.saved === null) return; // nothing opened yet
     this.present = graph;
     if (!this.dirty) {
-      // Undone back to what the server has.
-      if (!this.inFlight && this.state === "unsaved") this.set("saved", null);
+      // Undone back to what the server has: nothing waits (a save in flight settles it itself).
+      if (!this.inFlight && this.state !== "conflict") {
+        this.clearTimer();
+        this.set("saved", null);
+      }
       return;
     }
     if (this.state === "saved") this.set("unsaved", null);
