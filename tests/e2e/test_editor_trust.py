@@ -93,6 +93,15 @@ def test_a_refused_token_keeps_the_pending_edit_until_set_token_saves_it(
     assert len(of_type(editor.host_messages(), "tokenExpiring")) == 1
     editor.screenshot(artefacts, "trust-token-resumed")
 
+    # A setToken while an edit waits for autosave saves the edit; it never reloads over it.
+    editor.add_step("transform")
+    newer = fresh_token(editor_tenant)
+    editor.page.evaluate(f"sendToEditor('setToken', {{token: {newer!r}}})")
+    editor.saved()
+    draft = stored_draft(editor_tenant, workflow_id, newer)
+    assert [n["type"] for n in draft["nodes"]] == ["start", "end", "transform"]
+    editor.node("Transform data").wait_for()
+
 
 def test_the_error_page_recovers_when_a_valid_token_arrives(
     context, host_page, editor_tenant, artefacts
