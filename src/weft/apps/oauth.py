@@ -175,7 +175,9 @@ async def authorize_url(
     return client.authorize_url + separator + urlencode(query)
 
 
-async def token_request(client: OAuthClient, form: dict[str, str], outbound: Any) -> Any:
+async def token_request(
+    client: OAuthClient, form: dict[str, str], outbound: Any, *, timeout_s: float | None = None
+) -> Any:
     """POST to the token endpoint with the client's credentials; the parsed JSON answer."""
     from weft.net import OutboundError  # the net package is heavy; only token calls need it
 
@@ -192,8 +194,9 @@ async def token_request(client: OAuthClient, form: dict[str, str], outbound: Any
         if client.client_secret:
             body["client_secret"] = client.client_secret
     try:
+        extra = {} if timeout_s is None else {"timeout_s": timeout_s}
         response = await outbound.request(
-            "POST", client.token_url, headers=headers, content=urlencode(body)
+            "POST", client.token_url, headers=headers, content=urlencode(body), **extra
         )
     except OutboundError as error:
         raise OAuthFailed(f"Token endpoint unreachable: {error.message}") from error
