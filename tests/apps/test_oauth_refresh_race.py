@@ -2,8 +2,8 @@
 
 The provider rotates refresh tokens and accepts each once. An expired access token meets many
 concurrent calls from this process and from a second process on the same database: one
-refresh reaches the provider, every call succeeds, and the connection stays connected.
-Both databases.
+refresh reaches the provider, every call succeeds, and the connection stays connected. A
+refusal after another process's refresh is not an expiry. Both databases.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from sqlalchemy import update
 
 from support import Tenant
 from weft.api.deps import app_state
+from weft.apps.access import usable_credentials
+from weft.apps.connections import open_credentials
 from weft.apps.oauth import redirect_uri
+from weft.apps.refresh import refresh_holding_lease
 from weft.clock import now
 from weft.store.tables import Connection
 
@@ -105,5 +108,31 @@ async def test_concurrent_calls_in_two_processes_refresh_once(
     fresh = provider.state.tokens[1].access_token
     calls = provider.state.api_calls
     assert len(calls) == 2 * CALLS_EACH and set(calls) == {fresh}
+    shown = (await client.get(APP, headers=tenant.bearer)).json()
+    assert shown["connected"] is True and shown["reauth_required"] is False
+
+
+async def test_a_refusal_after_another_refresh_is_not_an_expiry(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTestServer
+) -> None:
+    """A process whose lease lapsed (a slow provider) spends a refresh token another process
+    already rotated: the refusal hands it the other's tokens, and nothing expires."""
+    services = app_state(app).services
+    await client.put(f"{APP}/settings", json=provider.app_settings(), headers=tenant.org_key)
+    assert (await connect_in_browser(client, APP, tenant.bearer)).status_code == 200
+    scope = await scope_of(app, tenant.org_id, tenant.account_id)
+    async with services.db.reading() as session:
+        stale = await open_credentials(
+            scope, "hubspot", session=session, settings=services.settings
+        )
+    assert stale is not None
+    kwargs = {"db": services.db, "settings": services.settings, "outbound": services.outbound}
+    other = await usable_credentials(scope, "hubspot", force_refresh=True, **kwargs)
+    assert provider.state.tokens[0].revoked  # rotated: the stale refresh token is dead
+
+    info, values = await refresh_holding_lease(scope, "hubspot", stale, **kwargs)
+    assert provider.state.refresh_attempts[-1] == stale[1]["refresh_token"]  # refused there
+    assert values["access_token"] == other.values["access_token"]
+    assert info.status == "connected"
     shown = (await client.get(APP, headers=tenant.bearer)).json()
     assert shown["connected"] is True and shown["reauth_required"] is False

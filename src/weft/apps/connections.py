@@ -219,6 +219,12 @@ async def take_refresh_lease(
     return True
 
 
+async def refresh_lease_of(scope: Scope, slug: str, *, session: AsyncSession) -> datetime | None:
+    """Until when another process holds the connection's refresh lease (None: nobody)."""
+    stmt = _find(scope, slug).with_only_columns(Connection.refresh_lease_until)
+    return await session.scalar(stmt)
+
+
 async def release_refresh_lease(scope: Scope, slug: str, *, session: AsyncSession) -> None:
     """Give up the refresh lease without new tokens (the refresh was not needed or failed)."""
     row = (await session.scalars(_find(scope, slug).with_for_update())).first()

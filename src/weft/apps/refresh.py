@@ -19,6 +19,7 @@ from weft.apps.connections import (
     ConnectionMissing,
     mark_reauth_required,
     open_credentials,
+    refresh_lease_of,
     release_refresh_lease,
     take_refresh_lease,
     update_oauth_tokens,
@@ -81,16 +82,26 @@ async def refresh_once(
                     await release_refresh_lease(scope, slug, session=session)
                 return current
         if leased:
-            return await _refresh_leased(
+            return await refresh_holding_lease(
                 scope, slug, current, db=db, settings=settings, outbound=outbound
             )
-        await asyncio.sleep(pause)
-        pause = next(waits, pause)
+        # Wait with reads only (on SQLite a write takes the one write lock): until the holder
+        # stored new tokens, or its lease ended without them.
+        while True:
+            await asyncio.sleep(pause)
+            pause = next(waits, pause)
+            async with db.reading() as session:
+                held = await refresh_lease_of(scope, slug, session=session)
+            if held is None or held <= now():
+                break
 
 
-async def _refresh_leased(
+async def refresh_holding_lease(
     scope: Scope, slug: str, read: Opened, *, db: Database, settings: Settings, outbound: Any
 ) -> Opened:
+    """Spend the refresh token of `read` (the caller holds the lease). Should the lease have
+    lapsed and another process refreshed meanwhile, the provider's refusal answers that
+    process's tokens instead of ending the connection."""
     info, values = read
     try:
         async with db.reading() as session:
