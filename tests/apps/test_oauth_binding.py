@@ -143,3 +143,27 @@ async def test_a_callback_without_any_start_page_stores_nothing(
     refused = await browser.get(f"/oauth/callback?state={state}&code=stolen")
     assert refused.status_code == 400 and "not started in this browser" in refused.text
     assert await _stored(app, tenant.org_id) == []
+
+
+async def test_only_the_starting_browser_is_sent_back_or_forgets_a_denied_flow(
+    app: FastAPI,
+    tenant: Tenant,
+    provider: OAuthTestServer,
+    attacker_browser: httpx.AsyncClient,
+    victim_browser: httpx.AsyncClient,
+) -> None:
+    browser = attacker_browser  # the user's own browser
+    await browser.put(f"{APP}/settings", json=provider.app_settings(), headers=tenant.org_key)
+    allowed = {"allowed_origins": ["https://app.example"]}
+    await browser.put("/api/v2/public/org/settings", json=allowed, headers=tenant.org_key)
+    body = {"return_url": "https://app.example/done"}
+    started = await browser.post(f"{APP}/connection", json=body, headers=tenant.bearer)
+    callback = await at_provider(await open_start_page(browser, started.json()["auth_url"]))
+    state = callback.split("state=", 1)[1].split("&", 1)[0]
+
+    # Another browser with an error for this state: a page, no redirect, the flow goes on.
+    denied = await victim_browser.get(f"/oauth/callback?state={state}&error=access_denied")
+    assert denied.status_code == 400 and "location" not in denied.headers
+    done = await browser.get(callback)
+    assert done.status_code == 303 and done.headers["location"] == "https://app.example/done"
+    assert len(await _stored(app, tenant.org_id)) == 1

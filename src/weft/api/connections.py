@@ -193,7 +193,10 @@ async def _callback_outcome(
     if error or not state or not code:
         # The user denied access, or the provider failed: tell whoever started it.
         reason = error if ERROR_CODE.fullmatch(error) else "no_code" if not error else "failed"
-        abandoned = await abandon_authorization(state, db=db) if state else None
+        nonce = request.cookies.get(cookie_name(state)) if state else None
+        abandoned = (
+            await abandon_authorization(state, browser_nonce=nonce, db=db) if state else None
+        )
         if abandoned and abandoned.return_url:
             return RedirectResponse(_with_error(abandoned.return_url, reason), status_code=303)
         slug = abandoned.app_slug if abandoned else None

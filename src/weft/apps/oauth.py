@@ -254,6 +254,12 @@ def tokens_from(answer: dict[str, Any], auth: OAuth2Auth, previous: dict[str, An
     return tokens, expires_at
 
 
+def _bound_to(row: OAuthState, browser_nonce: str | None) -> bool:
+    """Whether the browser's cookie holds the nonce the start page bound `row` to."""
+    stored = row.browser_hash
+    return stored is not None and bool(browser_nonce) and same_hash(stored, browser_nonce or "")
+
+
 @dataclass(frozen=True)
 class Completed:
     """A finished authorization: whose it was and where to send the browser."""
@@ -285,8 +291,7 @@ async def complete_authorization(
             raise OAuthFailed("Unknown or expired OAuth state; start connecting again")
         await session.delete(row)
         slug, return_url = row.app_slug, row.return_url
-        stored = row.browser_hash
-        bound = stored is not None and bool(browser_nonce) and same_hash(stored, browser_nonce)
+        bound = _bound_to(row, browser_nonce)
     if not bound:  # after the commit: the state is spent either way
         raise OtherBrowser(slug)
     async with db.reading() as session:
@@ -334,15 +339,20 @@ class Abandoned:
     return_url: str | None
 
 
-async def abandon_authorization(state: str, *, db: Database) -> Abandoned | None:
+async def abandon_authorization(
+    state: str, *, browser_nonce: str | None, db: Database
+) -> Abandoned | None:
     """Forget the authorization of `state` (the user denied it, or the provider failed); None
-    when the state is unknown or expired."""
+    when the state is unknown or expired. Only its own browser forgets it and is sent back to
+    its return_url; another browser just gets the page."""
     async with db.transaction() as session:
         row = await session.scalar(
             select(OAuthState).where(OAuthState.state_hash == hash_secret(state))
         )
         if row is None or row.expires_at < now():
             return None
+        if not _bound_to(row, browser_nonce):
+            return Abandoned(app_slug=row.app_slug, return_url=None)
         await session.delete(row)
         return Abandoned(app_slug=row.app_slug, return_url=row.return_url)
 
