@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import resource
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -132,6 +133,7 @@ class Worker:
             else:
                 isolate = await self._new_isolate(warm=True)
             context = WarmContext(isolate)
+        began = time.monotonic()
         reply = await self._run(context.isolate, header, body, warm=True)
         # A call that grew the heap much leaves garbage that would stay until the context's
         # next call: such a context is not kept.
@@ -143,10 +145,15 @@ class Worker:
         if reply[0]["status"] != RETRY_FRESH:
             return reply
         # The code may need what the lockdown forbids (a global, sloppy-mode syntax): run it as
-        # a cold call would, with its whole time limit (the pool allows two runs for a warm
-        # call). A different outcome shows the lockdown was the cause: that key's next calls
-        # go straight to fresh isolates.
-        fresh = await self._run(await self._fresh_isolate(), header, body)
+        # a cold call would, with what is left of the call's time limit (the retry is no second
+        # limit: code that spins, then throws a TypeError, ran twice as long before). A
+        # different outcome shows the lockdown was the cause: that key's next calls go straight
+        # to fresh isolates.
+        isolate = await self._fresh_isolate()
+        left_s = header["timeout_ms"] / 1000 - (time.monotonic() - began)
+        if left_s <= 0:
+            return {"status": protocol.TIMEOUT}, b""
+        fresh = await self._run(isolate, header, body, timeout_s=left_s)
         if fresh[0]["status"] != protocol.ERROR or fresh[0].get("message") != reply[0]["message"]:
             self._warm.mark_fresh_only(key)
         return fresh
@@ -190,7 +197,9 @@ class Worker:
         body: bytes,
         *,
         warm: bool = False,
+        timeout_s: float | None = None,
     ) -> tuple[dict[str, Any], bytes]:
+        """Run the request in `isolate` for at most `timeout_s` (default: its `timeout_ms`)."""
         source: str = header["source"]
         input_text = body.decode()
         heap_limit = header["memory_mb"] * MIB + INPUT_HEAP_FACTOR * len(body)
@@ -198,7 +207,7 @@ class Worker:
         data_before = _data_bytes()
         _set_data_limit(data_before + DATA_HEADROOM_FACTOR * heap_limit + DATA_SLACK_BYTES)
         try:
-            async with asyncio.timeout(header["timeout_ms"] / 1000):
+            async with asyncio.timeout(timeout_s or header["timeout_ms"] / 1000):
                 tagged = await isolate.run(source, input_text)
         except (TimeoutError, JSOOMException, MemoryError, JSEvalException) as error:
             memory = isolate.racer.was_hard_memory_limit_reached() or isinstance(
