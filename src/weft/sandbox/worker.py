@@ -149,11 +149,20 @@ class Worker:
         # limit: code that spins, then throws a TypeError, ran twice as long before). A
         # different outcome shows the lockdown was the cause: that key's next calls go straight
         # to fresh isolates.
+        warm_s = time.monotonic() - began
         isolate = await self._fresh_isolate()
         left_s = header["timeout_ms"] / 1000 - (time.monotonic() - began)
-        if left_s <= 0:
-            return {"status": protocol.TIMEOUT}, b""
-        fresh = await self._run(isolate, header, body, timeout_s=left_s)
+        fresh: tuple[dict[str, Any], bytes] = ({"status": protocol.TIMEOUT}, b"")
+        if left_s > 0:
+            fresh = await self._run(isolate, header, body, timeout_s=left_s)
+        if fresh[0]["status"] == protocol.TIMEOUT and left_s < warm_s:
+            # The rerun was stopped before it got as far as the warm run did: the author sees
+            # the code's own error, not a timeout it did not cause.
+            error = await self._reply(
+                context.isolate, header["source"], reply[0]["tagged"], header["max_output_bytes"]
+            )
+            error[0]["retire"] = bool(fresh[0].get("retire"))  # a runaway may still run
+            return error
         if fresh[0]["status"] != protocol.ERROR or fresh[0].get("message") != reply[0]["message"]:
             self._warm.mark_fresh_only(key)
         return fresh
@@ -221,7 +230,8 @@ class Worker:
         if warm:
             self._last_growth = _data_bytes() - data_before
         if warm and lockdown_may_have_caused(tagged):
-            return {"status": RETRY_FRESH, "message": tagged[1:].partition("\n")[2]}, b""
+            message = tagged[1:].partition("\n")[2]
+            return {"status": RETRY_FRESH, "message": message, "tagged": tagged}, b""
         return await self._reply(isolate, source, tagged, header["max_output_bytes"])
 
     async def _stopped(self, isolate: Isolate, status: str) -> tuple[dict[str, Any], bytes]:
