@@ -85,7 +85,8 @@ class Settings(BaseSettings):
         0,
         description="Most code workers one linked account may hold at once; waiting code steps "
         "take turns across accounts (0: half of code_workers, at least 1). Code whose recent "
-        "calls were quick may use idle workers past it while no other account waits.",
+        "calls were quick may use idle workers past it while no other account waits, each call "
+        "for at most 250 ms (then it runs again within the share).",
     )
     idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
     retention_days: float = Field(
