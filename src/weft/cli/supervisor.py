@@ -93,10 +93,10 @@ class Supervisor(Multiprocess):
         if not watch.started:
             if now - watch.spawned_at <= self.boot_timeout_s:
                 return None
-            stage = "starting its app" if watch.answered else "still importing?"
+            stage = "still starting its app" if watch.answered else "still importing?"
             return (
-                f"did not start serving within {self.boot_timeout_s:g} s ({stage}; "
-                "WEFT_PROCESS_BOOT_TIMEOUT_S sets how long a process may take)"
+                f"did not start serving within {self.boot_timeout_s:g} s ({stage}); "
+                "raise WEFT_PROCESS_BOOT_TIMEOUT_S on a slow machine"
             )
         if watch.pinged_at is not None and now - watch.pinged_at > self.health_timeout_s:
             return (
