@@ -219,17 +219,31 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def weft_program(script: bool = False) -> list[str]:
+    """How a test runs Weft's command line: `python -m weft`, or with `script` the installed
+    `weft` script, as `make run` does (its children import the script again)."""
+    if script:
+        return [str(Path(sys.executable).parent / "weft")]
+    return [sys.executable, "-m", "weft"]
+
+
 def start_server(
-    command: str, db_url: str, data_dir: Path, port: int, *args: str, **env: str
+    command: str,
+    db_url: str,
+    data_dir: Path,
+    port: int,
+    *args: str,
+    script: bool = False,
+    **env: str,
 ) -> subprocess.Popen[bytes]:
     """`weft serve` or `weft api` on 127.0.0.1:`port`, logging to a file of its own; returns
-    once it answers /healthz."""
+    once it answers /healthz (within 60 s of its start)."""
     import httpx
 
     log_path = data_dir / f"{command}-{port}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "weft", command, *args],
+            [*weft_program(script), command, *args],
             env=worker_env(db_url, data_dir, WEFT_PORT=str(port), **env),
             stdout=log_file,
             stderr=subprocess.STDOUT,

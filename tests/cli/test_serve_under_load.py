@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from worker_processes import free_port, start_server, stop
+from worker_processes import free_port, start_server, stop, weft_program
 
 pytestmark = pytest.mark.slow
 
@@ -64,9 +64,10 @@ def cpu_burner(load: float) -> Iterator[None]:
             burner.wait()
 
 
-def serve_two(tmp_path: Path, **env: str) -> subprocess.Popen[bytes]:
+def serve_two(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """`weft serve --processes 2` started as `make run` starts it: by the `weft` script."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'weft.db'}"
-    return start_server("serve", url, tmp_path, free_port(), "--processes", "2", **env)
+    return start_server("serve", url, tmp_path, free_port(), "--processes", "2", script=True)
 
 
 def log_of(data_dir: Path) -> str:
@@ -114,7 +115,7 @@ def test_a_child_that_does_not_start_in_time_is_restarted_with_the_reason(
     }
     with log_path.open("wb") as log_file:
         server = subprocess.Popen(
-            [sys.executable, "-m", "weft", "serve", "--processes", "2"],
+            [*weft_program(script=True), "serve", "--processes", "2"],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,

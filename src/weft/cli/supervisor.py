@@ -13,9 +13,11 @@ is restarted, or that exits by itself, says why in one log line.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import pickle
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from socket import socket
@@ -36,6 +38,16 @@ class _Watch:
     pinged_at: float | None = None  # when the ping it has not answered yet was sent
 
 
+def children_skip_the_main_script() -> None:
+    """A child spawned by multiprocessing first runs its parent's main script again (as
+    `__mp_main__`). The installed `weft` script imports every command, 0.5 s of CPU that a
+    serving child does not need and that delays its first answer. Naming `weft.__main__` the
+    main module makes children skip it: multiprocessing never re-runs a `*.__main__` module."""
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.util.find_spec("weft.__main__")
+
+
 class Supervisor(Multiprocess):
     """uvicorn's `Multiprocess` with a boot timeout, a health timeout and reasons in the log."""
 
@@ -48,6 +60,7 @@ class Supervisor(Multiprocess):
         # SIGHUP's rolling restart waits this long for each new child to serve.
         config.timeout_worker_healthcheck = max(1, round(boot_timeout_s))
         self._watches: dict[Process, _Watch] = {}
+        children_skip_the_main_script()
 
     def keep_subprocess_alive(self) -> None:
         if self.should_exit.is_set():
