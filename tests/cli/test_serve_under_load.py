@@ -64,10 +64,15 @@ def cpu_burner(load: float) -> Iterator[None]:
             burner.wait()
 
 
-def serve_two(tmp_path: Path) -> subprocess.Popen[bytes]:
+def serve_two(tmp_path: Path, **env: str) -> subprocess.Popen[bytes]:
     """`weft serve --processes 2` started as `make run` starts it: by the `weft` script."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'weft.db'}"
-    return start_server("serve", url, tmp_path, free_port(), "--processes", "2", script=True)
+    port = free_port()
+    return start_server("serve", url, tmp_path, port, "--processes", "2", script=True, **env)
+
+
+def serving_children(data_dir: Path) -> list[int]:
+    return [int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log_of(data_dir))]
 
 
 def log_of(data_dir: Path) -> str:
@@ -136,7 +141,7 @@ def test_a_child_killed_while_serving_is_restarted_with_its_exit_reason(tmp_path
     server = serve_two(tmp_path)
     try:
         assert wait_for(lambda: log_of(tmp_path).count("Application startup complete") >= 2, 60)
-        child = int(re.findall(r"Started server process \[(\d+)\]", log_of(tmp_path))[0])
+        child = serving_children(tmp_path)[0]
         os.kill(child, signal.SIGKILL)
         said = f"worker process {child} was killed by SIGKILL"
         assert wait_for(lambda: said in log_of(tmp_path), 30), log_of(tmp_path)[-3000:]
@@ -144,5 +149,20 @@ def test_a_child_killed_while_serving_is_restarted_with_its_exit_reason(tmp_path
         port = int(next(tmp_path.glob("serve-*.log")).stem.split("-")[1])
         for _ in range(4):  # new connections: both children answer
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        assert stop(server) == 0
+
+
+def test_a_serving_child_that_stops_answering_is_restarted_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    server = serve_two(tmp_path, WEFT_PROCESS_HEALTH_TIMEOUT_S="2")
+    try:
+        assert wait_for(lambda: log_of(tmp_path).count("Application startup complete") >= 2, 60)
+        child = serving_children(tmp_path)[0]
+        os.kill(child, signal.SIGSTOP)  # alive, but answers nothing
+        said = f"worker process {child} did not answer its health check within 2 s"
+        assert wait_for(lambda: said in log_of(tmp_path), 30), log_of(tmp_path)[-3000:]
+        assert wait_for(lambda: log_of(tmp_path).count("Application startup complete") >= 3, 60)
     finally:
         assert stop(server) == 0
