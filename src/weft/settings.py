@@ -58,6 +58,16 @@ class Settings(BaseSettings):
         description="Processes `weft serve` runs on its port, each with API and worker: a "
         "number, or auto (one per available core; on SQLite at most 4).",
     )
+    process_boot_timeout_s: float = Field(
+        120.0,
+        description="How long each of `weft serve`'s processes may take to start serving (import, "
+        "app start) before it is restarted; raise it on a slow machine or disk.",
+    )
+    process_health_timeout_s: float = Field(
+        30.0,
+        description="How long a serving process may leave its supervisor's health check "
+        "unanswered before it is restarted.",
+    )
     workers: int = Field(1, description="In-process worker loops `weft serve` runs (0: none).")
     worker_concurrency: int = Field(32, description="Executions one worker runs at once.")
     account_concurrency: int = Field(
