@@ -16,7 +16,7 @@ import asyncpg  # noqa: F401
 import sqlalchemy.dialects.postgresql.asyncpg  # noqa: F401
 
 import weft.app
-import weft.cli
+import weft.cli.commands
 import weft.clock
 import weft.engine.workers.host
 
@@ -34,7 +34,7 @@ def run_worker(order: dict) -> None:
     weft.clock.read_offset_variable()  # read at import, before this environment was set
     code = 1
     try:
-        weft.cli.app(["worker"], prog_name="weft")
+        weft.cli.commands.app(["worker"], prog_name="weft")
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     finally:

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
         description="Processes `weft serve` runs on its port, each with API and worker: a "
         "number, or auto (one per available core; on SQLite at most 4).",
     )
+    process_boot_timeout_s: float = Field(
+        120.0,
+        description="How long each of `weft serve`'s processes may take to start serving (import, "
+        "app start) before it is restarted; raise it on a slow machine or disk.",
+    )
+    process_health_timeout_s: float = Field(
+        30.0,
+        description="How long a serving process may leave its supervisor's health check "
+        "unanswered before it is restarted.",
+    )
     workers: int = Field(1, description="In-process worker loops `weft serve` runs (0: none).")
     worker_concurrency: int = Field(32, description="Executions one worker runs at once.")
     account_concurrency: int = Field(
@@ -94,7 +104,8 @@ class Settings(BaseSettings):
         0,
         description="Most code workers one linked account may hold at once; waiting code steps "
         "take turns across accounts (0: half of code_workers, at least 1). Code whose recent "
-        "calls were quick may use idle workers past it while no other account waits.",
+        "calls were quick may use idle workers past it while no other account waits, each call "
+        "for at most 250 ms (then it runs again within the share).",
     )
     idempotency_window_s: int = Field(24 * 3600, description="How long idempotency keys dedupe.")
     retention_days: float = Field(

@@ -58,7 +58,7 @@ async def test_no_route_is_hidden(app: FastAPI, schema: dict[str, Any]) -> None:
 
 
 # Pages a person's browser opens: their own errors are pages too (the rest stays the envelope).
-BROWSER_PAGES = {"/workflows/{workflow_id}", "/oauth/callback", "/connect"}
+BROWSER_PAGES = {"/workflows/{workflow_id}", "/oauth/callback", "/oauth/start/{state}", "/connect"}
 
 
 async def test_errors_are_the_envelope_never_httpvalidationerror(schema: dict[str, Any]) -> None:

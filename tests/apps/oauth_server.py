@@ -1,6 +1,7 @@
 """A real OAuth2 authorization server (Authlib on Flask) with one protected API, on 127.0.0.1.
 
-Authorization code with PKCE (S256 required), refresh tokens rotated on use, RFC 7009
+Authorization code with PKCE (S256 required), refresh tokens rotated on use (each accepted
+once, token requests one at a time), RFC 7009
 revocation. The authorize endpoint approves at once for the one test user (the browser's
 part), or, with `consent_page`, shows an Allow/Deny page as a provider does.
 """
@@ -113,6 +114,7 @@ class ServerState:
     grants_seen: list[str] = field(default_factory=list)
     revoked_seen: list[str] = field(default_factory=list)
     api_calls: list[str] = field(default_factory=list)
+    refresh_attempts: list[str] = field(default_factory=list)  # every refresh token presented
     consent_page: bool = False  # ask the user (a page with Allow and Deny) instead of approving
 
     def token(self, value: str) -> Token | None:
@@ -123,6 +125,7 @@ class ServerState:
 
 
 STATE = ServerState()
+TOKEN_LOCK = threading.Lock()
 
 # Posted back to /authorize with the same query (the form has no action), as providers do.
 CONSENT_PAGE = """<!doctype html><meta charset=utf-8><title>Allow access?</title>
@@ -163,6 +166,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        STATE.refresh_attempts.append(refresh_token)
         token = STATE.token(refresh_token)
         if token and token.refresh_token == refresh_token and not token.revoked:
             return token
@@ -235,7 +239,9 @@ def build_app(expires_in: int) -> Flask:
 
     @app.post("/token")
     def issue_token() -> Any:
-        return server.create_token_response()
+        # One token request at a time, so a rotated refresh token is used once, strictly.
+        with TOKEN_LOCK:
+            return server.create_token_response()
 
     @app.post("/revoke")
     def revoke_token() -> Any:

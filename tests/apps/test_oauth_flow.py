@@ -11,6 +11,7 @@ import pytest
 from actions_support import run_action, scope_of
 from fastapi import FastAPI
 from oauth_server import CLIENT_SECRET, OAuthTestServer
+from oauth_steps import open_start_page
 from sqlalchemy import select
 
 from support import Tenant, assert_envelope
@@ -47,7 +48,7 @@ async def _connect(client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTes
     """Start, follow the provider's redirect like a browser, land on Weft's callback."""
     started = await client.post(f"{APP}/connection", json={}, headers=tenant.bearer)
     assert started.status_code == 200, started.text
-    auth_url = started.json()["auth_url"]
+    auth_url = await open_start_page(client, started.json()["auth_url"])
     query = parse_qs(urlsplit(auth_url).query)
     assert auth_url.startswith(f"{provider.url}/authorize?")
     assert query["code_challenge_method"] == ["S256"] and query["state"][0]
@@ -146,8 +147,9 @@ async def test_callback_refuses_unknown_state_and_state_is_single_use(
     forged = await client.get("/oauth/callback?state=forged&code=whatever")
     assert forged.status_code == 400 and "Unknown or expired" in forged.text
     started = await client.post(f"{APP}/connection", json={}, headers=tenant.bearer)
+    provider_url = await open_start_page(client, started.json()["auth_url"])
     async with httpx.AsyncClient() as browser:
-        approved = await browser.get(started.json()["auth_url"])
+        approved = await browser.get(provider_url)
     back = urlsplit(approved.headers["location"])
     assert (await client.get(f"{back.path}?{back.query}")).status_code == 200
     replay = await client.get(f"{back.path}?{back.query}")
@@ -189,8 +191,9 @@ async def test_return_url_must_be_on_an_allowed_origin_and_the_callback_goes_the
 
     started = await start("https://app.example/done?tab=apps")
     assert started.status_code == 200, started.text
+    provider_url = await open_start_page(client, started.json()["auth_url"])
     async with httpx.AsyncClient() as browser:
-        approved = await browser.get(started.json()["auth_url"])
+        approved = await browser.get(provider_url)
     back = urlsplit(approved.headers["location"])
     done = await client.get(f"{back.path}?{back.query}")
     assert done.status_code == 303
@@ -201,8 +204,9 @@ async def _deny(client: httpx.AsyncClient, tenant: Tenant, body: dict) -> httpx.
     """Start connecting, deny on the provider's consent page, land on Weft's callback."""
     started = await client.post(f"{APP}/connection", json=body, headers=tenant.bearer)
     assert started.status_code == 200, started.text
+    provider_url = await open_start_page(client, started.json()["auth_url"])
     async with httpx.AsyncClient() as browser:
-        denied = await browser.post(started.json()["auth_url"], data={"decision": "deny"})
+        denied = await browser.post(provider_url, data={"decision": "deny"})
     assert denied.status_code == 302, denied.text
     back = urlsplit(denied.headers["location"])
     assert parse_qs(back.query)["error"] == ["access_denied"]

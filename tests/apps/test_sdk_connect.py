@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from oauth_steps import open_start_page
 
 from support import Tenant, assert_envelope
 
@@ -54,7 +55,7 @@ async def test_integrate_answers_the_oauth2_authorize_url(
     assert configured.status_code == 200, configured.text
     response = await client.get("/api/v1/hubspot/integrate?x=1", headers=tenant.bearer)
     assert response.status_code == 200, response.text
-    url = response.json()["auth_url"]
+    url = await open_start_page(client, response.json()["auth_url"])
     assert url.startswith("https://auth.example.com/authorize?")
     query = parse_qs(urlsplit(url).query)
     assert query["client_id"] == ["client-1"] and query["state"][0]

@@ -144,6 +144,19 @@ async def test_a_quick_turn_borrows_past_the_share_only_while_nobody_else_waits(
     assert await asyncio.wait_for(borrowing, 1) == 2
 
 
+async def test_a_turn_says_whether_it_was_borrowed() -> None:
+    turns: FairTurns[int] = FairTurns(share=1)
+    for worker in range(3):
+        turns.put(worker)
+    assert await turns.take_turn("a", may_borrow=True) == (0, False)  # within the share
+    assert await turns.take_turn("a", may_borrow=True) == (1, True)  # past it
+    assert await turns.take_turn("b") == (2, False)
+    waiting = asyncio.create_task(turns.take_turn("a", may_borrow=True))
+    await _settle()
+    turns.give_back("b", 2)  # handed over by dispatch, alone, past the share
+    assert await asyncio.wait_for(waiting, 1) == (2, True)
+
+
 async def _most_held(pool: SandboxPool, caller: str, calls: list[asyncio.Task[object]]) -> int:
     most = 0
     while not all(call.done() for call in calls):

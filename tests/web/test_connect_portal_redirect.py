@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from apps.oauth_server import OAuthTestServer
+from apps.oauth_steps import open_start_page
 from support import Tenant, assert_envelope
 from weft.api.deps import app_state
 from weft.apps.oauth import redirect_uri
@@ -78,7 +79,7 @@ async def start_by_redirect(client: httpx.AsyncClient, page: dict[str, str]) -> 
     back = link.json()["hosted_url"] + "&app=hubspot"
     started = await client.post(f"{HUBSPOT}/connection", json={"return_url": back}, headers=page)
     assert started.status_code == 200, started.text
-    return started.json()["auth_url"], back
+    return await open_start_page(client, started.json()["auth_url"]), back
 
 
 async def at_provider(auth_url: str, decision: str | None = None) -> str:

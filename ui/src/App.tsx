@@ -26,7 +26,9 @@ const SAVE_LABEL: Record<SaveState, string> = {
   saved: "All changes saved",
   unsaved: "Unsaved changes",
   saving: "Saving…",
-  error: "Could not save — retrying on your next change",
+  offline: "Offline — your changes are kept and saved when the connection is back",
+  auth: "Session ended — your changes are kept and saved when it resumes",
+  error: "Could not save — your changes are kept, retrying",
   conflict: "Someone else changed this draft",
 };
 
@@ -35,8 +37,8 @@ function isTyping(target: EventTarget | null): boolean {
   return Boolean(el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)));
 }
 
-export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; onAuthLost(): void }) {
-  const editor = useEditor(api, host, onAuthLost);
+export function App({ api, host }: { api: Api; host: HostChannel }) {
+  const editor = useEditor(api, host);
   const [selection, setSelection] = useState<string[]>([]);
   const [insertTarget, setInsertTarget] = useState<InsertTarget | null>(null);
   const [tab, setTab] = useState<Tab>("node");
@@ -302,7 +304,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
       <header className="topbar">
         <div className="title">
           <h1>{editor.draft.name}</h1>
-          <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state" title={editor.saveState === "error" ? (editor.saveError ?? undefined) : undefined}>
+          <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state" title={editor.saveError ?? undefined}>
             <span className="dot" aria-hidden="true" />
             {SAVE_LABEL[editor.saveState]}
           </span>
@@ -407,12 +409,11 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
               }}
               onNodeClick={() => setTab((t) => (view.kind === "run" ? "node" : t === "runs" || t === "versions" ? t : "node"))}
               onMove={(positions) => editor.edit((g) => moveNodes(g, positions), "move")}
-              onRemoveNodes={(ids) => {
-                const removable = ids.filter((id) => graph.nodes.find((n) => n.id === id)?.type !== "start");
-                editor.edit((g) => removeNodes(g, removable));
-                setSelection([]);
+              onRemove={(nodeIds, edgeIds) => {
+                const removable = nodeIds.filter((id) => graph.nodes.find((n) => n.id === id)?.type !== "start");
+                editor.edit((g) => removeNodes(disconnect(g, edgeIds), removable));
+                if (removable.length) setSelection([]);
               }}
-              onRemoveEdges={(ids) => editor.edit((g) => disconnect(g, ids))}
               onConnect={(source, handle, target) => editor.edit((g) => connect(g, source, handle, target))}
               onInsertTarget={chooseTarget}
             />
@@ -448,7 +449,7 @@ export function App({ api, host, onAuthLost }: { api: Api; host: HostChannel; on
                   readOnly={readOnly}
                   saved={editor.saveState === "saved"}
                   webhook={{ path: editor.draft?.webhook_path, live: editor.draft?.webhook_live }}
-                  onRename={(name) => editor.edit((g) => renameNode(g, selectedNode.id, name))}
+                  onRename={(name) => editor.edit((g) => renameNode(g, selectedNode.id, name), `name:${selectedNode.id}`)}
                   onData={(data) => editor.edit((g) => updateNode(g, selectedNode.id, { data }), `data:${selectedNode.id}`)}
                   onPin={(output) =>
                     editor.setPins((p) => {

@@ -38,11 +38,21 @@ function Root({ config, token }: { config: BootConfig; token: string }) {
     () =>
       host.listen({
         setToken(next, nextExpiry) {
-          api.setToken(next);
           setExpiresAt(nextExpiry ?? null);
           setLost(false);
+          // Retries what waits for a token: a refused save, the error page.
+          api.setToken(next);
         },
         setTheme: applyTheme,
+      }),
+    [api, host],
+  );
+
+  useEffect(
+    () =>
+      api.onAuthLost(() => {
+        if (api.claimExpiryNotice()) host.send("tokenExpiring", { expired: true });
+        setLost(true);
       }),
     [api, host],
   );
@@ -50,24 +60,23 @@ function Root({ config, token }: { config: BootConfig; token: string }) {
   useEffect(() => {
     if (!expiresAt) return;
     const warnIn = new Date(expiresAt).getTime() - Date.now() - TOKEN_WARNING_MS;
-    const handle = window.setTimeout(() => host.send("tokenExpiring", { expiresAt }), Math.max(0, Math.min(warnIn, 2 ** 31 - 1)));
+    const warn = () => {
+      if (api.claimExpiryNotice()) host.send("tokenExpiring", { expiresAt });
+    };
+    const handle = window.setTimeout(warn, Math.max(0, Math.min(warnIn, 2 ** 31 - 1)));
     return () => window.clearTimeout(handle);
-  }, [expiresAt, host]);
+  }, [expiresAt, api, host]);
 
-  // The editor stays mounted under the notice, so a host that answers with setToken loses nothing.
+  // The editor stays mounted under the notice: its pending edits are saved once setToken comes.
   return (
     <>
-      <App
-        api={api}
-        host={host}
-        onAuthLost={() => {
-          host.send("tokenExpiring", { expired: true });
-          setLost(true);
-        }}
-      />
+      <App api={api} host={host} />
       {lost && (
         <div className="overlay">
-          <ErrorScreen title="Your session has ended" detail="The editor's access token expired or was revoked." />
+          <ErrorScreen
+            title="Your session has ended"
+            detail="The editor's access token expired or was revoked. Your unsaved changes are kept and are saved as soon as the session resumes."
+          />
         </div>
       )}
     </>

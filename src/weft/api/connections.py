@@ -28,10 +28,18 @@ from weft.apps.catalog import ICON_ROUTE, shipped_icon
 from weft.apps.connections import ConnectionInfo
 from weft.apps.oauth import (
     CALLBACK_PATH,
+    START_PATH,
     OAuthFailed,
+    OtherBrowser,
     UnknownState,
     abandon_authorization,
     complete_authorization,
+)
+from weft.apps.oauth_browser import (
+    callback_cookie_path,
+    cookie_name,
+    is_secure,
+    start_in_browser,
 )
 from weft.apps.service import AuthorizationStarted
 from weft.errors import NotFound
@@ -121,6 +129,36 @@ async def remove_connection(
 
 
 @browser_router.get(
+    START_PATH + "/{state}",
+    summary="The connect call's auth_url: binds the flow to this browser, on to the provider",
+    response_class=HTMLResponse,
+    responses={
+        303: {"description": "On to the provider's authorize page, with the flow's cookie set"},
+        400: {"content": {"text/html": {}}, "description": "A page: expired or already used"},
+    },
+)
+async def oauth_start(state: str, db: DbDep, settings: SettingsDep) -> Response:
+    try:
+        started = await start_in_browser(state, db=db, settings=settings)
+    except OAuthFailed as failure:
+        return _page("Connection failed", failure.message, 400)
+    # no-referrer: the provider need not see this URL (the state is in its own anyway).
+    headers = {"cache-control": "no-store", "referrer-policy": "no-referrer"}
+    response = RedirectResponse(started.provider_url, status_code=303, headers=headers)
+    cookie = started.cookie
+    response.set_cookie(
+        cookie.name,
+        cookie.value,
+        max_age=cookie.max_age,
+        path=cookie.path,
+        secure=cookie.secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@browser_router.get(
     CALLBACK_PATH,
     summary="OAuth2 redirect target (the provider sends the user)",
     response_class=HTMLResponse,
@@ -140,10 +178,34 @@ async def oauth_callback(
     code: str = "",
     error: str = "",
 ) -> Response:
+    response = await _callback_outcome(request, db, settings, services, state, code, error)
+    if state:  # the flow's cookie is spent whatever happened
+        response.delete_cookie(
+            cookie_name(state),
+            path=callback_cookie_path(settings),
+            secure=is_secure(settings),
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+async def _callback_outcome(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    services: ServicesDep,
+    state: str,
+    code: str,
+    error: str,
+) -> Response:
     if error or not state or not code:
         # The user denied access, or the provider failed: tell whoever started it.
         reason = error if ERROR_CODE.fullmatch(error) else "no_code" if not error else "failed"
-        abandoned = await abandon_authorization(state, db=db) if state else None
+        nonce = request.cookies.get(cookie_name(state)) if state else None
+        abandoned = (
+            await abandon_authorization(state, browser_nonce=nonce, db=db) if state else None
+        )
         if state and abandoned is None and (refused := await _refused(request)):
             return refused
         if abandoned and abandoned.return_url:
@@ -154,8 +216,16 @@ async def oauth_callback(
         return _outcome_page("Connection failed", message, slug, reason, 400)
     try:
         done = await complete_authorization(
-            state, code, db=db, settings=settings, outbound=services.outbound
+            state,
+            code,
+            browser_nonce=request.cookies.get(cookie_name(state)),
+            db=db,
+            settings=settings,
+            outbound=services.outbound,
         )
+    except OtherBrowser as refused:  # a page, not the starter's return_url: it may be anyone's
+        slug = refused.details.get("app_slug")
+        return _outcome_page("Not connected", refused.message, slug, "other_browser", 400)
     except OAuthFailed as failure:
         if isinstance(failure, UnknownState) and (refused := await _refused(request)):
             return refused

@@ -14,12 +14,8 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mcp_types as types
-from mcp.server.lowlevel import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
@@ -32,6 +28,10 @@ from weft.apps.mcp_servers import Authenticated
 from weft.engine.agents import mcp_tools
 from weft.engine.workers.services import Services
 from weft.errors import WeftError
+
+if TYPE_CHECKING:
+    import mcp_types as types
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 log = logging.getLogger("weft.mcp")
 PREFIX = "/mcp/v1"
@@ -50,6 +50,8 @@ def _caller(ctx: Any) -> tuple[Services, Authenticated]:
 
 
 def _tool(tool: mcp_tools.Tool) -> types.Tool:
+    import mcp_types as types
+
     return types.Tool(
         name=tool.name,
         description=tool.description,
@@ -59,12 +61,16 @@ def _tool(tool: mcp_tools.Tool) -> types.Tool:
 
 
 async def _list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+    import mcp_types as types
+
     services, found = _caller(ctx)
     tools = await mcp_tools.tools_of(services, found)
     return types.ListToolsResult(tools=[_tool(tool) for tool in tools])
 
 
 async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    import mcp_types as types
+
     services, found = _caller(ctx)
     try:
         answer = await mcp_tools.call_tool(services, found, params.name, params.arguments or {})
@@ -77,38 +83,52 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
     )
 
 
+def _session_manager() -> StreamableHTTPSessionManager:
+    """The SDK's server and session manager. The SDK is imported on the first MCP request: it
+    is a third of the time an import of Weft takes, which every process of `weft serve` pays
+    before it serves."""
+    from mcp.server.lowlevel import Server
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    server: Server[Any] = Server(
+        "weft",
+        version=__version__,
+        instructions="Tools of the apps a linked account connected, served by Weft.",
+        on_list_tools=_list_tools,
+        on_call_tool=_call_tool,
+    )
+    return StreamableHTTPSessionManager(
+        server,
+        json_response=True,
+        stateless=True,
+        # Each request carries its own token; any host may serve it (behind a proxy).
+        security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+
+
 class McpEndpoint:
     """The ASGI app mounted at PREFIX: authenticates, then hands the request to the SDK."""
 
     def __init__(self) -> None:
-        server: Server[Any] = Server(
-            "weft",
-            version=__version__,
-            instructions="Tools of the apps a linked account connected, served by Weft.",
-            on_list_tools=_list_tools,
-            on_call_tool=_call_tool,
-        )
-        self.manager = StreamableHTTPSessionManager(
-            server,
-            json_response=True,
-            stateless=True,
-            # Each request carries its own token; any host may serve it (behind a proxy).
-            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-        )
+        self.manager: StreamableHTTPSessionManager | None = None
         self._ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def _serve(self) -> None:
+        self.manager = _session_manager()
         async with self.manager.run():
             self._ready.set()
             await self._stop.wait()
 
-    async def _running(self) -> None:
+    async def _running(self) -> StreamableHTTPSessionManager:
         """Start the SDK's session manager on first use (it needs its own task group)."""
         if self._task is None:
             self._task = asyncio.create_task(self._serve())
         await self._ready.wait()
+        assert self.manager is not None  # set by _serve before _ready
+        return self.manager
 
     async def close(self) -> None:
         """Stop the session manager (app shutdown)."""
@@ -148,5 +168,5 @@ class McpEndpoint:
             await response(scope, receive, send)
             return
         scope[_SCOPE_KEY] = (app_state(scope["app"]).services, found)
-        await self._running()
-        await self.manager.handle_request(scope, receive, send)
+        manager = await self._running()
+        await manager.handle_request(scope, receive, send)

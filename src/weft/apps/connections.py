@@ -200,16 +200,54 @@ async def update_oauth_tokens(
     row.expires_at = expires_at
     row.status = CONNECTED
     row.updated_at = now()
+    row.refresh_lease_until = None
     await session.flush()
 
 
-async def mark_reauth_required(scope: Scope, slug: str, *, session: AsyncSession) -> bool:
-    """Flag a connection whose refresh was refused; notifies `Connection Expired` once."""
-    row = (await session.scalars(_find(scope, slug))).first()
+async def take_refresh_lease(
+    scope: Scope, slug: str, until: datetime, *, session: AsyncSession
+) -> bool:
+    """Claim the right to refresh the connection's tokens until `until` (row-locked on
+    PostgreSQL, under the single writer on SQLite); False while another process holds it."""
+    row = (await session.scalars(_find(scope, slug).with_for_update())).first()
+    if row is None:
+        return False
+    if row.refresh_lease_until is not None and row.refresh_lease_until > now():
+        return False
+    row.refresh_lease_until = until
+    await session.flush()
+    return True
+
+
+async def refresh_lease_of(scope: Scope, slug: str, *, session: AsyncSession) -> datetime | None:
+    """Until when another process holds the connection's refresh lease (None: nobody)."""
+    stmt = _find(scope, slug).with_only_columns(Connection.refresh_lease_until)
+    return await session.scalar(stmt)
+
+
+async def release_refresh_lease(scope: Scope, slug: str, *, session: AsyncSession) -> None:
+    """Give up the refresh lease without new tokens (the refresh was not needed or failed)."""
+    row = (await session.scalars(_find(scope, slug).with_for_update())).first()
+    if row is not None:
+        row.refresh_lease_until = None
+        await session.flush()
+
+
+async def mark_reauth_required(
+    scope: Scope, slug: str, *, session: AsyncSession, read_at: datetime | None = None
+) -> bool:
+    """Flag a connection whose refresh was refused; notifies `Connection Expired` once.
+
+    With `read_at` (the `updated_at` of the tokens that were refused), a connection changed
+    since (another process refreshed it, the user reconnected) is left as it is."""
+    row = (await session.scalars(_find(scope, slug).with_for_update())).first()
     if row is None or row.status == REAUTH_REQUIRED:
+        return False
+    if read_at is not None and row.updated_at > read_at:
         return False
     row.status = REAUTH_REQUIRED
     row.updated_at = now()
+    row.refresh_lease_until = None
     await session.flush()
     await _notify(scope, slug, row.auth_type, CONNECTION_EXPIRED, session=session)
     return True
@@ -233,6 +271,13 @@ async def list_connections(scope: Scope, *, session: AsyncSession) -> dict[str, 
     """Every connection of the linked account, by app slug."""
     rows = await session.scalars(scoped_select(Connection, scope))
     return {row.app_slug: _info(row) for row in rows}
+
+
+class ConnectionMissing(WeftError):
+    """The linked account has no usable connection: it must connect (again)."""
+
+    status_code = 400
+    error_code = "CONNECTION_REQUIRED"
 
 
 class ConnectionUnreadable(WeftError):

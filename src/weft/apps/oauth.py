@@ -29,9 +29,12 @@ from weft.store.scope import Scope
 from weft.store.tables import LinkedAccount, OAuthState
 from weft.tenancy.connect_links import PORTAL_PATH
 from weft.tenancy.orgs import allowed_origins_of, normalize_origin
-from weft.tenancy.secrets import hash_secret
+from weft.tenancy.secrets import hash_secret, same_hash
 
 CALLBACK_PATH = "/oauth/callback"
+# The page the connect call's auth_url opens: it sets the browser's cookie, then on to the
+# provider (weft.apps.oauth_browser).
+START_PATH = "/oauth/start"
 STATE_TTL = timedelta(minutes=15)
 # Refresh this long before the provider's expiry, so a call never starts with a dying token.
 REFRESH_MARGIN = timedelta(seconds=60)
@@ -44,6 +47,17 @@ class OAuthFailed(WeftError):
 
 class UnknownState(OAuthFailed):
     """The callback's state is not one Weft issued (or it expired, or was used)."""
+
+
+class OtherBrowser(OAuthFailed):
+    """The callback came to a browser that did not start this connection: nothing is stored."""
+
+    def __init__(self, app_slug: str) -> None:
+        super().__init__(
+            "This connection was not started in this browser, so nothing was connected. "
+            "Start connecting again from your app."
+        )
+        self.details.update(app_slug=app_slug)
 
 
 class NotConfigured(WeftError):
@@ -142,10 +156,11 @@ async def authorize_url(
     settings: Settings,
     return_url: str | None = None,
 ) -> str:
-    """The provider URL a browser opens to connect `slug` (state and PKCE challenge inside)."""
+    """The URL a browser opens to connect `slug`: Weft's start page, which binds the flow to
+    that browser (a cookie) and sends it on to the provider (`provider_url`)."""
     if return_url is not None:
         await _check_return_url(scope.org_id, return_url, session=session, settings=settings)
-    client = await load_client(scope.org_id, slug, session=session, settings=settings)
+    await load_client(scope.org_id, slug, session=session, settings=settings)  # configured?
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
     moment = now()
@@ -163,6 +178,16 @@ async def authorize_url(
         )
     )
     await session.flush()
+    return settings.base_url.rstrip("/") + START_PATH + "/" + state
+
+
+def open_verifier(row: OAuthState, state: str, settings: Settings) -> str:
+    """The PKCE verifier sealed in the state row of `state`."""
+    return secret_box(settings).open(row.verifier_sealed, context=f"oauth-state:{state}")
+
+
+def provider_url(client: OAuthClient, state: str, verifier: str, settings: Settings) -> str:
+    """The provider's authorize URL (state and PKCE challenge inside)."""
     query = {
         "response_type": "code",
         "client_id": client.client_id,
@@ -179,7 +204,9 @@ async def authorize_url(
     return client.authorize_url + separator + urlencode(query)
 
 
-async def token_request(client: OAuthClient, form: dict[str, str], outbound: Any) -> Any:
+async def token_request(
+    client: OAuthClient, form: dict[str, str], outbound: Any, *, timeout_s: float | None = None
+) -> Any:
     """POST to the token endpoint with the client's credentials; the parsed JSON answer."""
     from weft.net import OutboundError  # the net package is heavy; only token calls need it
 
@@ -196,8 +223,9 @@ async def token_request(client: OAuthClient, form: dict[str, str], outbound: Any
         if client.client_secret:
             body["client_secret"] = client.client_secret
     try:
+        extra = {} if timeout_s is None else {"timeout_s": timeout_s}
         response = await outbound.request(
-            "POST", client.token_url, headers=headers, content=urlencode(body)
+            "POST", client.token_url, headers=headers, content=urlencode(body), **extra
         )
     except OutboundError as error:
         raise OAuthFailed(f"Token endpoint unreachable: {error.message}") from error
@@ -230,6 +258,12 @@ def tokens_from(answer: dict[str, Any], auth: OAuth2Auth, previous: dict[str, An
     return tokens, expires_at
 
 
+def _bound_to(row: OAuthState, browser_nonce: str | None) -> bool:
+    """Whether the browser's cookie holds the nonce the start page bound `row` to."""
+    stored = row.browser_hash
+    return stored is not None and bool(browser_nonce) and same_hash(stored, browser_nonce or "")
+
+
 @dataclass(frozen=True)
 class Completed:
     """A finished authorization: whose it was and where to send the browser."""
@@ -240,9 +274,19 @@ class Completed:
 
 
 async def complete_authorization(
-    state: str, code: str, *, db: Database, settings: Settings, outbound: Any
+    state: str,
+    code: str,
+    *,
+    browser_nonce: str | None,
+    db: Database,
+    settings: Settings,
+    outbound: Any,
 ) -> Completed:
-    """Exchange the callback's code for tokens and store the connection (state used once)."""
+    """Exchange the callback's code for tokens and store the connection (state used once).
+
+    Only in the browser that opened the start page: `browser_nonce` is its cookie. Without
+    it, whoever started the flow could have sent its provider URL to someone else, and that
+    person's approval would connect their account to the starter's (RFC 9700 4.7)."""
     async with db.transaction() as session:
         row = await session.scalar(
             select(OAuthState).where(OAuthState.state_hash == hash_secret(state))
@@ -250,14 +294,18 @@ async def complete_authorization(
         if row is None or row.expires_at < now():
             raise UnknownState("Unknown or expired OAuth state; start connecting again")
         await session.delete(row)
+        slug, return_url = row.app_slug, row.return_url
+        bound = _bound_to(row, browser_nonce)
+    if not bound:  # after the commit: the state is spent either way
+        raise OtherBrowser(slug)
+    async with db.reading() as session:
         account = await session.scalar(
             select(LinkedAccount).where(LinkedAccount.id == row.linked_account_pk)
         )
         if account is None:
             raise OAuthFailed("The linked account no longer exists")
         scope = Scope(row.org_id, row.environment, row.linked_account_pk, account.account_id)
-        slug, return_url = row.app_slug, row.return_url
-        verifier = secret_box(settings).open(row.verifier_sealed, context=f"oauth-state:{state}")
+        verifier = open_verifier(row, state, settings)
         client = await load_client(scope.org_id, slug, session=session, settings=settings)
     form = {
         "grant_type": "authorization_code",
@@ -295,15 +343,20 @@ class Abandoned:
     return_url: str | None
 
 
-async def abandon_authorization(state: str, *, db: Database) -> Abandoned | None:
+async def abandon_authorization(
+    state: str, *, browser_nonce: str | None, db: Database
+) -> Abandoned | None:
     """Forget the authorization of `state` (the user denied it, or the provider failed); None
-    when the state is unknown or expired."""
+    when the state is unknown or expired. Only its own browser forgets it and is sent back to
+    its return_url; another browser just gets the page."""
     async with db.transaction() as session:
         row = await session.scalar(
             select(OAuthState).where(OAuthState.state_hash == hash_secret(state))
         )
         if row is None or row.expires_at < now():
             return None
+        if not _bound_to(row, browser_nonce):
+            return Abandoned(app_slug=row.app_slug, return_url=None)
         await session.delete(row)
         return Abandoned(app_slug=row.app_slug, return_url=row.return_url)
 

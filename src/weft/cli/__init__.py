@@ -1,15 +1,20 @@
-"""Command line: serve, migrate, org, linked-account, token, secrets, app, demo (`weft --help`)."""
+"""Command line (`weft --help`); the commands are wired in `cli.commands`.
+
+`app` is imported on first use: each process of `weft serve --processes N` imports
+`cli.processes` from this package, and needs none of the commands (a fifth of its boot).
+"""
 
 from __future__ import annotations
 
-from weft.cli.admin import account_app, org_app, secrets_app, token_app
-from weft.cli.apps import app_app
-from weft.cli.server import app
+from typing import Any
 
-app.add_typer(org_app, name="org")
-app.add_typer(account_app, name="linked-account")
-app.add_typer(token_app, name="token")
-app.add_typer(secrets_app, name="secrets")
-app.add_typer(app_app, name="app")
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from weft.cli.commands import app
+
+        return app
+    raise AttributeError(f"module 'weft.cli' has no attribute {name!r}")
+
 
 __all__ = ["app"]

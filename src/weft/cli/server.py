@@ -62,7 +62,6 @@ def serve(
 
     import uvicorn
 
-    from weft.app import create_app
     from weft.cli.processes import SUPERVISOR_ENV, resolve_processes
 
     if processes is not None:
@@ -97,12 +96,23 @@ def serve(
         "proxy_headers": False,
     }
     if count == 1:
+        from weft.app import create_app  # only here: the supervisor of N processes needs no app
+
         served = create_app(settings)
         settle_garbage_collector()
         uvicorn.run(served, **options)
         return
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
-    uvicorn.run("weft.cli.processes:child_app", factory=True, workers=count, **options)
+    from weft.cli.supervisor import Supervisor
+
+    config = uvicorn.Config("weft.cli.processes:child_app", factory=True, workers=count, **options)
+    supervisor = Supervisor(
+        config,
+        [config.bind_socket()],
+        boot_timeout_s=settings.process_boot_timeout_s,
+        health_timeout_s=settings.process_health_timeout_s,
+    )
+    supervisor.run()
 
 
 @app.command()

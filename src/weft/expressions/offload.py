@@ -6,7 +6,10 @@ would freeze every request and every run of the process. Evaluations therefore r
 daemon threads: the loop only awaits them, and the GIL hands it control every few milliseconds
 whatever the expression does. A watchdog raises `HardTimeLimit` inside an evaluation that outlives
 its hard limit (CPython delivers it at the next bytecode), so a runaway cannot keep a CPU either.
-Plain paths and expressions whose cost is bounded by their length (`bounded.py`) skip the hop.
+It also stops an evaluation during which the process's resident memory grew by more than
+MEMORY_CAP_BYTES (an expression building strings or arrays; the builtins that could make a big
+one in a single C call are capped in `caps.py`). Plain paths and expressions whose cost is
+bounded by their length (`bounded.py`) skip the hop.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import functools
+import os
 import queue
 import threading
 import time
@@ -32,10 +36,25 @@ WATCH_INTERVAL_S = 0.01
 HARD_LIMIT_FACTOR = 2
 HARD_LIMIT_GRACE_S = 0.1
 TOO_LONG = "Expression took too long (time limit exceeded)"
+# Growth of the process's resident memory one evaluation may cause. Measured as the process's
+# RSS, not the evaluation's own allocations (tracemalloc would slow every evaluation): an
+# evaluation running while another grows memory this much is stopped too.
+MEMORY_CAP_BYTES = 128 * 1024 * 1024
+TOO_BIG = "Expression used too much memory (memory limit exceeded)"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 class HardTimeLimit(BaseException):
     """Raised inside an evaluation thread whose expression ran past its hard limit."""
+
+
+class HardMemoryLimit(HardTimeLimit):
+    """Raised inside an evaluation thread whose expression grew memory past the cap."""
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE
 
 
 @dataclass(eq=False)  # identity: jobs live in a set
@@ -46,6 +65,7 @@ class _Job:
     future: asyncio.Future[Any]
     lock: threading.Lock = field(default_factory=threading.Lock)
     deadline: float = 0.0
+    resident_at_start: int = 0
     thread_id: int | None = None
     finished: bool = False
     interrupted: bool = False
@@ -107,6 +127,7 @@ class EvaluationThreads:
             with job.lock:
                 job.thread_id = threading.get_ident()
                 job.deadline = time.monotonic() + job.hard_limit_s
+                job.resident_at_start = _resident_bytes()
             with self._running_lock:
                 self._running.add(job)
             try:
@@ -120,8 +141,9 @@ class EvaluationThreads:
                 pending = job.interrupted
             if pending:
                 _let_pending_interrupt_land()
-        except HardTimeLimit:
-            value, error = None, ExpressionError(TOO_LONG)
+        except HardTimeLimit as interrupt:
+            value = None
+            error = ExpressionError(TOO_BIG if isinstance(interrupt, HardMemoryLimit) else TOO_LONG)
             with job.lock:
                 job.finished = True
         with self._running_lock:
@@ -134,14 +156,21 @@ class EvaluationThreads:
             time.sleep(WATCH_INTERVAL_S)
             moment = time.monotonic()
             with self._running_lock:
-                overdue = [job for job in self._running if job.deadline < moment]
-            for job in overdue:
+                running = list(self._running)
+            resident = _resident_bytes() if running else 0
+            for job in running:
+                if job.deadline < moment:
+                    interrupt: type[HardTimeLimit] = HardTimeLimit
+                elif resident - job.resident_at_start > MEMORY_CAP_BYTES:
+                    interrupt = HardMemoryLimit
+                else:
+                    continue
                 with job.lock:
                     if job.finished or job.interrupted or job.thread_id is None:
                         continue
                     job.interrupted = True
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(job.thread_id), ctypes.py_object(HardTimeLimit)
+                        ctypes.c_ulong(job.thread_id), ctypes.py_object(interrupt)
                     )
 
 

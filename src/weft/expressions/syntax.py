@@ -23,9 +23,11 @@ from collections import OrderedDict
 
 from jsonata import Jsonata
 
+from weft.expressions import caps
 from weft.expressions.regex import re2_engine
 
 CACHE_SIZE = 512
+caps.install()
 
 
 class ExpressionSyntaxError(ValueError):

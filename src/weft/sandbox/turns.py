@@ -10,8 +10,10 @@ a cap.
 A call known to be quick may *borrow* a free worker past its caller's share, but only while no
 other caller waits: a lone busy account then uses every idle worker (one account's quick code
 steps ran at 80 % of the throughput of the whole pool with the cap), and a caller who arrives
-later waits at most for one quick call to end. Whether a call is quick is the pool's judgment
-(sandbox.pool: its code's recent calls all were).
+later waits at most for one borrowed call to end. Whether a call is quick is the pool's judgment
+(sandbox.pool: its code's recent calls all were); a turn says whether it was borrowed, so that
+the pool can hold a borrowed call to a short deadline of its own (one quick streak must not
+lend a worker to a slow input).
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ class FairTurns(Generic[Item]):
         self.share = share
         self._free: deque[Item] = deque()
         # Insertion order is the order of turns: a caller just served moves to the back.
-        self._queues: dict[str, deque[asyncio.Future[Item]]] = {}
+        self._queues: dict[str, deque[asyncio.Future[tuple[Item, bool]]]] = {}
         self._held: Counter[str] = Counter()
-        self._borrowers: set[asyncio.Future[Item]] = set()  # waiting turns that may borrow
+        # Waiting turns that may borrow.
+        self._borrowers: set[asyncio.Future[tuple[Item, bool]]] = set()
 
     def held(self, caller: str) -> int:
         """How many items `caller` holds now."""
@@ -54,12 +57,16 @@ class FairTurns(Generic[Item]):
         """Wait for `caller`'s turn and an item; the caller holds it until `give_back`.
 
         With `may_borrow`, the turn may come past the caller's share while nobody else waits."""
+        item, _ = await self.take_turn(caller, may_borrow=may_borrow)
+        return item
+
+    async def take_turn(self, caller: str, *, may_borrow: bool = False) -> tuple[Item, bool]:
+        """As `take`; also says whether the item was borrowed (taken past the caller's share)."""
         if self._free and not self._queues and (may_borrow or self._within_share(caller)):
             # Nobody waits and the caller is within its share (or may borrow): its turn is now,
             # no wake-up.
-            self._held[caller] += 1
-            return self._free.popleft()
-        turn: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
+            return self._free.popleft(), self._grant(caller)
+        turn: asyncio.Future[tuple[Item, bool]] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(caller, deque()).append(turn)
         if may_borrow:
             self._borrowers.add(turn)
@@ -69,7 +76,7 @@ class FairTurns(Generic[Item]):
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled() and turn.exception() is None:
                 # Handed an item just as the caller was cancelled: it goes to the next in turn.
-                self.give_back(caller, turn.result())
+                self.give_back(caller, turn.result()[0])
             else:
                 self._forget(caller, turn)
             raise
@@ -93,7 +100,13 @@ class FairTurns(Generic[Item]):
                 if not turn.done():
                     turn.set_exception(error)
 
-    def _forget(self, caller: str, turn: asyncio.Future[Item]) -> None:
+    def _grant(self, caller: str) -> bool:
+        """Count one more item held by `caller`; whether it is past the share (borrowed)."""
+        borrowed = not self._within_share(caller)
+        self._held[caller] += 1
+        return borrowed
+
+    def _forget(self, caller: str, turn: asyncio.Future[tuple[Item, bool]]) -> None:
         queue = self._queues.get(caller)
         if queue is None:
             return
@@ -113,8 +126,8 @@ class FairTurns(Generic[Item]):
                 self._queues[caller] = queue  # back of the line
             if turn.done():  # cancelled, its caller not yet woken to forget it
                 continue
-            self._held[caller] += 1
-            turn.set_result(self._free.popleft())
+            borrowed = self._grant(caller)
+            turn.set_result((self._free.popleft(), borrowed))
 
     def _next_caller(self) -> str | None:
         for caller in self._queues:

@@ -7,7 +7,8 @@ worker keeps at most CAPACITY of them (least recently used evicted first).
 
 Code that cannot run locked down (it assigns a global, patches a builtin, uses sloppy-only
 syntax) fails there with a TypeError, ReferenceError or SyntaxError; the worker then runs it
-again in a fresh isolate, exactly as a cold call, and remembers the key so that its next calls
+again in a fresh isolate, exactly as a cold call but within what is left of the call's time
+limit, and remembers the key so that its next calls
 go straight to fresh isolates.
 """
 

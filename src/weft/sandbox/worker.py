@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import resource
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -132,6 +133,7 @@ class Worker:
             else:
                 isolate = await self._new_isolate(warm=True)
             context = WarmContext(isolate)
+        began = time.monotonic()
         reply = await self._run(context.isolate, header, body, warm=True)
         # A call that grew the heap much leaves garbage that would stay until the context's
         # next call: such a context is not kept.
@@ -143,10 +145,24 @@ class Worker:
         if reply[0]["status"] != RETRY_FRESH:
             return reply
         # The code may need what the lockdown forbids (a global, sloppy-mode syntax): run it as
-        # a cold call would, with its whole time limit (the pool allows two runs for a warm
-        # call). A different outcome shows the lockdown was the cause: that key's next calls
-        # go straight to fresh isolates.
-        fresh = await self._run(await self._fresh_isolate(), header, body)
+        # a cold call would, with what is left of the call's time limit (the retry is no second
+        # limit: code that spins, then throws a TypeError, ran twice as long before). A
+        # different outcome shows the lockdown was the cause: that key's next calls go straight
+        # to fresh isolates.
+        warm_s = time.monotonic() - began
+        isolate = await self._fresh_isolate()
+        left_s = header["timeout_ms"] / 1000 - (time.monotonic() - began)
+        fresh: tuple[dict[str, Any], bytes] = ({"status": protocol.TIMEOUT}, b"")
+        if left_s > 0:
+            fresh = await self._run(isolate, header, body, timeout_s=left_s)
+        if fresh[0]["status"] == protocol.TIMEOUT and left_s < warm_s:
+            # The rerun was stopped before it got as far as the warm run did: the author sees
+            # the code's own error, not a timeout it did not cause.
+            error = await self._reply(
+                context.isolate, header["source"], reply[0]["tagged"], header["max_output_bytes"]
+            )
+            error[0]["retire"] = bool(fresh[0].get("retire"))  # a runaway may still run
+            return error
         if fresh[0]["status"] != protocol.ERROR or fresh[0].get("message") != reply[0]["message"]:
             self._warm.mark_fresh_only(key)
         return fresh
@@ -190,7 +206,9 @@ class Worker:
         body: bytes,
         *,
         warm: bool = False,
+        timeout_s: float | None = None,
     ) -> tuple[dict[str, Any], bytes]:
+        """Run the request in `isolate` for at most `timeout_s` (default: its `timeout_ms`)."""
         source: str = header["source"]
         input_text = body.decode()
         heap_limit = header["memory_mb"] * MIB + INPUT_HEAP_FACTOR * len(body)
@@ -198,7 +216,7 @@ class Worker:
         data_before = _data_bytes()
         _set_data_limit(data_before + DATA_HEADROOM_FACTOR * heap_limit + DATA_SLACK_BYTES)
         try:
-            async with asyncio.timeout(header["timeout_ms"] / 1000):
+            async with asyncio.timeout(timeout_s or header["timeout_ms"] / 1000):
                 tagged = await isolate.run(source, input_text)
         except (TimeoutError, JSOOMException, MemoryError, JSEvalException) as error:
             memory = isolate.racer.was_hard_memory_limit_reached() or isinstance(
@@ -212,7 +230,8 @@ class Worker:
         if warm:
             self._last_growth = _data_bytes() - data_before
         if warm and lockdown_may_have_caused(tagged):
-            return {"status": RETRY_FRESH, "message": tagged[1:].partition("\n")[2]}, b""
+            message = tagged[1:].partition("\n")[2]
+            return {"status": RETRY_FRESH, "message": message, "tagged": tagged}, b""
         return await self._reply(isolate, source, tagged, header["max_output_bytes"])
 
     async def _stopped(self, isolate: Isolate, status: str) -> tuple[dict[str, Any], bytes]:

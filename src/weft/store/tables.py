@@ -448,6 +448,9 @@ class Connection(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set while one process refreshes the OAuth2 tokens (weft.apps.refresh): the others wait for
+    # its tokens instead of spending the refresh token again. Lapses if that process dies.
+    refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class OAuthState(Base):
@@ -464,6 +467,9 @@ class OAuthState(Base):
     verifier_sealed: Mapped[str] = mapped_column(Text)
     return_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The hash of the nonce in the cookie of the browser that opened the start page (set once,
+    # there); the callback requires that cookie (weft.apps.oauth_browser).
+    browser_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AppEvent(Base):

@@ -10,7 +10,7 @@ import { dependencyKey } from "../model/options";
 import { problemText } from "../lib/problems";
 import { findAction, useAppDetail } from "../state/apps";
 import { AppIcon } from "./AppIcon";
-import { CodeField, type CodeMode } from "./CodeField";
+import { CodeField, useLatest, type CodeMode } from "./CodeField";
 import { Connection } from "./ConnectApp";
 import { humanise } from "./SchemaForm";
 import { Icon } from "./Icons";
@@ -206,6 +206,7 @@ interface ParamFieldProps {
 
 function ParamField(props: ParamFieldProps) {
   const { path, name, required, value, onChange, problems, paths, onFocusField, all, under, options } = props;
+  const currentValue = useLatest(value);
   const schema = unwrap(props.schema);
   const types = typesOf(schema);
   const label = schema.title && schema.title !== name ? schema.title : humanise(name);
@@ -228,7 +229,7 @@ function ParamField(props: ParamFieldProps) {
       paths={paths}
       invalid={invalid}
       placeholder={placeholder}
-      onFocus={() => onFocusField("template", () => value)}
+      onFocus={() => onFocusField("template", () => currentValue.current)}
       onChange={(next) => onChange(next === "" ? undefined : next)}
     />
   );
@@ -409,6 +410,7 @@ function ParamField(props: ParamFieldProps) {
 function JsonParam({ id, label, value, onChange, paths, invalid, onFocusField }: { id: string; label: string; value: unknown; onChange(v: unknown): void; paths: () => string[]; invalid: boolean; onFocusField(mode: CodeMode, source: () => unknown): void }) {
   const [text, setText] = useState(() => (value === undefined ? "" : JSON.stringify(value, null, 2)));
   const [error, setError] = useState<string | null>(null);
+  const currentValue = useLatest(value);
   return (
     <>
       <CodeField
@@ -420,7 +422,7 @@ function JsonParam({ id, label, value, onChange, paths, invalid, onFocusField }:
         paths={paths}
         invalid={invalid || Boolean(error)}
         placeholder='{"key": "value or {{ expression }}"}'
-        onFocus={() => onFocusField("template", () => value)}
+        onFocus={() => onFocusField("template", () => currentValue.current)}
         onChange={(next) => {
           setText(next);
           if (!next.trim()) {

@@ -190,8 +190,8 @@ interface Props {
   onSelect(ids: string[]): void;
   onNodeClick(id: string): void;
   onMove(positions: Record<string, XY>): void;
-  onRemoveNodes(ids: string[]): void;
-  onRemoveEdges(ids: string[]): void;
+  /** One delete, as one edit: the steps and the connections it takes with it. */
+  onRemove(nodeIds: string[], edgeIds: string[]): void;
   onConnect(source: string, handle: string | null, target: string): void;
   onInsertTarget(target: InsertTarget): void;
 }
@@ -353,7 +353,6 @@ export function Canvas(props: Props) {
       const positions: Record<string, XY> = {};
       let selectionChanged = false;
       const nextSelection = new Set(selection);
-      const removed: string[] = [];
       const measured: Record<string, { width: number; height: number }> = {};
       for (const change of changes) {
         if (change.type === "dimensions" && change.dimensions) measured[change.id] = change.dimensions;
@@ -363,20 +362,21 @@ export function Canvas(props: Props) {
           if (change.selected) nextSelection.add(change.id);
           else nextSelection.delete(change.id);
         }
-        if (change.type === "remove") removed.push(change.id);
       }
       if (Object.keys(measured).length) setSizes((old) => ({ ...old, ...measured }));
       if (Object.keys(positions).length && !readOnly) props.onMove(positions);
-      if (removed.length && !readOnly) props.onRemoveNodes(removed);
       if (selectionChanged) props.onSelect([...nextSelection]);
     },
     [props, selection, readOnly],
   );
 
-  const onEdgesChange = useCallback(
-    (changes: EdgeChange<Edge<EdgeViewData>>[]) => {
-      const removed = changes.filter((c) => c.type === "remove").map((c) => c.id);
-      if (removed.length && !readOnly) props.onRemoveEdges(removed);
+  // Removals arrive as edge changes then node changes; taken from onDelete instead, which has
+  // both, so one press of Delete is one undo step and no half-deleted graph is ever autosaved.
+  const onEdgesChange = useCallback((_changes: EdgeChange<Edge<EdgeViewData>>[]) => undefined, []);
+
+  const onDelete = useCallback(
+    ({ nodes: gone, edges: cut }: { nodes: Node[]; edges: Edge[] }) => {
+      if (!readOnly) props.onRemove(gone.map((n) => n.id), cut.map((e) => e.id));
     },
     [props, readOnly],
   );
@@ -398,6 +398,7 @@ export function Canvas(props: Props) {
       edgeTypes={edgeTypes}
       onNodesChange={onNodesChange}
       onEdgesChange={onEdgesChange}
+      onDelete={onDelete}
       onConnect={onConnect}
       onNodeClick={(_, node) => props.onNodeClick(node.id)}
       deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}

@@ -17,6 +17,14 @@ export interface FocusedField {
 }
 
 let lastFocused: FocusedField | null = null;
+
+/** A ref holding this render's `value`: a field's preview source reads the text as it is now, not
+ * as it was when the field was focused. */
+export function useLatest<T>(value: T): { readonly current: T } {
+  const ref = useRef(value);
+  ref.current = value;
+  return ref;
+}
 export const focusedField = (): FocusedField | null => lastFocused;
 
 /** Turn a path into the text a field of this mode needs to reference it. */

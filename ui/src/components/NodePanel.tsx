@@ -41,6 +41,8 @@ interface Props {
 // Steps whose `connection` names the app whose credentials sign their requests.
 const SIGNED_BY_APP = new Set(["http", "mcp"]);
 
+const RENAME_MS = 400;
+
 // Their run decides the route or the end of the run, so the server refuses to pin them.
 const UNPINNABLE = new Set(["start", "condition", "loop", "end", "respond"]);
 
@@ -51,6 +53,8 @@ export function NodePanel(props: Props) {
   const [previewSource, setPreviewSource] = useState<{ mode: CodeMode; read: () => unknown } | null>(null);
   const [running, setRunning] = useState(false);
   const previewOff = useRef(false);
+  const [naming, setNaming] = useState(false);
+  const renameTimer = useRef<number | null>(null);
   const testData = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     // Scroll the panel only: scrollIntoView would also scroll the host page around the iframe.
@@ -58,7 +62,18 @@ export function NodePanel(props: Props) {
     const panel = heading?.closest(".side-scroll");
     if (panel) panel.scrollTop = props.showTestData && heading ? heading.offsetTop - 12 : 0;
   }, [props.showTestData]);
-  useEffect(() => setName(node.name), [node.id, node.name]);
+  // While the name is typed, the input keeps the text as typed (the step may get " 2" to stay unique).
+  useEffect(() => {
+    if (!naming) setName(node.name);
+  }, [node.id, node.name, naming]);
+  const applyName = (text: string) => {
+    if (renameTimer.current !== null) window.clearTimeout(renameTimer.current);
+    renameTimer.current = null;
+    if (text.trim() && text !== node.name) props.onRename(text);
+  };
+  useEffect(() => () => {
+    if (renameTimer.current !== null) window.clearTimeout(renameTimer.current);
+  }, []);
 
   const upstream = useMemo(() => upstreamOf(graph, node.id), [graph, node.id]);
   // App steps upstream: their action's `output` schema stands in for their output before a run.
@@ -98,23 +113,28 @@ export function NodePanel(props: Props) {
   const step = steps[node.id];
   const wouldSend = (step?.latest_output as { safe_mode?: boolean; would_send?: unknown } | undefined)?.safe_mode ? (step!.latest_output as { would_send: unknown }).would_send : null;
 
-  // Live preview: the backend evaluates the focused expression against the last test context.
-  const previewText = previewSource ? JSON.stringify(previewSource.read() ?? null) : null;
+  // Live preview: the backend evaluates the focused field's current text against the last test
+  // context. Runs after the fields rendered (their `read` sees this edit); an answer to an older
+  // text is dropped and its request aborted.
+  const previewAsked = useRef(0);
   useEffect(() => {
     // Preview only what the server has: a step still waiting for autosave is unknown to it.
     if (!previewSource || previewOff.current || readOnly || !props.saved) return;
     const value = previewSource.read();
+    const asked = ++previewAsked.current;
     if (value === undefined || value === null || value === "") {
       setPreview(null);
       return;
     }
     setPreview((p) => ({ ...p, pending: true }));
+    const abort = new AbortController();
     const handle = window.setTimeout(async () => {
       try {
         const body = previewSource.mode === "expression" ? { expression: String(value) } : { template: value };
-        const answer = await api.previewExpression(node.id, body);
-        setPreview({ value: answer.value, error: answer.error });
+        const answer = await api.previewExpression(node.id, body, abort.signal);
+        if (asked === previewAsked.current) setPreview({ value: answer.value, error: answer.error });
       } catch (error) {
+        if (abort.signal.aborted || asked !== previewAsked.current) return;
         const { status, code } = error as { status?: number; code?: string };
         // A server without the preview route: stop asking. A step or run it does not know yet: skip.
         const absent = status === 405 || (status === 404 && code !== "NODE_NOT_FOUND" && code !== "EXECUTION_NOT_FOUND");
@@ -122,8 +142,11 @@ export function NodePanel(props: Props) {
         setPreview(status === 404 || status === 405 ? null : { error: describeError(error) });
       }
     }, 450);
-    return () => window.clearTimeout(handle);
-  }, [previewText, previewSource, api, node.id, readOnly, props.saved]);
+    return () => {
+      window.clearTimeout(handle);
+      abort.abort();
+    };
+  }, [node.data, previewSource, api, node.id, readOnly, props.saved]);
 
   const runAlone = async (forReal = false) => {
     setRunning(true);
@@ -158,8 +181,18 @@ export function NodePanel(props: Props) {
           id="node-name"
           value={name}
           disabled={readOnly || node.type === "start"}
-          onChange={(e) => setName(e.target.value)}
-          onBlur={() => name !== node.name && props.onRename(name)}
+          onFocus={() => setNaming(true)}
+          onChange={(e) => {
+            const text = e.target.value;
+            setName(text);
+            // Applied as typed, canvas and references included, after a short pause.
+            if (renameTimer.current !== null) window.clearTimeout(renameTimer.current);
+            renameTimer.current = window.setTimeout(() => applyName(text), RENAME_MS);
+          }}
+          onBlur={() => {
+            applyName(name);
+            setNaming(false);
+          }}
           onKeyDown={(e) => e.key === "Enter" && (e.currentTarget as HTMLInputElement).blur()}
         />
         <p className="field-hint">

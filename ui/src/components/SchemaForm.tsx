@@ -3,7 +3,7 @@
 // fields CodeMirror, objects fieldsets, lists of objects repeatable groups, anything else JSON.
 import { useState } from "react";
 import type { JsonSchema, NodeType, Problem } from "../lib/types";
-import { CodeField, type CodeMode } from "./CodeField";
+import { CodeField, useLatest, type CodeMode } from "./CodeField";
 import { problemText } from "../lib/problems";
 
 const ADVANCED = ["retry", "on_error", "timeout_s"];
@@ -77,6 +77,7 @@ interface FieldProps {
 function JsonField({ path, name, value, onChange, paths, invalid, onFocusField }: Omit<FieldProps, "schema" | "root" | "nodeType" | "problems"> & { invalid: boolean }) {
   const [text, setText] = useState(() => (value === undefined ? "" : JSON.stringify(value, null, 2)));
   const [error, setError] = useState<string | null>(null);
+  const currentText = useLatest(text);
   return (
     <>
       <CodeField
@@ -87,7 +88,7 @@ function JsonField({ path, name, value, onChange, paths, invalid, onFocusField }
         minLines={3}
         paths={paths}
         invalid={invalid || Boolean(error)}
-        onFocus={() => onFocusField("template", () => (text.trim() ? safeParse(text) : null))}
+        onFocus={() => onFocusField("template", () => (currentText.current.trim() ? safeParse(currentText.current) : null))}
         onChange={(next) => {
           setText(next);
           if (!next.trim()) {
@@ -118,6 +119,7 @@ function safeParse(text: string): unknown {
 
 function Field(props: FieldProps) {
   const { path, name, root, value, onChange, nodeType, paths, problems, onFocusField } = props;
+  const currentValue = useLatest(value);
   const schema = unwrapNullable(props.schema, root);
   const label = schema.title && schema.title !== name ? schema.title : humanise(name);
   const own = problems.filter((p) => p.field === path || p.field === name);
@@ -167,7 +169,7 @@ function Field(props: FieldProps) {
           paths={paths}
           invalid={invalid}
           placeholder={mode === "expression" ? "e.g. nodes.fetch_user.status = 200" : mode === "template" ? "Text, or {{ expression }}" : undefined}
-          onFocus={() => onFocusField(mode, () => value)}
+          onFocus={() => onFocusField(mode, () => currentValue.current)}
           onChange={(next) => onChange(next)}
         />
       );

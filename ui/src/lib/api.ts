@@ -12,6 +12,9 @@ export class ApiError extends Error {
     super(message);
   }
 
+  /** A 401 for a token the host has replaced since the request left: worth one more try. */
+  staleToken = false;
+
   /** Per-node problems a 422 publish answer carries under `errors`. */
   get problems(): Problem[] {
     const errors = this.body.errors;
@@ -25,8 +28,15 @@ export interface TestOptions {
   run_for_real?: string[];
 }
 
+type Listener = () => void;
+
 export class Api {
   private token: string;
+  // Bumped by every setToken, so a refusal can tell whether it was for the current token.
+  private generation = 0;
+  private expiryNoticed = false;
+  private readonly tokenListeners = new Set<Listener>();
+  private readonly authLostListeners = new Set<Listener>();
 
   constructor(
     readonly base: string,
@@ -36,20 +46,51 @@ export class Api {
     this.token = token;
   }
 
+  /** Use a fresh token: what waits for one (a refused save, the error page) tries again. */
   setToken(token: string): void {
     this.token = token;
+    this.generation += 1;
+    this.expiryNoticed = false;
+    for (const listener of [...this.tokenListeners]) listener();
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(this.base + path, {
-      method,
-      headers: {
-        Authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store",
-    });
+  onTokenChange(listener: Listener): () => void {
+    this.tokenListeners.add(listener);
+    return () => this.tokenListeners.delete(listener);
+  }
+
+  /** Called when the current token is refused (a 401), at most once per token. */
+  onAuthLost(listener: Listener): () => void {
+    this.authLostListeners.add(listener);
+    return () => this.authLostListeners.delete(listener);
+  }
+
+  /** True the first time per token: the host hears one `tokenExpiring` per expiry. */
+  claimExpiryNotice(): boolean {
+    if (this.expiryNoticed) return false;
+    this.expiryNoticed = true;
+    return true;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const generation = this.generation;
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers: {
+          Authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      // fetch rejects only when no answer came: offline, refused, cut.
+      throw new ApiError(0, "NETWORK", "The server could not be reached");
+    }
     const text = await response.text();
     let parsed: unknown = null;
     try {
@@ -59,12 +100,17 @@ export class Api {
     }
     if (!response.ok) {
       const envelope = (parsed ?? {}) as Record<string, unknown>;
-      throw new ApiError(
+      const error = new ApiError(
         response.status,
         String(envelope.error_code ?? "HTTP_" + response.status),
         String(envelope.message ?? response.statusText),
         envelope,
       );
+      if (response.status === 401) {
+        error.staleToken = generation !== this.generation;
+        if (!error.staleToken) for (const listener of [...this.authLostListeners]) listener();
+      }
+      throw error;
     }
     return parsed as T;
   }
@@ -133,8 +179,8 @@ export class Api {
     return this.request("POST", `${this.wf}/nodes/${encodeURIComponent(nodeId)}/run`, body);
   }
 
-  previewExpression(nodeId: string, source: { expression?: string; template?: unknown }): Promise<{ value: unknown; error: string | null }> {
-    return this.request("POST", `${this.wf}/expression/preview`, { ...source, node_id: nodeId });
+  previewExpression(nodeId: string, source: { expression?: string; template?: unknown }, signal?: AbortSignal): Promise<{ value: unknown; error: string | null }> {
+    return this.request("POST", `${this.wf}/expression/preview`, { ...source, node_id: nodeId }, signal);
   }
 
   applications(): Promise<AppInfo[]> {

@@ -84,7 +84,9 @@ export function connect(graph: Graph, source: string, handle: string | null, tar
 
 export function disconnect(graph: Graph, edgeIds: string[]): Graph {
   const drop = new Set(edgeIds);
-  return { ...graph, edges: graph.edges.filter((e) => !drop.has(e.id)) };
+  const edges = graph.edges.filter((e) => !drop.has(e.id));
+  // Unchanged stays the same value: no empty undo step, no needless save.
+  return edges.length === graph.edges.length ? graph : { ...graph, edges };
 }
 
 /** Put `node` in the middle of an edge: source → node → old target. */
@@ -107,6 +109,7 @@ export function appendAfter(graph: Graph, source: string, handle: string | null,
 
 export function removeNodes(graph: Graph, ids: string[]): Graph {
   const drop = new Set(ids);
+  if (!graph.nodes.some((n) => drop.has(n.id))) return graph;
   return {
     nodes: graph.nodes.filter((n) => !drop.has(n.id)),
     edges: graph.edges.filter((e) => !drop.has(e.source) && !drop.has(e.target)),
@@ -117,10 +120,48 @@ export function updateNode(graph: Graph, id: string, change: Partial<WeftNode>):
   return { ...graph, nodes: graph.nodes.map((n) => (n.id === id ? { ...n, ...change } : n)) };
 }
 
+/** Rename a step and rewrite every `nodes.<old slug>` reference to it across the graph. */
 export function renameNode(graph: Graph, id: string, name: string): Graph {
   const trimmed = name.trim();
-  if (!trimmed) return graph;
-  return updateNode(graph, id, { name: uniqueName(graph, trimmed, id) });
+  const node = graph.nodes.find((n) => n.id === id);
+  if (!trimmed || !node) return graph;
+  const unique = uniqueName(graph, trimmed, id);
+  if (unique === node.name) return graph;
+  const renamed = updateNode(graph, id, { name: unique });
+  const from = slugifyName(node.name);
+  const to = slugifyName(unique);
+  // Another step with the old slug makes its references ambiguous: they stay as they are.
+  if (!from || !to || from === to || graph.nodes.some((n) => n.id !== id && slugifyName(n.name) === from)) return renamed;
+  return { ...renamed, nodes: renamed.nodes.map((n) => {
+    const data = rewriteReferences(n.data, from, to) as Record<string, unknown>;
+    return data === n.data ? n : { ...n, data };
+  }) };
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** `value` with `nodes.<from>` (and `nodes["from"]`) read as `nodes.<to>` in every string; unchanged parts keep their identity. */
+export function rewriteReferences(value: unknown, from: string, to: string): unknown {
+  if (typeof value === "string") {
+    const name = escapeRegExp(from);
+    const dotted = new RegExp(`(?<![\\p{L}\\p{N}_$])(nodes\\s*\\.\\s*)${name}(?![\\p{L}\\p{N}_])`, "gu");
+    const indexed = new RegExp(`(?<![\\p{L}\\p{N}_$])(nodes\\s*\\[\\s*)(["'])${name}\\2`, "gu");
+    return value.replace(dotted, `$1${to}`).replace(indexed, `$1$2${to}$2`);
+  }
+  if (Array.isArray(value)) {
+    const items = value.map((item) => rewriteReferences(item, from, to));
+    return items.some((item, i) => item !== value[i]) ? items : value;
+  }
+  if (value && typeof value === "object") {
+    let changed = false;
+    const entries = Object.entries(value).map(([key, item]) => {
+      const next = rewriteReferences(item, from, to);
+      changed ||= next !== item;
+      return [key, next];
+    });
+    return changed ? Object.fromEntries(entries) : value;
+  }
+  return value;
 }
 
 export function moveNodes(graph: Graph, positions: Record<string, XY>): Graph {

@@ -1,13 +1,14 @@
-// The editor's state: the draft graph under an undo stack, debounced autosave with revisions
-// (409 → conflict), publish problems, and the current test run's steps.
+// The editor's state: the draft graph under an undo stack, autosave (state/draftSync.ts: no edit
+// is dropped by a refused or failed save), publish problems, and the current test run's steps.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Api, ApiError } from "../lib/api";
 import type { HostChannel } from "../lib/embed";
 import type { Draft, Graph, NodeType, Problem, Step } from "../lib/types";
+import { DraftSync, type SaveState } from "./draftSync";
 import { createHistory, push, redo as redoHistory, reset, undo as undoHistory, canRedo, canUndo, type History } from "../model/history";
 
-export type SaveState = "saved" | "unsaved" | "saving" | "error" | "conflict";
-export const AUTOSAVE_MS = 700;
+export type { SaveState } from "./draftSync";
+export { AUTOSAVE_MS } from "./draftSync";
 
 export interface RunState {
   executionId: string | null;
@@ -19,106 +20,82 @@ export interface RunState {
 
 const idleRun: RunState = { executionId: null, status: "idle", steps: {}, order: [], error: null };
 
-export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
+export function useEditor(api: Api, host: HostChannel) {
   const [history, setHistory] = useState<History<Graph>>(() => createHistory({ nodes: [], edges: [] }));
   const [draft, setDraft] = useState<Draft | null>(null);
   const [nodeTypes, setNodeTypes] = useState<NodeType[]>([]);
-  const [saveState, setSaveStateRaw] = useState<SaveState>("saved");
+  const [saveState, setSaveState] = useState<SaveState>("saved");
   const [saveError, setSaveError] = useState<string | null>(null);
-  // The latest state for callbacks that outlive a render (publish checks it after a flush).
-  const saveStateRef = useRef<SaveState>("saved");
-  const setSaveState = useCallback((next: SaveState | ((s: SaveState) => SaveState)) => {
-    setSaveStateRaw((old) => {
-      const value = typeof next === "function" ? next(old) : next;
-      saveStateRef.current = value;
-      return value;
-    });
-  }, []);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [run, setRun] = useState<RunState>(idleRun);
   const [pins, setPins] = useState<Record<string, unknown>>({});
   const [loadError, setLoadError] = useState<ApiError | null>(null);
-  const savedGraph = useRef<Graph | null>(null);
-  const revision = useRef<number | undefined>(undefined);
-  const saving = useRef<Promise<void> | null>(null);
-  const timer = useRef<number | null>(null);
   const runAbort = useRef<AbortController | null>(null);
   const graph = history.present;
 
-  const guard = useCallback(
-    (error: unknown) => {
-      if (error instanceof ApiError && error.status === 401) onAuthLost();
+  const sync = useMemo(
+    () =>
+      new DraftSync(api, {
+        state(state, error) {
+          setSaveState(state);
+          setSaveError(error);
+        },
+        saved(answer) {
+          setDraft(answer);
+          setProblems(answer.problems ?? []);
+          host.send("draftSaved", { revision: answer.revision ?? null });
+        },
+      }),
+    [api, host],
+  );
+  useEffect(() => () => sync.dispose(), [sync]);
+
+  const adopt = useCallback(
+    (answer: Draft, keepHistory: boolean) => {
+      const next = normalise(answer);
+      sync.adopt(next, answer.revision);
+      setDraft(answer);
+      setProblems(answer.problems ?? []);
+      setHistory((h) => reset(h, next, keepHistory));
     },
-    [onAuthLost],
+    [sync],
   );
 
-  const adopt = useCallback((answer: Draft, keepHistory: boolean) => {
-    const next = normalise(answer);
-    savedGraph.current = next;
-    revision.current = answer.revision;
-    setDraft(answer);
-    setProblems(answer.problems ?? []);
-    setHistory((h) => reset(h, next, keepHistory));
-    setSaveState("saved");
-  }, []);
-
+  // Opened once; again only from the error page when a new token arrives (never over edits).
   const load = useCallback(async () => {
     try {
       const [types, opened] = await Promise.all([api.nodeTypes(), api.openDraft()]);
       setNodeTypes(types.node_types);
       adopt(opened, false);
+      setLoadError(null);
     } catch (error) {
-      guard(error);
       setLoadError(error instanceof ApiError ? error : new ApiError(0, "NETWORK", String(error)));
     }
-  }, [api, adopt, guard]);
+  }, [api, adopt]);
 
   useEffect(() => {
     void load();
   }, [load]);
 
-  const dirty = graph !== savedGraph.current && savedGraph.current !== null;
-
-  const save = useCallback(async (): Promise<void> => {
-    if (saving.current) await saving.current;
-    const current = historyRef.current.present;
-    if (current === savedGraph.current) return;
-    setSaveState("saving");
-    const attempt = (async () => {
-      try {
-        const answer = await api.saveDraft(current.nodes, current.edges, revision.current);
-        savedGraph.current = current;
-        revision.current = answer.revision;
-        setDraft(answer);
-        setProblems(answer.problems ?? []);
-        setSaveState(historyRef.current.present === current ? "saved" : "unsaved");
-        host.send("draftSaved", { revision: answer.revision ?? null });
-        setSaveError(null);
-      } catch (error) {
-        guard(error);
-        setSaveError(error instanceof Error ? error.message : String(error));
-        setSaveState(error instanceof ApiError && error.status === 409 ? "conflict" : "error");
-      }
-    })();
-    saving.current = attempt;
-    await attempt;
-    saving.current = null;
-  }, [api, host, guard]);
-
-  const historyRef = useRef(history);
-  historyRef.current = history;
-
-  // Debounced autosave after every edit (but never over a conflict the user must settle).
+  const loadErrorRef = useRef(loadError);
+  loadErrorRef.current = loadError;
   useEffect(() => {
-    if (!dirty || saveState === "conflict") return;
-    setSaveState((s) => (s === "saving" ? s : "unsaved"));
-    if (timer.current) window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => void save(), AUTOSAVE_MS);
-    return () => {
-      if (timer.current) window.clearTimeout(timer.current);
+    const retry = () => {
+      if (loadErrorRef.current) void load();
+      else sync.resume();
     };
-  }, [graph, dirty, save, saveState]);
+    window.addEventListener("online", retry);
+    const unsubscribe = api.onTokenChange(retry);
+    return () => {
+      window.removeEventListener("online", retry);
+      unsubscribe();
+    };
+  }, [api, load, sync]);
 
+  // Every edit, undo and redo reaches the server through the autosave.
+  useEffect(() => sync.edited(graph), [graph, sync]);
+
+  // The host hears "dirty" from the first unsaved edit until the server has the last one.
   const wasDirty = useRef(false);
   useEffect(() => {
     const isDirty = saveState !== "saved";
@@ -132,10 +109,7 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
     setHistory((h) => push(h, typeof next === "function" ? next(h.present) : next, key));
   }, []);
 
-  const flush = useCallback(async () => {
-    if (timer.current) window.clearTimeout(timer.current);
-    await save();
-  }, [save]);
+  const flush = useCallback(() => sync.flush(), [sync]);
 
   /** Conflict: take the stored draft, dropping ours. */
   const reloadTheirs = useCallback(async () => {
@@ -146,15 +120,13 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
   /** Conflict: keep ours, saved over the newer revision. */
   const overwrite = useCallback(async () => {
     const theirs = await api.openDraft();
-    revision.current = theirs.revision;
-    setSaveState("unsaved");
-    await save();
-  }, [api, save]);
+    await sync.overwrite(theirs.revision);
+  }, [api, sync]);
 
   const publish = useCallback(async (): Promise<{ version?: number; problems?: Problem[]; error?: string }> => {
     await flush();
-    if (saveStateRef.current === "conflict") return { error: "Settle the conflict first." };
-    if (saveStateRef.current === "error") return { error: "The draft could not be saved, so it was not published." };
+    if (sync.state === "conflict") return { error: "Settle the conflict first." };
+    if (sync.dirty) return { error: "The draft could not be saved, so it was not published. Your changes are kept." };
     try {
       const answer = await api.publish();
       setProblems([]);
@@ -163,14 +135,13 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
       adopt(reopened, true);
       return { version: answer.current_version };
     } catch (error) {
-      guard(error);
       if (error instanceof ApiError && error.problems.length > 0) {
         setProblems(error.problems);
         return { problems: error.problems };
       }
       return { error: error instanceof Error ? error.message : String(error) };
     }
-  }, [api, flush, host, adopt, guard]);
+  }, [api, flush, host, adopt, sync]);
 
   const discard = useCallback(async () => {
     await api.discardDraft();
@@ -228,11 +199,10 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
         });
         host.send("runFinished", { executionId: finished._id, status: finished.status, test: true });
       } catch (error) {
-        guard(error);
         setRun({ ...idleRun, status: "failed", error: error instanceof Error ? error.message : String(error) });
       }
     },
-    [api, flush, pins, host, guard],
+    [api, flush, pins, host],
   );
 
   const setStep = useCallback((step: Step) => {
@@ -242,13 +212,12 @@ export function useEditor(api: Api, host: HostChannel, onAuthLost: () => void) {
   /** Ask the server again what publish would refuse (after a change it cannot see: a connection). */
   const refreshProblems = useCallback(async () => {
     try {
-      if (saving.current) await saving.current;
       const answer = await api.openDraft();
-      if (answer.revision === revision.current) setProblems(answer.problems ?? []);
-    } catch (error) {
-      guard(error);
+      if (answer.revision === sync.revision) setProblems(answer.problems ?? []);
+    } catch {
+      // Only a refresh: the next save answers with the problems too.
     }
-  }, [api, guard]);
+  }, [api, sync]);
 
   const nodeTypesByName = useMemo(() => Object.fromEntries(nodeTypes.map((t) => [t.type, t])), [nodeTypes]);
 
