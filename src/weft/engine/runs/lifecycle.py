@@ -25,6 +25,7 @@ and the hooks; the commit and the hooks run as one task a cancellation cannot sp
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,8 @@ from weft.store.tables import Execution, NotificationDelivery
 
 if TYPE_CHECKING:
     from weft.engine.workers.services import Services
+
+log = logging.getLogger("weft.runs")
 
 
 def may_become(new: str) -> Any:
@@ -199,6 +202,7 @@ async def end_run(
 
     async def end_then_hooks() -> None:
         await commits.write(write)
+        log.info("run ended", extra={"status": status})  # once per end, as the hooks
         await after_run_ended(services, ended)
 
     await uncancelled(end_then_hooks())
