@@ -251,3 +251,15 @@ async def test_a_denied_consent_sends_the_browser_back_to_the_return_url(
     page = await _deny(client, tenant, {"return_url": "https://app.example/done?tab=apps"})
     assert page.status_code == 303
     assert page.headers["location"] == "https://app.example/done?tab=apps&error=access_denied"
+
+
+async def test_a_connection_the_callback_completes_is_in_the_audit_log(
+    client: httpx.AsyncClient, tenant: Tenant, provider: OAuthTestServer
+) -> None:
+    await _configure(client, tenant, provider)
+    await _connect(client, tenant, provider)
+    read = await client.get("/api/v2/public/audit-log", headers=tenant.org_key)
+    [completed] = [e for e in read.json()["docs"] if e["action"] == "complete OAuth connection"]
+    assert completed["actor"] == "oauth_callback"
+    assert completed["linked_account_id"] == tenant.account_id
+    assert completed["target"] == {"slug": "hubspot"}

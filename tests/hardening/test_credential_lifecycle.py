@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
 
 from engine.flows import BASE, execute, publish
 from graphs import MANUAL_START
-from support import Tenant, assert_envelope
+from support import Tenant, assert_envelope, wait_until
+from weft.api.deps import app_state
 from weft.api.executions import CREDENTIAL_RECHECK_S
 from weft.store.db import Database
 from weft.tenancy.orgs import rotate_api_key
@@ -64,3 +66,25 @@ async def test_event_stream_ends_within_seconds_of_token_revocation(
     # ends within a re-check period. Generous slack for a loaded machine still tells the two apart.
     assert time.monotonic() - began < 0.3 + CREDENTIAL_RECHECK_S + 5
     assert "event: error" in stream.text and "revoked" in stream.text
+
+
+async def test_deleting_the_account_ends_its_open_stream_with_an_error_event(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any
+) -> None:
+    workflow = await publish(client, tenant, [MANUAL_START])
+    # No engine runs here: the execution stays queued, so its stream stays open.
+    execution_id = (await execute(client, tenant, workflow, {})).json()["execution_id"]
+    # The org key stays valid after the deletion: only the run's disappearing ends the stream.
+    stream = asyncio.create_task(
+        client.get(f"{BASE}/execution/{execution_id}/events", headers=tenant.as_org())
+    )
+    wakeups = app_state(app).services.wakeups
+    await wait_until(lambda: wakeups.waiting_on(execution_id), what="the stream waiting on the run")
+    deleted = await client.delete(
+        f"{BASE}/linked-account/{tenant.account_id}", headers=tenant.org_key
+    )
+    assert deleted.status_code == 200, deleted.text
+    ended = await asyncio.wait_for(stream, timeout=30)
+    assert ended.status_code == 200
+    assert ended.text.rstrip().split("\n\n")[-1].startswith("event: error"), ended.text
+    assert "not found" in ended.text.lower()

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from engine.flows import BASE, publish, run
 from engine.sink import Sink
 from graphs import node
-from support import Tenant, TenantFactory, assert_envelope, running_app
+from support import Tenant, TenantFactory, assert_envelope, running_app, wait_until
 from weft.engine.interpreter.outbound import effective_entries
 from weft.errors import InvalidInput
 from weft.net import OutboundPolicy
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.store.tables import NotificationDelivery
 from weft.tenancy.org_outbound import checked_entries
 
 pytestmark = pytest.mark.integration
@@ -127,3 +129,37 @@ def test_a_narrowed_ceiling_drops_stored_org_entries_at_run_time() -> None:
     stored = ["127.0.0.1:9000", "10.0.0.0/8", "garbage entry"]
     assert effective_entries(stored, OutboundPolicy.parse("127.0.0.1:9000")) == ("127.0.0.1:9000",)
     assert effective_entries(stored, OutboundPolicy.parse("")) == ()
+
+
+async def test_org_policy_applies_to_its_own_notification_webhooks(
+    policy_client: httpx.AsyncClient,
+    tenant: Tenant,
+    make_tenant: TenantFactory,
+    servers: Servers,
+    db: Database,
+) -> None:
+    client = policy_client
+    other_org = await make_tenant("acct-b")
+    assert (await _set(client, tenant, [f"127.0.0.1:{servers.opened_port}"])).status_code == 200
+    subscriptions = []
+    for org, path in ((tenant, "/hook"), (other_org, "/neighbour-hook")):
+        body = {"webhook_url": servers.opened.url + path, "webhook_events": ["Workflow Completed"]}
+        created = await client.post(f"{BASE}/webhook", json=body, headers=org.org_key)
+        assert created.status_code == 200, created.text
+        subscriptions.append(created.json()["_id"])
+        done = await run(client, org, await publish(client, org, [START]), {})
+        assert done["status"] == "COMPLETED", done
+    # The org that opened the port hears of its run there; its neighbour's delivery is refused.
+    await wait_until(lambda: servers.opened.calls["/hook"] == 1, what="the org's webhook")
+
+    async def neighbour_refused() -> bool:
+        async with db.reading() as session:
+            errors = await session.scalars(
+                select(NotificationDelivery.last_error).where(
+                    NotificationDelivery.subscription_id == subscriptions[1]
+                )
+            )
+            return any(error and "refused" in error for error in errors)
+
+    await wait_until(neighbour_refused, what="the neighbour's delivery refused")
+    assert servers.opened.calls["/neighbour-hook"] == 0

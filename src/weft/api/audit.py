@@ -23,12 +23,14 @@ router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
 
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Runs are recorded by the execution history itself; writing an audit row per run as well
-# would double the writes of the hottest routes.
-_RUN_ROUTES = ("/execute", "/test", "/event", "/hooks/", "/run", "/rerun")
+# would double the writes of the hottest routes. Matched by the route's end, or whole for the
+# event triggers: `POST /application/event` defines an event, a change like any other.
+_RUN_ROUTE_ENDS = ("/execute", "/test", "/run", "/rerun")
+_RUN_ROUTES = frozenset({"/api/v2/public/event", "/api/v2/public/event/trigger"})
 
 
 def _is_run(route: str) -> bool:
-    return any(part in route for part in _RUN_ROUTES)
+    return route.startswith("/hooks/") or route in _RUN_ROUTES or route.endswith(_RUN_ROUTE_ENDS)
 
 
 class AuditMiddleware:

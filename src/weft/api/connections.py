@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 import secrets
 from typing import Any
@@ -29,6 +30,7 @@ from weft.apps.connections import ConnectionInfo
 from weft.apps.oauth import (
     CALLBACK_PATH,
     START_PATH,
+    Completed,
     OAuthFailed,
     OtherBrowser,
     UnknownState,
@@ -43,7 +45,11 @@ from weft.apps.oauth_browser import (
 )
 from weft.apps.service import AuthorizationStarted
 from weft.errors import NotFound
+from weft.store.db import Database, log_database_failure
+from weft.tenancy.audit import Actor
+from weft.tenancy.service import record_change
 
+log = logging.getLogger("weft.audit")
 router = APIRouter(tags=["connections"], responses=ERROR_RESPONSES)
 browser_router = APIRouter(tags=["connections"], include_in_schema=True)
 
@@ -234,6 +240,7 @@ async def _callback_outcome(
             return RedirectResponse(_with_error(back, "connection_failed"), status_code=303)
         slug = failure.details.get("app_slug")
         return _outcome_page("Connection failed", failure.message, slug, "connection_failed", 400)
+    await _record_connected(db, done)
     if done.return_url:
         return RedirectResponse(done.return_url, status_code=303)
     slug = done.connection.app_slug
@@ -250,6 +257,24 @@ async def _refused(request: Request) -> Response | None:
     page = _outcome_page("Too many attempts", message, None, "too_many_attempts", 429)
     page.headers.update(refusal.headers)
     return page
+
+
+async def _record_connected(db: Database, done: Completed) -> None:
+    """The audit row of a connection the callback completed: no API call made this change, so
+    the audit middleware never sees it (a lost row is logged, the connection stands)."""
+    scope = done.scope
+    actor = Actor(scope.org_id, scope.environment, "oauth_callback", scope.account_id)
+    try:
+        await record_change(
+            db,
+            actor,
+            "complete OAuth connection",
+            target={"slug": done.connection.app_slug},
+            status=200,
+            request_id=None,
+        )
+    except Exception as error:
+        log_database_failure(log, "could not record an audit event for an OAuth callback", error)
 
 
 # OAuth error codes are short snake_case words (RFC 6749 4.1.2.1); anything else is not echoed.

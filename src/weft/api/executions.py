@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -26,8 +27,11 @@ from weft.engine.interpreter.safe_mode import SKIPPED, EditorTestOptions
 from weft.engine.runs import history, lifecycle, run_views, states
 from weft.engine.runs.run_views import RunView
 from weft.engine.starts import triggers
+from weft.errors import WeftError
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
+
+log = logging.getLogger("weft.api.executions")
 
 router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
 
@@ -89,7 +93,7 @@ _SSE_EVENT = {
                     {
                         "type": "object",
                         "required": ["message"],
-                        "properties": {"message": {"type": "string"}},
+                        "properties": {"message": {"type": "string"}, "code": {"type": "string"}},
                     },
                 ]
             },
@@ -276,6 +280,18 @@ async def stream_events(
     wakeups = services.wakeups
 
     async def events() -> AsyncIterator[bytes]:
+        # Once the stream has begun its status is sent: whatever stops it later (the run deleted
+        # with its linked account, the database gone) ends it with an `error` event instead.
+        try:
+            async for event in run_events():
+                yield event
+        except WeftError as error:
+            yield _sse("error", {"message": error.message, "code": error.error_code})
+        except Exception:
+            log.exception("event stream of %s stopped", execution_id)
+            yield _sse("error", {"message": "The stream stopped (internal error)"})
+
+    async def run_events() -> AsyncIterator[bytes]:
         last_step: str | None = None
         checked_at = time.monotonic()
         while True:

@@ -17,6 +17,7 @@ from weft.cli.common import (
 )
 from weft.clock import isoformat
 from weft.store.scope import ENVIRONMENTS, OrgScope
+from weft.tenancy.audit import record_cli_change
 from weft.tenancy.orgs import get_org
 
 org_app = typer.Typer(help="Organisations and their API keys.", no_args_is_help=True)
@@ -34,9 +35,13 @@ def org_create(
     from weft.tenancy.orgs import create_org
 
     settings = existing_database()
-    created = in_transaction(
-        settings, lambda s: create_org(name, add_default_app=create_default_app, session=s)
-    )
+
+    async def work(session: AsyncSession) -> Any:
+        created = await create_org(name, add_default_app=create_default_app, session=session)
+        record_cli_change(created.org.id, "create org", target={"name": name}, session=session)
+        return created
+
+    created = in_transaction(settings, work)
     data = {"org_id": created.org.id, "name": created.org.name, "api_keys": created.api_keys}
     human = (
         f"created org {created.org.id} ({created.org.name})\n"
@@ -109,6 +114,16 @@ def org_update(
         if outbound_allow is not None:
             entries = [entry for entry in outbound_allow if entry.strip()]
             await set_outbound_allow(org, entries, ceiling, session=session)
+        if allowed_origin is not None or outbound_allow is not None:
+            changed = {
+                name: ", ".join(v for v in values if v.strip())
+                for name, values in (
+                    ("allowed_origins", allowed_origin),
+                    ("outbound_allow", outbound_allow),
+                )
+                if values is not None
+            }
+            record_cli_change(org, "update org settings", target=changed, session=session)
         return {
             "org_id": org,
             "allowed_origins": await allowed_origins_of(org, session=session),
@@ -146,7 +161,15 @@ def linked_account_create(
 
     async def work(session: AsyncSession) -> Any:
         await get_org(org, session=session)
-        return await upsert_linked_account(scope, account_id, name=name, session=session)
+        account = await upsert_linked_account(scope, account_id, name=name, session=session)
+        record_cli_change(
+            org,
+            "save linked account",
+            target={"linked_account_id": account_id},
+            session=session,
+            environments=[environment],
+        )
+        return account
 
     account = in_transaction(settings, work)
     data = {
@@ -175,13 +198,21 @@ def token_create(
 
     async def work(session: AsyncSession) -> Any:
         await get_org(org, session=session)
-        return await issue_session_token(
+        issued = await issue_session_token(
             scope,
             linked_account,
             expires_in=expires_in or settings.session_token_ttl_s,
             max_expires_in=settings.session_token_max_ttl_s,
             session=session,
         )
+        record_cli_change(
+            org,
+            "issue session token",
+            target={"linked_account_id": linked_account},
+            session=session,
+            environments=[environment],
+        )
+        return issued
 
     issued = in_transaction(settings, work)
     data = {

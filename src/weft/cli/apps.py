@@ -82,7 +82,14 @@ def app_import(
         return
     assert org is not None
     settings = existing_database()
-    outcome = in_transaction(settings, lambda s: save_import(org, derived, session=s))
+    from weft.tenancy.audit import record_cli_change
+
+    async def work(session: Any) -> Any:
+        outcome = await save_import(org, derived, session=session)
+        record_cli_change(org, "import app", target={"slug": outcome.slug}, session=session)
+        return outcome
+
+    outcome = in_transaction(settings, work)
     data = outcome.as_dict()
     human = (
         f"imported {outcome.slug}: {len(outcome.actions)} actions "

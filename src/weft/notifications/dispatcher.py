@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -52,9 +53,11 @@ class NotificationDispatcher:
         timeout_s: float = 10.0,
         poll_s: float | None = None,
         retention_s: float = 7 * 24 * 3600,
+        client_for: Callable[[str], Awaitable[OutboundClient]] | None = None,
     ) -> None:
         self.db = db
         self.client = outbound_client
+        self.client_for = client_for
         self.box = signing_box(settings)
         self.base_delay_s = base_delay_s
         self.max_delay_s = max_delay_s
@@ -159,7 +162,10 @@ class NotificationDispatcher:
             "x-weft-attempt": str(delivery.attempts),
         }
         try:
-            response = await self.client.request(
+            client = self.client
+            if self.client_for is not None:
+                client = await self.client_for(delivery.org_id)
+            response = await client.request(
                 "POST", delivery.url, headers=headers, content=body, timeout_s=self.timeout_s
             )
         except OutboundError as error:

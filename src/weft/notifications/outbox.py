@@ -45,6 +45,7 @@ class ClaimedDelivery:
     attempts: int
     url: str
     secret_sealed: str
+    org_id: str  # whose outbound policy the send goes under
 
 
 async def enqueue_run_notifications(
@@ -233,6 +234,7 @@ async def claim_due_deliveries(
             attempts=row.attempts,
             url=targets[row.subscription_id].url,
             secret_sealed=targets[row.subscription_id].secret_sealed,
+            org_id=targets[row.subscription_id].org_id,
         )
         for row in rows
         if row.subscription_id in targets

@@ -1,5 +1,8 @@
 """The audit log: who created, changed, published or deleted what, and key rotations.
 
+Changes come through the API (api.audit's middleware), the OAuth callback (a connection the
+provider sent the browser back for) and the `weft` command (`record_cli_change`).
+
 Runs are not repeated here: each execution is its own record (trigger, account, version,
 status) in the execution history. Rows are written after the change committed, in their own
 transaction; they are read by the org through its API key, newest first.
@@ -7,6 +10,7 @@ transaction; they are read by the org through its API key, newest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.clock import now
 from weft.ids import new_id
 from weft.store.pagination import Page, paginate
-from weft.store.scope import OrgScope
+from weft.store.scope import ENVIRONMENTS, OrgScope
 from weft.store.tables import AuditEvent
 
 
@@ -26,7 +30,7 @@ class Actor:
 
     org_id: str
     environment: str
-    kind: str  # "org_key", "session_token" or "cli"
+    kind: str  # "org_key", "session_token", "cli" or "oauth_callback"
     linked_account_id: str | None = None
 
 
@@ -54,6 +58,27 @@ def record_event(
             created_at=now(),
         )
     )
+
+
+def record_cli_change(
+    org_id: str,
+    action: str,
+    *,
+    target: dict[str, Any],
+    session: AsyncSession,
+    environments: Sequence[str] = ENVIRONMENTS,
+) -> None:
+    """A change made with the `weft` command, in the log of each of `environments`: a change to
+    the whole org (its settings, a key rotation) shows in every environment's log."""
+    for environment in environments:
+        record_event(
+            Actor(org_id, environment, "cli"),
+            action,
+            target={key: str(value) for key, value in target.items()},
+            status=200,
+            request_id=None,
+            session=session,
+        )
 
 
 async def list_events(

@@ -15,7 +15,7 @@ from weft.errors import InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import ENVIRONMENTS, OrgScope
 from weft.store.tables import ApiKey, Org, SessionToken
-from weft.tenancy.audit import Actor, record_event
+from weft.tenancy.audit import record_cli_change
 from weft.tenancy.secrets import hash_secret, new_api_key, same_hash
 
 
@@ -85,12 +85,11 @@ async def rotate_api_key(org_id: str, environment: str, *, session: AsyncSession
     )
     api_key = await _add_key(org_id, environment, session=session)
     count = int(revoked.rowcount or 0)  # type: ignore[attr-defined]
-    record_event(
-        Actor(org_id, environment, "cli"),
+    # Every environment's log shows it: whoever reads production's log learns of a test key leak.
+    record_cli_change(
+        org_id,
         "rotate API key",
-        target={"environment": environment, "revoked_session_tokens": str(count)},
-        status=200,
-        request_id=None,
+        target={"environment": environment, "revoked_session_tokens": count},
         session=session,
     )
     return RotatedKey(api_key, count)

@@ -189,7 +189,6 @@ class Runner:
             )
         finally:
             state.row_written()
-        log.info("run ended", extra={"status": status})
 
     # -- the walk -------------------------------------------------------------------------
 

@@ -16,11 +16,16 @@ Each change checks the transition table (engine.runs.states) and its SQL guard i
 Whichever route a run takes into a terminal status, the same "run ended" hooks run: first the
 rows that must land in the very transaction that records the end (the org's notifications, so a
 crash cannot separate them from it; through the group commit's writer like the end itself), then,
-after the commit, the wake-ups of whoever waits on the run.
+after the commit, the wake-ups of whoever waits on the run. A waiting parent is made due in the
+ending transaction itself (`FencedWrite.wakes`), so its wake-up cannot be lost between the commit
+and the hooks; the commit and the hooks run as one task a cancellation cannot split
+(`uncancelled`), so they run once per end.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +35,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
-from weft.engine.runs import states
+from weft.engine.runs import queue, states
 from weft.engine.runs.claim_sql import claim_statement
 from weft.engine.runs.history import get_execution
 from weft.engine.runs.queue import CLAIMED_FIELDS, Claimed, FencedWrite, lock_in_id_order
@@ -46,6 +51,8 @@ from weft.store.tables import Execution, NotificationDelivery
 
 if TYPE_CHECKING:
     from weft.engine.workers.services import Services
+
+log = logging.getLogger("weft.runs")
 
 
 def may_become(new: str) -> Any:
@@ -112,8 +119,10 @@ def finishing(
     wake_at: datetime | None = None,
     notifications: list[dict[str, Any]] | None = None,
     insert: dict[str, Any] | None = None,
+    wakes: str | None = None,
 ) -> FencedWrite:
-    """The fenced write that ends a run (or parks it: status=waiting with `wake_at`)."""
+    """The fenced write that ends a run (or parks it: status=waiting with `wake_at`); `wakes`:
+    the waiting run its landing makes due (an ending sub-workflow run's parent)."""
     states.check_transition(states.RUNNING, status)
     moment = now()
     values: dict[str, Any] = {"status": status, "lease_owner": None, "updated_at": moment}
@@ -123,7 +132,9 @@ def finishing(
         values.update(due_at=None, finished_at=moment, output=output, error=error)
     if response is not None:
         values["response"] = response
-    return FencedWrite(execution_id, owner, attempt, values, steps, notifications or (), insert)
+    return FencedWrite(
+        execution_id, owner, attempt, values, steps, notifications or (), insert, wakes
+    )
 
 
 async def park_run(
@@ -141,21 +152,24 @@ async def park_run(
     """Release a run until `wake_at` (a delay) or until its sub-workflow run `child_id` ends.
 
     `insert`: a directly started run's row, written by this commit (engine.starts.direct)."""
-    await commits.write(
-        finishing(
-            execution_id=claimed.id,
-            owner=owner,
-            attempt=claimed.attempt,
-            status=states.WAITING,
-            steps=steps,
-            wake_at=wake_at,
-            response=response,
-            insert=insert,
-        )
+    parking = finishing(
+        execution_id=claimed.id,
+        owner=owner,
+        attempt=claimed.attempt,
+        status=states.WAITING,
+        steps=steps,
+        wake_at=wake_at,
+        response=response,
+        insert=insert,
     )
-    if child_id and await _has_ended(services.db, child_id):
-        # The child ended before this run parked, so its wake-up found nothing to wake.
-        await wake_waiting_run(services, claimed.id)
+
+    async def park_then_look() -> None:
+        await commits.write(parking)
+        if child_id and await _has_ended(services.db, child_id):
+            # The child ended before this run parked, so its end found nothing to wake.
+            await wake_waiting_run(services, claimed.id)
+
+    await uncancelled(park_then_look())
 
 
 async def end_run(
@@ -174,19 +188,43 @@ async def end_run(
     `insert`: a directly started run's row, written by this commit (engine.starts.direct)."""
     ending = {key: values.get(key) for key in ("output", "error", "response")}
     ended = RunEnded.of(claimed, status, **ending)
-    await commits.write(
-        finishing(
-            execution_id=claimed.id,
-            owner=owner,
-            attempt=claimed.attempt,
-            status=status,
-            steps=steps,
-            notifications=await ending_rows(services, ended),
-            insert=insert,
-            **values,
-        )
+    write = finishing(
+        execution_id=claimed.id,
+        owner=owner,
+        attempt=claimed.attempt,
+        status=status,
+        steps=steps,
+        notifications=await ending_rows(services, ended),
+        insert=insert,
+        wakes=claimed.parent_execution_id,
+        **values,
     )
-    await after_run_ended(services, ended)
+
+    async def end_then_hooks() -> None:
+        await commits.write(write)
+        log.info("run ended", extra={"status": status})  # once per end, as the hooks
+        await after_run_ended(services, ended)
+
+    await uncancelled(end_then_hooks())
+
+
+async def uncancelled(commit_and_after: Awaitable[None]) -> None:
+    """Await a commit and what must follow it as one task that cancelling the caller cannot split.
+
+    The worker's heartbeat cancels a run whose lease it no longer finds, and a run that has
+    just ended or parked holds none: cancelled between its commit and its hooks, it would stay
+    ended with its waiters never told (a parent parked on it until the backstop)."""
+    task = asyncio.ensure_future(commit_and_after)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_outcome_read)
+        raise
+
+
+def _outcome_read(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def wake_waiting_run(services: Services, execution_id: str) -> None:
@@ -242,8 +280,11 @@ async def cancel_run(services: Services, scope: Scope, execution_id: str) -> Exe
             )
         if notifications:
             await session.execute(insert(NotificationDelivery.__table__), notifications)
+        if execution.parent_execution_id:  # its parent learns of the end with the end itself
+            await session.execute(queue.wake_waiting([execution.parent_execution_id], moment))
+            await wake_workers_in_transaction(session)
         await session.run_sync(lambda sync: announce_answers(sync.connection(), [execution.id]))
-    await after_run_ended(services, ended)
+    await uncancelled(after_run_ended(services, ended))
     return execution
 
 
@@ -315,11 +356,12 @@ class WakeRunWaiters(RunEndedHook):
 
 
 class WakeWaitingParent(RunEndedHook):
-    """A parent run parked on this sub-workflow run is due again, to read how it ended."""
+    """A parent run parked on this sub-workflow run is due again, to read how it ended: the
+    ending transaction made it due (and woke other processes' workers); this process's claim now."""
 
     async def after_commit(self, services: Services, ended: RunEnded) -> None:
         if ended.parent_execution_id:
-            await wake_waiting_run(services, ended.parent_execution_id)
+            services.wakeups.work_queued()
 
 
 class CountRunEnded(RunEndedHook):

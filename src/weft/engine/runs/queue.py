@@ -160,6 +160,29 @@ class FencedWrite:
     # A directly started run's first commit (engine.starts.direct): its row, inserted with `values`
     # instead of updated (nobody else can hold a row that did not exist).
     insert: dict[str, Any] | None = None
+    # The run this write makes due now, if it is waiting, in the same transaction and only if the
+    # lease held: a sub-workflow run's end wakes its parent so (engine.runs.lifecycle.end_run).
+    wakes: str | None = None
+
+
+def wake_waiting(ids: Sequence[str], moment: datetime) -> Any:
+    """The UPDATE making the waiting runs among `ids` due at `moment` (others are left alone:
+    a running parent reads its child when it parks, engine.runs.lifecycle.park_run)."""
+    table = Execution.__table__
+    return (
+        update(table)
+        .where(table.c.id.in_(ids), table.c.status == states.WAITING)
+        .values(due_at=moment, updated_at=moment)
+    )
+
+
+def wake_within_batch(writes: Sequence[FencedWrite], moment: datetime) -> None:
+    """A park and the end that wakes it in one batch: the park is due at once. (PostgreSQL's batch
+    is one statement, whose wake sees the parent as it was before the park.)"""
+    woken = {write.wakes for write in writes if write.wakes}
+    for write in writes:
+        if write.execution_id in woken and write.values.get("status") == states.WAITING:
+            write.values["due_at"] = moment
 
 
 def insert_only(row: dict[str, Any]) -> FencedWrite:

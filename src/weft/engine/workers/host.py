@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from weft.engine.interpreter.outbound import OrgOutbound
+from weft.engine.interpreter.outbound import OrgOutbound, outbound_for
 from weft.engine.starts.app_triggers import AppTriggerPoller
 from weft.engine.starts.scheduler import Scheduler
 from weft.engine.workers.answers import ANSWERS_CHANNEL
@@ -100,7 +100,10 @@ class Engine:
         if workers > 0:  # deliveries go out from worker processes, not `weft api` ones
             services = self.services
             self.dispatcher = NotificationDispatcher(
-                services.db, services.outbound, services.settings
+                services.db,
+                services.outbound,
+                services.settings,
+                client_for=lambda org_id: outbound_for(services, org_id),
             )
             self.tasks.append(asyncio.create_task(self.dispatcher.run(), name="notifications"))
         if self.services.db.dialect.notifies:

@@ -34,6 +34,10 @@ class Wakeups:
         for event in self._waiters.pop(execution_id, set()):
             event.set()
 
+    def waiting_on(self, execution_id: str) -> bool:
+        """Whether someone waits on this run now."""
+        return bool(self._waiters.get(execution_id))
+
     async def wait_for_change(self, execution_id: str, within_s: float) -> None:
         """Sleep until the run changes or `within_s` passes, whichever comes first."""
         event = asyncio.Event()

@@ -20,7 +20,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from weft.engine.runs.queue import FencedWrite, LeaseLost
+from weft.clock import now
+from weft.engine.runs.queue import FencedWrite, LeaseLost, wake_within_batch
 from weft.engine.workers.answers import IDS_PER_NOTIFY
 from weft.engine.writes.fenced_postgres import PostgresWriter
 from weft.engine.writes.fenced_sqlite import SqliteWriter
@@ -80,6 +81,7 @@ class GroupCommit:
         try:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                wake_within_batch([write for write, _ in batch], now())
                 try:
                     applied = await self.writer.apply([w for w, _ in batch])
                 except Exception:

@@ -10,7 +10,8 @@ or COMMIT.
                 WHERE <the lease fence> RETURNING v.ord),           the writes that held
          held(ord) AS (the inserted writes, and every u's),
          s0 AS (INSERT INTO steps ... FROM json_to_recordset($4) WHERE ord IN held),
-         n0 AS (INSERT INTO notification_deliveries ... WHERE ord IN held AND <subscribed>)
+         n0 AS (INSERT INTO notification_deliveries ... WHERE ord IN held AND <subscribed>),
+         w AS (UPDATE executions ... WHERE id IN <the held writes' wakes> AND status = 'waiting')
     SELECT array(held), pg_notify(the held writes that answer a caller)
 
 Each group of rows is one JSON document parameter (store.raw_postgres), so the statement's text
@@ -30,9 +31,11 @@ from typing import Any
 
 from sqlalchemy import Dialect
 
+from weft.clock import now
 from weft.engine.runs import states
 from weft.engine.runs.queue import FencedWrite
 from weft.engine.workers.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
+from weft.engine.workers.wakeups import QUEUE_CHANNEL
 from weft.store.db import Database
 from weft.store.raw_postgres import (
     Placeholders,
@@ -62,6 +65,7 @@ class _Shape:
     steps: tuple[tuple[str, ...], ...]  # the columns of each group of step rows
     notify: bool  # some write answers a sync caller
     notifications: tuple[tuple[str, ...], ...] = ()  # the columns of each group of deliveries
+    wakes: bool = False  # some write wakes a waiting run (a sub-workflow run's end, its parent)
 
 
 class PostgresWriter:
@@ -134,6 +138,10 @@ async def apply_fenced_postgres(
         delivery_columns.append(columns)
         arguments.append(deliveries.document(columns, rows, ("ord",)))
 
+    waking = [i for i, write in enumerate(writes) if write.wakes]
+    if waking:
+        arguments += [[writes[i].wakes for i in waking], waking, now()]
+
     answering = [i for i, write in enumerate(writes) if answers_a_caller(write.values)]
     if answering:
         ids = [write.execution_id for write in writes]
@@ -145,6 +153,7 @@ async def apply_fenced_postgres(
         tuple(step_columns),
         bool(answering),
         tuple(delivery_columns),
+        bool(waking),
     )
     (row,) = await raw.fetch(_batch_sql(shape, dialect), arguments)
     held = set(row[0])
@@ -205,6 +214,21 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
             f'(SELECT 1 FROM "{subscriptions}" AS s WHERE s."id" = v."subscription_id")'
         )
         parts.append(f"n{number} AS ({_insert(deliveries, columns, source, dialect, where)})")
+    if shape.wakes:
+        # The waiting runs the held writes wake (their ids, the writes' ords, the time). A run
+        # parked by this same batch is not waiting in the statement's snapshot: the group commit
+        # made that park due at once (engine.runs.queue.wake_within_batch).
+        ids, ords, moment = (
+            placeholder("varchar[]"),
+            placeholder("int4[]"),
+            placeholder("timestamptz"),
+        )
+        parts.append(
+            f'w AS (UPDATE "{executions.name}" AS e '
+            f'SET "due_at" = {moment}, "updated_at" = {moment} '
+            f'FROM unnest({ids}, {ords}) AS v(id, ord) WHERE e."id" = v.id '
+            f"AND v.ord IN (SELECT ord FROM held) AND e.status = '{states.WAITING}' RETURNING e.id)"
+        )
     answered = "NULL"
     if shape.notify:
         channel, prefix = placeholder("text"), placeholder("text")
@@ -213,7 +237,10 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
             f"(SELECT pg_notify({channel}, {prefix} || string_agg(({ids})[ord + 1], ',')) "
             f"FROM held WHERE ord = ANY({answering}) HAVING count(*) > 0)"
         )
-    return f"WITH {', '.join(parts)} SELECT array(SELECT ord FROM held), {answered}"
+    woke = "NULL"
+    if shape.wakes:  # other processes' workers claim the woken runs at once
+        woke = f"(SELECT pg_notify('{QUEUE_CHANNEL}', '') FROM w HAVING count(*) > 0)"
+    return f"WITH {', '.join(parts)} SELECT array(SELECT ord FROM held), {answered}, {woke}"
 
 
 def _insert(

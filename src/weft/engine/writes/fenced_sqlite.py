@@ -4,8 +4,8 @@ Same effect as `engine.writes.fenced_postgres` (new rows inserted, updates fence
 and notifications of only the writes whose lease held), as Core statements on a plain connection, so
 the whole batch runs on SQLite's writer thread (Database.write_batch): new rows in one insert,
 fenced updates of the same columns in one executemany (SQLite counts its rows), steps in one insert,
-notifications in another. SQLite has no NOTIFY: other processes' sync callers find their answers by
-reading (engine.workers.answers).
+notifications in another, then the waiting parents of the runs that ended are made due. SQLite has
+no NOTIFY: other processes' sync callers find their answers by reading (engine.workers.answers).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, Update, bindparam, exists, insert, select, update
 
+from weft.clock import now
 from weft.engine.runs import states
-from weft.engine.runs.queue import FencedWrite
+from weft.engine.runs.queue import FencedWrite, wake_waiting
 from weft.store.db import Database
 from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
 
@@ -70,6 +71,9 @@ def apply_fenced(
         deliveries.setdefault(tuple(sorted(row)), []).append(row)
     for columns, rows in deliveries.items():
         connection.execute(_insert_deliveries(columns), rows)
+    woken = sorted({write.wakes for write in landed if write.wakes})
+    if woken:
+        connection.execute(wake_waiting(woken, now()))
     return held
 
 
