@@ -10,12 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from engine.flows import BASE, create_draft, execute, finished, publish, step
+from engine.flows import BASE, create_draft, execute, finished, publish, run, step
 from graphs import MANUAL_START, node
 from servers import RecordingServer, Request
 from support import Tenant
 from weft.engine.workers.host import Engine
+from weft.store.db import Database
 
 pytestmark = pytest.mark.integration
 
@@ -145,3 +147,35 @@ async def test_a_single_node_run_answers_odd_strings_replaced(
         )
         assert ran.status_code == 200, ran.text
         assert ran.json()["output"] == expected
+
+
+async def test_rows_an_older_version_stored_with_lone_surrogates_read_back_replaced(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, db: Database
+) -> None:
+    if db.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's jsonb never held them: the run errored instead")
+    workflow = await publish(client, tenant, [MANUAL_START, node("2", "transform", "T", value=1)])
+    done = await run(client, tenant, workflow, {})
+    # What the older version wrote: json.dumps' escapes, kept as they were in SQLite's text.
+    stored = json.dumps({"k\ud800": ["v\udfff", "n\u0000"]})
+    async with db.transaction() as session:
+        await session.execute(
+            text("UPDATE steps SET output = :v WHERE execution_id = :id"),
+            {"v": stored, "id": done["_id"]},
+        )
+        await session.execute(
+            text("UPDATE executions SET output = :v, input = :v WHERE id = :id"),
+            {"v": stored, "id": done["_id"]},
+        )
+    replaced = {"k\ufffd": ["v\ufffd", "n\ufffd"]}
+    page = await client.get(f"{BASE}/execution/{done['_id']}", headers=tenant.bearer)
+    assert page.status_code == 200, page.text
+    assert page.json()["output"] == replaced
+    assert [s["latest_output"] for s in page.json()["nodes"]] == [replaced] * 2
+    listed = await client.get(
+        f"{BASE}/execution", params={"workflow_id": workflow}, headers=tenant.bearer
+    )
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["docs"][0]["output"] == replaced
+    events = await _events(client, tenant, done["_id"])
+    assert [e["data"]["latest_output"] for e in events if e["event"] == "step"] == [replaced] * 2
