@@ -149,11 +149,6 @@ POOL_OVERFLOW = 10
 BATCH_CONNECTIONS = 4
 
 
-# Every JSON column of both databases: odd strings a run produced are made valid
-# (store.json_codec).
-_JSON_CODEC = {"json_serializer": dump_json, "json_deserializer": load_json}
-
-
 def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngine:
     """An async engine for `url`, with SQLite tuned for concurrent readers and one writer."""
     if url.startswith("sqlite"):
@@ -161,7 +156,10 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
         engine = create_async_engine(
             url,
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "isolation_level": None},
-            **_JSON_CODEC,
+            # Odd strings a run produced are made valid (store.json_codec), and so are those of
+            # rows written before that was done.
+            json_serializer=dump_json,
+            json_deserializer=load_json,
             # Connections (each with its thread) are kept, not opened per busy moment: the
             # overflow above `POOL_SIZE` is for bursts only.
             pool_size=POOL_SIZE,
@@ -175,7 +173,8 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
             pool_size=POOL_SIZE,
             max_overflow=POOL_OVERFLOW,
             pool_pre_ping=True,
-            **_JSON_CODEC,
+            # Reads need no repair: jsonb never held an odd string.
+            json_serializer=dump_json,
         )
         if not any(isinstance(f, _DroppedConnectionClose) for f in _POOL_LOG.filters):
             _POOL_LOG.addFilter(_DroppedConnectionClose())

@@ -2,14 +2,17 @@
 
 A run produces strings no database keeps: a lone UTF-16 surrogate (`"\\ud800"` from a JSONata
 escape, a code node's `JSON.stringify`, any outside answer) and NUL. PostgreSQL's jsonb refuses
-both, so the run's commit failed; SQLite kept the escape, and every later read of the account's
-history failed to encode it as UTF-8. So each is replaced by U+FFFD when a value is written, in
+both, so the run's commit failed; SQLite kept the escapes, and every later read of the account's
+history failed to encode them as UTF-8. So each is replaced by U+FFFD when a value is written, in
 keys as in values (keys that become equal keep the last value), and a valid pair of surrogates
-becomes its one character. Rows written before this are repaired the same way as they are read.
+becomes its one character. SQLite rows written before this are repaired the same way as they
+are read.
 
-Writing is orjson's (a seventh of json.dumps' CPU): it refuses surrogates and escapes NUL as
-`\\u0000`, so clean values, nearly all of them, cost one extra substring search and nothing
-else; only a value that fails that test is walked.
+Clean values, nearly all of them, are never walked. Writing is orjson's (a seventh of
+json.dumps' CPU), which refuses surrogates: only then is the value walked. NUL it escapes as
+`\\u0000`, which costs a search of the text (`dump_json`); PostgreSQL's hot batch skips even that
+(`dump_json_for_jsonb`): jsonb refuses the escape, and its writer then writes the batch again
+with valid values.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ _ORJSON_OPTIONS = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
+_NUL = b"\\u0000"  # how orjson writes NUL
 _ODD = re.compile("[\x00\ud800-\udfff]")
-# In JSON text: an escaped NUL, or an escaped surrogate (a pair's halves too, which json.dumps
-# writes so; the walk then finds nothing to replace).
+# In JSON text: an escaped NUL or surrogate (a pair's halves too, as json.dumps writes them;
+# the walk then finds nothing to replace).
 _ODD_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F])")
 
 
@@ -39,9 +43,16 @@ def dump_json(value: Any) -> str:
         text = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:  # a surrogate, or a value only json.dumps writes (an integer past 64 bits)
         return _dump_valid(value)
-    if b"\\u0000" in text:
+    return _dump_valid(value) if _NUL in text else text.decode()
+
+
+def dump_json_for_jsonb(value: Any) -> str:
+    """`dump_json` less the search for NUL, for writers that write again with `valid_json`
+    values when PostgreSQL refuses a `\\u0000` (store.raw_postgres.NUL_REFUSED)."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
         return _dump_valid(value)
-    return text.decode()
 
 
 def _dump_valid(value: Any) -> str:
@@ -53,8 +64,8 @@ def _dump_valid(value: Any) -> str:
 
 
 def load_json(text: str) -> Any:
-    """The value of JSON `text`, odd strings replaced (the columns' deserializer): rows written
-    before odd strings were replaced on writing read back as they would be written now."""
+    """The value of JSON `text` with odd strings replaced, for SQLite, whose rows written before
+    odd strings were replaced on writing hold their escapes (jsonb never held them)."""
     value = json.loads(text)
     return _valid(value) if _ODD_ESCAPE.search(text) else value
 
@@ -64,7 +75,7 @@ def valid_json(value: Any) -> Any:
     and NUL replaced by U+FFFD, a surrogate pair joined into its character. A value with none
     is returned as it is, found so at orjson's speed."""
     try:
-        if b"\\u0000" not in orjson.dumps(value, option=_ORJSON_OPTIONS):
+        if _NUL not in orjson.dumps(value, option=_ORJSON_OPTIONS):
             return value
     except TypeError:
         pass
