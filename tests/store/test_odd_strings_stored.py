@@ -23,7 +23,12 @@ from weft.engine.runs import queue, states
 from weft.engine.writes.commits import writer_for
 from weft.ids import new_id
 from weft.store.db import Database
-from weft.store.tables import Execution, Step
+from weft.store.tables import (
+    Execution,
+    NotificationDelivery,
+    NotificationSubscription,
+    Step,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -133,3 +138,43 @@ async def test_every_string_a_run_records_reads_back_valid(
 
     # Hypothesis drives its examples from a thread; each is recorded on the test's own loop.
     await asyncio.to_thread(stored_and_read_back)
+
+
+async def test_error_text_quoting_an_outside_answer_is_stored_valid(
+    db: Database, tenant: Tenant
+) -> None:
+    moment, subscription, delivery = now(), new_id(), new_id()
+    async with db.transaction() as session:
+        session.add(
+            NotificationSubscription(
+                id=subscription,
+                org_id=tenant.org_id,
+                environment="test",
+                url="http://127.0.0.1:9/hook",
+                events=["Workflow Completed"],
+                secret_sealed="sealed",
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+        await session.flush()
+        session.add(
+            NotificationDelivery(
+                id=delivery,
+                subscription_id=subscription,
+                event="Workflow Completed",
+                payload={"output": "a\x00\ud800"},
+                status="failed",
+                attempts=1,
+                last_error="HTTP 500: k\ud800 \x00",
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+    async with db.reading() as session:
+        row = await session.get(NotificationDelivery, delivery)
+    assert row is not None
+    assert (row.last_error, row.payload) == (
+        "HTTP 500: k\ufffd \ufffd",
+        {"output": "a\ufffd\ufffd"},
+    )
