@@ -4,16 +4,19 @@ SQLite and PostgreSQL: the run completes, and every view of the account's histor
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
 from sqlalchemy import text
 
 from engine.flows import BASE, create_draft, execute, finished, publish, run, step
 from graphs import MANUAL_START, node
+from odd_strings import expected, odd_json
 from servers import RecordingServer, Request
 from support import Tenant
 from weft.engine.workers.host import Engine
@@ -41,8 +44,10 @@ FROM_EXPRESSION = "x\ufffdy\ufffd"
 class OddApi(RecordingServer):
     """An outside API whose JSON answer holds lone surrogates and NULs, in keys and values."""
 
+    answer = ODD_ANSWER
+
     def respond(self, request: Request) -> tuple[int, Any]:
-        return 200, ODD_ANSWER
+        return 200, self.answer
 
 
 @pytest.fixture
@@ -141,12 +146,12 @@ async def test_a_single_node_run_answers_odd_strings_replaced(
     client: httpx.AsyncClient, tenant: Tenant, odd_api: OddApi
 ) -> None:
     draft = await create_draft(client, tenant, _nodes(odd_api))
-    for node_id, expected in (("2", FROM_CODE), ("3", FROM_EXPRESSION)):
+    for node_id, want in (("2", FROM_CODE), ("3", FROM_EXPRESSION)):
         ran = await client.post(
             f"{BASE}/workflow/{draft}/nodes/{node_id}/run", json={}, headers=tenant.bearer
         )
         assert ran.status_code == 200, ran.text
-        assert ran.json()["output"] == expected
+        assert ran.json()["output"] == want
 
 
 async def test_rows_an_older_version_stored_with_lone_surrogates_read_back_replaced(
@@ -179,3 +184,49 @@ async def test_rows_an_older_version_stored_with_lone_surrogates_read_back_repla
     assert listed.json()["docs"][0]["output"] == replaced
     events = await _events(client, tenant, done["_id"])
     assert [e["data"]["latest_output"] for e in events if e["event"] == "step"] == [replaced] * 2
+
+
+async def _through_a_test_run(
+    client: httpx.AsyncClient, tenant: Tenant, api: OddApi, value: Any
+) -> None:
+    """`value` made by a code node and answered by an outside API in a test run; every view."""
+    api.answer = json.dumps(value).encode()  # escapes and all, as an outside API may send it
+    code = node("2", "code", "Code", source=f"return {json.dumps(value)};")
+    call = node("3", "http", "Call", url=f"{api.url}/odd")
+    draft = await create_draft(client, tenant, [MANUAL_START, code, call])
+    want = expected(value)
+    tested = await client.post(
+        f"{BASE}/workflow/{draft}/test", json={"payload": {}}, headers=tenant.bearer
+    )
+    assert tested.status_code == 200, tested.text
+    run_id = tested.json()["_id"]
+    page = await client.get(f"{BASE}/execution/{run_id}", headers=tenant.bearer)
+    assert page.status_code == 200, page.text
+    for execution in (tested.json(), page.json()):
+        assert execution["status"] == "COMPLETED", execution
+        assert step(execution, "2")["latest_output"] == want
+        assert step(execution, "3")["latest_output"]["body"] == want
+    listed = await client.get(
+        f"{BASE}/execution",
+        params={"workflow_id": draft, "include_tests": "true"},
+        headers=tenant.bearer,
+    )
+    assert listed.status_code == 200, listed.text
+    events = await _events(client, tenant, run_id)
+    assert events[-1]["data"]["status"] == "COMPLETED"
+
+
+async def test_any_odd_value_from_code_or_an_outside_answer_reads_back_in_every_view(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, odd_api: OddApi
+) -> None:
+    loop = asyncio.get_running_loop()
+
+    # Integers within JavaScript's exact range: the code node's value passes through V8.
+    @settings(max_examples=12, deadline=None, database=None)
+    @given(odd_json(max_int=2**53))
+    def through_a_run(value: Any) -> None:
+        ran = _through_a_test_run(client, tenant, odd_api, value)
+        asyncio.run_coroutine_threadsafe(ran, loop).result()
+
+    # Hypothesis drives its examples from a thread; each runs on the test's own loop.
+    await asyncio.to_thread(through_a_run)

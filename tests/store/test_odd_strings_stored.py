@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from engine.flows import execute, publish
 from graphs import MANUAL_START
+from odd_strings import expected, odd_json
 from support import Tenant
 from weft.clock import now
 from weft.engine.runs import queue, states
@@ -33,44 +33,6 @@ from weft.store.tables import (
 pytestmark = pytest.mark.integration
 
 NODE = SimpleNamespace(id="2", type="transform", name="Odd")
-
-ODD = ["\x00", "\ud800", "\udbff", "\udc00", "\udfff", "\ud83d", "\ude00"]
-odd_text = st.lists(
-    st.one_of(st.characters(exclude_categories=()), st.sampled_from(ODD)), max_size=8
-).map("".join)
-odd_json = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    # Below 1e16: jsonb keeps numbers as numeric, so a float PostgreSQL prints without its
-    # exponent may read back as an integer, a matter of numbers, not of strings.
-    | st.floats(-1e15, 1e15, allow_nan=False)
-    | odd_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=4),
-    max_leaves=12,
-)
-
-
-def expected(value: Any) -> Any:
-    """The oracle: each string with its surrogate pairs joined, lone surrogates and NUL as
-    U+FFFD (written independently of store.json_codec)."""
-    if isinstance(value, str):
-        out, i = [], 0
-        while i < len(value):
-            code = ord(value[i])
-            low = ord(value[i + 1]) if i + 1 < len(value) else 0
-            if 0xD800 <= code <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
-                out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
-                i += 2
-                continue
-            out.append("\ufffd" if code == 0 or 0xD800 <= code <= 0xDFFF else value[i])
-            i += 1
-        return "".join(out)
-    if isinstance(value, dict):
-        return {expected(k): expected(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expected(v) for v in value]
-    return value
 
 
 async def _record(db: Database, template: dict[str, Any], value: Any) -> dict[str, Any]:
@@ -130,7 +92,7 @@ async def test_every_string_a_run_records_reads_back_valid(
     loop = asyncio.get_running_loop()
 
     @settings(max_examples=60, deadline=None, database=None)
-    @given(odd_json)
+    @given(odd_json())
     def stored_and_read_back(value: Any) -> None:
         read = asyncio.run_coroutine_threadsafe(_record(db, template, value), loop).result()
         want = expected(value)
