@@ -27,6 +27,7 @@ from weft.errors import InvalidInput
 from weft.expressions.evaluator import Limits
 from weft.nodes.catalog import describe_node_types
 from weft.nodes.start import cron_problem
+from weft.store.json_codec import valid_json
 from weft.workflows import service
 from weft.workflows.trigger_index import next_tick
 
@@ -157,7 +158,8 @@ async def preview_expression(
         limits=limits,
         config=body.config,
     )
-    return PreviewOut(value=capped(value), error=error, execution_id=run_id)
+    # Odd strings an expression made are shown as a run would record them.
+    return PreviewOut(value=capped(valid_json(value)), error=error, execution_id=run_id)
 
 
 class ScheduleIn(BaseModel):

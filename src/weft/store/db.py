@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from weft.store.dialects import Dialect, dialect_named
+from weft.store.json_codec import dump_json, load_json
 from weft.store.permissions import secure_sqlite_file
 from weft.store.raw_postgres import RawPostgres
 from weft.store.sql_counter import attach_if_enabled
@@ -155,6 +156,10 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
         engine = create_async_engine(
             url,
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "isolation_level": None},
+            # Odd strings a run produced are made valid (store.json_codec), and so are those of
+            # rows written before that was done.
+            json_serializer=dump_json,
+            json_deserializer=load_json,
             # Connections (each with its thread) are kept, not opened per busy moment: the
             # overflow above `POOL_SIZE` is for bursts only.
             pool_size=POOL_SIZE,
@@ -164,7 +169,12 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
         event.listen(engine.sync_engine, "begin", _begin)
     else:
         engine = create_async_engine(
-            url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True
+            url,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_pre_ping=True,
+            # Reads need no repair: jsonb never held an odd string.
+            json_serializer=dump_json,
         )
         if not any(isinstance(f, _DroppedConnectionClose) for f in _POOL_LOG.filters):
             _POOL_LOG.addFilter(_DroppedConnectionClose())

@@ -9,8 +9,8 @@ for every batch size, so asyncpg prepares it once per connection. (One array par
 column came first: asyncpg encoded those element by element, at twice this process's CPU of
 one orjson document, while PostgreSQL parses the document for about the same.) Values are
 converted by the column types' own SQLAlchemy bind processors (aware UTC datetimes, JSON with
-`None` as JSON null), JSON written by orjson where it writes what json.dumps would, so a row
-written here reads back exactly as one written through the ORM.
+`None` as JSON null), JSON by orjson (store.json_codec), so a row written here reads back exactly
+as one written through the ORM.
 
 The connections are a small pool of their own, not SQLAlchemy's: they carry none of its codecs
 or state, and skip asyncpg's reset round trip on every release.
@@ -28,6 +28,7 @@ from sqlalchemy import JSON, Column, Dialect, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from weft.store import sql_counter
+from weft.store.json_codec import dump_json_for_jsonb
 
 # The driver arguments SQLAlchemy's asyncpg dialect takes from the URL but asyncpg does not.
 _DIALECT_ONLY_ARGUMENTS = (
@@ -148,6 +149,11 @@ def _observe(sql: str, arguments: Sequence[Any]) -> None:
         observer(sql, arguments)
 
 
+# What PostgreSQL raises for a `\u0000` in a jsonb value, which the batch's documents leave to it
+# to find (store.json_codec.dump_json_for_jsonb): the writer then writes again, values made valid.
+NUL_REFUSED = (asyncpg.exceptions.UntranslatableCharacterError,)
+
+
 class RecordRows:
     """Rows of one table as one JSON document, for `json_to_recordset` statements."""
 
@@ -199,32 +205,16 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
-# What orjson writes as json.dumps would, or hands back (TypeError) to be written by it.
-_ORJSON_OPTIONS = (
-    orjson.OPT_NON_STR_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-
-
 def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
     """How a value of `column` goes to the driver: SQLAlchemy's bind processor, except that
-    JSON is written by orjson (a seventh of json.dumps' CPU, and a run writes dozens of JSON
-    values). JSONB keeps the parsed value, not the text, so only what orjson cannot write the
-    way json.dumps does (integers past 64 bits, datetimes, subclasses) goes to SQLAlchemy's."""
+    JSON is written by orjson directly (a seventh of json.dumps' CPU, and a run writes dozens
+    of JSON values), leaving a NUL for jsonb to refuse (NUL_REFUSED). JSONB keeps the parsed
+    value, not the text, so the text need only mean what the ORM's would."""
     column_type = column.type.dialect_impl(dialect)
     standard = column_type.bind_processor(dialect) or _unchanged
     if not isinstance(column_type, JSON):
         return standard
-
-    def write_json(value: Any) -> Any:
-        try:
-            return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
-        except TypeError:
-            return standard(value)
-
-    return write_json
+    return dump_json_for_jsonb
 
 
 class Placeholders:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from weft.store.types import JSONType, UTCDateTime
+from weft.store.types import JSONType, UTCDateTime, ValidText
 
 ID = String(24)
 
@@ -354,7 +354,7 @@ class AppTrigger(Base):
     status: Mapped[str] = mapped_column(String(12))
     # Polling: {primed, cursor, seen}. Webhook: {subscription_id, secret_sealed}.
     state: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(ValidText, nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -418,7 +418,7 @@ class NotificationDelivery(Base):
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(ValidText, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -556,6 +556,6 @@ class McpCall(Base):
     arguments: Mapped[Any] = mapped_column(JSONType, nullable=True)
     status: Mapped[str] = mapped_column(String(12))
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(ValidText, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, Text
 from sqlalchemy.types import TypeDecorator
 
 from weft.store.dialects import DIALECTS
+from weft.store.json_codec import valid_json
 
 # The dialects (by SQLAlchemy's name, which a column type is given) that keep no time zone.
 _ZONELESS = frozenset(name for name, d in DIALECTS.items() if not d.keeps_time_zones)
@@ -44,3 +45,14 @@ def _json_type() -> Any:
 
 # Each dialect's own JSON type (JSONB on PostgreSQL: indexable, compact; JSON text on SQLite).
 JSONType: Any = _json_type()
+
+
+class ValidText(TypeDecorator[str]):
+    """Text from outside (an error message quoting an answer), its lone surrogates and NULs
+    made U+FFFD as in JSON columns (store.json_codec): neither database keeps them."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else valid_json(value)

@@ -1,4 +1,5 @@
-"""Running one node alone with given inputs ("run node" in the editor): nothing is stored."""
+"""Running one node alone with given inputs ("run node" in the editor): nothing is stored, but
+what it answers has its strings made valid as a run's recorded step would (store.json_codec)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from weft.errors import InvalidInput, NotFound
 from weft.expressions.evaluator import Limits
 from weft.nodes import NodeConfigError, Role, kind_of, parse_node_config
 from weft.nodes.runtime import NodeFailure
+from weft.store.json_codec import valid_json
 from weft.workflows.graph import normalize_graph
 
 
@@ -68,7 +70,7 @@ async def run_single_node(
             would_send = await preview_request(node.type, config, ctx)
             result.update(status="SKIPPED", output={"safe_mode": True, "would_send": would_send})
             result.update(error=None, execution_time=(time.perf_counter() - started) * 1000)
-            return result
+            return valid_json(result)
         # Loop and delay are evaluated as a run would (engine.interpreter.control_flow), without
         # running on.
         if kind.role is Role.LOOP:
@@ -83,4 +85,4 @@ async def run_single_node(
     except NodeFailure as failure:
         result.update(status="FAILED", output=None, error=failure.to_json())
     result["execution_time"] = (time.perf_counter() - started) * 1000
-    return result
+    return valid_json(result)

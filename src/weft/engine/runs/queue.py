@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from weft.engine.runs import states
 from weft.ids import new_id
 from weft.observability.metrics import observe_step
 from weft.store.db import Database
+from weft.store.json_codec import valid_json
 from weft.store.tables import Execution, Step
 
 
@@ -183,6 +184,17 @@ def wake_within_batch(writes: Sequence[FencedWrite], moment: datetime) -> None:
     for write in writes:
         if write.execution_id in woken and write.values.get("status") == states.WAITING:
             write.values["due_at"] = moment
+
+    def made_valid(self) -> FencedWrite:
+        """The same write, its strings made valid as a JSON column stores them
+        (store.json_codec): for a database that refused a NUL the write left in."""
+        return replace(
+            self,
+            values=valid_json(self.values),
+            steps=valid_json(self.steps),
+            notifications=valid_json(list(self.notifications)),
+            insert=valid_json(self.insert),
+        )
 
 
 def insert_only(row: dict[str, Any]) -> FencedWrite:

@@ -18,13 +18,14 @@ import os
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from weft.engine.runs import states
 from weft.store.dialects import dialect_of
+from weft.store.json_codec import valid_json
 from weft.store.tables import Execution
 
 FALLBACK_TICK_S = 0.1
@@ -48,6 +49,15 @@ class RunAnswer:
     def settles(self, until_response: bool) -> bool:
         """Whether a caller waiting for the end (or, with `until_response`, a response) is done."""
         return self.status in states.TERMINAL or bool(until_response and self.response)
+
+    def as_stored(self) -> RunAnswer:
+        """The answer as its row reads back (a runner publishes the values it wrote)."""
+        return replace(
+            self,
+            response=valid_json(self.response),
+            output=valid_json(self.output),
+            error=valid_json(self.error),
+        )
 
     @classmethod
     def of(cls, execution: Any) -> RunAnswer:
@@ -121,7 +131,10 @@ class Answers:
 
     def publish(self, answer: RunAnswer) -> None:
         """Hand `answer` (committed already) to everyone waiting on that run."""
-        for future in self._waiting.pop(answer.id, ()):
+        waiters = self._waiting.pop(answer.id, ())
+        if waiters:
+            answer = answer.as_stored()
+        for future in waiters:
             if not future.done():
                 future.set_result(answer)
 

@@ -38,6 +38,7 @@ from weft.engine.workers.answers import ANSWERS_CHANNEL, answers_a_caller, sende
 from weft.engine.workers.wakeups import QUEUE_CHANNEL
 from weft.store.db import Database
 from weft.store.raw_postgres import (
+    NUL_REFUSED,
     Placeholders,
     RawPostgres,
     RecordRows,
@@ -77,7 +78,13 @@ class PostgresWriter:
 
     async def apply(self, writes: Sequence[FencedWrite]) -> list[bool]:
         """Apply each write whose lease still holds, in one statement; which ones did."""
-        return await apply_fenced_postgres(self.raw, writes, self.dialect)
+        try:
+            return await apply_fenced_postgres(self.raw, writes, self.dialect)
+        except NUL_REFUSED:
+            # A run produced a NUL, which the documents leave to jsonb to find; the statement
+            # wrote nothing, so the batch goes again, its strings made valid.
+            valid = [write.made_valid() for write in writes]
+            return await apply_fenced_postgres(self.raw, valid, self.dialect)
 
 
 async def apply_fenced_postgres(
