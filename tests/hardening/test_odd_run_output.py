@@ -154,11 +154,11 @@ async def test_a_single_node_run_answers_odd_strings_replaced(
         assert ran.json()["output"] == want
 
 
+# SQLite only: PostgreSQL's jsonb never held such rows (the run errored instead).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_rows_an_older_version_stored_with_lone_surrogates_read_back_replaced(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, db: Database
 ) -> None:
-    if db.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's jsonb never held them: the run errored instead")
     workflow = await publish(client, tenant, [MANUAL_START, node("2", "transform", "T", value=1)])
     done = await run(client, tenant, workflow, {})
     # What the older version wrote: json.dumps' escapes, kept as they were in SQLite's text.
