@@ -160,6 +160,9 @@ def test_a_serving_child_that_stops_answering_is_restarted_with_the_reason(
     try:
         assert wait_for(lambda: log_of(tmp_path).count("Application startup complete") >= 2, 60)
         child = serving_children(tmp_path)[0]
+        # Stopped before its first health answer, it would still be in its boot allowance.
+        serving = f"worker process {child} is serving"
+        assert wait_for(lambda: serving in log_of(tmp_path), 30), log_of(tmp_path)[-3000:]
         os.kill(child, signal.SIGSTOP)  # alive, but answers nothing
         said = f"worker process {child} did not answer its health check within 2 s"
         assert wait_for(lambda: said in log_of(tmp_path), 30), log_of(tmp_path)[-3000:]

@@ -95,7 +95,10 @@ class Supervisor(Multiprocess):
         now = time.monotonic()
         try:
             while process.parent_conn.poll(0):
-                watch.started = bool(process.parent_conn.recv())
+                started = bool(process.parent_conn.recv())
+                if started and not watch.started:
+                    log.info(f"worker process {process.pid} is serving and answers health checks")
+                watch.started = started
                 watch.answered = True
                 watch.pinged_at = None
             if watch.pinged_at is None:

@@ -165,6 +165,17 @@ class FencedWrite:
     # lease held: a sub-workflow run's end wakes its parent so (engine.runs.lifecycle.end_run).
     wakes: str | None = None
 
+    def made_valid(self) -> FencedWrite:
+        """The same write, its strings made valid as a JSON column stores them
+        (store.json_codec): for a database that refused a NUL the write left in."""
+        return replace(
+            self,
+            values=valid_json(self.values),
+            steps=valid_json(self.steps),
+            notifications=valid_json(list(self.notifications)),
+            insert=valid_json(self.insert),
+        )
+
 
 def wake_waiting(ids: Sequence[str], moment: datetime) -> Any:
     """The UPDATE making the waiting runs among `ids` due at `moment` (others are left alone:
@@ -184,17 +195,6 @@ def wake_within_batch(writes: Sequence[FencedWrite], moment: datetime) -> None:
     for write in writes:
         if write.execution_id in woken and write.values.get("status") == states.WAITING:
             write.values["due_at"] = moment
-
-    def made_valid(self) -> FencedWrite:
-        """The same write, its strings made valid as a JSON column stores them
-        (store.json_codec): for a database that refused a NUL the write left in."""
-        return replace(
-            self,
-            values=valid_json(self.values),
-            steps=valid_json(self.steps),
-            notifications=valid_json(list(self.notifications)),
-            insert=valid_json(self.insert),
-        )
 
 
 def insert_only(row: dict[str, Any]) -> FencedWrite:
