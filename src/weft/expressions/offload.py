@@ -4,8 +4,11 @@ jsonata-python checks its time limit only between evaluation steps, so one built
 (`$replace` on a long string, `$sort`, `$pad`) can run for many seconds; on the event loop that
 would freeze every request and every run of the process. Evaluations therefore run on a few
 daemon threads: the loop only awaits them, and the GIL hands it control every few milliseconds
-whatever the expression does. A watchdog raises `HardTimeLimit` inside an evaluation that outlives
-its hard limit (CPython delivers it at the next bytecode), so a runaway cannot keep a CPU either.
+whatever the expression does. A watchdog raises `HardTimeLimit` inside an evaluation whose thread
+has used more CPU than its hard limit (CPython delivers it at the next bytecode), so a runaway
+cannot keep a CPU either. Like JSONata's own limit (`cpu_timebox.py`), it counts the thread's CPU
+time, not the wall clock: waiting for the GIL or a core on a busy machine spends none of it.
+Only an evaluation stuck without computing meets the wall-clock backstop, WALL_BACKSTOP_S.
 It also stops an evaluation during which the process's resident memory grew by more than
 MEMORY_CAP_BYTES (an expression building strings or arrays; the builtins that could make a big
 one in a single C call are capped in `caps.py`). Plain paths and expressions whose cost is
@@ -35,6 +38,7 @@ WATCH_INTERVAL_S = 0.01
 # The cooperative limit fires first; the hard one is for builtins that never yield to it.
 HARD_LIMIT_FACTOR = 2
 HARD_LIMIT_GRACE_S = 0.1
+WALL_BACKSTOP_S = 60.0
 TOO_LONG = "Expression took too long (time limit exceeded)"
 # Growth of the process's resident memory one evaluation may cause. Measured as the process's
 # RSS, not the evaluation's own allocations (tracemalloc would slow every evaluation): an
@@ -64,7 +68,9 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     lock: threading.Lock = field(default_factory=threading.Lock)
-    deadline: float = 0.0
+    cpu_clock: int = 0  # the serving thread's CPU-time clock
+    cpu_deadline: float = 0.0
+    wall_deadline: float = 0.0
     resident_at_start: int = 0
     thread_id: int | None = None
     finished: bool = False
@@ -126,7 +132,9 @@ class EvaluationThreads:
         try:
             with job.lock:
                 job.thread_id = threading.get_ident()
-                job.deadline = time.monotonic() + job.hard_limit_s
+                job.cpu_clock = time.pthread_getcpuclockid(job.thread_id)
+                job.cpu_deadline = time.clock_gettime(job.cpu_clock) + job.hard_limit_s
+                job.wall_deadline = time.monotonic() + WALL_BACKSTOP_S
                 job.resident_at_start = _resident_bytes()
             with self._running_lock:
                 self._running.add(job)
@@ -159,7 +167,7 @@ class EvaluationThreads:
                 running = list(self._running)
             resident = _resident_bytes() if running else 0
             for job in running:
-                if job.deadline < moment:
+                if _overdue(job, moment):
                     interrupt: type[HardTimeLimit] = HardTimeLimit
                 elif resident - job.resident_at_start > MEMORY_CAP_BYTES:
                     interrupt = HardMemoryLimit
@@ -174,6 +182,18 @@ class EvaluationThreads:
                     )
 
 
+def _overdue(job: _Job, moment: float) -> bool:
+    """Whether `job` has used its hard limit of CPU (or is stuck past the wall backstop)."""
+    with job.lock:
+        if job.finished or job.thread_id is None:
+            return False
+        try:
+            used_up = time.clock_gettime(job.cpu_clock) > job.cpu_deadline
+        except OSError:  # the thread is gone: nothing left to interrupt
+            return False
+    return used_up or job.wall_deadline < moment
+
+
 def _let_pending_interrupt_land() -> None:
     """Give an interrupt raised just as the work ended a few bytecodes to arrive, here."""
     for _ in range(1000):
@@ -184,7 +204,7 @@ _threads = EvaluationThreads()
 
 
 def hard_limit_s(limits: Limits) -> float:
-    """The longest one render may take before it is abandoned."""
+    """The most CPU one render may use before it is abandoned."""
     return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
 
 

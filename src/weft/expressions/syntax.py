@@ -23,11 +23,12 @@ from collections import OrderedDict
 
 from jsonata import Jsonata
 
-from weft.expressions import caps
+from weft.expressions import caps, cpu_timebox
 from weft.expressions.regex import re2_engine
 
 CACHE_SIZE = 512
 caps.install()
+cpu_timebox.install()
 
 
 class ExpressionSyntaxError(ValueError):
