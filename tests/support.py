@@ -125,3 +125,10 @@ def record_outbound_dials(monkeypatch: Any) -> list[str]:
 
     monkeypatch.setattr(aiohappyeyeballs, "start_connection", spy)
     return seen
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -20,6 +20,7 @@ from weft.sandbox import (
     SandboxError,
     SandboxPool,
     close_default_pool,
+    protocol,
     run_code,
 )
 
@@ -230,8 +231,10 @@ async def test_stuck_worker_is_killed_at_the_deadline(single: SandboxPool) -> No
     with pytest.raises(CodeTimeout):
         await single.run("1", None, **FAST)
     elapsed = time.monotonic() - started
-    # Never before the deadline; after it, soon (a frozen worker would otherwise hang it forever).
-    assert 0.2 + single.deadline_margin_s <= elapsed < 0.2 + single.deadline_margin_s + GENEROUS_S
+    # A frozen worker uses no CPU, so its CPU time limit never passes: the wall-clock backstop
+    # does. Never before it; after it, soon (the worker would otherwise hang it forever).
+    deadline_s = protocol.wall_backstop_s(0.2) + single.deadline_margin_s
+    assert deadline_s <= elapsed < deadline_s + GENEROUS_S
     await assert_healthy(single)
     assert single.worker_pids() != [pid]
 

@@ -16,8 +16,10 @@ How a source is run (the rule authors rely on):
   kept for that caller, scope and source, locked down so that no call can leave state for the
   next (see weft.sandbox.warm and weft.sandbox.lockdown).
 
-Limits: `timeout_ms` bounds the run inside V8 (parsing the input included); the pool kills a
-worker that has not answered `deadline_margin_s` after that. `memory_mb` bounds the V8 heap, plus
+Limits: `timeout_ms` bounds the worker's CPU time spent on the run (parsing the input
+included), so a busy machine fails no code that passes alone; code that computes nothing is
+stopped at `protocol.wall_backstop_s`, and the pool kills a worker that has not answered
+`deadline_margin_s` after that. `memory_mb` bounds the V8 heap, plus
 3x the serialized input for the input itself. Each call runs in a worker process whose writable
 memory (RLIMIT_DATA) is capped for the call's duration, so what the heap limit cannot see (one
 huge allocation, typed-array buffers) ends in a memory error and, at worst, a replaced worker.

@@ -147,7 +147,9 @@ class SandboxPool:
         budget_s = timeout_ms / 1000
         worker, borrowed = await self._take_worker(caller, self._is_quick(key))
         limit_s = min(budget_s, BORROWED_CALL_S) if borrowed else budget_s
-        reply, output, spent_s = await self._attempt(worker, caller, header, body, limit_s, key)
+        reply, output, spent_s = await self._attempt(
+            worker, caller, header, body, limit_s, key, borrowed=borrowed
+        )
         left_s = budget_s - spent_s
         if reply.get("status") == protocol.TIMEOUT and limit_s < budget_s and left_s > 0:
             # The borrowed worker is reclaimed: the call runs again from the start (code has no
@@ -164,18 +166,24 @@ class SandboxPool:
         body: bytes,
         limit_s: float,
         key: str | None,
+        *,
+        borrowed: bool = False,
     ) -> tuple[dict[str, Any], bytes, float]:
-        """Run one call on a worker `caller` holds, for at most `limit_s`, then give it back.
+        """Run one call on a worker `caller` holds, for at most `limit_s` of the worker's CPU,
+        then give it back. A borrowed worker is also taken back after `limit_s` of wall time
+        (another caller may be waiting for it); an owned one only at the wall-clock backstop
+        (a busy machine stretches a call's wall time, and must not fail it).
 
         Returns the reply, its output and the seconds it took; a worker killed for missing its
         deadline is a timeout."""
         keep = succeeded = False
         began = time.monotonic()
+        wall_s = limit_s if borrowed else protocol.wall_backstop_s(limit_s)
         try:
             reply, output = await worker.call(
                 header | {"timeout_ms": max(1, round(limit_s * 1000))},
                 body,
-                limit_s + self.deadline_margin_s,
+                wall_s + self.deadline_margin_s,
             )
             keep = not reply.get("retire")
             succeeded = reply.get("status") == protocol.OK

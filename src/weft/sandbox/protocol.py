@@ -22,6 +22,18 @@ MEMORY = "memory"
 INTERNAL = "internal"  # a fault in the worker itself: `message`; the worker retires
 READY = "ready"  # first frame a worker sends once V8 is up
 
+# A call's `timeout_ms` is CPU time of the worker running it (weft.sandbox.worker), so that a
+# busy machine, which stretches the call's wall time, fails no code that passes alone. Code that
+# runs without computing (blocked, or starved of every core) is stopped on the wall clock after
+# this many times its limit, or WALL_BACKSTOP_MIN_S more, whichever is longer.
+WALL_BACKSTOP_FACTOR = 10
+WALL_BACKSTOP_MIN_S = 5.0
+
+
+def wall_backstop_s(limit_s: float) -> float:
+    """The wall-clock time after which a call limited to `limit_s` of CPU is stopped anyway."""
+    return max(limit_s * WALL_BACKSTOP_FACTOR, limit_s + WALL_BACKSTOP_MIN_S)
+
 
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
     """One frame: the prefix, the compact JSON header, then the body."""
