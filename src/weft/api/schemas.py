@@ -75,6 +75,12 @@ class PageOut(Out, Generic[T]):
 
     docs: list[T]
     total_docs: int = Field(alias="totalDocs")
+    total_docs_exact: bool = Field(
+        True,
+        alias="totalDocsExact",
+        description="False when totalDocs is a lower bound: counting stops 1,000 rows past "
+        "the page (hasNextPage and nextPage stay exact)",
+    )
     limit: int
     page: int
     total_pages: int = Field(alias="totalPages")
@@ -90,6 +96,7 @@ class PageOut(Out, Generic[T]):
         return cls(
             docs=docs,
             total_docs=page.total,
+            total_docs_exact=page.exact,
             limit=page.limit,
             page=page.page,
             total_pages=page.total_pages,

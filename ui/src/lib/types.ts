@@ -138,6 +138,8 @@ export interface Execution {
 export interface Page<T> {
   docs: T[];
   totalDocs: number;
+  /** False: totalDocs is a lower bound (counting stops 1,000 rows past the page). */
+  totalDocsExact?: boolean;
   page: number;
   totalPages: number;
   hasNextPage: boolean;
