@@ -222,6 +222,12 @@ class Execution(Base):
         ),
         Index("ix_executions_workflow", "workflow_id", "created_at"),
         Index("ix_executions_parent", "parent_execution_id"),
+        Index(  # retention's search (engine.runs.retention)
+            "ix_executions_finished",
+            "finished_at",
+            postgresql_where=text("finished_at IS NOT NULL"),
+            sqlite_where=text("finished_at IS NOT NULL"),
+        ),
         UniqueConstraint(
             "org_id",
             "environment",

@@ -21,19 +21,18 @@ async def prune_finished_executions(
     """Delete finished runs that ended more than `keep_days` ago; returns how many went."""
     cutoff = now() - timedelta(days=keep_days)
     removed = 0
+    prunable = (Execution.finished_at < cutoff, Execution.status.in_(states.TERMINAL))
     for _ in range(max_batches):  # short transactions: never hold the writer for long
+        # Found by reading (ix_executions_finished), outside the writer's transaction; the
+        # writes check again, for a run that changed in between.
+        async with db.reading() as session:
+            ids = list(await session.scalars(select(Execution.id).where(*prunable).limit(BATCH)))
+        if not ids:
+            break
         async with db.transaction() as session:
-            ids = list(
-                await session.scalars(
-                    select(Execution.id)
-                    .where(Execution.status.in_(states.TERMINAL), Execution.finished_at < cutoff)
-                    .limit(BATCH)
-                )
-            )
-            if not ids:
-                break
-            await session.execute(delete(Step).where(Step.execution_id.in_(ids)))
-            await session.execute(delete(Execution).where(Execution.id.in_(ids)))
+            still = select(Execution.id).where(Execution.id.in_(ids), *prunable)
+            await session.execute(delete(Step).where(Step.execution_id.in_(still)))
+            await session.execute(delete(Execution).where(Execution.id.in_(ids), *prunable))
         removed += len(ids)
     if removed:
         await checkpoint_sqlite(db)

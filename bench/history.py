@@ -1,0 +1,185 @@
+"""List latency as an account's history grows: 1k, then 1M runs (or --runs), on both databases.
+
+    .venv/bin/python bench/history.py [--runs 1000,1000000] [--only sqlite,postgres]
+
+For each database, one `weft serve` process with one linked account: one real five-step run is
+made through a webhook, then copied in SQL up to each history size (copies are finished runs,
+as retention would leave them; no steps, which lists do not read), the tables are analysed,
+and each list is asked `--requests` (200) times in a row: p50 and p95 of the wall time per answer.
+`PYTHONPATH=<another checkout>/src` measures another version with the same script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import systems
+
+import workflows
+
+NEW_ID_SQLITE = "'h' || printf('%023d', i)"
+NEW_ID_POSTGRES = "'h' || lpad(i::text, 23, '0')"
+LISTS = {
+    "executions": "/execution?limit=10",
+    "executions COMPLETED": "/execution?limit=10&status=COMPLETED",
+    "executions page 50": "/execution?limit=10&page=50",
+    "workflows": "/workflow?limit=10",
+}
+
+
+def _copied_columns(columns: list[str], new_id: str) -> str:
+    """The SELECT list copying the seed row: a new id; no idempotency key, nothing due."""
+    picked = {"id": new_id, "idempotency_key": "NULL", "due_at": "NULL"}
+    return ", ".join(picked.get(column, f"e.{column}") for column in columns)
+
+
+def grow_sqlite(path: str, total: int, seed: str) -> None:
+    """Copy the seed run until the database has `total` runs (ids 'h' + 23 digits)."""
+    db = sqlite3.connect(path)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(executions)")]
+    have = db.execute("SELECT count(*) FROM executions").fetchone()[0]
+    numbers = f"SELECT {have} UNION ALL SELECT i + 1 FROM n WHERE i < {total - 1}"
+    db.execute(
+        f"WITH RECURSIVE n(i) AS ({numbers}) INSERT INTO executions ({', '.join(columns)}) "
+        f"SELECT {_copied_columns(columns, NEW_ID_SQLITE)} FROM n, executions e WHERE e.id = ?",
+        (seed,),
+    )
+    db.commit()
+    db.execute("ANALYZE")
+    db.close()
+
+
+async def grow_postgres(url: str, total: int, seed: str) -> None:
+    """As `grow_sqlite`, on PostgreSQL."""
+    db = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    columns = [
+        row[0]
+        for row in await db.fetch(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'executions' ORDER BY ordinal_position"
+        )
+    ]
+    have = await db.fetchval("SELECT count(*) FROM executions")
+    await db.execute(
+        f"INSERT INTO executions ({', '.join(columns)}) "
+        f"SELECT {_copied_columns(columns, NEW_ID_POSTGRES)} "
+        f"FROM generate_series({have}, {total - 1}) i, executions e WHERE e.id = $1",
+        seed,
+    )
+    await db.execute("VACUUM ANALYZE executions")
+    await db.close()
+
+
+def measure(client: httpx.Client, path: str, requests: int) -> tuple[float, float]:
+    times = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        answer = client.get(systems.API + path)
+        times.append((time.perf_counter() - began) * 1000)
+        answer.raise_for_status()
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def bench(db: str, sizes: list[int], requests: int, sink: systems.Sink) -> list[str]:
+    data = Path(tempfile.mkdtemp(prefix="weft-history-"))
+    port = systems.free_port()
+    env = {
+        **os.environ,
+        "WEFT_DATA_DIR": str(data),
+        "WEFT_PORT": str(port),
+        "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
+        "WEFT_LOG_LEVEL": "warning",
+        "WEFT_PROCESSES": "1",
+        "WEFT_RATE_LIMIT_API_KEY": "0",
+        "WEFT_RATE_LIMIT_WEBHOOK": "0",
+    }
+    env.pop("WEFT_DATABASE_URL", None)
+    postgres = systems.Postgres() if db == "postgres" else None
+    if postgres:
+        env["WEFT_DATABASE_URL"] = postgres.database("history")
+    rows = []
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "weft", "migrate"], env=env, check=True, capture_output=True
+        )
+        org = systems._weft_cli(env, "org", "create", "--name", "history")
+        token = systems._weft_cli(
+            env, "token", "create", "--org", org["org_id"], "--linked-account", "big"
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "weft", "serve", "--no-migrate"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            systems.wait_http(base + "/healthz")
+            headers = {"Authorization": f"Bearer {token['token']}"}
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+                created = client.post(systems.API + "/workflow", json={"name": "history"}).json()
+                workflow = created["workflow"]["associated_workflow"]
+                client.put(
+                    f"{systems.API}/workflow/{workflow}/draft",
+                    json=workflows.WEFT["five-step"](sink.url),
+                ).raise_for_status()
+                client.put(
+                    f"{systems.API}/workflow/{workflow}/publish", json={"published": True}
+                ).raise_for_status()
+                hook = client.get(f"{systems.API}/workflow/{workflow}").json()["webhook_path"]
+                seed = httpx.post(base + hook, json={"n": 1}, timeout=60).headers["x-execution-id"]
+                url = env.get("WEFT_DATABASE_URL") or str(data / "weft.db")
+                for size in sizes:
+                    began = time.monotonic()
+                    if postgres:
+                        asyncio.run(grow_postgres(url, size, seed))
+                    else:
+                        grow_sqlite(url, size, seed)
+                    print(f"{db}: {size} runs in {time.monotonic() - began:.0f} s", file=sys.stderr)
+                    for name, path in LISTS.items():
+                        p50, p95 = measure(client, path, requests)
+                        rows.append(f"| {db} | {size:,} | {name} | {p50:.1f} | {p95:.1f} |")
+                        print(rows[-1], file=sys.stderr)
+        finally:
+            server.terminate()
+            server.wait(30)
+    finally:
+        if postgres:
+            postgres.stop()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", default="1000,1000000")
+    parser.add_argument("--only", default="sqlite,postgres")
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.runs.split(",")]
+    sink = systems.Sink()
+    rows = []
+    try:
+        for db in args.only.split(","):
+            rows += bench(db, sizes, args.requests, sink)
+    finally:
+        sink.stop()
+    print(f"load average {os.getloadavg()[0]:.1f}\n")
+    print("| database | runs in the account | list | p50 ms | p95 ms |")
+    print("| --- | ---: | --- | ---: | ---: |")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
