@@ -20,7 +20,7 @@ export function ErrorNote({ error, title, compact = false }: { error: unknown; t
         {title && <strong>{title} </strong>}
         {shown.sentence}
       </p>
-      {shown.askAdministrator && (
+      {shown.askAdministrator && !/administrator/i.test(shown.sentence) && (
         <p className="error-admin">
           Only your administrator can change this. Ask them{shown.code ? <> and give them the code <code>{shown.code}</code></> : null}.
         </p>
@@ -45,7 +45,10 @@ export function ErrorNote({ error, title, compact = false }: { error: unknown; t
             </>
           )}
         </dl>
-        <pre className="error-raw">{shown.raw}</pre>
+        {/* Focusable: a long answer scrolls, and keyboard users must be able to scroll it too. */}
+        <pre className="error-raw" tabIndex={0} role="region" aria-label="The full answer">
+          {shown.raw}
+        </pre>
         <textarea ref={report} className="sr-only" readOnly tabIndex={-1} aria-hidden="true" value={errorReport(shown)} />
       </details>
       <button type="button" className="btn small ghost error-copy" onClick={() => void copy()}>
