@@ -525,7 +525,7 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
                   </p>
                   <p className="muted">
                     Add steps from the list on the left (press <kbd>/</kbd> to search), or with <span className="kbd-plus">+</span> on a connection or under a step. Copy and paste steps with{" "}
-                    <kbd>Ctrl</kbd>+<kbd>C</kbd> / <kbd>Ctrl</kbd>+<kbd>V</kbd>.
+                    <kbd>Ctrl</kbd>+<kbd>C</kbd> / <kbd>Ctrl</kbd>+<kbd>V</kbd>. Press <kbd>?</kbd> for every keyboard shortcut.
                   </p>
                   {totalProblems > 0 && <ProblemList problems={editor.problems} graph={graph} onGo={(id) => setSelection([id])} />}
                 </div>
