@@ -68,6 +68,9 @@ def test_test_and_publish_are_reachable_and_nothing_overflows_at_every_width(
                 menu.get_by_role("menuitem", name="Fit the workflow in view").wait_for()
                 menu.get_by_role("menuitem", name="Discard the draft…").wait_for()
             page.screenshot(path=str(artefacts / f"widths-{width}-menu.png"))
+            if width in (360, 1280):
+                violations = axe_violations(page)
+                assert violations == [], describe(violations)
             page.keyboard.press("Escape")
             menu.wait_for(state="detached")
             assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
