@@ -61,6 +61,37 @@ async def test_node_types_cover_every_engine_type_with_valid_defaults(
     assert types["http"]["schema"]["properties"]["timeout_s"]["title"] == "Time limit (seconds)"
 
 
+def _enum_properties(schema: Any) -> list[dict[str, Any]]:
+    """Every property schema with `enum` choices, anywhere in `schema` (`$defs` included)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(schema, dict):
+        for prop in (schema.get("properties") or {}).values():
+            if isinstance(prop, dict) and "x-option-labels" in prop:
+                found.append(prop)
+        for value in schema.values():
+            found += _enum_properties(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            found += _enum_properties(item)
+    return found
+
+
+async def test_node_types_label_their_choices_and_hide_fields_that_do_nothing(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.get(f"{BASE}/node-types", headers=tenant.bearer)
+    types = {t["type"]: t for t in response.json()["node_types"]}
+    on_error = types["http"]["schema"]["properties"]["on_error"]
+    assert set(on_error["x-option-labels"]) == set(on_error["enum"])
+    for name, described in types.items():
+        for prop in _enum_properties(described["schema"]):
+            choices = prop.get("enum") or [prop.get("const")]
+            assert set(choices) <= set(prop["x-option-labels"]), (name, prop)
+    # The trigger is not a step that runs: retries, error handling and a time limit do nothing.
+    assert set(types["start"]["hidden_fields"]) == {"retry", "on_error", "timeout_s"}
+    assert types["http"]["hidden_fields"] == []
+
+
 async def test_schema_refuses_what_the_engine_refuses(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

@@ -52,4 +52,4 @@ async def test_self_calling_workflow_stops_at_the_runs_per_trigger_limit(
         f"{BASE}/execution", params={"workflow_id": workflow, "limit": 100}, headers=tenant.bearer
     )
     assert listed.json()["totalDocs"] <= 6
-    assert "WEFT_RUNS_PER_TRIGGER" in str(done)
+    assert "RUNS_PER_TRIGGER" in str(done) and "WEFT_" not in str(done)

@@ -73,14 +73,18 @@ def test_parse_rejects_malformed_entries(text: str) -> None:
         OutboundPolicy.parse(text)
 
 
-def test_check_addresses_refuses_if_any_address_is_private() -> None:
+def test_check_addresses_refuses_if_any_address_is_private(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     policy = OutboundPolicy.parse("127.0.0.1")
     addresses = [ipaddress.ip_address(a) for a in ("127.0.0.1", "93.184.216.34", "10.9.9.9")]
     with pytest.raises(BlockedDestination) as caught:
         policy.check_addresses("mixed.example", addresses)
     assert caught.value.address == "10.9.9.9"
     assert "mixed.example (10.9.9.9)" in caught.value.message
-    assert "WEFT_OUTBOUND_ALLOW" in caught.value.message
+    assert "OUTBOUND_BLOCKED" in caught.value.message and "WEFT_" not in caught.value.message
+    # The operator's log names the setting that would open it.
+    assert any("WEFT_OUTBOUND_ALLOW" in r.getMessage() for r in caplog.records)
     OutboundPolicy.parse("mixed.example").check_addresses("mixed.example", addresses)
 
 

@@ -214,7 +214,7 @@ async def test_blocked_destination_fails_at_once_without_being_contacted(
     [row] = await settled(db, hook["_id"])
     assert (row.status, row.attempts) == ("failed", 1)
     assert row.last_error is not None and "private (RFC 1918) address" in row.last_error
-    assert "WEFT_OUTBOUND_ALLOW" in row.last_error
+    assert "OUTBOUND_BLOCKED" in row.last_error
     assert dials == []
 
 

@@ -14,6 +14,9 @@ import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
 import { Dialog } from "./components/Dialog";
 import { Icon } from "./components/Icons";
 import { problemText } from "./lib/problems";
+import { ErrorNote } from "./components/ErrorNote";
+import { OverflowMenu } from "./components/OverflowMenu";
+import { usePanels } from "./state/panels";
 
 // CodeMirror and the layout engine load after the canvas is up: they are not needed to show it.
 const NodePanel = lazy(() => import("./components/NodePanel").then((m) => ({ default: m.NodePanel })));
@@ -21,6 +24,20 @@ const TestPanel = lazy(() => import("./components/TestPanel").then((m) => ({ def
 
 type Tab = "node" | "test" | "runs" | "versions";
 type View = { kind: "draft" } | { kind: "run"; run: Execution; graph: Graph; steps: Record<string, Step> } | { kind: "diff"; version: number; graph: Graph };
+
+// Each entry: the keys (alternatives) and what they do. On a Mac, Ctrl is Cmd.
+const SHORTCUTS: [string[], string][] = [
+  [["/"], "Search the steps to add"],
+  [["Ctrl+Z"], "Undo"],
+  [["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"],
+  [["Ctrl+A"], "Select every step"],
+  [["Ctrl+C", "Ctrl+V"], "Copy, paste the selected steps"],
+  [["Delete", "Backspace"], "Remove the selected steps"],
+  [["Tab"], "Move between steps; Enter selects the focused one"],
+  [["Arrow keys"], "Move the focused step"],
+  [["Escape"], "Close a dialog or a menu; stop choosing where to add"],
+  [["?"], "Show this list"],
+];
 
 const SAVE_LABEL: Record<SaveState, string> = {
   saved: "All changes saved",
@@ -49,7 +66,11 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
   const [payloadText, setPayloadText] = useState("");
   const [publishProblems, setPublishProblems] = useState<Problem[] | null>(null);
   const [confirm, setConfirm] = useState<{ title: string; body: string; action: string; run(): Promise<void> } | null>(null);
-  const [toast, setToast] = useState<{ text: string; tone: "success" | "danger" } | null>(null);
+  const [toast, setToast] = useState<{ text: string; tone: "success" } | null>(null);
+  // Errors stay until dismissed: they are read, copied and passed on, not glimpsed.
+  const [failure, setFailure] = useState<{ title: string; error: unknown } | null>(null);
+  const [shortcutsOpen, setShortcutsOpen] = useState(false);
+  const [panels, setPanels] = usePanels();
   const [versionsKey, setVersionsKey] = useState(0);
   const paletteRef = useRef<HTMLInputElement>(null);
   const readySent = useRef(false);
@@ -102,10 +123,18 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
     return "Pick a step to add it";
   }, [insertTarget, graph, selectedNode, types, view.kind]);
 
-  const chooseTarget = useCallback((target: InsertTarget) => {
-    setInsertTarget(target);
+  const focusPalette = useCallback(() => {
+    setPanels({ palette: true });
     requestAnimationFrame(() => paletteRef.current?.focus());
-  }, []);
+  }, [setPanels]);
+
+  const chooseTarget = useCallback(
+    (target: InsertTarget) => {
+      setInsertTarget(target);
+      focusPalette();
+    },
+    [focusPalette],
+  );
 
   const insert = useCallback(
     (nodeType: NodeType, preset?: { name: string; data: Record<string, unknown> }) => {
@@ -176,9 +205,10 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
   const runTest = useCallback(
     (payload: unknown, runForReal: string[] = []) => {
       setTab("test");
+      setPanels({ side: true });
       void editor.startTest(payload, runForReal);
     },
-    [editor],
+    [editor, setPanels],
   );
 
   const runForReal = useCallback(
@@ -200,7 +230,7 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
       setToast({ text: `Published version ${result.version}`, tone: "success" });
       setVersionsKey((k) => k + 1);
     } else if (result.problems) setPublishProblems(result.problems);
-    else setToast({ text: result.error ?? "Could not publish", tone: "danger" });
+    else setFailure({ title: "Not published.", error: result.error ?? "Could not publish" });
   }, [editor]);
 
   const openRun = useCallback(
@@ -215,7 +245,7 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
         setSelection([]);
         setFitSignal((n) => n + 1);
       } catch (error) {
-        setToast({ text: `Could not open the run: ${error instanceof Error ? error.message : error}`, tone: "danger" });
+        setFailure({ title: "Could not open the run.", error });
       }
     },
     [api, graph],
@@ -239,7 +269,7 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
         setView({ kind: "diff", version, graph: normalise(snapshot) });
         setFitSignal((n) => n + 1);
       } catch (error) {
-        setToast({ text: `Could not load version ${version}: ${error instanceof Error ? error.message : error}`, tone: "danger" });
+        setFailure({ title: `Could not load version ${version}.`, error });
       }
     },
     [api],
@@ -253,7 +283,14 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
       if (isTyping(event.target)) return;
       if (event.key === "/" && !mod) {
         event.preventDefault();
-        paletteRef.current?.focus();
+        focusPalette();
+      } else if (event.key === "?" && !mod) {
+        event.preventDefault();
+        setShortcutsOpen(true);
+      } else if (mod && event.key.toLowerCase() === "a" && !event.shiftKey) {
+        // Every step, as a rubber band over all of them would (not the page's text).
+        event.preventDefault();
+        setSelection(shownGraph.nodes.map((n) => n.id));
       } else if (mod && event.key.toLowerCase() === "z" && !readOnly) {
         event.preventDefault();
         if (event.shiftKey) editor.redo();
@@ -285,10 +322,10 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
       document.removeEventListener("copy", onCopy);
       document.removeEventListener("paste", onPaste);
     };
-  }, [editor, graph, shownGraph, selection, readOnly]);
+  }, [editor, graph, shownGraph, selection, readOnly, focusPalette]);
 
   if (editor.loadError) {
-    return <ErrorScreen title="This workflow could not be opened" detail={editor.loadError.message} />;
+    return <ErrorScreen title="This workflow could not be opened" error={editor.loadError} />;
   }
   if (!editor.draft) {
     return (
@@ -299,6 +336,21 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
   }
 
   const totalProblems = editor.problems.length;
+  const tidy = async () => {
+    const { autoLayout } = await import("./model/layout");
+    editor.edit((g) => moveNodes(g, autoLayout(g)));
+    setFitSignal((n) => n + 1);
+  };
+  const askDiscard = () =>
+    setConfirm({
+      title: "Discard the draft?",
+      body: "Your changes since the last publish are thrown away and the editor shows the live version again.",
+      action: "Discard draft",
+      run: async () => {
+        await editor.discard();
+        setToast({ text: "Draft discarded", tone: "success" });
+      },
+    });
   return (
     <div className="app">
       <header className="topbar">
@@ -310,48 +362,41 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
           </span>
         </div>
         <div className="toolbar" role="toolbar" aria-label="Canvas">
-          <button type="button" className="icon-btn" onClick={editor.undo} disabled={!editor.canUndo || readOnly} aria-label="Undo" title="Undo (Ctrl+Z)">
+          <button type="button" className="icon-btn" onClick={() => setPanels({ palette: !panels.palette })} aria-pressed={panels.palette} aria-controls={panels.palette ? "palette" : undefined} aria-label="Steps to add" title="Show or hide the steps to add">
+            <Icon name="panel-left" />
+          </button>
+          <span className="sep wide-only" />
+          <button type="button" className="icon-btn wide-only" onClick={editor.undo} disabled={!editor.canUndo || readOnly} aria-label="Undo" title="Undo (Ctrl+Z)">
             <Icon name="undo" />
           </button>
-          <button type="button" className="icon-btn" onClick={editor.redo} disabled={!editor.canRedo || readOnly} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
+          <button type="button" className="icon-btn wide-only" onClick={editor.redo} disabled={!editor.canRedo || readOnly} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
             <Icon name="redo" />
           </button>
-          <span className="sep" />
-          <button
-            type="button"
-            className="icon-btn"
-            disabled={readOnly}
-            onClick={async () => {
-              const { autoLayout } = await import("./model/layout");
-              editor.edit((g) => moveNodes(g, autoLayout(g)));
-              setFitSignal((n) => n + 1);
-            }}
-            aria-label="Tidy up the layout"
-            title="Tidy up the layout"
-          >
+          <span className="sep wide-only" />
+          <button type="button" className="icon-btn wide-only" disabled={readOnly} onClick={() => void tidy()} aria-label="Tidy up the layout" title="Tidy up the layout">
             <Icon name="layout" />
           </button>
-          <button type="button" className="icon-btn" onClick={() => setFitSignal((n) => n + 1)} aria-label="Fit the workflow in view" title="Fit view">
+          <button type="button" className="icon-btn wide-only" onClick={() => setFitSignal((n) => n + 1)} aria-label="Fit the workflow in view" title="Fit view">
             <Icon name="fit" />
+          </button>
+          <OverflowMenu
+            items={[
+              { label: "Undo", onSelect: editor.undo, disabled: !editor.canUndo || readOnly, narrowOnly: true },
+              { label: "Redo", onSelect: editor.redo, disabled: !editor.canRedo || readOnly, narrowOnly: true },
+              { label: "Tidy up the layout", onSelect: () => void tidy(), disabled: readOnly, narrowOnly: true },
+              { label: "Fit the workflow in view", onSelect: () => setFitSignal((n) => n + 1), narrowOnly: true },
+              { label: "Discard the draft…", onSelect: askDiscard, narrowOnly: true },
+              { label: panels.side ? "Hide the details panel" : "Show the details panel", onSelect: () => setPanels({ side: !panels.side }) },
+              { label: "Keyboard shortcuts", onSelect: () => setShortcutsOpen(true) },
+            ]}
+          />
+          <button type="button" className="icon-btn" onClick={() => setPanels({ side: !panels.side })} aria-pressed={panels.side} aria-controls={panels.side ? "details" : undefined} aria-label="Details panel" title="Show or hide the details panel">
+            <Icon name="panel-right" />
           </button>
         </div>
         <div className="actions">
-          {editor.draft.current_version > 0 && <span className="muted live-version">Live: version {editor.draft.current_version}</span>}
-          <button
-            type="button"
-            className="btn ghost"
-            onClick={() =>
-              setConfirm({
-                title: "Discard the draft?",
-                body: "Your changes since the last publish are thrown away and the editor shows the live version again.",
-                action: "Discard draft",
-                run: async () => {
-                  await editor.discard();
-                  setToast({ text: "Draft discarded", tone: "success" });
-                },
-              })
-            }
-          >
+          {editor.draft.current_version > 0 && <span className="muted live-version wide-only">Live: version {editor.draft.current_version}</span>}
+          <button type="button" className="btn ghost wide-only" onClick={askDiscard}>
             Discard
           </button>
           <button type="button" className="btn" onClick={() => runTest(safeJson(payloadText))}>
@@ -363,8 +408,8 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
         </div>
       </header>
 
-      <main className="workspace">
-        <Palette ref={paletteRef} nodeTypes={editor.nodeTypes} apps={appsStore.apps()} targetLabel={targetLabel} onPick={(t) => insert(t)} onPickAction={insertAction} disabled={readOnly} />
+      <main className={`workspace${panels.palette ? "" : " no-palette"}${panels.side ? "" : " no-side"}`}>
+        {panels.palette && <Palette ref={paletteRef} nodeTypes={editor.nodeTypes} apps={appsStore.apps()} targetLabel={targetLabel} onPick={(t) => insert(t)} onPickAction={insertAction} disabled={readOnly} />}
         <div className="canvas-wrap">
           {view.kind !== "draft" && (
             <div className="banner" role="status">
@@ -423,8 +468,17 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
               {toast.text}
             </div>
           )}
+          {failure && (
+            <div className="failure">
+              <ErrorNote error={failure.error} title={failure.title} />
+              <button type="button" className="icon-btn failure-close" aria-label="Dismiss this error" onClick={() => setFailure(null)}>
+                <Icon name="x" size={14} />
+              </button>
+            </div>
+          )}
         </div>
-        <aside className="side" aria-label="Details">
+        {panels.side && (
+        <aside className="side" id="details" aria-label="Details">
           <div className="tabs" role="tablist" aria-label="Panels">
             {(["node", "test", "runs", "versions"] as const).map((t) => (
               <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls="side-panel" className={tab === t ? "active" : ""} onClick={() => setTab(t)}>
@@ -471,7 +525,7 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
                   </p>
                   <p className="muted">
                     Add steps from the list on the left (press <kbd>/</kbd> to search), or with <span className="kbd-plus">+</span> on a connection or under a step. Copy and paste steps with{" "}
-                    <kbd>Ctrl</kbd>+<kbd>C</kbd> / <kbd>Ctrl</kbd>+<kbd>V</kbd>.
+                    <kbd>Ctrl</kbd>+<kbd>C</kbd> / <kbd>Ctrl</kbd>+<kbd>V</kbd>. Press <kbd>?</kbd> for every keyboard shortcut.
                   </p>
                   {totalProblems > 0 && <ProblemList problems={editor.problems} graph={graph} onGo={(id) => setSelection([id])} />}
                 </div>
@@ -519,7 +573,35 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
             </Suspense>
           </div>
         </aside>
+        )}
       </main>
+
+      <Dialog
+        title="Keyboard shortcuts"
+        open={shortcutsOpen}
+        onClose={() => setShortcutsOpen(false)}
+        actions={
+          <button type="button" className="btn primary" onClick={() => setShortcutsOpen(false)}>
+            Close
+          </button>
+        }
+      >
+        <dl className="shortcut-list">
+          {SHORTCUTS.map(([keys, what]) => (
+            <div key={what}>
+              <dt>
+                {keys.map((key, i) => (
+                  <span key={key}>
+                    {i > 0 && " or "}
+                    <kbd>{key}</kbd>
+                  </span>
+                ))}
+              </dt>
+              <dd>{what}</dd>
+            </div>
+          ))}
+        </dl>
+      </Dialog>
 
       <Dialog
         title="This draft was changed elsewhere"
@@ -581,7 +663,7 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
                 try {
                   await current?.run();
                 } catch (error) {
-                  setToast({ text: error instanceof Error ? error.message : String(error), tone: "danger" });
+                  setFailure({ title: `${current?.action ?? "That"} did not work.`, error });
                 }
               }}
             >
@@ -628,7 +710,7 @@ function ProblemList({ problems, graph, onGo }: { problems: Problem[]; graph: Gr
   );
 }
 
-export function ErrorScreen({ title, detail }: { title: string; detail: string }) {
+export function ErrorScreen({ title, detail, error }: { title: string; detail?: string; error?: unknown }) {
   return (
     <div className="error-screen" role="alert">
       <div className="error-card">
@@ -636,7 +718,8 @@ export function ErrorScreen({ title, detail }: { title: string; detail: string }
           <Icon name="alert" size={28} />
         </div>
         <h1>{title}</h1>
-        <p>{detail}</p>
+        {detail && <p>{detail}</p>}
+        {error !== undefined && <ErrorNote error={error} />}
         <p className="muted">Reopen the editor from your application. If this keeps happening, contact its support.</p>
       </div>
     </div>

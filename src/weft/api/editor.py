@@ -61,6 +61,9 @@ class NodeTypeOut(Out):
         description="Paths of bare JSONata fields (`cases[].expression`)"
     )
     advanced_fields: list[str]
+    hidden_fields: list[str] = Field(
+        default_factory=list, description="Fields that do nothing for this type: not shown"
+    )
     output_example: Any = Field(None, description="The output's shape, before any run")
     write_when: dict[str, list[str]] | None = Field(
         None, description='effect "depends": `data` values that make the node write'

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from weft.errors import WeftError
 
 ALLOW_SETTING = "WEFT_OUTBOUND_ALLOW"
+log = logging.getLogger(__name__)
 
 
 class OutboundError(WeftError):
@@ -31,10 +34,20 @@ class BlockedDestination(OutboundError):
         self.address = address
         self.reason = reason
         target = host if host == address else f"{host} ({address})"
+        # The message reaches end customers (a step's error in the editor): it names no
+        # operator setting; the log line the operator reads does.
         super().__init__(
             f"Outbound request to {target} refused: {address} is {reason}. "
-            f"To allow it, add the host or its address range to the {ALLOW_SETTING} setting "
-            "or the organization's outbound policy."
+            f"To reach it, ask your administrator to allow this address "
+            f"(code {self.error_code})."
+        )
+        log.warning(
+            "outbound request to %s refused (%s is %s); the operator allows it with %s, "
+            "or the organization with its outbound policy",
+            target,
+            address,
+            reason,
+            ALLOW_SETTING,
         )
 
 

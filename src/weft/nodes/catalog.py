@@ -23,8 +23,7 @@ _FIELD_TEXT: dict[str, tuple[str, str | None]] = {
     "retry": ("Retry", "Try again when the step fails with a temporary error."),
     "on_error": (
         "On error",
-        "fail: stop the run; continue: go on with the error as this step's output; "
-        "error: follow this step's 'error' branch.",
+        "What happens when this step fails after its retries.",
     ),
     "timeout_s": ("Time limit (seconds)", "Stop this step after this long."),
     "max_attempts": ("Attempts", "How many times to try in all."),
@@ -44,6 +43,18 @@ _FIELD_TEXT: dict[str, tuple[str, str | None]] = {
 }
 
 
+# What the form shows for a field's choices (`x-option-labels`), where the value is a code word.
+_OPTION_LABELS: dict[str, dict[str, str]] = {
+    "on_error": {
+        "fail": "Stop the run",
+        "continue": "Go on, with the error as this step's output",
+        "error": "Follow the step's error branch",
+    },
+    "backoff": {"exponential": "Longer and longer waits (exponential)"},
+    "status": {"succeeded": "Succeeded", "failed": "Failed"},
+}
+
+
 def _retitle(schema: Any) -> None:
     if isinstance(schema, dict):
         for name, prop in (schema.get("properties") or {}).items():
@@ -52,6 +63,10 @@ def _retitle(schema: Any) -> None:
                 prop["title"] = text[0]
                 if text[1] and "description" not in prop:
                     prop["description"] = text[1]
+            labels = _OPTION_LABELS.get(name)
+            # Only on choices: a same-named field elsewhere may be a number (respond's status).
+            if labels and isinstance(prop, dict) and ("enum" in prop or "const" in prop):
+                prop["x-option-labels"] = labels
         for value in schema.values():
             _retitle(value)
     elif isinstance(schema, list):
@@ -90,6 +105,7 @@ def describe_node_type(node_type: str) -> dict[str, Any]:
         "template_fields": list(model.template_fields),
         "bare_expression_fields": list(model.expression_fields),
         "advanced_fields": list(kind.advanced_fields),
+        "hidden_fields": list(kind.hidden_fields),
         "output_example": kind.output_example,
         "write_when": (
             None

@@ -74,6 +74,8 @@ class NodeKind:
     output_example: Any = None
     # Fields a newcomer may leave as they are (kept collapsed in the form).
     advanced_fields: tuple[str, ...] = DEFAULT_ADVANCED
+    # Shared config fields that do nothing for this kind (the editor leaves them out).
+    hidden_fields: tuple[str, ...] = ()
 
     def effect_on(self, config: Any) -> str:
         """`none`, `read` or `write`: what running a node of this kind with `config` does."""

@@ -92,6 +92,8 @@ KIND = NodeKind(
     role=Role.START,
     pinnable=False,
     runs_alone=False,
+    # The trigger is not a step that runs: no retries, error branch or time limit apply.
+    hidden_fields=("retry", "on_error", "timeout_s"),
     icon=NODE_TYPE,
     output_example={"example": "the trigger payload"},
 )

@@ -207,11 +207,21 @@ export function Canvas(props: Props) {
     return () => cancelAnimationFrame(frame);
   }, [fitSignal, flow]);
 
-  // Bring a newly added step into view (centred only when it is off screen).
+  // Bring a newly added step into view (centred only when it is off screen), and give it the
+  // keyboard focus: the palette's search keeps none, so the next Ctrl+Z undoes the insert.
   useEffect(() => {
     if (!props.focusNode) return;
     const node = graph.nodes.find((n) => n.id === props.focusNode);
     if (!node) return;
+    const id = props.focusNode;
+    // A new node stays hidden until React Flow has measured it (a frame or two): try until then.
+    let focusFrame = 0;
+    const focusIt = (tries: number) => {
+      const element = document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`);
+      element?.focus({ preventScroll: true });
+      if (document.activeElement !== element && tries > 0) focusFrame = requestAnimationFrame(() => focusIt(tries - 1));
+    };
+    focusIt(20);
     const frame = requestAnimationFrame(() => {
       const { x, y, zoom } = flow.getViewport();
       const dom = document.querySelector(".react-flow");
@@ -223,7 +233,10 @@ export function Canvas(props: Props) {
         void flow.setCenter(node.position.x + 120, node.position.y + 60, { zoom: Math.max(zoom, 0.8), duration: 250 });
       }
     });
-    return () => cancelAnimationFrame(frame);
+    return () => {
+      cancelAnimationFrame(frame);
+      cancelAnimationFrame(focusFrame);
+    };
     // Only when a new step is added, not on every graph change.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.focusNode]);

@@ -1,4 +1,5 @@
 // Runs (execution history with filters, open read-only, replay) and versions (compare, restore).
+import { ErrorNote } from "./ErrorNote";
 import { useCallback, useEffect, useState } from "react";
 import type { Api } from "../lib/api";
 import type { Execution, VersionDoc } from "../lib/types";
@@ -16,7 +17,7 @@ export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(
   const [page, setPage] = useState(1);
   const [runs, setRuns] = useState<Execution[] | null>(null);
   const [hasNext, setHasNext] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
 
   const load = useCallback(async () => {
     try {
@@ -25,7 +26,7 @@ export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(
       setHasNext(answer.hasNextPage);
       setError(null);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(e);
     }
   }, [api, status, page, tests]);
 
@@ -53,7 +54,7 @@ export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(
           Refresh
         </button>
       </div>
-      {error && <p className="field-problem">{error}</p>}
+      {Boolean(error) && <ErrorNote error={error} />}
       {runs && runs.length === 0 && <p className="muted empty">No runs yet{status !== "All" ? " with this status" : ""}.</p>}
       <ul className="run-list" aria-label="Runs of this workflow">
         {runs?.map((run) => (
@@ -86,18 +87,18 @@ export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(
 
 export function VersionsPanel({ api, currentVersion, onCompare, onRestore, comparing, refreshKey }: { api: Api; currentVersion: number; onCompare(version: number | null): void; onRestore(version: number): void; comparing: number | null; refreshKey: number }) {
   const [versions, setVersions] = useState<VersionDoc[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     api
       .versions()
       .then((page) => setVersions(page.docs))
-      .catch((e) => setError(e instanceof Error ? e.message : String(e)));
+      .catch((e) => setError(e));
   }, [api, refreshKey]);
 
   return (
     <section className="panel-body" aria-label="Versions">
       <p className="field-hint">Every publish makes a version. Compare one with your draft, or restore it into the draft.</p>
-      {error && <p className="field-problem">{error}</p>}
+      {Boolean(error) && <ErrorNote error={error} />}
       {versions && versions.length === 0 && <p className="muted empty">Nothing published yet.</p>}
       <ul className="version-list" aria-label="Published versions">
         {versions?.map((v) => {

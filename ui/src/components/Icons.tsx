@@ -28,6 +28,10 @@ const PATHS: Record<string, string> = {
   copy: "M9 9h11v11H9zM5 15H4V4h11v1",
   clock: "M12 7v5l3 2M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z",
   refresh: "M20 11a8 8 0 0 0-14.9-3M4 4v4h4M4 13a8 8 0 0 0 14.9 3M20 20v-4h-4",
+  more: "M4 12a1.5 1.5 0 1 0 3 0 1.5 1.5 0 1 0-3 0M10.5 12a1.5 1.5 0 1 0 3 0 1.5 1.5 0 1 0-3 0M17 12a1.5 1.5 0 1 0 3 0 1.5 1.5 0 1 0-3 0",
+  "panel-left": "M4 4h16v16H4zM9 4v16",
+  "panel-right": "M4 4h16v16H4zM15 4v16",
+  keyboard: "M3 6h18v12H3zM7 10h.01M11 10h.01M15 10h.01M7 14h10",
 };
 
 export function Icon({ name, size = 16, label }: { name: string; size?: number; label?: string }) {

@@ -7,6 +7,7 @@ import { slugifyName, upstreamOf } from "../model/graph";
 import { focusedField, referenceFor, type CodeMode } from "./CodeField";
 import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
 import { Icon } from "./Icons";
+import { ErrorNote } from "./ErrorNote";
 import { McpStep } from "./McpStep";
 import { SchemaForm } from "./SchemaForm";
 import { AppStep } from "./AppStep";
@@ -167,7 +168,7 @@ export function NodePanel(props: Props) {
         error: answer.error,
       });
     } catch (error) {
-      props.onStep({ node_id: node.id, node_name: node.name, node_type: node.type, node_status: "FAILED", attempts_made: 1, execution_time: null, input: null, latest_output: null, error: describeError(error) });
+      props.onStep({ node_id: node.id, node_name: node.name, node_type: node.type, node_status: "FAILED", attempts_made: 1, execution_time: null, input: null, latest_output: null, error });
     } finally {
       setRunning(false);
     }
@@ -389,7 +390,7 @@ export function StepData({ step }: { step: Step }) {
       <div role="tabpanel">
         {tab === "output" && <JsonViewer value={step.latest_output} label="Step output" />}
         {tab === "input" && <JsonViewer value={step.input} label="Step input" />}
-        {tab === "error" && (step.error ? <JsonViewer value={step.error} label="Step error" /> : <p className="muted">No error.</p>)}
+        {tab === "error" && (step.error ? <ErrorNote error={step.error} title="This step failed." /> : <p className="muted">No error.</p>)}
       </div>
     </div>
   );

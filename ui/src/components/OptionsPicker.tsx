@@ -1,6 +1,7 @@
 // A parameter whose choices the connected app lists (`x-weft-options`): a searchable combobox
 // (type to filter; arrows, Enter and Escape), with loading, the error and its way forward
 // (connect the app, fill another field first, retry), and a refresh button.
+import { errorSentence } from "../lib/errors";
 import { useEffect, useRef, useState } from "react";
 import type { ParamOption, ParamOptions } from "../lib/types";
 import { filterOptions } from "../model/options";
@@ -142,7 +143,7 @@ export function OptionsPicker({ id, label, value, onChange, load, reloadKey, inv
       )}
       {!state.loading && error && (
         <div className="options-error" role="alert">
-          <span>{error.error_code === "CONNECTION_REQUIRED" ? "Connect the app to choose from its list." : error.message}</span>
+          <span>{error.error_code === "CONNECTION_REQUIRED" ? "Connect the app to choose from its list." : errorSentence(error)}</span>
           {error.error_code === "CONNECTION_REQUIRED" && onConnect ? (
             <button type="button" className="btn small primary" onClick={onConnect}>
               Connect

@@ -94,7 +94,7 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
 
   let lastHeading = "";
   return (
-    <nav className="palette" aria-label="Steps you can add">
+    <nav className="palette" id="palette" aria-label="Steps you can add">
       {openApp && (
         <div className="palette-app-head">
           <button type="button" className="icon-btn" aria-label="Back to all steps" onClick={reset}>

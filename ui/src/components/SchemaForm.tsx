@@ -56,6 +56,15 @@ function unwrapNullable(schema: JsonSchema, root: JsonSchema): JsonSchema {
   return resolved;
 }
 
+/** What a select shows for `value`: the registry's label, else the code word made readable. */
+export function optionLabel(schema: JsonSchema, value: unknown): string {
+  const label = schema["x-option-labels"]?.[String(value)];
+  if (label) return label;
+  const text = String(value);
+  // Code words (exponential, on_error) read as words; names in capitals (GET) stay as they are.
+  return text === text.toUpperCase() ? text : humanise(text);
+}
+
 export function humanise(key: string): string {
   const text = key.replace(/_/g, " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
@@ -134,7 +143,7 @@ function Field(props: FieldProps) {
       <select id={id} value={String(value ?? schema.default ?? "")} aria-invalid={invalid} onChange={(e) => onChange(e.target.value)}>
         {options.map((o) => (
           <option key={String(o)} value={String(o)}>
-            {String(o)}
+            {optionLabel(schema, o)}
           </option>
         ))}
       </select>
@@ -148,7 +157,7 @@ function Field(props: FieldProps) {
         type="number"
         aria-invalid={invalid}
         value={value === undefined || value === null ? "" : String(value)}
-        placeholder={schema.default !== undefined ? String(schema.default) : ""}
+        placeholder={schema.default !== undefined && schema.default !== null ? String(schema.default) : "Not set"}
         min={schema.minimum}
         max={schema.maximum}
         onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}
@@ -275,7 +284,8 @@ interface FormProps {
 export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusField, children }: FormProps) {
   const root = nodeType.schema;
   const schema = resolve(root, root);
-  const props = Object.entries(schema.properties ?? {}).filter(([key]) => visible(nodeType, data, key));
+  const hidden = new Set(nodeType.hidden_fields ?? []);
+  const props = Object.entries(schema.properties ?? {}).filter(([key]) => !hidden.has(key) && visible(nodeType, data, key));
   const render = (keys: [string, JsonSchema][]) =>
     keys.map(([key, child]) => (
       <Field

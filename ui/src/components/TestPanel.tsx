@@ -6,6 +6,7 @@ import type { Graph } from "../lib/types";
 import type { RunState } from "../state/useEditor";
 import { CodeField } from "./CodeField";
 import { Icon } from "./Icons";
+import { ErrorNote } from "./ErrorNote";
 
 interface Props {
   api: Api;
@@ -80,19 +81,17 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
               {run.status === "running" ? "Running" : run.status === "finished" ? "Succeeded" : "Failed"}
             </span>
           </h3>
-          {run.error && (
-            <p className="field-problem" role="alert">
-              {run.error}
-            </p>
-          )}
+          {Boolean(run.error) && <ErrorNote error={run.error} title="The test run failed." />}
           <ol className="step-list" aria-label="Steps of the test run">
             {run.order.map((id) => {
               const step = run.steps[id];
               const safe = (step.latest_output as { safe_mode?: boolean } | null)?.safe_mode;
               return (
                 <li key={id} className={`step-row status-${step.node_status.toLowerCase()}`}>
-                  <button type="button" className="step-open" onClick={() => onOpenStep(id)} aria-label={`Open step ${names[id] ?? step.node_name}: ${step.node_status}`}>
+                  {/* The name is the visible text (axe: label-content-name-mismatch), after a hidden "Open step". */}
+                  <button type="button" className="step-open" onClick={() => onOpenStep(id)}>
                     <span className="dot" aria-hidden="true" />
+                    <span className="sr-only">Open step </span>
                     <span className="step-name">{names[id] ?? step.node_name}</span>
                     <span className="step-status">{safe ? "not sent" : step.pinned ? "pinned" : step.node_status.toLowerCase()}</span>
                     <span className="step-time">{step.execution_time !== null ? `${Math.round(step.execution_time)} ms` : ""}</span>

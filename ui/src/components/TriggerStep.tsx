@@ -2,6 +2,7 @@
 // the API call to make, the webhook URL with a copy button (known before publish), a schedule
 // builder showing the next five runs, the org's declared events, or an app's trigger with its
 // parameters as a form.
+import { copyText } from "../lib/clipboard";
 import { useEffect, useMemo, useState } from "react";
 import type { Api } from "../lib/api";
 import type { OrgEvent, Problem } from "../lib/types";
@@ -106,21 +107,7 @@ function WebhookUrl({ api, webhook }: { api: Api; webhook: Props["webhook"] }) {
   const url = webhook.path ? new URL(webhook.path, new URL(api.base, window.location.href)).href : null;
   const copy = async () => {
     if (!url) return;
-    let done = false;
-    // A host frame without allow="clipboard-write" blocks the clipboard API (and logs it).
-    const policy = (document as unknown as { featurePolicy?: { allowsFeature(f: string): boolean } }).featurePolicy;
-    if (navigator.clipboard && (policy?.allowsFeature("clipboard-write") ?? true)) {
-      done = await navigator.clipboard.writeText(url).then(
-        () => true,
-        () => false,
-      );
-    }
-    if (!done) {
-      // Copy the selected field the old way.
-      const field = document.getElementById("webhook-url") as HTMLInputElement | null;
-      field?.select();
-      done = document.execCommand?.("copy") ?? false;
-    }
+    const done = await copyText(url, document.getElementById("webhook-url") as HTMLInputElement | null);
     setCopied(done ? "yes" : "no");
     window.setTimeout(() => setCopied(null), 2500);
   };

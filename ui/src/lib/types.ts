@@ -66,6 +66,8 @@ export interface JsonSchema {
   additionalProperties?: boolean | JsonSchema;
   /** An app action parameter whose choices a list action of the app gives. */
   "x-weft-options"?: OptionsSource;
+  /** What the form shows for each choice of an enum (the node registry's wording). */
+  "x-option-labels"?: Record<string, string>;
 }
 
 export interface OptionsSource {
@@ -101,6 +103,8 @@ export interface NodeType {
   template_fields?: string[];
   bare_expression_fields?: string[];
   advanced_fields?: string[];
+  /** Shared fields that do nothing for this type (the trigger's retry): not shown. */
+  hidden_fields?: string[];
   output_example?: unknown;
   data_optional?: boolean;
 }

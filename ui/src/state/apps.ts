@@ -1,6 +1,7 @@
 // The app catalogue as the editor sees it: the list (names, icons, actions) fetched once, each
 // app's detail (parameter and output schemas, connection) fetched once per app and cached; a
 // connection change refreshes both. Components subscribe with the hooks below.
+import { errorSentence } from "../lib/errors";
 import { useEffect, useState, useSyncExternalStore } from "react";
 import type { Api } from "../lib/api";
 import type { AppActionInfo, AppInfo, JsonSchema } from "../lib/types";
@@ -43,7 +44,7 @@ export class AppStore {
         return apps;
       })
       .catch((error) => {
-        this.error = error instanceof Error ? error.message : String(error);
+        this.error = errorSentence(error);
         this.listing = null;
         this.changed();
         return [];
@@ -108,7 +109,7 @@ export function useAppDetail(api: Api, slug: string | null | undefined): { app?:
     if (!slug) return;
     store.loadDetail(slug).then(
       () => setError(undefined),
-      (e) => setError(e instanceof Error ? e.message : String(e)),
+      (e) => setError(errorSentence(e)),
     );
   }, [store, slug]);
   return { app: slug ? store.detail(slug) : undefined, error };

@@ -2,6 +2,7 @@
 // until the server has it. One save in flight at a time; a failed save keeps the edit pending and
 // is retried — at once after a new token (`resume`), with backoff after a network or server
 // failure — and never over a conflict the user must settle.
+import { errorSentence } from "../lib/errors";
 import { ApiError } from "../lib/api";
 import type { Draft, Graph, WeftEdge, WeftNode } from "../lib/types";
 
@@ -119,7 +120,8 @@ export class DraftSync {
   }
 
   private failed(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    // Shown to the customer (the save state's tooltip): a sentence, no raw answer.
+    const message = errorSentence(error);
     const status = error instanceof ApiError ? error.status : 0;
     if (status === 409) return this.set("conflict", message);
     if (status === 401) {

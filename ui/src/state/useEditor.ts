@@ -1,5 +1,6 @@
 // The editor's state: the draft graph under an undo stack, autosave (state/draftSync.ts: no edit
 // is dropped by a refused or failed save), publish problems, and the current test run's steps.
+import { errorSentence } from "../lib/errors";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Api, ApiError } from "../lib/api";
 import type { HostChannel } from "../lib/embed";
@@ -15,7 +16,8 @@ export interface RunState {
   status: "idle" | "running" | "finished" | "failed";
   steps: Record<string, Step>;
   order: string[];
-  error: string | null;
+  /** Why the run failed: the run's error object or the refused request (shown by ErrorNote). */
+  error: unknown;
 }
 
 const idleRun: RunState = { executionId: null, status: "idle", steps: {}, order: [], error: null };
@@ -123,7 +125,7 @@ export function useEditor(api: Api, host: HostChannel) {
     await sync.overwrite(theirs.revision);
   }, [api, sync]);
 
-  const publish = useCallback(async (): Promise<{ version?: number; problems?: Problem[]; error?: string }> => {
+  const publish = useCallback(async (): Promise<{ version?: number; problems?: Problem[]; error?: unknown }> => {
     await flush();
     if (sync.state === "conflict") return { error: "Settle the conflict first." };
     if (sync.dirty) return { error: "The draft could not be saved, so it was not published. Your changes are kept." };
@@ -139,7 +141,7 @@ export function useEditor(api: Api, host: HostChannel) {
         setProblems(error.problems);
         return { problems: error.problems };
       }
-      return { error: error instanceof Error ? error.message : String(error) };
+      return { error };
     }
   }, [api, flush, host, adopt, sync]);
 
@@ -195,11 +197,11 @@ export function useEditor(api: Api, host: HostChannel) {
           status: failed ? "failed" : "finished",
           steps,
           order,
-          error: failed ? describeError(finished.error) : null,
+          error: failed ? (finished.error ?? `The run ended as ${finished.status.toLowerCase()}.`) : null,
         });
         host.send("runFinished", { executionId: finished._id, status: finished.status, test: true });
       } catch (error) {
-        setRun({ ...idleRun, status: "failed", error: error instanceof Error ? error.message : String(error) });
+        setRun({ ...idleRun, status: "failed", error });
       }
     },
     [api, flush, pins, host],
@@ -260,9 +262,7 @@ export function normalise(graph: Graph): Graph {
   };
 }
 
+/** An error as one readable sentence (no raw JSON, no operator settings): lib/errors. */
 export function describeError(error: unknown): string {
-  if (!error) return "";
-  if (typeof error === "string") return error;
-  if (typeof error === "object" && error && "message" in error) return String((error as { message: unknown }).message);
-  return JSON.stringify(error);
+  return errorSentence(error);
 }

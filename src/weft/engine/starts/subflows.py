@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -15,6 +16,8 @@ from weft.nodes.runtime import NodeFailure
 from weft.store.scope import Scope
 from weft.store.tables import Execution
 from weft.workflows.records import locate_workflow
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from weft.engine.workers.services import Services
@@ -69,14 +72,19 @@ async def _check_limits(settings: Any, session: Any, parent: queue.Claimed) -> N
     under the run that a trigger started are both limited (settings)."""
     max_depth = settings.subworkflow_max_depth
     depth, root_id = await _lineage(session, parent, max_depth)
+    # The step's error reaches end customers, so it names no operator setting: the log does.
     if depth >= max_depth:
+        log.warning("run %s: sub-workflows deeper than WEFT_SUBWORKFLOW_MAX_DEPTH", parent.id)
         raise NodeFailure(
-            f"Sub-workflows nest deeper than {max_depth} levels (WEFT_SUBWORKFLOW_MAX_DEPTH)"
+            f"Sub-workflows nest deeper than {max_depth} levels. Ask your administrator "
+            "if you need more (code SUBWORKFLOW_MAX_DEPTH)."
         )
     limit = settings.runs_per_trigger
     if await _runs_under(session, root_id) >= limit:
+        log.warning("run %s: its trigger reached WEFT_RUNS_PER_TRIGGER", parent.id)
         raise NodeFailure(
-            f"The trigger of this run has already started {limit} runs (WEFT_RUNS_PER_TRIGGER)"
+            f"The trigger of this run has already started {limit} runs. Ask your administrator "
+            "if you need more (code RUNS_PER_TRIGGER)."
         )
 
 
