@@ -261,6 +261,10 @@ async def push_public(
     problems: list[FileProblem] = []
     plan: list[tuple[str, Workflow | None, WorkflowFile, App]] = []
     for key, raw in sorted(documents.items()):
+        if not files.KEY.match(key):
+            detail = "a file's name (its key) is lower-case letters, digits and dashes"
+            problems += _in_file(key, [FileProblem("$", "INVALID_KEY", detail)])
+            continue
         found = files.read_document(raw)
         if isinstance(found, list):
             problems += _in_file(key, found)
