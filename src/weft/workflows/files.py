@@ -32,6 +32,9 @@ FORMAT_VERSION = 1
 # each version: no column needed, and it travels with the graph).
 FILE_KEY_SETTING = "file_key"
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+# Top-level fields a file may hold. An optional section (a `template` one is planned: the
+# template's metadata beside the graph it starts from) is one more name here, one more field of
+# `WorkflowFile` and its handling on import; older files stay valid, so format_version stays 1.
 FIELDS = ("format_version", "weft_version", "key", "name", "description", "app")
 GRAPH_FIELDS = ("nodes", "edges", "settings")
 NODE_FIELDS = ("id", "type", "name", "position", "data")
