@@ -315,3 +315,21 @@ async def test_public_workflows_export_and_import_with_the_org_key(
     assert ("$.settings", "DATA_SLOTS_NOT_ALLOWED") in {
         (e["path"], e["code"]) for e in body["errors"]
     }
+
+
+async def test_a_webhook_workflow_leaves_without_its_secret_url(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    graph = {"nodes": [node("1", "start", "Start", trigger="webhook")], "edges": []}
+    workflow_id = await make_workflow(client, tenant.bearer, graph, "Hook")
+    path = (await client.get(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)).json()[
+        "webhook_path"
+    ]
+    secret = path.rstrip("/").rsplit("/", 1)[-1]
+    exported = await client.get(f"{BASE}/workflow/{workflow_id}/export", headers=tenant.bearer)
+    assert len(secret) > 10 and secret not in exported.text
+    imported = await client.post(
+        f"{BASE}/workflow/import?publish=true", json=exported.json(), headers=tenant.bearer
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["workflow"]["webhook_path"] not in (None, path), "a URL of its own"
