@@ -84,6 +84,7 @@ def test_pull_then_push_changes_nothing_and_an_edit_publishes_a_new_version(
     pushed = json.loads(weft("org", "push", str(repo), "--org", org, "--json").stdout)
     assert pushed["changed"] == 2, pushed
     assert (pushed["created"], pushed["updated"]) == (["new-one"], ["lead-alert"])
+    assert pushed["changes"] == {"lead-alert": ["name", "nodes 2"]}
 
     pulled = json.loads(weft("org", "pull", str(repo), "--org", org, "--json").stdout)
     assert pulled["written"] == ["lead-alert", "new-one"], "rewritten in the stable format"

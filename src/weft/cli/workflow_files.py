@@ -227,11 +227,15 @@ def org_push(
         "changed": report.changed,
         "created": report.created,
         "updated": report.updated,
+        "changes": report.changes,
         "unchanged": report.unchanged,
         "not_in_directory": report.not_in_files,
     }
     human = f"pushed {len(documents)} file(s): {report.changed} changed"
     human += "".join(f"\n  created {key}" for key in report.created)
-    human += "".join(f"\n  updated {key} (published a new version)" for key in report.updated)
+    human += "".join(
+        f"\n  updated {key}: {', '.join(report.changes[key])} (published a new version)"
+        for key in report.updated
+    )
     human += "".join(f"\n  not in {directory} (left as is): {key}" for key in report.not_in_files)
     output(as_json, data, human)

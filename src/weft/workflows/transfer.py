@@ -239,6 +239,7 @@ class PushReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     not_in_files: list[str] = field(default_factory=list)
+    changes: dict[str, list[str]] = field(default_factory=dict)  # updated key: what changed
 
     @property
     def changed(self) -> int:
@@ -275,9 +276,12 @@ async def push_public(
             continue
         found.key = key
         workflow, shown = current.get(key, (None, None))
-        if shown is not None and _same(shown, found):
-            report.unchanged.append(key)
-            continue
+        if shown is not None:
+            report.changes[key] = _differences(shown, found)
+            if not report.changes[key]:
+                del report.changes[key]
+                report.unchanged.append(key)
+                continue
         app, found_problems = await _problems(
             public,
             found,
@@ -312,12 +316,13 @@ def _in_file(key: str, problems: list[FileProblem]) -> list[FileProblem]:
     return [FileProblem(f"{key}.json: {p.path}", p.code, p.message) for p in problems]
 
 
-def _same(current: dict[str, Any], found: WorkflowFile) -> bool:
-    """Whether a file says what the live workflow already is (after the same normalisation)."""
+def _differences(current: dict[str, Any], found: WorkflowFile) -> list[str]:
+    """What a file changes in the workflow (after the same normalisation): the fields, and for
+    the graph which nodes; empty when the file says what the workflow already is."""
     try:
         nodes, edges = _normalized(found)
     except ValueError:
-        return False
+        return ["nodes"]
     wanted = files.document(
         name=found.name,
         description=found.description,
@@ -327,4 +332,11 @@ def _same(current: dict[str, Any], found: WorkflowFile) -> bool:
         settings=found.settings,
         key=found.key,
     )
-    return files.content(wanted) == files.content(current)
+    old, new = files.content(current), files.content(wanted)
+    changed = [name for name in sorted(old.keys() | new.keys()) if old.get(name) != new.get(name)]
+    if "nodes" in changed:
+        before = {n.get("id"): n for n in old.get("nodes", [])}
+        after = {n.get("id"): n for n in new.get("nodes", [])}
+        ids = sorted(i for i in before.keys() | after.keys() if before.get(i) != after.get(i))
+        changed[changed.index("nodes")] = "nodes " + ", ".join(map(str, ids)) if ids else "nodes"
+    return changed
