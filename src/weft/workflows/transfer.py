@@ -27,10 +27,11 @@ from weft.workflows.validation import validate_for_publish
 if TYPE_CHECKING:  # service calls this module
     from weft.workflows.service import ResolveApp
 
+# A version's nodes, edges and settings.
+Shown = tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]
 
-async def _shown_version(
-    scope: Scope, workflow: Workflow, *, session: AsyncSession
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+
+async def _shown_version(scope: Scope, workflow: Workflow, *, session: AsyncSession) -> Shown:
     """The version a file shows: the live one, else (never published) the draft."""
     shown = await versions.live_version(scope, workflow, session=session)
     if shown is None and workflow.draft_id is not None:
@@ -42,10 +43,8 @@ async def _shown_version(
     return list(shown.nodes), list(shown.edges), dict(shown.settings or {})
 
 
-async def _document(
-    scope: Scope, workflow: Workflow, app: App, key: str | None, *, session: AsyncSession
-) -> dict[str, Any]:
-    nodes, edges, settings = await _shown_version(scope, workflow, session=session)
+def _file_of(workflow: Workflow, app: App, shown: Shown, key: str | None) -> dict[str, Any]:
+    nodes, edges, settings = shown
     return files.document(
         name=workflow.name,
         description=workflow.description,
@@ -57,15 +56,17 @@ async def _document(
     )
 
 
+def _stored_key(shown: Shown) -> str | None:
+    key = shown[2].get(files.FILE_KEY_SETTING)
+    return key if isinstance(key, str) and files.KEY.match(key) else None
+
+
 async def export_workflow(scope: Scope, workflow_id: str, *, session: AsyncSession) -> dict:
     """The file of the caller's workflow (its key only once a file has set one)."""
     workflow = (await records.locate_workflow(scope, workflow_id, session=session)).workflow
     app = (await records.apps_by_id({workflow.app_id}, session=session))[workflow.app_id]
-    _, _, settings = await _shown_version(scope, workflow, session=session)
-    key = settings.get(files.FILE_KEY_SETTING)
-    return await _document(
-        scope, workflow, app, key if isinstance(key, str) else None, session=session
-    )
+    shown = await _shown_version(scope, workflow, session=session)
+    return _file_of(workflow, app, shown, _stored_key(shown))
 
 
 def _normalized(found: WorkflowFile) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -197,17 +198,13 @@ async def _public_files(
         )
     )
     apps = await records.apps_by_id({w.app_id for w in rows}, session=session)
-    stored = {}
-    for workflow in rows:
-        _, _, settings = await _shown_version(public, workflow, session=session)
-        stored[workflow.id] = settings.get(files.FILE_KEY_SETTING)
+    shown = {w.id: await _shown_version(public, w, session=session) for w in rows}
     keys: dict[str, str] = {}
-    taken: set[str] = set()
     for workflow in rows:
-        key = stored[workflow.id]
-        if isinstance(key, str) and files.KEY.match(key) and key not in taken:
+        key = _stored_key(shown[workflow.id])
+        if key is not None and key not in keys.values():
             keys[workflow.id] = key
-            taken.add(key)
+    taken = set(keys.values())
     for workflow in rows:
         if workflow.id not in keys:
             base = files.key_of_name(workflow.name)
@@ -217,11 +214,7 @@ async def _public_files(
                 key = f"{base[:90]}-{n}"
             keys[workflow.id] = key
             taken.add(key)
-    found = {}
-    for workflow in rows:
-        key = keys[workflow.id]
-        app = apps[workflow.app_id]
-        found[key] = (workflow, await _document(public, workflow, app, key, session=session))
+    found = {keys[w.id]: (w, _file_of(w, apps[w.app_id], shown[w.id], keys[w.id])) for w in rows}
     return dict(sorted(found.items()))
 
 
