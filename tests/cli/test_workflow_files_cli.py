@@ -146,3 +146,18 @@ def test_a_private_workflow_exports_and_imports_for_a_linked_account(
     assert "key" not in exported
     hidden = weft("workflow", "export", workflow_id, "--org", org, ok=False)
     assert "not found" in hidden.output
+
+
+def test_a_file_the_api_would_refuse_is_refused_by_name(weft: Any, tmp_path: Path) -> None:
+    org = json.loads(weft("org", "create", "--name", "Files", "--json").stdout)["org_id"]
+    deep: Any = "x"
+    for _ in range(500):
+        deep = {"v": deep}
+    file = public_file("Deep", "{{ 1 }}")
+    file["nodes"][1]["data"]["extra"] = deep
+    source = tmp_path / "deep.json"
+    source.write_text(json.dumps(file))
+    refused = weft("workflow", "import", str(source), "--org", org, ok=False)
+    assert "deep.json: the file nests deeper than 64 levels" in refused.output
+    source.write_text("{not json")
+    assert "is not JSON" in weft("workflow", "import", str(source), "--org", org, ok=False).output

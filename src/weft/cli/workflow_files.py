@@ -50,11 +50,18 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _load(path: Path) -> Any:
-    """A file's JSON, or a clear error naming the file and line."""
+    """A file's JSON, or a clear error naming the file; held to the rules the API holds every
+    request body to (nesting depth, NUL, lone surrogates: api/inbound.py)."""
+    from weft.api.inbound import body_problem
+
     try:
-        return json.loads(sys.stdin.read() if str(path) == "-" else path.read_text())
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as error:
         raise _fail(f"cannot read {path}: {error.strerror}") from error
+    if problem := body_problem(raw):
+        raise _fail(f"{path}: {problem.replace('Request body', 'the file')}")
+    try:
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise _fail(f"{path} is not JSON: {error}") from error
 
