@@ -20,7 +20,7 @@ from weft.store.scope import OrgScope, PublicScope, Scope, scoped_select
 from weft.store.tables import App, Workflow, WorkflowVersion
 from weft.workflows import files, records, versions
 from weft.workflows.files import FileProblem, WorkflowFile
-from weft.workflows.graph import normalize_graph
+from weft.workflows.graph import GraphShapeError, normalize_graph
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.validation import validate_for_publish
 
@@ -98,7 +98,10 @@ async def _problems(
         check_publishable(scope, found.nodes)
     except InvalidInput as error:
         problems.append(FileProblem("$.nodes", error.error_code, error.message))
-    graph = normalize_graph(found.nodes, found.edges)  # its shape was checked by read_document
+    try:
+        graph = normalize_graph(found.nodes, found.edges)
+    except GraphShapeError as error:  # read_document checks the same shape: a safety net
+        return app, problems + [files.graph_problem(p, found.nodes) for p in error.problems]
     graph_problems = validate_for_publish(graph)
     if app is not None:
         holder = Workflow(app_id=app.id)  # not added: the checks only read its app
