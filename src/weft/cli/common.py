@@ -96,6 +96,9 @@ def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[
         return asyncio.run(run())
     except WeftError as error:
         typer.secho(f"error: {error.message}", fg=typer.colors.RED, err=True)
+        for problem in error.details.get("errors") or []:  # every problem, as the API lists
+            where = problem.get("path") or problem.get("node_id") or ""
+            typer.echo(f"  {where}: {problem.get('code')}: {problem.get('message')}", err=True)
         raise typer.Exit(1) from error
 
 

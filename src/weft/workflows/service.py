@@ -18,7 +18,7 @@ from weft.store.db import Database
 from weft.store.pagination import Page
 from weft.store.scope import OrgScope, Scope, account_scope
 from weft.store.tables import App, LinkedAccount, Workflow, WorkflowVersion
-from weft.workflows import records, versions
+from weft.workflows import records, transfer, versions
 from weft.workflows.live_cache import LIVE_WEBHOOKS
 from weft.workflows.trigger_index import start_config
 
@@ -215,6 +215,33 @@ async def trigger_nodes(db: Database, scope: Scope, workflow_id: str) -> list[di
         if live is not None:
             return live.nodes
         return await versions.draft_or_new_nodes(scope, workflow, session=session)
+
+
+async def export_workflow(db: Database, scope: Scope, workflow_id: str) -> dict[str, Any]:
+    """The caller's workflow as a file (workflows.files), in a read transaction."""
+    async with db.reading() as session:
+        return await transfer.export_workflow(scope, workflow_id, session=session)
+
+
+async def import_workflow(
+    db: Database,
+    scope: Scope,
+    raw: Any,
+    *,
+    publish: bool,
+    resolve_app: ResolveApp,
+    catalog_problems: versions.CatalogProblems,
+) -> tuple[Workflow, WorkflowVersion | None]:
+    """A new workflow from a file: its draft, or (publish) None once version 1 is live."""
+    async with db.transaction() as session:
+        return await transfer.import_workflow(
+            scope,
+            raw,
+            publish=publish,
+            resolve_app=resolve_app,
+            catalog_problems=catalog_problems,
+            session=session,
+        )
 
 
 @dataclass(frozen=True)
