@@ -273,20 +273,28 @@ async def trigger_event(
     Public workflows run too, once per config of the account that enables them (only the
     configs of app `slug`, or the one config `config_id`, when those headers are sent).
     """
-    runs = await lifecycle.queue_runs(
-        services,
-        lambda session: triggers.trigger_event(
-            scope,
-            body.event,
-            body.payload,
-            key=idempotency_key,
-            window_s=services.settings.idempotency_window_s,
-            session=session,
-            slug=slug,
-            config_id=config_id_of(request, config_id),
-        ),
-    )
-    return EventStartedOut(message="Webhook Fired Success", execution_ids=[r.id for r in runs])
+    config = config_id_of(request, config_id)
+    if idempotency_key is None:  # no earlier request to look for: may start right here
+        started = await triggers.start_event(
+            services, scope, body.event, body.payload, slug=slug, config_id=config
+        )
+        ids = [await run.durable_id() for run in started]
+    else:
+        queued = await lifecycle.queue_runs(
+            services,
+            lambda session: triggers.trigger_event(
+                scope,
+                body.event,
+                body.payload,
+                key=idempotency_key,
+                window_s=services.settings.idempotency_window_s,
+                session=session,
+                slug=slug,
+                config_id=config,
+            ),
+        )
+        ids = [run.id for run in queued]
+    return EventStartedOut(message="Webhook Fired Success", execution_ids=ids)
 
 
 @router.post(

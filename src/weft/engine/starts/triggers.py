@@ -207,18 +207,17 @@ async def execute_workflow(
     return execution
 
 
-async def trigger_event(
+async def event_targets(
     scope: Scope,
     event: str,
     payload: Any,
     *,
-    key: str | None,
-    window_s: int,
     session: AsyncSession,
     slug: str | None = None,
     config_id: str | None = None,
-) -> list[Execution]:
-    """Queue a run of every live workflow of this linked account listening to `event`.
+) -> list[tuple[Workflow, str | None, Any]]:
+    """Every live workflow of this linked account listening to `event`, with the config it runs
+    with (its id and values; None for a private workflow); `payload` checked against the event.
 
     Besides its private workflows, the public workflows its configs enable run too, once per
     config (only those of app `slug` / config `config_id` when given), each with its values.
@@ -241,6 +240,57 @@ async def trigger_event(
     if not targets:
         raise NotFound(f"No live workflow listens to event {event!r}", error_code="INVALID_EVENT")
     await check_event_payload(scope.org_id, event, payload, slug=slug, session=session)
+    return targets
+
+
+async def start_event(
+    services: Services,
+    scope: Scope,
+    event: str,
+    payload: Any,
+    *,
+    slug: str | None = None,
+    config_id: str | None = None,
+) -> list[StartedRun]:
+    """Start a run of every workflow listening to `event` (no Idempotency-Key), each here at
+    once when a worker of this process has room (engine.starts.direct), else queued: the same
+    path as a webhook's run."""
+    async with services.db.reading() as session:
+        targets = await event_targets(
+            scope, event, payload, session=session, slug=slug, config_id=config_id
+        )
+    digest = request_hash({"event": event, "payload": payload})
+    rows = [
+        execution_row(
+            scope,
+            workflow,
+            trigger="event",
+            payload=payload,
+            digest=digest,
+            config_id=config,
+            config=values,
+        )
+        for workflow, config, values in targets
+    ]
+    return [await lifecycle.start_run(services, row) for row in rows]
+
+
+async def trigger_event(
+    scope: Scope,
+    event: str,
+    payload: Any,
+    *,
+    key: str,
+    window_s: int,
+    session: AsyncSession,
+    slug: str | None = None,
+    config_id: str | None = None,
+) -> list[Execution]:
+    """Queue a run of every workflow listening to `event` (`event_targets`), deduplicated by
+    the Idempotency-Key `key`: a repeat within `window_s` gets the first request's runs."""
+    targets = await event_targets(
+        scope, event, payload, session=session, slug=slug, config_id=config_id
+    )
     digest = request_hash({"event": event, "payload": payload})
 
     def run_key(workflow: Workflow, config: str | None) -> str:
@@ -257,7 +307,7 @@ async def trigger_event(
             w,
             trigger="event",
             payload=payload,
-            key=run_key(w, c) if key else None,
+            key=run_key(w, c),
             digest=digest,
             config_id=c,
             config=values,
