@@ -29,6 +29,7 @@ from weft.api import (
     org_settings,
     public_configs,
     runs,
+    templates,
     workflows,
 )
 from weft.api.access_log import AccessLogMiddleware
@@ -121,6 +122,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(app_imports.router)  # before `/application/{slug}` routes
     public.include_router(applications.router)
     public.include_router(connections.router)
+    public.include_router(templates.router)  # before `/workflow/{id}`: /workflow/from-template
     public.include_router(workflows.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
