@@ -131,7 +131,7 @@ async def test_inputs_that_break_the_schema_are_refused_with_reasons(
         ({"channel": "general"}, "does not match"),
         ({}, "'channel' is a required property"),
         ({"channel": "C1", "evil": "<script>"}, "Additional properties"),
-        ({"channel": "C1", "greeting": "x" * 201}, "inputs.greeting: "),
+        ({"channel": "C1", "greeting": "x" * 201}, "is too long"),
     ]
     for inputs, reason in cases:
         refused = await client.post(

@@ -143,7 +143,8 @@ export function TemplateGallery({ api, onCreated, onClose, allowBlank }: Props) 
 
 function TemplateIcon({ template, apps }: { template: TemplateInfo; apps: AppStore }) {
   const app = template.icon ? apps.summary(template.icon) : undefined;
-  if (app) return <AppIcon slug={app.slug} name={app.name} icon={app.icon} size={32} />;
+  // Longer than a few characters, the icon names an app (its monogram until the list loads).
+  if (template.icon && (app || template.icon.length > 4)) return <AppIcon slug={template.icon} name={app?.name ?? template.icon} icon={app?.icon} size={32} />;
   return (
     <span className="template-icon" aria-hidden="true">
       {template.icon || template.name.charAt(0).toUpperCase()}
