@@ -2,7 +2,8 @@
 
 docs/api.md whole, and docs/apps.md's "Importing an OpenAPI document" (from a document to a
 running workflow), "Apps for AI agents" (direct actions and MCP servers) and "Field mapping
-and the config API" (a map field whose options a connected app lists), each with a stand-in
+and the config API" (a map field whose options a connected app lists) and docs/templates.md's
+session (an org marks a template, an account starts from it), each with a stand-in
 vendor API on 127.0.0.1:8100 that the operator allows.
 Every ```sh block is run, in order, in one bash session whose current directory looks like a
 checkout after `make run` (a `.venv/bin/weft` and the server's `.weft` data directory). After
@@ -41,6 +42,7 @@ SESSIONS = [
     ("apps.md", "## Apps for AI agents: direct actions and MCP servers"),
     ("apps.md", "### Field mapping and the config API"),
     ("apps.md", "### The hosted Connect portal"),
+    ("templates.md", "## A session"),
 ]
 STAND_IN_API = "127.0.0.1:8100"
 
