@@ -125,8 +125,8 @@ def _apply(row: WorkflowTemplate, spec: TemplateSpec, version: WorkflowVersion |
     row.updated_at = now()
 
 
-async def create_template(
-    db: Database, scope: OrgScope, key: str, spec: TemplateSpec
+async def mark_template(
+    scope: OrgScope, key: str, spec: TemplateSpec, *, session: AsyncSession
 ) -> WorkflowTemplate:
     """Mark a published version of a public workflow as template `key` (409 if taken)."""
     if not re.match(KEY_PATTERN, key):
@@ -135,31 +135,35 @@ async def create_template(
         )
     if not spec.workflow_id or not spec.name:
         raise InvalidInput("workflow_id and name are required", error_code="INVALID_TEMPLATE")
-    async with db.transaction() as session:
-        taken = scoped_select(WorkflowTemplate, scope).with_only_columns(func.count())
-        count = await session.scalar(taken) or 0
-        if count >= MAX_TEMPLATES:
-            raise Conflict(f"At most {MAX_TEMPLATES} templates", error_code="TOO_MANY_TEMPLATES")
-        version = await _pinned_version(scope, spec.workflow_id, spec.version, session=session)
-        await _check_apps(scope, spec, session=session)
-        moment = now()
-        row = WorkflowTemplate(
-            id=new_id(),
-            org_id=scope.org_id,
-            environment=scope.environment,
-            key=key,
-            inputs=check_inputs_schema(spec.inputs, version.nodes),
-            created_at=moment,
-        )
-        _apply(row, spec, version)
-        session.add(row)
-        try:
+    taken = scoped_select(WorkflowTemplate, scope).with_only_columns(func.count())
+    if (await session.scalar(taken) or 0) >= MAX_TEMPLATES:
+        raise Conflict(f"At most {MAX_TEMPLATES} templates", error_code="TOO_MANY_TEMPLATES")
+    version = await _pinned_version(scope, spec.workflow_id, spec.version, session=session)
+    await _check_apps(scope, spec, session=session)
+    row = WorkflowTemplate(
+        id=new_id(),
+        org_id=scope.org_id,
+        environment=scope.environment,
+        key=key,
+        inputs=check_inputs_schema(spec.inputs, version.nodes),
+        created_at=now(),
+    )
+    _apply(row, spec, version)
+    try:
+        async with session.begin_nested():
+            session.add(row)
             await session.flush()
-        except IntegrityError as error:
-            raise Conflict(
-                f"Template {key} exists already", error_code="TEMPLATE_EXISTS"
-            ) from error
-        return row
+    except IntegrityError as error:
+        raise Conflict(f"Template {key} exists already", error_code="TEMPLATE_EXISTS") from error
+    return row
+
+
+async def create_template(
+    db: Database, scope: OrgScope, key: str, spec: TemplateSpec
+) -> WorkflowTemplate:
+    """`mark_template` in its own transaction (the API's create)."""
+    async with db.transaction() as session:
+        return await mark_template(scope, key, spec, session=session)
 
 
 async def update_template(
@@ -184,14 +188,20 @@ async def update_template(
         return row
 
 
-async def delete_template(db: Database, scope: OrgScope, key: str) -> None:
+async def remove_template(scope: OrgScope, key: str, *, session: AsyncSession) -> None:
     """Remove template `key`; workflows started from it stay (they are the accounts' own)."""
+    await session.delete(await _find(scope, key, session=session))
+    await session.flush()
+
+
+async def delete_template(db: Database, scope: OrgScope, key: str) -> None:
+    """`remove_template` in its own transaction."""
     async with db.transaction() as session:
-        await session.delete(await _find(scope, key, session=session))
+        await remove_template(scope, key, session=session)
 
 
-async def list_templates(
-    db: Database, scope: OrgScope, *, query: str | None, category: str | None
+async def find_templates(
+    scope: OrgScope, *, query: str | None, category: str | None, session: AsyncSession
 ) -> list[WorkflowTemplate]:
     """The org's templates, by category then name; `query` searches name, description and
     category, `category` is exact."""
@@ -208,8 +218,15 @@ async def list_templates(
     if category:
         stmt = stmt.where(WorkflowTemplate.category == category)
     order = (WorkflowTemplate.category, WorkflowTemplate.name, WorkflowTemplate.key)
+    return list((await session.scalars(stmt.order_by(*order))).all())
+
+
+async def list_templates(
+    db: Database, scope: OrgScope, *, query: str | None, category: str | None
+) -> list[WorkflowTemplate]:
+    """`find_templates` in a read transaction."""
     async with db.reading() as session:
-        return list((await session.scalars(stmt.order_by(*order))).all())
+        return await find_templates(scope, query=query, category=category, session=session)
 
 
 async def get_template(db: Database, scope: OrgScope, key: str) -> WorkflowTemplate:
