@@ -36,6 +36,14 @@ def _invalid(message: str) -> InvalidInput:
     return InvalidInput(f"inputs: {message}", error_code="INVALID_TEMPLATE_INPUTS")
 
 
+def _json_size(value: Any) -> int:
+    """Bytes of `value` as JSON; a value nested too deeply to write is refused, not a 500."""
+    try:
+        return len(json.dumps(value).encode())
+    except (RecursionError, ValueError) as error:
+        raise _invalid("nested too deeply") from error
+
+
 def _parse_target(raw: Any, where: str) -> Target:
     if not isinstance(raw, dict) or set(raw) != {"node", "path"}:
         raise _invalid(f"{where} must be {{node, path}}")
@@ -86,7 +94,7 @@ def check_inputs_schema(schema: Any, nodes: list[dict[str, Any]]) -> dict[str, A
         raise _invalid("must be a JSON Schema object")
     if not schema:
         return {}
-    if len(json.dumps(schema)) > MAX_SCHEMA_BYTES:
+    if _json_size(schema) > MAX_SCHEMA_BYTES:
         raise _invalid(f"the schema is larger than {MAX_SCHEMA_BYTES} bytes")
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         raise _invalid('must be {"type": "object", "properties": {...}}')
@@ -120,7 +128,7 @@ def injected_nodes(
         inputs = {}
     if not isinstance(inputs, dict):
         raise _invalid("must be a JSON object")
-    if len(json.dumps(inputs)) > MAX_INPUT_BYTES:
+    if _json_size(inputs) > MAX_INPUT_BYTES:
         raise InvalidInput(
             f"inputs are larger than {MAX_INPUT_BYTES} bytes", error_code="INPUTS_TOO_LARGE"
         )
