@@ -4,20 +4,10 @@
 import { useMemo, useState } from "react";
 import type { Api } from "../lib/api";
 import type { Graph, Problem } from "../lib/types";
+import { appsToConnect } from "../lib/templates";
 import type { AppStore } from "../state/apps";
 import { Connection } from "./ConnectApp";
 import { Icon } from "./Icons";
-
-/** The apps whose steps wait for a connection, in the order the steps come. */
-export function appsToConnect(problems: Problem[], graph: Graph): string[] {
-  const slugs: string[] = [];
-  for (const problem of problems) {
-    if (problem.code !== "CONNECTION_REQUIRED" || !problem.node_id) continue;
-    const app = graph.nodes.find((n) => n.id === problem.node_id)?.data?.app;
-    if (typeof app === "string" && !slugs.includes(app)) slugs.push(app);
-  }
-  return slugs;
-}
 
 interface Props {
   api: Api;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InjectedDataError, decodeInputs, checkInputs, encodeInputs, inputFields, inputValues } from "./templates";
+import { InjectedDataError, appsToConnect, decodeInputs, checkInputs, encodeInputs, inputFields, inputValues } from "./templates";
+import type { Graph } from "./types";
 
 describe("injected template inputs", () => {
   it("round-trip through base64url, unicode included", () => {
@@ -32,5 +33,18 @@ describe("the inputs form", () => {
     ]);
     expect(inputValues(fields, { channel: "C1", loud: "true", tags: '["a"]' })).toEqual({ channel: "C1", count: 3, loud: true, tags: ["a"] });
     expect(() => inputValues(fields, { tags: "[" })).toThrow(/not valid JSON/);
+  });
+});
+
+describe("apps to connect", () => {
+  it("are the apps of steps waiting for a connection, once each", () => {
+    const step = (id: string, app: string) => ({ id, type: "app_action", name: id, position: { x: 0, y: 0 }, data: { app } });
+    const graph = { nodes: [step("2", "slack"), step("3", "hubspot"), step("4", "slack")], edges: [] } as unknown as Graph;
+    const problems = [
+      { node_id: "4", code: "CONNECTION_REQUIRED", message: "" },
+      { node_id: "2", code: "CONNECTION_REQUIRED", message: "" },
+      { node_id: "3", code: "INVALID_PARAMETERS", message: "" },
+    ];
+    expect(appsToConnect(problems, graph)).toEqual(["slack"]);
   });
 });

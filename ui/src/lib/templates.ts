@@ -1,6 +1,6 @@
 // Starting from a template: the inputs a host injects (a URL's base64url JSON or a postMessage
 // object) checked before anything is sent, and the fields a template's input schema asks for.
-import type { JsonSchema } from "./types";
+import type { Graph, JsonSchema, Problem } from "./types";
 
 /** What the API takes as inputs (32 KiB of JSON), and its base64url length. */
 export const MAX_INPUT_BYTES = 32_768;
@@ -99,4 +99,15 @@ export function inputValues(fields: InputField[], values: Record<string, string>
     else out[field.name] = text;
   }
   return out;
+}
+
+/** The apps whose steps wait for a connection (CONNECTION_REQUIRED), in the steps' order. */
+export function appsToConnect(problems: Problem[], graph: Graph): string[] {
+  const slugs: string[] = [];
+  for (const problem of problems) {
+    if (problem.code !== "CONNECTION_REQUIRED" || !problem.node_id) continue;
+    const app = graph.nodes.find((n) => n.id === problem.node_id)?.data?.app;
+    if (typeof app === "string" && !slugs.includes(app)) slugs.push(app);
+  }
+  return slugs;
 }
