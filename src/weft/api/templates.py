@@ -10,13 +10,20 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, WorkflowScopeDep
-from weft.api.schemas import ERROR_RESPONSES, Out
+from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out
 from weft.api.workflows import CreatedOut, DraftOut
 from weft.apps import templates
 from weft.apps.templates import KEY_PATTERN, TemplateSpec
 from weft.store.tables import WorkflowTemplate
 
 router = APIRouter(tags=["templates"], responses=ERROR_RESPONSES)
+CONFLICT = {
+    409: {
+        "model": ErrorOut,
+        "description": "TEMPLATE_EXISTS, TEMPLATE_NOT_PUBLISHED (publish the source first), "
+        "TOO_MANY_TEMPLATES",
+    }
+}
 
 KeyPath = Annotated[str, Path(max_length=100, description="The template's key")]
 
@@ -96,7 +103,7 @@ class FromTemplate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200, description="Default: its name")
 
 
-@router.post("/template", response_model=TemplateOut, summary="Mark template")
+@router.post("/template", response_model=TemplateOut, summary="Mark template", responses=CONFLICT)
 async def create_template(scope: OrgScopeDep, db: DbDep, body: TemplateCreate) -> TemplateOut:
     """Offer a published version of a public workflow to linked accounts as template `key`."""
     return TemplateOut.of(await templates.create_template(db, scope, body.key, body.spec()))
@@ -123,7 +130,9 @@ async def get_template(key: KeyPath, scope: WorkflowScopeDep, db: DbDep) -> Temp
     return TemplateOut.of(await templates.get_template(db, scope, key))
 
 
-@router.patch("/template/{key}", response_model=TemplateOut, summary="Change a template")
+@router.patch(
+    "/template/{key}", response_model=TemplateOut, summary="Change a template", responses=CONFLICT
+)
 async def update_template(
     key: KeyPath, scope: OrgScopeDep, db: DbDep, body: Annotated[TemplateFields, Body()]
 ) -> TemplateOut:

@@ -134,6 +134,7 @@ def read_index() -> str:
     summary="The embeddable editor page",
     responses={
         200: {"content": {"text/html": {}}, "description": "The editor app"},
+        400: {"content": {"text/html": {}}, "description": "A template link it cannot use"},
         401: {"content": {"text/html": {}}, "description": "Missing, bad, expired or revoked"},
         403: {"content": {"text/html": {}}, "description": "Absent or another account's"},
         429: {"content": {"text/html": {}}, "description": "Too many bad tokens from there"},
