@@ -29,6 +29,7 @@ from weft.api import (
     org_settings,
     public_configs,
     runs,
+    templates,
     workflow_files,
     workflows,
 )
@@ -123,6 +124,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(applications.router)
     public.include_router(connections.router)
     public.include_router(workflow_files.router)  # before `/workflow/{id}`: /workflow/import
+    public.include_router(templates.router)  # before `/workflow/{id}`: /workflow/from-template
     public.include_router(workflows.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)

@@ -2,7 +2,8 @@
 
 docs/api.md whole, and docs/apps.md's "Importing an OpenAPI document" (from a document to a
 running workflow), "Apps for AI agents" (direct actions and MCP servers) and "Field mapping
-and the config API" (a map field whose options a connected app lists), each with a stand-in
+and the config API" (a map field whose options a connected app lists) and docs/templates.md's
+session (an org marks a template, an account starts from it), each with a stand-in
 vendor API on 127.0.0.1:8100 that the operator allows; docs/workflow-files.md whole (export,
 import, `weft org pull/push`).
 Every ```sh block is run, in order, in one bash session whose current directory looks like a
@@ -43,6 +44,7 @@ SESSIONS = [
     ("apps.md", "### Field mapping and the config API"),
     ("apps.md", "### The hosted Connect portal"),
     ("workflow-files.md", None),
+    ("templates.md", "## A session"),
 ]
 STAND_IN_API = "127.0.0.1:8100"
 

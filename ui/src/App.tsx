@@ -17,10 +17,15 @@ import { problemText } from "./lib/problems";
 import { ErrorNote } from "./components/ErrorNote";
 import { OverflowMenu } from "./components/OverflowMenu";
 import { usePanels } from "./state/panels";
+import { TemplateEntry } from "./components/TemplateGallery";
+import { TemplateStart } from "./TemplateStart";
+import type { Draft, TemplateInfo } from "./lib/types";
 
 // CodeMirror and the layout engine load after the canvas is up: they are not needed to show it.
 const NodePanel = lazy(() => import("./components/NodePanel").then((m) => ({ default: m.NodePanel })));
 const TestPanel = lazy(() => import("./components/TestPanel").then((m) => ({ default: m.TestPanel })));
+// Only when a step waits for a connection (it brings the connect forms along).
+const ConnectPrompt = lazy(() => import("./components/ConnectPrompt").then((m) => ({ default: m.ConnectPrompt })));
 
 type Tab = "node" | "test" | "runs" | "versions";
 type View = { kind: "draft" } | { kind: "run"; run: Execution; graph: Graph; steps: Record<string, Step> } | { kind: "diff"; version: number; graph: Graph };
@@ -54,8 +59,10 @@ function isTyping(target: EventTarget | null): boolean {
   return Boolean(el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)));
 }
 
-export function App({ api, host }: { api: Api; host: HostChannel }) {
+/** `onOpenWorkflow`: a workflow was created from the gallery; the editor switches to it. */
+export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel; onOpenWorkflow?(draft: Draft, template: TemplateInfo | string | null): void }) {
   const editor = useEditor(api, host);
+  const [gallery, setGallery] = useState(false);
   const [selection, setSelection] = useState<string[]>([]);
   const [insertTarget, setInsertTarget] = useState<InsertTarget | null>(null);
   const [tab, setTab] = useState<Tab>("node");
@@ -463,6 +470,13 @@ export function App({ api, host }: { api: Api; host: HostChannel }) {
               onInsertTarget={chooseTarget}
             />
           </ReactFlowProvider>
+          {view.kind === "draft" && editor.problems.some((p) => p.code === "CONNECTION_REQUIRED") && (
+            <Suspense fallback={null}>
+              <ConnectPrompt api={api} apps={appsStore} graph={graph} problems={editor.problems} onConnected={() => void editor.refreshProblems()} />
+            </Suspense>
+          )}
+          {view.kind === "draft" && onOpenWorkflow && graph.nodes.length <= 1 && graph.edges.length === 0 && <TemplateEntry api={api} onOpen={() => setGallery(true)} />}
+          {gallery && onOpenWorkflow && <TemplateStart api={api} layered onCreated={onOpenWorkflow} onFailed={() => undefined} onClose={() => setGallery(false)} />}
           {toast && (
             <div className={`toast ${toast.tone}`} role="status">
               {toast.text}

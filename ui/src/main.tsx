@@ -1,13 +1,14 @@
 // Boot: the page config the server injected, the session token taken from the address bar into
 // memory (then removed from it), the host channel, then the editor.
-import { StrictMode, useEffect, useMemo, useState } from "react";
+import { StrictMode, useCallback, useEffect, useMemo, useState } from "react";
 import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/base.css";
 import "./styles.css";
 import { Api } from "./lib/api";
 import { HostChannel, applyTheme, resolveHostOrigin } from "./lib/embed";
-import type { BootConfig } from "./lib/types";
+import type { BootConfig, Draft, TemplateInfo } from "./lib/types";
 import { App, ErrorScreen } from "./App";
+import { TemplateStart, type StartRequest } from "./TemplateStart";
 
 declare global {
   interface Window {
@@ -29,10 +30,26 @@ function takeToken(): string | null {
 const TOKEN_WARNING_MS = 2 * 60 * 1000;
 
 function Root({ config, token }: { config: BootConfig; token: string }) {
-  const api = useMemo(() => new Api(config.apiBase, config.workflowId, token), [config, token]);
+  const api = useMemo(() => new Api(config.apiBase, config.workflowId ?? "", token), [config, token]);
   const host = useMemo(() => new HostChannel(resolveHostOrigin(config.allowedOrigins ?? [])), [config]);
   const [expiresAt, setExpiresAt] = useState(config.tokenExpiresAt ?? null);
   const [lost, setLost] = useState(false);
+  // Which workflow is open (null: `/workflows/new`), and a template start under way.
+  const [workflowId, setWorkflowId] = useState(config.workflowId);
+  const [start, setStart] = useState<StartRequest | null>(() => (config.template ? { template: config.template, encoded: config.templateInputs ?? null } : null));
+
+  const opened = useCallback(
+    (draft: Draft, template: TemplateInfo | string | null) => {
+      const id = draft.associated_workflow;
+      api.openWorkflow(id);
+      // The address names the new workflow: a reload opens it, not the template again.
+      window.history.replaceState(window.history.state, "", `/workflows/${encodeURIComponent(id)}`);
+      setStart(null);
+      setWorkflowId(id);
+      host.send("workflowCreated", { workflowId: id, template: typeof template === "string" ? template : (template?.key ?? null) });
+    },
+    [api, host],
+  );
 
   useEffect(
     () =>
@@ -44,6 +61,9 @@ function Root({ config, token }: { config: BootConfig; token: string }) {
           api.setToken(next);
         },
         setTheme: applyTheme,
+        startFromTemplate(template, inputs) {
+          setStart({ template, inputs });
+        },
       }),
     [api, host],
   );
@@ -68,9 +88,11 @@ function Root({ config, token }: { config: BootConfig; token: string }) {
   }, [expiresAt, api, host]);
 
   // The editor stays mounted under the notice: its pending edits are saved once setToken comes.
+  const failed = useCallback((message: string) => host.send("templateFailed", { message }), [host]);
   return (
     <>
-      <App api={api} host={host} />
+      {workflowId && <App key={workflowId} api={api} host={host} onOpenWorkflow={opened} />}
+      {(!workflowId || start) && <TemplateStart api={api} request={start} layered={Boolean(workflowId)} onCreated={opened} onFailed={failed} onClose={workflowId ? () => setStart(null) : undefined} />}
       {lost && (
         <div className="overlay">
           <ErrorScreen

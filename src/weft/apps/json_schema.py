@@ -24,6 +24,7 @@ from weft.store.tables import AppEvent
 
 LISTED_ERRORS = 5  # reasons given in one refusal
 MESSAGE_CHARS = 200  # per reason: messages quote the offending value
+QUOTED_CHARS = 60  # of that value
 
 
 @functools.lru_cache(maxsize=512)
@@ -142,6 +143,10 @@ def _reason(error: ValidationError, root: str) -> str:
         f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
     )
     message = error.message
+    quoted = repr(error.instance)
+    if len(quoted) > QUOTED_CHARS and quoted in message:
+        # Keep the reason readable: a long value is cut where it is quoted, not the reason.
+        message = message.replace(quoted, quoted[: QUOTED_CHARS - 1] + "…", 1)
     if len(message) > MESSAGE_CHARS:
         message = message[: MESSAGE_CHARS - 1] + "…"
     return f"{where}: {message}"

@@ -13,6 +13,7 @@ from weft.store.tables import (
     Execution,
     LinkedAccount,
     Workflow,
+    WorkflowTemplate,
     WorkflowVersion,
 )
 
@@ -55,7 +56,7 @@ class PublicScope(OrgScope):
 
 
 # Tables whose rows belong to an org (and environment), and those that belong to a linked account.
-_ORG_TABLES: set[type[Any]] = {LinkedAccount}
+_ORG_TABLES: set[type[Any]] = {LinkedAccount, WorkflowTemplate}
 _ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution, Config, Connection}
 # Account tables that also hold the org's public rows (linked_account_pk NULL).
 _PUBLIC_TABLES: set[type[Any]] = {Workflow, WorkflowVersion}

@@ -565,3 +565,35 @@ class McpCall(Base):
     error: Mapped[str | None] = mapped_column(ValidText, nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkflowTemplate(Base):
+    """A workflow the org offers its linked accounts to start from (apps.templates).
+
+    Its content is one published version of one of the org's public workflows, pinned by
+    `version_id`: published versions never change, so neither does the template until the org
+    points it at another. `inputs` is the JSON Schema of what a host may inject, each property
+    saying where in the graph its value goes (`x-weft-targets`).
+    """
+
+    __tablename__ = "workflow_templates"
+    __table_args__ = (
+        UniqueConstraint("org_id", "environment", "key", name="uq_workflow_templates_key"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100))
+    workflow_id: Mapped[str] = mapped_column(ID, ForeignKey("workflows.id", ondelete="CASCADE"))
+    version_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("workflow_versions.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(100), default="")
+    icon: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    required_apps: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

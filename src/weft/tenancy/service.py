@@ -136,14 +136,15 @@ class EditorAccess:
     workflow: Workflow | None  # None: not a workflow of the token's linked account
 
 
-async def editor_access(db: Database, token: str, workflow_id: str) -> EditorAccess:
-    """Check a session token for the editor page, and find its workflow."""
+async def editor_access(db: Database, token: str, workflow_id: str | None) -> EditorAccess:
+    """Check a session token for the editor page, and find its workflow (None: the page
+    starts a new one, so there is none to find)."""
     async with db.reading() as session:
         check = await tokens.check_session_token(token, session=session)
         origins = (
             await orgs.allowed_origins_of(check.org_id, session=session) if check.org_id else []
         )
-        if check.scope is None:
+        if check.scope is None or workflow_id is None:
             return EditorAccess(check, origins, None)
         try:
             located = await locate_workflow(check.scope, workflow_id, session=session)

@@ -48,6 +48,14 @@ NO_ACCESS = PageError(
     "You cannot open this workflow",
     "It may have been deleted, or it belongs to another account.",
 )
+BAD_TEMPLATE_START = PageError(
+    400,
+    "bad_template_start",
+    "This template link is not valid",
+    "The link names a template or carries data the editor cannot use (a template key is "
+    "lowercase letters, digits, _ and -; the injected inputs at most 32 KB). Open the editor "
+    "again from the app you came from.",
+)
 
 MISSING_LINK = PageError(
     401,
@@ -90,6 +98,7 @@ TOKEN_PROBLEMS = {"unknown": UNKNOWN_TOKEN, "expired": EXPIRED_TOKEN, "revoked":
 
 _ICONS = {
     401: '<path d="M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z"/>',  # a padlock
+    400: '<circle cx="12" cy="12" r="9"/><path d="M12 7v6M12 16.5v.5"/>',  # a warning
     403: '<circle cx="12" cy="12" r="9"/><path d="M5.6 5.6l12.8 12.8"/>',  # no entry
     410: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',  # a clock
     429: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from weft.api.deps import DbDep, failed_attempt_refusal
 from weft.clock import isoformat
 from weft.tenancy.service import editor_access
 from weft.web.error_pages import (
+    BAD_TEMPLATE_START,
     MISSING_TOKEN,
     NO_ACCESS,
     TOKEN_PROBLEMS,
@@ -32,6 +34,12 @@ DIST_DIR = Path(__file__).parent / "dist"
 ASSETS_DIR = DIST_DIR / "assets"
 API_BASE = "/api/v2/public"
 MAX_TOKEN_LENGTH = 512
+# `/workflows/new`: the editor starts a new workflow (a template gallery, or the template the
+# host names in `template=` with `inputs=`, base64url JSON), docs/templates.md.
+NEW_WORKFLOW = "new"
+MAX_INJECTED_CHARS = 43_692  # base64url of 32 KiB, what the API takes as inputs
+TEMPLATE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+INJECTED = re.compile(r"^[A-Za-z0-9_=-]*$")
 
 router = APIRouter(tags=["editor"])
 
@@ -126,6 +134,7 @@ def read_index() -> str:
     summary="The embeddable editor page",
     responses={
         200: {"content": {"text/html": {}}, "description": "The editor app"},
+        400: {"content": {"text/html": {}}, "description": "A template link it cannot use"},
         401: {"content": {"text/html": {}}, "description": "Missing, bad, expired or revoked"},
         403: {"content": {"text/html": {}}, "description": "Absent or another account's"},
         429: {"content": {"text/html": {}}, "description": "Too many bad tokens from there"},
@@ -138,22 +147,35 @@ async def editor_page(
     token: Annotated[
         str | None, Query(description="Session token of the workflow's linked account")
     ] = None,
+    template: Annotated[
+        str | None, Query(description="With `new`: the template to start from")
+    ] = None,
+    inputs: Annotated[
+        str | None, Query(description="With `template`: its inputs, base64url-encoded JSON")
+    ] = None,
 ) -> Response:
-    """Embed with `<iframe src="/workflows/{id}?token={session token}">`; see docs/embedding.md."""
+    """Embed with `<iframe src="/workflows/{id}?token={session token}">`; see docs/embedding.md.
+    `/workflows/new?token=…` opens the template gallery, `&template=<key>&inputs=<base64url
+    JSON>` starts from that template (docs/templates.md)."""
     if not token:
         return error_response(MISSING_TOKEN)
     if len(token) > MAX_TOKEN_LENGTH:
         return await counted_failure(request, error_response(TOKEN_PROBLEMS["unknown"]))
-    access = await editor_access(db, token, workflow_id)
+    new = workflow_id == NEW_WORKFLOW
+    access = await editor_access(db, token, None if new else workflow_id)
     check, origins = access.token, access.origins
     if check.scope is None:
         problem = TOKEN_PROBLEMS[check.problem or "unknown"]
         return await counted_failure(request, error_response(problem, origins), origins)
-    if access.workflow is None:
+    if new and not _fair_start(template, inputs):
+        return error_response(BAD_TEMPLATE_START, origins)
+    if access.workflow is None and not new:
         return error_response(NO_ACCESS, origins)
     nonce = secrets.token_urlsafe(18)
     config = {
-        "workflowId": access.workflow.id,
+        "workflowId": access.workflow.id if access.workflow else None,
+        "template": template if new else None,
+        "templateInputs": inputs if new and template else None,
         "apiBase": API_BASE,
         "allowedOrigins": origins,
         "tokenExpiresAt": isoformat(check.expires_at) if check.expires_at else None,
@@ -162,6 +184,16 @@ async def editor_page(
     }
     html = inject_config(read_index(), config, nonce)
     return HTMLResponse(html, headers=_page_headers(editor_csp(origins, nonce)))
+
+
+def _fair_start(template: str | None, inputs: str | None) -> bool:
+    """A template link the page can hand the editor (the API checks the rest, and the editor
+    shows its answer)."""
+    if template is None:
+        return inputs is None
+    if not TEMPLATE_KEY.match(template):
+        return False
+    return inputs is None or (len(inputs) <= MAX_INJECTED_CHARS and bool(INJECTED.match(inputs)))
 
 
 async def counted_failure(

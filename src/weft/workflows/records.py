@@ -175,7 +175,7 @@ async def list_workflows(
             )
         )
     if name:
-        stmt = stmt.where(Workflow.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
+        stmt = stmt.where(Workflow.name.ilike(f"%{escape_like(name)}%", escape="\\"))
     if published is not None:
         stmt = stmt.where(Workflow.published.is_(published))
     return await paginate(
@@ -187,7 +187,8 @@ async def list_workflows(
     )
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """`text` matched literally by LIKE (its % and _ and \\ escaped with \\)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

@@ -1,6 +1,6 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -40,10 +40,30 @@ export class Api {
 
   constructor(
     readonly base: string,
-    readonly workflowId: string,
+    public workflowId: string,
     token: string,
   ) {
     this.token = token;
+  }
+
+  /** Work on another workflow from now on (one just created from a template or blank). */
+  openWorkflow(id: string): void {
+    this.workflowId = id;
+  }
+
+  /** The org's templates, searched by name, description and category. */
+  templates(query = ""): Promise<{ templates: TemplateInfo[]; categories: string[] }> {
+    return this.request("GET", `/template${query ? `?q=${encodeURIComponent(query)}` : ""}`);
+  }
+
+  /** A new private workflow from template `key` with `inputs` in place; its draft. */
+  startFromTemplate(key: string, inputs: Record<string, unknown>): Promise<{ workflow: Draft }> {
+    return this.request("POST", "/workflow/from-template", { template: key, inputs });
+  }
+
+  /** A new, empty private workflow; its draft. */
+  createWorkflow(): Promise<{ workflow: Draft }> {
+    return this.request("POST", "/workflow", {});
   }
 
   /** Use a fresh token: what waits for one (a refused save, the error page) tries again. */

@@ -4,7 +4,7 @@
 
 export const PROTOCOL = { source: "weft-editor", version: 1 } as const;
 
-export type HostEvent = "ready" | "draftSaved" | "published" | "runFinished" | "dirtyChanged" | "tokenExpiring";
+export type HostEvent = "ready" | "draftSaved" | "published" | "runFinished" | "dirtyChanged" | "tokenExpiring" | "workflowCreated" | "templateFailed";
 
 export interface ThemeCommand {
   colors?: Record<string, string>;
@@ -15,6 +15,8 @@ export interface ThemeCommand {
 export interface HostHandlers {
   setToken(token: string, expiresAt?: string): void;
   setTheme(theme: ThemeCommand): void;
+  /** Start a new workflow from template `template` with `inputs` (checked by the receiver). */
+  startFromTemplate?(template: string, inputs: unknown): void;
 }
 
 function originOf(url: string | undefined | null): string | null {
@@ -55,6 +57,8 @@ export class HostChannel {
         handlers.setToken(payload.token, typeof payload.expiresAt === "string" ? payload.expiresAt : undefined);
       } else if (message.type === "setTheme") {
         handlers.setTheme(payload as ThemeCommand);
+      } else if (message.type === "startFromTemplate" && handlers.startFromTemplate) {
+        handlers.startFromTemplate(typeof payload.template === "string" ? payload.template : "", payload.inputs);
       }
     };
     window.addEventListener("message", this.listener);

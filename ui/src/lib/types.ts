@@ -29,6 +29,7 @@ export interface Graph {
 export interface Problem {
   node_id: string | null;
   field?: string | null;
+  code?: string;
   message: string;
 }
 
@@ -170,7 +171,11 @@ export interface RequestStructure {
 }
 
 export interface BootConfig {
-  workflowId: string;
+  /** null: `/workflows/new`, the editor starts a workflow (gallery, or `template`). */
+  workflowId: string | null;
+  /** A template key the host opened the editor with, and its base64url JSON inputs. */
+  template?: string | null;
+  templateInputs?: string | null;
   apiBase: string;
   allowedOrigins: string[];
   tokenExpiresAt?: string | null;
@@ -235,4 +240,18 @@ export interface OrgEvent {
   slug: string;
   response: unknown;
   json_schema: JsonSchema | null;
+}
+
+/** A template the org offers (`GET /template`): a published version to start a workflow from. */
+export interface TemplateInfo {
+  _id: string;
+  key: string;
+  name: string;
+  description: string;
+  category: string;
+  /** An app slug (its icon), or a short text such as an emoji. */
+  icon: string | null;
+  required_apps: string[];
+  /** JSON Schema of the inputs (type object); empty when it takes none. */
+  inputs: JsonSchema;
 }
