@@ -100,9 +100,11 @@ def build_image() -> None:
     )
     size = int(run(*PODMAN, "image", "inspect", IMAGE, "--format", "{{.Size}}"))
     base = int(run(*PODMAN, "image", "inspect", BASE_IMAGE, "--format", "{{.Size}}"))
-    config = json.loads(run(*PODMAN, "image", "inspect", IMAGE))[0]["Config"]
+    inspected = json.loads(run(*PODMAN, "image", "inspect", IMAGE))[0]
+    config = inspected["Config"]
     assert config["User"] == "10001:10001", config["User"]
-    assert config["Healthcheck"]["Test"] == ["CMD", "weft-healthcheck"], config.get("Healthcheck")
+    assert inspected["Healthcheck"]["Test"] == ["CMD", "weft-healthcheck"], inspected
+
     print(
         f"image: built in {time.monotonic() - started:.0f} s; {size / 1e6:.0f} MB "
         f"({base / 1e6:.0f} MB of it the Debian base); user {config['User']}; "
