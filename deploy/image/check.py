@@ -217,6 +217,8 @@ def check_postgres(tag: str, workdir: Path) -> None:
         state = run(*PODMAN, "inspect", worker, "--format", "{{.State.Status}}")
         assert state == "running", run(*PODMAN, "logs", worker, check=False)
         answer = run_through_api_and_worker(api, port)
+        worker_log = run(*PODMAN, "logs", worker)
+        assert "run claimed" in worker_log, worker_log  # the worker ran it, not the api
         tables = run(
             str(POSTGRES_BIN_PATH / "psql"),
             "--tuples-only",
