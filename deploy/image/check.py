@@ -51,6 +51,12 @@ def run(*command: str, check: bool = True, capture: bool = True) -> str:
     return (done.stdout or "").strip()
 
 
+def logs(container: str) -> str:
+    """A container's output, stdout and stderr (Weft logs to stderr)."""
+    done = subprocess.run([*PODMAN, "logs", container], capture_output=True, text=True)
+    return done.stdout + done.stderr
+
+
 def base_image() -> None:
     """PYTHON_IMAGE from Debian's packages (cached in .image-check/base.tar)."""
     tarball = CACHE / "base.tar"
@@ -125,12 +131,9 @@ def wait_ready(port: int, container: str) -> float:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             state = run(*PODMAN, "inspect", container, "--format", "{{.State.Status}}")
             if state != "running":
-                sys.exit(f"{container} {state}:\n{run(*PODMAN, 'logs', container, check=False)}")
+                sys.exit(f"{container} {state}:\n{logs(container)}")
             time.sleep(0.5)
-    sys.exit(
-        f"{container}: /readyz did not answer in {READY_WITHIN_S} s:\n"
-        f"{run(*PODMAN, 'logs', container, check=False)}"
-    )
+    sys.exit(f"{container}: /readyz did not answer in {READY_WITHIN_S} s:\n{logs(container)}")
 
 
 def free_port() -> int:
@@ -215,9 +218,9 @@ def check_postgres(tag: str, workdir: Path) -> None:
         seconds = wait_ready(port, api)
         # The worker has had the api's boot time to start (or to fail): is it still up?
         state = run(*PODMAN, "inspect", worker, "--format", "{{.State.Status}}")
-        assert state == "running", run(*PODMAN, "logs", worker, check=False)
+        assert state == "running", logs(worker)
         answer = run_through_api_and_worker(api, port)
-        worker_log = run(*PODMAN, "logs", worker)
+        worker_log = logs(worker)
         assert "run claimed" in worker_log, worker_log  # the worker ran it, not the api
         tables = run(
             str(POSTGRES_BIN_PATH / "psql"),
