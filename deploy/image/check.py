@@ -222,6 +222,7 @@ def check_postgres(tag: str, workdir: Path) -> None:
         answer = run_through_api_and_worker(api, port)
         worker_log = logs(worker)
         assert "run claimed" in worker_log, worker_log  # the worker ran it, not the api
+        stopped = stop_gracefully(api, worker)
         tables = run(
             str(POSTGRES_BIN_PATH / "psql"),
             "--tuples-only",
@@ -232,7 +233,8 @@ def check_postgres(tag: str, workdir: Path) -> None:
         )
         print(
             f"postgresql: `migrate` made {tables} tables; `api` ready in {seconds:.1f} s; a "
-            f"sync run through `api`, run by `worker` (the api has no workers): {answer}"
+            f"sync run through `api`, run by `worker` (the api has no workers): {answer}; "
+            f"SIGTERM: {stopped}"
         )
     finally:
         server.cleanup()
@@ -300,6 +302,18 @@ def run_through_api_and_worker(api: str, port: int) -> Any:
     )
     assert answer == {"greeting": "Hello Grace"}, answer
     return answer
+
+
+def stop_gracefully(*containers: str) -> str:
+    """`podman stop` (SIGTERM, SIGKILL after 60 s): Weft runs as PID 1 (the entrypoint execs
+    it), so it must handle SIGTERM itself; exit code 0 means it did, 137 that it was killed."""
+    codes = []
+    for container in containers:
+        run(*PODMAN, "stop", "--time", "60", container)
+        code = run(*PODMAN, "inspect", container, "--format", "{{.State.ExitCode}}")
+        assert code == "0", f"{container} exited {code}:\n{logs(container)}"
+        codes.append(f"{container.split('-')[1]} exited {code}")
+    return ", ".join(codes)
 
 
 def cleanup(tag: str) -> None:
