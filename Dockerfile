@@ -27,8 +27,8 @@ COPY deploy/image/healthcheck.py /opt/weft/bin/weft-healthcheck
 
 FROM ${PYTHON_IMAGE} AS runtime
 # A fixed uid/gid so volumes and Kubernetes' runAsUser/fsGroup can name them.
-RUN groupadd --system --gid 10001 weft \
- && useradd --system --uid 10001 --gid weft --home-dir /var/lib/weft --no-create-home \
+RUN groupadd --gid 10001 weft \
+ && useradd --uid 10001 --gid weft --home-dir /var/lib/weft --no-create-home \
       --shell /usr/sbin/nologin weft \
  && mkdir -p /var/lib/weft \
  && chown weft:weft /var/lib/weft \

@@ -56,7 +56,7 @@ def test_image_is_multi_stage_and_runs_as_a_fixed_non_root_user() -> None:
     assert ("COPY", "--from=build /opt/weft /opt/weft") in runtime
     assert not any(op == "RUN" and "pip" in args for op, args in runtime)
     assert ("USER", "10001:10001") in runtime
-    assert "useradd --system --uid 10001" in dict(runtime)["RUN"]
+    assert "useradd --uid 10001" in dict(runtime)["RUN"]
 
 
 def test_image_serves_weft_with_its_editor_checks_readyz_and_keeps_data_in_a_volume() -> None:
