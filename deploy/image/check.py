@@ -29,6 +29,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".image-check"
 BASE_IMAGE = "localhost/weft-python:bookworm"
@@ -320,6 +322,57 @@ def stop_gracefully(*containers: str) -> str:
     return ", ".join(codes)
 
 
+def exit_code(container: str) -> str:
+    """The container's exit code once it has exited."""
+    while run(*PODMAN, "inspect", container, "--format", "{{.State.Status}}") != "exited":
+        time.sleep(0.5)
+    return run(*PODMAN, "inspect", container, "--format", "{{.State.ExitCode}}")
+
+
+def check_chart(workdir: Path) -> None:
+    """The Helm chart's migration, API and worker pods under `podman kube play`."""
+    import chart_pods
+
+    # kube play takes no --ulimit: the same limits through a containers.conf of this run's own.
+    conf = workdir / "containers.conf"
+    limits = ", ".join(f'"{LIMITS[i + 1]}"' for i in range(0, len(LIMITS), 2))
+    conf.write_text(f'[containers]\ndefault_ulimits = [{limits}]\n[engine]\nruntime = "runc"\n')
+    os.environ["CONTAINERS_CONF"] = str(conf)
+    pg_port, weft_port = free_port(), free_port()
+    server, data = chart_pods.postgres_on_tcp(workdir, pg_port)
+    plays: list[Path] = []
+    try:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{pg_port}/weft"
+        chart_pods.podman_secret(PODMAN, chart_pods.DB_SECRET, "database-url", url)
+        chart_pods.podman_secret(PODMAN, chart_pods.KEY_SECRET, "secret-key", uuid.uuid4().hex)
+        for name, manifest in chart_pods.manifests(IMAGE, weft_port).items():
+            plays.append(workdir / f"{name}.yaml")
+            plays[-1].write_text(yaml.safe_dump(manifest))
+            run(*PODMAN, "kube", "play", "--network", "host", str(plays[-1]))
+            if name == "migrate":
+                code = exit_code("weft-migrate-migrate")
+                assert code == "0", logs("weft-migrate-migrate")
+        api, worker = "weft-api-pod-0-api", "weft-worker-pod-0-worker"
+        seconds = wait_ready(weft_port, api)
+        answer = run_through_api_and_worker(api, weft_port)
+        assert "run claimed" in logs(worker), logs(worker)
+        uid = run(*PODMAN, "exec", api, "id", "-u")
+        read_only = run(*PODMAN, "exec", api, "touch", "/opt/weft/x", check=False) == ""
+        assert uid == "10001", uid
+        print(
+            f"helm chart: its migration pod exited {code}; its API Deployment ready in "
+            f"{seconds:.1f} s as uid {uid}, root read-only: {read_only}; a sync run through "
+            f"it, run by its worker Deployment: {answer}"
+        )
+    finally:
+        for play in plays:
+            run(*PODMAN, "kube", "down", str(play), check=False)
+        for secret in (chart_pods.DB_SECRET, chart_pods.KEY_SECRET):
+            run(*PODMAN, "secret", "rm", secret, check=False)
+        chart_pods.stop_postgres(server, data)
+        del os.environ["CONTAINERS_CONF"]
+
+
 def cleanup(tag: str) -> None:
     """Remove this run's containers and volume (the images stay, for a re-run)."""
     for name in ("sqlite", "api", "worker"):
@@ -328,7 +381,7 @@ def cleanup(tag: str) -> None:
 
 
 def main() -> None:
-    for tool in ("podman", "runc", "mmdebstrap"):
+    for tool in ("podman", "runc", "mmdebstrap", "runuser"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: `make image-check` installs it with apt-get")
     os.chdir(ROOT)
@@ -340,6 +393,7 @@ def main() -> None:
         try:
             check_sqlite(tag)
             check_postgres(tag, Path(workdir))
+            check_chart(Path(workdir))
         finally:
             cleanup(tag)
     print("image-check: passed")
