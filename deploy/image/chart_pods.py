@@ -84,8 +84,8 @@ def manifests(image: str, weft_port: int) -> dict[str, dict[str, Any]]:
         "worker": {"replicas": 1},
         "extraEnv": {"WEFT_PORT": str(weft_port)},
     }
-    rendered = {doc["metadata"]["name"]: doc for doc in _helm_check().render(values)}
-    job = rendered["weft-migrate"]
+    rendered = {(doc["kind"], doc["metadata"]["name"]): doc for doc in _helm_check().render(values)}
+    job = rendered["Job", "weft-migrate"]
     migrate = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -95,12 +95,12 @@ def manifests(image: str, weft_port: int) -> dict[str, dict[str, Any]]:
         },
         "spec": job["spec"]["template"]["spec"],
     }
-    api = rendered["weft-api"]
+    api = rendered["Deployment", "weft-api"]
     container = api["spec"]["template"]["spec"]["containers"][0]
     container.pop("ports")
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         container[probe]["httpGet"]["port"] = weft_port
-    return {"migrate": migrate, "api": api, "worker": rendered["weft-worker"]}
+    return {"migrate": migrate, "api": api, "worker": rendered["Deployment", "weft-worker"]}
 
 
 def podman_secret(podman: list[str], name: str, key: str, value: str) -> None:
