@@ -380,7 +380,7 @@ def check_chart(workdir: Path) -> None:
 def cleanup(tag: str) -> None:
     """Remove this run's containers and volume (the images stay, for a re-run)."""
     for name in ("sqlite", "api", "worker"):
-        run(*PODMAN, "rm", "--force", "--time", "5", f"weft-{name}-{tag}", check=False)
+        run(*PODMAN, "rm", "--force", "--volumes", "--time", "5", f"weft-{name}-{tag}", check=False)
     run(*PODMAN, "volume", "rm", "--force", f"weft-data-{tag}", check=False)
 
 
