@@ -8,13 +8,17 @@ SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
 # finish the suite sooner even on two cores. Each process has its own databases; a test file stays
 # on one process, so its module fixtures (browser, fake servers) start once.
 PYTEST_PARALLEL ?= -n 3 --dist loadfile
+# Helm's Go SDK and Kubernetes' schemas, for chart-check and image-check (~350 MB the test venv
+# does not need).
+DEPLOY_TOOLS := .deploy-tools
 
-.PHONY: run test test-fast chromium nginx lint format migrate bench clean ui ui-check e2e catalog
+.PHONY: run test test-fast chromium nginx lint format migrate bench clean ui ui-check e2e catalog \
+	image-check chart-check
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
 
-test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium nginx ui-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium nginx ui-check chart-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_PARALLEL)
@@ -33,6 +37,28 @@ nginx: ## Debian's nginx, the real reverse proxy of tests/hardening/test_reverse
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 	@$(NGINX_FOUND) || { echo "nginx is required by the reverse-proxy test"; exit 1; }
+
+# The container image (docs/deploy.md "The container image"): Debian's podman builds the Dockerfile
+# on a Python base made from Debian's packages by mmdebstrap (registry images cannot be pulled
+# here), then runs it on SQLite and on PostgreSQL, and runs the Helm chart's pods with
+# `podman kube play`. Minutes: not part of `make test`.
+image-check: $(VENV)/.dev-installed $(DEPLOY_TOOLS)/.installed
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && \
+	  command -v mmdebstrap >/dev/null 2>&1 || { \
+	  echo "installing Debian's podman, runc and mmdebstrap for the image check"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman buildah runc mmdebstrap >/dev/null; }
+	PYTHONPATH=$(DEPLOY_TOOLS) $(BIN)/python deploy/image/check.py
+
+# Helm's lint and template engine (Helm's Go SDK, from PyPI) and Kubernetes' schemas
+# (kubernetes-validate) in DEPLOY_TOOLS, a folder of their own.
+chart-check: $(DEPLOY_TOOLS)/.installed ## helm lint + helm template of deploy/helm/weft, each manifest checked against Kubernetes' schemas
+	PYTHONPATH=$(DEPLOY_TOOLS) $(BIN)/python deploy/helm/check.py
+
+$(DEPLOY_TOOLS)/.installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --no-deps --target $(DEPLOY_TOOLS) helm-python-sdk==0.2.2 \
+	  kubernetes-validate==1.37.0 importlib-resources==7.1.0
+	touch $@
 
 test-fast: $(VENV)/.dev-installed ## The unit tier alone: no database, app, server or subprocess (seconds)
 	$(BIN)/pytest -m unit -q
@@ -85,7 +111,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(DEPLOY_TOOLS) .image-check
 
 $(SDK_TEST_DEPS): tests/sdk/package.json tests/sdk/package-lock.json
 	npm ci --prefix tests/sdk --no-audit --no-fund
