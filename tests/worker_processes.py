@@ -48,14 +48,18 @@ def next_log_path(data_dir: Path) -> Path:
     return data_dir / f"worker-{len(list(data_dir.glob('worker-*.log')))}.log"
 
 
-def start_worker(db_url: str, data_dir: Path, **env: str) -> subprocess.Popen[bytes]:
-    """A `weft worker` process whose output goes to a log file of its own in `data_dir`."""
+def start_worker(
+    db_url: str, data_dir: Path, *, group: int | None = None, **env: str
+) -> subprocess.Popen[bytes]:
+    """A `weft worker` process whose output goes to a log file of its own in `data_dir`; in
+    process group `group` when given (0: a group of its own)."""
     with next_log_path(data_dir).open("wb") as log_file:  # the child keeps its own descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "weft", "worker"],
             env=worker_env(db_url, data_dir, **env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            process_group=group,
         )
 
 
@@ -234,10 +238,12 @@ def start_server(
     port: int,
     *args: str,
     script: bool = False,
+    group: int | None = None,
     **env: str,
 ) -> subprocess.Popen[bytes]:
     """`weft serve` or `weft api` on 127.0.0.1:`port`, logging to a file of its own; returns
-    once it answers /healthz (within 60 s of its start)."""
+    once it answers /healthz (within 60 s of its start). In process group `group` when given
+    (0: a group of its own), as tests/hosts.py starts a host."""
     import httpx
 
     log_path = data_dir / f"{command}-{port}.log"
@@ -247,6 +253,7 @@ def start_server(
             env=worker_env(db_url, data_dir, WEFT_PORT=str(port), **env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            process_group=group,
         )
     deadline = time.monotonic() + 60
     # One client: each httpx.get builds an SSL context, 25 ms of CPU, a third of a core at
