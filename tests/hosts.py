@@ -63,16 +63,19 @@ class Host:
         for process in self.processes:
             process.wait(10)
 
-    def stop(self, timeout_s: float = 20) -> None:
-        """A clean shutdown (SIGTERM to the group), SIGKILL for what is left after `timeout_s`."""
+    def stop(self, timeout_s: float = 20) -> bool:
+        """A clean shutdown (SIGTERM to the group), SIGKILL for what is left after `timeout_s`;
+        whether it stopped cleanly (uvicorn re-raises SIGTERM once it shut down: code -15)."""
         if all(process.poll() is not None for process in self.processes):
-            return
+            return False
         try:
             os.killpg(self.group, signal.SIGTERM)
             for process in self.processes:
                 process.wait(timeout_s)
         except (subprocess.TimeoutExpired, ProcessLookupError):
             self.kill_remaining()
+            return False
+        return True
 
     def kill_remaining(self) -> None:
         try:
