@@ -1,13 +1,17 @@
 """The scale curve across hosts: runs/s by Weft process count on one PostgreSQL, behind nginx.
 
     .venv/bin/python bench/multihost.py [--seconds 10] [--callers 32] [--workflow five-step]
-        [--only combined-1,split-2]
+        [--only combined-1,split-2] [--netns]
 
 Each layout is a fresh database on one embedded PostgreSQL and one or two hosts
 (tests/hosts.py: a process group, data dir and port each) behind Debian's nginx, round-robin:
 
 - combined-N: N `weft serve` processes (API and worker in each), on min(N, 2) hosts;
 - split-N: N/2 hosts, each one `weft api` beside one `weft worker`.
+
+With `--netns` (root) each host has a network namespace of its own, joined to nginx, the sink
+and PostgreSQL's socket over a bridge (tests/hosts.py `Network`); without, the hosts share the
+loopback network on ports of their own.
 
 wrk drives the workflow's sync webhook through nginx (each answer is one finished run), as
 bench/run.py does. PostgreSQL's CPU is the postmaster's and its backends' user + system time
@@ -29,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 import systems
 from measure import Round, run_round
 
-from hosts import Host, start_balancer, start_host
+from hosts import Host, Network, start_balancer, start_host
 from worker_processes import stop
 
 LAYOUTS = ("combined-1", "combined-2", "combined-4", "split-2", "split-4")
@@ -51,20 +55,29 @@ class Figures:
         return self.round.cpu_s / self.round.seconds if self.round.seconds else 0.0
 
 
-def start_layout(layout: str, db_url: str, folder: Path) -> list[Host]:
+def start_layout(
+    layout: str, db_url: str, folder: Path, network: Network | None, sink: systems.Sink
+) -> list[Host]:
     """The hosts of `layout` (`combined-N` or `split-N`), started and serving."""
     form, _, count = layout.partition("-")
     processes = int(count)
+    env = {**HOST_ENV, "WEFT_OUTBOUND_ALLOW": sink.url.split("/")[2].split(":")[0]}
     hosts: list[Host] = []
     try:
         if form == "combined":
             n_hosts = min(processes, 2)
             for n in range(n_hosts):
                 per_host = processes // n_hosts
-                hosts.append(start_host(f"host{n}", db_url, folder, processes=per_host, **HOST_ENV))
+                hosts.append(
+                    start_host(
+                        f"host{n}", db_url, folder, processes=per_host, network=network, **env
+                    )
+                )
         else:
             for n in range(processes // 2):
-                hosts.append(start_host(f"host{n}", db_url, folder, split=True, **HOST_ENV))
+                hosts.append(
+                    start_host(f"host{n}", db_url, folder, split=True, network=network, **env)
+                )
     except BaseException:
         for host in hosts:
             host.stop()
@@ -77,12 +90,16 @@ def load_average() -> float:
 
 
 def measure_layout(
-    layout: str, postgres: systems.Postgres, sink: systems.Sink, args: argparse.Namespace
+    layout: str,
+    postgres: systems.Postgres,
+    sink: systems.Sink,
+    network: Network | None,
+    args: argparse.Namespace,
 ) -> Figures:
     db_url = postgres.database(f"weft_{layout.replace('-', '_')}")
     folder = Path(tempfile.mkdtemp(prefix=f"weft-multihost-{layout}-"))
     token = systems.migrate_and_sign_in({**os.environ, **HOST_ENV, "WEFT_DATABASE_URL": db_url})
-    hosts = start_layout(layout, db_url, folder)
+    hosts = start_layout(layout, db_url, folder, network, sink)
     proxy, base = start_balancer(folder / "nginx", hosts)
     try:
         urls = systems.publish_workflows(base, token, sink.url)
@@ -126,19 +143,24 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--callers", type=int, default=32)
     parser.add_argument("--workflow", default="five-step", choices=("five-step", "trivial"))
+    parser.add_argument("--netns", action="store_true", help="a network namespace per host")
     args = parser.parse_args()
-    sink = systems.Sink()
+    network = Network() if args.netns else None
+    sink = systems.Sink(network.gateway if network else "127.0.0.1")
     postgres = systems.Postgres()
     rows = []
     try:
         for layout in args.only.split(","):
             print(f"measuring {layout} ...", file=sys.stderr, flush=True)
-            rows.append(measure_layout(layout, postgres, sink, args))
+            rows.append(measure_layout(layout, postgres, sink, network, args))
             print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     finally:
         postgres.stop()
         sink.stop()
-    print(f"\n{args.workflow}, {args.callers} callers, {args.seconds:.0f} s rounds\n")
+        if network:
+            network.close()
+    hosts = "a network namespace per host" if network else "hosts on the loopback network"
+    print(f"\n{args.workflow}, {args.callers} callers, {args.seconds:.0f} s rounds, {hosts}\n")
     print(table(rows))
 
 

@@ -53,7 +53,7 @@ async def handle(reader, writer):
     except Exception:
         writer.close()
 async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=1024)
+    server = await asyncio.start_server(handle, sys.argv[2], int(sys.argv[1]), backlog=1024)
     async with server:
         await server.serve_forever()
 asyncio.run(main())
@@ -107,10 +107,10 @@ class System:
 class Sink:
     """The local HTTP server the five-step workflow calls (one for every system)."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.port = free_port()
-        self.process = subprocess.Popen([sys.executable, "-c", SINK, str(self.port)])
-        self.url = f"http://127.0.0.1:{self.port}/score"
+        self.process = subprocess.Popen([sys.executable, "-c", SINK, str(self.port), address])
+        self.url = f"http://{address}:{self.port}/score"
         wait_http(self.url)
 
     def stop(self) -> None:

@@ -3,14 +3,17 @@
 A host is what one machine of a deployment runs: its own process group, data directory and
 port; either `weft serve` (API and workers in each process) or the split form, `weft api` beside
 `weft worker` processes. `Host.kill()` is the machine dying: SIGKILL to the whole group at once.
-The hosts share the loopback network here (distinct ports), not network namespaces of their own:
-the proxy and PostgreSQL (on its Unix socket) are what the hosts share in a real deployment, and
-both are real here. Used by tests/faults/test_host_kills.py and bench/multihost.py.
+By default the hosts share the loopback network (distinct ports). With a `Network` (root only:
+bench/multihost.py --netns) each host has a network namespace of its own, reached over a bridge,
+as separate machines are; the proxy, PostgreSQL (its Unix socket is a path, which namespaces
+share) and the outside services stay in the root namespace. Used by
+tests/faults/test_host_kills.py and bench/multihost.py.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -34,6 +37,7 @@ class Host:
     port: int
     data_dir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    address: str = "127.0.0.1"
 
     @property
     def group(self) -> int:
@@ -86,6 +90,52 @@ class Host:
             process.wait(10)
 
 
+class Network:
+    """Network namespaces for hosts: a bridge in the root namespace at `gateway`, and each host
+    in a namespace of its own joined to it by a veth pair (needs root and iproute2)."""
+
+    def __init__(self) -> None:
+        self.tag = secrets.token_hex(2)
+        self.subnet = f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(256)}"
+        self.gateway = f"{self.subnet}.1"
+        self.bridge = f"wb{self.tag}"
+        self.namespaces: list[str] = []
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
+
+    @staticmethod
+    def available() -> bool:
+        return os.geteuid() == 0 and shutil.which("ip") is not None
+
+    def add(self) -> tuple[str, str]:
+        """A new namespace on the bridge; its name and address."""
+        n = len(self.namespaces)
+        namespace, outside, inside = f"weft-{self.tag}-{n}", f"wv{self.tag}{n}", f"wp{self.tag}{n}"
+        address = f"{self.subnet}.{n + 2}"
+        _ip("netns", "add", namespace)
+        self.namespaces.append(namespace)
+        _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+        _ip("link", "set", inside, "netns", namespace)
+        _ip("link", "set", outside, "master", self.bridge, "up")
+        _ip("-n", namespace, "addr", "add", f"{address}/24", "dev", inside)
+        _ip("-n", namespace, "link", "set", inside, "up")
+        _ip("-n", namespace, "link", "set", "lo", "up")
+        return namespace, address
+
+    def close(self) -> None:
+        """Delete the namespaces (their veth pairs go with them) and the bridge."""
+        for namespace in self.namespaces:
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
+
+
 def start_host(
     name: str,
     db_url: str,
@@ -94,22 +144,27 @@ def start_host(
     split: bool = False,
     processes: int = 1,
     workers: int = 1,
+    network: Network | None = None,
     **env: str,
 ) -> Host:
     """A host serving on a port of its own: `weft serve --processes N`, or with `split`
     `weft api --processes N` and `workers` `weft worker` processes; returns once it serves and
-    its workers have started."""
+    its workers have started. On a namespace of its own in `network`, when given."""
     data_dir = folder / name
     data_dir.mkdir(parents=True)
     port = free_port()
+    netns, address = network.add() if network else (None, "127.0.0.1")
+    if network:
+        env = {**env, "WEFT_HOST": address}
     command = "api" if split else "serve"
     args = ("--processes", str(processes), "--no-migrate")
-    leader = start_server(command, db_url, data_dir, port, *args, group=0, **env)
-    host = Host(name, port, data_dir, [leader])
+    leader = start_server(command, db_url, data_dir, port, *args, group=0, netns=netns, **env)
+    host = Host(name, port, data_dir, [leader], address)
     try:
         if split:
             for _ in range(workers):
-                host.processes.append(start_worker(db_url, data_dir, group=leader.pid, **env))
+                worker = start_worker(db_url, data_dir, group=leader.pid, netns=netns, **env)
+                host.processes.append(worker)
             wait_workers_started(data_dir, workers)
     except BaseException:
         host.kill_remaining()
@@ -167,7 +222,7 @@ def balancer_conf(folder: Path, port: int, hosts: list[Host]) -> Path:
     connection refused) goes to the next host; a request in flight (non-idempotent POST) is
     not resent, the caller gets 502 and retries with its Idempotency-Key.
     """
-    servers = "\n".join(f"        server 127.0.0.1:{host.port};" for host in hosts)
+    servers = "\n".join(f"        server {host.address}:{host.port};" for host in hosts)
     upstream = f"upstream weft {{\n{servers}\n        keepalive 32;\n    }}"
     return nginx_conf(folder, port, "http://weft", extra=upstream)
 
