@@ -2,6 +2,8 @@
 one PostgreSQL, one running `weft serve` with two processes, the other the split form (`weft
 api` beside a `weft worker`), Debian's nginx balancing between them. Async triggers, sync
 callers and a schedule run through it; then the first host's whole process group gets SIGKILL.
+Where the machine allows it (root), each host has a network namespace of its own, as separate
+machines have (tests/hosts.py `Network`); elsewhere the hosts share the loopback network.
 
 Proved: no accepted run is lost and no completed step repeated (tests/faults/fault_load.py's
 invariants); sync callers whose request was on the dead host get an error (502 from the proxy)
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from sqlalchemy import select, update
 from engine.flows import execute, publish
 from engine.sink import Sink
 from graphs import node
-from hosts import Host, start_balancer, start_host
+from hosts import Host, Network, start_balancer, start_host
 from support import Tenant
 from weft.clock import isoformat
 from weft.store.db import Database
@@ -47,12 +50,36 @@ AFTER_KILL_S = 3.0  # load kept up on the survivor alone
 TICK_BASE = datetime(2020, 1, 1, tzinfo=UTC)  # forced ticks: distinct, long past, never real
 
 
+@pytest.fixture
+def network() -> Iterator[Network | None]:
+    """Network namespaces for the hosts when this machine lets us make them, else None."""
+    if not Network.available():
+        yield None
+        return
+    try:
+        made = Network()
+    except RuntimeError:  # root without the right to make links (a container without NET_ADMIN)
+        yield None
+        return
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def sink(network: Network | None) -> Iterator[Sink]:
+    """The outside service, where every host reaches it: on the bridge when there is one."""
+    server = Sink(network.gateway if network else "127.0.0.1")
+    yield server
+    server.close()
+
+
 async def test_a_killed_host_loses_no_run_and_its_sync_callers_retry_onto_the_survivor(
     client: httpx.AsyncClient,
     tenant: Tenant,
     db: Database,
     db_url: str,
     sink: Sink,
+    network: Network | None,
     tmp_path: Path,
 ) -> None:
     workflow_id = await publish_load(client, tenant, sink)
@@ -65,8 +92,9 @@ async def test_a_killed_host_loses_no_run_and_its_sync_callers_retry_onto_the_su
         ],
         name="host-kill schedule",
     )
-    doomed = start_host("doomed", db_url, tmp_path, processes=2, **HOST_ENV)
-    survivor = start_host("survivor", db_url, tmp_path, split=True, workers=1, **HOST_ENV)
+    env = {**HOST_ENV, "WEFT_OUTBOUND_ALLOW": network.gateway if network else "127.0.0.1"}
+    doomed = start_host("doomed", db_url, tmp_path, processes=2, network=network, **env)
+    survivor = start_host("survivor", db_url, tmp_path, split=True, network=network, **env)
     proxy, base = start_balancer(tmp_path / "nginx", [doomed, survivor])
     ticks: list[datetime] = []
     try:
@@ -105,8 +133,9 @@ async def test_a_killed_host_loses_no_run_and_its_sync_callers_retry_onto_the_su
     assert figures.reclaimed_runs >= 1, "no run was cut off by the kill: the test proved little"
     assert fired == Counter({f"schedule:{isoformat(tick)}": 1 for tick in ticks}), fired
     assert unexpected_log_lines(survivor.data_dir) == []
+    hosts_on = "network namespaces" if network else "loopback"
     print(
-        f"\nhost kill: sync callers cut off {len(sync.gateway_errors)}, answered "
+        f"\nhost kill ({hosts_on}): sync callers cut off {len(sync.gateway_errors)}, answered "
         f"{len(sync.answered)}; async refusals {dict(triggers.refusals)}, {figures}"
     )
 
