@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from engine.flows import BASE
 from graphs import MANUAL_START, chain, node
@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[2]
 PREVIOUS_RELEASE = os.environ.get(
     "WEFT_PREVIOUS_RELEASE", "a28a74043805e9bf54d54a6319649ea1a63fd100"
 )
+MIGRATIONS = Path("weft/migrations/versions")
 HOUR = 3600
 RUNS_BEFORE = 2  # of each kind, started by the previous release on its own schema
 HOST_ENV = {"WEFT_RATE_LIMIT_API_KEY": "0", "WEFT_RATE_LIMIT_SESSION_TOKEN": "0"}
@@ -109,6 +110,7 @@ async def test_the_current_code_finishes_runs_the_previous_release_parked(
     previous_src = await asyncio.to_thread(previous_release_source, tmp_path / "previous-release")
     current_src = REPO / "src"
     await asyncio.to_thread(weft_cli, url, data, previous_src, "migrate")
+    assert await schema_revision(url) == newest_revision(previous_src)
     org = weft_cli(url, data, previous_src, "org", "create", "--name", "upgrade", "--json")
     sign_in = ("token", "create", "--org", org["org_id"], "--linked-account", "upgrade", "--json")
     token = weft_cli(url, data, previous_src, *sign_in)["token"]
@@ -124,6 +126,7 @@ async def test_the_current_code_finishes_runs_the_previous_release_parked(
             await wait_parked(db, started)
             # Expand: the current code migrates while the previous release serves.
             await asyncio.to_thread(weft_cli, url, data, current_src, "migrate")
+            assert await schema_revision(url) == newest_revision(current_src)
             started.append(await old_api.start(flows, RUNS_BEFORE))  # side by side, new schema
             current = await asyncio.to_thread(
                 start_host, "current", url, tmp_path, PYTHONPATH=str(current_src), **HOST_ENV
@@ -147,6 +150,20 @@ async def test_the_current_code_finishes_runs_the_previous_release_parked(
         **{("parent", i): {"child": f"child {i}"} for i in range(runs)},
     }
     assert repeated == {}, "a step ran twice across the upgrade"
+
+
+def newest_revision(src: Path) -> str:
+    """The newest migration of the code in `src` (revisions are numbered in file names)."""
+    return max(path.name.split("_", 1)[0] for path in (src / MIGRATIONS).glob("0*.py"))
+
+
+async def schema_revision(url: str) -> str:
+    db = Database(url)
+    try:
+        async with db.reading() as session:
+            return str(await session.scalar(text("SELECT version_num FROM alembic_version")))
+    finally:
+        await db.dispose()
 
 
 class Api:
