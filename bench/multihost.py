@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ def measure_layout(
         stop(proxy)
         for host in hosts:
             host.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def table(rows: list[Figures]) -> str:
