@@ -53,7 +53,7 @@ async def handle(reader, writer):
     except Exception:
         writer.close()
 async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=1024)
+    server = await asyncio.start_server(handle, sys.argv[2], int(sys.argv[1]), backlog=1024)
     async with server:
         await server.serve_forever()
 asyncio.run(main())
@@ -107,10 +107,10 @@ class System:
 class Sink:
     """The local HTTP server the five-step workflow calls (one for every system)."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.port = free_port()
-        self.process = subprocess.Popen([sys.executable, "-c", SINK, str(self.port)])
-        self.url = f"http://127.0.0.1:{self.port}/score"
+        self.process = subprocess.Popen([sys.executable, "-c", SINK, str(self.port), address])
+        self.url = f"http://{address}:{self.port}/score"
         wait_http(self.url)
 
     def stop(self) -> None:
@@ -135,6 +135,16 @@ def processes_of(name: str) -> str | None:
     return count if head and count.isdigit() else None
 
 
+# Weft's settings in every benchmarked process besides its data dir, port and database.
+WEFT_BENCH_ENV = {
+    "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
+    "WEFT_RATE_LIMIT_WEBHOOK": "0",  # wrk drives one hook far past a person's rate
+    "WEFT_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
+    "WEFT_ACCOUNT_CONCURRENCY": "256",
+    "WEFT_WORKER_CONCURRENCY": "256",
+}
+
+
 def start_weft(
     name: str, sink_url: str, database_url: str | None, extra_roots: list[int]
 ) -> System:
@@ -144,13 +154,9 @@ def start_weft(
     port = free_port()
     env = {
         **os.environ,
+        **WEFT_BENCH_ENV,
         "WEFT_DATA_DIR": str(data),
         "WEFT_PORT": str(port),
-        "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
-        "WEFT_RATE_LIMIT_WEBHOOK": "0",  # wrk drives one hook far past a person's rate
-        "WEFT_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
-        "WEFT_ACCOUNT_CONCURRENCY": "256",
-        "WEFT_WORKER_CONCURRENCY": "256",
         "WEFT_SQL_COUNT_DIR": str(data / "sql-counts"),
     }
     env.pop("WEFT_DATABASE_URL", None)
@@ -158,14 +164,7 @@ def start_weft(
         env["WEFT_PROCESSES"] = str(processes_of(name))
     if database_url:
         env["WEFT_DATABASE_URL"] = database_url
-    subprocess.run(
-        [sys.executable, "-m", "weft", "migrate"], env=env, check=True, capture_output=True
-    )
-    cli_env = {k: v for k, v in env.items() if k != "WEFT_SQL_COUNT_DIR"}
-    org = _weft_cli(cli_env, "org", "create", "--name", "bench")
-    token = _weft_cli(
-        cli_env, "token", "create", "--org", org["org_id"], "--linked-account", "bench"
-    )
+    token = migrate_and_sign_in({k: v for k, v in env.items() if k != "WEFT_SQL_COUNT_DIR"})
     log = data / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -175,22 +174,38 @@ def start_weft(
     system = System(name, {}, [process.pid, *extra_roots], [process], data / "sql-counts", log)
     try:
         wait_http(base + "/healthz")
-        headers = {"Authorization": f"Bearer {token['token']}"}
-        with httpx.Client(base_url=base + API, headers=headers, timeout=30) as http:
-            for workflow, build in workflows.WEFT.items():
-                graph = build(sink_url) if workflow == "five-step" else build()
-                created = http.post("/workflow", json={"name": f"bench {workflow}"}).json()
-                workflow_id = created["workflow"]["associated_workflow"]
-                http.put(f"/workflow/{workflow_id}/draft", json=graph).raise_for_status()
-                http.put(
-                    f"/workflow/{workflow_id}/publish", json={"published": True}
-                ).raise_for_status()
-                hook = http.get(f"/workflow/{workflow_id}").json()["webhook_path"]
-                system.urls[workflow] = base + hook
+        system.urls = publish_workflows(base, token, sink_url)
     except BaseException:
         system.stop()
         raise
     return system
+
+
+def migrate_and_sign_in(env: dict[str, str]) -> str:
+    """Migrate the database `env` names, create the bench org and a session token; the token."""
+    subprocess.run(
+        [sys.executable, "-m", "weft", "migrate"], env=env, check=True, capture_output=True
+    )
+    org = _weft_cli(env, "org", "create", "--name", "bench")
+    token = _weft_cli(env, "token", "create", "--org", org["org_id"], "--linked-account", "bench")
+    return str(token["token"])
+
+
+def publish_workflows(base: str, token: str, sink_url: str) -> dict[str, str]:
+    """Every benchmarked workflow, published through the API at `base`; their webhook URLs."""
+    urls = {}
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base + API, headers=headers, timeout=30) as http:
+        for workflow, build in workflows.WEFT.items():
+            graph = build(sink_url) if workflow == "five-step" else build()
+            created = http.post("/workflow", json={"name": f"bench {workflow}"}).json()
+            workflow_id = created["workflow"]["associated_workflow"]
+            http.put(f"/workflow/{workflow_id}/draft", json=graph).raise_for_status()
+            published = http.put(f"/workflow/{workflow_id}/publish", json={"published": True})
+            published.raise_for_status()
+            hook = http.get(f"/workflow/{workflow_id}").json()["webhook_path"]
+            urls[workflow] = base + hook
+    return urls
 
 
 def _n8n_env(folder: Path, port: int, legacy: bool) -> dict[str, str]:

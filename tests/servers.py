@@ -51,11 +51,12 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class RecordingServer:
-    """Serves every method on 127.0.0.1, records each request, answers what `respond` returns."""
+    """Serves every method on 127.0.0.1 (or `address`), records each request, answers what
+    `respond` returns."""
 
     content_type = "application/json"
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.received: list[Request] = []
         self.lock = threading.Lock()
         recorder = self
@@ -84,9 +85,9 @@ class RecordingServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer((address, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{address}:{self.server.server_address[1]}"
         # close() waits for the serving loop to look at its stop flag, once per poll interval
         # (0.5 s by default, paid by every test's teardown).
         self.thread = threading.Thread(

@@ -48,14 +48,23 @@ def next_log_path(data_dir: Path) -> Path:
     return data_dir / f"worker-{len(list(data_dir.glob('worker-*.log')))}.log"
 
 
-def start_worker(db_url: str, data_dir: Path, **env: str) -> subprocess.Popen[bytes]:
-    """A `weft worker` process whose output goes to a log file of its own in `data_dir`."""
+def start_worker(
+    db_url: str,
+    data_dir: Path,
+    *,
+    group: int | None = None,
+    netns: str | None = None,
+    **env: str,
+) -> subprocess.Popen[bytes]:
+    """A `weft worker` process whose output goes to a log file of its own in `data_dir`; in
+    process group `group` (0: a group of its own) and network namespace `netns` when given."""
     with next_log_path(data_dir).open("wb") as log_file:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "weft", "worker"],
+            [*in_namespace(netns), sys.executable, "-m", "weft", "worker"],
             env=worker_env(db_url, data_dir, **env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            process_group=group,
         )
 
 
@@ -234,19 +243,25 @@ def start_server(
     port: int,
     *args: str,
     script: bool = False,
+    group: int | None = None,
+    netns: str | None = None,
     **env: str,
 ) -> subprocess.Popen[bytes]:
-    """`weft serve` or `weft api` on 127.0.0.1:`port`, logging to a file of its own; returns
-    once it answers /healthz (within 60 s of its start)."""
+    """`weft serve` or `weft api` on `WEFT_HOST` (default 127.0.0.1):`port`, logging to a file
+    of its own; returns once it answers /healthz (within 60 s of its start). In process group
+    `group` (0: a group of its own) and network namespace `netns` when given, as tests/hosts.py
+    starts a host."""
     import httpx
 
     log_path = data_dir / f"{command}-{port}.log"
+    address = env.get("WEFT_HOST", "127.0.0.1")
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [*weft_program(script), command, *args],
+            [*in_namespace(netns), *weft_program(script), command, *args],
             env=worker_env(db_url, data_dir, WEFT_PORT=str(port), **env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            process_group=group,
         )
     deadline = time.monotonic() + 60
     # One client: each httpx.get builds an SSL context, 25 ms of CPU, a third of a core at
@@ -254,12 +269,17 @@ def start_server(
     with httpx.Client(timeout=0.5) as client:
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                if client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                if client.get(f"http://{address}:{port}/healthz").status_code == 200:
                     return process
             except httpx.TransportError:
                 time.sleep(0.05)
     process.kill()
     raise AssertionError(f"weft {command} did not start: {log_path.read_text()[-2000:]}")
+
+
+def in_namespace(netns: str | None) -> list[str]:
+    """The command prefix that runs a program in network namespace `netns` (none: as it is)."""
+    return ["ip", "netns", "exec", netns] if netns else []
 
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float = 20) -> int:

@@ -12,12 +12,12 @@ from servers import RecordingServer, Request
 class Sink(RecordingServer):
     """Counts calls per path; `/status/<code>` answers that code, `/slow/<ms>` sleeps first."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, float]] = []  # (path, time.time()) of every call
         self.requests: list[tuple[str, bytes, dict[str, str]]] = []  # path, body, headers
         self.bodies: list[Any] = []
-        super().__init__()
+        super().__init__(address)
 
     def record(self, request: Request) -> None:
         self.calls[request.path] += 1

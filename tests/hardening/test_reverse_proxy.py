@@ -8,17 +8,14 @@ addresses of their own on the loopback network (127.0.0.0/8), so each is a diffe
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from engine.flows import BASE
+from hosts import start_nginx
 from support import TenantFactory
 from worker_processes import free_port, start_server, stop
 
@@ -59,30 +56,6 @@ http {{
 """
     )
     return conf
-
-
-# `make test` installs it when missing (the Makefile's nginx target); sbin is not always on PATH.
-NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
-
-
-def start_nginx(folder: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
-    if NGINX is None:
-        pytest.fail("Debian's nginx is not installed (apt-get install -y nginx-light)")
-    process = subprocess.Popen(
-        [NGINX, "-p", str(folder), "-e", str(folder / "nginx-error.log"), "-c", str(conf)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    log = (folder / "nginx-error.log").read_text() if (folder / "nginx-error.log").exists() else ""
-    raise AssertionError(f"nginx did not start: {log[-2000:]}")
 
 
 def client_from(address: str, base: str) -> httpx.Client:
