@@ -29,6 +29,7 @@ from weft.api import (
     org_settings,
     public_configs,
     runs,
+    workflow_pauses,
     workflows,
 )
 from weft.api.access_log import AccessLogMiddleware
@@ -122,6 +123,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(applications.router)
     public.include_router(connections.router)
     public.include_router(workflows.router)
+    public.include_router(workflow_pauses.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)

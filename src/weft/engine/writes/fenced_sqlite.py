@@ -4,8 +4,10 @@ Same effect as `engine.writes.fenced_postgres` (new rows inserted, updates fence
 and notifications of only the writes whose lease held), as Core statements on a plain connection, so
 the whole batch runs on SQLite's writer thread (Database.write_batch): new rows in one insert,
 fenced updates of the same columns in one executemany (SQLite counts its rows), steps in one insert,
-notifications in another, then the waiting parents of the runs that ended are made due. SQLite has
-no NOTIFY: other processes' sync callers find their answers by reading (engine.workers.answers).
+notifications in another (with those the ends' failure streaks queue,
+engine.runs.failure_streaks), then the waiting parents of the runs that ended are made due.
+SQLite has no NOTIFY: other processes' sync callers find their answers by reading
+(engine.workers.answers).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Connection, Insert, Update, bindparam, exists, insert, se
 
 from weft.clock import now
 from weft.engine.runs import states
+from weft.engine.runs.failure_streaks import record_outcomes
 from weft.engine.runs.queue import FencedWrite, wake_waiting
 from weft.store.db import Database
 from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
@@ -66,8 +69,12 @@ def apply_fenced(
     steps = [step for write in landed for step in write.steps]
     if steps:
         connection.execute(_INSERT_STEPS, steps)
+    outcomes = [write.outcome for write in landed if write.outcome is not None]
+    queued = [row for write in landed for row in write.notifications]
+    if outcomes:
+        queued += record_outcomes(connection, outcomes)
     deliveries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in (row for write in landed for row in write.notifications):
+    for row in queued:
         deliveries.setdefault(tuple(sorted(row)), []).append(row)
     for columns, rows in deliveries.items():
         connection.execute(_insert_deliveries(columns), rows)
