@@ -9,8 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from engine.failing_flows import fails_when_asked, set_pause_after
 from engine.flows import BASE, execute, publish, run
-from graphs import MANUAL_START, edge, node
+from graphs import node
 from support import Tenant, assert_envelope
 from weft.api.deps import app_state
 from weft.clock import now
@@ -20,25 +21,6 @@ from weft.store.db import Database
 from weft.store.tables import Execution, Schedule
 
 pytestmark = pytest.mark.integration
-
-
-def fails_when_asked(start: dict[str, Any] = MANUAL_START) -> tuple[list[Any], list[Any]]:
-    """A workflow that fails when its trigger says `fail: true` and succeeds otherwise."""
-    nodes = [
-        start,
-        node("2", "condition", "Asked to fail", expression="trigger.fail = true"),
-        node("3", "end", "Fail", status="failed"),
-        node("4", "transform", "Fine", value="ok"),
-    ]
-    return nodes, [edge("1", "2"), edge("2", "3", "true"), edge("2", "4", "false")]
-
-
-async def set_pause_after(client: httpx.AsyncClient, tenant: Tenant, limit: int) -> None:
-    answer = await client.put(
-        f"{BASE}/org/settings", json={"pause_after_failures": limit}, headers=tenant.org_key
-    )
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["pause_after_failures"] == limit
 
 
 async def pause_of(client: httpx.AsyncClient, tenant: Tenant, wf: str) -> dict[str, Any]:
