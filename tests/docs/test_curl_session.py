@@ -3,7 +3,8 @@
 docs/api.md whole, and docs/apps.md's "Importing an OpenAPI document" (from a document to a
 running workflow), "Apps for AI agents" (direct actions and MCP servers) and "Field mapping
 and the config API" (a map field whose options a connected app lists), each with a stand-in
-vendor API on 127.0.0.1:8100 that the operator allows.
+vendor API on 127.0.0.1:8100 that the operator allows, and docs/operations.md's "Failure alerts
+and auto-pause".
 Every ```sh block is run, in order, in one bash session whose current directory looks like a
 checkout after `make run` (a `.venv/bin/weft` and the server's `.weft` data directory). After
 each `# => <json>` line, the output of the commands since the previous one must match the JSON
@@ -41,6 +42,7 @@ SESSIONS = [
     ("apps.md", "## Apps for AI agents: direct actions and MCP servers"),
     ("apps.md", "### Field mapping and the config API"),
     ("apps.md", "### The hosted Connect portal"),
+    ("operations.md", "## Failure alerts and auto-pause"),
 ]
 STAND_IN_API = "127.0.0.1:8100"
 
