@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.clock import now
+from weft.clock import isoformat, now
 from weft.errors import Conflict
 from weft.store.db import Database
 from weft.store.scope import Scope
@@ -41,7 +41,7 @@ def refuse_if_paused(workflow: Workflow) -> None:
             f"fix the cause, then resume it: POST /api/v2/public/workflow/{workflow.id}/resume "
             "(or Resume in the editor)",
             error_code="WORKFLOW_PAUSED",
-            details={"workflow_id": workflow.id, "paused_at": workflow.paused_at.isoformat()},
+            details={"workflow_id": workflow.id, "paused_at": isoformat(workflow.paused_at)},
         )
 
 

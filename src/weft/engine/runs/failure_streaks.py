@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from weft.clock import now
+from weft.clock import isoformat, now
 from weft.store.dialects import dialect_of
 from weft.store.tables import Org, Workflow, WorkflowFailures
 from weft.tenancy.org_failures import pause_after_from
@@ -117,7 +117,7 @@ def _record_failure(connection: Connection, outcome: RunOutcome) -> list[dict[st
             paused_execution_id=outcome.execution_id,
             paused_error=outcome.error,
         )
-        about = {"failures": streak, "reason": outcome.error, "paused_at": moment.isoformat()}
+        about = {"failures": streak, "reason": outcome.error, "paused_at": isoformat(moment)}
         deliveries += [_with_fields(d, about) for d in outcome.paused]
     connection.execute(
         update(_failures).where(_failures.c.workflow_id == outcome.workflow_id).values(**values)
