@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Dialect, and_, or_, select
+from sqlalchemy import Connection, Dialect
 
 from weft.clock import now
 from weft.engine.runs import states
@@ -38,6 +38,7 @@ from weft.engine.runs.failure_streaks import record_outcomes
 from weft.engine.runs.queue import FencedWrite
 from weft.engine.workers.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
 from weft.engine.workers.wakeups import QUEUE_CHANNEL
+from weft.engine.writes.deliveries import insert_deliveries
 from weft.store.db import Database
 from weft.store.raw_postgres import (
     NUL_REFUSED,
@@ -117,50 +118,22 @@ class _InTransaction:
 async def _apply_with_failures(
     db: Database, writes: Sequence[FencedWrite], dialect: Dialect
 ) -> list[bool]:
-    """A batch ending some run in failure: its failure streak is counted (and the workflow
-    maybe paused) in the batch's transaction (engine.runs.failure_streaks). The runs whose
-    lease holds are locked first, so the batch statement that follows still finds them held;
-    the deliveries the streaks queue ride with a held write. Rare (failures), so it may cost
-    a BEGIN, a few statements and a COMMIT."""
+    """A batch ending some run in failure: after the usual batch statement, in its transaction,
+    the held ends' failure streaks are counted (the workflow maybe paused) and the deliveries
+    they queue inserted (engine.runs.failure_streaks). Executions are locked before the
+    `workflow_failures` rows, as in a batch of successes. Rare (failures), so it may cost a
+    BEGIN, a few statements and a COMMIT."""
     async with db.engine.begin() as connection:
-        held = await connection.run_sync(lambda sync: _lock_held(sync, writes))
-        outcomes = [w.outcome for w, ok in zip(writes, held, strict=True) if ok and w.outcome]
-        queued = await connection.run_sync(lambda sync: record_outcomes(sync, outcomes))
-        plain = [replace(write, outcome=None) for write in writes]
-        if queued:
-            first = held.index(True)
-            plain[first] = replace(
-                plain[first], notifications=[*plain[first].notifications, *queued]
-            )
         raw = await connection.get_raw_connection()
-        return await apply_fenced_postgres(_InTransaction(raw.driver_connection), plain, dialect)
+        plain = [replace(write, outcome=None) for write in writes]
+        held = await apply_fenced_postgres(_InTransaction(raw.driver_connection), plain, dialect)
+        outcomes = [w.outcome for w, ok in zip(writes, held, strict=True) if ok and w.outcome]
 
+        def record(sync: Connection) -> None:
+            insert_deliveries(sync, record_outcomes(sync, outcomes))
 
-def _lock_held(connection: Connection, writes: Sequence[FencedWrite]) -> list[bool]:
-    """Lock, in id order, the runs whose lease the writes still hold; which writes hold."""
-    fences = [
-        and_(
-            Execution.id == write.execution_id,
-            Execution.lease_owner == write.owner,
-            Execution.attempt == write.attempt,
-            Execution.status == states.RUNNING,
-        )
-        for write in writes
-        if write.insert is None
-    ]
-    locked: set[tuple[str, str | None, int]] = set()
-    if fences:
-        stmt = (
-            select(Execution.id, Execution.lease_owner, Execution.attempt)
-            .where(or_(*fences))
-            .order_by(Execution.id)
-            .with_for_update()
-        )
-        locked = {tuple(row) for row in connection.execute(stmt)}  # type: ignore[misc]
-    return [
-        write.insert is not None or (write.execution_id, write.owner, write.attempt) in locked
-        for write in writes
-    ]
+        await connection.run_sync(record)
+        return held
 
 
 async def apply_fenced_postgres(

@@ -16,14 +16,15 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Update, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, insert, update
 
 from weft.clock import now
 from weft.engine.runs import states
 from weft.engine.runs.failure_streaks import record_outcomes
 from weft.engine.runs.queue import FencedWrite, wake_waiting
+from weft.engine.writes.deliveries import insert_deliveries
 from weft.store.db import Database
-from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
+from weft.store.tables import Execution, Step
 
 
 class SqliteWriter:
@@ -73,11 +74,7 @@ def apply_fenced(
     queued = [row for write in landed for row in write.notifications]
     if outcomes:
         queued += record_outcomes(connection, outcomes)
-    deliveries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in queued:
-        deliveries.setdefault(tuple(sorted(row)), []).append(row)
-    for columns, rows in deliveries.items():
-        connection.execute(_insert_deliveries(columns), rows)
+    insert_deliveries(connection, queued)
     woken = sorted({write.wakes for write in landed if write.wakes})
     if woken:
         connection.execute(wake_waiting(woken, now()))
@@ -124,15 +121,3 @@ def _fenced_update(columns: tuple[str, ...]) -> Update:
         )
         .values({column: bindparam(f"set_{column}") for column in columns})
     )
-
-
-@functools.cache
-def _insert_deliveries(columns: tuple[str, ...]) -> Insert:
-    """Notification deliveries of `columns`, each only while its subscription still exists (it
-    may have been deleted since the end's deliveries were read)."""
-    table = NotificationDelivery.__table__
-    params = {c: bindparam(c, type_=table.c[c].type) for c in columns}
-    values = select(*params.values()).where(
-        exists().where(NotificationSubscription.id == params["subscription_id"])
-    )
-    return insert(table).from_select(list(columns), values)
