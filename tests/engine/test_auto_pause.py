@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from engine.failing_flows import fails_when_asked, set_pause_after
 from engine.flows import BASE, execute, publish, run
 from graphs import node
-from support import Tenant, assert_envelope
+from support import Tenant, assert_envelope, wait_until
 from weft.api.deps import app_state
 from weft.clock import now
 from weft.engine.starts.scheduler import fire_due_schedules
@@ -132,3 +132,31 @@ async def test_a_public_workflow_resumes_with_the_org_key_and_limits_are_checked
     assert got.json()["pause_after_failures"] == 10  # the default
     missing = await client.post(f"{BASE}/workflow/{'0' * 24}/resume", headers=tenant.bearer)
     assert_envelope(missing, 404)
+
+
+async def test_webhooks_events_and_reruns_are_refused_while_paused(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    await set_pause_after(client, tenant, 1)
+    hook = await publish(
+        client, tenant, *fails_when_asked(node("1", "start", "Start", trigger="webhook"))
+    )
+    listens = node("1", "start", "Start", trigger="event", event="nightly")
+    listener = await publish(client, tenant, *fails_when_asked(listens))
+    path = (await client.get(f"{BASE}/workflow/{hook}", headers=tenant.bearer)).json()
+    failed = await run(client, tenant, hook, {"fail": True})
+    assert (await pause_of(client, tenant, hook))["paused"]
+    assert_envelope(await client.post(path["webhook_path"], json={}), 409, "WORKFLOW_PAUSED")
+    rerun = await client.post(f"{BASE}/execution/{failed['_id']}/rerun", headers=tenant.bearer)
+    assert_envelope(rerun, 409, "WORKFLOW_PAUSED")
+
+    event = {"event": "nightly", "payload": {"fail": True}}
+    started = await client.post(f"{BASE}/event/trigger", json=event, headers=tenant.bearer)
+    assert started.status_code == 200, started.text  # the listener still runs, and fails
+
+    async def listener_paused() -> bool:
+        return bool((await pause_of(client, tenant, listener))["paused"])
+
+    await wait_until(listener_paused, what="the listener paused itself")
+    again = await client.post(f"{BASE}/event/trigger", json=event, headers=tenant.bearer)
+    assert_envelope(again, 409, "WORKFLOW_PAUSED")
