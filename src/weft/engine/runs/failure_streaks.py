@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from weft.clock import isoformat, now
 from weft.store.dialects import dialect_of
@@ -76,11 +76,16 @@ def record_outcomes(connection: Connection, outcomes: Sequence[RunOutcome]) -> l
 def reset_streaks(connection: Connection, workflow_ids: Sequence[str]) -> None:
     """A success: the streak is 0 again (no write when it already was, or no row exists)."""
     if workflow_ids:
-        connection.execute(
-            update(_failures)
-            .where(_failures.c.workflow_id.in_(sorted(set(workflow_ids))), _failures.c.streak > 0)
-            .values(streak=0, updated_at=now())
-        )
+        connection.execute(_RESET, {"ids": sorted(set(workflow_ids)), "moment": now()})
+
+
+# Built once: every batch of successes runs it, and SQLAlchemy memoises a statement's cache key
+# on the object (a fresh statement per batch cost ~10 times more CPU).
+_RESET = (
+    update(_failures)
+    .where(_failures.c.workflow_id.in_(bindparam("ids", expanding=True)), _failures.c.streak > 0)
+    .values(streak=0, updated_at=bindparam("moment", type_=_failures.c.updated_at.type))
+)
 
 
 def _record_failure(connection: Connection, outcome: RunOutcome) -> list[dict[str, Any]]:
