@@ -31,6 +31,7 @@ from weft.api import (
     runs,
     templates,
     workflow_files,
+    workflow_pauses,
     workflows,
 )
 from weft.api.access_log import AccessLogMiddleware
@@ -126,6 +127,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(workflow_files.router)  # before `/workflow/{id}`: /workflow/import
     public.include_router(templates.router)  # before `/workflow/{id}`: /workflow/from-template
     public.include_router(workflows.router)
+    public.include_router(workflow_pauses.router)
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)

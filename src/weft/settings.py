@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     retention_days: float = Field(
         30.0, description="Finished executions and their steps are kept this many days."
     )
+    workflow_errored_window_s: float = Field(
+        300.0,
+        ge=0,
+        description="At most one `Workflow Errored` notification per workflow in this window; "
+        "the next one carries how many were held back (`suppressed`). 0: every failure notifies.",
+    )
     log_level: str = "info"
     log_format: str = Field("json", description="json (one object per line) or text.")
 

@@ -20,7 +20,12 @@ async def test_org_sets_and_reads_its_allowed_origins(
 ) -> None:
     empty = await client.get(f"{BASE}/org/settings", headers=tenant.org_key)
     assert empty.status_code == 200, empty.text
-    assert empty.json() == {"org_id": tenant.org_id, "allowed_origins": [], "outbound_allow": []}
+    assert empty.json() == {
+        "org_id": tenant.org_id,
+        "allowed_origins": [],
+        "outbound_allow": [],
+        "pause_after_failures": 10,
+    }
 
     put = await client.put(
         f"{BASE}/org/settings",
@@ -93,7 +98,12 @@ async def test_one_org_never_sees_anothers_origins(
         headers=first.org_key,
     )
     other = await client.get(f"{BASE}/org/settings", headers=second.org_key)
-    assert other.json() == {"org_id": second.org_id, "allowed_origins": [], "outbound_allow": []}
+    assert other.json() == {
+        "org_id": second.org_id,
+        "allowed_origins": [],
+        "outbound_allow": [],
+        "pause_after_failures": 10,
+    }
 
 
 @pytest.mark.unit  # no database, app or server, unlike the rest of this module

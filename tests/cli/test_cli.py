@@ -126,11 +126,24 @@ def test_org_update_sets_allowed_origins(data_dir: Path) -> None:
         "org_id": org["org_id"],
         "allowed_origins": ["https://app.example.com", "http://localhost:3000"],
         "outbound_allow": [],
+        "pause_after_failures": 10,
     }
     shown = weft(data_dir, *args)
     assert json.loads(shown.stdout)["allowed_origins"][0] == "https://app.example.com"
     bad = weft(data_dir, *args, "--allowed-origin", "https://app.example.com/embed")
     assert bad.returncode == 1 and "not an origin" in bad.stderr
+
+
+def test_org_update_sets_the_failed_runs_before_a_workflow_pauses(data_dir: Path) -> None:
+    org = json.loads(weft(data_dir, "org", "create", "--name", "Strict", "--json").stdout)
+    args = ["org", "update", "--org", org["org_id"], "--pause-after-failures"]
+    updated = weft(data_dir, *args, "3", "--json")
+    assert updated.returncode == 0, updated.stderr
+    assert json.loads(updated.stdout)["pause_after_failures"] == 3
+    shown = weft(data_dir, "org", "update", "--org", org["org_id"])
+    assert "pause after failures: 3" in shown.stdout
+    bad = weft(data_dir, *args, "-1")
+    assert bad.returncode == 1 and "pause_after_failures must be 0" in bad.stderr
 
 
 def test_org_update_sets_the_outbound_policy_within_the_operators_ceiling(data_dir: Path) -> None:

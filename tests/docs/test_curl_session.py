@@ -5,7 +5,7 @@ running workflow), "Apps for AI agents" (direct actions and MCP servers) and "Fi
 and the config API" (a map field whose options a connected app lists) and docs/templates.md's
 session (an org marks a template, an account starts from it), each with a stand-in
 vendor API on 127.0.0.1:8100 that the operator allows; docs/workflow-files.md whole (export,
-import, `weft org pull/push`).
+import, `weft org pull/push`); docs/operations.md's "Failure alerts and auto-pause".
 Every ```sh block is run, in order, in one bash session whose current directory looks like a
 checkout after `make run` (a `.venv/bin/weft` and the server's `.weft` data directory). After
 each `# => <json>` line, the output of the commands since the previous one must match the JSON
@@ -45,6 +45,7 @@ SESSIONS = [
     ("apps.md", "### The hosted Connect portal"),
     ("workflow-files.md", None),
     ("templates.md", "## A session"),
+    ("operations.md", "## Failure alerts and auto-pause"),
 ]
 STAND_IN_API = "127.0.0.1:8100"
 
@@ -137,7 +138,7 @@ def checkout(
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a first start migrates; slow on a busy machine
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success:

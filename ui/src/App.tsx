@@ -11,6 +11,7 @@ import { normalise, useEditor, type SaveState } from "./state/useEditor";
 import { Canvas, type InsertTarget } from "./components/Canvas";
 import { Palette } from "./components/Palette";
 import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
+import { PausedBanner } from "./components/PausedBanner";
 import { Dialog } from "./components/Dialog";
 import { Icon } from "./components/Icons";
 import { problemText } from "./lib/problems";
@@ -418,6 +419,13 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
       <main className={`workspace${panels.palette ? "" : " no-palette"}${panels.side ? "" : " no-side"}`}>
         {panels.palette && <Palette ref={paletteRef} nodeTypes={editor.nodeTypes} apps={appsStore.apps()} targetLabel={targetLabel} onPick={(t) => insert(t)} onPickAction={insertAction} disabled={readOnly} />}
         <div className="canvas-wrap">
+          {view.kind === "draft" && (
+            <PausedBanner
+              api={api}
+              onOpenRun={(id) => void openRun({ _id: id } as Execution)}
+              onResumed={() => setToast({ text: "Resumed: its triggers run again", tone: "success" })}
+            />
+          )}
           {view.kind !== "draft" && (
             <div className="banner" role="status">
               {view.kind === "run" ? (

@@ -18,6 +18,7 @@ from weft.engine.workers import waiting
 from weft.errors import NotFound
 from weft.redaction import redact_mapping
 from weft.workflows import service
+from weft.workflows.pauses import refuse_if_paused
 
 router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
 
@@ -53,6 +54,7 @@ async def inbound_webhook(secret: str, request: Request, services: ServicesDep) 
         # for keys (429 past the allowance), while live hooks keep being served from there.
         await count_failed_attempt(request)
         raise
+    refuse_if_paused(hook.workflow)
     # Each live hook has its own allowance, so one leaked URL cannot start runs without bound.
     await count_webhook_call(request, secret)
     scope = hook.scope

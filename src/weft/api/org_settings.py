@@ -1,4 +1,5 @@
-"""Org settings (org API key): origins allowed to embed the editor, the org's outbound policy."""
+"""Org settings (org API key): origins allowed to embed the editor, the org's outbound policy,
+the failed runs in a row after which a workflow pauses itself."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from weft.api.deps import DbDep, OrgScopeDep, SettingsDep
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.net import OutboundPolicy
 from weft.tenancy import service
+from weft.tenancy.org_failures import MAX_PAUSE_AFTER, update_pause_after
 from weft.tenancy.org_outbound import (
     MAX_OUTBOUND_ENTRIES,
     checked_entries,
@@ -30,6 +32,11 @@ _OUTBOUND_HELP = (
     "`OUTBOUND_NOT_PERMITTED`."
 )
 
+_PAUSE_HELP = (
+    "Failed runs in a row after which a workflow pauses itself (its triggers answer 409 "
+    "`WORKFLOW_PAUSED`, schedules and polls stop) until resumed; 0 never pauses. Default 10."
+)
+
 
 class OrgSettingsIn(BaseModel):
     """The settings to replace; a field left out keeps its value."""
@@ -40,12 +47,16 @@ class OrgSettingsIn(BaseModel):
     outbound_allow: list[str] | None = Field(
         None, max_length=MAX_OUTBOUND_ENTRIES, description=_OUTBOUND_HELP
     )
+    pause_after_failures: int | None = Field(
+        None, ge=0, le=MAX_PAUSE_AFTER, strict=True, description=_PAUSE_HELP
+    )
 
 
 class OrgSettingsOut(Out):
     org_id: str
     allowed_origins: list[str] = Field(description=_ORIGINS_HELP)
     outbound_allow: list[str] = Field(description=_OUTBOUND_HELP)
+    pause_after_failures: int = Field(description=_PAUSE_HELP)
 
 
 @router.get("/org/settings", response_model=OrgSettingsOut, summary="Get org settings")
@@ -53,7 +64,13 @@ async def get_org_settings(org: OrgScopeDep, db: DbDep) -> OrgSettingsOut:
     """The org's settings (shared by its environments)."""
     origins = await service.allowed_origins(db, org.org_id)
     outbound = await read_outbound_allow(db, org.org_id)
-    return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins, outbound_allow=outbound)
+    pause_after = await update_pause_after(db, org.org_id, None)
+    return OrgSettingsOut(
+        org_id=org.org_id,
+        allowed_origins=origins,
+        outbound_allow=outbound,
+        pause_after_failures=pause_after,
+    )
 
 
 @router.put("/org/settings", response_model=OrgSettingsOut, summary="Update org settings")
@@ -66,4 +83,10 @@ async def put_org_settings(
         checked_entries(body.outbound_allow, ceiling)  # refused before anything changes
     origins = await service.update_allowed_origins(db, org.org_id, body.allowed_origins)
     outbound = await update_outbound_allow(db, org.org_id, body.outbound_allow, ceiling)
-    return OrgSettingsOut(org_id=org.org_id, allowed_origins=origins, outbound_allow=outbound)
+    pause_after = await update_pause_after(db, org.org_id, body.pause_after_failures)
+    return OrgSettingsOut(
+        org_id=org.org_id,
+        allowed_origins=origins,
+        outbound_allow=outbound,
+        pause_after_failures=pause_after,
+    )

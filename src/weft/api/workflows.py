@@ -79,6 +79,9 @@ class WorkflowSummaryOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
     trigger: str | None = Field(None, description="The live start node's trigger")
     webhook_path: str | None = Field(None, description="Inbound URL path of a webhook trigger")
+    paused_at: datetime | None = Field(
+        None, description="Set while it is paused after failed runs in a row (see /pause)"
+    )
 
     @classmethod
     def of(cls, scope: OrgScope, workflow: Workflow, app: App, **graph: Any) -> Any:
@@ -99,6 +102,7 @@ class WorkflowSummaryOut(Out):
             updated_at=workflow.updated_at,
             trigger=workflow.trigger,
             webhook_path=_webhook_path(workflow),
+            paused_at=workflow.paused_at,
             **graph,
         )
 

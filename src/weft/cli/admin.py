@@ -96,10 +96,19 @@ def org_update(
             "give --outbound-allow '' to clear it.",
         ),
     ] = None,
+    pause_after_failures: Annotated[
+        int | None,
+        typer.Option(
+            "--pause-after-failures",
+            help="Failed runs in a row after which a workflow pauses itself (0: never; "
+            "default 10).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Update an organisation's settings (embedding origins, outbound policy)."""
+    """Update an organisation's settings (embedding origins, outbound policy, auto-pause)."""
     from weft.net import OutboundPolicy
+    from weft.tenancy.org_failures import pause_after_of, set_pause_after
     from weft.tenancy.org_outbound import outbound_allow_of, set_outbound_allow
     from weft.tenancy.orgs import allowed_origins_of, set_allowed_origins
 
@@ -124,16 +133,22 @@ def org_update(
                 if values is not None
             }
             record_cli_change(org, "update org settings", target=changed, session=session)
+        if pause_after_failures is not None:
+            await set_pause_after(org, pause_after_failures, session=session)
+            changed_limit = {"pause_after_failures": str(pause_after_failures)}
+            record_cli_change(org, "update org settings", target=changed_limit, session=session)
         return {
             "org_id": org,
             "allowed_origins": await allowed_origins_of(org, session=session),
             "outbound_allow": await outbound_allow_of(org, session=session),
+            "pause_after_failures": await pause_after_of(org, session=session),
         }
 
     shown = in_transaction(settings, work)
     human = (
         f"org {org} allowed origins: " + (", ".join(shown["allowed_origins"]) or "(none)") + "\n"
-        "outbound allow: " + (", ".join(shown["outbound_allow"]) or "(none)")
+        "outbound allow: " + (", ".join(shown["outbound_allow"]) or "(none)") + "\n"
+        f"pause after failures: {shown['pause_after_failures']}"
     )
     output(as_json, shown, human)
 

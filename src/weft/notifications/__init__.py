@@ -2,7 +2,13 @@
 
 from weft.notifications.crypto import SecretBox, sign, signing_box
 from weft.notifications.dispatcher import SIGNATURE_HEADER, NotificationDispatcher
-from weft.notifications.events import EMITTED, EVENTS, WORKFLOW_COMPLETED, WORKFLOW_ERRORED
+from weft.notifications.events import (
+    EMITTED,
+    EVENTS,
+    WORKFLOW_COMPLETED,
+    WORKFLOW_ERRORED,
+    WORKFLOW_PAUSED,
+)
 from weft.notifications.outbox import (
     enqueue_run_notifications,
     notify_run_finished,
@@ -16,6 +22,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "WORKFLOW_COMPLETED",
     "WORKFLOW_ERRORED",
+    "WORKFLOW_PAUSED",
     "NotificationDispatcher",
     "SecretBox",
     "enqueue_run_notifications",

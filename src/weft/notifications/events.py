@@ -11,14 +11,17 @@ CONNECTION_DELETED = "Connection Deleted"
 CONNECTION_EXPIRED = "Connection Expired"
 WORKFLOW_COMPLETED = "Workflow Completed"
 WORKFLOW_ERRORED = "Workflow Errored"
+# Weft's own: a workflow paused itself after too many failed runs in a row.
+WORKFLOW_PAUSED = "Workflow Paused"
 
-# Refold's fixed list; Weft emits every one of them.
+# Refold's fixed list and Weft's `Workflow Paused`; Weft emits every one of them.
 EVENTS = (
     CONNECTION_CREATED,
     CONNECTION_DELETED,
     CONNECTION_EXPIRED,
     WORKFLOW_COMPLETED,
     WORKFLOW_ERRORED,
+    WORKFLOW_PAUSED,
 )
 EMITTED = EVENTS
 

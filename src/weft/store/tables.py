@@ -160,6 +160,29 @@ class Workflow(Base):
     trigger_event: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the workflow paused itself after too many failed runs in a row
+    # (engine.runs.failure_streaks): its triggers are refused until it is resumed.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WorkflowFailures(Base):
+    """A workflow's failed runs in a row (reset by a success), why it paused, and the throttle
+    of its `Workflow Errored` notifications. A row exists once a run of the workflow failed."""
+
+    __tablename__ = "workflow_failures"
+    workflow_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_execution_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(ValidText, nullable=True)
+    # The streak that paused the workflow and the failed run that reached it.
+    paused_streak: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    paused_execution_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    paused_error: Mapped[str | None] = mapped_column(ValidText, nullable=True)
+    errored_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    errored_suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WorkflowVersion(Base):

@@ -1,6 +1,6 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, PauseState, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -225,6 +225,16 @@ export class Api {
   /** The workflow record (its app's `slug`, the live trigger). */
   workflow(): Promise<{ slug: string; trigger: string | null; webhook_path: string | null }> {
     return this.request("GET", this.wf);
+  }
+
+  /** Whether the workflow paused itself after failed runs in a row, and why. */
+  pauseState(): Promise<PauseState> {
+    return this.request("GET", `${this.wf}/pause`);
+  }
+
+  /** Lift the pause: triggers, schedules and polls start again. */
+  resume(): Promise<PauseState> {
+    return this.request("POST", `${this.wf}/resume`);
   }
 
   /** The events the org declared for app `slug` (`POST /application/event`). */

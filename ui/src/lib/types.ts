@@ -125,6 +125,17 @@ export interface Step {
   pinned?: boolean;
 }
 
+/** `GET /workflow/{id}/pause`: a workflow that paused itself after failed runs in a row. */
+export interface PauseState {
+  workflow_id: string;
+  paused: boolean;
+  paused_at: string | null;
+  failures: number;
+  reason: string | null;
+  execution_id: string | null;
+  streak: number;
+}
+
 export interface Execution {
   _id: string;
   workflow_id: string;

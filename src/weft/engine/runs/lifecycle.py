@@ -37,13 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from weft.clock import now
 from weft.engine.runs import queue, states
 from weft.engine.runs.claim_sql import claim_statement
+from weft.engine.runs.failure_streaks import RunOutcome, error_sentence
 from weft.engine.runs.history import get_execution
 from weft.engine.runs.queue import CLAIMED_FIELDS, Claimed, FencedWrite, lock_in_id_order
 from weft.engine.starts.direct import StartedRun
 from weft.engine.workers.answers import RunAnswer, announce_answers
 from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
-from weft.notifications import run_deliveries
+from weft.notifications import WORKFLOW_ERRORED, WORKFLOW_PAUSED, run_deliveries
 from weft.observability.metrics import observe_claim_latency, observe_run_ended
 from weft.store.db import Database
 from weft.store.scope import Scope
@@ -120,6 +121,7 @@ def finishing(
     notifications: list[dict[str, Any]] | None = None,
     insert: dict[str, Any] | None = None,
     wakes: str | None = None,
+    outcome: RunOutcome | None = None,
 ) -> FencedWrite:
     """The fenced write that ends a run (or parks it: status=waiting with `wake_at`); `wakes`:
     the waiting run its landing makes due (an ending sub-workflow run's parent)."""
@@ -133,7 +135,7 @@ def finishing(
     if response is not None:
         values["response"] = response
     return FencedWrite(
-        execution_id, owner, attempt, values, steps, notifications or (), insert, wakes
+        execution_id, owner, attempt, values, steps, notifications or (), insert, wakes, outcome
     )
 
 
@@ -188,15 +190,17 @@ async def end_run(
     `insert`: a directly started run's row, written by this commit (engine.starts.direct)."""
     ending = {key: values.get(key) for key in ("output", "error", "response")}
     ended = RunEnded.of(claimed, status, **ending)
+    outcome, notifications = await run_outcome(services, ended, await ending_rows(services, ended))
     write = finishing(
         execution_id=claimed.id,
         owner=owner,
         attempt=claimed.attempt,
         status=status,
         steps=steps,
-        notifications=await ending_rows(services, ended),
+        notifications=notifications,
         insert=insert,
         wakes=claimed.parent_execution_id,
+        outcome=outcome,
         **values,
     )
 
@@ -382,6 +386,31 @@ RUN_ENDED_HOOKS: tuple[RunEndedHook, ...] = (
 async def ending_rows(services: Services, ended: RunEnded) -> list[dict[str, Any]]:
     """The notification deliveries the hooks queue in the transaction that ends the run."""
     return [row for hook in RUN_ENDED_HOOKS for row in await hook.notifications(services, ended)]
+
+
+async def run_outcome(
+    services: Services, ended: RunEnded, notifications: list[dict[str, Any]]
+) -> tuple[RunOutcome | None, list[dict[str, Any]]]:
+    """How the end moves its workflow's failure streak, and the deliveries left to queue
+    unconditionally: `Workflow Errored` moves into the outcome, whose throttle decides in the
+    ending transaction. Test runs, cancelled runs and runs Weft could not carry on (errored:
+    not the workflow's fault) leave the streak alone."""
+    if ended.is_test or ended.status not in (states.SUCCEEDED, states.FAILED):
+        return None, notifications
+    if ended.status == states.SUCCEEDED:
+        return RunOutcome(ended.workflow_id, ended.org_id, ended.id, failed=False), notifications
+    status = states.API_STATUS[ended.status]
+    outcome = RunOutcome(
+        ended.workflow_id,
+        ended.org_id,
+        ended.id,
+        failed=True,
+        error=error_sentence(ended.error),
+        errored=[row for row in notifications if row["event"] == WORKFLOW_ERRORED],
+        paused=await run_deliveries(services.db, ended, WORKFLOW_PAUSED, status),
+        window_s=services.settings.workflow_errored_window_s,
+    )
+    return outcome, [row for row in notifications if row["event"] != WORKFLOW_ERRORED]
 
 
 async def after_run_ended(services: Services, ended: RunEnded) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
 from weft.engine.runs import states
+from weft.engine.runs.failure_streaks import RunOutcome, outcome_rows_valid
 from weft.ids import new_id
 from weft.observability.metrics import observe_step
 from weft.store.db import Database
@@ -164,6 +165,9 @@ class FencedWrite:
     # The run this write makes due now, if it is waiting, in the same transaction and only if the
     # lease held: a sub-workflow run's end wakes its parent so (engine.runs.lifecycle.end_run).
     wakes: str | None = None
+    # A run end's move of its workflow's failure streak (engine.runs.failure_streaks), recorded
+    # in the same transaction and only if the lease held.
+    outcome: RunOutcome | None = None
 
     def made_valid(self) -> FencedWrite:
         """The same write, its strings made valid as a JSON column stores them
@@ -174,6 +178,7 @@ class FencedWrite:
             steps=valid_json(self.steps),
             notifications=valid_json(list(self.notifications)),
             insert=valid_json(self.insert),
+            outcome=outcome_rows_valid(self.outcome, valid_json),
         )
 
 

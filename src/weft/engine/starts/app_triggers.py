@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.catalog import resolve_definition
@@ -118,9 +118,12 @@ async def claim_due_app_triggers(services: Services, limit: int) -> list[Claimed
     """Lease up to `limit` due rows to a fresh token (one statement's rows, others skipped)."""
     db, moment, token = services.db, now(), worker_name()
     lease = timedelta(seconds=LEASE_IN_RUN_LEASES * services.settings.lease_s)
+    # A paused workflow's polls wait (its row stays due, so resuming polls at once); a row
+    # being stopped (no workflow) is still worked, to unsubscribe.
+    paused = exists().where(Workflow.id == AppTrigger.workflow_id, Workflow.paused_at.is_not(None))
     stmt = (
         select(AppTrigger)
-        .where(AppTrigger.due_at <= moment)
+        .where(AppTrigger.due_at <= moment, ~paused)
         .order_by(AppTrigger.due_at)
         .limit(limit)
     )

@@ -31,6 +31,7 @@ from weft.engine.workers.services import Services
 from weft.errors import InvalidInput, NotFound, WeftError
 from weft.store.scope import Scope, account_scope, scoped_select
 from weft.store.tables import AppTrigger, Execution, LinkedAccount, Workflow
+from weft.workflows.pauses import refuse_if_paused
 
 
 class SignatureInvalid(WeftError):
@@ -70,6 +71,7 @@ async def _target(services: Services, secret: str) -> _Target:
         if found is None or not found[1].published or found[0].status == "stopping":
             raise missing
         row, workflow, account = found
+        refuse_if_paused(workflow)
         try:
             definition = await resolve_definition(row.org_id, row.app, session=session)
         except NotFound:

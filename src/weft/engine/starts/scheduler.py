@@ -73,7 +73,8 @@ async def fire_due_schedules(services: Services, limit: int = 100) -> int:
     async with db.transaction() as session:
         for schedule, workflow, account in (await session.execute(stmt)).all():
             tick = schedule.next_fire_at
-            if workflow.published:
+            # A paused workflow's ticks pass unfired; on resume it fires from the next one.
+            if workflow.published and workflow.paused_at is None:
                 session.add(
                     new_execution(
                         account_scope(account),

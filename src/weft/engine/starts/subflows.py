@@ -51,6 +51,11 @@ async def start_or_find_child(
             raise NodeFailure(error.message) from error
         if not workflow.published or workflow.current_version == 0:
             raise NodeFailure(f"Sub-workflow {workflow.id} is not published")
+        if workflow.paused_at is not None:
+            raise NodeFailure(
+                f"Sub-workflow {workflow.id} paused itself after too many failed runs in a row; "
+                "resume it first"
+            )
         # Fenced: a worker that lost the parent's lease must not start children.
         result = await session.execute(
             queue.fenced(parent.id, owner, parent.attempt).values(updated_at=now())

@@ -25,6 +25,7 @@ from weft.nodes import Role, has_role
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Execution, Workflow
 from weft.workflows.graph import normalize_graph
+from weft.workflows.pauses import refuse_if_paused
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
 from weft.workflows.validation import validate_for_publish
@@ -145,6 +146,7 @@ async def execute_target(
         raise InvalidInput(
             f"Workflow {workflow.id} is not published", error_code="WORKFLOW_NOT_PUBLISHED"
         )
+    refuse_if_paused(workflow)
     run_config: tuple[str | None, Any] = (None, None)
     if workflow.linked_account_pk is None:
         run_config = await config_for_run(scope, workflow, config_id, session=session)
@@ -239,6 +241,10 @@ async def event_targets(
     )
     if not targets:
         raise NotFound(f"No live workflow listens to event {event!r}", error_code="INVALID_EVENT")
+    running = [target for target in targets if target[0].paused_at is None]
+    if not running:  # every listener paused itself: say so rather than queue nothing
+        refuse_if_paused(targets[0][0])
+    targets = running
     await check_event_payload(scope.org_id, event, payload, slug=slug, session=session)
     return targets
 
@@ -380,6 +386,8 @@ async def rerun_execution(scope: Scope, execution_id: str, *, session: AsyncSess
         raise InvalidInput(
             f"Workflow {workflow.id} is not published", error_code="WORKFLOW_NOT_PUBLISHED"
         )
+    if not old.is_test:
+        refuse_if_paused(workflow)
     execution = new_execution(
         scope,
         workflow,

@@ -11,7 +11,8 @@ or COMMIT.
          held(ord) AS (the inserted writes, and every u's),
          s0 AS (INSERT INTO steps ... FROM json_to_recordset($4) WHERE ord IN held),
          n0 AS (INSERT INTO notification_deliveries ... WHERE ord IN held AND <subscribed>),
-         w AS (UPDATE executions ... WHERE id IN <the held writes' wakes> AND status = 'waiting')
+         w AS (UPDATE executions ... WHERE id IN <the held writes' wakes> AND status = 'waiting'),
+         r AS (UPDATE workflow_failures SET streak = 0 ...)   the held successes' workflows
     SELECT array(held), pg_notify(the held writes that answer a caller)
 
 Each group of rows is one JSON document parameter (store.raw_postgres), so the statement's text
@@ -26,26 +27,33 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
-from sqlalchemy import Dialect
+from sqlalchemy import Connection, Dialect
 
 from weft.clock import now
 from weft.engine.runs import states
+from weft.engine.runs.failure_streaks import record_outcomes
 from weft.engine.runs.queue import FencedWrite
 from weft.engine.workers.answers import ANSWERS_CHANNEL, answers_a_caller, sender_token
 from weft.engine.workers.wakeups import QUEUE_CHANNEL
+from weft.engine.writes.deliveries import insert_deliveries
 from weft.store.db import Database
 from weft.store.raw_postgres import (
     NUL_REFUSED,
     Placeholders,
-    RawPostgres,
     RecordRows,
     recordset_from,
     value_of,
 )
-from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
+from weft.store.tables import (
+    Execution,
+    NotificationDelivery,
+    NotificationSubscription,
+    Step,
+    WorkflowFailures,
+)
 
 _FENCE = ("id", "lease_owner", "attempt")
 _FENCE_FIELDS = [
@@ -67,28 +75,69 @@ class _Shape:
     notify: bool  # some write answers a sync caller
     notifications: tuple[tuple[str, ...], ...] = ()  # the columns of each group of deliveries
     wakes: bool = False  # some write wakes a waiting run (a sub-workflow run's end, its parent)
+    resets: bool = False  # some write ends a run in success (its workflow's streak is 0 again)
 
 
 class PostgresWriter:
     """The fenced writer for PostgreSQL (engine.writes.commits.FencedWriter)."""
 
     def __init__(self, db: Database) -> None:
+        self.db = db
         self.raw = db.raw
         self.dialect = db.engine.dialect
 
     async def apply(self, writes: Sequence[FencedWrite]) -> list[bool]:
         """Apply each write whose lease still holds, in one statement; which ones did."""
         try:
-            return await apply_fenced_postgres(self.raw, writes, self.dialect)
+            return await self._apply(writes)
         except NUL_REFUSED:
             # A run produced a NUL, which the documents leave to jsonb to find; the statement
             # wrote nothing, so the batch goes again, its strings made valid.
-            valid = [write.made_valid() for write in writes]
-            return await apply_fenced_postgres(self.raw, valid, self.dialect)
+            return await self._apply([write.made_valid() for write in writes])
+
+    async def _apply(self, writes: Sequence[FencedWrite]) -> list[bool]:
+        if any(write.outcome is not None and write.outcome.failed for write in writes):
+            return await _apply_with_failures(self.db, writes, self.dialect)
+        return await apply_fenced_postgres(self.raw, writes, self.dialect)
+
+
+class _Fetches(Protocol):
+    async def fetch(self, sql: str, arguments: Sequence[Any]) -> list[Any]: ...
+
+
+class _InTransaction:
+    """The batch statement run on a connection whose transaction is already open."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    async def fetch(self, sql: str, arguments: Sequence[Any]) -> list[Any]:
+        return list(await self.connection.fetch(sql, *arguments))
+
+
+async def _apply_with_failures(
+    db: Database, writes: Sequence[FencedWrite], dialect: Dialect
+) -> list[bool]:
+    """A batch ending some run in failure: after the usual batch statement, in its transaction,
+    the held ends' failure streaks are counted (the workflow maybe paused) and the deliveries
+    they queue inserted (engine.runs.failure_streaks). Executions are locked before the
+    `workflow_failures` rows, as in a batch of successes. Rare (failures), so it may cost a
+    BEGIN, a few statements and a COMMIT."""
+    async with db.engine.begin() as connection:
+        raw = await connection.get_raw_connection()
+        plain = [replace(write, outcome=None) for write in writes]
+        held = await apply_fenced_postgres(_InTransaction(raw.driver_connection), plain, dialect)
+        outcomes = [w.outcome for w, ok in zip(writes, held, strict=True) if ok and w.outcome]
+
+        def record(sync: Connection) -> None:
+            insert_deliveries(sync, record_outcomes(sync, outcomes))
+
+        await connection.run_sync(record)
+        return held
 
 
 async def apply_fenced_postgres(
-    raw: RawPostgres, writes: Sequence[FencedWrite], dialect: Dialect
+    raw: _Fetches, writes: Sequence[FencedWrite], dialect: Dialect
 ) -> list[bool]:
     """Apply each write whose lease still holds; which ones did."""
     executions, steps, deliveries = _rows(dialect)
@@ -149,6 +198,11 @@ async def apply_fenced_postgres(
     if waking:
         arguments += [[writes[i].wakes for i in waking], waking, now()]
 
+    # Successes set their workflow's failure streak back to 0 (engine.runs.failure_streaks).
+    resetting = [i for i, write in enumerate(writes) if write.outcome is not None]
+    if resetting:
+        arguments += [[writes[i].outcome.workflow_id for i in resetting], resetting, now()]  # type: ignore[union-attr]
+
     answering = [i for i, write in enumerate(writes) if answers_a_caller(write.values)]
     if answering:
         ids = [write.execution_id for write in writes]
@@ -161,6 +215,7 @@ async def apply_fenced_postgres(
         bool(answering),
         tuple(delivery_columns),
         bool(waking),
+        bool(resetting),
     )
     (row,) = await raw.fetch(_batch_sql(shape, dialect), arguments)
     held = set(row[0])
@@ -235,6 +290,19 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
             f'SET "due_at" = {moment}, "updated_at" = {moment} '
             f'FROM unnest({ids}, {ords}) AS v(id, ord) WHERE e."id" = v.id '
             f"AND v.ord IN (SELECT ord FROM held) AND e.status = '{states.WAITING}' RETURNING e.id)"
+        )
+    if shape.resets:
+        failures = WorkflowFailures.__table__.name
+        ids, ords, moment = (
+            placeholder("varchar[]"),
+            placeholder("int4[]"),
+            placeholder("timestamptz"),
+        )
+        # No write (no row lock) where the streak is 0 already or no run ever failed.
+        parts.append(
+            f'r AS (UPDATE "{failures}" AS f SET "streak" = 0, "updated_at" = {moment} '
+            f'FROM unnest({ids}, {ords}) AS v(id, ord) WHERE f."workflow_id" = v.id '
+            f'AND v.ord IN (SELECT ord FROM held) AND f."streak" > 0 RETURNING 1)'
         )
     answered = "NULL"
     if shape.notify:

@@ -4,8 +4,10 @@ Same effect as `engine.writes.fenced_postgres` (new rows inserted, updates fence
 and notifications of only the writes whose lease held), as Core statements on a plain connection, so
 the whole batch runs on SQLite's writer thread (Database.write_batch): new rows in one insert,
 fenced updates of the same columns in one executemany (SQLite counts its rows), steps in one insert,
-notifications in another, then the waiting parents of the runs that ended are made due. SQLite has
-no NOTIFY: other processes' sync callers find their answers by reading (engine.workers.answers).
+notifications in another (with those the ends' failure streaks queue,
+engine.runs.failure_streaks), then the waiting parents of the runs that ended are made due.
+SQLite has no NOTIFY: other processes' sync callers find their answers by reading
+(engine.workers.answers).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Update, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, insert, update
 
 from weft.clock import now
 from weft.engine.runs import states
+from weft.engine.runs.failure_streaks import record_outcomes
 from weft.engine.runs.queue import FencedWrite, wake_waiting
+from weft.engine.writes.deliveries import insert_deliveries
 from weft.store.db import Database
-from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
+from weft.store.tables import Execution, Step
 
 
 class SqliteWriter:
@@ -66,11 +70,11 @@ def apply_fenced(
     steps = [step for write in landed for step in write.steps]
     if steps:
         connection.execute(_INSERT_STEPS, steps)
-    deliveries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in (row for write in landed for row in write.notifications):
-        deliveries.setdefault(tuple(sorted(row)), []).append(row)
-    for columns, rows in deliveries.items():
-        connection.execute(_insert_deliveries(columns), rows)
+    outcomes = [write.outcome for write in landed if write.outcome is not None]
+    queued = [row for write in landed for row in write.notifications]
+    if outcomes:
+        queued += record_outcomes(connection, outcomes)
+    insert_deliveries(connection, queued)
     woken = sorted({write.wakes for write in landed if write.wakes})
     if woken:
         connection.execute(wake_waiting(woken, now()))
@@ -117,15 +121,3 @@ def _fenced_update(columns: tuple[str, ...]) -> Update:
         )
         .values({column: bindparam(f"set_{column}") for column in columns})
     )
-
-
-@functools.cache
-def _insert_deliveries(columns: tuple[str, ...]) -> Insert:
-    """Notification deliveries of `columns`, each only while its subscription still exists (it
-    may have been deleted since the end's deliveries were read)."""
-    table = NotificationDelivery.__table__
-    params = {c: bindparam(c, type_=table.c[c].type) for c in columns}
-    values = select(*params.values()).where(
-        exists().where(NotificationSubscription.id == params["subscription_id"])
-    )
-    return insert(table).from_select(list(columns), values)
