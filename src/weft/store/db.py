@@ -157,6 +157,7 @@ def create_engine(
     *,
     sqlite_busy_timeout_ms: int = 30000,
     budget: ConnectionBudget | None = None,
+    pool_timeout_s: float = 30.0,
 ) -> AsyncEngine:
     """An async engine for `url`, with SQLite tuned for concurrent readers and one writer, and
     PostgreSQL's pool sized from `budget`."""
@@ -182,6 +183,8 @@ def create_engine(
             url,
             pool_size=budget.pool_size,
             max_overflow=budget.pool_overflow,
+            # Past it, a caller gets sqlalchemy.exc.TimeoutError: an outage (503, run resumed).
+            pool_timeout=pool_timeout_s,
             pool_pre_ping=True,
             # Reads need no repair: jsonb never held an odd string.
             json_serializer=dump_json,
@@ -201,12 +204,16 @@ class Database:
         *,
         sqlite_busy_timeout_ms: int = 30000,
         connections: int = DEFAULT_CONNECTIONS,
+        pool_timeout_s: float = 30.0,
     ) -> None:
         self.url = url
         # PostgreSQL: every connection this process opens comes out of this (store.budget).
         self.budget = ConnectionBudget(connections)
         self.engine = create_engine(
-            url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, budget=self.budget
+            url,
+            sqlite_busy_timeout_ms=sqlite_busy_timeout_ms,
+            budget=self.budget,
+            pool_timeout_s=pool_timeout_s,
         )
         # What differs between the databases, asked by everything above `store/` (its `name`
         # for logs and for tables of implementations keyed by database).
