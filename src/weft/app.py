@@ -59,7 +59,9 @@ API_PREFIX = "/api/v2/public"
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     """The Weft HTTP application for `settings` (the database must be migrated)."""
     database = db or Database(
-        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        settings.resolved_database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        connections=settings.db_connections,
     )
 
     services = build_services(database, settings)

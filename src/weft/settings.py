@@ -67,6 +67,14 @@ class Settings(BaseSettings):
         description="Processes `weft serve` runs on its port, each with API and worker: a "
         "number, or auto (one per available core; on SQLite at most 4).",
     )
+    db_connections: int = Field(
+        16,
+        description="PostgreSQL connections one process may hold: SQLAlchemy's pool and its "
+        "overflow, the group commits' pool and the LISTEN connection all come out of it "
+        "(store.budget). A deployment holds at most processes x this; `weft serve` refuses "
+        "to start more processes than max_connections allows (auto starts as many as fit).",
+        ge=4,
+    )
     process_boot_timeout_s: float = Field(
         120.0,
         description="How long each of `weft serve`'s processes may take to start serving (import, "

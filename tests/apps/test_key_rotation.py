@@ -17,7 +17,7 @@ from weft.crypto import KEY_FILE, SecretUnreadable
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import account_scope
-from weft.store.tables import Connection, LinkedAccount
+from weft.store.tables import AuditEvent, Connection, LinkedAccount
 
 pytestmark = pytest.mark.integration
 
@@ -96,8 +96,25 @@ async def test_secrets_rotate_reseals_under_a_new_key_file(tmp_path: Path) -> No
         row = (await session.scalars(select(Connection))).one()
     await db.dispose()
     assert row.credentials_sealed != sealed_before
+    assert await _rotations_logged(settings) == [(org, "production"), (org, "test")]
     with pytest.raises(SecretUnreadable):
         context = (
             f"connection:{row.org_id}:{row.environment}:{row.linked_account_pk}:{row.app_slug}"
         )
         old_box.open(row.credentials_sealed, context=context)
+
+
+async def _rotations_logged(settings: Settings) -> list[tuple[str, str]]:
+    """(org, environment) of each audit row `weft secrets rotate` left, by actor `cli`."""
+    db = Database(settings.resolved_database_url)
+    try:
+        async with db.reading() as session:
+            rows = await session.execute(
+                select(AuditEvent.org_id, AuditEvent.environment)
+                .where(AuditEvent.action == "re-encrypt secrets under a new deployment key")
+                .where(AuditEvent.actor == "cli")
+                .order_by(AuditEvent.environment)
+            )
+            return [(org_id, environment) for org_id, environment in rows]
+    finally:
+        await db.dispose()

@@ -3,7 +3,8 @@
 FastAPI's defaults describe a different API: a 422 `HTTPValidationError` that Weft never sends
 (validation errors are 400 in the envelope) and untyped node `data`. This module rewrites the
 generated schema once: every operation declares the envelope for the statuses it can answer,
-and nodes are a discriminated union on `type` generated from the node types' pydantic models.
+and nodes are a discriminated union on `type` generated from the node types' pydantic models;
+the operations that create something link to those that use it (api.openapi_links).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema, create_model
 
+from weft.api.openapi_links import add_links
 from weft.nodes import NODE_TYPES
 from weft.workflows.graph import Position
 
@@ -129,6 +131,7 @@ def truthful_schema(app: FastAPI) -> dict[str, Any]:
                     response["content"] = {"application/json": {"schema": {"$ref": ENVELOPE_REF}}}
                     if page is not None:
                         response["content"]["text/html"] = page
+    add_links(schema)
     return schema
 
 

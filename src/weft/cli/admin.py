@@ -17,7 +17,7 @@ from weft.cli.common import (
 )
 from weft.clock import isoformat
 from weft.store.scope import ENVIRONMENTS, OrgScope
-from weft.tenancy.audit import record_cli_change
+from weft.tenancy.audit import record_cli_change, record_deployment_change
 from weft.tenancy.orgs import get_org
 
 org_app = typer.Typer(help="Organisations and their API keys.", no_args_is_help=True)
@@ -261,9 +261,19 @@ def secrets_rotate(
     new_settings = settings.model_copy(update={"secret_key": material})
     path = key_file(settings)
     staged = stage_key_file(path, material) if path else None
-    count = in_transaction(
-        settings, lambda session: reseal_everything(settings, new_settings, session=session)
-    )
+
+    async def work(session: AsyncSession) -> Any:
+        count = await reseal_everything(settings, new_settings, session=session)
+        # Every org's credentials are now sealed under a key it never saw: each org's log says
+        # so (the key itself is never written anywhere but its file or the environment).
+        await record_deployment_change(
+            "re-encrypt secrets under a new deployment key",
+            target={"key": "key file" if path else "WEFT_SECRET_KEY"},
+            session=session,
+        )
+        return count
+
+    count = in_transaction(settings, work)
     if path and staged:
         commit_key_file(staged, path)
         where = f"the new key is in {path}"

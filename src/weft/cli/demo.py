@@ -15,6 +15,7 @@ from weft.errors import NotFound
 from weft.store.scope import OrgScope, Scope, account_scope
 from weft.store.tables import Org
 from weft.tenancy.accounts import upsert_linked_account
+from weft.tenancy.audit import record_cli_change
 from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import IssuedToken, issue_session_token
 from weft.workflows import records, versions
@@ -46,6 +47,8 @@ async def ensure_demo(
     saved = json.loads(path.read_text()) if path.exists() else None
     if saved is None or await session.get(Org, saved["org_id"]) is None:
         created = await create_org("Demo Org", add_default_app=create_default_app, session=session)
+        org_id = created.org.id
+        record_cli_change(org_id, "create org", target={"name": "Demo Org"}, session=session)
         saved = {"org_id": created.org.id, "api_keys": created.api_keys}
         path.write_text(json.dumps(saved, indent=2))
         os.chmod(path, 0o600)
@@ -60,6 +63,13 @@ async def ensure_demo(
         os.chmod(path, 0o600)
     token = await issue_session_token(
         scope, DEMO_ACCOUNT_ID, expires_in=token_ttl_s, max_expires_in=token_ttl_s, session=session
+    )
+    record_cli_change(
+        scope.org_id,
+        "issue session token",
+        target={"linked_account_id": DEMO_ACCOUNT_ID},
+        session=session,
+        environments=[scope.environment],
     )
     return DemoCredentials(
         org_id=saved["org_id"],

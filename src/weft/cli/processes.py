@@ -56,6 +56,49 @@ def resolve_processes(settings: Settings) -> int:
     return count
 
 
+def fit_to_connections(settings: Settings, count: int) -> tuple[int, str]:
+    """`count` processes checked against PostgreSQL's max_connections (SHOW, at start): the
+    count to start and a note for the operator. `auto` starts as many as fit; an explicit
+    count that does not fit raises ValueError with the one-line reason. SQLite has no limit,
+    and a server that cannot be asked now is not held against the start (its processes wait
+    for it as after a restart)."""
+    if dialect_for_url(settings.resolved_database_url).single_writer:
+        return count, ""
+    import asyncio
+
+    from weft.store.budget import (
+        ConnectionBudget,
+        processes_allowed,
+        server_slots,
+        too_many_processes,
+    )
+    from weft.store.db import create_engine, is_database_unavailable
+
+    async def read() -> Any:
+        engine = create_engine(settings.resolved_database_url, budget=budget)
+        try:
+            return await server_slots(engine)
+        finally:
+            await engine.dispose()
+
+    budget = ConnectionBudget(settings.db_connections)
+    try:
+        slots = asyncio.run(read())
+    except Exception as error:
+        if not is_database_unavailable(error):
+            raise
+        return count, "could not read max_connections (database unavailable); not checked"
+    auto = str(settings.processes).strip().lower() == "auto"
+    allowed = processes_allowed(slots, budget)
+    if auto and 1 <= allowed < count:
+        note = f"auto: {allowed} of {count} cores' processes fit PostgreSQL's max_connections"
+        return allowed, note
+    reason = too_many_processes(count if not auto else max(1, allowed), slots, budget)
+    if reason:
+        raise ValueError(reason)
+    return count, ""
+
+
 def child_app() -> Any:
     """The app of one child process (uvicorn's factory): settings from the environment, the
     supervisor's logging, and a watch that stops the child if its supervisor is gone."""

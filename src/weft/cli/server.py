@@ -62,17 +62,19 @@ def serve(
 
     import uvicorn
 
-    from weft.cli.processes import SUPERVISOR_ENV, resolve_processes
+    from weft.cli.processes import SUPERVISOR_ENV, fit_to_connections, resolve_processes
 
     if processes is not None:
         os.environ["WEFT_PROCESSES"] = processes  # the children read their settings from it
     settings = load_settings()
+    announce_database(settings)
     try:
-        count = resolve_processes(settings)
+        count, note = fit_to_connections(settings, resolve_processes(settings))
     except ValueError as error:
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    announce_database(settings)
+    if note:
+        typer.echo(note, err=True)
     embedded = dialect_for_url(settings.resolved_database_url).embedded
     if migrate_db if migrate_db is not None else embedded:
         migrate_database(settings)
@@ -146,7 +148,7 @@ def worker(
     configure_logging(settings.log_level, as_json=settings.log_format == "json")
 
     async def main() -> None:
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, connections=settings.db_connections)
         await prepare_database(db)
         engine = Engine(build_services(db, settings))
         await engine.start(loops, schedule=schedule)

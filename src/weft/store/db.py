@@ -20,6 +20,7 @@ except ImportError:  # Windows: SQLite's busy handler alone arbitrates
 import sqlalchemy
 from sqlalchemy import Connection, Select, event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from weft.store.budget import DEFAULT_CONNECTIONS, ConnectionBudget
 from weft.store.dialects import Dialect, dialect_named
 from weft.store.json_codec import dump_json, load_json
 from weft.store.permissions import secure_sqlite_file
@@ -35,9 +37,10 @@ from weft.store.sql_counter import attach_if_enabled
 
 T = TypeVar("T")
 
-# SQLSTATEs of a connection the server refused or dropped: connection exceptions (class 08) and
-# the server shutting down, crashed or still starting (57P01-57P03).
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs of a connection the server refused or dropped: connection exceptions (class 08),
+# the server shutting down, crashed or still starting (57P01-57P03), and every slot taken ("too
+# many clients", 53300): an outage like a restart, over once connections are handed back.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -47,7 +50,9 @@ def is_database_unavailable(error: BaseException) -> bool:
     Callers treat it apart from real errors: the API answers 503 with Retry-After instead of
     500, and a worker leaves its run for a later claim instead of marking it errored.
     """
-    if isinstance(error, (OperationalError, InterfaceError)):
+    if isinstance(error, (OperationalError, InterfaceError, PoolTimeout)):
+        # PoolTimeout: every connection of this process's budget stayed busy for the pool's
+        # whole timeout (pool exhaustion), which passes as load does.
         return True
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
@@ -141,16 +146,21 @@ def _begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if options.get("weft_readonly") else "BEGIN IMMEDIATE")
 
 
-POOL_SIZE = 20
-POOL_OVERFLOW = 10
-# PostgreSQL connections for batched writes besides the pool: each worker loop of a process
-# has one group commit in flight (engine.writes.commits), and a process rarely runs more than one
-# loop.
-BATCH_CONNECTIONS = 4
+# SQLite's pool: its connections count against no server limit (PostgreSQL's pools are sized
+# from the process's connection budget, store.budget).
+SQLITE_POOL_SIZE = 20
+SQLITE_POOL_OVERFLOW = 10
 
 
-def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngine:
-    """An async engine for `url`, with SQLite tuned for concurrent readers and one writer."""
+def create_engine(
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = 30000,
+    budget: ConnectionBudget | None = None,
+    pool_timeout_s: float = 30.0,
+) -> AsyncEngine:
+    """An async engine for `url`, with SQLite tuned for concurrent readers and one writer, and
+    PostgreSQL's pool sized from `budget`."""
     if url.startswith("sqlite"):
         secure_sqlite_file(url)
         engine = create_async_engine(
@@ -161,17 +171,20 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
             json_serializer=dump_json,
             json_deserializer=load_json,
             # Connections (each with its thread) are kept, not opened per busy moment: the
-            # overflow above `POOL_SIZE` is for bursts only.
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_OVERFLOW,
+            # overflow above the pool size is for bursts only.
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_OVERFLOW,
         )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas(sqlite_busy_timeout_ms))
         event.listen(engine.sync_engine, "begin", _begin)
     else:
+        budget = budget or ConnectionBudget()
         engine = create_async_engine(
             url,
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_OVERFLOW,
+            pool_size=budget.pool_size,
+            max_overflow=budget.pool_overflow,
+            # Past it, a caller gets sqlalchemy.exc.TimeoutError: an outage (503, run resumed).
+            pool_timeout=pool_timeout_s,
             pool_pre_ping=True,
             # Reads need no repair: jsonb never held an odd string.
             json_serializer=dump_json,
@@ -185,9 +198,23 @@ def create_engine(url: str, *, sqlite_busy_timeout_ms: int = 30000) -> AsyncEngi
 class Database:
     """The engine and session factory one process shares."""
 
-    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_busy_timeout_ms: int = 30000,
+        connections: int = DEFAULT_CONNECTIONS,
+        pool_timeout_s: float = 30.0,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
+        # PostgreSQL: every connection this process opens comes out of this (store.budget).
+        self.budget = ConnectionBudget(connections)
+        self.engine = create_engine(
+            url,
+            sqlite_busy_timeout_ms=sqlite_busy_timeout_ms,
+            budget=self.budget,
+            pool_timeout_s=pool_timeout_s,
+        )
         # What differs between the databases, asked by everything above `store/` (its `name`
         # for logs and for tables of implementations keyed by database).
         self.dialect: Dialect = dialect_named(self.engine.dialect.name)
@@ -252,9 +279,9 @@ class Database:
     @property
     def raw(self) -> RawPostgres:
         """PostgreSQL: asyncpg connections of their own for batched writes (store.raw_postgres);
-        up to BATCH_CONNECTIONS of them at once."""
+        up to the budget's `batch` of them at once."""
         if self._raw is None:
-            self._raw = RawPostgres(self.engine, BATCH_CONNECTIONS)
+            self._raw = RawPostgres(self.engine, self.budget.batch)
         return self._raw
 
     @asynccontextmanager

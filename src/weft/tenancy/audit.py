@@ -1,7 +1,8 @@
 """The audit log: who created, changed, published or deleted what, and key rotations.
 
 Changes come through the API (api.audit's middleware), the OAuth callback (a connection the
-provider sent the browser back for) and the `weft` command (`record_cli_change`).
+provider sent the browser back for) and the `weft` command (`record_cli_change`, and
+`record_deployment_change` for `weft secrets rotate`, which touches every org).
 
 Runs are not repeated here: each execution is its own record (trigger, account, version,
 status) in the execution history. Rows are written after the change committed, in their own
@@ -21,7 +22,7 @@ from weft.clock import now
 from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import ENVIRONMENTS, OrgScope
-from weft.store.tables import AuditEvent
+from weft.store.tables import AuditEvent, Org
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ def record_cli_change(
             request_id=None,
             session=session,
         )
+
+
+async def record_deployment_change(
+    action: str, *, target: dict[str, Any], session: AsyncSession
+) -> None:
+    """A change made with the `weft` command to the whole deployment (the secret key that
+    seals every org's credentials), in every environment's log of every org."""
+    for org_id in await session.scalars(select(Org.id)):
+        record_cli_change(org_id, action, target=target, session=session)
 
 
 async def list_events(
