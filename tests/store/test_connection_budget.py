@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.mark.parametrize(
     ("total", "pool", "overflow", "batch"),
-    [(4, 2, 0, 1), (16, 9, 4, 2), (35, 20, 10, 4), (100, 64, 31, 4)],
+    [(4, 2, 0, 1), (16, 8, 3, 4), (35, 20, 10, 4), (100, 64, 31, 4)],
 )
 def test_a_budget_is_shared_out_without_exceeding_it(
     total: int, pool: int, overflow: int, batch: int
@@ -35,8 +35,8 @@ def test_a_budget_below_the_minimum_is_refused() -> None:
 def test_the_postgres_pools_are_sized_from_the_budget() -> None:
     db = Database("postgresql+asyncpg://weft@127.0.0.1:1/none", connections=12)
 
-    assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (7, 3)  # type: ignore[attr-defined]
-    assert db.raw._size == 1
+    assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (6, 2)  # type: ignore[attr-defined]
+    assert db.raw._size == 3
 
 
 def test_processes_that_do_not_fit_are_named_with_the_numbers() -> None:
