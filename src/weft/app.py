@@ -29,6 +29,7 @@ from weft.api import (
     org_settings,
     public_configs,
     runs,
+    usage,
     workflows,
 )
 from weft.api.access_log import AccessLogMiddleware
@@ -125,6 +126,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
+    public.include_router(usage.router)
     public.include_router(editor.router)
     public.include_router(mcp_servers.router)
     public.include_router(connect_portal.router)

@@ -11,14 +11,16 @@ CONNECTION_DELETED = "Connection Deleted"
 CONNECTION_EXPIRED = "Connection Expired"
 WORKFLOW_COMPLETED = "Workflow Completed"
 WORKFLOW_ERRORED = "Workflow Errored"
+QUOTA_REACHED = "Quota Reached"  # Weft's own: a start was refused past a quota (tenancy.quotas)
 
-# Refold's fixed list; Weft emits every one of them.
+# Refold's fixed list, then Weft's own; Weft emits every one of them.
 EVENTS = (
     CONNECTION_CREATED,
     CONNECTION_DELETED,
     CONNECTION_EXPIRED,
     WORKFLOW_COMPLETED,
     WORKFLOW_ERRORED,
+    QUOTA_REACHED,
 )
 EMITTED = EVENTS
 

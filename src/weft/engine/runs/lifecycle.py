@@ -44,10 +44,14 @@ from weft.engine.workers.answers import RunAnswer, announce_answers
 from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import run_deliveries
+from weft.notifications.events import QUOTA_REACHED
+from weft.notifications.outbox import enqueue_event_notifications
 from weft.observability.metrics import observe_claim_latency, observe_run_ended
 from weft.store.db import Database
+from weft.store.new_rows import new_rows
 from weft.store.scope import Scope
 from weft.store.tables import Execution, NotificationDelivery
+from weft.tenancy import quotas
 
 if TYPE_CHECKING:
     from weft.engine.workers.services import Services
@@ -120,6 +124,7 @@ def finishing(
     notifications: list[dict[str, Any]] | None = None,
     insert: dict[str, Any] | None = None,
     wakes: str | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> FencedWrite:
     """The fenced write that ends a run (or parks it: status=waiting with `wake_at`); `wakes`:
     the waiting run its landing makes due (an ending sub-workflow run's parent)."""
@@ -133,7 +138,7 @@ def finishing(
     if response is not None:
         values["response"] = response
     return FencedWrite(
-        execution_id, owner, attempt, values, steps, notifications or (), insert, wakes
+        execution_id, owner, attempt, values, steps, notifications or (), insert, wakes, usage
     )
 
 
@@ -181,11 +186,13 @@ async def end_run(
     owner: str,
     steps: list[dict[str, Any]],
     insert: dict[str, Any] | None = None,
+    usage: dict[str, Any] | None = None,
     **values: Any,
 ) -> None:
     """Record a run's end with its last steps, then run the "run ended" hooks.
 
-    `insert`: a directly started run's row, written by this commit (engine.starts.direct)."""
+    `insert`: a directly started run's row, written by this commit (engine.starts.direct);
+    `usage`: what the run used, metered with the end (engine.interpreter.metering)."""
     ending = {key: values.get(key) for key in ("output", "error", "response")}
     ended = RunEnded.of(claimed, status, **ending)
     write = finishing(
@@ -197,6 +204,7 @@ async def end_run(
         notifications=await ending_rows(services, ended),
         insert=insert,
         wakes=claimed.parent_execution_id,
+        usage=usage,
         **values,
     )
 
@@ -396,19 +404,38 @@ async def after_run_ended(services: Services, ended: RunEnded) -> None:
 async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     """Queue run(s): `start` adds the queued rows (engine.starts.triggers) in the one transaction of
     the operation; other processes' workers are woken at its commit, this process's right after.
-    Returns what `start` returned."""
-    async with services.db.transaction() as session:
-        started = await start(session)
-        await wake_workers_in_transaction(session)
+    The new rows are counted against their quotas in that transaction: past one, it rolls back
+    and QuotaExceeded is raised (the org told once per period). Returns what `start` returned."""
+    try:
+        async with services.db.transaction() as session:
+            with new_rows(session, Execution) as added:
+                started = await start(session)
+            await quotas.reserve(session, services.quotas, services.db, added, states.ACTIVE)
+            await wake_workers_in_transaction(session)
+    except quotas.QuotaExceeded as refused:
+        await quotas.notify_reached(services.db, refused, _queue_quota_reached)
+        raise
     services.wakeups.work_queued()
     return started
+
+
+async def _queue_quota_reached(
+    session: AsyncSession, org_id: str, environment: str, payload: dict[str, Any]
+) -> None:
+    await enqueue_event_notifications(
+        session, org_id=org_id, environment=environment, event=QUOTA_REACHED, payload=payload
+    )
 
 
 async def start_run(services: Services, row: dict[str, Any]) -> StartedRun:
     """Start the execution `row` (triggers.execution_row) in this process at once when one of
     its workers has room (engine.starts.direct), else queue it for any worker. The run's id comes
     out of the handle only once its row is written (StartedRun.durable_id)."""
-    started: StartedRun | None = services.direct.start(row)
+    limits = await services.quotas.applicable(
+        services.db, row["org_id"], row["environment"], row["linked_account_pk"]
+    )
+    # A run under a quota is queued: its reservation and its row share one transaction.
+    started = None if limits.any() else services.direct.start(row)
     if started is not None:
         return started
 

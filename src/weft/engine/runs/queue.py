@@ -164,6 +164,9 @@ class FencedWrite:
     # The run this write makes due now, if it is waiting, in the same transaction and only if the
     # lease held: a sub-workflow run's end wakes its parent so (engine.runs.lifecycle.end_run).
     wakes: str | None = None
+    # A run's end: what the whole run used (engine.interpreter.metering), added to its day's
+    # usage_daily row in the same transaction and only if the lease held.
+    usage: dict[str, Any] | None = None
 
     def made_valid(self) -> FencedWrite:
         """The same write, its strings made valid as a JSON column stores them

@@ -45,7 +45,15 @@ from weft.store.raw_postgres import (
     recordset_from,
     value_of,
 )
-from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
+from weft.store.tables import (
+    USAGE_COUNTS,
+    USAGE_KEY,
+    Execution,
+    NotificationDelivery,
+    NotificationSubscription,
+    Step,
+    UsageDaily,
+)
 
 _FENCE = ("id", "lease_owner", "attempt")
 _FENCE_FIELDS = [
@@ -67,6 +75,7 @@ class _Shape:
     notify: bool  # some write answers a sync caller
     notifications: tuple[tuple[str, ...], ...] = ()  # the columns of each group of deliveries
     wakes: bool = False  # some write wakes a waiting run (a sub-workflow run's end, its parent)
+    usage: bool = False  # some write is a run's end, metered (engine.interpreter.metering)
 
 
 class PostgresWriter:
@@ -145,6 +154,10 @@ async def apply_fenced_postgres(
         delivery_columns.append(columns)
         arguments.append(deliveries.document(columns, rows, ("ord",)))
 
+    metered = [{**write.usage, "ord": i} for i, write in enumerate(writes) if write.usage]
+    if metered:
+        arguments.append(_usage_rows(dialect).document(USAGE_COLUMNS, metered, ("ord",)))
+
     waking = [i for i, write in enumerate(writes) if write.wakes]
     if waking:
         arguments += [[writes[i].wakes for i in waking], waking, now()]
@@ -161,6 +174,7 @@ async def apply_fenced_postgres(
         bool(answering),
         tuple(delivery_columns),
         bool(waking),
+        bool(metered),
     )
     (row,) = await raw.fetch(_batch_sql(shape, dialect), arguments)
     held = set(row[0])
@@ -173,6 +187,31 @@ def _rows(dialect: Dialect) -> tuple[RecordRows, RecordRows, RecordRows]:
         RecordRows(Execution.__table__, dialect),
         RecordRows(Step.__table__, dialect),
         RecordRows(NotificationDelivery.__table__, dialect),
+    )
+
+
+USAGE_COLUMNS = (*USAGE_KEY, *USAGE_COUNTS)
+
+
+@functools.cache
+def _usage_rows(dialect: Dialect) -> RecordRows:
+    return RecordRows(UsageDaily.__table__, dialect)
+
+
+def _usage_part(dialect: Dialect, placeholder: Placeholders) -> str:
+    """The held ends' usage added to their days' rows: summed per row first (one statement may
+    not update a row twice), in key order (two batches lock shared rows in one order)."""
+    table = UsageDaily.__table__
+    source = recordset_from(table, USAGE_COLUMNS, dialect, placeholder, extra=[_ORD])
+    key = ", ".join(f'v."{c}"' for c in USAGE_KEY)
+    sums = ", ".join(f'sum(v."{c}")' for c in USAGE_COUNTS)
+    names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
+    added = ", ".join(f'"{c}" = t."{c}" + excluded."{c}"' for c in USAGE_COUNTS)
+    conflict = ", ".join(f'"{c}"' for c in USAGE_KEY)
+    return (
+        f'm AS (INSERT INTO "{table.name}" AS t ({names}) SELECT {key}, {sums} FROM {source} '
+        f"WHERE v.ord IN (SELECT ord FROM held) GROUP BY {key} ORDER BY {key} "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {added})"
     )
 
 
@@ -221,6 +260,8 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
             f'(SELECT 1 FROM "{subscriptions}" AS s WHERE s."id" = v."subscription_id")'
         )
         parts.append(f"n{number} AS ({_insert(deliveries, columns, source, dialect, where)})")
+    if shape.usage:
+        parts.append(_usage_part(dialect, placeholder))
     if shape.wakes:
         # The waiting runs the held writes wake (their ids, the writes' ords, the time). A run
         # parked by this same batch is not waiting in the statement's snapshot: the group commit
