@@ -87,15 +87,17 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
     assert len(inserted) == 1, writes  # no queued row first, no claim of it afterwards
     assert not any("lease_owner = " in sql and "WITH" in sql for sql, _ in writes)  # no claim
     if db.dialect.name == "sqlite":
-        # The whole run is two statements: its finished row, its three steps in one executemany.
+        # The whole run is its finished row, its three steps in one executemany, and its usage
+        # (engine.interpreter.metering).
         assert [sql.split("(")[0].strip() for sql, _ in writes if not sql.startswith("BEGIN")] == [
             "INSERT INTO executions",
             "INSERT INTO steps",
+            "INSERT INTO usage_daily",
         ]
     else:  # one statement (engine.writes.fenced_postgres): the row and the steps, as arrays
         (batch,) = [sql for sql, _ in statements if not sql.startswith(("BEGIN", "SELECT"))]
         assert "INSERT INTO executions" in batch and "INSERT INTO steps" in batch, batch
-        assert "UPDATE" not in batch
+        assert "UPDATE executions" not in batch.replace('"', "")
     rows = await rows_of(db, wf)
     run = next(r for r in rows if r.id == run_id)
     assert run.status == "succeeded" and run.attempt == 1 and run.lease_owner is None

@@ -1,0 +1,174 @@
+"""Usage metering: each run's steps, app calls and code time land with its end, exactly once.
+
+The counts ride on the end's group commit (no statement per step), so a run counts once, on
+the day it ends; the usage API reports them by account, day or workflow, as JSON or CSV.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine as SyncEngine
+from sqlalchemy import event
+
+from engine.flows import BASE, finished, publish
+from graphs import MANUAL_START, edge, node
+from servers import RecordingServer, Request
+from support import Tenant, TenantFactory, assert_envelope, running_app
+from weft.clock import now
+from weft.store import raw_postgres
+from weft.store.db import Database
+
+pytestmark = pytest.mark.integration
+
+
+class Echo(RecordingServer):
+    def respond(self, request: Request) -> tuple[Any, ...]:
+        return 200, json.loads(request.body)
+
+
+def five_steps(target: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The benchmark's workflow (bench/engine.py), started by a sync webhook."""
+    nodes = [
+        node("1", "start", "Start", trigger="webhook", sync=True),
+        node("2", "transform", "Shape", value={"double": "{{ trigger.body.n * 2 }}"}),
+        node("3", "condition", "Even", expression="trigger.body.n % 2 = 0"),
+        node("4", "code", "Score", source="return input.nodes.shape.double + 1"),
+        node("5", "http", "Call", method="POST", url=target, body={"score": "{{ nodes.score }}"}),
+        node("6", "respond", "Reply", body={"score": "{{ nodes.call.body.score }}"}),
+    ]
+    edges = [
+        edge("1", "2"),
+        edge("2", "3"),
+        edge("3", "4", "true"),
+        edge("3", "4", "false"),
+        edge("4", "5"),
+        edge("5", "6"),
+    ]
+    return nodes, edges
+
+
+async def metered_flow(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    """start, transform, code, and an app action whose connection is gone (it fails on its
+    first attempt and the run goes on): 4 steps, 1 action call, some code time."""
+    connection = f"{BASE}/application/stripe/connection"
+    key = {"credentials": {"api_key": "sk_test_removed_later"}}
+    assert (await client.post(connection, json=key, headers=tenant.bearer)).status_code == 200
+    action = node(
+        "4", "app_action", "Get", app="stripe", action="get_customer", params={"customer": "c"}
+    )
+    action["data"]["on_error"] = "continue"
+    nodes = [
+        MANUAL_START,
+        node("2", "transform", "Double", value="{{ trigger.n * 2 }}"),
+        node("3", "code", "Add", source="return input.nodes.double + 1;"),
+        action,
+    ]
+    workflow_id = await publish(client, tenant, nodes)
+    assert (await client.delete(connection, headers=tenant.bearer)).status_code == 200
+    return workflow_id
+
+
+async def run_once(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
+    started = await client.post(
+        f"{BASE}/workflow/{workflow_id}/execute", json={"payload": {"n": 2}}, headers=tenant.bearer
+    )
+    assert started.status_code == 200, started.text
+    execution_id = started.json()["execution_id"]
+    assert (await finished(client, tenant, execution_id))["status"] == "COMPLETED"
+    return str(execution_id)
+
+
+async def test_a_runs_usage_lands_with_its_end_by_account_day_and_workflow(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant("acct-meter")
+    async with running_app(settings, db) as client:
+        workflow_id = await metered_flow(client, tenant)
+        for _ in range(2):
+            await run_once(client, tenant, workflow_id)
+        today = now().date().isoformat()
+        usage = f"{BASE}/usage"
+        by_account = (await client.get(usage, headers=tenant.org_key)).json()
+        assert by_account["group_by"] == "account"
+        (row,) = by_account["usage"]
+        assert row["linked_account_id"] == "acct-meter"
+        assert (row["runs"], row["steps"], row["action_calls"]) == (2, 8, 2)
+        assert row["code_ms"] >= 0 and by_account["total"]["runs"] == 2
+        by_day = await client.get(usage, params={"group_by": "day"}, headers=tenant.org_key)
+        assert [(r["day"], r["runs"]) for r in by_day.json()["usage"]] == [(today, 2)]
+        by_flow = await client.get(
+            usage,
+            params={"group_by": "workflow", "workflow": workflow_id, "from": today, "to": today},
+            headers=tenant.org_key,
+        )
+        assert [(r["workflow_id"], r["steps"]) for r in by_flow.json()["usage"]] == [
+            (workflow_id, 8)
+        ]
+        other = await client.get(
+            usage, params={"linked_account_id": "nobody"}, headers=tenant.org_key
+        )
+        assert_envelope(other, 404, "LINKED_ACCOUNT_NOT_FOUND")
+        backwards = await client.get(
+            usage, params={"from": today, "to": "2000-01-01"}, headers=tenant.org_key
+        )
+        assert_envelope(backwards, 400)
+        exported = await client.get(usage, headers={**tenant.org_key, "accept": "text/csv"})
+        assert exported.headers["content-type"].startswith("text/csv")
+        lines = exported.text.splitlines()
+        assert lines[0] == "linked_account_id,runs,steps,action_calls,code_ms"
+        assert lines[1].startswith("acct-meter,2,8,2,")
+        assert (await client.get(usage, headers=tenant.bearer)).status_code == 401
+
+
+async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch_on_sqlite(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    """The five-step benchmark's run (transform, condition, code, http, respond): before
+    metering, two group commits (before the http call: the row and 4 steps; the end: 2 steps);
+    on SQLite 2 + 2 statements (4 with the fenced UPDATE), on PostgreSQL 2 statements. Metering
+    adds the usage upsert to the end's commit: one more statement on SQLite, none on PostgreSQL
+    (a part of the end's one statement)."""
+    tenant = await make_tenant()
+    statements: list[str] = []
+
+    def seen(_c: Any, _cursor: Any, sql: str, _p: Any, _ctx: Any, _many: bool) -> None:
+        if "rate_windows" not in sql:
+            statements.append(sql.replace('"', ""))
+
+    def seen_raw(sql: str, _arguments: Any) -> None:
+        statements.append(sql.replace('"', ""))
+
+    echo = Echo()
+    async with running_app(settings, db, poll_s=30) as client:
+        workflow_id = await publish(client, tenant, *five_steps(echo.url))
+        got = await client.get(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)
+        path = got.json()["webhook_path"]
+        assert (await client.post(path, json={"n": 1})).status_code == 200  # warm the caches
+        event.listen(SyncEngine, "before_cursor_execute", seen)
+        raw_postgres.statement_observers.append(seen_raw)
+        try:
+            answer = await client.post(path, json={"n": 3})
+        finally:
+            event.remove(SyncEngine, "before_cursor_execute", seen)
+            raw_postgres.statement_observers.remove(seen_raw)
+            echo.close()
+    assert answer.status_code == 200 and answer.json() == {"score": 7}
+    sent = [s for s in statements if not s.lstrip().upper().startswith(("SELECT", "BEGIN"))]
+    if db.dialect.name == "sqlite":
+        assert [s.split("(")[0].split(" SET")[0].strip() for s in sent] == [
+            "INSERT INTO executions",
+            "INSERT INTO steps",
+            "UPDATE executions",
+            "INSERT INTO steps",
+            "INSERT INTO usage_daily",
+        ], sent
+    else:
+        first, end = sent
+        assert "INSERT INTO usage_daily" not in first
+        assert "INSERT INTO usage_daily" in end and "INSERT INTO steps" in end
+    # No statement read the quotas either: this account has none, and the process knew it.
+    assert not [s for s in statements if "FROM quotas" in s], statements
