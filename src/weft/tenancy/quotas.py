@@ -101,7 +101,9 @@ class QuotaExceeded(WeftError):
                 "resets_at": isoformat(resets) if resets else None,
             },
         )
-        self.org, self.account, self.quota = org, account, quota
+        # Plain values: the rollback that follows expires the account's row.
+        self.org, self.quota = org, quota
+        self.owner = account.id if account else ORG_WIDE
         if resets is not None:
             self.headers = {"retry-after": str(max(1, int((resets - now()).total_seconds())))}
 
@@ -301,9 +303,7 @@ async def counters(db: Database, org: OrgScope, owner: str) -> dict[str, int]:
 async def notify_reached(db: Database, refused: QuotaExceeded, queue_event: Any) -> bool:
     """Tell the org a quota was reached, once per quota and period: whether this call did.
     `queue_event(session, org_id, environment, payload)` queues the notification deliveries."""
-    key = _counter_key(
-        refused.org, refused.account.id if refused.account else ORG_WIDE, refused.quota
-    )
+    key = _counter_key(refused.org, refused.owner, refused.quota)
     async with db.transaction() as session:
         await _ensure_counter(session, key)
         first = await session.execute(
