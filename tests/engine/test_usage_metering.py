@@ -170,5 +170,6 @@ async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch
         first, end = sent
         assert "INSERT INTO usage_daily" not in first
         assert "INSERT INTO usage_daily" in end and "INSERT INTO steps" in end
-    # No statement read the quotas either: this account has none, and the process knew it.
-    assert not [s for s in statements if "FROM quotas" in s], statements
+    # The quotas are read once per org every few seconds (tenancy.quotas.QuotaBook), not per run:
+    # at most once here, when that time ran out between the two runs.
+    assert len([s for s in statements if "FROM quotas" in s]) <= 1, statements

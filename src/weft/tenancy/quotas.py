@@ -79,6 +79,9 @@ class Applicable:
         return min(found, default=None)
 
 
+NO_LIMITS = Applicable(Limits(), Limits())
+
+
 class QuotaExceeded(WeftError):
     """A start past a quota: says which, its limit and when it resets."""
 
@@ -130,31 +133,53 @@ def resets_at(quota: str, moment: datetime | None = None) -> datetime | None:
 
 
 class QuotaBook:
-    """The quotas each account's runs meet, as this process last read them (CACHE_S)."""
+    """The quotas each account's runs meet, as this process last read them (CACHE_S): an org
+    without quotas costs one read per CACHE_S, whatever its number of accounts."""
 
     def __init__(self) -> None:
+        self._orgs: OrderedDict[tuple[str, str], tuple[float, bool]] = OrderedDict()
         self._seen: OrderedDict[tuple[str, str, str], tuple[float, Applicable]] = OrderedDict()
 
     async def applicable(
         self, db: Database, org_id: str, environment: str, account_pk: str
     ) -> Applicable:
-        """The org's and the account's limits (one read when not known for CACHE_S)."""
+        """The org's and the account's limits (read when not known for CACHE_S)."""
+        if not await self._org_has_quotas(db, org_id, environment):
+            return NO_LIMITS
         key = (org_id, environment, account_pk)
         seen = self._seen.get(key)
         if seen is not None and time.monotonic() < seen[0]:
             return seen[1]
         async with db.reading() as session:
             found = await read_applicable(session, org_id, environment, account_pk)
-        self._seen[key] = (time.monotonic() + CACHE_S, found)
-        self._seen.move_to_end(key)
-        while len(self._seen) > _CACHED:
-            self._seen.popitem(last=False)
+        _remember(self._seen, key, found)
+        return found
+
+    async def _org_has_quotas(self, db: Database, org_id: str, environment: str) -> bool:
+        key = (org_id, environment)
+        seen = self._orgs.get(key)
+        if seen is not None and time.monotonic() < seen[0]:
+            return seen[1]
+        async with db.reading() as session:
+            stmt = select(Quota.org_id).where(
+                Quota.org_id == org_id, Quota.environment == environment
+            )
+            found = await session.scalar(stmt.limit(1)) is not None
+        _remember(self._orgs, key, found)
         return found
 
     def forget(self, org_id: str) -> None:
         """The org's quotas changed: read them again (in this process; others within CACHE_S)."""
-        for key in [k for k in self._seen if k[0] == org_id]:
-            del self._seen[key]
+        for seen in (self._orgs, self._seen):
+            for key in [k for k in seen if k[0] == org_id]:
+                del seen[key]
+
+
+def _remember(seen: OrderedDict[Any, tuple[float, Any]], key: Any, value: Any) -> None:
+    seen[key] = (time.monotonic() + CACHE_S, value)
+    seen.move_to_end(key)
+    while len(seen) > _CACHED:
+        seen.popitem(last=False)
 
 
 async def read_applicable(
