@@ -105,6 +105,8 @@ async def test_a_burst_past_runs_per_month_refuses_exactly_the_runs_past_it(
         assert told["quota"] == "runs_per_month" and told["limit"] == 5
         used = (await client.get(QUOTAS, headers=tenant.org_key)).json()["used"]
         assert used["runs_per_month"] == 5
+        scraped = (await client.get("/metrics")).text
+        assert 'weft_quota_refusals_total{quota="runs_per_month"}' in scraped
 
 
 async def test_an_accounts_quota_refuses_its_runs_and_webhooks_but_not_anothers(

@@ -122,6 +122,13 @@ async def test_a_runs_usage_lands_with_its_end_by_account_day_and_workflow(
         assert lines[0] == "linked_account_id,runs,steps,action_calls,code_ms"
         assert lines[1].startswith("acct-meter,2,8,2,")
         assert (await client.get(usage, headers=tenant.bearer)).status_code == 401
+        # Prometheus: deployment totals by count only, never a tenant's id as a label.
+        scraped = (await client.get("/metrics")).text
+        runs = next(
+            x for x in scraped.splitlines() if x.startswith('weft_usage_today{count="runs"}')
+        )
+        assert float(runs.split()[-1]) >= 2
+        assert tenant.org_id not in scraped and "acct-meter" not in scraped
 
 
 async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch_on_sqlite(

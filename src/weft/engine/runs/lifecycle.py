@@ -46,7 +46,11 @@ from weft.errors import Conflict
 from weft.notifications import run_deliveries
 from weft.notifications.events import QUOTA_REACHED
 from weft.notifications.outbox import enqueue_event_notifications
-from weft.observability.metrics import observe_claim_latency, observe_run_ended
+from weft.observability.metrics import (
+    observe_claim_latency,
+    observe_quota_refused,
+    observe_run_ended,
+)
 from weft.store.db import Database
 from weft.store.new_rows import new_rows
 from weft.store.scope import Scope
@@ -413,6 +417,7 @@ async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitab
             await quotas.reserve(session, services.quotas, services.db, added, states.ACTIVE)
             await wake_workers_in_transaction(session)
     except quotas.QuotaExceeded as refused:
+        observe_quota_refused(refused.quota)
         await quotas.notify_reached(services.db, refused, _queue_quota_reached)
         raise
     services.wakeups.work_queued()
