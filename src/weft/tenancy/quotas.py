@@ -367,14 +367,22 @@ async def set_quotas(
 ) -> Limits:
     """Change the given limits (None removes one) of the org or one of its accounts."""
     async with db.transaction() as session:
-        owner = await quota_owner(session, org, account_id)
-        row = await session.get(Quota, (org.org_id, org.environment, owner))
-        if row is None:
-            row = Quota(org_id=org.org_id, environment=org.environment, linked_account_pk=owner)
-            session.add(row)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        row.updated_at = now()
-        await session.flush()
+        limits = await save_quotas(org, account_id, changes, session=session)
     book.forget(org.org_id)
+    return limits
+
+
+async def save_quotas(
+    org: OrgScope, account_id: str | None, changes: dict[str, Any], *, session: AsyncSession
+) -> Limits:
+    """Change the given limits of the org or one of its accounts (flushes only)."""
+    owner = await quota_owner(session, org, account_id)
+    row = await session.get(Quota, (org.org_id, org.environment, owner))
+    if row is None:
+        row = Quota(org_id=org.org_id, environment=org.environment, linked_account_pk=owner)
+        session.add(row)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.updated_at = now()
+    await session.flush()
     return Limits.of(row)
