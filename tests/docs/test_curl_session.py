@@ -41,6 +41,7 @@ SESSIONS = [
     ("apps.md", "## Apps for AI agents: direct actions and MCP servers"),
     ("apps.md", "### Field mapping and the config API"),
     ("apps.md", "### The hosted Connect portal"),
+    ("operations.md", "## Quotas"),
 ]
 STAND_IN_API = "127.0.0.1:8100"
 
