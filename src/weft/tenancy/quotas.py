@@ -141,38 +141,48 @@ class QuotaBook:
         self._seen: OrderedDict[tuple[str, str, str], tuple[float, Applicable]] = OrderedDict()
 
     async def applicable(
-        self, db: Database, org_id: str, environment: str, account_pk: str
+        self,
+        db: Database,
+        org_id: str,
+        environment: str,
+        account_pk: str,
+        session: AsyncSession | None = None,
     ) -> Applicable:
-        """The org's and the account's limits (read when not known for CACHE_S)."""
-        if not await self._org_has_quotas(db, org_id, environment):
-            return NO_LIMITS
+        """The org's and the account's limits (read when not known for CACHE_S; through
+        `session` when given, so a transaction never waits for a second connection)."""
         key = (org_id, environment, account_pk)
+        has_any = self._orgs.get(key[:2])
+        if has_any is None or time.monotonic() >= has_any[0]:
+            found = await _reading(db, session, _org_has_quotas, org_id, environment)
+            _remember(self._orgs, key[:2], found)
+            if not found:
+                return NO_LIMITS
+        elif not has_any[1]:
+            return NO_LIMITS
         seen = self._seen.get(key)
         if seen is not None and time.monotonic() < seen[0]:
             return seen[1]
-        async with db.reading() as session:
-            found = await read_applicable(session, org_id, environment, account_pk)
-        _remember(self._seen, key, found)
-        return found
-
-    async def _org_has_quotas(self, db: Database, org_id: str, environment: str) -> bool:
-        key = (org_id, environment)
-        seen = self._orgs.get(key)
-        if seen is not None and time.monotonic() < seen[0]:
-            return seen[1]
-        async with db.reading() as session:
-            stmt = select(Quota.org_id).where(
-                Quota.org_id == org_id, Quota.environment == environment
-            )
-            found = await session.scalar(stmt.limit(1)) is not None
-        _remember(self._orgs, key, found)
-        return found
+        limits = await _reading(db, session, read_applicable, org_id, environment, account_pk)
+        _remember(self._seen, key, limits)
+        return limits
 
     def forget(self, org_id: str) -> None:
         """The org's quotas changed: read them again (in this process; others within CACHE_S)."""
         for seen in (self._orgs, self._seen):
             for key in [k for k in seen if k[0] == org_id]:
                 del seen[key]
+
+
+async def _reading(db: Database, session: AsyncSession | None, read: Any, *args: Any) -> Any:
+    if session is not None:
+        return await read(session, *args)
+    async with db.reading() as reader:
+        return await read(reader, *args)
+
+
+async def _org_has_quotas(session: AsyncSession, org_id: str, environment: str) -> bool:
+    stmt = select(Quota.org_id).where(Quota.org_id == org_id, Quota.environment == environment)
+    return await session.scalar(stmt.limit(1)) is not None
 
 
 def _remember(seen: OrderedDict[Any, tuple[float, Any]], key: Any, value: Any) -> None:
@@ -217,7 +227,7 @@ async def reserve(
         key = (run.org_id, run.environment, run.linked_account_pk)
         by_account[key] = by_account.get(key, 0) + 1
     for (org_id, environment, account_pk), count in sorted(by_account.items()):
-        if not (await book.applicable(db, org_id, environment, account_pk)).any():
+        if not (await book.applicable(db, org_id, environment, account_pk, session)).any():
             continue
         limits = await read_applicable(session, org_id, environment, account_pk, lock=True)
         org = OrgScope(org_id, environment)
