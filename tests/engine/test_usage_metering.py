@@ -12,15 +12,19 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine as SyncEngine
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
-from engine.flows import BASE, finished, publish
+from engine.flows import BASE, claimed_runs, execute, finished, publish
 from graphs import MANUAL_START, edge, node
 from servers import RecordingServer, Request
 from support import Tenant, TenantFactory, assert_envelope, running_app
 from weft.clock import now
+from weft.engine.interpreter.metering import RunUsage
+from weft.engine.runs import lifecycle, states
+from weft.engine.writes.commits import writer_for
 from weft.store import raw_postgres
 from weft.store.db import Database
+from weft.store.tables import Execution, UsageDaily
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +184,57 @@ async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch
     # The quotas are read once per org every few seconds (tenancy.quotas.QuotaBook), not per run:
     # at most once here, when that time ran out between the two runs.
     assert len([s for s in statements if "FROM quotas" in s]) <= 1, statements
+
+
+async def usage_rows(db: Database, org_id: str) -> list[tuple[str, int, int, int]]:
+    async with db.reading() as session:
+        found = await session.execute(
+            select(UsageDaily.workflow_id, UsageDaily.runs, UsageDaily.steps, UsageDaily.code_ms)
+            .where(UsageDaily.org_id == org_id)
+            .order_by(UsageDaily.workflow_id)
+        )
+        return [tuple(row) for row in found]  # type: ignore[misc]
+
+
+async def test_usage_lands_only_with_ends_whose_lease_held_and_sums_within_a_batch(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    """Three ends of one account's workflow in one group commit, one fenced out: the usage row
+    gets the two that held, summed (PostgreSQL sums per row in the statement, SQLite before)."""
+    async with db.transaction() as session:  # the database is the suite's: retire queued runs
+        await session.execute(
+            update(Execution)
+            .where(Execution.due_at.is_not(None))
+            .values(status="cancelled", due_at=None, lease_owner=None)
+        )
+    first, lost, third = await claimed_runs(client, db, tenant, 3)
+    async with db.transaction() as session:  # worker w2 took `lost` over
+        await session.execute(
+            update(Execution).where(Execution.id == lost.id).values(lease_owner="w2")
+        )
+
+    def ending(run: Any, steps: int, code_ms: int) -> Any:
+        usage = RunUsage(steps=steps, code_ms=code_ms).row(run)
+        return lifecycle.finishing(
+            execution_id=run.id,
+            owner="w1",
+            attempt=run.attempt,
+            status=states.SUCCEEDED,
+            steps=[],
+            usage=usage,
+        )
+
+    writes = [ending(first, 3, 5), ending(lost, 100, 100), ending(third, 4, 7)]
+    assert await writer_for(db).apply(writes) == [True, False, True]
+    assert await usage_rows(db, tenant.org_id) == [(first.workflow_id, 2, 7, 12)]
+    # A later batch adds to the same row.
+    [again] = await claimed_runs_of(db, client, tenant, first.workflow_id)
+    assert await writer_for(db).apply([ending(again, 1, 0)]) == [True]
+    assert await usage_rows(db, tenant.org_id) == [(first.workflow_id, 3, 8, 12)]
+
+
+async def claimed_runs_of(
+    db: Database, client: httpx.AsyncClient, tenant: Tenant, workflow_id: str
+) -> list[Any]:
+    assert (await execute(client, tenant, workflow_id)).status_code == 200
+    return await lifecycle.claim_due_executions(db, owner="w1", limit=1, lease_s=30, per_account=5)
