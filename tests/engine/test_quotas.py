@@ -169,3 +169,32 @@ async def test_a_run_past_its_steps_per_run_quota_fails_at_that_step(
     assert done["status"] == "FAILED", done
     assert done["error"]["quota"] == "steps_per_run" and done["error"]["node_id"] == "4"
     assert "quota of 3 steps per run" in done["error"]["message"]
+
+
+async def test_a_burst_through_two_processes_refuses_exactly_the_runs_past_the_limit(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    """Two apps, each with its own engine and connections to the database (as two processes of
+    `weft serve` have), take one burst together: the reservation is the database's, not a
+    process's."""
+    tenant = await make_tenant("acct-two")
+    other_db = Database(settings.database_url)
+    try:
+        async with (
+            running_app(settings, db, **NO_RATE_LIMITS) as one,
+            running_app(settings, other_db, **NO_RATE_LIMITS) as two,
+        ):
+            workflow_id = await publish(one, tenant, ONE_STEP)
+            await set_quotas(one, tenant, runs_per_month=7)
+            url = f"{BASE}/workflow/{workflow_id}/execute"
+            answers = await asyncio.gather(
+                *(
+                    (one, two)[i % 2].post(url, json={"payload": {"i": i}}, headers=tenant.bearer)
+                    for i in range(20)
+                )
+            )
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [200] * 7 + [429] * 13, [a.text for a in answers if a.status_code >= 500]
+        assert await runs_of(db, workflow_id) == 7
+    finally:
+        await other_db.dispose()
