@@ -8,17 +8,21 @@ once per quota and period; a run past its steps-per-run quota fails at that step
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.flows import BASE, finished, publish
 from graphs import MANUAL_START, node
 from support import NO_RATE_LIMITS, Tenant, TenantFactory, assert_envelope, running_app
+from weft.api.deps import app_state
+from weft.clock import now
+from weft.engine.starts.scheduler import fire_due_schedules
 from weft.store.db import Database
-from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription
+from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Schedule
 
 pytestmark = pytest.mark.integration
 
@@ -198,3 +202,26 @@ async def test_a_burst_through_two_processes_refuses_exactly_the_runs_past_the_l
         assert await runs_of(db, workflow_id) == 7
     finally:
         await other_db.dispose()
+
+
+async def test_a_schedules_tick_past_a_quota_is_skipped_and_the_schedule_goes_on(
+    app: Any, client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    cron = node("1", "start", "Start", trigger="schedule", cron="*/5 * * * *", timezone="UTC")
+    flows = [await publish(client, tenant, [cron], name=f"tick {i}") for i in range(3)]
+    await subscribe(client, tenant)
+    await set_quotas(client, tenant, runs_per_month=2)
+    async with db.transaction() as session:
+        for i, workflow_id in enumerate(flows):  # ticks apart: one account's keys differ by tick
+            await session.execute(
+                update(Schedule)
+                .where(Schedule.workflow_id == workflow_id)
+                .values(next_fire_at=now() - timedelta(minutes=1, seconds=i))
+            )
+    assert await fire_due_schedules(app_state(app).services) == 2
+    assert sum([await runs_of(db, wf) for wf in flows]) == 2
+    async with db.reading() as session:
+        schedules = await session.scalars(select(Schedule).where(Schedule.workflow_id.in_(flows)))
+        assert all(s.next_fire_at > now() for s in schedules)  # the refused one advanced too
+    (told,) = await quota_notifications(db, tenant.org_id)
+    assert told["quota"] == "runs_per_month"

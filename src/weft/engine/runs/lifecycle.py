@@ -417,11 +417,33 @@ async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitab
             await quotas.reserve(session, services.quotas, services.db, added, states.ACTIVE)
             await wake_workers_in_transaction(session)
     except quotas.QuotaExceeded as refused:
-        observe_quota_refused(refused.quota)
-        await quotas.notify_reached(services.db, refused, _queue_quota_reached)
+        await quota_refused(services, refused)
         raise
     services.wakeups.work_queued()
     return started
+
+
+async def quota_refused(services: Services, refused: quotas.QuotaExceeded) -> None:
+    """After a start refused past a quota was rolled back: count it, tell the org (once per
+    quota and period)."""
+    observe_quota_refused(refused.quota)
+    await quotas.notify_reached(services.db, refused, _queue_quota_reached)
+
+
+async def add_within_quotas(services: Services, session: AsyncSession, run: Execution) -> None:
+    """Add a run that a timer started (a schedule's tick) to `session`'s transaction, counted
+    against its quotas in a savepoint: past one, QuotaExceeded, and the run was not added (the
+    rest of the transaction stands)."""
+    limits = await services.quotas.applicable(
+        services.db, run.org_id, run.environment, run.linked_account_pk, session
+    )
+    if not limits.any():
+        session.add(run)
+        return
+    async with session.begin_nested():
+        session.add(run)
+        await session.flush()
+        await quotas.reserve(session, services.quotas, services.db, [run], states.ACTIVE)
 
 
 async def _queue_quota_reached(
