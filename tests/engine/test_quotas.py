@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from engine.flows import BASE, finished, publish
+from engine.metered import metered_flow, run_once
 from graphs import MANUAL_START, node
 from support import NO_RATE_LIMITS, Tenant, TenantFactory, assert_envelope, running_app
 from weft.api.deps import app_state
@@ -225,3 +226,25 @@ async def test_a_schedules_tick_past_a_quota_is_skipped_and_the_schedule_goes_on
         assert all(s.next_fire_at > now() for s in schedules)  # the refused one advanced too
     (told,) = await quota_notifications(db, tenant.org_id)
     assert told["quota"] == "runs_per_month"
+
+
+async def test_action_calls_per_day_refuse_starts_once_todays_calls_reach_the_limit(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant("acct-calls")
+    async with running_app(settings, db, **NO_RATE_LIMITS) as client:
+        workflow_id = await metered_flow(client, tenant)  # one app call per run
+        await set_quotas(client, tenant, "acct-calls", action_calls_per_day=2)
+        for _ in range(2):
+            await run_once(client, tenant, workflow_id)
+        refused = await client.post(
+            f"{BASE}/workflow/{workflow_id}/execute", json={"payload": {}}, headers=tenant.bearer
+        )
+        body = assert_envelope(refused, 429, "QUOTA_EXCEEDED")
+        assert (body["quota"], body["limit"]) == ("action_calls_per_day", 2)
+        assert body["resets_at"].endswith("T00:00:00.000Z")
+        shown = await client.get(
+            QUOTAS, params={"linked_account_id": "acct-calls"}, headers=tenant.org_key
+        )
+        assert shown.json()["used"]["action_calls_per_day"] == 2
+    assert await runs_of(db, workflow_id) == 2

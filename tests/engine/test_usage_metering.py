@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import Engine as SyncEngine
 from sqlalchemy import event, select, update
 
-from engine.flows import BASE, claimed_runs, execute, finished, publish
-from graphs import MANUAL_START, edge, node
+from engine.flows import BASE, claimed_runs, execute, publish
+from engine.metered import metered_flow, run_once
+from graphs import edge, node
 from servers import RecordingServer, Request
 from support import Tenant, TenantFactory, assert_envelope, running_app
 from weft.clock import now
@@ -53,37 +54,6 @@ def five_steps(target: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
         edge("5", "6"),
     ]
     return nodes, edges
-
-
-async def metered_flow(client: httpx.AsyncClient, tenant: Tenant) -> str:
-    """start, transform, code, and an app action whose connection is gone (it fails on its
-    first attempt and the run goes on): 4 steps, 1 action call, some code time."""
-    connection = f"{BASE}/application/stripe/connection"
-    key = {"credentials": {"api_key": "sk_test_removed_later"}}
-    assert (await client.post(connection, json=key, headers=tenant.bearer)).status_code == 200
-    action = node(
-        "4", "app_action", "Get", app="stripe", action="get_customer", params={"customer": "c"}
-    )
-    action["data"]["on_error"] = "continue"
-    nodes = [
-        MANUAL_START,
-        node("2", "transform", "Double", value="{{ trigger.n * 2 }}"),
-        node("3", "code", "Add", source="return input.nodes.double + 1;"),
-        action,
-    ]
-    workflow_id = await publish(client, tenant, nodes)
-    assert (await client.delete(connection, headers=tenant.bearer)).status_code == 200
-    return workflow_id
-
-
-async def run_once(client: httpx.AsyncClient, tenant: Tenant, workflow_id: str) -> str:
-    started = await client.post(
-        f"{BASE}/workflow/{workflow_id}/execute", json={"payload": {"n": 2}}, headers=tenant.bearer
-    )
-    assert started.status_code == 200, started.text
-    execution_id = started.json()["execution_id"]
-    assert (await finished(client, tenant, execution_id))["status"] == "COMPLETED"
-    return str(execution_id)
 
 
 async def test_a_runs_usage_lands_with_its_end_by_account_day_and_workflow(
