@@ -16,9 +16,9 @@ from sqlalchemy import event, select, update
 
 from engine.flows import BASE, claimed_runs, execute, publish
 from engine.metered import metered_flow, run_once
-from graphs import edge, node
+from graphs import MANUAL_START, edge, node
 from servers import RecordingServer, Request
-from support import Tenant, TenantFactory, assert_envelope, running_app
+from support import Tenant, TenantFactory, assert_envelope, running_app, wait_until
 from weft.clock import now
 from weft.engine.interpreter.metering import RunUsage
 from weft.engine.runs import lifecycle, states
@@ -208,3 +208,27 @@ async def claimed_runs_of(
 ) -> list[Any]:
     assert (await execute(client, tenant, workflow_id)).status_code == 200
     return await lifecycle.claim_due_executions(db, owner="w1", limit=1, lease_s=30, per_account=5)
+
+
+async def test_a_cancelled_run_counts_the_steps_it_committed(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant("acct-cancel")
+    waits = [
+        MANUAL_START,
+        node("2", "transform", "Before", value=1),
+        node("3", "delay", "Wait", seconds=3600),
+    ]
+    async with running_app(settings, db) as client:
+        workflow_id = await publish(client, tenant, waits)
+        started = await execute(client, tenant, workflow_id)
+        execution_id = started.json()["execution_id"]
+        url = f"{BASE}/execution/{execution_id}"
+
+        async def parked() -> bool:
+            got = await client.get(url, headers=tenant.bearer)
+            return bool(got.json()["status"] == "WAITING")
+
+        await wait_until(parked, what="the run parked")
+        assert (await client.post(f"{url}/cancel", headers=tenant.bearer)).status_code == 200
+    assert await usage_rows(db, tenant.org_id) == [(workflow_id, 1, 3, 0)]

@@ -35,6 +35,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
+from weft.engine.interpreter.metering import RunUsage
 from weft.engine.runs import queue, states
 from weft.engine.runs.claim_sql import claim_statement
 from weft.engine.runs.history import get_execution
@@ -52,9 +53,11 @@ from weft.observability.metrics import (
     observe_run_ended,
 )
 from weft.store.db import Database
+from weft.store.dialects import dialect_of
 from weft.store.new_rows import new_rows
 from weft.store.scope import Scope
-from weft.store.tables import Execution, NotificationDelivery
+from weft.store.tables import Execution, NotificationDelivery, Step
+from weft.store.usage_rows import add_usage
 from weft.tenancy import quotas
 
 if TYPE_CHECKING:
@@ -292,12 +295,28 @@ async def cancel_run(services: Services, scope: Scope, execution_id: str) -> Exe
             )
         if notifications:
             await session.execute(insert(NotificationDelivery.__table__), notifications)
+        await meter_cancelled(services, session, execution)
         if execution.parent_execution_id:  # its parent learns of the end with the end itself
             await session.execute(queue.wake_waiting([execution.parent_execution_id], moment))
             await wake_workers_in_transaction(session)
         await session.run_sync(lambda sync: announce_answers(sync.connection(), [execution.id]))
     await uncancelled(after_run_ended(services, ended))
     return execution
+
+
+async def meter_cancelled(services: Services, session: AsyncSession, execution: Execution) -> None:
+    """A cancelled run's usage, from the steps it committed (none: not counted), with its end."""
+    found = await session.execute(
+        select(Step.node_id, Step.node_type, Step.attempt, Step.duration_ms).where(
+            Step.execution_id == execution.id
+        )
+    )
+    steps = [row._asdict() for row in found]
+    if not steps:
+        return
+    usage = RunUsage()
+    usage.add(await services.plan_for(execution), steps)
+    await session.execute(add_usage(dialect_of(session)), [usage.row(execution)])
 
 
 # -- "run ended" hooks ------------------------------------------------------------------------

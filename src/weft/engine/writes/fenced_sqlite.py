@@ -22,14 +22,12 @@ from weft.engine.runs.queue import FencedWrite, wake_waiting
 from weft.store.db import Database
 from weft.store.dialects import dialect_of
 from weft.store.tables import (
-    USAGE_COUNTS,
-    USAGE_KEY,
     Execution,
     NotificationDelivery,
     NotificationSubscription,
     Step,
-    UsageDaily,
 )
+from weft.store.usage_rows import add_usage, summed_usage
 
 
 class SqliteWriter:
@@ -82,38 +80,11 @@ def apply_fenced(
         connection.execute(_insert_deliveries(columns), rows)
     usage = [write.usage for write in landed if write.usage]
     if usage:
-        connection.execute(_add_usage(connection), summed_usage(usage))
+        connection.execute(add_usage(dialect_of(connection)), summed_usage(usage))
     woken = sorted({write.wakes for write in landed if write.wakes})
     if woken:
         connection.execute(wake_waiting(woken, now()))
     return held
-
-
-def summed_usage(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Runs' usage increments summed per usage_daily row, in key order."""
-    sums: dict[tuple[str, ...], dict[str, Any]] = {}
-    for row in rows:
-        key = tuple(row[c] for c in USAGE_KEY)
-        total = sums.setdefault(key, {**row, **dict.fromkeys(USAGE_COUNTS, 0)})
-        for count in USAGE_COUNTS:
-            total[count] += row[count]
-    return [sums[key] for key in sorted(sums)]
-
-
-_ADD_USAGE: dict[str, Any] = {}
-
-
-def _add_usage(connection: Connection) -> Any:
-    """The upsert adding an increment to its usage_daily row (built once per database)."""
-    name = connection.dialect.name
-    if name not in _ADD_USAGE:
-        table = UsageDaily.__table__
-        statement = dialect_of(connection).insert(table)
-        _ADD_USAGE[name] = statement.on_conflict_do_update(
-            index_elements=list(USAGE_KEY),
-            set_={c: table.c[c] + statement.excluded[c] for c in USAGE_COUNTS},
-        )
-    return _ADD_USAGE[name]
 
 
 class PartlyFenced(Exception):
