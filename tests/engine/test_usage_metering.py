@@ -90,6 +90,14 @@ async def test_a_runs_usage_lands_with_its_end_by_account_day_and_workflow(
             usage, params={"from": today, "to": "2000-01-01"}, headers=tenant.org_key
         )
         assert_envelope(backwards, 400)
+        for odd in (
+            {"from": "2026-13-01"},
+            {"group_by": "org"},
+            {"format": "xml"},
+            {"linked_account_id": "x" * 201},
+            {"from": "2000-01-01"},  # more than a year
+        ):
+            assert_envelope(await client.get(usage, params=odd, headers=tenant.org_key), 400)
         exported = await client.get(usage, headers={**tenant.org_key, "accept": "text/csv"})
         assert exported.headers["content-type"].startswith("text/csv")
         lines = exported.text.splitlines()
