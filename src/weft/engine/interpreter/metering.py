@@ -4,7 +4,8 @@ No statement per step: the counts ride on the end's fenced write (`FencedWrite.u
 the group commit adds to `usage_daily` in the same transaction (engine.writes). The end lands
 once, under the lease, so the usage of a run is counted exactly once, and a run resumed after a
 crash counts the steps its earlier claims committed (they are replayed from the database), not
-the steps that were lost with them. A run's steps-per-run quota is checked here too.
+the steps that were lost with them. (The runner checks a run's steps-per-run quota against
+these counts.)
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ class RunUsage:
     action_calls: int = 0
     code_ms: int = 0
 
-    def add(self, plan: Plan, rows: Iterable[Any]) -> None:
-        """Count step rows (dicts about to be written, or Step rows read back)."""
+    def add(self, plan: Plan | None, rows: Iterable[Any]) -> None:
+        """Count step rows (dicts about to be written, or Step rows read back); `plan`: the
+        run's, for each node's config (None: unknown, an http step then counts no app call)."""
+        configs = plan.configs if plan is not None else {}
         for row in rows:
             values = row if isinstance(row, dict) else vars(row)
             self.steps += 1
@@ -36,7 +39,7 @@ class RunUsage:
             if kind is None or kind.meter is None:
                 continue
             calls, code_ms = kind.metered(
-                plan.configs.get(values["node_id"]),
+                configs.get(values["node_id"]),
                 values.get("attempt") or 1,
                 values.get("duration_ms") or 0,
             )

@@ -182,8 +182,7 @@ class Runner:
     async def _finish(
         self, state: RunState, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
-        if state.plan is not None:
-            state.usage.add(state.plan, steps)
+        state.usage.add(state.plan, steps)
         try:
             await lifecycle.end_run(
                 self.services,

@@ -314,8 +314,12 @@ async def meter_cancelled(services: Services, session: AsyncSession, execution: 
     steps = [row._asdict() for row in found]
     if not steps:
         return
+    try:
+        plan = await services.plan_for(execution)
+    except LookupError:  # its version is gone: the steps still count
+        plan = None
     usage = RunUsage()
-    usage.add(await services.plan_for(execution), steps)
+    usage.add(plan, steps)
     await session.execute(add_usage(dialect_of(session)), [usage.row(execution)])
 
 
