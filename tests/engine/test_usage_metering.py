@@ -116,11 +116,11 @@ async def test_a_runs_usage_lands_with_its_end_by_account_day_and_workflow(
 async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch_on_sqlite(
     settings: Any, db: Database, make_tenant: TenantFactory
 ) -> None:
-    """The five-step benchmark's run (transform, condition, code, http, respond): before
-    metering, two group commits (before the http call: the row and 4 steps; the end: 2 steps);
-    on SQLite 2 + 2 statements (4 with the fenced UPDATE), on PostgreSQL 2 statements. Metering
-    adds the usage upsert to the end's commit: one more statement on SQLite, none on PostgreSQL
-    (a part of the end's one statement)."""
+    """The five-step benchmark's run (transform, condition, code, http, respond) is two group
+    commits: before the http call (its row and 4 steps), and the end (its UPDATE and 2 steps).
+    Before metering that was 4 write statements on SQLite and 2 on PostgreSQL (measured on
+    main). Metering adds the usage upsert to the end's transaction: a 5th statement on SQLite,
+    none on PostgreSQL (a part of the end's one statement)."""
     tenant = await make_tenant()
     statements: list[str] = []
 
