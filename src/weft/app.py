@@ -30,6 +30,7 @@ from weft.api import (
     public_configs,
     runs,
     templates,
+    usage,
     workflow_files,
     workflow_pauses,
     workflows,
@@ -133,6 +134,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public.include_router(executions.router)
     public.include_router(notification_webhooks.router)
     public.include_router(org_settings.router)
+    public.include_router(usage.router)
     public.include_router(editor.router)
     public.include_router(mcp_servers.router)
     public.include_router(connect_portal.router)

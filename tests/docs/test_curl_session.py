@@ -46,6 +46,7 @@ SESSIONS = [
     ("workflow-files.md", None),
     ("templates.md", "## A session"),
     ("operations.md", "## Failure alerts and auto-pause"),
+    ("operations.md", "## Quotas"),
 ]
 STAND_IN_API = "127.0.0.1:8100"
 

@@ -87,18 +87,20 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
     assert len(inserted) == 1, writes  # no queued row first, no claim of it afterwards
     assert not any("lease_owner = " in sql and "WITH" in sql for sql, _ in writes)  # no claim
     if db.dialect.name == "sqlite":
-        # The whole run is three statements: its finished row, its three steps in one
-        # executemany, and its workflow's failure streak back to 0 (writing nothing while it is).
+        # The whole run is four statements: its finished row, its three steps in one
+        # executemany, its workflow's failure streak back to 0 (writing nothing while it is) and
+        # its usage (engine.interpreter.metering).
         assert [sql.split("(")[0].strip() for sql, _ in writes if not sql.startswith("BEGIN")] == [
             "INSERT INTO executions",
             "INSERT INTO steps",
             "UPDATE workflow_failures SET streak=?, updated_at=? WHERE "
             "workflow_failures.workflow_id IN",
+            "INSERT INTO usage_daily",
         ]
     else:  # one statement (engine.writes.fenced_postgres): the row and the steps, as arrays
         (batch,) = [sql for sql, _ in statements if not sql.startswith(("BEGIN", "SELECT"))]
         assert "INSERT INTO executions" in batch and "INSERT INTO steps" in batch, batch
-        assert "UPDATE executions" not in batch  # only the streak's reset (failure_streaks)
+        assert "UPDATE executions" not in batch.replace('"', "")
     rows = await rows_of(db, wf)
     run = next(r for r in rows if r.id == run_id)
     assert run.status == "succeeded" and run.attempt == 1 and run.lease_owner is None

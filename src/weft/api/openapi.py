@@ -31,7 +31,7 @@ _STATUS_TEXT = {
     401: "Missing or bad credentials",
     404: "Not found, or not yours",
     413: "Body larger than the limit",
-    429: "Rate limited; retry after `retry-after` seconds",
+    429: "Rate limited, or past a quota (`QUOTA_EXCEEDED`); retry after `retry-after` seconds",
     503: "The database is busy or unreachable; retry shortly",
 }
 

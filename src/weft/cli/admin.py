@@ -153,6 +153,60 @@ def org_update(
     output(as_json, shown, human)
 
 
+def _limit(value: str | None, name: str) -> int | None:
+    """A quota option's value: a whole number, or `none` to remove the limit."""
+    if value is None or value.strip().lower() == "none":
+        return None
+    if not value.strip().isdigit():
+        typer.secho(f"error: --{name} must be a whole number or 'none'", fg="red", err=True)
+        raise typer.Exit(2)
+    return int(value)
+
+
+_QUOTA_OPTIONS = ("runs-per-month", "concurrent-runs", "steps-per-run", "action-calls-per-day")
+
+
+@org_app.command("quotas")
+def org_quotas(
+    org: Annotated[str, typer.Option("--org", help="Org id")],
+    environment: EnvOpt = "test",
+    linked_account: Annotated[
+        str | None, typer.Option("--linked-account", help="A linked account's quotas")
+    ] = None,
+    runs_per_month: Annotated[str | None, typer.Option("--runs-per-month")] = None,
+    concurrent_runs: Annotated[str | None, typer.Option("--concurrent-runs")] = None,
+    steps_per_run: Annotated[str | None, typer.Option("--steps-per-run")] = None,
+    action_calls_per_day: Annotated[str | None, typer.Option("--action-calls-per-day")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show or set the quotas of an org (or of one linked account): each option sets one limit,
+    `none` removes it; the others keep their values. Other processes apply a change within
+    seconds."""
+    from weft.tenancy.quotas import QUOTA_NAMES, save_quotas
+
+    settings = existing_database()
+    scope = _org_scope(org, environment)
+    given = (runs_per_month, concurrent_runs, steps_per_run, action_calls_per_day)
+    changes = {
+        name: _limit(value, option)
+        for name, option, value in zip(QUOTA_NAMES, _QUOTA_OPTIONS, given, strict=True)
+        if value is not None
+    }
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        await get_org(org, session=session)
+        limits = await save_quotas(scope, linked_account, changes, session=session)
+        if changes:
+            target = {"linked_account_id": linked_account, **changes}
+            record_cli_change(org, "set quotas", target=target, session=session)
+        return {"org_id": org, "linked_account_id": linked_account, **vars(limits)}
+
+    shown = in_transaction(settings, work)
+    whose = f"linked account {linked_account}" if linked_account else f"org {org}"
+    lines = [f"{name}: {'none' if shown[name] is None else shown[name]}" for name in QUOTA_NAMES]
+    output(as_json, shown, f"quotas of {whose} ({environment})\n  " + "\n  ".join(lines))
+
+
 def _org_scope(org: str, environment: str) -> OrgScope:
     if environment not in ENVIRONMENTS:
         typer.secho(f"error: environment must be one of {ENVIRONMENTS}", fg="red", err=True)

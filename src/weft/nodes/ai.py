@@ -109,5 +109,6 @@ KIND = NodeKind(
     run=run,
     effect="read",
     effectful=True,
+    meter="action_call",
     icon=NODE_TYPE,
 )

@@ -73,5 +73,6 @@ KIND = NodeKind(
     app_reference="action",
     would_send=would_send,
     effectful=True,
+    meter="action_call",
     icon=NODE_TYPE,
 )

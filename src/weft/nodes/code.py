@@ -42,5 +42,6 @@ KIND = NodeKind(
     "output.",
     defaults={"source": "return input.trigger;"},
     run=run,
+    meter="code_time",
     icon=NODE_TYPE,
 )

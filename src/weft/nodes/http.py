@@ -148,6 +148,7 @@ KIND = NodeKind(
     app_reference="connection",
     would_send=would_send,
     effectful=True,
+    meter="action_call",
     icon=NODE_TYPE,
     output_example={"status": 200, "headers": {"content-type": "application/json"}, "body": {}},
 )

@@ -70,12 +70,26 @@ class NodeKind:
     # "connection" (an app whose connection signs the request); publish checks both exist, and
     # safe mode asks an action's app for its effect (engine.interpreter.safe_mode.effect_of).
     app_reference: Literal["action", "connection"] | None = None
+    # What its steps count in usage metering: "action_call" (one app call per attempt; with
+    # app_reference "connection", only when its data names a connection) or "code_time" (the
+    # step's duration); None: only the step itself.
+    meter: Literal["action_call", "code_time"] | None = None
     icon: str = ""
     output_example: Any = None
     # Fields a newcomer may leave as they are (kept collapsed in the form).
     advanced_fields: tuple[str, ...] = DEFAULT_ADVANCED
     # Shared config fields that do nothing for this kind (the editor leaves them out).
     hidden_fields: tuple[str, ...] = ()
+
+    def metered(self, config: Any, attempts: int, duration_ms: float) -> tuple[int, int]:
+        """(action calls, code milliseconds) a step of this kind used, given its row's values."""
+        if self.meter == "code_time":
+            return 0, round(duration_ms or 0)
+        if self.meter == "action_call":
+            if self.app_reference == "connection" and not getattr(config, "connection", None):
+                return 0, 0
+            return attempts or 1, 0
+        return 0, 0
 
     def effect_on(self, config: Any) -> str:
         """`none`, `read` or `write`: what running a node of this kind with `config` does."""

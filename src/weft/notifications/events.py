@@ -13,8 +13,9 @@ WORKFLOW_COMPLETED = "Workflow Completed"
 WORKFLOW_ERRORED = "Workflow Errored"
 # Weft's own: a workflow paused itself after too many failed runs in a row.
 WORKFLOW_PAUSED = "Workflow Paused"
+QUOTA_REACHED = "Quota Reached"  # Weft's own: a start was refused past a quota (tenancy.quotas)
 
-# Refold's fixed list and Weft's `Workflow Paused`; Weft emits every one of them.
+# Refold's fixed list, then Weft's own; Weft emits every one of them.
 EVENTS = (
     CONNECTION_CREATED,
     CONNECTION_DELETED,
@@ -22,6 +23,7 @@ EVENTS = (
     WORKFLOW_COMPLETED,
     WORKFLOW_ERRORED,
     WORKFLOW_PAUSED,
+    QUOTA_REACHED,
 )
 EMITTED = EVENTS
 

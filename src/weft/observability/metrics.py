@@ -1,8 +1,10 @@
 """Prometheus metrics: HTTP latencies, steps, ended runs, rate-limit hits, the queue's state.
 
-Counters and histograms count what this process did. The queue's depth and age and the number
-of active runs are read from the database at scrape time, so every process reports the same,
-whole-deployment figures for them however many API and worker processes run.
+Counters and histograms count what this process did. The queue's depth and age, the number
+of active runs and today's usage are read from the database at scrape time, so every process
+reports the same, whole-deployment figures for them however many API and worker processes run.
+No label names an org, account or workflow (their number is unbounded): usage per tenant is the
+usage API's (`GET /api/v2/public/usage`), not Prometheus'.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import func, select
 
 from weft.clock import now
-from weft.store.tables import Execution
+from weft.store.tables import USAGE_COUNTS, Execution, UsageDaily
 
 REGISTRY = CollectorRegistry()
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -63,6 +65,25 @@ QUEUE_AGE = Gauge(
     "How long the oldest due, unclaimed run has been due (database).",
     registry=REGISTRY,
 )
+
+USAGE_TODAY = Gauge(
+    "weft_usage_today",
+    "What runs that ended today (UTC) used, all orgs together, by count: runs, steps, "
+    "action_calls, code_ms (database).",
+    ["count"],
+    registry=REGISTRY,
+)
+QUOTA_REFUSALS = Counter(
+    "weft_quota_refusals",
+    "Starts refused with 429 QUOTA_EXCEEDED, by quota.",
+    ["quota"],
+    registry=REGISTRY,
+)
+
+
+def observe_quota_refused(quota: str) -> None:
+    """Count one start refused past a quota (one of the four names: a bounded label)."""
+    QUOTA_REFUSALS.labels(quota).inc()
 
 
 def observe_step(node_type: str, status: str, seconds: float) -> None:
@@ -123,6 +144,12 @@ async def _read_queue(db: Any) -> None:
         ACTIVE_RUNS.labels(status).set(count)
     QUEUE_DEPTH.set(depth or 0)
     QUEUE_AGE.set(_age_s(oldest, moment))
+    today = moment.date().isoformat()
+    async with db.reading() as session:
+        sums = [func.sum(getattr(UsageDaily, count)) for count in USAGE_COUNTS]
+        used = (await session.execute(select(*sums).where(UsageDaily.day == today))).one()
+    for count, value in zip(USAGE_COUNTS, used, strict=True):
+        USAGE_TODAY.labels(count).set(value or 0)
 
 
 def _age_s(oldest: datetime | None, moment: datetime) -> float:

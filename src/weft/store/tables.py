@@ -620,3 +620,56 @@ class WorkflowTemplate(Base):
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsageDaily(Base):
+    """What one linked account's runs of one workflow used on one UTC day: added to by the group
+    commit that ends each run (engine.writes), so it is exact and lands with the end or not at
+    all. `code_ms`: time spent in code steps (the sandbox's wall time, a bound on its CPU)."""
+
+    __tablename__ = "usage_daily"
+    org_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    environment: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, UTC
+    linked_account_pk: Mapped[str] = mapped_column(ID, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    steps: Mapped[int] = mapped_column(BigInteger, default=0)
+    action_calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    code_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# A usage_daily row's key and the counts added to it.
+USAGE_KEY = ("org_id", "environment", "day", "linked_account_pk", "workflow_id")
+USAGE_COUNTS = ("runs", "steps", "action_calls", "code_ms")
+
+
+class Quota(Base):
+    """An org's limits (`linked_account_pk` empty) or one linked account's; None: no limit."""
+
+    __tablename__ = "quotas"
+    org_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    environment: Mapped[str] = mapped_column(String(20), primary_key=True)
+    linked_account_pk: Mapped[str] = mapped_column(String(24), primary_key=True)
+    runs_per_month: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    concurrent_runs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    steps_per_run: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action_calls_per_day: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuotaCounter(Base):
+    """How much of a quota one period used (`runs_per_month`: runs started), and whether the org
+    was told it reached it: reserved by a conditional update in the transaction that queues the
+    run, so concurrent starts past the limit are refused exactly."""
+
+    __tablename__ = "quota_counters"
+    org_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    environment: Mapped[str] = mapped_column(String(20), primary_key=True)
+    linked_account_pk: Mapped[str] = mapped_column(String(24), primary_key=True)
+    quota: Mapped[str] = mapped_column(String(30), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2026-12 or 2026-12-06
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from weft.apps.gateway import AppGateway
 from weft.engine.interpreter.control_flow import Outcome, StepAt
+from weft.engine.interpreter.metering import RunUsage
 from weft.engine.interpreter.plan import Plan
 from weft.engine.interpreter.safe_mode import EditorTestOptions
 from weft.engine.runs import queue
@@ -37,6 +38,8 @@ class RunState:
     outbound: Any = None  # the org's outbound client (its own allow-list entries)
     unsaved: UnsavedRun | None = None  # a direct run whose row its first commit writes
     walk: RunWalkOf = None  # type: ignore[assignment]  # set with the plan: for control steps
+    usage: RunUsage = field(default_factory=RunUsage)  # of its committed steps (metering)
+    step_limit: int | None = None  # the steps-per-run quota of its org or account
 
     async def take_row(self) -> dict[str, Any] | None:
         """The row a direct run's commit must insert (once), else None; when another commit

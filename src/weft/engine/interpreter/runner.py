@@ -114,8 +114,10 @@ class Runner:
         state.plan = await self.services.plan_for(claimed)
         state.walk = RunWalkOf(self, state)
         if claimed.attempt > 1:  # a resumed run: reuse what was committed
-            for step in await queue.load_steps(self.services.db, claimed.id):
+            committed = await queue.load_steps(self.services.db, claimed.id)
+            for step in committed:
                 state.done[(step.node_id, step.iteration)] = step
+            state.usage.add(state.plan, committed)
         state.apps = AppGateway(
             self.services,
             claimed.org_id,
@@ -124,6 +126,10 @@ class Runner:
             claimed.workflow_id,
         )
         plan = state.plan
+        limits = await self.services.quotas.applicable(
+            self.services.db, claimed.org_id, claimed.environment, claimed.linked_account_pk
+        )
+        state.step_limit = limits.steps_per_run()
         state.outbound = await outbound_for(self.services, claimed.org_id)
         if claimed.is_test:
             state.test_mode = await load_test_mode(self.services.db, claimed.id)
@@ -176,6 +182,7 @@ class Runner:
     async def _finish(
         self, state: RunState, status: str, steps: list[dict[str, Any]], **values: Any
     ) -> None:
+        state.usage.add(state.plan, steps)
         try:
             await lifecycle.end_run(
                 self.services,
@@ -185,6 +192,7 @@ class Runner:
                 owner=self.owner,
                 steps=steps,
                 insert=await state.take_row(),
+                usage=state.usage.row(state.claimed),
                 **values,
             )
         finally:
@@ -233,6 +241,8 @@ class Runner:
             if control is not None and control.replay is not None:
                 control.replay(state.walk, prior)
             return prior.output, prior.branch
+        if state.step_limit is not None:
+            self._within_step_limit(state, node)
         data = expression_scope(state.claimed.input, outputs, loop, state.claimed.config)
         started = now()
         if state.test_mode is not None:
@@ -246,6 +256,23 @@ class Runner:
             )
         return await self._attempts(
             state, node, kind, iteration, data, started, kind.effectful, False
+        )
+
+    @staticmethod
+    def _within_step_limit(state: RunState, node: NodeIn) -> None:
+        """Fail the run (RunFailed) rather than run a step past its steps-per-run quota."""
+        limit = state.step_limit or 0
+        if state.usage.steps + len(state.pending) < limit:
+            return
+        raise RunFailed(
+            {
+                "node_id": node.id,
+                "node_name": node.name,
+                "message": f"The run reached its quota of {limit} steps per run",
+                "error_code": "QUOTA_EXCEEDED",
+                "quota": "steps_per_run",
+                "limit": limit,
+            }
         )
 
     async def _stand_in(
@@ -428,6 +455,7 @@ class Runner:
                 )
             finally:
                 state.row_written()
+            state.usage.add(state.plan, rows)
             self.leases.renewed(state.claimed.id, since)  # the commit renewed the lease
         if state.response is not None:  # committed: a sync caller can be answered now
             self.services.answers.publish(

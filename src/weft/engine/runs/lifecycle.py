@@ -35,6 +35,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
+from weft.engine.interpreter.metering import RunUsage
 from weft.engine.runs import queue, states
 from weft.engine.runs.claim_sql import claim_statement
 from weft.engine.runs.failure_streaks import RunOutcome, error_sentence
@@ -45,10 +46,20 @@ from weft.engine.workers.answers import RunAnswer, announce_answers
 from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.errors import Conflict
 from weft.notifications import WORKFLOW_ERRORED, WORKFLOW_PAUSED, run_deliveries
-from weft.observability.metrics import observe_claim_latency, observe_run_ended
+from weft.notifications.events import QUOTA_REACHED
+from weft.notifications.outbox import enqueue_event_notifications
+from weft.observability.metrics import (
+    observe_claim_latency,
+    observe_quota_refused,
+    observe_run_ended,
+)
 from weft.store.db import Database
+from weft.store.dialects import dialect_of
+from weft.store.new_rows import new_rows
 from weft.store.scope import Scope
-from weft.store.tables import Execution, NotificationDelivery
+from weft.store.tables import Execution, NotificationDelivery, Step
+from weft.store.usage_rows import add_usage
+from weft.tenancy import quotas
 
 if TYPE_CHECKING:
     from weft.engine.workers.services import Services
@@ -122,6 +133,7 @@ def finishing(
     insert: dict[str, Any] | None = None,
     wakes: str | None = None,
     outcome: RunOutcome | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> FencedWrite:
     """The fenced write that ends a run (or parks it: status=waiting with `wake_at`); `wakes`:
     the waiting run its landing makes due (an ending sub-workflow run's parent)."""
@@ -135,7 +147,16 @@ def finishing(
     if response is not None:
         values["response"] = response
     return FencedWrite(
-        execution_id, owner, attempt, values, steps, notifications or (), insert, wakes, outcome
+        execution_id,
+        owner,
+        attempt,
+        values,
+        steps,
+        notifications or (),
+        insert,
+        wakes,
+        outcome=outcome,
+        usage=usage,
     )
 
 
@@ -183,11 +204,13 @@ async def end_run(
     owner: str,
     steps: list[dict[str, Any]],
     insert: dict[str, Any] | None = None,
+    usage: dict[str, Any] | None = None,
     **values: Any,
 ) -> None:
     """Record a run's end with its last steps, then run the "run ended" hooks.
 
-    `insert`: a directly started run's row, written by this commit (engine.starts.direct)."""
+    `insert`: a directly started run's row, written by this commit (engine.starts.direct);
+    `usage`: what the run used, metered with the end (engine.interpreter.metering)."""
     ending = {key: values.get(key) for key in ("output", "error", "response")}
     ended = RunEnded.of(claimed, status, **ending)
     outcome, notifications = await run_outcome(services, ended, await ending_rows(services, ended))
@@ -201,6 +224,7 @@ async def end_run(
         insert=insert,
         wakes=claimed.parent_execution_id,
         outcome=outcome,
+        usage=usage,
         **values,
     )
 
@@ -284,12 +308,32 @@ async def cancel_run(services: Services, scope: Scope, execution_id: str) -> Exe
             )
         if notifications:
             await session.execute(insert(NotificationDelivery.__table__), notifications)
+        await meter_cancelled(services, session, execution)
         if execution.parent_execution_id:  # its parent learns of the end with the end itself
             await session.execute(queue.wake_waiting([execution.parent_execution_id], moment))
             await wake_workers_in_transaction(session)
         await session.run_sync(lambda sync: announce_answers(sync.connection(), [execution.id]))
     await uncancelled(after_run_ended(services, ended))
     return execution
+
+
+async def meter_cancelled(services: Services, session: AsyncSession, execution: Execution) -> None:
+    """A cancelled run's usage, from the steps it committed (none: not counted), with its end."""
+    found = await session.execute(
+        select(Step.node_id, Step.node_type, Step.attempt, Step.duration_ms).where(
+            Step.execution_id == execution.id
+        )
+    )
+    steps = [row._asdict() for row in found]
+    if not steps:
+        return
+    try:
+        plan = await services.plan_for(execution)
+    except LookupError:  # its version is gone: the steps still count
+        plan = None
+    usage = RunUsage()
+    usage.add(plan, steps)
+    await session.execute(add_usage(dialect_of(session)), [usage.row(execution)])
 
 
 # -- "run ended" hooks ------------------------------------------------------------------------
@@ -425,19 +469,61 @@ async def after_run_ended(services: Services, ended: RunEnded) -> None:
 async def queue_runs(services: Services, start: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     """Queue run(s): `start` adds the queued rows (engine.starts.triggers) in the one transaction of
     the operation; other processes' workers are woken at its commit, this process's right after.
-    Returns what `start` returned."""
-    async with services.db.transaction() as session:
-        started = await start(session)
-        await wake_workers_in_transaction(session)
+    The new rows are counted against their quotas in that transaction: past one, it rolls back
+    and QuotaExceeded is raised (the org told once per period). Returns what `start` returned."""
+    try:
+        async with services.db.transaction() as session:
+            with new_rows(session, Execution) as added:
+                started = await start(session)
+            await quotas.reserve(session, services.quotas, services.db, added, states.ACTIVE)
+            await wake_workers_in_transaction(session)
+    except quotas.QuotaExceeded as refused:
+        await quota_refused(services, refused)
+        raise
     services.wakeups.work_queued()
     return started
+
+
+async def quota_refused(services: Services, refused: quotas.QuotaExceeded) -> None:
+    """After a start refused past a quota was rolled back: count it, tell the org (once per
+    quota and period)."""
+    observe_quota_refused(refused.quota)
+    await quotas.notify_reached(services.db, refused, _queue_quota_reached)
+
+
+async def add_within_quotas(services: Services, session: AsyncSession, run: Execution) -> None:
+    """Add a run that a timer started (a schedule's tick) to `session`'s transaction, counted
+    against its quotas in a savepoint: past one, QuotaExceeded, and the run was not added (the
+    rest of the transaction stands)."""
+    limits = await services.quotas.applicable(
+        services.db, run.org_id, run.environment, run.linked_account_pk, session
+    )
+    if not limits.any():
+        session.add(run)
+        return
+    async with session.begin_nested():
+        session.add(run)
+        await session.flush()
+        await quotas.reserve(session, services.quotas, services.db, [run], states.ACTIVE)
+
+
+async def _queue_quota_reached(
+    session: AsyncSession, org_id: str, environment: str, payload: dict[str, Any]
+) -> None:
+    await enqueue_event_notifications(
+        session, org_id=org_id, environment=environment, event=QUOTA_REACHED, payload=payload
+    )
 
 
 async def start_run(services: Services, row: dict[str, Any]) -> StartedRun:
     """Start the execution `row` (triggers.execution_row) in this process at once when one of
     its workers has room (engine.starts.direct), else queue it for any worker. The run's id comes
     out of the handle only once its row is written (StartedRun.durable_id)."""
-    started: StartedRun | None = services.direct.start(row)
+    limits = await services.quotas.applicable(
+        services.db, row["org_id"], row["environment"], row["linked_account_pk"]
+    )
+    # A run under a quota is queued: its reservation and its row share one transaction.
+    started = None if limits.any() else services.direct.start(row)
     if started is not None:
         return started
 

@@ -168,6 +168,9 @@ class FencedWrite:
     # A run end's move of its workflow's failure streak (engine.runs.failure_streaks), recorded
     # in the same transaction and only if the lease held.
     outcome: RunOutcome | None = None
+    # A run's end: what the whole run used (engine.interpreter.metering), added to its day's
+    # usage_daily row in the same transaction and only if the lease held.
+    usage: dict[str, Any] | None = None
 
     def made_valid(self) -> FencedWrite:
         """The same write, its strings made valid as a JSON column stores them

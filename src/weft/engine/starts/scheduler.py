@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from weft.clock import isoformat, now
+from weft.engine.runs import lifecycle
 from weft.engine.runs.retention import prune_finished_executions
 from weft.engine.starts.periodic import Periodic
 from weft.engine.starts.trigger_output import schedule_output
@@ -25,6 +26,7 @@ from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.store.db import skipping_taken_rows
 from weft.store.scope import account_scope
 from weft.store.tables import LinkedAccount, Schedule, Workflow
+from weft.tenancy.quotas import QuotaExceeded
 from weft.workflows.trigger_index import next_tick
 
 log = logging.getLogger("weft.scheduler")
@@ -70,23 +72,28 @@ async def fire_due_schedules(services: Services, limit: int = 100) -> int:
     )
     stmt = skipping_taken_rows(stmt, db, of=Schedule)
     fired = 0
+    refused: list[QuotaExceeded] = []
     async with db.transaction() as session:
         for schedule, workflow, account in (await session.execute(stmt)).all():
             tick = schedule.next_fire_at
             # A paused workflow's ticks pass unfired; on resume it fires from the next one.
             if workflow.published and workflow.paused_at is None:
-                session.add(
-                    new_execution(
-                        account_scope(account),
-                        workflow,
-                        trigger="schedule",
-                        payload=schedule_output(tick),
-                        key=f"schedule:{isoformat(tick)}",
-                    )
+                run = new_execution(
+                    account_scope(account),
+                    workflow,
+                    trigger="schedule",
+                    payload=schedule_output(tick),
+                    key=f"schedule:{isoformat(tick)}",
                 )
-                fired += 1
+                try:
+                    await lifecycle.add_within_quotas(services, session, run)
+                    fired += 1
+                except QuotaExceeded as past:  # this tick is skipped; the schedule goes on
+                    refused.append(past)
             schedule.next_fire_at = next_tick(schedule.cron, schedule.timezone, max(tick, moment))
             schedule.updated_at = moment
         if fired:
             await wake_workers_in_transaction(session)
+    for past in refused:
+        await lifecycle.quota_refused(services, past)
     return fired

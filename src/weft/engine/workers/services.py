@@ -15,6 +15,7 @@ from weft.engine.writes.commits import FencedWriter, writer_for
 from weft.net import OutboundClient
 from weft.settings import Settings
 from weft.store.db import Database
+from weft.tenancy.quotas import QuotaBook
 
 
 class CodePool(Protocol):
@@ -48,6 +49,7 @@ class Services:
     plans: PlanCache = field(default_factory=PlanCache)
     org_outbound: OrgOutbound | None = None  # each org's outbound client
     direct: DirectStarts = field(default_factory=DirectStarts)  # this process's workers
+    quotas: QuotaBook = field(default_factory=QuotaBook)  # the quotas runs meet, as last read
     # How runs' fenced writes reach this database (engine.writes.commits), chosen once here.
     writer: FencedWriter = field(init=False)
 

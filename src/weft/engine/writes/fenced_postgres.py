@@ -12,6 +12,7 @@ or COMMIT.
          s0 AS (INSERT INTO steps ... FROM json_to_recordset($4) WHERE ord IN held),
          n0 AS (INSERT INTO notification_deliveries ... WHERE ord IN held AND <subscribed>),
          w AS (UPDATE executions ... WHERE id IN <the held writes' wakes> AND status = 'waiting'),
+         m AS (INSERT INTO usage_daily ... ON CONFLICT DO UPDATE),  the held ends' usage
          r AS (UPDATE workflow_failures SET streak = 0 ...)   the held successes' workflows
     SELECT array(held), pg_notify(the held writes that answer a caller)
 
@@ -48,10 +49,13 @@ from weft.store.raw_postgres import (
     value_of,
 )
 from weft.store.tables import (
+    USAGE_COUNTS,
+    USAGE_KEY,
     Execution,
     NotificationDelivery,
     NotificationSubscription,
     Step,
+    UsageDaily,
     WorkflowFailures,
 )
 
@@ -76,6 +80,7 @@ class _Shape:
     notifications: tuple[tuple[str, ...], ...] = ()  # the columns of each group of deliveries
     wakes: bool = False  # some write wakes a waiting run (a sub-workflow run's end, its parent)
     resets: bool = False  # some write ends a run in success (its workflow's streak is 0 again)
+    usage: bool = False  # some write is a run's end, metered (engine.interpreter.metering)
 
 
 class PostgresWriter:
@@ -194,6 +199,10 @@ async def apply_fenced_postgres(
         delivery_columns.append(columns)
         arguments.append(deliveries.document(columns, rows, ("ord",)))
 
+    metered = [{**write.usage, "ord": i} for i, write in enumerate(writes) if write.usage]
+    if metered:
+        arguments.append(_usage_rows(dialect).document(USAGE_COLUMNS, metered, ("ord",)))
+
     waking = [i for i, write in enumerate(writes) if write.wakes]
     if waking:
         arguments += [[writes[i].wakes for i in waking], waking, now()]
@@ -216,6 +225,7 @@ async def apply_fenced_postgres(
         tuple(delivery_columns),
         bool(waking),
         bool(resetting),
+        bool(metered),
     )
     (row,) = await raw.fetch(_batch_sql(shape, dialect), arguments)
     held = set(row[0])
@@ -228,6 +238,31 @@ def _rows(dialect: Dialect) -> tuple[RecordRows, RecordRows, RecordRows]:
         RecordRows(Execution.__table__, dialect),
         RecordRows(Step.__table__, dialect),
         RecordRows(NotificationDelivery.__table__, dialect),
+    )
+
+
+USAGE_COLUMNS = (*USAGE_KEY, *USAGE_COUNTS)
+
+
+@functools.cache
+def _usage_rows(dialect: Dialect) -> RecordRows:
+    return RecordRows(UsageDaily.__table__, dialect)
+
+
+def _usage_part(dialect: Dialect, placeholder: Placeholders) -> str:
+    """The held ends' usage added to their days' rows: summed per row first (one statement may
+    not update a row twice), in key order (two batches lock shared rows in one order)."""
+    table = UsageDaily.__table__
+    source = recordset_from(table, USAGE_COLUMNS, dialect, placeholder, extra=[_ORD])
+    key = ", ".join(f'v."{c}"' for c in USAGE_KEY)
+    sums = ", ".join(f'sum(v."{c}")' for c in USAGE_COUNTS)
+    names = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
+    added = ", ".join(f'"{c}" = t."{c}" + excluded."{c}"' for c in USAGE_COUNTS)
+    conflict = ", ".join(f'"{c}"' for c in USAGE_KEY)
+    return (
+        f'm AS (INSERT INTO "{table.name}" AS t ({names}) SELECT {key}, {sums} FROM {source} '
+        f"WHERE v.ord IN (SELECT ord FROM held) GROUP BY {key} ORDER BY {key} "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {added})"
     )
 
 
@@ -276,6 +311,8 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
             f'(SELECT 1 FROM "{subscriptions}" AS s WHERE s."id" = v."subscription_id")'
         )
         parts.append(f"n{number} AS ({_insert(deliveries, columns, source, dialect, where)})")
+    if shape.usage:
+        parts.append(_usage_part(dialect, placeholder))
     if shape.wakes:
         # The waiting runs the held writes wake (their ids, the writes' ords, the time). A run
         # parked by this same batch is not waiting in the statement's snapshot: the group commit

@@ -24,7 +24,9 @@ from weft.engine.runs.failure_streaks import record_outcomes
 from weft.engine.runs.queue import FencedWrite, wake_waiting
 from weft.engine.writes.deliveries import insert_deliveries
 from weft.store.db import Database
+from weft.store.dialects import dialect_of
 from weft.store.tables import Execution, Step
+from weft.store.usage_rows import add_usage, summed_usage
 
 
 class SqliteWriter:
@@ -75,6 +77,9 @@ def apply_fenced(
     if outcomes:
         queued += record_outcomes(connection, outcomes)
     insert_deliveries(connection, queued)
+    usage = [write.usage for write in landed if write.usage]
+    if usage:
+        connection.execute(add_usage(dialect_of(connection)), summed_usage(usage))
     woken = sorted({write.wakes for write in landed if write.wakes})
     if woken:
         connection.execute(wake_waiting(woken, now()))

@@ -2,7 +2,7 @@
 `Workflow Errored` notifications
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-06 15:40:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import weft.store.types
 
 revision: str = "0018"
-down_revision: str | None = "0015"
+down_revision: str | None = "0017"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 

@@ -3,8 +3,8 @@ every run (a full scan of 100k runs held SQLite's writer for 0.44 s every five m
 
 Expand-only: older code ignores the index.
 
-Revision ID: 0020
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 16:05:00.000000
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020"
-down_revision: str | None = "0015"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
