@@ -68,7 +68,9 @@ def placed(changes: list[tuple[tuple[Any, ...], Any]]) -> Any:
             except (KeyError, IndexError, TypeError):
                 target = None
                 break
-        if isinstance(target, dict) or (isinstance(target, list) and place[-1] < len(target)):
+        if isinstance(target, dict) or (
+            isinstance(target, list) and isinstance(place[-1], int) and place[-1] < len(target)
+        ):
             target[place[-1]] = value
     return document
 

@@ -478,7 +478,8 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
               onInsertTarget={chooseTarget}
             />
           </ReactFlowProvider>
-          {view.kind === "draft" && editor.problems.some((p) => p.code === "CONNECTION_REQUIRED") && (
+          {/* Not while a step's own panel is open: it offers the same Connect for its app. */}
+          {view.kind === "draft" && !(tab === "node" && selection.length > 0) && editor.problems.some((p) => p.code === "CONNECTION_REQUIRED") && (
             <Suspense fallback={null}>
               <ConnectPrompt api={api} apps={appsStore} graph={graph} problems={editor.problems} onConnected={() => void editor.refreshProblems()} />
             </Suspense>
