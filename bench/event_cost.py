@@ -76,12 +76,7 @@ def bench(db: str, runs: int, rounds: int) -> dict[str, float]:
         env["WEFT_DATABASE_URL"] = postgres.database("events")
     cpu: dict[str, list[float]] = {"event": [], "webhook": []}
     try:
-        run = subprocess.run
-        run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, capture_output=True)
-        org = systems._weft_cli(env, "org", "create", "--name", "events")
-        token = systems._weft_cli(
-            env, "token", "create", "--org", org["org_id"], "--linked-account", "a"
-        )
+        token = systems.migrate_and_sign_in(env)
         server = subprocess.Popen(
             [sys.executable, "-m", "weft", "serve", "--no-migrate"],
             env=env,
@@ -92,7 +87,7 @@ def bench(db: str, runs: int, rounds: int) -> dict[str, float]:
         base = f"http://127.0.0.1:{port}"
         try:
             systems.wait_http(base + "/healthz")
-            headers = {"Authorization": f"Bearer {token['token']}"}
+            headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=base + systems.API, headers=headers, timeout=60) as api:
                 _publish(api, "by event", _graph({"trigger": "event", "event": "order.placed"}))
                 hook = _publish(api, "by webhook", _graph({"trigger": "webhook"}))["webhook_path"]

@@ -111,13 +111,7 @@ def bench(db: str, sizes: list[int], requests: int, sink: systems.Sink) -> list[
         env["WEFT_DATABASE_URL"] = postgres.database("history")
     rows = []
     try:
-        subprocess.run(
-            [sys.executable, "-m", "weft", "migrate"], env=env, check=True, capture_output=True
-        )
-        org = systems._weft_cli(env, "org", "create", "--name", "history")
-        token = systems._weft_cli(
-            env, "token", "create", "--org", org["org_id"], "--linked-account", "big"
-        )
+        token = systems.migrate_and_sign_in(env)
         server = subprocess.Popen(
             [sys.executable, "-m", "weft", "serve", "--no-migrate"],
             env=env,
@@ -127,7 +121,7 @@ def bench(db: str, sizes: list[int], requests: int, sink: systems.Sink) -> list[
         base = f"http://127.0.0.1:{port}"
         try:
             systems.wait_http(base + "/healthz")
-            headers = {"Authorization": f"Bearer {token['token']}"}
+            headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
                 created = client.post(systems.API + "/workflow", json={"name": "history"}).json()
                 workflow = created["workflow"]["associated_workflow"]

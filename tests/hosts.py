@@ -183,8 +183,12 @@ def wait_workers_started(data_dir: Path, count: int, timeout_s: float = 60) -> N
     raise AssertionError(f"{count} workers did not start in {data_dir}")
 
 
-def nginx_conf(folder: Path, port: int, upstream: str, *, extra: str = "") -> Path:
-    """nginx serving 127.0.0.1:`port`, passing every request to `upstream` (a proxy_pass URL)."""
+def nginx_conf(
+    folder: Path, port: int, upstream: str, *, extra: str = "", bind: str | None = None
+) -> Path:
+    """nginx serving 127.0.0.1:`port`, passing every request to `upstream` (a proxy_pass URL);
+    `extra` goes in its http block; `bind`: the local address its upstream connections use."""
+    proxy_bind = f"proxy_bind {bind};" if bind else ""
     conf = folder / "nginx.conf"
     conf.write_text(
         f"""
@@ -205,6 +209,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_read_timeout 120s;
+            {proxy_bind}
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         }}

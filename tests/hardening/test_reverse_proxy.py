@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from engine.flows import BASE
-from hosts import start_nginx
+from hosts import nginx_conf, start_nginx
 from support import TenantFactory
 from worker_processes import free_port, start_server, stop
 
@@ -28,34 +28,6 @@ WRONG_KEY = {"x-api-key": "weft_test_wrong"}
 def loopback_address() -> str:
     """An address on the loopback network no other test uses (PostgreSQL keeps the counts)."""
     return str(ipaddress.IPv4Address(0x7F010000 + secrets.randbelow(1 << 16)))
-
-
-def nginx_conf(folder: Path, port: int, upstream: int, bind: str) -> Path:
-    conf = folder / "nginx.conf"
-    conf.write_text(
-        f"""
-daemon off;
-master_process off;
-pid {folder}/nginx.pid;
-error_log {folder}/nginx-error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://127.0.0.1:{upstream};
-            proxy_bind {bind};
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        }}
-    }}
-}}
-"""
-    )
-    return conf
 
 
 def client_from(address: str, base: str) -> httpx.Client:
@@ -95,9 +67,8 @@ async def test_behind_nginx_only_the_guesser_is_refused_and_forged_hops_change_n
         WEFT_RATE_LIMIT_FAILED_AUTH=str(FAILED_AUTH_LIMIT),
         WEFT_WORKERS="0",
     )
-    proxy = start_nginx(
-        folder, nginx_conf(folder, proxy_port, weft_port, proxy_address), proxy_port
-    )
+    conf = nginx_conf(folder, proxy_port, f"http://127.0.0.1:{weft_port}", bind=proxy_address)
+    proxy = start_nginx(folder, conf, proxy_port)
     try:
         # Straight to Weft from 127.0.0.1, which uvicorn's default would trust: forged hops are
         # ignored, so the limit still applies (before: every forged hop was a fresh address).
