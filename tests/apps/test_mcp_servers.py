@@ -303,7 +303,7 @@ async def test_another_accounts_token_never_reaches_this_server(
         (session_token, mine["_id"]),  # a session token is not a server token
         ("wmcp_" + "x" * 43, mine["_id"]),
     ]:
-        async with httpx.AsyncClient(base_url=live) as http:
+        async with httpx.AsyncClient(base_url=live, timeout=30) as http:
             answer = await http.post(
                 f"/mcp/v1/{token}/{server_id}",
                 json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
@@ -334,7 +334,7 @@ async def test_rotated_token_replaces_the_old_one(
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()["token"]
     assert new != created["token"]
-    async with httpx.AsyncClient(base_url=live) as http:
+    async with httpx.AsyncClient(base_url=live, timeout=30) as http:
         old = await http.post(f"/mcp/v1/{created['token']}/{created['_id']}", json={})
         assert old.status_code == 401
     async with mcp_session(f"{live}/mcp/v1/{new}/{created['_id']}") as session:

@@ -281,9 +281,11 @@ def test_every_route_keeps_its_documented_contract(case: Case, fuzz_world: World
 # from one answer's ids to the next call, so it creates a workflow, saves, publishes and runs
 # it, reads, cancels and reruns the run, creates an account, a webhook or an MCP server and then
 # uses it. A schema of its own: the seeded-ids hook above would replace the linked ids.
+# Without a run's event stream: the fuzz world has no workers, so a stream of a run that never
+# ends is open until its bound (the stateless test above calls it with seeded runs).
 stateful_schema = schemathesis.openapi.from_dict(
     _schema_document(), config=SchemathesisConfig.from_dict({"generation": {"database": "none"}})
-)
+).exclude(path_regex=r"/events$")
 STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 12
 # "[200] LinkName" of every link the schema declares (Schemathesis infers others too).
