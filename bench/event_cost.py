@@ -14,11 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,58 +55,26 @@ def _settled(client: httpx.Client, expected: int) -> None:
 
 
 def bench(db: str, runs: int, rounds: int) -> dict[str, float]:
-    data = Path(tempfile.mkdtemp(prefix="weft-events-"))
-    port = systems.free_port()
-    env = {
-        **os.environ,
-        "WEFT_DATA_DIR": str(data),
-        "WEFT_PORT": str(port),
-        "WEFT_LOG_LEVEL": "warning",
-        "WEFT_PROCESSES": "1",
-        "WEFT_RATE_LIMIT_API_KEY": "0",
-        "WEFT_RATE_LIMIT_WEBHOOK": "0",
-    }
-    env.pop("WEFT_DATABASE_URL", None)
-    postgres = systems.Postgres() if db == "postgres" else None
-    if postgres:
-        env["WEFT_DATABASE_URL"] = postgres.database("events")
     cpu: dict[str, list[float]] = {"event": [], "webhook": []}
-    try:
-        token = systems.migrate_and_sign_in(env)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "weft", "serve", "--no-migrate"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        roots = [server.pid] + ([postgres.postmaster_pid()] if postgres else [])
-        base = f"http://127.0.0.1:{port}"
-        try:
-            systems.wait_http(base + "/healthz")
-            headers = {"Authorization": f"Bearer {token}"}
-            with httpx.Client(base_url=base + systems.API, headers=headers, timeout=60) as api:
-                _publish(api, "by event", _graph({"trigger": "event", "event": "order.placed"}))
-                hook = _publish(api, "by webhook", _graph({"trigger": "webhook"}))["webhook_path"]
-                payload = {"items": [{"price": 3, "qty": i % 5} for i in range(20)]}
-                done = 0
-                for number in range(rounds):
-                    for kind in ("event", "webhook") if number % 2 else ("webhook", "event"):
-                        began = tree_cpu_s(roots)
-                        for _ in range(runs):
-                            if kind == "event":
-                                body = {"event": "order.placed", "payload": payload}
-                                api.post("/event", json=body).raise_for_status()
-                            else:
-                                httpx.post(base + hook, json=payload).raise_for_status()
-                        done += runs
-                        _settled(api, done)
-                        cpu[kind].append((tree_cpu_s(roots) - began) / runs * 1000)
-        finally:
-            server.terminate()
-            server.wait(30)
-    finally:
-        if postgres:
-            postgres.stop()
+    with systems.one_weft(db) as weft:
+        headers = {"Authorization": f"Bearer {weft.token}"}
+        with httpx.Client(base_url=weft.base + systems.API, headers=headers, timeout=60) as api:
+            _publish(api, "by event", _graph({"trigger": "event", "event": "order.placed"}))
+            hook = _publish(api, "by webhook", _graph({"trigger": "webhook"}))["webhook_path"]
+            payload = {"items": [{"price": 3, "qty": i % 5} for i in range(20)]}
+            done = 0
+            for number in range(rounds):
+                for kind in ("event", "webhook") if number % 2 else ("webhook", "event"):
+                    began = tree_cpu_s(weft.roots)
+                    for _ in range(runs):
+                        if kind == "event":
+                            body = {"event": "order.placed", "payload": payload}
+                            api.post("/event", json=body).raise_for_status()
+                        else:
+                            httpx.post(weft.base + hook, json=payload).raise_for_status()
+                    done += runs
+                    _settled(api, done)
+                    cpu[kind].append((tree_cpu_s(weft.roots) - began) / runs * 1000)
     return {kind: statistics.median(values) for kind, values in cpu.items()}
 
 

@@ -16,11 +16,8 @@ import asyncio
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -93,65 +90,32 @@ def measure(client: httpx.Client, path: str, requests: int) -> tuple[float, floa
 
 
 def bench(db: str, sizes: list[int], requests: int, sink: systems.Sink) -> list[str]:
-    data = Path(tempfile.mkdtemp(prefix="weft-history-"))
-    port = systems.free_port()
-    env = {
-        **os.environ,
-        "WEFT_DATA_DIR": str(data),
-        "WEFT_PORT": str(port),
-        "WEFT_OUTBOUND_ALLOW": "127.0.0.1",
-        "WEFT_LOG_LEVEL": "warning",
-        "WEFT_PROCESSES": "1",
-        "WEFT_RATE_LIMIT_API_KEY": "0",
-        "WEFT_RATE_LIMIT_WEBHOOK": "0",
-    }
-    env.pop("WEFT_DATABASE_URL", None)
-    postgres = systems.Postgres() if db == "postgres" else None
-    if postgres:
-        env["WEFT_DATABASE_URL"] = postgres.database("history")
     rows = []
-    try:
-        token = systems.migrate_and_sign_in(env)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "weft", "serve", "--no-migrate"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            systems.wait_http(base + "/healthz")
-            headers = {"Authorization": f"Bearer {token}"}
-            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-                created = client.post(systems.API + "/workflow", json={"name": "history"}).json()
-                workflow = created["workflow"]["associated_workflow"]
-                client.put(
-                    f"{systems.API}/workflow/{workflow}/draft",
-                    json=workflows.WEFT["five-step"](sink.url),
-                ).raise_for_status()
-                client.put(
-                    f"{systems.API}/workflow/{workflow}/publish", json={"published": True}
-                ).raise_for_status()
-                hook = client.get(f"{systems.API}/workflow/{workflow}").json()["webhook_path"]
-                seed = httpx.post(base + hook, json={"n": 1}, timeout=60).headers["x-execution-id"]
-                url = env.get("WEFT_DATABASE_URL") or str(data / "weft.db")
-                for size in sizes:
-                    began = time.monotonic()
-                    if postgres:
-                        asyncio.run(grow_postgres(url, size, seed))
-                    else:
-                        grow_sqlite(url, size, seed)
-                    print(f"{db}: {size} runs in {time.monotonic() - began:.0f} s", file=sys.stderr)
-                    for name, path in LISTS.items():
-                        p50, p95 = measure(client, path, requests)
-                        rows.append(f"| {db} | {size:,} | {name} | {p50:.1f} | {p95:.1f} |")
-                        print(rows[-1], file=sys.stderr)
-        finally:
-            server.terminate()
-            server.wait(30)
-    finally:
-        if postgres:
-            postgres.stop()
+    with systems.one_weft(db, {"WEFT_OUTBOUND_ALLOW": "127.0.0.1"}) as weft:
+        headers = {"Authorization": f"Bearer {weft.token}"}
+        with httpx.Client(base_url=weft.base, headers=headers, timeout=60) as client:
+            created = client.post(systems.API + "/workflow", json={"name": "history"}).json()
+            workflow = created["workflow"]["associated_workflow"]
+            client.put(
+                f"{systems.API}/workflow/{workflow}/draft",
+                json=workflows.WEFT["five-step"](sink.url),
+            ).raise_for_status()
+            client.put(
+                f"{systems.API}/workflow/{workflow}/publish", json={"published": True}
+            ).raise_for_status()
+            hook = client.get(f"{systems.API}/workflow/{workflow}").json()["webhook_path"]
+            seed = httpx.post(weft.base + hook, json={"n": 1}, timeout=60).headers["x-execution-id"]
+            for size in sizes:
+                began = time.monotonic()
+                if db == "postgres":
+                    asyncio.run(grow_postgres(weft.database_url, size, seed))
+                else:
+                    grow_sqlite(weft.database_url, size, seed)
+                print(f"{db}: {size} runs in {time.monotonic() - began:.0f} s", file=sys.stderr)
+                for name, path in LISTS.items():
+                    p50, p95 = measure(client, path, requests)
+                    rows.append(f"| {db} | {size:,} | {name} | {p50:.1f} | {p95:.1f} |")
+                    print(rows[-1], file=sys.stderr)
     return rows
 
 

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,3 +303,55 @@ class Postgres:
     def stop(self) -> None:
         self.server.cleanup()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class OneWeft:
+    """One `weft serve` process with a signed-in session token, for the single-purpose benches."""
+
+    base: str  # http://127.0.0.1:port
+    token: str
+    roots: list[int]  # the server's pid, and PostgreSQL's postmaster's when on PostgreSQL
+    database_url: str  # WEFT_DATABASE_URL, or the SQLite file's path
+
+
+@contextmanager
+def one_weft(db: str, extra_env: dict[str, str] | None = None) -> Iterator[OneWeft]:
+    """`weft serve` (one process, no rate limits) on SQLite or on a fresh embedded PostgreSQL
+    (`db`: "sqlite" or "postgres"), migrated and signed in; stopped, PostgreSQL too, after."""
+    data = Path(tempfile.mkdtemp(prefix="weft-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "WEFT_DATA_DIR": str(data),
+        "WEFT_PORT": str(port),
+        "WEFT_LOG_LEVEL": "warning",
+        "WEFT_PROCESSES": "1",
+        "WEFT_RATE_LIMIT_API_KEY": "0",
+        "WEFT_RATE_LIMIT_WEBHOOK": "0",
+        **(extra_env or {}),
+    }
+    env.pop("WEFT_DATABASE_URL", None)
+    postgres = Postgres() if db == "postgres" else None
+    try:
+        if postgres:
+            env["WEFT_DATABASE_URL"] = postgres.database("bench")
+        token = migrate_and_sign_in(env)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "weft", "serve", "--no-migrate"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base + "/healthz")
+            roots = [server.pid] + ([postgres.postmaster_pid()] if postgres else [])
+            url = env.get("WEFT_DATABASE_URL") or str(data / "weft.db")
+            yield OneWeft(base, token, roots, url)
+        finally:
+            server.terminate()
+            server.wait(30)
+    finally:
+        if postgres:
+            postgres.stop()
