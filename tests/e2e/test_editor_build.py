@@ -120,7 +120,8 @@ def test_keyboard_alone_builds_and_publishes_a_three_step_workflow(
             break
         page.keyboard.press("Tab")
     page.keyboard.press("/")
-    assert focused_name() == "Search steps to add"
+    # The palette takes focus on the next animation frame (it may first have to unfold).
+    frame.wait_for_function(f"() => ({FOCUSED_NAME})() === 'Search steps to add'", timeout=10_000)
     page.keyboard.type("transform")
     page.keyboard.press("Enter")
 
