@@ -118,6 +118,32 @@ async def test_schedule_fires_exactly_once_per_tick_with_two_schedulers(
     assert await fire_due_schedules(services) == 0  # the same tick never fires again
 
 
+async def test_two_workflows_of_one_account_both_fire_on_the_same_tick(
+    app, client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    # Each tick's idempotency key names its workflow: two schedules of one account sharing a
+    # tick must not collide (a collision rolled the whole round back, every round, for ever).
+    cron = node("1", "start", "Start", trigger="schedule", cron="0 * * * *", timezone="UTC")
+    first = await publish(client, tenant, [cron])
+    second = await publish(client, tenant, [cron])
+    tick = now().replace(minute=0, second=0, microsecond=0)
+    async with db.transaction() as session:
+        await session.execute(
+            update(Schedule)
+            .where(Schedule.workflow_id.in_([first, second]))
+            .values(next_fire_at=tick)
+        )
+    assert await fire_due_schedules(app_state(app).services) == 2
+    async with db.transaction() as session:
+        counts = {
+            wf: await session.scalar(
+                select(func.count()).select_from(Execution).where(Execution.workflow_id == wf)
+            )
+            for wf in (first, second)
+        }
+    assert counts == {first: 1, second: 1}
+
+
 async def test_workflow_test_runs_the_draft_and_returns_every_step(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:

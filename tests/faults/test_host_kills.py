@@ -29,7 +29,7 @@ from engine.sink import Sink
 from graphs import node
 from hosts import Host, Network, start_balancer, start_host
 from support import Tenant
-from weft.clock import isoformat
+from weft.engine.starts.scheduler import schedule_key
 from weft.store.db import Database
 from weft.store.tables import Execution, Schedule
 from worker_processes import busy_pids, stop, unexpected_log_lines
@@ -121,7 +121,7 @@ async def test_a_killed_host_loses_no_run_and_its_sync_callers_retry_onto_the_su
                 await asyncio.gather(*callers)
         statuses = await wait_settled(db, triggers.ids, timeout_s=90)
         figures = await check_invariants(db, triggers, sink)
-        fired = await schedule_keys(db, schedule_id, [isoformat(tick) for tick in ticks])
+        fired = await schedule_keys(db, schedule_id, ticks)
     finally:
         stop(proxy)
         doomed.kill_remaining()
@@ -131,7 +131,7 @@ async def test_a_killed_host_loses_no_run_and_its_sync_callers_retry_onto_the_su
     assert sync.gateway_errors, "no sync caller was on the dead host: the test proved little"
     assert set(sync.gateway_errors) <= set(sync.answered), "a sync caller never got its answer"
     assert figures.reclaimed_runs >= 1, "no run was cut off by the kill: the test proved little"
-    assert fired == Counter({f"schedule:{isoformat(tick)}": 1 for tick in ticks}), fired
+    assert fired == Counter({schedule_key(schedule_id, tick): 1 for tick in ticks}), fired
     assert unexpected_log_lines(survivor.data_dir) == []
     hosts_on = "network namespaces" if network else "loopback"
     print(
@@ -202,7 +202,7 @@ async def force_tick(db: Database, schedule_id: str, n: int) -> datetime:
     wait up to a minute for each); both hosts' schedulers race for it. The tick before must
     have fired first, else this one would replace it."""
     if n:
-        earlier = f"schedule:{isoformat(TICK_BASE + timedelta(minutes=n - 1))}"
+        earlier = schedule_key(schedule_id, TICK_BASE + timedelta(minutes=n - 1))
         await wait_fired(db, schedule_id, earlier)
     tick = TICK_BASE + timedelta(minutes=n)
     async with db.transaction() as session:
@@ -229,10 +229,11 @@ async def wait_fired(db: Database, schedule_id: str, key: str, timeout_s: float 
 
 
 async def schedule_keys(
-    db: Database, schedule_id: str, ticks: list[str], timeout_s: float = 30
+    db: Database, schedule_id: str, ticks: list[datetime], timeout_s: float = 30
 ) -> Counter[str]:
     """How many runs each forced tick made, once each has one that ended (and a moment more,
     long enough for a second fire to show)."""
+    wanted = {schedule_key(schedule_id, tick) for tick in ticks}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     settled_at = None
@@ -245,9 +246,9 @@ async def schedule_keys(
                     )
                 )
             ).all()
-        keys = Counter(str(key) for key, _ in rows if str(key).removeprefix("schedule:") in ticks)
+        keys = Counter(str(key) for key, _ in rows if str(key) in wanted)
         ended = {str(key) for key, status in rows if status == "succeeded"}
-        if all(f"schedule:{tick}" in ended for tick in ticks):
+        if wanted <= ended:
             settled_at = settled_at or loop.time()
             if loop.time() - settled_at >= 1.5:
                 return keys

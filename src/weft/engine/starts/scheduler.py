@@ -4,13 +4,15 @@ Missed ticks (the service was down) are coalesced: the schedule fires once for t
 missed tick, then continues from the next tick after now. Exactly-once holds twice over: the
 due rows are locked while one scheduler advances them (SKIP LOCKED on PostgreSQL; SQLite takes
 the write lock at BEGIN), and each tick's execution carries the idempotency key
-`schedule:<tick>`, which the database keeps unique per linked account.
+`schedule:<workflow>:<tick>`, which the database keeps unique per linked account (the workflow
+is in the key: two workflows of one account often share a tick).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -58,6 +60,11 @@ class Scheduler(Periodic):
             )
 
 
+def schedule_key(workflow_id: str, tick: datetime) -> str:
+    """The idempotency key of one workflow's run for one tick."""
+    return f"schedule:{workflow_id}:{isoformat(tick)}"
+
+
 async def fire_due_schedules(services: Services, limit: int = 100) -> int:
     """Queue one execution per due schedule and advance it; returns how many fired."""
     db = services.db
@@ -83,7 +90,7 @@ async def fire_due_schedules(services: Services, limit: int = 100) -> int:
                     workflow,
                     trigger="schedule",
                     payload=schedule_output(tick),
-                    key=f"schedule:{isoformat(tick)}",
+                    key=schedule_key(workflow.id, tick),
                 )
                 try:
                     await lifecycle.add_within_quotas(services, session, run)
