@@ -76,14 +76,18 @@ def record_outcomes(connection: Connection, outcomes: Sequence[RunOutcome]) -> l
 def reset_streaks(connection: Connection, workflow_ids: Sequence[str]) -> None:
     """A success: the streak is 0 again (no write when it already was, or no row exists)."""
     if workflow_ids:
-        connection.execute(_RESET, {"ids": sorted(set(workflow_ids)), "moment": now()})
+        moment = now()
+        connection.execute(
+            _RESET, [{"wid": wid, "moment": moment} for wid in sorted(set(workflow_ids))]
+        )
 
 
 # Built once: every batch of successes runs it, and SQLAlchemy memoises a statement's cache key
-# on the object (a fresh statement per batch cost ~10 times more CPU).
+# on the object (a fresh statement per batch cost ~10 times more CPU). An equality run as an
+# executemany, not an expanding IN: that is re-rendered on each call (22 µs against 43 on SQLite).
 _RESET = (
     update(_failures)
-    .where(_failures.c.workflow_id.in_(bindparam("ids", expanding=True)), _failures.c.streak > 0)
+    .where(_failures.c.workflow_id == bindparam("wid"), _failures.c.streak > 0)
     .values(streak=0, updated_at=bindparam("moment", type_=_failures.c.updated_at.type))
 )
 
