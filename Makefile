@@ -21,7 +21,7 @@ run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a dem
 test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium nginx ui-check chart-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_PARALLEL)
+	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=30
 
 chromium: ## Debian's chromium for the browser tests (installed with apt-get when missing)
 	@command -v chromium >/dev/null 2>&1 || { \
