@@ -21,6 +21,7 @@ from weft.errors import Conflict, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import App, Config, Workflow
+from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.public import DataSlot, LivePublicWorkflow, live_public_workflows
 
 MAX_CONFIG_ID_LENGTH = 200
@@ -260,8 +261,7 @@ async def update_config(
             current["fields"] = values
             stored[item.workflow.id] = current
         config.workflows = stored
-    config.updated_at = now()
-    await session.flush()
+    await _changed(config, session)
     return view
 
 
@@ -271,7 +271,15 @@ async def delete_config(
     """Delete a config (its public workflows stop running for this account); returns its id."""
     view = await get_config(scope, slug, config_id, session=session)
     await session.execute(delete(Config).where(Config.id == view.config.id))
+    LIVE_STARTS.forget_all()
     return view.config.config_id
+
+
+async def _changed(config: Config, session: AsyncSession) -> None:
+    """Write a config's change; the events it enables may start other runs now (LIVE_STARTS)."""
+    config.updated_at = now()
+    await session.flush()
+    LIVE_STARTS.forget_all()
 
 
 async def config_for_run(
@@ -432,8 +440,7 @@ async def set_field(
     else:
         checked = _check_value(value, ref.slot, "value", view.labels_of(ref.slot))
         _store_slot_value(config, ref.workflow.workflow.id, field_id, checked, clear=False)
-    config.updated_at = now()
-    await session.flush()
+    await _changed(config, session)
     return view, ref
 
 
@@ -448,8 +455,7 @@ async def clear_field(
         config.fields = {k: v for k, v in (config.fields or {}).items() if k != field_id}
     else:
         _store_slot_value(config, ref.workflow.workflow.id, field_id, None, clear=True)
-    config.updated_at = now()
-    await session.flush()
+    await _changed(config, session)
     return view, ref
 
 

@@ -14,6 +14,7 @@ from weft.clock import now
 from weft.errors import InvalidInput
 from weft.ids import new_id
 from weft.store.tables import AppEvent
+from weft.workflows.live_cache import LIVE_STARTS
 
 
 def parse_sample(response: Any) -> Any:
@@ -50,6 +51,7 @@ async def save_event(
     row.json_schema = parse_event_schema(json_schema)
     row.updated_at = moment
     await session.flush()
+    LIVE_STARTS.forget_all()  # its schema checks events' payloads
     return row
 
 

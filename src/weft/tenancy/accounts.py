@@ -13,7 +13,7 @@ from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import OrgScope, scoped_select
 from weft.store.tables import LinkedAccount
-from weft.workflows.live_cache import LIVE_WEBHOOKS
+from weft.workflows.live_cache import LIVE_STARTS
 
 MAX_ACCOUNT_ID_LENGTH = 200
 
@@ -124,4 +124,4 @@ async def delete_linked_account(scope: OrgScope, account_id: str, *, session: As
     """Delete a linked account with its tokens and private workflows (cascade)."""
     account = await get_linked_account(scope, account_id, session=session)
     await session.execute(delete(LinkedAccount).where(LinkedAccount.id == account.id))
-    LIVE_WEBHOOKS.forget_all()
+    LIVE_STARTS.forget_all()

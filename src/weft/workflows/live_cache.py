@@ -1,8 +1,10 @@
-"""Which live workflow a webhook URL starts, remembered for a moment.
+"""What a webhook URL or an event starts, remembered for a moment.
 
-A busy webhook would otherwise cost two reads per call for an answer that rarely changes. This
-process forgets every entry at once whenever it publishes, unpublishes or deletes a workflow or
-deletes a linked account; a change made by another process is seen within `TTL_S`.
+A busy webhook would otherwise cost two reads per call, and a busy event three to five (its
+listeners, the configs that enable public workflows, its schemas), for answers that rarely
+change. This process forgets every entry at once whenever it publishes, unpublishes or deletes a
+workflow, deletes a linked account, or changes a config or an event's definition; a change made
+by another process is seen within `TTL_S`.
 """
 
 from __future__ import annotations
@@ -57,4 +59,4 @@ class LiveCache:
         self._entries.clear()
 
 
-LIVE_WEBHOOKS = LiveCache()
+LIVE_STARTS = LiveCache()

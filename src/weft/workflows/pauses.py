@@ -18,7 +18,7 @@ from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import Workflow, WorkflowFailures
 from weft.workflows import records
-from weft.workflows.live_cache import LIVE_WEBHOOKS
+from weft.workflows.live_cache import LIVE_STARTS
 
 
 @dataclass(frozen=True)
@@ -89,5 +89,5 @@ async def resume_workflow(db: Database, scope: Scope, workflow_id: str) -> Pause
             workflow.paused_at = None
             workflow.updated_at = moment
             await session.flush()
-            LIVE_WEBHOOKS.forget_all()
+            LIVE_STARTS.forget_all()
         return await pause_state_of(workflow, session=session)

@@ -15,7 +15,7 @@ from weft.nodes import START_TYPE
 from weft.store.pagination import Page, paginate
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import App, Workflow, WorkflowDraftId, WorkflowVersion
-from weft.workflows.live_cache import LIVE_WEBHOOKS
+from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.trigger_index import stop_workflow_app_trigger
 
 MAX_NAME_LENGTH = 200
@@ -227,5 +227,5 @@ async def delete_workflow(scope: Scope, workflow_id: str, *, session: AsyncSessi
     await stop_workflow_app_trigger(workflow.id, session=session)
     await session.execute(delete(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow.id))
     await session.execute(delete(Workflow).where(Workflow.id == workflow.id))
-    LIVE_WEBHOOKS.forget_all()
+    LIVE_STARTS.forget_all()
     return live_triggers

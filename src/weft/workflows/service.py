@@ -19,7 +19,7 @@ from weft.store.pagination import Page
 from weft.store.scope import OrgScope, Scope, account_scope
 from weft.store.tables import App, LinkedAccount, Workflow, WorkflowVersion
 from weft.workflows import records, transfer, versions
-from weft.workflows.live_cache import LIVE_WEBHOOKS
+from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.trigger_index import start_config
 
 # Finds the app a new workflow belongs to (apps.catalog.resolve_app), called as
@@ -258,7 +258,7 @@ async def live_webhook(db: Database, secret: str) -> LiveWebhook:
 
     Remembered for a moment (workflows.live_cache): a busy webhook is not looked up per call.
     """
-    return await LIVE_WEBHOOKS.get_or_load(secret, lambda: _find_live_webhook(db, secret))
+    return await LIVE_STARTS.get_or_load(secret, lambda: _find_live_webhook(db, secret))
 
 
 async def _find_live_webhook(db: Database, secret: str) -> LiveWebhook:

@@ -16,7 +16,7 @@ from weft.store.pagination import Page, paginate
 from weft.store.scope import OrgScope, Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
 from weft.workflows.graph import GraphProblem, GraphShapeError, normalize_graph
-from weft.workflows.live_cache import LIVE_WEBHOOKS
+from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, remember_draft_id, start_node
 from weft.workflows.trigger_index import ensure_webhook_secret, index_triggers
@@ -186,7 +186,7 @@ async def set_published(
                 error_code="INVALID_WORKFLOW_ID",
             )
         workflow.published = False
-        LIVE_WEBHOOKS.forget_all()
+        LIVE_STARTS.forget_all()
         workflow.updated_at = now()
         await index_triggers(workflow, None, session=session)
         await session.flush()
@@ -196,7 +196,7 @@ async def set_published(
             raise InvalidInput("Workflow has nothing to publish", error_code="NOTHING_TO_PUBLISH")
         # No pending edits: publishing again just puts the live version back online.
         workflow.published = True
-        LIVE_WEBHOOKS.forget_all()
+        LIVE_STARTS.forget_all()
         workflow.updated_at = now()
         live = await live_version(scope, workflow, session=session)
         await index_triggers(workflow, live.nodes if live else None, session=session)
@@ -230,7 +230,7 @@ async def set_published(
     )
     workflow.current_version = number
     workflow.published = True
-    LIVE_WEBHOOKS.forget_all()
+    LIVE_STARTS.forget_all()
     workflow.draft_id = None
     bump_draft_revision(workflow)
     workflow.updated_at = moment

@@ -27,6 +27,7 @@ from weft.clock import isoformat, now
 from weft.store.dialects import dialect_of
 from weft.store.tables import Org, Workflow, WorkflowFailures
 from weft.tenancy.org_failures import pause_after_from
+from weft.workflows.live_cache import LIVE_STARTS
 
 _failures = WorkflowFailures.__table__
 
@@ -146,7 +147,12 @@ def _pause(connection: Connection, workflow_id: str, moment: datetime) -> bool:
         .where(table.c.id == workflow_id, table.c.paused_at.is_(None))
         .values(paused_at=moment)
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    # Its webhook and events must be refused from now on, not once the cached answer expires
+    # (a reload between this and the commit still sees the old row: LIVE_STARTS's TTL bounds it).
+    LIVE_STARTS.forget_all()
+    return True
 
 
 def _with_fields(delivery: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:

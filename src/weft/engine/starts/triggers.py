@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.apps.checks import catalog_problems
 from weft.apps.configs import config_for_run, enabled_for_event
-from weft.apps.json_schema import check_event_payload
+from weft.apps.json_schema import check_payload, event_schemas
 from weft.clock import now
 from weft.engine.interpreter.safe_mode import EditorTestOptions, check_options
 from weft.engine.runs import lifecycle, states
@@ -25,6 +26,7 @@ from weft.nodes import Role, has_role
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Execution, Workflow
 from weft.workflows.graph import normalize_graph
+from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.pauses import refuse_if_paused
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
@@ -209,21 +211,41 @@ async def execute_workflow(
     return execution
 
 
-async def event_targets(
+@dataclass(frozen=True)
+class EventListeners:
+    """What an event starts for one linked account: every live workflow listening to it, with
+    the config it runs with (its id and values; None for a private workflow), and the schemas its
+    payload must meet."""
+
+    targets: list[tuple[Workflow, str | None, Any]]
+    schemas: list[Any]
+
+    def for_payload(self, event: str, payload: Any) -> list[tuple[Workflow, str | None, Any]]:
+        """The targets that start for `payload`: 404 when none listens, 423 when every one
+        paused itself, 400 when the payload breaks a schema."""
+        if not self.targets:
+            raise NotFound(
+                f"No live workflow listens to event {event!r}", error_code="INVALID_EVENT"
+            )
+        running = [target for target in self.targets if target[0].paused_at is None]
+        if not running:  # every listener paused itself: say so rather than queue nothing
+            refuse_if_paused(self.targets[0][0])
+        for schema in self.schemas:
+            check_payload(event, schema, payload)
+        return running
+
+
+async def event_listeners(
     scope: Scope,
     event: str,
-    payload: Any,
     *,
     session: AsyncSession,
     slug: str | None = None,
     config_id: str | None = None,
-) -> list[tuple[Workflow, str | None, Any]]:
-    """Every live workflow of this linked account listening to `event`, with the config it runs
-    with (its id and values; None for a private workflow); `payload` checked against the event.
-
-    Besides its private workflows, the public workflows its configs enable run too, once per
-    config (only those of app `slug` / config `config_id` when given), each with its values.
-    """
+) -> EventListeners:
+    """The account's listeners to `event`. Besides its private workflows, the public workflows
+    its configs enable run too, once per config (only those of app `slug` / config `config_id`
+    when given), each with its values."""
     listening = list(
         await session.scalars(
             scoped_select(Workflow, scope)
@@ -239,14 +261,25 @@ async def event_targets(
     targets += await enabled_for_event(
         scope, event, slug=slug, config_id=config_id, session=session
     )
-    if not targets:
-        raise NotFound(f"No live workflow listens to event {event!r}", error_code="INVALID_EVENT")
-    running = [target for target in targets if target[0].paused_at is None]
-    if not running:  # every listener paused itself: say so rather than queue nothing
-        refuse_if_paused(targets[0][0])
-    targets = running
-    await check_event_payload(scope.org_id, event, payload, slug=slug, session=session)
-    return targets
+    schemas = await event_schemas(scope.org_id, event, slug=slug, session=session)
+    return EventListeners(targets, schemas)
+
+
+async def _remembered_listeners(
+    services: Services, scope: Scope, event: str, slug: str | None, config_id: str | None
+) -> EventListeners:
+    """`event_listeners`, remembered for a moment as a webhook's workflow is (LIVE_STARTS):
+    a busy event is not looked up (three to five reads) per call."""
+
+    async def load() -> EventListeners:
+        async with services.db.reading() as session:
+            return await event_listeners(
+                scope, event, session=session, slug=slug, config_id=config_id
+            )
+
+    account = (scope.org_id, scope.environment, scope.linked_account_pk)
+    key = "\x1f".join(part or "" for part in ("event", *account, event, slug, config_id))
+    return await LIVE_STARTS.get_or_load(key, load)
 
 
 async def start_event(
@@ -261,10 +294,8 @@ async def start_event(
     """Start a run of every workflow listening to `event` (no Idempotency-Key), each here at
     once when a worker of this process has room (engine.starts.direct), else queued: the same
     path as a webhook's run."""
-    async with services.db.reading() as session:
-        targets = await event_targets(
-            scope, event, payload, session=session, slug=slug, config_id=config_id
-        )
+    listeners = await _remembered_listeners(services, scope, event, slug, config_id)
+    targets = listeners.for_payload(event, payload)
     digest = request_hash({"event": event, "payload": payload})
     rows = [
         execution_row(
@@ -292,11 +323,10 @@ async def trigger_event(
     slug: str | None = None,
     config_id: str | None = None,
 ) -> list[Execution]:
-    """Queue a run of every workflow listening to `event` (`event_targets`), deduplicated by
+    """Queue a run of every workflow listening to `event` (`event_listeners`), deduplicated by
     the Idempotency-Key `key`: a repeat within `window_s` gets the first request's runs."""
-    targets = await event_targets(
-        scope, event, payload, session=session, slug=slug, config_id=config_id
-    )
+    listeners = await event_listeners(scope, event, session=session, slug=slug, config_id=config_id)
+    targets = listeners.for_payload(event, payload)
     digest = request_hash({"event": event, "payload": payload})
 
     def run_key(workflow: Workflow, config: str | None) -> str:
