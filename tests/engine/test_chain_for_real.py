@@ -131,3 +131,13 @@ async def test_run_for_real_naming_no_step_is_refused_with_the_names(
     other = await client.post(url, json={"run_for_real": "some"}, headers=tenant.bearer)
     assert_envelope(other, 400)
     assert billing.received == []
+
+
+async def test_openapi_documents_run_for_real_and_its_400(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    test = schema["paths"][f"{BASE}/workflow/{{workflow_id}}/test"]["post"]
+    field = schema["components"]["schemas"]["TestIn"]["properties"]["run_for_real"]
+    assert {"type": "array", "items": {"type": "string"}, "maxItems": 500} in field["anyOf"]
+    assert {"type": "string", "const": "all"} in field["anyOf"]
+    assert "by name" in field["description"]
+    assert "NODE_NOT_FOUND" in test["responses"]["400"]["description"]

@@ -92,9 +92,8 @@ class TestIn(BaseModel):
         max_length=500,
         description="Node id → output: these steps do not run and answer this output instead",
     )
-    run_for_real: list[str] | Literal["all"] = Field(
+    run_for_real: Annotated[list[str], Field(max_length=500)] | Literal["all"] = Field(
         default_factory=list,
-        max_length=500,
         description="Write steps (http POST/PUT/PATCH/DELETE, app actions, sub-workflows) that "
         "run for real, each by id or by name (`Create customer` or `create_customer`); later "
         "steps see their real answers. The others are held back and show the request they "

@@ -32,6 +32,7 @@ interface Props {
   onData(data: Record<string, unknown>): void;
   onPin(output: unknown | undefined): void;
   onStep(step: Step): void;
+  /** Choose this held-back write to run for real (in the test panel, with any others). */
   onRunForReal(nodeId: string): void;
   onConnected?(): void;
   showTestData?: boolean;
@@ -315,7 +316,7 @@ export function NodePanel(props: Props) {
           </p>
           <JsonViewer value={wouldSend} label="Request it would send" />
           <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
-            Run for real
+            Run for real…
           </button>
         </div>
       ) : null}
