@@ -3,38 +3,20 @@ their real answers, the others stay held back (issue #22, point 5)."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import httpx
 import pytest
 
+from engine.billing import Billing
 from engine.flows import BASE, create_draft, step
 from graphs import node
-from servers import RecordingServer, Request
 from support import Tenant, assert_envelope
 from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
 
 START = node("1", "start", "Start", trigger="manual", sample_payload={"plan": "gold"})
-
-
-class Billing(RecordingServer):
-    """A billing API: POST /customers answers a new customer id, POST /subscriptions echoes."""
-
-    def __init__(self) -> None:
-        self.ids = itertools.count(1)
-        super().__init__()
-
-    def respond(self, request: Request) -> tuple[int, Any]:
-        if request.path.endswith("/customers"):
-            return 200, {"id": f"cus_{next(self.ids)}"}
-        return 200, {"subscribed": request.json()}
-
-    def posts(self, path: str) -> list[Any]:
-        """The bodies POSTed to `path`, in order."""
-        return [r.json() for r in self.received if r.method == "POST" and r.path == path]
 
 
 @pytest.fixture
