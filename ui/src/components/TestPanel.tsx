@@ -19,11 +19,11 @@ interface Props {
   payloadText: string;
   setPayloadText(text: string): void;
   pins: Record<string, unknown>;
-  onRun(payload: unknown): void;
   onOpenStep(nodeId: string): void;
   /** The held-back writes chosen to run for real in the next run (node ids). */
   forReal: string[];
   setForReal(ids: string[]): void;
+  /** Run the draft; `runForReal`: the held-back writes (ids) to send this time, or "all". */
   onRun(payload: unknown, runForReal?: string[] | "all"): void;
 }
 
@@ -74,7 +74,7 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
       <div className="safe-note">
         <Icon name="shield" />
         <span>
-          <strong>Safe test mode is on.</strong> Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it.
+          <strong>Safe test mode is on.</strong> Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it; after a run, choose which to send for real.
         </span>
       </div>
       <div className="button-row">
