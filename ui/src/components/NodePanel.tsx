@@ -315,9 +315,12 @@ export function NodePanel(props: Props) {
             </span>
           </p>
           <JsonViewer value={wouldSend} label="Request it would send" />
-          <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
-            Run for real…
-          </button>
+          {/* A past run's held-back step is not in the test panel's list: only the last test's are. */}
+          {!readOnly && (
+            <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
+              Run for real…
+            </button>
+          )}
         </div>
       ) : null}
       {step ? (
