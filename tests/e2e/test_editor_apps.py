@@ -155,8 +155,9 @@ def test_add_connect_fill_test_and_publish_an_app_action(context, host_page, edi
     assert "ada@example.com" in would_send and '"pro"' in would_send
     shot(editor, "5-safe-mode")
 
-    # 6. Run it for real against the local fake.
-    frame.get_by_role("button", name="Run for real").first.click()
+    # 6. Run it for real against the local fake: the step's button chooses it in the test panel.
+    frame.get_by_role("button", name="Run for real…").click()
+    frame.get_by_role("button", name="Run test with 1 for real").click()
     wait_until(lambda: len(fake.requests) == 1, message="the call to reach the fake app")
     sent = fake.requests[0]
     assert sent.method == "POST" and sent.path == "/contacts"

@@ -44,7 +44,9 @@ def test_safe_test_mode_holds_back_writes_until_run_for_real(
     assert sink.requests == []
     editor.screenshot(artefacts, "safe-mode")
 
-    frame.get_by_role("button", name="Run for real").first.click()
+    # The step's "Run for real…" chooses it in the test panel; the run there sends it.
+    frame.get_by_role("button", name="Run for real…").click()
+    frame.get_by_role("button", name="Run test with 1 for real").click()
     wait_until(lambda: len(sink.requests) == 1, message="the POST to reach the sink")
     assert sink.requests == [("POST", "/orders", {"user": 42})]
     assert editor.console_errors == []

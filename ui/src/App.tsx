@@ -72,6 +72,8 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
   const [focusNode, setFocusNode] = useState<string | null>(null);
   const [showTestData, setShowTestData] = useState(false);
   const [payloadText, setPayloadText] = useState("");
+  // Held-back writes chosen (in the test panel, or from a step's panel) to run for real next.
+  const [forReal, setForReal] = useState<string[]>([]);
   const [publishProblems, setPublishProblems] = useState<Problem[] | null>(null);
   const [confirm, setConfirm] = useState<{ title: string; body: string; action: string; run(): Promise<void> } | null>(null);
   const [toast, setToast] = useState<{ text: string; tone: "success" } | null>(null);
@@ -211,26 +213,22 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
   );
 
   const runTest = useCallback(
-    (payload: unknown, runForReal: string[] = []) => {
+    (payload: unknown, runForReal: string[] | "all" = []) => {
       setTab("test");
       setPanels({ side: true });
+      setForReal([]);
       void editor.startTest(payload, runForReal);
     },
     [editor, setPanels],
   );
 
-  const runForReal = useCallback(
-    (nodeId: string) => {
-      let payload: unknown;
-      try {
-        payload = payloadText.trim() ? JSON.parse(payloadText) : undefined;
-      } catch {
-        payload = undefined;
-      }
-      runTest(payload, [nodeId]);
-    },
-    [payloadText, runTest],
-  );
+  // A step's "Run for real" chooses it in the test panel's list rather than sending it alone:
+  // a write that needs an earlier held-back write's answer is chosen together with it there.
+  const chooseForReal = useCallback((nodeId: string) => {
+    setForReal((ids) => (ids.includes(nodeId) ? ids : [...ids, nodeId]));
+    setTab("test");
+    setPanels({ side: true });
+  }, [setPanels]);
 
   const publish = useCallback(async () => {
     const result = await editor.publish();
@@ -538,7 +536,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
                   }
                   onStep={editor.setStep}
                   onConnected={() => void editor.refreshProblems()}
-                  onRunForReal={runForReal}
+                  onRunForReal={chooseForReal}
                   showTestData={showTestData}
                 />
               ) : (
@@ -561,13 +559,14 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
                 payloadText={payloadText}
                 setPayloadText={setPayloadText}
                 pins={editor.pins}
-                onRun={(payload) => runTest(payload)}
+                onRun={runTest}
                 onOpenStep={(id) => {
                   setSelection([id]);
                   setShowTestData(true);
                   setTab("node");
                 }}
-                onRunForReal={runForReal}
+                forReal={forReal}
+                setForReal={setForReal}
               />
             )}
             {tab === "runs" && <RunsPanel api={api} onOpen={(run) => void openRun(run)} onReplay={replay} openId={view.kind === "run" ? view.run._id : null} />}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
@@ -92,11 +92,13 @@ class TestIn(BaseModel):
         max_length=500,
         description="Node id → output: these steps do not run and answer this output instead",
     )
-    run_for_real: list[str] = Field(
+    run_for_real: Annotated[list[str], Field(max_length=500)] | Literal["all"] = Field(
         default_factory=list,
-        max_length=500,
         description="Write steps (http POST/PUT/PATCH/DELETE, app actions, sub-workflows) that "
-        "run for real; the others are held back and show the request they would send",
+        "run for real, each by id or by name (`Create customer` or `create_customer`); later "
+        "steps see their real answers. The others are held back and show the request they "
+        'would send. `"all"`: every write runs for real (as `safe_mode: false`). A name or id '
+        "that is no step of the draft answers 400 NODE_NOT_FOUND listing it",
     )
     safe_mode: bool = Field(True, description="false: every write step runs for real")
     config: dict[str, Any] | None = Field(None, description=CONFIG_DOC)
@@ -106,6 +108,8 @@ class TestIn(BaseModel):
 
     def options(self) -> EditorTestOptions:
         """The run's test options."""
+        if self.run_for_real == "all":
+            return EditorTestOptions(safe=False, pinned=self.pinned)
         return EditorTestOptions(
             safe=self.safe_mode, pinned=self.pinned, run_for_real=frozenset(self.run_for_real)
         )
@@ -303,6 +307,11 @@ async def trigger_event(
     summary="Run the draft with a sample payload; every step's input and output",
     responses={
         202: {"model": StartedOut, "description": "wait: false; follow /execution/{id}/events"},
+        400: {
+            "model": ErrorOut,
+            "description": "NODE_NOT_FOUND: `pinned` or `run_for_real` names no step of the "
+            "draft (`details.unknown` lists them); PIN_NOT_ALLOWED",
+        },
         422: {"model": ErrorOut, "description": "The draft's graph is invalid"},
     },
 )

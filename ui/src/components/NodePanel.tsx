@@ -32,6 +32,7 @@ interface Props {
   onData(data: Record<string, unknown>): void;
   onPin(output: unknown | undefined): void;
   onStep(step: Step): void;
+  /** Choose this held-back write to run for real (in the test panel, with any others). */
   onRunForReal(nodeId: string): void;
   onConnected?(): void;
   showTestData?: boolean;
@@ -314,9 +315,12 @@ export function NodePanel(props: Props) {
             </span>
           </p>
           <JsonViewer value={wouldSend} label="Request it would send" />
-          <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
-            Run for real
-          </button>
+          {/* A past run's held-back step is not in the test panel's list: only the last test's are. */}
+          {!readOnly && (
+            <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
+              Run for real…
+            </button>
+          )}
         </div>
       ) : null}
       {step ? (

@@ -1,5 +1,7 @@
 // Testing: the sample payload (prefilled from request-structure), run the draft in safe mode,
-// and the steps as they arrive (click one to open it on the canvas).
+// and the steps as they arrive (click one to open it on the canvas). The writes a run held back
+// are listed to choose from: the chosen ones run for real together in the next run, so a later
+// write sees the real answer of an earlier one (an id it creates), not the held-back stand-in.
 import { useEffect, useState } from "react";
 import type { Api } from "../lib/api";
 import type { Graph } from "../lib/types";
@@ -7,6 +9,8 @@ import type { RunState } from "../state/useEditor";
 import { CodeField } from "./CodeField";
 import { Icon } from "./Icons";
 import { ErrorNote } from "./ErrorNote";
+import { Dialog } from "./Dialog";
+import { heldBack, heldBackSteps, wouldSendSummary } from "../lib/heldBack";
 
 interface Props {
   api: Api;
@@ -15,13 +19,17 @@ interface Props {
   payloadText: string;
   setPayloadText(text: string): void;
   pins: Record<string, unknown>;
-  onRun(payload: unknown): void;
   onOpenStep(nodeId: string): void;
-  onRunForReal(nodeId: string): void;
+  /** The held-back writes chosen to run for real in the next run (node ids). */
+  forReal: string[];
+  setForReal(ids: string[]): void;
+  /** Run the draft; `runForReal`: the held-back writes (ids) to send this time, or "all". */
+  onRun(payload: unknown, runForReal?: string[] | "all"): void;
 }
 
-export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, onRun, onOpenStep, onRunForReal }: Props) {
+export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, onRun, onOpenStep, forReal, setForReal }: Props) {
   const [error, setError] = useState<string | null>(null);
+  const [confirmAll, setConfirmAll] = useState(false);
   const [loaded, setLoaded] = useState(payloadText !== "");
 
   useEffect(() => {
@@ -39,17 +47,20 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
     };
   }, [api, loaded, payloadText, setPayloadText]);
 
-  const start = () => {
+  const start = (runForReal?: string[] | "all") => {
     try {
       const payload = payloadText.trim() ? JSON.parse(payloadText) : undefined;
       setError(null);
-      onRun(payload);
+      onRun(payload, runForReal);
     } catch {
       setError("The sample payload is not valid JSON.");
     }
   };
 
   const names = Object.fromEntries(graph.nodes.map((n) => [n.id, n.name]));
+  const held = run.status === "running" ? [] : heldBackSteps(run.order, run.steps, new Set(Object.keys(names)));
+  const chosen = forReal.filter((id) => held.includes(id));
+  const toggle = (id: string, on: boolean) => setForReal(on ? [...chosen, id] : chosen.filter((c) => c !== id));
   const pinCount = Object.keys(pins).length;
   return (
     <section className="panel-body" aria-label="Test the draft">
@@ -63,11 +74,11 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
       <div className="safe-note">
         <Icon name="shield" />
         <span>
-          <strong>Safe test mode is on.</strong> Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it.
+          <strong>Safe test mode is on.</strong> Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it; after a run, choose which to send for real.
         </span>
       </div>
       <div className="button-row">
-        <button type="button" className="btn primary" onClick={start} disabled={run.status === "running"}>
+        <button type="button" className="btn primary" onClick={() => start()} disabled={run.status === "running"}>
           <Icon name="play" size={14} /> {run.status === "running" ? "Running…" : "Run test"}
         </button>
         {pinCount > 0 && <span className="muted">{pinCount} pinned step{pinCount > 1 ? "s" : ""} will not run</span>}
@@ -85,7 +96,7 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
           <ol className="step-list" aria-label="Steps of the test run">
             {run.order.map((id) => {
               const step = run.steps[id];
-              const safe = (step.latest_output as { safe_mode?: boolean } | null)?.safe_mode;
+              const safe = heldBack(step.latest_output);
               return (
                 <li key={id} className={`step-row status-${step.node_status.toLowerCase()}`}>
                   {/* The name is the visible text (axe: label-content-name-mismatch), after a hidden "Open step". */}
@@ -96,17 +107,67 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
                     <span className="step-status">{safe ? "not sent" : step.pinned ? "pinned" : step.node_status.toLowerCase()}</span>
                     <span className="step-time">{step.execution_time !== null ? `${Math.round(step.execution_time)} ms` : ""}</span>
                   </button>
-                  {safe && (
-                    <button type="button" className="btn small danger" onClick={() => onRunForReal(id)}>
-                      Run for real
-                    </button>
-                  )}
                 </li>
               );
             })}
           </ol>
+          {held.length > 0 && (
+            <fieldset className="for-real">
+              <legend>Held-back writes</legend>
+              <p className="muted">
+                Choose the writes to send for real. They run together in one test, so later steps see their real answers. The others stay held back.
+              </p>
+              <ul className="for-real-list">
+                {held.map((id) => (
+                  <li key={id}>
+                    <label>
+                      <input type="checkbox" checked={chosen.includes(id)} onChange={(e) => toggle(id, e.target.checked)} />
+                      <span className="step-name">{names[id]}</span>
+                      <span className="for-real-what">{wouldSendSummary(run.steps[id].latest_output)}</span>
+                    </label>
+                  </li>
+                ))}
+              </ul>
+              <div className="button-row">
+                <button type="button" className="btn danger" disabled={chosen.length === 0} onClick={() => start(chosen)}>
+                  {chosen.length === 0 ? "Run chosen for real" : `Run test with ${chosen.length} for real`}
+                </button>
+                <button type="button" className="btn ghost" onClick={() => setConfirmAll(true)}>
+                  Run all for real…
+                </button>
+              </div>
+            </fieldset>
+          )}
         </>
       )}
+      <Dialog
+        title="Send every write for real?"
+        open={confirmAll}
+        onClose={() => setConfirmAll(false)}
+        tone="danger"
+        actions={
+          <>
+            <button type="button" className="btn ghost" onClick={() => setConfirmAll(false)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="btn danger"
+              onClick={() => {
+                setConfirmAll(false);
+                start("all");
+              }}
+            >
+              Send all for real
+            </button>
+          </>
+        }
+      >
+        <p>
+          This test sends every step that changes data outside for real: {held.map((id) => names[id]).join(", ")}, and any write the last test did not reach.
+        </p>
+        <p className="muted">What they send cannot be taken back. Pinned steps still do not run.</p>
+      </Dialog>
     </section>
   );
 }

@@ -25,7 +25,8 @@ export class ApiError extends Error {
 export interface TestOptions {
   payload?: unknown;
   pinned?: Record<string, unknown>;
-  run_for_real?: string[];
+  /** Held-back writes to run for real (ids or names), or "all" of them. */
+  run_for_real?: string[] | "all";
 }
 
 type Listener = () => void;

@@ -160,7 +160,7 @@ export function useEditor(api: Api, host: HostChannel) {
   );
 
   const startTest = useCallback(
-    async (payload: unknown, runForReal: string[] = []) => {
+    async (payload: unknown, runForReal: string[] | "all" = []) => {
       await flush();
       runAbort.current?.abort();
       const abort = new AbortController();

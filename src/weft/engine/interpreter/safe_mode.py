@@ -9,7 +9,7 @@ that one for real. Later steps see these stand-in outputs as if the steps had ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from weft.nodes.runtime import NodeContext
 from weft.redaction import redact_fields
 from weft.store.db import Database
 from weft.store.tables import Execution
+from weft.workflows.graph import slugify_name
 
 SKIPPED = "skipped"  # a step's status when safe mode held it back
 
@@ -112,15 +113,40 @@ async def load_test_mode(db: Database, execution_id: str) -> EditorTestOptions:
     return EditorTestOptions.from_json((graph or {}).get("test_mode"))
 
 
-def check_options(graph: Any, options: EditorTestOptions) -> None:
-    """Refuse pins and run-for-real ids that name no node, and pins a run cannot honour."""
+def check_options(graph: Any, options: EditorTestOptions) -> EditorTestOptions:
+    """The options with run-for-real steps named by id; refuses steps the draft lacks and pins
+    a run cannot honour."""
     types = {node.id: node.type for node in graph.nodes}
-    for node_id in [*options.pinned, *options.run_for_real]:
+    for node_id in options.pinned:
         if node_id not in types:
             raise InvalidInput(f"Node {node_id} is not in the draft", error_code="NODE_NOT_FOUND")
-    for node_id in options.pinned:
         if not KINDS[types[node_id]].pinnable:
             raise InvalidInput(
                 f"A {types[node_id]} node cannot be pinned: its run decides the route",
                 error_code="PIN_NOT_ALLOWED",
             )
+    return replace(options, run_for_real=step_ids(graph, options.run_for_real))
+
+
+def step_ids(graph: Any, wanted: frozenset[str]) -> frozenset[str]:
+    """The ids of the steps `wanted` names, each by id or by name (`Create customer` and
+    `create_customer` alike: a draft that can run has one node per expression name)."""
+    by_name = {slugify_name(node.name): node.id for node in graph.nodes}
+    ids = {node.id for node in graph.nodes}
+    found: set[str] = set()
+    unknown: list[str] = []
+    for entry in sorted(wanted):
+        node_id = entry if entry in ids else by_name.get(slugify_name(entry))
+        if node_id is None:
+            unknown.append(entry)
+        else:
+            found.add(node_id)
+    if unknown:
+        listed = ", ".join(f'"{entry}"' for entry in unknown)
+        raise InvalidInput(
+            f"run_for_real names no step of the draft: {listed}. Give each step's id or name, "
+            'or "all" to run every write for real',
+            error_code="NODE_NOT_FOUND",
+            details={"field": "run_for_real", "unknown": unknown},
+        )
+    return frozenset(found)

@@ -381,7 +381,7 @@ async def start_test(
             details={"errors": [p.to_dict() for p in problems]},
         )
     options = options or EditorTestOptions()
-    check_options(graph, options)
+    options = check_options(graph, options)
     start = next(n for n in graph.nodes if has_role(n.type, Role.START))
     if payload is None:
         payload = (start.data or {}).get("sample_payload")
