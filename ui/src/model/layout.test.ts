@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Graph, NodeType, WeftNode, XY } from "../lib/types";
-import { applyLayout, autoLayout, NODE_HEIGHT, NODE_WIDTH, type Layout } from "./layout";
+import ELK from "elkjs/lib/elk.bundled.js";
+import { applyLayout, autoLayout as layOut, NODE_HEIGHT, NODE_WIDTH, type Layout } from "./layout";
 import { moveNodes } from "./graph";
 import { routePath } from "./route";
+
+// The editor runs ELK in a worker; here the same engine runs in-process.
+const elk = new ELK();
+const autoLayout = (graph: Graph, known: Record<string, NodeType>, sizes = {}) => layOut(graph, known, sizes, elk);
 
 const nodeType = (type: string, branches: NodeType["branches"] = []): NodeType => ({
   type, label: type, category: "action", description: "", branches, effect: "none",

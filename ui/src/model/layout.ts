@@ -24,11 +24,11 @@ const OPTIONS: Record<string, string> = {
   "elk.direction": "DOWN",
   "elk.edgeRouting": "ORTHOGONAL",
   // Room under a step for its branch labels and its "+" (drawn up to ~60 px below it).
-  "elk.layered.spacing.nodeNodeBetweenLayers": "96",
+  "elk.layered.spacing.nodeNodeBetweenLayers": "104",
   "elk.spacing.nodeNode": "48",
   "elk.spacing.edgeNode": "24",
   "elk.spacing.edgeEdge": "16",
-  "elk.layered.spacing.edgeNodeBetweenLayers": "24",
+  "elk.layered.spacing.edgeNodeBetweenLayers": "36",
   "elk.layered.nodePlacement.strategy": "NETWORK_SIMPLEX",
   // Steps keep the order they were added in where that costs no crossing.
   "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
@@ -86,10 +86,24 @@ export function fromElk(laid: ElkNode): Layout {
   return { positions, routes };
 }
 
+export interface LayoutEngine {
+  layout(graph: ElkNode): Promise<ElkNode>;
+}
+
+let engine: Promise<LayoutEngine> | null = null;
+
+// ELK runs in a worker of its own (started on the first Tidy up, then kept): a large workflow
+// takes it a moment, and the canvas stays responsive meanwhile.
+function workerEngine(): Promise<LayoutEngine> {
+  engine ??= import("elkjs/lib/elk-api.js").then(
+    ({ default: ELK }) => new ELK({ workerFactory: () => new Worker(new URL("elkjs/lib/elk-worker.min.js", import.meta.url)) }),
+  );
+  return engine;
+}
+
 /** Lay the graph out; `sizes` are the boxes as drawn (a default box for any not given). */
-export async function autoLayout(graph: Graph, types: Record<string, NodeType>, sizes: Record<string, Size> = {}): Promise<Layout> {
-  const { default: ELK } = await import("elkjs/lib/elk.bundled.js");
-  const laid = await new ELK().layout(toElk(graph, types, sizes));
+export async function autoLayout(graph: Graph, types: Record<string, NodeType>, sizes: Record<string, Size> = {}, elk?: LayoutEngine): Promise<Layout> {
+  const laid = await (elk ?? (await workerEngine())).layout(toElk(graph, types, sizes));
   return fromElk(laid);
 }
 
