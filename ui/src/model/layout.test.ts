@@ -141,5 +141,8 @@ describe("drawing a laid route", () => {
   it("gives way to a plain curve once an end has moved", () => {
     expect(routePath(route, 160, 100, 300, 200)).toBeNull();
     expect(routePath(undefined, 100, 100, 300, 200)).toBeNull();
+    // Whatever a hand-written draft holds there.
+    expect(routePath("abc", 100, 100, 300, 200)).toBeNull();
+    expect(routePath([{ x: 100, y: 100 }, { x: "300", y: 200 }], 100, 100, 300, 200)).toBeNull();
   });
 });

@@ -15,14 +15,19 @@ export interface RoutePath {
 }
 
 /** The SVG path along `route` from (sx, sy) to (tx, ty); null when the ends have moved. */
-export function routePath(route: XY[] | undefined, sx: number, sy: number, tx: number, ty: number): RoutePath | null {
-  if (!route || route.length < 2) return null;
+export function routePath(route: unknown, sx: number, sy: number, tx: number, ty: number): RoutePath | null {
+  if (!isRoute(route)) return null;
   const first = route[0];
   const last = route[route.length - 1];
   if (Math.abs(first.x - sx) > SNAP_PX || Math.abs(first.y - sy) > SNAP_PX || Math.abs(last.x - tx) > SNAP_PX || Math.abs(last.y - ty) > SNAP_PX) return null;
   const points = snapEnds(route, { x: sx, y: sy }, { x: tx, y: ty });
   const [labelX, labelY] = middle(points);
   return { path: rounded(points), labelX, labelY };
+}
+
+// A route comes from a saved draft, which anyone with the API can write: only points count.
+function isRoute(route: unknown): route is XY[] {
+  return Array.isArray(route) && route.length >= 2 && route.every((p) => typeof p === "object" && p !== null && Number.isFinite((p as XY).x) && Number.isFinite((p as XY).y));
 }
 
 // Move the ends onto the handles, and the neighbouring corner with them so segments stay straight.
