@@ -345,10 +345,15 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
 
   const totalProblems = editor.problems.length;
   const tidy = async () => {
-    const { autoLayout, applyLayout } = await import("./model/layout");
-    const layout = await autoLayout(graph, types, drawnSizes());
-    editor.edit((g) => applyLayout(g, layout));
-    setFitSignal((n) => n + 1);
+    try {
+      const { autoLayout, applyLayout } = await import("./model/layout");
+      const layout = await autoLayout(graph, types, drawnSizes());
+      editor.edit((g) => applyLayout(g, layout));
+      setFitSignal((n) => n + 1);
+    } catch (error) {
+      // The layout engine did not load (a dropped connection, a new release meanwhile).
+      setFailure({ title: "Could not tidy up the layout.", error });
+    }
   };
   const askDiscard = () =>
     setConfirm({
