@@ -185,6 +185,8 @@ def test_the_overview_map_hides_for_the_session_and_steps_aside_when_narrow(
     browser, editor_tenant, artefacts
 ):
     nodes, edges = branching()
+    # One tall column: fitted into view, its lowest steps would reach the map's corner.
+    nodes = [{**node, "position": {"x": 0, "y": i * 150}} for i, node in enumerate(nodes)]
     workflow_id = editor_tenant.create_workflow("Minimap", nodes, edges)
     context = browser.new_context(viewport={"width": 1320, "height": 860})
     try:
@@ -193,6 +195,8 @@ def test_the_overview_map_hides_for_the_session_and_steps_aside_when_narrow(
         page.get_by_test_id("node-Finish").wait_for(timeout=20000)
         minimap = page.locator(".react-flow__minimap")
         minimap.wait_for(state="visible", timeout=20000)
+        wait_until(lambda: covered_by_minimap(page) == [], message="nothing under the minimap")
+        page.screenshot(path=str(artefacts / "layout-minimap-shown.png"))
         hide = page.get_by_role("button", name="Hide the overview map")
         assert hide.get_attribute("aria-pressed") == "true"
         hide.click()

@@ -16,6 +16,7 @@ import {
   getViewportForBounds,
   useReactFlow,
   useStore,
+  useStoreApi,
   type Connection,
   type Edge,
   type EdgeChange,
@@ -235,12 +236,17 @@ export function Canvas(props: Props) {
   const [minimapWanted, setMinimapWanted] = useSessionFlag(MINIMAP_KEY, true);
   const minimapRoom = canvasWidth >= MINIMAP_ROOM.width && canvasHeight >= MINIMAP_ROOM.height;
   const minimapShown = minimapWanted && minimapRoom;
+  const store = useStoreApi();
+  const minimapWantedRef = useRef(minimapWanted);
+  minimapWantedRef.current = minimapWanted;
 
   useEffect(() => {
     const frame = requestAnimationFrame(() => {
+      // Read when the fit runs: on the first render the canvas has no size yet.
+      const { width: canvasWidth, height: canvasHeight } = store.getState();
       const base = { top: FIT_EDGE, left: FIT_EDGE, right: FIT_EDGE, bottom: FIT_BOTTOM };
       let padding = base;
-      if (minimapShown) {
+      if (minimapWantedRef.current && canvasWidth >= MINIMAP_ROOM.width && canvasHeight >= MINIMAP_ROOM.height) {
         // Keep the map's corner free by giving up room on its right or below it, whichever
         // leaves the workflow larger (a tall one gives up width, a wide one height).
         const beside = { ...base, right: FIT_CLEAR_RIGHT };
@@ -253,8 +259,7 @@ export function Canvas(props: Props) {
     });
     return () => cancelAnimationFrame(frame);
     // Fit on request (and first show), not on every resize.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [fitSignal, flow]);
+  }, [fitSignal, flow, store]);
 
   // Bring a newly added step into view (centred only when it is off screen), and give it the
   // keyboard focus: the palette's search keeps none, so the next Ctrl+Z undoes the insert.
