@@ -197,6 +197,14 @@ def test_the_overview_map_hides_for_the_session_and_steps_aside_when_narrow(
         minimap.wait_for(state="visible", timeout=20000)
         wait_until(lambda: covered_by_minimap(page) == [], message="nothing under the minimap")
         page.screenshot(path=str(artefacts / "layout-minimap-shown.png"))
+
+        # A step added at the bottom is brought into view clear of the map, its "+" too.
+        page.get_by_role("button", name="Add a step after Per line").click()
+        page.keyboard.type("transform")
+        page.keyboard.press("Enter")
+        page.get_by_test_id("node-Transform data").wait_for(timeout=20000)
+        wait_until(lambda: covered_by_minimap(page) == [], message="new step clear of the minimap")
+        page.screenshot(path=str(artefacts / "layout-minimap-added.png"))
         hide = page.get_by_role("button", name="Hide the overview map")
         assert hide.get_attribute("aria-pressed") == "true"
         hide.click()

@@ -226,6 +226,18 @@ export function drawnSizes(): Record<string, { width: number; height: number }> 
   return sizes;
 }
 
+// Whether a box (canvas pixels) meets the overview map where it is shown: a step added there
+// is brought to the middle, its "+" (in the 120 px) with it.
+function underMinimap(canvas: Element | null, x: number, y: number, width: number, height: number): boolean {
+  const map = canvas?.querySelector<HTMLElement>(".react-flow__minimap");
+  if (!canvas || !map || getComputedStyle(map).display === "none") return false;
+  const origin = canvas.getBoundingClientRect();
+  const box = map.getBoundingClientRect();
+  const left = box.left - origin.left;
+  const top = box.top - origin.top;
+  return x < left + box.width && left < x + width && y < top + box.height && top < y + height;
+}
+
 export function Canvas(props: Props) {
   const { graph, types, selection, problems, steps, running, pins, diff, readOnly, fitSignal } = props;
   const flow = useReactFlow();
@@ -283,7 +295,7 @@ export function Canvas(props: Props) {
       const height = dom?.clientHeight ?? 600;
       const sx = node.position.x * zoom + x;
       const sy = node.position.y * zoom + y;
-      if (sx < 0 || sy < 0 || sx + 240 * zoom > width || sy + 120 * zoom > height) {
+      if (sx < 0 || sy < 0 || sx + 240 * zoom > width || sy + 120 * zoom > height || underMinimap(dom, sx, sy, 240 * zoom, 120 * zoom)) {
         void flow.setCenter(node.position.x + 120, node.position.y + 60, { zoom: Math.max(zoom, 0.8), duration: 250 });
       }
     });
