@@ -216,6 +216,8 @@ const FIT_BOTTOM: Px = "80px";
 const FIT_CLEAR_RIGHT: Px = "240px";
 const FIT_CLEAR_BOTTOM: Px = "240px";
 const MINIMAP_KEY = "weft.editor.minimap";
+const MIN_ZOOM = 0.15;
+const FIT_MAX_ZOOM = 1.1;
 
 /** The size each node is drawn at, read from the canvas (what Tidy up lays out). */
 export function drawnSizes(): Record<string, { width: number; height: number }> {
@@ -264,14 +266,13 @@ export function Canvas(props: Props) {
         const beside = { ...base, right: FIT_CLEAR_RIGHT };
         const below = { ...base, bottom: FIT_CLEAR_BOTTOM };
         const bounds = getNodesBounds(flow.getNodes());
-        const zoom = (p: typeof base) => getViewportForBounds(bounds, canvasWidth, canvasHeight, 0.15, 1.1, p).zoom;
+        const zoom = (p: typeof base) => getViewportForBounds(bounds, canvasWidth, canvasHeight, MIN_ZOOM, FIT_MAX_ZOOM, p).zoom;
         padding = zoom(beside) >= zoom(below) ? beside : below;
       }
-      void flow.fitView({ padding, maxZoom: 1.1, duration: 200 });
+      void flow.fitView({ padding, maxZoom: FIT_MAX_ZOOM, duration: 200 });
     });
     return () => cancelAnimationFrame(frame);
-    // Fit on request (and first show), not on every resize.
-  }, [fitSignal, flow, store]);
+  }, [fitSignal, flow, store]); // on request and on first show, not on every resize
 
   // Bring a newly added step into view (centred only when it is off screen), and give it the
   // keyboard focus: the palette's search keeps none, so the next Ctrl+Z undoes the insert.
@@ -483,7 +484,7 @@ export function Canvas(props: Props) {
       deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
       multiSelectionKeyCode={["Meta", "Control", "Shift"]}
       selectionKeyCode="Shift"
-      minZoom={0.15}
+      minZoom={MIN_ZOOM}
       maxZoom={2}
       proOptions={{ hideAttribution: true }}
       nodesFocusable

@@ -167,7 +167,9 @@ export function rewriteReferences(value: unknown, from: string, to: string): unk
 /** Move nodes; the laid routes of their connections no longer fit and are dropped. */
 export function moveNodes(graph: Graph, positions: Record<string, XY>): Graph {
   const nodes = graph.nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n));
-  const edges = graph.edges.map((e) => (e.route && (positions[e.source] || positions[e.target]) ? withoutRoute(e) : e));
+  const stale = (e: WeftEdge) => Boolean(e.route && (positions[e.source] || positions[e.target]));
+  // Unchanged edges stay the same value (a drag moves nodes many times a second).
+  const edges = graph.edges.some(stale) ? graph.edges.map((e) => (stale(e) ? withoutRoute(e) : e)) : graph.edges;
   return { nodes, edges };
 }
 
