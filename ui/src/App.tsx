@@ -8,7 +8,7 @@ import { useApps } from "./state/apps";
 import { appendAfter, copySelection, insertOnEdge, makeNode, moveNodes, outputsOf, pasteInto, removeNodes, renameNode, updateNode, connect, disconnect } from "./model/graph";
 import { diffGraphs } from "./model/diff";
 import { normalise, useEditor, type SaveState } from "./state/useEditor";
-import { Canvas, type InsertTarget } from "./components/Canvas";
+import { Canvas, drawnSizes, type InsertTarget } from "./components/Canvas";
 import { Palette } from "./components/Palette";
 import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
 import { PausedBanner } from "./components/PausedBanner";
@@ -343,9 +343,15 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
 
   const totalProblems = editor.problems.length;
   const tidy = async () => {
-    const { autoLayout } = await import("./model/layout");
-    editor.edit((g) => moveNodes(g, autoLayout(g)));
-    setFitSignal((n) => n + 1);
+    try {
+      const { autoLayout, applyLayout } = await import("./model/layout");
+      const layout = await autoLayout(graph, types, drawnSizes());
+      editor.edit((g) => applyLayout(g, layout));
+      setFitSignal((n) => n + 1);
+    } catch (error) {
+      // The layout engine did not load (a dropped connection, a new release meanwhile).
+      setFailure({ title: "Could not tidy up the layout.", error });
+    }
   };
   const askDiscard = () =>
     setConfirm({

@@ -4,6 +4,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
   Background,
   BaseEdge,
+  ControlButton,
   Controls,
   EdgeLabelRenderer,
   Handle,
@@ -11,7 +12,11 @@ import {
   Position,
   ReactFlow,
   getBezierPath,
+  getNodesBounds,
+  getViewportForBounds,
   useReactFlow,
+  useStore,
+  useStoreApi,
   type Connection,
   type Edge,
   type EdgeChange,
@@ -27,6 +32,8 @@ import type { NodeChange as DiffChange } from "../model/diff";
 import { Icon } from "./Icons";
 import { AppIcon } from "./AppIcon";
 import type { AppStore } from "../state/apps";
+import { routePath } from "../model/route";
+import { useSessionFlag } from "../state/panels";
 
 export const NEXT_HANDLE = "next";
 export type InsertTarget = { kind: "edge"; edgeId: string } | { kind: "end"; source: string; handle: string | null };
@@ -145,11 +152,14 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
 
 interface EdgeViewData extends Record<string, unknown> {
   readOnly: boolean;
+  route?: XY[];
   onInsert(edgeId: string): void;
 }
 
 function WeftEdgeView(props: EdgeProps<Edge<EdgeViewData>>) {
-  const [path, labelX, labelY] = getBezierPath(props);
+  // The route Tidy up laid, while its ends are where it left them; else a plain curve.
+  const laid = routePath(props.data?.route, props.sourceX, props.sourceY, props.targetX, props.targetY);
+  const [path, labelX, labelY] = laid ? [laid.path, laid.labelX, laid.labelY] : getBezierPath(props);
   const handle = props.sourceHandleId && props.sourceHandleId !== NEXT_HANDLE ? props.sourceHandleId : null;
   return (
     <>
@@ -196,16 +206,73 @@ interface Props {
   onInsertTarget(target: InsertTarget): void;
 }
 
+// The overview map (React Flow's default 200×150, 15 px from the corner) sits bottom right. It
+// shows only where the canvas has room for it beside the zoom controls (bottom left), and
+// fitting the view keeps every step and the "+" under it (up to 60 px below) clear of it.
+const MINIMAP_ROOM = { width: 640, height: 400 };
+type Px = `${number}px`;
+const FIT_EDGE: Px = "40px";
+const FIT_BOTTOM: Px = "80px";
+const FIT_CLEAR_RIGHT: Px = "240px";
+const FIT_CLEAR_BOTTOM: Px = "240px";
+const MINIMAP_KEY = "weft.editor.minimap";
+const MIN_ZOOM = 0.15;
+const FIT_MAX_ZOOM = 1.1;
+
+/** The size each node is drawn at, read from the canvas (what Tidy up lays out). */
+export function drawnSizes(): Record<string, { width: number; height: number }> {
+  const sizes: Record<string, { width: number; height: number }> = {};
+  for (const element of document.querySelectorAll<HTMLElement>(".react-flow__node[data-id]")) {
+    sizes[element.dataset.id!] = { width: element.offsetWidth, height: element.offsetHeight };
+  }
+  return sizes;
+}
+
+// Whether a box (canvas pixels) meets the overview map where it is shown: a step added there
+// is brought to the middle, its "+" (in the 120 px) with it.
+function underMinimap(canvas: Element | null, x: number, y: number, width: number, height: number): boolean {
+  const map = canvas?.querySelector<HTMLElement>(".react-flow__minimap");
+  if (!canvas || !map || getComputedStyle(map).display === "none") return false;
+  const origin = canvas.getBoundingClientRect();
+  const box = map.getBoundingClientRect();
+  const left = box.left - origin.left;
+  const top = box.top - origin.top;
+  return x < left + box.width && left < x + width && y < top + box.height && top < y + height;
+}
+
 export function Canvas(props: Props) {
   const { graph, types, selection, problems, steps, running, pins, diff, readOnly, fitSignal } = props;
   const flow = useReactFlow();
   // Controlled nodes must carry their measured size, or the minimap and fitView see 0×0 boxes.
   const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
+  const canvasWidth = useStore((s) => s.width);
+  const canvasHeight = useStore((s) => s.height);
+  const [minimapWanted, setMinimapWanted] = useSessionFlag(MINIMAP_KEY, true);
+  const minimapRoom = canvasWidth >= MINIMAP_ROOM.width && canvasHeight >= MINIMAP_ROOM.height;
+  const minimapShown = minimapWanted && minimapRoom;
+  const store = useStoreApi();
+  const minimapWantedRef = useRef(minimapWanted);
+  minimapWantedRef.current = minimapWanted;
 
   useEffect(() => {
-    const frame = requestAnimationFrame(() => void flow.fitView({ padding: 0.2, maxZoom: 1.1, duration: 200 }));
+    const frame = requestAnimationFrame(() => {
+      // Read when the fit runs: on the first render the canvas has no size yet.
+      const { width: canvasWidth, height: canvasHeight } = store.getState();
+      const base = { top: FIT_EDGE, left: FIT_EDGE, right: FIT_EDGE, bottom: FIT_BOTTOM };
+      let padding = base;
+      if (minimapWantedRef.current && canvasWidth >= MINIMAP_ROOM.width && canvasHeight >= MINIMAP_ROOM.height) {
+        // Keep the map's corner free by giving up room on its right or below it, whichever
+        // leaves the workflow larger (a tall one gives up width, a wide one height).
+        const beside = { ...base, right: FIT_CLEAR_RIGHT };
+        const below = { ...base, bottom: FIT_CLEAR_BOTTOM };
+        const bounds = getNodesBounds(flow.getNodes());
+        const zoom = (p: typeof base) => getViewportForBounds(bounds, canvasWidth, canvasHeight, MIN_ZOOM, FIT_MAX_ZOOM, p).zoom;
+        padding = zoom(beside) >= zoom(below) ? beside : below;
+      }
+      void flow.fitView({ padding, maxZoom: FIT_MAX_ZOOM, duration: 200 });
+    });
     return () => cancelAnimationFrame(frame);
-  }, [fitSignal, flow]);
+  }, [fitSignal, flow, store]); // on request and on first show, not on every resize
 
   // Bring a newly added step into view (centred only when it is off screen), and give it the
   // keyboard focus: the palette's search keeps none, so the next Ctrl+Z undoes the insert.
@@ -229,7 +296,7 @@ export function Canvas(props: Props) {
       const height = dom?.clientHeight ?? 600;
       const sx = node.position.x * zoom + x;
       const sy = node.position.y * zoom + y;
-      if (sx < 0 || sy < 0 || sx + 240 * zoom > width || sy + 120 * zoom > height) {
+      if (sx < 0 || sy < 0 || sx + 240 * zoom > width || sy + 120 * zoom > height || underMinimap(dom, sx, sy, 240 * zoom, 120 * zoom)) {
         void flow.setCenter(node.position.x + 120, node.position.y + 60, { zoom: Math.max(zoom, 0.8), duration: 250 });
       }
     });
@@ -355,7 +422,7 @@ export function Canvas(props: Props) {
         type: "weft",
         deletable: !readOnly,
         animated: running && Boolean(steps[edge.source]) && !steps[edge.target],
-        data: { readOnly, onInsert },
+        data: { readOnly, onInsert, route: edge.route },
         ariaLabel: `Connection from ${graph.nodes.find((n) => n.id === edge.source)?.name ?? edge.source} to ${graph.nodes.find((n) => n.id === edge.target)?.name ?? edge.target}`,
       })),
     [graph, readOnly, onInsert, running, steps],
@@ -417,17 +484,30 @@ export function Canvas(props: Props) {
       deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
       multiSelectionKeyCode={["Meta", "Control", "Shift"]}
       selectionKeyCode="Shift"
-      minZoom={0.15}
+      minZoom={MIN_ZOOM}
       maxZoom={2}
       proOptions={{ hideAttribution: true }}
       nodesFocusable
       edgesFocusable={!readOnly}
       ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter to select this step, Delete to remove it, arrow keys to move it." }}
       aria-label="Workflow canvas"
+      className={minimapShown ? undefined : "minimap-off"}
     >
       <Background gap={20} size={1.2} color="var(--grid)" />
       <MiniMap pannable zoomable ariaLabel="Overview of the workflow" nodeColor="#c7cdd8" nodeStrokeColor="#98a2b3" maskColor="rgba(240, 242, 245, 0.75)" />
-      <Controls showInteractive={false} aria-label="Zoom controls" />
+      <Controls showInteractive={false} aria-label="Zoom controls">
+        {minimapRoom && (
+          <ControlButton
+            className="minimap-toggle"
+            onClick={() => setMinimapWanted(!minimapWanted)}
+            aria-pressed={minimapWanted}
+            aria-label={minimapWanted ? "Hide the overview map" : "Show the overview map"}
+            title={minimapWanted ? "Hide the overview map" : "Show the overview map"}
+          >
+            <Icon name="map" />
+          </ControlButton>
+        )}
+      </Controls>
     </ReactFlow>
   );
 }

@@ -18,6 +18,7 @@ const PATHS: Record<string, string> = {
   redo: "M15 14l5-5-5-5M20 9H10a6 6 0 0 0 0 12h3",
   layout: "M4 4h6v6H4zM14 14h6v6h-6zM7 10v7h7",
   fit: "M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5",
+  map: "M3 6l6-2 6 2 6-2v14l-6 2-6-2-6 2zM9 4v14M15 6v14",
   play: "M7 4l13 8-13 8z",
   check: "M5 12l5 5L20 7",
   x: "M6 6l12 12M18 6 6 18",

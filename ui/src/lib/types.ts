@@ -19,6 +19,8 @@ export interface WeftEdge {
   target: string;
   sourceHandle: string | null;
   targetHandle: string | null;
+  /** The path Tidy up laid for this connection (the editor's own field; the engine ignores it). */
+  route?: XY[];
 }
 
 export interface Graph {

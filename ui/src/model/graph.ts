@@ -164,8 +164,18 @@ export function rewriteReferences(value: unknown, from: string, to: string): unk
   return value;
 }
 
+/** Move nodes; the laid routes of their connections no longer fit and are dropped. */
 export function moveNodes(graph: Graph, positions: Record<string, XY>): Graph {
-  return { ...graph, nodes: graph.nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n)) };
+  const nodes = graph.nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n));
+  const stale = (e: WeftEdge) => Boolean(e.route && (positions[e.source] || positions[e.target]));
+  // Unchanged edges stay the same value (a drag moves nodes many times a second).
+  const edges = graph.edges.some(stale) ? graph.edges.map((e) => (stale(e) ? withoutRoute(e) : e)) : graph.edges;
+  return { nodes, edges };
+}
+
+export function withoutRoute(edge: WeftEdge): WeftEdge {
+  const { route: _dropped, ...rest } = edge;
+  return rest;
 }
 
 /** Every node from which `id` can be reached (its data is in scope for `id`'s expressions). */

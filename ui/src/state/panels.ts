@@ -45,3 +45,27 @@ export function usePanels(): [Panels, (change: Partial<Panels>) => void] {
   }, []);
   return [panels, update];
 }
+
+/** An on/off choice remembered for the browser session under `key` (the minimap's, say). */
+export function useSessionFlag(key: string, fallback: boolean): [boolean, (on: boolean) => void] {
+  const [on, setOn] = useState<boolean>(() => {
+    try {
+      const stored = window.sessionStorage.getItem(key);
+      return stored === null ? fallback : stored === "true";
+    } catch {
+      return fallback; // storage blocked in a third-party frame: nothing is remembered
+    }
+  });
+  const update = useCallback(
+    (next: boolean) => {
+      setOn(next);
+      try {
+        window.sessionStorage.setItem(key, String(next));
+      } catch {
+        // As above: the choice then lasts as long as the page.
+      }
+    },
+    [key],
+  );
+  return [on, update];
+}
