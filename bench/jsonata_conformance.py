@@ -15,6 +15,8 @@ Run (each engine from a venv where it is installed; see BENCHMARKS.md):
     python bench/jsonata_conformance.py --suite /path/to/jsonata/test/test-suite \
         --engine jlens [--jsonata-js /path/to/jsonata.js] [--failures out.txt]
     python bench/jsonata_conformance.py ... --passing out.json  (the ids of the cases passed)
+    python bench/jsonata_conformance.py --suite ... --export tests/expressions/jsonata_suite.json \
+        --both jsonata-python.json jlens.json   (the differential test's cases: see export())
 """
 
 from __future__ import annotations
@@ -152,10 +154,39 @@ def run_engine(arguments: argparse.Namespace, total: int) -> dict[int, tuple[str
     return verdicts
 
 
+def export(cases: list[dict[str, Any]], both: list[str], out: str) -> None:
+    """Write the cases every `--passing` file in `both` lists, whose input is an object (as
+    Weft's contexts are) and that take no bindings or limits: expression, input and whether the
+    suite expects an error. The datasets they use are written once, by name."""
+    passed = set.intersection(*(set(json.loads(Path(name).read_text())) for name in both))
+    datasets: dict[str, Any] = {}
+    chosen = []
+    for case in cases:
+        usable = isinstance(case.get("input"), dict) and not case.get("bindings")
+        if case["id"] not in passed or not usable or "timelimit" in case:
+            continue
+        entry = {"id": case["id"], "expr": case["expr"], "error": "result" not in case}
+        if "data" in case:
+            entry["data"] = case["data"]
+        else:
+            entry["dataset"] = case["dataset"]
+            datasets[case["dataset"]] = case["input"]
+        chosen.append(entry)
+    document = {
+        "source": "jsonata-js 2.2.2 test/test-suite (MIT, Copyright IBM Corp. 2016)",
+        "datasets": datasets,
+        "cases": chosen,
+    }
+    Path(out).write_text(json.dumps(document, separators=(",", ":")) + "\n")
+    print(f"{len(chosen)} cases, {len(datasets)} datasets written to {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", required=True)
-    parser.add_argument("--engine", required=True)
+    parser.add_argument("--engine")
+    parser.add_argument("--export", help="write the differential test's cases here")
+    parser.add_argument("--both", nargs="+", default=[], help="--passing files, for --export")
     parser.add_argument("--jsonata-js", default=os.environ.get("JSONATA_JS", ""))
     parser.add_argument("--failures", help="write the failed cases here")
     parser.add_argument("--passing", help="write the ids of the passed cases here (JSON)")
@@ -167,6 +198,9 @@ def main() -> None:
         child(arguments)
         return
     cases = load_cases(Path(arguments.suite))
+    if arguments.export:
+        export(cases, arguments.both, arguments.export)
+        return
     began = time.monotonic()
     verdicts = run_engine(arguments, len(cases))
     counts = {name: 0 for name in ("pass", "code", "fail", "skip")}
