@@ -13,7 +13,9 @@ Engines and where they come from (install each into a scratch venv, see BENCHMAR
   jsonata-rs       jsonata-rs 0.1.4 (Rust port of jsonata-java; its import name is `jsonata`,
                    the same as jsonata-python's, so it needs a venv of its own)
   jsonata-js       the reference jsonata 2.2.2 from npm (jsonata.js) in V8 through mini-racer 0.14.1
-  weft             Weft's own evaluator (src/weft/expressions), whichever engine it ships
+  weft             Weft's evaluator (src/weft/expressions): jlens in a helper process, with
+                   jsonata-python where jlens declines (needs PYTHONPATH=src)
+  weft-jsonata-python  the same with WEFT_EXPRESSION_NATIVE=false: jsonata-python only
 """
 
 from __future__ import annotations
@@ -210,8 +212,10 @@ def jsonata_js(path: str) -> Callable[[str], Compiled]:
     return compile_
 
 
-def weft() -> Callable[[str], Compiled]:
-    from weft.expressions.evaluator import Limits, evaluate
+def weft(use_native: bool = True) -> Callable[[str], Compiled]:
+    from weft.expressions.evaluator import Limits, allow_native_on_this_thread, evaluate
+
+    allow_native_on_this_thread()  # as on Weft's evaluation threads
 
     def compile_(source: str) -> Compiled:
         def run(data: Any, bindings: dict[str, Any], limits: tuple[int, int] | None) -> Any:
@@ -219,7 +223,7 @@ def weft() -> Callable[[str], Compiled]:
                 raise Unsupported("Weft passes no bindings")
             if not isinstance(data, dict):
                 raise Unsupported("Weft's context is an object")
-            bounds = Limits(*limits) if limits else Limits()
+            bounds = Limits(*limits, use_native) if limits else Limits(native=use_native)
             return _wrap(lambda: evaluate(source, data, bounds))
 
         return run
@@ -235,4 +239,5 @@ ENGINES: dict[str, Callable[..., Callable[[str], Compiled]]] = {
     "jsonata-rs": jsonata_rs,
     "jsonata-js": jsonata_js,
     "weft": weft,
+    "weft-jsonata-python": lambda: weft(use_native=False),
 }

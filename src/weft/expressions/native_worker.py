@@ -5,9 +5,10 @@ orjson, so it starts in a fraction of a second. It reads requests from stdin and
 stdout, one at a time, each a 4-byte big-endian length and a body:
   request   header (JSON: source, steps, depth, string, array, wall_s) then the context's JSON
   answer    JSON: {"ok": result JSON text or null} or {"error": code, "message": text}
-Each evaluation first sets RLIMIT_DATA to what the process holds plus `data_cap` bytes, so an
-allocation past it fails at once (jlens aborts the process; the parent sees it die) even when
-memory grows faster than the parent's watchdog reads it. stdin closing ends the process.
+RLIMIT_DATA is what the process held when it started plus `data_cap` bytes and four times the
+largest context yet (raised when a larger one comes), so an allocation past it fails at once
+(jlens aborts the process; the parent sees it die) even when memory grows faster than the
+parent's watchdog reads it. stdin closing ends the process.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ def _answer(stream: Any, body: dict[str, Any]) -> None:
     stream.flush()
 
 
-def _cap_data(extra: int) -> None:
+def _held() -> int:
     with open("/proc/self/statm", "rb") as statm:
-        held = int(statm.read().split()[5]) * PAGE_SIZE  # data + stack
+        return int(statm.read().split()[5]) * PAGE_SIZE  # data + stack
+
+
+def _cap_data(limit: int) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    limit = held + extra
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
@@ -58,6 +61,8 @@ def _cap_data(extra: int) -> None:
 def serve(requests: Any, answers: Any) -> None:
     """Answer requests until stdin closes."""
     compiled: OrderedDict[str, jlens.Expression] = OrderedDict()
+    held_at_start = _held()
+    capped_at = 0
     _answer(answers, {"ready": True})
     while True:
         try:
@@ -72,7 +77,10 @@ def serve(requests: Any, answers: Any) -> None:
                 expression = compiled[source] = jlens.Expression(source)
                 if len(compiled) > CACHE_SIZE:
                     compiled.popitem(last=False)
-            _cap_data(header["data_cap"] + 4 * len(context))
+            limit = held_at_start + header["data_cap"] + 4 * len(context)
+            if limit > capped_at:
+                _cap_data(limit)
+                capped_at = limit
             result = expression.evaluate_json(
                 context.decode(),
                 None,
