@@ -134,3 +134,17 @@ async def test_errors_read_as_jsonata_python_words_them() -> None:
 
 async def test_a_context_that_is_not_json_is_read_by_jsonata_python() -> None:
     assert await evaluate_off_loop("$uppercase(s)", {"s": "x\ud800"}) == "X\ud800"
+
+
+def test_only_what_an_expression_reads_is_sent_and_a_large_read_stays_in_place() -> None:
+    context = {"trigger": {"order": {"id": 7, "notes": "n" * 100_000}, "items": [{"id": 1}]}}
+    sent = native._input_for("trigger.order.id + $count(trigger.items)", context)
+    assert len(sent) < 100  # the notes stay behind
+    large = {"trigger": {"items": [{"name": "x" * 50} for _ in range(50_000)]}}
+    with pytest.raises(native.Declined):  # jsonata-python reads it in place, without copying
+        native._input_for("$uppercase(trigger.items[0].name)", large)
+
+
+async def test_a_large_context_gets_the_same_answer() -> None:
+    large = {"trigger": {"items": [{"name": f"x{i}"} for i in range(50_000)]}}
+    assert await evaluate_off_loop("$uppercase(trigger.items[0].name)", large) == "X0"
