@@ -134,6 +134,7 @@ async def test_errors_read_as_jsonata_python_words_them() -> None:
 
 async def test_a_context_that_is_not_json_is_read_by_jsonata_python() -> None:
     assert await evaluate_off_loop("$uppercase(s)", {"s": "x\ud800"}) == "X\ud800"
+    assert native.eligible("$uppercase(s)")
 
 
 def test_only_what_an_expression_reads_is_sent_and_a_large_read_stays_in_place() -> None:
@@ -147,4 +148,6 @@ def test_only_what_an_expression_reads_is_sent_and_a_large_read_stays_in_place()
 
 async def test_a_large_context_gets_the_same_answer() -> None:
     large = {"trigger": {"items": [{"name": f"x{i}"} for i in range(50_000)]}}
-    assert await evaluate_off_loop("$uppercase(trigger.items[0].name)", large) == "X0"
+    source = "$uppercase(trigger.items[0].name)"
+    assert await evaluate_off_loop(source, large) == "X0"
+    assert native.eligible(source)  # decided for this context only: a small one goes to jlens

@@ -89,9 +89,10 @@ def evaluate(source: str, context: dict[str, Any], limits: Limits = Limits()) ->
     if limits.native and _thread.native and native.eligible(source):
         try:
             return to_json(_evaluate_native(source, context, limits))
-        except native.Declined:
+        except native.Declined as declined:
             result = evaluate_with_jsonata(source, context, limits)
-            native.decline(source)  # jsonata-python answers where jlens did not: keep to it
+            if declined.jlens_failed:  # jsonata-python answers where jlens did not: keep to it
+                native.decline(source)
             return result
     return evaluate_with_jsonata(source, context, limits)
 

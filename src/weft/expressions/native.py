@@ -59,7 +59,12 @@ MAX_SENT_BYTES = 1_000_000
 
 
 class Declined(Exception):
-    """jlens did not answer this evaluation: jsonata-python evaluates it instead."""
+    """jlens did not answer this evaluation: jsonata-python evaluates it instead. `jlens_failed`:
+    jlens itself erred (not this evaluation's data being too large or not JSON)."""
+
+    def __init__(self, message: str, *, jlens_failed: bool = True) -> None:
+        super().__init__(message)
+        self.jlens_failed = jlens_failed
 
 
 class NativeLimit(Exception):
@@ -70,6 +75,8 @@ class NativeLimit(Exception):
         self.message = message
 
 
+# Set when a helper process could not start: jsonata-python evaluates everything from then on.
+_unavailable = False
 # Sources jsonata-python must evaluate (jlens disagreed with it once): per process.
 _declined: set[str] = set()
 _declined_lock = threading.Lock()
@@ -119,7 +126,7 @@ def _eligible(source: str) -> bool:
 def eligible(source: str) -> bool:
     """Whether jlens may evaluate `source`: no regex, no `$eval`, no range but between small
     literals, never declined before."""
-    return source not in _declined and _eligible(source)
+    return not _unavailable and source not in _declined and _eligible(source)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -157,9 +164,9 @@ def _input_for(source: str, context: dict[str, Any]) -> bytes:
     try:
         data = orjson.dumps(_cut(context, read, [CUT_BUDGET]))
     except _TooMuch:
-        raise Declined("it reads much of a large context") from None
+        raise Declined("it reads much of a large context", jlens_failed=False) from None
     if len(data) > MAX_SENT_BYTES:
-        raise Declined("it reads much of a large context")
+        raise Declined("it reads much of a large context", jlens_failed=False)
     return data
 
 
@@ -190,9 +197,11 @@ class _Helper:
             ready = orjson.loads(self._read_message(None)) == {"ready": True}
         except (OSError, EOFError, ValueError):
             ready = False
-        if not ready:  # jlens missing or broken here: jsonata-python does the work
+        if not ready:  # jlens missing or broken here: jsonata-python does all the work
             self.kill()
-            raise Declined("the jlens process did not start")
+            global _unavailable
+            _unavailable = True
+            raise Declined("the jlens process did not start", jlens_failed=False)
 
     def cpu_s(self) -> float:
         with open(self.stat, "rb") as stat:
@@ -290,7 +299,7 @@ def evaluate_native(
             }
         )
     except TypeError as error:  # not JSON (a lone surrogate...): jsonata-python reads it as is
-        raise Declined(str(error)) from error
+        raise Declined(str(error), jlens_failed=False) from error
     helper = _local.helper
     try:
         if helper is None:
