@@ -32,12 +32,16 @@ from pathlib import Path
 from select import select
 from typing import Any
 
-import jlens
 import orjson
 from jsonata import Jsonata
 
 from weft.expressions.caps import MAX_PAD_WIDTH, MAX_RANGE
 from weft.expressions.syntax import ExpressionSyntaxError, parse_expression
+
+try:
+    import jlens
+except ImportError:  # no wheel for this platform: jsonata-python evaluates everything
+    jlens = None
 
 WORKER = Path(__file__).with_name("native_worker.py")
 LENGTH = struct.Struct(">I")
@@ -75,8 +79,9 @@ class NativeLimit(Exception):
         self.message = message
 
 
-# Set when a helper process could not start: jsonata-python evaluates everything from then on.
-_unavailable = False
+# Set when jlens is missing or a helper process could not start: jsonata-python evaluates
+# everything from then on.
+_unavailable = jlens is None
 # Sources jsonata-python must evaluate (jlens disagreed with it once): per process.
 _declined: set[str] = set()
 _declined_lock = threading.Lock()
