@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     sync_timeout_s: float = Field(30.0, description="How long sync callers wait for a respond.")
     expression_timeout_ms: int = Field(250, description="Time limit of one expression.")
     expression_max_depth: int = Field(200, description="Recursion limit of one expression.")
+    expression_native: bool = Field(
+        True,
+        description="Evaluate expressions with jlens (Rust) in helper processes, jsonata-python "
+        "where jlens declines; false: jsonata-python only.",
+    )
     loop_max_items: int = Field(10_000, description="Most items one loop node runs over.")
     subworkflow_max_depth: int = Field(8, description="Deepest nesting of sub-workflow runs.")
     runs_per_trigger: int = Field(

@@ -149,7 +149,9 @@ async def preview_expression(
     workflow_id: str, body: PreviewIn, scope: ScopeDep, db: DbDep, settings: SettingsDep
 ) -> PreviewOut:
     """200 either way: `{value, error: null}` or `{value: null, error}`."""
-    limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
+    limits = Limits(
+        settings.expression_timeout_ms, settings.expression_max_depth, settings.expression_native
+    )
     value, error, run_id = await expression_preview.preview_expression(
         db,
         scope,

@@ -7,18 +7,25 @@ forever), so every evaluation gets a fresh frame with runtime bounds (see `synta
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from jsonata import Jsonata
 
+from weft.expressions import native
 from weft.expressions.paths import DECLINED, lookup, plain_path
 from weft.expressions.syntax import ExpressionSyntaxError, parse_expression
 from weft.expressions.templates import TemplateExpression, TemplatePart, parse_template
 
 DEFAULT_TIMEOUT_MS = 250
 DEFAULT_MAX_DEPTH = 200
+# The cooperative limit fires first; the hard one is for work that never yields to it.
+HARD_LIMIT_FACTOR = 2
+HARD_LIMIT_GRACE_S = 0.1
+# Growth of resident memory one evaluation may cause (see offload.py and native.py).
+MEMORY_CAP_BYTES = 128 * 1024 * 1024
 
 
 class ExpressionError(Exception):
@@ -36,6 +43,25 @@ class Limits:
 
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     max_depth: int = DEFAULT_MAX_DEPTH
+    # jlens in a helper process where it may evaluate (`native.py`), else jsonata-python only.
+    native: bool = True
+
+
+def hard_limit_s(limits: Limits) -> float:
+    """The most CPU one evaluation (or one render) may use before it is abandoned."""
+    return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
+
+
+class _Thread(threading.local):
+    native = False  # only evaluation threads wait on a helper process, never the event loop
+
+
+_thread = _Thread()
+
+
+def allow_native_on_this_thread() -> None:
+    """Let evaluations on the calling thread (an evaluation thread) use jlens."""
+    _thread.native = True
 
 
 def to_json(value: Any) -> Any:
@@ -60,7 +86,31 @@ def evaluate(source: str, context: dict[str, Any], limits: Limits = Limits()) ->
         value = lookup(names, context)
         if value is not DECLINED:
             return to_json(value)
+    if limits.native and _thread.native and native.eligible(source):
+        try:
+            return to_json(_evaluate_native(source, context, limits))
+        except native.Declined as declined:
+            result = evaluate_with_jsonata(source, context, limits)
+            if declined.jlens_failed:  # jsonata-python answers where jlens did not: keep to it
+                native.decline(source)
+            return result
     return evaluate_with_jsonata(source, context, limits)
+
+
+def _evaluate_native(source: str, context: dict[str, Any], limits: Limits) -> Any:
+    try:
+        return native.evaluate_native(
+            source,
+            context,
+            timeout_ms=limits.timeout_ms,
+            max_depth=limits.max_depth,
+            hard_limit_s=hard_limit_s(limits),
+            memory_cap=MEMORY_CAP_BYTES,
+        )
+    except native.NativeLimit as limit:
+        kind = "time" if "long" in limit.message else "memory"
+        message = f"Expression {source!r} {limit.message} ({kind} limit exceeded)"
+        raise ExpressionError(message) from None
 
 
 def evaluate_with_jsonata(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:

@@ -29,21 +29,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weft.expressions.bounded import evaluates_inline
-from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render, split_template
+from weft.expressions.evaluator import (
+    MEMORY_CAP_BYTES,
+    ExpressionError,
+    Limits,
+    allow_native_on_this_thread,
+    evaluate,
+    hard_limit_s,
+    render,
+    split_template,
+)
 from weft.expressions.paths import plain_path
 from weft.expressions.templates import TemplateExpression
 
 THREADS = 4
 WATCH_INTERVAL_S = 0.01
-# The cooperative limit fires first; the hard one is for builtins that never yield to it.
-HARD_LIMIT_FACTOR = 2
-HARD_LIMIT_GRACE_S = 0.1
 WALL_BACKSTOP_S = 60.0
 TOO_LONG = "Expression took too long (time limit exceeded)"
-# Growth of the process's resident memory one evaluation may cause. Measured as the process's
-# RSS, not the evaluation's own allocations (tracemalloc would slow every evaluation): an
-# evaluation running while another grows memory this much is stopped too.
-MEMORY_CAP_BYTES = 128 * 1024 * 1024
+# MEMORY_CAP_BYTES (evaluator.py) is measured as the process's RSS, not the evaluation's own
+# allocations (tracemalloc would slow every evaluation): an evaluation running while another
+# grows memory this much is stopped too.
 TOO_BIG = "Expression used too much memory (memory limit exceeded)"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -120,6 +125,7 @@ class EvaluationThreads:
         return await job.future
 
     def _serve(self) -> None:
+        allow_native_on_this_thread()
         while True:
             try:
                 self._serve_one(self._jobs.get())
@@ -201,11 +207,6 @@ def _let_pending_interrupt_land() -> None:
 
 
 _threads = EvaluationThreads()
-
-
-def hard_limit_s(limits: Limits) -> float:
-    """The most CPU one render may use before it is abandoned."""
-    return limits.timeout_ms / 1000 * HARD_LIMIT_FACTOR + HARD_LIMIT_GRACE_S
 
 
 def _needs_thread(value: Any, context: dict[str, Any]) -> bool:

@@ -64,7 +64,11 @@ class Runner:
         self.commits = GroupCommit(services.writer)
         settings = services.settings
         self.lease_s = settings.lease_s
-        self.limits = Limits(settings.expression_timeout_ms, settings.expression_max_depth)
+        self.limits = Limits(
+            settings.expression_timeout_ms,
+            settings.expression_max_depth,
+            settings.expression_native,
+        )
         self.render_limit_s = hard_limit_s(self.limits)
         # The control-step table by type name (one lookup per step): kinds that steer the run.
         self.control: dict[str, ControlStep] = {

@@ -51,7 +51,11 @@ async def run_single_node(
         loop=inputs.get("loop"),
         config=inputs.get("config"),
     )
-    limits = Limits(services.settings.expression_timeout_ms, services.settings.expression_max_depth)
+    limits = Limits(
+        services.settings.expression_timeout_ms,
+        services.settings.expression_max_depth,
+        services.settings.expression_native,
+    )
     ctx = node_context(
         node,
         data,
