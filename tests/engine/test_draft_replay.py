@@ -12,6 +12,7 @@ from engine.flows import BASE, publish, run
 from engine.sink import Sink
 from graphs import chain, node
 from support import Tenant, assert_envelope
+from weft.engine.starts.replays import KEPT
 from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
@@ -206,3 +207,15 @@ async def test_replays_stay_within_their_account(
     assert got.status_code == 404, got.text
     unknown = await client.get(f"{path}/{'0' * 24}", headers=tenant.bearer)
     assert_envelope(unknown, 404, "REPLAY_NOT_FOUND")
+
+
+async def test_only_the_newest_replays_are_kept(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    workflow_id = await publish(client, tenant, [START, TAIL])
+    path = f"{BASE}/workflow/{workflow_id}/draft/replay"
+    ids = []
+    for _ in range(KEPT + 1):
+        started = await client.post(path, json={"count": 1}, headers=tenant.bearer)
+        ids.append(started.json()["id"])
+    first = await client.get(f"{path}/{ids[0]}", headers=tenant.bearer)
+    assert_envelope(first, 404, "REPLAY_NOT_FOUND")
+    assert (await client.get(f"{path}/{ids[1]}", headers=tenant.bearer)).status_code == 200

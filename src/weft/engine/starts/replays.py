@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import now
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from weft.engine.workers.services import Services
 
 MAX_RUNS = 100  # live runs one replay may take
+KEPT = 10  # replays kept per workflow and account: older ones are removed as new ones start
 PACE_S = 0.25  # between two replayed runs' due times
 REPLAYED = (states.SUCCEEDED, states.FAILED, states.ERRORED)  # live runs that ended
 
@@ -99,7 +100,22 @@ async def _queue_replay(
     )
     session.add(replay)
     await session.flush()
+    await _forget_old_replays(scope, workflow.id, session=session)
     return replay
+
+
+async def _forget_old_replays(scope: Scope, workflow_id: str, *, session: AsyncSession) -> None:
+    """Remove all but the newest `KEPT` replays (their test runs age out with other test runs)."""
+    old = (
+        scoped_select(DraftReplay, scope)
+        .with_only_columns(DraftReplay.id)
+        .where(DraftReplay.workflow_id == workflow_id)
+        .order_by(DraftReplay.created_at.desc(), DraftReplay.id.desc())
+        .offset(KEPT)
+    )
+    stale = list(await session.scalars(old))
+    if stale:
+        await session.execute(delete(DraftReplay).where(DraftReplay.id.in_(stale)))
 
 
 async def _steps_by_run(run_ids: list[str], *, session: AsyncSession) -> dict[str, list[Step]]:
