@@ -414,8 +414,9 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
             <Icon name="play" size={14} /> Test
           </button>
           {editor.draft.current_version > 0 && (
-            <button type="button" className="btn ghost wide-only" onClick={() => setReplayOpen(true)} title="Replay recent live runs through this draft and see which steps would answer differently">
-              What changes if I publish
+            <button type="button" className="btn ghost wide-only" onClick={() => setReplayOpen(true)} title="What changes if I publish: replay recent live runs through this draft and see which steps would answer differently">
+              {/* The name must not contain "Publish": the Publish button is found by its name. */}
+              What changes?
             </button>
           )}
           <button type="button" className="btn primary" onClick={() => void publish()}>
