@@ -12,6 +12,7 @@ from engine.flows import BASE, publish, run
 from engine.sink import Sink
 from graphs import chain, node
 from support import Tenant, assert_envelope
+from weft.api.replays import VALUE_CAP_BYTES
 from weft.engine.starts.replays import KEPT
 from weft.engine.workers.host import Engine
 
@@ -219,3 +220,22 @@ async def test_only_the_newest_replays_are_kept(client: httpx.AsyncClient, tenan
     first = await client.get(f"{path}/{ids[0]}", headers=tenant.bearer)
     assert_envelope(first, 404, "REPLAY_NOT_FOUND")
     assert (await client.get(f"{path}/{ids[1]}", headers=tenant.bearer)).status_code == 200
+
+
+async def test_big_values_in_a_report_are_capped(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    echo = node("2", "transform", "Echo", value={"text": "{{ trigger.text }}"})
+    workflow_id = await publish(client, tenant, [START, echo])
+    big = "x" * (VALUE_CAP_BYTES + 100)
+    await run(client, tenant, workflow_id, {"text": big})
+    shorter = node("2", "transform", "Echo", value={"text": "short"})
+    await save_draft(client, tenant, workflow_id, [START, shorter])
+
+    report = await replay_done(client, tenant, workflow_id, count=1)
+
+    (replayed,) = report["runs"]
+    assert replayed["trigger"]["truncated"] is True
+    (row,) = next(s for s in replayed["steps"] if s["node_id"] == "2")["diff"]
+    assert row["path"] == "$.output.text" and row["new"] == "short"
+    assert row["old"]["truncated"] is True and row["old"]["size"] > VALUE_CAP_BYTES

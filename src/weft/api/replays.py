@@ -11,11 +11,16 @@ from pydantic import BaseModel, Field
 
 from weft.api.deps import ScopeDep, ServicesDep
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
+from weft.api.truncation import capped
 from weft.engine.runs.output_diff import MAX_ROWS
 from weft.engine.runs.replay_report import replay_report
 from weft.engine.starts.replays import MAX_RUNS, start_replay
 
 router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
+
+# A report is read every second while the editor shows it, for up to 100 runs: each value in
+# it is capped much lower than a step's data elsewhere (the editor shows a line of each).
+VALUE_CAP_BYTES = 4 * 1024
 
 
 class ReplayIn(BaseModel):
@@ -96,7 +101,7 @@ async def replay_draft(
     count = (body or ReplayIn()).count
     replay_id = await start_replay(services, scope, workflow_id, count)
     report = await replay_report(services.db, scope, workflow_id, replay_id)
-    return JSONResponse(ReplayOut(**report).model_dump(mode="json"), status_code=202)
+    return JSONResponse(_out(report).model_dump(mode="json"), status_code=202)
 
 
 @router.get(
@@ -108,4 +113,15 @@ async def read_replay(
     workflow_id: str, replay_id: str, scope: ScopeDep, services: ServicesDep
 ) -> ReplayOut:
     """Finished runs compared step by step (field-level old → new); the others `pending`."""
-    return ReplayOut(**await replay_report(services.db, scope, workflow_id, replay_id))
+    return _out(await replay_report(services.db, scope, workflow_id, replay_id))
+
+
+def _out(report: dict[str, Any]) -> ReplayOut:
+    """The report with every trigger and field value capped (`{truncated, size, preview}`)."""
+    for run in report["runs"]:
+        run["trigger"] = capped(run["trigger"], VALUE_CAP_BYTES)
+        for step in run["steps"]:
+            for row in step["diff"]:
+                row["old"] = capped(row["old"], VALUE_CAP_BYTES)
+                row["new"] = capped(row["new"], VALUE_CAP_BYTES)
+    return ReplayOut(**report)
