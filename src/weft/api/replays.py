@@ -25,7 +25,11 @@ VALUE_CAP_BYTES = 4 * 1024
 
 class ReplayIn(BaseModel):
     # Bounds are checked by the engine too, so an out-of-range count gets a plain sentence.
-    count: int = Field(20, description=f"How many of the last ended live runs, 1 to {MAX_RUNS}")
+    count: int = Field(
+        20,
+        description=f"How many of the last ended live runs, 1 to {MAX_RUNS}",
+        json_schema_extra={"minimum": 1, "maximum": MAX_RUNS},
+    )
 
 
 class FieldChangeOut(BaseModel):

@@ -24,11 +24,6 @@ export function ReplayDialog({ api, open, onClose, beforeStart }: Props) {
   const generation = useRef(0); // a newer start (or closing) makes older polls stop
   const count = replayCount(countText);
 
-  useEffect(() => {
-    if (!open) generation.current += 1;
-  }, [open]);
-  useEffect(() => () => void (generation.current += 1), []);
-
   const follow = async (first: ReplayReport, mine: number) => {
     let current = first;
     while (current.status === "running" && generation.current === mine) {
@@ -43,6 +38,14 @@ export function ReplayDialog({ api, open, onClose, beforeStart }: Props) {
       if (generation.current === mine) setReport(current);
     }
   };
+
+  // Closing stops reading the report; opening again goes on where a running replay is.
+  useEffect(() => {
+    const mine = ++generation.current;
+    if (open && report?.status === "running") void follow(report, mine);
+    // Only a change of `open` decides this; `report` is read as it is then.
+  }, [open]);
+  useEffect(() => () => void (generation.current += 1), []);
 
   const start = async () => {
     if (count === null) return;
