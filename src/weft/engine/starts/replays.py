@@ -3,9 +3,9 @@
 Each live run gets one test run of the draft in safe mode, with the live run's trigger output
 and config. Write steps are held back as in any test run, and where the live run has a step's
 answer they answer that (a pin), so the steps after them see what they saw live and the
-comparison shows what the draft itself changes. Test runs are paced `PACE_S` apart: a
-replay never fills the queue ahead of other accounts' runs, and the claim's per-account
-limit bounds what it takes from the workers at once. The comparison
+comparison shows what the draft itself changes. Test runs come due `PACE_S` apart, so a
+replay does not land in the queue all at once; the claim's per-account limit and its
+round-robin across accounts bound what it takes from other accounts' runs. The comparison
 (`engine.runs.replay_report`) is read when the editor asks, so nothing waits on the runs here.
 """
 
