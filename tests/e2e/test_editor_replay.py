@@ -8,6 +8,11 @@ from editor_page import START, EditorSession, describe, wait_until
 
 pytestmark = pytest.mark.slow
 
+OVERFLOW = "document.scrollingElement.scrollWidth - window.innerWidth"
+FITS = """(name) => [...document.querySelectorAll('button')]
+  .filter(b => b.textContent.trim() === name)
+  .every(b => b.getBoundingClientRect().right <= window.innerWidth)"""
+
 EDGES = [
     {"id": "e1", "source": "1", "target": "2", "sourceHandle": None, "targetHandle": None},
     {"id": "e2", "source": "2", "target": "3", "sourceHandle": None, "targetHandle": None},
@@ -55,6 +60,11 @@ def test_the_replay_shows_the_step_the_draft_changes(browser, host_page, editor_
     context = browser.new_context(viewport={"width": 1320, "height": 900})
     try:
         editor = EditorSession(context, host_page, tenant, workflow_id)
+
+        def frame_width(css: str, pixels: int) -> None:
+            editor.page.evaluate(f"document.getElementById('editor').style.width = '{css}'")
+            wait_until(lambda: editor.editor_frame.evaluate("window.innerWidth") == pixels)
+
         frame = editor.frame
         frame.get_by_role("button", name="What changes?").click()
         dialog = frame.get_by_role("dialog", name="What changes if I publish")
@@ -80,9 +90,21 @@ def test_the_replay_shows_the_step_the_draft_changes(browser, host_page, editor_
         violations = editor.axe_violations()
         assert violations == [], describe(violations)
 
-        # In a 360 px frame the dialog and its table fit the frame.
-        editor.page.evaluate("document.getElementById('editor').style.width = '360px'")
-        wait_until(lambda: editor.editor_frame.evaluate("window.innerWidth") == 360)
+        dialog.get_by_role("button", name="Close").click()
+        dialog.wait_for(state="hidden")
+
+        # At 1100 px, the narrowest frame that shows it beside Publish, the header still fits.
+        frame_width("1100px", 1100)
+        assert frame.get_by_role("button", name="What changes?").is_visible()
+        assert editor.editor_frame.evaluate(FITS, "Publish")
+        assert editor.editor_frame.evaluate(OVERFLOW) <= 0
+
+        # Narrower, it is in "More actions"; the last report is still there.
+        frame_width("360px", 360)
+        frame.get_by_role("button", name="More actions").click()
+        frame.get_by_role("menuitem", name="What changes if I publish…").click()
+        dialog.get_by_role("status").filter(has_text="2 of 2 runs would change.").wait_for()
+        assert editor.editor_frame.evaluate(OVERFLOW) <= 0
         assert editor.editor_frame.evaluate(
             "document.querySelector('.replay-dialog').getBoundingClientRect().right"
             " <= window.innerWidth"
