@@ -239,3 +239,31 @@ async def test_big_values_in_a_report_are_capped(
     (row,) = next(s for s in replayed["steps"] if s["node_id"] == "2")["diff"]
     assert row["path"] == "$.output.text" and row["new"] == "short"
     assert row["old"]["truncated"] is True and row["old"]["size"] > VALUE_CAP_BYTES
+
+
+async def test_a_replay_past_a_quota_is_refused_and_queues_nothing(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    quotas = await client.put(
+        f"{BASE}/quotas",
+        params={"linked_account_id": tenant.account_id},
+        json={"runs_per_month": 3},
+        headers=tenant.org_key,
+    )
+    assert quotas.status_code == 200, quotas.text
+    workflow_id = await publish(client, tenant, [START, TAIL])
+    for name in ("Ada", "Grace"):
+        await run(client, tenant, workflow_id, {"name": name})
+    path = f"{BASE}/workflow/{workflow_id}/draft/replay"
+
+    refused = await client.post(path, json={"count": 2}, headers=tenant.bearer)
+
+    body = assert_envelope(refused, 429, "QUOTA_EXCEEDED")
+    assert body["quota"] == "runs_per_month"
+    listed = await client.get(
+        f"{BASE}/execution",
+        params={"workflow_id": workflow_id, "include_tests": "true"},
+        headers=tenant.bearer,
+    )
+    assert listed.json()["totalDocs"] == 2  # the live runs only
+    assert (await client.post(path, json={"count": 1}, headers=tenant.bearer)).status_code == 202
