@@ -28,6 +28,7 @@ from weft.api import (
     notification_webhooks,
     org_settings,
     public_configs,
+    replays,
     runs,
     templates,
     usage,
@@ -122,6 +123,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(public_configs.router)  # before `/workflow/{id}`: /workflow/enabled
     public.include_router(runs.router)
+    public.include_router(replays.router)
     public.include_router(linked_accounts.router)
     public.include_router(audit.router)
     public.include_router(app_imports.router)  # before `/application/{slug}` routes

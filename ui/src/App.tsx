@@ -13,6 +13,7 @@ import { Palette } from "./components/Palette";
 import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
 import { PausedBanner } from "./components/PausedBanner";
 import { Dialog } from "./components/Dialog";
+import { ReplayDialog } from "./components/ReplayDialog";
 import { Icon } from "./components/Icons";
 import { problemText } from "./lib/problems";
 import { ErrorNote } from "./components/ErrorNote";
@@ -75,6 +76,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
   // Held-back writes chosen (in the test panel, or from a step's panel) to run for real next.
   const [forReal, setForReal] = useState<string[]>([]);
   const [publishProblems, setPublishProblems] = useState<Problem[] | null>(null);
+  const [replayOpen, setReplayOpen] = useState(false);
   const [confirm, setConfirm] = useState<{ title: string; body: string; action: string; run(): Promise<void> } | null>(null);
   const [toast, setToast] = useState<{ text: string; tone: "success" } | null>(null);
   // Errors stay until dismissed: they are read, copied and passed on, not glimpsed.
@@ -398,6 +400,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
               { label: "Tidy up the layout", onSelect: () => void tidy(), disabled: readOnly, narrowOnly: true },
               { label: "Fit the workflow in view", onSelect: () => setFitSignal((n) => n + 1), narrowOnly: true },
               { label: "Discard the draft…", onSelect: askDiscard, narrowOnly: true },
+              ...(editor.draft.current_version > 0 ? [{ label: "What changes if I publish…", onSelect: () => setReplayOpen(true), narrowOnly: true }] : []),
               { label: panels.side ? "Hide the details panel" : "Show the details panel", onSelect: () => setPanels({ side: !panels.side }) },
               { label: "Keyboard shortcuts", onSelect: () => setShortcutsOpen(true) },
             ]}
@@ -414,6 +417,12 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
           <button type="button" className="btn" onClick={() => runTest(safeJson(payloadText))}>
             <Icon name="play" size={14} /> Test
           </button>
+          {editor.draft.current_version > 0 && (
+            <button type="button" className="btn ghost wide-only" onClick={() => setReplayOpen(true)} title="What changes if I publish: replay recent live runs through this draft and see which steps would answer differently">
+              {/* The name must not contain "Publish": the Publish button is found by its name. */}
+              What changes?
+            </button>
+          )}
           <button type="button" className="btn primary" onClick={() => void publish()}>
             Publish{totalProblems > 0 ? ` · ${totalProblems} problem${totalProblems > 1 ? "s" : ""}` : ""}
           </button>
@@ -603,6 +612,8 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
         </aside>
         )}
       </main>
+
+      <ReplayDialog api={api} open={replayOpen} onClose={() => setReplayOpen(false)} beforeStart={editor.flush} />
 
       <Dialog
         title="Keyboard shortcuts"

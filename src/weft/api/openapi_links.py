@@ -28,6 +28,7 @@ _WORKFLOW_OPERATIONS = [
     ("post", f"{_OF_WORKFLOW}/execute"),
     ("post", f"{_OF_WORKFLOW}/test"),
     ("post", f"{_OF_WORKFLOW}/expression/preview"),
+    ("post", f"{_OF_WORKFLOW}/draft/replay"),
     ("get", f"{P}/workflow/versions/{{workflow_id}}"),
     ("get", f"{P}/workflow/request-structure/{{workflow_id}}"),
     ("delete", f"{_OF_WORKFLOW}/draft"),
@@ -76,6 +77,13 @@ LINKS: dict[tuple[str, str], list[Any]] = {
     # A cancelled run has ended: its stream answers at once.
     ("post", f"{_OF_EXECUTION}/cancel"): [
         ("get", f"{_OF_EXECUTION}/events", {"execution_id": "$response.body#/_id"})
+    ],
+    ("post", f"{_OF_WORKFLOW}/draft/replay"): [
+        (
+            "get",
+            f"{_OF_WORKFLOW}/draft/replay/{{replay_id}}",
+            {"workflow_id": _SAME_WORKFLOW, "replay_id": "$response.body#/id"},
+        )
     ],
     ("post", f"{P}/linked-account"): _to(
         _ACCOUNT_OPERATIONS, "linked_account_id", "$response.body#/linked_account_id"

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from weft.store.tables import (
     Config,
     Connection,
+    DraftReplay,
     Execution,
     LinkedAccount,
     Workflow,
@@ -57,7 +58,14 @@ class PublicScope(OrgScope):
 
 # Tables whose rows belong to an org (and environment), and those that belong to a linked account.
 _ORG_TABLES: set[type[Any]] = {LinkedAccount, WorkflowTemplate}
-_ACCOUNT_TABLES: set[type[Any]] = {Workflow, WorkflowVersion, Execution, Config, Connection}
+_ACCOUNT_TABLES: set[type[Any]] = {
+    Workflow,
+    WorkflowVersion,
+    Execution,
+    Config,
+    Connection,
+    DraftReplay,
+}
 # Account tables that also hold the org's public rows (linked_account_pk NULL).
 _PUBLIC_TABLES: set[type[Any]] = {Workflow, WorkflowVersion}
 

@@ -290,6 +290,24 @@ class Execution(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DraftReplay(Base):
+    """A "what changes if I publish" replay: live runs of a workflow replayed through its draft
+    as safe test runs. `runs` pairs each live run with its test run, newest live run first."""
+
+    __tablename__ = "draft_replays"
+    __table_args__ = (Index("ix_draft_replays_workflow", "workflow_id", "created_at"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ID, ForeignKey("orgs.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(20))
+    linked_account_pk: Mapped[str] = mapped_column(
+        ID, ForeignKey("linked_accounts.id", ondelete="CASCADE")
+    )
+    workflow_id: Mapped[str] = mapped_column(ID, ForeignKey("workflows.id", ondelete="CASCADE"))
+    requested: Mapped[int] = mapped_column(Integer)
+    runs: Mapped[Any] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Step(Base):
     """One node's run inside an execution; `iteration` is the loop path ('' outside loops)."""
 

@@ -8,9 +8,10 @@ interface Props {
   children: ReactNode;
   actions: ReactNode;
   tone?: "danger" | "default";
+  className?: string;
 }
 
-export function Dialog({ title, open, onClose, children, actions, tone = "default" }: Props) {
+export function Dialog({ title, open, onClose, children, actions, tone = "default", className = "" }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
@@ -19,7 +20,7 @@ export function Dialog({ title, open, onClose, children, actions, tone = "defaul
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (
-    <dialog ref={ref} className={`dialog ${tone}`} aria-labelledby="dialog-title" onCancel={(e) => (e.preventDefault(), onClose())}>
+    <dialog ref={ref} className={`dialog ${tone} ${className}`.trim()} aria-labelledby="dialog-title" onCancel={(e) => (e.preventDefault(), onClose())}>
       {open && (
         <>
           <h2 id="dialog-title">{title}</h2>

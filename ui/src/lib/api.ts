@@ -1,6 +1,7 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
 import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, PauseState, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { ReplayReport } from "../model/replay";
 
 export class ApiError extends Error {
   constructor(
@@ -178,6 +179,16 @@ export class Api {
 
   startTest(options: TestOptions): Promise<{ execution_id: string }> {
     return this.request("POST", `${this.wf}/test`, { ...options, wait: false });
+  }
+
+  /** Replay the last `count` ended live runs through the saved draft (safe test runs). */
+  startReplay(count: number): Promise<ReplayReport> {
+    return this.request("POST", `${this.wf}/draft/replay`, { count });
+  }
+
+  /** A replay's comparison as it stands (`status: "running"` until every run is compared). */
+  replay(id: string): Promise<ReplayReport> {
+    return this.request("GET", `${this.wf}/draft/replay/${encodeURIComponent(id)}`);
   }
 
   execution(id: string): Promise<Execution> {

@@ -25,7 +25,7 @@ from weft.ids import new_id
 from weft.nodes import Role, has_role
 from weft.store.scope import Scope, scope_columns, scoped_select
 from weft.store.tables import Execution, Workflow
-from weft.workflows.graph import normalize_graph
+from weft.workflows.graph import Graph, normalize_graph
 from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.pauses import refuse_if_paused
 from weft.workflows.public import get_public_workflow
@@ -355,6 +355,24 @@ async def trigger_event(
     return runs
 
 
+async def runnable_draft(
+    scope: Scope, workflow_id: str, *, session: AsyncSession
+) -> tuple[Workflow, Graph]:
+    """The workflow and its draft's graph, or 422 INVALID_WORKFLOW_GRAPH listing every problem
+    that would stop the draft from running (the checks publishing makes)."""
+    workflow, draft = await open_draft(scope, workflow_id, session=session)
+    graph = normalize_graph(draft.nodes, draft.edges)
+    problems = validate_for_publish(graph)
+    problems += await catalog_problems(scope, workflow, graph, session=session)
+    if problems:
+        raise GraphInvalid(
+            f"The draft cannot run: {len(problems)} problem(s) found",
+            error_code="INVALID_WORKFLOW_GRAPH",
+            details={"errors": [p.to_dict() for p in problems]},
+        )
+    return workflow, graph
+
+
 async def start_test(
     scope: Scope,
     workflow_id: str,
@@ -370,16 +388,7 @@ async def start_test(
     payload stands in for the trigger's; without it the run reads `{}`, as a private
     workflow's live run does.
     """
-    workflow, draft = await open_draft(scope, workflow_id, session=session)
-    graph = normalize_graph(draft.nodes, draft.edges)
-    problems = validate_for_publish(graph)
-    problems += await catalog_problems(scope, workflow, graph, session=session)
-    if problems:
-        raise GraphInvalid(
-            f"The draft cannot run: {len(problems)} problem(s) found",
-            error_code="INVALID_WORKFLOW_GRAPH",
-            details={"errors": [p.to_dict() for p in problems]},
-        )
+    workflow, graph = await runnable_draft(scope, workflow_id, session=session)
     options = options or EditorTestOptions()
     options = check_options(graph, options)
     start = next(n for n in graph.nodes if has_role(n.type, Role.START))
