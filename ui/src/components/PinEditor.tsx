@@ -1,6 +1,6 @@
 // Pinned data as JSON the end customer can edit: checked as they type, applied only when valid.
 // The pin is part of the draft (saved with it), so it survives a reload and another device.
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { CodeField } from "./CodeField";
 import { Icon } from "./Icons";
 
@@ -24,8 +24,16 @@ export function jsonProblem(text: string): string | null {
 export function PinEditor({ nodeId, value, pinned, onSave, onClose }: { nodeId: string; value: unknown; pinned: boolean; onSave(value: unknown): void; onClose(): void }) {
   const [text, setText] = useState(() => JSON.stringify(value ?? {}, null, 2));
   const problem = jsonProblem(text);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // Bring the editor into view by scrolling the panel only (scrollIntoView would also scroll
+    // the host page around the iframe).
+    const element = box.current;
+    const panel = element?.closest(".side-scroll");
+    if (element && panel) panel.scrollTop = Math.max(0, element.offsetTop - 12);
+  }, []);
   return (
-    <div className="pin-editor">
+    <div className="pin-editor" ref={box}>
       <label className="field-label" htmlFor={`pin-${nodeId}`}>
         {pinned ? "Pinned data" : "Data to pin"}
       </label>
