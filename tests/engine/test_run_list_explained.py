@@ -43,11 +43,11 @@ async def test_run_rows_say_how_they_started_and_what_came_in_without_secrets(
     assert set(rows) == {by_hook["_id"], by_api["_id"]}  # test runs only when asked for
     assert rows[by_api["_id"]]["trigger_kind"] == "api"
     assert rows[by_api["_id"]]["payload_summary"] == (
-        'email: "Ada@Example.com", password: "[redacted]", n: 3'
+        'email: "Ada@Example.com", n: 3, password: "[redacted]"'
     )
     hook_row = rows[by_hook["_id"]]
     assert hook_row["trigger_kind"] == "webhook"
-    assert hook_row["payload_summary"] == 'order: "o-77", api_key: "[redacted]"'  # the body
+    assert hook_row["payload_summary"] == 'api_key: "[redacted]", order: "o-77"'  # the body
 
     # Filters: by kind (repeatable; asking for test runs lists them), by text, by id.
     kinds = await listed(client, tenant, f"workflow_id={wf}&trigger_kind=webhook")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 
 def test_summary_shows_first_keys_and_hides_credentials_at_any_depth() -> None:
     text = payload_summary({"user": {"token": "t"}, "auth": {"x": 1}, "id": 7, "ok": True})
-    assert text == 'user: {1 keys}, auth: "[redacted]", id: 7, ok: true'
+    assert text == 'auth: "[redacted]", id: 7, ok: true, user: {1 keys}'
 
 
 def test_summary_counts_what_it_leaves_out_and_truncates_long_values() -> None:

@@ -43,7 +43,8 @@ def triggers_of(kinds: list[str]) -> list[str]:
 
 
 def payload_summary(payload: Any) -> str:
-    """The payload's first keys and values on one line, credentials hidden, at most 120 chars.
+    """The payload's first keys (in key order) and values on one line, credentials hidden, at
+    most 120 chars.
 
     A webhook's payload (a delivery, or a test of a webhook workflow) is the whole request: its
     body is what tells deliveries apart. Only the first few entries are looked at, so a large
@@ -54,7 +55,9 @@ def payload_summary(payload: Any) -> str:
     if payload is None:
         return ""
     if isinstance(payload, dict):
-        entries = list(payload.items())
+        # In key order: PostgreSQL's jsonb does not keep the order keys were sent in, so the
+        # same payload reads the same on both databases.
+        entries = sorted(payload.items(), key=lambda item: str(item[0]))
         shown = redact_value(dict(entries[:_SUMMARY_KEYS]))
         parts = [f"{key}: {_short(value)}" for key, value in shown.items()]
         if len(entries) > _SUMMARY_KEYS:
