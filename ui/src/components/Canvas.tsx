@@ -503,8 +503,9 @@ export function Canvas(props: Props) {
       <Controls showInteractive={false} aria-label="Zoom controls" />
       {!readOnly && props.onEditNotes && (
         <Panel position="top-right">
-          <button type="button" className="btn small add-note" onClick={addNoteHere} title="Add a sticky note (it never runs)">
-            <Icon name="note" size={14} /> Add note
+          <button type="button" className="btn small add-note" onClick={addNoteHere} aria-label="Add note" title="Add a sticky note (it never runs)">
+            <Icon name="note" size={14} />
+            <span className="add-note-text"> Add note</span>
           </button>
         </Panel>
       )}
