@@ -11,6 +11,7 @@ import { normalise, useEditor, type SaveState } from "./state/useEditor";
 import { Canvas, drawnSizes, type InsertTarget } from "./components/Canvas";
 import { Palette } from "./components/Palette";
 import { RunsPanel, VersionsPanel } from "./components/HistoryPanels";
+import { VersionDiff } from "./components/VersionDiff";
 import { PausedBanner } from "./components/PausedBanner";
 import { Dialog } from "./components/Dialog";
 import { ReplayDialog } from "./components/ReplayDialog";
@@ -110,7 +111,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
     if (view.kind === "run") return view.graph;
     if (view.kind === "diff") {
       const present = new Set(graph.nodes.map((n) => n.id));
-      return { nodes: [...graph.nodes, ...view.graph.nodes.filter((n) => !present.has(n.id))], edges: graph.edges };
+      return { nodes: [...graph.nodes, ...view.graph.nodes.filter((n) => !present.has(n.id))], edges: graph.edges, notes: graph.notes };
     }
     return graph;
   }, [view, graph]);
@@ -489,6 +490,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
               }}
               onConnect={(source, handle, target) => editor.edit((g) => connect(g, source, handle, target))}
               onInsertTarget={chooseTarget}
+              onEditNotes={view.kind === "draft" ? (change, key) => editor.edit(change, key) : undefined}
             />
           </ReactFlowProvider>
           {/* Not while a step's own panel is open: it offers the same Connect for its app. */}
@@ -536,6 +538,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
                   problems={view.kind === "draft" ? editor.problems : []}
                   steps={steps}
                   pinned={selectedNode.id in editor.pins}
+                  pinnedValue={editor.pins[selectedNode.id]}
                   readOnly={readOnly}
                   saved={editor.saveState === "saved"}
                   webhook={{ path: editor.draft?.webhook_path, live: editor.draft?.webhook_live }}
@@ -591,6 +594,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
                 currentVersion={editor.draft.current_version}
                 comparing={view.kind === "diff" ? view.version : null}
                 refreshKey={versionsKey}
+                details={view.kind === "diff" ? <VersionDiff before={view.graph} after={graph} onGo={(id) => setSelection([id])} /> : undefined}
                 onCompare={(v) => void compare(v)}
                 onRestore={(v) =>
                   setConfirm({

@@ -81,6 +81,7 @@ class VersionContentOut(Out):
     nodes: list[dict[str, Any]]
     edges: list[dict[str, Any]]
     settings: dict[str, Any]
+    notes: list[dict[str, Any]] = Field(default_factory=list, description="Sticky notes")
     created_at: datetime = Field(alias="createdAt")
 
 
@@ -110,6 +111,7 @@ async def get_version(
         nodes=found.nodes,
         edges=found.edges,
         settings=found.settings,
+        notes=list(found.notes or []),
         created_at=found.created_at,
     )
 

@@ -24,7 +24,7 @@ from weft.api.deps import (
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.api.truncation import capped
 from weft.engine.interpreter.safe_mode import SKIPPED, EditorTestOptions
-from weft.engine.runs import history, lifecycle, run_views, states
+from weft.engine.runs import history, lifecycle, run_summary, run_views, states
 from weft.engine.runs.run_views import RunView
 from weft.engine.starts import triggers
 from weft.errors import WeftError
@@ -35,6 +35,7 @@ log = logging.getLogger("weft.api.executions")
 
 router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
 
+TriggerKind = Literal["api", "webhook", "schedule", "event", "test", "app", "workflow", "rerun"]
 StatusFilter = Literal[
     "COMPLETED", "RUNNING", "QUEUED", "WAITING", "FAILED", "ERRORED", "CANCELLED", "All", "ALL"
 ]
@@ -130,7 +131,15 @@ class ExecutionOut(Out):
     associated_workflow: WorkflowRef
     workflow_version: int | None
     status: str
-    trigger: str
+    trigger: str = Field(description="How the run was queued: execute, webhook, test, ...")
+    trigger_kind: str = Field(
+        description="The kind of start: api, webhook, schedule, event, test, app, workflow "
+        "or rerun (the list's `trigger_kind` filter)"
+    )
+    payload_summary: str = Field(
+        description="The payload's first keys and values on one line (at most 120 characters), "
+        "credential-like values hidden"
+    )
     is_test: bool
     linked_account_id: str
     config_id: str | None = Field(description="A public workflow's run: the config it used")
@@ -175,6 +184,8 @@ class ExecutionOut(Out):
             workflow_version=execution.version,
             status=states.API_STATUS[execution.status],
             trigger=execution.trigger,
+            trigger_kind=run_summary.trigger_kind(execution.trigger),
+            payload_summary=run_summary.payload_summary(execution.input),
             is_test=execution.is_test,
             linked_account_id=scope.account_id,
             config_id=execution.config_id,
@@ -212,8 +223,16 @@ async def list_executions(
     start_date: datetime | None = Query(None, description="ISO 8601; created at or after"),
     end_date: datetime | None = Query(None, description="ISO 8601; created at or before"),
     include_tests: bool = Query(False, description="Also list workflow-test runs"),
+    trigger_kind: list[TriggerKind] = Query(
+        [], description="Only runs started this way (repeatable); `test` lists test runs too"
+    ),
+    search: str | None = Query(
+        None, max_length=200, description="A run id, or text found in the payload (any case)"
+    ),
 ) -> PageOut[Any]:
-    filters = history.RunFilter(status, workflow_id, start_date, end_date, include_tests)
+    filters = history.RunFilter(
+        status, workflow_id, start_date, end_date, include_tests, tuple(trigger_kind), search
+    )
     found = await run_views.list_runs(db, scope, filters, page=paging.page, limit=paging.limit)
     docs = [ExecutionOut.of(scope, e, found.facts[e.id]) for e in found.page.items]
     return PageOut.of(found.page, docs)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
 from weft.api.openapi import NodeJson
@@ -17,6 +17,7 @@ from weft.store.db import Database
 from weft.store.scope import OrgScope, Scope, account_id_of
 from weft.store.tables import App, Workflow, WorkflowVersion
 from weft.workflows import service
+from weft.workflows.annotations import MAX_NOTE_TEXT, MAX_NOTES, NoteColor
 from weft.workflows.records import WorkflowFilter
 from weft.workflows.service import WorkflowGraph
 from weft.workflows.trigger_index import start_config, webhook_path
@@ -39,10 +40,37 @@ class WorkflowUpdate(BaseModel):
     description: str | None = Field(None, max_length=5000)
 
 
+class NotePosition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    x: float = Field(ge=-1e6, le=1e6)
+    y: float = Field(ge=-1e6, le=1e6)
+
+
+class NoteJson(BaseModel):
+    """A sticky note on the canvas: text for people, never run (workflows.annotations)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    text: str = Field("", max_length=MAX_NOTE_TEXT)
+    position: NotePosition
+    width: float = Field(220, ge=80, le=2000)
+    height: float = Field(140, ge=60, le=2000)
+    color: NoteColor = "yellow"
+
+
 class DraftSave(BaseModel):
     nodes: list[NodeJson] = Field(max_length=500)
     edges: list[dict[str, Any]] | None = Field(None, max_length=2000)
     settings: dict[str, Any] | None = None
+    notes: list[NoteJson] | None = Field(
+        None, max_length=MAX_NOTES, description="Sticky notes; absent: kept as they are"
+    )
+    pinned: dict[str, Any] | None = Field(
+        None,
+        max_length=500,
+        description="Test outputs pinned by node id, saved with the draft (absent: kept; "
+        "pins of nodes the graph lacks are dropped)",
+    )
     revision: int | None = Field(
         None, ge=0, description="The draft revision this edit is based on; a stale one: 409"
     )
@@ -149,6 +177,10 @@ class DraftOut(Out):
     updated_at: datetime = Field(alias="updatedAt")
     revision: int = Field(description="+1 on every change; send it back when saving")
     problems: list[ProblemOut] = Field(description="What publishing this draft would refuse")
+    notes: list[dict[str, Any]] = Field(default_factory=list, description="Sticky notes")
+    pinned: dict[str, Any] = Field(
+        default_factory=dict, description="Test outputs pinned by node id"
+    )
     webhook_path: str | None = Field(
         None,
         description="Inbound URL path of the draft's webhook (or app) trigger, known before "
@@ -182,6 +214,8 @@ class DraftOut(Out):
             updated_at=draft.updated_at,
             revision=workflow.draft_revision,
             problems=[ProblemOut(**p) for p in problems],
+            notes=list(draft.notes or []),
+            pinned=dict(draft.pinned or {}),
             webhook_path=path,
             webhook_live=bool(path and workflow.published and path == _webhook_path(workflow)),
         )
@@ -332,6 +366,8 @@ async def save_draft(
         edges=body.edges,
         settings=body.settings,
         revision=body.revision,
+        notes=None if body.notes is None else [n.model_dump() for n in body.notes],
+        pinned=body.pinned,
     )
     return await DraftOut.of(db, scope, workflow, draft)
 

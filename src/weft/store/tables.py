@@ -204,6 +204,10 @@ class WorkflowVersion(Base):
     nodes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     edges: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Sticky notes (workflows.annotations): never read by the engine. NULL: none.
+    notes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
+    # The draft's pinned test outputs by node id (published versions keep none). NULL: none.
+    pinned: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

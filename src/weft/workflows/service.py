@@ -136,8 +136,10 @@ async def save_draft(
     edges: list[dict[str, Any]] | None,
     settings: dict[str, Any] | None,
     revision: int | None,
+    notes: list[dict[str, Any]] | None = None,
+    pinned: dict[str, Any] | None = None,
 ) -> tuple[Workflow, WorkflowVersion]:
-    """Replace the draft's graph (409 when `revision` is stale)."""
+    """Replace the draft's graph, and notes and pins when given (409 when `revision` is stale)."""
     async with db.transaction() as session:
         return await versions.save_draft(
             scope,
@@ -146,6 +148,8 @@ async def save_draft(
             edges=edges,
             settings=settings,
             revision=revision,
+            notes=notes,
+            pinned=pinned,
             session=session,
         )
 

@@ -15,6 +15,7 @@ from weft.ids import new_id
 from weft.store.pagination import Page, paginate
 from weft.store.scope import OrgScope, Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
+from weft.workflows import annotations
 from weft.workflows.graph import GraphProblem, GraphShapeError, normalize_graph
 from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.public import check_draft_settings, check_publishable
@@ -97,6 +98,7 @@ async def open_draft(
         nodes=list(live.nodes) if live else [start_node()],
         edges=list(live.edges) if live else [],
         settings=dict(live.settings) if live else {},
+        notes=list(live.notes or []) if live else None,
         created_at=moment,
         updated_at=moment,
         **scope_columns(scope),
@@ -119,8 +121,11 @@ async def save_draft(
     settings: dict[str, Any] | None,
     session: AsyncSession,
     revision: int | None = None,
+    notes: list[dict[str, Any]] | None = None,
+    pinned: dict[str, Any] | None = None,
 ) -> tuple[Workflow, WorkflowVersion]:
-    """Replace the draft's graph (and settings when given); the live version is untouched.
+    """Replace the draft's graph (and settings, notes, pins when given); the live version is
+    untouched.
 
     With `revision`, the save only happens if the draft is still at that revision (409 else).
     """
@@ -140,6 +145,13 @@ async def save_draft(
     draft.edges = edge_json
     if settings is not None:
         draft.settings = settings
+    if notes is not None:
+        draft.notes = annotations.check_notes(notes)
+    if pinned is not None or draft.pinned:
+        # Pins of steps the graph no longer has go with them.
+        node_ids = {node["id"] for node in node_json}
+        kept = pinned if pinned is not None else dict(draft.pinned or {})
+        draft.pinned = annotations.check_pinned(kept, node_ids)
     draft.updated_at = now()
     ensure_webhook_secret(workflow, node_json)
     await session.flush()
@@ -223,6 +235,7 @@ async def set_published(
             nodes=draft.nodes,
             edges=draft.edges,
             settings=draft.settings,
+            notes=draft.notes,
             created_at=moment,
             updated_at=moment,
             **scope_columns(scope),
@@ -272,6 +285,9 @@ async def restore_version(
     draft.nodes = old.nodes
     draft.edges = old.edges
     draft.settings = old.settings
+    draft.notes = old.notes
+    if draft.pinned:
+        draft.pinned = annotations.check_pinned(draft.pinned, {n["id"] for n in old.nodes})
     draft.updated_at = now()
     ensure_webhook_secret(workflow, draft.nodes)
     await session.flush()

@@ -9,6 +9,7 @@ import {
   EdgeLabelRenderer,
   Handle,
   MiniMap,
+  Panel,
   Position,
   ReactFlow,
   getBezierPath,
@@ -34,6 +35,9 @@ import { AppIcon } from "./AppIcon";
 import type { AppStore } from "../state/apps";
 import { routePath } from "../model/route";
 import { useSessionFlag } from "../state/panels";
+import { StickyNoteView, type NoteViewData } from "./StickyNote";
+import { NOTE_PREFIX, addNote, freshNoteId, isNoteId, moveNotes, noteIdOf, removeNotes, updateNote } from "../model/notes";
+import "./annotations.css";
 
 export const NEXT_HANDLE = "next";
 export type InsertTarget = { kind: "edge"; edgeId: string } | { kind: "end"; source: string; handle: string | null };
@@ -181,7 +185,7 @@ function WeftEdgeView(props: EdgeProps<Edge<EdgeViewData>>) {
   );
 }
 
-const nodeTypes = { weft: WeftNodeView };
+const nodeTypes = { weft: WeftNodeView, note: StickyNoteView };
 const edgeTypes = { weft: WeftEdgeView };
 
 interface Props {
@@ -204,6 +208,8 @@ interface Props {
   onRemove(nodeIds: string[], edgeIds: string[]): void;
   onConnect(source: string, handle: string | null, target: string): void;
   onInsertTarget(target: InsertTarget): void;
+  /** A change to the sticky notes, as one edit (`key` merges a burst: typing, dragging). */
+  onEditNotes?(change: (graph: Graph) => Graph, key: string | null): void;
 }
 
 // The overview map (React Flow's default 200×150, 15 px from the corner) sits bottom right. It
@@ -315,6 +321,40 @@ export function Canvas(props: Props) {
   const onInsert = useCallback((edgeId: string) => insertTargetRef.current({ kind: "edge", edgeId }), []);
 
   const selected = useMemo(() => new Set(selection), [selection]);
+  // Notes are selected on the canvas only (to move or delete them); the side panel is for steps.
+  const [selectedNotes, setSelectedNotes] = useState<Set<string>>(() => new Set());
+  const [focusNote, setFocusNote] = useState<string | null>(null);
+  const editNotesRef = useRef(props.onEditNotes);
+  editNotesRef.current = props.onEditNotes;
+  const onNoteText = useCallback((id: string, text: string) => editNotesRef.current?.((g) => updateNote(g, id, { text }), `note:${id}`), []);
+  const onNoteRemove = useCallback((id: string) => editNotesRef.current?.((g) => removeNotes(g, [id]), null), []);
+  const noteNodes: Node<NoteViewData>[] = useMemo(
+    () =>
+      (graph.notes ?? []).map((note) => ({
+        id: NOTE_PREFIX + note.id,
+        type: "note",
+        position: note.position,
+        measured: { width: note.width ?? 220, height: note.height ?? 140 },
+        selected: selectedNotes.has(note.id),
+        draggable: !readOnly,
+        connectable: false,
+        deletable: !readOnly,
+        zIndex: -1, // under the steps and edges it comments on
+        ariaLabel: `Note: ${note.text.slice(0, 60) || "empty"}`,
+        data: {
+          noteId: note.id,
+          text: note.text,
+          color: note.color ?? "yellow",
+          width: note.width ?? 220,
+          height: note.height ?? 140,
+          readOnly,
+          focus: focusNote === note.id,
+          onText: onNoteText,
+          onRemove: onNoteRemove,
+        },
+      })),
+    [graph.notes, selectedNotes, readOnly, focusNote, onNoteText, onNoteRemove],
+  );
   const appsVersion = props.apps?.snapshot() ?? 0;
   const problemCount = useMemo(() => {
     const counts: Record<string, number> = {};
@@ -428,8 +468,28 @@ export function Canvas(props: Props) {
     [graph, readOnly, onInsert, running, steps],
   );
 
+  const allNodes = useMemo(() => [...(noteNodes as Node[]), ...(nodes as Node[])], [noteNodes, nodes]);
+
   const onNodesChange = useCallback(
-    (changes: NodeChange<Node<NodeViewData>>[]) => {
+    (all: NodeChange<Node>[]) => {
+      const notePositions: Record<string, XY> = {};
+      let notesSelected: Set<string> | null = null;
+      const changes: NodeChange<Node>[] = [];
+      for (const change of all) {
+        const flowId = "id" in change ? change.id : "";
+        if (!isNoteId(flowId)) {
+          changes.push(change);
+          continue;
+        }
+        if (change.type === "position" && change.position) notePositions[noteIdOf(flowId)] = change.position;
+        if (change.type === "select") {
+          notesSelected ??= new Set(selectedNotes);
+          if (change.selected) notesSelected.add(noteIdOf(flowId));
+          else notesSelected.delete(noteIdOf(flowId));
+        }
+      }
+      if (notesSelected) setSelectedNotes(notesSelected);
+      if (Object.keys(notePositions).length && !readOnly) editNotesRef.current?.((g) => moveNotes(g, notePositions), "move");
       const positions: Record<string, XY> = {};
       let selectionChanged = false;
       const nextSelection = new Set(selection);
@@ -447,8 +507,17 @@ export function Canvas(props: Props) {
       if (Object.keys(positions).length && !readOnly) props.onMove(positions);
       if (selectionChanged) props.onSelect([...nextSelection]);
     },
-    [props, selection, readOnly],
+    [props, selection, readOnly, selectedNotes],
   );
+
+  const addNoteHere = useCallback(() => {
+    const dom = document.querySelector(".react-flow")?.getBoundingClientRect();
+    const centre = flow.screenToFlowPosition({ x: (dom?.left ?? 0) + (dom?.width ?? 800) / 2, y: (dom?.top ?? 0) + (dom?.height ?? 600) / 3 });
+    // The id is chosen here, not inside the edit: React may run the edit later.
+    const id = freshNoteId(graph);
+    editNotesRef.current?.((g) => addNote(g, { x: Math.round(centre.x - 110), y: Math.round(centre.y - 70) }, "", id).graph, null);
+    setFocusNote(id);
+  }, [flow, graph]);
 
   // Removals arrive as edge changes then node changes; taken from onDelete instead, which has
   // both, so one press of Delete is one undo step and no half-deleted graph is ever autosaved.
@@ -456,7 +525,11 @@ export function Canvas(props: Props) {
 
   const onDelete = useCallback(
     ({ nodes: gone, edges: cut }: { nodes: Node[]; edges: Edge[] }) => {
-      if (!readOnly) props.onRemove(gone.map((n) => n.id), cut.map((e) => e.id));
+      if (readOnly) return;
+      const notes = gone.filter((n) => isNoteId(n.id)).map((n) => noteIdOf(n.id));
+      if (notes.length) editNotesRef.current?.((g) => removeNotes(g, notes), null);
+      const steps = gone.filter((n) => !isNoteId(n.id));
+      if (steps.length || cut.length) props.onRemove(steps.map((n) => n.id), cut.map((e) => e.id));
     },
     [props, readOnly],
   );
@@ -472,7 +545,7 @@ export function Canvas(props: Props) {
 
   return (
     <ReactFlow
-      nodes={nodes}
+      nodes={allNodes}
       edges={edges}
       nodeTypes={nodeTypes}
       edgeTypes={edgeTypes}
@@ -480,7 +553,7 @@ export function Canvas(props: Props) {
       onEdgesChange={onEdgesChange}
       onDelete={onDelete}
       onConnect={onConnect}
-      onNodeClick={(_, node) => props.onNodeClick(node.id)}
+      onNodeClick={(_, node) => !isNoteId(node.id) && props.onNodeClick(node.id)}
       deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
       multiSelectionKeyCode={["Meta", "Control", "Shift"]}
       selectionKeyCode="Shift"
@@ -508,6 +581,14 @@ export function Canvas(props: Props) {
           </ControlButton>
         )}
       </Controls>
+      {!readOnly && props.onEditNotes && (
+        <Panel position="top-right">
+          <button type="button" className="btn small add-note" onClick={addNoteHere} aria-label="Add note" title="Add a sticky note (it never runs)">
+            <Icon name="note" size={14} />
+            <span className="add-note-text"> Add note</span>
+          </button>
+        </Panel>
+      )}
     </ReactFlow>
   );
 }

@@ -24,6 +24,7 @@ const PATHS: Record<string, string> = {
   x: "M6 6l12 12M18 6 6 18",
   alert: "M12 8v5M12 16.5v.5M10.3 3.9 2.4 18a2 2 0 0 0 1.7 3h15.8a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
   pin: "M9 4h6l-1 6 3 3H7l3-3zM12 13v7",
+  note: "M5 4h14v11l-5 5H5zM14 20v-5h5",
   shield: "M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z",
   search: "M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM20 20l-4-4",
   copy: "M9 9h11v11H9zM5 15H4V4h11v1",

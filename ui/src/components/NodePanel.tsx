@@ -7,6 +7,7 @@ import { slugifyName, upstreamOf } from "../model/graph";
 import { focusedField, referenceFor, type CodeMode } from "./CodeField";
 import { DataPicker, JsonViewer, pathsOf, type PickerSource } from "./DataView";
 import { Icon } from "./Icons";
+import { PinEditor } from "./PinEditor";
 import { ErrorNote } from "./ErrorNote";
 import { McpStep } from "./McpStep";
 import { SchemaForm } from "./SchemaForm";
@@ -26,6 +27,8 @@ interface Props {
   problems: Problem[];
   steps: Record<string, Step>;
   pinned: boolean;
+  /** The pinned output itself (when pinned), for the pinned-data editor. */
+  pinnedValue?: unknown;
   readOnly: boolean;
   saved: boolean;
   onRename(name: string): void;
@@ -56,6 +59,7 @@ export function NodePanel(props: Props) {
   const [running, setRunning] = useState(false);
   const previewOff = useRef(false);
   const [naming, setNaming] = useState(false);
+  const [editingPin, setEditingPin] = useState(false);
   const renameTimer = useRef<number | null>(null);
   const testData = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
@@ -340,12 +344,29 @@ export function NodePanel(props: Props) {
               <Icon name="pin" size={14} /> Pin this output
             </button>
           )}
+          {!UNPINNABLE.has(node.type) && !editingPin && (
+            <button type="button" className="btn ghost" onClick={() => setEditingPin(true)}>
+              <Icon name="pin" size={14} /> {pinned ? "Edit pinned data" : "Pin data…"}
+            </button>
+          )}
           {pinned && (
             <button type="button" className="btn ghost" onClick={() => props.onPin(undefined)}>
               <Icon name="pin" size={14} /> Unpin
             </button>
           )}
         </div>
+      )}
+      {!readOnly && editingPin && (
+        <PinEditor
+          nodeId={node.id}
+          pinned={pinned}
+          value={pinned ? props.pinnedValue : (step?.latest_output ?? {})}
+          onSave={(value) => {
+            props.onPin(value);
+            setEditingPin(false);
+          }}
+          onClose={() => setEditingPin(false)}
+        />
       )}
     </section>
   );

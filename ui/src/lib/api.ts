@@ -1,7 +1,13 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, PauseState, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, PauseState, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode, Note } from "./types";
 import type { ReplayReport } from "../model/replay";
+
+/** What a draft carries beside its graph; an absent one is kept as the server has it. */
+export interface DraftExtras {
+  notes?: Note[];
+  pinned?: Record<string, unknown>;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -149,8 +155,9 @@ export class Api {
     return this.request("GET", `${this.wf}/edit`);
   }
 
-  saveDraft(nodes: WeftNode[], edges: WeftEdge[], revision?: number): Promise<Draft> {
-    return this.request("PUT", `${this.wf}/draft`, { nodes, edges, revision });
+  /** `extras` (notes, pins) are left as stored when absent. */
+  saveDraft(nodes: WeftNode[], edges: WeftEdge[], revision?: number, extras?: DraftExtras): Promise<Draft> {
+    return this.request("PUT", `${this.wf}/draft`, { nodes, edges, revision, ...extras });
   }
 
   discardDraft(): Promise<unknown> {
@@ -195,10 +202,12 @@ export class Api {
     return this.request("GET", `/execution/${encodeURIComponent(id)}`);
   }
 
-  executions(filters: { status?: string; page?: number; tests?: boolean }): Promise<Page<Execution>> {
+  executions(filters: { status?: string; page?: number; tests?: boolean; kind?: string; search?: string }): Promise<Page<Execution>> {
     const query = new URLSearchParams({ workflow_id: this.workflowId, limit: "25", page: String(filters.page ?? 1) });
     if (filters.status && filters.status !== "All") query.set("status", filters.status);
     if (filters.tests) query.set("include_tests", "true");
+    if (filters.kind) query.set("trigger_kind", filters.kind);
+    if (filters.search?.trim()) query.set("search", filters.search.trim());
     return this.request("GET", `/execution?${query}`);
   }
 

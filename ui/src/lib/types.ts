@@ -23,9 +23,23 @@ export interface WeftEdge {
   route?: XY[];
 }
 
+/** A sticky note on the canvas: for people only, never run (a list beside the nodes). */
+export interface Note {
+  id: string;
+  text: string;
+  position: XY;
+  width?: number;
+  height?: number;
+  color?: "yellow" | "blue" | "green" | "pink" | "grey";
+}
+
 export interface Graph {
   nodes: WeftNode[];
   edges: WeftEdge[];
+  /** Sticky notes, saved with the draft and published with it. */
+  notes?: Note[];
+  /** Test outputs pinned by node id, saved with the draft (never published). */
+  pins?: Record<string, unknown>;
 }
 
 export interface Problem {
@@ -43,6 +57,8 @@ export interface Draft extends Graph {
   current_version: number;
   revision?: number;
   problems?: Problem[];
+  /** Pinned test outputs by node id, as the server has them. */
+  pinned?: Record<string, unknown>;
   updatedAt: string;
   /** The webhook (or app trigger) URL path of the draft's start node, known before publish. */
   webhook_path?: string | null;
@@ -144,6 +160,10 @@ export interface Execution {
   workflow_version: number | null;
   status: string;
   trigger: string;
+  /** api, webhook, schedule, event, test, app, workflow or rerun. */
+  trigger_kind?: string;
+  /** The payload's first keys and values, credentials hidden (at most 120 characters). */
+  payload_summary?: string;
   is_test: boolean;
   payload: unknown;
   output: unknown;

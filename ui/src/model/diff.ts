@@ -57,3 +57,86 @@ export function diffGraphs(before: Graph, after: Graph): GraphDiff {
   }
   return result;
 }
+
+/** One field of a step that differs: its path in the step ("name", "data.url", "data.headers.x"). */
+export interface FieldChange {
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface StepChanges {
+  id: string;
+  name: string;
+  change: Exclude<NodeChange, "same">;
+  fields: FieldChange[];
+}
+
+/** What differs between two graphs, field by field, as people read it. */
+export interface GraphChanges {
+  steps: StepChanges[];
+  /** "Fetch → Notify (true)": connections only one side has. */
+  edgesAdded: string[];
+  edgesRemoved: string[];
+  notesChanged: number;
+}
+
+const MISSING = undefined;
+
+function fieldChanges(before: unknown, after: unknown, path: string, out: FieldChange[]): void {
+  const plain = (v: unknown) => Boolean(v) && typeof v === "object" && !Array.isArray(v);
+  if (plain(before) && plain(after)) {
+    const b = before as Record<string, unknown>;
+    const a = after as Record<string, unknown>;
+    const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
+    for (const key of keys) fieldChanges(key in b ? b[key] : MISSING, key in a ? a[key] : MISSING, path ? `${path}.${key}` : key, out);
+    return;
+  }
+  // Lists and values compare whole: a shifted list reads better as old → new than item by item.
+  if (stable(before) !== stable(after)) out.push({ path, before, after });
+}
+
+function edgeText(graph: Graph, edge: Graph["edges"][number]): string {
+  const name = (id: string) => graph.nodes.find((n) => n.id === id)?.name ?? id;
+  return `${name(edge.source)} → ${name(edge.target)}${edge.sourceHandle ? ` (${edge.sourceHandle})` : ""}`;
+}
+
+/** Compare `before` (a version) with `after` (the draft): every changed field, old → new. */
+export function describeChanges(before: Graph, after: Graph): GraphChanges {
+  const summary = diffGraphs(before, after);
+  const old = new Map(before.nodes.map((n) => [n.id, n]));
+  const now = new Map(after.nodes.map((n) => [n.id, n]));
+  const steps: StepChanges[] = [];
+  for (const [id, change] of Object.entries(summary.nodes)) {
+    if (change === "same") continue;
+    const was = old.get(id);
+    const is = now.get(id);
+    const fields: FieldChange[] = [];
+    if (was && is) {
+      fieldChanges({ name: was.name, type: was.type }, { name: is.name, type: is.type }, "", fields);
+      fieldChanges(was.data, is.data, "", fields);
+    }
+    steps.push({ id, name: (is ?? was)!.name, change, fields });
+  }
+  const key = (e: Graph["edges"][number]) => `${e.source}>${e.sourceHandle ?? ""}>${e.target}`;
+  const beforeKeys = new Set(before.edges.map(key));
+  const afterKeys = new Set(after.edges.map(key));
+  const notesOf = (g: Graph) => new Map((g.notes ?? []).map((n) => [n.id, stable({ ...n, position: null })]));
+  const oldNotes = notesOf(before);
+  const newNotes = notesOf(after);
+  let notesChanged = 0;
+  for (const id of new Set([...oldNotes.keys(), ...newNotes.keys()])) if (oldNotes.get(id) !== newNotes.get(id)) notesChanged += 1;
+  return {
+    steps,
+    edgesAdded: after.edges.filter((e) => !beforeKeys.has(key(e))).map((e) => edgeText(after, e)),
+    edgesRemoved: before.edges.filter((e) => !afterKeys.has(key(e))).map((e) => edgeText(before, e)),
+    notesChanged,
+  };
+}
+
+/** A value in a change list: short JSON, or "(none)" when the field is absent. */
+export function showValue(value: unknown, max = 80): string {
+  if (value === undefined) return "(none)";
+  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -111,6 +111,7 @@ export function removeNodes(graph: Graph, ids: string[]): Graph {
   const drop = new Set(ids);
   if (!graph.nodes.some((n) => drop.has(n.id))) return graph;
   return {
+    ...graph,
     nodes: graph.nodes.filter((n) => !drop.has(n.id)),
     edges: graph.edges.filter((e) => !drop.has(e.source) && !drop.has(e.target)),
   };

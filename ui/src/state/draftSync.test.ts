@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError } from "../lib/api";
+import { ApiError, type DraftExtras } from "../lib/api";
 import type { Draft, Graph, WeftEdge, WeftNode } from "../lib/types";
 import { AUTOSAVE_MS, DraftSync, type SaveState } from "./draftSync";
 
@@ -9,12 +9,14 @@ class ScriptedServer {
   revision = 1;
   calls = 0;
   failures: unknown[] = [];
+  extras: DraftExtras | undefined;
 
-  async saveDraft(nodes: WeftNode[], edges: WeftEdge[]): Promise<Draft> {
+  async saveDraft(nodes: WeftNode[], edges: WeftEdge[], _revision?: number, extras?: DraftExtras): Promise<Draft> {
     this.calls += 1;
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.stored = { nodes, edges };
+    this.extras = extras;
     this.revision += 1;
     return { nodes, edges, revision: this.revision } as Draft;
   }
@@ -129,5 +131,20 @@ describe("autosave keeps every edit until the server has it", () => {
     await sync.flush();
     expect(sync.dirty).toBe(false);
     expect(server.stored?.nodes[0].name).toBe("now");
+  });
+});
+
+describe("notes and pins are part of the draft", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("saves a note or a pin edit like any other edit", async () => {
+    const { server, sync } = setUp();
+    const noted: Graph = { ...g("v0"), notes: [{ id: "note-1", text: "hi", position: { x: 0, y: 0 } }], pins: { "1": { id: 7 } } };
+    sync.edited(noted);
+    expect(sync.dirty).toBe(true);
+    await vi.advanceTimersByTimeAsync(AUTOSAVE_MS);
+    expect(server.extras).toEqual({ notes: noted.notes, pinned: { "1": { id: 7 } } });
+    expect(sync.dirty).toBe(false);
   });
 });

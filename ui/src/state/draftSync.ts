@@ -4,13 +4,14 @@
 // failure — and never over a conflict the user must settle.
 import { errorSentence } from "../lib/errors";
 import { ApiError } from "../lib/api";
+import type { DraftExtras } from "../lib/api";
 import type { Draft, Graph, WeftEdge, WeftNode } from "../lib/types";
 
 /** `offline`: the server was not reached; `auth`: the token was refused (waits for a new one). */
 export type SaveState = "saved" | "unsaved" | "saving" | "offline" | "error" | "auth" | "conflict";
 
 export interface DraftServer {
-  saveDraft(nodes: WeftNode[], edges: WeftEdge[], revision?: number): Promise<Draft>;
+  saveDraft(nodes: WeftNode[], edges: WeftEdge[], revision?: number, extras?: DraftExtras): Promise<Draft>;
 }
 
 export interface SyncEvents {
@@ -100,7 +101,8 @@ export class DraftSync {
     this.set("saving", null);
     const attempt = (async () => {
       try {
-        const answer = await this.server.saveDraft(graph.nodes, graph.edges, this.revision);
+        // Notes and pins ride along: one save, one revision, no edit of either is lost.
+        const answer = await this.server.saveDraft(graph.nodes, graph.edges, this.revision, { notes: graph.notes ?? [], pinned: graph.pins ?? {} });
         this.saved = graph;
         this.revision = answer.revision;
         this.failures = 0;

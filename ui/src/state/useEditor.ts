@@ -30,10 +30,10 @@ export function useEditor(api: Api, host: HostChannel) {
   const [saveError, setSaveError] = useState<string | null>(null);
   const [problems, setProblems] = useState<Problem[]>([]);
   const [run, setRun] = useState<RunState>(idleRun);
-  const [pins, setPins] = useState<Record<string, unknown>>({});
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const runAbort = useRef<AbortController | null>(null);
   const graph = history.present;
+  const pins = useMemo(() => graph.pins ?? {}, [graph.pins]);
 
   const sync = useMemo(
     () =>
@@ -167,7 +167,10 @@ export function useEditor(api: Api, host: HostChannel) {
       runAbort.current = abort;
       setRun({ ...idleRun, status: "running" });
       try {
-        const answer = await api.startTest({ payload, pinned: pins, run_for_real: runForReal });
+        // Only pins of steps the draft has (a deleted step's pin waits in the undo history).
+        const present = new Set(graph.nodes.map((n) => n.id));
+        const pinned = Object.fromEntries(Object.entries(pins).filter(([id]) => present.has(id)));
+        const answer = await api.startTest({ payload, pinned, run_for_real: runForReal });
         // A server without `wait: false` answers the finished run itself.
         const started = { execution_id: answer.execution_id ?? (answer as unknown as { _id: string })._id };
         setRun((r) => ({ ...r, executionId: started.execution_id }));
@@ -204,7 +207,7 @@ export function useEditor(api: Api, host: HostChannel) {
         setRun({ ...idleRun, status: "failed", error });
       }
     },
-    [api, flush, pins, host],
+    [api, flush, pins, graph, host],
   );
 
   const setStep = useCallback((step: Step) => {
@@ -220,6 +223,14 @@ export function useEditor(api: Api, host: HostChannel) {
       // Only a refresh: the next save answers with the problems too.
     }
   }, [api, sync]);
+
+  /** Pins are part of the draft: saved with it, undone with it. */
+  const setPins = useCallback(
+    (change: (pins: Record<string, unknown>) => Record<string, unknown>) => {
+      setHistory((h) => push(h, { ...h.present, pins: change(h.present.pins ?? {}) }, null));
+    },
+    [],
+  );
 
   const nodeTypesByName = useMemo(() => Object.fromEntries(nodeTypes.map((t) => [t.type, t])), [nodeTypes]);
 
@@ -254,9 +265,12 @@ export function useEditor(api: Api, host: HostChannel) {
 
 export type Editor = ReturnType<typeof useEditor>;
 
-/** The draft's graph in the editor's shape: `data` always an object, edge handles null not absent. */
-export function normalise(graph: Graph): Graph {
+/** The draft's graph in the editor's shape: `data` always an object, edge handles null not absent,
+ * notes and pins (a version has no pins) always present. */
+export function normalise(graph: Graph & { pinned?: Record<string, unknown> }): Graph {
   return {
+    notes: (graph.notes ?? []).map((n) => ({ ...n })),
+    pins: { ...(graph.pinned ?? graph.pins ?? {}) },
     nodes: graph.nodes.map(({ id, type, name, position, data }) => ({ id, type, name: name ?? type, position: position ?? { x: 0, y: 0 }, data: data ?? {} })),
     edges: graph.edges.map(({ id, source, target, sourceHandle, targetHandle }) => ({ id, source, target, sourceHandle: sourceHandle ?? null, targetHandle: targetHandle ?? null })),
   };

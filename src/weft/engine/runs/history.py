@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, func, select, tuple_
+from sqlalchemy import Text, cast, distinct, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.engine.runs import states
+from weft.engine.runs.run_summary import triggers_of
 from weft.errors import NotFound
 from weft.store.db import Database
 from weft.store.pagination import Page, paginate
@@ -38,6 +39,8 @@ class RunFilter:
     start_date: datetime | None = None
     end_date: datetime | None = None
     include_tests: bool = False
+    trigger_kinds: tuple[str, ...] = ()  # run_summary.KINDS; empty: every kind
+    search: str | None = None  # a run id, or text inside the payload (case-insensitive)
 
 
 async def list_executions(
@@ -55,8 +58,18 @@ async def list_executions(
         stmt = stmt.where(Execution.created_at >= filters.start_date)
     if filters.end_date:
         stmt = stmt.where(Execution.created_at <= filters.end_date)
-    if not filters.include_tests:
+    # Asking for test runs by kind includes them: the filter alone says what is wanted.
+    if not filters.include_tests and "test" not in filters.trigger_kinds:
         stmt = stmt.where(Execution.is_test.is_(False))
+    if filters.trigger_kinds:
+        stmt = stmt.where(Execution.trigger.in_(triggers_of(list(filters.trigger_kinds))))
+    if filters.search and filters.search.strip():
+        term = filters.search.strip()
+        # The payload's JSON text, searched as stored (a substring, LIKE wildcards escaped).
+        # No index serves it: it reads the rows the other filters leave (one workflow's runs
+        # in the editor), which is why it is a search box and not a report.
+        in_payload = cast(Execution.input, Text).icontains(term, autoescape=True)
+        stmt = stmt.where(or_(Execution.id == term.lower(), in_payload))
     return await paginate(
         stmt,
         session=session,

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import weft.store.types
 
 revision: str = "0023"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
