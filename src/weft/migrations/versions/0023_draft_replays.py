@@ -4,7 +4,7 @@ test runs (issue #22 point 10)
 Expand-only: a new table that older code never reads.
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-06 18:50:00.000000
 """
 
