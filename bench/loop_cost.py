@@ -11,7 +11,8 @@ building each step's scope and context, buffering, encoding and writing its row,
 loop's output back. CPU time is measured (`time.process_time`, every thread of this process), so
 the load of other processes on a shared machine counts little; SQLite runs in the process, and
 PostgreSQL's server processes' CPU (from /proc, in clock ticks) is added to it. Each round runs a
-block of BLOCK runs of each shape, in alternating order; the median over rounds is taken.
+block of BLOCK runs of each shape, in alternating order, with Python's garbage collector held off
+(a collection would land on one shape by chance); the median over rounds is taken.
 
 - per pass: (CPU of the 100-item run - CPU of the 0-item run) / 100, a body of one step;
 - per step: (CPU with a body of two steps - CPU with a body of one) / 100.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import os
 import pstats
 import statistics
@@ -163,9 +165,14 @@ class Bench:
         """CPU seconds per run (this process and the database server's) over BLOCK runs; the
         runs are queued first, so only claiming and running them is counted."""
         ids = [await self.queue(body_steps, items) for _ in range(BLOCK)]
-        began, server_began = time.process_time(), tree_cpu_s(server_pids)
-        await self.run_queued(BLOCK)
-        spent = time.process_time() - began + tree_cpu_s(server_pids) - server_began
+        gc.collect()  # a collection falls on no shape by chance: none runs while measuring
+        gc.disable()
+        try:
+            began, server_began = time.process_time(), tree_cpu_s(server_pids)
+            await self.run_queued(BLOCK)
+            spent = time.process_time() - began + tree_cpu_s(server_pids) - server_began
+        finally:
+            gc.enable()
         async with self.db.reading() as session:
             for execution_id in ids:
                 found = await session.get(Execution, execution_id)
