@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, insert, update
+from sqlalchemy import JSON, Connection, Update, bindparam, insert, update
+from sqlalchemy.dialects import sqlite
 
 from weft.clock import now
 from weft.engine.runs import states
@@ -28,6 +29,7 @@ from weft.store.db import Database
 from weft.store.dialects import dialect_of
 from weft.store.json_codec import dump_json
 from weft.store.tables import Execution, Step
+from weft.store.types import UTCDateTime
 from weft.store.usage_rows import add_usage, summed_usage
 
 
@@ -137,13 +139,15 @@ def _sqlite_time(value: datetime | None) -> str | None:
 
 
 def _encoder(column: Any) -> Callable[[Any], Any] | None:
-    if column.name in ("input", "output", "error", "logs"):  # JSON: None is written as 'null'
+    if isinstance(column.type, JSON):  # store.types.JSONType; None is written as 'null'
         return dump_json
-    if column.name in ("started_at", "finished_at"):
+    if isinstance(column.type, UTCDateTime):
         return _sqlite_time
-    return None
+    # SQLAlchemy's own for the rest (None for text and integers: written as they are).
+    return column.type._cached_bind_processor(_SQLITE)  # type: ignore[no-any-return]
 
 
+_SQLITE = sqlite.dialect()
 _STEP_ENCODERS = [(column.name, _encoder(column)) for column in Step.__table__.columns]
 _INSERT_STEPS = "INSERT INTO steps ({}) VALUES ({})".format(
     ", ".join(name for name, _ in _STEP_ENCODERS), ", ".join("?" for _ in _STEP_ENCODERS)
