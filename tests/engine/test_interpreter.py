@@ -405,6 +405,74 @@ async def test_a_loop_runs_at_most_its_concurrency_at_once(harness: Harness) -> 
     assert sorted(PROBES.calls) == ["1", "2", "3", "4", "5"]
 
 
+async def test_a_loop_inside_a_loop_records_each_pass_under_its_iteration_path(
+    harness: Harness,
+) -> None:
+    nodes = [
+        node("1", "start", "Start"),
+        node("2", "loop", "Rows", items="trigger.rows"),
+        node("3", "loop", "Cells", items="loop.item"),  # the outer pass's item
+        node("4", "quiet_probe", "Cell", output="{{ loop.item * 10 }}"),
+    ]
+    edges = [edge("1", "2"), edge("2", "3", "body"), edge("3", "4", "body")]
+    run = await harness.run(nodes, edges, payload={"rows": [[1, 2], [3]]})
+    assert run.status == states.SUCCEEDED
+    steps = await harness.steps(run.id)
+    assert steps[("2", "")].output == [[10, 20], [30]]
+    assert {key: row.output for key, row in steps.items() if key[0] in ("3", "4")} == {
+        ("3", "0"): [10, 20],
+        ("3", "1"): [30],
+        ("4", "0/0"): 10,
+        ("4", "0/1"): 20,
+        ("4", "1/0"): 30,
+    }
+
+
+async def test_a_run_cut_off_mid_loop_resumes_without_repeating_completed_passes(
+    harness: Harness,
+) -> None:
+    # Each pass calls out ("a<i>"); the fourth pass then holds in a second call, and the
+    # worker dies there. The resumed run must not call out again for passes 0-3.
+    nodes = [
+        node("1", "start", "Start"),
+        node("2", "loop", "Each", items="trigger.items"),
+        probe("3", "a{{ loop.item }}"),
+        node("4", "condition", "Fourth", expression="loop.index = 3"),
+        probe("5", "held", hold=True),
+        node("6", "quiet_probe", "Pass", output="{{ nodes.p3 }} done"),
+    ]
+    edges = [
+        edge("1", "2"),
+        edge("2", "3", "body"),
+        edge("3", "4"),
+        edge("4", "5", "true"),
+        edge("4", "6", "false"),
+        edge("5", "6"),
+    ]
+    execution_id = await harness.start(nodes, edges, payload={"items": list(range(6))})
+    crashed = asyncio.create_task(harness.runner.run(await harness.claim()))
+    await asyncio.wait_for(PROBES.holding.wait(), 5)
+    crashed.cancel()  # the worker dies inside pass 3
+    with pytest.raises(asyncio.CancelledError):
+        await crashed
+    committed = await harness.steps(execution_id)
+    assert {iteration for node_id, iteration in committed if node_id == "3"} == {"0", "1", "2", "3"}
+
+    clock.freeze(START + timedelta(seconds=LEASE_S + 1))  # its lease lapses; a worker claims it
+    PROBES.release.set()
+    await harness.runner.run(await harness.claim())
+
+    run = await harness.execution(execution_id)
+    assert run.status == states.SUCCEEDED
+    assert run.output == [f"a{i} done" for i in range(6)]
+    # Completed passes are not run again (their quiet steps neither: they were committed with
+    # the next call out); only the call in flight is.
+    once = {f"a{i}": 1 for i in range(6)} | {f"a{i} done": 1 for i in range(6)}
+    assert PROBES.calls == {**once, "held": 2}
+    steps = await harness.steps(execution_id)
+    assert [steps[("6", str(i))].output for i in range(6)] == run.output
+
+
 # -- park -----------------------------------------------------------------------------------
 
 

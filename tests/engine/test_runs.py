@@ -238,6 +238,28 @@ async def test_loop_runs_the_body_per_item_and_collects_outputs(
     assert step(done, "4", "2")["latest_output"] == 30
 
 
+async def test_a_hundred_pass_loop_shows_every_pass_with_its_output(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine
+) -> None:
+    nodes = [
+        MANUAL_START,
+        node("2", "loop", "Each", items="trigger.items"),
+        node("3", "transform", "Label", value={"n": "{{ loop.item }}", "at": "{{ loop.index }}"}),
+    ]
+    edges = [edge("1", "2"), edge("2", "3", "body")]
+    wf = await publish(client, tenant, nodes, edges)
+    items = list(range(100, 200))
+    done = await run(client, tenant, wf, {"items": items})
+    assert done["status"] == "COMPLETED", done
+    expected = [{"n": item, "at": index} for index, item in enumerate(items)]
+    assert step(done, "2")["latest_output"] == expected
+    passes = [s for s in done["nodes"] if s["node_id"] == "3"]
+    assert sorted(int(s["iteration"]) for s in passes) == list(range(100))
+    for shown in passes:
+        assert shown["latest_output"] == expected[int(shown["iteration"])]
+        assert shown["node_status"] == "COMPLETED"
+
+
 async def test_end_node_stops_the_run_with_its_status(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine
 ) -> None:

@@ -8,22 +8,25 @@ statement), and each write goes through `apply` in one batch, as a group commit 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import create_engine, delete, select, update
 
 from engine.flows import claimed_runs
 from support import DATABASES, Tenant
 from weft.clock import now
 from weft.engine.runs import lifecycle, queue, states
 from weft.engine.workers.answers import ANSWERS_CHANNEL, sender_token
+from weft.engine.writes import fenced_sqlite
 from weft.engine.writes.commits import WRITERS, writer_for
 from weft.ids import new_id
 from weft.notifications import run_deliveries
 from weft.store.db import Database
+from weft.store.json_codec import dump_json
 from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
 
 pytestmark = pytest.mark.integration
@@ -198,7 +201,8 @@ async def deliveries_of(db: Database, ids: list[str]) -> set[str]:
                 NotificationDelivery.event == "Workflow Completed"
             )
         )
-        return {payload["execution_id"] for payload in queued} & set(ids)
+        # .get: other tests share the database, and some store deliveries of no run.
+        return {payload.get("execution_id") for payload in queued} & set(ids)
 
 
 # SQLite has no NOTIFY: other processes read their answers (engine.workers.answers).
@@ -244,3 +248,24 @@ async def test_values_of_every_kind_read_back_as_written(
     steps = await steps_of(db, [plain.id])
     assert [s.output for s in steps] == outputs
     assert all(s.node_name == "Nöted" and s.input is None for s in steps)
+
+
+def test_steps_are_encoded_for_sqlite_as_sqlalchemy_would_encode_them() -> None:
+    # fenced_sqlite encodes step rows itself (SQLAlchemy's per-row handling cost more than the
+    # insert); each value must be what SQLAlchemy's own bind processors write.
+    engine = create_engine("sqlite://", json_serializer=dump_json)
+    processors = {
+        column.name: column.type._cached_bind_processor(engine.dialect)
+        for column in Step.__table__.columns
+    }
+    odd = {"ünï": ["✓", None, 2**70, 1.5, True, "\ud800", "a\x00b"], "": {}}
+    rows = [step(new_id(), output, str(i)) for i, output in enumerate([None, odd, "x", 3, []])]
+    rows[1]["error"], rows[1]["branch"] = {"message": "no"}, "error"
+    rows[2]["started_at"] = datetime(
+        2026, 3, 29, 3, 30, 5, 7000, tzinfo=timezone(timedelta(hours=2))
+    )
+    expected = [
+        tuple(processors[name](row[name]) if processors[name] else row[name] for name in processors)
+        for row in rows
+    ]
+    assert fenced_sqlite.step_values(rows) == expected

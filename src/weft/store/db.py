@@ -324,6 +324,10 @@ class _SqliteWriter:
                 "isolation_level": None,
                 "check_same_thread": False,
             },
+            # As the async engine's (create_engine): odd strings made valid, at orjson's speed;
+            # without them the group commits wrote with json.dumps and kept lone surrogates.
+            json_serializer=dump_json,
+            json_deserializer=load_json,
             pool_size=1,
             max_overflow=0,
         )

@@ -320,9 +320,8 @@ class Step(Base):
         UniqueConstraint("execution_id", "node_id", "iteration", name="uq_steps_key"),
     )
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    execution_id: Mapped[str] = mapped_column(
-        ID, ForeignKey("executions.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: uq_steps_key starts with it and serves every lookup by run.
+    execution_id: Mapped[str] = mapped_column(ID, ForeignKey("executions.id", ondelete="CASCADE"))
     node_id: Mapped[str] = mapped_column(String(100))
     node_type: Mapped[str] = mapped_column(String(30))
     node_name: Mapped[str] = mapped_column(String(200))

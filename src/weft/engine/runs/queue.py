@@ -250,7 +250,8 @@ def new_step_row(
 ) -> dict[str, Any]:
     """A step row ready for a bulk insert."""
     finished = now()
-    observe_step(node.type, status, (finished - started_at).total_seconds())
+    seconds = (finished - started_at).total_seconds()
+    observe_step(node.type, status, seconds)
     return {
         "id": new_id(),
         "execution_id": execution_id,
@@ -266,6 +267,6 @@ def new_step_row(
         "attempt": attempt,
         "started_at": started_at,
         "finished_at": finished,
-        "duration_ms": (finished - started_at).total_seconds() * 1000,
+        "duration_ms": seconds * 1000,
         "logs": None,
     }

@@ -3,20 +3,22 @@
 Same effect as `engine.writes.fenced_postgres` (new rows inserted, updates fenced by lease, steps
 and notifications of only the writes whose lease held), as Core statements on a plain connection, so
 the whole batch runs on SQLite's writer thread (Database.write_batch): new rows in one insert,
-fenced updates of the same columns in one executemany (SQLite counts its rows), steps in one insert,
-notifications in another (with those the ends' failure streaks queue,
-engine.runs.failure_streaks), then the waiting parents of the runs that ended are made due.
-SQLite has no NOTIFY: other processes' sync callers find their answers by reading
-(engine.workers.answers).
+fenced updates of the same columns in one executemany (SQLite counts its rows), steps in one
+insert (encoded here, not by SQLAlchemy: see `step_values`), notifications in another (with
+those the ends' failure streaks queue, engine.runs.failure_streaks), then the waiting parents of
+the runs that ended are made due. SQLite has no NOTIFY: other processes' sync callers find their
+answers by reading (engine.workers.answers).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, insert, update
+from sqlalchemy import JSON, Connection, Update, bindparam, insert, update
+from sqlalchemy.dialects import sqlite
 
 from weft.clock import now
 from weft.engine.runs import states
@@ -25,7 +27,9 @@ from weft.engine.runs.queue import FencedWrite, wake_waiting
 from weft.engine.writes.deliveries import insert_deliveries
 from weft.store.db import Database
 from weft.store.dialects import dialect_of
+from weft.store.json_codec import dump_json
 from weft.store.tables import Execution, Step
+from weft.store.types import UTCDateTime
 from weft.store.usage_rows import add_usage, summed_usage
 
 
@@ -47,7 +51,6 @@ class SqliteWriter:
 
 # Built once, for the same reason as _fenced_update.
 _INSERT_EXECUTIONS = insert(Execution.__table__)
-_INSERT_STEPS = insert(Step.__table__)
 
 
 def apply_fenced(
@@ -71,7 +74,7 @@ def apply_fenced(
     landed = [write for write, ok in zip(writes, held, strict=True) if ok]
     steps = [step for write in landed for step in write.steps]
     if steps:
-        connection.execute(_INSERT_STEPS, steps)
+        connection.exec_driver_sql(_INSERT_STEPS, step_values(steps))
     outcomes = [write.outcome for write in landed if write.outcome is not None]
     queued = [row for write in landed for row in write.notifications]
     if outcomes:
@@ -126,3 +129,37 @@ def _fenced_update(columns: tuple[str, ...]) -> Update:
         )
         .values({column: bindparam(f"set_{column}") for column in columns})
     )
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    # What SQLAlchemy's SQLite DateTime writes for store.types.UTCDateTime: naive UTC text.
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _encoder(column: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, JSON):  # store.types.JSONType; None is written as 'null'
+        return dump_json
+    if isinstance(column.type, UTCDateTime):
+        return _sqlite_time
+    # SQLAlchemy's own for the rest (None for text and integers: written as they are).
+    return column.type._cached_bind_processor(_SQLITE)  # type: ignore[no-any-return]
+
+
+_SQLITE = sqlite.dialect()
+_STEP_ENCODERS = [(column.name, _encoder(column)) for column in Step.__table__.columns]
+_INSERT_STEPS = "INSERT INTO steps ({}) VALUES ({})".format(
+    ", ".join(name for name, _ in _STEP_ENCODERS), ", ".join("?" for _ in _STEP_ENCODERS)
+)
+
+
+def step_values(steps: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Step rows as the parameters of one executemany, encoded as SQLAlchemy would encode them.
+
+    A loop writes a row per pass and per body step; SQLAlchemy's per-row parameter handling
+    cost more CPU than SQLite's insert (tests/engine/test_writers.py holds the two equal)."""
+    return [
+        tuple(row[name] if encode is None else encode(row[name]) for name, encode in _STEP_ENCODERS)
+        for row in steps
+    ]
