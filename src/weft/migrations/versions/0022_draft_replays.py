@@ -3,8 +3,8 @@ test runs (issue #22 point 10)
 
 Expand-only: a new table that older code never reads.
 
-Revision ID: 0023
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-06 18:50:00.000000
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 
 import weft.store.types
 
-revision: str = "0023"
-down_revision: str | None = "0020"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
