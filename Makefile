@@ -109,7 +109,8 @@ ui-check: ## Type-check and unit-test ui/, then fail if the committed bundle dif
 # it: `$(call generate_api_types,DIR)` writes DIR/openapi.json and DIR/schema.d.ts.
 define generate_api_types
 $(BIN)/python -m weft.cli.openapi_document $(1)/openapi.json && \
-  ui/node_modules/.bin/openapi-typescript $(1)/openapi.json -o $(1)/schema.d.ts >/dev/null
+  ui/node_modules/.bin/openapi-typescript $(1)/openapi.json --default-non-nullable false \
+    -o $(1)/schema.d.ts >/dev/null
 endef
 
 api-types: $(VENV)/.installed $(UI_DEPS) ## Regenerate ui/src/api/schema.d.ts from the server's OpenAPI document

@@ -1645,12 +1645,12 @@ export interface components {
              * Message
              * @default User deleted successfully
              */
-            message: string;
+            message?: string;
             /**
              * Success
              * @default true
              */
-            success: boolean;
+            success?: boolean;
         };
         /**
          * AiNode
@@ -1658,7 +1658,7 @@ export interface components {
          */
         AiNode: {
             /** @default null */
-            data: components["schemas"]["AiNodeData"] | null;
+            data?: components["schemas"]["AiNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -1666,24 +1666,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1701,42 +1701,42 @@ export interface components {
              * Json
              * @default false
              */
-            json: boolean;
+            json?: boolean;
             /**
              * Max Tokens
              * @default null
              */
-            max_tokens: number | null;
+            max_tokens?: number | null;
             /**
              * Model
              * @default null
              */
-            model: string | null;
+            model?: string | null;
             /**
              * On Error
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** Prompt */
             prompt: string;
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * System
              * @default null
              */
-            system: string | null;
+            system?: string | null;
             /**
              * Temperature
              * @default null
              */
-            temperature: number | null;
+            temperature?: number | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
         };
         /**
          * AiSettingsIn
@@ -1790,7 +1790,7 @@ export interface components {
          */
         AppActionNode: {
             /** @default null */
-            data: components["schemas"]["AppActionNodeData"] | null;
+            data?: components["schemas"]["AppActionNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -1798,24 +1798,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1839,34 +1839,34 @@ export interface components {
              * All Pages
              * @default false
              */
-            all_pages: boolean;
+            all_pages?: boolean;
             /**
              * App
              * @default null
              */
-            app: string | null;
+            app?: string | null;
             /**
              * Max Items
              * @default null
              */
-            max_items: number | null;
+            max_items?: number | null;
             /**
              * On Error
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** Params */
             params?: {
                 [key: string]: unknown;
             };
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
         };
         /** AppDefinitionOut */
         AppDefinitionOut: {
@@ -1975,7 +1975,7 @@ export interface components {
              * Ecosystem
              * @default weft
              */
-            ecosystem: string;
+            ecosystem?: string;
             /** Icon */
             icon: string | null;
             /** Is Default */
@@ -2097,34 +2097,34 @@ export interface components {
              * Goals
              * @default
              */
-            goals: string;
+            goals?: string;
             /** Name */
             name: string;
             /**
              * Onerror
              * @default
              */
-            onError: string;
+            onError?: string;
             /**
              * Precheck
              * @default
              */
-            precheck: string;
+            precheck?: string;
             /**
              * Responseformat
              * @default
              */
-            responseFormat: string;
+            responseFormat?: string;
             /**
              * Steps
              * @default
              */
-            steps: string;
+            steps?: string;
             /**
              * Successcondition
              * @default
              */
-            successCondition: string;
+            successCondition?: string;
         } & {
             [key: string]: unknown;
         };
@@ -2134,7 +2134,7 @@ export interface components {
          */
         CodeNode: {
             /** @default null */
-            data: components["schemas"]["CodeNodeData"] | null;
+            data?: components["schemas"]["CodeNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -2142,24 +2142,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2177,27 +2177,27 @@ export interface components {
              * Memory Mb
              * @default 64
              */
-            memory_mb: number;
+            memory_mb?: number;
             /**
              * On Error
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /** Source */
             source: string;
             /**
              * Timeout Ms
              * @default 1000
              */
-            timeout_ms: number;
+            timeout_ms?: number;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
         };
         /**
          * ConditionNode
@@ -2205,7 +2205,7 @@ export interface components {
          */
         ConditionNode: {
             /** @default null */
-            data: components["schemas"]["ConditionNodeData"] | null;
+            data?: components["schemas"]["ConditionNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -2213,24 +2213,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2248,25 +2248,25 @@ export interface components {
              * Cases
              * @default null
              */
-            cases: components["schemas"]["Case"][] | null;
+            cases?: components["schemas"]["Case"][] | null;
             /**
              * Expression
              * @default null
              */
-            expression: string | null;
+            expression?: string | null;
             /**
              * On Error
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
         };
         /** ConfigDeletedOut */
         ConfigDeletedOut: {
@@ -2288,7 +2288,7 @@ export interface components {
              * Dynamic Options
              * @default false
              */
-            dynamic_options: boolean;
+            dynamic_options?: boolean;
             /** Field Type */
             field_type: string;
             /** Help Text */
@@ -2315,7 +2315,7 @@ export interface components {
              * Required
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /** Value */
             value?: unknown;
         };
@@ -2527,7 +2527,7 @@ export interface components {
          */
         DelayNode: {
             /** @default null */
-            data: components["schemas"]["DelayNodeData"] | null;
+            data?: components["schemas"]["DelayNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -2535,24 +2535,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2571,24 +2571,24 @@ export interface components {
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Seconds
              * @default null
              */
-            seconds: number | null;
+            seconds?: number | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
             /**
              * Until
              * @default null
              */
-            until: string | null;
+            until?: string | null;
         };
         /**
          * DraftOut
@@ -2639,12 +2639,12 @@ export interface components {
              * Public Access Workflow
              * @default true
              */
-            public_access_workflow: boolean;
+            public_access_workflow?: boolean;
             /**
              * Published
              * @default false
              */
-            published: boolean;
+            published?: boolean;
             /**
              * Revision
              * @description +1 on every change; send it back when saving
@@ -2669,7 +2669,7 @@ export interface components {
              * @description The live version listens at webhook_path
              * @default false
              */
-            webhook_live: boolean;
+            webhook_live?: boolean;
             /**
              * Webhook Path
              * @description Inbound URL path of the draft's webhook (or app) trigger, known before publish; it starts runs once that trigger is live (`webhook_live`)
@@ -2730,7 +2730,7 @@ export interface components {
              * Enabled
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             /** Event */
             event: string | null;
             /** Name */
@@ -2746,7 +2746,7 @@ export interface components {
          */
         EndNode: {
             /** @default null */
-            data: components["schemas"]["EndNodeData"] | null;
+            data?: components["schemas"]["EndNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -2754,24 +2754,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2790,25 +2790,25 @@ export interface components {
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /**
              * Output
              * @default null
              */
-            output: unknown;
+            output?: unknown;
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Status
              * @default succeeded
              * @enum {string}
              */
-            status: "succeeded" | "failed";
+            status?: "succeeded" | "failed";
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
         };
         /**
          * ErrorOut
@@ -2962,7 +2962,7 @@ export interface components {
              * @description Reload dynamic options now (else kept up to 60 s)
              * @default false
              */
-            refresh: boolean;
+            refresh?: boolean;
         };
         /**
          * FieldOut
@@ -2975,7 +2975,7 @@ export interface components {
              * Dynamic Options
              * @default false
              */
-            dynamic_options: boolean;
+            dynamic_options?: boolean;
             /** Field Type */
             field_type: string;
             /** Help Text */
@@ -3001,14 +3001,14 @@ export interface components {
              * @description The app listed more options than Weft loads (1000)
              * @default false
              */
-            options_more: boolean;
+            options_more?: boolean;
             /** Placeholder */
             placeholder?: string | null;
             /**
              * Required
              * @default false
              */
-            required: boolean;
+            required?: boolean;
             /** Slug */
             slug: string;
             /** Value */
@@ -3050,7 +3050,7 @@ export interface components {
          */
         HttpNode: {
             /** @default null */
-            data: components["schemas"]["HttpNodeData"] | null;
+            data?: components["schemas"]["HttpNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -3058,24 +3058,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3093,12 +3093,12 @@ export interface components {
              * Body
              * @default null
              */
-            body: unknown;
+            body?: unknown;
             /**
              * Connection
              * @default null
              */
-            connection: string | null;
+            connection?: string | null;
             /** Headers */
             headers?: {
                 [key: string]: unknown;
@@ -3108,24 +3108,24 @@ export interface components {
              * @default GET
              * @enum {string}
              */
-            method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
+            method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
             /**
              * On Error
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** Query */
             query?: {
                 [key: string]: unknown;
             };
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
             /** Url */
             url: string;
         };
@@ -3261,7 +3261,7 @@ export interface components {
          */
         LoopNode: {
             /** @default null */
-            data: components["schemas"]["LoopNodeData"] | null;
+            data?: components["schemas"]["LoopNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -3269,24 +3269,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3304,7 +3304,7 @@ export interface components {
              * Concurrency
              * @default 1
              */
-            concurrency: number;
+            concurrency?: number;
             /** Items */
             items: string;
             /**
@@ -3312,14 +3312,14 @@ export interface components {
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
         };
         /** McpCallOut */
         McpCallOut: {
@@ -3353,7 +3353,7 @@ export interface components {
          */
         McpNode: {
             /** @default null */
-            data: components["schemas"]["McpNodeData"] | null;
+            data?: components["schemas"]["McpNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -3361,24 +3361,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3401,20 +3401,20 @@ export interface components {
              * Connection
              * @default null
              */
-            connection: string | null;
+            connection?: string | null;
             /**
              * On Error
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
             /** Tool */
             tool: string;
             /** Url */
@@ -3634,7 +3634,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3663,7 +3663,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3692,7 +3692,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3721,7 +3721,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3750,7 +3750,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3779,7 +3779,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3808,7 +3808,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3837,7 +3837,7 @@ export interface components {
              * @description False when totalDocs is a lower bound: counting stops 1,000 rows past the page (hasNextPage and nextPage stay exact)
              * @default true
              */
-            totalDocsExact: boolean;
+            totalDocsExact?: boolean;
             /** Totalpages */
             totalPages: number;
         };
@@ -3860,7 +3860,7 @@ export interface components {
              * @description Ask the app now (else kept up to 60 s)
              * @default false
              */
-            refresh: boolean;
+            refresh?: boolean;
             /**
              * Values
              * @description The step's parameters as the form holds them (for options that depend on another parameter)
@@ -3996,7 +3996,7 @@ export interface components {
              * Published
              * @default true
              */
-            published: boolean;
+            published?: boolean;
         };
         /** PublishedOut */
         PublishedOut: {
@@ -4106,7 +4106,7 @@ export interface components {
              * @default success
              * @constant
              */
-            status: "success";
+            status?: "success";
         };
         /**
          * RespondNode
@@ -4114,7 +4114,7 @@ export interface components {
          */
         RespondNode: {
             /** @default null */
-            data: components["schemas"]["RespondNodeData"] | null;
+            data?: components["schemas"]["RespondNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -4122,24 +4122,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -4157,7 +4157,7 @@ export interface components {
              * Body
              * @default null
              */
-            body: unknown;
+            body?: unknown;
             /** Headers */
             headers?: {
                 [key: string]: unknown;
@@ -4167,19 +4167,19 @@ export interface components {
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Status
              * @default 200
              */
-            status: number;
+            status?: number;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
         };
         /**
          * RetryPolicy
@@ -4191,27 +4191,27 @@ export interface components {
              * @default exponential
              * @constant
              */
-            backoff: "exponential";
+            backoff?: "exponential";
             /**
              * Initial S
              * @default 1
              */
-            initial_s: number;
+            initial_s?: number;
             /**
              * Jitter
              * @default true
              */
-            jitter: boolean;
+            jitter?: boolean;
             /**
              * Max Attempts
              * @default 1
              */
-            max_attempts: number;
+            max_attempts?: number;
             /**
              * Max S
              * @default 60
              */
-            max_s: number;
+            max_s?: number;
         };
         /** RevokeIn */
         RevokeIn: {
@@ -4253,7 +4253,7 @@ export interface components {
              * @description A write node answers the request it would send unless this is true
              * @default false
              */
-            run_for_real: boolean;
+            run_for_real?: boolean;
             /**
              * Trigger
              * @description What the start node would output
@@ -4291,7 +4291,7 @@ export interface components {
              * Count
              * @default 5
              */
-            count: number;
+            count?: number;
             /**
              * Cron
              * @description A 5-field cron expression
@@ -4302,7 +4302,7 @@ export interface components {
              * @description IANA timezone the cron reads in
              * @default UTC
              */
-            timezone: string;
+            timezone?: string;
         };
         /** ScheduleOut */
         ScheduleOut: {
@@ -4416,7 +4416,7 @@ export interface components {
          */
         StartNode: {
             /** @default null */
-            data: components["schemas"]["StartNodeData"] | null;
+            data?: components["schemas"]["StartNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -4424,24 +4424,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -4459,60 +4459,60 @@ export interface components {
              * App
              * @default null
              */
-            app: string | null;
+            app?: string | null;
             /**
              * App Trigger
              * @default null
              */
-            app_trigger: string | null;
+            app_trigger?: string | null;
             /**
              * Cron
              * @default null
              */
-            cron: string | null;
+            cron?: string | null;
             /**
              * Event
              * @default null
              */
-            event: string | null;
+            event?: string | null;
             /**
              * On Error
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** Params */
             params?: {
                 [key: string]: unknown;
             };
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Sample Payload
              * @default null
              */
-            sample_payload: unknown;
+            sample_payload?: unknown;
             /**
              * Sync
              * @default false
              */
-            sync: boolean;
+            sync?: boolean;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
             /**
              * Timezone
              * @default UTC
              */
-            timezone: string;
+            timezone?: string;
             /**
              * Trigger
              * @default manual
              * @enum {string}
              */
-            trigger: "manual" | "event" | "webhook" | "schedule" | "app";
+            trigger?: "manual" | "event" | "webhook" | "schedule" | "app";
         };
         /** StartedOut */
         StartedOut: {
@@ -4555,7 +4555,7 @@ export interface components {
              * @description Test runs: the output was given, not computed
              * @default false
              */
-            pinned: boolean;
+            pinned?: boolean;
             /**
              * Started At
              * Format: date-time
@@ -4727,13 +4727,13 @@ export interface components {
              * @description false: every write step runs for real
              * @default true
              */
-            safe_mode: boolean;
+            safe_mode?: boolean;
             /**
              * Wait
              * @description false: answer 202 {execution_id} at once; follow its events
              * @default true
              */
-            wait: boolean;
+            wait?: boolean;
         };
         /**
          * TransformNode
@@ -4741,7 +4741,7 @@ export interface components {
          */
         TransformNode: {
             /** @default null */
-            data: components["schemas"]["TransformNodeData"] | null;
+            data?: components["schemas"]["TransformNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -4749,24 +4749,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -4785,14 +4785,14 @@ export interface components {
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
             /** Value */
             value: unknown;
         };
@@ -4929,7 +4929,7 @@ export interface components {
              * @description Disabled webhooks receive nothing.
              * @default true
              */
-            is_enabled: boolean;
+            is_enabled?: boolean;
             /**
              * Webhook Events
              * @description Events to be told about: Connection Created, Connection Deleted, Connection Expired, Workflow Completed, Workflow Errored, Workflow Paused, Quota Reached.
@@ -4941,7 +4941,7 @@ export interface components {
              * @default default
              * @constant
              */
-            webhook_type: "default";
+            webhook_type?: "default";
             /**
              * Webhook Url
              * @description Where Weft POSTs notifications (http or https).
@@ -4992,7 +4992,7 @@ export interface components {
              * Name
              * @default Untitled workflow
              */
-            name: string;
+            name?: string;
             /**
              * Slug
              * @description App slug; default: the org's custom app
@@ -5012,7 +5012,7 @@ export interface components {
          */
         WorkflowNode: {
             /** @default null */
-            data: components["schemas"]["WorkflowNodeData"] | null;
+            data?: components["schemas"]["WorkflowNodeData"] | null;
             /** Id */
             id: string;
             /**
@@ -5020,24 +5020,24 @@ export interface components {
              * @description Derived from edges
              * @default null
              */
-            incoming_nodes: string[] | null;
+            incoming_nodes?: string[] | null;
             /**
              * Name
              * @description Default: from type and id
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * Outgoing Nodes
              * @description Derived from edges
              * @default null
              */
-            outgoing_nodes: string[] | null;
+            outgoing_nodes?: string[] | null;
             /**
              * @description Given one when missing
              * @default null
              */
-            position: components["schemas"]["Position"] | null;
+            position?: components["schemas"]["Position"] | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -5056,19 +5056,19 @@ export interface components {
              * @default fail
              * @enum {string}
              */
-            on_error: "fail" | "continue" | "error";
+            on_error?: "fail" | "continue" | "error";
             /**
              * Payload
              * @default null
              */
-            payload: unknown;
+            payload?: unknown;
             /** @default null */
-            retry: components["schemas"]["RetryPolicy"] | null;
+            retry?: components["schemas"]["RetryPolicy"] | null;
             /**
              * Timeout S
              * @default null
              */
-            timeout_s: number | null;
+            timeout_s?: number | null;
             /** Workflow Id */
             workflow_id: string;
         };
@@ -5099,7 +5099,7 @@ export interface components {
              * Is V2
              * @default true
              */
-            is_v2: boolean;
+            is_v2?: boolean;
             /**
              * Linked Account Id
              * @description None: a public (org-level) workflow
@@ -5120,7 +5120,7 @@ export interface components {
              * Public Access Workflow
              * @default true
              */
-            public_access_workflow: boolean;
+            public_access_workflow?: boolean;
             /** Published */
             published: boolean;
             /**
@@ -5178,7 +5178,7 @@ export interface components {
              * Is V2
              * @default true
              */
-            is_v2: boolean;
+            is_v2?: boolean;
             /**
              * Linked Account Id
              * @description None: a public (org-level) workflow
@@ -5197,7 +5197,7 @@ export interface components {
              * Public Access Workflow
              * @default true
              */
-            public_access_workflow: boolean;
+            public_access_workflow?: boolean;
             /** Published */
             published: boolean;
             /**

@@ -1,6 +1,9 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, PauseState, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+import type { components } from "../api/schema";
+import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, ExecutionPage, NodeType, PauseState, Problem, RequestStructure, Step, VersionPage, VersionSnapshot, WeftEdge, WeftNode } from "./types";
+
+type Schemas = components["schemas"];
 
 export class ApiError extends Error {
   constructor(
@@ -22,11 +25,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface TestOptions {
-  payload?: unknown;
-  pinned?: Record<string, unknown>;
-  run_for_real?: string[];
-}
+/** What a test run is started with; the editor always follows it (`wait: false`). */
+export type TestOptions = Pick<Schemas["TestIn"], "payload" | "pinned" | "run_for_real">;
 
 type Listener = () => void;
 
@@ -52,18 +52,20 @@ export class Api {
   }
 
   /** The org's templates, searched by name, description and category. */
-  templates(query = ""): Promise<{ templates: TemplateInfo[]; categories: string[] }> {
+  templates(query = ""): Promise<Omit<Schemas["TemplatesOut"], "templates"> & { templates: TemplateInfo[] }> {
     return this.request("GET", `/template${query ? `?q=${encodeURIComponent(query)}` : ""}`);
   }
 
   /** A new private workflow from template `key` with `inputs` in place; its draft. */
   startFromTemplate(key: string, inputs: Record<string, unknown>): Promise<{ workflow: Draft }> {
-    return this.request("POST", "/workflow/from-template", { template: key, inputs });
+    const body: Schemas["FromTemplate"] = { template: key, inputs };
+    return this.request("POST", "/workflow/from-template", body);
   }
 
   /** A new, empty private workflow; its draft. */
   createWorkflow(): Promise<{ workflow: Draft }> {
-    return this.request("POST", "/workflow", {});
+    const body: Schemas["WorkflowCreate"] = {};
+    return this.request("POST", "/workflow", body);
   }
 
   /** Use a fresh token: what waits for one (a refused save, the error page) tries again. */
@@ -151,15 +153,16 @@ export class Api {
     return this.request("PUT", `${this.wf}/draft`, { nodes, edges, revision });
   }
 
-  discardDraft(): Promise<unknown> {
+  discardDraft(): Promise<Schemas["WorkflowOut"]> {
     return this.request("DELETE", `${this.wf}/draft`);
   }
 
-  publish(): Promise<{ current_version: number }> {
-    return this.request("PUT", `${this.wf}/publish`, { published: true });
+  publish(): Promise<Schemas["PublishedOut"]> {
+    const body: Schemas["PublishIn"] = { published: true };
+    return this.request("PUT", `${this.wf}/publish`, body);
   }
 
-  versions(): Promise<Page<VersionDoc>> {
+  versions(): Promise<VersionPage> {
     return this.request("GET", `/workflow/versions/${encodeURIComponent(this.workflowId)}?limit=50`);
   }
 
@@ -175,32 +178,29 @@ export class Api {
     return this.request("GET", `/workflow/request-structure/${encodeURIComponent(this.workflowId)}`);
   }
 
-  startTest(options: TestOptions): Promise<{ execution_id: string }> {
-    return this.request("POST", `${this.wf}/test`, { ...options, wait: false });
+  startTest(options: TestOptions): Promise<Schemas["StartedOut"]> {
+    const body: Schemas["TestIn"] = { ...options, wait: false };
+    return this.request("POST", `${this.wf}/test`, body);
   }
 
   execution(id: string): Promise<Execution> {
     return this.request("GET", `/execution/${encodeURIComponent(id)}`);
   }
 
-  executions(filters: { status?: string; page?: number; tests?: boolean }): Promise<Page<Execution>> {
+  executions(filters: { status?: string; page?: number; tests?: boolean }): Promise<ExecutionPage> {
     const query = new URLSearchParams({ workflow_id: this.workflowId, limit: "25", page: String(filters.page ?? 1) });
     if (filters.status && filters.status !== "All") query.set("status", filters.status);
     if (filters.tests) query.set("include_tests", "true");
     return this.request("GET", `/execution?${query}`);
   }
 
-  runNode(nodeId: string, body: { trigger: unknown; nodes: Record<string, unknown>; run_for_real?: boolean }): Promise<{
-    status: string;
-    output: unknown;
-    error: unknown;
-    execution_time: number;
-  }> {
+  runNode(nodeId: string, body: Pick<Schemas["RunNodeIn"], "trigger" | "nodes" | "run_for_real">): Promise<Schemas["RunNodeOut"]> {
     return this.request("POST", `${this.wf}/nodes/${encodeURIComponent(nodeId)}/run`, body);
   }
 
-  previewExpression(nodeId: string, source: { expression?: string; template?: unknown }, signal?: AbortSignal): Promise<{ value: unknown; error: string | null }> {
-    return this.request("POST", `${this.wf}/expression/preview`, { ...source, node_id: nodeId }, signal);
+  previewExpression(nodeId: string, source: Pick<Schemas["PreviewIn"], "expression" | "template">, signal?: AbortSignal): Promise<Schemas["PreviewOut"]> {
+    const body: Schemas["PreviewIn"] = { ...source, node_id: nodeId };
+    return this.request("POST", `${this.wf}/expression/preview`, body, signal);
   }
 
   applications(): Promise<AppInfo[]> {
@@ -215,15 +215,17 @@ export class Api {
   /** Key-based: the credentials; OAuth2: nothing, and the answer is `{auth_url}`. */
   /** One action parameter's choices, listed by the app with the account's connection. */
   paramOptions(slug: string, action: string, param: string, values: Record<string, unknown>, refresh = false): Promise<ParamOptions> {
-    return this.request("POST", `/application/${encodeURIComponent(slug)}/action/${encodeURIComponent(action)}/options`, { param, values, refresh });
+    const body: Schemas["ParamOptionsIn"] = { param, values, refresh };
+    return this.request("POST", `/application/${encodeURIComponent(slug)}/action/${encodeURIComponent(action)}/options`, body);
   }
 
-  connectApp(slug: string, credentials?: Record<string, string>): Promise<{ connected?: boolean; auth_url?: string }> {
-    return this.request("POST", `/application/${encodeURIComponent(slug)}/connection`, credentials ? { credentials } : {});
+  connectApp(slug: string, credentials?: Record<string, string>): Promise<Schemas["ConnectionOut"] | Schemas["AuthUrlOut"]> {
+    const body: Schemas["ConnectIn"] = credentials ? { credentials } : {};
+    return this.request("POST", `/application/${encodeURIComponent(slug)}/connection`, body);
   }
 
   /** The workflow record (its app's `slug`, the live trigger). */
-  workflow(): Promise<{ slug: string; trigger: string | null; webhook_path: string | null }> {
+  workflow(): Promise<Schemas["WorkflowOut"]> {
     return this.request("GET", this.wf);
   }
 
@@ -243,13 +245,15 @@ export class Api {
   }
 
   /** A schedule's next runs, as the scheduler computes them (ISO times in `timezone`). */
-  schedulePreview(cron: string, timezone: string): Promise<{ next_runs: string[]; problem: string | null }> {
-    return this.request("POST", "/schedule/preview", { cron, timezone, count: 5 });
+  schedulePreview(cron: string, timezone: string): Promise<Schemas["ScheduleOut"]> {
+    const body: Schemas["ScheduleIn"] = { cron, timezone, count: 5 };
+    return this.request("POST", "/schedule/preview", body);
   }
 
   /** A remote MCP server's tools, listed through the org's outbound policy (`mcp` steps). */
   mcpTools(url: string, connection: string | null): Promise<{ tools: McpTool[] }> {
-    return this.request("POST", "/mcp/tools", { url, ...(connection ? { connection } : {}) });
+    const body: Schemas["McpToolsIn"] = { url, ...(connection ? { connection } : {}) };
+    return this.request("POST", "/mcp/tools", body);
   }
 
   /** Follow a run's steps as they commit; resolves when the stream ends. */
