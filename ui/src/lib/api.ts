@@ -150,7 +150,9 @@ export class Api {
   }
 
   saveDraft(nodes: WeftNode[], edges: WeftEdge[], revision?: number): Promise<Draft> {
-    return this.request("PUT", `${this.wf}/draft`, { nodes, edges, revision });
+    // The document's nodes are complete configurations by type; a draft's may be half done.
+    const body: Omit<Schemas["DraftSave"], "nodes"> & { nodes: WeftNode[] } = { nodes, edges, revision };
+    return this.request("PUT", `${this.wf}/draft`, body);
   }
 
   discardDraft(): Promise<Schemas["WorkflowOut"]> {
