@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Refold's frontend SDK from the npm registry, for tests/sdk (the version package-lock.json pins).
 SDK_TEST_DEPS := tests/sdk/node_modules/.package-lock.json
+# The editor's packages (openapi-typescript for api-types), installed as package-lock.json pins.
+UI_DEPS := ui/node_modules/.package-lock.json
+# The editor's API types, generated from the server's OpenAPI document (docs/editor-api.md).
+API_TYPES := ui/src/api/schema.d.ts
 # Most tests wait (on servers, subprocesses, PostgreSQL) rather than compute, so three processes
 # finish the suite sooner even on two cores. Each process has its own databases; a test file stays
 # on one process, so its module fixtures (browser, fake servers) start once.
@@ -13,12 +17,12 @@ PYTEST_PARALLEL ?= -n 3 --dist loadfile
 DEPLOY_TOOLS := .deploy-tools
 
 .PHONY: run test test-fast chromium nginx lint format migrate bench clean ui ui-check e2e catalog \
-	image-check chart-check
+	image-check chart-check api-types api-types-check
 
 run: $(VENV)/.installed ## Serve Weft on the embedded SQLite default, with a demo org
 	$(BIN)/weft serve --demo
 
-test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium nginx ui-check chart-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
+test: $(VENV)/.dev-installed $(SDK_TEST_DEPS) chromium nginx ui-check api-types-check chart-check ## Lint, the editor's unit tests and bundle check, then the whole suite on SQLite and PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=30
@@ -100,6 +104,27 @@ ui-check: ## Type-check and unit-test ui/, then fail if the committed bundle dif
 	cd ui && WEFT_UI_OUT=../.ui-check npm run build
 	diff -r src/weft/web/dist .ui-check || { echo "src/weft/web/dist is stale: run 'make ui' and commit it"; exit 1; }
 	rm -rf .ui-check
+
+# /openapi.json, built offline (an app that never connects), then openapi-typescript's types of
+# it: `$(call generate_api_types,DIR)` writes DIR/openapi.json and DIR/schema.d.ts.
+define generate_api_types
+$(BIN)/python -m weft.cli.openapi_document $(1)/openapi.json && \
+  ui/node_modules/.bin/openapi-typescript $(1)/openapi.json --default-non-nullable false \
+    -o $(1)/schema.d.ts >/dev/null
+endef
+
+api-types: $(VENV)/.installed $(UI_DEPS) ## Regenerate ui/src/api/schema.d.ts from the server's OpenAPI document
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && $(call generate_api_types,$$dir) && \
+	  cp "$$dir/schema.d.ts" $(API_TYPES) && echo "wrote $(API_TYPES)"
+
+api-types-check: $(VENV)/.installed $(UI_DEPS) ## Fail if ui/src/api/schema.d.ts differs from the server's OpenAPI document
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && $(call generate_api_types,$$dir) && \
+	  cmp -s $(API_TYPES) "$$dir/schema.d.ts" || { diff -u $(API_TYPES) "$$dir/schema.d.ts" | head -n 60; \
+	    echo "$(API_TYPES) differs from the API's OpenAPI document: run 'make api-types' and commit it"; \
+	    exit 1; }
+
+$(UI_DEPS): ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
 
 e2e: $(VENV)/.dev-installed ## The browser tests alone (Debian's chromium), on SQLite
 	WEFT_TEST_DATABASES=sqlite $(BIN)/pytest tests/e2e -q

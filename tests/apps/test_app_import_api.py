@@ -195,6 +195,7 @@ BOMB = "\n".join(
         ({}, "INVALID_INPUT", "exactly one of document and url"),
         ({"document": "{}", "url": "http://x.test/a"}, "INVALID_INPUT", "exactly one"),
         ({"url": "file:///etc/passwd"}, "INVALID_OPENAPI", "http(s)"),
+        ({"document": "{}", "operations": [""]}, "INVALID_INPUT", "operations"),
     ],
 )
 async def test_bad_documents_answer_400_naming_the_problem(

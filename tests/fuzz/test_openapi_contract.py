@@ -22,7 +22,6 @@ ends) and sync calls give up after `sync_timeout_s`.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -51,6 +50,7 @@ from weft.api.deps import app_state
 from weft.app import create_app
 from weft.apps.catalog import create_default_app
 from weft.apps.service import prepare_database
+from weft.cli.openapi_document import openapi_document
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.scope import OrgScope
@@ -74,15 +74,8 @@ CHECKS = [
 TRIED: Counter[tuple[str, str]] = Counter()
 
 
-def _schema_document() -> dict[str, Any]:
-    # The schema does not depend on the database: an app that never connects describes it.
-    data_dir = tempfile.mkdtemp(prefix="weft-openapi-")
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{data_dir}/unused.db", data_dir=data_dir)
-    return create_app(settings).openapi()
-
-
 schema = schemathesis.openapi.from_dict(
-    _schema_document(),
+    openapi_document(),
     config=SchemathesisConfig.from_dict(
         {
             "generation": {"max-examples": EXAMPLES_PER_OPERATION, "database": "none"},
@@ -284,7 +277,7 @@ def test_every_route_keeps_its_documented_contract(case: Case, fuzz_world: World
 # Without a run's event stream: the fuzz world has no workers, so a stream of a run that never
 # ends is open until its bound (the stateless test above calls it with seeded runs).
 stateful_schema = schemathesis.openapi.from_dict(
-    _schema_document(), config=SchemathesisConfig.from_dict({"generation": {"database": "none"}})
+    openapi_document(), config=SchemathesisConfig.from_dict({"generation": {"database": "none"}})
 ).exclude(path_regex=r"/events$")
 STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 12

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
@@ -33,7 +33,8 @@ class ImportIn(BaseModel):
         description="The app's slug; default: from the document's title. Re-import with the "
         "same slug to update the app",
     )
-    operations: list[str] | None = Field(
+    # An empty name would pass here and fail deep in the derivation (a 500).
+    operations: list[Annotated[str, Field(min_length=1)]] | None = Field(
         None, max_length=1000, description="Only these operations (operationId or `METHOD /path`)"
     )
     tags: list[str] | None = Field(

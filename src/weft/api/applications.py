@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
+from weft.api.openapi_shapes import AppAction, AppTrigger, AuthField, ConnectedAccount, documented
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service
 from weft.apps.catalog import icon_url, parse_definition
@@ -40,14 +41,16 @@ class ApplicationOut(Out):
     ecosystem: str = "weft"
     auth_type: str
     auth_type_options: dict[str, Any]
-    auth_input_map: list[dict[str, Any]]
+    auth_input_map: Annotated[list[dict[str, Any]], documented(AuthField, many=True)]
     connected: bool
-    connected_accounts: list[dict[str, Any]]
+    connected_accounts: Annotated[list[dict[str, Any]], documented(ConnectedAccount, many=True)]
     reauth_required: bool
     is_default: bool
-    actions: list[dict[str, Any]]
+    actions: Annotated[list[dict[str, Any]], documented(AppAction, many=True)]
     # App triggers a start node may select (`trigger: app`): name, label, kind, output...
-    triggers: list[dict[str, Any]] = Field(default_factory=list)
+    triggers: Annotated[list[dict[str, Any]], documented(AppTrigger, many=True)] = Field(
+        default_factory=list
+    )
 
     @classmethod
     def of(

@@ -18,6 +18,8 @@ from weft.api.deps import (
     SettingsDep,
     WorkflowScopeDep,
 )
+from weft.api.openapi import NodeJson
+from weft.api.openapi_shapes import EdgesJson, OptionsError, documented
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
 from weft.clock import now
@@ -78,8 +80,8 @@ class VersionContentOut(Out):
     version: int
     id: str = Field(alias="_id")
     live: bool
-    nodes: list[dict[str, Any]]
-    edges: list[dict[str, Any]]
+    nodes: list[NodeJson]
+    edges: EdgesJson
     settings: dict[str, Any]
     notes: list[dict[str, Any]] = Field(default_factory=list, description="Sticky notes")
     created_at: datetime = Field(alias="createdAt")
@@ -253,7 +255,7 @@ class ParamOptionOut(Out):
 class ParamOptionsOut(Out):
     options: list[ParamOptionOut] = Field(description="Empty when `error` says why")
     more: bool = Field(description="The app listed more than Weft loads (1000)")
-    error: dict[str, str] | None = Field(
+    error: Annotated[dict[str, str] | None, documented(OptionsError, nullable=True)] = Field(
         description="`{error_code, message}`: CONNECTION_REQUIRED (connect the app), "
         "APP_CALL_FAILED (the app failed or refused), OPTIONS_NEED_VALUE (fill another "
         "parameter first)..."

@@ -1,7 +1,8 @@
 """The OpenAPI schema, made to tell the truth about what Weft sends and accepts.
 
 FastAPI's defaults describe a different API: a 422 `HTTPValidationError` that Weft never sends
-(validation errors are 400 in the envelope) and untyped node `data`. This module rewrites the
+(validation errors are 400 in the envelope), untyped node `data` and untyped JSON the domain
+builds (edges, app actions: api.openapi_shapes). This module rewrites the
 generated schema once: every operation declares the envelope for the statuses it can answer,
 and nodes are a discriminated union on `type` generated from the node types' pydantic models;
 the operations that create something link to those that use it (api.openapi_links).
@@ -16,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema, create_model
 
 from weft.api.openapi_links import add_links
+from weft.api.openapi_shapes import shape_schemas
 from weft.nodes import NODE_TYPES
 from weft.workflows.graph import Position
 
@@ -112,6 +114,10 @@ def truthful_schema(app: FastAPI) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     components.update(_node_schemas())
+    for name, shape in shape_schemas().items():
+        if name in components:  # a response model of the same name would be overwritten
+            raise ValueError(f"Two schemas named {name}: rename the shape in api.openapi_shapes")
+        components[name] = shape
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             if method not in ("get", "put", "post", "patch", "delete", "head", "options"):

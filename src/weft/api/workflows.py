@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
 from weft.api.openapi import NodeJson
+from weft.api.openapi_shapes import EdgesJson
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.apps.catalog import resolve_app
 from weft.apps.checks import catalog_problems
@@ -139,7 +140,7 @@ class WorkflowOut(WorkflowSummaryOut):
     """One workflow with its live graph (the start node alone before the first publish)."""
 
     nodes: list[NodeJson]
-    edges: list[dict[str, Any]]
+    edges: EdgesJson
 
     @classmethod
     def with_graph(cls, scope: OrgScope, found: WorkflowGraph) -> WorkflowOut:
@@ -164,7 +165,7 @@ class DraftOut(Out):
     description: str | None
     published: bool = False
     nodes: list[NodeJson]
-    edges: list[dict[str, Any]]
+    edges: EdgesJson
     settings: dict[str, Any]
     linked_account_id: str | None = Field(description="None: a public (org-level) workflow")
     scope: str = Field(description="private (a linked account's) or public (the org's)")

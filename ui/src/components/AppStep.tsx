@@ -114,7 +114,8 @@ function unwrap(schema: JsonSchema): JsonSchema {
 const isExpression = (value: unknown) => typeof value === "string" && value.includes("{{");
 
 interface ParamsProps {
-  action: AppActionInfo;
+  /** What the form needs of an action (an mcp tool or an app trigger passes the same). */
+  action: Pick<AppActionInfo, "name" | "label" | "parameters">;
   params: Record<string, unknown>;
   onChange(params: Record<string, unknown>): void;
   problems: Problem[];

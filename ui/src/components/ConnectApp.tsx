@@ -127,7 +127,7 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
     setMessage(null);
     try {
       const answer = await api.connectApp(app.slug);
-      if (!answer.auth_url) throw new Error("The server gave no authorization URL");
+      if (!("auth_url" in answer)) throw new Error("The server gave no authorization URL");
       if (opened && !opened.closed) {
         opened.location.href = answer.auth_url;
         setMessage({ text: `Finish connecting ${app.name} in the window that opened…` });

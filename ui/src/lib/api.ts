@@ -1,7 +1,10 @@
 // The editor's only way to the server: bearer token held in memory, Refold error envelopes
 // turned into ApiError, and a fetch-based SSE reader (EventSource cannot send headers).
-import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, NodeType, Page, PauseState, Problem, RequestStructure, Step, VersionDoc, VersionSnapshot, WeftEdge, WeftNode, Note } from "./types";
+import type { components } from "../api/schema";
+import type { AppInfo, TemplateInfo, McpTool, ParamOptions, OrgEvent, Draft, Execution, ExecutionPage, NodeType, PauseState, Problem, RequestStructure, Step, VersionPage, VersionSnapshot, WeftEdge, WeftNode, Note } from "./types";
 import type { ReplayReport } from "../model/replay";
+
+type Schemas = components["schemas"];
 
 /** What a draft carries beside its graph; an absent one is kept as the server has it. */
 export interface DraftExtras {
@@ -29,12 +32,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface TestOptions {
-  payload?: unknown;
-  pinned?: Record<string, unknown>;
-  /** Held-back writes to run for real (ids or names), or "all" of them. */
-  run_for_real?: string[] | "all";
-}
+/** What a test run is started with; the editor always follows it (`wait: false`). */
+export type TestOptions = Pick<Schemas["TestIn"], "payload" | "pinned" | "run_for_real">;
 
 type Listener = () => void;
 
@@ -60,18 +59,20 @@ export class Api {
   }
 
   /** The org's templates, searched by name, description and category. */
-  templates(query = ""): Promise<{ templates: TemplateInfo[]; categories: string[] }> {
+  templates(query = ""): Promise<Omit<Schemas["TemplatesOut"], "templates"> & { templates: TemplateInfo[] }> {
     return this.request("GET", `/template${query ? `?q=${encodeURIComponent(query)}` : ""}`);
   }
 
   /** A new private workflow from template `key` with `inputs` in place; its draft. */
   startFromTemplate(key: string, inputs: Record<string, unknown>): Promise<{ workflow: Draft }> {
-    return this.request("POST", "/workflow/from-template", { template: key, inputs });
+    const body: Schemas["FromTemplate"] = { template: key, inputs };
+    return this.request("POST", "/workflow/from-template", body);
   }
 
   /** A new, empty private workflow; its draft. */
   createWorkflow(): Promise<{ workflow: Draft }> {
-    return this.request("POST", "/workflow", {});
+    const body: Schemas["WorkflowCreate"] = {};
+    return this.request("POST", "/workflow", body);
   }
 
   /** Use a fresh token: what waits for one (a refused save, the error page) tries again. */
@@ -157,18 +158,21 @@ export class Api {
 
   /** `extras` (notes, pins) are left as stored when absent. */
   saveDraft(nodes: WeftNode[], edges: WeftEdge[], revision?: number, extras?: DraftExtras): Promise<Draft> {
-    return this.request("PUT", `${this.wf}/draft`, { nodes, edges, revision, ...extras });
+    // The document's nodes are complete configurations by type; a draft's may be half done.
+    const body: Omit<Schemas["DraftSave"], "nodes" | "notes"> & { nodes: WeftNode[]; notes?: Note[] } = { nodes, edges, revision, ...extras };
+    return this.request("PUT", `${this.wf}/draft`, body);
   }
 
-  discardDraft(): Promise<unknown> {
+  discardDraft(): Promise<Schemas["WorkflowOut"]> {
     return this.request("DELETE", `${this.wf}/draft`);
   }
 
-  publish(): Promise<{ current_version: number }> {
-    return this.request("PUT", `${this.wf}/publish`, { published: true });
+  publish(): Promise<Schemas["PublishedOut"]> {
+    const body: Schemas["PublishIn"] = { published: true };
+    return this.request("PUT", `${this.wf}/publish`, body);
   }
 
-  versions(): Promise<Page<VersionDoc>> {
+  versions(): Promise<VersionPage> {
     return this.request("GET", `/workflow/versions/${encodeURIComponent(this.workflowId)}?limit=50`);
   }
 
@@ -184,8 +188,9 @@ export class Api {
     return this.request("GET", `/workflow/request-structure/${encodeURIComponent(this.workflowId)}`);
   }
 
-  startTest(options: TestOptions): Promise<{ execution_id: string }> {
-    return this.request("POST", `${this.wf}/test`, { ...options, wait: false });
+  startTest(options: TestOptions): Promise<Schemas["StartedOut"]> {
+    const body: Schemas["TestIn"] = { ...options, wait: false };
+    return this.request("POST", `${this.wf}/test`, body);
   }
 
   /** Replay the last `count` ended live runs through the saved draft (safe test runs). */
@@ -202,7 +207,7 @@ export class Api {
     return this.request("GET", `/execution/${encodeURIComponent(id)}`);
   }
 
-  executions(filters: { status?: string; page?: number; tests?: boolean; kind?: string; search?: string }): Promise<Page<Execution>> {
+  executions(filters: { status?: string; page?: number; tests?: boolean; kind?: string; search?: string }): Promise<ExecutionPage> {
     const query = new URLSearchParams({ workflow_id: this.workflowId, limit: "25", page: String(filters.page ?? 1) });
     if (filters.status && filters.status !== "All") query.set("status", filters.status);
     if (filters.tests) query.set("include_tests", "true");
@@ -211,17 +216,13 @@ export class Api {
     return this.request("GET", `/execution?${query}`);
   }
 
-  runNode(nodeId: string, body: { trigger: unknown; nodes: Record<string, unknown>; run_for_real?: boolean }): Promise<{
-    status: string;
-    output: unknown;
-    error: unknown;
-    execution_time: number;
-  }> {
+  runNode(nodeId: string, body: Pick<Schemas["RunNodeIn"], "trigger" | "nodes" | "run_for_real">): Promise<Schemas["RunNodeOut"]> {
     return this.request("POST", `${this.wf}/nodes/${encodeURIComponent(nodeId)}/run`, body);
   }
 
-  previewExpression(nodeId: string, source: { expression?: string; template?: unknown }, signal?: AbortSignal): Promise<{ value: unknown; error: string | null }> {
-    return this.request("POST", `${this.wf}/expression/preview`, { ...source, node_id: nodeId }, signal);
+  previewExpression(nodeId: string, source: Pick<Schemas["PreviewIn"], "expression" | "template">, signal?: AbortSignal): Promise<Schemas["PreviewOut"]> {
+    const body: Schemas["PreviewIn"] = { ...source, node_id: nodeId };
+    return this.request("POST", `${this.wf}/expression/preview`, body, signal);
   }
 
   applications(): Promise<AppInfo[]> {
@@ -236,15 +237,17 @@ export class Api {
   /** Key-based: the credentials; OAuth2: nothing, and the answer is `{auth_url}`. */
   /** One action parameter's choices, listed by the app with the account's connection. */
   paramOptions(slug: string, action: string, param: string, values: Record<string, unknown>, refresh = false): Promise<ParamOptions> {
-    return this.request("POST", `/application/${encodeURIComponent(slug)}/action/${encodeURIComponent(action)}/options`, { param, values, refresh });
+    const body: Schemas["ParamOptionsIn"] = { param, values, refresh };
+    return this.request("POST", `/application/${encodeURIComponent(slug)}/action/${encodeURIComponent(action)}/options`, body);
   }
 
-  connectApp(slug: string, credentials?: Record<string, string>): Promise<{ connected?: boolean; auth_url?: string }> {
-    return this.request("POST", `/application/${encodeURIComponent(slug)}/connection`, credentials ? { credentials } : {});
+  connectApp(slug: string, credentials?: Record<string, string>): Promise<Schemas["ConnectionOut"] | Schemas["AuthUrlOut"]> {
+    const body: Schemas["ConnectIn"] = credentials ? { credentials } : {};
+    return this.request("POST", `/application/${encodeURIComponent(slug)}/connection`, body);
   }
 
   /** The workflow record (its app's `slug`, the live trigger). */
-  workflow(): Promise<{ slug: string; trigger: string | null; webhook_path: string | null }> {
+  workflow(): Promise<Schemas["WorkflowOut"]> {
     return this.request("GET", this.wf);
   }
 
@@ -264,13 +267,15 @@ export class Api {
   }
 
   /** A schedule's next runs, as the scheduler computes them (ISO times in `timezone`). */
-  schedulePreview(cron: string, timezone: string): Promise<{ next_runs: string[]; problem: string | null }> {
-    return this.request("POST", "/schedule/preview", { cron, timezone, count: 5 });
+  schedulePreview(cron: string, timezone: string): Promise<Schemas["ScheduleOut"]> {
+    const body: Schemas["ScheduleIn"] = { cron, timezone, count: 5 };
+    return this.request("POST", "/schedule/preview", body);
   }
 
   /** A remote MCP server's tools, listed through the org's outbound policy (`mcp` steps). */
   mcpTools(url: string, connection: string | null): Promise<{ tools: McpTool[] }> {
-    return this.request("POST", "/mcp/tools", { url, ...(connection ? { connection } : {}) });
+    const body: Schemas["McpToolsIn"] = { url, ...(connection ? { connection } : {}) };
+    return this.request("POST", "/mcp/tools", body);
   }
 
   /** Follow a run's steps as they commit; resolves when the stream ends. */

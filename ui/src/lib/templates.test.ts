@@ -41,9 +41,9 @@ describe("apps to connect", () => {
     const step = (id: string, app: string) => ({ id, type: "app_action", name: id, position: { x: 0, y: 0 }, data: { app } });
     const graph = { nodes: [step("2", "slack"), step("3", "hubspot"), step("4", "slack")], edges: [] } as unknown as Graph;
     const problems = [
-      { node_id: "4", code: "CONNECTION_REQUIRED", message: "" },
-      { node_id: "2", code: "CONNECTION_REQUIRED", message: "" },
-      { node_id: "3", code: "INVALID_PARAMETERS", message: "" },
+      { node_id: "4", field: null, code: "CONNECTION_REQUIRED", message: "" },
+      { node_id: "2", field: null, code: "CONNECTION_REQUIRED", message: "" },
+      { node_id: "3", field: null, code: "INVALID_PARAMETERS", message: "" },
     ];
     expect(appsToConnect(problems, graph)).toEqual(["slack"]);
   });

@@ -1,10 +1,27 @@
-// Shapes of the editor API (docs/editor-api.md): Refold's node/edge shapes and Weft's additions.
+// Shapes of the editor API (docs/editor-api.md). Requests and answers are the types generated
+// from the server's /openapi.json (../api/schema.d.ts, `make api-types`; `make test` fails when
+// they drift); this file names the ones the editor uses. Written here by hand: the editor's own
+// working graph (WeftNode), JSON Schema as the forms read it, and the page's boot config.
+import type { components } from "../api/schema";
 
-export interface XY {
-  x: number;
-  y: number;
-}
+type Schemas = components["schemas"];
 
+/**
+ * `T` with its JSON Schema fields read as JSON Schema. Those fields carry schemas the server
+ * passes on as data (node types', apps', org events', remote MCP tools'): the document types
+ * them as any JSON object, and the forms read them through JsonSchema below.
+ */
+type ReadingSchemas<T, K extends keyof T> = Omit<T, K> & {
+  [P in keyof Pick<T, K>]: JsonSchema | Extract<T[P], null | undefined>;
+};
+
+export type XY = Pick<Schemas["Position"], "x" | "y">;
+
+/**
+ * A node as the editor edits it. The document's `Node` is a union by type whose `data` is the
+ * complete configuration of that type; a draft also holds half-configured nodes, and the
+ * editor handles every type alike, so it works on this looser shape.
+ */
 export interface WeftNode {
   id: string;
   type: string;
@@ -13,15 +30,9 @@ export interface WeftNode {
   data: Record<string, unknown>;
 }
 
-export interface WeftEdge {
-  id: string;
-  source: string;
-  target: string;
-  sourceHandle: string | null;
-  targetHandle: string | null;
-  /** The path Tidy up laid for this connection (the editor's own field; the engine ignores it). */
-  route?: XY[];
-}
+/** An edge as the server keeps it, and the path Tidy up laid for it (the editor's own field; the
+ * server stores it as sent and the engine ignores it). */
+export type WeftEdge = Schemas["Edge"] & { route?: XY[] };
 
 /** A sticky note on the canvas: for people only, never run (a list beside the nodes). */
 export interface Note {
@@ -42,28 +53,9 @@ export interface Graph {
   pins?: Record<string, unknown>;
 }
 
-export interface Problem {
-  node_id: string | null;
-  field?: string | null;
-  code?: string;
-  message: string;
-}
+export type Problem = Schemas["ProblemOut"];
 
-export interface Draft extends Graph {
-  _id: string;
-  associated_workflow: string;
-  name: string;
-  settings: Record<string, unknown>;
-  current_version: number;
-  revision?: number;
-  problems?: Problem[];
-  /** Pinned test outputs by node id, as the server has them. */
-  pinned?: Record<string, unknown>;
-  updatedAt: string;
-  /** The webhook (or app trigger) URL path of the draft's start node, known before publish. */
-  webhook_path?: string | null;
-  webhook_live?: boolean;
-}
+export type Draft = Omit<Schemas["DraftOut"], "nodes" | "edges" | "notes"> & Graph;
 
 export interface JsonSchema {
   type?: string | string[];
@@ -97,111 +89,34 @@ export interface OptionsSource {
   label?: string;
 }
 
-export interface ParamOption {
-  label: string;
-  value: string | number | boolean;
-}
+export type ParamOption = Schemas["ParamOptionOut"];
 
 /** `POST /application/{slug}/action/{action}/options`: the choices, or why there are none. */
-export interface ParamOptions {
-  options: ParamOption[];
-  more: boolean;
-  error: { error_code: string; message: string } | null;
-}
+export type ParamOptions = Schemas["ParamOptionsOut"];
 
-export interface NodeType {
-  type: string;
-  label: string;
-  category: string;
-  description: string;
-  branches: string[] | "cases";
-  effect: string;
-  schema: JsonSchema;
-  defaults: Record<string, unknown> | null;
-  expression_fields: string[];
-  template_fields?: string[];
-  bare_expression_fields?: string[];
-  advanced_fields?: string[];
-  /** Shared fields that do nothing for this type (the trigger's retry): not shown. */
-  hidden_fields?: string[];
-  output_example?: unknown;
-  data_optional?: boolean;
-}
+export type NodeType = ReadingSchemas<Schemas["NodeTypeOut"], "schema">;
 
-export interface Step {
-  node_id: string;
-  node_name: string;
-  node_type: string;
-  node_status: string;
-  iteration?: string;
-  branch?: string | null;
-  attempts_made: number;
-  execution_time: number | null;
-  input: unknown;
-  latest_output: unknown;
-  error: unknown;
-  pinned?: boolean;
-}
+/** Known only for a step of a run, not for one node run alone (`POST .../nodes/{id}/run`). */
+type RunOnly = "iteration" | "branch" | "pinned" | "started_at" | "finished_at";
+
+/** A step as the editor shows it: one of a run, or one node run alone. */
+export type Step = Omit<Schemas["StepOut"], RunOnly> & Partial<Pick<Schemas["StepOut"], RunOnly>>;
 
 /** `GET /workflow/{id}/pause`: a workflow that paused itself after failed runs in a row. */
-export interface PauseState {
-  workflow_id: string;
-  paused: boolean;
-  paused_at: string | null;
-  failures: number;
-  reason: string | null;
-  execution_id: string | null;
-  streak: number;
-}
+export type PauseState = Schemas["PauseOut"];
 
-export interface Execution {
-  _id: string;
-  workflow_id: string;
-  workflow_version: number | null;
-  status: string;
-  trigger: string;
-  /** api, webhook, schedule, event, test, app, workflow or rerun. */
-  trigger_kind?: string;
-  /** The payload's first keys and values, credentials hidden (at most 120 characters). */
-  payload_summary?: string;
-  is_test: boolean;
-  payload: unknown;
-  output: unknown;
-  error: unknown;
-  execution_time: number | null;
-  createdAt: string;
-  nodes?: Step[] | null;
-}
+export type Execution = Schemas["ExecutionOut"];
 
-export interface Page<T> {
-  docs: T[];
-  totalDocs: number;
-  /** False: totalDocs is a lower bound (counting stops 1,000 rows past the page). */
-  totalDocsExact?: boolean;
-  page: number;
-  totalPages: number;
-  hasNextPage: boolean;
-  hasPrevPage: boolean;
-}
+/** `totalDocsExact` false: `totalDocs` is a lower bound (counting stops 1,000 rows past the page). */
+export type ExecutionPage = Schemas["PageOut_ExecutionOut_"];
 
-export interface VersionDoc {
-  version: number;
-  _id: string;
-  live?: boolean;
-  createdAt: string;
-}
+export type VersionDoc = Schemas["VersionOut"];
 
-export interface VersionSnapshot extends Graph {
-  version: number;
-  settings?: Record<string, unknown>;
-  createdAt: string;
-}
+export type VersionPage = Schemas["PageOut_VersionOut_"];
 
-export interface RequestStructure {
-  payload: unknown;
-  schema: unknown;
-  trigger?: string;
-}
+export type VersionSnapshot = Omit<Schemas["VersionContentOut"], "nodes" | "edges" | "notes"> & Graph;
+
+export type RequestStructure = Schemas["RequestStructureOut"];
 
 export interface BootConfig {
   /** null: `/workflows/new`, the editor starts a workflow (gallery, or `template`). */
@@ -215,76 +130,22 @@ export interface BootConfig {
 }
 
 /** One action of an app (`GET /application`); `parameters`/`output` only from `GET /application/{slug}`. */
-export interface AppActionInfo {
-  name: string;
-  label: string;
-  description?: string | null;
-  effect?: string;
-  deprecated?: boolean;
-  paginated?: boolean;
-  parameters?: JsonSchema;
-  output?: JsonSchema;
-}
+export type AppActionInfo = ReadingSchemas<Schemas["AppAction"], "parameters" | "output">;
 
-export interface McpTool {
-  name: string;
-  title: string | null;
-  description: string;
-  input_schema: JsonSchema;
-}
+export type McpTool = ReadingSchemas<Schemas["McpToolOut"], "input_schema">;
 
-export interface AuthField {
-  name: string;
-  label?: string;
-  placeholder?: string | null;
-  type?: string;
-  required?: boolean;
-  description?: string | null;
-}
+export type AuthField = Schemas["AuthField"];
 
-export interface AppInfo {
-  slug: string;
-  name: string;
-  icon: string | null;
-  description: string | null;
-  auth_type: string;
-  auth_input_map: AuthField[];
-  connected: boolean;
-  reauth_required: boolean;
-  connected_accounts: { identifier?: string | null; status?: string }[];
+export type AppInfo = Omit<Schemas["ApplicationOut"], "actions" | "triggers"> & {
   actions: AppActionInfo[];
   triggers?: AppTriggerInfo[];
-}
+};
 
 /** One app trigger a start node may select (`trigger: "app"`). */
-export interface AppTriggerInfo {
-  name: string;
-  label: string;
-  description?: string | null;
-  kind: "polling" | "webhook";
-  output?: JsonSchema;
-  interval_s?: number;
-  parameters?: JsonSchema;
-}
+export type AppTriggerInfo = ReadingSchemas<Schemas["AppTrigger"], "output" | "parameters">;
 
-/** An event the org declared with `POST /application/event`. */
-export interface OrgEvent {
-  name: string;
-  slug: string;
-  response: unknown;
-  json_schema: JsonSchema | null;
-}
+/** An event the org declared with `POST /application/event`; its `json_schema` is whatever the org sent. */
+export type OrgEvent = Omit<Schemas["EventOut"], "json_schema"> & { json_schema: JsonSchema | null };
 
 /** A template the org offers (`GET /template`): a published version to start a workflow from. */
-export interface TemplateInfo {
-  _id: string;
-  key: string;
-  name: string;
-  description: string;
-  category: string;
-  /** An app slug (its icon), or a short text such as an emoji. */
-  icon: string | null;
-  required_apps: string[];
-  /** JSON Schema of the inputs (type object); empty when it takes none. */
-  inputs: JsonSchema;
-}
+export type TemplateInfo = ReadingSchemas<Schemas["TemplateOut"], "inputs">;

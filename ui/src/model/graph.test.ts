@@ -8,7 +8,8 @@ import { diffGraphs } from "./diff";
 
 const nodeType = (type: string, branches: NodeType["branches"] = []): NodeType => ({
   type, label: type, category: "action", description: "", branches, effect: "none",
-  schema: {}, defaults: {}, expression_fields: [],
+  schema: {}, defaults: {}, data_optional: false, expression_fields: [], template_fields: [],
+  bare_expression_fields: [], advanced_fields: [],
 });
 
 const base = (): Graph => ({

@@ -11,7 +11,8 @@ const autoLayout = (graph: Graph, known: Record<string, NodeType>, sizes = {}) =
 
 const nodeType = (type: string, branches: NodeType["branches"] = []): NodeType => ({
   type, label: type, category: "action", description: "", branches, effect: "none",
-  schema: {}, defaults: {}, expression_fields: [],
+  schema: {}, defaults: {}, data_optional: false, expression_fields: [], template_fields: [],
+  bare_expression_fields: [], advanced_fields: [],
 });
 const types: Record<string, NodeType> = {
   start: nodeType("start"),

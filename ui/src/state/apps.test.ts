@@ -32,8 +32,9 @@ describe("output examples for the data picker", () => {
 
 describe("connections", () => {
   const app = (slug: string, name: string, extra: Partial<AppInfo> = {}): AppInfo => ({
-    slug, name, icon: null, description: null, auth_type: "keybased", auth_input_map: [],
-    connected: false, reauth_required: false, connected_accounts: [], actions: [], ...extra,
+    _id: slug, app_id: slug, slug, name, icon: null, description: null, tags: [], type: "native", ecosystem: "weft",
+    auth_type: "keybased", auth_type_options: {}, auth_input_map: [], connected: false, reauth_required: false,
+    connected_accounts: [], is_default: false, actions: [], ...extra,
   });
 
   it("groups the apps a step may be signed with by their state, keyless apps left out", () => {
