@@ -107,7 +107,9 @@ def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_ten
     would_send = json.loads(frame.get_by_label("Request it would send").inner_text())
     assert would_send == {"url": remote.url, "tool": "add", "arguments": {"a": 40, "b": 2}}
     editor.screenshot(SHOTS, "6-safe-mode")
-    frame.get_by_role("button", name="Run for real").first.click()
+    # The step's button chooses it in the test panel; the test panel's button sends it.
+    frame.get_by_role("button", name="Run for real…").click()
+    frame.get_by_role("button", name="Run test with 1 for real").click()
     frame.get_by_role("status").filter(has_text="Succeeded").wait_for(timeout=30000)
     wait_until(lambda: len(remote.headers) > calls_before, message="the call to reach the server")
     frame.get_by_role("button", name=re.compile(r"^Open step MCP tool")).click()

@@ -94,7 +94,7 @@ async def test_a_sync_webhook_run_is_inserted_leased_with_its_steps_in_one_trans
             "INSERT INTO executions",
             "INSERT INTO steps",
             "UPDATE workflow_failures SET streak=?, updated_at=? WHERE "
-            "workflow_failures.workflow_id IN",
+            "workflow_failures.workflow_id = ? AND workflow_failures.streak > ?",
             "INSERT INTO usage_daily",
         ]
     else:  # one statement (engine.writes.fenced_postgres): the row and the steps, as arrays
