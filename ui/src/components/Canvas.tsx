@@ -27,6 +27,7 @@ import type { NodeChange as DiffChange } from "../model/diff";
 import { Icon } from "./Icons";
 import { AppIcon } from "./AppIcon";
 import type { AppStore } from "../state/apps";
+import { formatDuration, msg, statusText, t, tn, useLocale } from "../i18n";
 
 export const NEXT_HANDLE = "next";
 export type InsertTarget = { kind: "edge"; edgeId: string } | { kind: "end"; source: string; handle: string | null };
@@ -49,18 +50,19 @@ interface NodeViewData extends Record<string, unknown> {
 }
 
 const STATUS_LABEL: Record<string, string> = {
-  COMPLETED: "Succeeded",
-  FAILED: "Failed",
-  SKIPPED: "Not sent (safe mode)",
-  RUNNING: "Running",
+  COMPLETED: msg("Succeeded"),
+  FAILED: msg("Failed"),
+  SKIPPED: msg("Not sent (safe mode)"),
+  RUNNING: msg("Running"),
 };
 
-function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "";
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+
+function statusLabel(status: string): string {
+  return status in STATUS_LABEL ? t(STATUS_LABEL[status]) : statusText(status);
 }
 
 const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProps<Node<NodeViewData>>) {
+  useLocale();
   const status = data.running ? "RUNNING" : data.step?.node_status;
   const statusClass = status ? ` status-${status.toLowerCase()}` : "";
   const count = data.outputs.length;
@@ -68,7 +70,7 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
     <div
       className={`wnode cat-${data.category}${statusClass}${selected ? " selected" : ""}${data.problems ? " invalid" : ""}${data.diff ? ` diff-${data.diff}` : ""}`}
       data-testid={`node-${data.name}`}
-      aria-label={`${data.name}, ${data.typeLabel}${data.problems ? `, ${data.problems} problem${data.problems > 1 ? "s" : ""}` : ""}${status ? `, ${STATUS_LABEL[status] ?? status}` : ""}`}
+      aria-label={[data.name, data.typeLabel, data.problems ? tn(data.problems, "{count} problem", "{count} problems") : "", status ? statusLabel(status) : ""].filter(Boolean).join(", ")}
     >
       {data.type !== "start" && <Handle type="target" position={Position.Top} className="handle-in" />}
       <div className="wnode-head">
@@ -87,14 +89,14 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
       {(data.problems > 0 || status || data.pinned || data.diff) && (
         <div className="wnode-badges">
           {data.problems > 0 && (
-            <span className="badge danger" title="Publishing would refuse this step">
-              <Icon name="alert" size={12} /> {data.problems} problem{data.problems > 1 ? "s" : ""}
+            <span className="badge danger" title={t("Publishing would refuse this step")}>
+              <Icon name="alert" size={12} /> {tn(data.problems, "{count} problem", "{count} problems")}
             </span>
           )}
-          {status === "RUNNING" && <span className="badge running">Running…</span>}
+          {status === "RUNNING" && <span className="badge running">{t("Running…")}</span>}
           {status && status !== "RUNNING" && (
             <span className={`badge ${status === "COMPLETED" ? "success" : status === "SKIPPED" ? "warning" : "danger"}`}>
-              <Icon name={status === "COMPLETED" ? "check" : status === "SKIPPED" ? "shield" : "x"} size={12} /> {STATUS_LABEL[status] ?? status}
+              <Icon name={status === "COMPLETED" ? "check" : status === "SKIPPED" ? "shield" : "x"} size={12} /> {statusLabel(status)}
             </span>
           )}
           {data.step?.execution_time !== undefined && data.step?.execution_time !== null && (
@@ -104,7 +106,7 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
           )}
           {data.pinned && (
             <span className="badge accent">
-              <Icon name="pin" size={12} /> Pinned
+              <Icon name="pin" size={12} /> {t("Pinned")}
             </span>
           )}
           {data.diff && data.diff !== "same" && <span className={`badge diff-${data.diff}`}>{data.diff}</span>}
@@ -127,7 +129,7 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
                 type="button"
                 className="add-after nodrag"
                 style={{ left }}
-                aria-label={`Add a step after ${data.name}${handle ? ` (${handle})` : ""}`}
+                aria-label={handle ? t("Add a step after {name} ({handle})", { name: data.name, handle }) : t("Add a step after {name}", { name: data.name })}
                 onClick={(event) => {
                   event.stopPropagation();
                   data.onAddAfter(id, handle);
@@ -160,7 +162,7 @@ function WeftEdgeView(props: EdgeProps<Edge<EdgeViewData>>) {
             type="button"
             className="edge-add nodrag nopan"
             style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
-            aria-label="Insert a step here"
+            aria-label={t("Insert a step here")}
             onClick={() => props.data?.onInsert(props.id)}
           >
             <Icon name="plus" size={12} />
@@ -356,7 +358,7 @@ export function Canvas(props: Props) {
         deletable: !readOnly,
         animated: running && Boolean(steps[edge.source]) && !steps[edge.target],
         data: { readOnly, onInsert },
-        ariaLabel: `Connection from ${graph.nodes.find((n) => n.id === edge.source)?.name ?? edge.source} to ${graph.nodes.find((n) => n.id === edge.target)?.name ?? edge.target}`,
+        ariaLabel: t("Connection from {from} to {to}", { from: graph.nodes.find((n) => n.id === edge.source)?.name ?? edge.source, to: graph.nodes.find((n) => n.id === edge.target)?.name ?? edge.target }),
       })),
     [graph, readOnly, onInsert, running, steps],
   );
@@ -422,12 +424,12 @@ export function Canvas(props: Props) {
       proOptions={{ hideAttribution: true }}
       nodesFocusable
       edgesFocusable={!readOnly}
-      ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter to select this step, Delete to remove it, arrow keys to move it." }}
-      aria-label="Workflow canvas"
+      ariaLabelConfig={{ "node.a11yDescription.default": t("Press Enter to select this step, Delete to remove it, arrow keys to move it.") }}
+      aria-label={t("Workflow canvas")}
     >
       <Background gap={20} size={1.2} color="var(--grid)" />
-      <MiniMap pannable zoomable ariaLabel="Overview of the workflow" nodeColor="#c7cdd8" nodeStrokeColor="#98a2b3" maskColor="rgba(240, 242, 245, 0.75)" />
-      <Controls showInteractive={false} aria-label="Zoom controls" />
+      <MiniMap pannable zoomable ariaLabel={t("Overview of the workflow")} bgColor="var(--surface)" nodeColor="var(--minimap-node)" nodeStrokeColor="var(--line)" maskColor="var(--minimap-mask)" />
+      <Controls showInteractive={false} aria-label={t("Zoom controls")} />
     </ReactFlow>
   );
 }

@@ -7,6 +7,7 @@ import type { RunState } from "../state/useEditor";
 import { CodeField } from "./CodeField";
 import { Icon } from "./Icons";
 import { ErrorNote } from "./ErrorNote";
+import { formatDuration, statusText, t, tn } from "../i18n";
 
 interface Props {
   api: Api;
@@ -45,16 +46,16 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
       setError(null);
       onRun(payload);
     } catch {
-      setError("The sample payload is not valid JSON.");
+      setError(t("The sample payload is not valid JSON."));
     }
   };
 
   const names = Object.fromEntries(graph.nodes.map((n) => [n.id, n.name]));
   const pinCount = Object.keys(pins).length;
   return (
-    <section className="panel-body" aria-label="Test the draft">
-      <h3 className="section-title">Sample payload</h3>
-      <CodeField id="test-payload" label="Sample payload" value={payloadText} mode="json" minLines={5} onChange={setPayloadText} />
+    <section className="panel-body" aria-label={t("Test the draft")}>
+      <h3 className="section-title">{t("Sample payload")}</h3>
+      <CodeField id="test-payload" label={t("Sample payload")} value={payloadText} mode="json" minLines={5} onChange={setPayloadText} />
       {error && (
         <p className="field-problem" role="alert">
           {error}
@@ -63,26 +64,26 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
       <div className="safe-note">
         <Icon name="shield" />
         <span>
-          <strong>Safe test mode is on.</strong> Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it.
+          <strong>{t("Safe test mode is on.")}</strong> {t("Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it.")}
         </span>
       </div>
       <div className="button-row">
         <button type="button" className="btn primary" onClick={start} disabled={run.status === "running"}>
-          <Icon name="play" size={14} /> {run.status === "running" ? "Running…" : "Run test"}
+          <Icon name="play" size={14} /> {run.status === "running" ? t("Running…") : t("Run test")}
         </button>
-        {pinCount > 0 && <span className="muted">{pinCount} pinned step{pinCount > 1 ? "s" : ""} will not run</span>}
+        {pinCount > 0 && <span className="muted">{tn(pinCount, "{count} pinned step will not run", "{count} pinned steps will not run")}</span>}
       </div>
 
       {run.status !== "idle" && (
         <>
           <h3 className="section-title">
-            Result{" "}
+            {t("Result")}{" "}
             <span className={`pill ${run.status === "running" ? "running" : run.status === "finished" ? "success" : "danger"}`} role="status">
-              {run.status === "running" ? "Running" : run.status === "finished" ? "Succeeded" : "Failed"}
+              {run.status === "running" ? t("Running") : run.status === "finished" ? t("Succeeded") : t("Failed")}
             </span>
           </h3>
-          {Boolean(run.error) && <ErrorNote error={run.error} title="The test run failed." />}
-          <ol className="step-list" aria-label="Steps of the test run">
+          {Boolean(run.error) && <ErrorNote error={run.error} title={t("The test run failed.")} />}
+          <ol className="step-list" aria-label={t("Steps of the test run")}>
             {run.order.map((id) => {
               const step = run.steps[id];
               const safe = (step.latest_output as { safe_mode?: boolean } | null)?.safe_mode;
@@ -91,14 +92,14 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
                   {/* The name is the visible text (axe: label-content-name-mismatch), after a hidden "Open step". */}
                   <button type="button" className="step-open" onClick={() => onOpenStep(id)}>
                     <span className="dot" aria-hidden="true" />
-                    <span className="sr-only">Open step </span>
+                    <span className="sr-only">{t("Open step")} </span>
                     <span className="step-name">{names[id] ?? step.node_name}</span>
-                    <span className="step-status">{safe ? "not sent" : step.pinned ? "pinned" : step.node_status.toLowerCase()}</span>
-                    <span className="step-time">{step.execution_time !== null ? `${Math.round(step.execution_time)} ms` : ""}</span>
+                    <span className="step-status">{safe ? t("not sent") : step.pinned ? t("pinned") : statusText(step.node_status)}</span>
+                    <span className="step-time">{step.execution_time !== null ? formatDuration(step.execution_time) : ""}</span>
                   </button>
                   {safe && (
                     <button type="button" className="btn small danger" onClick={() => onRunForReal(id)}>
-                      Run for real
+                      {t("Run for real")}
                     </button>
                   )}
                 </li>
