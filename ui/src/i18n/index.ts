@@ -106,9 +106,10 @@ export function statusText(status: string | null | undefined): string {
 /** "850 ms", "1.25 s" (German "1,25 s"): how long a step or run took. */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "";
-  if (ms < 1000) return formatNumber(Math.round(ms), { style: "unit", unit: "millisecond" });
+  // SI symbols read the same in every supported language; only the number is localised.
+  if (ms < 1000) return `${formatNumber(Math.round(ms))} ms`;
   const digits = ms < 10000 ? 2 : 1;
-  return formatNumber(ms / 1000, { style: "unit", unit: "second", minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return `${formatNumber(ms / 1000, { minimumFractionDigits: digits, maximumFractionDigits: digits })} s`;
 }
 
 /** "512 B", "1.5 KB", "2.0 MB" with the locale's decimal mark. */
