@@ -88,8 +88,17 @@ export function applyTheme(theme: ThemeCommand, root: HTMLElement = document.doc
   if (typeof theme.font === "string" && SAFE_VALUE.test(theme.font)) root.style.setProperty("--font", theme.font);
 }
 
-/** `data-theme` on the root picks the palette in styles.css; without it the browser's setting does. */
+let chosenScheme: "light" | "dark" | "auto" = "auto";
+let followingBrowser = false;
+
+/** Set `data-theme` (the palette in styles.css): the host's "dark" or "light", or with "auto"
+ * (the default) the browser's prefers-color-scheme, followed as it changes. Others are ignored. */
 export function applyScheme(scheme: unknown, root: HTMLElement = document.documentElement): void {
-  if (scheme === "dark" || scheme === "light") root.dataset.theme = scheme;
-  else if (scheme === "auto") delete root.dataset.theme;
+  if (scheme === "dark" || scheme === "light" || scheme === "auto") chosenScheme = scheme;
+  const query = typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  if (query && !followingBrowser) {
+    followingBrowser = true;
+    query.addEventListener("change", () => applyScheme(undefined, root));
+  }
+  root.dataset.theme = chosenScheme === "auto" ? (query?.matches ? "dark" : "light") : chosenScheme;
 }
