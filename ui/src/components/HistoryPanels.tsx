@@ -60,7 +60,7 @@ export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(
         {runs?.map((run) => (
           <li key={run._id} className={openId === run._id ? "active" : ""}>
             <button type="button" className="run-open" onClick={() => onOpen(run)} aria-label={t("Open run of {date}, {status}", { date: when(run.createdAt), status: statusText(run.status) })}>
-              <span className={`pill ${run.status === "COMPLETED" ? "success" : run.status === "RUNNING" || run.status === "QUEUED" || run.status === "WAITING" ? "running" : "danger"}`}>{run.status.toLowerCase()}</span>
+              <span className={`pill ${run.status === "COMPLETED" ? "success" : run.status === "RUNNING" || run.status === "QUEUED" || run.status === "WAITING" ? "running" : "danger"}`}>{statusText(run.status)}</span>
               <span className="run-when">{when(run.createdAt)}</span>
               <span className="run-meta">
                 {run.is_test ? t("test") : `v${run.workflow_version ?? "?"}`} · {run.execution_time !== null ? formatDuration(run.execution_time) : "—"}
