@@ -95,7 +95,7 @@ let followingBrowser = false;
  * (the default) the browser's prefers-color-scheme, followed as it changes. Others are ignored. */
 export function applyScheme(scheme: unknown, root: HTMLElement = document.documentElement): void {
   if (scheme === "dark" || scheme === "light" || scheme === "auto") chosenScheme = scheme;
-  const query = typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  const query = typeof window !== "undefined" && typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null;
   if (query && !followingBrowser) {
     followingBrowser = true;
     query.addEventListener("change", () => applyScheme(undefined, root));
