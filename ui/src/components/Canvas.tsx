@@ -28,6 +28,7 @@ import { Icon } from "./Icons";
 import { AppIcon } from "./AppIcon";
 import type { AppStore } from "../state/apps";
 import { formatDuration, msg, statusText, t, tn, useLocale } from "../i18n";
+import { nodeTypeLabel } from "../i18n/nodeTypes";
 
 export const NEXT_HANDLE = "next";
 export type InsertTarget = { kind: "edge"; edgeId: string } | { kind: "end"; source: string; handle: string | null };
@@ -201,6 +202,7 @@ interface Props {
 export function Canvas(props: Props) {
   const { graph, types, selection, problems, steps, running, pins, diff, readOnly, fitSignal } = props;
   const flow = useReactFlow();
+  const locale = useLocale();
   // Controlled nodes must carry their measured size, or the minimap and fitView see 0×0 boxes.
   const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
 
@@ -293,7 +295,9 @@ export function Canvas(props: Props) {
         ? `${appInfo?.name ?? appSlug} · ${actionInfo?.label ?? String(node.data.action ?? "")}`
         : node.type === "start"
           ? triggerLabel(node.data, startApp)
-          : (nodeType?.label ?? node.type);
+          : nodeType
+            ? nodeTypeLabel(nodeType)
+            : node.type;
       const startSlug = node.type === "start" && node.data.trigger === "app" && typeof node.data.app === "string" ? node.data.app : null;
       const app = appSlug
         ? { slug: appSlug, name: appInfo?.name ?? appSlug, icon: appInfo?.icon ?? null }
@@ -344,7 +348,7 @@ export function Canvas(props: Props) {
     return result;
     // appsVersion: the app list or a detail arrived (names, icons, labels).
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes, appsVersion]);
+  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes, appsVersion, locale]);
 
   const edges: Edge<EdgeViewData>[] = useMemo(
     () =>

@@ -17,6 +17,7 @@ import { exampleOf, findAction, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { problemText } from "../lib/problems";
 import { formatDuration, statusText, t, tx } from "../i18n";
+import { nodeTypeDescription } from "../i18n/nodeTypes";
 
 interface Props {
   api: Api;
@@ -199,7 +200,7 @@ export function NodePanel(props: Props) {
         />
         <p className="field-hint">
           {tx("Referenced as {reference}", { reference: <code>{node.type === "start" ? "trigger" : `nodes.${slugifyName(node.name)}`}</code> })}
-          {nodeType && ` · ${nodeType.description}`}
+          {nodeType && ` · ${nodeTypeDescription(nodeType)}`}
         </p>
       </div>
 

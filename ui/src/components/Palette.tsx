@@ -8,6 +8,7 @@ import { matchesAll } from "../state/apps";
 import { AppIcon } from "./AppIcon";
 import { Icon } from "./Icons";
 import { msg, t, tn, useLocale } from "../i18n";
+import { nodeTypeDescription, nodeTypeLabel } from "../i18n/nodeTypes";
 
 const CATEGORY_ORDER = ["trigger", "action", "logic", "flow", "ai"];
 const CATEGORY_LABEL: Record<string, string> = { trigger: msg("Triggers"), action: msg("Actions"), logic: msg("Logic"), flow: msg("Flow"), ai: msg("AI") };
@@ -47,7 +48,7 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
     }
     const nodes: Entry[] = nodeTypes
       .filter((t) => t.type !== "start" && t.type !== "app_action")
-      .filter((t) => !q || matchesAll(q, `${t.label} ${t.type} ${t.description} ${t.category}`))
+      .filter((t) => !q || matchesAll(q, `${t.label} ${nodeTypeLabel(t)} ${t.type} ${t.description} ${t.category}`))
       .sort((a, b) => CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category))
       .map((nodeType) => ({ kind: "node", id: domId(nodeType.type), heading: CATEGORY_LABEL[nodeType.category] ? t(CATEGORY_LABEL[nodeType.category]) : nodeType.category, nodeType }));
     const appList = apps ?? [];
@@ -161,8 +162,8 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
                 <Icon name={entry.nodeType.type} />
               </span>
             );
-            label = entry.nodeType.label;
-            desc = entry.nodeType.description;
+            label = nodeTypeLabel(entry.nodeType);
+            desc = nodeTypeDescription(entry.nodeType);
             cls += ` cat-${entry.nodeType.category}`;
             writes = entry.nodeType.effect === "write";
           } else if (entry.kind === "app") {
