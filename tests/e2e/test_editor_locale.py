@@ -62,6 +62,9 @@ def test_german_from_the_address_then_french_by_set_locale(
     assert editor_frame.evaluate("document.documentElement.lang") == "de"
     assert editor_frame.evaluate("location.search").find("locale=de-DE") >= 0
 
+    # Step types (named by the server in English) and the canvas's trigger card are German too.
+    frame.get_by_role("option", name="HTTP-Anfrage").wait_for()
+    frame.get_by_test_id("node-Start").filter(has_text="API-Aufruf").wait_for()
     frame.get_by_role("tab", name="Versionen").click()
     german = shown_date(editor_frame, "de", created)
     assert german != shown_date(editor_frame, "en", created)
@@ -76,6 +79,8 @@ def test_german_from_the_address_then_french_by_set_locale(
     wait_until(
         lambda: editor_frame.evaluate("document.documentElement.lang") == "fr", message="lang"
     )
+    frame.get_by_role("option", name="Requête HTTP").wait_for()
+    frame.get_by_test_id("node-Start").filter(has_text="Appel d\u2019API").wait_for()
     french = shown_date(editor_frame, "fr", created)
     assert french not in (german, shown_date(editor_frame, "en", created))
     frame.get_by_role("list", name="Versions publiées").get_by_role("listitem").filter(
