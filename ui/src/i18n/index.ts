@@ -70,13 +70,24 @@ export function useLocale(): Locale {
   );
 }
 
+// Building an Intl formatter costs far more than using one: a canvas of 150 steps formats
+// counts on every render, so formatters are kept per locale and options.
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+
+function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat>(kind: string, options: object | undefined, make: () => T): T {
+  const key = `${kind}|${locale}|${JSON.stringify(options ?? {})}`;
+  let found = formatters.get(key) as T | undefined;
+  if (!found) formatters.set(key, (found = make()));
+  return found;
+}
+
 export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
-  return new Intl.NumberFormat(locale, options).format(value);
+  return formatter("number", options, () => new Intl.NumberFormat(locale, options)).format(value);
 }
 
 export function formatDate(value: string | number | Date, options: Intl.DateTimeFormatOptions = { dateStyle: "medium", timeStyle: "short" }): string {
   const date = value instanceof Date ? value : new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : new Intl.DateTimeFormat(locale, options).format(date);
+  return Number.isNaN(date.getTime()) ? String(value) : formatter("date", options, () => new Intl.DateTimeFormat(locale, options)).format(date);
 }
 
 /** Marks an English text kept in a constant for `t` later, so the catalogue check finds it. */
