@@ -80,6 +80,7 @@ def test_german_from_the_address_then_french_by_set_locale(
         lambda: editor_frame.evaluate("document.documentElement.lang") == "fr", message="lang"
     )
     frame.get_by_role("option", name="Requête HTTP").wait_for()
+    frame.get_by_text("Choisissez une étape pour l\u2019ajouter").wait_for()
     frame.get_by_test_id("node-Start").filter(has_text="Appel d\u2019API").wait_for()
     french = shown_date(editor_frame, "fr", created)
     assert french not in (german, shown_date(editor_frame, "en", created))

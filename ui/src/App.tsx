@@ -63,7 +63,7 @@ function isTyping(target: EventTarget | null): boolean {
 
 /** `onOpenWorkflow`: a workflow was created from the gallery; the editor switches to it. */
 export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel; onOpenWorkflow?(draft: Draft, template: TemplateInfo | string | null): void }) {
-  useLocale();
+  const locale = useLocale();
   const editor = useEditor(api, host);
   const [gallery, setGallery] = useState(false);
   const [selection, setSelection] = useState<string[]>([]);
@@ -131,7 +131,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
     }
     if (selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0) return t("Adding after {from}", { from: selectedNode.name });
     return t("Pick a step to add it");
-  }, [insertTarget, graph, selectedNode, types, view.kind]);
+  }, [insertTarget, graph, selectedNode, types, view.kind, locale]);
 
   const focusPalette = useCallback(() => {
     setPanels({ palette: true });

@@ -364,7 +364,7 @@ export function Canvas(props: Props) {
         data: { readOnly, onInsert },
         ariaLabel: t("Connection from {from} to {to}", { from: graph.nodes.find((n) => n.id === edge.source)?.name ?? edge.source, to: graph.nodes.find((n) => n.id === edge.target)?.name ?? edge.target }),
       })),
-    [graph, readOnly, onInsert, running, steps],
+    [graph, readOnly, onInsert, running, steps, locale],
   );
 
   const onNodesChange = useCallback(

@@ -16,7 +16,7 @@ import { TriggerStep } from "./TriggerStep";
 import { exampleOf, findAction, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { problemText } from "../lib/problems";
-import { formatDuration, statusText, t, tx } from "../i18n";
+import { formatDuration, statusText, t, tx, useLocale } from "../i18n";
 import { nodeTypeDescription } from "../i18n/nodeTypes";
 
 interface Props {
@@ -50,6 +50,7 @@ const RENAME_MS = 400;
 const UNPINNABLE = new Set(["start", "condition", "loop", "end", "respond"]);
 
 export function NodePanel(props: Props) {
+  const locale = useLocale();
   const { api, graph, node, nodeType, problems, steps, pinned, readOnly } = props;
   const [name, setName] = useState(node.name);
   const [preview, setPreview] = useState<{ value?: unknown; error?: string | null; pending?: boolean } | null>(null);
@@ -102,7 +103,7 @@ export function NodePanel(props: Props) {
     }
     if (upstream.some((u) => u.type === "loop")) list.push({ label: t("Loop item"), path: "loop", value: { item: null, index: 0 } });
     return list;
-  }, [upstream, steps, props.types, outputExample]);
+  }, [upstream, steps, props.types, outputExample, locale]);
 
   const paths = useMemo(() => {
     const all: string[] = [];
