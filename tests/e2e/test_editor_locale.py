@@ -1,6 +1,7 @@
 """The editor in the host's language and colours: German from the address, French by a
 `setLocale` message, dates formatted for the locale; dark from the browser's preference or
-the host's `setTheme`, reaching the minimap, with no serious axe finding at 360 and 1280 px.
+the host's `setTheme`, reaching the minimap, with no serious axe finding at 360 and 1280 px
+(main views, a sticky note, the pin editor and the replay dialog included).
 Screenshots: artefacts/e2e/locale-*.png and dark-*.png."""
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ pytestmark = pytest.mark.slow
 
 END = {"id": "2", "type": "end", "name": "Done", "position": {"x": 0, "y": 140}, "data": {}}
 EDGES = [{"id": "e1-2", "source": "1", "target": "2", "sourceHandle": None, "targetHandle": None}]
+SHAPE = {
+    "id": "3",
+    "type": "transform",
+    "name": "Shape",
+    "position": {"x": 0, "y": 140},
+    "data": {"value": {"plan": "{{ trigger.plan }}"}},
+}
+# Start → Shape → Done: a step that can be pinned.
+SHAPED = [
+    {"id": "e1-3", "source": "1", "target": "3", "sourceHandle": None, "targetHandle": None},
+    {"id": "e3-2", "source": "3", "target": "2", "sourceHandle": None, "targetHandle": None},
+]
 # HistoryPanels.tsx's `when`: how a version's date is shown.
 WHEN = (
     "{month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',"
@@ -23,9 +36,9 @@ THEME = "document.documentElement.dataset.theme"
 SURFACE = "e => getComputedStyle(e).backgroundColor"
 
 
-def published_workflow(tenant, name: str) -> tuple[str, str]:
+def published_workflow(tenant, name: str, nodes=(START, END), edges=EDGES) -> tuple[str, str]:
     """A workflow with one published version; its id and the version's creation time."""
-    workflow_id = tenant.create_workflow(name, [START, END], EDGES)
+    workflow_id = tenant.create_workflow(name, list(nodes), edges)
     published = tenant.api("PUT", f"/workflow/{workflow_id}/publish", json={"published": True})
     assert published.is_success, published.text
     version = tenant.api("GET", f"/workflow/{workflow_id}/versions/1")
@@ -116,12 +129,38 @@ def show(page, view: str) -> None:
         page.get_by_role("button", name="More actions").click()
         page.get_by_role("menuitem", name="Keyboard shortcuts").click()
         page.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
+    elif view == "note":
+        page.get_by_role("button", name="Add note").click()
+        page.get_by_role("textbox", name="Note text").last.fill("Ask Ops first")  # one per width
+    elif view == "pin":
+        page.get_by_test_id("node-Shape").click()
+        page.get_by_role("button", name="Pin data…").click()
+        page.get_by_text("Valid JSON.").wait_for()
+    elif view == "replay":
+        wide = page.get_by_role("button", name="What changes?")
+        if wide.is_visible():
+            wide.click()
+        else:
+            page.get_by_role("button", name="More actions").click()
+            page.get_by_role("menuitem", name="What changes if I publish…").click()
+        dialog = page.get_by_role("dialog", name="What changes if I publish")
+        dialog.get_by_role("button", name="Replay", exact=True).click()
+        dialog.get_by_role("status").filter(has_text="No change").wait_for(timeout=60_000)
+        dialog.get_by_test_id("replay-run").wait_for()
 
 
 def test_dark_mode_reaches_every_view_without_serious_axe_findings(
     browser, editor_tenant, artefacts
 ):
-    workflow_id, _ = published_workflow(editor_tenant, "Dark")
+    workflow_id, _ = published_workflow(
+        editor_tenant, "Dark", (START, SHAPE, {**END, "position": {"x": 0, "y": 280}}), SHAPED
+    )
+    ran = editor_tenant.api(
+        "POST",
+        f"/workflow/{workflow_id}/execute",
+        json={"payload": {"plan": "pro"}, "sync_execution": True},
+    )
+    assert ran.status_code == 200, ran.text  # a live run for the replay dialog
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         for width in (360, 1280):
@@ -141,12 +180,18 @@ def test_dark_mode_reaches_every_view_without_serious_axe_findings(
                     "e => getComputedStyle(e).fill"
                 )
                 assert fill == "rgb(71, 78, 91)", fill
-            for view in ("canvas", "step", "versions", "tested", "shortcuts"):
+            for view in ("canvas", "note", "step", "pin", "versions", "tested", "replay"):
                 if view != "canvas":
                     show(page, view)
                 page.screenshot(path=str(artefacts / f"dark-{width}-{view}.png"))
                 violations = axe_violations(page)
                 assert violations == [], (view, width, describe(violations))
+                if view == "replay":
+                    page.get_by_role("button", name="Close").click()
+            show(page, "shortcuts")
+            page.screenshot(path=str(artefacts / f"dark-{width}-shortcuts.png"))
+            violations = axe_violations(page)
+            assert violations == [], ("shortcuts", width, describe(violations))
             page.close()
     finally:
         context.close()
