@@ -3,7 +3,7 @@
 import { memo, useEffect, useRef } from "react";
 import type { Node, NodeProps } from "@xyflow/react";
 import { Icon } from "./Icons";
-import { t } from "../i18n";
+import { t, useLocale } from "../i18n";
 
 export interface NoteViewData extends Record<string, unknown> {
   noteId: string;
@@ -18,6 +18,7 @@ export interface NoteViewData extends Record<string, unknown> {
 }
 
 export const StickyNoteView = memo(function StickyNoteView({ data, selected }: NodeProps<Node<NoteViewData>>) {
+  useLocale(); // memoised: redraw its labels when the language changes
   const field = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
     if (data.focus) field.current?.focus({ preventScroll: true });
