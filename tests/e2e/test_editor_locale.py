@@ -70,6 +70,9 @@ def test_german_from_the_address_then_french_by_set_locale(
     frame.get_by_role("button", name="Veröffentlichen").wait_for(timeout=20000)
     for name in ("Testen", "Verwerfen", "Weitere Aktionen"):
         frame.get_by_role("button", name=name, exact=True).wait_for()
+    # The views merged from the other editor work are German too (replay, notes, minimap).
+    for name in ("Was ändert sich?", "Notiz hinzufügen", "Übersichtskarte ausblenden"):
+        frame.get_by_role("button", name=name, exact=True).wait_for()
     frame.get_by_test_id("save-state").filter(has_text="Alle Änderungen gespeichert").wait_for()
     editor_frame = next(f for f in page.frames if "/workflows/" in f.url)
     assert editor_frame.evaluate("document.documentElement.lang") == "de"
