@@ -210,7 +210,7 @@ def test_an_end_customer_adds_connects_picks_maps_tests_publishes_and_runs_an_ap
 
     # 9. The run is found in the Runs tab.
     frame.get_by_role("tab", name="Runs").click()
-    run = frame.get_by_role("button", name=re.compile(r"^Open run of .*COMPLETED"))
+    run = frame.get_by_role("button", name=re.compile(r"^Open run of completed "))
     run.first.wait_for(timeout=30000)
     run.first.click()
     frame.get_by_text("Viewing a run").wait_for()

@@ -121,7 +121,7 @@ def test_runs_tab_opens_a_run_read_only_and_replays_its_payload(
     editor = EditorSession(context, host_page, editor_tenant, workflow_id)
     frame = editor.frame
     frame.get_by_role("tab", name="Runs").click()
-    frame.get_by_role("button", name=re.compile(r"^Open run of .*COMPLETED")).click()
+    frame.get_by_role("button", name=re.compile(r"^Open run of completed ")).click()
     frame.get_by_text("Viewing a run").wait_for()
     assert '"id": 7' in editor.open_step("Shape", shows="Step output").inner_text()
     editor.screenshot(artefacts, "runs")

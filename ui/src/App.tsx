@@ -23,6 +23,7 @@ import { usePanels } from "./state/panels";
 import { TemplateEntry } from "./components/TemplateGallery";
 import { TemplateStart } from "./TemplateStart";
 import type { Draft, TemplateInfo } from "./lib/types";
+import { formatDate, msg, statusText, t, tn, useLocale } from "./i18n";
 
 // CodeMirror and the layout engine load after the canvas is up: they are not needed to show it.
 const NodePanel = lazy(() => import("./components/NodePanel").then((m) => ({ default: m.NodePanel })));
@@ -35,26 +36,26 @@ type View = { kind: "draft" } | { kind: "run"; run: Execution; graph: Graph; ste
 
 // Each entry: the keys (alternatives) and what they do. On a Mac, Ctrl is Cmd.
 const SHORTCUTS: [string[], string][] = [
-  [["/"], "Search the steps to add"],
-  [["Ctrl+Z"], "Undo"],
-  [["Ctrl+Shift+Z", "Ctrl+Y"], "Redo"],
-  [["Ctrl+A"], "Select every step"],
-  [["Ctrl+C", "Ctrl+V"], "Copy, paste the selected steps"],
-  [["Delete", "Backspace"], "Remove the selected steps"],
-  [["Tab"], "Move between steps; Enter selects the focused one"],
-  [["Arrow keys"], "Move the focused step"],
-  [["Escape"], "Close a dialog or a menu; stop choosing where to add"],
-  [["?"], "Show this list"],
+  [["/"], msg("Search the steps to add")],
+  [["Ctrl+Z"], msg("Undo")],
+  [["Ctrl+Shift+Z", "Ctrl+Y"], msg("Redo")],
+  [["Ctrl+A"], msg("Select every step")],
+  [["Ctrl+C", "Ctrl+V"], msg("Copy, paste the selected steps")],
+  [["Delete", "Backspace"], msg("Remove the selected steps")],
+  [["Tab"], msg("Move between steps; Enter selects the focused one")],
+  [[msg("Arrow keys")], msg("Move the focused step")],
+  [["Escape"], msg("Close a dialog or a menu; stop choosing where to add")],
+  [["?"], msg("Show this list")],
 ];
 
 const SAVE_LABEL: Record<SaveState, string> = {
-  saved: "All changes saved",
-  unsaved: "Unsaved changes",
-  saving: "Saving…",
-  offline: "Offline — your changes are kept and saved when the connection is back",
-  auth: "Session ended — your changes are kept and saved when it resumes",
-  error: "Could not save — your changes are kept, retrying",
-  conflict: "Someone else changed this draft",
+  saved: msg("All changes saved"),
+  unsaved: msg("Unsaved changes"),
+  saving: msg("Saving…"),
+  offline: msg("Offline — your changes are kept and saved when the connection is back"),
+  auth: msg("Session ended — your changes are kept and saved when it resumes"),
+  error: msg("Could not save — your changes are kept, retrying"),
+  conflict: msg("Someone else changed this draft"),
 };
 
 function isTyping(target: EventTarget | null): boolean {
@@ -64,6 +65,7 @@ function isTyping(target: EventTarget | null): boolean {
 
 /** `onOpenWorkflow`: a workflow was created from the gallery; the editor switches to it. */
 export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel; onOpenWorkflow?(draft: Draft, template: TemplateInfo | string | null): void }) {
+  const locale = useLocale();
   const editor = useEditor(api, host);
   const [gallery, setGallery] = useState(false);
   const [selection, setSelection] = useState<string[]>([]);
@@ -121,20 +123,20 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
   const selectedNode: WeftNode | undefined = selection.length === 1 ? shownGraph.nodes.find((n) => n.id === selection[0]) : undefined;
 
   const targetLabel = useMemo(() => {
-    if (view.kind !== "draft") return "Read-only: go back to the draft to edit";
+    if (view.kind !== "draft") return t("Read-only: go back to the draft to edit");
     if (insertTarget?.kind === "edge") {
       const edge = graph.edges.find((e) => e.id === insertTarget.edgeId);
       const from = graph.nodes.find((n) => n.id === edge?.source)?.name;
       const to = graph.nodes.find((n) => n.id === edge?.target)?.name;
-      return `Inserting between ${from} and ${to}`;
+      return t("Inserting between {from} and {to}", { from: from ?? "", to: to ?? "" });
     }
     if (insertTarget?.kind === "end") {
       const from = graph.nodes.find((n) => n.id === insertTarget.source)?.name;
-      return `Adding after ${from}${insertTarget.handle ? ` (${insertTarget.handle})` : ""}`;
+      return insertTarget.handle ? t("Adding after {from} ({handle})", { from: from ?? "", handle: insertTarget.handle }) : t("Adding after {from}", { from: from ?? "" });
     }
-    if (selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0) return `Adding after ${selectedNode.name}`;
-    return "Pick a step to add it";
-  }, [insertTarget, graph, selectedNode, types, view.kind]);
+    if (selectedNode && outputsOf(selectedNode, types[selectedNode.type]).length > 0) return t("Adding after {from}", { from: selectedNode.name });
+    return t("Pick a step to add it");
+  }, [insertTarget, graph, selectedNode, types, view.kind, locale]);
 
   const focusPalette = useCallback(() => {
     setPanels({ palette: true });
@@ -236,10 +238,10 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
   const publish = useCallback(async () => {
     const result = await editor.publish();
     if (result.version) {
-      setToast({ text: `Published version ${result.version}`, tone: "success" });
+      setToast({ text: t("Published version {version}", { version: result.version }), tone: "success" });
       setVersionsKey((k) => k + 1);
     } else if (result.problems) setPublishProblems(result.problems);
-    else setFailure({ title: "Not published.", error: result.error ?? "Could not publish" });
+    else setFailure({ title: t("Not published."), error: result.error ?? t("Could not publish") });
   }, [editor]);
 
   const openRun = useCallback(
@@ -254,7 +256,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
         setSelection([]);
         setFitSignal((n) => n + 1);
       } catch (error) {
-        setFailure({ title: "Could not open the run.", error });
+        setFailure({ title: t("Could not open the run."), error });
       }
     },
     [api, graph],
@@ -278,7 +280,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
         setView({ kind: "diff", version, graph: normalise(snapshot) });
         setFitSignal((n) => n + 1);
       } catch (error) {
-        setFailure({ title: `Could not load version ${version}.`, error });
+        setFailure({ title: t("Could not load version {version}.", { version }), error });
       }
     },
     [api],
@@ -313,7 +315,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
       if (isTyping(event.target) || selection.length === 0) return;
       event.clipboardData?.setData("text/plain", copySelection(shownGraph, selection));
       event.preventDefault();
-      setToast({ text: `Copied ${selection.length} step${selection.length > 1 ? "s" : ""}`, tone: "success" });
+      setToast({ text: tn(selection.length, "Copied {count} step", "Copied {count} steps"), tone: "success" });
     };
     const onPaste = (event: ClipboardEvent) => {
       if (isTyping(event.target) || readOnly) return;
@@ -334,12 +336,12 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
   }, [editor, graph, shownGraph, selection, readOnly, focusPalette]);
 
   if (editor.loadError) {
-    return <ErrorScreen title="This workflow could not be opened" error={editor.loadError} />;
+    return <ErrorScreen title={t("This workflow could not be opened")} error={editor.loadError} />;
   }
   if (!editor.draft) {
     return (
       <div className="loading" role="status" aria-live="polite">
-        <div className="spinner" aria-hidden="true" /> Opening the editor…
+        <div className="spinner" aria-hidden="true" /> {t("Opening the editor…")}
       </div>
     );
   }
@@ -353,17 +355,17 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
       setFitSignal((n) => n + 1);
     } catch (error) {
       // The layout engine did not load (a dropped connection, a new release meanwhile).
-      setFailure({ title: "Could not tidy up the layout.", error });
+      setFailure({ title: t("Could not tidy up the layout."), error });
     }
   };
   const askDiscard = () =>
     setConfirm({
-      title: "Discard the draft?",
-      body: "Your changes since the last publish are thrown away and the editor shows the live version again.",
-      action: "Discard draft",
+      title: t("Discard the draft?"),
+      body: t("Your changes since the last publish are thrown away and the editor shows the live version again."),
+      action: t("Discard draft"),
       run: async () => {
         await editor.discard();
-        setToast({ text: "Draft discarded", tone: "success" });
+        setToast({ text: t("Draft discarded"), tone: "success" });
       },
     });
   return (
@@ -373,59 +375,59 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
           <h1>{editor.draft.name}</h1>
           <span className={`save-state ${editor.saveState}`} role="status" aria-live="polite" data-testid="save-state" title={editor.saveError ?? undefined}>
             <span className="dot" aria-hidden="true" />
-            {SAVE_LABEL[editor.saveState]}
+            {t(SAVE_LABEL[editor.saveState])}
           </span>
         </div>
-        <div className="toolbar" role="toolbar" aria-label="Canvas">
-          <button type="button" className="icon-btn" onClick={() => setPanels({ palette: !panels.palette })} aria-pressed={panels.palette} aria-controls={panels.palette ? "palette" : undefined} aria-label="Steps to add" title="Show or hide the steps to add">
+        <div className="toolbar" role="toolbar" aria-label={t("Canvas")}>
+          <button type="button" className="icon-btn" onClick={() => setPanels({ palette: !panels.palette })} aria-pressed={panels.palette} aria-controls={panels.palette ? "palette" : undefined} aria-label={t("Steps to add")} title={t("Show or hide the steps to add")}>
             <Icon name="panel-left" />
           </button>
           <span className="sep wide-only" />
-          <button type="button" className="icon-btn wide-only" onClick={editor.undo} disabled={!editor.canUndo || readOnly} aria-label="Undo" title="Undo (Ctrl+Z)">
+          <button type="button" className="icon-btn wide-only" onClick={editor.undo} disabled={!editor.canUndo || readOnly} aria-label={t("Undo")} title={t("Undo (Ctrl+Z)")}>
             <Icon name="undo" />
           </button>
-          <button type="button" className="icon-btn wide-only" onClick={editor.redo} disabled={!editor.canRedo || readOnly} aria-label="Redo" title="Redo (Ctrl+Shift+Z)">
+          <button type="button" className="icon-btn wide-only" onClick={editor.redo} disabled={!editor.canRedo || readOnly} aria-label={t("Redo")} title={t("Redo (Ctrl+Shift+Z)")}>
             <Icon name="redo" />
           </button>
           <span className="sep wide-only" />
-          <button type="button" className="icon-btn wide-only" disabled={readOnly} onClick={() => void tidy()} aria-label="Tidy up the layout" title="Tidy up the layout">
+          <button type="button" className="icon-btn wide-only" disabled={readOnly} onClick={() => void tidy()} aria-label={t("Tidy up the layout")} title={t("Tidy up the layout")}>
             <Icon name="layout" />
           </button>
-          <button type="button" className="icon-btn wide-only" onClick={() => setFitSignal((n) => n + 1)} aria-label="Fit the workflow in view" title="Fit view">
+          <button type="button" className="icon-btn wide-only" onClick={() => setFitSignal((n) => n + 1)} aria-label={t("Fit the workflow in view")} title={t("Fit view")}>
             <Icon name="fit" />
           </button>
           <OverflowMenu
             items={[
-              { label: "Undo", onSelect: editor.undo, disabled: !editor.canUndo || readOnly, narrowOnly: true },
-              { label: "Redo", onSelect: editor.redo, disabled: !editor.canRedo || readOnly, narrowOnly: true },
-              { label: "Tidy up the layout", onSelect: () => void tidy(), disabled: readOnly, narrowOnly: true },
-              { label: "Fit the workflow in view", onSelect: () => setFitSignal((n) => n + 1), narrowOnly: true },
-              { label: "Discard the draft…", onSelect: askDiscard, narrowOnly: true },
-              ...(editor.draft.current_version > 0 ? [{ label: "What changes if I publish…", onSelect: () => setReplayOpen(true), narrowOnly: true }] : []),
-              { label: panels.side ? "Hide the details panel" : "Show the details panel", onSelect: () => setPanels({ side: !panels.side }) },
-              { label: "Keyboard shortcuts", onSelect: () => setShortcutsOpen(true) },
+              { label: t("Undo"), onSelect: editor.undo, disabled: !editor.canUndo || readOnly, narrowOnly: true },
+              { label: t("Redo"), onSelect: editor.redo, disabled: !editor.canRedo || readOnly, narrowOnly: true },
+              { label: t("Tidy up the layout"), onSelect: () => void tidy(), disabled: readOnly, narrowOnly: true },
+              { label: t("Fit the workflow in view"), onSelect: () => setFitSignal((n) => n + 1), narrowOnly: true },
+              { label: t("Discard the draft…"), onSelect: askDiscard, narrowOnly: true },
+              ...(editor.draft.current_version > 0 ? [{ label: t("What changes if I publish…"), onSelect: () => setReplayOpen(true), narrowOnly: true }] : []),
+              { label: panels.side ? t("Hide the details panel") : t("Show the details panel"), onSelect: () => setPanels({ side: !panels.side }) },
+              { label: t("Keyboard shortcuts"), onSelect: () => setShortcutsOpen(true) },
             ]}
           />
-          <button type="button" className="icon-btn" onClick={() => setPanels({ side: !panels.side })} aria-pressed={panels.side} aria-controls={panels.side ? "details" : undefined} aria-label="Details panel" title="Show or hide the details panel">
+          <button type="button" className="icon-btn" onClick={() => setPanels({ side: !panels.side })} aria-pressed={panels.side} aria-controls={panels.side ? "details" : undefined} aria-label={t("Details panel")} title={t("Show or hide the details panel")}>
             <Icon name="panel-right" />
           </button>
         </div>
         <div className="actions">
-          {editor.draft.current_version > 0 && <span className="muted live-version wide-only">Live: version {editor.draft.current_version}</span>}
+          {editor.draft.current_version > 0 && <span className="muted live-version wide-only">{t("Live: version {version}", { version: editor.draft.current_version })}</span>}
           <button type="button" className="btn ghost wide-only" onClick={askDiscard}>
-            Discard
+            {t("Discard")}
           </button>
           <button type="button" className="btn" onClick={() => runTest(safeJson(payloadText))}>
-            <Icon name="play" size={14} /> Test
+            <Icon name="play" size={14} /> {t("Test")}
           </button>
           {editor.draft.current_version > 0 && (
-            <button type="button" className="btn ghost wide-only" onClick={() => setReplayOpen(true)} title="What changes if I publish: replay recent live runs through this draft and see which steps would answer differently">
+            <button type="button" className="btn ghost wide-only" onClick={() => setReplayOpen(true)} title={t("What changes if I publish: replay recent live runs through this draft and see which steps would answer differently")}>
               {/* The name must not contain "Publish": the Publish button is found by its name. */}
-              What changes?
+              {t("What changes?")}
             </button>
           )}
           <button type="button" className="btn primary" onClick={() => void publish()}>
-            Publish{totalProblems > 0 ? ` · ${totalProblems} problem${totalProblems > 1 ? "s" : ""}` : ""}
+            {t("Publish")}{totalProblems > 0 ? ` · ${tn(totalProblems, "{count} problem", "{count} problems")}` : ""}
           </button>
         </div>
       </header>
@@ -437,7 +439,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
             <PausedBanner
               api={api}
               onOpenRun={(id) => void openRun({ _id: id } as Execution)}
-              onResumed={() => setToast({ text: "Resumed: its triggers run again", tone: "success" })}
+              onResumed={() => setToast({ text: t("Resumed: its triggers run again"), tone: "success" })}
             />
           )}
           {view.kind !== "draft" && (
@@ -445,19 +447,19 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
               {view.kind === "run" ? (
                 <>
                   <span>
-                    <strong>Viewing a run</strong> · {view.run.status.toLowerCase()} · {new Date(view.run.createdAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })} · read-only
+                    <strong>{t("Viewing a run")}</strong> · {statusText(view.run.status)} · <span data-testid="run-date">{formatDate(view.run.createdAt)}</span> · {t("read-only")}
                   </span>
                   <button type="button" className="btn small" onClick={() => replay(view.run)}>
-                    Replay this payload against the draft
+                    {t("Replay this payload against the draft")}
                   </button>
                 </>
               ) : (
                 <span>
-                  <strong>Draft compared with version {view.version}</strong> · {diff?.added} added · {diff?.changed} changed · {diff?.removed} removed
+                  <strong>{t("Draft compared with version {version}", { version: view.version })}</strong> · {t("{added} added · {changed} changed · {removed} removed", { added: diff?.added ?? 0, changed: diff?.changed ?? 0, removed: diff?.removed ?? 0 })}
                 </span>
               )}
               <button type="button" className="btn small ghost" onClick={() => setView({ kind: "draft" })}>
-                Back to the draft
+                {t("Back to the draft")}
               </button>
             </div>
           )}
@@ -509,23 +511,23 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
           {failure && (
             <div className="failure">
               <ErrorNote error={failure.error} title={failure.title} />
-              <button type="button" className="icon-btn failure-close" aria-label="Dismiss this error" onClick={() => setFailure(null)}>
+              <button type="button" className="icon-btn failure-close" aria-label={t("Dismiss this error")} onClick={() => setFailure(null)}>
                 <Icon name="x" size={14} />
               </button>
             </div>
           )}
         </div>
         {panels.side && (
-        <aside className="side" id="details" aria-label="Details">
-          <div className="tabs" role="tablist" aria-label="Panels">
-            {(["node", "test", "runs", "versions"] as const).map((t) => (
-              <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls="side-panel" className={tab === t ? "active" : ""} onClick={() => setTab(t)}>
-                {t === "node" ? "Step" : t === "test" ? "Test" : t === "runs" ? "Runs" : "Versions"}
+        <aside className="side" id="details" aria-label={t("Details")}>
+          <div className="tabs" role="tablist" aria-label={t("Panels")}>
+            {(["node", "test", "runs", "versions"] as const).map((name) => (
+              <button key={name} type="button" role="tab" id={`tab-${name}`} aria-selected={tab === name} aria-controls="side-panel" className={tab === name ? "active" : ""} onClick={() => setTab(name)}>
+                {name === "node" ? t("Step") : name === "test" ? t("Test") : name === "runs" ? t("Runs") : t("Versions")}
               </button>
             ))}
           </div>
           <div id="side-panel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="side-scroll">
-            <Suspense fallback={<div className="panel-body muted">Loading…</div>}>
+            <Suspense fallback={<div className="panel-body muted">{t("Loading…")}</div>}>
             {tab === "node" &&
               (selectedNode ? (
                 <NodePanel
@@ -560,11 +562,10 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
               ) : (
                 <div className="panel-body empty-state">
                   <p>
-                    <strong>{selection.length > 1 ? `${selection.length} steps selected` : "Select a step to configure it."}</strong>
+                    <strong>{selection.length > 1 ? t("{count} steps selected", { count: selection.length }) : t("Select a step to configure it.")}</strong>
                   </p>
                   <p className="muted">
-                    Add steps from the list on the left (press <kbd>/</kbd> to search), or with <span className="kbd-plus">+</span> on a connection or under a step. Copy and paste steps with{" "}
-                    <kbd>Ctrl</kbd>+<kbd>C</kbd> / <kbd>Ctrl</kbd>+<kbd>V</kbd>. Press <kbd>?</kbd> for every keyboard shortcut.
+                    {t("Add steps from the list on the left (press / to search), or with + on a connection or under a step.")} {t("Copy and paste steps with Ctrl+C / Ctrl+V. Press ? for every keyboard shortcut.")}
                   </p>
                   {totalProblems > 0 && <ProblemList problems={editor.problems} graph={graph} onGo={(id) => setSelection([id])} />}
                 </div>
@@ -598,14 +599,14 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
                 onCompare={(v) => void compare(v)}
                 onRestore={(v) =>
                   setConfirm({
-                    title: `Restore version ${v}?`,
-                    body: `The draft is replaced by version ${v}. The live workflow does not change until you publish.`,
-                    action: "Restore into draft",
+                    title: t("Restore version {version}?", { version: v }),
+                    body: t("The draft is replaced by version {version}. The live workflow does not change until you publish.", { version: v }),
+                    action: t("Restore into draft"),
                     run: async () => {
                       await editor.restore(v);
                       setView({ kind: "draft" });
                       setFitSignal((n) => n + 1);
-                      setToast({ text: `Version ${v} restored into the draft`, tone: "success" });
+                      setToast({ text: t("Version {version} restored into the draft", { version: v }), tone: "success" });
                     },
                   })
                 }
@@ -620,12 +621,12 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
       <ReplayDialog api={api} open={replayOpen} onClose={() => setReplayOpen(false)} beforeStart={editor.flush} />
 
       <Dialog
-        title="Keyboard shortcuts"
+        title={t("Keyboard shortcuts")}
         open={shortcutsOpen}
         onClose={() => setShortcutsOpen(false)}
         actions={
           <button type="button" className="btn primary" onClick={() => setShortcutsOpen(false)}>
-            Close
+            {t("Close")}
           </button>
         }
       >
@@ -635,48 +636,48 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
               <dt>
                 {keys.map((key, i) => (
                   <span key={key}>
-                    {i > 0 && " or "}
-                    <kbd>{key}</kbd>
+                    {i > 0 && ` ${t("or")} `}
+                    <kbd>{t(key)}</kbd>
                   </span>
                 ))}
               </dt>
-              <dd>{what}</dd>
+              <dd>{t(what)}</dd>
             </div>
           ))}
         </dl>
       </Dialog>
 
       <Dialog
-        title="This draft was changed elsewhere"
+        title={t("This draft was changed elsewhere")}
         open={editor.saveState === "conflict"}
         onClose={() => undefined}
         tone="danger"
         actions={
           <>
             <button type="button" className="btn" onClick={() => void editor.reloadTheirs()}>
-              Reload their version
+              {t("Reload their version")}
             </button>
             <button type="button" className="btn danger" onClick={() => void editor.overwrite()}>
-              Keep mine and overwrite
+              {t("Keep mine and overwrite")}
             </button>
           </>
         }
       >
-        <p>Someone saved this draft in another tab or window after you opened it. Your latest change was not saved.</p>
-        <p className="muted">Reload to see their version (your unsaved change is dropped), or overwrite theirs with yours.</p>
+        <p>{t("Someone saved this draft in another tab or window after you opened it. Your latest change was not saved.")}</p>
+        <p className="muted">{t("Reload to see their version (your unsaved change is dropped), or overwrite theirs with yours.")}</p>
       </Dialog>
 
       <Dialog
-        title="Publishing needs a few fixes"
+        title={t("Publishing needs a few fixes")}
         open={publishProblems !== null}
         onClose={() => setPublishProblems(null)}
         actions={
           <button type="button" className="btn primary" onClick={() => setPublishProblems(null)}>
-            Fix them
+            {t("Fix them")}
           </button>
         }
       >
-        <p>Nothing was published. Every problem is listed here and marked on its step:</p>
+        <p>{t("Nothing was published. Every problem is listed here and marked on its step:")}</p>
         <ProblemList
           problems={publishProblems ?? []}
           graph={graph}
@@ -695,7 +696,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
         actions={
           <>
             <button type="button" className="btn ghost" onClick={() => setConfirm(null)}>
-              Cancel
+              {t("Cancel")}
             </button>
             <button
               type="button"
@@ -706,7 +707,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
                 try {
                   await current?.run();
                 } catch (error) {
-                  setFailure({ title: `${current?.action ?? "That"} did not work.`, error });
+                  setFailure({ title: t("{action} did not work.", { action: current?.action ?? t("That") }), error });
                 }
               }}
             >
@@ -731,19 +732,19 @@ function safeJson(text: string): unknown {
 
 function ProblemList({ problems, graph, onGo }: { problems: Problem[]; graph: Graph; onGo(id: string): void }) {
   return (
-    <ul className="problem-list" aria-label="Problems">
+    <ul className="problem-list" aria-label={t("Problems")}>
       {problems.map((p, i) => {
         const node = graph.nodes.find((n) => n.id === p.node_id);
         return (
           <li key={i}>
             <Icon name="alert" size={14} />
             <span>
-              {node ? <strong>{node.name}</strong> : <strong>Workflow</strong>}
+              {node ? <strong>{node.name}</strong> : <strong>{t("Workflow")}</strong>}
               {p.field ? ` · ${p.field}` : ""}: {problemText(p)}
             </span>
             {node && (
               <button type="button" className="btn small ghost" onClick={() => onGo(node.id)}>
-                Go to step
+                {t("Go to step")}
               </button>
             )}
           </li>
@@ -763,7 +764,7 @@ export function ErrorScreen({ title, detail, error }: { title: string; detail?: 
         <h1>{title}</h1>
         {detail && <p>{detail}</p>}
         {error !== undefined && <ErrorNote error={error} />}
-        <p className="muted">Reopen the editor from your application. If this keeps happening, contact its support.</p>
+        <p className="muted">{t("Reopen the editor from your application. If this keeps happening, contact its support.")}</p>
       </div>
     </div>
   );

@@ -10,6 +10,7 @@ import { InjectedDataError, TEMPLATE_KEY, checkInputs, decodeInputs } from "./li
 import { describeError } from "./state/useEditor";
 import { TemplateGallery } from "./components/TemplateGallery";
 import { Icon } from "./components/Icons";
+import { t } from "./i18n";
 
 /** A start the host asked for: inputs as sent in the URL (`encoded`) or by postMessage. */
 export interface StartRequest {
@@ -32,7 +33,7 @@ interface Props {
 type State = { kind: "gallery" } | { kind: "starting" } | { kind: "failed"; message: string };
 
 function inputsOf(request: StartRequest): Record<string, unknown> {
-  if (!TEMPLATE_KEY.test(request.template)) throw new InjectedDataError("The template key is not valid: lowercase letters, digits, _ and -.");
+  if (!TEMPLATE_KEY.test(request.template)) throw new InjectedDataError(t("The template key is not valid: lowercase letters, digits, _ and -."));
   return request.encoded !== undefined ? decodeInputs(request.encoded) : checkInputs(request.inputs);
 }
 
@@ -70,7 +71,7 @@ export function TemplateStart({ api, request, layered, onCreated, onFailed, onCl
     return (
       <div className={frame}>
         <div className="loading" role="status" aria-live="polite">
-          <div className="spinner" aria-hidden="true" /> Creating your workflow from the template…
+          <div className="spinner" aria-hidden="true" /> {t("Creating your workflow from the template…")}
         </div>
       </div>
     );
@@ -82,15 +83,15 @@ export function TemplateStart({ api, request, layered, onCreated, onFailed, onCl
           <div className="error-icon">
             <Icon name="alert" size={28} />
           </div>
-          <h1>This template could not be started</h1>
+          <h1>{t("This template could not be started")}</h1>
           <p data-testid="template-error">{state.message}</p>
           <div className="button-row" style={{ justifyContent: "center" }}>
             <button type="button" className="btn primary" onClick={() => setState({ kind: "gallery" })}>
-              Browse the templates
+              {t("Browse the templates")}
             </button>
             {onClose && (
               <button type="button" className="btn" onClick={onClose}>
-                Back to the workflow
+                {t("Back to the workflow")}
               </button>
             )}
           </div>

@@ -5,7 +5,8 @@ import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/base.css";
 import "./styles.css";
 import { Api } from "./lib/api";
-import { HostChannel, applyTheme, resolveHostOrigin } from "./lib/embed";
+import { HostChannel, applyScheme, applyTheme, resolveHostOrigin } from "./lib/embed";
+import { setLocale, t, useLocale } from "./i18n";
 import type { BootConfig, Draft, TemplateInfo } from "./lib/types";
 import { App, ErrorScreen } from "./App";
 import { TemplateStart, type StartRequest } from "./TemplateStart";
@@ -30,6 +31,7 @@ function takeToken(): string | null {
 const TOKEN_WARNING_MS = 2 * 60 * 1000;
 
 function Root({ config, token }: { config: BootConfig; token: string }) {
+  useLocale();
   const api = useMemo(() => new Api(config.apiBase, config.workflowId ?? "", token), [config, token]);
   const host = useMemo(() => new HostChannel(resolveHostOrigin(config.allowedOrigins ?? [])), [config]);
   const [expiresAt, setExpiresAt] = useState(config.tokenExpiresAt ?? null);
@@ -61,6 +63,9 @@ function Root({ config, token }: { config: BootConfig; token: string }) {
           api.setToken(next);
         },
         setTheme: applyTheme,
+        setLocale(locale) {
+          void setLocale(locale);
+        },
         startFromTemplate(template, inputs) {
           setStart({ template, inputs });
         },
@@ -96,8 +101,8 @@ function Root({ config, token }: { config: BootConfig; token: string }) {
       {lost && (
         <div className="overlay">
           <ErrorScreen
-            title="Your session has ended"
-            detail="The editor's access token expired or was revoked. Your unsaved changes are kept and are saved as soon as the session resumes."
+            title={t("Your session has ended")}
+            detail={t("The editor's access token expired or was revoked. Your unsaved changes are kept and are saved as soon as the session resumes.")}
           />
         </div>
       )}
@@ -105,15 +110,28 @@ function Root({ config, token }: { config: BootConfig; token: string }) {
   );
 }
 
+function Boot({ config, token }: { config: BootConfig | undefined; token: string | null }) {
+  useLocale();
+  return config && token ? (
+    <Root config={config} token={token} />
+  ) : (
+    <ErrorScreen title={t("This editor link is incomplete")} detail={t("Open the editor with a session token: /workflows/{id}?token=…")} />
+  );
+}
+
 const config = window.__WEFT__;
 const token = takeToken();
+// The host's language and colour scheme from the address (`locale=de`, `theme=dark`); the
+// catalogue is fetched before the first paint so the editor never flashes English.
+const params = new URLSearchParams(window.location.search);
+applyScheme(params.get("theme"));
 const root = createRoot(document.getElementById("root")!);
-root.render(
-  <StrictMode>
-    {config && token ? (
-      <Root config={config} token={token} />
-    ) : (
-      <ErrorScreen title="This editor link is incomplete" detail="Open the editor with a session token: /workflows/{id}?token=…" />
-    )}
-  </StrictMode>,
-);
+void setLocale(params.get("locale"))
+  .catch(() => undefined)
+  .finally(() =>
+    root.render(
+      <StrictMode>
+        <Boot config={config} token={token} />
+      </StrictMode>,
+    ),
+  );

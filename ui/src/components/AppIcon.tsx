@@ -1,5 +1,5 @@
 // An app's icon: its `icon` URL, or (none, or it fails to load) a letter monogram.
-import { useState } from "react";
+import { useState, type CSSProperties } from "react";
 
 const HUES = [210, 160, 260, 20, 330, 190, 45, 290, 120, 0];
 
@@ -33,7 +33,7 @@ export function AppIcon({ slug, name, icon, size = 28 }: { slug: string; name: s
   const letter = (name || slug).trim().charAt(0).toUpperCase() || "?";
   const hue = hueOf(slug);
   return (
-    <span className="app-icon monogram" aria-hidden="true" style={{ width: size, height: size, fontSize: Math.round(size * 0.5), background: `hsl(${hue} 70% 92%)`, color: `hsl(${hue} 55% 32%)` }}>
+    <span className="app-icon monogram" aria-hidden="true" style={{ width: size, height: size, fontSize: Math.round(size * 0.5), "--hue": hue } as CSSProperties}>
       {letter}
     </span>
   );

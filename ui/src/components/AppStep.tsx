@@ -15,6 +15,7 @@ import { Connection } from "./ConnectApp";
 import { humanise } from "./SchemaForm";
 import { Icon } from "./Icons";
 import { OptionsPicker } from "./OptionsPicker";
+import { t } from "../i18n";
 
 interface Props {
   api: Api;
@@ -35,9 +36,9 @@ export function AppStep(props: Props) {
   const params = (data.params && typeof data.params === "object" ? data.params : {}) as Record<string, unknown>;
   const connectButton = useRef<HTMLButtonElement | null>(null);
 
-  if (!slug) return <p className="muted">This step runs an action of the workflow's own app: {String(data.action ?? "")}.</p>;
-  if (error && !app) return <p className="field-problem" role="alert">Could not load {slug}: {error}</p>;
-  if (!app) return <p className="muted">Loading {slug}…</p>;
+  if (!slug) return <p className="muted">{t("This step runs an action of the workflow's own app: {action}.", { action: String(data.action ?? "") })}</p>;
+  if (error && !app) return <p className="field-problem" role="alert">{t("Could not load {name}: {error}", { name: slug, error })}</p>;
+  if (!app) return <p className="muted">{t("Loading {name}…", { name: slug })}</p>;
 
   return (
     <div className="app-step">
@@ -49,7 +50,7 @@ export function AppStep(props: Props) {
         </div>
       </div>
       <div className="field">
-        <label htmlFor="app-action">Action</label>
+        <label htmlFor="app-action">{t("Action")}</label>
         <select
           id="app-action"
           value={String(data.action ?? "")}
@@ -57,7 +58,7 @@ export function AppStep(props: Props) {
           aria-invalid={problems.some((p) => p.field === "action")}
           onChange={(e) => onChange({ ...data, action: e.target.value, params: {} })}
         >
-          {!action && <option value={String(data.action ?? "")}>{String(data.action ?? "Pick an action")}</option>}
+          {!action && <option value={String(data.action ?? "")}>{data.action ? String(data.action) : t("Pick an action")}</option>}
           {app.actions.map((a) => (
             <option key={a.name} value={a.name}>
               {a.label}
@@ -65,7 +66,7 @@ export function AppStep(props: Props) {
           ))}
         </select>
         {action?.description && <p className="field-hint">{action.description}</p>}
-        {action && action.effect !== "read" && <p className="field-hint">Sends data to {app.name}: test runs hold it back (safe mode) unless you run it for real.</p>}
+        {action && action.effect !== "read" && <p className="field-hint">{t("Sends data to {name}: test runs hold it back (safe mode) unless you run it for real.", { name: app.name })}</p>}
       </div>
       <Connection app={app} api={api} problems={problems} onConnected={props.onConnected} readOnly={readOnly} buttonRef={connectButton} />
       {action ? (
@@ -87,7 +88,7 @@ export function AppStep(props: Props) {
           onFocusField={props.onFocusField}
         />
       ) : (
-        <p className="muted">Pick one of {app.name}’s actions above.</p>
+        <p className="muted">{t("Pick one of the {name} actions above.", { name: app.name })}</p>
       )}
     </div>
   );
@@ -168,18 +169,18 @@ export function ParamsForm({ action, params, onChange, problems, paths, onFocusF
   const generalProblems = problems.filter((p) => p.field === under);
   return (
     <div className="schema-form params-form">
-      <h3 className="section-title">Parameters</h3>
-      {props.length === 0 && <p className="muted">This action takes no parameters.</p>}
+      <h3 className="section-title">{t("Parameters")}</h3>
+      {props.length === 0 && <p className="muted">{t("This action takes no parameters.")}</p>}
       {first.map(field)}
       {rest.length > 0 && first.length > 0 && rest.length > 4 ? (
         <details className="advanced" open={rest.some(([k]) => params[k] !== undefined)}>
-          <summary>Optional fields ({rest.length})</summary>
+          <summary>{t("Optional fields ({count})", { count: rest.length })}</summary>
           {rest.map(field)}
         </details>
       ) : (
         rest.map(field)
       )}
-      {extra.length > 0 && <p className="field-hint warn">Also set, not in this action’s schema: {extra.join(", ")}</p>}
+      {extra.length > 0 && <p className="field-hint warn">{t("Also set, not in this action’s schema:")} {extra.join(", ")}</p>}
       {generalProblems.map((p, i) => (
         <p key={i} className="field-problem" role="alert">
           {problemText(p)}
@@ -236,7 +237,7 @@ function ParamField(props: ParamFieldProps) {
   );
 
   if (plainString || (canToggle && expr)) {
-    control = template(plainString ? (schema.default !== undefined ? `Default: ${String(schema.default)}` : "Text, or {{ expression }}") : "{{ expression }}");
+    control = template(plainString ? (schema.default !== undefined ? t("Default: {value}", { value: String(schema.default) }) : t("Text, or {{ expression }}")) : "{{ expression }}");
   } else if (source && options) {
     const param = path.slice(under.length + 1);
     control = (
@@ -254,7 +255,7 @@ function ParamField(props: ParamFieldProps) {
   } else if (schema.enum) {
     control = (
       <select id={id} aria-invalid={invalid} value={value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value === "" ? undefined : schema.enum!.find((o) => String(o) === e.target.value))}>
-        <option value="">{schema.default !== undefined ? `Default (${String(schema.default)})` : "—"}</option>
+        <option value="">{schema.default !== undefined ? t("Default ({value})", { value: String(schema.default) }) : "—"}</option>
         {schema.enum.map((o) => (
           <option key={String(o)} value={String(o)}>
             {String(o)}
@@ -265,9 +266,9 @@ function ParamField(props: ParamFieldProps) {
   } else if (types.includes("boolean")) {
     control = (
       <select id={id} aria-invalid={invalid} value={value === undefined ? "" : String(value)} onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value === "true")}>
-        <option value="">{schema.default !== undefined ? `Default (${schema.default ? "yes" : "no"})` : "—"}</option>
-        <option value="true">Yes</option>
-        <option value="false">No</option>
+        <option value="">{schema.default !== undefined ? t("Default ({value})", { value: schema.default ? t("yes") : t("no") }) : "—"}</option>
+        <option value="true">{t("Yes")}</option>
+        <option value="false">{t("No")}</option>
       </select>
     );
   } else if (types.includes("integer") || types.includes("number")) {
@@ -278,7 +279,7 @@ function ParamField(props: ParamFieldProps) {
         aria-invalid={invalid}
         step={types.includes("integer") ? 1 : "any"}
         value={value === undefined || value === null ? "" : String(value)}
-        placeholder={schema.default !== undefined ? `Default: ${String(schema.default)}` : ""}
+        placeholder={schema.default !== undefined ? t("Default: {value}", { value: String(schema.default) }) : ""}
         min={schema.minimum}
         max={schema.maximum}
         onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}
@@ -321,13 +322,13 @@ function ParamField(props: ParamFieldProps) {
               value={String(item ?? "")}
               onChange={(e) => onChange(items.map((old, i) => (i === index ? (itemType === "string" ? e.target.value : Number(e.target.value)) : old)))}
             />
-            <button type="button" className="icon-btn" aria-label={`Remove ${label} ${index + 1}`} onClick={() => onChange(items.length > 1 ? items.filter((_, i) => i !== index) : undefined)}>
+            <button type="button" className="icon-btn" aria-label={t("Remove {label} {value}", { label, value: index + 1 })} onClick={() => onChange(items.length > 1 ? items.filter((_, i) => i !== index) : undefined)}>
               <Icon name="x" size={12} />
             </button>
           </div>
         ))}
         <button type="button" className="btn small" onClick={() => onChange([...items, itemType === "string" ? "" : 0])}>
-          Add {label.toLowerCase()}
+          {t("Add {item}", { item: label.toLowerCase() })}
         </button>
       </div>
     );
@@ -351,12 +352,12 @@ function ParamField(props: ParamFieldProps) {
               onChange={(next) => onChange(items.map((old, i) => (i === index ? next ?? {} : old)))}
             />
             <button type="button" className="btn ghost small" onClick={() => onChange(items.filter((_, i) => i !== index))}>
-              Remove
+              {t("Remove")}
             </button>
           </fieldset>
         ))}
         <button type="button" className="btn small" onClick={() => onChange([...items, {}])}>
-          Add {label.toLowerCase()}
+          {t("Add {item}", { item: label.toLowerCase() })}
         </button>
       </div>
     );
@@ -372,21 +373,21 @@ function ParamField(props: ParamFieldProps) {
         <label htmlFor={id} id={`${id}-label`}>
           {label}
           {required && (
-            <span className="required" aria-label="required">
+            <span className="required" aria-label={t("required")}>
               {" "}
               *
             </span>
           )}
         </label>
-        <span className="param-type">{schema.enum ? "choice" : types.join(" | ") || "any"}</span>
+        <span className="param-type">{schema.enum ? t("choice") : types.join(" | ") || t("any")}</span>
         </span>
         {canToggle && (
           <button
             type="button"
             className={`mode-toggle${expr ? " on" : ""}`}
             aria-pressed={expr}
-            aria-label={`${label}: use an expression`}
-            title={expr ? "Use a fixed value" : "Use an expression ({{ }})"}
+            aria-label={t("{label}: use an expression", { label })}
+            title={expr ? t("Use a fixed value") : t("Use an expression ({{ }})")}
             onClick={() => {
               setExpr(!expr);
               onChange(undefined);
@@ -398,7 +399,7 @@ function ParamField(props: ParamFieldProps) {
       </div>
       {control}
       {schema.description && <p className="field-hint">{schema.description}</p>}
-      {schema.default !== undefined && !schema.description?.includes("efault") && <p className="field-hint">Default: {JSON.stringify(schema.default)}</p>}
+      {schema.default !== undefined && !schema.description?.includes("efault") && <p className="field-hint">{t("Default:")} {JSON.stringify(schema.default)}</p>}
       {own.map((p, i) => (
         <p key={i} className="field-problem" role="alert">
           {problemText(p)}
@@ -422,7 +423,7 @@ function JsonParam({ id, label, value, onChange, paths, invalid, onFocusField }:
         minLines={3}
         paths={paths}
         invalid={invalid || Boolean(error)}
-        placeholder='{"key": "value or {{ expression }}"}'
+        placeholder={t("{\"key\": \"value or {{ expression }}\"}")}
         onFocus={() => onFocusField("template", () => currentValue.current)}
         onChange={(next) => {
           setText(next);
@@ -435,7 +436,7 @@ function JsonParam({ id, label, value, onChange, paths, invalid, onFocusField }:
             onChange(JSON.parse(next));
             setError(null);
           } catch {
-            setError("Not valid JSON yet: the last valid value is kept.");
+            setError(t("Not valid JSON yet: the last valid value is kept."));
           }
         }}
       />

@@ -38,6 +38,8 @@ import { useSessionFlag } from "../state/panels";
 import { StickyNoteView, type NoteViewData } from "./StickyNote";
 import { NOTE_PREFIX, addNote, freshNoteId, isNoteId, moveNotes, noteIdOf, removeNotes, updateNote } from "../model/notes";
 import "./annotations.css";
+import { formatDuration, msg, statusText, t, tn, useLocale } from "../i18n";
+import { nodeTypeLabel } from "../i18n/nodeTypes";
 
 export const NEXT_HANDLE = "next";
 export type InsertTarget = { kind: "edge"; edgeId: string } | { kind: "end"; source: string; handle: string | null };
@@ -60,18 +62,19 @@ interface NodeViewData extends Record<string, unknown> {
 }
 
 const STATUS_LABEL: Record<string, string> = {
-  COMPLETED: "Succeeded",
-  FAILED: "Failed",
-  SKIPPED: "Not sent (safe mode)",
-  RUNNING: "Running",
+  COMPLETED: msg("Succeeded"),
+  FAILED: msg("Failed"),
+  SKIPPED: msg("Not sent (safe mode)"),
+  RUNNING: msg("Running"),
 };
 
-function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "";
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+
+function statusLabel(status: string): string {
+  return status in STATUS_LABEL ? t(STATUS_LABEL[status]) : statusText(status);
 }
 
 const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProps<Node<NodeViewData>>) {
+  useLocale();
   const status = data.running ? "RUNNING" : data.step?.node_status;
   const statusClass = status ? ` status-${status.toLowerCase()}` : "";
   const count = data.outputs.length;
@@ -79,7 +82,7 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
     <div
       className={`wnode cat-${data.category}${statusClass}${selected ? " selected" : ""}${data.problems ? " invalid" : ""}${data.diff ? ` diff-${data.diff}` : ""}`}
       data-testid={`node-${data.name}`}
-      aria-label={`${data.name}, ${data.typeLabel}${data.problems ? `, ${data.problems} problem${data.problems > 1 ? "s" : ""}` : ""}${status ? `, ${STATUS_LABEL[status] ?? status}` : ""}`}
+      aria-label={[data.name, data.typeLabel, data.problems ? tn(data.problems, "{count} problem", "{count} problems") : "", status ? statusLabel(status) : ""].filter(Boolean).join(", ")}
     >
       {data.type !== "start" && <Handle type="target" position={Position.Top} className="handle-in" />}
       <div className="wnode-head">
@@ -98,14 +101,14 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
       {(data.problems > 0 || status || data.pinned || data.diff) && (
         <div className="wnode-badges">
           {data.problems > 0 && (
-            <span className="badge danger" title="Publishing would refuse this step">
-              <Icon name="alert" size={12} /> {data.problems} problem{data.problems > 1 ? "s" : ""}
+            <span className="badge danger" title={t("Publishing would refuse this step")}>
+              <Icon name="alert" size={12} /> {tn(data.problems, "{count} problem", "{count} problems")}
             </span>
           )}
-          {status === "RUNNING" && <span className="badge running">Running…</span>}
+          {status === "RUNNING" && <span className="badge running">{t("Running…")}</span>}
           {status && status !== "RUNNING" && (
             <span className={`badge ${status === "COMPLETED" ? "success" : status === "SKIPPED" ? "warning" : "danger"}`}>
-              <Icon name={status === "COMPLETED" ? "check" : status === "SKIPPED" ? "shield" : "x"} size={12} /> {STATUS_LABEL[status] ?? status}
+              <Icon name={status === "COMPLETED" ? "check" : status === "SKIPPED" ? "shield" : "x"} size={12} /> {statusLabel(status)}
             </span>
           )}
           {data.step?.execution_time !== undefined && data.step?.execution_time !== null && (
@@ -115,7 +118,7 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
           )}
           {data.pinned && (
             <span className="badge accent">
-              <Icon name="pin" size={12} /> Pinned
+              <Icon name="pin" size={12} /> {t("Pinned")}
             </span>
           )}
           {data.diff && data.diff !== "same" && <span className={`badge diff-${data.diff}`}>{data.diff}</span>}
@@ -138,7 +141,7 @@ const WeftNodeView = memo(function WeftNodeView({ id, data, selected }: NodeProp
                 type="button"
                 className="add-after nodrag"
                 style={{ left }}
-                aria-label={`Add a step after ${data.name}${handle ? ` (${handle})` : ""}`}
+                aria-label={handle ? t("Add a step after {name} ({handle})", { name: data.name, handle }) : t("Add a step after {name}", { name: data.name })}
                 onClick={(event) => {
                   event.stopPropagation();
                   data.onAddAfter(id, handle);
@@ -174,7 +177,7 @@ function WeftEdgeView(props: EdgeProps<Edge<EdgeViewData>>) {
             type="button"
             className="edge-add nodrag nopan"
             style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
-            aria-label="Insert a step here"
+            aria-label={t("Insert a step here")}
             onClick={() => props.data?.onInsert(props.id)}
           >
             <Icon name="plus" size={12} />
@@ -249,6 +252,7 @@ function underMinimap(canvas: Element | null, x: number, y: number, width: numbe
 export function Canvas(props: Props) {
   const { graph, types, selection, problems, steps, running, pins, diff, readOnly, fitSignal } = props;
   const flow = useReactFlow();
+  const locale = useLocale();
   // Controlled nodes must carry their measured size, or the minimap and fitView see 0×0 boxes.
   const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
   const canvasWidth = useStore((s) => s.width);
@@ -398,7 +402,9 @@ export function Canvas(props: Props) {
         ? `${appInfo?.name ?? appSlug} · ${actionInfo?.label ?? String(node.data.action ?? "")}`
         : node.type === "start"
           ? triggerLabel(node.data, startApp)
-          : (nodeType?.label ?? node.type);
+          : nodeType
+            ? nodeTypeLabel(nodeType)
+            : node.type;
       const startSlug = node.type === "start" && node.data.trigger === "app" && typeof node.data.app === "string" ? node.data.app : null;
       const app = appSlug
         ? { slug: appSlug, name: appInfo?.name ?? appSlug, icon: appInfo?.icon ?? null }
@@ -449,7 +455,7 @@ export function Canvas(props: Props) {
     return result;
     // appsVersion: the app list or a detail arrived (names, icons, labels).
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes, appsVersion]);
+  }, [graph, types, selected, steps, running, pins, diff, readOnly, problemCount, onAddAfter, sizes, appsVersion, locale]);
 
   const edges: Edge<EdgeViewData>[] = useMemo(
     () =>
@@ -463,9 +469,9 @@ export function Canvas(props: Props) {
         deletable: !readOnly,
         animated: running && Boolean(steps[edge.source]) && !steps[edge.target],
         data: { readOnly, onInsert, route: edge.route },
-        ariaLabel: `Connection from ${graph.nodes.find((n) => n.id === edge.source)?.name ?? edge.source} to ${graph.nodes.find((n) => n.id === edge.target)?.name ?? edge.target}`,
+        ariaLabel: t("Connection from {from} to {to}", { from: graph.nodes.find((n) => n.id === edge.source)?.name ?? edge.source, to: graph.nodes.find((n) => n.id === edge.target)?.name ?? edge.target }),
       })),
-    [graph, readOnly, onInsert, running, steps],
+    [graph, readOnly, onInsert, running, steps, locale],
   );
 
   const allNodes = useMemo(() => [...(noteNodes as Node[]), ...(nodes as Node[])], [noteNodes, nodes]);
@@ -562,20 +568,20 @@ export function Canvas(props: Props) {
       proOptions={{ hideAttribution: true }}
       nodesFocusable
       edgesFocusable={!readOnly}
-      ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter to select this step, Delete to remove it, arrow keys to move it." }}
-      aria-label="Workflow canvas"
+      ariaLabelConfig={{ "node.a11yDescription.default": t("Press Enter to select this step, Delete to remove it, arrow keys to move it.") }}
+      aria-label={t("Workflow canvas")}
       className={minimapShown ? undefined : "minimap-off"}
     >
       <Background gap={20} size={1.2} color="var(--grid)" />
-      <MiniMap pannable zoomable ariaLabel="Overview of the workflow" nodeColor="#c7cdd8" nodeStrokeColor="#98a2b3" maskColor="rgba(240, 242, 245, 0.75)" />
-      <Controls showInteractive={false} aria-label="Zoom controls">
+      <MiniMap pannable zoomable ariaLabel={t("Overview of the workflow")} bgColor="var(--surface)" nodeColor="var(--minimap-node)" nodeStrokeColor="var(--line)" maskColor="var(--minimap-mask)" />
+      <Controls showInteractive={false} aria-label={t("Zoom controls")}>
         {minimapRoom && (
           <ControlButton
             className="minimap-toggle"
             onClick={() => setMinimapWanted(!minimapWanted)}
             aria-pressed={minimapWanted}
-            aria-label={minimapWanted ? "Hide the overview map" : "Show the overview map"}
-            title={minimapWanted ? "Hide the overview map" : "Show the overview map"}
+            aria-label={minimapWanted ? t("Hide the overview map") : t("Show the overview map")}
+            title={minimapWanted ? t("Hide the overview map") : t("Show the overview map")}
           >
             <Icon name="map" />
           </ControlButton>
@@ -583,9 +589,9 @@ export function Canvas(props: Props) {
       </Controls>
       {!readOnly && props.onEditNotes && (
         <Panel position="top-right">
-          <button type="button" className="btn small add-note" onClick={addNoteHere} aria-label="Add note" title="Add a sticky note (it never runs)">
+          <button type="button" className="btn small add-note" onClick={addNoteHere} aria-label={t("Add note")} title={t("Add a sticky note (it never runs)")}>
             <Icon name="note" size={14} />
-            <span className="add-note-text"> Add note</span>
+            <span className="add-note-text"> {t("Add note")}</span>
           </button>
         </Panel>
       )}

@@ -9,6 +9,7 @@ import { appStore, connectionState, oauthOutcome } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { humanise } from "./SchemaForm";
 import { Icon } from "./Icons";
+import { t } from "../i18n";
 
 const POLL_MS = 1500;
 const POLL_LIMIT_MS = 5 * 60 * 1000;
@@ -109,11 +110,11 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
       }
       if (Date.now() - started > POLL_LIMIT_MS) {
         stopWatching();
-        giveUp(`Still not connected to ${app.name}. Connect again when you are ready.`);
+        giveUp(t("Still not connected to {name}. Connect again when you are ready.", { name: app.name }));
       } else if (!closedSaid && popup.current?.closed) {
         // Polling goes on quietly: a provider that cuts the window's link to us looks closed.
         closedSaid = true;
-        giveUp(`The sign-in window was closed before ${app.name} was connected. Connect again when you are ready.`);
+        giveUp(t("The sign-in window was closed before {name} was connected. Connect again when you are ready.", { name: app.name }));
       }
     }, POLL_MS);
   };
@@ -127,13 +128,13 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
     setMessage(null);
     try {
       const answer = await api.connectApp(app.slug);
-      if (!("auth_url" in answer)) throw new Error("The server gave no authorization URL");
+      if (!("auth_url" in answer)) throw new Error(t("The server gave no authorization URL"));
       if (opened && !opened.closed) {
         opened.location.href = answer.auth_url;
-        setMessage({ text: `Finish connecting ${app.name} in the window that opened…` });
+        setMessage({ text: t("Finish connecting {name} in the window that opened…", { name: app.name }) });
       } else {
         setBlockedUrl(answer.auth_url);
-        setMessage({ text: "Your browser blocked the sign-in window: open it with the link below." });
+        setMessage({ text: t("Your browser blocked the sign-in window: open it with the link below.") });
       }
       watch();
     } catch (error) {
@@ -145,11 +146,11 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
 
   const keyForm = app.auth_type !== "oauth2";
   return (
-    <div className={`connection-box state-${state}`} role="group" aria-label={`${app.name} connection`}>
+    <div className={`connection-box state-${state}`} role="group" aria-label={t("{name} connection", { name: app.name })}>
       <div className="connection-row">
         <span className={`badge ${state === "connected" ? "success" : state === "expired" ? "warning" : "danger"}`} data-testid="connection-status">
           <Icon name={state === "connected" ? "check" : "alert"} size={12} />
-          {state === "connected" ? "Connected" : state === "expired" ? "Connection expired" : "Not connected"}
+          {state === "connected" ? t("Connected") : state === "expired" ? t("Connection expired") : t("Not connected")}
         </span>
         {!readOnly && !open && (
           <button
@@ -158,14 +159,14 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
               if (buttonRef) buttonRef.current = element;
             }}
             type="button" className={`btn small${state === "connected" ? " ghost" : " primary"}`} disabled={busy} onClick={() => (keyForm ? setOpen(true) : void connectWithOAuth())}>
-            {busy ? "Connecting…" : state === "missing" ? `Connect ${app.name}` : "Reconnect"}
+            {busy ? t("Connecting…") : state === "missing" ? t("Connect {name}", { name: app.name }) : t("Reconnect")}
           </button>
         )}
       </div>
       {state === "connected" && account?.identifier && <p className="field-hint connection-identity">{account.identifier}</p>}
-      {state !== "connected" && own.length > 0 && <p className="field-hint">This step cannot run until {app.name} is connected.</p>}
+      {state !== "connected" && own.length > 0 && <p className="field-hint">{t("This step cannot run until {name} is connected.", { name: app.name })}</p>}
       {open && keyForm && (
-        <form className="connect-form" onSubmit={connectWithKey} aria-label={`Connect ${app.name}`}>
+        <form className="connect-form" onSubmit={connectWithKey} aria-label={t("Connect {name}", { name: app.name })}>
           {app.auth_input_map.map((f, index) => (
             <div className="field" key={f.name}>
               <label htmlFor={`connect-${app.slug}-${f.name}`}>{f.label ?? humanise(f.name)}</label>
@@ -183,10 +184,10 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
           ))}
           <div className="button-row">
             <button type="submit" className="btn primary small" disabled={busy}>
-              {busy ? "Connecting…" : "Save connection"}
+              {busy ? t("Connecting…") : t("Save connection")}
             </button>
             <button type="button" className="btn ghost small" onClick={() => setOpen(false)}>
-              Cancel
+              {t("Cancel")}
             </button>
           </div>
         </form>
@@ -208,7 +209,7 @@ export function Connection({ app, api, problems, onConnected, readOnly, buttonRe
               popup.current = window.open(blockedUrl, `weft-connect-${app.slug}`, "popup,width=520,height=680");
             }}
           >
-            Open the {app.name} sign-in page
+            {t("Open the {name} sign-in page", { name: app.name })}
           </a>
         </p>
       )}

@@ -6,6 +6,7 @@ import type { Api } from "../lib/api";
 import type { Problem } from "../lib/types";
 import { connectableApps, useAppDetail, useApps } from "../state/apps";
 import { Connection } from "./ConnectApp";
+import { msg, t } from "../i18n";
 
 interface Props {
   api: Api;
@@ -17,9 +18,9 @@ interface Props {
 }
 
 const GROUPS = [
-  ["connected", "Connected"],
-  ["expired", "Connection expired"],
-  ["missing", "Not connected"],
+  ["connected", msg("Connected")],
+  ["expired", msg("Connection expired")],
+  ["missing", msg("Not connected")],
 ] as const;
 
 export function ConnectionPicker({ api, data, onChange, problems, onConnected, readOnly }: Props) {
@@ -32,7 +33,7 @@ export function ConnectionPicker({ api, data, onChange, problems, onConnected, r
   const own = problems.filter((p) => p.field === "connection");
   return (
     <div className="field connection-picker">
-      <label htmlFor="step-connection">App connection</label>
+      <label htmlFor="step-connection">{t("App connection")}</label>
       <select
         id="step-connection"
         value={chosen}
@@ -46,14 +47,14 @@ export function ConnectionPicker({ api, data, onChange, problems, onConnected, r
           onChange(next);
         }}
       >
-        <option value="">None: send the request as it is</option>
-        {!known && <option value={chosen}>{chosen} (not in the catalogue)</option>}
+        <option value="">{t("None: send the request as it is")}</option>
+        {!known && <option value={chosen}>{chosen} {t("(not in the catalogue)")}</option>}
         {GROUPS.map(([state, title]) =>
           groups[state].length ? (
-            <optgroup key={state} label={title}>
+            <optgroup key={state} label={t(title)}>
               {groups[state].map((a) => (
                 <option key={a.slug} value={a.slug}>
-                  {a.name} · {title.toLowerCase()}
+                  {a.name} · {t(title).toLowerCase()}
                 </option>
               ))}
             </optgroup>
@@ -61,11 +62,11 @@ export function ConnectionPicker({ api, data, onChange, problems, onConnected, r
         )}
       </select>
       <p className="field-hint" id="step-connection-hint">
-        {list === null && !store.error ? "Loading apps…" : "The app’s connection adds its credentials to each request this step sends."}
+        {list === null && !store.error ? t("Loading apps…") : t("The app’s connection adds its credentials to each request this step sends.")}
       </p>
       {store.error && (
         <p className="field-problem" role="alert">
-          Could not list the apps: {store.error}
+          {t("Could not list the apps: {error}", { error: store.error })}
         </p>
       )}
       {app && app.slug === chosen && <Connection app={app} api={api} problems={problems} onConnected={onConnected} readOnly={readOnly} />}

@@ -1,6 +1,7 @@
 // Showing step data: a plain-text viewer that stays fast on big values (it renders a bounded
 // slice and says when the server truncated), and the data picker's clickable tree.
 import { useMemo, useState } from "react";
+import { formatBytes, t } from "../i18n";
 
 const VIEW_CHARS = 20000;
 
@@ -14,9 +15,7 @@ function isTruncated(value: unknown): value is Truncated {
   return Boolean(value && typeof value === "object" && (value as Truncated).truncated === true && "preview" in (value as object));
 }
 
-export function formatBytes(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
+export { formatBytes };
 
 export function JsonViewer({ value, label }: { value: unknown; label: string }) {
   const [all, setAll] = useState(false);
@@ -30,11 +29,11 @@ export function JsonViewer({ value, label }: { value: unknown; label: string }) 
     <div className="json-viewer">
       {isTruncated(value) && (
         <p className="notice" role="note">
-          This value is {formatBytes(value.size)}; the server keeps the first 64 KiB, shown below.
+          {t("This value is {size}; the server keeps the first 64 KiB, shown below.", { size: formatBytes(value.size) })}
         </p>
       )}
       {value === undefined || value === null ? (
-        <p className="muted">{value === null ? "null" : "Nothing"}</p>
+        <p className="muted">{value === null ? <code>null</code> : t("Nothing")}</p>
       ) : (
         <pre tabIndex={0} aria-label={label}>
           {shown}
@@ -42,7 +41,7 @@ export function JsonViewer({ value, label }: { value: unknown; label: string }) 
       )}
       {text.length > VIEW_CHARS && !all && (
         <button type="button" className="btn small ghost" onClick={() => setAll(true)}>
-          Show all {formatBytes(text.length)}
+          {t("Show all {size}", { size: formatBytes(text.length) })}
         </button>
       )}
     </div>
@@ -58,9 +57,9 @@ function TreeNode({ name, value, path, depth, onPick }: { name: string; value: u
     const shown = JSON.stringify(value)?.slice(0, 60) ?? "";
     return (
       <li>
-        <button type="button" className="tree-leaf" onClick={() => onPick(path)} title={`Insert ${path}`}>
+        <button type="button" className="tree-leaf" onClick={() => onPick(path)} title={t("Insert {path}", { path })}>
           <span className="tree-key">{name}</span> <span className="tree-value">{shown}</span>
-          <span className="sr-only">, insert {path}</span>
+          <span className="sr-only">{t(", insert")} {path}</span>
         </button>
       </li>
     );
@@ -73,9 +72,9 @@ function TreeNode({ name, value, path, depth, onPick }: { name: string; value: u
         <button type="button" className="tree-toggle" aria-expanded={open} onClick={() => setOpen(!open)}>
           {open ? "▾" : "▸"}
         </button>
-        <button type="button" className="tree-leaf" onClick={() => onPick(path)} title={`Insert ${path}`}>
+        <button type="button" className="tree-leaf" onClick={() => onPick(path)} title={t("Insert {path}", { path })}>
           <span className="tree-key">{name}</span> <span className="tree-value muted">{summary}</span>
-          <span className="sr-only">, insert {path}</span>
+          <span className="sr-only">{t(", insert")} {path}</span>
         </button>
       </div>
       {open && (
@@ -97,15 +96,15 @@ export interface PickerSource {
 }
 
 export function DataPicker({ sources, onPick }: { sources: PickerSource[]; onPick(path: string): void }) {
-  if (sources.length === 0) return <p className="muted">No earlier steps: this step only sees the trigger.</p>;
+  if (sources.length === 0) return <p className="muted">{t("No earlier steps: this step only sees the trigger.")}</p>;
   return (
-    <ul className="tree" aria-label="Data from earlier steps">
+    <ul className="tree" aria-label={t("Data from earlier steps")}>
       {sources.map((source) =>
         source.value === undefined ? (
           <li key={source.path}>
-            <button type="button" className="tree-leaf" onClick={() => onPick(source.path)} title={`Insert ${source.path}`}>
-              <span className="tree-key">{source.label}</span> <span className="tree-value muted">run a test to see its data</span>
-              <span className="sr-only">, insert {source.path}</span>
+            <button type="button" className="tree-leaf" onClick={() => onPick(source.path)} title={t("Insert {path}", { path: source.path })}>
+              <span className="tree-key">{source.label}</span> <span className="tree-value muted">{t("run a test to see its data")}</span>
+              <span className="sr-only">{t(", insert")} {source.path}</span>
             </button>
           </li>
         ) : (

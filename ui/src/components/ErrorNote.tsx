@@ -4,6 +4,7 @@ import { useRef, useState } from "react";
 import { copyText } from "../lib/clipboard";
 import { errorReport, shownError } from "../lib/errors";
 import { Icon } from "./Icons";
+import { t } from "../i18n";
 
 export function ErrorNote({ error, title, compact = false }: { error: unknown; title?: string; compact?: boolean }) {
   const shown = shownError(error);
@@ -22,15 +23,21 @@ export function ErrorNote({ error, title, compact = false }: { error: unknown; t
       </p>
       {shown.askAdministrator && !/administrator/i.test(shown.sentence) && (
         <p className="error-admin">
-          Only your administrator can change this. Ask them{shown.code ? <> and give them the code <code>{shown.code}</code></> : null}.
+          {shown.code ? (
+            <>
+              {t("Only your administrator can change this. Ask them and give them the code")} <code>{shown.code}</code>.
+            </>
+          ) : (
+            t("Only your administrator can change this. Ask them.")
+          )}
         </p>
       )}
       <details className="error-details">
-        <summary>Details for support</summary>
+        <summary>{t("Details for support")}</summary>
         <dl>
           {shown.code && (
             <>
-              <dt>Code</dt>
+              <dt>{t("Code")}</dt>
               <dd>
                 <code>{shown.code}</code>
               </dd>
@@ -38,7 +45,7 @@ export function ErrorNote({ error, title, compact = false }: { error: unknown; t
           )}
           {shown.reference && (
             <>
-              <dt>Reference</dt>
+              <dt>{t("Reference")}</dt>
               <dd>
                 <code>{shown.reference}</code>
               </dd>
@@ -46,15 +53,15 @@ export function ErrorNote({ error, title, compact = false }: { error: unknown; t
           )}
         </dl>
         {/* Focusable: a long answer scrolls, and keyboard users must be able to scroll it too. */}
-        <pre className="error-raw" tabIndex={0} role="region" aria-label="The full answer">
+        <pre className="error-raw" tabIndex={0} role="region" aria-label={t("The full answer")}>
           {shown.raw}
         </pre>
         <textarea ref={report} className="sr-only" readOnly tabIndex={-1} aria-hidden="true" value={errorReport(shown)} />
       </details>
       <button type="button" className="btn small ghost error-copy" onClick={() => void copy()}>
-        <Icon name={copied === "yes" ? "check" : "copy"} size={14} /> {copied === "yes" ? "Copied" : "Copy the details"}
+        <Icon name={copied === "yes" ? "check" : "copy"} size={14} /> {copied === "yes" ? t("Copied") : t("Copy the details")}
       </button>
-      {copied === "no" && <span className="muted"> Could not reach the clipboard: open the details and copy them by hand.</span>}
+      {copied === "no" && <span className="muted"> {t("Could not reach the clipboard: open the details and copy them by hand.")}</span>}
     </div>
   );
 }

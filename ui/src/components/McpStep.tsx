@@ -11,6 +11,7 @@ import { problemText } from "../lib/problems";
 import { describeError } from "../state/useEditor";
 import { ParamsForm } from "./AppStep";
 import { CodeField, type CodeMode } from "./CodeField";
+import { t } from "../i18n";
 
 const listed = new Map<string, McpTool[]>();
 
@@ -64,9 +65,9 @@ export function McpStep(props: Props) {
     <div className="mcp-step">
       <div className="field">
         <button type="button" className="btn" disabled={readOnly || loading || !url || templated} onClick={load}>
-          {loading ? "Listing tools…" : tools ? "Refresh tools" : "List the server’s tools"}
+          {loading ? t("Listing tools…") : tools ? t("Refresh tools") : t("List the server’s tools")}
         </button>
-        {templated && <p className="field-hint">The URL holds an expression: type the tool’s name below.</p>}
+        {templated && <p className="field-hint">{t("The URL holds an expression: type the tool’s name below.")}</p>}
         {error && (
           <p className="field-problem" role="alert">
             {error}
@@ -74,10 +75,10 @@ export function McpStep(props: Props) {
         )}
       </div>
       <div className="field">
-        <label htmlFor="mcp-tool">Tool</label>
+        <label htmlFor="mcp-tool">{t("Tool")}</label>
         {tools ? (
           <select id="mcp-tool" value={String(data.tool ?? "")} disabled={readOnly} aria-invalid={toolProblems.length > 0} onChange={(e) => onChange({ ...data, tool: e.target.value, arguments: {} })}>
-            {!tool && <option value={String(data.tool ?? "")}>{String(data.tool ?? "Pick a tool")}</option>}
+            {!tool && <option value={String(data.tool ?? "")}>{data.tool ? String(data.tool) : t("Pick a tool")}</option>}
             {tools.map((t) => (
               <option key={t.name} value={t.name}>
                 {t.title || t.name}
@@ -106,10 +107,10 @@ export function McpStep(props: Props) {
         />
       ) : (
         <div className="field">
-          <label htmlFor="mcp-arguments">Arguments (JSON)</label>
+          <label htmlFor="mcp-arguments">{t("Arguments (JSON)")}</label>
           <CodeField
             id="mcp-arguments"
-            label="Arguments (JSON)"
+            label={t("Arguments (JSON)")}
             mode="json"
             minLines={3}
             value={JSON.stringify(args, null, 2)}

@@ -17,6 +17,8 @@ import { TriggerStep } from "./TriggerStep";
 import { exampleOf, findAction, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { problemText } from "../lib/problems";
+import { formatDuration, statusText, t, tx, useLocale } from "../i18n";
+import { nodeTypeDescription } from "../i18n/nodeTypes";
 
 interface Props {
   api: Api;
@@ -52,6 +54,7 @@ const RENAME_MS = 400;
 const UNPINNABLE = new Set(["start", "condition", "loop", "end", "respond"]);
 
 export function NodePanel(props: Props) {
+  const locale = useLocale();
   const { api, graph, node, nodeType, problems, steps, pinned, readOnly } = props;
   const [name, setName] = useState(node.name);
   const [preview, setPreview] = useState<{ value?: unknown; error?: string | null; pending?: boolean } | null>(null);
@@ -100,12 +103,12 @@ export function NodePanel(props: Props) {
     const list: PickerSource[] = [];
     for (const up of upstream) {
       const step = steps[up.id];
-      if (up.type === "start") list.push({ label: "Trigger", path: "trigger", value: step ? step.latest_output : (up.data.sample_payload ?? undefined) });
+      if (up.type === "start") list.push({ label: t("Trigger"), path: "trigger", value: step ? step.latest_output : (up.data.sample_payload ?? undefined) });
       else list.push({ label: up.name, path: `nodes.${slugifyName(up.name)}`, value: step?.latest_output ?? outputExample[up.id] ?? props.types[up.type]?.output_example ?? undefined, example: !step });
     }
-    if (upstream.some((u) => u.type === "loop")) list.push({ label: "Loop item", path: "loop", value: { item: null, index: 0 } });
+    if (upstream.some((u) => u.type === "loop")) list.push({ label: t("Loop item"), path: "loop", value: { item: null, index: 0 } });
     return list;
-  }, [upstream, steps, props.types, outputExample]);
+  }, [upstream, steps, props.types, outputExample, locale]);
 
   const paths = useMemo(() => {
     const all: string[] = [];
@@ -180,9 +183,9 @@ export function NodePanel(props: Props) {
   };
 
   return (
-    <section className="panel-body" aria-label={`Step ${node.name}`}>
+    <section className="panel-body" aria-label={t("Step {name}", { name: node.name })}>
       <div className="field">
-        <label htmlFor="node-name">Step name</label>
+        <label htmlFor="node-name">{t("Step name")}</label>
         <input
           id="node-name"
           value={name}
@@ -202,13 +205,13 @@ export function NodePanel(props: Props) {
           onKeyDown={(e) => e.key === "Enter" && (e.currentTarget as HTMLInputElement).blur()}
         />
         <p className="field-hint">
-          Referenced as <code>{node.type === "start" ? "trigger" : `nodes.${slugifyName(node.name)}`}</code>
-          {nodeType && ` · ${nodeType.description}`}
+          {tx("Referenced as {reference}", { reference: <code>{node.type === "start" ? "trigger" : `nodes.${slugifyName(node.name)}`}</code> })}
+          {nodeType && ` · ${nodeTypeDescription(nodeType)}`}
         </p>
       </div>
 
       {nodeProblems.length > 0 && (
-        <div className="problems" role="alert" aria-label="Problems that stop publishing">
+        <div className="problems" role="alert" aria-label={t("Problems that stop publishing")}>
           <Icon name="alert" />
           <ul>
             {nodeProblems.map((p, i) => (
@@ -221,7 +224,7 @@ export function NodePanel(props: Props) {
         </div>
       )}
 
-      <h3 className="section-title">Settings</h3>
+      <h3 className="section-title">{t("Settings")}</h3>
       {node.type === "app_action" && (
         <fieldset disabled={readOnly} className="plain">
           <AppStep
@@ -283,20 +286,20 @@ export function NodePanel(props: Props) {
           </SchemaForm>
         </fieldset>
       ) : (
-        <p className="muted">Unknown step type “{node.type}”.</p>
+        <p className="muted">{t("Unknown step type “{type}”.", { type: node.type })}</p>
       )}
 
       {preview && (
-        <div className={`preview${preview.error ? " error" : ""}`} aria-live="polite" aria-label="Expression preview">
-          <span className="preview-label">{preview.pending ? "Evaluating…" : preview.error ? "Cannot evaluate" : "Preview"}</span>
+        <div className={`preview${preview.error ? " error" : ""}`} aria-live="polite" aria-label={t("Expression preview")}>
+          <span className="preview-label">{preview.pending ? t("Evaluating…") : preview.error ? t("Cannot evaluate") : t("Preview")}</span>
           <code>{preview.error ? preview.error : JSON.stringify(preview.value)?.slice(0, 400)}</code>
         </div>
       )}
 
       {node.type !== "start" && !readOnly && (
         <>
-          <h3 className="section-title">Data from earlier steps</h3>
-          <p className="field-hint">Click a field to insert a reference where your cursor is.</p>
+          <h3 className="section-title">{t("Data from earlier steps")}</h3>
+          <p className="field-hint">{t("Click a field to insert a reference where your cursor is.")}</p>
           <DataPicker
             sources={sources}
             onPick={(path) => {
@@ -308,21 +311,21 @@ export function NodePanel(props: Props) {
       )}
 
       <h3 className="section-title" ref={testData}>
-        {readOnly ? "In this run" : "Last test"}
+        {readOnly ? t("In this run") : t("Last test")}
       </h3>
       {wouldSend ? (
         <div className="safe-box">
           <p className="safe-title">
             <Icon name="shield" />
             <span>
-              <strong>Held back by safe test mode.</strong> This is the request it would send:
+              <strong>{t("Held back by safe test mode.")}</strong> {t("This is the request it would send:")}
             </span>
           </p>
-          <JsonViewer value={wouldSend} label="Request it would send" />
+          <JsonViewer value={wouldSend} label={t("Request it would send")} />
           {/* A past run's held-back step is not in the test panel's list: only the last test's are. */}
           {!readOnly && (
             <button type="button" className="btn danger" onClick={() => props.onRunForReal(node.id)}>
-              Run for real…
+              {t("Run for real…")}
             </button>
           )}
         </div>
@@ -330,28 +333,28 @@ export function NodePanel(props: Props) {
       {step ? (
         <StepData step={step} />
       ) : (
-        <p className="muted">Not run yet. Run a test, or run this step alone with the data above.</p>
+        <p className="muted">{t("Not run yet. Run a test, or run this step alone with the data above.")}</p>
       )}
       {!readOnly && (
         <div className="button-row">
           {node.type !== "start" && (
             <button type="button" className="btn" disabled={running} onClick={() => void runAlone()}>
-              <Icon name="play" size={14} /> {running ? "Running…" : "Run this step"}
+              <Icon name="play" size={14} /> {running ? t("Running…") : t("Run this step")}
             </button>
           )}
           {step && !pinned && step.node_status === "COMPLETED" && !UNPINNABLE.has(node.type) && (
             <button type="button" className="btn ghost" onClick={() => props.onPin(step.latest_output)}>
-              <Icon name="pin" size={14} /> Pin this output
+              <Icon name="pin" size={14} /> {t("Pin this output")}
             </button>
           )}
           {!UNPINNABLE.has(node.type) && !editingPin && (
             <button type="button" className="btn ghost" onClick={() => setEditingPin(true)}>
-              <Icon name="pin" size={14} /> {pinned ? "Edit pinned data" : "Pin data…"}
+              <Icon name="pin" size={14} /> {pinned ? t("Edit pinned data") : t("Pin data…")}
             </button>
           )}
           {pinned && (
             <button type="button" className="btn ghost" onClick={() => props.onPin(undefined)}>
-              <Icon name="pin" size={14} /> Unpin
+              <Icon name="pin" size={14} /> {t("Unpin")}
             </button>
           )}
         </div>
@@ -399,23 +402,23 @@ export function StepData({ step }: { step: Step }) {
   const [tab, setTab] = useState<"output" | "input" | "error">(step.error ? "error" : "output");
   return (
     <div className="step-data">
-      <div className="tabs small" role="tablist" aria-label="Step data">
-        {(["output", "input", "error"] as const).map((t) => (
-          <button key={t} type="button" role="tab" aria-selected={tab === t} className={tab === t ? "active" : ""} onClick={() => setTab(t)}>
-            {t === "output" ? "Output" : t === "input" ? "Input" : "Error"}
-            {t === "error" && step.error ? " •" : ""}
+      <div className="tabs small" role="tablist" aria-label={t("Step data")}>
+        {(["output", "input", "error"] as const).map((name) => (
+          <button key={name} type="button" role="tab" aria-selected={tab === name} className={tab === name ? "active" : ""} onClick={() => setTab(name)}>
+            {name === "output" ? t("Output") : name === "input" ? t("Input") : t("Error")}
+            {name === "error" && step.error ? " •" : ""}
           </button>
         ))}
         <span className="step-meta">
-          {step.node_status} · {step.execution_time !== null ? `${Math.round(step.execution_time)} ms` : "—"}
-          {step.attempts_made > 1 ? ` · ${step.attempts_made} attempts` : ""}
-          {step.pinned ? " · pinned" : ""}
+          {statusText(step.node_status)} · {step.execution_time !== null ? formatDuration(step.execution_time) : "—"}
+          {step.attempts_made > 1 ? ` · ${t("{count} attempts", { count: step.attempts_made })}` : ""}
+          {step.pinned ? ` · ${t("pinned")}` : ""}
         </span>
       </div>
       <div role="tabpanel">
-        {tab === "output" && <JsonViewer value={step.latest_output} label="Step output" />}
-        {tab === "input" && <JsonViewer value={step.input} label="Step input" />}
-        {tab === "error" && (step.error ? <ErrorNote error={step.error} title="This step failed." /> : <p className="muted">No error.</p>)}
+        {tab === "output" && <JsonViewer value={step.latest_output} label={t("Step output")} />}
+        {tab === "input" && <JsonViewer value={step.input} label={t("Step input")} />}
+        {tab === "error" && (step.error ? <ErrorNote error={step.error} title={t("This step failed.")} /> : <p className="muted">{t("No error.")}</p>)}
       </div>
     </div>
   );

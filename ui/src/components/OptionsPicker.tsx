@@ -7,6 +7,7 @@ import type { ParamOption, ParamOptions } from "../lib/types";
 import { filterOptions } from "../model/options";
 import { describeError } from "../state/useEditor";
 import { Icon } from "./Icons";
+import { t } from "../i18n";
 
 interface Props {
   id: string;
@@ -52,7 +53,7 @@ export function OptionsPicker({ id, label, value, onChange, load, reloadKey, inv
   const chosen = options.find((o) => String(o.value) === String(value ?? ""));
   const shown = filterOptions(options, query);
   const custom = query.trim() && !options.some((o) => o.label === query.trim() || String(o.value) === query.trim());
-  const entries: (ParamOption & { custom?: boolean })[] = [...shown, ...(custom ? [{ label: `Use “${query.trim()}”`, value: query.trim(), custom: true }] : [])];
+  const entries: (ParamOption & { custom?: boolean })[] = [...shown, ...(custom ? [{ label: t("Use “{value}”", { value: query.trim() }), value: query.trim(), custom: true }] : [])];
   const listId = `${id}-options`;
 
   const pick = (option: ParamOption) => {
@@ -96,7 +97,7 @@ export function OptionsPicker({ id, label, value, onChange, load, reloadKey, inv
           aria-controls={open && entries.length > 0 ? listId : undefined}
           aria-autocomplete="list"
           aria-activedescendant={open && entries[active] ? `${listId}-${active}` : undefined}
-          placeholder={state.loading && !options.length ? "Loading choices…" : options.length ? "Search or pick…" : "Type a value"}
+          placeholder={state.loading && !options.length ? t("Loading choices…") : options.length ? t("Search or pick…") : t("Type a value")}
           value={display}
           onFocus={() => setOpen(true)}
           onClick={() => setOpen(true)}
@@ -111,12 +112,12 @@ export function OptionsPicker({ id, label, value, onChange, load, reloadKey, inv
           }}
           onKeyDown={onKeyDown}
         />
-        <button type="button" className="icon-btn" aria-label={`Refresh ${label} choices`} title="Load the choices again from the app" disabled={state.loading} onClick={() => void fetchOptions(true)}>
+        <button type="button" className="icon-btn" aria-label={t("Refresh {label} choices", { label })} title={t("Load the choices again from the app")} disabled={state.loading} onClick={() => void fetchOptions(true)}>
           <Icon name="refresh" size={14} />
         </button>
       </div>
       {open && entries.length > 0 && (
-        <ul className="options-list" role="listbox" id={listId} aria-label={`${label} choices`}>
+        <ul className="options-list" role="listbox" id={listId} aria-label={t("{label} choices", { label })}>
           {entries.map((option, index) => (
             <li
               key={`${String(option.value)}-${index}`}
@@ -138,25 +139,25 @@ export function OptionsPicker({ id, label, value, onChange, load, reloadKey, inv
       )}
       {state.loading && (
         <p className="field-hint" role="status">
-          Loading choices…
+          {t("Loading choices…")}
         </p>
       )}
       {!state.loading && error && (
         <div className="options-error" role="alert">
-          <span>{error.error_code === "CONNECTION_REQUIRED" ? "Connect the app to choose from its list." : errorSentence(error)}</span>
+          <span>{error.error_code === "CONNECTION_REQUIRED" ? t("Connect the app to choose from its list.") : errorSentence(error)}</span>
           {error.error_code === "CONNECTION_REQUIRED" && onConnect ? (
             <button type="button" className="btn small primary" onClick={onConnect}>
-              Connect
+              {t("Connect")}
             </button>
           ) : error.error_code !== "OPTIONS_NEED_VALUE" ? (
             <button type="button" className="btn small" onClick={() => void fetchOptions(true)}>
-              Retry
+              {t("Retry")}
             </button>
           ) : null}
         </div>
       )}
-      {!state.loading && !error && state.answer && options.length === 0 && <p className="field-hint">The app listed no choices; type a value.</p>}
-      {state.answer?.more && <p className="field-hint">Only the first {options.length} choices are listed: type to search them, or type a value.</p>}
+      {!state.loading && !error && state.answer && options.length === 0 && <p className="field-hint">{t("The app listed no choices; type a value.")}</p>}
+      {state.answer?.more && <p className="field-hint">{t("Only the first {count} choices are listed: type to search them, or type a value.", { count: options.length })}</p>}
     </div>
   );
 }

@@ -2,6 +2,7 @@
 // A menu button (ARIA pattern): arrows move, Escape closes and gives focus back to the button.
 import { useEffect, useRef, useState } from "react";
 import { Icon } from "./Icons";
+import { t } from "../i18n";
 
 export interface MenuItem {
   label: string;
@@ -38,8 +39,8 @@ export function OverflowMenu({ items }: { items: MenuItem[] }) {
         ref={button}
         type="button"
         className="icon-btn"
-        aria-label="More actions"
-        title="More actions"
+        aria-label={t("More actions")}
+        title={t("More actions")}
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls="overflow-menu"
@@ -59,7 +60,7 @@ export function OverflowMenu({ items }: { items: MenuItem[] }) {
           id="overflow-menu"
           className="overflow-menu"
           role="menu"
-          aria-label="More actions"
+          aria-label={t("More actions")}
           onKeyDown={(e) => {
             const list = entries();
             const at = list.indexOf(document.activeElement as HTMLButtonElement);

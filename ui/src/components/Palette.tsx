@@ -7,9 +7,11 @@ import type { AppActionInfo, AppInfo, NodeType } from "../lib/types";
 import { matchesAll } from "../state/apps";
 import { AppIcon } from "./AppIcon";
 import { Icon } from "./Icons";
+import { msg, t, tn, useLocale } from "../i18n";
+import { nodeTypeDescription, nodeTypeLabel } from "../i18n/nodeTypes";
 
 const CATEGORY_ORDER = ["trigger", "action", "logic", "flow", "ai"];
-const CATEGORY_LABEL: Record<string, string> = { trigger: "Triggers", action: "Actions", logic: "Logic", flow: "Flow", ai: "AI" };
+const CATEGORY_LABEL: Record<string, string> = { trigger: msg("Triggers"), action: msg("Actions"), logic: msg("Logic"), flow: msg("Flow"), ai: msg("AI") };
 const MAX_ACTION_MATCHES = 40;
 
 interface Props {
@@ -34,6 +36,7 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
   const [query, setQuery] = useState("");
   const [active, setActive] = useState(0);
   const [openApp, setOpenApp] = useState<AppInfo | null>(null);
+  const locale = useLocale();
 
   const entries: Entry[] = useMemo(() => {
     const q = query.trim();
@@ -41,24 +44,24 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
       return openApp.actions
         .filter((a) => !a.deprecated || q)
         .filter((a) => !q || matchesAll(q, `${a.label} ${a.name} ${a.description ?? ""}`))
-        .map((action) => ({ kind: "action", id: domId(`${openApp.slug}-${action.name}`), heading: `${openApp.name} actions`, app: openApp, action }));
+        .map((action) => ({ kind: "action", id: domId(`${openApp.slug}-${action.name}`), heading: t("{name} actions", { name: openApp.name }), app: openApp, action }));
     }
     const nodes: Entry[] = nodeTypes
       .filter((t) => t.type !== "start" && t.type !== "app_action")
-      .filter((t) => !q || matchesAll(q, `${t.label} ${t.type} ${t.description} ${t.category}`))
+      .filter((t) => !q || matchesAll(q, `${t.label} ${nodeTypeLabel(t)} ${t.type} ${t.description} ${t.category}`))
       .sort((a, b) => CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category))
-      .map((nodeType) => ({ kind: "node", id: domId(nodeType.type), heading: CATEGORY_LABEL[nodeType.category] ?? nodeType.category, nodeType }));
+      .map((nodeType) => ({ kind: "node", id: domId(nodeType.type), heading: CATEGORY_LABEL[nodeType.category] ? t(CATEGORY_LABEL[nodeType.category]) : nodeType.category, nodeType }));
     const appList = apps ?? [];
     const appEntries: Entry[] = appList
       .filter((app) => !q || matchesAll(q, `${app.name} ${app.slug} ${app.description ?? ""}`))
-      .map((app) => ({ kind: "app", id: domId(`app-${app.slug}`), heading: "Apps", app }));
+      .map((app) => ({ kind: "app", id: domId(`app-${app.slug}`), heading: t("Apps"), app }));
     const actionEntries: Entry[] = [];
     if (q) {
       for (const app of appList) {
         for (const action of app.actions) {
           if (action.deprecated) continue;
           if (matchesAll(q, `${app.name} ${app.slug} ${action.label} ${action.name} ${action.description ?? ""}`)) {
-            actionEntries.push({ kind: "action", id: domId(`${app.slug}-${action.name}`), heading: "App actions", app, action });
+            actionEntries.push({ kind: "action", id: domId(`${app.slug}-${action.name}`), heading: t("App actions"), app, action });
           }
         }
       }
@@ -68,7 +71,7 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
     const actionsFirst = q.split(/\s+/).length > 1;
     const shownActions = actionEntries.slice(0, MAX_ACTION_MATCHES);
     return actionsFirst ? [...nodes, ...shownActions, ...appEntries] : [...nodes, ...appEntries, ...shownActions];
-  }, [nodeTypes, apps, query, openApp]);
+  }, [nodeTypes, apps, query, openApp, locale]);
   const current = Math.min(active, Math.max(entries.length - 1, 0));
 
   const reset = () => {
@@ -94,10 +97,10 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
 
   let lastHeading = "";
   return (
-    <nav className="palette" id="palette" aria-label="Steps you can add">
+    <nav className="palette" id="palette" aria-label={t("Steps you can add")}>
       {openApp && (
         <div className="palette-app-head">
-          <button type="button" className="icon-btn" aria-label="Back to all steps" onClick={reset}>
+          <button type="button" className="icon-btn" aria-label={t("Back to all steps")} onClick={reset}>
             <Icon name="undo" size={14} />
           </button>
           <AppIcon slug={openApp.slug} name={openApp.name} icon={openApp.icon} size={22} />
@@ -109,8 +112,8 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
         <input
           ref={ref}
           type="search"
-          placeholder={openApp ? `Search ${openApp.name} actions…` : "Search steps and apps…"}
-          aria-label={openApp ? `Search ${openApp.name} actions` : "Search steps to add"}
+          placeholder={openApp ? t("Search {name} actions…", { name: openApp.name }) : t("Search steps and apps…")}
+          aria-label={openApp ? t("Search {name} actions", { name: openApp.name }) : t("Search steps to add")}
           role="combobox"
           aria-expanded="true"
           aria-controls="palette-list"
@@ -143,7 +146,7 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
       <p className="palette-target" aria-live="polite">
         {targetLabel}
       </p>
-      <ul id="palette-list" role="listbox" aria-label={openApp ? `${openApp.name} actions` : "Step types and apps"}>
+      <ul id="palette-list" role="listbox" aria-label={openApp ? t("{name} actions", { name: openApp.name }) : t("Step types and apps")}>
         {entries.map((entry, index) => {
           const heading = entry.heading !== lastHeading ? entry.heading : null;
           lastHeading = entry.heading;
@@ -159,14 +162,15 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
                 <Icon name={entry.nodeType.type} />
               </span>
             );
-            label = entry.nodeType.label;
-            desc = entry.nodeType.description;
+            label = nodeTypeLabel(entry.nodeType);
+            desc = nodeTypeDescription(entry.nodeType);
             cls += ` cat-${entry.nodeType.category}`;
             writes = entry.nodeType.effect === "write";
           } else if (entry.kind === "app") {
             icon = <AppIcon slug={entry.app.slug} name={entry.app.name} icon={entry.app.icon} />;
             label = entry.app.name;
-            desc = entry.app.connected ? `Connected · ${entry.app.actions.length} actions` : `${entry.app.actions.length} actions`;
+            const actions = tn(entry.app.actions.length, "{count} action", "{count} actions");
+            desc = entry.app.connected ? `${t("Connected")} · ${actions}` : actions;
           } else {
             icon = <AppIcon slug={entry.app.slug} name={entry.app.name} icon={entry.app.icon} />;
             label = entry.action.label;
@@ -188,13 +192,13 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ no
                   <span className="palette-desc">{desc}</span>
                 </span>
                 {entry.kind === "app" && <span className="palette-chevron" aria-hidden="true">›</span>}
-                {writes && <span className="palette-effect" title="Sends data out: safe test mode holds it back">writes</span>}
+                {writes && <span className="palette-effect" title={t("Sends data out: safe test mode holds it back")}>{t("writes")}</span>}
               </div>
             </li>
           );
         })}
-        {entries.length === 0 && <li className="muted palette-empty">No step or app matches “{query}”.</li>}
-        {!openApp && apps === null && <li className="muted palette-empty">Loading apps…</li>}
+        {entries.length === 0 && <li className="muted palette-empty">{t("No step or app matches “{query}”.", { query })}</li>}
+        {!openApp && apps === null && <li className="muted palette-empty">{t("Loading apps…")}</li>}
       </ul>
     </nav>
   );

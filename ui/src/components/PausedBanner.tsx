@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { Api } from "../lib/api";
 import type { PauseState } from "../lib/types";
+import { t } from "../i18n";
 
 /** Shown while the workflow is paused after failed runs in a row: why, the run that failed
  * last (one click opens it), and Resume, which starts its triggers, schedules and polls again. */
@@ -38,17 +39,17 @@ export function PausedBanner({ api, onOpenRun, onResumed }: { api: Api; onOpenRu
   return (
     <div className="banner paused" role="alert">
       <span>
-        <strong>Paused after {state.failures} failed runs in a row.</strong> Its triggers, schedules and polls are stopped until you resume it.
-        {state.reason && <> The last run failed: {state.reason.replace(/\.?$/, ".")}</>}
-        {problem && <span className="paused-problem"> Could not resume: {problem}</span>}
+        <strong>{t("Paused after {count} failed runs in a row.", { count: state.failures })}</strong> {t("Its triggers, schedules and polls are stopped until you resume it.")}
+        {state.reason && <> {t("The last run failed:")} {state.reason.replace(/\.?$/, ".")}</>}
+        {problem && <span className="paused-problem"> {t("Could not resume: {problem}", { problem })}</span>}
       </span>
       {state.execution_id && (
         <button type="button" className="btn small ghost" onClick={() => onOpenRun(state.execution_id!)}>
-          Open the failed run
+          {t("Open the failed run")}
         </button>
       )}
       <button type="button" className="btn small primary" disabled={busy} onClick={() => void resume()}>
-        Resume
+        {t("Resume")}
       </button>
     </div>
   );

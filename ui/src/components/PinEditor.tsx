@@ -3,21 +3,22 @@
 import { useEffect, useRef, useState } from "react";
 import { CodeField } from "./CodeField";
 import { Icon } from "./Icons";
+import { t } from "../i18n";
 
 /** Where JSON.parse stopped, as a sentence ("line 2, column 5"), or null when the text parses. */
 export function jsonProblem(text: string): string | null {
-  if (!text.trim()) return "Enter a JSON value, for example {\"id\": 1}.";
+  if (!text.trim()) return t("Enter a JSON value, for example {example}.", { example: '{"id": 1}' });
   try {
     JSON.parse(text);
     return null;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const at = /position (\d+)/.exec(message);
-    if (!at) return `This is not valid JSON: ${message}`;
+    if (!at) return t("This is not valid JSON: {message}", { message });
     const before = text.slice(0, Number(at[1]));
     const line = before.split("\n").length;
     const column = before.length - before.lastIndexOf("\n");
-    return `This is not valid JSON (line ${line}, column ${column}).`;
+    return t("This is not valid JSON (line {line}, column {column}).", { line, column });
   }
 }
 
@@ -35,19 +36,19 @@ export function PinEditor({ nodeId, value, pinned, onSave, onClose }: { nodeId: 
   return (
     <div className="pin-editor" ref={box}>
       <label className="field-label" htmlFor={`pin-${nodeId}`}>
-        {pinned ? "Pinned data" : "Data to pin"}
+        {pinned ? t("Pinned data") : t("Data to pin")}
       </label>
-      <p className="field-hint">Test runs use this as the step's output instead of running it. Published runs never do.</p>
-      <CodeField id={`pin-${nodeId}`} label="Pinned data (JSON)" value={text} mode="json" onChange={setText} minLines={6} invalid={problem !== null} />
+      <p className="field-hint">{t("Test runs use this as the step's output instead of running it. Published runs never do.")}</p>
+      <CodeField id={`pin-${nodeId}`} label={t("Pinned data (JSON)")} value={text} mode="json" onChange={setText} minLines={6} invalid={problem !== null} />
       <p className={problem ? "field-problem" : "field-hint"} role="status" aria-live="polite">
-        {problem ?? "Valid JSON."}
+        {problem ?? t("Valid JSON.")}
       </p>
       <div className="button-row">
         <button type="button" className="btn primary" disabled={problem !== null} onClick={() => onSave(JSON.parse(text))}>
-          <Icon name="pin" size={14} /> {pinned ? "Save pinned data" : "Pin this data"}
+          <Icon name="pin" size={14} /> {pinned ? t("Save pinned data") : t("Pin this data")}
         </button>
         <button type="button" className="btn ghost" onClick={onClose}>
-          Cancel
+          {t("Cancel")}
         </button>
       </div>
     </div>

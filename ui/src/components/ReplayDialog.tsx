@@ -5,6 +5,7 @@ import type { Api } from "../lib/api";
 import { fieldPath, REPLAY_DEFAULT, REPLAY_MAX, REPLAY_MIN, replayCount, replaySummary, runLabel, shortJson, stepLabel, type ReplayReport, type ReplayRun, type StepChange } from "../model/replay";
 import { Dialog } from "./Dialog";
 import { ErrorNote } from "./ErrorNote";
+import { formatDate, t, tn } from "../i18n";
 
 const POLL_MS = 800;
 
@@ -69,19 +70,18 @@ export function ReplayDialog({ api, open, onClose, beforeStart }: Props) {
   const running = starting || report?.status === "running";
   return (
     <Dialog
-      title="What changes if I publish"
+      title={t("What changes if I publish")}
       open={open}
       onClose={onClose}
       className="replay-dialog"
       actions={
         <button type="button" className="btn" onClick={onClose}>
-          Close
+          {t("Close")}
         </button>
       }
     >
       <p className="muted">
-        Runs the trigger data of recent live runs through this draft in safe test mode: nothing is sent or written, and steps that write answer what
-        they answered live. Then lists the steps whose outputs would differ.
+        {t("Runs the trigger data of recent live runs through this draft in safe test mode: nothing is sent or written, and steps that write answer what they answered live. Then lists the steps whose outputs would differ.")}
       </p>
       <form
         className="replay-form"
@@ -90,7 +90,7 @@ export function ReplayDialog({ api, open, onClose, beforeStart }: Props) {
           void start();
         }}
       >
-        <label htmlFor="replay-count">Live runs to replay</label>
+        <label htmlFor="replay-count">{t("Live runs to replay")}</label>
         <input
           id="replay-count"
           type="number"
@@ -103,15 +103,15 @@ export function ReplayDialog({ api, open, onClose, beforeStart }: Props) {
           aria-describedby="replay-count-hint"
         />
         <button type="submit" className="btn primary" disabled={count === null || running}>
-          {running ? "Replaying…" : "Replay"}
+          {running ? t("Replaying…") : t("Replay")}
         </button>
         <span id="replay-count-hint" className={count === null ? "field-problem" : "muted"}>
-          {count === null ? `A whole number from ${REPLAY_MIN} to ${REPLAY_MAX}` : "The newest ended runs"}
+          {count === null ? t("A whole number from {min} to {max}", { min: REPLAY_MIN, max: REPLAY_MAX }) : t("The newest ended runs")}
         </span>
       </form>
-      {error !== null && <ErrorNote error={error} title="The replay could not run" />}
+      {error !== null && <ErrorNote error={error} title={t("The replay could not run")} />}
       {report && (
-        <section className="replay-results" aria-label="Replay results">
+        <section className="replay-results" aria-label={t("Replay results")}>
           <p role="status" aria-live="polite" className="replay-summary">
             {replaySummary(report)}
           </p>
@@ -127,7 +127,7 @@ export function ReplayDialog({ api, open, onClose, beforeStart }: Props) {
 }
 
 function ReplayRunRow({ run }: { run: ReplayRun }) {
-  const when = run.started_at ? new Date(run.started_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "";
+  const when = run.started_at ? formatDate(run.started_at, { dateStyle: "medium", timeStyle: "medium" }) : "";
   const changed = run.steps.filter((step) => step.change !== "same");
   const same = run.steps.filter((step) => step.change === "same");
   return (
@@ -136,8 +136,8 @@ function ReplayRunRow({ run }: { run: ReplayRun }) {
         <summary>
           <span className={`badge replay-${run.status}`}>{runLabel(run)}</span>
           <span className="replay-when">{when}</span>
-          {run.version !== null && <span className="muted">version {run.version}</span>}
-          <code className="replay-trigger" title="The trigger data both runs started from">
+          {run.version !== null && <span className="muted">{t("version {version}", { version: run.version })}</span>}
+          <code className="replay-trigger" title={t("The trigger data both runs started from")}>
             {shortJson(run.trigger, 80)}
           </code>
         </summary>
@@ -147,7 +147,7 @@ function ReplayRunRow({ run }: { run: ReplayRun }) {
         ))}
         {same.length > 0 && (
           <p className="muted replay-same">
-            Unchanged: {same.map((step) => step.node_name).join(", ")}
+            {t("Unchanged: {steps}", { steps: same.map((step) => step.node_name).join(", ") })}
           </p>
         )}
       </details>
@@ -161,15 +161,15 @@ function StepDiff({ step }: { step: StepChange }) {
     <div className="replay-step" data-testid="replay-step">
       <h3>
         {name} <span className={`badge diff-${step.change === "same" ? "changed" : step.change}`}>{stepLabel(step)}</span>
-        {step.held_back && <span className="badge">held back</span>}
+        {step.held_back && <span className="badge">{t("held back")}</span>}
       </h3>
       {step.diff.length > 0 && (
         <table className="replay-diff">
           <thead>
             <tr>
-              <th scope="col">Field</th>
-              <th scope="col">Live</th>
-              <th scope="col">Draft</th>
+              <th scope="col">{t("Field")}</th>
+              <th scope="col">{t("Live")}</th>
+              <th scope="col">{t("Draft")}</th>
             </tr>
           </thead>
           <tbody>
@@ -178,14 +178,14 @@ function StepDiff({ step }: { step: StepChange }) {
                 <th scope="row">
                   <code>{fieldPath(row.path)}</code>
                 </th>
-                <td>{row.kind === "added" ? <span className="muted">(none)</span> : <code>{shortJson(row.old)}</code>}</td>
-                <td>{row.kind === "removed" ? <span className="muted">(none)</span> : <code>{shortJson(row.new)}</code>}</td>
+                <td>{row.kind === "added" ? <span className="muted">{t("(none)")}</span> : <code>{shortJson(row.old)}</code>}</td>
+                <td>{row.kind === "removed" ? <span className="muted">{t("(none)")}</span> : <code>{shortJson(row.new)}</code>}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {step.total > step.diff.length && <p className="muted">and {step.total - step.diff.length} more fields</p>}
+      {step.total > step.diff.length && <p className="muted">{tn(step.total - step.diff.length, "and {count} more field", "and {count} more fields")}</p>}
     </div>
   );
 }

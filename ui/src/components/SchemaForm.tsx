@@ -5,6 +5,7 @@ import { useState } from "react";
 import type { JsonSchema, NodeType, Problem } from "../lib/types";
 import { CodeField, useLatest, type CodeMode } from "./CodeField";
 import { problemText } from "../lib/problems";
+import { t } from "../i18n";
 
 const ADVANCED = ["retry", "on_error", "timeout_s"];
 
@@ -109,7 +110,7 @@ function JsonField({ path, name, value, onChange, paths, invalid, onFocusField }
             onChange(JSON.parse(next));
             setError(null);
           } catch {
-            setError("Not valid JSON yet: the last valid value is kept.");
+            setError(t("Not valid JSON yet: the last valid value is kept."));
           }
         }}
       />
@@ -157,7 +158,7 @@ function Field(props: FieldProps) {
         type="number"
         aria-invalid={invalid}
         value={value === undefined || value === null ? "" : String(value)}
-        placeholder={schema.default !== undefined && schema.default !== null ? String(schema.default) : "Not set"}
+        placeholder={schema.default !== undefined && schema.default !== null ? String(schema.default) : t("Not set")}
         min={schema.minimum}
         max={schema.maximum}
         onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}
@@ -177,7 +178,7 @@ function Field(props: FieldProps) {
           minLines={code ? 6 : 1}
           paths={paths}
           invalid={invalid}
-          placeholder={mode === "expression" ? "e.g. nodes.fetch_user.status = 200" : mode === "template" ? "Text, or {{ expression }}" : undefined}
+          placeholder={mode === "expression" ? t("e.g. nodes.fetch_user.status = 200") : mode === "template" ? t("Text, or {{ expression }}") : undefined}
           onFocus={() => onFocusField(mode, () => currentValue.current)}
           onChange={(next) => onChange(next)}
         />
@@ -203,12 +204,12 @@ function Field(props: FieldProps) {
               onChange={(next) => onChange(items.map((old, i) => (i === index ? next : old)))}
             />
             <button type="button" className="btn ghost small" onClick={() => onChange(items.filter((_, i) => i !== index))}>
-              Remove
+              {t("Remove")}
             </button>
           </fieldset>
         ))}
         <button type="button" className="btn small" onClick={() => onChange([...items, {}])}>
-          Add {humanise(name).toLowerCase().replace(/s$/, "")}
+          {t("Add {item}", { item: humanise(name).toLowerCase().replace(/s$/, "") })}
         </button>
       </div>
     );
@@ -312,12 +313,12 @@ export function SchemaForm({ nodeType, data, onChange, paths, problems, onFocusF
   const advanced = props.filter(([key]) => advancedKeys.has(key));
   return (
     <div className="schema-form">
-      {main.length === 0 && nodeType.type !== "app_action" && <p className="muted">This step has nothing to configure.</p>}
+      {main.length === 0 && nodeType.type !== "app_action" && <p className="muted">{t("This step has nothing to configure.")}</p>}
       {render(main)}
       {children}
       {advanced.length > 0 && (
         <details className="advanced">
-          <summary>More options</summary>
+          <summary>{t("More options")}</summary>
           {render(advanced)}
         </details>
       )}

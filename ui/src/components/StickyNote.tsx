@@ -3,6 +3,7 @@
 import { memo, useEffect, useRef } from "react";
 import type { Node, NodeProps } from "@xyflow/react";
 import { Icon } from "./Icons";
+import { t, useLocale } from "../i18n";
 
 export interface NoteViewData extends Record<string, unknown> {
   noteId: string;
@@ -17,6 +18,7 @@ export interface NoteViewData extends Record<string, unknown> {
 }
 
 export const StickyNoteView = memo(function StickyNoteView({ data, selected }: NodeProps<Node<NoteViewData>>) {
+  useLocale(); // memoised: redraw its labels when the language changes
   const field = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
     if (data.focus) field.current?.focus({ preventScroll: true });
@@ -25,9 +27,9 @@ export const StickyNoteView = memo(function StickyNoteView({ data, selected }: N
     <div className={`sticky-note note-${data.color}${selected ? " selected" : ""}`} style={{ width: data.width, height: data.height }} data-testid={`note-${data.noteId}`}>
       <div className="sticky-note-head">
         <Icon name="note" size={12} />
-        <span>Note</span>
+        <span>{t("Note")}</span>
         {!data.readOnly && (
-          <button type="button" className="icon-btn nodrag" aria-label="Delete this note" title="Delete this note" onClick={() => data.onRemove(data.noteId)}>
+          <button type="button" className="icon-btn nodrag" aria-label={t("Delete this note")} title={t("Delete this note")} onClick={() => data.onRemove(data.noteId)}>
             <Icon name="x" size={12} />
           </button>
         )}
@@ -35,8 +37,8 @@ export const StickyNoteView = memo(function StickyNoteView({ data, selected }: N
       <textarea
         ref={field}
         className="nodrag nowheel"
-        aria-label="Note text"
-        placeholder="Write a note for whoever edits this workflow"
+        aria-label={t("Note text")}
+        placeholder={t("Write a note for whoever edits this workflow")}
         value={data.text}
         readOnly={data.readOnly}
         maxLength={5000}

@@ -9,6 +9,7 @@ import { connectionState, matchesAll, useApps, type AppStore } from "../state/ap
 import { describeError } from "../state/useEditor";
 import { AppIcon } from "./AppIcon";
 import { Icon } from "./Icons";
+import { t, tn } from "../i18n";
 
 interface Props {
   api: Api;
@@ -68,18 +69,18 @@ export function TemplateGallery({ api, onCreated, onClose, allowBlank }: Props) 
     <section className="gallery" aria-labelledby="gallery-title">
       <header className="gallery-head">
         <div>
-          <h2 id="gallery-title">{picked ? picked.name : "Start from a template"}</h2>
-          <p className="muted">{picked ? "Fill in what this template needs; you can change everything in the editor afterwards." : "Pick a ready-made workflow and adjust it to your needs."}</p>
+          <h2 id="gallery-title">{picked ? picked.name : t("Start from a template")}</h2>
+          <p className="muted">{picked ? t("Fill in what this template needs; you can change everything in the editor afterwards.") : t("Pick a ready-made workflow and adjust it to your needs.")}</p>
         </div>
         {onClose && (
-          <button type="button" className="icon-btn" onClick={onClose} aria-label="Close the templates">
+          <button type="button" className="icon-btn" onClick={onClose} aria-label={t("Close the templates")}>
             <Icon name="x" />
           </button>
         )}
       </header>
       {startError && (
         <p className="problems" role="alert">
-          <Icon name="alert" size={16} /> <span>Could not create the workflow: {startError}</span>
+          <Icon name="alert" size={16} /> <span>{t("Could not create the workflow: {error}", { error: startError })}</span>
         </p>
       )}
       {picked ? (
@@ -89,26 +90,26 @@ export function TemplateGallery({ api, onCreated, onClose, allowBlank }: Props) 
           <div className="gallery-filters">
             <label className="palette-search gallery-search">
               <Icon name="search" size={16} />
-              <span className="sr-only">Search templates</span>
-              <input type="search" placeholder="Search templates" value={query} onChange={(e) => setQuery(e.target.value)} />
+              <span className="sr-only">{t("Search templates")}</span>
+              <input type="search" placeholder={t("Search templates")} value={query} onChange={(e) => setQuery(e.target.value)} />
             </label>
             {categories.length > 0 && (
-              <div className="chips" role="group" aria-label="Categories">
+              <div className="chips" role="group" aria-label={t("Categories")}>
                 {[null, ...categories].map((c) => (
                   <button key={c ?? "all"} type="button" className={`chip ${category === c ? "active" : ""}`} aria-pressed={category === c} onClick={() => setCategory(c)}>
-                    {c ?? "All"}
+                    {c ?? t("All")}
                   </button>
                 ))}
               </div>
             )}
           </div>
-          {loadError && <p className="problems" role="alert">Could not load the templates: {loadError}</p>}
+          {loadError && <p className="problems" role="alert">{t("Could not load the templates: {error}", { error: loadError })}</p>}
           {!all && !loadError && (
             <div className="loading gallery-loading" role="status">
-              <div className="spinner" aria-hidden="true" /> Loading templates…
+              <div className="spinner" aria-hidden="true" /> {t("Loading templates…")}
             </div>
           )}
-          {all && shown.length === 0 && <p className="muted empty">{all.length === 0 ? "There are no templates yet." : "No template matches your search."}</p>}
+          {all && shown.length === 0 && <p className="muted empty">{all.length === 0 ? t("There are no templates yet.") : t("No template matches your search.")}</p>}
           <ul className="template-grid">
             {allowBlank && (
               <li>
@@ -116,8 +117,8 @@ export function TemplateGallery({ api, onCreated, onClose, allowBlank }: Props) 
                   <span className="template-icon" aria-hidden="true">
                     <Icon name="plus" size={20} />
                   </span>
-                  <span className="template-name">Blank workflow</span>
-                  <span className="template-desc">Start from an empty canvas.</span>
+                  <span className="template-name">{t("Blank workflow")}</span>
+                  <span className="template-desc">{t("Start from an empty canvas.")}</span>
                 </button>
               </li>
             )}
@@ -155,12 +156,12 @@ function TemplateIcon({ template, apps }: { template: TemplateInfo; apps: AppSto
 function RequiredApps({ slugs, apps }: { slugs: string[]; apps: AppStore }) {
   return (
     <span className="template-apps">
-      <span className="sr-only">Needs: </span>
+      <span className="sr-only">{t("Needs:")} </span>
       {slugs.map((slug) => {
         const app = apps.summary(slug);
         const state = app ? connectionState(app) : "missing";
         return (
-          <span key={slug} className="template-app" title={state === "connected" ? "Connected" : "You will be asked to connect it"}>
+          <span key={slug} className="template-app" title={state === "connected" ? t("Connected") : t("You will be asked to connect it")}>
             <AppIcon slug={slug} name={app?.name ?? slug} icon={app?.icon} size={16} />
             {app?.name ?? slug}
             {state === "connected" && <Icon name="check" size={12} />}
@@ -190,10 +191,10 @@ function InputsForm({ template, busy, onBack, onSubmit, onInvalid }: { template:
       ))}
       <div className="dialog-actions">
         <button type="button" className="btn ghost" onClick={onBack} disabled={busy}>
-          Back to the templates
+          {t("Back to the templates")}
         </button>
         <button type="submit" className="btn primary" disabled={busy}>
-          {busy ? "Creating…" : "Create workflow"}
+          {busy ? t("Creating…") : t("Create workflow")}
         </button>
       </div>
     </form>
@@ -223,7 +224,7 @@ function InputRow({ field, value, onChange }: { field: InputField; value: string
       </select>
     );
   } else if (field.kind === "json") {
-    control = <textarea id={id} value={value} required={field.required} rows={3} onChange={(e) => onChange(e.target.value)} placeholder="JSON" />;
+    control = <textarea id={id} value={value} required={field.required} rows={3} onChange={(e) => onChange(e.target.value)} placeholder={t("JSON")} />;
   } else {
     control = <input id={id} type={field.kind === "number" ? "number" : "text"} value={value} required={field.required} onChange={(e) => onChange(e.target.value)} />;
   }
@@ -253,10 +254,10 @@ export function TemplateEntry({ api, onOpen }: { api: Api; onOpen(): void }) {
   return (
     <div className="template-entry">
       <button type="button" className="btn primary" onClick={onOpen}>
-        <Icon name="workflow" size={16} /> Start from a template
+        <Icon name="workflow" size={16} /> {t("Start from a template")}
       </button>
       <p className="muted">
-        {count} ready-made workflow{count > 1 ? "s" : ""}, or add steps from the list.
+        {tn(count, "{count} ready-made workflow, or add steps from the list.", "{count} ready-made workflows, or add steps from the list.")}
       </p>
     </div>
   );

@@ -11,6 +11,7 @@ import { Icon } from "./Icons";
 import { ErrorNote } from "./ErrorNote";
 import { Dialog } from "./Dialog";
 import { heldBack, heldBackSteps, wouldSendSummary } from "../lib/heldBack";
+import { formatDuration, statusText, t, tn } from "../i18n";
 
 interface Props {
   api: Api;
@@ -53,7 +54,7 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
       setError(null);
       onRun(payload, runForReal);
     } catch {
-      setError("The sample payload is not valid JSON.");
+      setError(t("The sample payload is not valid JSON."));
     }
   };
 
@@ -63,9 +64,9 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
   const toggle = (id: string, on: boolean) => setForReal(on ? [...chosen, id] : chosen.filter((c) => c !== id));
   const pinCount = Object.keys(pins).length;
   return (
-    <section className="panel-body" aria-label="Test the draft">
-      <h3 className="section-title">Sample payload</h3>
-      <CodeField id="test-payload" label="Sample payload" value={payloadText} mode="json" minLines={5} onChange={setPayloadText} />
+    <section className="panel-body" aria-label={t("Test the draft")}>
+      <h3 className="section-title">{t("Sample payload")}</h3>
+      <CodeField id="test-payload" label={t("Sample payload")} value={payloadText} mode="json" minLines={5} onChange={setPayloadText} />
       {error && (
         <p className="field-problem" role="alert">
           {error}
@@ -74,26 +75,26 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
       <div className="safe-note">
         <Icon name="shield" />
         <span>
-          <strong>Safe test mode is on.</strong> Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it; after a run, choose which to send for real.
+          <strong>{t("Safe test mode is on.")}</strong> {t("Steps that send data out (POST, PUT, PATCH, DELETE) show the request instead of sending it; after a run, choose which to send for real.")}
         </span>
       </div>
       <div className="button-row">
         <button type="button" className="btn primary" onClick={() => start()} disabled={run.status === "running"}>
-          <Icon name="play" size={14} /> {run.status === "running" ? "Running…" : "Run test"}
+          <Icon name="play" size={14} /> {run.status === "running" ? t("Running…") : t("Run test")}
         </button>
-        {pinCount > 0 && <span className="muted">{pinCount} pinned step{pinCount > 1 ? "s" : ""} will not run</span>}
+        {pinCount > 0 && <span className="muted">{tn(pinCount, "{count} pinned step will not run", "{count} pinned steps will not run")}</span>}
       </div>
 
       {run.status !== "idle" && (
         <>
           <h3 className="section-title">
-            Result{" "}
+            {t("Result")}{" "}
             <span className={`pill ${run.status === "running" ? "running" : run.status === "finished" ? "success" : "danger"}`} role="status">
-              {run.status === "running" ? "Running" : run.status === "finished" ? "Succeeded" : "Failed"}
+              {run.status === "running" ? t("Running") : run.status === "finished" ? t("Succeeded") : t("Failed")}
             </span>
           </h3>
-          {Boolean(run.error) && <ErrorNote error={run.error} title="The test run failed." />}
-          <ol className="step-list" aria-label="Steps of the test run">
+          {Boolean(run.error) && <ErrorNote error={run.error} title={t("The test run failed.")} />}
+          <ol className="step-list" aria-label={t("Steps of the test run")}>
             {run.order.map((id) => {
               const step = run.steps[id];
               const safe = heldBack(step.latest_output);
@@ -102,10 +103,10 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
                   {/* The name is the visible text (axe: label-content-name-mismatch), after a hidden "Open step". */}
                   <button type="button" className="step-open" onClick={() => onOpenStep(id)}>
                     <span className="dot" aria-hidden="true" />
-                    <span className="sr-only">Open step </span>
+                    <span className="sr-only">{t("Open step")} </span>
                     <span className="step-name">{names[id] ?? step.node_name}</span>
-                    <span className="step-status">{safe ? "not sent" : step.pinned ? "pinned" : step.node_status.toLowerCase()}</span>
-                    <span className="step-time">{step.execution_time !== null ? `${Math.round(step.execution_time)} ms` : ""}</span>
+                    <span className="step-status">{safe ? t("not sent") : step.pinned ? t("pinned") : statusText(step.node_status)}</span>
+                    <span className="step-time">{step.execution_time !== null ? formatDuration(step.execution_time) : ""}</span>
                   </button>
                 </li>
               );
@@ -113,9 +114,9 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
           </ol>
           {held.length > 0 && (
             <fieldset className="for-real">
-              <legend>Held-back writes</legend>
+              <legend>{t("Held-back writes")}</legend>
               <p className="muted">
-                Choose the writes to send for real. They run together in one test, so later steps see their real answers. The others stay held back.
+                {t("Choose the writes to send for real. They run together in one test, so later steps see their real answers. The others stay held back.")}
               </p>
               <ul className="for-real-list">
                 {held.map((id) => (
@@ -130,10 +131,10 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
               </ul>
               <div className="button-row">
                 <button type="button" className="btn danger" disabled={chosen.length === 0} onClick={() => start(chosen)}>
-                  {chosen.length === 0 ? "Run chosen for real" : `Run test with ${chosen.length} for real`}
+                  {chosen.length === 0 ? t("Run chosen for real") : tn(chosen.length, "Run test with {count} for real", "Run test with {count} for real")}
                 </button>
                 <button type="button" className="btn ghost" onClick={() => setConfirmAll(true)}>
-                  Run all for real…
+                  {t("Run all for real…")}
                 </button>
               </div>
             </fieldset>
@@ -141,14 +142,14 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
         </>
       )}
       <Dialog
-        title="Send every write for real?"
+        title={t("Send every write for real?")}
         open={confirmAll}
         onClose={() => setConfirmAll(false)}
         tone="danger"
         actions={
           <>
             <button type="button" className="btn ghost" onClick={() => setConfirmAll(false)}>
-              Cancel
+              {t("Cancel")}
             </button>
             <button
               type="button"
@@ -158,15 +159,15 @@ export function TestPanel({ api, graph, run, payloadText, setPayloadText, pins, 
                 start("all");
               }}
             >
-              Send all for real
+              {t("Send all for real")}
             </button>
           </>
         }
       >
         <p>
-          This test sends every step that changes data outside for real: {held.map((id) => names[id]).join(", ")}, and any write the last test did not reach.
+          {t("This test sends every step that changes data outside for real: {steps}, and any write the last test did not reach.", { steps: held.map((id) => names[id]).join(", ") })}
         </p>
-        <p className="muted">What they send cannot be taken back. Pinned steps still do not run.</p>
+        <p className="muted">{t("What they send cannot be taken back. Pinned steps still do not run.")}</p>
       </Dialog>
     </section>
   );

@@ -6,7 +6,7 @@ import { copyText } from "../lib/clipboard";
 import { useEffect, useMemo, useState } from "react";
 import type { Api } from "../lib/api";
 import type { OrgEvent, Problem } from "../lib/types";
-import { DAYS, TRIGGER_KINDS, cronOf, parseCron, type ScheduleForm } from "../model/trigger";
+import { dayNames, TRIGGER_KINDS, cronOf, parseCron, type ScheduleForm } from "../model/trigger";
 import { exampleOf, useAppDetail, useApps } from "../state/apps";
 import { describeError } from "../state/useEditor";
 import { AppIcon } from "./AppIcon";
@@ -14,6 +14,7 @@ import type { CodeMode } from "./CodeField";
 import { ParamsForm } from "./AppStep";
 import { Connection } from "./ConnectApp";
 import { Icon } from "./Icons";
+import { currentLocale, t, tx, useLocale } from "../i18n";
 
 interface Props {
   api: Api;
@@ -41,7 +42,8 @@ const noSample = (value: unknown) => value === undefined || value === null || (t
 export function TriggerStep(props: Props) {
   const { data, onChange, readOnly } = props;
   const kind = String(data.trigger ?? "manual");
-  const hint = TRIGGER_KINDS.find((k) => k.value === kind)?.hint;
+  const kindHint = TRIGGER_KINDS.find((k) => k.value === kind)?.hint;
+  const hint = kindHint && t(kindHint);
   const choose = (value: string) => {
     if (value === kind) return;
     // Keep only what every kind shares; the new kind starts from its own defaults.
@@ -54,7 +56,7 @@ export function TriggerStep(props: Props) {
     <div className="trigger-step">
       <div className="field">
         <span className="field-label" id="trigger-kind-label">
-          Starts on
+          {t("Starts on")}
         </span>
         <div className="trigger-kinds" role="radiogroup" aria-labelledby="trigger-kind-label">
           {TRIGGER_KINDS.map((k) => (
@@ -77,7 +79,7 @@ export function TriggerStep(props: Props) {
                 window.setTimeout(() => (document.querySelector(`.trigger-kind[aria-checked="true"]`) as HTMLElement | null)?.focus(), 0);
               }}
             >
-              {k.label}
+              {t(k.label)}
             </button>
           ))}
         </div>
@@ -95,7 +97,10 @@ export function TriggerStep(props: Props) {
 function ManualHelp({ api }: { api: Api }) {
   return (
     <p className="field-hint">
-      Call <code>POST {api.base.replace(/^https?:\/\/[^/]+/, "")}/workflow/{api.workflowId}/execute</code> with the payload as the body; it becomes <code>trigger</code>.
+      {tx("Call {request} with the payload as the body; it becomes {trigger}.", {
+        request: <code>POST {api.base.replace(/^https?:\/\/[^/]+/, "")}/workflow/{api.workflowId}/execute</code>,
+        trigger: <code>trigger</code>,
+      })}
     </p>
   );
 }
@@ -113,21 +118,20 @@ function WebhookUrl({ api, webhook }: { api: Api; webhook: Props["webhook"] }) {
   };
   return (
     <div className="field">
-      <label htmlFor="webhook-url">Webhook URL</label>
+      <label htmlFor="webhook-url">{t("Webhook URL")}</label>
       {url ? (
         <div className="copy-row">
           <input id="webhook-url" readOnly value={url} onFocus={(e) => e.currentTarget.select()} />
-          <button type="button" className="btn small" onClick={() => void copy()} aria-label="Copy the webhook URL">
-            <Icon name={copied === "yes" ? "check" : "copy"} size={14} /> {copied === "yes" ? "Copied" : "Copy"}
+          <button type="button" className="btn small" onClick={() => void copy()} aria-label={t("Copy the webhook URL")}>
+            <Icon name={copied === "yes" ? "check" : "copy"} size={14} /> {copied === "yes" ? t("Copied") : t("Copy")}
           </button>
         </div>
       ) : (
-        <p className="muted">Saving the draft gives this workflow its URL…</p>
+        <p className="muted">{t("Saving the draft gives this workflow its URL…")}</p>
       )}
       <p className="field-hint" aria-live="polite">
-        {copied === "no" ? "Could not reach the clipboard: the URL is selected, copy it with Ctrl+C. " : ""}
-        {webhook.live ? "Live: requests to this URL start runs." : "This URL starts runs once you publish; it stays the same after."} Send any method; the run's <code>trigger</code> is{" "}
-        <code>{"{body, query, headers, method}"}</code>.
+        {copied === "no" ? `${t("Could not reach the clipboard: the URL is selected, copy it with Ctrl+C.")} ` : ""}
+        {webhook.live ? t("Live: requests to this URL start runs.") : t("This URL starts runs once you publish; it stays the same after.")} {tx("Send any method; the run's {trigger} is {fields}.", { trigger: <code>trigger</code>, fields: <code>{"{body, query, headers, method}"}</code> })}
       </p>
     </div>
   );
@@ -136,6 +140,7 @@ function WebhookUrl({ api, webhook }: { api: Api; webhook: Props["webhook"] }) {
 // ——— Schedule ———
 
 function ScheduleBuilder({ api, data, onChange, readOnly }: { api: Api; data: Record<string, unknown>; onChange: Props["onChange"]; readOnly: boolean }) {
+  const locale = useLocale();
   const cron = typeof data.cron === "string" ? data.cron : "";
   const timezone = typeof data.timezone === "string" && data.timezone ? data.timezone : "UTC";
   const [form, setForm] = useState<ScheduleForm>(() => parseCron(cron));
@@ -146,7 +151,7 @@ function ScheduleBuilder({ api, data, onChange, readOnly }: { api: Api; data: Re
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [cron]);
   useEffect(() => {
-    if (!cron) return setRuns({ problem: "Set a schedule." });
+    if (!cron) return setRuns({ problem: t("Set a schedule.") });
     const handle = window.setTimeout(() => {
       api.schedulePreview(cron, timezone).then(
         (answer) => setRuns({ next: answer.next_runs, problem: answer.problem }),
@@ -166,30 +171,30 @@ function ScheduleBuilder({ api, data, onChange, readOnly }: { api: Api; data: Re
     const known = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.("timeZone") ?? [];
     return Array.from(new Set(["UTC", localZone(), timezone, ...known]));
   }, [timezone]);
-  const format = useMemo(() => new Intl.DateTimeFormat(undefined, { weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: timezone }), [timezone]);
+  const format = useMemo(() => new Intl.DateTimeFormat(currentLocale(), { weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: timezone }), [timezone, locale]);
   return (
     <div className="schedule-builder">
       <div className="field">
-        <label htmlFor="schedule-mode">Repeat</label>
+        <label htmlFor="schedule-mode">{t("Repeat")}</label>
         <select id="schedule-mode" value={form.mode} disabled={readOnly} onChange={(e) => update({ mode: e.target.value as ScheduleForm["mode"] })}>
-          <option value="minutes">Every N minutes</option>
-          <option value="hours">Every N hours</option>
-          <option value="daily">Every day at</option>
-          <option value="weekly">Every week on</option>
-          <option value="cron">Custom (cron)</option>
+          <option value="minutes">{t("Every N minutes")}</option>
+          <option value="hours">{t("Every N hours")}</option>
+          <option value="daily">{t("Every day at")}</option>
+          <option value="weekly">{t("Every week on")}</option>
+          <option value="cron">{t("Custom (cron)")}</option>
         </select>
       </div>
       {(form.mode === "minutes" || form.mode === "hours") && (
         <div className="field">
-          <label htmlFor="schedule-every">Every how many {form.mode}</label>
+          <label htmlFor="schedule-every">{form.mode === "hours" ? t("Every how many hours") : t("Every how many minutes")}</label>
           <input id="schedule-every" type="number" min={1} max={form.mode === "minutes" ? 59 : 23} value={form.every} disabled={readOnly} onChange={(e) => update({ every: Number(e.target.value) })} />
         </div>
       )}
       {form.mode === "weekly" && (
         <div className="field">
-          <label htmlFor="schedule-day">Day</label>
+          <label htmlFor="schedule-day">{t("Day")}</label>
           <select id="schedule-day" value={form.day} disabled={readOnly} onChange={(e) => update({ day: Number(e.target.value) })}>
-            {DAYS.map((d, i) => (
+            {dayNames().map((d, i) => (
               <option key={d} value={i}>
                 {d}
               </option>
@@ -199,49 +204,49 @@ function ScheduleBuilder({ api, data, onChange, readOnly }: { api: Api; data: Re
       )}
       {(form.mode === "daily" || form.mode === "weekly") && (
         <div className="field">
-          <label htmlFor="schedule-time">At</label>
+          <label htmlFor="schedule-time">{t("At")}</label>
           <input id="schedule-time" type="time" value={form.time} disabled={readOnly} onChange={(e) => e.target.value && update({ time: e.target.value })} />
         </div>
       )}
       {form.mode === "cron" && (
         <div className="field">
-          <label htmlFor="schedule-cron">Cron expression</label>
-          <input id="schedule-cron" value={form.cron} spellCheck={false} placeholder="minute hour day month weekday" disabled={readOnly} onChange={(e) => update({ cron: e.target.value })} />
-          <p className="field-hint">Five fields: minute hour day-of-month month day-of-week, e.g. <code>0 9 * * 1-5</code>.</p>
+          <label htmlFor="schedule-cron">{t("Cron expression")}</label>
+          <input id="schedule-cron" value={form.cron} spellCheck={false} placeholder={t("minute hour day month weekday")} disabled={readOnly} onChange={(e) => update({ cron: e.target.value })} />
+          <p className="field-hint">{t("Five fields: minute hour day-of-month month day-of-week, e.g.")} <code>0 9 * * 1-5</code>.</p>
         </div>
       )}
       <div className="field">
-        <label htmlFor="schedule-timezone">Timezone</label>
+        <label htmlFor="schedule-timezone">{t("Timezone")}</label>
         <select id="schedule-timezone" value={timezone} disabled={readOnly} onChange={(e) => onChange({ ...data, timezone: e.target.value })}>
           {zones.map((z) => (
             <option key={z} value={z}>
               {z}
-              {z === localZone() ? " (yours)" : ""}
+              {z === localZone() ? t(" (yours)") : ""}
             </option>
           ))}
         </select>
         {form.mode !== "cron" && (
           <p className="field-hint">
-            Cron: <code>{cron}</code>
+            {t("Cron:")} <code>{cron}</code>
           </p>
         )}
       </div>
       <div className="next-runs" aria-live="polite">
-        <h4>Next runs</h4>
+        <h4>{t("Next runs")}</h4>
         {runs.error || runs.problem ? (
           <p className="field-problem" role="alert">
             {runs.error ?? runs.problem}
           </p>
         ) : runs.next ? (
-          <ol aria-label="Next runs">
+          <ol aria-label={t("Next runs")}>
             {runs.next.map((when) => (
               <li key={when}>{format.format(new Date(when))}</li>
             ))}
           </ol>
         ) : (
-          <p className="muted">Working out the next runs…</p>
+          <p className="muted">{t("Working out the next runs…")}</p>
         )}
-        <p className="field-hint">Shown in {timezone}.</p>
+        <p className="field-hint">{t("Shown in {timezone}.", { timezone })}</p>
       </div>
     </div>
   );
@@ -276,25 +281,25 @@ function EventPicker({ api, data, onChange, readOnly }: { api: Api; data: Record
   };
   return (
     <div className="field">
-      <label htmlFor="trigger-event">Event</label>
+      <label htmlFor="trigger-event">{t("Event")}</label>
       {events && events.length > 0 ? (
         <select id="trigger-event" value={name} disabled={readOnly} onChange={(e) => pick(e.target.value)}>
-          <option value="">Choose an event…</option>
+          <option value="">{t("Choose an event…")}</option>
           {events.map((e) => (
             <option key={e.name} value={e.name}>
               {e.name}
             </option>
           ))}
-          {name && !chosen && <option value={name}>{name} (not declared)</option>}
+          {name && !chosen && <option value={name}>{name} {t("(not declared)")}</option>}
         </select>
       ) : (
-        <input id="trigger-event" value={name} disabled={readOnly} placeholder="Event name" onChange={(e) => onChange({ ...data, event: e.target.value || null })} />
+        <input id="trigger-event" value={name} disabled={readOnly} placeholder={t("Event name")} onChange={(e) => onChange({ ...data, event: e.target.value || null })} />
       )}
       {error && <p className="field-problem">{error}</p>}
-      {events && events.length === 0 && <p className="field-hint">Your org has declared no events yet (POST /application/event); type the name your app sends.</p>}
+      {events && events.length === 0 && <p className="field-hint">{t("Your org has declared no events yet (POST /application/event); type the name your app sends.")}</p>}
       {chosen?.json_schema && (
         <details className="event-schema">
-          <summary>Payload fields</summary>
+          <summary>{t("Payload fields")}</summary>
           <ul>
             {Object.entries(chosen.json_schema.properties ?? {}).map(([key, schema]) => (
               <li key={key}>
@@ -327,11 +332,11 @@ function AppTriggerPicker(props: Props) {
   return (
     <>
       <div className="field">
-        <label htmlFor="trigger-app">App</label>
+        <label htmlFor="trigger-app">{t("App")}</label>
         <div className="copy-row">
           {slug && <AppIcon slug={slug} name={app?.name ?? slug} icon={app?.icon ?? null} size={28} />}
           <select id="trigger-app" value={slug} disabled={readOnly} onChange={(e) => onChange({ ...data, app: e.target.value || null, app_trigger: null, params: {} })}>
-            <option value="">Choose an app…</option>
+            <option value="">{t("Choose an app…")}</option>
             {withTriggers.map((a) => (
               <option key={a.slug} value={a.slug}>
                 {a.name}
@@ -343,9 +348,9 @@ function AppTriggerPicker(props: Props) {
       </div>
       {slug && app && (
         <div className="field">
-          <label htmlFor="trigger-app-trigger">Trigger</label>
+          <label htmlFor="trigger-app-trigger">{t("Trigger")}</label>
           <select id="trigger-app-trigger" value={String(data.app_trigger ?? "")} disabled={readOnly} onChange={(e) => pickTrigger(e.target.value)}>
-            <option value="">Choose a trigger…</option>
+            <option value="">{t("Choose a trigger…")}</option>
             {(app.triggers ?? []).map((t) => (
               <option key={t.name} value={t.name}>
                 {t.label}
@@ -355,7 +360,7 @@ function AppTriggerPicker(props: Props) {
           {trigger && (
             <p className="field-hint">
               {trigger.description ? `${trigger.description} ` : ""}
-              {trigger.kind === "polling" ? `Checks for new items every ${Math.round((trigger.interval_s ?? 300) / 60)} min.` : "The app sends each event as it happens."}
+              {trigger.kind === "polling" ? t("Checks for new items every {minutes} min.", { minutes: Math.round((trigger.interval_s ?? 300) / 60) }) : t("The app sends each event as it happens.")}
             </p>
           )}
         </div>

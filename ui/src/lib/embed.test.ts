@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyTheme, resolveHostOrigin } from "./embed";
+import { applyScheme, applyTheme, resolveHostOrigin } from "./embed";
 
 function fakeWindow(ancestor: string | null, referrer = ""): Window {
   const parent = {};
@@ -37,5 +37,20 @@ describe("theme", () => {
     const root = { style: { setProperty: (k: string, v: string) => (set[k] = v) } } as unknown as HTMLElement;
     applyTheme({ colors: { "--accent": "#0a7", bg: "white", "--x": "red; } body { display:none" }, radius: "6px", font: "Inter" }, root);
     expect(set).toEqual({ "--accent": "#0a7", "--bg": "white", "--radius": "6px", "--font": "Inter" });
+  });
+});
+
+describe("colour scheme", () => {
+  it("takes the host's dark or light, ignores other values, and auto follows the browser", () => {
+    const root = { dataset: {} as Record<string, string>, style: { setProperty: () => undefined } } as unknown as HTMLElement;
+    applyTheme({ scheme: "dark" }, root);
+    expect(root.dataset.theme).toBe("dark");
+    applyScheme("purple", root);
+    applyScheme(null, root);
+    expect(root.dataset.theme).toBe("dark");
+    applyScheme("light", root);
+    expect(root.dataset.theme).toBe("light");
+    applyScheme("auto", root); // no prefers-color-scheme here: light
+    expect(root.dataset.theme).toBe("light");
   });
 });

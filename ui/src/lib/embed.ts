@@ -7,6 +7,8 @@ export const PROTOCOL = { source: "weft-editor", version: 1 } as const;
 export type HostEvent = "ready" | "draftSaved" | "published" | "runFinished" | "dirtyChanged" | "tokenExpiring" | "workflowCreated" | "templateFailed";
 
 export interface ThemeCommand {
+  /** "dark" or "light" forces that palette; "auto" follows the browser's prefers-color-scheme. */
+  scheme?: string;
   colors?: Record<string, string>;
   radius?: string;
   font?: string;
@@ -15,6 +17,8 @@ export interface ThemeCommand {
 export interface HostHandlers {
   setToken(token: string, expiresAt?: string): void;
   setTheme(theme: ThemeCommand): void;
+  /** Show the editor in `locale` ("de", "fr-CA", …); unsupported ones are ignored. */
+  setLocale?(locale: string): void;
   /** Start a new workflow from template `template` with `inputs` (checked by the receiver). */
   startFromTemplate?(template: string, inputs: unknown): void;
 }
@@ -57,6 +61,8 @@ export class HostChannel {
         handlers.setToken(payload.token, typeof payload.expiresAt === "string" ? payload.expiresAt : undefined);
       } else if (message.type === "setTheme") {
         handlers.setTheme(payload as ThemeCommand);
+      } else if (message.type === "setLocale" && handlers.setLocale && typeof payload.locale === "string") {
+        handlers.setLocale(payload.locale);
       } else if (message.type === "startFromTemplate" && handlers.startFromTemplate) {
         handlers.startFromTemplate(typeof payload.template === "string" ? payload.template : "", payload.inputs);
       }
@@ -73,10 +79,26 @@ const SAFE_VALUE = /^[^;{}<>]{1,120}$/;
 
 /** Apply a host theme as CSS variables (names and values checked so a host cannot inject CSS). */
 export function applyTheme(theme: ThemeCommand, root: HTMLElement = document.documentElement): void {
+  if (theme.scheme !== undefined) applyScheme(theme.scheme, root);
   for (const [name, value] of Object.entries(theme.colors ?? {})) {
     const variable = name.startsWith("--") ? name : `--${name}`;
     if (SAFE_VAR.test(variable) && typeof value === "string" && SAFE_VALUE.test(value)) root.style.setProperty(variable, value);
   }
   if (typeof theme.radius === "string" && SAFE_VALUE.test(theme.radius)) root.style.setProperty("--radius", theme.radius);
   if (typeof theme.font === "string" && SAFE_VALUE.test(theme.font)) root.style.setProperty("--font", theme.font);
+}
+
+let chosenScheme: "light" | "dark" | "auto" = "auto";
+let followingBrowser = false;
+
+/** Set `data-theme` (the palette in styles.css): the host's "dark" or "light", or with "auto"
+ * (the default) the browser's prefers-color-scheme, followed as it changes. Others are ignored. */
+export function applyScheme(scheme: unknown, root: HTMLElement = document.documentElement): void {
+  if (scheme === "dark" || scheme === "light" || scheme === "auto") chosenScheme = scheme;
+  const query = typeof window !== "undefined" && typeof window.matchMedia === "function" ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  if (query && !followingBrowser) {
+    followingBrowser = true;
+    query.addEventListener("change", () => applyScheme(undefined, root));
+  }
+  root.dataset.theme = chosenScheme === "auto" ? (query?.matches ? "dark" : "light") : chosenScheme;
 }

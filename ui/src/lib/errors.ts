@@ -1,6 +1,7 @@
 // Errors as the editor shows them to end customers: one readable sentence, plus the code and
 // raw answer (folded away) that the operator needs to look the failure up in the server's log.
 import { ApiError } from "./api";
+import { msg, t } from "../i18n";
 
 export interface ShownError {
   /** What happened, as a sentence. */
@@ -20,14 +21,14 @@ const SETTING = /\bWEFT_[A-Z0-9_]+\b/g;
 const OPERATOR_CODES = new Set(["OUTBOUND_BLOCKED", "SUBWORKFLOW_MAX_DEPTH", "RUNS_PER_TRIGGER"]);
 
 const BY_STATUS: Record<number, string> = {
-  0: "The server could not be reached. Check the connection and try again; nothing is lost.",
-  401: "Your session has ended. Reopen the editor from your application.",
-  403: "You are not allowed to do this.",
-  404: "This was not found: it may have been deleted.",
-  413: "This is too large for the server to accept.",
-  429: "Too many requests at once. Wait a moment and try again.",
+  0: msg("The server could not be reached. Check the connection and try again; nothing is lost."),
+  401: msg("Your session has ended. Reopen the editor from your application."),
+  403: msg("You are not allowed to do this."),
+  404: msg("This was not found: it may have been deleted."),
+  413: msg("This is too large for the server to accept."),
+  429: msg("Too many requests at once. Wait a moment and try again."),
 };
-const SERVER_FAILED = "Something went wrong on the server. Try again; if it keeps happening, ask your administrator and give them the code below.";
+const SERVER_FAILED = msg("Something went wrong on the server. Try again; if it keeps happening, ask your administrator and give them the code below.");
 
 /** `error` (an ApiError, a step's error object, an Error or a string) as the editor shows it. */
 export function shownError(error: unknown): ShownError {
@@ -61,10 +62,10 @@ function finish(sentence: string, code: string | null, reference: string | null,
   SETTING.lastIndex = 0;
   const codeInText = sentence.match(/\(code ([A-Z0-9_]+)\)/);
   const askAdministrator = namesSetting || OPERATOR_CODES.has(code ?? "") || Boolean(codeInText && OPERATOR_CODES.has(codeInText[1]));
-  let text = sentence.replace(SETTING, "a server setting");
+  let text = t(sentence).replace(SETTING, t("a server setting"));
   if (namesSetting) {
     // What the old message told the customer to change is the operator's: send them there instead.
-    text = text.replace(/\s*To allow it,[^.]*\.?/i, "") + " Ask your administrator to allow it, with the code below.";
+    text = text.replace(/\s*To allow it,[^.]*\.?/i, "") + " " + t("Ask your administrator to allow it, with the code below.");
   }
   return { sentence: text, code: code ?? codeInText?.[1] ?? null, reference, raw: raw.replace(SETTING, "[server setting]"), askAdministrator };
 }

@@ -1,5 +1,6 @@
 // Safe test mode's held-back writes, as a test run reports them: a step whose output is
 // `{safe_mode: true, would_send}` did not run and shows the request it would have sent.
+import { t } from "../i18n";
 
 /** Did safe test mode hold this step back (its output is the would-send stand-in)? */
 export function heldBack(output: unknown): boolean {
@@ -11,7 +12,7 @@ export function wouldSendSummary(output: unknown): string {
   const send = (output as { would_send?: Record<string, unknown> } | null)?.would_send ?? {};
   if (typeof send.method === "string" && typeof send.url === "string") return `${send.method} ${send.url}`;
   if (typeof send.app === "string") return `${send.app}: ${String(send.action ?? "")}`;
-  if (typeof send.workflow_id === "string") return "runs another workflow";
+  if (typeof send.workflow_id === "string") return t("runs another workflow");
   return "";
 }
 

@@ -1,6 +1,7 @@
 // Starting from a template: the inputs a host injects (a URL's base64url JSON or a postMessage
 // object) checked before anything is sent, and the fields a template's input schema asks for.
 import type { Graph, JsonSchema, Problem } from "./types";
+import { t } from "../i18n";
 
 /** What the API takes as inputs (32 KiB of JSON), and its base64url length. */
 export const MAX_INPUT_BYTES = 32_768;
@@ -11,20 +12,20 @@ export class InjectedDataError extends Error {}
 /** The injected inputs of a template link: `null`/empty is none; anything odd, a readable error. */
 export function decodeInputs(raw: string | null | undefined): Record<string, unknown> {
   if (!raw) return {};
-  if (raw.length > MAX_INJECTED_CHARS) throw new InjectedDataError(`The data sent with this template is too large (at most ${MAX_INPUT_BYTES / 1024} KB).`);
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(raw)) throw new InjectedDataError("The data sent with this template is not base64url-encoded JSON.");
+  if (raw.length > MAX_INJECTED_CHARS) throw new InjectedDataError(t("The data sent with this template is too large (at most {size} KB).", { size: MAX_INPUT_BYTES / 1024 }));
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(raw)) throw new InjectedDataError(t("The data sent with this template is not base64url-encoded JSON."));
   let text: string;
   try {
     const binary = atob(raw.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "").padEnd(Math.ceil(raw.replace(/=+$/, "").length / 4) * 4, "="));
     text = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
   } catch {
-    throw new InjectedDataError("The data sent with this template is not base64url-encoded JSON.");
+    throw new InjectedDataError(t("The data sent with this template is not base64url-encoded JSON."));
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new InjectedDataError("The data sent with this template is not valid JSON.");
+    throw new InjectedDataError(t("The data sent with this template is not valid JSON."));
   }
   return checkInputs(value);
 }
@@ -32,14 +33,14 @@ export function decodeInputs(raw: string | null | undefined): Record<string, unk
 /** Inputs given as a value (postMessage): a JSON object of bounded size. */
 export function checkInputs(value: unknown): Record<string, unknown> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw new InjectedDataError("The data sent with this template must be a JSON object of input values.");
+  if (typeof value !== "object" || Array.isArray(value)) throw new InjectedDataError(t("The data sent with this template must be a JSON object of input values."));
   let size: number;
   try {
     size = new TextEncoder().encode(JSON.stringify(value)).length;
   } catch {
-    throw new InjectedDataError("The data sent with this template cannot be read as JSON.");
+    throw new InjectedDataError(t("The data sent with this template cannot be read as JSON."));
   }
-  if (size > MAX_INPUT_BYTES) throw new InjectedDataError(`The data sent with this template is too large (at most ${MAX_INPUT_BYTES / 1024} KB).`);
+  if (size > MAX_INPUT_BYTES) throw new InjectedDataError(t("The data sent with this template is too large (at most {size} KB).", { size: MAX_INPUT_BYTES / 1024 }));
   return value as Record<string, unknown>;
 }
 

@@ -1,5 +1,6 @@
 // What changed between two versions of a graph, node by node (for the draft vs live view).
 import type { Graph } from "../lib/types";
+import { t } from "../i18n";
 
 export type NodeChange = "added" | "removed" | "changed" | "same";
 
@@ -136,7 +137,7 @@ export function describeChanges(before: Graph, after: Graph): GraphChanges {
 
 /** A value in a change list: short JSON, or "(none)" when the field is absent. */
 export function showValue(value: unknown, max = 80): string {
-  if (value === undefined) return "(none)";
+  if (value === undefined) return t("(none)");
   const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -1,5 +1,6 @@
 // "What changes if I publish": the server's replay report (POST/GET /workflow/{id}/draft/replay)
 // and the few sentences the editor makes of it.
+import { msg, t, tn } from "../i18n";
 
 export interface FieldChange {
   path: string;
@@ -61,39 +62,39 @@ export function replayCount(text: string): number | null {
 
 /** One line on where the replay stands. */
 export function replaySummary(report: ReplayReport): string {
-  if (report.total === 0) return "No live run has ended yet, so there is nothing to replay.";
-  const runs = (n: number) => `${n} run${n === 1 ? "" : "s"}`;
-  if (report.status === "running") return `Replaying… ${report.total - report.pending} of ${runs(report.total)} compared.`;
-  if (report.with_changes === 0) return `No change: the draft answers like the live version in all ${runs(report.total)}.`;
-  return `${report.with_changes} of ${runs(report.total)} would change.`;
+  if (report.total === 0) return t("No live run has ended yet, so there is nothing to replay.");
+  const total = report.total;
+  if (report.status === "running") return tn(total, "Replaying… {done} of {count} run compared.", "Replaying… {done} of {count} runs compared.", { done: total - report.pending });
+  if (report.with_changes === 0) return tn(total, "No change: the draft answers like the live version in all {count} run.", "No change: the draft answers like the live version in all {count} runs.");
+  return tn(total, "{changed} of {count} run would change.", "{changed} of {count} runs would change.", { changed: report.with_changes });
 }
 
 /** A run's badge: what happened to it, in a word or three. */
 export function runLabel(run: ReplayRun): string {
   switch (run.status) {
     case "pending":
-      return "Replaying…";
+      return t("Replaying…");
     case "same":
-      return "No change";
+      return t("No change");
     case "changed":
-      return `${run.changed} step${run.changed === 1 ? "" : "s"} changed`;
+      return tn(run.changed, "{count} step changed", "{count} steps changed");
     case "no_outputs":
-      return "Not compared";
+      return t("Not compared");
     default:
-      return "Not available";
+      return t("Not available");
   }
 }
 
 const CHANGE_LABEL: Record<StepChange["change"], string> = {
-  same: "unchanged",
-  changed: "changed",
-  added: "only in the draft",
-  removed: "not run by the draft",
+  same: msg("unchanged"),
+  changed: msg("changed"),
+  added: msg("only in the draft"),
+  removed: msg("not run by the draft"),
 };
 
 /** How one step fared. */
 export function stepLabel(step: StepChange): string {
-  return CHANGE_LABEL[step.change];
+  return t(CHANGE_LABEL[step.change]);
 }
 
 /** A JSON value shortened for one table cell. */
@@ -104,5 +105,5 @@ export function shortJson(value: unknown, max = 120): string {
 
 /** A field path as people read it: `$.output.greeting` → `output.greeting`. */
 export function fieldPath(path: string): string {
-  return path.startsWith("$.") ? path.slice(2) : path === "$" ? "(whole value)" : path;
+  return path.startsWith("$.") ? path.slice(2) : path === "$" ? t("(whole value)") : path;
 }

@@ -1,6 +1,8 @@
 // The start node's trigger in words, and the schedule builder's cron forms: every N minutes,
 // every N hours, daily at, weekly on, or a raw cron expression.
 
+import { currentLocale, msg, t, tn } from "../i18n";
+
 export type ScheduleMode = "minutes" | "hours" | "daily" | "weekly" | "cron";
 
 export interface ScheduleForm {
@@ -11,7 +13,12 @@ export interface ScheduleForm {
   cron: string;
 }
 
-export const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+/** The weekday names in the editor's language, Sunday first (Intl: no catalogue entry needed). */
+export function dayNames(): string[] {
+  const format = new Intl.DateTimeFormat(currentLocale(), { weekday: "long", timeZone: "UTC" });
+  // 2023-01-01 was a Sunday.
+  return Array.from({ length: 7 }, (_, day) => format.format(Date.UTC(2023, 0, 1 + day)));
+}
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -55,47 +62,48 @@ export function cronOf(form: ScheduleForm): string {
 
 /** "Every day at 09:00", "Every Monday at 09:00", "Every 15 minutes", or the cron itself. */
 export function describeCron(cron: string | undefined | null): string {
-  if (!cron) return "Schedule";
+  if (!cron) return t("Schedule");
   const form = parseCron(cron);
   switch (form.mode) {
     case "minutes":
-      return form.every === 1 ? "Every minute" : `Every ${form.every} minutes`;
+      return tn(form.every, "Every minute", "Every {count} minutes");
     case "hours": {
       const minute = cron.trim().split(/\s+/)[0];
-      return `${form.every === 1 ? "Every hour" : `Every ${form.every} hours`}${minute !== "0" ? ` at :${pad(Number(minute))}` : ""}`;
+      const every = tn(form.every, "Every hour", "Every {count} hours");
+      return minute !== "0" ? t("{every} at :{minute}", { every, minute: pad(Number(minute)) }) : every;
     }
     case "daily":
-      return `Every day at ${form.time}`;
+      return t("Every day at {time}", { time: form.time });
     case "weekly":
-      return `Every ${DAYS[form.day]} at ${form.time}`;
+      return t("Every {day} at {time}", { day: dayNames()[form.day], time: form.time });
     default:
-      return `Schedule · ${cron}`;
+      return `${t("Schedule")} · ${cron}`;
   }
 }
 
 export const TRIGGER_KINDS: { value: string; label: string; hint: string }[] = [
-  { value: "manual", label: "API call", hint: "Runs when your app calls the execute API (or the SDK's execute)." },
-  { value: "webhook", label: "Webhook", hint: "Runs on every request to its URL." },
-  { value: "schedule", label: "Schedule", hint: "Runs on a timetable." },
-  { value: "event", label: "Org event", hint: "Runs when your app sends one of your declared events." },
-  { value: "app", label: "App trigger", hint: "Runs when something happens in a connected app." },
+  { value: "manual", label: msg("API call"), hint: msg("Runs when your app calls the execute API (or the SDK's execute).") },
+  { value: "webhook", label: msg("Webhook"), hint: msg("Runs on every request to its URL.") },
+  { value: "schedule", label: msg("Schedule"), hint: msg("Runs on a timetable.") },
+  { value: "event", label: msg("Org event"), hint: msg("Runs when your app sends one of your declared events.") },
+  { value: "app", label: msg("App trigger"), hint: msg("Runs when something happens in a connected app.") },
 ];
 
 /** What the Start card says: "Webhook", "Every day at 09:00", "Stripe · New charge". */
 export function triggerLabel(data: Record<string, unknown>, app?: { name: string; triggers?: { name: string; label: string }[] }): string {
   switch (data.trigger ?? "manual") {
     case "webhook":
-      return data.sync ? "Webhook (answers the caller)" : "Webhook";
+      return data.sync ? t("Webhook (answers the caller)") : t("Webhook");
     case "schedule":
       return describeCron(typeof data.cron === "string" ? data.cron : null);
     case "event":
-      return data.event ? `Event · ${String(data.event)}` : "Org event";
+      return data.event ? `${t("Event")} · ${String(data.event)}` : t("Org event");
     case "app": {
-      if (!data.app) return "App trigger";
+      if (!data.app) return t("App trigger");
       const trigger = app?.triggers?.find((t) => t.name === data.app_trigger);
-      return `${app?.name ?? String(data.app)} · ${trigger?.label ?? String(data.app_trigger ?? "choose a trigger")}`;
+      return `${app?.name ?? String(data.app)} · ${trigger?.label ?? String(data.app_trigger ?? t("choose a trigger"))}`;
     }
     default:
-      return "API call";
+      return t("API call");
   }
 }

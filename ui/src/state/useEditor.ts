@@ -7,6 +7,7 @@ import type { HostChannel } from "../lib/embed";
 import type { Draft, Graph, NodeType, Problem, Step } from "../lib/types";
 import { DraftSync, type SaveState } from "./draftSync";
 import { createHistory, push, redo as redoHistory, reset, undo as undoHistory, canRedo, canUndo, type History } from "../model/history";
+import { statusText, t } from "../i18n";
 
 export type { SaveState } from "./draftSync";
 export { AUTOSAVE_MS } from "./draftSync";
@@ -127,8 +128,8 @@ export function useEditor(api: Api, host: HostChannel) {
 
   const publish = useCallback(async (): Promise<{ version?: number; problems?: Problem[]; error?: unknown }> => {
     await flush();
-    if (sync.state === "conflict") return { error: "Settle the conflict first." };
-    if (sync.dirty) return { error: "The draft could not be saved, so it was not published. Your changes are kept." };
+    if (sync.state === "conflict") return { error: t("Settle the conflict first.") };
+    if (sync.dirty) return { error: t("The draft could not be saved, so it was not published. Your changes are kept.") };
     try {
       const answer = await api.publish();
       setProblems([]);
@@ -200,7 +201,7 @@ export function useEditor(api: Api, host: HostChannel) {
           status: failed ? "failed" : "finished",
           steps,
           order,
-          error: failed ? (finished.error ?? `The run ended as ${finished.status.toLowerCase()}.`) : null,
+          error: failed ? (finished.error ?? t("The run ended as {status}.", { status: statusText(finished.status) })) : null,
         });
         host.send("runFinished", { executionId: finished._id, status: finished.status, test: true });
       } catch (error) {
