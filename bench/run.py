@@ -157,7 +157,7 @@ def main() -> None:
         "--only", default=",".join(SYSTEMS), help=f"comma-separated: {', '.join(SYSTEMS)}"
     )
     parser.add_argument("--callers", default="1,8,32,128")
-    parser.add_argument("--workflows", default="five-step,trivial,chain")
+    parser.add_argument("--workflows", default="five-step,trivial,chain,mapping,loop")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per round")
     parser.add_argument(
         "--warmup", type=float, default=2.0, help="unmeasured seconds before each round"
