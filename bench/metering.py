@@ -1,7 +1,10 @@
-"""Metering's cost on SQLite: group commits of run ends with and without the usage upsert
-(engine.writes), and what a rollup from execution rows would add instead (aggregate + mark).
+"""Metering's cost on SQLite: group commits of run ends with and without what issue 25 added to
+them (the usage upsert and the failure streak's reset, engine.writes), and what a rollup from
+execution rows would add instead (aggregate + mark).
 
-    PYTHONPATH=src .venv/bin/python bench/metering.py
+    PYTHONPATH=src .venv/bin/python bench/metering.py [ends per commit, default 5]
+
+One end per commit is a single caller's case (each run commits alone).
 
 Process CPU time is measured (SQLite runs in the process, so it counts the database's work
 too), A/B interleaved; results are in docs/operations.md ("Usage").
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +29,7 @@ from weft.apps.catalog import create_default_app
 from weft.apps.service import prepare_database
 from weft.engine.interpreter.metering import RunUsage
 from weft.engine.runs import lifecycle, states
+from weft.engine.runs.failure_streaks import RunOutcome
 from weft.engine.writes.commits import writer_for
 from weft.settings import Settings
 from weft.store.db import Database
@@ -35,7 +40,8 @@ from weft.tenancy.orgs import create_org
 from weft.tenancy.tokens import issue_session_token
 
 BASE = "/api/v2/public"
-BATCHES, PER_BATCH = 100, 5  # five ends per group commit
+BATCHES = 100
+PER_BATCH = int(sys.argv[1]) if len(sys.argv) > 1 else 5  # ends per group commit
 ROLLUP = """
 INSERT INTO usage_daily (org_id, environment, day, linked_account_pk, workflow_id,
                          runs, steps, action_calls, code_ms)
@@ -118,6 +124,7 @@ async def main(url: str, data_dir: Path) -> None:
 
 def ending(run: Any, metered: bool) -> Any:
     usage = RunUsage(steps=5).row(run) if metered else None
+    outcome = RunOutcome(run.workflow_id, run.org_id, run.id, failed=False) if metered else None
     return lifecycle.finishing(
         execution_id=run.id,
         owner="w1",
@@ -125,6 +132,7 @@ def ending(run: Any, metered: bool) -> Any:
         status=states.SUCCEEDED,
         steps=[],
         usage=usage,
+        outcome=outcome,
     )
 
 
