@@ -5,7 +5,7 @@ import type { Api } from "./lib/api";
 import type { HostChannel } from "./lib/embed";
 import type { AppActionInfo, AppInfo, Execution, Graph, NodeType, Problem, Step, WeftNode } from "./lib/types";
 import { useApps } from "./state/apps";
-import { appendAfter, copySelection, insertOnEdge, makeNode, moveNodes, outputsOf, pasteInto, removeNodes, renameNode, updateNode, connect, disconnect } from "./model/graph";
+import { appendAfter, copySelection, freeSpot, insertOnEdge, makeNode, moveNodes, outputsOf, pasteInto, removeNodes, renameNode, updateNode, connect, disconnect } from "./model/graph";
 import { diffGraphs } from "./model/diff";
 import { normalise, useEditor, type SaveState } from "./state/useEditor";
 import { Canvas, drawnSizes, type InsertTarget } from "./components/Canvas";
@@ -187,7 +187,7 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
         const outputs = outputsOf(source, types[source.type]);
         const index = outputs.indexOf(target.handle);
         const spread = outputs.length > 1 ? (index - (outputs.length - 1) / 2) * 280 : 0;
-        node = makeNode(g, nodeType, { x: source.position.x + spread, y: source.position.y + 140 });
+        node = makeNode(g, nodeType, freeSpot(g, { x: source.position.x + spread, y: source.position.y + 140 }));
         next = appendAfter(g, source.id, target.handle, node);
       } else {
         const lowest = Math.max(0, ...g.nodes.map((n) => n.position.y));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Graph, NodeType } from "../lib/types";
 import {
-  appendAfter, connect, copySelection, insertOnEdge, outputsOf, pasteInto, removeNodes,
+  appendAfter, connect, copySelection, freeSpot, insertOnEdge, outputsOf, pasteInto, removeNodes,
   renameNode, slugifyName, uniqueName, upstreamOf,
 } from "./graph";
 import { diffGraphs } from "./diff";
@@ -87,5 +87,12 @@ describe("graph model", () => {
     draft.nodes.push({ id: "9", type: "end", name: "End", position: { x: 0, y: 0 }, data: {} });
     const diff = diffGraphs(live, removeNodes(draft, ["1"]));
     expect([diff.added, diff.removed, diff.changed]).toEqual([1, 1, 1]);
+  });
+
+  it("places a new step below any step already where it would go", () => {
+    const g = base();
+    // 140 is 40 px from the step at y 100, so the new one goes a row further down.
+    expect(freeSpot(g, { x: 0, y: 140 })).toEqual({ x: 0, y: 280 });
+    expect(freeSpot(g, { x: 300, y: 140 })).toEqual({ x: 300, y: 140 });
   });
 });

@@ -234,3 +234,12 @@ export function pasteInto(graph: Graph, text: string, offset: XY = { x: 40, y: 4
   }
   return { graph: next, pasted: [...ids.values()] };
 }
+
+/** The first spot at or below `at` that no step covers: a step added under a loop body's last
+ * step, say, must not land on the step the loop continues with. */
+export function freeSpot(graph: Graph, at: { x: number; y: number }): { x: number; y: number } {
+  const taken = (y: number) => graph.nodes.some((n) => Math.abs(n.position.x - at.x) < 220 && Math.abs(n.position.y - y) < 100);
+  let y = at.y;
+  while (taken(y)) y += 140;
+  return { x: at.x, y };
+}
