@@ -328,6 +328,7 @@ def one_weft(db: str, extra_env: dict[str, str] | None = None) -> Iterator[OneWe
         "WEFT_LOG_LEVEL": "warning",
         "WEFT_PROCESSES": "1",
         "WEFT_RATE_LIMIT_API_KEY": "0",
+        "WEFT_RATE_LIMIT_SESSION_TOKEN": "0",
         "WEFT_RATE_LIMIT_WEBHOOK": "0",
         **(extra_env or {}),
     }
