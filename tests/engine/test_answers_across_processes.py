@@ -4,6 +4,7 @@ polling); on SQLite the fallback read finds it, once per tick."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -83,6 +84,17 @@ def runs_ended_per_worker(data_dir: Path) -> list[int]:
     return [log.read_text().count('"run ended"') for log in logs]
 
 
+def ended_twice(data_dir: Path) -> dict[str, list[str]]:
+    """The workers' log lines of every execution whose end was logged more than once."""
+    lines: dict[str, list[str]] = {}
+    for log in sorted(data_dir.glob("worker-*.log")):
+        for line in log.read_text().splitlines():
+            if '"run ended"' in line:
+                key = str(json.loads(line).get("execution_id"))
+                lines.setdefault(key, []).append(f"{log.name}: {line}")
+    return {key: found for key, found in lines.items() if len(found) > 1}
+
+
 async def _publish_call_and_respond(http: httpx.AsyncClient, url: str) -> str:
     nodes = [
         node("1", "start", "Start", trigger="manual"),
@@ -142,4 +154,4 @@ async def test_two_api_and_two_worker_processes_answer_every_sync_call(
     assert [a.json() for a in answers] == [{"ms": f"slow/300/{n}"} for n in range(20)]
     ended = runs_ended_per_worker(tmp_path)
     assert len(ended) == 2 and all(ended), ended  # both workers ran some
-    assert sum(ended) == 20
+    assert sum(ended) == 20, ended_twice(tmp_path)
