@@ -1,6 +1,7 @@
 // The editor: top bar (save state, undo/redo, layout, publish), palette, canvas, side panel.
 import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
+import { flushSync } from "react-dom";
 import type { Api } from "./lib/api";
 import type { HostChannel } from "./lib/embed";
 import type { AppActionInfo, AppInfo, Execution, Graph, NodeType, Problem, Step, WeftNode } from "./lib/types";
@@ -139,8 +140,10 @@ export function App({ api, host, onOpenWorkflow }: { api: Api; host: HostChannel
   }, [insertTarget, graph, selectedNode, types, view.kind, locale]);
 
   const focusPalette = useCallback(() => {
-    setPanels({ palette: true });
-    requestAnimationFrame(() => paletteRef.current?.focus());
+    // Rendered and focused before this handler returns: keys typed right after "/" land in the
+    // search (focusing a frame later lost them on a busy machine).
+    flushSync(() => setPanels({ palette: true }));
+    paletteRef.current?.focus();
   }, [setPanels]);
 
   const chooseTarget = useCallback(
