@@ -33,21 +33,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+
 import systems
 from measure import tree_cpu_s
 
-from weft import clock
-from weft.engine.interpreter.plan import build_plan
-from weft.engine.interpreter.runner import Runner
+from in_process import InProcessRuns
 from weft.engine.runs import states
-from weft.engine.runs.lifecycle import claim_due_executions
-from weft.engine.runs.queue import LeaseDeadlines
-from weft.engine.workers.services import Services
-from weft.ids import new_id
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
-from weft.store.tables import App, Execution, LinkedAccount, Org, Workflow
+from weft.store.tables import Execution
 
 ITEMS = 100
 BLOCK = 10  # runs of one shape measured together (PostgreSQL's CPU is read in 10 ms ticks)
@@ -72,99 +68,26 @@ def loop_graph(body_steps: int) -> tuple[list[dict[str, Any]], list[dict[str, An
     return nodes, edges
 
 
-class Bench:
-    """One database, one org/account/workflow, one runner (as tests/engine's harness)."""
-
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
-        self.services = Services(db=db, settings=settings, outbound=None, sandbox=None)
-        self.leases = LeaseDeadlines(settings.lease_s)
-        self.runner = Runner(self.services, OWNER, self.leases)
-        self.org_id, self.account_pk, self.workflow_id = new_id(), new_id(), new_id()
-        self.versions: dict[int, int] = {}
+class Bench(InProcessRuns):
+    """The loop with a body of one and of two steps, each a version, run in process."""
 
     async def seed(self) -> None:
-        moment = clock.now()
-        stamps = {"created_at": moment, "updated_at": moment}
-        app_id = new_id()
-        async with self.db.transaction() as session:
-            session.add(Org(id=self.org_id, name="org", settings={}, **stamps))
-            await session.flush()
-            session.add(
-                LinkedAccount(
-                    id=self.account_pk,
-                    org_id=self.org_id,
-                    environment="test",
-                    account_id="acct",
-                    **stamps,
-                )
-            )
-            session.add(
-                App(
-                    id=app_id,
-                    org_id=self.org_id,
-                    slug="default",
-                    name="Default",
-                    auth_type="none",
-                    definition={},
-                    **stamps,
-                )
-            )
-            await session.flush()
-            session.add(
-                Workflow(
-                    id=self.workflow_id,
-                    org_id=self.org_id,
-                    environment="test",
-                    linked_account_pk=self.account_pk,
-                    app_id=app_id,
-                    name="flow",
-                    **stamps,
-                )
-            )
-        for body_steps in (1, 2):
-            version = len(self.versions) + 1
-            plan = build_plan(*loop_graph(body_steps))
-            self.services.plans.put((self.workflow_id, version), plan)
-            self.versions[body_steps] = version
+        await super().seed()
+        self.loops = {steps: self.add_version(*loop_graph(steps)) for steps in (1, 2)}
 
-    async def queue(self, body_steps: int, items: int) -> str:
+    async def queue_loop(self, body_steps: int, items: int) -> str:
         """Queue one run of the loop with `body_steps` over `items` items; its id."""
-        execution_id, moment = new_id(), clock.now()
-        async with self.db.transaction() as session:
-            session.add(
-                Execution(
-                    id=execution_id,
-                    org_id=self.org_id,
-                    environment="test",
-                    linked_account_pk=self.account_pk,
-                    workflow_id=self.workflow_id,
-                    version=self.versions[body_steps],
-                    is_test=False,
-                    trigger="manual",
-                    input={"items": list(range(items))},
-                    status=states.QUEUED,
-                    attempt=0,
-                    due_at=moment,
-                    created_at=moment,
-                    updated_at=moment,
-                )
-            )
-        return execution_id
+        return await self.queue(self.loops[body_steps], {"items": list(range(items))})
 
     async def run_queued(self, count: int) -> None:
         """Claim and run `count` queued runs to their ends, one after another."""
         for _ in range(count):
-            claimed = await claim_due_executions(
-                self.db, owner=OWNER, limit=1, lease_s=30, per_account=10
-            )
-            self.leases.claimed(claimed[0], time.monotonic())
-            await self.runner.run(claimed[0])
+            await self.run_next()
 
     async def block(self, body_steps: int, items: int, server_pids: list[int]) -> float:
         """CPU seconds per run (this process and the database server's) over BLOCK runs; the
         runs are queued first, so only claiming and running them is counted."""
-        ids = [await self.queue(body_steps, items) for _ in range(BLOCK)]
+        ids = [await self.queue_loop(body_steps, items) for _ in range(BLOCK)]
         gc.collect()  # a collection falls on no shape by chance: none runs while measuring
         gc.disable()
         try:
@@ -185,7 +108,7 @@ async def measure(
 ) -> dict[str, float]:
     db = Database(url)
     settings = Settings(database_url=url, data_dir=data_dir)
-    bench = Bench(db, settings)
+    bench = Bench(db, settings, OWNER)
     try:
         await bench.seed()
         shapes = [(1, 0), (1, ITEMS), (2, ITEMS)]
@@ -193,7 +116,7 @@ async def measure(
             await bench.block(*shape, server_pids)
         if profile:
             for _ in range(rounds * BLOCK):
-                await bench.queue(1, ITEMS)
+                await bench.queue_loop(1, ITEMS)
             profiler = cProfile.Profile()
             profiler.enable()
             await bench.run_queued(rounds * BLOCK)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -22,21 +21,16 @@ import pytest
 from sqlalchemy import select
 
 from graphs import chain, edge, node
+from in_process import InProcessRuns
 from weft import clock
 from weft.engine.interpreter import runner as runner_module
-from weft.engine.interpreter.plan import build_plan
-from weft.engine.interpreter.runner import Runner
 from weft.engine.runs import states
-from weft.engine.runs.lifecycle import claim_due_executions
-from weft.engine.runs.queue import Claimed, LeaseDeadlines
-from weft.engine.workers.services import Services
-from weft.ids import new_id
 from weft.nodes import KINDS, NodeConfig, NodeKind
 from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 from weft.settings import Settings
 from weft.store.db import Database
 from weft.store.migrate import upgrade_to_head
-from weft.store.tables import App, Execution, LinkedAccount, Org, Step, Workflow
+from weft.store.tables import Execution, Step
 
 pytestmark = pytest.mark.unit
 
@@ -126,56 +120,8 @@ def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-class Harness:
-    """One database copy, one org/account/workflow, one runner: start, claim and run runs."""
-
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db = db
-        self.services = Services(db=db, settings=settings, outbound=None, sandbox=None)
-        self.leases = LeaseDeadlines(settings.lease_s)
-        self.runner = Runner(self.services, OWNER, self.leases)
-        self.org_id, self.account_pk, self.workflow_id = new_id(), new_id(), new_id()
-        self.versions = 0
-
-    async def seed(self) -> None:
-        moment = clock.now()
-        stamps = {"created_at": moment, "updated_at": moment}
-        app_id = new_id()
-        async with self.db.transaction() as session:
-            session.add(Org(id=self.org_id, name="org", settings={}, **stamps))
-            await session.flush()
-            session.add(
-                LinkedAccount(
-                    id=self.account_pk,
-                    org_id=self.org_id,
-                    environment="test",
-                    account_id="acct",
-                    **stamps,
-                )
-            )
-            session.add(
-                App(
-                    id=app_id,
-                    org_id=self.org_id,
-                    slug="default",
-                    name="Default",
-                    auth_type="none",
-                    definition={},
-                    **stamps,
-                )
-            )
-            await session.flush()
-            session.add(
-                Workflow(
-                    id=self.workflow_id,
-                    org_id=self.org_id,
-                    environment="test",
-                    linked_account_pk=self.account_pk,
-                    app_id=app_id,
-                    name="flow",
-                    **stamps,
-                )
-            )
+class Harness(InProcessRuns):
+    """Runs in process over one database copy: start, claim and run them, read what they wrote."""
 
     async def start(
         self,
@@ -184,40 +130,8 @@ class Harness:
         payload: Any = None,
     ) -> str:
         """Queue a run of a new version of the graph (its plan cached as a worker would)."""
-        self.versions += 1
-        plan = build_plan(nodes, edges if edges is not None else chain(*nodes))
-        self.services.plans.put((self.workflow_id, self.versions), plan)
-        execution_id, moment = new_id(), clock.now()
-        async with self.db.transaction() as session:
-            session.add(
-                Execution(
-                    id=execution_id,
-                    org_id=self.org_id,
-                    environment="test",
-                    linked_account_pk=self.account_pk,
-                    workflow_id=self.workflow_id,
-                    version=self.versions,
-                    is_test=False,
-                    trigger="manual",
-                    input=payload,
-                    status=states.QUEUED,
-                    attempt=0,
-                    due_at=moment,
-                    created_at=moment,
-                    updated_at=moment,
-                )
-            )
-        return execution_id
-
-    async def claim(self) -> Claimed:
-        """Claim the one due run, as a worker does."""
-        since = time.monotonic()
-        claimed = await claim_due_executions(
-            self.db, owner=OWNER, limit=1, lease_s=LEASE_S, per_account=10
-        )
-        assert len(claimed) == 1
-        self.leases.claimed(claimed[0], since)
-        return claimed[0]
+        version = self.add_version(nodes, edges if edges is not None else chain(*nodes))
+        return await self.queue(version, payload)
 
     async def run(
         self,
@@ -227,7 +141,7 @@ class Harness:
     ) -> Execution:
         """Start, claim and run a run to its end or park; its row."""
         execution_id = await self.start(nodes, edges, payload)
-        await self.runner.run(await self.claim())
+        await self.run_next()
         return await self.execution(execution_id)
 
     async def execution(self, execution_id: str) -> Execution:
@@ -257,7 +171,7 @@ async def harness(
     clock.freeze(START)
     db = Database(url)
     try:
-        ready = Harness(db, settings)
+        ready = Harness(db, settings, OWNER)
         await ready.seed()
         yield ready
     finally:

@@ -16,7 +16,7 @@ from weft.store.pagination import Page, paginate
 from weft.store.scope import OrgScope, Scope, scope_columns, scoped_select
 from weft.store.tables import Workflow, WorkflowVersion
 from weft.workflows import annotations
-from weft.workflows.graph import GraphProblem, GraphShapeError, normalize_graph
+from weft.workflows.graph import Graph, GraphProblem, GraphShapeError, normalize_graph
 from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.public import check_draft_settings, check_publishable
 from weft.workflows.records import locate_workflow, remember_draft_id, start_node
@@ -178,6 +178,28 @@ async def discard_draft(scope: Scope, workflow_id: str, *, session: AsyncSession
     return workflow
 
 
+async def refuse_graph_problems(
+    scope: Scope,
+    workflow: Workflow,
+    graph: Graph,
+    refusal: str,
+    *,
+    catalog_problems: CatalogProblems,
+    session: AsyncSession,
+) -> None:
+    """422 INVALID_WORKFLOW_GRAPH listing every problem publishing refuses in `graph` (the graph
+    checks and the catalog's), its message `refusal` and the count; publishing, test runs and
+    draft replays all refuse the same graphs."""
+    problems = validate_for_publish(graph)
+    problems += await catalog_problems(scope, workflow, graph, session=session)
+    if problems:
+        raise GraphInvalid(
+            f"{refusal}: {len(problems)} problem(s) found",
+            error_code="INVALID_WORKFLOW_GRAPH",
+            details={"errors": [p.to_dict() for p in problems]},
+        )
+
+
 async def set_published(
     scope: Scope,
     workflow_or_draft_id: str,
@@ -217,14 +239,14 @@ async def set_published(
     _, draft = await open_draft(scope, workflow.id, session=session)
     check_publishable(scope, draft.nodes)
     graph = normalize_graph(draft.nodes, draft.edges)
-    problems = validate_for_publish(graph)
-    problems += await catalog_problems(scope, workflow, graph, session=session)
-    if problems:
-        raise GraphInvalid(
-            f"The workflow cannot be published: {len(problems)} problem(s) found",
-            error_code="INVALID_WORKFLOW_GRAPH",
-            details={"errors": [p.to_dict() for p in problems]},
-        )
+    await refuse_graph_problems(
+        scope,
+        workflow,
+        graph,
+        "The workflow cannot be published",
+        catalog_problems=catalog_problems,
+        session=session,
+    )
     moment = now()
     number = workflow.current_version + 1
     session.add(

@@ -20,7 +20,7 @@ from weft.engine.runs import lifecycle, states
 from weft.engine.runs.history import get_execution
 from weft.engine.starts.direct import StartedRun
 from weft.engine.starts.trigger_output import sample_output
-from weft.errors import Conflict, GraphInvalid, InvalidInput, NotFound
+from weft.errors import Conflict, InvalidInput, NotFound
 from weft.ids import new_id
 from weft.nodes import Role, has_role
 from weft.store.scope import Scope, scope_columns, scoped_select
@@ -30,8 +30,7 @@ from weft.workflows.live_cache import LIVE_STARTS
 from weft.workflows.pauses import refuse_if_paused
 from weft.workflows.public import get_public_workflow
 from weft.workflows.records import locate_workflow
-from weft.workflows.validation import validate_for_publish
-from weft.workflows.versions import open_draft
+from weft.workflows.versions import open_draft, refuse_graph_problems
 
 if TYPE_CHECKING:
     from weft.engine.workers.services import Services
@@ -362,14 +361,14 @@ async def runnable_draft(
     that would stop the draft from running (the checks publishing makes)."""
     workflow, draft = await open_draft(scope, workflow_id, session=session)
     graph = normalize_graph(draft.nodes, draft.edges)
-    problems = validate_for_publish(graph)
-    problems += await catalog_problems(scope, workflow, graph, session=session)
-    if problems:
-        raise GraphInvalid(
-            f"The draft cannot run: {len(problems)} problem(s) found",
-            error_code="INVALID_WORKFLOW_GRAPH",
-            details={"errors": [p.to_dict() for p in problems]},
-        )
+    await refuse_graph_problems(
+        scope,
+        workflow,
+        graph,
+        "The draft cannot run",
+        catalog_problems=catalog_problems,
+        session=session,
+    )
     return workflow, graph
 
 
