@@ -160,6 +160,20 @@ async def list_configs(scope: Scope, slug: str, *, session: AsyncSession) -> lis
     return list(await session.scalars(stmt.order_by(Config.created_at, Config.id)))
 
 
+async def _account_configs(
+    scope: Scope, slug: str | None, config_id: str | None, *, session: AsyncSession
+) -> list[Config]:
+    """The linked account's configs, oldest first: of app `slug` and named `config_id`, each
+    when given."""
+    stmt = scoped_select(Config, scope)
+    if slug:
+        app = await resolve_app(scope.org_id, slug=slug, session=session)
+        stmt = stmt.where(Config.app_id == app.id)
+    if config_id:
+        stmt = stmt.where(Config.config_id == config_id)
+    return list(await session.scalars(stmt.order_by(Config.created_at, Config.id)))
+
+
 def _label_key(label: dict[str, Any]) -> Any:
     return label.get("value", label.get("name"))
 
@@ -316,15 +330,7 @@ async def enabled_for_event(
     session: AsyncSession,
 ) -> list[tuple[Workflow, str, dict[str, Any]]]:
     """Public workflows listening to `event` that this account's configs enable, with values."""
-    stmt = scoped_select(Config, scope)
-    if slug:
-        app = await resolve_app(scope.org_id, slug=slug, session=session)
-        stmt = stmt.where(Config.app_id == app.id)
-        if config_id:
-            stmt = stmt.where(Config.config_id == config_id)
-    elif config_id:
-        stmt = stmt.where(Config.config_id == config_id)
-    configs = list(await session.scalars(stmt.order_by(Config.created_at, Config.id)))
+    configs = await _account_configs(scope, slug, config_id, session=session)
     if config_id and not configs:
         raise _not_found(slug or "any", config_id)
     runs: list[tuple[Workflow, str, dict[str, Any]]] = []
@@ -478,14 +484,8 @@ async def enabled_workflows(
     scope: Scope, *, slug: str | None, config_id: str | None, session: AsyncSession
 ) -> list[tuple[ConfigView, LivePublicWorkflow]]:
     """The public workflows the linked account's configs enable (of `slug`, in `config_id`)."""
-    stmt = scoped_select(Config, scope)
-    if slug:
-        app = await resolve_app(scope.org_id, slug=slug, session=session)
-        stmt = stmt.where(Config.app_id == app.id)
-    if config_id:
-        stmt = stmt.where(Config.config_id == config_id)
     found: list[tuple[ConfigView, LivePublicWorkflow]] = []
-    for config in await session.scalars(stmt.order_by(Config.created_at, Config.id)):
+    for config in await _account_configs(scope, slug, config_id, session=session):
         app = await session.get(App, config.app_id)
         assert app is not None
         view = await _view(scope, config, app, session=session)

@@ -261,11 +261,8 @@ async def _check_concurrent(
         raise QuotaExceeded("concurrent_runs", limits.concurrent_runs, org=org, account=whose)
 
 
-async def _check_action_calls(
-    session: AsyncSession, org: OrgScope, owner: str, limits: Limits, whose: Any
-) -> None:
-    if limits.action_calls_per_day is None:
-        return
+async def _action_calls_today(session: AsyncSession, org: OrgScope, owner: str) -> int:
+    """The action calls counted today for the org's environment (for one account: `owner`)."""
     conditions = [
         UsageDaily.org_id == org.org_id,
         UsageDaily.environment == org.environment,
@@ -274,7 +271,15 @@ async def _check_action_calls(
     if owner:
         conditions.append(UsageDaily.linked_account_pk == owner)
     used = await session.scalar(select(func.sum(UsageDaily.action_calls)).where(*conditions))
-    if (used or 0) >= limits.action_calls_per_day:
+    return int(used or 0)
+
+
+async def _check_action_calls(
+    session: AsyncSession, org: OrgScope, owner: str, limits: Limits, whose: Any
+) -> None:
+    if limits.action_calls_per_day is None:
+        return
+    if await _action_calls_today(session, org, owner) >= limits.action_calls_per_day:
         raise QuotaExceeded(
             "action_calls_per_day", limits.action_calls_per_day, org=org, account=whose
         )
@@ -324,15 +329,8 @@ async def counters(db: Database, org: OrgScope, owner: str) -> dict[str, int]:
                 *_counter_match(_counter_key(org, owner, "runs_per_month"))
             )
         )
-        conditions = [
-            UsageDaily.org_id == org.org_id,
-            UsageDaily.environment == org.environment,
-            UsageDaily.day == period_of("action_calls_per_day"),
-        ]
-        if owner:
-            conditions.append(UsageDaily.linked_account_pk == owner)
-        calls = await session.scalar(select(func.sum(UsageDaily.action_calls)).where(*conditions))
-    return {"runs_per_month": int(runs or 0), "action_calls_per_day": int(calls or 0)}
+        calls = await _action_calls_today(session, org, owner)
+    return {"runs_per_month": int(runs or 0), "action_calls_per_day": calls}
 
 
 async def notify_reached(db: Database, refused: QuotaExceeded, queue_event: Any) -> bool:
