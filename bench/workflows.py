@@ -9,7 +9,10 @@
   (filter, order, map with string functions, sum, distinct) over the 50 records the caller
   sends (RECORDS) -> respond;
 - loop (loop-heavy): webhook (sync) -> a loop over the 20 items the caller sends (LOOP_ITEMS),
-  an expression per item -> a sum of the passes -> respond.
+  an expression per item -> a sum of the passes -> respond;
+- subworkflow: webhook (sync) -> a loop over the 3 records the caller sends (SUB_RECORDS) that
+  runs a child workflow once per record (the child shapes one record into a card) -> respond
+  with the cards and their total. The child is published first (WEFT_CHILDREN, N8N_CHILDREN).
 
 Each workflow's request body is `{"n": <counter>}` plus BODIES[workflow].
 """
