@@ -8,7 +8,8 @@ name sets it: `--only weft-sqlite-x1,weft-sqlite-x2`); n8n 2.41.1 on SQLite with
 shipped defaults and with `N8N_EXPRESSION_ENGINE=legacy`. Workflows: the five-step one and a
 trivial webhook -> respond at each caller count, and a 50-transform chain at one caller for
 the CPU price of one step; the workload classes `mapping` (expression-heavy) and `loop`
-(loop-heavy) with `--workflows mapping,loop` (bench/workflows.py). Prints markdown tables;
+(loop-heavy) with `--workflows mapping,loop` (bench/workflows.py). The `subworkflow` class (a
+child workflow run per record) is opt-in: `--workflows subworkflow`. Prints markdown tables;
 writes every round to bench/.results/.
 """
 
@@ -157,7 +158,11 @@ def main() -> None:
         "--only", default=",".join(SYSTEMS), help=f"comma-separated: {', '.join(SYSTEMS)}"
     )
     parser.add_argument("--callers", default="1,8,32,128")
-    parser.add_argument("--workflows", default="five-step,trivial,chain,mapping,loop")
+    parser.add_argument(
+        "--workflows",
+        default="five-step,trivial,chain,mapping,loop",
+        help=f"comma-separated: {', '.join(workflows.WEFT)} (subworkflow is not in the default)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per round")
     parser.add_argument(
         "--warmup", type=float, default=2.0, help="unmeasured seconds before each round"
@@ -173,6 +178,8 @@ def main() -> None:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     callers = [int(c) for c in args.callers.split(",")]
     chosen = [w for w in args.workflows.split(",") if w]
+    if set(chosen) - set(workflows.WEFT):
+        parser.error(f"unknown workflows: {', '.join(sorted(set(chosen) - set(workflows.WEFT)))}")
 
     # Stopped with SIGTERM: still stop every server started below (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

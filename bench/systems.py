@@ -198,16 +198,26 @@ def publish_workflows(base: str, token: str, sink_url: str) -> dict[str, str]:
     urls = {}
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base + API, headers=headers, timeout=30) as http:
+        # What a builder takes: the sink's URL, or the id of the child workflow it calls.
+        arguments = {"five-step": sink_url}
+        for workflow, build in workflows.WEFT_CHILDREN.items():
+            arguments[workflow] = _publish(http, f"bench {workflow} child", build())
         for workflow, build in workflows.WEFT.items():
-            graph = build(sink_url) if workflow == "five-step" else build()
-            created = http.post("/workflow", json={"name": f"bench {workflow}"}).json()
-            workflow_id = created["workflow"]["associated_workflow"]
-            http.put(f"/workflow/{workflow_id}/draft", json=graph).raise_for_status()
-            published = http.put(f"/workflow/{workflow_id}/publish", json={"published": True})
-            published.raise_for_status()
+            graph = build(arguments[workflow]) if workflow in arguments else build()
+            workflow_id = _publish(http, f"bench {workflow}", graph)
             hook = http.get(f"/workflow/{workflow_id}").json()["webhook_path"]
             urls[workflow] = base + hook
     return urls
+
+
+def _publish(http: httpx.Client, name: str, graph: dict[str, Any]) -> str:
+    """Create, draft and publish one workflow; its id."""
+    created = http.post("/workflow", json={"name": name}).json()
+    workflow_id = str(created["workflow"]["associated_workflow"])
+    http.put(f"/workflow/{workflow_id}/draft", json=graph).raise_for_status()
+    published = http.put(f"/workflow/{workflow_id}/publish", json={"published": True})
+    published.raise_for_status()
+    return workflow_id
 
 
 def _n8n_env(folder: Path, port: int, legacy: bool) -> dict[str, str]:
@@ -243,9 +253,13 @@ def start_n8n(name: str, sink_url: str, legacy: bool) -> System:
     port = free_port()
     env = _n8n_env(folder, port, legacy)
     command = [str(N8N_NODE), str(N8N_MAIN)]
-    for workflow, build in workflows.N8N.items():
-        definition = build(sink_url) if workflow == "five-step" else build()
-        path = folder / f"{workflow}.json"
+    # Children first: a parent names its child by id (workflows.N8N_CHILD_ID).
+    definitions = [build() for build in workflows.N8N_CHILDREN] + [
+        build(sink_url) if workflow == "five-step" else build()
+        for workflow, build in workflows.N8N.items()
+    ]
+    for definition in definitions:
+        path = folder / f"{definition['id']}.json"
         path.write_text(json.dumps(definition))
         for args in (
             ["import:workflow", f"--input={path}"],

@@ -9,7 +9,10 @@
   (filter, order, map with string functions, sum, distinct) over the 50 records the caller
   sends (RECORDS) -> respond;
 - loop (loop-heavy): webhook (sync) -> a loop over the 20 items the caller sends (LOOP_ITEMS),
-  an expression per item -> a sum of the passes -> respond.
+  an expression per item -> a sum of the passes -> respond;
+- subworkflow: webhook (sync) -> a loop over the 3 records the caller sends (SUB_RECORDS) that
+  runs a child workflow once per record (the child shapes one record into a card) -> respond
+  with the cards and their total. The child is published first (WEFT_CHILDREN, N8N_CHILDREN).
 
 Each workflow's request body is `{"n": <counter>}` plus BODIES[workflow].
 """
@@ -36,7 +39,12 @@ RECORDS = [
     for i in range(1, 51)
 ]
 LOOP_ITEMS = [{"v": i, "name": f"item {i}"} for i in range(1, 21)]
-BODIES: dict[str, dict[str, Any]] = {"mapping": {"records": RECORDS}, "loop": {"items": LOOP_ITEMS}}
+SUB_RECORDS = RECORDS[:3]
+BODIES: dict[str, dict[str, Any]] = {
+    "mapping": {"records": RECORDS},
+    "loop": {"items": LOOP_ITEMS},
+    "subworkflow": {"records": SUB_RECORDS},
+}
 
 
 def _edges(ids: list[str]) -> list[dict[str, str]]:
@@ -185,6 +193,54 @@ def weft_loop() -> dict[str, Any]:
             "name": "Reply",
             "data": {
                 "body": {"total": "{{ $sum(nodes.each.score) }}", "n": "{{ trigger.body.n }}"}
+            },
+        },
+    ]
+    edges = [
+        {"source": "1", "target": "2"},
+        {"source": "2", "target": "3", "sourceHandle": "body"},
+        {"source": "2", "target": "4"},
+    ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def weft_subworkflow_child() -> dict[str, Any]:
+    """The child: one record (its payload) shaped into a card by one transform."""
+    card = {
+        "id": "{{ trigger.id }}",
+        "label": '{{ $uppercase(trigger.name) & " <" & $lowercase(trigger.email) & ">" }}',
+        "cents": "{{ $round(trigger.amount * 100) }}",
+        "active": '{{ trigger.status = "active" }}',
+    }
+    nodes = [
+        {"id": "1", "type": "start", "name": "Start", "data": {"trigger": "manual"}},
+        {"id": "2", "type": "transform", "name": "Card", "data": {"value": card}},
+    ]
+    return {"nodes": nodes, "edges": _edges(["1", "2"])}
+
+
+def weft_subworkflow(child_id: str) -> dict[str, Any]:
+    """A loop over the caller's records, the child workflow run once per record, then the cards
+    and their total."""
+    nodes = [
+        _webhook_start(),
+        {"id": "2", "type": "loop", "name": "Each", "data": {"items": "trigger.body.records"}},
+        {
+            "id": "3",
+            "type": "workflow",
+            "name": "Card",
+            "data": {"workflow_id": child_id, "payload": "{{ loop.item }}"},
+        },
+        {
+            "id": "4",
+            "type": "respond",
+            "name": "Reply",
+            "data": {
+                "body": {
+                    "n": "{{ trigger.body.n }}",
+                    "cards": "{{ nodes.each }}",
+                    "cents": "{{ $sum(nodes.each.cents) }}",
+                }
             },
         },
     ]
@@ -428,12 +484,78 @@ def n8n_loop() -> dict[str, Any]:
     return _n8n_workflow("BenchLoop0000001", "bench loop", nodes, connections)
 
 
+N8N_CHILD_ID = "BenchSubChild001"
+
+
+def n8n_subworkflow_child() -> dict[str, Any]:
+    """The child: "When Executed by Another Workflow" (accept all data) -> a Set making the card."""
+    trigger = _n8n_node(
+        "When Executed by Another Workflow",
+        "executeWorkflowTrigger",
+        1.1,
+        {"inputSource": "passthrough"},
+        0,
+    )
+    card = _n8n_set(
+        "Card",
+        [
+            ("id", "={{ $json.id }}"),
+            (
+                "label",
+                '={{ $json.name.toUpperCase() + " <" + $json.email.toLowerCase() + ">" }}',
+                "string",
+            ),
+            ("cents", "={{ Math.round($json.amount * 100) }}"),
+            ("active", '={{ $json.status === "active" }}', "boolean"),
+        ],
+        200,
+    )
+    connections = _n8n_link("When Executed by Another Workflow", "Card")
+    return _n8n_workflow(N8N_CHILD_ID, "bench subworkflow child", [trigger, card], connections)
+
+
+def n8n_subworkflow() -> dict[str, Any]:
+    """Split Out the records, Execute Workflow once per record (mode "each": one child run per
+    item, as Weft's loop), Aggregate the cards, respond."""
+    split = _n8n_node(
+        "Each", "splitOut", 1, {"fieldToSplitOut": "body.records", "options": {}}, 200
+    )
+    call = _n8n_node(
+        "Card",
+        "executeWorkflow",
+        1.2,
+        {
+            "source": "database",
+            "workflowId": {"__rl": True, "value": N8N_CHILD_ID, "mode": "id"},
+            "mode": "each",
+            "options": {"waitForSubWorkflow": True},
+        },
+        400,
+    )
+    cards = _n8n_node(
+        "Cards",
+        "aggregate",
+        1,
+        {"aggregate": "aggregateAllItemData", "destinationFieldName": "cards", "options": {}},
+        600,
+    )
+    reply = _n8n_respond(
+        "={{ JSON.stringify({ n: $('Webhook').first().json.body.n, cards: $json.cards,"
+        " cents: $json.cards.reduce((s, c) => s + c.cents, 0) }) }}",
+        800,
+    )
+    nodes = [_n8n_webhook("subworkflow"), split, call, cards, reply]
+    connections = _n8n_link("Webhook", "Each", "Card", "Cards", "Reply")
+    return _n8n_workflow("BenchSubWorkflow", "bench subworkflow", nodes, connections)
+
+
 WEFT = {
     "five-step": weft_five_step,
     "trivial": weft_trivial,
     "chain": weft_chain,
     "mapping": weft_mapping,
     "loop": weft_loop,
+    "subworkflow": weft_subworkflow,
 }
 N8N = {
     "five-step": n8n_five_step,
@@ -441,5 +563,10 @@ N8N = {
     "chain": n8n_chain,
     "mapping": n8n_mapping,
     "loop": n8n_loop,
+    "subworkflow": n8n_subworkflow,
 }
 N8N_PATHS = {name: name for name in N8N}
+# The workflows the benchmarked ones call, installed and published before them (no webhook).
+# A Weft parent's builder takes its child's id; n8n's child is imported with N8N_CHILD_ID.
+WEFT_CHILDREN = {"subworkflow": weft_subworkflow_child}
+N8N_CHILDREN = [n8n_subworkflow_child]
