@@ -17,9 +17,11 @@ from weft.sandbox import CodeTimeout, SandboxPool
 pytestmark = pytest.mark.integration
 
 CALLER = "org-a/acct"
-# Pure computation, `input` rounds of it.
+# Pure computation, `input` rounds of it: ~0.2 s of CPU, long enough that eight spinning
+# processes stretch its wall time by their share of the cores, not by a scheduler's whim (at
+# ~20 ms a call could finish inside one or two time slices and never be stretched).
 WORK = "let x = 0; for (let i = 0; i < input; i++) { x = (x + i * 7) % 1000003 } x"
-ROUNDS = 3_000_000
+ROUNDS = 25_000_000
 
 
 @contextmanager

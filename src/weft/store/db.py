@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import Pool
 
 from weft.store.budget import DEFAULT_CONNECTIONS, ConnectionBudget
 from weft.store.dialects import Dialect, dialect_named
@@ -108,7 +109,12 @@ class _DroppedConnectionClose(logging.Filter):
         return True
 
 
-_POOL_LOG = logging.getLogger("sqlalchemy.pool")
+def _quiet_dropped_closes(pool: Pool) -> None:
+    """Filter the logger the pool writes to: its class's own ("sqlalchemy.pool.impl.<class>").
+    A filter on a parent logger ("sqlalchemy.pool") never sees a child's records."""
+    logger = logging.getLogger(f"{type(pool).__module__}.{type(pool).__name__}")
+    if not any(isinstance(f, _DroppedConnectionClose) for f in logger.filters):
+        logger.addFilter(_DroppedConnectionClose())
 
 
 @asynccontextmanager
@@ -189,8 +195,7 @@ def create_engine(
             # Reads need no repair: jsonb never held an odd string.
             json_serializer=dump_json,
         )
-        if not any(isinstance(f, _DroppedConnectionClose) for f in _POOL_LOG.filters):
-            _POOL_LOG.addFilter(_DroppedConnectionClose())
+        _quiet_dropped_closes(engine.sync_engine.pool)
     attach_if_enabled(engine.sync_engine)  # the benchmark's statement counter; off by default
     return engine
 
