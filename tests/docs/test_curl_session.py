@@ -125,6 +125,9 @@ def checkout(
     weft.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m weft "$@"\n')
     weft.chmod(weft.stat().st_mode | stat.S_IEXEC)
     env = {**os.environ, "WEFT_PORT": str(port), "WEFT_LOG_LEVEL": "warning"}
+    # One serving process: a session makes one call at a time, and each more process is one more
+    # start-up (importing Weft, a second of CPU) for every session on both databases.
+    env["WEFT_PROCESSES"] = "1"
     env["WEFT_OUTBOUND_ALLOW"] = f"127.0.0.1:{api_port}"
     env["STAND_IN_API"] = f"127.0.0.1:{api_port}"
     for name in ("WEFT_DATA_DIR", "WEFT_DATABASE_URL", "WEFT_HOST", "WEFT_PUBLIC_URL"):
