@@ -6,7 +6,7 @@ import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from weft import __version__
 from weft.api import (
@@ -120,27 +120,31 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     # webhooks, execute) come first, so a busy webhook is not matched against a hundred others.
     app.include_router(app_hooks.router)  # before `/hooks/{secret}`: two segments, no clash
     app.include_router(hooks.router)
-    public = APIRouter(prefix=API_PREFIX)
-    public.include_router(public_configs.router)  # before `/workflow/{id}`: /workflow/enabled
-    public.include_router(runs.router)
-    public.include_router(replays.router)
-    public.include_router(linked_accounts.router)
-    public.include_router(audit.router)
-    public.include_router(app_imports.router)  # before `/application/{slug}` routes
-    public.include_router(applications.router)
-    public.include_router(connections.router)
-    public.include_router(workflow_files.router)  # before `/workflow/{id}`: /workflow/import
-    public.include_router(templates.router)  # before `/workflow/{id}`: /workflow/from-template
-    public.include_router(workflows.router)
-    public.include_router(workflow_pauses.router)
-    public.include_router(executions.router)
-    public.include_router(notification_webhooks.router)
-    public.include_router(org_settings.router)
-    public.include_router(usage.router)
-    public.include_router(editor.router)
-    public.include_router(mcp_servers.router)
-    public.include_router(connect_portal.router)
-    app.include_router(public)
+    # Included straight into the app with the prefix: through an intermediate router FastAPI
+    # analysed every route twice per app (create_app runs once per test, too).
+    public_routers = (
+        public_configs.router,  # before `/workflow/{id}`: /workflow/enabled
+        runs.router,
+        replays.router,
+        linked_accounts.router,
+        audit.router,
+        app_imports.router,  # before `/application/{slug}` routes
+        applications.router,
+        connections.router,
+        workflow_files.router,  # before `/workflow/{id}`: /workflow/import
+        templates.router,  # before `/workflow/{id}`: /workflow/from-template
+        workflows.router,
+        workflow_pauses.router,
+        executions.router,
+        notification_webhooks.router,
+        org_settings.router,
+        usage.router,
+        editor.router,
+        mcp_servers.router,
+        connect_portal.router,
+    )
+    for router in public_routers:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(frontend_sdk.router)
     app.include_router(direct_actions.router)
     app.include_router(connections.browser_router)
