@@ -7,6 +7,7 @@ forever), so every evaluation gets a fresh frame with runtime bounds (see `synta
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,10 +16,12 @@ from typing import Any
 from jsonata import Jsonata
 
 from weft.expressions import native
+from weft.expressions.bounded import inline_reads
 from weft.expressions.paths import DECLINED, lookup, plain_path
 from weft.expressions.syntax import ExpressionSyntaxError, parse_expression
 from weft.expressions.templates import TemplateExpression, TemplatePart, parse_template
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 DEFAULT_TIMEOUT_MS = 250
 DEFAULT_MAX_DEPTH = 200
 # The cooperative limit fires first; the hard one is for work that never yields to it.
@@ -96,10 +99,28 @@ def _evaluate(
             return to_json(value)
     if answered.get(source):
         return _settle(source, answered[source].pop(0), context, limits)
+    if _in_process(source, context, limits):
+        outcome = native.evaluate_in_process(
+            source, context, timeout_ms=limits.timeout_ms, max_depth=limits.max_depth
+        )
+        return _settle(source, outcome, context, limits)
     if limits.native and _thread.native and native.eligible(source):
         (outcome,) = _native((source,), context, limits)
         return _settle(source, outcome, context, limits)
     return evaluate_with_jsonata(source, context, limits)
+
+
+def _in_process(source: str, context: dict[str, Any], limits: Limits) -> bool:
+    """Whether jlens evaluates `source` in this process: its work is bounded by its length, and
+    no string it reads holds a lone surrogate (jlens reads one as U+FFFD, jsonata-python keeps
+    it; `\\u` escapes in the source likewise stay with jsonata-python)."""
+    if not (limits.native and native.eligible(source)) or "\\u" in source:
+        return False
+    reads = inline_reads(source, context)
+    return reads is not None and not any(
+        isinstance(value, str) and not value.isascii() and _SURROGATE.search(value)
+        for value in reads
+    )
 
 
 def _native(sources: tuple[str, ...], context: dict[str, Any], limits: Limits) -> list[Any]:
@@ -172,7 +193,7 @@ def _answer_together(value: Any, context: dict[str, Any], limits: Limits) -> dic
     if not (limits.native and _thread.native):
         return {}
     found: list[str] = []
-    _native_sources(value, context, found)
+    _native_sources(value, context, limits, found)
     answered: dict[str, list[Any]] = {}
     if found:
         for source, outcome in zip(found, _native(tuple(found), context, limits), strict=True):
@@ -180,7 +201,7 @@ def _answer_together(value: Any, context: dict[str, Any], limits: Limits) -> dic
     return answered
 
 
-def _native_sources(value: Any, context: dict[str, Any], found: list[str]) -> None:
+def _native_sources(value: Any, context: dict[str, Any], limits: Limits, found: list[str]) -> None:
     """Adds to `found`, in the order `_render` meets them, the sources in `value` that jlens
     would evaluate."""
     if isinstance(value, str):
@@ -195,14 +216,14 @@ def _native_sources(value: Any, context: dict[str, Any], found: list[str]) -> No
             names = plain_path(part.source)
             if names is not None and lookup(names, context) is not DECLINED:
                 continue
-            if native.eligible(part.source):
+            if native.eligible(part.source) and not _in_process(part.source, context, limits):
                 found.append(part.source)
     elif isinstance(value, dict):
         for item in value.values():
-            _native_sources(item, context, found)
+            _native_sources(item, context, limits, found)
     elif isinstance(value, list):
         for item in value:
-            _native_sources(item, context, found)
+            _native_sources(item, context, limits, found)
 
 
 def _render(

@@ -412,6 +412,34 @@ def evaluate_many(
     return [_value(answer) for answer in answers]
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> Any:
+    return jlens.Expression(source)
+
+
+def evaluate_in_process(
+    source: str, context: dict[str, Any], *, timeout_ms: int, max_depth: int
+) -> Any:
+    """`source`'s value against `context` (or its `Outcome`), by jlens in this process, for an
+    expression whose work is bounded by its length (`bounded.py`): it cannot loop, so it needs
+    no helper to be stopped, and costs microseconds instead of a round trip."""
+    try:
+        return _compiled(source).evaluate(
+            context,
+            None,
+            max_steps=timeout_ms * STEPS_PER_MS,
+            max_depth=max_depth,
+            max_string_length=MAX_STRING_BYTES,
+            max_array_length=MAX_RANGE,
+        )
+    except jlens.JlensError as error:
+        if error.code == "U1006":
+            return Outcome(NativeLimit("took too long"))
+        return Outcome(Declined(str(error)))
+    except (ValueError, TypeError) as error:  # a lone surrogate, a value that is not JSON
+        return Outcome(Declined(str(error), jlens_failed=False))
+
+
 def _value(answer: dict[str, Any]) -> Any:
     if "error" in answer:
         if answer["error"] == "U1006":  # its step budget: far past the time limit's work
