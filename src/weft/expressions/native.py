@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from select import select
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from jsonata import Jsonata
@@ -200,10 +200,18 @@ def decline(source: str) -> None:
             _declined.add(source)
 
 
+def _give_up() -> NoReturn:
+    global _unavailable
+    _unavailable = True
+    raise Declined("the jlens process did not start", jlens_failed=False)
+
+
 class _Helper:
     """One jlens process, used by one thread at a time."""
 
     def __init__(self) -> None:
+        if not hasattr(os, "memfd_create"):  # not Linux: jsonata-python does all the work
+            _give_up()
         progress_fd = os.memfd_create("weft-jlens-progress")
         try:
             os.ftruncate(progress_fd, PROGRESS.size)
@@ -229,9 +237,7 @@ class _Helper:
             ready = False
         if not ready:  # jlens missing or broken here: jsonata-python does all the work
             self.kill()
-            global _unavailable
-            _unavailable = True
-            raise Declined("the jlens process did not start", jlens_failed=False)
+            _give_up()
 
     def cpu_s(self) -> float:
         with open(self.stat, "rb") as stat:
