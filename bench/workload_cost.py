@@ -24,11 +24,10 @@ import sys
 import time
 from typing import Any
 
-from loop_cost import Bench, bench_database
+from loop_cost import OWNER, Bench, bench_database
 from measure import tree_cpu_s
 
 import workflows
-from weft.engine.interpreter.plan import build_plan
 from weft.engine.runs import states
 from weft.settings import Settings
 from weft.store.db import Database
@@ -44,31 +43,22 @@ BODIES = {**workflows.BODIES, "trivial": {}}
 
 
 class Workloads(Bench):
-    """`loop_cost.Bench` with the workloads' plans, runs queued with each one's body."""
+    """`loop_cost.Bench` with a version per workload, runs queued with each one's body."""
 
     split: dict[str, list[tuple[float, float]]]
 
     async def seed_workloads(self) -> dict[str, int]:
         self.split = {}
         await self.seed()
-        versions = {}
-        for name, graph in WORKLOADS.items():
-            version = 10 + len(versions)
-            doc = graph()
-            self.services.plans.put(
-                (self.workflow_id, version), build_plan(doc["nodes"], doc["edges"])
-            )
-            versions[name] = version
-        return versions
+        return {
+            name: self.add_version(graph()["nodes"], graph()["edges"])
+            for name, graph in WORKLOADS.items()
+        }
 
     async def queue_workload(self, version: int, name: str) -> str:
-        """Queue one run of workload `name` (plan `version`) with its body; its id."""
-        execution_id = await self.queue(1, 0)
-        async with self.db.transaction() as session:
-            found = await session.get(Execution, execution_id)
-            found.version = version
-            found.input = {"body": {"n": 1, **BODIES[name]}, "headers": {}, "query": {}}
-        return execution_id
+        """Queue one run of workload `name` (its `version`) with its body; its id."""
+        payload = {"body": {"n": 1, **BODIES[name]}, "headers": {}, "query": {}}
+        return await self.queue(version, payload)
 
     async def workload_block(self, version: int, name: str, pids: list[int]) -> float:
         """CPU seconds per run over BLOCK runs of workload `name` (see the module's doc)."""
@@ -110,7 +100,7 @@ async def measure(
     url: str, folder: Any, rounds: int, profile: str | None, pids: list[int]
 ) -> dict[str, float]:
     db = Database(url)
-    bench = Workloads(db, Settings(database_url=url, data_dir=folder))
+    bench = Workloads(db, Settings(database_url=url, data_dir=folder), OWNER)
     try:
         versions = await bench.seed_workloads()
         for name in WORKLOADS:
