@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from weft.expressions import native
+from weft.expressions.bounded import bounded_paths
 from weft.expressions.evaluator import (
     MEMORY_CAP_BYTES,
     ExpressionError,
@@ -79,3 +80,27 @@ def test_jlens_answers_as_jsonata_python_on_every_reference_case_both_pass() -> 
     assert not differences, (len(differences), differences[:40])
     # Most of the suite runs on jlens; the rest is jsonata-python's by design (regexes...).
     assert answered > 800, (answered, declined)
+
+
+def test_jlens_in_process_answers_as_jsonata_python_on_the_bounded_reference_cases() -> None:
+    """Expressions bounded by their length run on jlens in this process (`bounded.py`), reading
+    the context as Python values rather than JSON: the same answers."""
+    datasets = SUITE["datasets"]
+    answered = 0
+    differences = []
+    for case in SUITE["cases"]:
+        source = case["expr"]
+        if bounded_paths(source) is None or not native.eligible(source) or "\\u" in source:
+            continue
+        if any(name in source for name in CLOCK_READERS):
+            continue
+        context = case["data"] if "data" in case else datasets[case["dataset"]]
+        outcome = native.evaluate_in_process(source, context, timeout_ms=250, max_depth=200)
+        if isinstance(outcome, native.Outcome):
+            continue  # jsonata-python evaluates it, as the helper's failures
+        answered += 1
+        reference = _reference(source, context)
+        if reference != ("value", to_json(outcome)):
+            differences.append((case["id"], source, outcome, reference))
+    assert not differences, (len(differences), differences[:40])
+    assert answered > 100, answered

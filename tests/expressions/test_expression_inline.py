@@ -1,7 +1,8 @@
 """Which expressions run on the event loop, and that they give what the evaluation threads give.
 
 An expression is evaluated inline only when its cost is bounded by its length (`bounded.py`):
-no builtin, lambda, filter or constructor, and every path lands on a scalar. Everything else
+no builtin but a few one-argument scalar ones, no lambda, filter or constructor, and every path
+lands on a scalar. Everything else
 must still leave the loop, since one builtin call or one path over a huge array can take
 seconds. "Inline" is observed directly: the coroutine finishes without ever suspending.
 """
@@ -35,6 +36,10 @@ BOUNDED = [
     "trigger.body.missing.deeper + 1",
     "trigger.body.name.first",
     "`trigger`.body.n != 5 or false",
+    "$uppercase(trigger.body.name) & '!'",
+    "$round($sqrt(nodes.shape.double) * 100)",
+    "$string(trigger.body.n) & $length(trigger.body.name)",
+    "$not($exists(trigger.body.missing))",
 ]
 # Not in the subset whatever the context: builtins, filters, wildcards, constructors,
 # variables, ranges, blocks, `in`, sorting, grouping, chaining.
@@ -56,6 +61,11 @@ UNBOUNDED = [
     "trigger.body.items[]",
     "trigger.body.n ~> $string()",
     "function($a) { $a }",
+    "$round(nodes.shape.double, 2)",  # a second argument could make the work large
+    "$pad(trigger.body.name, 5)",
+    "$uppercase($x)",
+    "$uppercase(?)",
+    "$string()",
     "trigger.body.n + " + "1 + " * 200 + "1",  # longer than MAX_INLINE_CHARS
 ]
 # In the subset, but a path meets an array or an object: JSONata would map or compare it all.

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from weft.expressions import native
-from weft.expressions.evaluator import ExpressionError, Limits, evaluate
-from weft.expressions.offload import evaluate_off_loop
+from weft.expressions.evaluator import ExpressionError, Limits, evaluate, render
+from weft.expressions.offload import _threads, evaluate_off_loop, render_off_loop
 
 pytestmark = pytest.mark.unit
 
@@ -151,3 +151,41 @@ async def test_a_large_context_gets_the_same_answer() -> None:
     source = "$uppercase(trigger.items[0].name)"
     assert await evaluate_off_loop(source, large) == "X0"
     assert native.eligible(source)  # decided for this context only: a small one goes to jlens
+
+
+def _writes(io: Path) -> int:
+    """Write calls a process has made (each answer of a helper is one)."""
+    return int(io.read_text().split("syscw:")[1].split()[0])
+
+
+async def test_a_rendered_value_asks_the_helper_once_and_each_expression_keeps_its_limits() -> None:
+    value = {
+        "top": "{{ $count(records[amount > 10]) }}",
+        "names": ["{{ $uppercase(records[0].name) }}", "n: {{ $sum(records.amount) }}"],
+        "plain": "{{ records[1].name }}",
+        "twice": ["{{ $random() }}", "{{ $random() }}"],
+    }
+    rendered = await render_off_loop(value, RECORDS)
+    assert rendered == await render_off_loop(value, RECORDS, Limits(native=False)) | {
+        "twice": rendered["twice"]
+    }
+    assert rendered["twice"][0] != rendered["twice"][1]  # one value per occurrence
+
+    def one_request() -> tuple[int, int]:
+        render(value, RECORDS)  # the helper started
+        helper = native._local.helper
+        assert helper is not None
+        io = Path(f"/proc/{helper.process.pid}/io")
+        writes, begun = _writes(io), helper.begun()
+        render(value, RECORDS)
+        return _writes(io) - writes, helper.begun() - begun
+
+    # On an evaluation thread, as the runner renders: one answer for the six sources.
+    assert await _threads.run(one_request, 10.0) == (1, 6)
+
+    # A runaway among them is stopped at one evaluation's limit, and named.
+    runaway = {"a": "{{ $sum(records.amount) }}", "b": f"{{{{ {HEAVY_STEPS} }}}}"}
+    with pytest.raises(ExpressionError, match="took too long") as stopped:
+        await render_off_loop(runaway, RECORDS, Limits(timeout_ms=100))
+    assert "$pad" in stopped.value.message
+    assert await render_off_loop({"a": "{{ $sum([1..10]) }}"}, {}) == {"a": 55}

@@ -7,7 +7,13 @@ import json
 import orjson
 import pytest
 
-from weft.store.json_codec import dump_json, dump_json_for_jsonb, load_json, valid_json
+from weft.store.json_codec import (
+    dump_json,
+    dump_json_for_jsonb,
+    load_json,
+    parse_json,
+    valid_json,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -40,3 +46,33 @@ def test_text_an_older_version_wrote_reads_back_replaced() -> None:
     older = json.dumps({"k\ud800": ["\udfff", "\x00", "\U0001f600"]})  # escapes, all ASCII
     assert load_json(older) == {"k\ufffd": ["\ufffd", "\ufffd", "\U0001f600"]}
     assert load_json(json.dumps(CLEAN)) == CLEAN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(CLEAN),
+        "-0",
+        "-0.0",
+        "1e308",
+        "1e400",  # a float json.loads reads as infinity, orjson refuses
+        "18446744073709551615",
+        "-9223372036854775809",
+        "12345678901234567890123",  # past 64 bits: orjson would read a float
+        '{"a": 1, "a": 2}',
+        '"\\ud800"',
+        "NaN",
+        "[1, 2",
+        " 1 ",
+    ],
+)
+def test_parse_json_reads_as_json_loads_does(text: str) -> None:
+    def read(parse: object, data: str | bytes) -> tuple[str, object]:
+        try:
+            value = parse(data)  # type: ignore[operator]
+        except ValueError:
+            return ("error", None)
+        return (type(value).__name__, value)
+
+    for data in (text, text.encode(), b"\xef\xbb\xbf" + text.encode()):
+        assert read(parse_json, data) == read(json.loads, data), data

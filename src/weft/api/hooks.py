@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from weft.engine.starts.trigger_output import webhook_output
 from weft.engine.workers import waiting
 from weft.errors import NotFound
 from weft.redaction import redact_mapping
+from weft.store.json_codec import parse_json
 from weft.workflows import service
 from weft.workflows.pauses import refuse_if_paused
 
@@ -32,7 +32,7 @@ async def _payload(request: Request) -> Any:
     body: Any = None
     if raw:
         try:
-            body = json.loads(raw)
+            body = parse_json(raw)
         except ValueError:
             body = raw.decode(errors="replace")
     return webhook_output(

@@ -17,6 +17,8 @@ DEFAULT_MAX_JSON_DEPTH = 64
 _NON_FINITE = (b"NaN", b"Infinity")
 # `\ud800`-`\udfff`: half of a surrogate pair, fine in pairs (an emoji), not alone.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# For the nesting depth without parsing: what is not a bracket or a quote goes first.
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'{}[]"'))
 
 
 def _reject_constant(name: str) -> None:
@@ -31,7 +33,7 @@ def body_problem(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> str | 
     may_hold_nul = b"\\u0000" in body
     may_hold_surrogate = _SURROGATE_ESCAPE.search(body) is not None
     # Cheap tests first: only a body that could break a rule is parsed here.
-    may_be_deep = body.count(b"[") + body.count(b"{") > max_depth
+    may_be_deep = body.count(b"[") + body.count(b"{") > max_depth and not _shallow(body, max_depth)
     suspicious = may_hold_nul or may_hold_surrogate or may_be_deep
     if not (suspicious or any(token in body for token in _NON_FINITE)):
         return None
@@ -51,6 +53,26 @@ def body_problem(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> str | 
     if holds_surrogate:
         return "Request body contains an unpaired surrogate (\\ud800-\\udfff), which is not text"
     return None
+
+
+def _shallow(body: bytes, max_depth: int) -> bool:
+    """Whether `body`, read as JSON, certainly nests at most `max_depth` levels, in C-speed
+    byte passes: a 50-record payload costs microseconds, where parsing and walking it cost a
+    tenth of its run. False may also mean "not sure": the caller then parses."""
+    # Escaped backslashes, then escaped quotes, go first (a backslash only appears in strings):
+    # then every `"` opens or closes a string. Two adjacent quotes hold no bracket between
+    # them, inside a string or out; what lies between the quotes left is string.
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = b"".join(brackets.split(b'"')[::2])
+    # Each round removes the innermost `[]` pairs, then the `{}` pairs: one or two levels.
+    for _ in range(max_depth // 2):
+        if not brackets:
+            return True
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return not brackets
 
 
 def _shape(value: object, max_depth: int) -> tuple[int, bool, bool]:

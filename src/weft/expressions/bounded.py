@@ -6,13 +6,17 @@ expression does, though: two context switches, the GIL handed over and back, the
 through its self-pipe. So an expression is evaluated inline when nothing in it can take long:
 
 - it is short (`MAX_INLINE_CHARS`) and built only from literals, dotted field paths,
-  arithmetic, comparisons, `and`/`or`, `&`, unary minus and `? :`: no function calls,
-  variables, lambdas, filters, wildcards, ranges or array and object constructors;
+  arithmetic, comparisons, `and`/`or`, `&`, unary minus, `? :` and calls with one argument of
+  a few builtins whose work is linear in that argument and whose result is a scalar
+  (`SCALAR_BUILTINS`: no regex, no callback, nothing that repeats or pads): no other function
+  calls, variables, lambdas, filters, wildcards, ranges or array and object constructors;
 - every path in it lands, through objects only, on a string, number, boolean, null or
   nothing: no path maps over an array and no operator meets an object or an array.
 
-JSONata then does a fixed amount of work per operator, so the evaluation is as quick as the
-plain lookups already done inline. Anything else still goes to a thread.
+JSONata then does a fixed amount of work per operator (linear in the scalars it meets, as `&`
+already is), so the evaluation is as quick as the plain lookups already done inline. Anything
+else still goes to a thread. With jlens present such an expression is evaluated by jlens in
+this process (`native.evaluate_in_process`): no step of it can loop, so it needs no helper.
 """
 
 from __future__ import annotations
@@ -33,6 +37,27 @@ _INERT = frozenset(
     {"_outer_instance", "id", "bp", "lbp", "position", "level", "type", "value", "_jsonata_lambda"}
 )
 _SCALAR = (str, int, float, bool)
+# One-argument builtins whose work is linear in a scalar argument and whose value is a scalar.
+# Not `$round` with a precision, `$pad`, `$replace`, `$split`, `$join`, `$formatNumber`...: a
+# second argument can make the work or the result large, or be a regex.
+SCALAR_BUILTINS = frozenset(
+    {
+        "abs",
+        "boolean",
+        "ceil",
+        "exists",
+        "floor",
+        "length",
+        "lowercase",
+        "not",
+        "number",
+        "round",
+        "sqrt",
+        "string",
+        "trim",
+        "uppercase",
+    }
+)
 
 
 def _set_attributes(node: Any) -> set[str]:
@@ -68,6 +93,17 @@ def _collect_paths(node: Any, paths: list[tuple[str, ...]]) -> bool:
         return (
             node.value == "-" and extra == {"expression"} and _collect_paths(node.expression, paths)
         )
+    if kind == "function":
+        procedure, arguments = node.procedure, node.arguments
+        return (
+            node.value == "("
+            and extra == {"procedure", "arguments"}
+            and procedure.type == "variable"
+            and procedure.value in SCALAR_BUILTINS
+            and not _set_attributes(procedure)
+            and len(arguments) == 1
+            and _collect_paths(arguments[0], paths)
+        )
     if kind == "condition":
         if not extra <= {"condition", "then", "_else"} or "then" not in extra:
             return False
@@ -89,12 +125,21 @@ def bounded_paths(source: str) -> tuple[tuple[str, ...], ...] | None:
     return tuple(paths) if ast is not None and _collect_paths(ast, paths) else None
 
 
-def _lands_on_scalar(names: tuple[str, ...], context: Any) -> bool:
-    value = lookup(names, context)  # DECLINED when the path would map over an array
-    return value is None or isinstance(value, _SCALAR)
+def inline_reads(source: str, context: dict[str, Any]) -> list[Any] | None:
+    """The scalars (or None) `source`'s paths land on in `context` if it is certain to be quick
+    enough for the event loop, else None."""
+    paths = bounded_paths(source)
+    if paths is None:
+        return None
+    values = []
+    for names in paths:
+        value = lookup(names, context)  # DECLINED when the path would map over an array
+        if value is not None and not isinstance(value, _SCALAR):
+            return None
+        values.append(value)
+    return values
 
 
 def evaluates_inline(source: str, context: dict[str, Any]) -> bool:
     """Whether `source` on `context` is certain to be quick enough for the event loop."""
-    paths = bounded_paths(source)
-    return paths is not None and all(_lands_on_scalar(names, context) for names in paths)
+    return inline_reads(source, context) is not None

@@ -7,6 +7,7 @@ forever), so every evaluation gets a fresh frame with runtime bounds (see `synta
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,10 +16,12 @@ from typing import Any
 from jsonata import Jsonata
 
 from weft.expressions import native
+from weft.expressions.bounded import inline_reads
 from weft.expressions.paths import DECLINED, lookup, plain_path
 from weft.expressions.syntax import ExpressionSyntaxError, parse_expression
 from weft.expressions.templates import TemplateExpression, TemplatePart, parse_template
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 DEFAULT_TIMEOUT_MS = 250
 DEFAULT_MAX_DEPTH = 200
 # The cooperative limit fires first; the hard one is for work that never yields to it.
@@ -81,36 +84,69 @@ def to_json(value: Any) -> Any:
 
 def evaluate(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
     """The value of the JSONata expression `source` against `context`."""
+    return _evaluate(source, context, limits, {})
+
+
+def _evaluate(
+    source: str, context: dict[str, Any], limits: Limits, answered: dict[str, list[Any]]
+) -> Any:
+    """`evaluate`, taking jlens's next answer to `source` from `answered` (see
+    `_answer_together`) if one is there."""
     names = plain_path(source)
     if names is not None:
         value = lookup(names, context)
         if value is not DECLINED:
             return to_json(value)
+    if answered.get(source):
+        return _settle(source, answered[source].pop(0), context, limits)
+    if _in_process(source, context, limits):
+        outcome = native.evaluate_in_process(
+            source, context, timeout_ms=limits.timeout_ms, max_depth=limits.max_depth
+        )
+        return _settle(source, outcome, context, limits)
     if limits.native and _thread.native and native.eligible(source):
-        try:
-            return to_json(_evaluate_native(source, context, limits))
-        except native.Declined as declined:
-            result = evaluate_with_jsonata(source, context, limits)
-            if declined.jlens_failed:  # jsonata-python answers where jlens did not: keep to it
-                native.decline(source)
-            return result
+        (outcome,) = _native((source,), context, limits)
+        return _settle(source, outcome, context, limits)
     return evaluate_with_jsonata(source, context, limits)
 
 
-def _evaluate_native(source: str, context: dict[str, Any], limits: Limits) -> Any:
-    try:
-        return native.evaluate_native(
-            source,
-            context,
-            timeout_ms=limits.timeout_ms,
-            max_depth=limits.max_depth,
-            hard_limit_s=hard_limit_s(limits),
-            memory_cap=MEMORY_CAP_BYTES,
-        )
-    except native.NativeLimit as limit:
-        kind = "time" if "long" in limit.message else "memory"
-        message = f"Expression {source!r} {limit.message} ({kind} limit exceeded)"
-        raise ExpressionError(message) from None
+def _in_process(source: str, context: dict[str, Any], limits: Limits) -> bool:
+    """Whether jlens evaluates `source` in this process: its work is bounded by its length, and
+    no string it reads holds a lone surrogate (jlens reads one as U+FFFD, jsonata-python keeps
+    it; `\\u` escapes in the source likewise stay with jsonata-python)."""
+    if not (limits.native and native.eligible(source)) or "\\u" in source:
+        return False
+    reads = inline_reads(source, context)
+    return reads is not None and not any(
+        isinstance(value, str) and not value.isascii() and _SURROGATE.search(value)
+        for value in reads
+    )
+
+
+def _native(sources: tuple[str, ...], context: dict[str, Any], limits: Limits) -> list[Any]:
+    return native.evaluate_many(
+        sources,
+        context,
+        timeout_ms=limits.timeout_ms,
+        max_depth=limits.max_depth,
+        hard_limit_s=hard_limit_s(limits),
+        memory_cap=MEMORY_CAP_BYTES,
+    )
+
+
+def _settle(source: str, outcome: Any, context: dict[str, Any], limits: Limits) -> Any:
+    """jlens's value, or what its `native.Outcome` means: a limit's error, or jsonata-python's
+    answer (and, where jlens itself failed, jsonata-python for this source from now on)."""
+    if not isinstance(outcome, native.Outcome):
+        return to_json(outcome)
+    error = outcome.error
+    if isinstance(error, native.NativeLimit):
+        kind = "time" if "long" in error.message else "memory"
+        raise ExpressionError(f"Expression {source!r} {error.message} ({kind} limit exceeded)")
+    result = evaluate_with_jsonata(source, context, limits)
+    if error.jlens_failed:  # jsonata-python answers where jlens did not: keep to it
+        native.decline(source)
+    return result
 
 
 def evaluate_with_jsonata(source: str, context: dict[str, Any], limits: Limits = Limits()) -> Any:
@@ -147,12 +183,58 @@ def render(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> An
     A string that is exactly one template keeps the expression's JSON type; otherwise results are
     interpolated as text (JSON for objects and arrays, empty for undefined).
     """
+    return _render(value, context, limits, _answer_together(value, context, limits))
+
+
+def _answer_together(value: Any, context: dict[str, Any], limits: Limits) -> dict[str, list[Any]]:
+    """jlens's answers to the expressions in `value` it may evaluate, from one request to the
+    helper (one round trip, the context sent and parsed once): by source, one per occurrence
+    in the order `_render` meets them (`$random()` twice is two values)."""
+    if not (limits.native and _thread.native):
+        return {}
+    found: list[str] = []
+    _native_sources(value, context, limits, found)
+    answered: dict[str, list[Any]] = {}
+    if found:
+        for source, outcome in zip(found, _native(tuple(found), context, limits), strict=True):
+            answered.setdefault(source, []).append(outcome)
+    return answered
+
+
+def _native_sources(value: Any, context: dict[str, Any], limits: Limits, found: list[str]) -> None:
+    """Adds to `found`, in the order `_render` meets them, the sources in `value` that jlens
+    would evaluate."""
     if isinstance(value, str):
-        return _render_string(value, context, limits)
+        if "{{" not in value:
+            return
+        parts, _single = split_template(value)
+        if isinstance(parts, str):
+            return
+        for part in parts:
+            if isinstance(part, str):
+                continue
+            names = plain_path(part.source)
+            if names is not None and lookup(names, context) is not DECLINED:
+                continue
+            if native.eligible(part.source) and not _in_process(part.source, context, limits):
+                found.append(part.source)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _native_sources(item, context, limits, found)
+    elif isinstance(value, list):
+        for item in value:
+            _native_sources(item, context, limits, found)
+
+
+def _render(
+    value: Any, context: dict[str, Any], limits: Limits, answered: dict[str, list[Any]]
+) -> Any:
+    if isinstance(value, str):
+        return _render_string(value, context, limits, answered)
     if isinstance(value, dict):
-        return {key: render(item, context, limits) for key, item in value.items()}
+        return {key: _render(item, context, limits, answered) for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, context, limits) for item in value]
+        return [_render(item, context, limits, answered) for item in value]
     return value
 
 
@@ -181,20 +263,22 @@ def split_template(text: str) -> tuple[tuple[TemplatePart, ...] | str, str | Non
     return _split_cached(text) if len(text) <= _CACHED_TEXT_CHARS else _split(text)
 
 
-def _render_string(text: str, context: dict[str, Any], limits: Limits) -> Any:
+def _render_string(
+    text: str, context: dict[str, Any], limits: Limits, answered: dict[str, list[Any]]
+) -> Any:
     if "{{" not in text:
         return text
     parts, single = split_template(text)
     if isinstance(parts, str):
         raise ExpressionError(parts)
     if single is not None:
-        return evaluate(single, context, limits)
+        return _evaluate(single, context, limits, answered)
     out: list[str] = []
     for part in parts:
         if isinstance(part, str):
             out.append(part)
             continue
-        result = evaluate(part.source, context, limits)
+        result = _evaluate(part.source, context, limits, answered)
         if result is None:
             continue
         out.append(result if isinstance(result, str) else json.dumps(result, separators=(",", ":")))

@@ -17,20 +17,28 @@ before refusing it). Whenever jlens raises an error other than a limit, jsonata-
 evaluates the expression again, so errors read as before, and an expression jsonata-python
 answers where jlens failed goes to jsonata-python from then on (decided per expression,
 remembered).
+
+A value rendered with several expressions (a transform's fields, a loop pass's body) asks the
+helper once (`evaluate_many`): the context, cut to what they read together, is sent and parsed
+once, and one round trip answers them all. Each expression still gets one evaluation's limits:
+its own step budget, and the helper reports which one it is on (shared memory) so the watch
+counts CPU and memory growth from that expression's start.
 """
 
 from __future__ import annotations
 
 import functools
+import mmap
 import os
 import struct
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from select import select
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from jsonata import Jsonata
@@ -45,6 +53,7 @@ except ImportError:  # no wheel for this platform: jsonata-python evaluates ever
 
 WORKER = Path(__file__).with_name("native_worker.py")
 LENGTH = struct.Struct(">I")
+PROGRESS = struct.Struct("=Q")  # sources the helper has begun (see native_worker.py)
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 # jlens steps per millisecond of the time limit. A step of a runaway loop takes ~40 ns of
@@ -135,13 +144,21 @@ def eligible(source: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _reads(source: str) -> Any:
-    """What `source` reads of its input: True (all of it) or a dict of the fields it reads."""
+def _reads(sources: tuple[str, ...]) -> Any:
+    """What `sources` read of their input together: True (all of it), a dict of the fields
+    they read, or None when jlens cannot parse one of them."""
     try:
-        reads = jlens.Expression(source).reads()
+        reads = [jlens.Expression(source).reads() for source in sources]
+        read = (reads[0] if len(reads) == 1 else jlens.union_reads(reads)).get("input", {})
     except (jlens.JlensError, ValueError):  # a syntax it lacks; a lone surrogate
         return None
-    return reads.get("input", {})
+    return read
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_json(sources: tuple[str, ...]) -> Any:
+    read = _reads(sources)
+    return None if read is True else read
 
 
 class _TooMuch(Exception):
@@ -162,8 +179,9 @@ def _cut(value: Any, read: Any, budget: list[int]) -> Any:
     return value
 
 
-def _input_for(source: str, context: dict[str, Any]) -> bytes:
-    read = _reads(source)
+def _input_for(source: str | tuple[str, ...], context: dict[str, Any]) -> bytes:
+    """The JSON of what the sources read of `context`."""
+    read = _reads((source,) if isinstance(source, str) else source)
     if read is None:
         raise Declined("jlens cannot parse it")
     try:
@@ -182,17 +200,32 @@ def decline(source: str) -> None:
             _declined.add(source)
 
 
+def _give_up() -> NoReturn:
+    global _unavailable
+    _unavailable = True
+    raise Declined("the jlens process did not start", jlens_failed=False)
+
+
 class _Helper:
     """One jlens process, used by one thread at a time."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-s", str(WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-        )
+        if not hasattr(os, "memfd_create"):  # not Linux: jsonata-python does all the work
+            _give_up()
+        progress_fd = os.memfd_create("weft-jlens-progress")
+        try:
+            os.ftruncate(progress_fd, PROGRESS.size)
+            self.progress = mmap.mmap(progress_fd, PROGRESS.size)
+            self.process = subprocess.Popen(
+                [sys.executable, "-s", str(WORKER), str(progress_fd)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+                pass_fds=(progress_fd,),
+            )
+        finally:
+            os.close(progress_fd)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests = self.process.stdin
         self.answers = self.process.stdout.fileno()
@@ -204,9 +237,7 @@ class _Helper:
             ready = False
         if not ready:  # jlens missing or broken here: jsonata-python does all the work
             self.kill()
-            global _unavailable
-            _unavailable = True
-            raise Declined("the jlens process did not start", jlens_failed=False)
+            _give_up()
 
     def cpu_s(self) -> float:
         with open(self.stat, "rb") as stat:
@@ -216,6 +247,10 @@ class _Helper:
     def resident(self) -> int:
         with open(self.statm, "rb") as statm:
             return int(statm.read().split()[1]) * PAGE_SIZE
+
+    def begun(self) -> int:
+        """How many sources the process has begun to evaluate, in all."""
+        return int(PROGRESS.unpack_from(self.progress)[0])
 
     def kill(self) -> None:
         self.process.kill()
@@ -240,18 +275,22 @@ class _Helper:
         return self._read(size, watch)
 
     def evaluate(self, header: bytes, context: bytes, limits: tuple[float, int]) -> Any:
+        """The answer to one request; each of its sources is held to `limits` on its own."""
         hard_limit_s, memory_cap = limits
         started = time.monotonic()
         # Read from the first poll on: most answers come before it, and two /proc reads would
         # cost a tenth of an evaluation. The CPU of that first poll interval goes uncounted;
-        # the helper's RLIMIT_DATA bounds memory it grew by then.
+        # the helper's RLIMIT_DATA bounds memory it grew by then. The same holds for each
+        # later source of the request: its figures are taken at the first poll that sees it
+        # begun (`begun`), and it is held to the limits from there.
         at_start: list[float] = []
 
         def watch() -> None:
-            if not at_start:
-                at_start.extend((self.cpu_s(), self.resident()))
+            begun = self.begun()
+            if not at_start or at_start[0] != begun:
+                at_start[:] = (begun, self.cpu_s(), self.resident())
                 return
-            cpu_at_start, resident_at_start = at_start
+            _begun, cpu_at_start, resident_at_start = at_start
             if self.cpu_s() - cpu_at_start > hard_limit_s or time.monotonic() - started > 60:
                 self.kill()
                 raise NativeLimit("took too long")
@@ -290,11 +329,45 @@ def evaluate_native(
 
     Raises `Declined` when jsonata-python should evaluate it instead, `NativeLimit` when the
     evaluation used up its time or memory."""
+    (outcome,) = evaluate_many(
+        (source,),
+        context,
+        timeout_ms=timeout_ms,
+        max_depth=max_depth,
+        hard_limit_s=hard_limit_s,
+        memory_cap=memory_cap,
+    )
+    if isinstance(outcome, Outcome):
+        raise outcome.error
+    return outcome
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A source of `evaluate_many` that has no value: `error` is `Declined` or `NativeLimit`."""
+
+    error: Declined | NativeLimit
+
+
+def evaluate_many(
+    sources: tuple[str, ...],
+    context: dict[str, Any],
+    *,
+    timeout_ms: int,
+    max_depth: int,
+    hard_limit_s: float,
+    memory_cap: int,
+) -> list[Any]:
+    """Each of `sources`' value against `context` (or its `Outcome`), in one request to this
+    thread's helper process: the context is sent and parsed once for them all, and each source
+    gets the limits of one evaluation. A source the helper did not reach, because an earlier
+    one used up a limit, is declined."""
     try:
-        data = _input_for(source, context)
+        data = _input_for(sources, context)
         header = orjson.dumps(
             {
-                "source": source,
+                "sources": sources,
+                "read": _read_json(sources),
                 "steps": timeout_ms * STEPS_PER_MS,
                 "depth": max_depth,
                 "string": MAX_STRING_BYTES,
@@ -303,25 +376,79 @@ def evaluate_native(
                 "data_cap": 2 * memory_cap,
             }
         )
+    except Declined as declined:
+        if len(sources) == 1:
+            return [Outcome(declined)]
+        # One that jlens cannot parse, or together too much to send: each on its own.
+        limits = {
+            "timeout_ms": timeout_ms,
+            "max_depth": max_depth,
+            "hard_limit_s": hard_limit_s,
+            "memory_cap": memory_cap,
+        }
+        return [evaluate_many((source,), context, **limits)[0] for source in sources]
     except TypeError as error:  # not JSON (a lone surrogate...): jsonata-python reads it as is
-        raise Declined(str(error), jlens_failed=False) from error
+        return [Outcome(Declined(str(error), jlens_failed=False))] * len(sources)
     helper = _local.helper
     try:
         if helper is None:
             helper = _local.helper = _Helper()
-        answer = helper.evaluate(header, data, (hard_limit_s, memory_cap))
-    except NativeLimit:
+        begun = helper.begun()
+        answers = helper.evaluate(header, data, (hard_limit_s, memory_cap))
+    except NativeLimit as limit:
         _local.helper = None
-        raise
+        stopped = helper.begun() - begun - 1 if helper is not None else 0
+        never = Declined("an earlier expression used up a limit", jlens_failed=False)
+        return [
+            Outcome(Declined("answered before the limit", jlens_failed=False))
+            if index < stopped
+            else Outcome(limit)
+            if index == stopped
+            else Outcome(never)
+            for index in range(len(sources))
+        ]
+    except Declined as declined:
+        return [Outcome(declined)] * len(sources)
     except (OSError, EOFError, ValueError) as error:  # the process died: an abort, a crash
         _discard(helper)
-        raise Declined(f"the jlens process ended: {error}") from error
+        return [Outcome(Declined(f"the jlens process ended: {error}"))] * len(sources)
     except BaseException:  # an interrupt from the watchdog: an answer may still be on its way
         _discard(helper)
         raise
+    return [_value(answer) for answer in answers]
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> Any:
+    return jlens.Expression(source)
+
+
+def evaluate_in_process(
+    source: str, context: dict[str, Any], *, timeout_ms: int, max_depth: int
+) -> Any:
+    """`source`'s value against `context` (or its `Outcome`), by jlens in this process, for an
+    expression whose work is bounded by its length (`bounded.py`): it cannot loop, so it needs
+    no helper to be stopped, and costs microseconds instead of a round trip."""
+    try:
+        return _compiled(source).evaluate(
+            context,
+            None,
+            max_steps=timeout_ms * STEPS_PER_MS,
+            max_depth=max_depth,
+            max_string_length=MAX_STRING_BYTES,
+            max_array_length=MAX_RANGE,
+        )
+    except jlens.JlensError as error:
+        if error.code == "U1006":
+            return Outcome(NativeLimit("took too long"))
+        return Outcome(Declined(str(error)))
+    except (ValueError, TypeError) as error:  # a lone surrogate, a value that is not JSON
+        return Outcome(Declined(str(error), jlens_failed=False))
+
+
+def _value(answer: dict[str, Any]) -> Any:
     if "error" in answer:
         if answer["error"] == "U1006":  # its step budget: far past the time limit's work
-            raise NativeLimit("took too long")
-        raise Declined(str(answer["message"]))
-    text = answer["ok"]
-    return None if text is None else orjson.loads(text)
+            return Outcome(NativeLimit("took too long"))
+        return Outcome(Declined(str(answer["message"])))
+    return answer["ok"]

@@ -63,10 +63,27 @@ def _dump_valid(value: Any) -> str:
         return json.dumps(valid)
 
 
+# A run of 19 digits may be an integer orjson reads as a float (past 64 bits): json.loads, as
+# for anything else orjson refuses (a number past a double's range, odd escapes, UTF-16).
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def parse_json(data: bytes | str) -> Any:
+    """The value of JSON `data` exactly as json.loads reads it (raising its ValueError), at
+    orjson's speed where they agree (a quarter of the CPU)."""
+    raw = data.encode(errors="surrogatepass") if isinstance(data, str) else data
+    if not _LONG_NUMBER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
+
+
 def load_json(text: str) -> Any:
     """The value of JSON `text` with odd strings replaced, for SQLite, whose rows written before
     odd strings were replaced on writing hold their escapes (jsonb never held them)."""
-    value = json.loads(text)
+    value = parse_json(text)
     return _valid(value) if _ODD_ESCAPE.search(text) else value
 
 
