@@ -13,9 +13,13 @@ prunes nothing. Three rounds:
 
 1. live alone: wrk with `--callers` callers for `--seconds` at the webhook (bench/measure.py);
 2. backlog alone: from the pruner's start until no copy is left: runs and step rows pruned per
-   second, and the CPU of this process, the server and PostgreSQL per 1,000 runs pruned;
+   second, and the CPU of this process, the server and PostgreSQL (in cores, and per 1,000
+   runs pruned);
 3. live while pruning: a new backlog, then round 1 again with the pruner started as it begins:
-   live runs per second, and runs pruned per second meanwhile.
+   live runs per second, and runs pruned per second meanwhile;
+4. live alone again (the machine's load changes: rounds 1 and 4 bracket round 3).
+
+Runs per second are wall-clock figures: on a shared machine, print the load average with them.
 """
 
 from __future__ import annotations
@@ -197,16 +201,19 @@ class Bench:
 
 
 async def rounds(bench: Bench, backlog: int, callers: int, seconds: float) -> str:
-    live, _ = await bench.live(callers, seconds, prune=False)
+    before, _ = await bench.live(callers, seconds, prune=False)
     await bench.add_backlog(backlog)
     alone = await bench.prune_all()
     await bench.add_backlog(backlog)
     busy, rate = await bench.live(callers, seconds, prune=True)
+    after, _ = await bench.live(callers, seconds, prune=False)
     await bench.db.dispose()
+    errors = before.errors + busy.errors + after.errors
     return (
         f"| {bench.name} | {alone.runs:,} | {alone.runs_per_s:,.0f} | {alone.steps_per_s:,.0f} "
-        f"| {alone.cpu_s / alone.runs * 1000:.2f} | {live.per_s:,.0f} | {busy.per_s:,.0f} "
-        f"| {rate:,.0f} | {live.errors + busy.errors} |"
+        f"| {alone.cpu_s / alone.seconds:.2f} | {alone.cpu_s / alone.runs * 1000:.2f} "
+        f"| {before.per_s:,.0f} / {after.per_s:,.0f} | {busy.per_s:,.0f} | {rate:,.0f} "
+        f"| {errors} | {os.getloadavg()[0]:.1f} |"
     )
 
 
@@ -236,13 +243,14 @@ def main() -> None:
     finally:
         sink.stop()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"{os.cpu_count()} cores, load average {load}\n")
+    print(f"{os.cpu_count()} cores, load average {load} (1, 5, 15 min)\n")
     print(
-        "| database | backlog, runs | pruned alone, runs/s | step rows/s | CPU s per 1,000 runs "
-        "| live alone, runs/s | live while pruning, runs/s | pruned meanwhile, runs/s "
-        "| failed requests |"
+        "| database | backlog, runs | pruned alone, runs/s | step rows/s | CPU, cores "
+        "| CPU s per 1,000 runs | live alone before / after, runs/s "
+        "| live while pruning, runs/s | pruned meanwhile, runs/s | failed requests "
+        "| load average |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(rows))
 
 

@@ -1,5 +1,5 @@
 """Retention: finished executions (and their steps) older than the setting are pruned in
-batches, and SQLite's WAL is checkpointed so the file cannot grow without bound.
+batches, and SQLite's WAL is checkpointed once a backlog is cleared.
 
 A round deletes at most `ROUND_BATCHES` batches of `BATCH` runs. Rounds come every
 `PRUNE_EVERY_S` while nothing is left over, and `BACKLOG_PAUSE_S` apart while a round ended at
@@ -58,7 +58,7 @@ async def prune_finished_executions(
     db: Database, *, keep_days: float, batch: int = BATCH, max_batches: int = ROUND_BATCHES
 ) -> Pruned:
     """Delete finished runs that ended more than `keep_days` ago, at most `max_batches` batches
-    of `batch` runs, each in its own short transaction."""
+    of `batch` runs, each in its own short transaction (`Retention` checkpoints after)."""
     cutoff = now() - timedelta(days=keep_days)
     prunable = (Execution.finished_at < cutoff, Execution.status.in_(states.TERMINAL))
     # Found by reading first (ix_executions_finished): with nothing to prune, as in most rounds,
@@ -82,14 +82,8 @@ async def prune_finished_executions(
         took = time.monotonic() - began
         runs += len(ids)
         if len(ids) < batch:
-            break
-    else:
-        return Pruned(runs, steps, backlog=True)
-    # Once per backlog, not per batch: truncating the WAL while live runs read and write costs
-    # them more than the pages it gives back (bench/retention.py).
-    if runs:
-        await checkpoint_sqlite(db)
-    return Pruned(runs, steps)
+            return Pruned(runs, steps)
+    return Pruned(runs, steps, backlog=True)
 
 
 class Retention(Periodic):
@@ -101,6 +95,7 @@ class Retention(Periodic):
     def __init__(self, services: Services) -> None:
         super().__init__(services, PRUNE_EVERY_S)
         self.batch, self.max_batches = BATCH, ROUND_BATCHES
+        self._checkpoint_due = False
 
     async def round(self) -> None:
         self.interval_s = PRUNE_EVERY_S  # a failed round is tried again at the usual time
@@ -110,5 +105,12 @@ class Retention(Periodic):
             batch=self.batch,
             max_batches=self.max_batches,
         )
+        self._checkpoint_due |= pruned.runs > 0
         if pruned.backlog:
             self.interval_s = BACKLOG_PAUSE_S
+        elif self._checkpoint_due:
+            # Once a backlog is cleared, not after every round: SQLite's automatic checkpoints
+            # keep the WAL small meanwhile, and truncating it holds the writer until readers
+            # let go, which live runs' commits would wait for (BENCHMARKS.md, "Retention").
+            self._checkpoint_due = False
+            await checkpoint_sqlite(self.services.db)
