@@ -208,7 +208,7 @@ async def rounds(bench: Bench, backlog: int, callers: int, seconds: float) -> st
     busy, rate = await bench.live(callers, seconds, prune=True)
     after, _ = await bench.live(callers, seconds, prune=False)
     await bench.db.dispose()
-    errors = before.errors + busy.errors + after.errors
+    errors = f"{before.errors} / {busy.errors} / {after.errors}"
     return (
         f"| {bench.name} | {alone.runs:,} | {alone.runs_per_s:,.0f} | {alone.steps_per_s:,.0f} "
         f"| {alone.cpu_s / alone.seconds:.2f} | {alone.cpu_s / alone.runs * 1000:.2f} "
@@ -247,7 +247,8 @@ def main() -> None:
     print(
         "| database | backlog, runs | pruned alone, runs/s | step rows/s | CPU, cores "
         "| CPU s per 1,000 runs | live alone before / after, runs/s "
-        "| live while pruning, runs/s | pruned meanwhile, runs/s | failed requests "
+        "| live while pruning, runs/s | pruned meanwhile, runs/s "
+        "| failed requests (before / while / after) "
         "| load average |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
