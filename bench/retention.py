@@ -15,8 +15,8 @@ prunes nothing. Three rounds:
 2. backlog alone: from the pruner's start until no copy is left: runs and step rows pruned per
    second, and the CPU of this process, the server and PostgreSQL (in cores, and per 1,000
    runs pruned);
-3. live while pruning: a new backlog, then round 1 again with the pruner started as it begins:
-   live runs per second, and runs pruned per second meanwhile;
+3. live while pruning: a new backlog (three times `--runs`), then round 1 again with the pruner
+   started as it begins: live runs per second, and runs pruned per second meanwhile;
 4. live alone again (the machine's load changes: rounds 1 and 4 bracket round 3).
 
 Runs per second are wall-clock figures: on a shared machine, print the load average with them.
@@ -55,6 +55,7 @@ COPIES = "'h' <= {alias}id AND {alias}id < 'i'"
 # A copied step: 's', the run copy's last 17 digits, the seed step's last 6 hex digits.
 STEP_ID = "'s' || substr(e.id, 8) || substr(s.id, 19)"
 WARMUP_S = 3.0
+LIVE_BACKLOG = 3  # round 3's backlog, in `--runs`: enough to outlast the live round
 
 
 def _copy_steps_sql(columns: list[str], seed: str) -> str:
@@ -192,8 +193,15 @@ class Bench:
         pruner = Retention(self.services)
         before, began = (await self.left())[0], time.monotonic()
         rounds = asyncio.create_task(pruner.run())
+        left, now = before, began
+        while not wrk.done():  # the rate counts while both go on: until the backlog runs out
+            left, now = (await self.left())[0], time.monotonic()
+            if not left:
+                print(f"{self.name}: the backlog ran out before the live round", file=sys.stderr)
+                break
+            await asyncio.wait({wrk}, timeout=0.25)
+        rate = (before - left) / (now - began)
         measured = await wrk
-        rate = (before - (await self.left())[0]) / (time.monotonic() - began)
         await self.all_pruned()  # the rest, before the next round
         pruner.stop()
         await rounds
@@ -204,7 +212,7 @@ async def rounds(bench: Bench, backlog: int, callers: int, seconds: float) -> st
     before, _ = await bench.live(callers, seconds, prune=False)
     await bench.add_backlog(backlog)
     alone = await bench.prune_all()
-    await bench.add_backlog(backlog)
+    await bench.add_backlog(backlog * LIVE_BACKLOG)
     busy, rate = await bench.live(callers, seconds, prune=True)
     after, _ = await bench.live(callers, seconds, prune=False)
     await bench.db.dispose()
