@@ -117,7 +117,7 @@ async def test_a_backlog_is_pruned_round_after_round_and_live_or_recent_runs_sta
         *await add_runs(runs, 3, finished_at=frozen - timedelta(days=KEEP_DAYS - 1)),
         *await add_runs(runs, 3, status=states.RUNNING, finished_at=None),
         *await add_runs(runs, 3, status=states.WAITING, finished_at=None),
-        # A run being rerun keeps its last end until it ends again: not finished, not pruned.
+        # An end time alone does not make a run prunable: its status must be final too.
         *await add_runs(
             runs, 3, status=states.QUEUED, finished_at=frozen - timedelta(days=KEEP_DAYS + 1)
         ),
