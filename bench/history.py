@@ -35,21 +35,24 @@ LISTS = {
 }
 
 
-def _copied_columns(columns: list[str], new_id: str) -> str:
-    """The SELECT list copying the seed row: a new id; no idempotency key, nothing due."""
-    picked = {"id": new_id, "idempotency_key": "NULL", "due_at": "NULL"}
+def _copied_columns(columns: list[str], new_id: str, values: dict[str, str]) -> str:
+    """The SELECT list copying the seed row: a new id; no idempotency key, nothing due; any
+    other column given in `values` (SQL expressions) set so."""
+    picked = {"id": new_id, "idempotency_key": "NULL", "due_at": "NULL", **values}
     return ", ".join(picked.get(column, f"e.{column}") for column in columns)
 
 
-def grow_sqlite(path: str, total: int, seed: str) -> None:
-    """Copy the seed run until the database has `total` runs (ids 'h' + 23 digits)."""
+def grow_sqlite(path: str, total: int, seed: str, **values: str) -> None:
+    """Copy the seed run until the database has `total` runs (ids 'h' + 23 digits); `values`:
+    columns the copies take from SQL expressions instead (e.g. an older `finished_at`)."""
     db = sqlite3.connect(path)
     columns = [row[1] for row in db.execute("PRAGMA table_info(executions)")]
     have = db.execute("SELECT count(*) FROM executions").fetchone()[0]
     numbers = f"SELECT {have} UNION ALL SELECT i + 1 FROM n WHERE i < {total - 1}"
     db.execute(
         f"WITH RECURSIVE n(i) AS ({numbers}) INSERT INTO executions ({', '.join(columns)}) "
-        f"SELECT {_copied_columns(columns, NEW_ID_SQLITE)} FROM n, executions e WHERE e.id = ?",
+        f"SELECT {_copied_columns(columns, NEW_ID_SQLITE, values)} "
+        "FROM n, executions e WHERE e.id = ?",
         (seed,),
     )
     db.commit()
@@ -57,7 +60,7 @@ def grow_sqlite(path: str, total: int, seed: str) -> None:
     db.close()
 
 
-async def grow_postgres(url: str, total: int, seed: str) -> None:
+async def grow_postgres(url: str, total: int, seed: str, **values: str) -> None:
     """As `grow_sqlite`, on PostgreSQL."""
     db = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     columns = [
@@ -70,7 +73,7 @@ async def grow_postgres(url: str, total: int, seed: str) -> None:
     have = await db.fetchval("SELECT count(*) FROM executions")
     await db.execute(
         f"INSERT INTO executions ({', '.join(columns)}) "
-        f"SELECT {_copied_columns(columns, NEW_ID_POSTGRES)} "
+        f"SELECT {_copied_columns(columns, NEW_ID_POSTGRES, values)} "
         f"FROM generate_series({have}, {total - 1}) i, executions e WHERE e.id = $1",
         seed,
     )
@@ -89,22 +92,27 @@ def measure(client: httpx.Client, path: str, requests: int) -> tuple[float, floa
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
+def five_step_and_a_run(client: httpx.Client, base: str, sink_url: str) -> tuple[str, str]:
+    """Publish the five-step workflow (signed-in `client`) and run it once through its webhook:
+    the webhook's URL and the run's id, the seed the copies are made from."""
+    created = client.post(systems.API + "/workflow", json={"name": "history"}).json()
+    workflow = created["workflow"]["associated_workflow"]
+    client.put(
+        f"{systems.API}/workflow/{workflow}/draft", json=workflows.WEFT["five-step"](sink_url)
+    ).raise_for_status()
+    client.put(
+        f"{systems.API}/workflow/{workflow}/publish", json={"published": True}
+    ).raise_for_status()
+    hook = base + client.get(f"{systems.API}/workflow/{workflow}").json()["webhook_path"]
+    return hook, httpx.post(hook, json={"n": 1}, timeout=60).headers["x-execution-id"]
+
+
 def bench(db: str, sizes: list[int], requests: int, sink: systems.Sink) -> list[str]:
     rows = []
     with systems.one_weft(db, {"WEFT_OUTBOUND_ALLOW": "127.0.0.1"}) as weft:
         headers = {"Authorization": f"Bearer {weft.token}"}
         with httpx.Client(base_url=weft.base, headers=headers, timeout=60) as client:
-            created = client.post(systems.API + "/workflow", json={"name": "history"}).json()
-            workflow = created["workflow"]["associated_workflow"]
-            client.put(
-                f"{systems.API}/workflow/{workflow}/draft",
-                json=workflows.WEFT["five-step"](sink.url),
-            ).raise_for_status()
-            client.put(
-                f"{systems.API}/workflow/{workflow}/publish", json={"published": True}
-            ).raise_for_status()
-            hook = client.get(f"{systems.API}/workflow/{workflow}").json()["webhook_path"]
-            seed = httpx.post(weft.base + hook, json={"n": 1}, timeout=60).headers["x-execution-id"]
+            _, seed = five_step_and_a_run(client, weft.base, sink.url)
             for size in sizes:
                 began = time.monotonic()
                 if db == "postgres":

@@ -13,6 +13,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,9 +146,10 @@ def run_round(
     seconds: float,
     warmup: float,
     body: dict[str, Any] | None = None,
+    started: Callable[[], None] | None = None,
 ) -> Round:
     """Warm up, then measure `callers` concurrent callers for `seconds`; each request's body is
-    `{"n": <counter>}` plus `body`'s fields."""
+    `{"n": <counter>}` plus `body`'s fields. `started` is called as the measured part begins."""
     tail = "".join(f", {json.dumps(k)}: {json.dumps(v)}" for k, v in (body or {}).items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(WRK_SCRIPT.replace("BODY_TAIL", tail))
@@ -160,6 +162,8 @@ def run_round(
         settle(roots)
         cpu_before, sql_before = tree_cpu_s(roots), _sql(sql_dir)
         kinds_before = read_kinds(sql_dir) if sql_dir else None
+        if started is not None:
+            started()
         figures = _wrk(url, callers, seconds, script)
         time.sleep(0.5)
         cpu_after, sql_after = tree_cpu_s(roots), _sql(sql_dir)

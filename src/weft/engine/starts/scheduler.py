@@ -10,7 +10,6 @@ is in the key: two workflows of one account often share a tick).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -19,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 
 from weft.clock import isoformat, now
 from weft.engine.runs import lifecycle
-from weft.engine.runs.retention import prune_finished_executions
 from weft.engine.starts.periodic import Periodic
 from weft.engine.starts.trigger_output import schedule_output
 from weft.engine.starts.triggers import new_execution
@@ -33,18 +31,12 @@ from weft.workflows.trigger_index import next_tick
 
 log = logging.getLogger("weft.scheduler")
 
-PRUNE_EVERY_S = 300.0
-
 
 class Scheduler(Periodic):
-    """Fires due schedules once a second; prunes old executions every few minutes."""
+    """Fires due schedules once a second (engine.runs.retention prunes old runs beside it)."""
 
     log = log
     failure = "scheduler tick failed"
-
-    def __init__(self, services: Services, interval_s: float = 1.0) -> None:
-        super().__init__(services, interval_s)
-        self._next_prune = 0.0
 
     async def round(self) -> None:
         try:
@@ -52,12 +44,6 @@ class Scheduler(Periodic):
                 self.services.wakeups.work_queued()
         except IntegrityError:
             pass  # another scheduler fired the same tick first
-        loop = asyncio.get_running_loop()
-        if loop.time() >= self._next_prune:
-            self._next_prune = loop.time() + PRUNE_EVERY_S
-            await prune_finished_executions(
-                self.services.db, keep_days=self.services.settings.retention_days
-            )
 
 
 def schedule_key(workflow_id: str, tick: datetime) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weft.engine.interpreter.outbound import OrgOutbound, outbound_for
+from weft.engine.runs.retention import Retention
 from weft.engine.starts.app_triggers import AppTriggerPoller
 from weft.engine.starts.scheduler import Scheduler
 from weft.engine.workers.answers import ANSWERS_CHANNEL
@@ -74,13 +75,14 @@ def build_services(db: Database, settings: Settings) -> Services:
 
 @dataclass
 class Engine:
-    """The workers and scheduler one process runs."""
+    """The workers, scheduler and pruner one process runs."""
 
     services: Services
     workers: list[Worker] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     scheduler: Scheduler | None = None
     app_triggers: AppTriggerPoller | None = None
+    retention: Retention | None = None
     dispatcher: NotificationDispatcher | None = None
 
     async def start(self, workers: int, *, schedule: bool = True) -> None:
@@ -97,6 +99,8 @@ class Engine:
             # App triggers start runs as schedules do: wherever the scheduler runs.
             self.app_triggers = AppTriggerPoller(self.services)
             self.tasks.append(asyncio.create_task(self.app_triggers.run(), name="app triggers"))
+            self.retention = Retention(self.services)
+            self.tasks.append(asyncio.create_task(self.retention.run(), name="retention"))
         if workers > 0:  # deliveries go out from worker processes, not `weft api` ones
             services = self.services
             self.dispatcher = NotificationDispatcher(
@@ -136,6 +140,8 @@ class Engine:
             self.scheduler.stop()
         if self.app_triggers is not None:
             self.app_triggers.stop()
+        if self.retention is not None:
+            self.retention.stop()
         await asyncio.gather(*(w.stop(grace_s) for w in self.workers), return_exceptions=True)
         if self.dispatcher is not None:
             await self.dispatcher.stop()
