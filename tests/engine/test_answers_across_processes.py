@@ -68,7 +68,10 @@ async def test_a_sync_caller_is_answered_by_a_run_in_another_process(
     # the wall clock, tell how the answer came (NOTIFY or the fallback's ticks).
     waiting_reads = (after_slow - after_fast) - (after_fast - before)
     if "postgresql" in db_url:
-        assert waiting_reads <= 1, (before, after_fast, after_slow)  # the once-read, no loop
+        # The once-read, no loop: polling would read ~15 times. A loaded machine has let one or
+        # two statements of the process's own upkeep land in the slow call's 1.5 s; the bound
+        # allows them and still catches the loop.
+        assert waiting_reads <= 4, (before, after_fast, after_slow)
     else:
         assert waiting_reads >= 5, (before, after_fast, after_slow)  # the fallback ticks
     # An answer that never reaches its caller waits out the 30 s sync timeout; 5 s beyond the

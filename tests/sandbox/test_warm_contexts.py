@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from support import process_cpu_s
 from weft.sandbox import (
     CodeError,
     CodeMemoryExceeded,
@@ -172,10 +173,18 @@ async def test_warm_and_fresh_isolates_give_the_same_outputs(single: SandboxPool
 
 async def test_a_slow_lockdown_error_keeps_its_message(single: SandboxPool) -> None:
     # The warm run uses most of the time limit, the fresh rerun cannot finish in the rest: the
-    # author still sees the code's own error, not a timeout it did not cause.
-    source = "const end = Date.now() + 200; while (Date.now() < end); null.x"
+    # author still sees the code's own error, not a timeout it did not cause. The work is
+    # counted in loop rounds, not on the clock: the limit counts CPU, which a busy machine does
+    # not stretch (a wall-clock spin used less of it the busier the machine).
+    spin = "let x = 0; for (let i = 0; i < input; i++) { x = (x + i * 7) % 1000003 }"
+    rounds = 25_000_000
+    await single.run(spin, rounds, timeout_ms=60_000)  # a started worker, a compiled loop
+    worker = next(iter(single._workers)).process.pid
+    before = process_cpu_s(worker)
+    await single.run(spin, rounds, timeout_ms=60_000)
+    spin_ms = (process_cpu_s(worker) - before) * 1000
     with pytest.raises(CodeError, match="Cannot read properties of null"):
-        await warm(single, source, timeout_ms=300)
+        await warm(single, spin + "; null.x", rounds, timeout_ms=max(100, round(spin_ms * 1.5)))
 
 
 async def test_warm_timeout_is_enforced_and_the_next_call_starts_clean(single: SandboxPool) -> None:
