@@ -9,7 +9,7 @@ from collections import OrderedDict
 from datetime import datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
@@ -22,6 +22,9 @@ from weft.clock import now
 from weft.errors import InvalidInput, NotFound
 from weft.ids import is_id, new_id
 from weft.store.tables import App
+
+if TYPE_CHECKING:
+    from weft.store.db import Database
 
 _YAML = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Validated definitions by (app row id, its updated_at): a row's definition is parsed once per
@@ -110,6 +113,13 @@ def _shipped_row_fields(raw: dict[str, Any], digest: str) -> dict[str, Any]:
         "definition": raw,
         "digest": digest,
     }
+
+
+async def prepare_database(db: Database) -> None:
+    """Seed what every deployment needs (the app catalog); idempotent. Here, beside the seeding,
+    so a `weft` command's transaction needs only this module, not apps/service.py's imports."""
+    async with db.transaction() as session:
+        await ensure_catalog(session=session)
 
 
 async def ensure_catalog(*, session: AsyncSession) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weft.apps import catalog, configs, events, oauth, org_settings
+from weft.apps.catalog import prepare_database as prepare_database  # its old home: app.py, tests
 from weft.apps.config_options import OptionLoader, OptionsUnavailable
 from weft.apps.connections import (
     ConnectionInfo,
@@ -40,12 +41,6 @@ class AuthorizationStarted:
     """An OAuth2 connection begins in the user's browser, at this provider URL."""
 
     auth_url: str
-
-
-async def prepare_database(db: Database) -> None:
-    """Seed what every deployment needs (the app catalog); idempotent."""
-    async with db.transaction() as session:
-        await catalog.ensure_catalog(session=session)
 
 
 async def app_catalog(db: Database, scope: Scope, *, slug: str | None = None) -> AppCatalog:

@@ -1,11 +1,14 @@
-"""Commands that manage tenants: org, linked-account, token, secrets."""
+"""Commands that manage tenants: org, linked-account, token, secrets.
+
+Each command imports the tenancy and store modules it calls in its body: start-up time
+(`weft --help` would otherwise load SQLAlchemy and the tables; see cli/common.py).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.cli.common import (
     EnvOpt,
@@ -16,9 +19,11 @@ from weft.cli.common import (
     output,
 )
 from weft.clock import isoformat
-from weft.store.scope import ENVIRONMENTS, OrgScope
-from weft.tenancy.audit import record_cli_change, record_deployment_change
-from weft.tenancy.orgs import get_org
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from weft.store.scope import OrgScope
 
 org_app = typer.Typer(help="Organisations and their API keys.", no_args_is_help=True)
 account_app = typer.Typer(help="Linked accounts of an organisation.", no_args_is_help=True)
@@ -32,6 +37,7 @@ def org_create(
 ) -> None:
     """Create an organisation with a test and a production API key (shown once)."""
     from weft.apps.catalog import create_default_app
+    from weft.tenancy.audit import record_cli_change
     from weft.tenancy.orgs import create_org
 
     settings = existing_database()
@@ -108,9 +114,10 @@ def org_update(
 ) -> None:
     """Update an organisation's settings (embedding origins, outbound policy, auto-pause)."""
     from weft.net import OutboundPolicy
+    from weft.tenancy.audit import record_cli_change
     from weft.tenancy.org_failures import pause_after_of, set_pause_after
     from weft.tenancy.org_outbound import outbound_allow_of, set_outbound_allow
-    from weft.tenancy.orgs import allowed_origins_of, set_allowed_origins
+    from weft.tenancy.orgs import allowed_origins_of, get_org, set_allowed_origins
 
     settings = existing_database()
     ceiling = OutboundPolicy.parse(settings.outbound_org_allow)
@@ -182,6 +189,8 @@ def org_quotas(
     """Show or set the quotas of an org (or of one linked account): each option sets one limit,
     `none` removes it; the others keep their values. Other processes apply a change within
     seconds."""
+    from weft.tenancy.audit import record_cli_change
+    from weft.tenancy.orgs import get_org
     from weft.tenancy.quotas import QUOTA_NAMES, save_quotas
 
     settings = existing_database()
@@ -208,6 +217,8 @@ def org_quotas(
 
 
 def _org_scope(org: str, environment: str) -> OrgScope:
+    from weft.store.scope import ENVIRONMENTS, OrgScope
+
     if environment not in ENVIRONMENTS:
         typer.secho(f"error: environment must be one of {ENVIRONMENTS}", fg="red", err=True)
         raise typer.Exit(2)
@@ -224,6 +235,8 @@ def linked_account_create(
 ) -> None:
     """Create (or update) a linked account."""
     from weft.tenancy.accounts import upsert_linked_account
+    from weft.tenancy.audit import record_cli_change
+    from weft.tenancy.orgs import get_org
 
     scope = _org_scope(org, environment)
     settings = existing_database()
@@ -260,6 +273,8 @@ def token_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Issue a session token for a linked account (created on first use)."""
+    from weft.tenancy.audit import record_cli_change
+    from weft.tenancy.orgs import get_org
     from weft.tenancy.tokens import issue_session_token
 
     scope = _org_scope(org, environment)
@@ -309,6 +324,7 @@ def secrets_rotate(
         reseal_everything,
         stage_key_file,
     )
+    from weft.tenancy.audit import record_deployment_change
 
     settings = load_settings()
     material = new_key or new_key_material()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +23,8 @@ def _split(text: str | None) -> list[str] | None:
 
 def _read(source: str) -> tuple[Any, str | None]:
     """(document, its URL or None): a file's bytes, or a URL's body through the guard."""
+    import asyncio  # here, not above: start-up time of every command (see cli/common.py)
+
     from weft.apps.imports import fetch_document
     from weft.apps.openapi import MAX_DOCUMENT_BYTES
     from weft.net import OutboundPolicy

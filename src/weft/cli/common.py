@@ -1,22 +1,25 @@
-"""What every command shares: the database rule, settings, one transaction, output."""
+"""What every command shares: the database rule, settings, one transaction, output.
+
+Every `weft` command imports this package, `weft --help` too: what the server is made of
+(SQLAlchemy, the app catalogue, aiohttp, Alembic) is imported inside the function that needs it,
+so a command pays only for what it runs (start-up took ~1 s of imports otherwise).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from weft.apps.service import prepare_database
 from weft.errors import WeftError
-from weft.settings import Settings
-from weft.store.db import Database
-from weft.store.migrate import upgrade_to_head
-from weft.store.permissions import secure_directory
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from weft.settings import Settings
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
@@ -34,6 +37,9 @@ SERVER_FILE = "server.json"
 
 def load_settings() -> Settings:
     """Settings for a command that may create the database (serve, migrate)."""
+    from weft.settings import Settings  # here, not above: start-up time (pydantic-settings)
+    from weft.store.permissions import secure_directory  # start-up time (SQLAlchemy)
+
     settings = Settings()
     secure_directory(settings.data_dir)  # the database, the secret key and demo credentials
     return settings
@@ -48,6 +54,8 @@ def existing_database() -> Settings:
 
 def require_database(*, announce: bool = True) -> Settings:
     """Settings whose database exists (a missing SQLite file is refused, never created)."""
+    from weft.settings import Settings  # here, not above: start-up time (pydantic-settings)
+
     settings = Settings()
     path = settings.sqlite_path
     if path is not None and not path.exists():
@@ -70,6 +78,8 @@ def announce_database(settings: Settings) -> None:
 
 
 def migrate_database(settings: Settings) -> None:
+    from weft.store.migrate import upgrade_to_head  # here, not above: start-up time (Alembic)
+
     upgrade_to_head(settings.resolved_database_url)
 
 
@@ -83,6 +93,12 @@ def served_base_url(settings: Settings) -> str:
 
 
 def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    # Here, not above: start-up time (the store and the app catalogue: SQLAlchemy, aiohttp).
+    import asyncio
+
+    from weft.apps.catalog import prepare_database
+    from weft.store.db import Database
+
     async def run() -> T:
         db = Database(settings.resolved_database_url)
         try:
@@ -104,6 +120,8 @@ def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[
 
 def run_fast(coroutine: Any) -> Any:
     """Run on uvloop where it is installed (as uvicorn does for the API), else asyncio."""
+    import asyncio  # here, not above: start-up time
+
     try:
         import uvloop
     except ImportError:

@@ -1,14 +1,16 @@
-"""Commands that run Weft: migrate, serve, api, worker, demo."""
+"""Commands that run Weft: migrate, serve, api, worker, demo.
+
+The server's modules are imported by the command that runs them, not above: start-up time of
+every other `weft` command (see cli/common.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from weft.apps.service import prepare_database
 from weft.cli.common import (
     SERVER_FILE,
     announce_database,
@@ -23,10 +25,9 @@ from weft.cli.common import (
     settle_garbage_collector,
 )
 from weft.clock import isoformat
-from weft.observability.logs import configure_logging
-from weft.settings import Settings
-from weft.store.db import Database
-from weft.store.dialects import dialect_for_url
+
+if TYPE_CHECKING:
+    from weft.settings import Settings
 
 app = typer.Typer(help="Weft: private workflows you can host.", no_args_is_help=True)
 
@@ -63,6 +64,8 @@ def serve(
     import uvicorn
 
     from weft.cli.processes import SUPERVISOR_ENV, fit_to_connections, resolve_processes
+    from weft.observability.logs import configure_logging
+    from weft.store.dialects import dialect_for_url
 
     if processes is not None:
         os.environ["WEFT_PROCESSES"] = processes  # the children read their settings from it
@@ -140,9 +143,13 @@ def worker(
     schedule: Annotated[bool, typer.Option(help="Also fire cron schedules")] = True,
 ) -> None:
     """Run workers alone: claim and run executions until SIGTERM/SIGINT (then finish or release)."""
+    import asyncio
     import signal
 
+    from weft.apps.catalog import prepare_database
     from weft.engine.workers.host import Engine, build_services
+    from weft.observability.logs import configure_logging
+    from weft.store.db import Database
 
     settings = require_database(announce=False)  # its banner names the database
     configure_logging(settings.log_level, as_json=settings.log_format == "json")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.cli.common import EnvOpt, JsonOpt, existing_database, in_transaction, output
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 template_app = typer.Typer(help="Templates end customers start from.", no_args_is_help=True)
 

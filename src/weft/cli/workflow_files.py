@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.cli.admin import org_app
 from weft.cli.common import EnvOpt, JsonOpt, existing_database, in_transaction, output
-from weft.store.scope import OrgScope, PublicScope, Scope
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from weft.store.scope import PublicScope, Scope
 
 workflow_app = typer.Typer(help="Workflows as files: export and import.", no_args_is_help=True)
 
@@ -33,7 +36,7 @@ DirArg = Annotated[Path, typer.Argument(help="The directory of <key>.json files"
 async def _scope(
     org: str, environment: str, account_id: str | None, *, session: AsyncSession
 ) -> Scope | PublicScope:
-    from weft.store.scope import account_scope
+    from weft.store.scope import OrgScope, PublicScope, account_scope
     from weft.tenancy.accounts import get_linked_account
     from weft.tenancy.orgs import get_org
 
@@ -155,6 +158,7 @@ def org_pull(
     directory: DirArg, org: OrgOpt, environment: EnvOpt = "test", as_json: JsonOpt = False
 ) -> None:
     """Write the org's public workflows into DIR, one <key>.json each (same content: untouched)."""
+    from weft.store.scope import OrgScope
     from weft.workflows.files import content, render
     from weft.workflows.transfer import public_workflows
 
@@ -201,6 +205,7 @@ def org_push(
     """Make the org's public workflows match DIR's files (any problem: nothing changes)."""
     from weft.apps.catalog import resolve_app
     from weft.apps.checks import catalog_problems
+    from weft.store.scope import OrgScope
     from weft.tenancy.audit import record_cli_change
     from weft.workflows.transfer import PushReport, push_public
 
