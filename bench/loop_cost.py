@@ -30,6 +30,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -140,16 +142,22 @@ async def measure(
     }
 
 
-def bench_database(db: str) -> tuple[str, Path, list[int], systems.Postgres | None]:
-    """A fresh, migrated database: its URL, a data folder, its server's pids, the server."""
+@contextmanager
+def bench_database(db: str) -> Iterator[tuple[str, Path, list[int]]]:
+    """A fresh, migrated database: its URL, a data folder and its server's pids; PostgreSQL's
+    server is stopped after."""
     folder = Path(tempfile.mkdtemp(prefix="weft-loop-bench-"))
-    if db == "sqlite":
-        url, pids, postgres = f"sqlite+aiosqlite:///{folder / 'weft.db'}", [], None
-    else:
-        postgres = systems.Postgres()
-        url, pids = postgres.database("bench"), [postgres.postmaster_pid()]
-    upgrade_to_head(url)  # before the event loop: the migrations run one of their own
-    return url, folder, pids, postgres
+    postgres = None if db == "sqlite" else systems.Postgres()
+    try:
+        if postgres is None:
+            url, pids = f"sqlite+aiosqlite:///{folder / 'weft.db'}", []
+        else:
+            url, pids = postgres.database("bench"), [postgres.postmaster_pid()]
+        upgrade_to_head(url)  # before the event loop: the migrations run one of their own
+        yield url, folder, pids
+    finally:
+        if postgres is not None:
+            postgres.stop()
 
 
 def main() -> None:
@@ -161,12 +169,8 @@ def main() -> None:
     print("| database | 0-item run, CPU ms | 100-item run, CPU ms | per pass, µs | per step, µs |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for db in args.only.split(","):
-        url, folder, pids, postgres = bench_database(db)
-        try:
+        with bench_database(db) as (url, folder, pids):
             found = asyncio.run(measure(url, folder, args.rounds, args.profile, pids))
-        finally:
-            if postgres is not None:
-                postgres.stop()
         if found:
             print(
                 f"| {db} | {found['run_0_ms']:.2f} | {found['run_100_ms']:.2f} "

@@ -142,12 +142,8 @@ def main() -> None:
     for name in set(WORKLOADS) - set(args.workloads.split(",")):
         del WORKLOADS[name]
     for db in args.only.split(","):
-        url, folder, pids, postgres = bench_database(db)
-        try:
+        with bench_database(db) as (url, folder, pids):
             found = asyncio.run(measure(url, folder, args.rounds, args.profile, pids))
-        finally:
-            if postgres is not None:
-                postgres.stop()
         if found:
             cells = " | ".join(f"{name} {ms:.2f} ms" for name, ms in found.items())
             print(f"| {db} | {cells} |", flush=True)
