@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration  # it starts the `weft` command
 
 # What a command loads only when it runs: the store, the app catalogue, the engine, the API and
 # the libraries under them (settings too: pydantic-settings alone is ~0.2 s). Not pydantic:
