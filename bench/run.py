@@ -9,8 +9,9 @@ shipped defaults and with `N8N_EXPRESSION_ENGINE=legacy`. Workflows: the five-st
 trivial webhook -> respond at each caller count, and a 50-transform chain at one caller for
 the CPU price of one step; the workload classes `mapping` (expression-heavy) and `loop`
 (loop-heavy) with `--workflows mapping,loop` (bench/workflows.py). The `subworkflow` class (a
-child workflow run per record) is opt-in: `--workflows subworkflow`. Prints markdown tables;
-writes every round to bench/.results/.
+child workflow run per record) is opt-in: `--workflows subworkflow`. `--burners N` keeps N CPU
+burners running beside the systems (no run may fail because the machine is busy). Prints
+markdown tables; writes every round to bench/.results/.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import platform
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -168,6 +170,12 @@ def main() -> None:
         "--warmup", type=float, default=2.0, help="unmeasured seconds before each round"
     )
     parser.add_argument("--reps", type=int, default=2, help="rounds per system and caller count")
+    parser.add_argument(
+        "--burners",
+        type=int,
+        default=0,
+        help="CPU burners (`yes > /dev/null`) running beside the systems for the whole run",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup, args.reps = 3.0, 1.0, 1
@@ -189,6 +197,8 @@ def main() -> None:
         file=sys.stderr,
     )
     sink = systems.Sink()
+    # Started before the systems: a server must start and answer on a machine that is busy.
+    burners = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(args.burners)]
     started, postgres = _start(names, sink)
     rounds: dict[tuple[str, int, str], list[Round]] = defaultdict(list)
     plan = [(w, c) for w in chosen if w != "chain" for c in callers]
@@ -230,6 +240,9 @@ def main() -> None:
         if postgres:
             postgres.stop()
         sink.stop()
+        for burner in burners:
+            burner.kill()
+            burner.wait()
     results = {key: _combine(value) for key, value in rounds.items()}
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -244,9 +257,11 @@ def main() -> None:
             indent=1,
         )
     )
+    beside = f", {args.burners} CPU burners beside" if args.burners else ""
     print(
         f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {args.seconds:.0f} s rounds"
         f" x {args.reps} (longer at more than 64 callers), after {args.warmup:.0f} s warm-up"
+        f"{beside}"
     )
     print_tables(results, names)
 
