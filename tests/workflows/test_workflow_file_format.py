@@ -18,7 +18,7 @@ from weft.workflows.files import (
     read_document,
     render,
 )
-from weft.workflows.graph import GraphProblem
+from weft.workflows.graph import GraphProblem, GraphShapeError, normalize_graph
 
 pytestmark = pytest.mark.unit
 
@@ -121,3 +121,40 @@ def test_a_file_with_a_template_section_is_refused_until_weft_knows_it() -> None
             "$.template", "UNKNOWN_FIELD", "unknown field 'template' (this Weft reads format 1)"
         )
     ]
+
+
+def test_a_file_and_a_draft_find_the_same_shape_problems() -> None:
+    nodes = [
+        NODES[0],
+        {"id": ["1"], "type": "end"},  # an unhashable id: a problem, never a crash
+        {"id": "3", "type": "x" * 5000, "name": "Big"},
+        {"id": "3", "type": "end", "name": "Again"},
+        {"id": "4", "type": "end", "data": "not an object"},
+    ]
+    edges = [{"source": "1", "target": "9" * 5000}, {"source": "1", "target": "4"}]
+    found = read_document({**make(), "nodes": nodes, "edges": edges})
+    assert isinstance(found, list)
+    assert [(p.path, p.code) for p in found] == [
+        ("$.nodes[1].id", "INVALID_NODE"),
+        ("$.nodes[2].type", "UNKNOWN_NODE_TYPE"),
+        ("$.nodes[3].id", "DUPLICATE_NODE_ID"),
+        ("$.nodes[4].data", "INVALID_NODE"),
+        ("$.edges[0].target", "UNKNOWN_EDGE_ENDPOINT"),  # node 4 exists, if malformed
+    ]
+    with pytest.raises(GraphShapeError) as error:
+        normalize_graph(nodes, edges)
+    drafted = error.value.problems
+    assert [(p.node_id, p.field, p.code) for p in drafted] == [
+        (None, "id", "INVALID_NODE"),
+        ("3", "type", "UNKNOWN_NODE_TYPE"),
+        ("3", "id", "DUPLICATE_NODE_ID"),
+        ("4", "data", "INVALID_NODE"),
+        (None, "target", "UNKNOWN_EDGE_ENDPOINT"),
+    ]
+    assert [p.message for p in found][1:3] == [
+        f"unknown node type {'x' * 100!r}",
+        "another node has this id",
+    ]
+    assert drafted[1].message == f'Node "Big" (3): unknown node type {"x" * 100!r}'
+    edge_id, target = "e1-" + "9" * 97, "9" * 100  # long ids are cut to 100 characters
+    assert drafted[4].message == f'Edge "{edge_id}": target node "{target}" does not exist'

@@ -31,6 +31,20 @@ def route_template(scope: Scope) -> str:
     return str(path) if path else UNMATCHED
 
 
+class StatusSent:
+    """An ASGI `send` that passes every message on and keeps the status it answered with (500
+    until a response starts, so a handler that raised counts as the 500 the server sends)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self.send(message)
+
+
 class AccessLogMiddleware:
     """Logs one line per request and observes its latency, after the response is sent."""
 
@@ -42,18 +56,12 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        sent = StatusSent(send)
         try:
-            await self.app(scope, receive, record_status)
+            await self.app(scope, receive, sent)
         finally:
             elapsed = time.perf_counter() - began
+            status = sent.status
             route = route_template(scope)
             HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(elapsed)
             log.info(

@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from weft.api.access_log import route_template
+from weft.api.access_log import StatusSent, route_template
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, app_state
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.store.db import log_database_failure
@@ -43,15 +43,9 @@ class AuditMiddleware:
         if scope["type"] != "http" or scope["method"] not in _CHANGES:
             await self.app(scope, receive, send)
             return
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        await self.app(scope, receive, record_status)
+        sent = StatusSent(send)
+        await self.app(scope, receive, sent)
+        status = sent.status
         state = scope.get("state", {})
         actor = state.get("audit_actor")
         route = route_template(scope)

@@ -122,6 +122,17 @@ class ConfigUpdateIn(BaseModel):
     workflows: list[ConfigWorkflowIn] | None = Field(None, max_length=500)
 
 
+async def open_config(
+    body: ConfigIn, scope: Scope, db: Database, loader: OptionLoader
+) -> ConfigOut:
+    """The config, created when missing (the SDK's config() and `POST /config` alike)."""
+    labels = [label.model_dump() for label in body.labels] if body.labels is not None else None
+    view = await apps_service.upsert_config(
+        db, scope, body.slug, config_id=body.config_id, labels=labels, loader=loader
+    )
+    return ConfigOut.of(scope, view)
+
+
 async def save_config(
     body: ConfigUpdateIn, scope: Scope, db: Database, loader: OptionLoader
 ) -> ConfigOut:
@@ -252,11 +263,7 @@ async def sdk_config(
     body: ConfigIn, scope: ScopeDep, db: DbDep, loader: OptionLoaderDep
 ) -> ConfigOut:
     """The config, created with every public workflow off when it does not exist yet."""
-    labels = [label.model_dump() for label in body.labels] if body.labels is not None else None
-    view = await apps_service.upsert_config(
-        db, scope, body.slug, config_id=body.config_id, labels=labels, loader=loader
-    )
-    return ConfigOut.of(scope, view)
+    return await open_config(body, scope, db, loader)
 
 
 @router.put("/api/v2/f-sdk/config", response_model=ConfigOut, summary="SDK updateConfig()")

@@ -20,6 +20,7 @@ from weft.api.frontend_sdk import (
     ConfigIn,
     ConfigOut,
     ConfigUpdateIn,
+    open_config,
     save_config,
 )
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out
@@ -72,11 +73,7 @@ async def create_config(
 ) -> ConfigOut:
     """The linked account's config of app `slug` (`config_id`, default the app's default
     config), created with every public workflow off when missing; dynamic options loaded."""
-    labels = [label.model_dump() for label in body.labels] if body.labels is not None else None
-    view = await apps_service.upsert_config(
-        db, scope, body.slug, config_id=body.config_id, labels=labels, loader=loader
-    )
-    return ConfigOut.of(scope, view)
+    return await open_config(body, scope, db, loader)
 
 
 @router.put("/config", response_model=ConfigOut, summary="Update a config")

@@ -36,6 +36,7 @@ from weft.nodes.base import (
     RetryPolicy,
     describe_errors,
     error_field,
+    field_path,
     format_errors,
 )
 from weft.nodes.kind import NodeKind, Role
@@ -130,6 +131,7 @@ __all__ = [
     "UnknownNodeTypeError",
     "describe_errors",
     "error_field",
+    "field_path",
     "format_errors",
     "has_role",
     "kind_of",

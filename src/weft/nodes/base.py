@@ -129,14 +129,20 @@ def _scan_template(value: Any, path: str, scan: ExpressionScan) -> None:
             _scan_template(item, f"{path}[{index}]", scan)
 
 
-def error_field(error: ErrorDetails) -> str:
-    """The dotted field path a pydantic error is about (`cases[0].name`, `url`)."""
+def field_path(loc: Sequence[int | str]) -> str:
+    """A pydantic location as a dotted field path: `("cases", 0, "name")` -> `cases[0].name`."""
     path = ""
-    for part in error["loc"]:
+    for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
             path += f".{part}" if path else str(part)
+    return path
+
+
+def error_field(error: ErrorDetails) -> str:
+    """The dotted field path a pydantic error is about (`cases[0].name`, `url`)."""
+    path = field_path(error["loc"])
     named = error.get("ctx", {}).get("field") if error["type"] == CONFIG_ERROR_TYPE else None
     if named:
         path = f"{path}.{named}" if path else str(named)

@@ -19,12 +19,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from weft import __version__
-from weft.nodes import KINDS
 from weft.redaction import REDACTED, is_credential_name
-from weft.workflows.graph import EdgeIn, GraphProblem, NodeIn
+from weft.workflows.graph import GraphProblem, ShapeFinding, check_shape
 from weft.workflows.records import MAX_NAME_LENGTH
 
 FORMAT_VERSION = 1
@@ -169,7 +166,7 @@ def read_document(raw: Any) -> WorkflowFile | list[FileProblem]:
         problems.append(FileProblem("$.settings", "INVALID_FIELD", "settings is an object"))
     nodes = _list(raw, "nodes", MAX_NODES, problems)
     edges = _list(raw, "edges", MAX_EDGES, problems)
-    problems += _node_problems(nodes) + _edge_problems(edges, nodes)
+    problems += [_shape_problem(finding) for finding in check_shape(nodes, edges).findings]
     if problems:
         return problems
     return WorkflowFile(
@@ -207,60 +204,12 @@ def _list(raw: dict[str, Any], name: str, limit: int, problems: list[FileProblem
     return value
 
 
-def _pydantic_problems(path: str, code: str, error: ValidationError) -> list[FileProblem]:
-    found = []
-    for item in error.errors()[:20]:
-        where = path
-        for part in item["loc"]:
-            where = at(where, part if isinstance(part, int) else str(part))
-        found.append(FileProblem(where, code, item["msg"]))
-    return found
-
-
-def _node_problems(nodes: list[Any]) -> list[FileProblem]:
-    problems: list[FileProblem] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(nodes):
-        path = at("$.nodes", index)
-        if not isinstance(raw, dict):
-            problems.append(FileProblem(path, "INVALID_NODE", "a node is a JSON object"))
-            continue
-        try:
-            node = NodeIn.model_validate(raw)
-        except ValidationError as error:
-            problems += _pydantic_problems(path, "INVALID_NODE", error)
-            continue
-        if node.type not in KINDS:
-            detail = f"unknown node type {node.type[:100]!r}"
-            problems.append(FileProblem(at(path, "type"), "UNKNOWN_NODE_TYPE", detail))
-        if node.id in seen:
-            problems.append(FileProblem(at(path, "id"), "DUPLICATE_NODE_ID", "id used twice"))
-        seen.add(node.id)
-    return problems
-
-
-def _edge_problems(edges: list[Any], nodes: list[Any]) -> list[FileProblem]:
-    ids = {node.get("id") for node in nodes if isinstance(node, dict)}
-    problems: list[FileProblem] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(edges):
-        path = at("$.edges", index)
-        if not isinstance(raw, dict):
-            problems.append(FileProblem(path, "INVALID_EDGE", "an edge is a JSON object"))
-            continue
-        try:
-            edge = EdgeIn.model_validate(raw)
-        except ValidationError as error:
-            problems += _pydantic_problems(path, "INVALID_EDGE", error)
-            continue
-        for end in ("source", "target"):
-            if getattr(edge, end) not in ids:
-                detail = f"{end} node {getattr(edge, end)[:100]!r} is not in nodes"
-                problems.append(FileProblem(at(path, end), "UNKNOWN_EDGE_ENDPOINT", detail))
-        if edge.id in seen:
-            problems.append(FileProblem(at(path, "id"), "DUPLICATE_EDGE_ID", "id used twice"))
-        seen.add(edge.id)
-    return problems
+def _shape_problem(finding: ShapeFinding) -> FileProblem:
+    """A node or edge shape finding at its path: `$.nodes[2].type`."""
+    path = at(f"$.{finding.item}s", finding.index)
+    for part in finding.loc:
+        path = at(path, part)
+    return FileProblem(path, finding.code, finding.detail)
 
 
 def redacted_values(raw: Any) -> list[FileProblem]:

@@ -6,11 +6,11 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from weft.nodes import BODY_HANDLE, KINDS, START_TYPE, Role, describe_errors, has_role
+from weft.nodes import BODY_HANDLE, KINDS, START_TYPE, Role, field_path, has_role
 from weft.workflows.layout import layered_positions
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -118,9 +118,20 @@ class GraphShapeError(ValueError):
         self.problems = problems
 
 
+def shown(text: str) -> str:
+    """A sent id, name or type as a message repeats it: cut, since a hostile graph may send MBs."""
+    return text[:100]
+
+
 def node_problem(node: NodeIn, field: str | None, code: str, detail: str) -> GraphProblem:
     """A problem of one node, its message naming the node."""
-    return GraphProblem(node.id, field, code, f'Node "{node.name}" ({node.id}): {detail}')
+    message = f'Node "{shown(node.name)}" ({shown(node.id)}): {detail}'
+    return GraphProblem(node.id, field, code, message)
+
+
+def edge_problem(edge: EdgeIn, field: str | None, code: str, detail: str) -> GraphProblem:
+    """A problem of one edge, its message naming the edge."""
+    return GraphProblem(None, field, code, f'Edge "{shown(edge.id)}": {detail}')
 
 
 def slugify_name(name: str) -> str:
@@ -128,67 +139,131 @@ def slugify_name(name: str) -> str:
     return re.sub(r"[\W_]+", "_", name.lower()).strip("_")
 
 
-def _validated(model: type[ModelT], raw: Any, label: str, code: str) -> ModelT | list[GraphProblem]:
-    """`raw` as `model`, or the problems that stop it being one."""
+@dataclass(frozen=True)
+class ShapeFinding:
+    """One thing wrong with a sent node or edge, before a caller words it as its own problem.
+
+    `item` names the list and `index` the place in it; `loc` is where inside the item (empty:
+    the item itself); `parsed` is the item once it validated; `node_id` a node's usable id.
+    """
+
+    item: Literal["node", "edge"]
+    index: int
+    loc: tuple[int | str, ...]
+    code: str
+    detail: str
+    node_id: str | None = None
+    parsed: NodeIn | EdgeIn | None = None
+
+
+@dataclass
+class Shape:
+    """Sent nodes and edges once checked: the valid ones and everything found wrong."""
+
+    nodes: list[NodeIn]  # the first node of each id
+    edges: list[EdgeIn]
+    findings: list[ShapeFinding]
+
+
+def _usable_id(raw: Mapping[str, Any]) -> str | None:
+    node_id = raw.get("id")
+    return node_id if isinstance(node_id, str) and node_id else None
+
+
+def _parsed(
+    model: type[ModelT],
+    item: Literal["node", "edge"],
+    index: int,
+    raw: Any,
+    findings: list[ShapeFinding],
+) -> ModelT | None:
+    """`raw` as `model`, or None with what stops it being one added to `findings`."""
+    code = f"INVALID_{item.upper()}"
     if not isinstance(raw, Mapping):
-        return [GraphProblem(None, None, code, f"{label} is not an object")]
-    # A node problem is tied to the node's id when it has a usable one.
-    node_id = raw.get("id") if code == "INVALID_NODE" else None
-    node_id = node_id if isinstance(node_id, str) and node_id else None
+        findings.append(ShapeFinding(item, index, (), code, "not a JSON object"))
+        return None
+    node_id = _usable_id(raw) if item == "node" else None
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        return [
-            GraphProblem(node_id, field, code, f"{label}: {field}: {message}")
-            for field, message in describe_errors(error.errors())
+        findings += [
+            ShapeFinding(item, index, tuple(e["loc"]), code, e["msg"], node_id)
+            for e in error.errors()[:20]  # a hostile item may hold thousands
         ]
+        return None
 
 
-def endpoint_problems(edge: EdgeIn, ids: set[str]) -> list[GraphProblem]:
+def missing_ends(edge: EdgeIn, ids: set[str]) -> list[tuple[str, str]]:
+    """(end, detail) for each end of `edge` that names no node in `ids`."""
     return [
-        GraphProblem(
-            None,
-            end,
-            "UNKNOWN_EDGE_ENDPOINT",
-            f'Edge "{edge.id}": {end} node "{node_id}" does not exist',
-        )
+        (end, f'{end} node "{shown(node_id)}" does not exist')
         for end, node_id in (("source", edge.source), ("target", edge.target))
         if node_id not in ids
     ]
 
 
-def _parse_nodes(nodes: list[Any], problems: list[GraphProblem]) -> list[NodeIn]:
+def endpoint_problems(edge: EdgeIn, ids: set[str]) -> list[GraphProblem]:
+    """A problem for each end of `edge` that names no node in `ids`."""
+    return [
+        edge_problem(edge, end, "UNKNOWN_EDGE_ENDPOINT", detail)
+        for end, detail in missing_ends(edge, ids)
+    ]
+
+
+def check_shape(nodes: list[Any], edges: list[Any] | None) -> Shape:
+    """Check sent nodes and edges in one walk: objects, fields, known node types, unique ids,
+    edges between existing nodes. `edges` None: derived from the nodes' in/out lists."""
+    findings: list[ShapeFinding] = []
     parsed: dict[str, NodeIn] = {}
+    ids: set[str] = set()  # a node that fails its own checks still exists for its edges
     for index, raw in enumerate(nodes):
-        node = _validated(NodeIn, raw, f"Node #{index + 1}", "INVALID_NODE")
-        if isinstance(node, list):
-            problems += node
+        if isinstance(raw, Mapping) and (node_id := _usable_id(raw)):
+            ids.add(node_id)
+        node = _parsed(NodeIn, "node", index, raw, findings)
+        if node is None:
             continue
         if node.type not in KINDS:
-            detail = f"unknown node type {node.type!r}"
-            problems.append(node_problem(node, "type", "UNKNOWN_NODE_TYPE", detail))
-        if node.id in parsed:
-            problems.append(
-                node_problem(node, "id", "DUPLICATE_NODE_ID", "another node has this id")
+            detail = f"unknown node type {shown(node.type)!r}"
+            findings.append(
+                ShapeFinding("node", index, ("type",), "UNKNOWN_NODE_TYPE", detail, node.id, node)
+            )
+        if node.id in parsed:  # the first node keeps the id
+            detail = "another node has this id"
+            findings.append(
+                ShapeFinding("node", index, ("id",), "DUPLICATE_NODE_ID", detail, node.id, node)
             )
             continue
         parsed[node.id] = node
-    return list(parsed.values())
-
-
-def _parse_edges(edges: list[Any], ids: set[str], problems: list[GraphProblem]) -> list[EdgeIn]:
-    parsed: dict[str, EdgeIn] = {}
-    for index, raw in enumerate(edges):
-        edge = _validated(EdgeIn, raw, f"Edge #{index + 1}", "INVALID_EDGE")
-        if isinstance(edge, list):
-            problems += edge
+    raw_edges = _derived_edges(list(parsed.values())) if edges is None else edges
+    graph_edges: list[EdgeIn] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_edges):
+        edge = _parsed(EdgeIn, "edge", index, raw, findings)
+        if edge is None:
             continue
-        problems += endpoint_problems(edge, ids)
-        if edge.id in parsed:
-            message = f'Edge "{edge.id}": another edge has this id'
-            problems.append(GraphProblem(None, "id", "DUPLICATE_EDGE_ID", message))
-        parsed[edge.id] = edge
-    return list(parsed.values())
+        findings += [
+            ShapeFinding("edge", index, (end,), "UNKNOWN_EDGE_ENDPOINT", detail, parsed=edge)
+            for end, detail in missing_ends(edge, ids)
+        ]
+        if edge.id in seen:
+            detail = "another edge has this id"
+            findings.append(
+                ShapeFinding("edge", index, ("id",), "DUPLICATE_EDGE_ID", detail, parsed=edge)
+            )
+        seen.add(edge.id)
+        graph_edges.append(edge)
+    return Shape(list(parsed.values()), graph_edges, findings)
+
+
+def _graph_problem(finding: ShapeFinding) -> GraphProblem:
+    field = field_path(finding.loc) or None
+    if isinstance(finding.parsed, NodeIn):
+        return node_problem(finding.parsed, field, finding.code, finding.detail)
+    if isinstance(finding.parsed, EdgeIn):
+        return edge_problem(finding.parsed, field, finding.code, finding.detail)
+    # Not valid enough to have a name: named by its place, `Node #2: id: Field required`.
+    where = f"{finding.item.capitalize()} #{finding.index + 1}: " + (f"{field}: " if field else "")
+    return GraphProblem(finding.node_id, field, finding.code, where + finding.detail)
 
 
 def _derived_edges(nodes: list[NodeIn]) -> list[dict[str, Any]]:
@@ -203,12 +278,10 @@ def _derived_edges(nodes: list[NodeIn]) -> list[dict[str, Any]]:
 
 def normalize_graph(nodes: list[Any], edges: list[Any] | None) -> Graph:
     """Check a graph's shape, derive edges when not sent, and every node's in/out lists."""
-    problems: list[GraphProblem] = []
-    parsed = _parse_nodes(nodes, problems)
-    raw_edges = _derived_edges(parsed) if edges is None else edges
-    graph_edges = _parse_edges(raw_edges, {node.id for node in parsed}, problems)
-    if problems:
-        raise GraphShapeError(problems)
+    shape = check_shape(nodes, edges)
+    if shape.findings:
+        raise GraphShapeError([_graph_problem(finding) for finding in shape.findings])
+    parsed, graph_edges = shape.nodes, shape.edges
     incoming: dict[str, dict[str, None]] = defaultdict(dict)
     outgoing: dict[str, dict[str, None]] = defaultdict(dict)
     for edge in graph_edges:
