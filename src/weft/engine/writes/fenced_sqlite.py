@@ -13,6 +13,7 @@ answers by reading (engine.workers.answers).
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -131,16 +132,32 @@ def _fenced_update(columns: tuple[str, ...]) -> Update:
     )
 
 
+# The last time written and its text (one tuple: one assignment): `clock.now()` hands out one
+# datetime per millisecond, so a batch's steps mostly share their start and end times.
+_last_time: tuple[datetime | None, str | None] = (None, None)
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     # What SQLAlchemy's SQLite DateTime writes for store.types.UTCDateTime: naive UTC text.
+    global _last_time
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    last, text = _last_time
+    if value is last:  # datetimes are immutable: the same object, the same text
+        return text
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_time = (value, text)
+    return text
+
+
+def _json_text(value: Any) -> str:
+    # Most steps have no error and no logs: their None needs no serializer call.
+    return "null" if value is None else dump_json(value)
 
 
 def _encoder(column: Any) -> Callable[[Any], Any] | None:
     if isinstance(column.type, JSON):  # store.types.JSONType; None is written as 'null'
-        return dump_json
+        return _json_text
     if isinstance(column.type, UTCDateTime):
         return _sqlite_time
     # SQLAlchemy's own for the rest (None for text and integers: written as they are).
@@ -152,6 +169,9 @@ _STEP_ENCODERS = [(column.name, _encoder(column)) for column in Step.__table__.c
 _INSERT_STEPS = "INSERT INTO steps ({}) VALUES ({})".format(
     ", ".join(name for name, _ in _STEP_ENCODERS), ", ".join("?" for _ in _STEP_ENCODERS)
 )
+# The columns as positions: the values taken in one C call, the few that need encoding after.
+_STEP_FIELDS = operator.itemgetter(*(name for name, _ in _STEP_ENCODERS))
+_STEP_ENCODED = [(i, encode) for i, (_, encode) in enumerate(_STEP_ENCODERS) if encode]
 
 
 def step_values(steps: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -159,7 +179,11 @@ def step_values(steps: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
     A loop writes a row per pass and per body step; SQLAlchemy's per-row parameter handling
     cost more CPU than SQLite's insert (tests/engine/test_writers.py holds the two equal)."""
-    return [
-        tuple(row[name] if encode is None else encode(row[name]) for name, encode in _STEP_ENCODERS)
-        for row in steps
-    ]
+    encoded = _STEP_ENCODED
+    values = []
+    for row in steps:
+        fields = list(_STEP_FIELDS(row))
+        for index, encode in encoded:
+            fields[index] = encode(fields[index])
+        values.append(tuple(fields))
+    return values
