@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import operator
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -217,11 +216,10 @@ def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
     JSON is written by orjson directly (a seventh of json.dumps' CPU, and a run writes dozens
     of JSON values), leaving a NUL for jsonb to refuse (NUL_REFUSED). JSONB keeps the parsed
     value, not the text, so the text need only mean what the ORM's would."""
-    from weft.store.types import UTCDateTime  # here: store.types imports this module's dialects
-
+    plain = getattr(column.type, "plain_bind_processor", None)  # store.types.UTCDateTime's
+    if plain is not None and plain(dialect) is not None:
+        return plain(dialect)  # type: ignore[no-any-return]
     column_type = column.type.dialect_impl(dialect)
-    if isinstance(column.type, UTCDateTime) and dialect.name == "postgresql":
-        return _utc_time
     standard = column_type.bind_processor(dialect) or _unchanged
     if not isinstance(column_type, JSON):
         return standard
@@ -231,16 +229,6 @@ def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
 def _jsonb_text(value: Any) -> str:
     # Most rows leave some JSON columns empty: their None needs no serializer call.
     return "null" if value is None else dump_json_for_jsonb(value)
-
-
-def _utc_time(value: datetime | None) -> datetime | None:
-    # UTCDateTime's bind processing where the database keeps zones (store.types), without the
-    # TypeDecorator's layers: every step row has two times. `clock.now()`'s are UTC already.
-    if value is None or value.tzinfo is UTC:
-        return value
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTCDateTime column")
-    return value.astimezone(UTC)
 
 
 class Placeholders:
