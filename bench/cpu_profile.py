@@ -1,6 +1,7 @@
 """Where Weft's CPU goes: py-spy samples `weft serve` while wrk drives one workflow.
 
     .venv/bin/python bench/cpu_profile.py [--workflow five-step] [--callers 8] [--seconds 20]
+        [--postgres]   # any workflow of bench/workflows.py, with its own request body
 
 Needs py-spy (`.venv/bin/pip install py-spy==0.4.3`) and the rights to trace a child process
 (root, or ptrace_scope 0). Samples only threads holding the GIL (`--gil`): py-spy's idle
@@ -19,12 +20,13 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import systems
-from measure import TICKS_PER_S, WRK_SCRIPT
+from measure import TICKS_PER_S, run_round
+
+import workflows
 
 RESULTS = Path(__file__).resolve().parent / ".results"
 
@@ -131,9 +133,7 @@ def summarise(folded: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--workflow", default="five-step", choices=["five-step", "trivial", "chain"]
-    )
+    parser.add_argument("--workflow", default="five-step", choices=sorted(workflows.WEFT))
     parser.add_argument("--callers", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--postgres", action="store_true")
@@ -147,45 +147,47 @@ def main() -> None:
     sink = systems.Sink()
     postgres = systems.Postgres() if args.postgres else None
     url = postgres.database("profile") if postgres else None
-    system = systems.start_weft("weft-x1", sink.url, url, [])  # one process: one loop to sample
+    roots = [postgres.postmaster_pid()] if postgres else []
+    system = systems.start_weft("weft-x1", sink.url, url, roots)  # one process: one loop to sample
     RESULTS.mkdir(exist_ok=True)
     folded = RESULTS / f"profile-{args.workflow}-{args.callers}-{time.strftime('%H%M%S')}.txt"
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(WRK_SCRIPT)
+    server = system.roots[0]
+    mode = ["--native", "--threads"] if args.native else ["--gil"]
+    record = ["record", "--pid", str(server), "--duration", str(args.seconds), "--rate", "200"]
+    sampler: list[subprocess.Popen[bytes]] = []
+    threads_before: dict[int, float] = {}
+
+    def sample() -> None:  # as wrk's measured part begins (after its warm-up)
+        threads_before.update(thread_cpu(server))
+        command = [py_spy, *record, *mode, "--format", "raw", "--output", str(folded)]
+        sampler.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+
     try:
-        target = system.url(args.workflow)
-        load = subprocess.Popen(
-            [
-                "wrk",
-                "-t2",
-                f"-c{args.callers}",
-                f"-d{args.seconds + 4}s",
-                "-s",
-                handle.name,
-                target,
-            ],
-            stdout=subprocess.DEVNULL,
+        # The workflow's own body (a malformed one would profile the error path instead).
+        figures = run_round(
+            system.url(args.workflow),
+            system.pids(),
+            system.sql_dir,
+            args.callers,
+            args.seconds,
+            warmup=2,
+            body=workflows.BODIES.get(args.workflow),
+            started=sample,
         )
-        time.sleep(2)  # warm
-        threads_before = thread_cpu(system.roots[0])
-        mode = ["--native", "--threads"] if args.native else ["--gil"]
-        record = ["record", "--pid", str(system.roots[0]), "--duration", str(args.seconds)]
-        subprocess.run(
-            [py_spy, *record, *mode, "--rate", "200", "--format", "raw", "--output", str(folded)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        threads_after = thread_cpu(system.roots[0])
-        thread_names = python_thread_names(py_spy, system.roots[0])
-        load.wait()
+        threads_after = thread_cpu(server)
+        sampler[0].wait()
+        thread_names = python_thread_names(py_spy, server)
     finally:
-        Path(handle.name).unlink(missing_ok=True)
         system.stop()
         if postgres:
             postgres.stop()
         sink.stop()
     print(f"folded stacks: {folded}")
-    main_thread = threads_after.pop(system.roots[0], 0) - threads_before.pop(system.roots[0], 0)
+    print(
+        f"{figures.per_s:.1f} runs/s, {figures.cpu_ms_per_execution:.2f} ms CPU per run "
+        f"(server and database), {figures.errors} errors"
+    )
+    main_thread = threads_after.pop(server, 0) - threads_before.pop(server, 0)
     used = {t: s - threads_before.get(t, 0) for t, s in threads_after.items()}
     others = sum(used.values())
     print(

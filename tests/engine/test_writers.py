@@ -20,6 +20,7 @@ from engine.flows import claimed_runs
 from support import DATABASES, Tenant
 from weft.clock import now
 from weft.engine.runs import lifecycle, queue, states
+from weft.engine.starts import triggers
 from weft.engine.workers.answers import ANSWERS_CHANNEL, sender_token
 from weft.engine.writes import fenced_sqlite
 from weft.engine.writes.commits import WRITERS, writer_for
@@ -250,22 +251,44 @@ async def test_values_of_every_kind_read_back_as_written(
     assert all(s.node_name == "Nöted" and s.input is None for s in steps)
 
 
-def test_steps_are_encoded_for_sqlite_as_sqlalchemy_would_encode_them() -> None:
-    # fenced_sqlite encodes step rows itself (SQLAlchemy's per-row handling cost more than the
-    # insert); each value must be what SQLAlchemy's own bind processors write.
+def _as_sqlalchemy_writes(table: Any, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """`rows` in `table`'s column order, each value as SQLAlchemy's bind processors write it."""
     engine = create_engine("sqlite://", json_serializer=dump_json)
     processors = {
-        column.name: column.type._cached_bind_processor(engine.dialect)
-        for column in Step.__table__.columns
+        column.name: column.type._cached_bind_processor(engine.dialect) for column in table.columns
     }
-    odd = {"ünï": ["✓", None, 2**70, 1.5, True, "\ud800", "a\x00b"], "": {}}
-    rows = [step(new_id(), output, str(i)) for i, output in enumerate([None, odd, "x", 3, []])]
-    rows[1]["error"], rows[1]["branch"] = {"message": "no"}, "error"
-    rows[2]["started_at"] = datetime(
-        2026, 3, 29, 3, 30, 5, 7000, tzinfo=timezone(timedelta(hours=2))
-    )
-    expected = [
+    return [
         tuple(processors[name](row[name]) if processors[name] else row[name] for name in processors)
         for row in rows
     ]
+
+
+ODD = {"ünï": ["✓", None, 2**70, 1.5, True, "\ud800", "a\x00b"], "": {}}
+ELSEWHERE = datetime(2026, 3, 29, 3, 30, 5, 7000, tzinfo=timezone(timedelta(hours=2)))
+
+
+def test_steps_are_encoded_for_sqlite_as_sqlalchemy_would_encode_them() -> None:
+    # fenced_sqlite encodes step rows itself (SQLAlchemy's per-row handling cost more than the
+    # insert); each value must be what SQLAlchemy's own bind processors write.
+    rows = [step(new_id(), output, str(i)) for i, output in enumerate([None, ODD, "x", 3, []])]
+    rows[1]["error"], rows[1]["branch"] = {"message": "no"}, "error"
+    rows[2]["started_at"] = ELSEWHERE
+    rows[3]["started_at"] = rows[3]["finished_at"] = rows[4]["started_at"]  # one time, twice
+    expected = _as_sqlalchemy_writes(Step.__table__, rows)
     assert fenced_sqlite.step_values(rows) == expected
+
+
+def test_new_runs_are_encoded_for_sqlite_as_sqlalchemy_would_encode_them() -> None:
+    # A direct run's row (every column) is inserted by the group commit with values encoded
+    # there, as steps are: the same values SQLAlchemy would write.
+    tenant = SimpleNamespace(org_id=new_id(), environment="test", linked_account_pk=new_id())
+    workflow = SimpleNamespace(id=new_id(), current_version=3)
+    rows = []
+    for payload in [None, ODD, "text", []]:
+        row = triggers.execution_row(tenant, workflow, trigger="webhook", payload=payload)  # type: ignore[arg-type]
+        rows.append({**row, "status": states.RUNNING, "lease_owner": "w1", "attempt": 1})
+    rows[1].update(output=ODD, response={"n": 1}, error={"message": "no"}, is_test=True)
+    rows[2].update(started_at=ELSEWHERE, finished_at=now(), config={"fields": {}})
+    assert all(row.keys() == {c.name for c in Execution.__table__.columns} for row in rows)
+    expected = _as_sqlalchemy_writes(Execution.__table__, rows)
+    assert fenced_sqlite.execution_values(rows) == expected

@@ -57,6 +57,11 @@ def hard_limit_s(limits: Limits) -> float:
 
 class _Thread(threading.local):
     native = False  # only evaluation threads wait on a helper process, never the event loop
+    inline_only = False  # set by `render_inline`: an expression that may take long raises
+
+
+class NeedsThread(Exception):
+    """A render tried inline met an expression that may take long (see `render_inline`)."""
 
 
 _thread = _Thread()
@@ -104,6 +109,8 @@ def _evaluate(
             source, context, timeout_ms=limits.timeout_ms, max_depth=limits.max_depth
         )
         return _settle(source, outcome, context, limits)
+    if _thread.inline_only and names is None and inline_reads(source, context) is None:
+        raise NeedsThread(source)
     if limits.native and _thread.native and native.eligible(source):
         (outcome,) = _native((source,), context, limits)
         return _settle(source, outcome, context, limits)
@@ -184,6 +191,17 @@ def render(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> An
     interpolated as text (JSON for objects and arrays, empty for undefined).
     """
     return _render(value, context, limits, _answer_together(value, context, limits))
+
+
+def render_inline(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
+    """`render` on this thread (the event loop) when every expression in `value` is a plain
+    path or certain to be quick (`bounded.inline_reads`); raises NeedsThread at the first that
+    is not. One walk decides and renders: a separate check first read every path twice."""
+    _thread.inline_only = True
+    try:
+        return _render(value, context, limits, {})
+    finally:
+        _thread.inline_only = False
 
 
 def _answer_together(value: Any, context: dict[str, Any], limits: Limits) -> dict[str, list[Any]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import functools
 import os
 import queue
 import threading
@@ -33,14 +32,14 @@ from weft.expressions.evaluator import (
     MEMORY_CAP_BYTES,
     ExpressionError,
     Limits,
+    NeedsThread,
     allow_native_on_this_thread,
     evaluate,
     hard_limit_s,
     render,
-    split_template,
+    render_inline,
 )
 from weft.expressions.paths import plain_path
-from weft.expressions.templates import TemplateExpression
 
 THREADS = 4
 WATCH_INTERVAL_S = 0.01
@@ -209,36 +208,12 @@ def _let_pending_interrupt_land() -> None:
 _threads = EvaluationThreads()
 
 
-def _needs_thread(value: Any, context: dict[str, Any]) -> bool:
-    """Whether rendering `value` may take long: plain paths and bounded expressions do not."""
-    if isinstance(value, str):
-        return "{{" in value and any(
-            not evaluates_inline(source, context) for source in _template_expressions(value)
-        )
-    if isinstance(value, dict):
-        return any(_needs_thread(item, context) for item in value.values())
-    if isinstance(value, list):
-        return any(_needs_thread(item, context) for item in value)
-    return False
-
-
-@functools.lru_cache(maxsize=4096)
-def _template_expressions(text: str) -> tuple[str, ...]:
-    """The sources of `text`'s `{{ }}` expressions that are not plain paths."""
-    parts, _single = split_template(text)
-    if isinstance(parts, str):
-        return ()  # a syntax error, reported inline
-    return tuple(
-        part.source
-        for part in parts
-        if isinstance(part, TemplateExpression) and plain_path(part.source) is None
-    )
-
-
 async def render_off_loop(value: Any, context: dict[str, Any], limits: Limits = Limits()) -> Any:
     """`render` on an evaluation thread (inline when nothing in it can take long)."""
-    if not _needs_thread(value, context):
-        return render(value, context, limits)
+    try:
+        return render_inline(value, context, limits)
+    except NeedsThread:  # what was rendered so far is dropped: expressions have no effects
+        pass
     return await _threads.run(lambda: render(value, context, limits), hard_limit_s(limits))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def plain_bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """`process_bind_param` without the TypeDecorator's layers where the dialect keeps
+        zones, for writers that encode rows themselves (store.raw_postgres: every step row
+        has two times); None elsewhere."""
+        return None if dialect.name in _ZONELESS else _aware_utc
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    # `clock.now()`'s times are UTC already: they go as they are.
+    if value is None or value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTCDateTime column")
+    return value.astimezone(UTC)
 
 
 def _json_type() -> Any:
