@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from weft.clock import now
 from weft.engine.runs import queue, states
@@ -97,13 +97,16 @@ async def _start_or_find(
     claim its worker runs it under)."""
     scope = Scope(parent.org_id, parent.environment, parent.linked_account_pk, "")
     async with services.db.transaction() as session:
-        found = await session.scalar(
-            select(Execution).where(
-                Execution.parent_execution_id == parent.id, Execution.idempotency_key == key
+        # A parent's first walk (attempt 1) started no child for this key yet: each node and
+        # iteration is stepped once per walk (and the key is unique: a second insert fails).
+        if parent.attempt > 1:
+            found = await session.scalar(
+                select(Execution).where(
+                    Execution.parent_execution_id == parent.id, Execution.idempotency_key == key
+                )
             )
-        )
-        if found is not None:
-            return found, None
+            if found is not None:
+                return found, None
         await _check_limits(services.settings, session, parent)
         try:
             workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
@@ -128,12 +131,10 @@ async def _start_or_find(
         leased = (
             lease_new_run(row, owner=owner, lease_s=services.settings.lease_s) if here else None
         )
-        child = Execution(**row)
-        session.add(child)
-        await session.flush()
+        await session.execute(insert(Execution.__table__), row)
         if leased is None:
             await wake_workers_in_transaction(session)
-    return child, leased
+    return Execution(**row), leased
 
 
 async def ended_here(services: Services, child: Child) -> RunAnswer | None:
