@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from weft.clock import now
 from weft.engine.runs import queue, states
@@ -193,8 +193,17 @@ async def _lineage(session: Any, parent: queue.Claimed, max_depth: int) -> tuple
     return depth, root_id
 
 
+def _descendants_count() -> Any:
+    root = select(Execution.id).where(Execution.id == bindparam("root_id"))
+    tree = root.cte("tree", recursive=True)
+    tree = tree.union_all(select(Execution.id).where(Execution.parent_execution_id == tree.c.id))
+    return select(func.count()).select_from(tree)
+
+
+# Built once: building the recursive CTE per call cost more CPU than running it.
+_RUNS_UNDER = _descendants_count()
+
+
 async def _runs_under(session: Any, root_id: str) -> int:
     """How many runs descend from `root_id`, itself included."""
-    tree = select(Execution.id).where(Execution.id == root_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(Execution.id).where(Execution.parent_execution_id == tree.c.id))
-    return int(await session.scalar(select(func.count()).select_from(tree)) or 0)
+    return int(await session.scalar(_RUNS_UNDER, {"root_id": root_id}) or 0)
