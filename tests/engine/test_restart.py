@@ -1,8 +1,10 @@
-"""A delay survives a full restart of `weft serve` (a real process, killed with SIGKILL)."""
+"""A delay, a direct run and a parent waiting on its child survive a full restart of `weft
+serve` (a real process, killed with SIGKILL)."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -214,6 +216,87 @@ def test_a_direct_run_killed_mid_call_is_resumed_by_the_next_server(env: dict[st
                 time.sleep(0.05)
         assert done["status"] == "COMPLETED", done
         assert [n["node_id"] for n in done["nodes"]] == ["1", "2", "3", "4"]
+        assert len(sink.received) == 2  # the call in flight ran again; nothing else repeated
+    finally:
+        server.kill()
+        server.wait()
+        sink.close()
+
+
+def test_a_parent_waiting_on_its_child_in_process_resumes_once_after_a_kill(
+    env: dict[str, str],
+) -> None:
+    """A child runs in its parent's process while the parent waits there (not parked); killed
+    during the child's outside call, both are resumed by the next server once their leases
+    expire: the parent finds its one child by key, waits for its end and completes once."""
+    env = {**env, "WEFT_LEASE_S": "2"}
+    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
+    org = weft(env, "org", "create", "--name", "Parent")
+    token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
+    sink = HeldSink()
+    env = {**env, "WEFT_OUTBOUND_ALLOW": "127.0.0.1"}
+    server = serve(env)
+    base = f"http://127.0.0.1:{env['WEFT_PORT']}"
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    start = {"id": "1", "type": "start", "name": "Start", "data": {"trigger": "manual"}}
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+
+            def published(name: str, nodes: list[dict]) -> str:
+                wf = http.post(f"{BASE}/workflow", json={"name": name}).json()["workflow"]
+                edges = [
+                    {"source": a["id"], "target": b["id"]} for a, b in itertools.pairwise(nodes)
+                ]
+                draft = {"nodes": nodes, "edges": edges}
+                wf_id = wf["associated_workflow"]
+                assert http.put(f"{BASE}/workflow/{wf_id}/draft", json=draft).status_code == 200
+                http.put(f"{BASE}/workflow/{wf_id}/publish", json={"published": True})
+                return str(wf_id)
+
+            call = {"method": "POST", "url": sink.url + "/x", "body": {}}
+            child = published(
+                "child",
+                [
+                    start,
+                    {"id": "2", "type": "http", "name": "Call", "data": call},
+                    {
+                        "id": "3",
+                        "type": "transform",
+                        "name": "Got",
+                        "data": {"value": "{{ nodes.call.body }}"},
+                    },
+                ],
+            )
+            sub = {"workflow_id": child, "payload": {}}
+            parent = published(
+                "parent", [start, {"id": "2", "type": "workflow", "name": "Child", "data": sub}]
+            )
+            parent_run = http.post(f"{BASE}/workflow/{parent}/execute", json={}).json()[
+                "execution_id"
+            ]
+            for _ in range(200):
+                if sink.received:
+                    break
+                time.sleep(0.05)
+            assert sink.received, "the child never called out"
+            assert status_of(http, parent_run)["status"] == "RUNNING"  # waiting, not parked
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        sink.release.set()
+        server = serve(env)
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+            for _ in range(400):
+                done = status_of(http, parent_run)
+                if done["status"] == "COMPLETED":
+                    break
+                time.sleep(0.05)
+            assert done["status"] == "COMPLETED", done
+            assert done["output"] == {"calls": 2}
+            assert [n["node_id"] for n in done["nodes"]] == ["1", "2"]
+            (child_run,) = http.get(f"{BASE}/execution", params={"workflow_id": child}).json()[
+                "docs"
+            ]
+            assert status_of(http, child_run["_id"])["status"] == "COMPLETED"
         assert len(sink.received) == 2  # the call in flight ran again; nothing else repeated
     finally:
         server.kill()

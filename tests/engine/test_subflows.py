@@ -1,4 +1,5 @@
-"""Sub-workflows: a parent run parked on its child is woken however the child ends."""
+"""Sub-workflows: a child runs in its parent's process while the parent waits there; a parent
+parked on its child (no slot for it here) is woken however the child ends."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from engine.flows import BASE, execute, finished, publish
-from graphs import MANUAL_START, node
-from support import Tenant
+from engine.flows import BASE, execute, finished, publish, run
+from graphs import MANUAL_START, edge, node
+from support import Tenant, TenantFactory, running_app
 from weft.engine.workers.host import Engine
 from weft.store.db import Database
-from weft.store.tables import Workflow
+from weft.store.tables import Execution, Workflow
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +87,55 @@ async def test_a_child_weft_could_not_run_wakes_its_waiting_parent(
     parent = await finished(client, tenant, parent_run, timeout_s=10)
     assert parent["status"] == "FAILED", parent
     assert "errored" in parent["error"]["message"]
+
+
+async def publish_loop_of_children(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    """A parent that runs a child (x * 3) once per item of [1, 2, 3], and its id."""
+    child = await publish(
+        client,
+        tenant,
+        [MANUAL_START, node("2", "transform", "Triple", value="{{ trigger.x * 3 }}")],
+    )
+    nodes = [
+        MANUAL_START,
+        node("2", "loop", "Each", items="[1, 2, 3]"),
+        node("3", "workflow", "Child", workflow_id=child, payload={"x": "{{ loop.item }}"}),
+    ]
+    return await publish(client, tenant, nodes, [edge("1", "2"), edge("2", "3", "body")])
+
+
+async def attempts_of(db: Database, parent_run: str) -> tuple[int, list[int]]:
+    """The parent run's claim count (attempt) and its children's, oldest child first."""
+    async with db.reading() as session:
+        parent = await session.scalar(select(Execution.attempt).where(Execution.id == parent_run))
+        children = await session.scalars(
+            select(Execution.attempt)
+            .where(Execution.parent_execution_id == parent_run)
+            .order_by(Execution.created_at)
+        )
+        return int(parent or 0), list(children)
+
+
+async def test_children_run_in_the_parents_process_and_the_parent_never_parks(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, db: Database
+) -> None:
+    parent = await publish_loop_of_children(client, tenant)
+    done = await run(client, tenant, parent)
+    assert done["status"] == "COMPLETED", done
+    assert done["output"] == [3, 6, 9]
+    # Each run started once: no child was claimed from the queue, the parent never parked.
+    assert await attempts_of(db, done["_id"]) == (1, [1, 1, 1])
+
+
+async def test_without_a_slot_here_the_child_is_queued_and_its_parent_parks(
+    settings: Any, db: Database, make_tenant: TenantFactory
+) -> None:
+    tenant = await make_tenant()
+    # The parent holds the account's one slot: each child waits in the queue for it.
+    async with running_app(settings, db, account_concurrency=1) as client:
+        parent = await publish_loop_of_children(client, tenant)
+        done = await run(client, tenant, parent)
+    assert done["status"] == "COMPLETED", done
+    assert done["output"] == [3, 6, 9]
+    # Parked on each child and claimed again when it ended; each child claimed once.
+    assert await attempts_of(db, done["_id"]) == (4, [1, 1, 1])

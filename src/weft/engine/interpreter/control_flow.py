@@ -129,6 +129,9 @@ class RunWalk(Protocol):
     async def flush_unwritten(self) -> None:
         """Commit what is buffered (and a direct run's row) before something that needs it."""
 
+    def extend_limit(self, seconds: float) -> None:
+        """Move the run's time limit `seconds` later (time spent waiting, not running)."""
+
 
 Step = Callable[[RunWalk, StepAt], Awaitable[Outcome]]
 Replay = Callable[[RunWalk, Any], None]
@@ -233,20 +236,26 @@ async def subflow_step(
         )
     except NodeFailure as failure:
         return await walk.failed(at, failure)
-    if child.status == states.SUCCEEDED:
-        step_input = {"execution_id": child.id, "payload": payload}
-        walk.record(at, input=step_input, output=child.output)
-        return child.output, None
-    if child.status in states.TERMINAL:
-        message = (child.error or {}).get("message", child.status)
+    ended: Any = child.execution
+    if child.task is not None:  # run here: wait for its end in the process, not parked
+        waited_from = asyncio.get_running_loop().time()
+        ended = await subflows.ended_here(walk.services, child) or ended
+        # Like time parked, time spent waiting on a child does not count against the limit.
+        walk.extend_limit(asyncio.get_running_loop().time() - waited_from)
+    if ended.status == states.SUCCEEDED:
+        step_input = {"execution_id": ended.id, "payload": payload}
+        walk.record(at, input=step_input, output=ended.output)
+        return ended.output, None
+    if ended.status in states.TERMINAL:
+        message = (ended.error or {}).get("message", ended.status)
         failure = NodeFailure(
-            f"Sub-workflow run {child.id} {child.status}: {message}",
-            details={"execution_id": child.id},
+            f"Sub-workflow run {ended.id} {ended.status}: {message}",
+            details={"execution_id": ended.id},
         )
         return await walk.failed(at, failure)
     # The child's end wakes this run (lifecycle.WakeWaitingParent); the far wake is a backstop.
     backstop = now() + timedelta(seconds=walk.settings.execution_timeout_s)
-    raise ParkRun(backstop, child_id=child.id)
+    raise ParkRun(backstop, child_id=ended.id)
 
 
 async def respond_step(

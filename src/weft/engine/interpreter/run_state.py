@@ -40,6 +40,7 @@ class RunState:
     walk: RunWalkOf = None  # type: ignore[assignment]  # set with the plan: for control steps
     usage: RunUsage = field(default_factory=RunUsage)  # of its committed steps (metering)
     step_limit: int | None = None  # the steps-per-run quota of its org or account
+    time_limit: asyncio.Timeout | None = None  # this stretch of running's (the runner's)
 
     async def take_row(self) -> dict[str, Any] | None:
         """The row a direct run's commit must insert (once), else None; when another commit
@@ -115,3 +116,10 @@ class RunWalkOf:
         """Commit what is buffered (and a direct run's row) before something that needs it."""
         if self._runner._unwritten(self._state):
             await self._runner._flush(self._state)
+
+    def extend_limit(self, seconds: float) -> None:
+        """Move the run's time limit `seconds` later (time spent waiting, not running)."""
+        limit = self._state.time_limit
+        deadline = limit.when() if limit is not None else None
+        if limit is not None and deadline is not None:
+            limit.reschedule(deadline + seconds)

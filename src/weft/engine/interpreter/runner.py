@@ -140,7 +140,7 @@ class Runner:
         # The limit bounds each stretch of running, not time spent parked in delays.
         limit = self.services.settings.execution_timeout_s
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(limit) as state.time_limit:
                 output = await self._walk(state, plan.main_order, "", {}, None, {})
         except EndRun as stop:
             status = states.SUCCEEDED if stop.status == "succeeded" else states.FAILED

@@ -408,7 +408,7 @@ class WakeWaitingParent(RunEndedHook):
     ending transaction made it due (and woke other processes' workers); this process's claim now."""
 
     async def after_commit(self, services: Services, ended: RunEnded) -> None:
-        if ended.parent_execution_id:
+        if ended.parent_execution_id and ended.id not in services.wakeups.children_awaited:
             services.wakeups.work_queued()
 
 

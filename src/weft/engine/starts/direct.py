@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
-from weft.engine.runs.queue import FencedWrite, insert_only
+from weft.engine.runs.queue import Claimed, FencedWrite, insert_only
 from weft.engine.workers.answers import Answers, RunAnswer
 from weft.store.db import log_database_failure
 
@@ -110,6 +110,23 @@ class Adopter(Protocol):
         """Run the queued execution `row` here at once; None: no room."""
         ...
 
+    @property
+    def name(self) -> str:
+        """Its lease owner name."""
+        ...
+
+    def reserve(self, account: str) -> bool:
+        """Hold a slot for a run of `account` being written leased to it; False: no room."""
+        ...
+
+    def unreserve(self, account: str) -> None:
+        """Give back a slot `reserve` held."""
+        ...
+
+    def start_reserved(self, item: Claimed, since: float) -> asyncio.Task[None]:
+        """Run `item`, written leased to it at monotonic time `since`, in the slot held."""
+        ...
+
 
 class DirectStarts:
     """The workers of this process that may adopt runs triggered here."""
@@ -123,6 +140,14 @@ class DirectStarts:
             unsaved = worker.adopt(row)
             if unsaved is not None:
                 return StartedRun(row["id"], unsaved)
+        return None
+
+    def worker_with_room(self, owner: str, account: str) -> Adopter | None:
+        """The worker named `owner`, with a slot held for a run of `account` that it is to
+        run at once (Worker.reserve); None: it is not here or has no room."""
+        for worker in self.workers:
+            if worker.name == owner:
+                return worker if worker.reserve(account) else None
         return None
 
     def running(self, execution_id: str) -> bool:

@@ -1,15 +1,28 @@
-"""Sub-workflows: a `workflow` node runs another live workflow of the same linked account."""
+"""Sub-workflows: a `workflow` node runs another live workflow of the same linked account.
+
+A child run is written leased to its parent's worker and run there at once when that worker has
+a slot, and the parent waits for its end in the process: no claim of the child, no park, wake
+and claim of the parent, no replay of its steps. The child's row is durable from its start and
+leased like any claimed run, so after a crash both leases lapse and any worker resumes each; a
+parent resumed that way finds its child by key and parks on it as usual. Without a slot here
+the child is queued and the parent parks until the child's end makes it due.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from weft.clock import now
-from weft.engine.runs import queue
-from weft.engine.starts.triggers import new_execution
+from weft.engine.runs import queue, states
+from weft.engine.runs.lifecycle import lease_new_run
+from weft.engine.starts.triggers import execution_row
+from weft.engine.workers.answers import RunAnswer
 from weft.engine.workers.wakeups import wake_workers_in_transaction
 from weft.errors import WeftError
 from weft.nodes.runtime import NodeFailure
@@ -23,6 +36,15 @@ if TYPE_CHECKING:
     from weft.engine.workers.services import Services
 
 
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A sub-workflow run as its parent found or started it; `task`: it runs in this process,
+    started just now by the parent's worker."""
+
+    execution: Execution
+    task: asyncio.Task[None] | None = None
+
+
 async def start_or_find_child(
     services: Services,
     parent: queue.Claimed,
@@ -32,18 +54,59 @@ async def start_or_find_child(
     payload: Any,
     *,
     owner: str,
-) -> Execution:
-    """The child run for this node and iteration, created (once) if it does not exist yet."""
-    scope = Scope(parent.org_id, parent.environment, parent.linked_account_pk, "")
-    key = f"sub:{parent.id}:{node_id}:{iteration}"
-    async with services.db.transaction() as session:
-        child = await session.scalar(
-            select(Execution).where(
-                Execution.parent_execution_id == parent.id, Execution.idempotency_key == key
-            )
+) -> Child:
+    """The child run for this node and iteration, created (once) if it does not exist yet: run
+    at once by the parent's worker (`owner`) when it has a slot, else queued."""
+    account = parent.linked_account_pk
+    worker = services.direct.worker_with_room(owner, account)
+    since = time.monotonic()
+    try:
+        child, leased = await _start_or_find(
+            services,
+            parent,
+            f"sub:{parent.id}:{node_id}:{iteration}",
+            workflow_id,
+            payload,
+            owner,
+            here=worker is not None,
         )
-        if child is not None:
-            return child
+    except BaseException:
+        if worker is not None:
+            worker.unreserve(account)
+        raise
+    if worker is not None and leased is not None:
+        return Child(child, worker.start_reserved(leased, since))
+    if worker is not None:
+        worker.unreserve(account)
+    if child.status == states.QUEUED:
+        services.wakeups.work_queued()
+    return Child(child)
+
+
+async def _start_or_find(
+    services: Services,
+    parent: queue.Claimed,
+    key: str,
+    workflow_id: str,
+    payload: Any,
+    owner: str,
+    *,
+    here: bool,
+) -> tuple[Execution, queue.Claimed | None]:
+    """The child found, or written (queued, or with `here` leased to `owner`: then also the
+    claim its worker runs it under)."""
+    scope = Scope(parent.org_id, parent.environment, parent.linked_account_pk, "")
+    async with services.db.transaction() as session:
+        # A parent's first walk (attempt 1) started no child for this key yet: each node and
+        # iteration is stepped once per walk (and the key is unique: a second insert fails).
+        if parent.attempt > 1:
+            found = await session.scalar(
+                select(Execution).where(
+                    Execution.parent_execution_id == parent.id, Execution.idempotency_key == key
+                )
+            )
+            if found is not None:
+                return found, None
         await _check_limits(services.settings, session, parent)
         try:
             workflow = (await locate_workflow(scope, workflow_id, session=session)).workflow
@@ -62,14 +125,39 @@ async def start_or_find_child(
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise queue.LeaseLost()
-        child = new_execution(
+        row = execution_row(
             scope, workflow, trigger="workflow", payload=payload, key=key, parent=parent.id
         )
-        session.add(child)
-        await session.flush()
-        await wake_workers_in_transaction(session)
-    services.wakeups.work_queued()
-    return child
+        leased = (
+            lease_new_run(row, owner=owner, lease_s=services.settings.lease_s) if here else None
+        )
+        await session.execute(insert(Execution.__table__), row)
+        if leased is None:
+            await wake_workers_in_transaction(session)
+    return Execution(**row), leased
+
+
+async def ended_here(services: Services, child: Child) -> RunAnswer | None:
+    """How a child run this process runs (`child.task`) ended, once it has; None when its task
+    stopped without an end (it parked, or lost its lease): its parent parks on it then."""
+    assert child.task is not None
+    child_id = child.execution.id
+    answers = services.answers
+    services.wakeups.children_awaited.add(child_id)
+    try:
+        while True:
+            future = answers.expect(child_id)
+            try:
+                await asyncio.wait((future, child.task), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                answers.forget(child_id, future)
+            if future.done() and future.result().status in states.TERMINAL:
+                return future.result()
+            if child.task.done():
+                return None
+            # A respond step's answer only: the child goes on.
+    finally:
+        services.wakeups.children_awaited.discard(child_id)
 
 
 async def _check_limits(settings: Any, session: Any, parent: queue.Claimed) -> None:
@@ -105,8 +193,17 @@ async def _lineage(session: Any, parent: queue.Claimed, max_depth: int) -> tuple
     return depth, root_id
 
 
+def _descendants_count() -> Any:
+    root = select(Execution.id).where(Execution.id == bindparam("root_id"))
+    tree = root.cte("tree", recursive=True)
+    tree = tree.union_all(select(Execution.id).where(Execution.parent_execution_id == tree.c.id))
+    return select(func.count()).select_from(tree)
+
+
+# Built once: building the recursive CTE per call cost more CPU than running it.
+_RUNS_UNDER = _descendants_count()
+
+
 async def _runs_under(session: Any, root_id: str) -> int:
     """How many runs descend from `root_id`, itself included."""
-    tree = select(Execution.id).where(Execution.id == root_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(Execution.id).where(Execution.parent_execution_id == tree.c.id))
-    return int(await session.scalar(select(func.count()).select_from(tree)) or 0)
+    return int(await session.scalar(_RUNS_UNDER, {"root_id": root_id}) or 0)

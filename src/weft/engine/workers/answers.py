@@ -174,6 +174,17 @@ class Answers:
             if answer.settles(until_response):
                 return answer
 
+    def expect(self, execution_id: str) -> asyncio.Future[RunAnswer]:
+        """A future of the run's next answer published in this process (no fallback reads: for
+        a run this process runs, engine.starts.subflows); `forget` it after."""
+        future: asyncio.Future[RunAnswer] = asyncio.get_running_loop().create_future()
+        self._waiting[execution_id].add(future)
+        return future
+
+    def forget(self, execution_id: str, future: asyncio.Future[RunAnswer]) -> None:
+        """Stop waiting with `future`."""
+        self._forget(execution_id, future)
+
     def _forget(self, execution_id: str, future: asyncio.Future[RunAnswer]) -> None:
         waiters = self._waiting.get(execution_id)
         if waiters is not None:

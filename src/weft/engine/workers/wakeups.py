@@ -24,6 +24,9 @@ class Wakeups:
     def __init__(self) -> None:
         self.work = asyncio.Event()
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        # Sub-workflow runs whose parent waits for their end in this process (not parked):
+        # their end need not wake workers to claim the parent.
+        self.children_awaited: set[str] = set()
 
     def work_queued(self) -> None:
         """Tell idle workers to claim now."""

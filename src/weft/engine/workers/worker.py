@@ -42,6 +42,7 @@ class Worker:
         self.unsaved: dict[str, UnsavedRun] = {}  # adopted runs whose row is not written yet
         self._writing: set[asyncio.Future[None]] = set()
         self._accounts: dict[str, int] = {}  # running here, by linked account
+        self._reserved = 0  # slots held for sub-workflow runs being written (`reserve`)
         # Whether the last claim found queued work: direct starts wait behind it then.
         self._backlog = True
         self._stopping = asyncio.Event()
@@ -66,7 +67,7 @@ class Worker:
                 await redate_after_backward_jump(self.services.db)
         except Exception as error:
             log_database_failure(log, "re-dating runs after the clock went back failed", error)
-        free = self.concurrency - len(self.tasks)
+        free = self.concurrency - len(self.tasks) - self._reserved
         if free <= 0:
             return []
         since = time.monotonic()
@@ -116,7 +117,8 @@ class Worker:
     @property
     def adopting(self) -> bool:
         """Whether it takes directly started runs now: running, a slot free, no queue seen."""
-        return not (self._stopping.is_set() or self._backlog or len(self.tasks) >= self.concurrency)
+        busy = len(self.tasks) + self._reserved >= self.concurrency
+        return not (self._stopping.is_set() or self._backlog or busy)
 
     def adopt(self, row: dict[str, Any]) -> UnsavedRun | None:
         """Run a just-triggered execution here at once, leased to this worker; None: no room.
@@ -136,6 +138,33 @@ class Worker:
         unsaved = self.unsaved[item.id] = UnsavedRun(row, self.runner.commits.write)
         self._start(item, unsaved)
         return unsaved
+
+    def reserve(self, account: str) -> bool:
+        """Hold a slot for a run of `account` that this worker's own transaction is writing
+        already leased to it (a sub-workflow run, engine.starts.subflows); False: no room.
+        Then `start_reserved` runs it, or `unreserve` gives the slot back."""
+        room = self._accounts.get(account, 0) < self.services.settings.account_concurrency
+        if not (self.adopting and room):
+            return False
+        self._reserved += 1
+        self._accounts[account] = self._accounts.get(account, 0) + 1
+        return True
+
+    def unreserve(self, account: str) -> None:
+        """Give back a slot `reserve` held."""
+        self._reserved -= 1
+        left = self._accounts.get(account, 1) - 1
+        if left:
+            self._accounts[account] = left
+        else:
+            self._accounts.pop(account, None)
+
+    def start_reserved(self, item: queue.Claimed, since: float) -> asyncio.Task[None]:
+        """Run `item`, written leased to this worker at monotonic time `since`, in its slot."""
+        self.unreserve(item.linked_account_pk)
+        self.leases.claimed(item, since)
+        self._start(item)
+        return self.tasks[item.id]
 
     async def _idle(self) -> None:
         work = self.services.wakeups.work
