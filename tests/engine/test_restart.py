@@ -143,19 +143,26 @@ class HeldSink(RecordingServer):
         return 200, {"calls": len(self.received)}
 
 
+def _serve_one_account(
+    env: dict[str, str], org_name: str
+) -> tuple[dict[str, str], subprocess.Popen[bytes], str, dict[str, str]]:
+    """A migrated database with one org and its account `u1`, served with 2 s leases and calls
+    to 127.0.0.1 allowed: (the env, the server, its URL, the account's headers)."""
+    env = {**env, "WEFT_LEASE_S": "2"}
+    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
+    org = weft(env, "org", "create", "--name", org_name)
+    token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
+    env = {**env, "WEFT_OUTBOUND_ALLOW": "127.0.0.1"}
+    base = f"http://127.0.0.1:{env['WEFT_PORT']}"
+    return env, serve(env), base, {"Authorization": f"Bearer {token['token']}"}
+
+
 def test_a_direct_run_killed_mid_call_is_resumed_by_the_next_server(env: dict[str, str]) -> None:
     """A sync webhook's run starts in the receiving server (no queue); killed with SIGKILL
     during its outside call, it is resumed by a new server once its lease expires: the steps
     committed before the call do not run again, the call in flight does (at least once)."""
-    env = {**env, "WEFT_LEASE_S": "2"}
-    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
-    org = weft(env, "org", "create", "--name", "Direct")
-    token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
     sink = HeldSink()
-    env = {**env, "WEFT_OUTBOUND_ALLOW": "127.0.0.1"}
-    server = serve(env)
-    base = f"http://127.0.0.1:{env['WEFT_PORT']}"
-    headers = {"Authorization": f"Bearer {token['token']}"}
+    env, server, base, headers = _serve_one_account(env, "Direct")
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
             wf = http.post(f"{BASE}/workflow", json={"name": "direct"}).json()["workflow"][
@@ -229,15 +236,8 @@ def test_a_parent_waiting_on_its_child_in_process_resumes_once_after_a_kill(
     """A child runs in its parent's process while the parent waits there (not parked); killed
     during the child's outside call, both are resumed by the next server once their leases
     expire: the parent finds its one child by key, waits for its end and completes once."""
-    env = {**env, "WEFT_LEASE_S": "2"}
-    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
-    org = weft(env, "org", "create", "--name", "Parent")
-    token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
     sink = HeldSink()
-    env = {**env, "WEFT_OUTBOUND_ALLOW": "127.0.0.1"}
-    server = serve(env)
-    base = f"http://127.0.0.1:{env['WEFT_PORT']}"
-    headers = {"Authorization": f"Bearer {token['token']}"}
+    env, server, base, headers = _serve_one_account(env, "Parent")
     start = {"id": "1", "type": "start", "name": "Start", "data": {"trigger": "manual"}}
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
