@@ -82,6 +82,16 @@ def status_of(http: httpx.Client, execution_id: str) -> dict:
     return http.get(f"{BASE}/execution/{execution_id}").json()
 
 
+def completed(http: httpx.Client, execution_id: str, polls: int = 200) -> dict:
+    """The run as shown once COMPLETED, or as it is after `polls` looks 50 ms apart."""
+    for _ in range(polls):
+        shown = status_of(http, execution_id)
+        if shown["status"] == "COMPLETED":
+            break
+        time.sleep(0.05)
+    return shown
+
+
 def test_a_waiting_delay_survives_a_killed_server(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
     org = weft(env, "org", "create", "--name", "Restart")
@@ -116,11 +126,7 @@ def test_a_waiting_delay_survives_a_killed_server(env: dict[str, str]) -> None:
         time.sleep(2.2)  # the wake time passes while nothing runs
         server = serve(env)
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
-            for _ in range(200):
-                done = status_of(http, execution_id)
-                if done["status"] == "COMPLETED":
-                    break
-                time.sleep(0.05)
+            done = completed(http, execution_id)
         assert done["status"] == "COMPLETED", done
         assert done["output"] == "awake"
         assert [n["node_id"] for n in done["nodes"]] == ["1", "2", "3"]
@@ -216,11 +222,7 @@ def test_a_direct_run_killed_mid_call_is_resumed_by_the_next_server(env: dict[st
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
             # The row was written before the call: the run is there, though nobody got its id.
             (run,) = http.get(f"{BASE}/execution", params={"workflow_id": wf}).json()["docs"]
-            for _ in range(200):
-                done = status_of(http, run["_id"])
-                if done["status"] == "COMPLETED":
-                    break
-                time.sleep(0.05)
+            done = completed(http, run["_id"])
         assert done["status"] == "COMPLETED", done
         assert [n["node_id"] for n in done["nodes"]] == ["1", "2", "3", "4"]
         assert len(sink.received) == 2  # the call in flight ran again; nothing else repeated
@@ -285,11 +287,7 @@ def test_a_parent_waiting_on_its_child_in_process_resumes_once_after_a_kill(
         sink.release.set()
         server = serve(env)
         with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
-            for _ in range(400):
-                done = status_of(http, parent_run)
-                if done["status"] == "COMPLETED":
-                    break
-                time.sleep(0.05)
+            done = completed(http, parent_run, polls=400)
             assert done["status"] == "COMPLETED", done
             assert done["output"] == {"calls": 2}
             assert [n["node_id"] for n in done["nodes"]] == ["1", "2"]
