@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from engine.flows import BASE, execute, finished, publish, run
 from graphs import MANUAL_START, edge, node
-from support import Tenant, TenantFactory, running_app
+from support import Tenant, TenantFactory, running_app, wait_until
 from weft.engine.workers.host import Engine
 from weft.store.db import Database
 from weft.store.tables import Execution, Workflow
@@ -120,6 +120,10 @@ async def test_children_run_in_the_parents_process_and_the_parent_never_parks(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, db: Database
 ) -> None:
     parent = await publish_loop_of_children(client, tenant)
+    # The database is shared with this process's earlier tests: the worker first claims the
+    # runs they left queued, and while it has a backlog it would rightly park the parent.
+    worker = engine.workers[0]
+    await wait_until(lambda: worker.adopting, what="the worker past earlier tests' queued runs")
     done = await run(client, tenant, parent)
     assert done["status"] == "COMPLETED", done
     assert done["output"] == [3, 6, 9]

@@ -43,7 +43,8 @@ class Worker:
         self._writing: set[asyncio.Future[None]] = set()
         self._accounts: dict[str, int] = {}  # running here, by linked account
         self._reserved = 0  # slots held for sub-workflow runs being written (`reserve`)
-        # Whether the last claim found queued work: direct starts wait behind it then.
+        # Whether the last claim may have left queued work behind (it got all it asked for):
+        # direct starts and in-process children wait behind it then. True until the first claim.
         self._backlog = True
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -71,11 +72,12 @@ class Worker:
         if free <= 0:
             return []
         since = time.monotonic()
+        limit = min(free, 64)
         try:
             claimed = await lifecycle.claim_due_executions(
                 self.services.db,
                 owner=self.name,
-                limit=min(free, 64),
+                limit=limit,
                 lease_s=self.lease_s,
                 per_account=self.services.settings.account_concurrency,
             )
@@ -83,7 +85,10 @@ class Worker:
             log_database_failure(log, "claim failed; retrying", error)
             await asyncio.sleep(1)
             return []
-        self._backlog = bool(claimed)
+        # Fewer than asked for: the queue held no more this worker may take. Were it read as a
+        # backlog until the next (empty) claim, a run claimed just now would queue its first
+        # sub-workflow child and park instead of running it here.
+        self._backlog = len(claimed) >= limit
         for item in claimed:
             self.leases.claimed(item, since)
             stale = self.tasks.get(item.id)
