@@ -3,14 +3,15 @@ is an app trigger of the webhook kind (engine.starts.app_webhooks)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from weft.api.deps import ServicesDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES
 from weft.engine.starts.app_webhooks import receive_app_webhook
 
-router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
+router = Router(tags=["webhooks"], responses=ERROR_RESPONSES)
 
 
 @router.post(

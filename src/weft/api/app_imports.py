@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
 from weft.api.deps import DbDep, OrgScopeDep, ServicesDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES
 from weft.apps import imports
 
 IMPORT_PATH = "/application/import"
-router = APIRouter(tags=["applications"], responses=ERROR_RESPONSES)
+router = Router(tags=["applications"], responses=ERROR_RESPONSES)
 
 
 class ImportIn(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, SettingsDep
 from weft.api.openapi_shapes import AppAction, AppTrigger, AuthField, ConnectedAccount, documented
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service
 from weft.apps.catalog import icon_url, parse_definition
@@ -19,7 +20,7 @@ from weft.store.db import Database
 from weft.store.scope import Scope
 from weft.store.tables import App, AppEvent
 
-router = APIRouter(tags=["applications"], responses=ERROR_RESPONSES)
+router = Router(tags=["applications"], responses=ERROR_RESPONSES)
 
 
 class ApplicationOut(Out):

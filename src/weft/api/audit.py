@@ -6,12 +6,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from weft.api.access_log import StatusSent, route_template
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, app_state
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.store.db import log_database_failure
 from weft.store.tables import AuditEvent
@@ -19,7 +19,7 @@ from weft.tenancy import service
 from weft.tenancy.audit import Actor
 
 log = logging.getLogger("weft.audit")
-router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
+router = Router(tags=["audit"], responses=ERROR_RESPONSES)
 
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Runs are recorded by the execution history itself; writing an audit row per run as well

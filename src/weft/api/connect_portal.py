@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from weft.api.deps import DbDep, ScopeDep, SettingsDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.tenancy import service
 from weft.tenancy.connect_links import MAX_TTL_S, MIN_TTL_S, PORTAL_PATH
 
-router = APIRouter(tags=["connect portal"], responses=ERROR_RESPONSES)
+router = Router(tags=["connect portal"], responses=ERROR_RESPONSES)
 
 DEFAULT_TTL_S = 900
 # `#rgb`, `#rgba`, `#rrggbb` or `#rrggbbaa`: nothing that could leave a CSS declaration.

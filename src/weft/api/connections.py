@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -22,6 +22,7 @@ from weft.api.deps import (
     SettingsDep,
     failed_attempt_refusal,
 )
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service
 from weft.apps.access import disconnect
@@ -50,8 +51,8 @@ from weft.tenancy.audit import Actor
 from weft.tenancy.service import record_change
 
 log = logging.getLogger("weft.audit")
-router = APIRouter(tags=["connections"], responses=ERROR_RESPONSES)
-browser_router = APIRouter(tags=["connections"], include_in_schema=True)
+router = Router(tags=["connections"], responses=ERROR_RESPONSES)
+browser_router = Router(tags=["connections"], include_in_schema=True)
 
 
 class ConnectIn(BaseModel):

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import Body, Request
 
 from weft.api.deps import ScopeDep, ServicesDep
 from weft.api.envelope import request_id_of
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES
 from weft.engine.agents import direct_actions
 from weft.tenancy.audit import Actor
 
 PREFIX = "/api/v2/integration-schema"
-router = APIRouter(prefix=PREFIX, tags=["direct actions"], responses=ERROR_RESPONSES)
+router = Router(prefix=PREFIX, tags=["direct actions"], responses=ERROR_RESPONSES)
 
 
 @router.get("/{slug}/actions", summary="The app's actions: [{id, name, description, effect}]")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, Field, model_validator
 
 from weft.api.deps import (
@@ -20,6 +20,7 @@ from weft.api.deps import (
 )
 from weft.api.openapi import NodeJson
 from weft.api.openapi_shapes import EdgesJson, OptionsError, documented
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.api.truncation import capped
 from weft.clock import now
@@ -33,7 +34,7 @@ from weft.store.json_codec import valid_json
 from weft.workflows import service
 from weft.workflows.trigger_index import next_tick
 
-router = APIRouter(tags=["editor"], responses=ERROR_RESPONSES)
+router = Router(tags=["editor"], responses=ERROR_RESPONSES)
 
 
 class NodeTypeOut(Out):

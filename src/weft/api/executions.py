@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
@@ -21,6 +21,7 @@ from weft.api.deps import (
     StreamScopeDep,
     credential_still_valid,
 )
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.api.truncation import capped
 from weft.engine.interpreter.safe_mode import SKIPPED, EditorTestOptions
@@ -33,7 +34,7 @@ from weft.store.tables import Execution, Step
 
 log = logging.getLogger("weft.api.executions")
 
-router = APIRouter(tags=["executions"], responses=ERROR_RESPONSES)
+router = Router(tags=["executions"], responses=ERROR_RESPONSES)
 
 TriggerKind = Literal["api", "webhook", "schedule", "event", "test", "app", "workflow", "rerun"]
 StatusFilter = Literal[

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from weft.api import applications
 from weft.api.deps import DbDep, OptionLoaderDep, ScopeDep, ServicesDep, SettingsDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.apps import service as apps_service
 from weft.apps.access import disconnect
@@ -26,7 +26,7 @@ from weft.store.scope import Scope
 from weft.tenancy import service as tenancy_service
 from weft.workflows.public import DataSlot, LivePublicWorkflow
 
-router = APIRouter(tags=["frontend sdk"], responses=ERROR_RESPONSES)
+router = Router(tags=["frontend sdk"], responses=ERROR_RESPONSES)
 
 # The application routes answer exactly as GET /api/v2/public/application[/{slug}] does.
 router.add_api_route(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from weft import __version__
 from weft.api.deps import DbDep
+from weft.api.routing import Router
 from weft.errors import WeftError
 from weft.observability.metrics import CONTENT_TYPE, exposition
 
-router = APIRouter(tags=["meta"])
+router = Router(tags=["meta"])
 
 
 class NotReady(WeftError):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from weft.api.deps import ServicesDep, count_failed_attempt, count_webhook_call
+from weft.api.routing import Router
 from weft.api.runs import StartedOut, sync_response
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine.runs import lifecycle
@@ -20,7 +21,7 @@ from weft.store.json_codec import parse_json
 from weft.workflows import service
 from weft.workflows.pauses import refuse_if_paused
 
-router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
+router = Router(tags=["webhooks"], responses=ERROR_RESPONSES)
 
 # Credentials a caller may send along are never handed to the workflow (or stored in its input):
 # these are dropped, and other credential-like headers and query values are redacted.

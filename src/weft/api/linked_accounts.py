@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.store.tables import LinkedAccount
 from weft.tenancy import service
 
-router = APIRouter(tags=["linked accounts"], responses=ERROR_RESPONSES)
+router = Router(tags=["linked accounts"], responses=ERROR_RESPONSES)
 
 
 class LinkedAccountIn(BaseModel):

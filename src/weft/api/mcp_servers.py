@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from weft.api.deps import OrgScopeDep, PageDep, ScopeDep, ServicesDep
 from weft.api.mcp_protocol import PREFIX
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.apps import mcp_servers
 from weft.apps.mcp_servers import ServerFields
 from weft.settings import Settings
 from weft.store.tables import McpCall, McpServer
 
-router = APIRouter(tags=["mcp servers"], responses=ERROR_RESPONSES)
+router = Router(tags=["mcp servers"], responses=ERROR_RESPONSES)
 
 
 class _In(BaseModel):

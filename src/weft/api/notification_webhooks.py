@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import AliasChoices, BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, PageDep, SettingsDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out, PageOut
 from weft.notifications import service
 from weft.notifications.crypto import signing_box
 from weft.notifications.events import EVENTS
 from weft.store.tables import NotificationSubscription
 
-router = APIRouter(tags=["notification webhooks"], responses=ERROR_RESPONSES)
+router = Router(tags=["notification webhooks"], responses=ERROR_RESPONSES)
 
 _EVENTS_HELP = f"Events to be told about: {', '.join(EVENTS)}."
 

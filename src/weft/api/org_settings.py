@@ -3,10 +3,10 @@ the failed runs in a row after which a workflow pauses itself."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, SettingsDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.net import OutboundPolicy
 from weft.tenancy import service
@@ -19,7 +19,7 @@ from weft.tenancy.org_outbound import (
 )
 from weft.tenancy.orgs import MAX_ALLOWED_ORIGINS
 
-router = APIRouter(tags=["org settings"], responses=ERROR_RESPONSES)
+router = Router(tags=["org settings"], responses=ERROR_RESPONSES)
 
 _ORIGINS_HELP = (
     "Origins (`scheme://host[:port]`, no path) allowed to frame the editor "

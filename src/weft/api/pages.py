@@ -10,17 +10,18 @@ from html import escape
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from weft import __version__
+from weft.api.routing import Router
 
 ASSETS_PATH = "/docs-assets"
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 
-router = APIRouter(tags=["meta"])
+router = Router(tags=["meta"])
 
 _HOME = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Weft</title>

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import Body, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from weft.api.applications import application_docs
@@ -23,12 +23,13 @@ from weft.api.frontend_sdk import (
     open_config,
     save_config,
 )
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out
 from weft.apps import service as apps_service
 from weft.apps.configs import ConfigView, FieldAddress, FieldRef
 from weft.errors import InvalidInput
 
-router = APIRouter(tags=["configs"], responses=ERROR_RESPONSES)
+router = Router(tags=["configs"], responses=ERROR_RESPONSES)
 
 SlugHeader = Annotated[
     str | None, Header(max_length=100, description="The app whose config is meant (required)")

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from weft.api.deps import ScopeDep, ServicesDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.api.truncation import capped
 from weft.engine.runs.output_diff import MAX_ROWS
 from weft.engine.runs.replay_report import replay_report
 from weft.engine.starts.replays import MAX_RUNS, start_replay
 
-router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
+router = Router(tags=["runs"], responses=ERROR_RESPONSES)
 
 # A report is read every second while the editor shows it, for up to 100 runs: each value in
 # it is capped much lower than a step's data elsewhere (the editor shows a line of each).

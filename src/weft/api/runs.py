@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from weft.api.deps import DbDep, ScopeDep, ServicesDep, config_id_of
 from weft.api.executions import ExecutionOut
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.apps.gateway import AppGateway
 from weft.engine.interpreter.safe_mode import EditorTestOptions
@@ -25,7 +26,7 @@ from weft.workflows import service
 from weft.workflows.request_schema import json_schema_of
 from weft.workflows.trigger_index import start_config
 
-router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
+router = Router(tags=["runs"], responses=ERROR_RESPONSES)
 
 IdempotencyKey = Annotated[
     str | None,

@@ -6,17 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import Body, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, ScopeDep, WorkflowScopeDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out
 from weft.api.workflows import CreatedOut, DraftOut
 from weft.apps import templates
 from weft.apps.templates import KEY_PATTERN, TemplateSpec
 from weft.store.tables import WorkflowTemplate
 
-router = APIRouter(tags=["templates"], responses=ERROR_RESPONSES)
+router = Router(tags=["templates"], responses=ERROR_RESPONSES)
 CONFLICT = {
     409: {
         "model": ErrorOut,

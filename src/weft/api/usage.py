@@ -7,18 +7,19 @@ import io
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, OrgScopeDep, ServicesDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.clock import now
 from weft.store.tables import USAGE_COUNTS
 from weft.tenancy import quotas
 from weft.tenancy.usage import GroupBy, UsageFilter, totals, usage_report
 
-router = APIRouter(tags=["usage and quotas"], responses=ERROR_RESPONSES)
+router = Router(tags=["usage and quotas"], responses=ERROR_RESPONSES)
 
 _KEYS = {"account": "linked_account_id", "day": "day", "workflow": "workflow_id"}
 _COUNTS_HELP = (

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from weft.api.deps import DbDep, WorkflowScopeDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.api.workflows import DraftOut, WorkflowOut
 from weft.apps.catalog import resolve_app
@@ -20,7 +21,7 @@ from weft.apps.checks import catalog_problems
 from weft.workflows import service
 from weft.workflows.files import render
 
-router = APIRouter(tags=["workflows"], responses=ERROR_RESPONSES)
+router = Router(tags=["workflows"], responses=ERROR_RESPONSES)
 
 FILE_EXAMPLE = {
     "format_version": 1,

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
 from pydantic import Field
 
 from weft.api.deps import DbDep, WorkflowScopeDep
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, Out
 from weft.workflows import pauses
 
-router = APIRouter(tags=["workflows"], responses=ERROR_RESPONSES)
+router = Router(tags=["workflows"], responses=ERROR_RESPONSES)
 
 
 class PauseOut(Out):

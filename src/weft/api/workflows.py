@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
 from weft.api.openapi import NodeJson
 from weft.api.openapi_shapes import EdgesJson
+from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
 from weft.apps.catalog import resolve_app
 from weft.apps.checks import catalog_problems
@@ -23,7 +24,7 @@ from weft.workflows.records import WorkflowFilter
 from weft.workflows.service import WorkflowGraph
 from weft.workflows.trigger_index import start_config, webhook_path
 
-router = APIRouter(tags=["workflows"], responses=ERROR_RESPONSES)
+router = Router(tags=["workflows"], responses=ERROR_RESPONSES)
 
 
 DEFAULT_WORKFLOW_NAME = "Untitled workflow"

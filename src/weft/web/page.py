@@ -14,10 +14,11 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from weft.api.deps import DbDep, failed_attempt_refusal
+from weft.api.routing import Router
 from weft.clock import isoformat
 from weft.tenancy.service import editor_access
 from weft.web.error_pages import (
@@ -41,7 +42,7 @@ MAX_INJECTED_CHARS = 43_692  # base64url of 32 KiB, what the API takes as inputs
 TEMPLATE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 INJECTED = re.compile(r"^[A-Za-z0-9_=-]*$")
 
-router = APIRouter(tags=["editor"])
+router = Router(tags=["editor"])
 
 # Shown when the UI bundle has not been built into dist/ (a source checkout without `make ui`).
 PLACEHOLDER_INDEX = """<!doctype html>

@@ -14,10 +14,11 @@ from html import escape
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from weft.api.deps import DbDep
+from weft.api.routing import Router
 from weft.clock import isoformat
 from weft.tenancy.connect_links import PORTAL_PATH
 from weft.tenancy.service import redeem_connect_link
@@ -33,7 +34,7 @@ from weft.web.page import (
 ASSETS = Path(__file__).parent / "portal_assets"
 PAGE_SESSION_S = 3600  # how long the page may act for the account once opened
 
-router = APIRouter(tags=["connect portal"])
+router = Router(tags=["connect portal"])
 
 
 def portal_csp(allowed_origins: list[str], nonce: str) -> str:
