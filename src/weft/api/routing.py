@@ -13,6 +13,7 @@ in the path is passed over with a few substring tests. Anything else is left to 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -25,11 +26,17 @@ class Router(APIRouter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._starts_of: tuple[int, tuple[str, ...] | None] = (-1, None)
+        # The routes' literal starts (see `_literal_starts`) and, as one search, for how many
+        # routes they were found (routes may be added after the router is made).
+        self._starts_of: tuple[int, tuple[str, ...] | None, re.Pattern[str] | None] = (
+            -1,
+            None,
+            None,
+        )
 
     def _literal_starts(self) -> tuple[str, ...] | None:
         """Each route's path up to its first parameter; None: some route may match any path."""
-        count, starts = self._starts_of
+        count, starts, _ = self._starts_of
         if count == len(self.routes):
             return starts
         found: list[str] = []
@@ -41,13 +48,18 @@ class Router(APIRouter):
                 break
             found.append(start)
         starts = tuple(sorted(set(found))) if found else None
-        self._starts_of = (len(self.routes), starts)
+        search = re.compile("|".join(map(re.escape, starts))) if starts else None
+        self._starts_of = (len(self.routes), starts, search)
         return starts
 
+    def _search(self) -> re.Pattern[str] | None:
+        """One search for any of the literal starts; None: never skip this router."""
+        if self._starts_of[0] != len(self.routes):
+            self._literal_starts()
+        return self._starts_of[2]
+
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        starts = self._literal_starts()
-        if starts is not None:
-            path = scope.get("path", "")
-            if not any(start in path for start in starts):
-                return Match.NONE, {}
+        search = self._search()
+        if search is not None and search.search(scope.get("path", "")) is None:
+            return Match.NONE, {}
         return super().matches(scope)
