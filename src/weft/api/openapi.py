@@ -19,14 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, WithJsonSchema, 
 from weft.api.openapi_links import add_links
 from weft.api.openapi_shapes import shape_schemas
 from weft.nodes import NODE_TYPES
-from weft.workflows.graph import Position
+from weft.workflows.graph import NodeIn, Position
 
 ENVELOPE_REF = "#/components/schemas/ErrorOut"
 NODE_REF = "#/components/schemas/Node"
+DRAFT_NODE_REF = "#/components/schemas/DraftNode"
 
-# A node as stored and answered: any JSON object (drafts may be incomplete), documented as the
-# union of node types (the schema only: saving a draft never rejects a half-configured node).
+# A node of a published graph (a version, the live workflow), documented as the union of node
+# types: publishing checked its `data` against its type's model.
 NodeJson = Annotated[dict[str, Any], WithJsonSchema({"$ref": NODE_REF})]
+# A node of a draft, saved and answered as sent: saving never rejects a half-configured node
+# (a code step without source, a field the type does not know), so its `data` is any object.
+DraftNodeJson = Annotated[dict[str, Any], WithJsonSchema({"$ref": DRAFT_NODE_REF})]
 
 _STATUS_TEXT = {
     400: "Invalid input: the message names the field",
@@ -76,7 +80,23 @@ def _node_schemas() -> dict[str, Any]:
         "description": "A workflow node; `data` depends on `type`.",
         **schema,
     }
+    components["DraftNode"] = _draft_node_schema()
     return components
+
+
+def _draft_node_schema() -> dict[str, Any]:
+    """A draft's node: a known type, and any object as `data` (see `DraftNodeJson`)."""
+    schema = TypeAdapter(NodeIn).json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    schema["properties"]["type"]["enum"] = sorted(NODE_TYPES)
+    schema["properties"]["name"]["description"] = "Default: from type and id"
+    schema["required"] = ["id", "type"]
+    return {
+        **schema,
+        "title": "DraftNode",
+        "description": "A node of a draft, as saved: its `data` may be incomplete or hold "
+        "fields its type does not know (publishing checks it against `Node`).",
+    }
 
 
 def _envelope(description: str) -> dict[str, Any]:

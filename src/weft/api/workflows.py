@@ -9,7 +9,7 @@ from fastapi import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from weft.api.deps import DbDep, PageDep, WorkflowScopeDep
-from weft.api.openapi import NodeJson
+from weft.api.openapi import DraftNodeJson, NodeJson
 from weft.api.openapi_shapes import EdgesJson
 from weft.api.routing import Router
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut, Out, PageOut
@@ -61,7 +61,7 @@ class NoteJson(BaseModel):
 
 
 class DraftSave(BaseModel):
-    nodes: list[NodeJson] = Field(max_length=500)
+    nodes: list[DraftNodeJson] = Field(max_length=500)
     edges: list[dict[str, Any]] | None = Field(None, max_length=2000)
     settings: dict[str, Any] | None = None
     notes: list[NoteJson] | None = Field(
@@ -165,7 +165,7 @@ class DraftOut(Out):
     name: str
     description: str | None
     published: bool = False
-    nodes: list[NodeJson]
+    nodes: list[DraftNodeJson]
     edges: EdgesJson
     settings: dict[str, Any]
     linked_account_id: str | None = Field(description="None: a public (org-level) workflow")

@@ -2633,6 +2633,45 @@ export interface components {
             until?: string | null;
         };
         /**
+         * DraftNode
+         * @description A node of a draft, as saved: its `data` may be incomplete or hold fields its type does not know (publishing checks it against `Node`).
+         */
+        DraftNode: {
+            /**
+             * Data
+             * @default null
+             */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+            /** Id */
+            id: string;
+            /**
+             * Incoming Nodes
+             * @default null
+             */
+            incoming_nodes?: string[] | null;
+            /**
+             * Name
+             * @description Default: from type and id
+             */
+            name?: string;
+            /**
+             * Outgoing Nodes
+             * @default null
+             */
+            outgoing_nodes?: string[] | null;
+            /** @default null */
+            position?: components["schemas"]["Position"] | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "ai" | "app_action" | "code" | "condition" | "delay" | "end" | "http" | "loop" | "mcp" | "respond" | "start" | "transform" | "workflow";
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * DraftOut
          * @description A draft: its own `_id`, pointing at its workflow through `associated_workflow`.
          */
@@ -2669,7 +2708,7 @@ export interface components {
             /** Name */
             name: string;
             /** Nodes */
-            nodes: components["schemas"]["Node"][];
+            nodes: components["schemas"]["DraftNode"][];
             /**
              * Notes
              * @description Sticky notes
@@ -2739,7 +2778,7 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
             /** Nodes */
-            nodes: components["schemas"]["Node"][];
+            nodes: components["schemas"]["DraftNode"][];
             /**
              * Notes
              * @description Sticky notes; absent: kept as they are
