@@ -7,8 +7,9 @@ paid for a regular expression and scope bookkeeping of some 200 routes, twice fo
 trailing-slash retry), ~0.2-0.5 ms of CPU per request on this machine. A route can only match a
 path that contains the literal start of its own path (`/execution/` of `/execution/{id}`,
 whatever prefix the router is included with), so a router none of whose literal starts occurs
-in the path is passed over with a few substring tests. Anything else is left to FastAPI as is
-(which route wins, 405 for a known path with another method, redirects, the OpenAPI document).
+in the path is passed over with one regular-expression search. Anything else is left to FastAPI
+as is (which route wins, 405 for a known path with another method, redirects, the OpenAPI
+document).
 """
 
 from __future__ import annotations
@@ -26,37 +27,29 @@ class Router(APIRouter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The routes' literal starts (see `_literal_starts`) and, as one search, for how many
-        # routes they were found (routes may be added after the router is made).
-        self._starts_of: tuple[int, tuple[str, ...] | None, re.Pattern[str] | None] = (
-            -1,
-            None,
-            None,
-        )
+        # The search for the routes' literal starts, and for how many routes it was built
+        # (routes may be added after the router is made).
+        self._search_built: tuple[int, re.Pattern[str] | None] = (-1, None)
 
     def _literal_starts(self) -> tuple[str, ...] | None:
         """Each route's path up to its first parameter; None: some route may match any path."""
-        count, starts, _ = self._starts_of
-        if count == len(self.routes):
-            return starts
-        found: list[str] = []
+        found: set[str] = set()
         for route in self.routes:
             path = getattr(route, "path", None)
             start = path.split("{", 1)[0] if isinstance(path, str) else ""
             if start in ("", "/"):  # a router-root route or one without a path: never skip
-                found = []
-                break
-            found.append(start)
-        starts = tuple(sorted(set(found))) if found else None
-        search = re.compile("|".join(map(re.escape, starts))) if starts else None
-        self._starts_of = (len(self.routes), starts, search)
-        return starts
+                return None
+            found.add(start)
+        return tuple(sorted(found)) or None
 
     def _search(self) -> re.Pattern[str] | None:
         """One search for any of the literal starts; None: never skip this router."""
-        if self._starts_of[0] != len(self.routes):
-            self._literal_starts()
-        return self._starts_of[2]
+        count, search = self._search_built
+        if count != len(self.routes):
+            starts = self._literal_starts()
+            search = re.compile("|".join(map(re.escape, starts))) if starts else None
+            self._search_built = (len(self.routes), search)
+        return search
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         search = self._search()
