@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from engine.flows import BASE, finished, step
 from graphs import node
-from support import Tenant, assert_envelope
+from support import Tenant, assert_envelope, wait_until
 from weft.api.deps import app_state
 from weft.clock import now
 from weft.engine.starts.app_triggers import claim_due_app_triggers, run_due_app_triggers
@@ -69,6 +69,12 @@ async def _runs(db: Database, workflow_id: str) -> list[Execution]:
     async with db.reading() as session:
         stmt = select(Execution).where(Execution.workflow_id == workflow_id)
         return list(await session.scalars(stmt.order_by(Execution.created_at, Execution.id)))
+
+
+async def _polled(db: Database, workflow_id: str) -> bool:
+    """No poll holds the trigger and its next one is ahead: the last poll has ended."""
+    row = await _row(db, workflow_id)
+    return bool(row and row.lease_owner is None and row.due_at and row.due_at > now())
 
 
 def _charges(*ids: str) -> dict[str, Any]:
@@ -184,10 +190,14 @@ async def test_polled_item_runs_complete_with_the_item_as_trigger_output(
     fake.answer("GET", "/v1/charges", _charges())
     workflow_id = await _polling_workflow(app, client, tenant, fake)
     services = app_state(app).services
+    # The engine's own poller may take a due poll first: each step waits for the poll to end,
+    # whoever made it (the baseline, above all, before the answer changes).
     await run_due_app_triggers(services)
+    await wait_until(lambda: _polled(db, workflow_id), what="the baseline")
     fake.answer("GET", "/v1/charges", _charges("ch_9"))
     await _make_due(db, workflow_id)
     await run_due_app_triggers(services)
+    await wait_until(lambda: _polled(db, workflow_id), what="the poll")
     (run,) = await _runs(db, workflow_id)
     done = await finished(client, tenant, run.id)
     assert done["status"] == "COMPLETED", done

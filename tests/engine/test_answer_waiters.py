@@ -19,7 +19,7 @@ async def test_a_published_answer_resolves_its_waiter_without_a_read() -> None:
     waiting = asyncio.create_task(answers.wait(None, "run-1", until_response=True, timeout_s=5))
     await asyncio.sleep(0)
     answers.publish(RunAnswer("run-1", states.RUNNING, {"body": {"ok": True}}))
-    answer = await asyncio.wait_for(waiting, 1)
+    answer = await asyncio.wait_for(waiting, 30)
     assert answer == RunAnswer("run-1", states.RUNNING, {"body": {"ok": True}})
 
 
@@ -32,7 +32,7 @@ async def test_a_response_does_not_settle_a_caller_waiting_for_the_end() -> None
     await wait_until(lambda: "run-2" in answers._waiting, what="the caller waiting again")
     assert not waiting.done()
     answers.publish(RunAnswer("run-2", states.SUCCEEDED, {"body": 1}, output=3))
-    assert (await asyncio.wait_for(waiting, 1)).output == 3
+    assert (await asyncio.wait_for(waiting, 30)).output == 3
 
 
 async def test_a_waiter_gets_none_when_its_bound_passes() -> None:
@@ -67,7 +67,7 @@ async def test_while_listening_each_waiter_is_read_once_not_every_tick(
     assert reads.reads == [["run-4"]]
     reads.ended["run-4"] = RunAnswer("run-4", states.SUCCEEDED, output=1)
     answers.announced("other-process:run-9,run-4")
-    assert (await asyncio.wait_for(waiting, 1)).output == 1
+    assert (await asyncio.wait_for(waiting, 30)).output == 1
     assert reads.reads == [["run-4"], ["run-4"]]  # only the waited-on run of the payload
 
 

@@ -284,7 +284,7 @@ async def test_a_commit_that_finds_the_row_taken_waits_until_it_is_written() -> 
     await asyncio.sleep(0.01)
     assert not waiting.done()
     unsaved.settle()
-    assert await asyncio.wait_for(waiting, 1) is None
+    assert await asyncio.wait_for(waiting, 30) is None
     assert await state.take_row() is None  # written: later commits go straight on
 
 

@@ -188,7 +188,7 @@ async def test_a_resumed_run_replays_committed_steps_and_runs_only_the_rest(
     nodes = [node("1", "start", "Start"), probe("2", "first"), probe("3", "second", hold=True)]
     execution_id = await harness.start(nodes)
     crashed = asyncio.create_task(harness.runner.run(await harness.claim()))
-    await asyncio.wait_for(PROBES.holding.wait(), 5)  # "first" was committed before "second"
+    await asyncio.wait_for(PROBES.holding.wait(), 30)  # "first" was committed before "second"
     crashed.cancel()  # the worker dies inside "second"
     with pytest.raises(asyncio.CancelledError):
         await crashed
@@ -313,7 +313,7 @@ async def test_a_loop_runs_at_most_its_concurrency_at_once(harness: Harness) -> 
     ]
     edges = [edge("1", "2"), edge("2", "3", "body")]
     running = harness.run(nodes, edges, payload={"items": [1, 2, 3, 4, 5]})
-    run = await asyncio.wait_for(running, 10)
+    run = await asyncio.wait_for(running, 30)
     assert run.status == states.SUCCEEDED
     assert PROBES.most_in_flight == 2
     assert sorted(PROBES.calls) == ["1", "2", "3", "4", "5"]
@@ -365,7 +365,7 @@ async def test_a_run_cut_off_mid_loop_resumes_without_repeating_completed_passes
     ]
     execution_id = await harness.start(nodes, edges, payload={"items": list(range(6))})
     crashed = asyncio.create_task(harness.runner.run(await harness.claim()))
-    await asyncio.wait_for(PROBES.holding.wait(), 5)
+    await asyncio.wait_for(PROBES.holding.wait(), 30)
     crashed.cancel()  # the worker dies inside pass 3
     with pytest.raises(asyncio.CancelledError):
         await crashed
@@ -427,7 +427,7 @@ async def test_a_response_is_committed_before_the_steps_after_it_run(harness: Ha
     ]
     execution_id = await harness.start(nodes, payload={"x": 7})
     running = asyncio.create_task(harness.runner.run(await harness.claim()))
-    await asyncio.wait_for(PROBES.holding.wait(), 5)
+    await asyncio.wait_for(PROBES.holding.wait(), 30)
     answered = await harness.execution(execution_id)
     assert answered.status == states.RUNNING
     assert answered.response == {"status": 201, "headers": {}, "body": {"got": 7}}

@@ -66,7 +66,7 @@ async def test_lease_renewal_and_group_commit_in_opposite_orders_do_not_deadlock
         applying = asyncio.create_task(writer_for(db).apply([commit(second), commit(first)]))
         await batch_waits_on_a_lock(db)
         await queue.lock_in_id_order(renewal, Execution.id == second)
-    assert await asyncio.wait_for(applying, 10) == [True, True]
+    assert await asyncio.wait_for(applying, 30) == [True, True]
 
 
 async def batch_waits_on_a_lock(db: Database) -> None:

@@ -224,7 +224,7 @@ async def test_answers_are_announced_at_commit_on_postgresql(
         writes = [commit(answered, [], response={"ok": 1}), commit(quiet, [])]
         writes.append(commit(lost, [], response={"ok": 2}))
         assert await writer_for(db).apply(writes) == [True, True, False]
-        payload = await asyncio.wait_for(heard.get(), 10)
+        payload = await asyncio.wait_for(heard.get(), 30)
         await listener.remove_listener(ANSWERS_CHANNEL, hear)
     # The runs that answered a caller and held their lease, no other.
     assert payload == f"{sender_token()}:{answered.id}"

@@ -70,7 +70,7 @@ async def test_a_caller_never_holds_more_than_its_share() -> None:
     assert not third.done() and turns.held("a") == 2  # two workers stay free for others
     assert {await turns.take("b"), await turns.take("b")} | set(held) == {0, 1, 2, 3}
     turns.give_back("a", held[0])
-    assert await asyncio.wait_for(third, 1) == held[0]
+    assert await asyncio.wait_for(third, 30) == held[0]
 
 
 async def test_a_cancelled_wait_gives_up_its_turn_and_any_worker_it_was_handed() -> None:
@@ -87,7 +87,7 @@ async def test_a_cancelled_wait_gives_up_its_turn_and_any_worker_it_was_handed()
     handed.cancel()
     await asyncio.gather(handed, return_exceptions=True)
     assert turns.held("a") == 0
-    assert await asyncio.wait_for(turns.take("b"), 1) == "worker"
+    assert await asyncio.wait_for(turns.take("b"), 30) == "worker"
 
 
 def test_share_must_be_positive() -> None:
@@ -125,7 +125,7 @@ async def test_a_quick_turn_borrows_past_the_share_only_while_nobody_else_waits(
         turns.put(worker)
     first = await turns.take("a")
     # Alone, a borrowing turn takes a free worker past the share; a plain one would wait.
-    assert await asyncio.wait_for(turns.take("a", may_borrow=True), 1) != first
+    assert await asyncio.wait_for(turns.take("a", may_borrow=True), 30) != first
     plain = asyncio.create_task(turns.take("a"))
     await _settle()
     assert not plain.done() and turns.held("a") == 2
@@ -137,11 +137,11 @@ async def test_a_quick_turn_borrows_past_the_share_only_while_nobody_else_waits(
     other = asyncio.create_task(turns.take("b"))
     await _settle()
     turns.give_back("a", first)
-    assert await asyncio.wait_for(other, 1) == first
+    assert await asyncio.wait_for(other, 30) == first
     await _settle()
     assert not borrowing.done()
     turns.give_back("c", 2)  # now only "a" waits: it may borrow
-    assert await asyncio.wait_for(borrowing, 1) == 2
+    assert await asyncio.wait_for(borrowing, 30) == 2
 
 
 async def test_a_turn_says_whether_it_was_borrowed() -> None:
@@ -154,7 +154,7 @@ async def test_a_turn_says_whether_it_was_borrowed() -> None:
     waiting = asyncio.create_task(turns.take_turn("a", may_borrow=True))
     await _settle()
     turns.give_back("b", 2)  # handed over by dispatch, alone, past the share
-    assert await asyncio.wait_for(waiting, 1) == (2, True)
+    assert await asyncio.wait_for(waiting, 30) == (2, True)
 
 
 async def _most_held(pool: SandboxPool, caller: str, calls: list[asyncio.Task[object]]) -> int:
