@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from cli_forks import run_weft
 from weft.apps.connections import open_credentials, save_keybased_connection, secret_box
 from weft.apps.org_settings import ai_settings, set_ai_settings
 from weft.crypto import KEY_FILE, SecretUnreadable
@@ -28,9 +28,7 @@ def weft(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WEFT_DATA_DIR": str(data_dir)}
     env.pop("WEFT_DATABASE_URL", None)
     env.pop("WEFT_SECRET_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "weft", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_weft(list(args), env=env)
 
 
 async def _seed(settings: Settings) -> None:

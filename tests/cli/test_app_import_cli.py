@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from cli_forks import run_weft
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +39,7 @@ DOCUMENT = {
 
 def weft(db_url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WEFT_DATABASE_URL": db_url, "WEFT_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "weft", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_weft(list(args), env=env)
 
 
 def test_app_import_saves_an_org_app_and_reports_a_reimport(db_url: str, tmp_path: Path) -> None:

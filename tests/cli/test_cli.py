@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from cli_forks import run_weft
+
 pytestmark = pytest.mark.integration
 
 
 def weft(data_dir: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WEFT_DATA_DIR": str(data_dir), **extra_env}
     env.pop("WEFT_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "weft", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return run_weft(list(args), env=env, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +103,7 @@ def test_demo_prints_the_base_url_the_server_announced(data_dir: Path) -> None:
 def test_demo_reaches_a_wildcard_listener_on_loopback(data_dir: Path) -> None:
     env_host = {**os.environ, "WEFT_DATA_DIR": str(data_dir), "WEFT_HOST": "0.0.0.0"}
     env_host.pop("WEFT_DATABASE_URL", None)
-    shown = subprocess.run(
-        [sys.executable, "-m", "weft", "demo"], env=env_host, capture_output=True, text=True
-    )
+    shown = run_weft(["demo"], env=env_host)
     assert shown.returncode == 0, shown.stderr
     assert "base URL        http://127.0.0.1:8000" in shown.stdout
 

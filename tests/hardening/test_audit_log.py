@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from cli_forks import run_weft
 from engine.flows import BASE, execute, publish
 from graphs import node
 from support import Tenant, TenantFactory, assert_envelope
@@ -96,13 +95,7 @@ async def test_a_key_rotation_shows_in_every_environments_log(
 
 def _weft(db_url: str, data_dir: Path, *args: str) -> dict[str, Any]:
     env = {**os.environ, "WEFT_DATABASE_URL": db_url, "WEFT_DATA_DIR": str(data_dir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "weft", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_weft([*args, "--json"], env=env)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
