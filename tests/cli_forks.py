@@ -1,9 +1,13 @@
-"""`weft <command>` as the CLI tests call it, forked from a process that imported Weft once.
+"""`weft <command>` as the tests call it, forked from a process that imported Weft once.
 
 A cold `python -m weft` costs 2-4 s of CPU before the command starts (importing Weft), which
-the CLI tests paid for every call, on both databases. `run_weft` runs the same command line in
+the CLI tests paid for every call, on both databases. Both helpers run the same command line in
 a real process of its own (its own directory, environment, standard streams and exit code),
-forked by `cli_fork_server.py`, one per test process, started at the first call.
+forked by `cli_fork_server.py`:
+- `run_weft`, as `subprocess.run` with its output captured (one fork server per test process,
+  started at the first call);
+- `ForkedWeft`, a `weft` executable for shell sessions (tests/docs): each call, a server among
+  them, is forked at once by a fork server of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -84,3 +89,31 @@ def run_weft(
             Path(streams["stdout"]).read_text(),
             Path(streams["stderr"]).read_text(),
         )
+
+
+class ForkedWeft:
+    """A fork server for shell sessions: `install` writes a `weft` executable whose every call,
+    a server among them, is forked at once, side by side with the others."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="weft-forks-")
+        self.socket = os.path.join(self._directory.name, "forks.sock")  # short: a path limit
+        server = Path(__file__).with_name("cli_fork_server.py")
+        self._server = subprocess.Popen(
+            [sys.executable, str(server), "--listen", self.socket], stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 120  # importing Weft on a busy machine
+        while not os.path.exists(self.socket):
+            assert self._server.poll() is None, "the fork server exited"
+            assert time.monotonic() < deadline, "the fork server did not start"
+            time.sleep(0.02)
+
+    def install(self, executable: Path) -> None:
+        shim = Path(__file__).with_name("weft_shim.py")
+        executable.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{shim}" "{self.socket}" "$@"\n')
+        executable.chmod(0o755)
+
+    def close(self) -> None:
+        self._server.kill()
+        self._server.wait()
+        self._directory.cleanup()

@@ -21,9 +21,7 @@ import os
 import re
 import signal
 import socket
-import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +29,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from cli_forks import ForkedWeft
 
 pytestmark = pytest.mark.integration
 
@@ -112,18 +112,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.fixture(scope="module")
+def forked_weft() -> Iterator[ForkedWeft]:
+    """Every `weft` of the sessions, their servers included, forked from one process that
+    imported Weft (a cold start is seconds of CPU, a dozen times a session)."""
+    forks = ForkedWeft()
+    yield forks
+    forks.close()
+
+
 @pytest.fixture(
     params=[d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d]
 )
 def checkout(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path, forked_weft: ForkedWeft
 ) -> Iterator[tuple[Path, dict[str, str], int]]:
     """A directory like a fresh checkout running `make run`, with its server's port."""
     port, api_port = free_port(), free_port()
     weft = tmp_path / ".venv" / "bin" / "weft"
     weft.parent.mkdir(parents=True)
-    weft.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m weft "$@"\n')
-    weft.chmod(weft.stat().st_mode | stat.S_IEXEC)
+    forked_weft.install(weft)
     env = {**os.environ, "WEFT_PORT": str(port), "WEFT_LOG_LEVEL": "warning"}
     # One serving process: a session makes one call at a time, and each more process is one more
     # start-up (importing Weft, a second of CPU) for every session on both databases.

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cli_forks import run_weft
 from servers import RecordingServer, Request
 
 pytestmark = pytest.mark.slow
@@ -49,14 +50,8 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def weft(env: dict[str, str], *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "weft", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = run_weft([*args, "--json"], env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
@@ -93,7 +88,7 @@ def completed(http: httpx.Client, execution_id: str, polls: int = 200) -> dict:
 
 
 def test_a_waiting_delay_survives_a_killed_server(env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
+    assert run_weft(["migrate"], env=env).returncode == 0
     org = weft(env, "org", "create", "--name", "Restart")
     token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
     server = serve(env)
@@ -155,7 +150,7 @@ def _serve_one_account(
     """A migrated database with one org and its account `u1`, served with 2 s leases and calls
     to 127.0.0.1 allowed: (the env, the server, its URL, the account's headers)."""
     env = {**env, "WEFT_LEASE_S": "2"}
-    subprocess.run([sys.executable, "-m", "weft", "migrate"], env=env, check=True, timeout=60)
+    assert run_weft(["migrate"], env=env).returncode == 0
     org = weft(env, "org", "create", "--name", org_name)
     token = weft(env, "token", "create", "--org", org["org_id"], "--linked-account", "u1")
     env = {**env, "WEFT_OUTBOUND_ALLOW": "127.0.0.1"}
