@@ -120,11 +120,8 @@ async def test_a_direct_run_is_written_before_its_first_outside_call(
             wf = await publish(client, tenant, [sync_hook(), shape, call, reply])
             path = await hook_path(client, tenant, wf)
             answering = asyncio.ensure_future(client.post(path, json={"n": 3}))
-            for _ in range(100):  # wait until the outside call is in progress
-                if sink.calls:
-                    break
-                await asyncio.sleep(0.02)
-            assert sink.calls, "the http step never called out"
+            # Until the outside call is in progress.
+            await wait_until(lambda: sink.calls, what="the http step's call")
             # While the call is in flight the run is committed: leased and running, with the
             # steps before the call.
             (run,) = await rows_of(db, wf)
@@ -200,10 +197,7 @@ async def test_direct_starts_keep_the_per_account_limit(
             wf = await publish(client, tenant, [sync_hook(), call])
             path = await hook_path(client, tenant, wf)
             first = asyncio.ensure_future(client.post(path, json={"n": 1}))
-            for _ in range(100):
-                if sink.calls:
-                    break
-                await asyncio.sleep(0.02)
+            await wait_until(lambda: sink.calls, what="the first run's call")
             second = asyncio.ensure_future(client.post(path, json={"n": 2}))
 
             async def second_queued() -> bool:
@@ -252,10 +246,8 @@ async def test_a_graceful_stop_writes_and_hands_on_a_direct_run_not_yet_written(
     reply = node("3", "respond", "Reply", body={"got": "{{ nodes.busy }}"})
     wf = await publish(client, tenant, [sync_hook(), busy, reply])
     path = await hook_path(client, tenant, wf)
-    for _ in range(200):  # until its first claim (of nothing) is done
-        if first.workers[0].adopting:
-            break
-        await asyncio.sleep(0.01)
+    # Until its first claim (of nothing) is done.
+    await wait_until(lambda: first.workers[0].adopting, what="the worker's first claim")
     answering = asyncio.ensure_future(client.post(path, json={}))
     await asyncio.wait_for(in_code_step.wait(), 30)  # busy in its 1.5 s step
     assert await rows_of(db, wf) == []  # nothing written yet

@@ -10,7 +10,7 @@ import pytest
 from engine.flows import BASE, execute, finished, publish, run, step
 from engine.sink import Sink
 from graphs import MANUAL_START, edge, node
-from support import Tenant, assert_envelope
+from support import Tenant, assert_envelope, wait_until
 from weft.engine.workers.host import Engine
 
 pytestmark = pytest.mark.integration
@@ -330,12 +330,12 @@ async def test_cancel_stops_a_waiting_run(
     )
     started = await execute(client, tenant, wf)
     execution_id = started.json()["execution_id"]
-    waiting = await finished(client, tenant, execution_id, timeout_s=0.5)
-    for _ in range(100):
-        if waiting["status"] == "WAITING":
-            break
-        waiting = await finished(client, tenant, execution_id, timeout_s=0.05)
-    assert waiting["status"] == "WAITING"
+
+    async def waiting() -> bool:
+        shown = await client.get(f"{BASE}/execution/{execution_id}", headers=tenant.bearer)
+        return bool(shown.json()["status"] == "WAITING")
+
+    await wait_until(waiting, what="the run waiting on its delay")
     cancelled = await client.post(f"{BASE}/execution/{execution_id}/cancel", headers=tenant.bearer)
     assert cancelled.json()["status"] == "CANCELLED"
     again = await client.post(f"{BASE}/execution/{execution_id}/cancel", headers=tenant.bearer)
