@@ -28,6 +28,7 @@ import weft.app
 import weft.cli
 import weft.cli.commands
 import weft.clock
+import weft.engine.workers.host  # what `weft worker` and `weft serve` run
 
 
 def run_command(order: dict, streams: list[int], told: socket.socket | None = None) -> None:

@@ -11,36 +11,16 @@ import os
 import signal
 import sys
 
-# Everything a worker imports, so each child starts at once.
-import asyncpg  # noqa: F401
-import sqlalchemy.dialects.postgresql.asyncpg  # noqa: F401
-
-import weft.app
-import weft.cli.commands
-import weft.clock
-import weft.engine.workers.host
+from cli_fork_server import run_command  # imports all a worker needs, once
 
 
 def run_worker(order: dict) -> None:
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits for its own children
+    """In the forked child: `weft worker` with the order's environment, its output appended to
+    the order's log file."""
     log = os.open(order["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
     devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.environ.clear()
-    os.environ.update(order["env"])
-    weft.clock.read_offset_variable()  # read at import, before this environment was set
-    code = 1
-    try:
-        weft.cli.commands.app(["worker"], prog_name="weft")
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    order = {"args": ["worker"], "env": order["env"], "cwd": os.getcwd()}
+    run_command(order, [devnull, log, os.dup(log)])
 
 
 def main() -> None:
