@@ -65,14 +65,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item, names in tiers.items():
         item.own_markers[:] = [mark for mark in item.own_markers if mark.name not in TIERS]
         item.add_marker(names[0])
-    # Files with slow tests first, then integration, then unit (a stable sort: each file's tests
-    # stay together and in order). `--dist loadfile` hands files out in this order, and a long
-    # file handed out last is a tail that one process runs while the others have finished.
-    file_rank: dict[Path, int] = {}
-    for item, names in tiers.items():
-        rank = TIERS[::-1].index(names[0])  # slow 0, integration 1, unit 2
-        file_rank[item.path] = min(file_rank.get(item.path, rank), rank)
-    items.sort(key=lambda item: file_rank[item.path])
 
 
 _TEST_FILE = re.compile(r"test_.*\.py")
