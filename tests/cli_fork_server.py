@@ -5,7 +5,7 @@ Without arguments (`cli_forks.run_weft`): reads one JSON order per line on stdin
 child that runs the command as `python -m weft` would, answers the child's pid, waits for it,
 then answers its exit code (negative: the signal that ended it). One command at a time.
 
-With `--listen PATH` (`cli_forks.weft_shim`): accepts connections on a Unix socket, each an
+With `--listen PATH` (`cli_forks.ForkedWeft`): accepts connections on a Unix socket, each an
 order (`args`, `env`, `cwd`) with the caller's standard streams passed along, and forks a child
 per order, so commands run side by side (a server and the commands that call it). The child
 answers its pid, runs the command on the caller's streams, then answers its exit code.
