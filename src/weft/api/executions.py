@@ -29,6 +29,7 @@ from weft.engine.runs import history, lifecycle, run_summary, run_views, states
 from weft.engine.runs.run_views import RunView
 from weft.engine.starts import triggers
 from weft.errors import WeftError
+from weft.nodes import Role, has_role
 from weft.store.scope import Scope
 from weft.store.tables import Execution, Step
 
@@ -70,7 +71,8 @@ class StepOut(Out):
             branch=step.branch,
             attempts_made=step.attempt,
             execution_time=step.duration_ms,
-            input=capped(step.input),
+            # The trigger's row stores its payload once, as output (engine start_step).
+            input=capped(step.output if has_role(step.node_type, Role.START) else step.input),
             latest_output=capped(step.output),
             error=step.error,
             started_at=step.started_at,
