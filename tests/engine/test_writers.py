@@ -26,6 +26,7 @@ from weft.engine.writes import fenced_sqlite
 from weft.engine.writes.commits import WRITERS, writer_for
 from weft.ids import new_id
 from weft.notifications import run_deliveries
+from weft.store import raw_postgres
 from weft.store.db import Database
 from weft.store.json_codec import dump_json
 from weft.store.tables import Execution, NotificationDelivery, NotificationSubscription, Step
@@ -154,6 +155,46 @@ async def test_a_new_run_is_inserted_with_its_steps_beside_fenced_updates(
     written = (await rows_of(db, [new.id]))[new.id]
     assert (written.status, written.lease_owner, written.attempt) == (states.RUNNING, "w1", 1)
     assert [s.output for s in await steps_of(db, [new.id])] == ["first", "second"]
+
+
+async def test_a_new_runs_trigger_step_reads_back_the_runs_own_input(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    # The trigger step's output is the run's input object: on PostgreSQL the statement copies the
+    # inserted row's value instead of parsing a second copy. Two new runs in one batch, each must
+    # get its own input; an equal copy and another value are written as given.
+    [template] = await claimed_runs(client, db, tenant, 1)
+    async with db.reading() as session:
+        source = await session.get(Execution, template.id)
+        columns = {c.name: getattr(source, c.name) for c in Execution.__table__.columns}
+    writes, expected = [], {}
+    for n in (1, 2):
+        payload = {"body": {"n": f"marker-{n}", "records": [{"id": i} for i in range(50)]}}
+        row = {**columns, "id": new_id(), "attempt": 1, "idempotency_key": None, "input": payload}
+        steps = [
+            step(row["id"], payload),
+            step(row["id"], {**payload}, "1"),
+            step(row["id"], n, "2"),
+        ]
+        writes.append(
+            queue.step_commit(
+                execution_id=row["id"], owner="w1", attempt=1, steps=steps, lease_s=30, insert=row
+            )
+        )
+        expected[row["id"]] = [payload, payload, n]
+    writes.append(commit(template, [step(template.id, {"other": True})]))
+    sent: list[str] = []
+    raw_postgres.statement_observers.append(lambda _sql, arguments: sent.append(str(arguments)))
+    try:
+        assert await writer_for(db).apply(writes) == [True, True, True]
+    finally:
+        raw_postgres.statement_observers.pop()
+    if db.engine.dialect.name == "postgresql":  # the run's row and the equal copy: no third
+        assert [sent[0].count(f"marker-{n}") for n in (1, 2)] == [2, 2], sent
+    for run_id, outputs in expected.items():
+        assert [s.output for s in await steps_of(db, [run_id])] == outputs
+        assert (await rows_of(db, [run_id]))[run_id].input == outputs[0]
+    assert [s.output for s in await steps_of(db, [template.id])] == [{"other": True}]
 
 
 async def test_notifications_ride_along_with_the_end_only_where_the_lease_held(

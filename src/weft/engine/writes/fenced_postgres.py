@@ -10,6 +10,7 @@ or COMMIT.
                 WHERE <the lease fence> RETURNING v.ord),           the writes that held
          held(ord) AS (the inserted writes, and every u's),
          s0 AS (INSERT INTO steps ... FROM json_to_recordset($4) WHERE ord IN held),
+                                 a step whose output is its new run's input takes i0's value
          n0 AS (INSERT INTO notification_deliveries ... WHERE ord IN held AND <subscribed>),
          w AS (UPDATE executions ... WHERE id IN <the held writes' wakes> AND status = 'waiting'),
          m AS (INSERT INTO usage_daily ... ON CONFLICT DO UPDATE),  the held ends' usage
@@ -22,6 +23,10 @@ texts once per connection. A write is known in the statement by its index in the
 (`ord`): a batch may hold two writes of one execution (two claims of it, one fenced out). All
 parts see one snapshot, and the steps' foreign keys are checked at the statement's end, when its
 new runs are there.
+
+A direct run's trigger step has the run's input as its output: that step's document carries no
+copy (`from_run`), its output is the inserted row's jsonb. PostgreSQL's jsonb parse was most of
+the cost of a big payload (~0.2 ms for 6 KB), and it was paid once per copy.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ _FENCE_FIELDS = [
 ]
 _ORD = ("ord", "int4")
 _FENCED_KEYS = (*(name for name, _type in _FENCE_FIELDS), _ORD[0])
+_FROM_RUN = "from_run"
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class _Shape:
     wakes: bool = False  # some write wakes a waiting run (a sub-workflow run's end, its parent)
     resets: bool = False  # some write ends a run in success (its workflow's streak is 0 again)
     usage: bool = False  # some write is a run's end, metered (engine.interpreter.metering)
+    from_run: bool = False  # some step's output is its new run's input (see the module's doc)
 
 
 class PostgresWriter:
@@ -180,14 +187,24 @@ async def apply_fenced_postgres(
     arguments.append(inserted)
 
     step_groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    from_run = bool(inserted)
     for index, write in enumerate(writes):
+        run_input = write.insert.get("input") if write.insert is not None else None
         for step in write.steps:
-            step_groups.setdefault(frozenset(step), []).append({**step, "ord": index})
+            row = {**step, "ord": index}
+            if from_run:
+                # The same object, so the same value: the statement copies the inserted jsonb.
+                row[_FROM_RUN] = run_input is not None and step.get("output") is run_input
+                if row[_FROM_RUN]:
+                    row["output"] = None
+            step_groups.setdefault(frozenset(step), []).append(row)
     step_columns = []
     for rows in step_groups.values():
         columns = steps.columns_of(rows[0])
         step_columns.append(columns)
-        arguments.append(steps.document(columns, rows, ("ord",)))
+        arguments.append(
+            steps.document(columns, rows, ("ord", _FROM_RUN) if from_run else ("ord",))
+        )
 
     delivery_groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for index, write in enumerate(writes):
@@ -226,6 +243,7 @@ async def apply_fenced_postgres(
         bool(waking),
         bool(resetting),
         bool(metered),
+        from_run,
     )
     (row,) = await raw.fetch(_batch_sql(shape, dialect), arguments)
     held = set(row[0])
@@ -275,7 +293,8 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
     parts = []
     for number, columns in enumerate(shape.inserts):
         source = recordset_from(executions, columns, dialect, placeholder)
-        parts.append(f"i{number} AS ({_insert(executions, columns, source, dialect)})")
+        returning = ' RETURNING "id", "input"' if shape.from_run else ""
+        parts.append(f"i{number} AS ({_insert(executions, columns, source, dialect)}{returning})")
     for number, columns in enumerate(shape.updates):
         source = recordset_from(
             executions, columns, dialect, placeholder, extra=[*_FENCE_FIELDS, _ORD]
@@ -296,10 +315,20 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
     held = [f"SELECT unnest({placeholder('int4[]')})"]
     held += [f"SELECT ord FROM u{number}" for number in range(len(shape.updates))]
     parts.append(f"held(ord) AS ({' UNION ALL '.join(held)})")
+    step_extra, output = [_ORD], None
+    if shape.from_run:
+        step_extra.append((_FROM_RUN, "bool"))
+        inputs = " UNION ALL ".join(f"SELECT * FROM i{n}" for n in range(len(shape.inserts)))
+        parts.append(f"run_inputs(id, input) AS ({inputs})")
+        output = (
+            f'CASE WHEN v."{_FROM_RUN}" THEN (SELECT r.input FROM run_inputs AS r '
+            f'WHERE r.id = v."execution_id") ELSE {value_of(steps, "output", dialect)} END'
+        )
     for number, columns in enumerate(shape.steps):
-        source = recordset_from(steps, columns, dialect, placeholder, extra=[_ORD])
+        source = recordset_from(steps, columns, dialect, placeholder, extra=step_extra)
         where = "WHERE v.ord IN (SELECT ord FROM held)"
-        parts.append(f"s{number} AS ({_insert(steps, columns, source, dialect, where)})")
+        values = {"output": output} if output else {}
+        parts.append(f"s{number} AS ({_insert(steps, columns, source, dialect, where, values)})")
     deliveries = NotificationDelivery.__table__
     subscriptions = NotificationSubscription.__table__.name
     for number, columns in enumerate(shape.notifications):
@@ -356,8 +385,15 @@ def _batch_sql(shape: _Shape, dialect: Dialect) -> str:
 
 
 def _insert(
-    table: Any, columns: Sequence[str], source: str, dialect: Dialect, where: str = ""
+    table: Any,
+    columns: Sequence[str],
+    source: str,
+    dialect: Dialect,
+    where: str = "",
+    values_of: dict[str, str] | None = None,
 ) -> str:
+    """INSERT of `columns` from `source`; `values_of` gives some columns' SQL instead."""
     names = ", ".join(f'"{column}"' for column in columns)
-    values = ", ".join(value_of(table, column, dialect) for column in columns)
+    given = values_of or {}
+    values = ", ".join(given.get(c) or value_of(table, c, dialect) for c in columns)
     return f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM {source} {where}'.rstrip()
