@@ -132,15 +132,20 @@ async def test_a_write_whose_lease_was_lost_writes_nothing(
     assert await steps_of(db, [run.id]) == []
 
 
+async def new_run_like(db: Database, template: queue.Claimed) -> dict[str, Any]:
+    """The row of a new, directly started run, otherwise as `template`'s."""
+    async with db.reading() as session:
+        source = await session.get(Execution, template.id)
+        columns = {c.name: getattr(source, c.name) for c in Execution.__table__.columns}
+    return {**columns, "id": new_id(), "attempt": 1, "idempotency_key": None}
+
+
 async def test_a_new_run_is_inserted_with_its_steps_beside_fenced_updates(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
     # A directly started run's first commit inserts its row (engine.starts.direct) in the batch.
     [template] = await claimed_runs(client, db, tenant, 1)
-    async with db.reading() as session:
-        source = await session.get(Execution, template.id)
-        columns = {c.name: getattr(source, c.name) for c in Execution.__table__.columns}
-    row = {**columns, "id": new_id(), "attempt": 1, "idempotency_key": None}
+    row = await new_run_like(db, template)
     new = queue.Claimed(**{name: row[name] for name in queue.CLAIMED_FIELDS})
     inserted = queue.step_commit(
         execution_id=new.id,
@@ -164,13 +169,10 @@ async def test_a_new_runs_trigger_step_reads_back_the_runs_own_input(
     # inserted row's value instead of parsing a second copy. Two new runs in one batch, each must
     # get its own input; an equal copy and another value are written as given.
     [template] = await claimed_runs(client, db, tenant, 1)
-    async with db.reading() as session:
-        source = await session.get(Execution, template.id)
-        columns = {c.name: getattr(source, c.name) for c in Execution.__table__.columns}
     writes, expected = [], {}
     for n in (1, 2):
         payload = {"body": {"n": f"marker-{n}", "records": [{"id": i} for i in range(50)]}}
-        row = {**columns, "id": new_id(), "attempt": 1, "idempotency_key": None, "input": payload}
+        row = {**await new_run_like(db, template), "input": payload}
         steps = [
             step(row["id"], payload),
             step(row["id"], {**payload}, "1"),
