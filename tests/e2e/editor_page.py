@@ -76,7 +76,7 @@ class EditorSession:
         self.page.on("pageerror", lambda error: self.console_errors.append(f"pageerror: {error}"))
         self.page.goto(host.url_for(tenant.editor_url(workflow_id)))
         self.frame = self.page.frame_locator("#editor")
-        self.frame.get_by_role("button", name="Publish").wait_for(timeout=20000)
+        self.frame.get_by_role("button", name="Publish").wait_for(timeout=60000)
 
     def _console(self, message: Any) -> None:
         if message.type == "error":

@@ -187,7 +187,7 @@ def test_the_palette_works_in_a_narrow_frame_by_keyboard(browser, weft_server, e
         page = narrow.new_page()
         page.goto(editor_tenant.editor_url(workflow_id))
         search = page.get_by_role("combobox", name="Search steps to add")
-        search.wait_for(timeout=20000)
+        search.wait_for(timeout=60000)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.keyboard.press("/")
         page.keyboard.type("acme")

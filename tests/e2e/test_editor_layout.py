@@ -144,7 +144,7 @@ def test_tidy_up_lays_branches_apart_and_undoes_in_one_step(browser, editor_tena
     try:
         page = context.new_page()
         page.goto(editor_tenant.editor_url(workflow_id))
-        page.get_by_test_id("node-Finish").wait_for(timeout=20000)
+        page.get_by_test_id("node-Finish").wait_for(timeout=60000)
         wait_until(lambda: len(page.evaluate(BOXES)["nodes"]) == 9, message="nine steps drawn")
         assert not steps_apart(page)  # piled up as sent
         before = positions(page)
@@ -153,7 +153,7 @@ def test_tidy_up_lays_branches_apart_and_undoes_in_one_step(browser, editor_tena
         page.get_by_role("button", name="Tidy up the layout").click()
         wait_until(lambda: steps_apart(page), timeout_s=30, message="steps apart after Tidy up")
         page.get_by_test_id("save-state").filter(has_text="All changes saved").wait_for(
-            timeout=20000
+            timeout=60000
         )
         # Drawn along the laid routes (no plain curve left), none through a step.
         wait_until(
@@ -192,9 +192,9 @@ def test_the_overview_map_hides_for_the_session_and_steps_aside_when_narrow(
     try:
         page = context.new_page()
         page.goto(editor_tenant.editor_url(workflow_id))
-        page.get_by_test_id("node-Finish").wait_for(timeout=20000)
+        page.get_by_test_id("node-Finish").wait_for(timeout=60000)
         minimap = page.locator(".react-flow__minimap")
-        minimap.wait_for(state="visible", timeout=20000)
+        minimap.wait_for(state="visible", timeout=60000)
         wait_until(lambda: covered_by_minimap(page) == [], message="nothing under the minimap")
         page.screenshot(path=str(artefacts / "layout-minimap-shown.png"))
 
@@ -202,7 +202,7 @@ def test_the_overview_map_hides_for_the_session_and_steps_aside_when_narrow(
         page.get_by_role("button", name="Add a step after Per line").click()
         page.keyboard.type("transform")
         page.keyboard.press("Enter")
-        page.get_by_test_id("node-Transform data").wait_for(timeout=20000)
+        page.get_by_test_id("node-Transform data").wait_for(timeout=60000)
         wait_until(lambda: covered_by_minimap(page) == [], message="new step clear of the minimap")
         page.screenshot(path=str(artefacts / "layout-minimap-added.png"))
         hide = page.get_by_role("button", name="Hide the overview map")
@@ -215,15 +215,15 @@ def test_the_overview_map_hides_for_the_session_and_steps_aside_when_narrow(
 
         # Opened again in the same tab: still hidden (the token leaves the address once read).
         page.goto(editor_tenant.editor_url(workflow_id))
-        page.get_by_test_id("node-Finish").wait_for(timeout=20000)
-        page.get_by_role("button", name="Show the overview map").wait_for(timeout=20000)
+        page.get_by_test_id("node-Finish").wait_for(timeout=60000)
+        page.get_by_role("button", name="Show the overview map").wait_for(timeout=60000)
         assert not minimap.is_visible()
         page.get_by_role("button", name="Show the overview map").click()
         minimap.wait_for(state="visible")
 
         # A canvas too narrow for it beside the controls: no map, and no toggle for it.
         page.set_viewport_size({"width": 900, "height": 860})
-        minimap.wait_for(state="hidden", timeout=20000)
+        minimap.wait_for(state="hidden", timeout=60000)
         page.get_by_role("button", name="Show the overview map").wait_for(state="detached")
         page.get_by_role("button", name="Hide the overview map").wait_for(state="detached")
         page.screenshot(path=str(artefacts / "layout-minimap-narrow.png"))

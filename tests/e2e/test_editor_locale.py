@@ -67,7 +67,7 @@ def test_german_from_the_address_then_french_by_set_locale(
     page.goto(framed(host_page, editor_tenant.editor_url(workflow_id), locale="de-DE"))
     frame = page.frame_locator("#editor")
 
-    frame.get_by_role("button", name="Veröffentlichen").wait_for(timeout=20000)
+    frame.get_by_role("button", name="Veröffentlichen").wait_for(timeout=60000)
     for name in ("Testen", "Verwerfen", "Weitere Aktionen"):
         frame.get_by_role("button", name=name, exact=True).wait_for()
     # The views merged from the other editor work are German too (replay, notes, minimap).
@@ -85,11 +85,11 @@ def test_german_from_the_address_then_french_by_set_locale(
     german = shown_date(editor_frame, "de", created)
     assert german != shown_date(editor_frame, "en", created)
     version = frame.get_by_role("list", name="Veröffentlichte Versionen").get_by_role("listitem")
-    version.filter(has_text="Version 1").filter(has_text=german).wait_for(timeout=20000)
+    version.filter(has_text="Version 1").filter(has_text=german).wait_for(timeout=60000)
     page.screenshot(path=str(artefacts / "locale-de.png"))
 
     page.evaluate("sendToEditor('setLocale', {locale: 'fr-CA'})")
-    frame.get_by_role("button", name="Publier").wait_for(timeout=20000)
+    frame.get_by_role("button", name="Publier").wait_for(timeout=60000)
     for name in ("Tester", "Abandonner", "Plus d\u2019actions"):
         frame.get_by_role("button", name=name, exact=True).wait_for()
     wait_until(
@@ -102,7 +102,7 @@ def test_german_from_the_address_then_french_by_set_locale(
     assert french not in (german, shown_date(editor_frame, "en", created))
     frame.get_by_role("list", name="Versions publiées").get_by_role("listitem").filter(
         has_text=french
-    ).wait_for(timeout=20000)
+    ).wait_for(timeout=60000)
     # A locale the editor does not have changes nothing.
     page.evaluate("sendToEditor('setLocale', {locale: 'xx'})")
     page.evaluate("sendToEditor('setLocale', {locale: 42})")
@@ -127,7 +127,7 @@ def show(page, view: str) -> None:
         page.get_by_role("list", name="Published versions").get_by_role("listitem").wait_for()
     elif view == "tested":
         page.get_by_role("button", name="Test", exact=True).click()
-        page.get_by_role("list", name="Steps of the test run").wait_for(timeout=20000)
+        page.get_by_role("list", name="Steps of the test run").wait_for(timeout=60000)
     elif view == "shortcuts":
         page.get_by_role("button", name="More actions").click()
         page.get_by_role("menuitem", name="Keyboard shortcuts").click()
@@ -171,7 +171,7 @@ def test_dark_mode_reaches_every_view_without_serious_axe_findings(
             page.emulate_media(color_scheme="dark")
             page.set_viewport_size({"width": width, "height": 800})
             page.goto(editor_tenant.editor_url(workflow_id))
-            page.get_by_test_id("node-Done").wait_for(timeout=20000)
+            page.get_by_test_id("node-Done").wait_for(timeout=60000)
             assert page.evaluate(THEME) == "dark"
             background = page.evaluate("getComputedStyle(document.body).backgroundColor")
             assert background == "rgb(15, 17, 21)", background
@@ -206,7 +206,7 @@ def test_the_host_theme_wins_over_the_browser(context, host_page, editor_tenant,
     page.emulate_media(color_scheme="dark")
     page.goto(framed(host_page, editor_tenant.editor_url(workflow_id), theme="light"))
     frame = page.frame_locator("#editor")
-    frame.get_by_test_id("node-Done").wait_for(timeout=20000)
+    frame.get_by_test_id("node-Done").wait_for(timeout=60000)
     editor = next(f for f in page.frames if "/workflows/" in f.url)
     assert editor.evaluate(THEME) == "light"
 

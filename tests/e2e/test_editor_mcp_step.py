@@ -122,7 +122,7 @@ def test_list_pick_fill_and_run_a_remote_mcp_tool(context, host_page, editor_ten
     assert first.input_value() == "40" and second.input_value() == "2"
     listings = len(remote.headers)
     editor.page.reload()
-    frame.get_by_role("button", name="Publish").wait_for(timeout=20000)
+    frame.get_by_role("button", name="Publish").wait_for(timeout=60000)
     editor.open_step("MCP tool", "Step name")
     first.wait_for()
     assert first.input_value() == "40" and second.input_value() == "2"

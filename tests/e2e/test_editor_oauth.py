@@ -153,7 +153,7 @@ def test_the_connection_picker_fits_a_narrow_frame(browser, weft_server, editor_
     try:
         page = narrow.new_page()
         page.goto(editor_tenant.editor_url(workflow_id))
-        page.get_by_role("button", name="Publish").wait_for(timeout=20000)
+        page.get_by_role("button", name="Publish").wait_for(timeout=60000)
         picker = page.get_by_label("App connection", exact=True)
         click_until_shown(page.get_by_test_id("node-Call CRM"), picker, timeout_ms=5000)
         picker.scroll_into_view_if_needed()

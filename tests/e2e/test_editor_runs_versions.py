@@ -58,7 +58,7 @@ def test_run_rows_show_how_each_run_started_and_filter_and_search(
     frame = editor.frame
     frame.get_by_role("tab", name="Runs").click()
     rows = frame.get_by_role("list", name="Runs of this workflow").get_by_role("listitem")
-    rows.nth(2).wait_for(timeout=20000)
+    rows.nth(2).wait_for(timeout=60000)
     text = frame.get_by_role("list", name="Runs of this workflow").inner_text()
     assert text.count("API call") == 3
     assert 'customer: "globex", plan: "free"' in text
@@ -72,7 +72,7 @@ def test_run_rows_show_how_each_run_started_and_filter_and_search(
 
     frame.get_by_role("searchbox", name="Search").fill("")
     frame.get_by_role("combobox", name="Started by").select_option("webhook")
-    frame.get_by_text("No run matches these filters.").wait_for(timeout=20000)
+    frame.get_by_text("No run matches these filters.").wait_for(timeout=60000)
     frame.get_by_role("combobox", name="Started by").select_option("api")
     wait_until(lambda: rows.count() == 3, message="the three API runs again")
 
@@ -125,7 +125,7 @@ def test_version_compare_lists_each_changed_field_old_to_new(
     frame.get_by_role("tab", name="Versions").click()
     frame.get_by_role("button", name="Compare with draft").click()
     changes = frame.get_by_role("region", name="Changes in the draft")
-    changes.wait_for(timeout=20000)
+    changes.wait_for(timeout=60000)
     fields = frame.get_by_role("list", name="Fields changed in Fetch customer").inner_text()
     assert re.search(r'name\s*"Fetch user"\s*→\s*becomes\s*"Fetch customer"', fields), fields
     assert re.search(
@@ -216,7 +216,7 @@ def test_sticky_notes_are_added_edited_moved_deleted_and_never_run(
 
     # A note is no step: publishing finds no problem and the run has only the steps.
     frame.get_by_role("button", name=re.compile(r"^Publish")).click()
-    frame.get_by_text("Published version 1").wait_for(timeout=20000)
+    frame.get_by_text("Published version 1").wait_for(timeout=60000)
     version = editor_tenant.api("GET", f"/workflow/{workflow_id}/versions/1").json()
     assert [n["id"] for n in version["notes"]] == ["note-1"]
     started = editor_tenant.api("POST", f"/workflow/{workflow_id}/execute", json={"payload": {}})

@@ -215,7 +215,7 @@ def test_a_host_starts_from_a_template_by_url_and_by_message(
     page.on("console", lambda m: m.type == "error" and messages.append(m.text))
     page.goto(framed(host_page, url))
     frame = page.frame_locator("#editor")
-    frame.get_by_role("button", name="Publish").wait_for(timeout=20000)
+    frame.get_by_role("button", name="Publish").wait_for(timeout=60000)
     created = wait_for(page, "workflowCreated")
     draft = draft_of(editor_tenant, created["workflowId"])
     assert post_params(draft) == {"channel": "C300", "text": "Hi from the host"}
@@ -256,12 +256,12 @@ def test_a_host_starts_from_a_template_by_url_and_by_message(
         page.goto(framed(host_page, start_url(editor_tenant, inputs)))
         page.frame_locator("#editor").get_by_test_id("template-error").filter(
             has_text=shown
-        ).wait_for(timeout=20000)
+        ).wait_for(timeout=60000)
     page.screenshot(path=str(artefacts / "templates-7-host-url-refused.png"))
     page.goto(framed(host_page, start_url(editor_tenant, "A" * 50_000)))
     page.frame_locator("#editor").get_by_role(
         "heading", name="This template link is not valid"
-    ).wait_for(timeout=20000)
+    ).wait_for(timeout=60000)
     page.screenshot(path=str(artefacts / "templates-8-oversized-link.png"))
     assert len(editor_tenant.api("GET", "/workflow").json()["docs"]) == before
     page.close()
@@ -293,7 +293,7 @@ def test_the_gallery_and_its_errors_fit_a_phone(
         page = phone.new_page()
         page.goto(f"{editor_tenant.server_url}/workflows/new?token={editor_tenant.token}")
         gallery = page.get_by_role("region", name="Start from a template")
-        gallery.get_by_role("button", name=re.compile("Shape a report")).wait_for(timeout=20000)
+        gallery.get_by_role("button", name=re.compile("Shape a report")).wait_for(timeout=60000)
         # The app list has loaded: the card names the app, not its slug.
         gallery.locator(".template-app", has_text="Acme Chat").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -307,12 +307,12 @@ def test_the_gallery_and_its_errors_fit_a_phone(
 
         hostile = encoded({"channel": "C1", "greeting": "<b>" * 100})
         page.goto(start_url(editor_tenant, hostile))
-        page.get_by_test_id("template-error").wait_for(timeout=20000)
+        page.get_by_test_id("template-error").wait_for(timeout=60000)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.screenshot(path=str(artefacts / "templates-11-phone-host-refused.png"))
         page.get_by_role("button", name="Browse the templates").click()
         page.get_by_role("button", name=re.compile("Shape a report")).click()
-        page.get_by_role("button", name="Publish").wait_for(timeout=20000)
+        page.get_by_role("button", name="Publish").wait_for(timeout=60000)
         page.screenshot(path=str(artefacts / "templates-12-phone-opened.png"))
     finally:
         phone.close()

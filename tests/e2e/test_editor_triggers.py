@@ -116,7 +116,7 @@ def test_the_trigger_panel_fits_a_narrow_frame(browser, editor_tenant):
     try:
         page = narrow.new_page()
         page.goto(editor_tenant.editor_url(workflow_id))
-        page.get_by_role("button", name="Publish").wait_for(timeout=20000)
+        page.get_by_role("button", name="Publish").wait_for(timeout=60000)
         kinds = page.get_by_role("radiogroup", name="Starts on")
         click_until_shown(page.get_by_test_id("node-Start"), kinds, timeout_ms=5000)
         kinds.get_by_role("radio", name="API call").focus()

@@ -53,7 +53,7 @@ def test_test_and_publish_are_reachable_and_nothing_overflows_at_every_width(
             page = context.new_page()  # a tab of its own: a fresh session, nothing remembered
             page.set_viewport_size({"width": width, "height": 800})
             page.goto(editor_tenant.editor_url(workflow_id))
-            page.get_by_test_id("node-Fetch plan").wait_for(timeout=20000)
+            page.get_by_test_id("node-Fetch plan").wait_for(timeout=60000)
             for name in ("Test", "Publish", "More actions"):
                 reachable(page, name)
             assert page.evaluate(OVERFLOW) <= 0, width
@@ -79,7 +79,7 @@ def test_test_and_publish_are_reachable_and_nothing_overflows_at_every_width(
 
             # Test opens its panel and runs, whatever the width.
             page.get_by_role("button", name="Test", exact=True).click()
-            page.get_by_role("list", name="Steps of the test run").wait_for(timeout=20000)
+            page.get_by_role("list", name="Steps of the test run").wait_for(timeout=60000)
             assert page.evaluate(OVERFLOW) <= 0, width
             page.screenshot(path=str(artefacts / f"widths-{width}-tested.png"), full_page=True)
             if width in (360, 1280):
@@ -97,7 +97,7 @@ def test_folded_panels_stay_folded_for_the_session(browser, editor_tenant, artef
         page = context.new_page()
         page.goto(editor_tenant.editor_url(workflow_id))
         search = page.get_by_role("combobox", name="Search steps to add")
-        search.wait_for(timeout=20000)
+        search.wait_for(timeout=60000)
         steps_toggle = page.get_by_role("button", name="Steps to add")
         details_toggle = page.get_by_role("button", name="Details panel")
         assert steps_toggle.get_attribute("aria-pressed") == "true"
@@ -111,7 +111,7 @@ def test_folded_panels_stay_folded_for_the_session(browser, editor_tenant, artef
 
         # Opened again in the same tab (the token leaves the address once read, so no reload).
         page.goto(editor_tenant.editor_url(workflow_id))
-        page.get_by_role("button", name="Publish").wait_for(timeout=20000)
+        page.get_by_role("button", name="Publish").wait_for(timeout=60000)
         assert page.get_by_role("button", name="Steps to add").get_attribute("aria-pressed") == (
             "false"
         )
