@@ -67,17 +67,20 @@ class Hog:
         self.held: list[asyncpg.Connection] = []
 
     async def take_every_slot(self) -> None:
-        """Connect until the server refuses; then end every other client's connections (as a
-        restart would, so Weft must connect again) and take the slots they free."""
-        await self._fill()
-        await self.held[0].execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE backend_type = 'client backend' AND application_name <> $1",
-            HOG,
-        )
-        for _ in range(20):  # Weft reconnects meanwhile and wins some slots back: take them
+        """Connect until the server refuses, and end every other client's connections (as a
+        restart would, so Weft must connect again) until the hog holds every slot. Weft
+        reconnects into the slots ended connections free: one it kept would let it ride out the
+        whole starvation (seen: six starvations in a row met by no trigger)."""
+        for _ in range(100):
             await self._fill()
-            await asyncio.sleep(0.05)
+            ended = await self.held[0].fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE backend_type = 'client backend' AND application_name <> $1",
+                HOG,
+            )
+            if ended == 0:
+                return
+            await asyncio.sleep(0.05)  # the ended backends' slots free as they exit
 
     async def _fill(self) -> None:
         while True:
