@@ -87,7 +87,7 @@ class _Shape:
     wakes: bool = False  # some write wakes a waiting run (a sub-workflow run's end, its parent)
     resets: bool = False  # some write ends a run in success (its workflow's streak is 0 again)
     usage: bool = False  # some write is a run's end, metered (engine.interpreter.metering)
-    from_run: bool = False  # some step's output is its new run's input (see the module's doc)
+    from_run: bool = False  # new runs are inserted: a step may take its run's input (module doc)
 
 
 class PostgresWriter:
