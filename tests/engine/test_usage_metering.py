@@ -113,6 +113,17 @@ async def test_a_runs_usage_lands_with_its_end_by_account_day_and_workflow(
         assert tenant.org_id not in scraped and "acct-meter" not in scraped
 
 
+async def retire_queued_runs(db: Database) -> None:
+    """The database is the suite's: runs other tests left queued (or killed while running)
+    would ride in this test's batches."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Execution)
+            .where(Execution.due_at.is_not(None))
+            .values(status="cancelled", due_at=None, lease_owner=None)
+        )
+
+
 async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch_on_sqlite(
     settings: Any, db: Database, make_tenant: TenantFactory
 ) -> None:
@@ -121,6 +132,7 @@ async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch
     Before metering that was 4 write statements on SQLite and 2 on PostgreSQL (measured on
     main). Metering adds the usage upsert to the end's transaction: a 5th statement on SQLite,
     none on PostgreSQL (a part of the end's one statement)."""
+    await retire_queued_runs(db)
     tenant = await make_tenant()
     statements: list[str] = []
 
@@ -180,12 +192,7 @@ async def test_usage_lands_only_with_ends_whose_lease_held_and_sums_within_a_bat
 ) -> None:
     """Three ends of one account's workflow in one group commit, one fenced out: the usage row
     gets the two that held, summed (PostgreSQL sums per row in the statement, SQLite before)."""
-    async with db.transaction() as session:  # the database is the suite's: retire queued runs
-        await session.execute(
-            update(Execution)
-            .where(Execution.due_at.is_not(None))
-            .values(status="cancelled", due_at=None, lease_owner=None)
-        )
+    await retire_queued_runs(db)
     first, lost, third = await claimed_runs(client, db, tenant, 3)
     async with db.transaction() as session:  # worker w2 took `lost` over
         await session.execute(
