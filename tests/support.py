@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from weft.api.deps import app_state
+from weft.store.tables import Execution
 
 # The databases every database test runs on (`WEFT_TEST_DATABASES=sqlite` while iterating).
 DATABASES = [d for d in os.environ.get("WEFT_TEST_DATABASES", "sqlite,postgres").split(",") if d]
@@ -132,3 +134,15 @@ def process_cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def retire_queued_runs(db: Any) -> None:
+    """The suite shares each database: cancel the runs other tests left due (queued, or killed
+    while running: a running row's `due_at` is its lease's end), so none rides in this test's
+    batches or is claimed by its workers."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Execution)
+            .where(Execution.due_at.is_not(None))
+            .values(status="cancelled", due_at=None, lease_owner=None)
+        )

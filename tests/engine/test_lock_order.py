@@ -12,11 +12,11 @@ import asyncio
 
 import httpx
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from engine.flows import execute, publish
 from graphs import node
-from support import Tenant
+from support import Tenant, retire_queued_runs
 from weft.engine.runs import lifecycle, queue
 from weft.engine.writes.commits import writer_for
 from weft.store import raw_postgres
@@ -34,12 +34,7 @@ def db_url(postgres_url: str) -> str:  # SQLite has one writer at a time: no loc
 @pytest.fixture(autouse=True)
 async def empty_queue(db: Database) -> None:
     """The database is shared by the suite: retire runs other tests left queued."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(Execution)
-            .where(Execution.due_at.is_not(None))
-            .values(status="cancelled", due_at=None, lease_owner=None)
-        )
+    await retire_queued_runs(db)
 
 
 async def test_lease_renewal_and_group_commit_in_opposite_orders_do_not_deadlock(

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text, update
 from engine.flows import claimed_runs, execute, finished, publish
 from engine.sink import Sink
 from graphs import MANUAL_START, node
-from support import Tenant, TenantFactory, wait_until
+from support import Tenant, TenantFactory, retire_queued_runs, wait_until
 from weft import clock
 from weft.api.deps import app_state
 from weft.clock import now
@@ -33,12 +33,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 async def empty_queue(db: Database) -> None:
     """The database is shared by the suite: retire runs other tests left queued."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(Execution)
-            .where(Execution.due_at.is_not(None))
-            .values(status="cancelled", due_at=None, lease_owner=None)
-        )
+    await retire_queued_runs(db)
 
 
 async def test_claims_are_fair_across_accounts_and_respect_the_account_limit(

@@ -18,7 +18,14 @@ from engine.flows import BASE, claimed_runs, execute, publish
 from engine.metered import metered_flow, run_once
 from graphs import MANUAL_START, edge, node
 from servers import RecordingServer, Request
-from support import Tenant, TenantFactory, assert_envelope, running_app, wait_until
+from support import (
+    Tenant,
+    TenantFactory,
+    assert_envelope,
+    retire_queued_runs,
+    running_app,
+    wait_until,
+)
 from weft.clock import now
 from weft.engine.interpreter.metering import RunUsage
 from weft.engine.runs import lifecycle, states
@@ -111,17 +118,6 @@ async def test_a_runs_usage_lands_with_its_end_by_account_day_and_workflow(
         )
         assert float(runs.split()[-1]) >= 2
         assert tenant.org_id not in scraped and "acct-meter" not in scraped
-
-
-async def retire_queued_runs(db: Database) -> None:
-    """The database is the suite's: runs other tests left queued (or killed while running)
-    would ride in this test's batches."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(Execution)
-            .where(Execution.due_at.is_not(None))
-            .values(status="cancelled", due_at=None, lease_owner=None)
-        )
 
 
 async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch_on_sqlite(

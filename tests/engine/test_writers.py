@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, delete, select, update
 
 from engine.flows import claimed_runs
-from support import DATABASES, Tenant
+from support import DATABASES, Tenant, retire_queued_runs
 from weft.clock import now
 from weft.engine.runs import lifecycle, queue, states
 from weft.engine.starts import triggers
@@ -40,12 +40,7 @@ BASE = "/api/v2/public"
 @pytest.fixture(autouse=True)
 async def empty_queue(db: Database) -> None:
     """The database is shared by the suite: retire runs other tests left queued."""
-    async with db.transaction() as session:
-        await session.execute(
-            update(Execution)
-            .where(Execution.due_at.is_not(None))
-            .values(status="cancelled", due_at=None, lease_owner=None)
-        )
+    await retire_queued_runs(db)
 
 
 def test_every_database_of_the_suite_has_a_writer() -> None:
