@@ -140,7 +140,9 @@ async def test_a_five_step_run_adds_no_statement_on_postgresql_and_one_per_batch
         statements.append(sql.replace('"', ""))
 
     echo = Echo()
-    async with running_app(settings, db, poll_s=30) as client:
+    # A long lease: its renewal (every third of it) would add an UPDATE to a run that happens
+    # to be under way at the tick, as on a busy CI machine with the suite's 5 s lease.
+    async with running_app(settings, db, poll_s=30, lease_s=600) as client:
         workflow_id = await publish(client, tenant, *five_steps(echo.url))
         got = await client.get(f"{BASE}/workflow/{workflow_id}", headers=tenant.bearer)
         path = got.json()["webhook_path"]
