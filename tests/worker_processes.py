@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -115,10 +115,25 @@ class WorkerForks:
 
     def start(self, db_url: str, data_dir: Path, **env: str) -> int:
         """Fork a worker with this environment; its pid."""
-        assert self.server.stdin is not None and self.server.stdout is not None
         log_path = next_log_path(data_dir)
         log_path.touch()  # now: the next worker, started before this one runs, needs its own
-        order = {"log": str(log_path), "env": worker_env(db_url, data_dir, **env)}
+        return self._fork(["worker"], log_path, worker_env(db_url, data_dir, **env))
+
+    def start_api(self, db_url: str, data_dir: Path, port: int, **env: str) -> int:
+        """Fork `weft api` on 127.0.0.1:`port` with this environment; its pid, once it answers
+        /healthz. Seconds sooner than `start_server`, which imports Weft for each start."""
+        log_path = data_dir / f"api-{port}.log"
+        pid = self._fork(
+            ["api"], log_path, worker_env(db_url, data_dir, WEFT_PORT=str(port), **env)
+        )
+        if not answers_health(f"http://127.0.0.1:{port}/healthz", lambda: alive(pid)):
+            self.kill(pid)
+            raise AssertionError(f"weft api did not start: {log_path.read_text()[-2000:]}")
+        return pid
+
+    def _fork(self, args: list[str], log_path: Path, env: dict[str, str]) -> int:
+        assert self.server.stdin is not None and self.server.stdout is not None
+        order = {"log": str(log_path), "env": env, "args": args}
         self.server.stdin.write(json.dumps(order).encode() + b"\n")
         self.server.stdin.flush()
         pid = int(self.server.stdout.readline())
@@ -251,8 +266,6 @@ def start_server(
     of its own; returns once it answers /healthz (within 60 s of its start). In process group
     `group` (0: a group of its own) and network namespace `netns` when given, as tests/hosts.py
     starts a host."""
-    import httpx
-
     log_path = data_dir / f"{command}-{port}.log"
     address = env.get("WEFT_HOST", "127.0.0.1")
     with log_path.open("wb") as log_file:
@@ -263,18 +276,27 @@ def start_server(
             stderr=subprocess.STDOUT,
             process_group=group,
         )
-    deadline = time.monotonic() + 60
+    if answers_health(f"http://{address}:{port}/healthz", lambda: process.poll() is None):
+        return process
+    process.kill()
+    raise AssertionError(f"weft {command} did not start: {log_path.read_text()[-2000:]}")
+
+
+def answers_health(url: str, running: Callable[[], bool], timeout_s: float = 60) -> bool:
+    """Whether `url` answers 200 within `timeout_s`, asked while `running()` holds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
     # One client: each httpx.get builds an SSL context, 25 ms of CPU, a third of a core at
     # this pace, taken from the server starting beside it.
     with httpx.Client(timeout=0.5) as client:
-        while time.monotonic() < deadline and process.poll() is None:
+        while time.monotonic() < deadline and running():
             try:
-                if client.get(f"http://{address}:{port}/healthz").status_code == 200:
-                    return process
+                if client.get(url).status_code == 200:
+                    return True
             except httpx.TransportError:
                 time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"weft {command} did not start: {log_path.read_text()[-2000:]}")
+    return False
 
 
 def in_namespace(netns: str | None) -> list[str]:

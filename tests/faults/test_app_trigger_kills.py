@@ -36,7 +36,7 @@ from weft.clock import now
 from weft.store.db import Database
 from weft.store.scope import account_scope
 from weft.store.tables import AppTrigger, Execution, LinkedAccount
-from worker_processes import WorkerForks, free_port, owner_pid, start_server, stop
+from worker_processes import WorkerForks, free_port, owner_pid
 
 pytestmark = pytest.mark.slow
 
@@ -238,6 +238,7 @@ async def test_webhook_events_start_one_run_each_while_receivers_are_killed(
     db: Database,
     db_url: str,
     tmp_path: Path,
+    worker_forks: WorkerForks,
 ) -> None:
     chance = random.Random(91)
     workflow_id = await _workflow_on(app, client, tenant, "http://127.0.0.1:9", "event")
@@ -245,8 +246,9 @@ async def test_webhook_events_start_one_run_each_while_receivers_are_killed(
     path = shown.json()["webhook_path"]
     ports = [free_port(), free_port()]
     # One process each: SIGKILL then kills the process holding the deliveries (a killed
-    # supervisor's children would stop gracefully), and a restart is one start-up, not three.
-    receiver = partial(start_server, "api", db_url, tmp_path, WEFT_PROCESSES="1")
+    # supervisor's children would stop gracefully). Forked from a process that imported Weft:
+    # eight cold starts took ~40 s of this test on a busy machine.
+    receiver = partial(worker_forks.start_api, db_url, tmp_path, WEFT_PROCESSES="1")
     servers = [receiver(port) for port in ports]
     accepted: dict[str, str] = {}
     sent = 0
@@ -286,18 +288,13 @@ async def test_webhook_events_start_one_run_each_while_receivers_are_killed(
         for _ in range(KILLS):
             await asyncio.sleep(chance.uniform(0.3, 1.0))
             victim = chance.randrange(len(servers))
-            servers[victim].kill()
-            servers[victim].wait()
+            await asyncio.to_thread(worker_forks.kill, servers[victim])
             ports[victim] = free_port()
             servers[victim] = await asyncio.to_thread(receiver, ports[victim])
         killing = False
 
-    try:
-        async with httpx.AsyncClient(timeout=10) as http:
-            await asyncio.gather(killer(), *(deliverer(http) for _ in range(6)))
-    finally:
-        for server in servers:
-            stop(server)
-    keys = await _run_keys(db, workflow_id)
+    async with httpx.AsyncClient(timeout=10) as http:
+        await asyncio.gather(killer(), *(deliverer(http) for _ in range(6)))
+    keys = await _run_keys(db, workflow_id)  # the fixture stops the receivers at the end
     assert sorted(keys) == sorted(f"hook:{workflow_id}:evt_{i}" for i in range(sent))
     assert len(accepted) == sent >= EVENTS

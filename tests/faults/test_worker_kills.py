@@ -56,9 +56,9 @@ async def test_a_hundred_killed_workers_lose_no_run_and_repeat_no_completed_step
             await asyncio.to_thread(worker_forks.kill, victim)
             kills += 1
             workers[workers.index(victim)] = worker_forks.start(db_url, tmp_path, **SPREAD)
-            # Long enough for the replacement to start claiming; the busy-worker check above
-            # already waits until a kill would cut work off.
-            await asyncio.sleep(chance.uniform(0.2, 0.6))
+            # Long enough for the forked replacement to start claiming; the busy-worker check
+            # above already waits until a kill would cut work off.
+            await asyncio.sleep(chance.uniform(0.1, 0.3))
     finally:
         stop_feeding.set()
         await feeder

@@ -22,6 +22,7 @@ ends) and sync calls give up after `sync_timeout_s`.
 from __future__ import annotations
 
 import asyncio
+import copy
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -75,8 +76,11 @@ CHECKS = [
 TRIED: Counter[tuple[str, str]] = Counter()
 
 
+# Built once (about 2 s, in every xdist worker's collection); the stateful schema below takes a
+# copy of its own.
+DOCUMENT = openapi_document()
 schema = schemathesis.openapi.from_dict(
-    openapi_document(),
+    DOCUMENT,
     config=SchemathesisConfig.from_dict(
         {
             "generation": {"max-examples": EXAMPLES_PER_OPERATION, "database": "none"},
@@ -278,7 +282,8 @@ def test_every_route_keeps_its_documented_contract(case: Case, fuzz_world: World
 # Without a run's event stream: the fuzz world has no workers, so a stream of a run that never
 # ends is open until its bound (the stateless test above calls it with seeded runs).
 stateful_schema = schemathesis.openapi.from_dict(
-    openapi_document(), config=SchemathesisConfig.from_dict({"generation": {"database": "none"}})
+    copy.deepcopy(DOCUMENT),
+    config=SchemathesisConfig.from_dict({"generation": {"database": "none"}}),
 ).exclude(path_regex=r"/events$")
 STATEFUL_SCENARIOS = 40
 STATEFUL_STEPS = 12
