@@ -137,7 +137,8 @@ class EditorSession:
         if not AXE.exists():
             raise AssertionError(f"{AXE} is missing: run `make ui` (npm ci) first")
         frame = self.editor_frame
-        frame.evaluate(AXE.read_text())
+        if not frame.evaluate("typeof axe !== 'undefined'"):  # a page keeps it: load once
+            frame.evaluate(AXE.read_text())
         result = frame.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         )

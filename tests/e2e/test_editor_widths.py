@@ -131,7 +131,8 @@ def axe_violations(page) -> list[dict]:
     """Serious or critical axe-core findings on the editor page (not framed here)."""
     from editor_page import AXE, BLOCKING_IMPACTS
 
-    page.evaluate(AXE.read_text())
+    if not page.evaluate("typeof axe !== 'undefined'"):  # a page keeps it: load once
+        page.evaluate(AXE.read_text())
     found = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
     )

@@ -286,6 +286,7 @@
 
   function startPolling(slug, popup, button) {
     stopPolling();
+    const round = pollRound;
     const started = Date.now();
     let closedSaid = false;
     // The callback page posts how it ended (a denied consent, say) to the window that opened it.
@@ -314,6 +315,9 @@
           return;
         }
       } catch (_) { /* keep waiting */ }
+      // A poll answered after the wait ended (the callback's message came first and closed the
+      // window) must not say "closed" over the reason the message gave.
+      if (round !== pollRound) return;
       if (popup && popup.closed && !closedSaid) {
         // Polling goes on: a provider that cuts the window's link to this page looks closed.
         closedSaid = true;
@@ -324,9 +328,11 @@
     }, 1500);
   }
   let popupListener = null;
+  let pollRound = 0; // one per wait for a popup: stopPolling ends the current one
   function stopPolling() {
     if (poll) clearInterval(poll);
     poll = null;
+    pollRound += 1;
     if (popupListener) window.removeEventListener("message", popupListener);
     popupListener = null;
   }
