@@ -13,7 +13,6 @@ import pytest
 from engine.flows import BASE, execute, finished, publish
 from graphs import MANUAL_START, node
 from support import Tenant, TenantFactory, wait_until
-from weft.cli.common import settle_garbage_collector
 from weft.engine.workers.host import Engine
 from weft.expressions.evaluator import ExpressionError, Limits
 from weft.expressions.offload import evaluate_off_loop
@@ -55,14 +54,13 @@ async def _tick(gaps: list[float]) -> None:
 
 @pytest.fixture
 def served_heap() -> Iterator[None]:
-    """The garbage collector as `weft serve` sets it (start-up's objects frozen). Without it, a
-    full collection walks everything the earlier tests of this xdist worker left alive, on
-    whichever thread allocates next: 3.6 s of the loop's CPU in one tick, late in a CI run."""
-    threshold = gc.get_threshold()
-    settle_garbage_collector()
+    """What is alive now frozen, as `weft serve` freezes its start-up heap. Without it, a full
+    collection walks everything the earlier tests of this xdist worker left alive, on whichever
+    thread allocates next: 3.6 s of the loop's CPU in one tick, late in a CI run. (Not
+    collected first: late in a run that took 37 s.)"""
+    gc.freeze()
     yield
     gc.unfreeze()
-    gc.set_threshold(*threshold)
 
 
 @pytest.mark.usefixtures("served_heap")
