@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 
 import httpx
 import pytest
 
 from support import Tenant, assert_envelope
+from weft.api.deps import app_state
+from weft.app import create_app
+from weft.settings import Settings
+from weft.store.db import Database
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +69,19 @@ async def test_publish_refuses_a_url_that_is_not_a_url(
     body = assert_envelope(refused, 422, "INVALID_WORKFLOW_GRAPH")
     assert [(e["node_id"], e["field"]) for e in body["errors"]] == [("2", "url")]
     assert "http://" in body["errors"][0]["message"]
+
+
+async def test_an_app_served_and_dropped_is_freed(settings: Settings, db: Database) -> None:
+    """Nothing process-wide keeps an app alive: FastAPI caches what it learns of each endpoint by
+    the function's identity, and per-app closures (the docs pages were) kept every app a process
+    built, ~10,000 objects each, which every later full garbage collection walked."""
+    app = create_app(settings, db=db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://weft.test") as http:
+        for page in ("/", "/docs", "/redoc", "/openapi.json"):
+            assert (await http.get(page)).status_code == 200, page
+    await app_state(app).services.close()
+    freed = weakref.ref(app)
+    del app, transport, http
+    gc.collect()
+    assert freed() is None, [type(r).__name__ for r in gc.get_referrers(freed())][:10]
