@@ -98,7 +98,7 @@ def _is_info(line: str) -> bool:
 
 
 class WorkerForks:
-    """`weft worker` processes forked from one process that imported Weft already.
+    """`weft worker` (and `weft api`) processes forked from one process that imported Weft.
 
     Each child is a real worker process: its own database pool, event loop and lease owner
     name; `kill` sends it SIGKILL. The fork server ignores SIGCHLD, so dead children are reaped

@@ -295,6 +295,6 @@ async def test_webhook_events_start_one_run_each_while_receivers_are_killed(
 
     async with httpx.AsyncClient(timeout=10) as http:
         await asyncio.gather(killer(), *(deliverer(http) for _ in range(6)))
-    keys = await _run_keys(db, workflow_id)  # the fixture stops the receivers at the end
+    keys = await _run_keys(db, workflow_id)  # the fixture kills the receivers left
     assert sorted(keys) == sorted(f"hook:{workflow_id}:evt_{i}" for i in range(sent))
     assert len(accepted) == sent >= EVENTS
