@@ -109,10 +109,9 @@ async def test_a_killed_host_loses_no_run_and_its_sync_callers_retry_onto_the_su
             ]
             try:
                 ticks.append(await force_tick(db, schedule_id, len(ticks)))
-                await wait_until_holding_runs(db, doomed, triggers)
-                assert sync.in_flight, "no sync caller was waiting"
                 ticks.append(await force_tick(db, schedule_id, len(ticks)))  # due as it dies
-                await asyncio.to_thread(doomed.kill)
+                await kill_while_holding_runs(db, doomed, triggers)
+                assert sync.in_flight, "no sync caller was waiting"
                 await asyncio.sleep(AFTER_KILL_S)
                 ticks.append(await force_tick(db, schedule_id, len(ticks)))
             finally:
@@ -183,15 +182,18 @@ class SyncCallers:
         self.answered.add(i)
 
 
-async def wait_until_holding_runs(
+async def kill_while_holding_runs(
     db: Database, host: Host, triggers: Triggers, timeout_s: float = 60
 ) -> None:
-    """Until a process of `host` holds running runs, so the kill cuts work off."""
+    """Kill `host` the moment one of its processes is seen holding running runs, so the kill
+    cuts work off: on a loaded machine, anything awaited between the look and the kill gives
+    those runs time to end (a fresh-clone run at load average 12 saw exactly that)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while loop.time() < deadline:
         busy, _ = await busy_pids(db, triggers.ids)
         if busy & host.group_pids():
+            host.kill()  # not in a thread: a thread's start is one more wait under load
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{host.name} never held a running run")
