@@ -72,6 +72,7 @@ $(DEPLOY_TOOLS)/.installed: $(VENV)/.installed
 	touch $@
 
 test-fast: $(VENV)/.dev-installed ## The unit tier alone: no database, app, server or subprocess (seconds)
+	@$(COMPILE_SOURCES)
 	$(BIN)/pytest -m unit -q
 
 lint: $(VENV)/.dev-installed

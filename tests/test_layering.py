@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from source_trees import parsed
+
 pytestmark = pytest.mark.unit
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "weft"
@@ -119,7 +121,7 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> Iterator[tuple[s
 def _imports() -> list[Import]:
     found: dict[Import, None] = {}  # ordered, once each (`from a import b, c` is one import)
     for module, path in MODULES.items():
-        tree = ast.parse(path.read_text(), filename=str(path))
+        tree = parsed(path)
         for node in _runtime_imports(tree):
             for target, internal in _targets(module, node):
                 if target != module:

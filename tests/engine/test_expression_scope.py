@@ -12,6 +12,7 @@ import pytest
 import weft.engine
 from engine.flows import BASE, create_draft, finished, step
 from graphs import node
+from source_trees import parsed
 from support import Tenant
 from weft.engine.workers.host import Engine
 
@@ -129,7 +130,7 @@ def test_the_engine_builds_the_scope_in_one_place() -> None:
     root = Path(weft.engine.__file__).parent
     builders = []
     for path in root.rglob("*.py"):
-        for found in ast.walk(ast.parse(path.read_text())):
+        for found in ast.walk(parsed(path)):
             if isinstance(found, ast.Dict):
                 keys = {k.value for k in found.keys if isinstance(k, ast.Constant)}
                 if {"trigger", "nodes", "env"} <= keys:

@@ -25,6 +25,7 @@ import pytest
 import weft
 import weft.nodes
 import weft.nodes.catalog
+from source_trees import parsed
 from weft.nodes import KINDS
 
 pytestmark = pytest.mark.unit
@@ -120,7 +121,7 @@ def _scan(root: Path) -> list[str]:
     for path in sorted(root.rglob("*.py")):
         if path.is_relative_to(NODES) or "migrations" in path.parts:
             continue
-        tree = ast.parse(path.read_text(), str(path))
+        tree = parsed(path)
         found += [
             f"{path.relative_to(root)}:{line}: {what}" for line, what in type_name_decisions(tree)
         ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import weft
+from source_trees import parsed
 
 pytestmark = pytest.mark.unit
 
@@ -61,7 +62,7 @@ def test_no_dialect_branch_outside_the_store() -> None:
         relative = path.relative_to(SOURCE)
         if relative.parts[0] in ALLOWED:
             continue
-        for line in dialect_branches(ast.parse(path.read_text(), str(path))):
+        for line in dialect_branches(parsed(path)):
             found.append(f"{relative}:{line}")
     assert found == [], "ask db.dialect (weft.store.dialects) instead of comparing names"
 
