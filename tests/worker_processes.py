@@ -140,6 +140,18 @@ class WorkerForks:
         self.pids.append(pid)
         return pid
 
+    def stop(self, pid: int, timeout_s: float = 20) -> None:
+        """SIGTERM the process and wait until it is gone (SIGKILL if it does not stop in time),
+        as `stop` does for a started one."""
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if alive(pid):
+            self.kill(pid)
+        else:
+            self.pids.remove(pid)
+
     def kill(self, pid: int, timeout_s: float = 10) -> None:
         """SIGKILL the worker and wait until it is gone."""
         os.kill(pid, signal.SIGKILL)

@@ -16,7 +16,7 @@ from engine.sink import Sink
 from graphs import chain, node
 from support import TenantFactory
 from weft.store.sql_counter import ENV_VAR, read_totals
-from worker_processes import free_port, start_server, start_worker, stop
+from worker_processes import WorkerForks, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -43,13 +43,17 @@ async def statements_so_far(counts: Path) -> int:
 
 
 async def test_a_sync_caller_is_answered_by_a_run_in_another_process(
-    db_url: str, make_tenant: TenantFactory, tmp_path: Path, sink: Sink
+    db_url: str,
+    make_tenant: TenantFactory,
+    tmp_path: Path,
+    sink: Sink,
+    worker_forks: WorkerForks,
 ) -> None:
     tenant = await make_tenant("acct-far")
     counts = tmp_path / "api-sql"
     port = free_port()
-    api = start_server("api", db_url, tmp_path, port, **{ENV_VAR: str(counts)})
-    worker = start_worker(db_url, tmp_path)
+    api = worker_forks.start_api(db_url, tmp_path, port, **{ENV_VAR: str(counts)})
+    worker = worker_forks.start(db_url, tmp_path)
     try:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", headers=tenant.bearer, timeout=30
@@ -62,8 +66,8 @@ async def test_a_sync_caller_is_answered_by_a_run_in_another_process(
             slow_s = await _sync_execute(http, workflow, f"slow/{int(RUN_S * 1000)}")
             after_slow = await statements_so_far(counts)
     finally:
-        stop(worker)
-        stop(api)
+        worker_forks.stop(worker)
+        worker_forks.stop(api)
     # What the slow run cost the API's process beyond the fast one: its waiting. The reads, not
     # the wall clock, tell how the answer came (NOTIFY or the fallback's ticks).
     waiting_reads = (after_slow - after_fast) - (after_fast - before)
@@ -131,13 +135,17 @@ async def _sync_execute(http: httpx.AsyncClient, workflow: str, ms: str) -> floa
 
 
 async def test_two_api_and_two_worker_processes_answer_every_sync_call(
-    db_url: str, make_tenant: TenantFactory, tmp_path: Path, sink: Sink
+    db_url: str,
+    make_tenant: TenantFactory,
+    tmp_path: Path,
+    sink: Sink,
+    worker_forks: WorkerForks,
 ) -> None:
     tenant = await make_tenant("acct-many")
     ports = [free_port(), free_port()]
-    apis = [start_server("api", db_url, tmp_path, port, WEFT_PROCESSES="1") for port in ports]
+    apis = [worker_forks.start_api(db_url, tmp_path, port, WEFT_PROCESSES="1") for port in ports]
     # Four runs at a time each: twenty slow runs need both workers.
-    workers = [start_worker(db_url, tmp_path, WEFT_WORKER_CONCURRENCY="4") for _ in range(2)]
+    workers = [worker_forks.start(db_url, tmp_path, WEFT_WORKER_CONCURRENCY="4") for _ in range(2)]
     try:
         clients = [
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", headers=tenant.bearer, timeout=30)
@@ -160,8 +168,8 @@ async def test_two_api_and_two_worker_processes_answer_every_sync_call(
         for client in clients:
             await client.aclose()
     finally:
-        for process in [*workers, *apis]:
-            stop(process)
+        for pid in [*workers, *apis]:
+            worker_forks.stop(pid)
     assert [a.status_code for a in answers] == [200] * 20
     assert [a.json() for a in answers] == [{"ms": f"slow/300/{n}"} for n in range(20)]
     assert len(ids) == 20

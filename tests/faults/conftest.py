@@ -11,7 +11,6 @@ from fault_postgres import FaultPostgres
 from engine.sink import Sink
 from support import NO_RATE_LIMITS
 from weft.settings import Settings
-from worker_processes import WorkerForks
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +38,3 @@ def sink() -> Iterator[Sink]:
     server = Sink()
     yield server
     server.close()
-
-
-@pytest.fixture
-def worker_forks() -> Iterator[WorkerForks]:
-    forks = WorkerForks()
-    yield forks
-    forks.close()
