@@ -5,21 +5,10 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator
 from pathlib import Path
-
-import weft
-
-SOURCE = Path(weft.__file__).parent
 
 
 @functools.cache
 def parsed(path: Path) -> ast.Module:
     """The syntax tree of one file; shared, so a test must not change it."""
     return ast.parse(path.read_text(), str(path))
-
-
-def source_trees(root: Path = SOURCE) -> Iterator[tuple[Path, ast.Module]]:
-    """Each module under `root`, in path order, with its tree."""
-    for path in sorted(root.rglob("*.py")):
-        yield path, parsed(path)

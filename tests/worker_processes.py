@@ -8,6 +8,7 @@ that kills and restarts a hundred workers cannot afford on a 2-core machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -143,21 +144,17 @@ class WorkerForks:
     def stop(self, pid: int, timeout_s: float = 20) -> None:
         """SIGTERM the process and wait until it is gone (SIGKILL if it does not stop in time),
         as `stop` does for a started one."""
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if alive(pid):
-            self.kill(pid)
-        else:
+        with contextlib.suppress(ProcessLookupError):  # already gone (it failed on its own)
+            os.kill(pid, signal.SIGTERM)
+        if gone_within(pid, timeout_s):
             self.pids.remove(pid)
+        else:
+            self.kill(pid)
 
     def kill(self, pid: int, timeout_s: float = 10) -> None:
         """SIGKILL the worker and wait until it is gone."""
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + timeout_s
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.005)
+        gone_within(pid, timeout_s)
         self.pids.remove(pid)
 
     def close(self) -> None:
@@ -167,6 +164,14 @@ class WorkerForks:
                 self.kill(pid)
         self.server.kill()
         self.server.wait()
+
+
+def gone_within(pid: int, timeout_s: float) -> bool:
+    """Whether the process is gone within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return not alive(pid)
 
 
 def alive(pid: int) -> bool:
