@@ -27,7 +27,6 @@ pytestmark = pytest.mark.slow
 
 LOAD = 8.0  # the load average the issue asks the server to start under
 RUNNABLE = 10  # processes wanting a core, burners and the rest of the machine together
-RAMP = 3  # times as many burners until the load average has reached LOAD
 RESTART = re.compile(r"Child process \[\d+\] died|worker process \d+ .*restarting")
 
 
@@ -50,35 +49,19 @@ def cpu_burner(load: float) -> Iterator[None]:
     """Busy-looping processes until the 1-minute load average reaches `load`, stopped after.
 
     As many as bring the machine to about RUNNABLE processes wanting a core (at least two): a
-    fixed number on top of a busy machine would measure that machine, not this server. Until
-    the load is reached, RAMP times as many run: the load average moves a 60 s time constant
-    toward the number of runnable processes, so RUNNABLE alone takes over a minute to lift a
-    quiet machine to 8 (slowing the rest of the suite all along), and three times as many
-    about 10 s. The extra ones stop once it is reached; with RUNNABLE wanting a core the load
-    average stays near RUNNABLE."""
+    fixed number on top of a busy machine would measure that machine, not this server."""
     count = max(2, math.ceil(RUNNABLE - runnable_elsewhere()))
-    burners = [_burner() for _ in range(count)]
-    ramp = [_burner() for _ in range(count * (RAMP - 1))]
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
     try:
         deadline = time.monotonic() + 240
         while load_average() < load and time.monotonic() < deadline:
             time.sleep(1)
-        _stop(ramp)
         assert load_average() >= load, f"the burner reached a load of {load_average()} only"
         yield
     finally:
-        _stop(ramp + burners)
-
-
-def _burner() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
-
-
-def _stop(burners: list[subprocess.Popen[bytes]]) -> None:
-    for burner in burners:
-        if burner.poll() is None:
+        for burner in burners:
             burner.kill()
-        burner.wait()
+            burner.wait()
 
 
 def serve_two(tmp_path: Path, **env: str) -> subprocess.Popen[bytes]:
