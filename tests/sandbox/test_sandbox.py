@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -23,6 +24,7 @@ from weft.sandbox import (
     protocol,
     run_code,
 )
+from weft.store.json_codec import dump_json
 
 pytestmark = pytest.mark.integration
 
@@ -274,7 +276,19 @@ async def test_non_json_input_is_rejected(pool: SandboxPool) -> None:
     with pytest.raises(CodeError, match="not JSON"):
         await pool.run("input", {"when": object()})
     with pytest.raises(CodeError, match="not JSON"):
-        await pool.run("input", float("nan"))
+        await pool.run("input", {"big": 2**70, "nan": float("nan")})
+
+
+async def test_input_reaches_the_code_as_a_step_output_is_stored(pool: SandboxPool) -> None:
+    # NaN and the infinities (an outside API may send them: Python's JSON reads them) become
+    # null, as in the run's history and in a resumed run's inputs read back from the database.
+    odd = {"nan": float("nan"), "inf": float("-inf"), 7: "int key", "line": 'a\u2028b"c\\'}
+    expected = {"nan": None, "inf": None, "7": "int key", "line": odd["line"]}
+    assert await pool.run("input", odd) == expected
+    assert json.loads(dump_json(odd)) == await pool.run("input", odd)
+    # Past orjson's reach (an integer past 64 bits, a lone surrogate in the code): json.dumps.
+    assert await pool.run("input.big > 1e20", {"big": 2**70}) is True
+    assert await pool.run("'\ud83d' + input", "x") == "\ud83dx"
 
 
 # Isolation, concurrency, lifecycle

@@ -13,6 +13,8 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
+import orjson
+
 from weft.sandbox import protocol
 from weft.sandbox.errors import (
     CodeError,
@@ -24,8 +26,11 @@ from weft.sandbox.errors import (
 )
 from weft.sandbox.process import WorkerGone, WorkerProcess
 from weft.sandbox.turns import FairTurns
+from weft.store.json_codec import parse_json
 
 logger = logging.getLogger(__name__)
+# What orjson writes as json.dumps would; anything else it hands back (TypeError) to json.dumps.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 
 MIB = 1024 * 1024
 DEFAULT_TIMEOUT_MS = 1000
@@ -230,11 +235,17 @@ class SandboxPool:
 
     def _encode_input(self, value: Any) -> bytes:
         try:
-            body = json.dumps(
-                value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-            ).encode()
-        except (TypeError, ValueError) as error:
-            raise CodeError(f"The code's input is not JSON: {error}") from None
+            # As a step's output is stored (store.json_codec): NaN and the infinities become
+            # null, so the code reads what the run's history shows, and reads the same after
+            # a resume (which takes the inputs back from the database).
+            body = orjson.dumps(value, option=_ORJSON_OPTIONS)
+        except TypeError:  # a lone surrogate, an integer past 64 bits, a value that is not JSON
+            try:
+                body = json.dumps(
+                    value, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+                ).encode()
+            except (TypeError, ValueError) as error:
+                raise CodeError(f"The code's input is not JSON: {error}") from None
         if len(body) > self.max_input_bytes:
             raise CodeError(
                 f"The code's input is {len(body)} bytes, over the limit of {self.max_input_bytes}"
@@ -317,8 +328,8 @@ def _result(reply: dict[str, Any], output: bytes, timeout_ms: int, memory_mb: in
     status = reply.get("status")
     if status == protocol.OK:
         try:
-            return json.loads(output)
-        except ValueError:
+            return parse_json(output)
+        except (ValueError, RecursionError):
             raise CodeOutputInvalid("The code's result is not valid JSON") from None
     if status == protocol.TIMEOUT:
         raise CodeTimeout(timeout_ms)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -101,7 +100,7 @@ class WorkerProcess:
         assert self.process.stdout is not None
         prefix = await self.process.stdout.readexactly(protocol.PREFIX.size)
         header_length, body_length = protocol.decode_prefix(prefix)
-        header = json.loads(await self.process.stdout.readexactly(header_length))
+        header = protocol.decode_header(await self.process.stdout.readexactly(header_length))
         return header, await self.process.stdout.readexactly(body_length)
 
     async def _death(self) -> WorkerGone:

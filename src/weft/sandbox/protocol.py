@@ -11,6 +11,8 @@ import json
 import struct
 from typing import Any
 
+import orjson
+
 PREFIX = struct.Struct("<II")
 
 # Reply statuses.
@@ -37,8 +39,27 @@ def wall_backstop_s(limit_s: float) -> float:
 
 def encode_frame(header: dict[str, Any], body: bytes = b"") -> bytes:
     """One frame: the prefix, the compact JSON header, then the body."""
-    head = json.dumps(header, separators=(",", ":")).encode()
+    try:
+        head = orjson.dumps(header)  # a fifth of json.dumps' CPU, on every call's both sides
+    except TypeError:  # a lone surrogate in the source, which only json.dumps escapes
+        head = json.dumps(header, separators=(",", ":")).encode()
     return PREFIX.pack(len(head), len(body)) + head + body
+
+
+def decode_header(head: bytes) -> dict[str, Any]:
+    """A frame's header, as json.loads reads it (orjson refuses an escaped lone surrogate)."""
+    try:
+        return orjson.loads(head)  # type: ignore[no-any-return]
+    except orjson.JSONDecodeError:
+        return json.loads(head)  # type: ignore[no-any-return]
+
+
+def js_string(text: str) -> str:
+    """`text` as a JavaScript string literal (JSON's, which ES2019 made a subset of JS)."""
+    try:
+        return orjson.dumps(text).decode()
+    except TypeError:  # a lone surrogate: json.dumps writes it as an escape
+        return json.dumps(text)
 
 
 def decode_prefix(prefix: bytes) -> tuple[int, int]:

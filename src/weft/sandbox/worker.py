@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import resource
 import time
@@ -304,7 +303,7 @@ async def _read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], byt
     except asyncio.IncompleteReadError:
         return None  # the pool closed our stdin: time to go
     header_length, body_length = protocol.decode_prefix(prefix)
-    header = json.loads(await reader.readexactly(header_length))
+    header = protocol.decode_header(await reader.readexactly(header_length))
     return header, await reader.readexactly(body_length)
 
 
