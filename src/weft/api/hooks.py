@@ -65,7 +65,7 @@ async def inbound_webhook(secret: str, request: Request, services: ServicesDep) 
     if not hook.sync:
         return _accepted(await run.durable_id())
     done = await waiting.wait_for_answer(services, scope, run, until_response=True)
-    return sync_response(done, done.id, accepted=_accepted(done.id), respond_as_sent=True)
+    return sync_response(done, done.id, accepted=lambda: _accepted(done.id), respond_as_sent=True)
 
 
 def _accepted(execution_id: str) -> JSONResponse:

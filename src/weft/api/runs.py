@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, Header, Request
@@ -221,17 +222,24 @@ async def execute(
         execution_id = await run.durable_id()
         return StartedOut(message="Workflow execution started", execution_id=execution_id)
     done = await waiting.wait_for_answer(services, scope, run, until_response=True)
-    started = StartedOut(message="Workflow execution started", execution_id=done.id)
-    accepted = JSONResponse(started.model_dump(), status_code=202)
+
+    def accepted() -> Response:
+        started = StartedOut(message="Workflow execution started", execution_id=done.id)
+        return JSONResponse(started.model_dump(), status_code=202)
+
     return sync_response(done, done.id, accepted=accepted, respond_as_sent=False)
 
 
 def sync_response(
-    done: RunAnswer, execution_id: str, *, accepted: Response, respond_as_sent: bool
+    done: RunAnswer,
+    execution_id: str,
+    *,
+    accepted: Callable[[], Response],
+    respond_as_sent: bool,
 ) -> Response:
     """What a synchronous caller (execute or webhook) gets once it stopped waiting: the respond
     node's body (with its status and headers when `respond_as_sent`), else the run's output, a
-    failure in the envelope, or `accepted` (202) while the run goes on."""
+    failure in the envelope, or `accepted()` (202) while the run goes on."""
     headers = {"x-execution-id": execution_id}
     if done.response:
         status = done.response.get("status", 200) if respond_as_sent else 200
@@ -244,8 +252,9 @@ def sync_response(
     if done.status in states.TERMINAL:
         message = (done.error or {}).get("message", "The workflow did not complete")
         raise WorkflowFailed(message, details={"execution_id": execution_id})
-    accepted.headers.update(headers)
-    return accepted
+    answer = accepted()
+    answer.headers.update(headers)
+    return answer
 
 
 _EVENT_CONFLICT = {409: {"model": ErrorOut, "description": "Idempotency-Key reused"}}

@@ -27,6 +27,7 @@ from weft.net.errors import (
 )
 from weft.net.failures import translate_errors
 from weft.net.policy import OutboundPolicy
+from weft.store.json_codec import parse_json
 
 SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -365,7 +366,7 @@ def _decode_body(response: aiohttp.ClientResponse, data: bytes) -> Any:
         text = data.decode("utf-8-sig", errors="replace")
     if _is_json(response.headers.get("content-type", "")):
         try:
-            return jsonlib.loads(text)
+            return parse_json(text)  # json.loads' values at orjson's speed
         except (ValueError, RecursionError):
             pass  # a server that says JSON but sends something else: hand over the text
     return text
