@@ -230,3 +230,47 @@ async def test_any_odd_value_from_code_or_an_outside_answer_reads_back_in_every_
 
     # Hypothesis drives its examples from a thread; each runs on the test's own loop.
     await asyncio.to_thread(through_a_run)
+
+
+async def test_non_finite_numbers_in_an_outside_answer_read_as_null_everywhere(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, odd_api: OddApi
+) -> None:
+    # Not JSON, but sent by real APIs (Python's json.dumps writes them): read as the numbers
+    # they name, then null wherever the run's values go, as PostgreSQL's jsonb cannot hold them.
+    odd_api.answer = b'{"ratio": NaN, "high": Infinity, "low": -Infinity, "n": 1}'
+    read_back = {"ratio": None, "high": None, "low": None, "n": 1}
+    nodes = [
+        MANUAL_START,
+        node("2", "http", "Call", url=f"{odd_api.url}/odd"),
+        node("3", "code", "Code", source="return input.nodes.call.body;"),
+        node("4", "respond", "Answer", body="{{ nodes.call.body }}"),
+    ]
+    workflow = await publish(client, tenant, nodes)
+    answered = await client.post(
+        f"{BASE}/workflow/{workflow}/execute",
+        json={"payload": {}, "sync_execution": True},
+        headers=tenant.bearer,
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json() == read_back
+    done = await finished(client, tenant, answered.headers["x-execution-id"])
+    assert done["status"] == "COMPLETED", done
+    assert step(done, "2")["latest_output"]["body"] == read_back
+    assert step(done, "3")["latest_output"] == read_back
+
+
+async def test_non_finite_numbers_answer_the_test_route_and_a_single_node_run(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, odd_api: OddApi
+) -> None:
+    odd_api.answer = b'{"ratio": NaN, "high": Infinity}'
+    read_back = {"ratio": None, "high": None}
+    call = node("2", "http", "Call", url=f"{odd_api.url}/odd")
+    draft = await create_draft(client, tenant, [MANUAL_START, call])
+    tested = await client.post(
+        f"{BASE}/workflow/{draft}/test", json={"payload": {}}, headers=tenant.bearer
+    )
+    assert tested.status_code == 200, tested.text
+    assert step(tested.json(), "2")["latest_output"]["body"] == read_back
+    ran = await client.post(f"{BASE}/workflow/{draft}/nodes/2/run", json={}, headers=tenant.bearer)
+    assert ran.status_code == 200, ran.text
+    assert ran.json()["output"]["body"] == read_back

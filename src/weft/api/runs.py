@@ -23,6 +23,7 @@ from weft.engine.starts.trigger_output import sample_output
 from weft.engine.workers import waiting
 from weft.engine.workers.answers import RunAnswer
 from weft.errors import WeftError
+from weft.store.json_codec import dump_json
 from weft.workflows import service
 from weft.workflows.request_schema import json_schema_of
 from weft.workflows.trigger_index import start_config
@@ -230,6 +231,14 @@ async def execute(
     return sync_response(done, done.id, accepted=accepted, respond_as_sent=False)
 
 
+class StoredJSONResponse(JSONResponse):
+    """A run's value as its row stores it (store.json_codec), at orjson's speed: NaN and the
+    infinities an outside API sent are null, where Starlette's json.dumps refused them (a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        return dump_json(content).encode()
+
+
 def sync_response(
     done: RunAnswer,
     execution_id: str,
@@ -246,9 +255,10 @@ def sync_response(
         if respond_as_sent:
             sent = done.response.get("headers") or {}
             headers = {**{str(k): str(v) for k, v in sent.items()}, **headers}
-        return JSONResponse(done.response.get("body"), status_code=status, headers=headers)
+        body = done.response.get("body")
+        return StoredJSONResponse(body, status_code=status, headers=headers)
     if done.status == states.SUCCEEDED:
-        return JSONResponse(done.output, headers=headers)
+        return StoredJSONResponse(done.output, headers=headers)
     if done.status in states.TERMINAL:
         message = (done.error or {}).get("message", "The workflow did not complete")
         raise WorkflowFailed(message, details={"execution_id": execution_id})

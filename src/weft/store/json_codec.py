@@ -8,6 +8,9 @@ keys as in values (keys that become equal keep the last value), and a valid pair
 becomes its one character. SQLite rows written before this are repaired the same way as they
 are read.
 
+NaN and the infinities, which Python's json reads (an outside API may send them) but JSON cannot
+hold, are written as null, by orjson and by the walk alike.
+
 Clean values, nearly all of them, are never walked. Writing is orjson's (a seventh of
 json.dumps' CPU), which refuses surrogates: only then is the value walked. NUL it escapes as
 `\\u0000`, which costs a search of the text (`dump_json`); PostgreSQL's hot batch skips even that
@@ -18,6 +21,7 @@ with valid values.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -100,9 +104,11 @@ def valid_json(value: Any) -> Any:
 
 
 def _valid(value: Any) -> Any:
-    # Anything but a str, dict, list or tuple stays as it is.
+    # Anything but a str, dict, list, tuple or non-finite float stays as it is.
     if isinstance(value, str):
         return _valid_str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # as orjson writes NaN and the infinities, which JSON cannot hold
     if isinstance(value, dict):
         return {_valid_str(k) if isinstance(k, str) else k: _valid(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
