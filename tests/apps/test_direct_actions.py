@@ -166,3 +166,18 @@ async def test_execute_without_a_connection_or_to_a_forbidden_address(
         f"{BASE}/get_customer/execute", json={"customer": "c"}, headers=tenant.bearer
     )
     assert_envelope(refused, 502, "APP_CALL_FAILED")
+
+
+async def test_execute_answers_non_finite_numbers_from_the_app_as_null(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi
+) -> None:
+    # Not JSON, but real APIs send it (Python's json.dumps writes NaN): null, never a 500.
+    await _stripe_connected(app, client, tenant, fake)
+    fake.answer("GET", "/v1/customers/cus_1", b'{"id": "cus_1", "balance": NaN, "cap": Infinity}')
+    response = await client.post(
+        f"{BASE}/get_customer/execute", json={"customer": "cus_1"}, headers=tenant.bearer
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"id": "cus_1", "balance": None, "cap": None}
+    log = await client.get("/api/v2/public/audit-log", headers=tenant.org_key)
+    assert log.status_code == 200, log.text
