@@ -231,6 +231,10 @@ async def execute(
     return sync_response(done, done.id, accepted=accepted, respond_as_sent=False)
 
 
+# Answers HTTP forbids a body: one sent anyway would be read as the start of the next answer.
+_NO_BODY = frozenset({204, 304})
+
+
 class StoredJSONResponse(JSONResponse):
     """A run's value as its row stores it (store.json_codec), at orjson's speed: NaN and the
     infinities an outside API sent are null, where Starlette's json.dumps refused them (a 500)."""
@@ -255,8 +259,18 @@ def sync_response(
         if respond_as_sent:
             sent = done.response.get("headers") or {}
             headers = {**{str(k): str(v) for k, v in sent.items()}, **headers}
-        body = done.response.get("body")
-        return StoredJSONResponse(body, status_code=status, headers=headers)
+        if status in _NO_BODY:
+            answer: Response = Response(status_code=status, headers=headers)
+        else:
+            body = done.response.get("body")
+            answer = StoredJSONResponse(body, status_code=status, headers=headers)
+        if respond_as_sent:
+            # Served from Weft's own origin, where the editor runs: whatever content type the
+            # workflow gives its answer (text/html too), a browser must not run it there. A
+            # policy of the workflow's own still applies beside this one.
+            answer.headers["x-content-type-options"] = "nosniff"
+            answer.headers.append("content-security-policy", "sandbox")
+        return answer
     if done.status == states.SUCCEEDED:
         return StoredJSONResponse(done.output, headers=headers)
     if done.status in states.TERMINAL:

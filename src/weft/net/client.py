@@ -26,6 +26,7 @@ from weft.net.errors import (
     TooManyRedirects,
 )
 from weft.net.failures import translate_errors
+from weft.net.headers import FRAMING_HEADERS, header_problem
 from weft.net.policy import OutboundPolicy
 from weft.store.json_codec import parse_json
 
@@ -36,13 +37,10 @@ CROSS_ORIGIN_DROPPED = ("authorization", "proxy-authorization", "cookie", "host"
 BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
 # The body's framing is ours to declare: a caller's Content-Length that disagreed with the body
 # would leave bytes on a pooled connection, read as the answer to someone else's request.
-FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 USER_AGENT = "Weft"
 # Response header lines up to this size (aiohttp's default, 8 KiB, refuses some real APIs'
 # long Link or Content-Security-Policy headers).
 MAX_HEADER_LINE = 64 * 1024
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 _HOST = re.compile(r"[A-Za-z0-9._~:%-]+")
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Characters a path or query may hold unescaped (RFC 3986); anything else gets escaped.
@@ -285,14 +283,8 @@ def _checked_headers(headers: Mapping[str, Any] | None) -> CIMultiDict[str]:
     checked: CIMultiDict[str] = CIMultiDict()
     for name, value in (headers or {}).items():
         text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
-            raise OutboundError(f"Header name {str(name)[:60]!r} is not a valid HTTP header name")
-        if not _FIELD_VALUE.fullmatch(text):
-            # The value stays out of the message: it may be a credential.
-            raise OutboundError(
-                f"The value of header {name!r} cannot be sent: it holds a line break, a control "
-                "character or a non-ASCII character"
-            )
+        if problem := header_problem(name, text):
+            raise OutboundError(problem)
         if name.lower() not in FRAMING_HEADERS:
             checked.add(name, text)
     return checked

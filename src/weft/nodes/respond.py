@@ -6,13 +6,15 @@ engine.interpreter.control_flow `respond_step`, reached through `Role.RESPOND`.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from weft.net.headers import FRAMING_HEADERS, header_problem
 from weft.nodes.base import NodeConfig
 from weft.nodes.kind import NodeKind, Role
-from weft.nodes.runtime import NodeContext, NodeResult
+from weft.nodes.runtime import NodeContext, NodeFailure, NodeResult
 
 NODE_TYPE = "respond"
 
@@ -29,9 +31,26 @@ class Config(NodeConfig):
 
 async def run(config: Config, ctx: NodeContext) -> NodeResult:
     """The answer a synchronous caller receives: status, headers and the rendered body."""
-    headers = (await ctx.render(config.headers, "headers")) or {}
+    headers = _answer_headers((await ctx.render(config.headers, "headers")) or {})
     body = await ctx.render(config.body, "body")
     return NodeResult(output={"status": config.status, "headers": headers, "body": body})
+
+
+def _answer_headers(rendered: dict[str, Any]) -> dict[str, str]:
+    """The headers as they are sent: text (JSON for what is not a string, none for null), less
+    the framing headers the server sets. A header that would break the answer on the wire (a
+    line break from the caller's own input, a name that is no token) fails the step, which the
+    caller then sees as the run's failure rather than as a server error."""
+    headers = {}
+    for name, value in rendered.items():
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        if problem := header_problem(name, text):
+            raise NodeFailure(problem)
+        if name.lower() not in FRAMING_HEADERS:
+            headers[name] = text
+    return headers
 
 
 KIND = NodeKind(
