@@ -10,7 +10,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -233,9 +233,13 @@ async def token_request(
         # The provider's error code only: its description may echo what was sent.
         code = response.body.get("error") if isinstance(response.body, dict) else None
         raise OAuthFailed(f"Token endpoint answered {response.status} ({code or 'no error code'})")
-    if "access_token" not in response.body:
+    token = response.body.get("access_token")
+    if not isinstance(token, str) or not token:
         raise OAuthFailed("Token endpoint answered without an access_token")
     return response.body
+
+
+MAX_EXPIRES_IN_S = 365 * 24 * 3600
 
 
 def tokens_from(answer: dict[str, Any], auth: OAuth2Auth, previous: dict[str, Any] | None = None):
@@ -249,13 +253,24 @@ def tokens_from(answer: dict[str, Any], auth: OAuth2Auth, previous: dict[str, An
         tokens["base_url"] = answer.get(auth.base_url_from_token) or (previous or {}).get(
             "base_url"
         )
-    expires_in = answer.get("expires_in")
-    expires_at: datetime | None = None
-    if isinstance(expires_in, int | float) or (
-        isinstance(expires_in, str) and expires_in.isdigit()
-    ):
-        expires_at = now() + timedelta(seconds=float(expires_in))
-    return tokens, expires_at
+    seconds = _seconds(answer.get("expires_in"))
+    return tokens, None if seconds is None else now() + timedelta(seconds=seconds)
+
+
+def _seconds(expires_in: Any) -> float | None:
+    """A token answer's `expires_in` as seconds, or None (no known expiry) for what is not a
+    positive number: absent, 0 (some providers' "never"), NaN, text. Capped at a year, so a
+    provider's 1e20 cannot overflow the clock; the token is then refreshed within the year."""
+    if isinstance(expires_in, str):
+        try:
+            expires_in = float(expires_in)
+        except ValueError:
+            return None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+        return None
+    if not expires_in > 0:  # NaN too
+        return None
+    return min(float(expires_in), MAX_EXPIRES_IN_S)
 
 
 def _bound_to(row: OAuthState, browser_nonce: str | None) -> bool:
