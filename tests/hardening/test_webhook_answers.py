@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.flows import BASE, finished, publish, step
+from engine.flows import BASE, create_draft, finished, publish, step
 from graphs import node
 from support import Tenant, assert_envelope
 from weft.engine.workers.host import Engine
@@ -113,3 +113,15 @@ async def test_no_answer_runs_as_a_page_of_weft_s_origin(
     assert answer.headers["content-type"] == "text/html"
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers.get_list("content-security-policy") == [own_policy, "sandbox"]
+
+
+async def test_a_1xx_status_is_refused_at_publish(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # A 1xx announces the final answer to come: sent as the answer, the caller would wait on.
+    draft = await create_draft(client, tenant, [HOOK, node("2", "respond", "R", status=101)])
+    published = await client.put(
+        f"{BASE}/workflow/{draft}/publish", json={"published": True}, headers=tenant.bearer
+    )
+    assert_envelope(published, 422, "INVALID_WORKFLOW_GRAPH")
+    assert "status" in published.text  # the problem names the field

@@ -24,7 +24,8 @@ class Config(NodeConfig):
 
     template_fields: ClassVar[tuple[str, ...]] = ("headers", "body")
 
-    status: int = Field(200, ge=100, le=599)
+    # A final answer: 1xx statuses announce one to come and would leave the caller waiting.
+    status: int = Field(200, ge=200, le=599)
     headers: dict[str, Any] = Field(default_factory=dict)
     body: Any = None
 
