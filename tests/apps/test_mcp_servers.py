@@ -342,3 +342,21 @@ async def test_rotated_token_replaces_the_old_one(
     deleted = await client.delete(f"{SERVERS}/{created['_id']}", headers=tenant.bearer)
     assert deleted.status_code == 200 and deleted.json() == {"success": True}
     assert_envelope(await client.get(f"{SERVERS}/{created['_id']}", headers=tenant.bearer), 404)
+
+
+async def test_an_apps_non_finite_numbers_reach_the_mcp_client_as_null(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi, live: str
+) -> None:
+    # Not JSON, but real APIs send it (Python's json.dumps writes NaN): the tool's text must
+    # still be JSON, and say what its structured content says.
+    await _stripe_connected(app, client, tenant, fake)
+    fake.answer("GET", "/v1/customers/cus_7", b'{"id": "cus_7", "balance": NaN, "cap": -Infinity}')
+    created = await _create(client, tenant.bearer, associated_apps=[STRIPE])
+    async with mcp_session(f"{live}/mcp/v1/{created['token']}/{created['_id']}") as session:
+        result = await session.call_tool("stripe__get_customer", {"customer": "cus_7"})
+    assert result.is_error is False
+    read_back = {"id": "cus_7", "balance": None, "cap": None}
+    assert result.structured_content == read_back
+    assert json.loads(result.content[0].text) == read_back
+    log = await client.get(f"{SERVERS}/{created['_id']}/logs", headers=tenant.org_key)
+    assert log.status_code == 200, log.text

@@ -28,6 +28,7 @@ from weft.apps.mcp_servers import Authenticated
 from weft.engine.agents import mcp_tools
 from weft.engine.workers.services import Services
 from weft.errors import WeftError
+from weft.store.json_codec import as_stored
 
 if TYPE_CHECKING:
     import mcp_types as types
@@ -76,7 +77,13 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
         answer = await mcp_tools.call_tool(services, found, params.name, params.arguments or {})
     except mcp_tools.ToolError as error:
         return types.CallToolResult(content=[types.TextContent(text=str(error))], is_error=True)
-    text = json.dumps(answer, default=str)
+    try:
+        # As the run's history holds it: the SDK would write an app's NaN into the JSON-RPC
+        # answer as it is, which no strict JSON parser (a browser's) reads.
+        answer = as_stored(answer)
+        text = json.dumps(answer)
+    except TypeError:  # not JSON at all (nothing an app or a run answers today)
+        text = json.dumps(answer, default=str)
     structured = answer if isinstance(answer, dict) else {"result": answer}
     return types.CallToolResult(
         content=[types.TextContent(text=text)], structured_content=structured

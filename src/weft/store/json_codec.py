@@ -91,6 +91,13 @@ def load_json(text: str) -> Any:
     return _valid(value) if _ODD_ESCAPE.search(text) else value
 
 
+def as_stored(value: Any) -> Any:
+    """`value` as a JSON column writes and reads it back: odd strings replaced, NaN and the
+    infinities null, tuples lists, keys strings. For an answer sent outside as JSON text
+    beside what the run's history shows (TypeError for what is not JSON at all)."""
+    return parse_json(dump_json(value))
+
+
 def valid_json(value: Any) -> Any:
     """`value` with every string (dict keys too) made valid UTF-8 without NUL: lone surrogates
     and NUL replaced by U+FFFD, a surrogate pair joined into its character. A value with none
