@@ -274,3 +274,27 @@ async def test_non_finite_numbers_answer_the_test_route_and_a_single_node_run(
     ran = await client.post(f"{BASE}/workflow/{draft}/nodes/2/run", json={}, headers=tenant.bearer)
     assert ran.status_code == 200, ran.text
     assert ran.json()["output"]["body"] == read_back
+
+
+async def test_non_finite_numbers_become_null_as_they_arrive(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, odd_api: OddApi
+) -> None:
+    # A request body built from the answer is sent (json.dumps refused NaN: the step failed,
+    # where a resumed run, reading the stored null, would have sent it).
+    odd_api.answer = b'{"ratio": NaN, "list": [Infinity, 1]}'
+    nodes = [
+        MANUAL_START,
+        node("2", "http", "Call", url=f"{odd_api.url}/odd"),
+        node(
+            "3",
+            "http",
+            "Echo",
+            url=f"{odd_api.url}/echo",
+            method="POST",
+            body="{{ nodes.call.body }}",
+        ),
+    ]
+    workflow = await publish(client, tenant, nodes)
+    done = await run(client, tenant, workflow, {})
+    assert done["status"] == "COMPLETED", done
+    assert json.loads(odd_api.received[-1].body) == {"ratio": None, "list": [None, 1]}

@@ -28,7 +28,7 @@ from weft.net.errors import (
 from weft.net.failures import translate_errors
 from weft.net.headers import FRAMING_HEADERS, header_problem
 from weft.net.policy import OutboundPolicy
-from weft.store.json_codec import parse_json
+from weft.store.json_codec import as_stored, parse_json
 
 SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -358,7 +358,14 @@ def _decode_body(response: aiohttp.ClientResponse, data: bytes) -> Any:
         text = data.decode("utf-8-sig", errors="replace")
     if _is_json(response.headers.get("content-type", "")):
         try:
-            return parse_json(text)  # json.loads' values at orjson's speed
+            value = parse_json(text)  # json.loads' values at orjson's speed
+            if "NaN" in text or "Infinity" in text:
+                # Not JSON, but Python's json reads (and writes) them: null from here on, as
+                # the step's stored output has them, so a code step, a request body, a sync
+                # answer and a resumed run all see the same value.
+                value = as_stored(value)
         except (ValueError, RecursionError):
             pass  # a server that says JSON but sends something else: hand over the text
+        else:
+            return value
     return text
