@@ -37,6 +37,13 @@ def _server() -> MCPServer:
     def greet(name: str) -> str:
         return f"Hello {name}"
 
+    @server.tool(
+        description="A ratio that is not a number (Python writes NaN into JSON)",
+        structured_output=False,
+    )
+    def ratio() -> str:
+        return '{"ratio": NaN, "cap": Infinity}'
+
     @server.tool(description="Always fails")
     def explode() -> str:
         raise ValueError("the fuse was lit")

@@ -141,7 +141,7 @@ async def test_the_editor_lists_a_servers_tools_with_their_input_schemas(
     listed = await client.post(TOOLS, json={"url": remote.url}, headers=tenant.bearer)
     assert listed.status_code == 200, listed.text
     tools = {tool["name"]: tool for tool in listed.json()["tools"]}
-    assert set(tools) == {"add", "greet", "explode"}
+    assert set(tools) == {"add", "greet", "ratio", "explode"}
     assert tools["add"]["description"] == "Add two whole numbers"
     assert tools["add"]["input_schema"]["properties"]["a"]["type"] == "integer"
     assert "authorization" not in remote.headers[0]

@@ -18,7 +18,7 @@ OPEN = OutboundPolicy.parse("127.0.0.1")
 async def test_lists_tools_with_their_input_schemas_and_calls_one() -> None:
     async with remote_mcp() as remote:
         tools = {tool.name: tool for tool in await list_tools(remote.url, policy=OPEN)}
-        assert set(tools) == {"add", "greet", "explode"}
+        assert set(tools) == {"add", "greet", "ratio", "explode"}
         assert tools["add"].description == "Add two whole numbers"
         assert tools["add"].input_schema["required"] == ["a", "b"]
         answer = await call_tool(remote.url, "add", {"a": 1, "b": 2}, policy=OPEN)
@@ -64,3 +64,10 @@ async def test_a_compressed_json_answer_is_refused() -> None:
     async with hostile_mcp("gzip") as hostile:
         with pytest.raises(ResponseTooLarge, match="gzip-compressed answer"):
             await call_tool(hostile.url, "add", {}, policy=OPEN, timeout_s=60)
+
+
+async def test_a_tools_non_finite_numbers_read_as_null() -> None:
+    async with remote_mcp() as remote:
+        answer = await call_tool(remote.url, "ratio", {}, policy=OPEN)
+    assert answer.is_error is False
+    assert answer.output == {"ratio": None, "cap": None}

@@ -16,7 +16,7 @@ not asked for, and a JSON answer compressed anyway is refused (its size would sa
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from weft.net.errors import (
     ResponseTooLarge,
 )
 from weft.net.policy import OutboundPolicy, normalize_ip, parse_ip
+from weft.store.json_codec import as_stored, parse_json
 
 # Tool lists and answers are small; a server that sends more is refused, not buffered.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -348,11 +349,14 @@ async def call_tool(
     output: Any = result.structured_content
     if output is None:
         output = _maybe_json(text)
+    with contextlib.suppress(TypeError, RecursionError):
+        # As the step stores it: NaN and the infinities (the SDK's parser reads them) null.
+        output = as_stored(output)
     return ToolAnswer(is_error=bool(result.is_error), output=output, text=text)
 
 
 def _maybe_json(text: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return parse_json(text)
+    except (ValueError, RecursionError):
         return text
