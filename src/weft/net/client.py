@@ -35,8 +35,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Credentials meant for one origin must not follow a redirect to another.
 CROSS_ORIGIN_DROPPED = ("authorization", "proxy-authorization", "cookie", "host")
 BODY_HEADERS = ("content-type", "content-length", "transfer-encoding")
-# The body's framing is ours to declare: a caller's Content-Length that disagreed with the body
-# would leave bytes on a pooled connection, read as the answer to someone else's request.
 USER_AGENT = "Weft"
 # Response header lines up to this size (aiohttp's default, 8 KiB, refuses some real APIs'
 # long Link or Content-Security-Policy headers).

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Set by the client or server from the body actually sent; a workflow's own are dropped.
+# Set by the client or server from the body actually sent; a workflow's own are dropped. One
+# that disagreed with the body would leave bytes on a pooled connection, read as the answer to
+# someone else's request.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
