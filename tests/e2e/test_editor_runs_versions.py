@@ -19,6 +19,24 @@ SHAPE = {
 EDGES = [{"id": "e1-2", "source": "1", "target": "2", "sourceHandle": None, "targetHandle": None}]
 
 
+# Holds the answers of the runs list's webhook filter until the test releases them.
+HOLD_WEBHOOK_ANSWERS = """() => {
+  const plain = window.fetch;
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  window.__releaseHeld = () => release();
+  window.__heldDelivered = false;
+  window.fetch = (input, init) => {
+    const answer = plain(input, init);
+    if (!String(input).includes("trigger_kind=webhook")) return answer;
+    return released.then(() => answer).then((response) => {
+      setTimeout(() => (window.__heldDelivered = true), 0);
+      return response;
+    });
+  };
+}"""
+
+
 def publish(tenant, workflow_id: str) -> None:
     answer = tenant.api("PUT", f"/workflow/{workflow_id}/publish", json={"published": True})
     assert answer.is_success, answer.text
@@ -75,6 +93,18 @@ def test_run_rows_show_how_each_run_started_and_filter_and_search(
     frame.get_by_text("No run matches these filters.").wait_for(timeout=60000)
     frame.get_by_role("combobox", name="Started by").select_option("api")
     wait_until(lambda: rows.count() == 3, message="the three API runs again")
+
+    # Answers out of order: the webhook filter's answer is held until the API filter's has
+    # filled the list; arriving last, it must not empty the list the user now asks for.
+    inner = editor.editor_frame
+    inner.evaluate(HOLD_WEBHOOK_ANSWERS)
+    frame.get_by_role("combobox", name="Started by").select_option("webhook")
+    frame.get_by_role("combobox", name="Started by").select_option("api")
+    wait_until(lambda: rows.count() == 3, message="the API runs while the other answer is held")
+    inner.evaluate("() => window.__releaseHeld()")
+    wait_until(lambda: inner.evaluate("() => window.__heldDelivered"), message="the held answer")
+    editor.page.wait_for_timeout(1000)  # time for the editor to (wrongly) apply it
+    assert rows.count() == 3
 
     # A run id finds its run (the row shows the id's end; the search takes the whole id).
     frame.get_by_role("searchbox", name="Search").fill(ids[0])

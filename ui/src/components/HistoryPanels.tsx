@@ -1,7 +1,7 @@
 // Runs (execution history with filters, open read-only, replay) and versions (compare, restore).
 import { ErrorNote } from "./ErrorNote";
 import "./annotations.css";
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import type { Api } from "../lib/api";
 import type { Execution, VersionDoc } from "../lib/types";
 import { formatDate, formatDuration, msg, statusText, t } from "../i18n";
@@ -35,14 +35,19 @@ export function RunsPanel({ api, onOpen, onReplay, openId }: { api: Api; onOpen(
   const [hasNext, setHasNext] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
+  // Answers can arrive out of order (a slow one for the filters before): only the latest
+  // request's answer fills the list, or the list would show filters no longer chosen.
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const ticket = ++latest.current;
     try {
       const answer = await api.executions({ status, page, tests, kind, search });
+      if (ticket !== latest.current) return;
       setRuns(answer.docs);
       setHasNext(answer.hasNextPage);
       setError(null);
     } catch (e) {
-      setError(e);
+      if (ticket === latest.current) setError(e);
     }
   }, [api, status, page, tests, kind, search]);
 
