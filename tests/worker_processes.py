@@ -277,10 +277,11 @@ def start_server(
     script: bool = False,
     group: int | None = None,
     netns: str | None = None,
+    start_within_s: float = 60,
     **env: str,
 ) -> subprocess.Popen[bytes]:
     """`weft serve` or `weft api` on `WEFT_HOST` (default 127.0.0.1):`port`, logging to a file
-    of its own; returns once it answers /healthz (within 60 s of its start). In process group
+    of its own; returns once it answers /healthz (within `start_within_s`). In process group
     `group` (0: a group of its own) and network namespace `netns` when given, as tests/hosts.py
     starts a host."""
     log_path = data_dir / f"{command}-{port}.log"
@@ -293,7 +294,8 @@ def start_server(
             stderr=subprocess.STDOUT,
             process_group=group,
         )
-    if answers_health(f"http://{address}:{port}/healthz", lambda: process.poll() is None):
+    url = f"http://{address}:{port}/healthz"
+    if answers_health(url, lambda: process.poll() is None, start_within_s):
         return process
     process.kill()
     raise AssertionError(f"weft {command} did not start: {log_path.read_text()[-2000:]}")
