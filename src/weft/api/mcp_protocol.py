@@ -28,7 +28,7 @@ from weft.apps.mcp_servers import Authenticated
 from weft.engine.agents import mcp_tools
 from weft.engine.workers.services import Services
 from weft.errors import WeftError
-from weft.store.json_codec import as_stored
+from weft.store.json_codec import dump_json, parse_json
 
 if TYPE_CHECKING:
     import mcp_types as types
@@ -80,8 +80,8 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
     try:
         # As the run's history holds it: the SDK would write an app's NaN into the JSON-RPC
         # answer as it is, which no strict JSON parser (a browser's) reads.
-        answer = as_stored(answer)
-        text = json.dumps(answer)
+        text = dump_json(answer)
+        answer = parse_json(text)
     except TypeError:  # not JSON at all (nothing an app or a run answers today)
         text = json.dumps(answer, default=str)
     structured = answer if isinstance(answer, dict) else {"result": answer}
