@@ -161,13 +161,15 @@ async def test_a_long_step_without_outside_effects_gets_its_run_written_within_a
     settings: Any, db: Database, make_tenant: TenantFactory
 ) -> None:
     tenant = await make_tenant()
-    async with running_app(settings, db, lease_s=1.5) as client:
+    # The step outlasts the lease by half. A lease of 4 s is renewed every 1.3 s: a machine at
+    # the suite's full load has missed a 1.5 s lease's renewals (0.5 s apart) altogether.
+    async with running_app(settings, db, lease_s=4) as client:
         busy = node(
             "2",
             "code",
             "Busy",
-            source="const until = Date.now() + 2500; while (Date.now() < until) {} return 7",
-            timeout_ms=5000,
+            source="const until = Date.now() + 6000; while (Date.now() < until) {} return 7",
+            timeout_ms=10000,
         )
         reply = node("3", "respond", "Reply", body={"got": "{{ nodes.busy }}"})
         wf = await publish(client, tenant, [sync_hook(), busy, reply])
@@ -177,7 +179,7 @@ async def test_a_long_step_without_outside_effects_gets_its_run_written_within_a
         async def written_running() -> bool:
             return [run.status for run in await rows_of(db, wf)] == ["running"]
 
-        # Written within a third of the lease, while the 2.5 s step still runs.
+        # Written within a third of the lease, while the 6 s step still runs.
         await wait_until(written_running, what="the run written while its step runs")
         answer = await answering
     # Renewed, not lost: the run went on to the end in the same worker.
