@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from weft.errors import InvalidInput, NotFound
 from weft.ids import new_id
 from weft.notifications.crypto import SecretBox, new_signing_secret
 from weft.notifications.events import EVENTS, canonical_event
+from weft.store.brief_cache import BriefCache
 from weft.store.db import Database
 from weft.store.pagination import Page, paginate
 from weft.store.scope import OrgScope
@@ -113,7 +113,7 @@ async def create_subscription(
     )
     session.add(subscription)
     await session.flush()
-    _subscribed.pop((scope.org_id, scope.environment), None)
+    _SUBSCRIBED.forget((scope.org_id, scope.environment))
     return CreatedSubscription(subscription=subscription, secret=secret)
 
 
@@ -167,29 +167,24 @@ async def subscribers_of(
     return [row for row in rows if event in row.events]
 
 
-# (org, environment) -> (checked at, has subscriptions). Most orgs have none, and asking costs a
-# query per finished run; a new subscription is noticed within this many seconds.
-_SUBSCRIBED_TTL_S = 2.0
-_subscribed: dict[tuple[str, str], tuple[float, bool]] = {}
+# Whether an org's environment has any webhook. Most orgs have none, and asking costs a query
+# per finished run; a new subscription is noticed by other processes within the TTL.
+_SUBSCRIBED = BriefCache(ttl_s=2.0)
 
 
 async def has_subscriptions(db: Database, org_id: str, environment: str) -> bool:
     """Whether the org has any webhook in this environment (cached briefly)."""
-    key = (org_id, environment)
-    cached = _subscribed.get(key)
-    moment = time.monotonic()
-    if cached is not None and moment - cached[0] < _SUBSCRIBED_TTL_S:
-        return cached[1]
-    async with db.reading() as session:
-        found = await session.scalar(
-            select(NotificationSubscription.id)
-            .where(
-                NotificationSubscription.org_id == org_id,
-                NotificationSubscription.environment == environment,
+
+    async def ask() -> bool:
+        async with db.reading() as session:
+            found = await session.scalar(
+                select(NotificationSubscription.id)
+                .where(
+                    NotificationSubscription.org_id == org_id,
+                    NotificationSubscription.environment == environment,
+                )
+                .limit(1)
             )
-            .limit(1)
-        )
-    if len(_subscribed) > 10_000:
-        _subscribed.clear()
-    _subscribed[key] = (moment, found is not None)
-    return found is not None
+        return found is not None
+
+    return await _SUBSCRIBED.get_or_load((org_id, environment), ask)

@@ -15,8 +15,6 @@ Orgs with no quota pay one read per start every `CACHE_S` seconds, no more (`Quo
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -27,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from weft.clock import isoformat, now
 from weft.errors import WeftError
+from weft.store.brief_cache import BriefCache
 from weft.store.db import Database
 from weft.store.dialects import dialect_of
 from weft.store.scope import OrgScope
@@ -35,7 +34,6 @@ from weft.tenancy.accounts import get_linked_account
 
 ORG_WIDE = ""  # the linked_account_pk of the org's own row
 CACHE_S = 2.0  # how long a process trusts the quotas it read (a change is seen within this)
-_CACHED = 10_000  # accounts whose quotas a process remembers
 
 
 @dataclass(frozen=True)
@@ -137,8 +135,8 @@ class QuotaBook:
     without quotas costs one read per CACHE_S, whatever its number of accounts."""
 
     def __init__(self) -> None:
-        self._orgs: OrderedDict[tuple[str, str], tuple[float, bool]] = OrderedDict()
-        self._seen: OrderedDict[tuple[str, str, str], tuple[float, Applicable]] = OrderedDict()
+        self._orgs = BriefCache(CACHE_S)  # (org, environment) -> whether it has any quota
+        self._seen = BriefCache(CACHE_S)  # (org, environment, account) -> Applicable
 
     async def applicable(
         self,
@@ -150,46 +148,46 @@ class QuotaBook:
     ) -> Applicable:
         """The org's and the account's limits (read when not known for CACHE_S; through
         `session` when given, so a transaction never waits for a second connection)."""
-        key = (org_id, environment, account_pk)
-        has_any = self._orgs.get(key[:2])
-        if has_any is None or time.monotonic() >= has_any[0]:
-            found = await _reading(db, session, _org_has_quotas, org_id, environment)
-            _remember(self._orgs, key[:2], found)
-            if not found:
-                return NO_LIMITS
-        elif not has_any[1]:
+        org = (org_id, environment)
+        if not await _known(self._orgs, org, db, session, _org_has_quotas, *org):
             return NO_LIMITS
-        seen = self._seen.get(key)
-        if seen is not None and time.monotonic() < seen[0]:
-            return seen[1]
-        limits = await _reading(db, session, read_applicable, org_id, environment, account_pk)
-        _remember(self._seen, key, limits)
-        return limits
+        key = (org_id, environment, account_pk)
+        return await _known(self._seen, key, db, session, read_applicable, *key)
 
     def forget(self, org_id: str) -> None:
         """The org's quotas changed: read them again (in this process; others within CACHE_S)."""
         for seen in (self._orgs, self._seen):
-            for key in [k for k in seen if k[0] == org_id]:
-                del seen[key]
+            seen.forget_where(lambda key: key[0] == org_id)
 
 
-async def _reading(db: Database, session: AsyncSession | None, read: Any, *args: Any) -> Any:
-    if session is not None:
-        return await read(session, *args)
-    async with db.reading() as reader:
-        return await read(reader, *args)
+async def _known(
+    cache: BriefCache,
+    key: tuple[str, ...],
+    db: Database,
+    session: AsyncSession | None,
+    read: Any,
+    *args: Any,
+) -> Any:
+    """`read(session, *args)` as `cache` remembers it. Without a session, callers that miss
+    together share one read on a connection of its own; a caller's own transaction (`session`)
+    reads for itself alone."""
+    if session is None:
+
+        async def load() -> Any:
+            async with db.reading() as reader:
+                return await read(reader, *args)
+
+        return await cache.get_or_load(key, load)
+    found = cache.get(key)
+    if found is None:
+        found = await read(session, *args)
+        cache.put(key, found)
+    return found
 
 
 async def _org_has_quotas(session: AsyncSession, org_id: str, environment: str) -> bool:
     stmt = select(Quota.org_id).where(Quota.org_id == org_id, Quota.environment == environment)
     return await session.scalar(stmt.limit(1)) is not None
-
-
-def _remember(seen: OrderedDict[Any, tuple[float, Any]], key: Any, value: Any) -> None:
-    seen[key] = (time.monotonic() + CACHE_S, value)
-    seen.move_to_end(key)
-    while len(seen) > _CACHED:
-        seen.popitem(last=False)
 
 
 async def read_applicable(
