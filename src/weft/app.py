@@ -88,6 +88,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by install_pages from the package's own assets
         redoc_url=None,
+        # Weft reports through its own metrics and logs (weft.observability). FastAPI's native
+        # OpenTelemetry would look up the global providers per request to learn it has none.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_app_state(
         app,

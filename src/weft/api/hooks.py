@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from weft.api.deps import ServicesDep, count_failed_attempt, count_webhook_call
-from weft.api.routing import Router
+from weft.api.deps import app_state, count_failed_attempt, count_webhook_call
+from weft.api.routing import DirectRoute, Router
 from weft.api.runs import StartedOut, sync_response
 from weft.api.schemas import ERROR_RESPONSES, ErrorOut
 from weft.engine.runs import lifecycle
@@ -46,8 +46,11 @@ async def _payload(request: Request) -> Any:
     )
 
 
-async def inbound_webhook(secret: str, request: Request, services: ServicesDep) -> Response:
+async def inbound_webhook(request: Request) -> Response:
     """Async hooks answer 202 with the execution id; sync hooks answer with the respond node."""
+    # Served as a DirectRoute: the path's secret and the services are read here, not solved.
+    secret: str = request.path_params["secret"]
+    services = app_state(request.app).services
     try:
         hook = await service.live_webhook(services.db, secret)
     except NotFound:
@@ -83,13 +86,24 @@ _WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": StartedOut, "description": "Async webhook (or sync past the bound)"},
     422: {"model": ErrorOut, "description": "Sync webhook: the run failed"},
 }
+_SECRET = {
+    "parameters": [
+        {
+            "name": "secret",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "title": "Secret"},
+        }
+    ]
+}
 _ANY_BODY = {
+    **_SECRET,
     "requestBody": {
         "required": False,
         "description": "Any body: JSON is parsed, anything else is kept as text; it becomes "
         "`trigger.body`, beside `trigger.query`, `trigger.headers` and `trigger.method`",
         "content": {"application/json": {"schema": {}}, "text/plain": {"schema": {}}},
-    }
+    },
 }
 
 for _method in ("POST", "GET", "PUT", "PATCH", "DELETE"):
@@ -101,5 +115,6 @@ for _method in ("POST", "GET", "PUT", "PATCH", "DELETE"):
         summary=f"Inbound webhook trigger ({_method})",
         response_model=None,
         responses=_WEBHOOK_RESPONSES,
-        openapi_extra=_ANY_BODY if _method != "GET" else None,
+        openapi_extra=_ANY_BODY if _method != "GET" else _SECRET,
+        route_class_override=DirectRoute,
     )
