@@ -63,7 +63,7 @@ class AccessLogMiddleware:
             elapsed = time.perf_counter() - began
             status = sent.status
             route = route_template(scope)
-            HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(elapsed)
+            HTTP_LATENCY.observe((scope["method"], route, str(status)), elapsed)
             log.info(
                 "%s %s %s",
                 scope["method"],

@@ -9,10 +9,15 @@ usage API's (`GET /api/v2/public/usage`), not Prometheus'.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from weft.clock import now
@@ -21,18 +26,64 @@ from weft.store.tables import USAGE_COUNTS, Execution, UsageDaily
 REGISTRY = CollectorRegistry()
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-HTTP_LATENCY = Histogram(
+
+class LoopHistogram(Collector):
+    """A labelled histogram observed on the event loop's thread only, in plain numbers: counts
+    per bucket and a sum per label set, made Prometheus families at scrape time.
+
+    For the observations every request and every step makes: prometheus_client's `Histogram`
+    takes a lock for its sum and one for the bucket found by a loop over the bounds, and its
+    `labels()` a third, ~2 % of a five-step run's CPU. One thread observes (the event loop's),
+    so nothing here can be interleaved.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str],
+        buckets: Sequence[float] = Histogram.DEFAULT_BUCKETS,
+        registry: CollectorRegistry = REGISTRY,
+    ) -> None:
+        self.name, self.documentation, self.labelnames = name, documentation, list(labelnames)
+        self.bounds = (*(float(b) for b in buckets if b != math.inf), math.inf)
+        # Label values -> one count per bucket (not cumulative), then the sum.
+        self._series: dict[tuple[str, ...], list[float]] = {}
+        registry.register(self)
+
+    def observe(self, labels: tuple[str, ...], value: float) -> None:
+        """Count `value` under `labels` (one value per label name, in order)."""
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = [0] * len(self.bounds) + [0.0]
+        series[bisect_left(self.bounds, value)] += 1  # the first bound >= value: `le`
+        series[-1] += value
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for labels, series in list(self._series.items()):
+            counts, total = series[:-1], series[-1]
+            cumulative, buckets = 0, []
+            for bound, count in zip(self.bounds, counts, strict=True):
+                cumulative += int(count)
+                buckets.append(("+Inf" if bound == math.inf else repr(bound), cumulative))
+            family.add_metric(list(labels), buckets, total)
+        yield family
+
+    def describe(self) -> list[HistogramMetricFamily]:
+        return [HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)]
+
+
+HTTP_LATENCY = LoopHistogram(
     "weft_http_request_duration_seconds",
     "Time to answer an HTTP request, by route template (never the raw path).",
     ["method", "route", "status"],
-    registry=REGISTRY,
 )
-STEP_DURATION = Histogram(
+STEP_DURATION = LoopHistogram(
     "weft_step_duration_seconds",
     "Time one workflow step took, by node type and outcome.",
     ["node_type", "status"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
-    registry=REGISTRY,
 )
 CLAIM_LATENCY = Histogram(
     "weft_claim_latency_seconds",
@@ -88,14 +139,7 @@ def observe_quota_refused(quota: str) -> None:
 
 def observe_step(node_type: str, status: str, seconds: float) -> None:
     """Count one step's duration."""
-    key = (node_type, status)
-    child = _STEP_CHILDREN.get(key)
-    if child is None:  # labels() costs a lock and a lookup: done once per pair
-        child = _STEP_CHILDREN[key] = STEP_DURATION.labels(node_type, status)
-    child.observe(max(seconds, 0.0))
-
-
-_STEP_CHILDREN: dict[tuple[str, str], Any] = {}
+    STEP_DURATION.observe((node_type, status), max(seconds, 0.0))
 
 
 def observe_claim_latency(due_at: datetime | None, claimed_at: datetime) -> None:
@@ -106,7 +150,13 @@ def observe_claim_latency(due_at: datetime | None, claimed_at: datetime) -> None
 
 def observe_run_ended(status: str) -> None:
     """Count one run's end."""
-    RUNS_ENDED.labels(status).inc()
+    child = _ENDED_CHILDREN.get(status)
+    if child is None:  # labels() costs a lock and a lookup: done once per status
+        child = _ENDED_CHILDREN[status] = RUNS_ENDED.labels(status)
+    child.inc()
+
+
+_ENDED_CHILDREN: dict[str, Any] = {}
 
 
 def observe_direct_action(source: str, status: str, seconds: float) -> None:
