@@ -298,3 +298,29 @@ async def test_non_finite_numbers_become_null_as_they_arrive(
     done = await run(client, tenant, workflow, {})
     assert done["status"] == "COMPLETED", done
     assert json.loads(odd_api.received[-1].body) == {"ratio": None, "list": [None, 1]}
+
+
+async def test_odd_strings_of_an_outside_answer_are_sent_on_as_stored(
+    client: httpx.AsyncClient, tenant: Tenant, engine: Engine, odd_api: OddApi
+) -> None:
+    # A request body built from an answer holding a lone surrogate: UTF-8 cannot encode one, so
+    # the step failed with an encoder's error; it is sent as the run's history shows it.
+    odd_api.answer = ODD_ANSWER
+    nodes = [
+        MANUAL_START,
+        node("2", "http", "Call", url=f"{odd_api.url}/odd"),
+        node(
+            "3",
+            "http",
+            "Echo",
+            url=f"{odd_api.url}/echo",
+            method="POST",
+            body={"got": "{{ nodes.call.body }}", "lone": "{{ nodes.call.body.lone }}"},
+        ),
+    ]
+    workflow = await publish(client, tenant, nodes)
+    done = await run(client, tenant, workflow, {})
+    assert done["status"] == "COMPLETED", done
+    sent = odd_api.received[-1].body
+    assert json.loads(sent) == {"got": FROM_ANSWER, "lone": "\ufffd"}
+    assert step(done, "3")["latest_output"]["status"] == 200

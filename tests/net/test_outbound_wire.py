@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 from urllib.parse import quote
@@ -96,8 +97,22 @@ async def test_body_that_is_not_json_is_a_clean_error(
     server: TinyServer, make_client: MakeClient
 ) -> None:
     with pytest.raises(OutboundError, match="JSON"):
-        await make_client("127.0.0.1").request("POST", server.url("/echo"), json=float("nan"))
+        await make_client("127.0.0.1").request("POST", server.url("/echo"), json={"s": {1, 2}})
     assert server.requests == []
+
+
+async def test_a_json_body_goes_out_as_the_runs_history_stores_it(
+    server: TinyServer, make_client: MakeClient
+) -> None:
+    # NaN and the infinities as null, a lone surrogate (UTF-8 cannot encode one) and NUL as
+    # U+FFFD, integer keys as strings: what a resumed run, reading stored values, would send.
+    client = make_client("127.0.0.1")
+    value = {"nan": float("nan"), "inf": [float("-inf")], "lone": "a\ud800", 1: "\x00"}
+    as_json = await client.request("POST", server.url("/echo"), json=value)
+    as_text = await client.request("POST", server.url("/echo"), content="text \udfff")
+    stored = {"nan": None, "inf": [None], "lone": "a\ufffd", "1": "\ufffd"}
+    assert json.loads(as_json.body["body"]) == stored
+    assert as_text.body["body"] == "text \ufffd"
 
 
 async def test_user_info_in_the_url_becomes_basic_auth(

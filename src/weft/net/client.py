@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json as jsonlib
 import re
 import ssl
 from collections.abc import Mapping
@@ -28,7 +27,7 @@ from weft.net.errors import (
 from weft.net.failures import translate_errors
 from weft.net.headers import FRAMING_HEADERS, header_problem
 from weft.net.policy import OutboundPolicy
-from weft.store.json_codec import as_stored, parse_json
+from weft.store.json_codec import as_stored, dump_json, parse_json, valid_json
 
 SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -225,14 +224,16 @@ def _first_hop(
         raise InvalidUrl(f"Invalid URL: {detail}") from error
     checked = _checked_headers(headers)
     body: bytes | None = None
+    # Sent as the run's history shows it (store.json_codec): a lone surrogate, which an outside
+    # answer's JSON may hold and UTF-8 cannot encode, and NUL as U+FFFD, NaN and the infinities
+    # as null. A resumed run, reading the stored values, sends the same.
     if content is not None:
-        body = content.encode() if isinstance(content, str) else bytes(content)
+        body = valid_json(content).encode() if isinstance(content, str) else bytes(content)
     elif json is not None:
         try:
-            text = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            body = dump_json(json).encode()
         except (TypeError, ValueError) as error:
             raise OutboundError(f"The request body cannot be sent as JSON: {error}") from error
-        body = text.encode()
         checked.setdefault("content-type", "application/json")
     return _Hop(method.upper(), parsed, checked, body)
 
