@@ -419,3 +419,28 @@ async def test_republishing_keeps_a_polls_state_unless_the_trigger_changed(
             await session.scalar(select(AppTrigger).where(AppTrigger.org_id == tenant.org_id))
             is None
         )
+
+
+async def test_items_whose_keys_hold_odd_strings_start_one_run_each_once(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi, db: Database
+) -> None:
+    """An id with a lone surrogate or NUL (JSON escapes an outside API may send): the poll state
+    and the run's key are stored with U+FFFD in their place, so the item's key must be that
+    too, or every later poll finds the item new again (and PostgreSQL refuses NUL in a key)."""
+    services = app_state(app).services
+    fake.answer("GET", "/v1/charges", _charges("ch_old"))
+    workflow_id = await _polling_workflow(app, client, tenant, fake)
+    await run_due_app_triggers(services)
+    odd = ["ch_\udc00x", "ch_\x00y"]
+    fake.answer("GET", "/v1/charges", _charges("ch_old", *odd))
+    for _ in range(3):
+        await _make_due(db, workflow_id)
+        await run_due_app_triggers(services)
+    runs = await _runs(db, workflow_id)
+    assert sorted(r.input["id"] for r in runs) == ["ch_\ufffdx", "ch_\ufffdy"]
+    assert {r.idempotency_key for r in runs} == {
+        f"poll:{workflow_id}:ch_\ufffdx",
+        f"poll:{workflow_id}:ch_\ufffdy",
+    }
+    row = await _row(db, workflow_id)
+    assert row is not None and row.status == "live" and row.last_error is None
