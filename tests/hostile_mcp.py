@@ -1,7 +1,8 @@
 """A hostile remote MCP server for tests: plain HTTP/1.1 on a free port of 127.0.0.1 that
 answers the MCP handshake as a server should, then answers every other request with a JSON
-body that is too large (`huge`, its size announced), never ends (`endless`, chunked), or is
-compressed though nobody asked (`gzip`). It counts what it managed to send of those bodies."""
+body that is too large (`huge`, its size announced), never ends (`endless`, chunked), is
+compressed though nobody asked (`gzip`), or holds a lone surrogate escape (`lone_surrogate`).
+It counts what it managed to send of those bodies."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ async def _hostile(
     start = b'{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"' % (
         json.dumps(request_id).encode()
     )
+    if kind == "lone_surrogate":  # valid JSON that pydantic's parser (the SDK's) refuses
+        body = start + b'a\\ud800b"}],"structuredContent":{"v":"\\udc00"}}}'
+        writer.write(
+            _head("200 OK", {"content-type": "application/json", "content-length": str(len(body))})
+            + body
+        )
+        seen.sent += len(body)
+        return
     if kind == "gzip":
         body = gzip.compress(start + b'zipped"}]}}')
         headers = {"content-encoding": "gzip", "content-length": str(len(body))}
@@ -110,7 +119,8 @@ async def _serve(
 
 @asynccontextmanager
 async def hostile_mcp(kind: str) -> AsyncIterator[HostileMcp]:
-    """A running server answering `huge`, `endless` or `gzip`; its URL ends in /mcp."""
+    """A running server answering `huge`, `endless`, `gzip` or `lone_surrogate`; its URL ends
+    in /mcp."""
     seen = HostileMcp("")
     server = await asyncio.start_server(
         lambda r, w: _serve(kind, r, w, seen), host="127.0.0.1", port=0

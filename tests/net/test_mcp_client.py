@@ -7,7 +7,7 @@ import pytest
 from hostile_mcp import hostile_mcp
 from remote_mcp import remote_mcp
 from support import wait_until
-from weft.net import BlockedDestination, OutboundPolicy, ResponseTooLarge
+from weft.net import BlockedDestination, OutboundError, OutboundPolicy, ResponseTooLarge
 from weft.net.mcp_client import MAX_ANSWER_BYTES, call_tool, list_tools
 
 pytestmark = pytest.mark.integration
@@ -71,3 +71,11 @@ async def test_a_tools_non_finite_numbers_read_as_null() -> None:
         answer = await call_tool(remote.url, "ratio", {}, policy=OPEN)
     assert answer.is_error is False
     assert answer.output == {"ratio": None, "cap": None}
+
+
+async def test_an_answer_the_sdk_cannot_read_fails_the_call_clearly_before_its_timeout() -> None:
+    # A lone surrogate escape is JSON, but the MCP SDK's parser (pydantic's) refuses it: the call
+    # fails at once with the reason, instead of waiting out its time limit for an answer.
+    async with hostile_mcp("lone_surrogate") as hostile:
+        with pytest.raises(OutboundError, match="parse JSON"):
+            await call_tool(hostile.url, "add", {}, policy=OPEN, timeout_s=600)
