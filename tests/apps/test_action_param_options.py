@@ -325,3 +325,20 @@ async def test_shipped_slack_channels_and_hubspot_stages_load_from_the_vendor(
     assert found.json()["options"] == [
         {"label": "Appointment scheduled", "value": "appointmentscheduled"}
     ]
+
+
+async def test_options_holding_odd_strings_are_listed_not_a_500(
+    client: httpx.AsyncClient, tenant: Tenant, fake: FakeApi
+) -> None:
+    # JSON escapes an outside API may send: a lone surrogate (UTF-8 cannot encode one, so the
+    # answer's encoding raised) and NUL, in a label and a value.
+    fake.answer("GET", "/projects", {"data": [{"id": "p\udc00", "title": "La\x00unch \ud800"}]})
+    assert (await define(client, tenant, tasks_app(fake.url))).status_code == 200
+    await client.post(
+        f"{BASE}/application/tasks/connection",
+        json={"credentials": {"api_key": "k"}},
+        headers=tenant.bearer,
+    )
+    loaded = await ask(client, tenant.bearer, "project")
+    assert loaded.status_code == 200, loaded.text
+    assert loaded.json()["options"] == [{"label": "La\ufffdunch \ufffd", "value": "p\ufffd"}]

@@ -27,7 +27,13 @@ from weft.net.errors import (
 from weft.net.failures import translate_errors
 from weft.net.headers import FRAMING_HEADERS, header_problem
 from weft.net.policy import OutboundPolicy
-from weft.store.json_codec import as_stored, dump_json, parse_json, valid_json
+from weft.store.json_codec import (
+    as_stored,
+    dump_json,
+    parse_json,
+    reads_differently_stored,
+    valid_json,
+)
 
 SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -340,7 +346,10 @@ def _header_dict(response: aiohttp.ClientResponse) -> dict[str, str]:
     for name, value in response.headers.items():
         key = name.lower()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
+    # aiohttp reads bytes that are not UTF-8 as lone surrogates: U+FFFD, as they are stored.
+    if all(key.isascii() and value.isascii() for key, value in headers.items()):
+        return headers
+    return valid_json(headers)
 
 
 def _is_json(content_type: str) -> bool:
@@ -358,10 +367,11 @@ def _decode_body(response: aiohttp.ClientResponse, data: bytes) -> Any:
     if _is_json(response.headers.get("content-type", "")):
         try:
             value = parse_json(text)  # json.loads' values at orjson's speed
-            if "NaN" in text or "Infinity" in text:
-                # Not JSON, but Python's json reads (and writes) them: null from here on, as
-                # the step's stored output has them, so a code step, a request body, a sync
-                # answer and a resumed run all see the same value.
+            if reads_differently_stored(text):
+                # NaN and the infinities (not JSON, but Python's json reads them) null, a lone
+                # surrogate or NUL escape U+FFFD, from here on, as the step's stored output has
+                # them: a code step, a request body, an answer of Weft's own API (UTF-8 cannot
+                # encode a lone surrogate: it was a 500) and a resumed run all see the same.
                 value = as_stored(value)
         except (ValueError, RecursionError):
             pass  # a server that says JSON but sends something else: hand over the text

@@ -98,6 +98,12 @@ def as_stored(value: Any) -> Any:
     return parse_json(dump_json(value))
 
 
+def reads_differently_stored(text: str) -> bool:
+    """Whether JSON `text` may hold what a JSON column writes otherwise (`as_stored` would
+    change): NaN or an infinity, an escaped NUL or UTF-16 surrogate. Cheap: searches only."""
+    return "NaN" in text or "Infinity" in text or _ODD_ESCAPE.search(text) is not None
+
+
 def valid_json(value: Any) -> Any:
     """`value` with every string (dict keys too) made valid UTF-8 without NUL: lone surrogates
     and NUL replaced by U+FFFD, a surrogate pair joined into its character. A value with none
