@@ -276,25 +276,22 @@ async def test_non_finite_numbers_answer_the_test_route_and_a_single_node_run(
     assert ran.json()["output"]["body"] == read_back
 
 
+def _call_then_send_on(api: OddApi, body: Any) -> list[dict[str, Any]]:
+    """Read the odd answer, then POST `body` (built from it) to the same API's echo."""
+    return [
+        MANUAL_START,
+        node("2", "http", "Call", url=f"{api.url}/odd"),
+        node("3", "http", "Echo", url=f"{api.url}/echo", method="POST", body=body),
+    ]
+
+
 async def test_non_finite_numbers_become_null_as_they_arrive(
     client: httpx.AsyncClient, tenant: Tenant, engine: Engine, odd_api: OddApi
 ) -> None:
     # A request body built from the answer is sent (json.dumps refused NaN: the step failed,
     # where a resumed run, reading the stored null, would have sent it).
     odd_api.answer = b'{"ratio": NaN, "list": [Infinity, 1]}'
-    nodes = [
-        MANUAL_START,
-        node("2", "http", "Call", url=f"{odd_api.url}/odd"),
-        node(
-            "3",
-            "http",
-            "Echo",
-            url=f"{odd_api.url}/echo",
-            method="POST",
-            body="{{ nodes.call.body }}",
-        ),
-    ]
-    workflow = await publish(client, tenant, nodes)
+    workflow = await publish(client, tenant, _call_then_send_on(odd_api, "{{ nodes.call.body }}"))
     done = await run(client, tenant, workflow, {})
     assert done["status"] == "COMPLETED", done
     assert json.loads(odd_api.received[-1].body) == {"ratio": None, "list": [None, 1]}
@@ -306,19 +303,8 @@ async def test_odd_strings_of_an_outside_answer_are_sent_on_as_stored(
     # A request body built from an answer holding a lone surrogate: UTF-8 cannot encode one, so
     # the step failed with an encoder's error; it is sent as the run's history shows it.
     odd_api.answer = ODD_ANSWER
-    nodes = [
-        MANUAL_START,
-        node("2", "http", "Call", url=f"{odd_api.url}/odd"),
-        node(
-            "3",
-            "http",
-            "Echo",
-            url=f"{odd_api.url}/echo",
-            method="POST",
-            body={"got": "{{ nodes.call.body }}", "lone": "{{ nodes.call.body.lone }}"},
-        ),
-    ]
-    workflow = await publish(client, tenant, nodes)
+    body = {"got": "{{ nodes.call.body }}", "lone": "{{ nodes.call.body.lone }}"}
+    workflow = await publish(client, tenant, _call_then_send_on(odd_api, body))
     done = await run(client, tenant, workflow, {})
     assert done["status"] == "COMPLETED", done
     sent = odd_api.received[-1].body
