@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from weft.apps.trigger_model import PollingTrigger
-from weft.store.json_codec import valid_json
 
 SEEN_LIMIT = 500
 
@@ -81,10 +80,6 @@ def new_items(
     trigger: PollingTrigger, items: list[Any], state: PollState
 ) -> tuple[list[NewItem], PollState]:
     """The new items (oldest first when a cursor orders them) and the state after them."""
-    # As they will be stored: a key, cursor or item with a lone surrogate or NUL (JSON escapes
-    # an outside API may send) is kept with U+FFFD in their place, so it must be compared so,
-    # or every later poll finds the item new again (nor can a database key hold either).
-    items = valid_json(items)
     seen = set(state.seen)
     found: list[NewItem] = []
     for item in items:
