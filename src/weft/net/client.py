@@ -346,9 +346,8 @@ def _header_dict(response: aiohttp.ClientResponse) -> dict[str, str]:
     for name, value in response.headers.items():
         key = name.lower()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    # aiohttp reads bytes that are not UTF-8 as lone surrogates: U+FFFD, as they are stored.
-    if all(key.isascii() and value.isascii() for key, value in headers.items()):
-        return headers
+    # aiohttp reads bytes that are not UTF-8 as lone surrogates: U+FFFD, as they are stored
+    # (valid_json hands clean headers back as they are).
     return valid_json(headers)
 
 
